@@ -1,0 +1,339 @@
+//! `actgate.toml`: raw serde types (unknown keys rejected), validated once
+//! into a ready-to-use [`Config`]. Relative paths resolve against the
+//! directory of the config file.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid config file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("upstream password: {0}")]
+    Password(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    tls: Option<RawTls>,
+    upstream: RawUpstream,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawServer {
+    listen: String,
+    rules_dir: String,
+    max_connections: usize,
+    max_message_bytes: usize,
+    max_backend_message_bytes: usize,
+    startup_timeout_ms: u64,
+    idle_timeout_ms: u64,
+    shutdown_grace_ms: u64,
+    allow_cleartext_without_tls: bool,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            listen: "127.0.0.1:6432".into(),
+            rules_dir: "rules".into(),
+            max_connections: 500,
+            max_message_bytes: 1 << 20,
+            max_backend_message_bytes: 256 << 20,
+            startup_timeout_ms: 10_000,
+            idle_timeout_ms: 0,
+            shutdown_grace_ms: 30_000,
+            allow_cleartext_without_tls: false,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert_file: String,
+    key_file: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUpstream {
+    #[serde(default = "default_host")]
+    host: String,
+    #[serde(default = "default_port")]
+    port: u16,
+    user: String,
+    password_env: Option<String>,
+    password_file: Option<String>,
+    #[serde(default = "default_connect_timeout")]
+    connect_timeout_ms: u64,
+    #[serde(default = "default_search_path")]
+    search_path: String,
+    #[serde(default)]
+    tls: UpstreamTls,
+    ca_file: Option<String>,
+}
+
+fn default_host() -> String {
+    "127.0.0.1".into()
+}
+fn default_port() -> u16 {
+    5432
+}
+fn default_connect_timeout() -> u64 {
+    5_000
+}
+fn default_search_path() -> String {
+    "public".into()
+}
+
+/// Whether actgate uses TLS towards PostgreSQL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamTls {
+    #[default]
+    Disable,
+    Require,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub rules_dir: PathBuf,
+    pub limits: Limits,
+    pub allow_cleartext_without_tls: bool,
+    pub tls: Option<TlsFiles>,
+    pub upstream: UpstreamConfig,
+}
+
+/// Bounds on what one client may make actgate do.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub max_message_bytes: usize,
+    pub max_backend_message_bytes: usize,
+    pub startup_timeout: Duration,
+    /// `None` disables the idle timeout.
+    pub idle_timeout: Option<Duration>,
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+/// How to reach the real database. The password never appears in rules.
+#[derive(Clone)]
+pub struct UpstreamConfig {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+    pub connect_timeout: Duration,
+    pub search_path: String,
+    pub tls: UpstreamTls,
+    pub ca_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for UpstreamConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("search_path", &self.search_path)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::from_toml(&text, path, base)
+    }
+
+    /// Parses and validates config text; `path` names it in errors and
+    /// `base` anchors relative paths.
+    pub fn from_toml(text: &str, path: &Path, base: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let listen = raw
+            .server
+            .listen
+            .parse()
+            .map_err(|e| invalid(format!("server.listen {:?}: {e}", raw.server.listen)))?;
+        let s = &raw.server;
+        if s.max_connections == 0 {
+            return Err(invalid("server.max_connections must be at least 1".into()));
+        }
+        for (name, v) in [
+            ("server.max_message_bytes", s.max_message_bytes),
+            (
+                "server.max_backend_message_bytes",
+                s.max_backend_message_bytes,
+            ),
+        ] {
+            if !(1024..=crate::protocol::HARD_MAX_MESSAGE_BYTES).contains(&v) {
+                return Err(invalid(format!(
+                    "{name} {v} must be between 1024 and {}",
+                    crate::protocol::HARD_MAX_MESSAGE_BYTES
+                )));
+            }
+        }
+        if s.startup_timeout_ms == 0 {
+            return Err(invalid("server.startup_timeout_ms must be positive".into()));
+        }
+        let u = raw.upstream;
+        if u.password_env.is_some() && u.password_file.is_some() {
+            return Err(invalid(
+                "upstream: set password_env or password_file, not both".into(),
+            ));
+        }
+        if !u
+            .search_path
+            .split(',')
+            .all(|p| is_plain_identifier(p.trim()))
+        {
+            return Err(invalid(format!(
+                "upstream.search_path {:?} must be a comma-separated list of lower-case identifiers",
+                u.search_path
+            )));
+        }
+        let password = match (&u.password_env, &u.password_file) {
+            (Some(var), None) => Some(std::env::var(var).map_err(|_| {
+                ConfigError::Password(format!("environment variable {var} is not set"))
+            })?),
+            (None, Some(file)) => {
+                let p = base.join(file);
+                let text = std::fs::read_to_string(&p).map_err(|e| {
+                    ConfigError::Password(format!("cannot read {}: {e}", p.display()))
+                })?;
+                Some(text.trim_end_matches(['\n', '\r']).to_owned())
+            }
+            _ => None,
+        };
+        Ok(Config {
+            listen,
+            rules_dir: base.join(&s.rules_dir),
+            limits: Limits {
+                max_connections: s.max_connections,
+                max_message_bytes: s.max_message_bytes,
+                max_backend_message_bytes: s.max_backend_message_bytes,
+                startup_timeout: Duration::from_millis(s.startup_timeout_ms),
+                idle_timeout: (s.idle_timeout_ms > 0)
+                    .then(|| Duration::from_millis(s.idle_timeout_ms)),
+                shutdown_grace: Duration::from_millis(s.shutdown_grace_ms),
+            },
+            allow_cleartext_without_tls: s.allow_cleartext_without_tls,
+            tls: raw.tls.map(|t| TlsFiles {
+                cert_file: base.join(t.cert_file),
+                key_file: base.join(t.key_file),
+            }),
+            upstream: UpstreamConfig {
+                host: u.host,
+                port: u.port,
+                user: u.user,
+                password,
+                connect_timeout: Duration::from_millis(u.connect_timeout_ms),
+                search_path: u.search_path,
+                tls: u.tls,
+                ca_file: u.ca_file.map(|f| base.join(f)),
+            },
+        })
+    }
+}
+
+/// A lower-case unquoted identifier, safe to place in a startup parameter.
+fn is_plain_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, Path::new("test.toml"), Path::new("/etc/actgate"))
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = parse("[upstream]\nuser = \"actgate\"\n").unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:6432");
+        assert_eq!(c.rules_dir, Path::new("/etc/actgate/rules"));
+        assert_eq!(c.limits.max_message_bytes, 1 << 20);
+        assert_eq!(c.upstream.search_path, "public");
+        assert!(c.limits.idle_timeout.is_none());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let e = parse("[upstream]\nuser = \"a\"\nread_only-true = 1\n").unwrap_err();
+        assert!(e.to_string().contains("unknown field"), "{e}");
+        let e = parse("[server]\nlisten_addr = \"x\"\n[upstream]\nuser = \"a\"\n").unwrap_err();
+        assert!(e.to_string().contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn search_path_must_be_plain_identifiers() {
+        let e = parse("[upstream]\nuser = \"a\"\nsearch_path = \"public, x'\"\n").unwrap_err();
+        assert!(e.to_string().contains("search_path"), "{e}");
+        assert!(parse("[upstream]\nuser = \"a\"\nsearch_path = \"shop, public\"\n").is_ok());
+    }
+
+    #[test]
+    fn missing_password_variable_is_an_error() {
+        let e =
+            parse("[upstream]\nuser = \"a\"\npassword_env = \"ACTGATE_TEST_SURELY_UNSET_VAR\"\n")
+                .unwrap_err();
+        assert!(
+            e.to_string().contains("ACTGATE_TEST_SURELY_UNSET_VAR"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn password_is_redacted_in_debug() {
+        let mut c = parse("[upstream]\nuser = \"a\"\n").unwrap();
+        c.upstream.password = Some("hunter2".into());
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn absurd_message_limit_is_rejected() {
+        let e = parse("[server]\nmax_message_bytes = 10\n[upstream]\nuser = \"a\"\n").unwrap_err();
+        assert!(e.to_string().contains("max_message_bytes"), "{e}");
+    }
+}

@@ -1,0 +1,147 @@
+//! `actgate demo`: a throwaway PostgreSQL with the demo shop database and
+//! actgate in front of it, governed by the shipped rules. The same setup
+//! serves the integration tests.
+
+use crate::config::Config;
+use crate::launcher::{LaunchError, LaunchOptions, TempPostgres, UpstreamAuth};
+use std::path::{Path, PathBuf};
+
+/// The role actgate logs in as upstream in the demo and the tests.
+pub const UPSTREAM_ROLE: &str = "actgate_gateway";
+/// The demo database.
+pub const DEMO_DATABASE: &str = "shop";
+/// The demo agents' secrets. Their verifiers are in the shipped rules; the
+/// secrets are public, so never reuse these rules outside the demo.
+pub const DEMO_SECRETS: &[(&str, &str)] = &[
+    ("support-bot", "support-bot-demo-secret"),
+    ("analytics", "analytics-demo-secret"),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    #[error(transparent)]
+    Start(#[from] crate::StartError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DemoError {
+    let context = context.into();
+    move |source| DemoError::Io { context, source }
+}
+
+/// A throwaway cluster with the shop database and the upstream role.
+pub struct DemoDatabase {
+    pub pg: TempPostgres,
+    pub upstream_password: String,
+}
+
+impl DemoDatabase {
+    /// Starts a cluster, loads the shop schema into `databases` (the first
+    /// is the demo database) and creates actgate's upstream role.
+    pub fn start(databases: &[&str]) -> Result<DemoDatabase, LaunchError> {
+        let pg = TempPostgres::start(&LaunchOptions {
+            database_names: databases.iter().map(|d| d.to_string()).collect(),
+        })?;
+        let upstream_password = format!("{:032x}", rand::random::<u128>());
+        pg.create_role(UPSTREAM_ROLE, &upstream_password, UpstreamAuth::Scram)?;
+        for db in databases {
+            pg.load_shop(db)?;
+            pg.psql(
+                db,
+                &format!(
+                    "GRANT USAGE ON SCHEMA public TO {UPSTREAM_ROLE};\n\
+                     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {UPSTREAM_ROLE};\n\
+                     GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {UPSTREAM_ROLE};\n\
+                     GRANT CREATE ON SCHEMA public TO {UPSTREAM_ROLE};\n"
+                ),
+            )?;
+        }
+        Ok(DemoDatabase {
+            pg,
+            upstream_password,
+        })
+    }
+
+    /// Config text for actgate in front of this cluster; the upstream
+    /// password is read from `password_file`.
+    pub fn config_toml(&self, listen: &str, rules_dir: &Path, password_file: &Path) -> String {
+        format!(
+            "[server]\nlisten = {listen:?}\nrules_dir = {rules:?}\n\n\
+             [upstream]\nhost = {host:?}\nport = {port}\nuser = {UPSTREAM_ROLE:?}\n\
+             password_file = {pw:?}\nsearch_path = \"public\"\n",
+            rules = rules_dir.display().to_string(),
+            host = self.pg.host(),
+            port = self.pg.port(),
+            pw = password_file.display().to_string(),
+        )
+    }
+
+    /// Writes the upstream password to a file in `dir` and returns its path.
+    pub fn write_password_file(&self, dir: &Path) -> Result<PathBuf, DemoError> {
+        let path = dir.join("upstream-password");
+        std::fs::write(&path, &self.upstream_password).map_err(io("writing the password file"))?;
+        Ok(path)
+    }
+}
+
+/// Runs the demo until Ctrl-C.
+pub fn run(port: u16, rules_dir: &Path) -> Result<(), DemoError> {
+    let rules_dir = std::fs::canonicalize(rules_dir)
+        .map_err(io(format!("rules directory {}", rules_dir.display())))?;
+    eprintln!("starting a throwaway PostgreSQL with the demo shop database…");
+    let db = DemoDatabase::start(&[DEMO_DATABASE])?;
+    let scratch = tempfile::tempdir().map_err(io("creating a scratch directory"))?;
+    let password_file = db.write_password_file(scratch.path())?;
+    let listen = format!("127.0.0.1:{port}");
+    let text = db.config_toml(&listen, &rules_dir, &password_file);
+    let config_path = scratch.path().join("actgate.toml");
+    std::fs::write(&config_path, &text).map_err(io("writing the demo config"))?;
+    let config = Config::load(&config_path)?;
+    let gateway = crate::build_gateway(config)?;
+    let runtime = tokio::runtime::Runtime::new().map_err(io("starting the async runtime"))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .map_err(io(format!("cannot listen on {listen}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(io("reading the listen address"))?;
+        let rules = gateway.rules();
+        println!();
+        println!(
+            "actgate demo is running. PostgreSQL (throwaway) is on port {}.",
+            db.pg.port()
+        );
+        println!("Agents and their connection strings:");
+        for (agent, secret) in DEMO_SECRETS {
+            if rules.agent(agent).is_some() {
+                let url = format!(
+                    "postgres://{agent}:{secret}@{}:{}/{DEMO_DATABASE}",
+                    addr.ip(),
+                    addr.port()
+                );
+                println!();
+                println!("  {agent}:  {url}");
+                println!("    psql '{url}' -c 'SELECT id, status FROM orders LIMIT 5'");
+            }
+        }
+        println!();
+        println!("Press Ctrl-C to stop; everything is cleaned up.");
+        crate::server::run(listener, gateway, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+        Ok::<(), DemoError>(())
+    })?;
+    eprintln!("stopping PostgreSQL…");
+    drop(db);
+    Ok(())
+}

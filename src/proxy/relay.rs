@@ -1,0 +1,618 @@
+//! The message relay between an authenticated agent and its upstream
+//! session.
+//!
+//! Two halves run concurrently in the session's task: client → upstream
+//! frames every message strictly, asks the policy about every Query, Parse,
+//! Bind and Execute, and forwards allowed messages as their original bytes;
+//! upstream → client forwards everything, watching ReadyForQuery (the true
+//! transaction status), ParameterStatus (pinned settings must not drift)
+//! and ErrorResponse.
+//!
+//! A denial is carried out by sending upstream, in place of the denied
+//! message, a sentinel that Postgres rejects as a syntax error without any
+//! side effect, and by replacing that syntax error with actgate's own
+//! ErrorResponse on the way back. The denial therefore takes effect at
+//! exactly its position in the stream: the server fails an open
+//! transaction (25P02 until ROLLBACK), discards the rest of an extended
+//! batch until Sync, and reports the true status in ReadyForQuery, and
+//! responses to pipelined messages stay in order.
+
+use super::Gateway;
+use super::error::SessionError;
+use super::session::protocol_violation;
+use super::stream::MaybeTls;
+use super::upstream::{PINNED, Upstream};
+use crate::policy::{Context, Denial, Request, Verdict};
+use crate::protocol::backend::{BackendMessage, ErrorFields, Severity, TransactionStatus};
+use crate::protocol::frontend::FrontendMessage;
+use crate::protocol::{ProtocolError, peek_header, put_cstr, put_message};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::{oneshot, watch};
+use tracing::{debug, info};
+
+/// The statement text of both sentinels. Postgres reports a syntax error at
+/// position 1 while parsing it, before touching any statement, portal or
+/// transaction state, and logs it as is, which tells a DBA reading the
+/// server log what happened.
+const SENTINEL_SQL: &str = "actgate_denied /* statement blocked by actgate */";
+/// A named statement, because a failed Parse of the unnamed statement would
+/// first drop the client's unnamed statement.
+const SENTINEL_STATEMENT: &str = "actgate_denied";
+const SENTINEL_SQLSTATE: &str = "42601";
+
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Why a session ended normally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The client sent Terminate.
+    ClientTerminated,
+    /// The client closed the connection.
+    ClientClosed,
+    /// The upstream server closed the connection.
+    UpstreamClosed,
+    IdleTimeout,
+    Shutdown,
+    ProtocolViolation,
+    ParameterDrift,
+    /// The connection only carried a CancelRequest.
+    CancelRequest,
+    /// Login was refused with a FATAL error.
+    Refused,
+}
+
+/// How the client → upstream half ended.
+enum Stop {
+    Ended(SessionEnd),
+    Fatal(ErrorFields, SessionEnd),
+}
+
+/// An injected sentinel whose syntax error is to be replaced.
+struct Marker {
+    /// The number of the ReadyForQuery that closes the sentinel's batch.
+    seq: u64,
+    replacement: Bytes,
+}
+
+/// State both halves see. Counters are lock-free; the marker queue is
+/// locked only on ErrorResponse and ReadyForQuery.
+struct Shared {
+    /// Query, Sync and sentinel Query messages sent upstream: each will be
+    /// answered by one ReadyForQuery.
+    sent: AtomicU64,
+    /// ReadyForQuery messages received from upstream.
+    received: AtomicU64,
+    status: AtomicU8,
+    markers: Mutex<VecDeque<Marker>>,
+}
+
+impl Shared {
+    fn idle(&self) -> bool {
+        self.sent.load(Ordering::Acquire) == self.received.load(Ordering::Acquire)
+            && self.status.load(Ordering::Relaxed) == TransactionStatus::Idle.byte()
+    }
+
+    fn markers(&self) -> std::sync::MutexGuard<'_, VecDeque<Marker>> {
+        self.markers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What to do with one client message.
+enum Action {
+    Forward,
+    /// Forward; it will be answered by a ReadyForQuery.
+    ForwardSync,
+    /// Swallow it (discarding after a denial until Sync).
+    Drop,
+    Deny(Denial, Protocol),
+    Terminate,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Protocol {
+    Simple,
+    Extended,
+}
+
+pub struct Relay<'a> {
+    pub gateway: &'a Gateway,
+    pub agent: &'a str,
+    pub database: &'a str,
+}
+
+impl Relay<'_> {
+    pub async fn run(
+        self,
+        client: MaybeTls,
+        client_buf: BytesMut,
+        upstream: Upstream,
+        hard_stop: watch::Receiver<bool>,
+    ) -> Result<SessionEnd, SessionError> {
+        let (mut client_read, mut client_write) = tokio::io::split(client);
+        let (mut upstream_read, mut upstream_write) = tokio::io::split(upstream.stream);
+        let shared = Shared {
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            status: AtomicU8::new(TransactionStatus::Idle.byte()),
+            markers: Mutex::new(VecDeque::new()),
+        };
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let c2u = async {
+            let stop = self
+                .client_to_upstream(&mut client_read, &mut upstream_write, client_buf, &shared)
+                .await;
+            let _ = stop_tx.send(stop);
+            std::future::pending::<()>().await;
+        };
+        let u2c = self.upstream_to_client(
+            &mut upstream_read,
+            &mut client_write,
+            upstream.leftover,
+            &shared,
+            stop_rx,
+            hard_stop,
+        );
+        let end = tokio::select! {
+            end = u2c => end,
+            () = c2u => unreachable!("client half never completes on its own"),
+        };
+        // Leave the upstream backend cleanly rather than by EOF.
+        let mut terminate = BytesMut::with_capacity(5);
+        put_message(&mut terminate, b'X', |_| {});
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            upstream_write.write_all(&terminate),
+        )
+        .await;
+        let _ = upstream_write.shutdown().await;
+        let _ = client_write.shutdown().await;
+        end
+    }
+
+    async fn client_to_upstream(
+        &self,
+        client: &mut ReadHalf<MaybeTls>,
+        upstream: &mut WriteHalf<MaybeTls>,
+        mut buf: BytesMut,
+        shared: &Shared,
+    ) -> Stop {
+        let limit = self.gateway.config.limits.max_message_bytes;
+        let idle_timeout = self.gateway.config.limits.idle_timeout;
+        let mut discarding = false;
+        // Bytes of an oversized message still to be thrown away.
+        let mut skip = 0usize;
+        loop {
+            let mut pos = 0;
+            while skip == 0 {
+                let header = match peek_header(&buf[pos..], limit) {
+                    Ok(Some(h)) => h,
+                    Ok(None) => break,
+                    Err(ProtocolError::TooLong { tag, length, limit })
+                        if matches!(tag, 'Q' | 'P') =>
+                    {
+                        // An oversized statement is an ordinary error: throw
+                        // its body away unread and answer in its place.
+                        if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
+                            return io_stop(e);
+                        }
+                        let total = length + 1;
+                        let have = buf.len().min(total);
+                        buf.advance(have);
+                        skip = total - have;
+                        let denial = Denial {
+                            sqlstate: "54000",
+                            message: format!(
+                                "statement message of {length} bytes exceeds actgate's limit of {limit} bytes"
+                            ),
+                            reason: "message_too_long",
+                            hint: Some(format!("send statements shorter than {limit} bytes")),
+                        };
+                        let protocol = if tag == 'Q' {
+                            Protocol::Simple
+                        } else {
+                            Protocol::Extended
+                        };
+                        discarding |= matches!(protocol, Protocol::Extended);
+                        if let Err(e) = self.deny(upstream, shared, &denial, protocol).await {
+                            return io_stop(e);
+                        }
+                        continue;
+                    }
+                    Err(e) => return fatal_stop(e),
+                };
+                if buf.len() - pos < header.total {
+                    buf.reserve(header.total - (buf.len() - pos));
+                    break;
+                }
+                let body = &buf[pos + 5..pos + header.total];
+                let action = match FrontendMessage::decode_parts(header.tag, body) {
+                    Ok(msg) => self.inspect(&msg, &mut discarding),
+                    Err(e) => return fatal_stop(e),
+                };
+                match action {
+                    Action::Forward => pos += header.total,
+                    Action::ForwardSync => {
+                        pos += header.total;
+                        shared.sent.fetch_add(1, Ordering::AcqRel);
+                    }
+                    Action::Drop => {
+                        if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
+                            return io_stop(e);
+                        }
+                        buf.advance(header.total);
+                    }
+                    Action::Deny(denial, protocol) => {
+                        if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
+                            return io_stop(e);
+                        }
+                        buf.advance(header.total);
+                        if let Err(e) = self.deny(upstream, shared, &denial, protocol).await {
+                            return io_stop(e);
+                        }
+                    }
+                    Action::Terminate => {
+                        pos += header.total;
+                        let _ = flush(upstream, &mut buf, &mut pos).await;
+                        return Stop::Ended(SessionEnd::ClientTerminated);
+                    }
+                }
+            }
+            if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
+                return io_stop(e);
+            }
+            if buf.capacity() - buf.len() < 1024 {
+                buf.reserve(READ_CHUNK);
+            }
+            let read = client.read_buf(&mut buf);
+            let n = match idle_timeout {
+                Some(t) if shared.idle() => match tokio::time::timeout(t, read).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        return Stop::Fatal(
+                            ErrorFields::new(
+                                Severity::Fatal,
+                                "57P05",
+                                "terminating connection due to idle-session timeout",
+                            ),
+                            SessionEnd::IdleTimeout,
+                        );
+                    }
+                },
+                _ => read.await,
+            };
+            match n {
+                Ok(0) | Err(_) => return Stop::Ended(SessionEnd::ClientClosed),
+                Ok(_) => {}
+            }
+            if skip > 0 {
+                let d = skip.min(buf.len());
+                buf.advance(d);
+                skip -= d;
+            }
+        }
+    }
+
+    /// Decides what happens to one well-framed client message.
+    fn inspect(&self, msg: &FrontendMessage<'_>, discarding: &mut bool) -> Action {
+        if *discarding {
+            return match msg {
+                FrontendMessage::Sync => {
+                    *discarding = false;
+                    Action::ForwardSync
+                }
+                FrontendMessage::Terminate => Action::Terminate,
+                _ => Action::Drop,
+            };
+        }
+        let ctx = Context {
+            agent: self.agent,
+            database: self.database,
+        };
+        let (request, protocol) = match *msg {
+            FrontendMessage::Query { sql } => (Request::Query { sql }, Protocol::Simple),
+            FrontendMessage::Parse { statement, sql, .. } => {
+                (Request::Parse { statement, sql }, Protocol::Extended)
+            }
+            FrontendMessage::Bind(ref b) => (
+                Request::Bind {
+                    portal: b.portal,
+                    statement: b.statement,
+                },
+                Protocol::Extended,
+            ),
+            FrontendMessage::Execute { portal, .. } => {
+                (Request::Execute { portal }, Protocol::Extended)
+            }
+            FrontendMessage::Sync => return Action::ForwardSync,
+            FrontendMessage::Terminate => return Action::Terminate,
+            FrontendMessage::FunctionCall => {
+                return Action::Deny(
+                    Denial {
+                        sqlstate: "42501",
+                        message:
+                            "the fast-path FunctionCall message is not allowed through actgate"
+                                .into(),
+                        reason: "function_call_message",
+                        hint: Some("call functions from SQL, e.g. SELECT f(...)".into()),
+                    },
+                    Protocol::Simple,
+                );
+            }
+            _ => return Action::Forward,
+        };
+        match self.gateway.policy.evaluate(&ctx, &request) {
+            Verdict::Allow => match protocol {
+                Protocol::Simple => Action::ForwardSync,
+                Protocol::Extended => Action::Forward,
+            },
+            Verdict::Deny(denial) => {
+                info!(
+                    reason = denial.reason,
+                    message = msg.name(),
+                    "statement denied"
+                );
+                if matches!(protocol, Protocol::Extended) {
+                    *discarding = true;
+                }
+                Action::Deny(denial, protocol)
+            }
+        }
+    }
+
+    /// Sends the sentinel in place of a denied message and arranges for its
+    /// error to be replaced by `denial`.
+    async fn deny(
+        &self,
+        upstream: &mut WriteHalf<MaybeTls>,
+        shared: &Shared,
+        denial: &Denial,
+        protocol: Protocol,
+    ) -> std::io::Result<()> {
+        let mut replacement = BytesMut::new();
+        let mut fields = ErrorFields::new(Severity::Error, denial.sqlstate, denial.message.clone())
+            .with_detail(format!("reason: {}", denial.reason));
+        if let Some(h) = &denial.hint {
+            fields = fields.with_hint(h.clone());
+        }
+        fields.encode(&mut replacement);
+        let mut sentinel = BytesMut::new();
+        let seq = match protocol {
+            Protocol::Simple => {
+                put_message(&mut sentinel, b'Q', |b| put_cstr(b, SENTINEL_SQL));
+                shared.sent.fetch_add(1, Ordering::AcqRel) + 1
+            }
+            Protocol::Extended => {
+                put_message(&mut sentinel, b'P', |b| {
+                    put_cstr(b, SENTINEL_STATEMENT);
+                    put_cstr(b, SENTINEL_SQL);
+                    b.put_i16(0);
+                });
+                shared.sent.load(Ordering::Acquire) + 1
+            }
+        };
+        shared.markers().push_back(Marker {
+            seq,
+            replacement: replacement.freeze(),
+        });
+        upstream.write_all(&sentinel).await
+    }
+
+    async fn upstream_to_client(
+        &self,
+        upstream: &mut ReadHalf<MaybeTls>,
+        client: &mut WriteHalf<MaybeTls>,
+        mut buf: BytesMut,
+        shared: &Shared,
+        mut stop: oneshot::Receiver<Stop>,
+        mut hard_stop: watch::Receiver<bool>,
+    ) -> Result<SessionEnd, SessionError> {
+        let limit = self.gateway.config.limits.max_backend_message_bytes;
+        let mut last_was_fatal = false;
+        loop {
+            let mut pos = 0;
+            loop {
+                let header = match peek_header(&buf[pos..], limit) {
+                    Ok(Some(h)) => h,
+                    Ok(None) => break,
+                    Err(e) => {
+                        let _ = flush(client, &mut buf, &mut pos).await;
+                        return self
+                            .end_with(
+                                client,
+                                ErrorFields::new(
+                                    Severity::Fatal,
+                                    "08006",
+                                    "actgate lost synchronization with the upstream server",
+                                ),
+                                SessionError::Upstream(e.into()),
+                            )
+                            .await;
+                    }
+                };
+                if buf.len() - pos < header.total {
+                    buf.reserve(header.total - (buf.len() - pos));
+                    break;
+                }
+                let body = &buf[pos + 5..pos + header.total];
+                match header.tag {
+                    b'Z' => {
+                        let status = body.first().copied().unwrap_or(b'I');
+                        shared.status.store(status, Ordering::Relaxed);
+                        let received = shared.received.fetch_add(1, Ordering::AcqRel) + 1;
+                        let mut markers = shared.markers();
+                        while markers.front().is_some_and(|m| m.seq <= received) {
+                            markers.pop_front();
+                        }
+                    }
+                    b'E' => {
+                        if let Ok(BackendMessage::ErrorResponse(fields)) =
+                            BackendMessage::decode_parts(header.tag, body)
+                        {
+                            last_was_fatal = matches!(fields.get(b'V'), Some("FATAL" | "PANIC"));
+                            let current = shared.received.load(Ordering::Acquire) + 1;
+                            let replacement = {
+                                let mut markers = shared.markers();
+                                match markers.front() {
+                                    Some(m)
+                                        if m.seq == current
+                                            && fields.sqlstate() == Some(SENTINEL_SQLSTATE) =>
+                                    {
+                                        markers.pop_front().map(|m| m.replacement)
+                                    }
+                                    _ => None,
+                                }
+                            };
+                            if let Some(replacement) = replacement {
+                                if let Err(e) = flush(client, &mut buf, &mut pos).await {
+                                    return Err(SessionError::ClientIo(e));
+                                }
+                                buf.advance(header.total);
+                                client
+                                    .write_all(&replacement)
+                                    .await
+                                    .map_err(SessionError::ClientIo)?;
+                                continue;
+                            }
+                        }
+                    }
+                    b'S' => {
+                        if let Some((name, value)) = drifted(body) {
+                            let _ = flush(client, &mut buf, &mut pos).await;
+                            info!(parameter = %name, value = %value, "pinned parameter drifted");
+                            let _ = self
+                                .end_with(
+                                    client,
+                                    ErrorFields::new(
+                                        Severity::Fatal,
+                                        "08P01",
+                                        format!(
+                                            "terminating connection: server parameter {name} changed to {value:?}"
+                                        ),
+                                    )
+                                    .with_hint("actgate pins client_encoding and standard_conforming_strings"),
+                                    SessionError::ClientIo(std::io::Error::other("parameter drift")),
+                                )
+                                .await;
+                            return Ok(SessionEnd::ParameterDrift);
+                        }
+                    }
+                    _ => {}
+                }
+                pos += header.total;
+            }
+            flush(client, &mut buf, &mut pos)
+                .await
+                .map_err(SessionError::ClientIo)?;
+            if buf.capacity() - buf.len() < 1024 {
+                buf.reserve(READ_CHUNK);
+            }
+            tokio::select! {
+                biased;
+                stop = &mut stop => {
+                    return match stop {
+                        Ok(Stop::Ended(end)) => Ok(end),
+                        Ok(Stop::Fatal(fields, end)) => {
+                            debug!(code = fields.code, "ending session with a fatal error");
+                            let mut out = BytesMut::new();
+                            fields.encode(&mut out);
+                            let _ = client.write_all(&out).await;
+                            Ok(end)
+                        }
+                        Err(_) => Ok(SessionEnd::ClientClosed),
+                    };
+                }
+                () = stopped(&mut hard_stop) => {
+                    let mut out = BytesMut::new();
+                    ErrorFields::new(
+                        Severity::Fatal,
+                        "57P01",
+                        "terminating connection due to administrator command",
+                    )
+                    .encode(&mut out);
+                    let _ = client.write_all(&out).await;
+                    return Ok(SessionEnd::Shutdown);
+                }
+                n = upstream.read_buf(&mut buf) => {
+                    match n {
+                        Ok(0) | Err(_) => {
+                            if !last_was_fatal {
+                                let mut out = BytesMut::new();
+                                ErrorFields::new(
+                                    Severity::Fatal,
+                                    "08006",
+                                    "the upstream database closed the connection unexpectedly",
+                                )
+                                .encode(&mut out);
+                                let _ = client.write_all(&out).await;
+                            }
+                            return Ok(SessionEnd::UpstreamClosed);
+                        }
+                        Ok(_) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn end_with(
+        &self,
+        client: &mut WriteHalf<MaybeTls>,
+        fields: ErrorFields,
+        error: SessionError,
+    ) -> Result<SessionEnd, SessionError> {
+        let mut out = BytesMut::new();
+        fields.encode(&mut out);
+        let _ = client.write_all(&out).await;
+        Err(error)
+    }
+}
+
+/// Resolves once the server's grace period is over.
+async fn stopped(hard_stop: &mut watch::Receiver<bool>) {
+    if hard_stop.wait_for(|stop| *stop).await.is_err() {
+        // The server is gone without saying stop: keep serving.
+        std::future::pending::<()>().await;
+    }
+}
+
+/// A ParameterStatus frame that moves a pinned parameter off its value.
+fn drifted(body: &[u8]) -> Option<(String, String)> {
+    if let Ok(BackendMessage::ParameterStatus { name, value }) =
+        BackendMessage::decode_parts(b'S', body)
+    {
+        for (pinned, expected) in PINNED {
+            if name.eq_ignore_ascii_case(pinned) && !value.eq_ignore_ascii_case(expected) {
+                return Some((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+    None
+}
+
+/// Writes `buf[..pos]` and drops it from the buffer.
+async fn flush(
+    out: &mut WriteHalf<MaybeTls>,
+    buf: &mut BytesMut,
+    pos: &mut usize,
+) -> std::io::Result<()> {
+    if *pos > 0 {
+        out.write_all(&buf[..*pos]).await?;
+        buf.advance(*pos);
+        *pos = 0;
+    }
+    Ok(())
+}
+
+fn fatal_stop(e: ProtocolError) -> Stop {
+    info!(error = %e, "client protocol violation");
+    Stop::Fatal(protocol_violation(&e), SessionEnd::ProtocolViolation)
+}
+
+fn io_stop(e: std::io::Error) -> Stop {
+    debug!(error = %e, "upstream write failed");
+    Stop::Ended(SessionEnd::UpstreamClosed)
+}

@@ -1,0 +1,438 @@
+//! One client connection from its first byte to the start of the relay:
+//! TLS negotiation, cancel requests, the StartupMessage, agent
+//! authentication and the upstream connection. No upstream connection is
+//! ever opened for a client that has not authenticated.
+
+use super::Gateway;
+use super::cancel::UpstreamKey;
+use super::error::SessionError;
+use super::relay::{Relay, SessionEnd};
+use super::stream::MaybeTls;
+use super::upstream::{self, UpstreamError};
+use crate::auth::scram::{self, ScramExchange};
+use crate::auth::{Credential, Verifier};
+use crate::protocol::backend::{
+    ErrorFields, Severity, TransactionStatus, auth, encode_auth_sasl, encode_authentication,
+    encode_backend_key_data, encode_negotiate_protocol_version, encode_ready_for_query,
+};
+use crate::protocol::startup::{MAX_STARTUP_PACKET_BYTES, Startup, StartupPacket, decode_startup};
+use crate::protocol::{Frame, ProtocolError, decode_frame};
+use base64::Engine;
+use bytes::BytesMut;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+/// Serves one accepted connection until it closes. `hard_stop` turns true
+/// when the server's shutdown grace period is over.
+pub async fn handle_connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    gateway: Arc<Gateway>,
+    hard_stop: watch::Receiver<bool>,
+) {
+    let session_id = next_session_id();
+    let span =
+        info_span!("session", id = session_id, client = %peer, agent = tracing::field::Empty);
+    async move {
+        let _ = tcp.set_nodelay(true);
+        match run(tcp, peer, &gateway, hard_stop).await {
+            Ok(end) => info!(reason = ?end, "session ended"),
+            Err(e) => match &e {
+                SessionError::ClientIo(_) | SessionError::StartupTimeout => {
+                    debug!(error = %e, "session ended")
+                }
+                _ => warn!(error = %e, "session failed"),
+            },
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn next_session_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// What the startup phase produced.
+struct Authenticated {
+    agent: String,
+    database: String,
+    startup: Startup,
+}
+
+async fn run(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    gateway: &Gateway,
+    hard_stop: watch::Receiver<bool>,
+) -> Result<SessionEnd, SessionError> {
+    let mut buf = BytesMut::with_capacity(8192);
+    let timeout = gateway.config.limits.startup_timeout;
+    let (mut stream, startup) =
+        tokio::time::timeout(timeout, negotiate(MaybeTls::Plain(tcp), &mut buf, gateway))
+            .await
+            .map_err(|_| SessionError::StartupTimeout)??;
+    let Some(startup) = startup else {
+        return Ok(SessionEnd::CancelRequest);
+    };
+    if let Some(bad) = refuse_startup(&startup) {
+        send_fatal(&mut stream, &bad).await;
+        return Ok(SessionEnd::Refused);
+    }
+    let authed = match tokio::time::timeout(
+        timeout,
+        authenticate(&mut stream, &mut buf, gateway, startup),
+    )
+    .await
+    {
+        Err(_) => return Err(SessionError::StartupTimeout),
+        Ok(Err(e)) => return Err(e),
+        Ok(Ok(Err(fatal))) => {
+            info!(code = fatal.code, "login refused");
+            send_fatal(&mut stream, &fatal).await;
+            return Ok(SessionEnd::Refused);
+        }
+        Ok(Ok(Ok(authed))) => authed,
+    };
+    tracing::Span::current().record("agent", authed.agent.as_str());
+    let _ = peer;
+
+    let cfg = &gateway.config;
+    let upstream = match upstream::connect(
+        &cfg.upstream,
+        gateway.upstream_tls.as_ref(),
+        &authed.database,
+        &authed.startup.params,
+        cfg.limits.max_backend_message_bytes,
+    )
+    .await
+    {
+        Ok(u) => u,
+        Err(e) => {
+            warn!(error = %e, "upstream connection failed");
+            relay_upstream_refusal(&mut stream, &e).await;
+            return Err(e.into());
+        }
+    };
+
+    let cancel = gateway.cancels.register(UpstreamKey {
+        process_id: upstream.process_id,
+        secret_key: upstream.secret_key,
+    });
+    let mut out = BytesMut::with_capacity(1024);
+    encode_authentication(&mut out, auth::OK, &[]);
+    for frame in &upstream.greeting {
+        out.extend_from_slice(&frame.raw);
+    }
+    encode_backend_key_data(&mut out, cancel.process_id, cancel.secret_key);
+    encode_ready_for_query(&mut out, TransactionStatus::Idle);
+    stream
+        .write_all(&out)
+        .await
+        .map_err(SessionError::ClientIo)?;
+    info!(database = %authed.database, "session started");
+
+    let relay = Relay {
+        gateway,
+        agent: &authed.agent,
+        database: &authed.database,
+    };
+    let end = relay.run(stream, buf, upstream, hard_stop).await;
+    drop(cancel);
+    end
+}
+
+/// Reads the first packets: answers SSLRequest/GSSENCRequest, serves a
+/// CancelRequest (returning `None`), or returns the StartupMessage.
+async fn negotiate(
+    mut stream: MaybeTls,
+    buf: &mut BytesMut,
+    gateway: &Gateway,
+) -> Result<(MaybeTls, Option<Startup>), SessionError> {
+    let mut tls_done = false;
+    let mut gss_done = false;
+    loop {
+        let packet = loop {
+            match decode_startup(buf, MAX_STARTUP_PACKET_BYTES) {
+                Ok(Some(p)) => break p,
+                Ok(None) => {}
+                Err(e) => {
+                    send_fatal(&mut stream, &protocol_violation(&e)).await;
+                    return Err(e.into());
+                }
+            }
+            if stream.read_buf(buf).await.map_err(SessionError::ClientIo)? == 0 {
+                return Err(SessionError::ClientIo(
+                    std::io::ErrorKind::UnexpectedEof.into(),
+                ));
+            }
+        };
+        match packet {
+            StartupPacket::SslRequest if !tls_done => {
+                tls_done = true;
+                // Bytes sent after SSLRequest but before the handshake would
+                // be processed outside TLS: refuse them (CVE-2021-23214).
+                if !buf.is_empty() {
+                    return Err(ProtocolError::Malformed {
+                        what: "SSLRequest",
+                        detail: "unencrypted data after SSL request",
+                    }
+                    .into());
+                }
+                match (&gateway.tls_acceptor, stream) {
+                    (Some(acceptor), MaybeTls::Plain(mut tcp)) => {
+                        tcp.write_all(b"S").await.map_err(SessionError::ClientIo)?;
+                        let tls = acceptor.accept(tcp).await.map_err(SessionError::Tls)?;
+                        stream = MaybeTls::ServerTls(Box::new(tls));
+                    }
+                    (_, mut other) => {
+                        other
+                            .write_all(b"N")
+                            .await
+                            .map_err(SessionError::ClientIo)?;
+                        stream = other;
+                    }
+                }
+            }
+            StartupPacket::GssEncRequest if !gss_done => {
+                gss_done = true;
+                stream
+                    .write_all(b"N")
+                    .await
+                    .map_err(SessionError::ClientIo)?;
+            }
+            StartupPacket::SslRequest | StartupPacket::GssEncRequest => {
+                let e = ProtocolError::Malformed {
+                    what: "startup packet",
+                    detail: "duplicate encryption request",
+                };
+                send_fatal(&mut stream, &protocol_violation(&e)).await;
+                return Err(e.into());
+            }
+            StartupPacket::Cancel {
+                process_id,
+                secret_key,
+            } => {
+                match gateway.cancels.lookup(process_id, secret_key) {
+                    Some(key) => {
+                        info!("cancel request forwarded");
+                        if let Err(e) = upstream::send_cancel(
+                            &gateway.config.upstream,
+                            key.process_id,
+                            key.secret_key,
+                        )
+                        .await
+                        {
+                            warn!(error = %e, "cancel request failed");
+                        }
+                    }
+                    None => info!("cancel request with unknown key ignored"),
+                }
+                return Ok((stream, None));
+            }
+            StartupPacket::Startup(s) => return Ok((stream, Some(s))),
+        }
+    }
+}
+
+/// Startup parameters actgate refuses outright.
+fn refuse_startup(s: &Startup) -> Option<ErrorFields> {
+    if let Some(v) = s.param("replication")
+        && !matches!(
+            v.to_ascii_lowercase().as_str(),
+            "false" | "off" | "no" | "0"
+        )
+    {
+        return Some(ErrorFields::new(
+            Severity::Fatal,
+            "42501",
+            "replication connections are not allowed through actgate",
+        ));
+    }
+    if s.param("user").is_none_or(str::is_empty) {
+        return Some(ErrorFields::new(
+            Severity::Fatal,
+            "28000",
+            "no PostgreSQL user name specified in startup packet",
+        ));
+    }
+    None
+}
+
+fn password_failed(user: &str) -> ErrorFields {
+    ErrorFields::new(
+        Severity::Fatal,
+        "28P01",
+        format!("password authentication failed for user \"{user}\""),
+    )
+}
+
+/// Runs the agent's credential exchange. The outer `Result` is an I/O or
+/// protocol failure; the inner `Err` is a refusal to send as FATAL.
+async fn authenticate(
+    stream: &mut MaybeTls,
+    buf: &mut BytesMut,
+    gateway: &Gateway,
+    startup: Startup,
+) -> Result<Result<Authenticated, ErrorFields>, SessionError> {
+    let user = startup.param("user").unwrap_or_default().to_owned();
+    let database = startup
+        .param("database")
+        .filter(|d| !d.is_empty())
+        .unwrap_or(&user)
+        .to_owned();
+    let mut out = BytesMut::new();
+    if startup.minor > 0 || startup.protocol_options().next().is_some() {
+        let opts: Vec<&str> = startup.protocol_options().collect();
+        encode_negotiate_protocol_version(&mut out, 0, opts.into_iter());
+    }
+    let rules = gateway.rules();
+    let agent = rules.agent(&user);
+    let (verifier, doomed) = match agent.map(|a| &a.credential) {
+        Some(Credential::ScramSecret(v)) => (v.clone(), false),
+        None => (Verifier::mock(&user, &gateway.mock_key), true),
+    };
+
+    encode_auth_sasl(&mut out, &[scram::MECHANISM]);
+    stream
+        .write_all(&out)
+        .await
+        .map_err(SessionError::ClientIo)?;
+    let limit = gateway.config.limits.max_message_bytes;
+
+    let first = read_password_message(stream, buf, limit, "SASL").await?;
+    let (mechanism, client_first) = scram::parse_initial_response(first.body())?;
+    let server_nonce = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 18]>());
+    let (exchange, server_first) =
+        match ScramExchange::start(verifier, doomed, mechanism, client_first, &server_nonce) {
+            Ok(v) => v,
+            Err(e) => {
+                debug!(error = %e, "scram exchange refused");
+                return Ok(Err(password_failed(&user)));
+            }
+        };
+    out.clear();
+    encode_authentication(&mut out, auth::SASL_CONTINUE, server_first.as_bytes());
+    stream
+        .write_all(&out)
+        .await
+        .map_err(SessionError::ClientIo)?;
+
+    let last = read_password_message(stream, buf, limit, "SASL").await?;
+    let server_final = match exchange.finish(last.body()) {
+        Ok(v) => v,
+        Err(e) => {
+            debug!(error = %e, "scram exchange failed");
+            return Ok(Err(password_failed(&user)));
+        }
+    };
+    let agent = agent.expect("a doomed exchange never succeeds");
+    if !agent.may_use_database(&database) {
+        return Ok(Err(ErrorFields::new(
+            Severity::Fatal,
+            "3D000",
+            format!("database \"{database}\" does not exist"),
+        )));
+    }
+    out.clear();
+    encode_authentication(&mut out, auth::SASL_FINAL, server_final.as_bytes());
+    stream
+        .write_all(&out)
+        .await
+        .map_err(SessionError::ClientIo)?;
+    Ok(Ok(Authenticated {
+        agent: agent.name.clone(),
+        database,
+        startup,
+    }))
+}
+
+/// Reads the next message, which must be a PasswordMessage ('p').
+async fn read_password_message(
+    stream: &mut MaybeTls,
+    buf: &mut BytesMut,
+    limit: usize,
+    expected: &'static str,
+) -> Result<Frame, SessionError> {
+    loop {
+        match decode_frame(buf, limit) {
+            Ok(Some(frame)) if frame.tag == b'p' => return Ok(frame),
+            Ok(Some(frame)) => {
+                let e = ErrorFields::new(
+                    Severity::Fatal,
+                    "08P01",
+                    format!(
+                        "expected {expected} response, got message type {}",
+                        frame.tag
+                    ),
+                );
+                send_fatal(stream, &e).await;
+                return Err(ProtocolError::UnknownType {
+                    tag: frame.tag as char,
+                    byte: frame.tag,
+                }
+                .into());
+            }
+            Ok(None) => {}
+            Err(e) => {
+                send_fatal(stream, &protocol_violation(&e)).await;
+                return Err(e.into());
+            }
+        }
+        if stream.read_buf(buf).await.map_err(SessionError::ClientIo)? == 0 {
+            return Err(SessionError::ClientIo(
+                std::io::ErrorKind::UnexpectedEof.into(),
+            ));
+        }
+    }
+}
+
+/// FATAL 08P01 for a framing error.
+pub(super) fn protocol_violation(e: &ProtocolError) -> ErrorFields {
+    ErrorFields::new(Severity::Fatal, "08P01", e.to_string())
+}
+
+/// Best effort: the connection is closing anyway.
+pub(super) async fn send_fatal(stream: &mut MaybeTls, e: &ErrorFields) {
+    let mut out = BytesMut::new();
+    e.encode(&mut out);
+    let _ = stream.write_all(&out).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Tells the agent why its session could not be opened upstream.
+async fn relay_upstream_refusal(stream: &mut MaybeTls, e: &UpstreamError) {
+    let fatal = match e {
+        // The server's own refusal (too many connections, shutting down…)
+        // is relayed as is, except credential failures, which are actgate's
+        // configuration problem and must not reveal the upstream role.
+        UpstreamError::Refused {
+            sqlstate, frame, ..
+        } if !sqlstate.starts_with("28") => {
+            let _ = stream.write_all(&frame.raw).await;
+            let _ = stream.shutdown().await;
+            return;
+        }
+        UpstreamError::Refused { .. } | UpstreamError::Auth(_) | UpstreamError::NoPassword => {
+            ErrorFields::new(
+                Severity::Fatal,
+                "08006",
+                "actgate could not authenticate to the upstream database",
+            )
+            .with_hint("this is a gateway configuration problem; contact the operator")
+        }
+        _ => ErrorFields::new(
+            Severity::Fatal,
+            "08006",
+            "actgate could not connect to the upstream database",
+        )
+        .with_detail(e.to_string()),
+    };
+    send_fatal(stream, &fatal).await;
+}

@@ -1,0 +1,213 @@
+//! The rules directory: one TOML file per agent, loaded strictly and all at
+//! once. A directory with any bad file fails as a whole, so a bad file can
+//! never half-replace a good rule set.
+
+use crate::auth::{Credential, Verifier};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error("cannot read rules directory {path}: {source}")]
+    ReadDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: agent {name:?} is already defined in {first}")]
+    Duplicate {
+        path: PathBuf,
+        name: String,
+        first: PathBuf,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("rules directory {path} defines no agents")]
+    Empty { path: PathBuf },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgentFile {
+    agent: RawAgent,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    name: String,
+    #[serde(default)]
+    description: String,
+    databases: Vec<String>,
+    secret_verifier: String,
+}
+
+/// One agent as declared by its rules file.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub name: String,
+    pub description: String,
+    pub databases: Vec<String>,
+    pub credential: Credential,
+    pub source: PathBuf,
+}
+
+impl Agent {
+    pub fn may_use_database(&self, database: &str) -> bool {
+        self.databases.iter().any(|d| d == database)
+    }
+}
+
+/// All agents, by name.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    agents: HashMap<String, Agent>,
+}
+
+impl RuleSet {
+    /// Loads every `*.toml` file in `dir`, in name order.
+    pub fn load_dir(dir: &Path) -> Result<RuleSet, RulesError> {
+        let read_dir = |source| RulesError::ReadDir {
+            path: dir.to_owned(),
+            source,
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(read_dir)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(read_dir)?;
+        files.retain(|p| p.extension().is_some_and(|e| e == "toml"));
+        files.sort();
+        let mut set = RuleSet::default();
+        for path in files {
+            let text = std::fs::read_to_string(&path).map_err(|source| RulesError::ReadFile {
+                path: path.clone(),
+                source,
+            })?;
+            set.add(parse_agent(&text, &path)?)?;
+        }
+        if set.agents.is_empty() {
+            return Err(RulesError::Empty {
+                path: dir.to_owned(),
+            });
+        }
+        Ok(set)
+    }
+
+    /// Adds an agent; names must be unique.
+    pub fn add(&mut self, agent: Agent) -> Result<(), RulesError> {
+        if let Some(first) = self.agents.get(&agent.name) {
+            return Err(RulesError::Duplicate {
+                path: agent.source.clone(),
+                name: agent.name.clone(),
+                first: first.source.clone(),
+            });
+        }
+        self.agents.insert(agent.name.clone(), agent);
+        Ok(())
+    }
+
+    pub fn agent(&self, name: &str) -> Option<&Agent> {
+        self.agents.get(name)
+    }
+
+    pub fn agents(&self) -> impl Iterator<Item = &Agent> {
+        self.agents.values()
+    }
+}
+
+/// Parses one agent file; `path` names it in errors.
+pub fn parse_agent(text: &str, path: &Path) -> Result<Agent, RulesError> {
+    let raw: RawAgentFile = toml::from_str(text).map_err(|e| RulesError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    let invalid = |message: String| RulesError::Invalid {
+        path: path.to_owned(),
+        message,
+    };
+    let a = raw.agent;
+    if a.name.is_empty() || a.name.len() > 63 || a.name.contains('\0') {
+        return Err(invalid(format!(
+            "agent.name {:?} must be 1 to 63 bytes",
+            a.name
+        )));
+    }
+    if a.databases.is_empty() {
+        return Err(invalid(format!(
+            "agent {:?}: databases must name at least one database",
+            a.name
+        )));
+    }
+    let verifier = Verifier::parse(&a.secret_verifier)
+        .map_err(|e| invalid(format!("agent {:?}: secret_verifier: {e}", a.name)))?;
+    Ok(Agent {
+        name: a.name,
+        description: a.description,
+        databases: a.databases,
+        credential: Credential::ScramSecret(verifier),
+        source: path.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verifier() -> String {
+        Verifier::generate("pw")
+    }
+
+    #[test]
+    fn agent_file_parses() {
+        let text = format!(
+            "[agent]\nname = \"bot\"\ndatabases = [\"shop\"]\nsecret_verifier = \"{}\"\n",
+            verifier()
+        );
+        let a = parse_agent(&text, Path::new("bot.toml")).unwrap();
+        assert_eq!(a.name, "bot");
+        assert!(a.may_use_database("shop"));
+        assert!(!a.may_use_database("postgres"));
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_line() {
+        let text = format!(
+            "[agent]\nname = \"bot\"\ndatabases = [\"shop\"]\nsecret_verifier = \"{}\"\nread_only-true = 1\n",
+            verifier()
+        );
+        let e = parse_agent(&text, Path::new("rules/bot.toml")).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("rules/bot.toml"), "{msg}");
+        assert!(msg.contains("line 5"), "{msg}");
+        assert!(msg.contains("unknown field"), "{msg}");
+    }
+
+    #[test]
+    fn bad_verifier_is_rejected() {
+        let text = "[agent]\nname = \"bot\"\ndatabases = [\"shop\"]\nsecret_verifier = \"plain\"\n";
+        assert!(parse_agent(text, Path::new("bot.toml")).is_err());
+    }
+
+    #[test]
+    fn duplicate_names_are_rejected() {
+        let text = format!(
+            "[agent]\nname = \"bot\"\ndatabases = [\"shop\"]\nsecret_verifier = \"{}\"\n",
+            verifier()
+        );
+        let mut set = RuleSet::default();
+        set.add(parse_agent(&text, Path::new("a.toml")).unwrap())
+            .unwrap();
+        let e = set
+            .add(parse_agent(&text, Path::new("b.toml")).unwrap())
+            .unwrap_err();
+        assert!(matches!(e, RulesError::Duplicate { .. }));
+    }
+}
