@@ -1,0 +1,164 @@
+//! Shared harness for the integration tests: one throwaway PostgreSQL per
+//! test binary (with the demo shop database) and actgate running
+//! in-process on 127.0.0.1:0 in front of it, governed by the shipped rules.
+#![allow(dead_code)]
+
+use actgate::config::Config;
+use actgate::demo::DemoDatabase;
+use actgate::proxy::Gateway;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use tokio::sync::oneshot;
+
+pub const SUPPORT_BOT: (&str, &str) = ("support-bot", "support-bot-demo-secret");
+pub const ANALYTICS: (&str, &str) = ("analytics", "analytics-demo-secret");
+
+struct Cluster {
+    db: DemoDatabase,
+    scratch: tempfile::TempDir,
+    password_file: PathBuf,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+
+fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(|| {
+        let db = DemoDatabase::start(&["shop"]).unwrap_or_else(|e| {
+            panic!(
+                "integration tests need a PostgreSQL server (initdb/postgres on PATH or under \
+                 /usr/lib/postgresql/*/bin; scripts/test.sh installs it): {e}"
+            )
+        });
+        let scratch = tempfile::tempdir().expect("scratch dir");
+        let password_file = db
+            .write_password_file(scratch.path())
+            .expect("password file");
+        Cluster {
+            db,
+            scratch,
+            password_file,
+        }
+    })
+}
+
+/// The throwaway database behind the proxy.
+pub fn database() -> &'static DemoDatabase {
+    &cluster().db
+}
+
+pub fn rules_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
+}
+
+/// The config the tests run actgate with; `extra_server` is appended to
+/// the `[server]` table.
+pub fn config(extra_server: &str) -> Config {
+    let c = cluster();
+    let mut text =
+        c.db.config_toml("127.0.0.1:0", &rules_dir(), &c.password_file);
+    text = text.replacen("[server]\n", &format!("[server]\n{extra_server}\n"), 1);
+    Config::from_toml(&text, Path::new("test.toml"), c.scratch.path())
+        .unwrap_or_else(|e| panic!("test config: {e}\n{text}"))
+}
+
+/// actgate running in-process.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    pub gateway: Arc<Gateway>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    pub async fn start() -> Proxy {
+        Proxy::start_with(config("")).await
+    }
+
+    pub async fn start_with(config: Config) -> Proxy {
+        let gateway = actgate::build_gateway(config).expect("gateway");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(actgate::server::run(listener, gateway.clone(), async {
+            let _ = rx.await;
+        }));
+        Proxy {
+            addr,
+            gateway,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, (agent, secret): (&str, &str), database: &str) -> String {
+        format!(
+            "postgres://{agent}:{secret}@{}:{}/{database}",
+            self.addr.ip(),
+            self.addr.port()
+        )
+    }
+
+    /// A tokio-postgres client through the proxy.
+    pub async fn connect(&self, agent: (&str, &str)) -> tokio_postgres::Client {
+        self.try_connect(agent, "shop")
+            .await
+            .unwrap_or_else(|e| panic!("connect through actgate: {e}"))
+    }
+
+    pub async fn try_connect(
+        &self,
+        agent: (&str, &str),
+        database: &str,
+    ) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+        let (client, conn) =
+            tokio_postgres::connect(&self.url(agent, database), tokio_postgres::NoTls).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(client)
+    }
+
+    /// Stops accepting and waits for the server task to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A tokio-postgres client straight to the database as the superuser.
+pub async fn connect_direct() -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(&database().pg.url("shop"), tokio_postgres::NoTls)
+        .await
+        .expect("direct connection");
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// Sessions of the upstream role currently open on the server.
+pub async fn upstream_sessions(admin: &tokio_postgres::Client) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = $1",
+            &[&actgate::demo::UPSTREAM_ROLE],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
