@@ -1,9 +1,38 @@
-//! tokio-postgres through actgate: the relay must be indistinguishable from
-//! a direct connection for allowed traffic.
+//! tokio-postgres through actgate: for allowed traffic the relay must be
+//! indistinguishable from a direct connection.
 
 mod common;
 
 use common::{Proxy, SUPPORT_BOT};
+use futures_util::{SinkExt, StreamExt, TryStreamExt};
+use std::time::Duration;
+use tokio_postgres::{AsyncMessage, NoTls, SimpleQueryMessage};
+
+fn simple_values(rows: &[SimpleQueryMessage]) -> Vec<String> {
+    rows.iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .collect()
+}
+
+fn code(e: &tokio_postgres::Error) -> String {
+    e.as_db_error()
+        .map(|d| d.code().code().to_owned())
+        .unwrap_or_else(|| format!("not a db error: {e}"))
+}
+
+/// A unique scratch table name for one test.
+fn scratch(name: &str) -> String {
+    format!("t_{name}_{:08x}", rand_suffix())
+}
+
+fn rand_suffix() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    std::process::id().wrapping_mul(7919) ^ N.fetch_add(1, Ordering::Relaxed)
+}
 
 #[tokio::test]
 async fn simple_query_round_trips() {
@@ -13,12 +42,461 @@ async fn simple_query_round_trips() {
         .simple_query("SELECT 1 AS one; SELECT 'two'")
         .await
         .unwrap();
-    let values: Vec<String> = rows
+    assert_eq!(simple_values(&rows), vec!["1", "two"]);
+}
+
+#[tokio::test]
+async fn extended_query_with_binary_parameters() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    let row = client
+        .query_one(
+            "SELECT $1::int4 + 1, $2::text || '!', $3::float8 * 2, $4::bytea, $5::int8",
+            &[&41i32, &"héllo", &1.25f64, &vec![0u8, 1, 255], &None::<i64>],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i32>(0), 42);
+    assert_eq!(row.get::<_, String>(1), "héllo!");
+    assert_eq!(row.get::<_, f64>(2), 2.5);
+    assert_eq!(row.get::<_, Vec<u8>>(3), vec![0u8, 1, 255]);
+    assert_eq!(row.get::<_, Option<i64>>(4), None);
+    let orders = client
+        .query(
+            "SELECT id, status FROM orders WHERE customer_id = $1 ORDER BY id",
+            &[&1i64],
+        )
+        .await;
+    let direct = common::connect_direct().await;
+    let expected = direct
+        .query(
+            "SELECT id, status FROM orders WHERE customer_id = $1 ORDER BY id",
+            &[&1i64],
+        )
+        .await;
+    match (orders, expected) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(x.get::<_, String>(1), y.get::<_, String>(1));
+            }
+        }
+        (Err(a), Err(b)) => assert_eq!(code(&a), code(&b)),
+        (a, b) => panic!("proxy and direct disagree: {a:?} vs {b:?}"),
+    }
+}
+
+#[tokio::test]
+async fn prepared_statement_reused_many_times() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    let stmt = client.prepare("SELECT $1::int4 * 2").await.unwrap();
+    for i in 0..500i32 {
+        let row = client.query_one(&stmt, &[&i]).await.unwrap();
+        assert_eq!(row.get::<_, i32>(0), i * 2);
+    }
+}
+
+#[tokio::test]
+async fn pipelined_queries_keep_their_order() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    let stmt = client.prepare("SELECT $1::int4").await.unwrap();
+    let futures = (0..200i32).map(|i| {
+        let client = &client;
+        let stmt = &stmt;
+        async move {
+            client
+                .query_one(stmt, &[&i])
+                .await
+                .map(|r| r.get::<_, i32>(0))
+        }
+    });
+    let results: Vec<i32> = futures_util::future::try_join_all(futures).await.unwrap();
+    assert_eq!(results, (0..200).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn transactions_commit_rollback_and_fail() {
+    let proxy = Proxy::start().await;
+    let mut client = proxy.connect(SUPPORT_BOT).await;
+    let table = scratch("tx");
+    client
+        .batch_execute(&format!("CREATE TABLE {table} (v int)"))
+        .await
+        .unwrap();
+
+    let tx = client.transaction().await.unwrap();
+    tx.execute(&format!("INSERT INTO {table} VALUES (1)"), &[])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let tx = client.transaction().await.unwrap();
+    tx.execute(&format!("INSERT INTO {table} VALUES (2)"), &[])
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+
+    // An error inside a transaction fails it until ROLLBACK.
+    client.batch_execute("BEGIN").await.unwrap();
+    client
+        .execute(&format!("INSERT INTO {table} VALUES (3)"), &[])
+        .await
+        .unwrap();
+    let e = client.batch_execute("SELECT 1/0").await.unwrap_err();
+    assert_eq!(code(&e), "22012");
+    let e = client.batch_execute("SELECT 1").await.unwrap_err();
+    assert_eq!(code(&e), "25P02");
+    client.batch_execute("ROLLBACK").await.unwrap();
+
+    let rows = client
+        .query(&format!("SELECT v FROM {table} ORDER BY v"), &[])
+        .await
+        .unwrap();
+    let values: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(values, vec![1]);
+    client
+        .batch_execute(&format!("DROP TABLE {table}"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn copy_in_and_out() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    let table = scratch("copy");
+    client
+        .batch_execute(&format!("CREATE TABLE {table} (id int, name text)"))
+        .await
+        .unwrap();
+    let sink = client
+        .copy_in(&format!("COPY {table} FROM STDIN"))
+        .await
+        .unwrap();
+    futures_util::pin_mut!(sink);
+    let mut data = String::new();
+    for i in 0..10_000 {
+        data.push_str(&format!("{i}\tname {i}\n"));
+    }
+    for chunk in data.as_bytes().chunks(7_000) {
+        sink.send(bytes::Bytes::copy_from_slice(chunk))
+            .await
+            .unwrap();
+    }
+    let copied = sink.finish().await.unwrap();
+    assert_eq!(copied, 10_000);
+
+    let stream = client
+        .copy_out(&format!(
+            "COPY (SELECT * FROM {table} ORDER BY id) TO STDOUT"
+        ))
+        .await
+        .unwrap();
+    let chunks: Vec<bytes::Bytes> = stream.try_collect().await.unwrap();
+    let out: Vec<u8> = chunks.concat();
+    assert_eq!(String::from_utf8(out).unwrap(), data);
+    client
+        .batch_execute(&format!("DROP TABLE {table}"))
+        .await
+        .unwrap();
+}
+
+/// Connects with access to the connection's asynchronous messages.
+async fn connect_with_messages(
+    proxy: &Proxy,
+) -> (
+    tokio_postgres::Client,
+    tokio::sync::mpsc::UnboundedReceiver<AsyncMessage>,
+) {
+    let (client, mut conn) = tokio_postgres::connect(&proxy.url(SUPPORT_BOT, "shop"), NoTls)
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
+        while let Some(Ok(m)) = messages.next().await {
+            let _ = tx.send(m);
+        }
+    });
+    (client, rx)
+}
+
+#[tokio::test]
+async fn listen_notify_is_delivered() {
+    let proxy = Proxy::start().await;
+    let (listener, mut messages) = connect_with_messages(&proxy).await;
+    listener.batch_execute("LISTEN actgate_test").await.unwrap();
+    let notifier = proxy.connect(SUPPORT_BOT).await;
+    notifier
+        .batch_execute("NOTIFY actgate_test, 'hello agents'")
+        .await
+        .unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(10), messages.recv())
+        .await
+        .expect("notification within 10 s")
+        .expect("connection alive");
+    match m {
+        AsyncMessage::Notification(n) => {
+            assert_eq!(n.channel(), "actgate_test");
+            assert_eq!(n.payload(), "hello agents");
+        }
+        other => panic!("expected a notification, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn notice_is_delivered() {
+    let proxy = Proxy::start().await;
+    let (client, mut messages) = connect_with_messages(&proxy).await;
+    client
+        .batch_execute("DO $$ BEGIN RAISE NOTICE 'note to agent %', 7; END $$")
+        .await
+        .unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(10), messages.recv())
+        .await
+        .expect("notice within 10 s")
+        .expect("connection alive");
+    match m {
+        AsyncMessage::Notice(n) => assert_eq!(n.message(), "note to agent 7"),
+        other => panic!("expected a notice, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_request_reaches_the_upstream_backend() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    let token = client.cancel_token();
+    let query = tokio::spawn(async move {
+        let r = client.batch_execute("SELECT pg_sleep(30)").await;
+        (client, r)
+    });
+    // Cancel until the query reports it was cancelled; the first cancel can
+    // arrive before the query starts.
+    let (client, result) = loop {
+        token.cancel_query(NoTls).await.unwrap();
+        match tokio::time::timeout(Duration::from_millis(500), async {
+            while !query.is_finished() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        {
+            Ok(()) => break query.await.unwrap(),
+            Err(_) => continue,
+        }
+    };
+    let e = result.expect_err("the sleep must be cancelled");
+    assert_eq!(code(&e), "57014");
+    // The session is still usable.
+    let rows = client.simple_query("SELECT 'alive'").await.unwrap();
+    assert_eq!(simple_values(&rows), vec!["alive"]);
+}
+
+#[tokio::test]
+async fn cancel_with_a_wrong_key_does_nothing() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    // Forge a cancel with a registered process id but a wrong secret.
+    assert_eq!(proxy.gateway.cancels.len(), 1);
+    let mut raw = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = bytes::BytesMut::new();
+    actgate::protocol::startup::encode_cancel(&mut buf, 12345, 678);
+    raw.write_all(&buf).await.unwrap();
+    let mut sink = Vec::new();
+    raw.read_to_end(&mut sink).await.unwrap();
+    assert!(sink.is_empty(), "actgate never answers a cancel request");
+    let rows = client.simple_query("SELECT 'unaffected'").await.unwrap();
+    assert_eq!(simple_values(&rows), vec!["unaffected"]);
+}
+
+#[tokio::test]
+async fn large_result_is_relayed_completely() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    let rows = client
+        .query(
+            "SELECT g, repeat('x', 100) || g FROM generate_series(1, 100000) g",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 100_000);
+    let sum: i64 = rows.iter().map(|r| r.get::<_, i32>(0) as i64).sum();
+    assert_eq!(sum, 100_000 * 100_001 / 2);
+    assert_eq!(
+        rows[99_999].get::<_, String>(1),
+        format!("{}100000", "x".repeat(100))
+    );
+}
+
+#[tokio::test]
+async fn oversized_statement_is_an_error_not_a_disconnect() {
+    let proxy = Proxy::start_with(common::config("max_message_bytes = 4096")).await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    let just_under = format!("SELECT '{}'", "a".repeat(4096 - 20));
+    let rows = client.simple_query(&just_under).await.unwrap();
+    assert_eq!(simple_values(&rows)[0].len(), 4096 - 20);
+    let just_over = format!("SELECT '{}'", "a".repeat(4096));
+    let e = client.simple_query(&just_over).await.unwrap_err();
+    assert_eq!(code(&e), "54000");
+    // Extended protocol: the Parse is refused the same way.
+    let e = client.prepare(&just_over).await.unwrap_err();
+    assert_eq!(code(&e), "54000");
+    let rows = client.simple_query("SELECT 'still here'").await.unwrap();
+    assert_eq!(simple_values(&rows), vec!["still here"]);
+}
+
+#[tokio::test]
+async fn refusal_inside_a_transaction_fails_it_upstream_too() {
+    let proxy = Proxy::start_with(common::config("max_message_bytes = 4096")).await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    let table = scratch("refused");
+    client
+        .batch_execute(&format!("CREATE TABLE {table} (v int)"))
+        .await
+        .unwrap();
+    client.batch_execute("BEGIN").await.unwrap();
+    client
+        .batch_execute(&format!("INSERT INTO {table} VALUES (1)"))
+        .await
+        .unwrap();
+    let e = client
+        .simple_query(&format!("SELECT '{}'", "a".repeat(5000)))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "54000");
+    // Exactly as after a Postgres error: the transaction is failed and
+    // COMMIT cannot save the insert.
+    let e = client.batch_execute("SELECT 1").await.unwrap_err();
+    assert_eq!(code(&e), "25P02");
+    client.batch_execute("COMMIT").await.unwrap();
+    let n: i64 = client
+        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "a refused statement must roll the transaction back");
+    client
+        .batch_execute(&format!("DROP TABLE {table}"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn refusal_in_a_pipeline_answers_in_place() {
+    let proxy = Proxy::start_with(common::config("max_message_bytes = 4096")).await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    let big = format!("SELECT '{}'", "b".repeat(5000));
+    let (a, b, c) = tokio::join!(
+        client.query_one("SELECT 1::int4", &[]),
+        client.prepare(&big),
+        client.query_one("SELECT 3::int4", &[]),
+    );
+    assert_eq!(a.unwrap().get::<_, i32>(0), 1);
+    assert_eq!(code(&b.unwrap_err()), "54000");
+    assert_eq!(c.unwrap().get::<_, i32>(0), 3);
+}
+
+#[tokio::test]
+async fn pinned_parameters_cannot_drift() {
+    let proxy = Proxy::start().await;
+    for sql in [
+        "SET client_encoding = 'LATIN1'",
+        "SET standard_conforming_strings = off",
+    ] {
+        let client = proxy.connect(SUPPORT_BOT).await;
+        let result = client.batch_execute(sql).await;
+        // The session is ended with a FATAL that names the parameter.
+        let e = match result {
+            Err(e) => e,
+            Ok(()) => client.batch_execute("SELECT 1").await.unwrap_err(),
+        };
+        let closed = client.is_closed() || client.batch_execute("SELECT 1").await.is_err();
+        assert!(closed, "{sql}: the session must end");
+        if let Some(db) = e.as_db_error() {
+            assert_eq!(db.code().code(), "08P01", "{sql}");
+            assert!(db.message().contains("changed to"), "{}", db.message());
+        }
+    }
+}
+
+#[tokio::test]
+async fn upstream_session_is_pinned() {
+    let proxy = Proxy::start().await;
+    // The agent's `options` must not reach upstream.
+    let url = format!(
+        "{}?options=-c%20search_path%3Dpg_temp&application_name=agent-7",
+        proxy.url(SUPPORT_BOT, "shop")
+    );
+    let (client, conn) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let rows = client
+        .simple_query(
+            "SELECT current_setting('search_path'), current_setting('client_encoding'), \
+             current_setting('standard_conforming_strings'), current_setting('application_name'), \
+             current_user",
+        )
+        .await
+        .unwrap();
+    let row = rows
         .iter()
-        .filter_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r),
             _ => None,
         })
-        .collect();
-    assert_eq!(values, vec!["1", "two"]);
+        .expect("one row");
+    assert_eq!(row.get(0), Some("public"));
+    assert_eq!(row.get(1), Some("UTF8"));
+    assert_eq!(row.get(2), Some("on"));
+    assert_eq!(row.get(3), Some("agent-7"));
+    assert_eq!(row.get(4), Some(actgate::demo::UPSTREAM_ROLE));
+}
+
+#[tokio::test]
+async fn idle_session_times_out_with_a_fatal() {
+    let proxy = Proxy::start_with(common::config("idle_timeout_ms = 200")).await;
+    let (client, mut messages) = connect_with_messages(&proxy).await;
+    client.batch_execute("SELECT 1").await.unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(10), messages.recv()).await;
+    // tokio-postgres reports the FATAL as the connection's error; the
+    // session must be closed either way.
+    let _ = m;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !client.is_closed() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("idle session closed");
+    let e = client.batch_execute("SELECT 1").await.unwrap_err();
+    assert!(e.is_closed(), "{e}");
+}
+
+#[tokio::test]
+async fn connection_limit_is_enforced() {
+    let proxy = Proxy::start_with(common::config("max_connections = 2")).await;
+    let _a = proxy.connect(SUPPORT_BOT).await;
+    let _b = proxy.connect(SUPPORT_BOT).await;
+    let e = proxy.try_connect(SUPPORT_BOT, "shop").await.unwrap_err();
+    assert_eq!(code(&e), "53300");
+}
+
+#[tokio::test]
+async fn shutdown_stops_accepting_and_closes_sessions_after_grace() {
+    let proxy = Proxy::start_with(common::config("shutdown_grace_ms = 200")).await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    let addr = proxy.addr;
+    tokio::time::timeout(Duration::from_secs(15), proxy.stop())
+        .await
+        .expect("shutdown finishes after the grace period");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "listener closed"
+    );
+    let e = client.batch_execute("SELECT 1").await.unwrap_err();
+    assert!(e.is_closed() || code(&e) == "57P01", "{e}");
 }

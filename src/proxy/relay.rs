@@ -267,11 +267,15 @@ impl Relay<'_> {
             if buf.capacity() - buf.len() < 1024 {
                 buf.reserve(READ_CHUNK);
             }
-            let read = client.read_buf(&mut buf);
-            let n = match idle_timeout {
-                Some(t) if shared.idle() => match tokio::time::timeout(t, read).await {
-                    Ok(r) => r,
-                    Err(_) => {
+            let n = loop {
+                let Some(t) = idle_timeout else {
+                    break client.read_buf(&mut buf).await;
+                };
+                // Re-checked on every tick: the session may have become idle
+                // since the read began (its last answer came back).
+                match tokio::time::timeout(t, client.read_buf(&mut buf)).await {
+                    Ok(r) => break r,
+                    Err(_) if shared.idle() => {
                         return Stop::Fatal(
                             ErrorFields::new(
                                 Severity::Fatal,
@@ -281,8 +285,8 @@ impl Relay<'_> {
                             SessionEnd::IdleTimeout,
                         );
                     }
-                },
-                _ => read.await,
+                    Err(_) => {}
+                }
             };
             match n {
                 Ok(0) | Err(_) => return Stop::Ended(SessionEnd::ClientClosed),
