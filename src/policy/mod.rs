@@ -6,6 +6,10 @@
 //! The SQL firewall itself (statement analysis and TOML policies) plugs in
 //! here; until then every well-framed statement is allowed.
 
+pub mod analyze;
+pub mod catalog;
+pub mod names;
+
 /// What the agent asked the database to do, as seen by the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request<'a> {

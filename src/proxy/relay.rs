@@ -133,6 +133,7 @@ impl Relay<'_> {
         hard_stop: watch::Receiver<bool>,
     ) -> Result<SessionEnd, SessionError> {
         let (mut client_read, mut client_write) = tokio::io::split(client);
+        let upstream_key = (upstream.process_id, upstream.secret_key);
         let (mut upstream_read, mut upstream_write) = tokio::io::split(upstream.stream);
         let shared = Shared {
             sent: AtomicU64::new(0),
@@ -160,6 +161,16 @@ impl Relay<'_> {
             end = u2c => end,
             () = c2u => unreachable!("client half never completes on its own"),
         };
+        // A statement still running when its client went away would run to
+        // completion: PostgreSQL notices a closed socket only between
+        // statements. Cancel it.
+        if !shared.idle() && !matches!(end, Ok(SessionEnd::UpstreamClosed)) {
+            let cfg = &self.gateway.config.upstream;
+            if let Err(e) = super::upstream::send_cancel(cfg, upstream_key.0, upstream_key.1).await
+            {
+                debug!(error = %e, "cancel on client departure failed");
+            }
+        }
         // Leave the upstream backend cleanly rather than by EOF.
         let mut terminate = BytesMut::with_capacity(5);
         put_message(&mut terminate, b'X', |_| {});

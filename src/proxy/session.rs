@@ -104,15 +104,23 @@ async fn run(
     let _ = peer;
 
     let cfg = &gateway.config;
-    let upstream = match upstream::connect(
+    // The whole upstream handshake is bounded, not only the TCP connect: a
+    // server that accepts and then says nothing must not hang the agent.
+    let connect = upstream::connect(
         &cfg.upstream,
         gateway.upstream_tls.as_ref(),
         &authed.database,
         &authed.startup.params,
         cfg.limits.max_backend_message_bytes,
-    )
-    .await
-    {
+    );
+    let handshake_timeout = cfg.upstream.connect_timeout + cfg.limits.startup_timeout;
+    let connected = match tokio::time::timeout(handshake_timeout, connect).await {
+        Ok(r) => r,
+        Err(_) => Err(UpstreamError::ConnectTimeout {
+            addr: format!("{}:{}", cfg.upstream.host, cfg.upstream.port),
+        }),
+    };
+    let upstream = match connected {
         Ok(u) => u,
         Err(e) => {
             warn!(error = %e, "upstream connection failed");

@@ -3,6 +3,8 @@
 //! in-process on 127.0.0.1:0 in front of it, governed by the shipped rules.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use actgate::config::Config;
 use actgate::demo::DemoDatabase;
 use actgate::proxy::Gateway;

@@ -1,0 +1,2085 @@
+//! SQL analysis: parse with sqlparser (PostgreSqlDialect), classify each
+//! statement from its AST, and extract every relation (with how it is
+//! accessed), function, column, row lock, setting and COPY endpoint.
+//!
+//! Pure and synchronous. Anything not understood is an error, which the
+//! policy turns into a denial: the analysis handles the shapes PostgreSQL
+//! accepts and refuses the rest rather than guessing.
+//!
+//! Relations are extracted by a scope-aware walk of the query structure
+//! (FROM items, joins, CTEs with Postgres' visibility rules, set
+//! operations, `TABLE x`, subqueries anywhere in expressions). Expressions
+//! are traversed with sqlparser's derived visitor so that no expression
+//! position is missed; nested queries met there are handed back to the
+//! scope-aware walk. A final pass cross-checks the statement with the
+//! visitor's own relation and function reports, so a relation in a position
+//! this walker does not know fails closed.
+
+use super::names::{QualifiedName, Resolver, fold, parts};
+use sqlparser::ast::{
+    self, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, Query, Select,
+    SelectItem, SetExpr, Statement, TableFactor, TableWithJoins, Visit, Visitor,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+/// Bounds on the work one statement text may cause.
+#[derive(Debug, Clone, Copy)]
+pub struct AnalysisLimits {
+    pub max_sql_bytes: usize,
+    pub recursion_limit: usize,
+}
+
+impl Default for AnalysisLimits {
+    fn default() -> Self {
+        AnalysisLimits {
+            max_sql_bytes: 256 * 1024,
+            recursion_limit: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnalysisError {
+    #[error("statement of {length} bytes exceeds the analysis limit of {limit} bytes")]
+    TooLong { length: usize, limit: usize },
+    #[error("could not parse the statement: {0}")]
+    Parse(String),
+    #[error("could not analyse the statement: {0} is not supported")]
+    Unsupported(String),
+}
+
+/// Statement classes. A statement can belong to several (a SELECT with a
+/// writable CTE is also a DELETE); the first is its primary class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Class {
+    Read,
+    Insert,
+    Update,
+    Delete,
+    Merge,
+    Truncate,
+    Ddl,
+    Dcl,
+    Transaction,
+    Session,
+    Copy,
+    Vacuum,
+    Analyze,
+    Lock,
+    Listen,
+    Notify,
+    Prepare,
+    Execute,
+    Deallocate,
+    Cursor,
+    Call,
+    Explain,
+}
+
+impl Class {
+    pub const ALL: &'static [Class] = &[
+        Class::Read,
+        Class::Insert,
+        Class::Update,
+        Class::Delete,
+        Class::Merge,
+        Class::Truncate,
+        Class::Ddl,
+        Class::Dcl,
+        Class::Transaction,
+        Class::Session,
+        Class::Copy,
+        Class::Vacuum,
+        Class::Analyze,
+        Class::Lock,
+        Class::Listen,
+        Class::Notify,
+        Class::Prepare,
+        Class::Execute,
+        Class::Deallocate,
+        Class::Cursor,
+        Class::Call,
+        Class::Explain,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Read => "read",
+            Class::Insert => "insert",
+            Class::Update => "update",
+            Class::Delete => "delete",
+            Class::Merge => "merge",
+            Class::Truncate => "truncate",
+            Class::Ddl => "ddl",
+            Class::Dcl => "dcl",
+            Class::Transaction => "transaction",
+            Class::Session => "session",
+            Class::Copy => "copy",
+            Class::Vacuum => "vacuum",
+            Class::Analyze => "analyze",
+            Class::Lock => "lock",
+            Class::Listen => "listen",
+            Class::Notify => "notify",
+            Class::Prepare => "prepare",
+            Class::Execute => "execute",
+            Class::Deallocate => "deallocate",
+            Class::Cursor => "cursor",
+            Class::Call => "call",
+            Class::Explain => "explain",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Class> {
+        Class::ALL.iter().copied().find(|c| c.name() == s)
+    }
+}
+
+/// How a statement touches a relation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Access {
+    Read,
+    Insert,
+    Update,
+    Delete,
+    Truncate,
+    Ddl,
+    /// Row locks (FOR UPDATE/SHARE) and LOCK TABLE.
+    Lock,
+}
+
+impl Access {
+    pub fn name(self) -> &'static str {
+        match self {
+            Access::Read => "select",
+            Access::Insert => "insert",
+            Access::Update => "update",
+            Access::Delete => "delete",
+            Access::Truncate => "truncate",
+            Access::Ddl => "ddl",
+            Access::Lock => "lock",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RelationUse {
+    pub name: QualifiedName,
+    pub access: Access,
+}
+
+/// A column, or every column (`*`, `t.*`, a whole-row reference, an INSERT
+/// without a column list).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ColumnName {
+    Named(String),
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ColumnAccess {
+    Read,
+    Write,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ColumnUse {
+    pub relation: QualifiedName,
+    pub column: ColumnName,
+    pub access: ColumnAccess,
+}
+
+/// A column reference that could belong to more than one relation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AmbiguousColumn {
+    pub column: String,
+    pub candidates: Vec<QualifiedName>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SettingAction {
+    Set,
+    Reset,
+    Show,
+    Discard,
+}
+
+/// A session setting touched by SET/RESET/SHOW/DISCARD. Names are folded;
+/// `all` stands for RESET ALL / DISCARD ALL.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SettingUse {
+    pub name: String,
+    pub action: SettingAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyDirection {
+    To,
+    From,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyEndpoint {
+    /// STDIN/STDOUT: the data travels over the client connection.
+    Client,
+    /// A server-side file.
+    File,
+    /// A server-side program.
+    Program,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyInfo {
+    pub direction: CopyDirection,
+    pub endpoint: CopyEndpoint,
+    /// psql-style inline data after the statement: never legitimate on the wire.
+    pub inline_payload: bool,
+}
+
+/// Names of SQL-level prepared statements and cursors a statement creates,
+/// uses or drops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreparedRef {
+    Prepare(String),
+    Execute(String),
+    Deallocate(Option<String>),
+}
+
+/// Everything the policy needs to know about one statement.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatementInfo {
+    pub classes: Vec<Class>,
+    pub relations: Vec<RelationUse>,
+    pub functions: Vec<QualifiedName>,
+    pub columns: Vec<ColumnUse>,
+    pub ambiguous: Vec<AmbiguousColumn>,
+    pub row_locks: bool,
+    /// An UPDATE or DELETE without a WHERE clause.
+    pub missing_where: bool,
+    pub settings: Vec<SettingUse>,
+    pub copy: Option<CopyInfo>,
+    pub prepared: Vec<PreparedRef>,
+}
+
+impl StatementInfo {
+    pub fn primary_class(&self) -> Option<Class> {
+        self.classes.first().copied()
+    }
+
+    fn class(&mut self, c: Class) {
+        if !self.classes.contains(&c) {
+            self.classes.push(c);
+        }
+    }
+
+    fn finish(&mut self) {
+        fn dedup<T: Ord + Clone>(v: &mut Vec<T>) {
+            let set: BTreeSet<T> = v.drain(..).collect();
+            v.extend(set);
+        }
+        dedup(&mut self.relations);
+        dedup(&mut self.functions);
+        dedup(&mut self.columns);
+        dedup(&mut self.ambiguous);
+        dedup(&mut self.settings);
+    }
+}
+
+/// The analysis of one Query or Parse message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Analysis {
+    pub statements: Vec<StatementInfo>,
+}
+
+/// Parses and analyses `sql`.
+///
+/// Deep expression trees recurse in the visitor and in `Drop`; callers
+/// must run this where the stack is large enough for `limits.max_sql_bytes`
+/// (the proxy runs long statements on threads with large stacks).
+pub fn analyze(
+    sql: &str,
+    resolver: &Resolver<'_>,
+    limits: AnalysisLimits,
+) -> Result<Analysis, AnalysisError> {
+    if sql.len() > limits.max_sql_bytes {
+        return Err(AnalysisError::TooLong {
+            length: sql.len(),
+            limit: limits.max_sql_bytes,
+        });
+    }
+    let statements = Parser::new(&PostgreSqlDialect {})
+        .with_recursion_limit(limits.recursion_limit)
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| AnalysisError::Parse(e.to_string()))?;
+    let mut analysis = Analysis::default();
+    for statement in &statements {
+        let mut walker = Walker {
+            resolver,
+            info: StatementInfo::default(),
+            table_functions: BTreeSet::new(),
+        };
+        walker.statement(statement, &Env::default())?;
+        walker.cross_check(statement)?;
+        walker.info.finish();
+        analysis.statements.push(walker.info);
+    }
+    Ok(analysis)
+}
+
+fn unsupported<T>(what: impl Into<String>) -> Result<T, AnalysisError> {
+    Err(AnalysisError::Unsupported(what.into()))
+}
+
+/// CTE names visible at a point of a query.
+#[derive(Debug, Clone, Default)]
+struct Env {
+    ctes: Vec<String>,
+}
+
+impl Env {
+    fn with(&self, names: impl IntoIterator<Item = String>) -> Env {
+        let mut ctes = self.ctes.clone();
+        ctes.extend(names);
+        Env { ctes }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.ctes.iter().any(|c| c == name)
+    }
+}
+
+/// What a FROM item contributes to column resolution.
+#[derive(Debug, Clone)]
+enum SourceKind {
+    /// A base relation.
+    Table(QualifiedName),
+    /// An aliased join: its columns come from these relations.
+    Group(Vec<QualifiedName>),
+    /// A derived table, CTE or function: its own columns (if known).
+    Other(Option<Vec<String>>),
+}
+
+#[derive(Debug, Clone)]
+struct Source {
+    alias: String,
+    kind: SourceKind,
+}
+
+/// The FROM items visible at one query level, and the enclosing levels.
+struct Scope<'p> {
+    sources: Vec<Source>,
+    parent: Option<&'p Scope<'p>>,
+}
+
+impl<'p> Scope<'p> {
+    fn new(parent: Option<&'p Scope<'p>>) -> Self {
+        Scope {
+            sources: Vec::new(),
+            parent,
+        }
+    }
+
+    fn levels(&self) -> impl Iterator<Item = &Scope<'p>> {
+        std::iter::successors(Some(self), |s| s.parent)
+    }
+
+    fn find_alias(&self, alias: &str) -> Option<&Source> {
+        self.levels()
+            .flat_map(|l| l.sources.iter().rev())
+            .find(|s| s.alias == alias)
+    }
+}
+
+struct Walker<'r> {
+    resolver: &'r Resolver<'r>,
+    info: StatementInfo,
+    /// Names used as table functions (the visitor reports them as relations).
+    table_functions: BTreeSet<Vec<String>>,
+}
+
+impl Walker<'_> {
+    fn relation(
+        &mut self,
+        name: &ObjectName,
+        access: Access,
+    ) -> Result<QualifiedName, AnalysisError> {
+        let q = self
+            .resolver
+            .relation(name)
+            .map_err(|e| AnalysisError::Unsupported(format!("relation name {}", e.0)))?;
+        self.info.relations.push(RelationUse {
+            name: q.clone(),
+            access,
+        });
+        Ok(q)
+    }
+
+    fn function(&mut self, name: &ObjectName) -> Result<(), AnalysisError> {
+        let q = self
+            .resolver
+            .function(name)
+            .map_err(|e| AnalysisError::Unsupported(format!("function name {}", e.0)))?;
+        self.info.functions.push(q);
+        Ok(())
+    }
+
+    fn column(&mut self, relation: &QualifiedName, column: ColumnName, access: ColumnAccess) {
+        self.info.columns.push(ColumnUse {
+            relation: relation.clone(),
+            column,
+            access,
+        });
+    }
+
+    // ----- statements -------------------------------------------------
+
+    fn statement(&mut self, st: &Statement, env: &Env) -> Result<(), AnalysisError> {
+        match st {
+            Statement::Query(q) => {
+                self.info.class(Class::Read);
+                self.query(q, None, env)
+            }
+            Statement::Insert(ins) => self.insert(ins, env),
+            Statement::Update(u) => self.update(u, env),
+            Statement::Delete(d) => self.delete(d, env),
+            Statement::Merge(m) => self.merge(m, env),
+            Statement::Truncate(t) => {
+                self.info.class(Class::Truncate);
+                for target in &t.table_names {
+                    self.relation(&target.name, Access::Truncate)?;
+                }
+                Ok(())
+            }
+            Statement::Copy {
+                source,
+                to,
+                target,
+                payload,
+                ..
+            } => self.copy(source, *to, target, payload.is_some(), env),
+            Statement::Explain {
+                analyze, statement, ..
+            } => {
+                self.info.class(Class::Explain);
+                let _ = analyze; // EXPLAIN without ANALYZE is checked as strictly.
+                self.statement(statement, env)
+            }
+            Statement::Prepare {
+                name, statement, ..
+            } => {
+                self.info.class(Class::Prepare);
+                self.info.prepared.push(PreparedRef::Prepare(fold(name)));
+                self.statement(statement, env)
+            }
+            Statement::Execute {
+                name,
+                parameters,
+                immediate,
+                into,
+                using,
+                output,
+                default,
+                ..
+            } => {
+                if *immediate || !into.is_empty() || !using.is_empty() || *output || *default {
+                    return unsupported("this form of EXECUTE");
+                }
+                self.info.class(Class::Execute);
+                let Some(name) = name.as_ref().and_then(parts) else {
+                    return unsupported("EXECUTE without a statement name");
+                };
+                self.info
+                    .prepared
+                    .push(PreparedRef::Execute(name.join(".")));
+                let scope = Scope::new(None);
+                for p in parameters {
+                    self.expr(p, &scope, env)?;
+                }
+                Ok(())
+            }
+            Statement::Deallocate { name, .. } => {
+                self.info.class(Class::Deallocate);
+                let n = fold(name);
+                self.info.prepared.push(PreparedRef::Deallocate(
+                    (!(name.quote_style.is_none() && n == "all")).then_some(n),
+                ));
+                Ok(())
+            }
+            Statement::Declare { stmts, .. } => {
+                self.info.class(Class::Cursor);
+                for d in stmts {
+                    if let Some(q) = &d.for_query {
+                        self.info.class(Class::Read);
+                        self.query(q, None, env)?;
+                    }
+                }
+                Ok(())
+            }
+            Statement::Fetch { into, .. } => {
+                if into.is_some() {
+                    return unsupported("FETCH … INTO");
+                }
+                self.info.class(Class::Cursor);
+                Ok(())
+            }
+            Statement::Close { .. } => {
+                self.info.class(Class::Cursor);
+                Ok(())
+            }
+            Statement::Call(f) => {
+                self.info.class(Class::Call);
+                self.function(&f.name)?;
+                let scope = Scope::new(None);
+                self.function_args(&f.args, &scope, env)
+            }
+            Statement::StartTransaction { .. }
+            | Statement::Commit { .. }
+            | Statement::Rollback { .. }
+            | Statement::Savepoint { .. }
+            | Statement::ReleaseSavepoint { .. } => {
+                self.info.class(Class::Transaction);
+                Ok(())
+            }
+            Statement::Set(set) => self.set(set, env),
+            Statement::Reset(r) => {
+                self.info.class(Class::Session);
+                let name = match &r.reset {
+                    ast::Reset::ALL => "all".to_owned(),
+                    ast::Reset::SessionAuthorization => "session_authorization".to_owned(),
+                    ast::Reset::ConfigurationParameter(n) => setting_name(n)?,
+                };
+                self.info.settings.push(SettingUse {
+                    name,
+                    action: SettingAction::Reset,
+                });
+                Ok(())
+            }
+            Statement::ShowVariable { variable } => {
+                self.info.class(Class::Session);
+                let name = variable.iter().map(fold).collect::<Vec<_>>().join(" ");
+                let name = normalise_setting(&name);
+                self.info.settings.push(SettingUse {
+                    name,
+                    action: SettingAction::Show,
+                });
+                Ok(())
+            }
+            Statement::Discard { object_type } => {
+                self.info.class(Class::Session);
+                self.info.settings.push(SettingUse {
+                    name: object_type.to_string().to_ascii_lowercase(),
+                    action: SettingAction::Discard,
+                });
+                Ok(())
+            }
+            Statement::Analyze(a) => {
+                self.info.class(Class::Analyze);
+                if let Some(t) = &a.table_name {
+                    self.relation(t, Access::Read)?;
+                }
+                Ok(())
+            }
+            Statement::Vacuum(v) => {
+                self.info.class(Class::Vacuum);
+                if let Some(t) = &v.table_name {
+                    self.relation(t, Access::Read)?;
+                }
+                Ok(())
+            }
+            Statement::Lock(l) => {
+                self.info.class(Class::Lock);
+                for t in &l.tables {
+                    self.relation(&t.name, Access::Lock)?;
+                }
+                Ok(())
+            }
+            Statement::LISTEN { .. } | Statement::UNLISTEN { .. } => {
+                self.info.class(Class::Listen);
+                Ok(())
+            }
+            Statement::NOTIFY { .. } => {
+                self.info.class(Class::Notify);
+                Ok(())
+            }
+            Statement::Grant(_)
+            | Statement::Revoke(_)
+            | Statement::GrantRole(_)
+            | Statement::RevokeRole(_)
+            | Statement::CreateRole(_)
+            | Statement::AlterRole { .. }
+            | Statement::CreateUser(_)
+            | Statement::AlterUser(_)
+            | Statement::AlterDefaultPrivileges(_)
+            | Statement::CreatePolicy(_)
+            | Statement::AlterPolicy(_)
+            | Statement::DropPolicy(_) => {
+                self.info.class(Class::Dcl);
+                self.ddl_functions(st)
+            }
+            Statement::CreateTable(ct) => {
+                self.info.class(Class::Ddl);
+                self.relation(&ct.name, Access::Ddl)?;
+                if let Some(q) = &ct.query {
+                    self.info.class(Class::Read);
+                    self.query(q, None, env)?;
+                }
+                self.ddl_functions(st)
+            }
+            Statement::CreateView(v) => {
+                self.info.class(Class::Ddl);
+                self.relation(&v.name, Access::Ddl)?;
+                self.query(&v.query, None, env)?;
+                self.ddl_functions(st)
+            }
+            Statement::CreateIndex(ci) => {
+                self.info.class(Class::Ddl);
+                self.relation(&ci.table_name, Access::Ddl)?;
+                self.ddl_functions(st)
+            }
+            Statement::AlterTable(at) => {
+                self.info.class(Class::Ddl);
+                self.relation(&at.name, Access::Ddl)?;
+                self.ddl_functions(st)
+            }
+            Statement::Drop {
+                object_type, names, ..
+            } => {
+                self.info.class(Class::Ddl);
+                if matches!(
+                    object_type,
+                    ast::ObjectType::Table
+                        | ast::ObjectType::View
+                        | ast::ObjectType::MaterializedView
+                ) {
+                    for n in names {
+                        self.relation(n, Access::Ddl)?;
+                    }
+                }
+                Ok(())
+            }
+            Statement::Comment { .. }
+            | Statement::CreateSchema { .. }
+            | Statement::CreateDatabase { .. }
+            | Statement::CreateFunction(_)
+            | Statement::CreateProcedure { .. }
+            | Statement::CreateTrigger(_)
+            | Statement::DropTrigger(_)
+            | Statement::CreateExtension(_)
+            | Statement::DropExtension(_)
+            | Statement::DropFunction(_)
+            | Statement::DropProcedure { .. }
+            | Statement::CreateSequence { .. }
+            | Statement::CreateType { .. }
+            | Statement::CreateDomain(_)
+            | Statement::DropDomain(_)
+            | Statement::AlterSchema(_)
+            | Statement::AlterIndex { .. }
+            | Statement::AlterView(_)
+            | Statement::AlterType(_)
+            | Statement::AlterFunction(_)
+            | Statement::AlterTrigger(_)
+            | Statement::CreateRule(_)
+            | Statement::DropRule(_)
+            | Statement::CreateAggregate(_)
+            | Statement::CreateOperator(_)
+            | Statement::CreateCollation(_)
+            | Statement::CreateTextSearch(_)
+            | Statement::AlterTextSearch(_)
+            | Statement::AlterCollation(_)
+            | Statement::AlterOperator(_)
+            | Statement::DropOperator(_)
+            | Statement::CreateForeignTable(_)
+            | Statement::CreateServer(_)
+            | Statement::CreateForeignDataWrapper(_)
+            | Statement::CreateUserMapping(_) => {
+                self.info.class(Class::Ddl);
+                self.ddl_functions(st)
+            }
+            other => unsupported(statement_kind(other)),
+        }
+    }
+
+    /// DDL carries expressions (defaults, checks, index expressions): the
+    /// class gate decides, but functions in them are still recorded.
+    fn ddl_functions(&mut self, st: &Statement) -> Result<(), AnalysisError> {
+        let mut v = FunctionCollector { found: Vec::new() };
+        let _ = st.visit(&mut v);
+        for f in v.found {
+            self.function(&f)?;
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, set: &ast::Set, env: &Env) -> Result<(), AnalysisError> {
+        self.info.class(Class::Session);
+        let scope = Scope::new(None);
+        let push = |this: &mut Self, name: String| {
+            this.info.settings.push(SettingUse {
+                name,
+                action: SettingAction::Set,
+            });
+        };
+        match set {
+            ast::Set::SingleAssignment {
+                variable, values, ..
+            } => {
+                push(self, setting_name(variable)?);
+                for v in values {
+                    self.setting_value(v, &scope, env)?;
+                }
+            }
+            ast::Set::ParenthesizedAssignments { variables, values } => {
+                for v in variables {
+                    push(self, setting_name(v)?);
+                }
+                for v in values {
+                    self.setting_value(v, &scope, env)?;
+                }
+            }
+            ast::Set::MultipleAssignments { assignments } => {
+                for a in assignments {
+                    push(self, setting_name(&a.name)?);
+                    self.setting_value(&a.value, &scope, env)?;
+                }
+            }
+            ast::Set::SetRole { .. } => push(self, "role".into()),
+            ast::Set::SetSessionAuthorization(_) => push(self, "session_authorization".into()),
+            ast::Set::SetTimeZone { value, .. } => {
+                push(self, "timezone".into());
+                self.setting_value(value, &scope, env)?;
+            }
+            ast::Set::SetNames { .. } | ast::Set::SetNamesDefault {} => {
+                push(self, "client_encoding".into())
+            }
+            ast::Set::SetTransaction { .. } => {
+                self.info.classes.retain(|c| *c != Class::Session);
+                self.info.class(Class::Transaction);
+            }
+            other => return unsupported(format!("SET form {other}")),
+        }
+        Ok(())
+    }
+
+    /// `SET x = value`: bare words are values, not column references.
+    fn setting_value(
+        &mut self,
+        v: &Expr,
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        match v {
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => Ok(()),
+            other => self.expr(other, scope, env),
+        }
+    }
+
+    fn insert(&mut self, ins: &ast::Insert, env: &Env) -> Result<(), AnalysisError> {
+        if ins.or.is_some()
+            || ins.ignore
+            || ins.overwrite
+            || ins.partitioned.is_some()
+            || !ins.after_columns.is_empty()
+            || ins.replace_into
+            || ins.priority.is_some()
+            || ins.insert_alias.is_some()
+            || ins.settings.is_some()
+            || ins.format_clause.is_some()
+            || !ins.assignments.is_empty()
+            || ins.output.is_some()
+            || ins.multi_table_insert_type.is_some()
+        {
+            return unsupported("this form of INSERT");
+        }
+        self.info.class(Class::Insert);
+        let ast::TableObject::TableName(name) = &ins.table else {
+            return unsupported("INSERT into a table function");
+        };
+        let target = self.relation(name, Access::Insert)?;
+        if ins.columns.is_empty() {
+            self.column(&target, ColumnName::All, ColumnAccess::Write);
+        }
+        for c in &ins.columns {
+            let col = last_part(c)?;
+            self.column(&target, ColumnName::Named(col), ColumnAccess::Write);
+        }
+        if let Some(q) = &ins.source {
+            self.query(q, None, env)?;
+        }
+        let alias = ins
+            .table_alias
+            .as_ref()
+            .map(|a| fold(&a.alias))
+            .unwrap_or_else(|| target.name.clone());
+        let mut scope = Scope::new(None);
+        scope.sources.push(Source {
+            alias,
+            kind: SourceKind::Table(target.clone()),
+        });
+        match &ins.on {
+            None => {}
+            Some(ast::OnInsert::OnConflict(oc)) => {
+                if let Some(ast::ConflictTarget::Columns { columns: cols, .. }) =
+                    &oc.conflict_target
+                {
+                    for c in cols {
+                        self.column(&target, ColumnName::Named(fold(c)), ColumnAccess::Read);
+                    }
+                }
+                if let ast::OnConflictAction::DoUpdate(du) = &oc.action {
+                    self.info.class(Class::Update);
+                    self.info.relations.push(RelationUse {
+                        name: target.clone(),
+                        access: Access::Update,
+                    });
+                    scope.sources.push(Source {
+                        alias: "excluded".into(),
+                        kind: SourceKind::Table(target.clone()),
+                    });
+                    self.assignments(&target, &du.assignments, &scope, env)?;
+                    if let Some(w) = &du.selection {
+                        self.expr(w, &scope, env)?;
+                    }
+                }
+            }
+            Some(_) => return unsupported("ON DUPLICATE KEY"),
+        }
+        if let Some(items) = &ins.returning {
+            self.select_items(items, &scope, env)?;
+        }
+        Ok(())
+    }
+
+    fn assignments(
+        &mut self,
+        target: &QualifiedName,
+        assignments: &[ast::Assignment],
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        for a in assignments {
+            let names: Vec<&ObjectName> = match &a.target {
+                ast::AssignmentTarget::ColumnName(n) => vec![n],
+                ast::AssignmentTarget::Tuple(ns) => ns.iter().collect(),
+            };
+            for n in names {
+                let col = last_part(n)?;
+                self.column(target, ColumnName::Named(col), ColumnAccess::Write);
+            }
+            self.expr(&a.value, scope, env)?;
+        }
+        Ok(())
+    }
+
+    fn update(&mut self, u: &ast::Update, env: &Env) -> Result<(), AnalysisError> {
+        if u.on_cluster.is_some()
+            || u.output.is_some()
+            || u.or.is_some()
+            || !u.order_by.is_empty()
+            || u.limit.is_some()
+            || u.settings.is_some()
+            || !u.table.joins.is_empty()
+        {
+            return unsupported("this form of UPDATE");
+        }
+        self.info.class(Class::Update);
+        let TableFactor::Table {
+            name,
+            alias,
+            args: None,
+            ..
+        } = &u.table.relation
+        else {
+            return unsupported("UPDATE of something other than a table");
+        };
+        let target = self.relation(name, Access::Update)?;
+        let mut scope = Scope::new(None);
+        scope.sources.push(Source {
+            alias: alias
+                .as_ref()
+                .map(|a| fold(&a.name))
+                .unwrap_or_else(|| target.name.clone()),
+            kind: SourceKind::Table(target.clone()),
+        });
+        match &u.from {
+            None => {}
+            Some(ast::UpdateTableFromKind::AfterSet(from)) => {
+                for twj in from {
+                    self.from_item(twj, &mut scope, env)?;
+                }
+            }
+            Some(ast::UpdateTableFromKind::BeforeSet(_)) => {
+                return unsupported("UPDATE FROM … SET");
+            }
+        }
+        self.assignments(&target, &u.assignments, &scope, env)?;
+        match &u.selection {
+            Some(w) => self.expr(w, &scope, env)?,
+            None => self.info.missing_where = true,
+        }
+        if let Some(items) = &u.returning {
+            self.select_items(items, &scope, env)?;
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, d: &ast::Delete, env: &Env) -> Result<(), AnalysisError> {
+        if !d.tables.is_empty()
+            || d.on_cluster.is_some()
+            || d.output.is_some()
+            || !d.order_by.is_empty()
+            || d.limit.is_some()
+            || d.settings.is_some()
+        {
+            return unsupported("this form of DELETE");
+        }
+        self.info.class(Class::Delete);
+        let ast::FromTable::WithFromKeyword(from) = &d.from else {
+            return unsupported("DELETE without FROM");
+        };
+        let [target_item] = from.as_slice() else {
+            return unsupported("DELETE from several tables");
+        };
+        if !target_item.joins.is_empty() {
+            return unsupported("DELETE from a join");
+        }
+        let TableFactor::Table {
+            name,
+            alias,
+            args: None,
+            ..
+        } = &target_item.relation
+        else {
+            return unsupported("DELETE from something other than a table");
+        };
+        let target = self.relation(name, Access::Delete)?;
+        let mut scope = Scope::new(None);
+        scope.sources.push(Source {
+            alias: alias
+                .as_ref()
+                .map(|a| fold(&a.name))
+                .unwrap_or_else(|| target.name.clone()),
+            kind: SourceKind::Table(target.clone()),
+        });
+        if let Some(using) = &d.using {
+            for twj in using {
+                self.from_item(twj, &mut scope, env)?;
+            }
+        }
+        match &d.selection {
+            Some(w) => self.expr(w, &scope, env)?,
+            None => self.info.missing_where = true,
+        }
+        if let Some(items) = &d.returning {
+            self.select_items(items, &scope, env)?;
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, m: &ast::Merge, env: &Env) -> Result<(), AnalysisError> {
+        if m.output.is_some() {
+            return unsupported("MERGE … OUTPUT");
+        }
+        self.info.class(Class::Merge);
+        let TableFactor::Table {
+            name,
+            alias,
+            args: None,
+            ..
+        } = &m.table
+        else {
+            return unsupported("MERGE into something other than a table");
+        };
+        let target = self
+            .resolver
+            .relation(name)
+            .map_err(|e| AnalysisError::Unsupported(format!("relation name {}", e.0)))?;
+        let mut scope = Scope::new(None);
+        scope.sources.push(Source {
+            alias: alias
+                .as_ref()
+                .map(|a| fold(&a.name))
+                .unwrap_or_else(|| target.name.clone()),
+            kind: SourceKind::Table(target.clone()),
+        });
+        self.info.relations.push(RelationUse {
+            name: target.clone(),
+            access: Access::Read,
+        });
+        let source = TableWithJoins {
+            relation: m.source.clone(),
+            joins: vec![],
+        };
+        self.from_item(&source, &mut scope, env)?;
+        self.expr(&m.on, &scope, env)?;
+        for clause in &m.clauses {
+            if let Some(p) = &clause.predicate {
+                self.expr(p, &scope, env)?;
+            }
+            let access = match &clause.action {
+                ast::MergeAction::Insert(ins) => {
+                    self.info.class(Class::Insert);
+                    if ins.columns.is_empty() {
+                        self.column(&target, ColumnName::All, ColumnAccess::Write);
+                    }
+                    for c in &ins.columns {
+                        self.column(
+                            &target,
+                            ColumnName::Named(last_part(c)?),
+                            ColumnAccess::Write,
+                        );
+                    }
+                    if let ast::MergeInsertKind::Values(v) = &ins.kind {
+                        for row in &v.rows {
+                            for e in &row.content {
+                                self.expr(e, &scope, env)?;
+                            }
+                        }
+                    }
+                    if ins.insert_predicate.is_some() {
+                        return unsupported("MERGE INSERT predicate");
+                    }
+                    Access::Insert
+                }
+                ast::MergeAction::Update(up) => {
+                    self.info.class(Class::Update);
+                    if up.update_predicate.is_some() || up.delete_predicate.is_some() {
+                        return unsupported("MERGE UPDATE predicates");
+                    }
+                    let ast::MergeUpdateKind::Set(assignments) = &up.kind else {
+                        return unsupported("MERGE UPDATE *");
+                    };
+                    self.assignments(&target, assignments, &scope, env)?;
+                    Access::Update
+                }
+                ast::MergeAction::Delete { .. } => {
+                    self.info.class(Class::Delete);
+                    Access::Delete
+                }
+                ast::MergeAction::DoNothing { .. } => continue,
+            };
+            self.info.relations.push(RelationUse {
+                name: target.clone(),
+                access,
+            });
+        }
+        Ok(())
+    }
+
+    fn copy(
+        &mut self,
+        source: &ast::CopySource,
+        to: bool,
+        target: &ast::CopyTarget,
+        payload: bool,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        self.info.class(Class::Copy);
+        let endpoint = match target {
+            ast::CopyTarget::Stdin | ast::CopyTarget::Stdout => CopyEndpoint::Client,
+            ast::CopyTarget::File { .. } => CopyEndpoint::File,
+            ast::CopyTarget::Program { .. } => CopyEndpoint::Program,
+        };
+        self.info.copy = Some(CopyInfo {
+            direction: if to {
+                CopyDirection::To
+            } else {
+                CopyDirection::From
+            },
+            endpoint,
+            inline_payload: payload,
+        });
+        match source {
+            ast::CopySource::Table {
+                table_name,
+                columns,
+            } => {
+                let (access, col_access) = if to {
+                    (Access::Read, ColumnAccess::Read)
+                } else {
+                    (Access::Insert, ColumnAccess::Write)
+                };
+                let t = self.relation(table_name, access)?;
+                if columns.is_empty() {
+                    self.column(&t, ColumnName::All, col_access);
+                }
+                for c in columns {
+                    self.column(&t, ColumnName::Named(fold(c)), col_access);
+                }
+                Ok(())
+            }
+            ast::CopySource::Query(q) => {
+                if !to {
+                    return unsupported("COPY (query) FROM");
+                }
+                self.info.class(Class::Read);
+                self.query(q, None, env)
+            }
+        }
+    }
+
+    // ----- queries ----------------------------------------------------
+
+    fn query(
+        &mut self,
+        q: &Query,
+        parent: Option<&Scope<'_>>,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        if q.for_clause.is_some()
+            || q.settings.is_some()
+            || q.format_clause.is_some()
+            || !q.pipe_operators.is_empty()
+        {
+            return unsupported("this query clause");
+        }
+        let mut env = env.clone();
+        if let Some(with) = &q.with {
+            let names: Vec<String> = with
+                .cte_tables
+                .iter()
+                .map(|c| fold(&c.alias.name))
+                .collect();
+            for (i, cte) in with.cte_tables.iter().enumerate() {
+                if cte.from.is_some() {
+                    return unsupported("CTE … FROM");
+                }
+                // A CTE sees the CTEs before it, and itself only if RECURSIVE.
+                let visible = if with.recursive {
+                    env.with(names[..=i].iter().cloned())
+                } else {
+                    env.with(names[..i].iter().cloned())
+                };
+                self.query(&cte.query, parent, &visible)?;
+            }
+            env = env.with(names);
+        }
+        let tail = QueryTail {
+            order_by: q.order_by.as_ref(),
+            limit: q.limit_clause.as_ref(),
+            fetch: q.fetch.as_ref(),
+            locks: &q.locks,
+        };
+        self.set_expr(&q.body, parent, &env, Some(tail))
+    }
+
+    fn set_expr(
+        &mut self,
+        body: &SetExpr,
+        parent: Option<&Scope<'_>>,
+        env: &Env,
+        tail: Option<QueryTail<'_>>,
+    ) -> Result<(), AnalysisError> {
+        match body {
+            SetExpr::Select(s) => self.select(s, parent, env, tail),
+            other => {
+                match other {
+                    SetExpr::Query(q) => self.query(q, parent, env)?,
+                    SetExpr::SetOperation { left, right, .. } => {
+                        self.set_expr(left, parent, env, None)?;
+                        self.set_expr(right, parent, env, None)?;
+                    }
+                    SetExpr::Values(v) => {
+                        let scope = Scope::new(parent);
+                        for row in &v.rows {
+                            for e in &row.content {
+                                self.expr(e, &scope, env)?;
+                            }
+                        }
+                    }
+                    SetExpr::Insert(st)
+                    | SetExpr::Update(st)
+                    | SetExpr::Delete(st)
+                    | SetExpr::Merge(st) => self.statement(st, env)?,
+                    SetExpr::Table(t) => {
+                        let Some(table) = &t.table_name else {
+                            return unsupported("TABLE without a name");
+                        };
+                        let mut name = Vec::new();
+                        if let Some(s) = &t.schema_name {
+                            name.push(s.clone());
+                        }
+                        name.push(table.clone());
+                        let obj = ObjectName::from(name);
+                        let folded = parts(&obj).unwrap_or_default();
+                        if !(folded.len() == 1 && env.has(&folded[0])) {
+                            let q = self.relation(&obj, Access::Read)?;
+                            self.column(&q, ColumnName::All, ColumnAccess::Read);
+                        }
+                    }
+                    SetExpr::Select(_) => unreachable!("handled above"),
+                }
+                // ORDER BY/LIMIT of a set operation see only output columns.
+                if let Some(tail) = tail {
+                    let scope = Scope::new(parent);
+                    self.tail(tail, &scope, env)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn tail(
+        &mut self,
+        tail: QueryTail<'_>,
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        if let Some(ob) = tail.order_by {
+            self.visit_exprs(ob, scope, env)?;
+        }
+        if let Some(l) = tail.limit {
+            self.visit_exprs(l, scope, env)?;
+        }
+        if let Some(f) = tail.fetch {
+            self.visit_exprs(f, scope, env)?;
+        }
+        if !tail.locks.is_empty() {
+            self.info.row_locks = true;
+            for lock in tail.locks {
+                match &lock.of {
+                    Some(of) => {
+                        let q = self.resolver.relation(of).map_err(|e| {
+                            AnalysisError::Unsupported(format!("relation name {}", e.0))
+                        })?;
+                        let target = scope
+                            .sources
+                            .iter()
+                            .find(|s| s.alias == q.name)
+                            .map(|s| s.kind.clone());
+                        match target {
+                            Some(SourceKind::Table(t)) => self.lock_relation(t),
+                            _ => self.lock_relation(q),
+                        }
+                    }
+                    None => {
+                        let tables: Vec<QualifiedName> = scope
+                            .sources
+                            .iter()
+                            .flat_map(|s| match &s.kind {
+                                SourceKind::Table(t) => vec![t.clone()],
+                                SourceKind::Group(g) => g.clone(),
+                                SourceKind::Other(_) => vec![],
+                            })
+                            .collect();
+                        for t in tables {
+                            self.lock_relation(t);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn lock_relation(&mut self, name: QualifiedName) {
+        self.info.relations.push(RelationUse {
+            name,
+            access: Access::Lock,
+        });
+    }
+
+    fn select(
+        &mut self,
+        s: &Select,
+        parent: Option<&Scope<'_>>,
+        env: &Env,
+        tail: Option<QueryTail<'_>>,
+    ) -> Result<(), AnalysisError> {
+        if s.top.is_some()
+            || s.exclude.is_some()
+            || !s.lateral_views.is_empty()
+            || s.prewhere.is_some()
+            || !s.connect_by.is_empty()
+            || !s.cluster_by.is_empty()
+            || !s.distribute_by.is_empty()
+            || !s.sort_by.is_empty()
+            || s.qualify.is_some()
+            || s.value_table_mode.is_some()
+            || !s.optimizer_hints.is_empty()
+            || s.select_modifiers.is_some()
+        {
+            return unsupported("this SELECT clause");
+        }
+        let mut scope = Scope::new(parent);
+        for twj in &s.from {
+            self.from_item(twj, &mut scope, env)?;
+        }
+        if let Some(into) = &s.into {
+            // SELECT … INTO creates a table.
+            self.info.class(Class::Ddl);
+            for t in &into.targets {
+                let name = match t {
+                    Expr::Identifier(i) => ObjectName::from(vec![i.clone()]),
+                    Expr::CompoundIdentifier(is) => ObjectName::from(is.clone()),
+                    _ => return unsupported("SELECT INTO target"),
+                };
+                self.relation(&name, Access::Ddl)?;
+            }
+        }
+        if let Some(ast::Distinct::On(exprs)) = &s.distinct {
+            for e in exprs {
+                self.expr(e, &scope, env)?;
+            }
+        }
+        self.select_items(&s.projection, &scope, env)?;
+        if let Some(w) = &s.selection {
+            self.expr(w, &scope, env)?;
+        }
+        self.visit_exprs(&s.group_by, &scope, env)?;
+        if let Some(h) = &s.having {
+            self.expr(h, &scope, env)?;
+        }
+        for w in &s.named_window {
+            self.visit_exprs(w, &scope, env)?;
+        }
+        if let Some(tail) = tail {
+            self.tail(tail, &scope, env)?;
+        }
+        Ok(())
+    }
+
+    fn select_items(
+        &mut self,
+        items: &[SelectItem],
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        for item in items {
+            match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                    self.expr(e, scope, env)?
+                }
+                SelectItem::ExprWithAliases { expr, .. } => self.expr(expr, scope, env)?,
+                SelectItem::Wildcard(opts) => {
+                    if wildcard_has_options(opts) {
+                        return unsupported("wildcard options");
+                    }
+                    for source in scope.sources.clone() {
+                        self.whole_row(&source.kind);
+                    }
+                }
+                SelectItem::QualifiedWildcard(kind, opts) => {
+                    if wildcard_has_options(opts) {
+                        return unsupported("wildcard options");
+                    }
+                    match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(name) => {
+                            self.qualified_wildcard(name, scope)?
+                        }
+                        ast::SelectItemQualifiedWildcardKind::Expr(e) => {
+                            self.expr(e, scope, env)?
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn qualified_wildcard(
+        &mut self,
+        name: &ObjectName,
+        scope: &Scope<'_>,
+    ) -> Result<(), AnalysisError> {
+        let p =
+            parts(name).ok_or_else(|| AnalysisError::Unsupported(format!("wildcard {name}")))?;
+        let found = match p.as_slice() {
+            [alias] => scope.find_alias(alias).map(|s| s.kind.clone()),
+            _ => {
+                let q = self
+                    .resolver
+                    .relation(name)
+                    .map_err(|e| AnalysisError::Unsupported(format!("relation name {}", e.0)))?;
+                scope
+                    .levels()
+                    .flat_map(|l| l.sources.iter())
+                    .find(|s| matches!(&s.kind, SourceKind::Table(t) if *t == q))
+                    .map(|s| s.kind.clone())
+            }
+        };
+        match found {
+            Some(kind) => {
+                self.whole_row(&kind);
+                Ok(())
+            }
+            None => unsupported(format!("wildcard {name} that names no FROM item")),
+        }
+    }
+
+    fn whole_row(&mut self, kind: &SourceKind) {
+        match kind {
+            SourceKind::Table(t) => self.column(t, ColumnName::All, ColumnAccess::Read),
+            SourceKind::Group(g) => {
+                for t in g {
+                    self.column(t, ColumnName::All, ColumnAccess::Read);
+                }
+            }
+            SourceKind::Other(_) => {}
+        }
+    }
+
+    /// Adds one FROM item (with its joins) to `scope`.
+    fn from_item(
+        &mut self,
+        twj: &TableWithJoins,
+        scope: &mut Scope<'_>,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        let source = self.table_factor(&twj.relation, scope, env)?;
+        scope.sources.push(source);
+        for join in &twj.joins {
+            if join.global {
+                return unsupported("GLOBAL JOIN");
+            }
+            let source = self.table_factor(&join.relation, scope, env)?;
+            scope.sources.push(source);
+            use ast::JoinOperator as J;
+            let constraint = match &join.join_operator {
+                J::Join(c)
+                | J::Inner(c)
+                | J::Left(c)
+                | J::LeftOuter(c)
+                | J::Right(c)
+                | J::RightOuter(c)
+                | J::FullOuter(c)
+                | J::CrossJoin(c) => c,
+                other => return unsupported(format!("join {other:?}")),
+            };
+            match constraint {
+                ast::JoinConstraint::On(e) => self.expr(e, scope, env)?,
+                ast::JoinConstraint::UsingAlias(..) => return unsupported("JOIN USING … AS"),
+                ast::JoinConstraint::Using(cols) => {
+                    for c in cols {
+                        let name = last_part(c)?;
+                        self.unqualified_column(&name, scope);
+                    }
+                }
+                ast::JoinConstraint::Natural => {
+                    // NATURAL joins compare every common column.
+                    let kinds: Vec<SourceKind> =
+                        scope.sources.iter().map(|s| s.kind.clone()).collect();
+                    for k in kinds {
+                        self.whole_row(&k);
+                    }
+                }
+                ast::JoinConstraint::None => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn table_factor(
+        &mut self,
+        tf: &TableFactor,
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<Source, AnalysisError> {
+        let alias_of = |alias: &Option<ast::TableAlias>| alias.as_ref().map(|a| fold(&a.name));
+        match tf {
+            TableFactor::Table {
+                name,
+                alias,
+                args,
+                with_hints,
+                version,
+                partitions,
+                json_path,
+                index_directives,
+                ..
+            } => {
+                if !with_hints.is_empty()
+                    || version.is_some()
+                    || !partitions.is_empty()
+                    || json_path.is_some()
+                    || !index_directives.is_empty()
+                {
+                    return unsupported("table hints");
+                }
+                let folded = parts(name)
+                    .ok_or_else(|| AnalysisError::Unsupported(format!("name {name}")))?;
+                if let Some(args) = args {
+                    // A function in FROM: `FROM generate_series(1, 3)`.
+                    self.function(name)?;
+                    self.table_functions.insert(folded.clone());
+                    let lateral = Scope {
+                        sources: scope.sources.clone(),
+                        parent: scope.parent,
+                    };
+                    for a in &args.args {
+                        self.function_arg(a, &lateral, env)?;
+                    }
+                    let default = folded.last().cloned().unwrap_or_default();
+                    return Ok(Source {
+                        alias: alias_of(alias).unwrap_or(default),
+                        kind: SourceKind::Other(alias_columns(alias)),
+                    });
+                }
+                if folded.len() == 1 && env.has(&folded[0]) {
+                    return Ok(Source {
+                        alias: alias_of(alias).unwrap_or_else(|| folded[0].clone()),
+                        kind: SourceKind::Other(alias_columns(alias)),
+                    });
+                }
+                let q = self.relation(name, Access::Read)?;
+                Ok(Source {
+                    alias: alias_of(alias).unwrap_or_else(|| q.name.clone()),
+                    kind: SourceKind::Table(q),
+                })
+            }
+            TableFactor::Derived {
+                lateral,
+                subquery,
+                alias,
+                sample,
+            } => {
+                if sample.is_some() {
+                    return unsupported("TABLESAMPLE on a subquery");
+                }
+                if *lateral {
+                    let lateral_scope = Scope {
+                        sources: scope.sources.clone(),
+                        parent: scope.parent,
+                    };
+                    self.query(subquery, Some(&lateral_scope), env)?;
+                } else {
+                    self.query(subquery, scope.parent, env)?;
+                }
+                Ok(Source {
+                    alias: alias_of(alias).unwrap_or_default(),
+                    kind: SourceKind::Other(
+                        alias_columns(alias).or_else(|| output_columns(subquery)),
+                    ),
+                })
+            }
+            TableFactor::Function {
+                name, args, alias, ..
+            } => {
+                self.function(name)?;
+                if let Some(p) = parts(name) {
+                    self.table_functions.insert(p);
+                }
+                let lateral = Scope {
+                    sources: scope.sources.clone(),
+                    parent: scope.parent,
+                };
+                for a in args {
+                    self.function_arg(a, &lateral, env)?;
+                }
+                Ok(Source {
+                    alias: alias_of(alias).unwrap_or_default(),
+                    kind: SourceKind::Other(alias_columns(alias)),
+                })
+            }
+            TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_offset,
+                ..
+            } => {
+                if *with_offset {
+                    return unsupported("UNNEST WITH OFFSET");
+                }
+                self.info
+                    .functions
+                    .push(QualifiedName::new("pg_catalog", "unnest"));
+                let lateral = Scope {
+                    sources: scope.sources.clone(),
+                    parent: scope.parent,
+                };
+                for e in array_exprs {
+                    self.expr(e, &lateral, env)?;
+                }
+                Ok(Source {
+                    alias: alias_of(alias).unwrap_or_default(),
+                    kind: SourceKind::Other(alias_columns(alias)),
+                })
+            }
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => {
+                let mut inner = Scope::new(scope.parent);
+                inner.sources = scope.sources.clone();
+                let before = inner.sources.len();
+                self.from_item(table_with_joins, &mut inner, env)?;
+                let added: Vec<Source> = inner.sources.split_off(before);
+                match alias {
+                    None if added.len() == 1 => Ok(added.into_iter().next().expect("one source")),
+                    _ => {
+                        let tables = added
+                            .iter()
+                            .flat_map(|s| match &s.kind {
+                                SourceKind::Table(t) => vec![t.clone()],
+                                SourceKind::Group(g) => g.clone(),
+                                SourceKind::Other(_) => vec![],
+                            })
+                            .collect();
+                        // Without an alias the inner names stay visible;
+                        // model that as a group reachable by each name.
+                        Ok(Source {
+                            alias: alias_of(alias).unwrap_or_default(),
+                            kind: SourceKind::Group(tables),
+                        })
+                    }
+                }
+            }
+            TableFactor::TableFunction { expr, alias } => {
+                let lateral = Scope {
+                    sources: scope.sources.clone(),
+                    parent: scope.parent,
+                };
+                self.expr(expr, &lateral, env)?;
+                Ok(Source {
+                    alias: alias_of(alias).unwrap_or_default(),
+                    kind: SourceKind::Other(alias_columns(alias)),
+                })
+            }
+            other => unsupported(format!("FROM item {}", first_words(&other.to_string()))),
+        }
+    }
+
+    // ----- expressions ------------------------------------------------
+
+    fn expr(&mut self, e: &Expr, scope: &Scope<'_>, env: &Env) -> Result<(), AnalysisError> {
+        self.visit_exprs(e, scope, env)
+    }
+
+    /// Walks every expression inside `node` in `scope`.
+    fn visit_exprs<V: Visit>(
+        &mut self,
+        node: &V,
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        let mut v = ExprVisitor {
+            walker: self,
+            scope,
+            env,
+            nested: 0,
+        };
+        match node.visit(&mut v) {
+            ControlFlow::Continue(()) => Ok(()),
+            ControlFlow::Break(e) => Err(e),
+        }
+    }
+
+    fn function_args(
+        &mut self,
+        args: &FunctionArguments,
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        match args {
+            FunctionArguments::None => Ok(()),
+            FunctionArguments::Subquery(q) => self.query(q, Some(scope), env),
+            FunctionArguments::List(list) => {
+                for a in &list.args {
+                    self.function_arg(a, scope, env)?;
+                }
+                for c in &list.clauses {
+                    self.visit_exprs(c, scope, env)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn function_arg(
+        &mut self,
+        a: &FunctionArg,
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        let arg = match a {
+            FunctionArg::Named { arg, .. } | FunctionArg::ExprNamed { arg, .. } => arg,
+            FunctionArg::Unnamed(arg) => arg,
+        };
+        match arg {
+            FunctionArgExpr::Expr(e) => self.expr(e, scope, env),
+            FunctionArgExpr::QualifiedWildcard(name) => self.qualified_wildcard(name, scope),
+            FunctionArgExpr::Wildcard => Ok(()),
+            FunctionArgExpr::WildcardWithOptions(_) => unsupported("wildcard options"),
+        }
+    }
+
+    /// Attributes an unqualified column reference.
+    fn unqualified_column(&mut self, name: &str, scope: &Scope<'_>) {
+        let catalog = self.resolver.catalog;
+        let mut candidates: Vec<QualifiedName> = Vec::new();
+        for level in scope.levels() {
+            let mut tables = Vec::new();
+            let mut other_has_it = false;
+            let mut other_unknown = false;
+            for s in &level.sources {
+                match &s.kind {
+                    SourceKind::Table(t) => tables.push(t.clone()),
+                    SourceKind::Group(g) => tables.extend(g.iter().cloned()),
+                    SourceKind::Other(Some(cols)) => other_has_it |= cols.iter().any(|c| c == name),
+                    SourceKind::Other(None) => other_unknown = true,
+                }
+            }
+            match catalog {
+                Some(cat) => {
+                    let having: Vec<QualifiedName> = tables
+                        .into_iter()
+                        .filter(|t| cat.has_column(t, name))
+                        .collect();
+                    if having.len() == 1 && !other_has_it && !other_unknown {
+                        self.column(
+                            &having[0],
+                            ColumnName::Named(name.into()),
+                            ColumnAccess::Read,
+                        );
+                        return;
+                    }
+                    candidates.extend(having.iter().cloned());
+                    if !candidates.is_empty() && !other_unknown {
+                        break;
+                    }
+                    if other_has_it {
+                        break;
+                    }
+                }
+                None => {
+                    if tables.len() == 1 && !other_has_it && !other_unknown && candidates.is_empty()
+                    {
+                        self.column(
+                            &tables[0],
+                            ColumnName::Named(name.into()),
+                            ColumnAccess::Read,
+                        );
+                        return;
+                    }
+                    candidates.extend(tables);
+                    if other_has_it {
+                        break;
+                    }
+                }
+            }
+        }
+        // A name that is no column but names a FROM item is a whole-row
+        // reference (`SELECT c FROM customers c`).
+        if let Some(source) = scope.find_alias(name) {
+            let known_column = catalog.is_some() && !candidates.is_empty();
+            if !known_column {
+                let kind = source.kind.clone();
+                self.whole_row(&kind);
+            }
+        }
+        if !candidates.is_empty() {
+            candidates.sort();
+            candidates.dedup();
+            if candidates.len() == 1 {
+                self.column(
+                    &candidates[0],
+                    ColumnName::Named(name.into()),
+                    ColumnAccess::Read,
+                );
+            } else {
+                self.info.ambiguous.push(AmbiguousColumn {
+                    column: name.into(),
+                    candidates,
+                });
+            }
+        }
+    }
+
+    fn compound_column(&mut self, idents: &[ast::Ident], scope: &Scope<'_>) {
+        let p: Vec<String> = idents.iter().map(fold).collect();
+        match p.as_slice() {
+            [] => {}
+            [one] => self.unqualified_column(one, scope),
+            [first, second, rest @ ..] => {
+                if let Some(source) = scope.find_alias(first) {
+                    let kind = source.kind.clone();
+                    self.source_column(&kind, second);
+                    return;
+                }
+                if let [third, ..] = rest {
+                    // schema.table.column
+                    let q = QualifiedName::new(first.clone(), second.clone());
+                    let hit = scope
+                        .levels()
+                        .flat_map(|l| l.sources.iter())
+                        .any(|s| matches!(&s.kind, SourceKind::Table(t) if *t == q));
+                    if hit {
+                        self.column(&q, ColumnName::Named(third.clone()), ColumnAccess::Read);
+                        return;
+                    }
+                }
+                // `(col).field`: the first part is a column.
+                self.unqualified_column(first, scope);
+            }
+        }
+    }
+
+    fn source_column(&mut self, kind: &SourceKind, column: &str) {
+        match kind {
+            SourceKind::Table(t) => {
+                self.column(t, ColumnName::Named(column.into()), ColumnAccess::Read)
+            }
+            SourceKind::Group(g) => {
+                let catalog = self.resolver.catalog;
+                let mut candidates: Vec<QualifiedName> = g
+                    .iter()
+                    .filter(|t| catalog.is_none_or(|c| c.has_column(t, column)))
+                    .cloned()
+                    .collect();
+                candidates.sort();
+                candidates.dedup();
+                match candidates.as_slice() {
+                    [] => {}
+                    [one] => self.column(one, ColumnName::Named(column.into()), ColumnAccess::Read),
+                    _ => self.info.ambiguous.push(AmbiguousColumn {
+                        column: column.into(),
+                        candidates,
+                    }),
+                }
+            }
+            SourceKind::Other(_) => {}
+        }
+    }
+
+    /// Cross-checks the walk with sqlparser's own reports: every relation
+    /// the visitor sees must be one the walk accounted for (a table, a CTE
+    /// or a table function), and every function call is recorded.
+    fn cross_check(&mut self, st: &Statement) -> Result<(), AnalysisError> {
+        let mut funcs = FunctionCollector { found: Vec::new() };
+        let _ = st.visit(&mut funcs);
+        for f in funcs.found {
+            self.function(&f)?;
+        }
+        let mut rels = RelationCollector { found: Vec::new() };
+        let _ = st.visit(&mut rels);
+        let known: BTreeSet<&QualifiedName> = self.info.relations.iter().map(|r| &r.name).collect();
+        for r in rels.found {
+            let Some(p) = parts(&r) else {
+                return unsupported(format!("relation name {r}"));
+            };
+            if self.table_functions.contains(&p) {
+                continue;
+            }
+            let resolved = self.resolver.relation(&r).ok();
+            let is_known = resolved.as_ref().is_some_and(|q| known.contains(q));
+            let is_cte_name = p.len() == 1 && self.cte_names(st).contains(&p[0]);
+            if !is_known && !is_cte_name {
+                return unsupported(format!("relation {r} in this position"));
+            }
+        }
+        Ok(())
+    }
+
+    fn cte_names(&self, st: &Statement) -> BTreeSet<String> {
+        struct Ctes(BTreeSet<String>);
+        impl Visitor for Ctes {
+            type Break = ();
+            fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
+                if let Some(w) = &q.with {
+                    for c in &w.cte_tables {
+                        self.0.insert(fold(&c.alias.name));
+                    }
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let mut c = Ctes(BTreeSet::new());
+        let _ = st.visit(&mut c);
+        c.0
+    }
+}
+
+/// ORDER BY, LIMIT, FETCH and locking clauses of a query.
+#[derive(Clone, Copy)]
+struct QueryTail<'q> {
+    order_by: Option<&'q ast::OrderBy>,
+    limit: Option<&'q ast::LimitClause>,
+    fetch: Option<&'q ast::Fetch>,
+    locks: &'q [ast::LockClause],
+}
+
+/// Visits expressions at one query level: column references and function
+/// calls are recorded; a nested query is handed to the scope-aware walk
+/// and skipped by this visitor.
+struct ExprVisitor<'w, 'r, 's, 'p> {
+    walker: &'w mut Walker<'r>,
+    scope: &'s Scope<'p>,
+    env: &'s Env,
+    nested: usize,
+}
+
+impl Visitor for ExprVisitor<'_, '_, '_, '_> {
+    type Break = AnalysisError;
+
+    fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<AnalysisError> {
+        if self.nested == 0
+            && let Err(e) = self.walker.query(q, Some(self.scope), self.env)
+        {
+            return ControlFlow::Break(e);
+        }
+        self.nested += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<AnalysisError> {
+        self.nested -= 1;
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<AnalysisError> {
+        if self.nested > 0 {
+            return ControlFlow::Continue(());
+        }
+        let result = match e {
+            Expr::Identifier(i) => {
+                self.walker.unqualified_column(&fold(i), self.scope);
+                Ok(())
+            }
+            Expr::CompoundIdentifier(is) => {
+                self.walker.compound_column(is, self.scope);
+                Ok(())
+            }
+            Expr::Function(f) => {
+                let mut r = self.walker.function(&f.name);
+                if r.is_ok()
+                    && let FunctionArguments::List(list) = &f.args
+                {
+                    for a in &list.args {
+                        let arg = match a {
+                            FunctionArg::Named { arg, .. } | FunctionArg::ExprNamed { arg, .. } => {
+                                arg
+                            }
+                            FunctionArg::Unnamed(arg) => arg,
+                        };
+                        match arg {
+                            FunctionArgExpr::QualifiedWildcard(name) => {
+                                r = self.walker.qualified_wildcard(name, self.scope);
+                            }
+                            FunctionArgExpr::WildcardWithOptions(_) => {
+                                r = unsupported("wildcard options");
+                            }
+                            _ => {}
+                        }
+                        if r.is_err() {
+                            break;
+                        }
+                    }
+                }
+                r
+            }
+            Expr::QualifiedWildcard(name, _) => self.walker.qualified_wildcard(name, self.scope),
+            Expr::Wildcard(_) => unsupported("a bare * in an expression"),
+            _ => Ok(()),
+        };
+        match result {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => ControlFlow::Break(e),
+        }
+    }
+}
+
+/// Every function call anywhere in a statement.
+struct FunctionCollector {
+    found: Vec<ObjectName>,
+}
+
+impl Visitor for FunctionCollector {
+    type Break = ();
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+        if let Expr::Function(f) = e {
+            self.found.push(f.name.clone());
+        }
+        ControlFlow::Continue(())
+    }
+    fn pre_visit_table_factor(&mut self, tf: &TableFactor) -> ControlFlow<()> {
+        match tf {
+            TableFactor::Table {
+                name,
+                args: Some(_),
+                ..
+            }
+            | TableFactor::Function { name, .. } => self.found.push(name.clone()),
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Every relation sqlparser's visitor reports.
+struct RelationCollector {
+    found: Vec<ObjectName>,
+}
+
+impl Visitor for RelationCollector {
+    type Break = ();
+    fn pre_visit_relation(&mut self, r: &ObjectName) -> ControlFlow<()> {
+        self.found.push(r.clone());
+        ControlFlow::Continue(())
+    }
+}
+
+fn last_part(name: &ObjectName) -> Result<String, AnalysisError> {
+    parts(name)
+        .and_then(|p| p.last().cloned())
+        .ok_or_else(|| AnalysisError::Unsupported(format!("column name {name}")))
+}
+
+fn setting_name(name: &ObjectName) -> Result<String, AnalysisError> {
+    let p =
+        parts(name).ok_or_else(|| AnalysisError::Unsupported(format!("setting name {name}")))?;
+    Ok(normalise_setting(&p.join(".")))
+}
+
+/// Canonical names for settings with SQL-standard spellings.
+fn normalise_setting(name: &str) -> String {
+    match name {
+        "time zone" => "timezone".into(),
+        "transaction isolation level" => "transaction_isolation".into(),
+        "session authorization" => "session_authorization".into(),
+        "names" => "client_encoding".into(),
+        other => other.to_owned(),
+    }
+}
+
+fn alias_columns(alias: &Option<ast::TableAlias>) -> Option<Vec<String>> {
+    alias
+        .as_ref()
+        .filter(|a| !a.columns.is_empty())
+        .map(|a| a.columns.iter().map(|c| fold(&c.name)).collect())
+}
+
+/// Output column names of a query, when they are evident.
+fn output_columns(q: &Query) -> Option<Vec<String>> {
+    let SetExpr::Select(s) = q.body.as_ref() else {
+        return None;
+    };
+    s.projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::ExprWithAlias { alias, .. } => Some(fold(alias)),
+            SelectItem::UnnamedExpr(Expr::Identifier(i)) => Some(fold(i)),
+            SelectItem::UnnamedExpr(Expr::CompoundIdentifier(is)) => is.last().map(fold),
+            _ => None,
+        })
+        .collect()
+}
+
+fn wildcard_has_options(o: &ast::WildcardAdditionalOptions) -> bool {
+    o.opt_ilike.is_some()
+        || o.opt_exclude.is_some()
+        || o.opt_except.is_some()
+        || o.opt_replace.is_some()
+        || o.opt_rename.is_some()
+}
+
+fn first_words(s: &str) -> String {
+    s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+fn statement_kind(st: &Statement) -> String {
+    let text = st.to_string();
+    let words: Vec<&str> = text.split_whitespace().take(2).collect();
+    format!("the statement kind {}", words.join(" "))
+}
