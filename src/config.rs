@@ -30,6 +30,25 @@ struct RawConfig {
     #[serde(default)]
     tls: Option<RawTls>,
     upstream: RawUpstream,
+    #[serde(default)]
+    audit: Option<RawAudit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    path: String,
+    #[serde(default = "default_audit_queue")]
+    queue_capacity: usize,
+    #[serde(default = "default_audit_sql")]
+    sql_max_bytes: usize,
+}
+
+fn default_audit_queue() -> usize {
+    65_536
+}
+fn default_audit_sql() -> usize {
+    2_048
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,6 +59,7 @@ struct RawServer {
     max_connections: usize,
     max_message_bytes: usize,
     max_backend_message_bytes: usize,
+    max_sql_bytes: Option<usize>,
     startup_timeout_ms: u64,
     idle_timeout_ms: u64,
     shutdown_grace_ms: u64,
@@ -54,6 +74,7 @@ impl Default for RawServer {
             max_connections: 500,
             max_message_bytes: 1 << 20,
             max_backend_message_bytes: 256 << 20,
+            max_sql_bytes: None,
             startup_timeout_ms: 10_000,
             idle_timeout_ms: 0,
             shutdown_grace_ms: 30_000,
@@ -119,6 +140,15 @@ pub struct Config {
     pub allow_cleartext_without_tls: bool,
     pub tls: Option<TlsFiles>,
     pub upstream: UpstreamConfig,
+    pub audit: Option<AuditConfig>,
+}
+
+/// Where audit events go.
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    pub path: PathBuf,
+    pub queue_capacity: usize,
+    pub sql_max_bytes: usize,
 }
 
 /// Bounds on what one client may make actgate do.
@@ -127,6 +157,8 @@ pub struct Limits {
     pub max_connections: usize,
     pub max_message_bytes: usize,
     pub max_backend_message_bytes: usize,
+    /// Longest statement text that is analysed; longer ones are denied.
+    pub max_sql_bytes: usize,
     pub startup_timeout: Duration,
     /// `None` disables the idle timeout.
     pub idle_timeout: Option<Duration>,
@@ -162,6 +194,16 @@ impl std::fmt::Debug for UpstreamConfig {
             .field("search_path", &self.search_path)
             .field("tls", &self.tls)
             .finish()
+    }
+}
+
+impl UpstreamConfig {
+    /// The pinned search_path as a list of schemas.
+    pub fn search_path_list(&self) -> Vec<String> {
+        self.search_path
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .collect()
     }
 }
 
@@ -210,6 +252,16 @@ impl Config {
                 )));
             }
         }
+        let max_sql_bytes = match s.max_sql_bytes {
+            None => (256 * 1024).min(s.max_message_bytes),
+            Some(n) if n == 0 || n > s.max_message_bytes => {
+                return Err(invalid(format!(
+                    "server.max_sql_bytes {n} must be between 1 and server.max_message_bytes ({})",
+                    s.max_message_bytes
+                )));
+            }
+            Some(n) => n,
+        };
         if s.startup_timeout_ms == 0 {
             return Err(invalid("server.startup_timeout_ms must be positive".into()));
         }
@@ -249,6 +301,7 @@ impl Config {
                 max_connections: s.max_connections,
                 max_message_bytes: s.max_message_bytes,
                 max_backend_message_bytes: s.max_backend_message_bytes,
+                max_sql_bytes,
                 startup_timeout: Duration::from_millis(s.startup_timeout_ms),
                 idle_timeout: (s.idle_timeout_ms > 0)
                     .then(|| Duration::from_millis(s.idle_timeout_ms)),
@@ -258,6 +311,11 @@ impl Config {
             tls: raw.tls.map(|t| TlsFiles {
                 cert_file: base.join(t.cert_file),
                 key_file: base.join(t.key_file),
+            }),
+            audit: raw.audit.map(|a| AuditConfig {
+                path: base.join(a.path),
+                queue_capacity: a.queue_capacity,
+                sql_max_bytes: a.sql_max_bytes,
             }),
             upstream: UpstreamConfig {
                 host: u.host,

@@ -101,13 +101,18 @@ pub fn run(port: u16, rules_dir: &Path) -> Result<(), DemoError> {
     let scratch = tempfile::tempdir().map_err(io("creating a scratch directory"))?;
     let password_file = db.write_password_file(scratch.path())?;
     let listen = format!("127.0.0.1:{port}");
-    let text = db.config_toml(&listen, &rules_dir, &password_file);
+    let audit_path = scratch.path().join("audit.jsonl");
+    let text = format!(
+        "{}\n[audit]\npath = {:?}\n",
+        db.config_toml(&listen, &rules_dir, &password_file),
+        audit_path.display().to_string()
+    );
     let config_path = scratch.path().join("actgate.toml");
     std::fs::write(&config_path, &text).map_err(io("writing the demo config"))?;
     let config = Config::load(&config_path)?;
-    let gateway = crate::build_gateway(config)?;
     let runtime = tokio::runtime::Runtime::new().map_err(io("starting the async runtime"))?;
     runtime.block_on(async {
+        let gateway = crate::build_gateway(config).await?;
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .map_err(io(format!("cannot listen on {listen}")))?;
@@ -133,6 +138,12 @@ pub fn run(port: u16, rules_dir: &Path) -> Result<(), DemoError> {
                 println!("    psql '{url}' -c 'SELECT id, status FROM orders LIMIT 5'");
             }
         }
+        println!();
+        println!(
+            "Audit log (one JSON line per decision): {}",
+            audit_path.display()
+        );
+        println!("  tail -f {}", audit_path.display());
         println!();
         println!("Press Ctrl-C to stop; everything is cleaned up.");
         crate::server::run(listener, gateway, async {

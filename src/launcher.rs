@@ -72,10 +72,13 @@ pg=$!
   while read -r _line <&3; do :; done
   : >"$dir/.owner-gone"
   kill -INT "$pg" 2>/dev/null || exit 0
-  sleep 10
-  kill -QUIT "$pg" 2>/dev/null || exit 0
-  sleep 5
-  kill -KILL "$pg" 2>/dev/null
+  n=0
+  while kill -0 "$pg" 2>/dev/null; do
+    n=$((n + 1))
+    if [ "$n" -eq 100 ]; then kill -QUIT "$pg" 2>/dev/null; fi
+    if [ "$n" -ge 150 ]; then kill -KILL "$pg" 2>/dev/null; exit 0; fi
+    sleep 0.1 2>/dev/null || sleep 1
+  done
 ) </dev/null >/dev/null 2>&1 &
 guard=$!
 exec 3<&-
@@ -1090,19 +1093,23 @@ mod tests {
     use std::io::BufRead;
     use std::sync::OnceLock;
 
+    /// Starts a cluster or fails the test loudly: a missing PostgreSQL is never a pass.
+    fn start_or_panic(opts: &LaunchOptions) -> TempPostgres {
+        TempPostgres::start(opts).unwrap_or_else(|e| {
+            panic!(
+                "could not start a throwaway PostgreSQL (install the server, e.g. run \
+                 scripts/test.sh as root, or set {BIN_DIR_ENV}): {e}"
+            )
+        })
+    }
+
     /// One cluster shared by the in-process tests. It lives in a static, so it is never
     /// dropped: the watchdog must stop it when the test process exits.
     fn shared() -> &'static TempPostgres {
         static CLUSTER: OnceLock<TempPostgres> = OnceLock::new();
         CLUSTER.get_or_init(|| {
-            let opts = LaunchOptions {
+            start_or_panic(&LaunchOptions {
                 database_names: vec!["actgate_test".to_owned()],
-            };
-            TempPostgres::start(&opts).unwrap_or_else(|e| {
-                panic!(
-                    "could not start a throwaway PostgreSQL (install the server, e.g. run \
-                     scripts/test.sh as root, or set {BIN_DIR_ENV}): {e}"
-                )
             })
         })
     }
@@ -1273,7 +1280,7 @@ mod tests {
         assert_eq!(fields[0], "50", "{counts}");
         assert_eq!(fields[1], "200", "{counts}");
         assert!(fields[2].parse::<u32>().unwrap() >= 10, "{counts}");
-        assert_eq!(fields[3], "50", "{counts}");
+        assert_eq!(fields[3], "60", "{counts}");
         assert!(fields[4].parse::<u32>().unwrap() >= 3, "{counts}");
         assert_eq!(fields[5], "t", "{counts}");
         assert_eq!(fields[6], "0", "order totals match their items: {counts}");
@@ -1303,6 +1310,21 @@ mod tests {
     }
 
     #[test]
+    fn port_conflicts_are_retried() {
+        let exited = |log: &str| LaunchError::ServerExited {
+            port: 5432,
+            status: "exit status: 1".to_owned(),
+            log_tail: log.to_owned(),
+        };
+        let conflict = "LOG:  could not bind IPv4 address \"127.0.0.1\": Address already in use\n\
+                        FATAL:  could not create any TCP/IP sockets";
+        assert!(is_port_conflict(&exited(conflict)));
+        assert!(!is_port_conflict(&exited(
+            "FATAL:  data directory has invalid permissions"
+        )));
+    }
+
+    #[test]
     fn quoting() {
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
         assert_eq!(quote_literal("it's"), "'it''s'");
@@ -1322,7 +1344,7 @@ mod tests {
             return;
         };
         static OWNED: OnceLock<TempPostgres> = OnceLock::new();
-        let pg = OWNED.get_or_init(|| TempPostgres::start(&LaunchOptions::default()).unwrap());
+        let pg = OWNED.get_or_init(|| start_or_panic(&LaunchOptions::default()));
         let pid = fs::read_to_string(pg.data_dir().join("postmaster.pid")).unwrap();
         let pid = pid.lines().next().unwrap().trim().to_owned();
         println!(
@@ -1362,21 +1384,37 @@ mod tests {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
+        // Read the child's stdout on a thread so a stuck child cannot hang this test.
         let stdout = io::BufReader::new(child.stdout.take().unwrap());
-        let mut seen = Vec::new();
-        let mut ready = None;
-        for line in stdout.lines() {
-            let line = line.unwrap();
-            if let Some(rest) = line.strip_prefix("ACTGATE_OWNER_READY ") {
-                ready = Some(rest.to_owned());
-                break;
+        let (tx, rx) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
             }
-            seen.push(line);
-        }
-        let ready = ready.unwrap_or_else(|| {
-            let _ = child.kill();
-            panic!("owner process never became ready: {}", seen.join("\n"))
         });
+        let marker = "ACTGATE_OWNER_READY ";
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = Vec::new();
+        let ready = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                // libtest may print "test ... " on the same line before our output.
+                Ok(line) => match line.find(marker) {
+                    Some(at) => break line[at + marker.len()..].to_owned(),
+                    None => seen.push(line),
+                },
+                Err(e) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "owner process never became ready ({e}): {}",
+                        seen.join("\n")
+                    );
+                }
+            }
+        };
         let mut parts = ready.splitn(3, ' ');
         let port: u16 = parts.next().unwrap().parse().unwrap();
         let pid = parts.next().unwrap().to_owned();
@@ -1416,8 +1454,7 @@ mod tests {
 
     #[test]
     fn drop_stops_server_and_removes_dir() {
-        let pg = TempPostgres::start(&LaunchOptions::default())
-            .unwrap_or_else(|e| panic!("PostgreSQL is required: {e}"));
+        let pg = start_or_panic(&LaunchOptions::default());
         let port = pg.port();
         let dir = pg.root_dir().to_path_buf();
         assert_eq!(pg.psql("postgres", "select 1").unwrap().trim(), "1");

@@ -15,10 +15,12 @@
 //! - [`config`]: `actgate.toml`, validated into a ready-to-use [`config::Config`].
 //! - [`server`]: listener, connection limit, graceful shutdown.
 //! - [`tls`]: certificates for agents and trust anchors for upstream.
+//! - [`audit`]: the JSON-lines audit log and its non-blocking writer.
 //! - [`launcher`]: throwaway PostgreSQL clusters for the demo and tests.
 //! - [`demo`]: `actgate demo`.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod demo;
@@ -30,6 +32,7 @@ pub mod rules;
 pub mod server;
 pub mod tls;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Errors building a [`proxy::Gateway`] from configuration.
@@ -43,25 +46,68 @@ pub enum StartError {
     Tls(#[from] tls::TlsError),
     #[error("upstream.tls = \"require\" needs upstream.ca_file")]
     UpstreamTlsWithoutCa,
+    #[error(transparent)]
+    Catalog(#[from] proxy::catalog::CatalogError),
+    #[error(transparent)]
+    Audit(#[from] audit::AuditError),
 }
 
-/// Loads rules and TLS material for a validated config.
-pub fn build_gateway(config: config::Config) -> Result<Arc<proxy::Gateway>, StartError> {
-    let rules = rules::RuleSet::load_dir(&config.rules_dir)?;
+fn upstream_tls(config: &config::Config) -> Result<Option<tokio_rustls::TlsConnector>, StartError> {
+    match (config.upstream.tls, &config.upstream.ca_file) {
+        (config::UpstreamTls::Disable, _) => Ok(None),
+        (config::UpstreamTls::Require, Some(ca)) => Ok(Some(tls::load_connector(ca)?)),
+        (config::UpstreamTls::Require, None) => Err(StartError::UpstreamTlsWithoutCa),
+    }
+}
+
+/// Loads rules, the live catalog of every database the rules name (rules
+/// are checked against it), TLS material and the audit log.
+pub async fn build_gateway(config: config::Config) -> Result<Arc<proxy::Gateway>, StartError> {
+    let search_path = config.upstream.search_path_list();
+    let upstream_tls = upstream_tls(&config)?;
+    let mut catalogs = HashMap::new();
+    for db in rules::databases_in(&config.rules_dir, &search_path)? {
+        let catalog = proxy::catalog::load(
+            &config.upstream,
+            upstream_tls.as_ref(),
+            &db,
+            config.limits.max_backend_message_bytes,
+        )
+        .await?;
+        catalogs.insert(db, Arc::new(catalog));
+    }
+    finish_gateway(config, catalogs, upstream_tls)
+}
+
+/// Like [`build_gateway`] without contacting the database: rules are
+/// checked for structure only and `*` cannot be expanded.
+pub fn build_gateway_offline(config: config::Config) -> Result<Arc<proxy::Gateway>, StartError> {
+    let upstream_tls = upstream_tls(&config)?;
+    finish_gateway(config, HashMap::new(), upstream_tls)
+}
+
+fn finish_gateway(
+    config: config::Config,
+    catalogs: HashMap<String, Arc<policy::catalog::Catalog>>,
+    upstream_tls: Option<tokio_rustls::TlsConnector>,
+) -> Result<Arc<proxy::Gateway>, StartError> {
+    let search_path = config.upstream.search_path_list();
+    let rules = rules::RuleSet::load_dir_with(&config.rules_dir, &search_path, &catalogs)?;
     let acceptor = config
         .tls
         .as_ref()
         .map(|t| tls::load_acceptor(&t.cert_file, &t.key_file))
         .transpose()?;
-    let upstream_tls = match (config.upstream.tls, &config.upstream.ca_file) {
-        (config::UpstreamTls::Disable, _) => None,
-        (config::UpstreamTls::Require, Some(ca)) => Some(tls::load_connector(ca)?),
-        (config::UpstreamTls::Require, None) => return Err(StartError::UpstreamTlsWithoutCa),
+    let audit = match &config.audit {
+        Some(a) => audit::AuditLog::open(&a.path, a.queue_capacity, a.sql_max_bytes)?,
+        None => audit::AuditLog::disabled(),
     };
     Ok(Arc::new(proxy::Gateway::new(
         config,
         rules,
+        catalogs,
         acceptor,
         upstream_tls,
+        audit,
     )))
 }

@@ -71,9 +71,9 @@ fn main() -> anyhow::Result<()> {
 
 fn serve(config_path: PathBuf) -> anyhow::Result<()> {
     let config = actgate::config::Config::load(&config_path)?;
-    let gateway = actgate::build_gateway(config)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
+        let gateway = actgate::build_gateway(config).await?;
         let addr = gateway.config.listen;
         let listener = tokio::net::TcpListener::bind(addr)
             .await

@@ -3,9 +3,15 @@
 //! never half-replace a good rule set.
 
 use crate::auth::{Credential, Verifier};
+use crate::policy::Policy;
+use crate::policy::catalog::Catalog;
+use crate::policy::compile::{
+    CompileError, RawDeny, RawPolicy, RawRules, RawSchema, RawTable, compile,
+};
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
@@ -31,12 +37,22 @@ pub enum RulesError {
     Invalid { path: PathBuf, message: String },
     #[error("rules directory {path} defines no agents")]
     Empty { path: PathBuf },
+    #[error(transparent)]
+    Compile(#[from] CompileError),
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAgentFile {
     agent: RawAgent,
+    #[serde(default)]
+    policy: RawPolicy,
+    #[serde(default)]
+    tables: BTreeMap<toml::Spanned<String>, RawTable>,
+    #[serde(default)]
+    schemas: BTreeMap<toml::Spanned<String>, RawSchema>,
+    #[serde(default)]
+    deny: RawDeny,
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,7 +65,7 @@ struct RawAgent {
     secret_verifier: String,
 }
 
-/// One agent as declared by its rules file.
+/// One agent as declared by its rules file, with its compiled policy.
 #[derive(Debug, Clone)]
 pub struct Agent {
     pub name: String,
@@ -57,6 +73,7 @@ pub struct Agent {
     pub databases: Vec<String>,
     pub credential: Credential,
     pub source: PathBuf,
+    pub policy: Arc<Policy>,
 }
 
 impl Agent {
@@ -72,8 +89,19 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// Loads every `*.toml` file in `dir`, in name order.
-    pub fn load_dir(dir: &Path) -> Result<RuleSet, RulesError> {
+    /// Loads every `*.toml` file in `dir`, in name order, compiling
+    /// policies without a catalog (structure only).
+    pub fn load_dir(dir: &Path, search_path: &[String]) -> Result<RuleSet, RulesError> {
+        RuleSet::load_dir_with(dir, search_path, &HashMap::new())
+    }
+
+    /// Like [`RuleSet::load_dir`], checking each agent's tables and columns
+    /// against the catalogs of its databases.
+    pub fn load_dir_with(
+        dir: &Path,
+        search_path: &[String],
+        catalogs: &HashMap<String, Arc<Catalog>>,
+    ) -> Result<RuleSet, RulesError> {
         let read_dir = |source| RulesError::ReadDir {
             path: dir.to_owned(),
             source,
@@ -91,7 +119,7 @@ impl RuleSet {
                 path: path.clone(),
                 source,
             })?;
-            set.add(parse_agent(&text, &path)?)?;
+            set.add(parse_agent(&text, &path, search_path, catalogs)?)?;
         }
         if set.agents.is_empty() {
             return Err(RulesError::Empty {
@@ -121,10 +149,34 @@ impl RuleSet {
     pub fn agents(&self) -> impl Iterator<Item = &Agent> {
         self.agents.values()
     }
+
+    /// Every database some agent may use.
+    pub fn databases(&self) -> Vec<String> {
+        let mut dbs: Vec<String> = self
+            .agents
+            .values()
+            .flat_map(|a| a.databases.iter().cloned())
+            .collect();
+        dbs.sort();
+        dbs.dedup();
+        dbs
+    }
 }
 
-/// Parses one agent file; `path` names it in errors.
-pub fn parse_agent(text: &str, path: &Path) -> Result<Agent, RulesError> {
+/// Lists the databases named in a rules directory without compiling it
+/// (to know which catalogs to load).
+pub fn databases_in(dir: &Path, search_path: &[String]) -> Result<Vec<String>, RulesError> {
+    Ok(RuleSet::load_dir(dir, search_path)?.databases())
+}
+
+/// Parses one agent file and compiles its policy; `path` names it in
+/// errors. `catalogs` holds the live catalogs by database (may be empty).
+pub fn parse_agent(
+    text: &str,
+    path: &Path,
+    search_path: &[String],
+    catalogs: &HashMap<String, Arc<Catalog>>,
+) -> Result<Agent, RulesError> {
     let raw: RawAgentFile = toml::from_str(text).map_err(|e| RulesError::Parse {
         path: path.to_owned(),
         message: e.to_string(),
@@ -148,18 +200,43 @@ pub fn parse_agent(text: &str, path: &Path) -> Result<Agent, RulesError> {
     }
     let verifier = Verifier::parse(&a.secret_verifier)
         .map_err(|e| invalid(format!("agent {:?}: secret_verifier: {e}", a.name)))?;
+    // Tables must exist in one of the agent's databases.
+    let merged = merge_catalogs(a.databases.iter().filter_map(|d| catalogs.get(d)));
+    let rules = RawRules {
+        policy: raw.policy,
+        tables: raw.tables,
+        schemas: raw.schemas,
+        deny: raw.deny,
+    };
+    let policy = compile(&a.name, &rules, text, path, search_path, merged.as_ref())?;
     Ok(Agent {
         name: a.name,
         description: a.description,
         databases: a.databases,
         credential: Credential::ScramSecret(verifier),
         source: path.to_owned(),
+        policy: Arc::new(policy),
     })
+}
+
+fn merge_catalogs<'a>(catalogs: impl Iterator<Item = &'a Arc<Catalog>>) -> Option<Catalog> {
+    let mut merged: Option<Catalog> = None;
+    for c in catalogs {
+        match &mut merged {
+            None => merged = Some((**c).clone()),
+            Some(m) => m.merge(c),
+        }
+    }
+    merged
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sp() -> Vec<String> {
+        vec!["public".to_string()]
+    }
 
     fn verifier() -> String {
         Verifier::generate("pw")
@@ -171,7 +248,7 @@ mod tests {
             "[agent]\nname = \"bot\"\ndatabases = [\"shop\"]\nsecret_verifier = \"{}\"\n",
             verifier()
         );
-        let a = parse_agent(&text, Path::new("bot.toml")).unwrap();
+        let a = parse_agent(&text, Path::new("bot.toml"), &sp(), &HashMap::new()).unwrap();
         assert_eq!(a.name, "bot");
         assert!(a.may_use_database("shop"));
         assert!(!a.may_use_database("postgres"));
@@ -183,7 +260,8 @@ mod tests {
             "[agent]\nname = \"bot\"\ndatabases = [\"shop\"]\nsecret_verifier = \"{}\"\nread_only-true = 1\n",
             verifier()
         );
-        let e = parse_agent(&text, Path::new("rules/bot.toml")).unwrap_err();
+        let e =
+            parse_agent(&text, Path::new("rules/bot.toml"), &sp(), &HashMap::new()).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("rules/bot.toml"), "{msg}");
         assert!(msg.contains("line 5"), "{msg}");
@@ -193,7 +271,7 @@ mod tests {
     #[test]
     fn bad_verifier_is_rejected() {
         let text = "[agent]\nname = \"bot\"\ndatabases = [\"shop\"]\nsecret_verifier = \"plain\"\n";
-        assert!(parse_agent(text, Path::new("bot.toml")).is_err());
+        assert!(parse_agent(text, Path::new("bot.toml"), &sp(), &HashMap::new()).is_err());
     }
 
     #[test]
@@ -203,10 +281,10 @@ mod tests {
             verifier()
         );
         let mut set = RuleSet::default();
-        set.add(parse_agent(&text, Path::new("a.toml")).unwrap())
+        set.add(parse_agent(&text, Path::new("a.toml"), &sp(), &HashMap::new()).unwrap())
             .unwrap();
         let e = set
-            .add(parse_agent(&text, Path::new("b.toml")).unwrap())
+            .add(parse_agent(&text, Path::new("b.toml"), &sp(), &HashMap::new()).unwrap())
             .unwrap_err();
         assert!(matches!(e, RulesError::Duplicate { .. }));
     }

@@ -7,7 +7,7 @@
 mod common;
 
 use common::raw::{self, RawConn};
-use common::{ANALYTICS, Proxy, SUPPORT_BOT};
+use common::{ANALYTICS, Proxy, SUPPORT_BOT, TESTER};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
@@ -24,7 +24,7 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// A tokio-postgres session through actgate, opened before the bad client.
 async fn healthy(proxy: &Proxy) -> tokio_postgres::Client {
-    let client = proxy.connect(SUPPORT_BOT).await;
+    let client = proxy.connect(TESTER).await;
     assert_healthy(&client).await;
     client
 }
@@ -37,12 +37,12 @@ async fn assert_healthy(client: &tokio_postgres::Client) {
     assert_eq!(row.get::<_, i32>(0), 1);
 }
 
-/// Logs in raw as support-bot with a recognisable application_name, which
-/// actgate passes through to the upstream session.
+/// Logs in raw as the broad test agent with a recognisable
+/// application_name, which actgate passes through to the upstream session.
 async fn raw_login(proxy: &Proxy, application_name: &str) -> RawConn {
     RawConn::login_with(
         proxy.addr,
-        SUPPORT_BOT,
+        TESTER,
         &[("database", "shop"), ("application_name", application_name)],
     )
     .await
@@ -210,7 +210,7 @@ async fn query_with_trailing_bytes_is_fatal_and_the_smuggled_statement_never_run
     client
         .batch_execute("CREATE TABLE bad_input_control (id int); DROP TABLE bad_input_control")
         .await
-        .expect("support-bot can create tables");
+        .expect("the test agent can create tables");
 
     let app = "bad-input-smuggler";
     let mut bad = raw_login(&proxy, app).await;
@@ -451,7 +451,7 @@ async fn refused_logins_never_dial_upstream() {
     tripwire.set_nonblocking(true).unwrap();
     let mut config = common::config("");
     config.upstream.port = tripwire.local_addr().unwrap().port();
-    let proxy = Proxy::start_with(config).await;
+    let proxy = Proxy::start_offline(config).await;
     let dialed = || match tripwire.accept() {
         Ok(_) => true,
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
@@ -505,7 +505,7 @@ async fn upstream_down_is_a_prompt_fatal_08006() {
     };
     let mut config = common::config("");
     config.upstream.port = closed_port;
-    let proxy = Proxy::start_with(config).await;
+    let proxy = Proxy::start_offline(config).await;
 
     for attempt in 1..=2 {
         let result = tokio::time::timeout(

@@ -46,7 +46,7 @@ async fn upstream_login_works_with_every_auth_method() {
 async fn wrong_upstream_password_is_reported_without_leaking_the_role() {
     let mut config = common::config("");
     config.upstream.password = Some("not-the-password".into());
-    let proxy = Proxy::start_with(config).await;
+    let proxy = Proxy::start_offline(config).await;
     let e = proxy.try_connect(SUPPORT_BOT, "shop").await.unwrap_err();
     let db = e.as_db_error().expect("a FATAL from actgate");
     assert_eq!(db.code().code(), "08006");

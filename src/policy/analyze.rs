@@ -291,6 +291,73 @@ impl StatementInfo {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Analysis {
     pub statements: Vec<StatementInfo>,
+    /// See [`super::fingerprint`].
+    pub fingerprint: String,
+}
+
+impl Analysis {
+    /// The primary class of the first statement (for logs and audit).
+    pub fn primary_class(&self) -> Option<Class> {
+        self.statements
+            .first()
+            .and_then(StatementInfo::primary_class)
+    }
+
+    /// Every relation touched, once each.
+    pub fn tables(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self
+            .statements
+            .iter()
+            .flat_map(|s| s.relations.iter().map(|r| r.name.to_string()))
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// What makes the statement risky, for the audit log.
+    pub fn risk_factors(&self) -> Vec<&'static str> {
+        let mut risk = BTreeSet::new();
+        if self.statements.len() > 1 {
+            risk.insert("multi_statement");
+        }
+        for s in &self.statements {
+            for c in &s.classes {
+                match c {
+                    Class::Insert | Class::Update | Class::Delete | Class::Merge | Class::Copy => {
+                        risk.insert("writes");
+                    }
+                    Class::Truncate => {
+                        risk.insert("truncate");
+                    }
+                    Class::Ddl => {
+                        risk.insert("ddl");
+                    }
+                    Class::Dcl => {
+                        risk.insert("dcl");
+                    }
+                    Class::Session => {
+                        risk.insert("session_state");
+                    }
+                    _ => {}
+                }
+            }
+            if s.missing_where {
+                risk.insert("missing_where");
+            }
+            if s.row_locks {
+                risk.insert("row_locks");
+            }
+            if !s.ambiguous.is_empty() {
+                risk.insert("ambiguous_columns");
+            }
+            if s.relations
+                .iter()
+                .any(|r| r.name.schema == "pg_catalog" || r.name.schema == "information_schema")
+            {
+                risk.insert("system_catalog");
+            }
+        }
+        risk.into_iter().collect()
+    }
 }
 
 /// Parses and analyses `sql`.
@@ -314,7 +381,10 @@ pub fn analyze(
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_statements())
         .map_err(|e| AnalysisError::Parse(e.to_string()))?;
-    let mut analysis = Analysis::default();
+    let mut analysis = Analysis {
+        statements: Vec::new(),
+        fingerprint: super::fingerprint::fingerprint(sql),
+    };
     for statement in &statements {
         let mut walker = Walker {
             resolver,
@@ -907,7 +977,7 @@ impl Walker<'_> {
             None => {}
             Some(ast::UpdateTableFromKind::AfterSet(from)) => {
                 for twj in from {
-                    self.from_item(twj, &mut scope, env)?;
+                    self.add_from_item(twj, &mut scope, env)?;
                 }
             }
             Some(ast::UpdateTableFromKind::BeforeSet(_)) => {
@@ -965,7 +1035,7 @@ impl Walker<'_> {
         });
         if let Some(using) = &d.using {
             for twj in using {
-                self.from_item(twj, &mut scope, env)?;
+                self.add_from_item(twj, &mut scope, env)?;
             }
         }
         match &d.selection {
@@ -1012,7 +1082,7 @@ impl Walker<'_> {
             relation: m.source.clone(),
             joins: vec![],
         };
-        self.from_item(&source, &mut scope, env)?;
+        self.add_from_item(&source, &mut scope, env)?;
         self.expr(&m.on, &scope, env)?;
         for clause in &m.clauses {
             if let Some(p) = &clause.predicate {
@@ -1305,7 +1375,7 @@ impl Walker<'_> {
         }
         let mut scope = Scope::new(parent);
         for twj in &s.from {
-            self.from_item(twj, &mut scope, env)?;
+            self.add_from_item(twj, &mut scope, env)?;
         }
         if let Some(into) = &s.into {
             // SELECT … INTO creates a table.
@@ -1422,7 +1492,7 @@ impl Walker<'_> {
     }
 
     /// Adds one FROM item (with its joins) to `scope`.
-    fn from_item(
+    fn add_from_item(
         &mut self,
         twj: &TableWithJoins,
         scope: &mut Scope<'_>,
@@ -1604,7 +1674,7 @@ impl Walker<'_> {
                 let mut inner = Scope::new(scope.parent);
                 inner.sources = scope.sources.clone();
                 let before = inner.sources.len();
-                self.from_item(table_with_joins, &mut inner, env)?;
+                self.add_from_item(table_with_joins, &mut inner, env)?;
                 let added: Vec<Source> = inner.sources.split_off(before);
                 match alias {
                     None if added.len() == 1 => Ok(added.into_iter().next().expect("one source")),

@@ -39,6 +39,14 @@ impl Catalog {
             .is_some_and(|cols| cols.iter().any(|c| c == column))
     }
 
+    /// Adds everything `other` knows.
+    pub fn merge(&mut self, other: &Catalog) {
+        for (k, v) in &other.relations {
+            self.relations.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        self.functions.extend(other.functions.iter().cloned());
+    }
+
     pub fn relation_count(&self) -> usize {
         self.relations.len()
     }

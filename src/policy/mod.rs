@@ -1,45 +1,58 @@
-//! Policy decisions: pure and synchronous. Given what an agent asked for,
-//! return a [`Verdict`]. This module never touches sockets or tokio; the
-//! proxy calls [`Policy::evaluate`] for every Query, Parse, Bind and
-//! Execute and carries out the verdict.
+//! Policy decisions: pure and synchronous. Given an agent's compiled
+//! [`Policy`] and the [`analyze::Analysis`] of what it sent, return a
+//! [`Verdict`]. This module never touches sockets or tokio; the proxy asks
+//! it about every Query, Parse and Bind and carries out the answer.
 //!
-//! The SQL firewall itself (statement analysis and TOML policies) plugs in
-//! here; until then every well-framed statement is allowed.
+//! Default deny: a statement is allowed only if every class it belongs to,
+//! every relation it touches (with the operation it performs), every column
+//! it reads or writes, every function it calls and every setting it changes
+//! is allowed. An explicit deny always wins.
 
 pub mod analyze;
+pub mod builtin;
 pub mod catalog;
+pub mod compile;
+pub mod fingerprint;
 pub mod names;
 
-/// What the agent asked the database to do, as seen by the policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Request<'a> {
-    /// A simple-protocol Query (possibly several statements).
-    Query { sql: &'a str },
-    /// An extended-protocol Parse.
-    Parse { statement: &'a str, sql: &'a str },
-    /// An extended-protocol Bind of a prepared statement.
-    Bind { portal: &'a str, statement: &'a str },
-    /// An extended-protocol Execute of a portal.
-    Execute { portal: &'a str },
-}
-
-/// Who is asking.
-#[derive(Debug, Clone, Copy)]
-pub struct Context<'a> {
-    pub agent: &'a str,
-    pub database: &'a str,
-}
+use analyze::{
+    Access, Analysis, Class, ColumnAccess, ColumnName, CopyEndpoint, PreparedRef, SettingAction,
+    StatementInfo,
+};
+use catalog::Catalog;
+use names::QualifiedName;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
 
 /// A refusal, worded for the agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denial {
     /// SQLSTATE sent with the error (42501 for policy denials).
     pub sqlstate: &'static str,
-    pub message: String,
-    /// Stable machine-readable reason code (sent as DETAIL).
+    /// Stable machine-readable reason code.
     pub reason: &'static str,
-    /// What would be allowed instead (sent as HINT).
+    /// Which rule decided (`tables.orders`, `policy.statements`, `default_deny`…).
+    pub rule: String,
+    pub message: String,
+    /// What would be allowed instead.
     pub hint: Option<String>,
+}
+
+impl Denial {
+    fn new(reason: &'static str, rule: impl Into<String>, message: impl Into<String>) -> Denial {
+        Denial {
+            sqlstate: "42501",
+            reason,
+            rule: rule.into(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    fn hint(mut self, hint: impl Into<String>) -> Denial {
+        self.hint = Some(hint.into());
+        self
+    }
 }
 
 /// The outcome of one policy evaluation.
@@ -49,14 +62,559 @@ pub enum Verdict {
     Deny(Denial),
 }
 
+impl Verdict {
+    pub fn is_allow(&self) -> bool {
+        matches!(self, Verdict::Allow)
+    }
+}
+
+/// Enforce, or evaluate and audit without blocking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Enforce,
+    Monitor,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Monitor => "monitor",
+        }
+    }
+}
+
+/// Which system catalogs an agent may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogAccess {
+    /// None, except tables listed explicitly.
+    None,
+    /// The read-only catalogs drivers introspect (the default).
+    Drivers,
+    /// Every catalog except those exposing credentials.
+    All,
+}
+
+/// Per-table permissions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRule {
+    /// The rule's id in its file (`tables.orders`).
+    pub rule: String,
+    pub operations: BTreeSet<Access>,
+    /// Allow-list of columns (read and write); `None` allows all.
+    pub columns: Option<BTreeSet<String>>,
+    pub deny_columns: BTreeSet<String>,
+    /// Columns that may be written; `None` means the readable ones.
+    pub write_columns: Option<BTreeSet<String>>,
+}
+
 /// An agent's compiled policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub agent: String,
+    pub source: PathBuf,
+    pub mode: Mode,
+    pub classes: BTreeSet<Class>,
+    pub require_where: bool,
+    pub tables: HashMap<QualifiedName, TableRule>,
+    /// Operations on every relation of a schema that has no table rule.
+    pub schemas: HashMap<String, TableRule>,
+    pub denied_tables: HashSet<QualifiedName>,
+    /// Allowed functions beyond the built-in list (`pg_catalog.x` entries
+    /// from unqualified names also match user functions named `x`).
+    pub functions: HashSet<QualifiedName>,
+    pub denied_functions: HashSet<QualifiedName>,
+    pub settings: HashSet<String>,
+    pub catalog_access: CatalogAccess,
+    pub driver_profile: bool,
+}
+
+/// Prepared statements a session created through allowed Parse or PREPARE:
+/// a Bind or EXECUTE may only use these.
 #[derive(Debug, Clone, Default)]
-pub struct Policy {}
+pub struct SessionState {
+    prepared: HashSet<String>,
+}
+
+impl SessionState {
+    /// Records an allowed Parse.
+    pub fn parsed(&mut self, statement: &str) {
+        self.prepared.insert(statement.to_owned());
+    }
+
+    /// Records a Close of a statement.
+    pub fn closed(&mut self, statement: &str) {
+        self.prepared.remove(statement);
+    }
+
+    /// Records the effects of an allowed simple Query.
+    pub fn executed(&mut self, analysis: &Analysis) {
+        for st in &analysis.statements {
+            for p in &st.prepared {
+                match p {
+                    PreparedRef::Prepare(n) => {
+                        self.prepared.insert(n.clone());
+                    }
+                    PreparedRef::Deallocate(Some(n)) => {
+                        self.prepared.remove(n);
+                    }
+                    PreparedRef::Deallocate(None) => self.prepared.clear(),
+                    PreparedRef::Execute(_) => {}
+                }
+            }
+            if st
+                .settings
+                .iter()
+                .any(|s| s.action == SettingAction::Discard && s.name == "all")
+            {
+                self.prepared.clear();
+            }
+        }
+    }
+
+    pub fn is_prepared(&self, statement: &str) -> bool {
+        self.prepared.contains(statement)
+    }
+}
 
 impl Policy {
-    /// Decides one request. Framing-level refusals (FunctionCall, invalid
-    /// UTF-8, oversized messages) never reach here.
-    pub fn evaluate(&self, _ctx: &Context<'_>, _request: &Request<'_>) -> Verdict {
+    /// Decides a Query or Parse. Every statement must be allowed.
+    pub fn evaluate(
+        &self,
+        analysis: &Analysis,
+        catalog: Option<&Catalog>,
+        session: &SessionState,
+    ) -> Verdict {
+        for st in &analysis.statements {
+            if let Err(d) = self.statement(st, catalog, session) {
+                return Verdict::Deny(d);
+            }
+        }
         Verdict::Allow
+    }
+
+    /// Decides a Bind: the statement must be one this session prepared.
+    pub fn evaluate_bind(&self, statement: &str, session: &SessionState) -> Verdict {
+        if session.is_prepared(statement) {
+            Verdict::Allow
+        } else {
+            Verdict::Deny(
+                Denial::new(
+                    "unknown_prepared_statement",
+                    "default_deny",
+                    format!(
+                        "actgate denied Bind of prepared statement {statement:?}: it was not prepared by an allowed statement in this session"
+                    ),
+                )
+                .hint("Parse the statement first; only statements actgate allowed can be bound"),
+            )
+        }
+    }
+
+    fn file(&self) -> String {
+        self.source.display().to_string()
+    }
+
+    fn statement(
+        &self,
+        st: &StatementInfo,
+        catalog: Option<&Catalog>,
+        session: &SessionState,
+    ) -> Result<(), Denial> {
+        let class_name = st.primary_class().map(Class::name).unwrap_or("empty");
+        // Explicit and built-in denials first: they always win.
+        if let Some(copy) = &st.copy {
+            if copy.endpoint != CopyEndpoint::Client {
+                return Err(Denial::new(
+                    "copy_server_side",
+                    "builtin.copy",
+                    "actgate denied COPY to or from a server-side file or program",
+                )
+                .hint("use COPY … FROM STDIN or COPY … TO STDOUT"));
+            }
+            if copy.inline_payload {
+                return Err(Denial::new(
+                    "copy_inline_data",
+                    "builtin.copy",
+                    "actgate denied COPY with inline data in the statement text",
+                )
+                .hint("send COPY data with the COPY sub-protocol (CopyData messages)"));
+            }
+        }
+        for r in &st.relations {
+            if self.denied_tables.contains(&r.name) {
+                return Err(Denial::new(
+                    "table_denied",
+                    format!("{}: deny.tables", self.file()),
+                    format!(
+                        "actgate denied access to table {} for agent {:?}",
+                        r.name, self.agent
+                    ),
+                )
+                .hint(self.tables_hint()));
+            }
+            if builtin::CREDENTIAL_RELATIONS.contains(&r.name.to_string().as_str()) {
+                return Err(Denial::new(
+                    "credential_catalog",
+                    "builtin.credential_catalogs",
+                    format!(
+                        "actgate denied access to {}: it exposes credentials",
+                        r.name
+                    ),
+                ));
+            }
+        }
+        for f in &st.functions {
+            if self.function_listed(&self.denied_functions, f) {
+                return Err(Denial::new(
+                    "function_denied",
+                    format!("{}: deny.functions", self.file()),
+                    format!("actgate denied calling function {f}"),
+                ));
+            }
+        }
+
+        for c in &st.classes {
+            let allowed = self.classes.contains(c)
+                || (*c == Class::Transaction && self.driver_profile)
+                || *c == Class::Session;
+            if !allowed {
+                return Err(Denial::new(
+                    "statement_class_denied",
+                    format!("{}: policy.statements", self.file()),
+                    format!(
+                        "actgate denied this {} statement: {} statements are not allowed for agent {:?}",
+                        class_name.to_uppercase(),
+                        c.name(),
+                        self.agent
+                    ),
+                )
+                .hint(self.classes_hint()));
+            }
+        }
+        for p in &st.prepared {
+            if let PreparedRef::Execute(name) = p
+                && !session.is_prepared(name)
+            {
+                return Err(Denial::new(
+                    "unknown_prepared_statement",
+                    "default_deny",
+                    format!(
+                        "actgate denied EXECUTE {name}: it was not prepared by an allowed PREPARE in this session"
+                    ),
+                ));
+            }
+        }
+        for s in &st.settings {
+            self.setting(s)?;
+        }
+        for r in &st.relations {
+            self.relation(&r.name, r.access)?;
+        }
+        for c in &st.columns {
+            self.column(&c.relation, &c.column, c.access, catalog)?;
+        }
+        for a in &st.ambiguous {
+            for t in &a.candidates {
+                if self
+                    .column(
+                        t,
+                        &ColumnName::Named(a.column.clone()),
+                        ColumnAccess::Read,
+                        catalog,
+                    )
+                    .is_err()
+                {
+                    return Err(Denial::new(
+                        "ambiguous_column",
+                        self.tables.get(t).map(|r| r.rule.clone()).unwrap_or_else(|| "default_deny".into()),
+                        format!(
+                            "actgate could not tell which table column {:?} belongs to, and reading it from {t} is not allowed",
+                            a.column
+                        ),
+                    )
+                    .hint("qualify the column with its table or alias"));
+                }
+            }
+        }
+        for f in &st.functions {
+            self.function(f)?;
+        }
+        if st.missing_where && self.require_where {
+            return Err(Denial::new(
+                "missing_where",
+                format!("{}: policy.require_where", self.file()),
+                format!(
+                    "actgate denied this {} without a WHERE clause",
+                    class_name.to_uppercase()
+                ),
+            )
+            .hint("add a WHERE clause that selects the rows to change"));
+        }
+        Ok(())
+    }
+
+    fn setting(&self, s: &analyze::SettingUse) -> Result<(), Denial> {
+        let custom = s.name.contains('.');
+        let deny = |reason, message: String| {
+            Err(
+                Denial::new(reason, format!("{}: policy.settings", self.file()), message).hint(
+                    format!("settings this agent may change: {}", self.settings_hint()),
+                ),
+            )
+        };
+        match s.action {
+            SettingAction::Show => {
+                if custom && !self.settings.contains(&s.name) {
+                    return deny("setting_denied", format!("actgate denied SHOW {}", s.name));
+                }
+                Ok(())
+            }
+            SettingAction::Set | SettingAction::Reset | SettingAction::Discard => {
+                let verb = match s.action {
+                    SettingAction::Set => "SET",
+                    SettingAction::Reset => "RESET",
+                    _ => "DISCARD",
+                };
+                if builtin::is_pinned_setting(&s.name) {
+                    return Err(Denial::new(
+                        "setting_pinned",
+                        "builtin.pinned_settings",
+                        format!(
+                            "actgate denied {verb} {}: actgate pins this setting",
+                            s.name
+                        ),
+                    ));
+                }
+                let discard_other = s.action == SettingAction::Discard && s.name != "all";
+                let allowed = self.settings.contains(&s.name)
+                    || (self.driver_profile
+                        && !custom
+                        && builtin::SETTINGS.contains(&s.name.as_str()))
+                    || (discard_other && self.classes.contains(&Class::Session));
+                if allowed {
+                    Ok(())
+                } else {
+                    deny(
+                        "setting_denied",
+                        format!("actgate denied {verb} {}", s.name),
+                    )
+                }
+            }
+        }
+    }
+
+    fn relation(&self, name: &QualifiedName, access: Access) -> Result<(), Denial> {
+        if let Some(rule) = self
+            .tables
+            .get(name)
+            .or_else(|| self.schemas.get(&name.schema))
+        {
+            let ok = rule.operations.contains(&access)
+                || (access == Access::Lock && rule.operations.contains(&Access::Update));
+            if ok {
+                return Ok(());
+            }
+            let ops: Vec<&str> = rule.operations.iter().map(|a| a.name()).collect();
+            return Err(Denial::new(
+                "operation_not_allowed",
+                format!("{}: {}", self.file(), rule.rule),
+                format!(
+                    "actgate denied {} on table {name} for agent {:?}",
+                    access.name(),
+                    self.agent
+                ),
+            )
+            .hint(format!("allowed on {name}: {}", ops.join(", "))));
+        }
+        let system = name.schema == "pg_catalog" || name.schema == "information_schema";
+        if system {
+            if access != Access::Read {
+                return Err(Denial::new(
+                    "catalog_write",
+                    "builtin.catalog",
+                    format!("actgate denied {} on system catalog {name}", access.name()),
+                ));
+            }
+            let allowed = match self.catalog_access {
+                CatalogAccess::All => true,
+                CatalogAccess::Drivers => {
+                    self.driver_profile
+                        && builtin::DRIVER_RELATIONS.contains(&name.to_string().as_str())
+                }
+                CatalogAccess::None => false,
+            };
+            if allowed {
+                return Ok(());
+            }
+            return Err(Denial::new(
+                "catalog_denied",
+                format!("{}: policy.catalog", self.file()),
+                format!(
+                    "actgate denied reading system catalog {name} for agent {:?}",
+                    self.agent
+                ),
+            )
+            .hint(
+                "drivers' catalog queries are allowed; add the catalog under [tables] to read it",
+            ));
+        }
+        Err(Denial::new(
+            "table_not_allowed",
+            "default_deny",
+            format!(
+                "actgate denied {} on table {name}: no rule allows agent {:?} to use it",
+                access.name(),
+                self.agent
+            ),
+        )
+        .hint(self.tables_hint()))
+    }
+
+    fn column(
+        &self,
+        relation: &QualifiedName,
+        column: &ColumnName,
+        access: ColumnAccess,
+        catalog: Option<&Catalog>,
+    ) -> Result<(), Denial> {
+        let Some(rule) = self.tables.get(relation) else {
+            // Relations without a table rule were already decided as a whole.
+            return Ok(());
+        };
+        let restricted = rule.columns.is_some()
+            || !rule.deny_columns.is_empty()
+            || (access == ColumnAccess::Write && rule.write_columns.is_some());
+        if !restricted {
+            return Ok(());
+        }
+        let names: Vec<String> = match column {
+            ColumnName::Named(c) => vec![c.clone()],
+            ColumnName::All => match catalog.and_then(|c| c.columns(relation)) {
+                Some(cols) => cols.to_vec(),
+                None => {
+                    return Err(Denial::new(
+                        "column_expansion_unavailable",
+                        format!("{}: {}", self.file(), rule.rule),
+                        format!(
+                            "actgate denied * on {relation}: the table has column rules and its columns are unknown"
+                        ),
+                    )
+                    .hint(format!("name the columns; allowed: {}", self.columns_hint(rule))));
+                }
+            },
+        };
+        let star = matches!(column, ColumnName::All);
+        for c in names {
+            let readable = rule.columns.as_ref().is_none_or(|a| a.contains(&c))
+                && !rule.deny_columns.contains(&c);
+            let writable = match access {
+                ColumnAccess::Read => true,
+                ColumnAccess::Write => rule.write_columns.as_ref().is_none_or(|w| w.contains(&c)),
+            };
+            if !readable || !writable {
+                let what = if star {
+                    format!("* (which includes column {c:?})")
+                } else {
+                    format!("column {c:?}")
+                };
+                let verb = match access {
+                    ColumnAccess::Read => "reading",
+                    ColumnAccess::Write => "writing",
+                };
+                let hint = match access {
+                    ColumnAccess::Write if readable => format!(
+                        "writable columns of {relation}: {}",
+                        rule.write_columns
+                            .as_ref()
+                            .map(|w| w.iter().cloned().collect::<Vec<_>>().join(", "))
+                            .unwrap_or_default()
+                    ),
+                    _ => format!("allowed columns of {relation}: {}", self.columns_hint(rule)),
+                };
+                return Err(Denial::new(
+                    "column_denied",
+                    format!("{}: {}", self.file(), rule.rule),
+                    format!(
+                        "actgate denied {verb} {what} of {relation} for agent {:?}",
+                        self.agent
+                    ),
+                )
+                .hint(hint));
+            }
+        }
+        Ok(())
+    }
+
+    fn function_listed(&self, set: &HashSet<QualifiedName>, f: &QualifiedName) -> bool {
+        set.contains(f) || set.contains(&QualifiedName::new("pg_catalog", f.name.clone()))
+    }
+
+    fn function(&self, f: &QualifiedName) -> Result<(), Denial> {
+        let builtin = f.schema == "pg_catalog"
+            && (builtin::is_builtin_function(&f.name)
+                || (self.driver_profile && builtin::is_driver_function(&f.name)));
+        if builtin || self.function_listed(&self.functions, f) {
+            return Ok(());
+        }
+        Err(Denial::new(
+            "function_not_allowed",
+            "builtin.functions",
+            format!("actgate denied calling function {f}: it is not on the allow-list for agent {:?}", self.agent),
+        )
+        .hint("ordinary functions (aggregates, string, date, math, JSON) are allowed; ask a DBA to add others to policy.functions"))
+    }
+
+    fn tables_hint(&self) -> String {
+        let mut names: Vec<String> = self
+            .tables
+            .iter()
+            .map(|(n, r)| {
+                let ops: Vec<&str> = r.operations.iter().map(|a| a.name()).collect();
+                format!("{n} ({})", ops.join(", "))
+            })
+            .collect();
+        names.sort();
+        if names.is_empty() {
+            "this agent may use no tables".into()
+        } else {
+            format!("tables this agent may use: {}", names.join("; "))
+        }
+    }
+
+    fn classes_hint(&self) -> String {
+        let mut names: Vec<&str> = self.classes.iter().map(|c| c.name()).collect();
+        if self.driver_profile && !self.classes.contains(&Class::Transaction) {
+            names.push("transaction");
+        }
+        format!("allowed statement classes: {}", names.join(", "))
+    }
+
+    fn settings_hint(&self) -> String {
+        let mut names: Vec<String> = self.settings.iter().cloned().collect();
+        if self.driver_profile {
+            names.extend(builtin::SETTINGS.iter().map(|s| s.to_string()));
+        }
+        names.sort();
+        names.join(", ")
+    }
+
+    fn columns_hint(&self, rule: &TableRule) -> String {
+        match &rule.columns {
+            Some(cols) => cols
+                .iter()
+                .filter(|c| !rule.deny_columns.contains(*c))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            None => format!(
+                "all except {}",
+                rule.deny_columns
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! The proxy carries out verdicts; it never makes policy decisions itself.
 
+pub mod analysis;
 mod cancel;
+pub mod catalog;
 mod error;
 mod relay;
 mod session;
@@ -15,9 +17,13 @@ pub use error::SessionError;
 pub use session::handle_connection;
 pub use stream::MaybeTls;
 
+use crate::audit::AuditLog;
 use crate::config::Config;
-use crate::policy::Policy;
+use crate::policy::analyze::AnalysisLimits;
+use crate::policy::catalog::Catalog;
 use crate::rules::RuleSet;
+use analysis::{AnalysisContext, Analyzer};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
@@ -25,10 +31,13 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 pub struct Gateway {
     pub config: Config,
     rules: RwLock<Arc<RuleSet>>,
-    pub policy: Policy,
     pub cancels: CancelRegistry,
     pub tls_acceptor: Option<TlsAcceptor>,
     pub upstream_tls: Option<TlsConnector>,
+    pub analyzer: Analyzer,
+    contexts: HashMap<String, Arc<AnalysisContext>>,
+    search_path: Arc<Vec<String>>,
+    pub audit: AuditLog,
     /// Key for the mock SCRAM salts of unknown agents.
     mock_key: [u8; 32],
 }
@@ -37,16 +46,38 @@ impl Gateway {
     pub fn new(
         config: Config,
         rules: RuleSet,
+        catalogs: HashMap<String, Arc<Catalog>>,
         tls_acceptor: Option<TlsAcceptor>,
         upstream_tls: Option<TlsConnector>,
+        audit: AuditLog,
     ) -> Gateway {
+        let search_path = Arc::new(config.upstream.search_path_list());
+        let limits = AnalysisLimits {
+            max_sql_bytes: config.limits.max_sql_bytes,
+            ..AnalysisLimits::default()
+        };
+        let contexts = catalogs
+            .into_iter()
+            .map(|(db, catalog)| {
+                let ctx = AnalysisContext {
+                    database: db.clone(),
+                    search_path: search_path.clone(),
+                    catalog: Some(catalog),
+                    limits,
+                };
+                (db, Arc::new(ctx))
+            })
+            .collect();
         Gateway {
             config,
             rules: RwLock::new(Arc::new(rules)),
-            policy: Policy::default(),
             cancels: CancelRegistry::default(),
             tls_acceptor,
             upstream_tls,
+            analyzer: Analyzer::default(),
+            contexts,
+            search_path,
+            audit,
             mock_key: rand::random(),
         }
     }
@@ -65,5 +96,21 @@ impl Gateway {
             .rules
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(rules);
+    }
+
+    /// What analyses for `database` depend on (its catalog, if loaded).
+    pub fn analysis_context(&self, database: &str) -> Arc<AnalysisContext> {
+        match self.contexts.get(database) {
+            Some(c) => c.clone(),
+            None => Arc::new(AnalysisContext {
+                database: database.to_owned(),
+                search_path: self.search_path.clone(),
+                catalog: None,
+                limits: AnalysisLimits {
+                    max_sql_bytes: self.config.limits.max_sql_bytes,
+                    ..AnalysisLimits::default()
+                },
+            }),
+        }
     }
 }

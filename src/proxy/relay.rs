@@ -18,16 +18,22 @@
 //! responses to pipelined messages stay in order.
 
 use super::Gateway;
+use super::analysis::AnalysisContext;
 use super::error::SessionError;
 use super::session::protocol_violation;
 use super::stream::MaybeTls;
 use super::upstream::{PINNED, Upstream};
-use crate::policy::{Context, Denial, Request, Verdict};
+use crate::audit::AuditEvent;
+use crate::policy::analyze::{Analysis, AnalysisError};
+use crate::policy::{Denial, Mode, Policy, SessionState, Verdict};
 use crate::protocol::backend::{BackendMessage, ErrorFields, Severity, TransactionStatus};
 use crate::protocol::frontend::FrontendMessage;
+use crate::protocol::frontend::Target;
 use crate::protocol::{ProtocolError, peek_header, put_cstr, put_message};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
@@ -122,6 +128,10 @@ pub struct Relay<'a> {
     pub gateway: &'a Gateway,
     pub agent: &'a str,
     pub database: &'a str,
+    pub policy: Arc<Policy>,
+    pub analysis: Arc<AnalysisContext>,
+    pub session_id: u64,
+    pub client_addr: SocketAddr,
 }
 
 impl Relay<'_> {
@@ -194,6 +204,7 @@ impl Relay<'_> {
         let limit = self.gateway.config.limits.max_message_bytes;
         let idle_timeout = self.gateway.config.limits.idle_timeout;
         let mut discarding = false;
+        let mut state = SessionState::default();
         // Bytes of an oversized message still to be thrown away.
         let mut skip = 0usize;
         loop {
@@ -220,8 +231,10 @@ impl Relay<'_> {
                                 "statement message of {length} bytes exceeds actgate's limit of {limit} bytes"
                             ),
                             reason: "message_too_long",
+                            rule: "server.max_message_bytes".into(),
                             hint: Some(format!("send statements shorter than {limit} bytes")),
                         };
+                        self.audit_denial(&denial, None, None);
                         let protocol = if tag == 'Q' {
                             Protocol::Simple
                         } else {
@@ -241,7 +254,7 @@ impl Relay<'_> {
                 }
                 let body = &buf[pos + 5..pos + header.total];
                 let action = match FrontendMessage::decode_parts(header.tag, body) {
-                    Ok(msg) => self.inspect(&msg, &mut discarding),
+                    Ok(msg) => self.inspect(&msg, &mut state, &mut discarding).await,
                     Err(e) => return fatal_stop(e),
                 };
                 match action {
@@ -312,7 +325,12 @@ impl Relay<'_> {
     }
 
     /// Decides what happens to one well-framed client message.
-    fn inspect(&self, msg: &FrontendMessage<'_>, discarding: &mut bool) -> Action {
+    async fn inspect(
+        &self,
+        msg: &FrontendMessage<'_>,
+        state: &mut SessionState,
+        discarding: &mut bool,
+    ) -> Action {
         if *discarding {
             return match msg {
                 FrontendMessage::Sync => {
@@ -323,43 +341,54 @@ impl Relay<'_> {
                 _ => Action::Drop,
             };
         }
-        let ctx = Context {
-            agent: self.agent,
-            database: self.database,
-        };
-        let (request, protocol) = match *msg {
-            FrontendMessage::Query { sql } => (Request::Query { sql }, Protocol::Simple),
-            FrontendMessage::Parse { statement, sql, .. } => {
-                (Request::Parse { statement, sql }, Protocol::Extended)
+        let (verdict, protocol) = match *msg {
+            FrontendMessage::Query { sql } => {
+                let analysis = self.gateway.analyzer.analyze(&self.analysis, sql).await;
+                let verdict = self.decide(&analysis, sql, state);
+                if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref()) {
+                    state.executed(a);
+                }
+                (verdict, Protocol::Simple)
             }
-            FrontendMessage::Bind(ref b) => (
-                Request::Bind {
-                    portal: b.portal,
-                    statement: b.statement,
-                },
-                Protocol::Extended,
-            ),
-            FrontendMessage::Execute { portal, .. } => {
-                (Request::Execute { portal }, Protocol::Extended)
+            FrontendMessage::Parse { statement, sql, .. } => {
+                let analysis = self.gateway.analyzer.analyze(&self.analysis, sql).await;
+                let verdict = self.decide(&analysis, sql, state);
+                if verdict.is_allow() {
+                    state.parsed(statement);
+                }
+                (verdict, Protocol::Extended)
+            }
+            FrontendMessage::Bind(ref b) => {
+                let verdict = self.policy.evaluate_bind(b.statement, state);
+                if let Verdict::Deny(d) = &verdict {
+                    self.audit_denial(d, None, None);
+                }
+                (self.enforce(verdict), Protocol::Extended)
+            }
+            FrontendMessage::Close {
+                kind: Target::Statement,
+                name,
+            } => {
+                state.closed(name);
+                return Action::Forward;
             }
             FrontendMessage::Sync => return Action::ForwardSync,
             FrontendMessage::Terminate => return Action::Terminate,
             FrontendMessage::FunctionCall => {
-                return Action::Deny(
-                    Denial {
-                        sqlstate: "42501",
-                        message:
-                            "the fast-path FunctionCall message is not allowed through actgate"
-                                .into(),
-                        reason: "function_call_message",
-                        hint: Some("call functions from SQL, e.g. SELECT f(...)".into()),
-                    },
-                    Protocol::Simple,
-                );
+                let denial = Denial {
+                    sqlstate: "42501",
+                    message: "the fast-path FunctionCall message is not allowed through actgate"
+                        .into(),
+                    reason: "function_call_message",
+                    rule: "builtin.protocol".into(),
+                    hint: Some("call functions from SQL, e.g. SELECT f(...)".into()),
+                };
+                self.audit_denial(&denial, None, None);
+                return Action::Deny(denial, Protocol::Simple);
             }
             _ => return Action::Forward,
         };
-        match self.gateway.policy.evaluate(&ctx, &request) {
+        match verdict {
             Verdict::Allow => match protocol {
                 Protocol::Simple => Action::ForwardSync,
                 Protocol::Extended => Action::Forward,
@@ -378,6 +407,77 @@ impl Relay<'_> {
         }
     }
 
+    /// Evaluates an analysed statement, audits the decision, and applies
+    /// monitor mode.
+    fn decide(
+        &self,
+        analysis: &Result<Analysis, AnalysisError>,
+        sql: &str,
+        state: &SessionState,
+    ) -> Verdict {
+        let verdict = match analysis {
+            Ok(a) => self
+                .policy
+                .evaluate(a, self.analysis.catalog.as_deref(), state),
+            Err(e) => Verdict::Deny(analysis_denial(e)),
+        };
+        let a = analysis.as_ref().ok();
+        match &verdict {
+            Verdict::Allow => self.audit_statement("statement_allowed", None, a, sql),
+            Verdict::Deny(d) => self.audit_denial(d, a, Some(sql)),
+        }
+        self.enforce(verdict)
+    }
+
+    /// In monitor mode nothing is blocked (the denial was audited).
+    fn enforce(&self, verdict: Verdict) -> Verdict {
+        match self.policy.mode {
+            Mode::Enforce => verdict,
+            Mode::Monitor => Verdict::Allow,
+        }
+    }
+
+    fn audit_denial(&self, denial: &Denial, analysis: Option<&Analysis>, sql: Option<&str>) {
+        self.audit_statement(
+            "statement_blocked",
+            Some(denial),
+            analysis,
+            sql.unwrap_or_default(),
+        );
+    }
+
+    fn audit_statement(
+        &self,
+        event: &'static str,
+        denial: Option<&Denial>,
+        analysis: Option<&Analysis>,
+        sql: &str,
+    ) {
+        let audit = &self.gateway.audit;
+        if !audit.enabled() {
+            return;
+        }
+        let (sql_text, truncated) = audit.sql(sql);
+        audit.record(&AuditEvent {
+            event,
+            agent: Some(self.agent.to_owned()),
+            session_id: Some(self.session_id),
+            client_addr: Some(self.client_addr.to_string()),
+            database: Some(self.database.to_owned()),
+            statement_class: analysis.and_then(|a| a.primary_class()).map(|c| c.name()),
+            tables: analysis.map(|a| a.tables()).unwrap_or_default(),
+            reason: denial.map(|d| d.reason),
+            rule: denial.map(|d| d.rule.clone()),
+            mode: Some(self.policy.mode.name()),
+            risk: analysis.map(|a| a.risk_factors()).unwrap_or_default(),
+            fingerprint: analysis.map(|a| a.fingerprint.clone()),
+            sql: (!sql.is_empty()).then_some(sql_text),
+            sql_truncated: (!sql.is_empty()).then_some(truncated),
+            message: denial.map(|d| d.message.clone()),
+            count: None,
+        });
+    }
+
     /// Sends the sentinel in place of a denied message and arranges for its
     /// error to be replaced by `denial`.
     async fn deny(
@@ -389,7 +489,7 @@ impl Relay<'_> {
     ) -> std::io::Result<()> {
         let mut replacement = BytesMut::new();
         let mut fields = ErrorFields::new(Severity::Error, denial.sqlstate, denial.message.clone())
-            .with_detail(format!("reason: {}", denial.reason));
+            .with_detail(format!("reason: {}; rule: {}", denial.reason, denial.rule));
         if let Some(h) = &denial.hint {
             fields = fields.with_hint(h.clone());
         }
@@ -583,6 +683,32 @@ impl Relay<'_> {
         fields.encode(&mut out);
         let _ = client.write_all(&out).await;
         Err(error)
+    }
+}
+
+/// The denial for a statement that could not be analysed (fail closed).
+fn analysis_denial(e: &AnalysisError) -> Denial {
+    let (reason, hint) = match e {
+        AnalysisError::TooLong { limit, .. } => (
+            "statement_too_long",
+            format!("send statements shorter than {limit} bytes"),
+        ),
+        AnalysisError::Parse(_) => (
+            "parse_error",
+            "check the syntax; actgate only forwards SQL it can parse".to_owned(),
+        ),
+        AnalysisError::Unsupported(_) => (
+            "unsupported_statement",
+            "rewrite the statement in plainer SQL; actgate only forwards SQL it fully understands"
+                .to_owned(),
+        ),
+    };
+    Denial {
+        sqlstate: "42501",
+        reason,
+        rule: "builtin.analysis".into(),
+        message: format!("actgate denied this statement: {e}"),
+        hint: Some(hint),
     }
 }
 

@@ -9,8 +9,10 @@ use super::error::SessionError;
 use super::relay::{Relay, SessionEnd};
 use super::stream::MaybeTls;
 use super::upstream::{self, UpstreamError};
+use crate::audit::AuditEvent;
 use crate::auth::scram::{self, ScramExchange};
 use crate::auth::{Credential, Verifier};
+use crate::policy::Policy;
 use crate::protocol::backend::{
     ErrorFields, Severity, TransactionStatus, auth, encode_auth_sasl, encode_authentication,
     encode_backend_key_data, encode_negotiate_protocol_version, encode_ready_for_query,
@@ -39,7 +41,7 @@ pub async fn handle_connection(
         info_span!("session", id = session_id, client = %peer, agent = tracing::field::Empty);
     async move {
         let _ = tcp.set_nodelay(true);
-        match run(tcp, peer, &gateway, hard_stop).await {
+        match run(tcp, peer, session_id, &gateway, hard_stop).await {
             Ok(end) => info!(reason = ?end, "session ended"),
             Err(e) => match &e {
                 SessionError::ClientIo(_) | SessionError::StartupTimeout => {
@@ -64,11 +66,13 @@ struct Authenticated {
     agent: String,
     database: String,
     startup: Startup,
+    policy: Arc<Policy>,
 }
 
 async fn run(
     tcp: TcpStream,
     peer: SocketAddr,
+    session_id: u64,
     gateway: &Gateway,
     hard_stop: watch::Receiver<bool>,
 ) -> Result<SessionEnd, SessionError> {
@@ -93,15 +97,30 @@ async fn run(
     {
         Err(_) => return Err(SessionError::StartupTimeout),
         Ok(Err(e)) => return Err(e),
-        Ok(Ok(Err(fatal))) => {
-            info!(code = fatal.code, "login refused");
+        Ok(Ok(Err((fatal, user, reason)))) => {
+            info!(code = fatal.code, reason, "login refused");
+            audit_login(
+                gateway,
+                "login_failed",
+                &user,
+                session_id,
+                peer,
+                Some(reason),
+            );
             send_fatal(&mut stream, &fatal).await;
             return Ok(SessionEnd::Refused);
         }
         Ok(Ok(Ok(authed))) => authed,
     };
     tracing::Span::current().record("agent", authed.agent.as_str());
-    let _ = peer;
+    audit_login(
+        gateway,
+        "login_succeeded",
+        &authed.agent,
+        session_id,
+        peer,
+        None,
+    );
 
     let cfg = &gateway.config;
     // The whole upstream handshake is bounded, not only the TCP connect: a
@@ -150,6 +169,10 @@ async fn run(
         gateway,
         agent: &authed.agent,
         database: &authed.database,
+        policy: authed.policy.clone(),
+        analysis: gateway.analysis_context(&authed.database),
+        session_id,
+        client_addr: peer,
     };
     let end = relay.run(stream, buf, upstream, hard_stop).await;
     drop(cancel);
@@ -281,6 +304,10 @@ fn password_failed(user: &str) -> ErrorFields {
     )
 }
 
+/// A refused login: the FATAL to send, the user name tried, and the
+/// precise reason (for the log and audit only).
+type Refusal = (ErrorFields, String, &'static str);
+
 /// Runs the agent's credential exchange. The outer `Result` is an I/O or
 /// protocol failure; the inner `Err` is a refusal to send as FATAL.
 async fn authenticate(
@@ -288,7 +315,7 @@ async fn authenticate(
     buf: &mut BytesMut,
     gateway: &Gateway,
     startup: Startup,
-) -> Result<Result<Authenticated, ErrorFields>, SessionError> {
+) -> Result<Result<Authenticated, Refusal>, SessionError> {
     let user = startup.param("user").unwrap_or_default().to_owned();
     let database = startup
         .param("database")
@@ -322,7 +349,11 @@ async fn authenticate(
             Ok(v) => v,
             Err(e) => {
                 debug!(error = %e, "scram exchange refused");
-                return Ok(Err(password_failed(&user)));
+                return Ok(Err((
+                    password_failed(&user),
+                    user,
+                    "scram_exchange_refused",
+                )));
             }
         };
     out.clear();
@@ -337,15 +368,24 @@ async fn authenticate(
         Ok(v) => v,
         Err(e) => {
             debug!(error = %e, "scram exchange failed");
-            return Ok(Err(password_failed(&user)));
+            let reason = if doomed {
+                "unknown_agent"
+            } else {
+                "wrong_secret"
+            };
+            return Ok(Err((password_failed(&user), user, reason)));
         }
     };
     let agent = agent.expect("a doomed exchange never succeeds");
     if !agent.may_use_database(&database) {
-        return Ok(Err(ErrorFields::new(
-            Severity::Fatal,
-            "3D000",
-            format!("database \"{database}\" does not exist"),
+        return Ok(Err((
+            ErrorFields::new(
+                Severity::Fatal,
+                "3D000",
+                format!("database \"{database}\" does not exist"),
+            ),
+            user,
+            "database_not_allowed",
         )));
     }
     out.clear();
@@ -358,7 +398,26 @@ async fn authenticate(
         agent: agent.name.clone(),
         database,
         startup,
+        policy: agent.policy.clone(),
     }))
+}
+
+fn audit_login(
+    gateway: &Gateway,
+    event: &'static str,
+    agent: &str,
+    session_id: u64,
+    peer: SocketAddr,
+    reason: Option<&'static str>,
+) {
+    gateway.audit.record(&AuditEvent {
+        event,
+        agent: Some(agent.to_owned()),
+        session_id: Some(session_id),
+        client_addr: Some(peer.to_string()),
+        reason,
+        ..AuditEvent::default()
+    });
 }
 
 /// Reads the next message, which must be a PasswordMessage ('p').

@@ -15,11 +15,15 @@ use tokio::sync::oneshot;
 
 pub const SUPPORT_BOT: (&str, &str) = ("support-bot", "support-bot-demo-secret");
 pub const ANALYTICS: (&str, &str) = ("analytics", "analytics-demo-secret");
+/// Test-only agent (tests/rules/tester.toml) with broad rights, for tests
+/// of protocol behaviour rather than policy.
+pub const TESTER: (&str, &str) = ("tester", "tester-secret");
 
 struct Cluster {
     db: DemoDatabase,
     scratch: tempfile::TempDir,
     password_file: PathBuf,
+    rules_dir: PathBuf,
 }
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -36,10 +40,24 @@ fn cluster() -> &'static Cluster {
         let password_file = db
             .write_password_file(scratch.path())
             .expect("password file");
+        // The shipped rules plus the test-only agents.
+        let rules_dir = scratch.path().join("rules");
+        std::fs::create_dir(&rules_dir).expect("rules dir");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for dir in [root.join("rules"), root.join("tests/rules")] {
+            for entry in std::fs::read_dir(&dir).expect("rules") {
+                let path = entry.expect("rules entry").path();
+                if path.extension().is_some_and(|e| e == "toml") {
+                    std::fs::copy(&path, rules_dir.join(path.file_name().unwrap()))
+                        .expect("copy rules");
+                }
+            }
+        }
         Cluster {
             db,
             scratch,
             password_file,
+            rules_dir,
         }
     })
 }
@@ -49,8 +67,9 @@ pub fn database() -> &'static DemoDatabase {
     &cluster().db
 }
 
+/// The shipped rules plus tests/rules, as the tests run them.
 pub fn rules_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
+    cluster().rules_dir.clone()
 }
 
 /// The config the tests run actgate with; `extra_server` is appended to
@@ -77,8 +96,23 @@ impl Proxy {
         Proxy::start_with(config("")).await
     }
 
+    /// With the live catalog, as `actgate serve` runs.
     pub async fn start_with(config: Config) -> Proxy {
-        let gateway = actgate::build_gateway(config).expect("gateway");
+        let gateway = actgate::build_gateway(config)
+            .await
+            .unwrap_or_else(|e| panic!("gateway: {e}"));
+        Proxy::serve(gateway).await
+    }
+
+    /// Without contacting the database at start (for an upstream that is
+    /// down or fake).
+    pub async fn start_offline(config: Config) -> Proxy {
+        let gateway =
+            actgate::build_gateway_offline(config).unwrap_or_else(|e| panic!("gateway: {e}"));
+        Proxy::serve(gateway).await
+    }
+
+    async fn serve(gateway: Arc<Gateway>) -> Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# Measures actgate's overhead with pgbench.
+#
+# Builds actgate (release), starts a throwaway PostgreSQL with a pgbench
+# database (scale 10) and actgate in front of it, then runs pgbench's
+# built-in select-only script (-S) and benches/select1.sql in each query
+# mode (-M simple, extended, prepared), directly and through actgate,
+# interleaved (direct, actgate, direct, actgate, ...) for ROUNDS rounds.
+# Prints, per mode and script, the median TPS of each path, their ratio,
+# and the latency actgate adds: on average (pgbench's "latency average",
+# derived from run time and transaction count) and at p50 and p99 (the
+# percentiles of pgbench's per-transaction log, --log). Each figure is the
+# median over the rounds.
+#
+# A caveat on the percentiles: pgbench reads its clock lazily, so a
+# transaction whose result is already there when pgbench looks for it is
+# logged with a time of 0 µs. For sub-100 µs statements (SELECT 1, direct)
+# a large share of the log can be zeros, which pulls p50 down, mostly on
+# the direct path; the average and p99 are not affected that way.
+#
+# It measures; it asserts nothing about time. Everything it starts or
+# creates is removed on exit.
+#
+# Settings (environment):
+#   ROUNDS=3     rounds of interleaved direct/actgate runs
+#   DURATION=10  seconds per pgbench run
+#   CLIENTS=8    pgbench clients (-c)
+#   THREADS=2    pgbench threads (-j)
+#   SCALE=10     pgbench scale factor for the select-only script
+#   MODES="simple extended prepared"
+#   ACTGATE_PG_BIN_DIR  directory with initdb/postgres/pg_ctl/pgbench/psql
+#                       (default: initdb on PATH, else the newest
+#                       /usr/lib/postgresql/*/bin)
+#   CARGO_TARGET_DIR    honoured when locating the release binary
+#
+# Example: ROUNDS=1 DURATION=3 benches/pgbench.sh
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+CLIENTS=${CLIENTS:-8}
+THREADS=${THREADS:-2}
+SCALE=${SCALE:-10}
+MODES=${MODES:-"simple extended prepared"}
+
+for v in ROUNDS DURATION CLIENTS THREADS SCALE; do
+    if ! [[ ${!v} =~ ^[1-9][0-9]*$ ]]; then
+        echo "pgbench.sh: $v must be a positive integer, got '${!v}'" >&2
+        exit 2
+    fi
+done
+for mode in $MODES; do
+    case $mode in
+        simple | extended | prepared) ;;
+        *)
+            echo "pgbench.sh: unknown query mode '$mode' in MODES" >&2
+            exit 2
+            ;;
+    esac
+done
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+select1="$repo/benches/select1.sql"
+# The demo agent from the shipped rules; its rules only allow database "shop".
+AGENT=support-bot
+AGENT_SECRET=support-bot-demo-secret
+DB=shop
+ADMIN=bench_admin
+ROLE=bench_upstream
+
+log() { printf '%s\n' "$*" >&2; }
+die() {
+    log "pgbench.sh: $*"
+    exit 1
+}
+
+# --- binaries ---------------------------------------------------------------
+
+find_bin_dir() {
+    if [[ -n ${ACTGATE_PG_BIN_DIR:-} ]]; then
+        printf '%s\n' "$ACTGATE_PG_BIN_DIR"
+        return
+    fi
+    local initdb dir
+    if initdb=$(command -v initdb 2>/dev/null); then
+        dir=$(dirname "$(readlink -f "$initdb")")
+        if [[ -x $dir/postgres && -x $dir/pg_ctl ]]; then
+            printf '%s\n' "$dir"
+            return
+        fi
+    fi
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+    [[ -n $dir ]] && printf '%s\n' "$dir"
+}
+
+bin_dir=$(find_bin_dir) || true
+[[ -n $bin_dir && -x $bin_dir/initdb && -x $bin_dir/postgres && -x $bin_dir/pg_ctl ]] ||
+    die "initdb/postgres/pg_ctl not found (searched ACTGATE_PG_BIN_DIR, PATH and /usr/lib/postgresql/*/bin)"
+
+client_bin() {
+    if [[ -x $bin_dir/$1 ]]; then
+        printf '%s\n' "$bin_dir/$1"
+    elif command -v "$1" >/dev/null 2>&1; then
+        command -v "$1"
+    else
+        die "$1 not found in $bin_dir or on PATH"
+    fi
+}
+PGBENCH=$(client_bin pgbench)
+PSQL=$(client_bin psql)
+command -v cargo >/dev/null || die "cargo not found"
+
+# --- cleanup ----------------------------------------------------------------
+
+work=""
+actgate_pid=""
+pg_started=""
+pgdir=""
+
+as_pg() {
+    if [[ $(id -u) == 0 ]]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    if [[ -n $actgate_pid ]]; then
+        kill "$actgate_pid" 2>/dev/null || true
+        wait "$actgate_pid" 2>/dev/null || true
+    fi
+    if [[ -n $pg_started ]]; then
+        as_pg "$bin_dir/pg_ctl" -D "$pgdir/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    if [[ -n $work ]]; then
+        rm -rf -- "$work"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- build ------------------------------------------------------------------
+
+log "building actgate (release)…"
+(cd "$repo" && cargo build --release --quiet --bin actgate)
+actgate_bin="${CARGO_TARGET_DIR:-$repo/target}/release/actgate"
+[[ -x $actgate_bin ]] || die "$actgate_bin was not built"
+
+# --- throwaway PostgreSQL ---------------------------------------------------
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/actgate-bench.XXXXXX")
+chmod 755 "$work"
+# $work/pg belongs to the user running the server: data directory, Unix
+# socket and server log.
+pgdir="$work/pg"
+mkdir "$pgdir" "$work/logs"
+if [[ $(id -u) == 0 ]]; then
+    id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user to run the server"
+    command -v runuser >/dev/null || die "running as root needs runuser"
+    chown postgres: "$pgdir"
+fi
+
+free_port() {
+    local port
+    for _ in $(seq 1 100); do
+        port=$((20000 + RANDOM % 30000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            printf '%s\n' "$port"
+            return
+        fi
+    done
+    die "no free port found"
+}
+
+wait_for_port() {
+    local port=$1 what=$2
+    for _ in $(seq 1 300); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return
+        fi
+        sleep 0.1
+    done
+    die "$what did not start listening on port $port"
+}
+
+log "starting a throwaway PostgreSQL ($("$bin_dir/postgres" --version))…"
+as_pg "$bin_dir/initdb" -D "$pgdir/data" -U "$ADMIN" --auth-local=trust --auth-host=scram-sha-256 \
+    -E UTF8 --locale=C >"$work/initdb.log" 2>&1 || {
+    cat "$work/initdb.log" >&2
+    die "initdb failed"
+}
+# The superuser only over the Unix socket (trust); everyone else over TCP
+# with SCRAM, like actgate's upstream role.
+cat >"$pgdir/data/pg_hba.conf" <<EOF
+local all all trust
+host all $ADMIN 127.0.0.1/32 reject
+host all all 127.0.0.1/32 scram-sha-256
+EOF
+pg_port=$(free_port)
+pg_started=1
+as_pg "$bin_dir/pg_ctl" -D "$pgdir/data" -l "$pgdir/postgres.log" -w -t 60 \
+    -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $pgdir -c max_connections=200 \
+        -c shared_buffers=256MB -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start >/dev/null || {
+    cat "$pgdir/postgres.log" >&2
+    die "postgres did not start"
+}
+
+admin_psql() {
+    "$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$pgdir" -p "$pg_port" -U "$ADMIN" "$@"
+}
+
+role_password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+admin_psql -d postgres <<EOF
+SET password_encryption = 'scram-sha-256';
+CREATE ROLE $ROLE LOGIN PASSWORD '$role_password';
+CREATE DATABASE $DB;
+EOF
+
+log "pgbench -i -s $SCALE…"
+"$PGBENCH" -i -q -s "$SCALE" -h "$pgdir" -p "$pg_port" -U "$ADMIN" "$DB" >"$work/init.log" 2>&1 || {
+    cat "$work/init.log" >&2
+    die "pgbench -i failed"
+}
+admin_psql -d "$DB" <<EOF
+GRANT USAGE ON SCHEMA public TO $ROLE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO $ROLE;
+EOF
+
+# --- actgate ----------------------------------------------------------------
+
+actgate_port=$(free_port)
+while [[ $actgate_port == "$pg_port" ]]; do actgate_port=$(free_port); done
+printf '%s' "$role_password" >"$work/upstream-password"
+chmod 600 "$work/upstream-password"
+cat >"$work/actgate.toml" <<EOF
+[server]
+listen = "127.0.0.1:$actgate_port"
+rules_dir = "$repo/rules"
+max_connections = 500
+
+[upstream]
+host = "127.0.0.1"
+port = $pg_port
+user = "$ROLE"
+password_file = "upstream-password"
+EOF
+RUST_LOG=${RUST_LOG:-actgate=warn} "$actgate_bin" serve --config "$work/actgate.toml" \
+    >"$work/actgate.log" 2>&1 &
+actgate_pid=$!
+wait_for_port "$actgate_port" actgate
+
+direct_url="postgres://$ROLE:$role_password@127.0.0.1:$pg_port/$DB"
+proxy_url="postgres://$AGENT:$AGENT_SECRET@127.0.0.1:$actgate_port/$DB"
+
+# Both paths must work before measuring anything.
+for path in direct actgate; do
+    url=$direct_url
+    [[ $path == actgate ]] && url=$proxy_url
+    out=$(PGCONNECT_TIMEOUT=10 "$PSQL" -X -A -t -v ON_ERROR_STOP=1 -d "$url" \
+        -c "SELECT count(*) FROM pgbench_branches") || {
+        log "actgate log:"
+        cat "$work/actgate.log" >&2
+        die "cannot query the database $path"
+    }
+    [[ $out == "$SCALE" ]] || die "unexpected pgbench_branches count '$out' ($path)"
+done
+
+# --- measurements -----------------------------------------------------------
+
+SCRIPTS="select-only select1"
+
+# run_one MODE SCRIPT PATH ROUND: one pgbench run; appends TPS and the p50
+# and p99 per-transaction latency (µs) to $work/results.
+run_one() {
+    local mode=$1 script=$2 path=$3 round=$4 url
+    case $path in
+        direct) url=$direct_url ;;
+        actgate) url=$proxy_url ;;
+    esac
+    local script_args=()
+    case $script in
+        select-only) script_args=(-S) ;;
+        select1) script_args=(-f "$select1") ;;
+    esac
+    local tag="$mode.$script.$path.$round"
+    local dir="$work/logs/$tag"
+    mkdir "$dir"
+    local out
+    if ! out=$(PGCONNECT_TIMEOUT=10 "$PGBENCH" -n -c "$CLIENTS" -j "$THREADS" -T "$DURATION" \
+        -M "$mode" "${script_args[@]}" --log --log-prefix="$dir/tx" "$url" 2>&1); then
+        printf '%s\n' "$out" >&2
+        die "pgbench failed ($tag)"
+    fi
+    local tps avg
+    avg=$(printf '%s\n' "$out" | awk '/^latency average = / { printf "%.0f\n", $4 * 1000; exit }')
+    [[ -n $avg ]] || avg=NA
+    tps=$(printf '%s\n' "$out" | awk '
+        /^tps = / && /(without|excluding)/ { print $3; found = 1; exit }
+        /^tps = / && first == "" { first = $3 }
+        END { if (!found && first != "") print first }')
+    [[ -n $tps ]] || {
+        printf '%s\n' "$out" >&2
+        die "no tps line in the pgbench output ($tag)"
+    }
+    # Per-transaction log lines: client_id transaction_no time_us script_no
+    # epoch epoch_us. Skipped or failed transactions are not numbers.
+    local pct
+    pct=$(cat "$dir"/tx.* | awk '$3 ~ /^[0-9]+$/ { print $3 }' | sort -n | awk '
+        { v[NR] = $1 }
+        END {
+            if (NR == 0) { print "NA NA"; exit }
+            i50 = int(NR * 0.50 + 0.999999); if (i50 < 1) i50 = 1
+            i99 = int(NR * 0.99 + 0.999999); if (i99 < 1) i99 = 1
+            print v[i50], v[i99]
+        }')
+    rm -rf -- "$dir"
+    printf '%s %s %s %s %s %s %s\n' "$mode" "$script" "$path" "$round" "$tps" "$pct" "$avg" \
+        >>"$work/results"
+    log "  round $round  $mode  $script  $path: tps $tps, latency avg/p50/p99 $avg/${pct% *}/${pct#* } µs"
+}
+
+runs=$((ROUNDS * $(wc -w <<<"$MODES") * 2 * 2))
+log "measuring: $runs runs of ${DURATION}s, $CLIENTS clients, $THREADS threads…"
+: >"$work/results"
+for round in $(seq 1 "$ROUNDS"); do
+    for mode in $MODES; do
+        for script in $SCRIPTS; do
+            run_one "$mode" "$script" direct "$round"
+            run_one "$mode" "$script" actgate "$round"
+        done
+    done
+done
+
+# --- report -----------------------------------------------------------------
+
+# median MODE SCRIPT PATH FIELD (5 tps, 6 p50, 7 p99, 8 average latency)
+median() {
+    awk -v m="$1" -v s="$2" -v p="$3" -v f="$4" '$1 == m && $2 == s && $3 == p && $f != "NA" { print $f }' \
+        "$work/results" | sort -g | awk '
+        { v[NR] = $1 }
+        END {
+            if (NR == 0) { print "NA"; exit }
+            if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2
+        }'
+}
+
+echo
+echo "actgate overhead: pgbench, $CLIENTS clients, $THREADS threads, ${DURATION}s per run, median of $ROUNDS round(s)"
+echo "PostgreSQL $("$bin_dir/postgres" --version | grep -oE '[0-9]+(\.[0-9]+)+' | head -n 1), scale $SCALE, $(nproc 2>/dev/null || echo '?') CPUs; latencies are per transaction, in µs"
+echo
+printf '%-9s %-12s %12s %12s %7s %9s %9s %9s\n' \
+    mode script "tps direct" "tps actgate" ratio "+avg µs" "+p50 µs" "+p99 µs"
+printf '%-9s %-12s %12s %12s %7s %9s %9s %9s\n' \
+    --------- ------------ ------------ ------------ ------- --------- --------- ---------
+for mode in $MODES; do
+    for script in $SCRIPTS; do
+        td=$(median "$mode" "$script" direct 5)
+        tp=$(median "$mode" "$script" actgate 5)
+        p50d=$(median "$mode" "$script" direct 6)
+        p50p=$(median "$mode" "$script" actgate 6)
+        p99d=$(median "$mode" "$script" direct 7)
+        p99p=$(median "$mode" "$script" actgate 7)
+        avgd=$(median "$mode" "$script" direct 8)
+        avgp=$(median "$mode" "$script" actgate 8)
+        awk -v mode="$mode" -v script="$script" -v td="$td" -v tp="$tp" \
+            -v p50d="$p50d" -v p50p="$p50p" -v p99d="$p99d" -v p99p="$p99p" \
+            -v avgd="$avgd" -v avgp="$avgp" '
+            function diff(d, p) { return (d == "NA" || p == "NA") ? "NA" : sprintf("%+.0f", p - d) }
+            BEGIN {
+                ratio = (td > 0) ? sprintf("%.3f", tp / td) : "NA"
+                printf "%-9s %-12s %12.1f %12.1f %7s %9s %9s %9s\n", mode, script, td, tp, ratio,
+                    diff(avgd, avgp), diff(p50d, p50p), diff(p99d, p99p)
+            }'
+    done
+done
+echo
+echo "ratio = tps via actgate / tps direct; +avg/+p50/+p99 = latency via actgate minus direct"
+echo "(avg from pgbench's latency average; p50/p99 from its per-transaction log, see the caveat"
+echo "at the top of benches/pgbench.sh about 0 µs entries)."

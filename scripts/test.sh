@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The project's single test command: formatting, lints and every test.
+#
+# CI runs this as root on a fresh Debian 12 machine with the Rust toolchain
+# (.ci/run). The tests start throwaway PostgreSQL clusters (src/launcher.rs)
+# and drive psql, pgbench and openssl, so those must be installed; as root,
+# scripts/ensure-postgres.sh installs whatever is missing with apt-get
+# (postgresql postgresql-contrib postgresql-client openssl), otherwise it
+# fails with a message saying what to install.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf '==> %s\n' "$*"; }
+
+log "checking for PostgreSQL server binaries, psql, pgbench and openssl (scripts/ensure-postgres.sh)"
+bash scripts/ensure-postgres.sh
+log "using PostgreSQL: $(command -v initdb || ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+
+for tool in fmt clippy; do
+    if ! cargo "$tool" --version >/dev/null 2>&1; then
+        component=$tool
+        [ "$tool" = fmt ] && component=rustfmt
+        if command -v rustup >/dev/null 2>&1; then
+            log "rustup component add $component"
+            rustup component add "$component"
+        else
+            echo "error: cargo $tool is not available and rustup is not installed to add $component" >&2
+            exit 1
+        fi
+    fi
+done
+
+log "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+log "cargo test --all-targets"
+cargo test --all-targets
+
+log "cargo test --doc"
+cargo test --doc
+
+log "all checks passed"

@@ -1,0 +1,372 @@
+//! A rules file's policy sections: raw serde types (unknown keys are
+//! errors) compiled into a [`Policy`]. Compilation is strict: unknown
+//! statement classes, operations, tables or columns (against the live
+//! catalog when there is one) and contradictory rules are errors naming the
+//! file and line.
+
+use super::analyze::{Access, Class};
+use super::builtin;
+use super::catalog::Catalog;
+use super::names::{QualifiedName, fold_config};
+use super::{CatalogAccess, Mode, Policy, TableRule};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    #[serde(default)]
+    pub mode: Option<Spanned<String>>,
+    #[serde(default)]
+    pub statements: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub require_where: Option<bool>,
+    #[serde(default)]
+    pub functions: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub settings: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub catalog: Option<Spanned<String>>,
+    #[serde(default)]
+    pub driver_profile: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTable {
+    #[serde(default)]
+    pub operations: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub columns: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub deny_columns: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub write_columns: Option<Vec<Spanned<String>>>,
+}
+
+/// A whole schema: every relation in it without its own table rule.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchema {
+    #[serde(default)]
+    pub operations: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeny {
+    #[serde(default)]
+    pub tables: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub functions: Vec<Spanned<String>>,
+}
+
+/// Everything of a rules file that is policy.
+#[derive(Debug, Default)]
+pub struct RawRules {
+    pub policy: RawPolicy,
+    pub tables: BTreeMap<Spanned<String>, RawTable>,
+    pub schemas: BTreeMap<Spanned<String>, RawSchema>,
+    pub deny: RawDeny,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}: {message}")]
+pub struct CompileError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err<T>(
+        &self,
+        span: std::ops::Range<usize>,
+        message: impl Into<String>,
+    ) -> Result<T, CompileError> {
+        let line = self.text[..span.start.min(self.text.len())]
+            .bytes()
+            .filter(|&b| b == b'\n')
+            .count()
+            + 1;
+        Err(CompileError {
+            path: self.path.to_owned(),
+            line,
+            message: message.into(),
+        })
+    }
+}
+
+/// Compiles one agent's rules. `catalog` is the live catalog of the
+/// agent's database, when actgate could load it.
+pub fn compile(
+    agent: &str,
+    raw: &RawRules,
+    text: &str,
+    path: &Path,
+    search_path: &[String],
+    catalog: Option<&Catalog>,
+) -> Result<Policy, CompileError> {
+    let ctx = Ctx { path, text };
+    let default_schema = search_path.first().map(String::as_str).unwrap_or("public");
+    let p = &raw.policy;
+
+    let mode = match p.mode.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
+        None | Some(("enforce", _)) => Mode::Enforce,
+        Some(("monitor", _)) => Mode::Monitor,
+        Some((other, span)) => {
+            return ctx.err(
+                span,
+                format!("policy.mode {other:?}: expected \"enforce\" or \"monitor\""),
+            );
+        }
+    };
+
+    let mut classes = BTreeSet::new();
+    for s in &p.statements {
+        let Some(c) = Class::from_name(s.get_ref()) else {
+            let known: Vec<&str> = Class::ALL.iter().map(|c| c.name()).collect();
+            return ctx.err(
+                s.span(),
+                format!(
+                    "unknown statement class {:?}; known: {}",
+                    s.get_ref(),
+                    known.join(", ")
+                ),
+            );
+        };
+        if !classes.insert(c) {
+            return ctx.err(
+                s.span(),
+                format!("statement class {:?} listed twice", s.get_ref()),
+            );
+        }
+    }
+
+    let catalog_access = match p.catalog.as_ref().map(|c| (c.get_ref().as_str(), c.span())) {
+        None | Some(("drivers", _)) => CatalogAccess::Drivers,
+        Some(("none", _)) => CatalogAccess::None,
+        Some(("all", _)) => CatalogAccess::All,
+        Some((other, span)) => {
+            return ctx.err(
+                span,
+                format!("policy.catalog {other:?}: expected \"none\", \"drivers\" or \"all\""),
+            );
+        }
+    };
+
+    let mut settings = HashSet::new();
+    for s in &p.settings {
+        let name = s.get_ref().to_ascii_lowercase();
+        if builtin::is_pinned_setting(&name) {
+            return ctx.err(
+                s.span(),
+                format!("setting {name:?} is pinned by actgate and can never be allowed"),
+            );
+        }
+        settings.insert(name);
+    }
+
+    let mut denied_functions = HashSet::new();
+    for f in &raw.deny.functions {
+        denied_functions.insert(QualifiedName::from_config(f.get_ref(), "pg_catalog"));
+    }
+    let mut functions = HashSet::new();
+    for f in &p.functions {
+        let q = QualifiedName::from_config(f.get_ref(), "pg_catalog");
+        if denied_functions.contains(&q) {
+            return ctx.err(f.span(), format!("function {q} is both allowed and denied"));
+        }
+        if let Some(cat) = catalog
+            && cat.relation_count() > 0
+            && !cat.has_function(&q)
+        {
+            return ctx.err(
+                f.span(),
+                format!("function {q} does not exist in the database"),
+            );
+        }
+        functions.insert(q);
+    }
+
+    let mut denied_tables = HashSet::new();
+    for t in &raw.deny.tables {
+        let q = QualifiedName::from_config(t.get_ref(), default_schema);
+        check_relation(&ctx, catalog, &q, t.span())?;
+        denied_tables.insert(q);
+    }
+
+    let mut tables = HashMap::new();
+    for (name, rule) in &raw.tables {
+        let q = QualifiedName::from_config(name.get_ref(), default_schema);
+        if denied_tables.contains(&q) {
+            return ctx.err(name.span(), format!("table {q} is both allowed and denied"));
+        }
+        if builtin::CREDENTIAL_RELATIONS.contains(&q.to_string().as_str()) {
+            return ctx.err(
+                name.span(),
+                format!("{q} exposes credentials and can never be allowed"),
+            );
+        }
+        check_relation(&ctx, catalog, &q, name.span())?;
+        let operations = operations(&ctx, &rule.operations, &q.to_string())?;
+        if operations.is_empty() {
+            return ctx.err(
+                name.span(),
+                format!(
+                    "table {q} allows no operations; list them, or deny the table under [deny]"
+                ),
+            );
+        }
+        let columns = |list: &[Spanned<String>]| -> Result<BTreeSet<String>, CompileError> {
+            let mut out = BTreeSet::new();
+            for c in list {
+                let col = fold_config(c.get_ref());
+                if let Some(cat) = catalog
+                    && cat.has_relation(&q)
+                    && !cat.has_column(&q, &col)
+                {
+                    return ctx.err(c.span(), format!("column {col:?} does not exist in {q}"));
+                }
+                out.insert(col);
+            }
+            Ok(out)
+        };
+        let allowed = rule.columns.as_deref().map(columns).transpose()?;
+        let denied = columns(&rule.deny_columns)?;
+        let writable = rule.write_columns.as_deref().map(columns).transpose()?;
+        if let Some(a) = &allowed
+            && let Some(both) = a.intersection(&denied).next()
+        {
+            let span = rule
+                .deny_columns
+                .iter()
+                .find(|c| fold_config(c.get_ref()) == *both)
+                .map(|c| c.span())
+                .unwrap_or(name.span());
+            return ctx.err(
+                span,
+                format!("column {both:?} of {q} is both allowed and denied"),
+            );
+        }
+        if let Some(w) = &writable {
+            for c in w {
+                let readable =
+                    allowed.as_ref().is_none_or(|a| a.contains(c)) && !denied.contains(c);
+                if !readable {
+                    return ctx.err(
+                        name.span(),
+                        format!("write column {c:?} of {q} is not an allowed column"),
+                    );
+                }
+            }
+            if !operations.contains(&Access::Insert) && !operations.contains(&Access::Update) {
+                return ctx.err(
+                    name.span(),
+                    format!("write_columns on {q} need the insert or update operation"),
+                );
+            }
+        }
+        tables.insert(
+            q,
+            TableRule {
+                rule: format!("tables.{}", name.get_ref()),
+                operations,
+                columns: allowed,
+                deny_columns: denied,
+                write_columns: writable,
+            },
+        );
+    }
+
+    let mut schemas = HashMap::new();
+    for (name, rule) in &raw.schemas {
+        let schema = fold_config(name.get_ref());
+        if schema == "pg_catalog" || schema == "information_schema" {
+            return ctx.err(
+                name.span(),
+                format!("schema {schema} is governed by policy.catalog"),
+            );
+        }
+        let ops = operations(&ctx, &rule.operations, &format!("schema {schema}"))?;
+        if ops.is_empty() {
+            return ctx.err(name.span(), format!("schema {schema} allows no operations"));
+        }
+        schemas.insert(
+            schema,
+            TableRule {
+                rule: format!("schemas.{}", name.get_ref()),
+                operations: ops,
+                columns: None,
+                deny_columns: BTreeSet::new(),
+                write_columns: None,
+            },
+        );
+    }
+
+    Ok(Policy {
+        agent: agent.to_owned(),
+        schemas,
+        source: path.to_owned(),
+        mode,
+        classes,
+        require_where: p.require_where.unwrap_or(true),
+        tables,
+        denied_tables,
+        functions,
+        denied_functions,
+        settings,
+        catalog_access,
+        driver_profile: p.driver_profile.unwrap_or(true),
+    })
+}
+
+fn operations(
+    ctx: &Ctx<'_>,
+    list: &[Spanned<String>],
+    what: &str,
+) -> Result<BTreeSet<Access>, CompileError> {
+    let mut out = BTreeSet::new();
+    for op in list {
+        let access = match op.get_ref().as_str() {
+            "select" => Access::Read,
+            "insert" => Access::Insert,
+            "update" => Access::Update,
+            "delete" => Access::Delete,
+            "truncate" => Access::Truncate,
+            "ddl" => Access::Ddl,
+            "lock" => Access::Lock,
+            other => {
+                return ctx.err(
+                    op.span(),
+                    format!(
+                        "unknown operation {other:?} on {what}; known: select, insert, update, delete, truncate, ddl, lock"
+                    ),
+                );
+            }
+        };
+        out.insert(access);
+    }
+    Ok(out)
+}
+
+fn check_relation(
+    ctx: &Ctx<'_>,
+    catalog: Option<&Catalog>,
+    q: &QualifiedName,
+    span: std::ops::Range<usize>,
+) -> Result<(), CompileError> {
+    match catalog {
+        Some(cat) if !cat.has_relation(q) => {
+            ctx.err(span, format!("table {q} does not exist in the database"))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,558 @@
+//! Real PostgreSQL client programs through actgate: psql running a script
+//! (multi-statement queries, `\copy` in both directions, a rolled-back
+//! transaction) and pgbench in every query mode. Also checks that the
+//! documented example config at the repository root is valid.
+//!
+//! The programs come from `PATH`; when one is missing the test fails and
+//! says so (scripts/test.sh installs them).
+
+mod common;
+
+use common::{Proxy, TESTER};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// `PGCONNECT_TIMEOUT` for every client program, in seconds.
+const CONNECT_TIMEOUT_SECS: &str = "10";
+/// A client program still running after this long is killed and the test fails.
+const RUN_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Finds a client program on `PATH`, or fails the test saying how to get it.
+fn client_program(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} not found on PATH: these tests run the real PostgreSQL client programs \
+                 psql and pgbench through actgate; scripts/test.sh installs them \
+                 (on Debian/Ubuntu psql is in postgresql-client, pgbench in postgresql)"
+            )
+        })
+}
+
+/// A command for a client program with a connect timeout and no ambient
+/// connection settings (service files, password files, psqlrc).
+fn client(name: &str) -> Command {
+    let mut cmd = Command::new(client_program(name));
+    cmd.env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT_SECS)
+        .env("PGPASSFILE", "/dev/null")
+        .env("PGSYSCONFDIR", "/nonexistent")
+        .env_remove("PGSERVICE")
+        .env_remove("PGSERVICEFILE")
+        .env_remove("PGOPTIONS")
+        .env_remove("PGSSLMODE")
+        .env_remove("PSQLRC")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Runs a command to completion off the async runtime (the proxy serving
+/// it runs on that runtime), killing it after [`RUN_TIMEOUT`].
+async fn run(cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || run_blocking(cmd))
+        .await
+        .expect("client program runner panicked")
+}
+
+fn run_blocking(mut cmd: Command) -> Output {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    let status = loop {
+        match child.try_wait().expect("waiting for a client program") {
+            Some(status) => break status,
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let out = String::from_utf8_lossy(&stdout.join().unwrap()).into_owned();
+                let err = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
+                panic!("{program} still running after {RUN_TIMEOUT:?}; killed\n{out}\n{err}");
+            }
+        }
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn unique_suffix() -> String {
+    format!("{}_{:08x}", std::process::id(), rand::random::<u32>())
+}
+
+// ---------------------------------------------------------------------------
+// psql
+// ---------------------------------------------------------------------------
+
+/// Rows written with `\copy from` and expected back byte for byte from
+/// `\copy to`: formatted exactly as PostgreSQL writes CSV (quotes only where
+/// needed, NULL as an empty unquoted field, `""` for an empty string).
+fn copy_csv(generated_rows: u32) -> String {
+    let mut csv = String::from(
+        "id,name,note\n\
+         1,plain,\n\
+         2,\"comma, inside\",\"quote \"\" inside\"\n\
+         3,\"multi\nline\",ünïcødé ✓\n\
+         4,\"\",back\\slash; semi\n",
+    );
+    for i in 5..5 + generated_rows {
+        csv.push_str(&format!(
+            "{i},name {i},note {}\n",
+            "x".repeat((i % 50) as usize)
+        ));
+    }
+    csv
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_script_with_multi_statements_copy_and_transaction() {
+    let mut psql = client("psql");
+    let proxy = Proxy::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv_in = dir.path().join("in.csv");
+    let csv_out = dir.path().join("out.csv");
+    let script = dir.path().join("script.sql");
+    let table = format!("clients_copy_{}", unique_suffix());
+    const GENERATED: u32 = 3000;
+    let rows = 4 + GENERATED;
+    let input = copy_csv(GENERATED);
+    std::fs::write(&csv_in, &input).unwrap();
+    std::fs::write(
+        &script,
+        format!(
+            "SELECT 1 AS one; SELECT 'two' AS two;\n\
+             SELECT 3 \\; SELECT 'four';\n\
+             CREATE TABLE {table} (id int PRIMARY KEY, name text NOT NULL, note text);\n\
+             \\copy {table} from '{csv_in}' with (format csv, header true)\n\
+             SELECT count(*), count(note), sum(length(name)) FROM {table};\n\
+             \\copy (SELECT id, name, note FROM {table} ORDER BY id) to '{csv_out}' with (format csv, header true)\n\
+             BEGIN;\n\
+             INSERT INTO {table} VALUES (0, 'rolled back', NULL);\n\
+             SELECT count(*) FROM {table};\n\
+             ROLLBACK;\n\
+             SELECT count(*), min(id) FROM {table};\n\
+             DROP TABLE {table};\n",
+            csv_in = csv_in.display(),
+            csv_out = csv_out.display(),
+        ),
+    )
+    .unwrap();
+
+    psql.args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d"])
+        .arg(proxy.url(TESTER, "shop"))
+        .arg("-f")
+        .arg(&script);
+    let output = run(psql).await;
+    assert!(
+        output.status.success(),
+        "psql failed\n{}",
+        describe(&output)
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "psql wrote to stderr\n{}",
+        describe(&output)
+    );
+
+    // length(name) summed: the four hand-written names, then "name {i}".
+    let name_lengths: usize = ["plain", "comma, inside", "multi\nline", ""]
+        .iter()
+        .map(|n| n.len())
+        .chain((5..5 + GENERATED).map(|i| format!("name {i}").len()))
+        .sum();
+    let expected = format!(
+        "1\n\
+         two\n\
+         3\n\
+         four\n\
+         CREATE TABLE\n\
+         COPY {rows}\n\
+         {rows}|{rows_with_note}|{name_lengths}\n\
+         COPY {rows}\n\
+         BEGIN\n\
+         INSERT 0 1\n\
+         {rows_plus_one}\n\
+         ROLLBACK\n\
+         {rows}|1\n\
+         DROP TABLE\n",
+        rows_with_note = rows - 1,
+        rows_plus_one = rows + 1,
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        expected,
+        "psql output\n{}",
+        describe(&output)
+    );
+    let copied = std::fs::read_to_string(&csv_out).unwrap();
+    assert!(
+        copied == input,
+        "\\copy to wrote {} bytes, expected the {} bytes loaded; first difference at line {:?}",
+        copied.len(),
+        input.len(),
+        copied
+            .lines()
+            .zip(input.lines())
+            .position(|(a, b)| a != b)
+            .map(|i| i + 1)
+    );
+
+    // The table is gone and the session ended cleanly: nothing left behind.
+    let admin = common::connect_direct().await;
+    let left: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname = $1",
+            &[&table],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "{table} still exists");
+    proxy.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_reports_errors_and_keeps_the_session_usable() {
+    let mut psql = client("psql");
+    let proxy = Proxy::start().await;
+    // Without ON_ERROR_STOP psql carries on after an error: the session must
+    // still work, including after a failed transaction is rolled back.
+    psql.args(["-X", "-A", "-t", "-d"])
+        .arg(proxy.url(TESTER, "shop"))
+        .args([
+            "-c",
+            "SELECT 1/0",
+            "-c",
+            "BEGIN",
+            "-c",
+            "SELECT no_such_column FROM orders",
+            "-c",
+            "SELECT 1",
+            "-c",
+            "ROLLBACK",
+            "-c",
+            "SELECT count(*) FROM orders",
+        ]);
+    let output = run(psql).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stdout, "BEGIN\nROLLBACK\n200\n", "{}", describe(&output));
+    assert!(
+        stderr.contains("division by zero")
+            && stderr.contains("no_such_column")
+            && stderr.contains("current transaction is aborted"),
+        "{}",
+        describe(&output)
+    );
+    proxy.stop().await;
+}
+
+// ---------------------------------------------------------------------------
+// pgbench
+// ---------------------------------------------------------------------------
+
+const PGBENCH_CLIENTS: u32 = 4;
+const PGBENCH_TRANSACTIONS: u32 = 200;
+
+fn pgbench_major_version() -> u32 {
+    let output = run_blocking({
+        let mut c = client("pgbench");
+        c.arg("--version");
+        c
+    });
+    assert!(output.status.success(), "{}", describe(&output));
+    // "pgbench (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.split_whitespace()
+        .find_map(|w| w.split('.').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("cannot read the pgbench version from {text:?}"))
+}
+
+/// Creates the pgbench tables (scale 1) in `shop`, once per test binary,
+/// directly as the superuser, and lets actgate's upstream role use them.
+fn pgbench_tables() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        let db = common::database();
+        let mut init = client("pgbench");
+        init.args(["-i", "-s", "1", "-q"]).arg(db.pg.url("shop"));
+        let output = run_blocking(init);
+        assert!(
+            output.status.success(),
+            "pgbench -i failed\n{}",
+            describe(&output)
+        );
+        let role = actgate::demo::UPSTREAM_ROLE;
+        db.pg
+            .psql(
+                "shop",
+                &format!(
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON pgbench_accounts, pgbench_branches, \
+                     pgbench_tellers, pgbench_history TO {role};"
+                ),
+            )
+            .expect("granting the pgbench tables");
+    });
+}
+
+async fn pgbench_through_actgate(mode: &str) {
+    let mut bench = client("pgbench");
+    tokio::task::spawn_blocking(pgbench_tables).await.unwrap();
+    let major = tokio::task::spawn_blocking(pgbench_major_version)
+        .await
+        .unwrap();
+    let proxy = Proxy::start().await;
+    bench
+        .args(["-n", "-c", &PGBENCH_CLIENTS.to_string(), "-j", "2"])
+        .args(["-t", &PGBENCH_TRANSACTIONS.to_string(), "-M", mode])
+        .arg(proxy.url(TESTER, "shop"));
+    let output = run(bench).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "pgbench -M {mode} failed\n{}",
+        describe(&output)
+    );
+    assert!(
+        stdout.contains("TPC-B (sort of)"),
+        "default script expected\n{}",
+        describe(&output)
+    );
+    assert!(
+        stdout.contains(&format!("query mode: {mode}\n")),
+        "{}",
+        describe(&output)
+    );
+    let total = PGBENCH_CLIENTS * PGBENCH_TRANSACTIONS;
+    assert!(
+        stdout.contains(&format!(
+            "number of transactions actually processed: {total}/{total}\n"
+        )),
+        "{}",
+        describe(&output)
+    );
+    // pgbench 15 counts failed transactions; older versions abort instead.
+    if major >= 15 {
+        assert!(
+            stdout.contains("number of failed transactions: 0 (0.000%)\n"),
+            "{}",
+            describe(&output)
+        );
+    }
+    assert!(
+        !stdout.contains("number of failed transactions: ") || major >= 15,
+        "{}",
+        describe(&output)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("error") && !stderr.contains("ERROR"),
+        "{}",
+        describe(&output)
+    );
+    proxy.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pgbench_simple_protocol() {
+    pgbench_through_actgate("simple").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pgbench_extended_protocol() {
+    pgbench_through_actgate("extended").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pgbench_prepared_statements() {
+    pgbench_through_actgate("prepared").await;
+}
+
+// ---------------------------------------------------------------------------
+// actgate.example.toml
+// ---------------------------------------------------------------------------
+
+/// The variable the example config reads the upstream password from.
+const EXAMPLE_PASSWORD_ENV: &str = "ACTGATE_UPSTREAM_PASSWORD";
+
+fn example_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("actgate.example.toml")
+}
+
+/// Every key `actgate.toml` accepts, as `table.key`.
+const CONFIG_KEYS: &[&str] = &[
+    "server.listen",
+    "server.rules_dir",
+    "server.max_connections",
+    "server.max_message_bytes",
+    "server.max_backend_message_bytes",
+    "server.startup_timeout_ms",
+    "server.idle_timeout_ms",
+    "server.shutdown_grace_ms",
+    "server.allow_cleartext_without_tls",
+    "tls.cert_file",
+    "tls.key_file",
+    "upstream.host",
+    "upstream.port",
+    "upstream.user",
+    "upstream.password_env",
+    "upstream.password_file",
+    "upstream.connect_timeout_ms",
+    "upstream.search_path",
+    "upstream.tls",
+    "upstream.ca_file",
+];
+
+/// The example with its commented-out `[tls]` table switched on.
+fn uncomment_tls(text: &str) -> String {
+    let mut in_tls = false;
+    text.lines()
+        .map(|line| {
+            if line.starts_with('[') || line == "# [tls]" {
+                in_tls = line == "# [tls]";
+            }
+            match line.strip_prefix("# ") {
+                Some(rest) if in_tls && (rest == "[tls]" || rest.split_once(" = ").is_some()) => {
+                    rest.to_owned()
+                }
+                _ => line.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn example_config_is_valid_and_documents_every_key() {
+    let path = example_path();
+    let text = std::fs::read_to_string(&path).expect("actgate.example.toml at the repository root");
+    let password_line = format!("password_env = \"{EXAMPLE_PASSWORD_ENV}\"");
+    assert!(
+        text.lines().any(|l| l == password_line),
+        "the example reads the upstream password from {EXAMPLE_PASSWORD_ENV}"
+    );
+
+    // Every key appears, set or commented out, with a comment above it.
+    let lines: Vec<&str> = text.lines().collect();
+    for key in CONFIG_KEYS {
+        let (table, name) = key.split_once('.').unwrap();
+        let header = lines
+            .iter()
+            .position(|l| l.trim_start_matches("# ") == format!("[{table}]"))
+            .unwrap_or_else(|| panic!("no [{table}] table in the example"));
+        let at = lines[header..]
+            .iter()
+            .position(|l| {
+                l.trim_start_matches("# ")
+                    .strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(" = "))
+            })
+            .map(|i| i + header)
+            .unwrap_or_else(|| panic!("{key} is not in the example"));
+        assert!(
+            lines[at - 1].starts_with('#'),
+            "{key} has no comment above it"
+        );
+    }
+
+    // Config::load reads the real file; the password variable is the only
+    // thing it can miss (reading the environment needs no unsafe code).
+    match actgate::config::Config::load(&path) {
+        Err(actgate::config::ConfigError::Password(message)) => {
+            assert!(message.contains(EXAMPLE_PASSWORD_ENV), "{message}")
+        }
+        Err(e) => panic!("actgate.example.toml is invalid: {e}"),
+        Ok(config) => assert_eq!(
+            config.upstream.password.as_deref(),
+            std::env::var(EXAMPLE_PASSWORD_ENV).ok().as_deref()
+        ),
+    }
+
+    // With the password from a file instead, it loads, and the values it
+    // shows are the defaults it claims they are.
+    let dir = tempfile::tempdir().unwrap();
+    let password_file = dir.path().join("upstream-password");
+    std::fs::write(&password_file, "s3cret\n").unwrap();
+    let with_file = text.replace(
+        &password_line,
+        &format!("password_file = {:?}", password_file.display().to_string()),
+    );
+    let base = path.parent().unwrap();
+    let example = actgate::config::Config::from_toml(&with_file, &path, base)
+        .unwrap_or_else(|e| panic!("example with password_file: {e}"));
+    let defaults = actgate::config::Config::from_toml(
+        &format!("[upstream]\nuser = {:?}\n", example.upstream.user),
+        &path,
+        base,
+    )
+    .unwrap();
+    assert_eq!(example.upstream.password.as_deref(), Some("s3cret"));
+    assert_eq!(example.listen, defaults.listen);
+    assert_eq!(example.rules_dir, defaults.rules_dir);
+    assert_eq!(example.rules_dir, base.join("rules"));
+    assert!(example.rules_dir.is_dir(), "the example points at rules/");
+    let (e, d) = (&example.limits, &defaults.limits);
+    assert_eq!(e.max_connections, d.max_connections);
+    assert_eq!(e.max_message_bytes, d.max_message_bytes);
+    assert_eq!(e.max_backend_message_bytes, d.max_backend_message_bytes);
+    assert_eq!(e.startup_timeout, d.startup_timeout);
+    assert_eq!(e.idle_timeout, d.idle_timeout);
+    assert_eq!(e.shutdown_grace, d.shutdown_grace);
+    assert_eq!(
+        example.allow_cleartext_without_tls,
+        defaults.allow_cleartext_without_tls
+    );
+    assert!(example.tls.is_none(), "[tls] is commented out");
+    let (e, d) = (&example.upstream, &defaults.upstream);
+    assert_eq!(e.host, d.host);
+    assert_eq!(e.port, d.port);
+    assert_eq!(e.connect_timeout, d.connect_timeout);
+    assert_eq!(e.search_path, d.search_path);
+    assert_eq!(e.tls, d.tls);
+    assert_eq!(e.ca_file, d.ca_file);
+    // The rules the example points at load.
+    actgate::rules::RuleSet::load_dir(&example.rules_dir, &example.upstream.search_path_list())
+        .expect("rules/ loads");
+
+    // The commented-out [tls] table is valid too once switched on.
+    let with_tls = uncomment_tls(&with_file);
+    let tls = actgate::config::Config::from_toml(&with_tls, &path, base)
+        .unwrap_or_else(|e| panic!("example with [tls] uncommented: {e}\n{with_tls}"))
+        .tls
+        .expect("[tls] uncommented");
+    assert!(tls.cert_file.starts_with(base), "{tls:?}");
+    assert!(tls.key_file.starts_with(base), "{tls:?}");
+}
