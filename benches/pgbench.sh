@@ -2,7 +2,9 @@
 # Measures actgate's overhead with pgbench.
 #
 # Builds actgate (release), starts a throwaway PostgreSQL with a pgbench
-# database (scale 10) and actgate in front of it, then runs pgbench's
+# database (scale 10, plus the demo shop schema) and actgate in front of it
+# (the shipped rules/ plus a benchmark agent that may read the pgbench
+# tables, so every statement goes through the firewall), then runs pgbench's
 # built-in select-only script (-S) and benches/select1.sql in each query
 # mode (-M simple, extended, prepared), directly and through actgate,
 # interleaved (direct, actgate, direct, actgate, ...) for ROUNDS rounds.
@@ -61,9 +63,10 @@ done
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 select1="$repo/benches/select1.sql"
-# The demo agent from the shipped rules; its rules only allow database "shop".
-AGENT=support-bot
-AGENT_SECRET=support-bot-demo-secret
+# A benchmark agent, added to a copy of the shipped rules: it may read the
+# pgbench tables (the shipped demo agents' policies do not cover them).
+AGENT=bench
+AGENT_SECRET=bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 DB=shop
 ADMIN=bench_admin
 ROLE=bench_upstream
@@ -227,6 +230,9 @@ log "pgbench -i -s $SCALE…"
     cat "$work/init.log" >&2
     die "pgbench -i failed"
 }
+# The demo shop schema too: actgate checks the shipped rules (which name
+# its tables) against the live catalog at startup.
+admin_psql -d "$DB" -f "$repo/demo/shop.sql" >/dev/null
 admin_psql -d "$DB" <<EOF
 GRANT USAGE ON SCHEMA public TO $ROLE;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO $ROLE;
@@ -238,10 +244,29 @@ actgate_port=$(free_port)
 while [[ $actgate_port == "$pg_port" ]]; do actgate_port=$(free_port); done
 printf '%s' "$role_password" >"$work/upstream-password"
 chmod 600 "$work/upstream-password"
+mkdir "$work/rules"
+cp "$repo"/rules/*.toml "$work/rules/"
+verifier=$("$actgate_bin" secret "$AGENT_SECRET")
+cat >"$work/rules/$AGENT.toml" <<EOF
+# Benchmark agent (written by benches/pgbench.sh): reads the pgbench tables.
+[agent]
+name = "$AGENT"
+databases = ["$DB"]
+secret_verifier = "$verifier"
+
+[policy]
+statements = ["read"]
+
+[tables.pgbench_accounts]
+operations = ["select"]
+
+[tables.pgbench_branches]
+operations = ["select"]
+EOF
 cat >"$work/actgate.toml" <<EOF
 [server]
 listen = "127.0.0.1:$actgate_port"
-rules_dir = "$repo/rules"
+rules_dir = "rules"
 max_connections = 500
 
 [upstream]

@@ -1090,7 +1090,6 @@ fn percent_encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::BufRead;
     use std::sync::OnceLock;
 
     /// Starts a cluster or fails the test loudly: a missing PostgreSQL is never a pass.
@@ -1332,124 +1331,6 @@ mod tests {
         assert_eq!(shell_quote(OsStr::new("a b'c")), "'a b'\\''c'");
         assert_eq!(shell_quote(OsStr::new("/usr/bin/x")), "/usr/bin/x");
         assert_eq!(percent_encode("a b/c"), "a%20b%2Fc");
-    }
-
-    const OWNER_MODE_ENV: &str = "ACTGATE_LAUNCHER_OWNER_MODE";
-
-    /// Not a real test: the child process of the owner-death tests below.
-    #[test]
-    #[ignore = "helper process for the server-outlives-owner tests"]
-    fn owner_child_process() {
-        let Ok(mode) = std::env::var(OWNER_MODE_ENV) else {
-            return;
-        };
-        static OWNED: OnceLock<TempPostgres> = OnceLock::new();
-        let pg = OWNED.get_or_init(|| start_or_panic(&LaunchOptions::default()));
-        let pid = fs::read_to_string(pg.data_dir().join("postmaster.pid")).unwrap();
-        let pid = pid.lines().next().unwrap().trim().to_owned();
-        println!(
-            "ACTGATE_OWNER_READY {} {} {}",
-            pg.port(),
-            pid,
-            pg.root_dir().display()
-        );
-        io::stdout().flush().unwrap();
-        match mode.as_str() {
-            // Exit without running any destructor: statics are never dropped anyway.
-            "exit" => std::process::exit(0),
-            // Wait to be SIGKILLed by the parent.
-            _ => loop {
-                thread::sleep(Duration::from_secs(1));
-            },
-        }
-    }
-
-    fn assert_server_dies_with_owner(mode: &str) {
-        let test_name = format!(
-            "{}::owner_child_process",
-            module_path!()
-                .split_once("::")
-                .map_or(module_path!(), |(_, rest)| rest)
-        );
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                test_name.as_str(),
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(OWNER_MODE_ENV, mode)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        // Read the child's stdout on a thread so a stuck child cannot hang this test.
-        let stdout = io::BufReader::new(child.stdout.take().unwrap());
-        let (tx, rx) = std::sync::mpsc::channel();
-        thread::spawn(move || {
-            for line in stdout.lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let marker = "ACTGATE_OWNER_READY ";
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut seen = Vec::new();
-        let ready = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                // libtest may print "test ... " on the same line before our output.
-                Ok(line) => match line.find(marker) {
-                    Some(at) => break line[at + marker.len()..].to_owned(),
-                    None => seen.push(line),
-                },
-                Err(e) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "owner process never became ready ({e}): {}",
-                        seen.join("\n")
-                    );
-                }
-            }
-        };
-        let mut parts = ready.splitn(3, ' ');
-        let port: u16 = parts.next().unwrap().parse().unwrap();
-        let pid = parts.next().unwrap().to_owned();
-        let dir = PathBuf::from(parts.next().unwrap());
-        assert!(Path::new(&format!("/proc/{pid}")).exists());
-
-        if mode == "kill" {
-            child.kill().unwrap(); // SIGKILL: no destructors, no atexit
-        }
-        child.wait().unwrap();
-
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let listening = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok();
-            let alive = Path::new(&format!("/proc/{pid}")).exists();
-            if !listening && !alive && !dir.exists() {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "postgres outlived its owner ({mode}): listening={listening} alive={alive} dir_exists={}",
-                dir.exists()
-            );
-            thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    #[test]
-    fn server_stops_when_owner_is_killed() {
-        assert_server_dies_with_owner("kill");
-    }
-
-    #[test]
-    fn server_stops_when_owner_exits_without_dropping() {
-        assert_server_dies_with_owner("exit");
     }
 
     #[test]

@@ -18,12 +18,14 @@
 //! - [`audit`]: the JSON-lines audit log and its non-blocking writer.
 //! - [`launcher`]: throwaway PostgreSQL clusters for the demo and tests.
 //! - [`demo`]: `actgate demo`.
+//! - [`explain`]: `actgate explain`.
 #![forbid(unsafe_code)]
 
 pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod demo;
+pub mod explain;
 pub mod launcher;
 pub mod policy;
 pub mod protocol;

@@ -32,6 +32,24 @@ enum Command {
         #[arg(long, default_value = "rules")]
         rules: PathBuf,
     },
+    /// Show how a statement is classified and what an agent's policy says about it.
+    Explain {
+        /// Rules directory.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// The agent whose policy applies.
+        #[arg(long)]
+        agent: String,
+        /// Load the live catalog from this database (postgres://user:pw@host:port/db)
+        /// to expand `*` and check columns.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// The pinned search_path (comma-separated).
+        #[arg(long, default_value = "public")]
+        search_path: String,
+        /// The SQL to explain.
+        sql: String,
+    },
     /// Print a SCRAM-SHA-256 verifier for an agent secret (for `secret_verifier`).
     Secret {
         /// The secret; read from standard input when omitted.
@@ -51,6 +69,28 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { config } => serve(config),
         Command::Demo { port, rules } => actgate::demo::run(port, &rules).context("demo failed"),
+        Command::Explain {
+            rules,
+            agent,
+            database_url,
+            search_path,
+            sql,
+        } => {
+            let search_path: Vec<String> = search_path
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .collect();
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let text = runtime.block_on(actgate::explain::run(
+                &rules,
+                &agent,
+                &sql,
+                database_url.as_deref(),
+                &search_path,
+            ))?;
+            print!("{text}");
+            Ok(())
+        }
         Command::Secret { secret } => {
             let secret = match secret {
                 Some(s) => s,

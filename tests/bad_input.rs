@@ -532,6 +532,66 @@ async fn upstream_down_is_a_prompt_fatal_08006() {
     }
 }
 
+// 11b. An upstream that accepts the connection and then says nothing: the
+// whole upstream handshake is bounded, so the agent still gets a prompt,
+// clear FATAL instead of hanging.
+#[tokio::test]
+async fn silent_upstream_is_a_bounded_fatal_08006() {
+    let _shared = UPSTREAM_COUNT.read().await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let (accepted_tx, mut accepted_rx) = tokio::sync::mpsc::unbounded_channel();
+    // Accepts and holds every socket open without writing a byte; dropped
+    // (closing them) only when the test ends.
+    let _holder = AbortOnDrop(tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (socket, _) = silent.accept().await.expect("silent upstream accept");
+            held.push(socket);
+            let _ = accepted_tx.send(());
+        }
+    }));
+
+    let mut config = common::config("startup_timeout_ms = 1000");
+    config.upstream.port = silent_port;
+    config.upstream.connect_timeout = Duration::from_millis(500);
+    let proxy = Proxy::start_offline(config).await;
+
+    let result = tokio::time::timeout(Duration::from_secs(15), proxy.try_connect(TESTER, "shop"))
+        .await
+        .unwrap_or_else(|_| panic!("login hung for 15 s against a silent upstream"));
+    let e = result.expect_err("login succeeded against a silent upstream");
+    let db = e
+        .as_db_error()
+        .unwrap_or_else(|| panic!("not a server error: {e:?}"));
+    assert_eq!(db.severity(), "FATAL", "{db:?}");
+    assert_eq!(db.code().code(), "08006", "{db:?}");
+    assert_eq!(
+        db.message(),
+        "actgate could not connect to the upstream database"
+    );
+    let detail = db.detail().unwrap_or_default();
+    assert!(
+        detail.contains(&format!("127.0.0.1:{silent_port}")),
+        "the detail names the upstream address: {db:?}"
+    );
+    // Control: the FATAL came from the silent upstream timing out, not
+    // from a refused connection.
+    assert!(
+        accepted_rx.try_recv().is_ok(),
+        "actgate never connected to the silent upstream"
+    );
+}
+
+/// Aborts a spawned task when dropped, so it cannot outlive its test.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A Query message of exactly `length` bytes on the wire after the tag
 /// (the value of its length word) that returns `length`.
 fn query_of_length(length: usize) -> Vec<u8> {

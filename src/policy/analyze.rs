@@ -1778,6 +1778,15 @@ impl Walker<'_> {
     /// Attributes an unqualified column reference.
     fn unqualified_column(&mut self, name: &str, scope: &Scope<'_>) {
         let catalog = self.resolver.catalog;
+        if catalog.is_none()
+            && let Some(source) = scope.find_alias(name)
+        {
+            // Without a catalog a name that matches a FROM item may be a
+            // whole-row reference (`SELECT c FROM customers c`): count it
+            // as one, on top of any column it might also be.
+            let kind = source.kind.clone();
+            self.whole_row(&kind);
+        }
         let mut candidates: Vec<QualifiedName> = Vec::new();
         for level in scope.levels() {
             let mut tables = Vec::new();
@@ -1832,12 +1841,12 @@ impl Walker<'_> {
         }
         // A name that is no column but names a FROM item is a whole-row
         // reference (`SELECT c FROM customers c`).
-        if let Some(source) = scope.find_alias(name) {
-            let known_column = catalog.is_some() && !candidates.is_empty();
-            if !known_column {
-                let kind = source.kind.clone();
-                self.whole_row(&kind);
-            }
+        if catalog.is_some()
+            && candidates.is_empty()
+            && let Some(source) = scope.find_alias(name)
+        {
+            let kind = source.kind.clone();
+            self.whole_row(&kind);
         }
         if !candidates.is_empty() {
             candidates.sort();

@@ -12,12 +12,13 @@ pub mod analyze;
 pub mod builtin;
 pub mod catalog;
 pub mod compile;
+pub mod explain;
 pub mod fingerprint;
 pub mod names;
 
 use analyze::{
-    Access, Analysis, Class, ColumnAccess, ColumnName, CopyEndpoint, PreparedRef, SettingAction,
-    StatementInfo,
+    Access, Analysis, AnalysisError, Class, ColumnAccess, ColumnName, CopyEndpoint, PreparedRef,
+    SettingAction, StatementInfo,
 };
 use catalog::Catalog;
 use names::QualifiedName;
@@ -177,7 +178,45 @@ impl SessionState {
     }
 }
 
+/// The denial for a statement that could not be analysed (fail closed).
+pub fn analysis_denial(e: &AnalysisError) -> Denial {
+    let (reason, hint) = match e {
+        AnalysisError::TooLong { limit, .. } => (
+            "statement_too_long",
+            format!("send statements shorter than {limit} bytes"),
+        ),
+        AnalysisError::Parse(_) => (
+            "parse_error",
+            "check the syntax; actgate only forwards SQL it can parse".to_owned(),
+        ),
+        AnalysisError::Unsupported(_) => (
+            "unsupported_statement",
+            "rewrite the statement in plainer SQL; actgate only forwards SQL it fully understands"
+                .to_owned(),
+        ),
+    };
+    Denial::new(
+        reason,
+        "builtin.analysis",
+        format!("actgate denied this statement: {e}"),
+    )
+    .hint(hint)
+}
+
 impl Policy {
+    /// Decides the outcome of an analysis: an analysis error is a denial.
+    pub fn decide(
+        &self,
+        analysis: &Result<Analysis, AnalysisError>,
+        catalog: Option<&Catalog>,
+        session: &SessionState,
+    ) -> Verdict {
+        match analysis {
+            Ok(a) => self.evaluate(a, catalog, session),
+            Err(e) => Verdict::Deny(analysis_denial(e)),
+        }
+    }
+
     /// Decides a Query or Parse. Every statement must be allowed.
     pub fn evaluate(
         &self,

@@ -415,12 +415,9 @@ impl Relay<'_> {
         sql: &str,
         state: &SessionState,
     ) -> Verdict {
-        let verdict = match analysis {
-            Ok(a) => self
-                .policy
-                .evaluate(a, self.analysis.catalog.as_deref(), state),
-            Err(e) => Verdict::Deny(analysis_denial(e)),
-        };
+        let verdict = self
+            .policy
+            .decide(analysis, self.analysis.catalog.as_deref(), state);
         let a = analysis.as_ref().ok();
         match &verdict {
             Verdict::Allow => self.audit_statement("statement_allowed", None, a, sql),
@@ -683,32 +680,6 @@ impl Relay<'_> {
         fields.encode(&mut out);
         let _ = client.write_all(&out).await;
         Err(error)
-    }
-}
-
-/// The denial for a statement that could not be analysed (fail closed).
-fn analysis_denial(e: &AnalysisError) -> Denial {
-    let (reason, hint) = match e {
-        AnalysisError::TooLong { limit, .. } => (
-            "statement_too_long",
-            format!("send statements shorter than {limit} bytes"),
-        ),
-        AnalysisError::Parse(_) => (
-            "parse_error",
-            "check the syntax; actgate only forwards SQL it can parse".to_owned(),
-        ),
-        AnalysisError::Unsupported(_) => (
-            "unsupported_statement",
-            "rewrite the statement in plainer SQL; actgate only forwards SQL it fully understands"
-                .to_owned(),
-        ),
-    };
-    Denial {
-        sqlstate: "42501",
-        reason,
-        rule: "builtin.analysis".into(),
-        message: format!("actgate denied this statement: {e}"),
-        hint: Some(hint),
     }
 }
 

@@ -3,6 +3,7 @@
 //! in-process on 127.0.0.1:0 in front of it, governed by the shipped rules.
 #![allow(dead_code)]
 
+pub mod policy;
 pub mod raw;
 
 use actgate::config::Config;
@@ -75,12 +76,29 @@ pub fn rules_dir() -> PathBuf {
 /// The config the tests run actgate with; `extra_server` is appended to
 /// the `[server]` table.
 pub fn config(extra_server: &str) -> Config {
+    config_with(extra_server, "")
+}
+
+/// Like [`config`], with more tables (e.g. `[audit]`) appended.
+pub fn config_with(extra_server: &str, extra_tables: &str) -> Config {
     let c = cluster();
     let mut text =
         c.db.config_toml("127.0.0.1:0", &rules_dir(), &c.password_file);
     text = text.replacen("[server]\n", &format!("[server]\n{extra_server}\n"), 1);
+    text.push_str(extra_tables);
     Config::from_toml(&text, Path::new("test.toml"), c.scratch.path())
         .unwrap_or_else(|e| panic!("test config: {e}\n{text}"))
+}
+
+/// A config whose audit log goes to `path`.
+pub fn config_with_audit(path: &Path, extra_audit: &str) -> Config {
+    config_with(
+        "",
+        &format!(
+            "\n[audit]\npath = {:?}\n{extra_audit}\n",
+            path.display().to_string()
+        ),
+    )
 }
 
 /// actgate running in-process.

@@ -1,0 +1,139 @@
+//! `actgate explain`: a human-readable account of what a statement does
+//! and what the agent's policy says about it. Pure formatting.
+
+use super::analyze::{
+    Analysis, AnalysisError, ColumnAccess, ColumnName, RelationUse, SettingAction,
+};
+use super::catalog::Catalog;
+use super::{Policy, SessionState, Verdict};
+use std::fmt::Write;
+
+/// Explains `analysis` under `policy`.
+pub fn explain(
+    policy: &Policy,
+    analysis: &Result<Analysis, AnalysisError>,
+    catalog: Option<&Catalog>,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "agent:    {} ({} mode, {})",
+        policy.agent,
+        policy.mode.name(),
+        policy.source.display()
+    );
+    let _ = writeln!(
+        out,
+        "catalog:  {}",
+        if catalog.is_some() {
+            "live (columns expanded)"
+        } else {
+            "none (offline: * and whole-row references are not expanded)"
+        }
+    );
+    match analysis {
+        Err(e) => {
+            let _ = writeln!(out, "analysis: failed: {e}");
+        }
+        Ok(a) => {
+            let _ = writeln!(out, "fingerprint: {}", a.fingerprint);
+            if a.statements.is_empty() {
+                let _ = writeln!(out, "(empty statement)");
+            }
+            for (i, st) in a.statements.iter().enumerate() {
+                let classes: Vec<&str> = st.classes.iter().map(|c| c.name()).collect();
+                let _ = writeln!(out, "statement {}: {}", i + 1, classes.join(" + "));
+                for r in &grouped(&st.relations) {
+                    let _ = writeln!(out, "  relation  {} ({})", r.0, r.1.join(", "));
+                }
+                for f in &st.functions {
+                    let _ = writeln!(out, "  function  {f}");
+                }
+                for c in &st.columns {
+                    let name = match &c.column {
+                        ColumnName::Named(n) => n.clone(),
+                        ColumnName::All => "*".into(),
+                    };
+                    let access = match c.access {
+                        ColumnAccess::Read => "read",
+                        ColumnAccess::Write => "write",
+                    };
+                    let _ = writeln!(out, "  column    {}.{name} ({access})", c.relation);
+                }
+                for amb in &st.ambiguous {
+                    let cands: Vec<String> = amb.candidates.iter().map(|c| c.to_string()).collect();
+                    let _ = writeln!(
+                        out,
+                        "  column    {} (ambiguous: {})",
+                        amb.column,
+                        cands.join(" or ")
+                    );
+                }
+                for s in &st.settings {
+                    let verb = match s.action {
+                        SettingAction::Set => "set",
+                        SettingAction::Reset => "reset",
+                        SettingAction::Show => "show",
+                        SettingAction::Discard => "discard",
+                    };
+                    let _ = writeln!(out, "  setting   {} ({verb})", s.name);
+                }
+                if let Some(c) = &st.copy {
+                    let _ = writeln!(
+                        out,
+                        "  copy      {:?} {:?}{}",
+                        c.direction,
+                        c.endpoint,
+                        if c.inline_payload {
+                            " with inline data"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                if st.row_locks {
+                    let _ = writeln!(out, "  row locks (FOR UPDATE/SHARE)");
+                }
+                if st.missing_where {
+                    let _ = writeln!(out, "  no WHERE clause");
+                }
+            }
+            let risk = a.risk_factors();
+            if !risk.is_empty() {
+                let _ = writeln!(out, "risk:     {}", risk.join(", "));
+            }
+        }
+    }
+    match policy.decide(analysis, catalog, &SessionState::default()) {
+        Verdict::Allow => {
+            let _ = writeln!(out, "verdict:  ALLOW");
+        }
+        Verdict::Deny(d) => {
+            let enforced = match policy.mode {
+                super::Mode::Enforce => "DENY",
+                super::Mode::Monitor => "DENY (monitor mode: audited, not blocked)",
+            };
+            let _ = writeln!(out, "verdict:  {enforced}");
+            let _ = writeln!(out, "  reason   {}", d.reason);
+            let _ = writeln!(out, "  rule     {}", d.rule);
+            let _ = writeln!(out, "  message  {}", d.message);
+            if let Some(h) = &d.hint {
+                let _ = writeln!(out, "  hint     {h}");
+            }
+        }
+    }
+    out
+}
+
+/// Relations with every way the statement accesses each.
+fn grouped(relations: &[RelationUse]) -> Vec<(String, Vec<&'static str>)> {
+    let mut out: Vec<(String, Vec<&'static str>)> = Vec::new();
+    for r in relations {
+        let name = r.name.to_string();
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, accesses)) => accesses.push(r.access.name()),
+            None => out.push((name, vec![r.access.name()])),
+        }
+    }
+    out
+}

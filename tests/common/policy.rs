@@ -1,0 +1,210 @@
+//! Offline policy evaluation for table-driven tests: the shipped rules,
+//! the test agents, and a catalog of the demo shop schema built by hand,
+//! so no database is needed.
+
+use actgate::policy::analyze::{AnalysisLimits, analyze};
+use actgate::policy::catalog::Catalog;
+use actgate::policy::names::{QualifiedName, Resolver};
+use actgate::policy::{SessionState, Verdict};
+use actgate::rules::RuleSet;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+/// The demo shop's tables and columns (demo/shop.sql), plus the catalogs
+/// drivers read.
+pub fn shop_catalog() -> Catalog {
+    let mut c = Catalog::default();
+    let tables: &[(&str, &[&str])] = &[
+        (
+            "customers",
+            &[
+                "id",
+                "email",
+                "full_name",
+                "phone",
+                "country",
+                "loyalty_tier",
+                "marketing_opt_in",
+                "created_at",
+            ],
+        ),
+        (
+            "products",
+            &[
+                "id",
+                "sku",
+                "name",
+                "category",
+                "price_cents",
+                "stock_qty",
+                "active",
+                "created_at",
+            ],
+        ),
+        (
+            "orders",
+            &[
+                "id",
+                "customer_id",
+                "status",
+                "total_cents",
+                "currency",
+                "shipping_country",
+                "notes",
+                "created_at",
+                "updated_at",
+            ],
+        ),
+        (
+            "order_items",
+            &[
+                "id",
+                "order_id",
+                "product_id",
+                "quantity",
+                "unit_price_cents",
+            ],
+        ),
+        (
+            "staff_users",
+            &[
+                "id",
+                "username",
+                "full_name",
+                "email",
+                "role",
+                "password_hash",
+                "is_active",
+                "last_login_at",
+                "created_at",
+            ],
+        ),
+        (
+            "refunds",
+            &[
+                "id",
+                "order_id",
+                "amount_cents",
+                "reason",
+                "created_at",
+                "created_by",
+            ],
+        ),
+        (
+            "payment_methods",
+            &[
+                "id",
+                "customer_id",
+                "card_brand",
+                "card_last4",
+                "card_token",
+                "exp_month",
+                "exp_year",
+                "is_default",
+                "created_at",
+            ],
+        ),
+    ];
+    for (t, cols) in tables {
+        c.add_relation(
+            QualifiedName::new("public", *t),
+            cols.iter().map(|s| s.to_string()).collect(),
+        );
+    }
+    for t in [
+        "pg_type",
+        "pg_namespace",
+        "pg_attribute",
+        "pg_class",
+        "pg_proc",
+        "pg_range",
+        "pg_enum",
+        "pg_index",
+        "pg_constraint",
+        "pg_description",
+        "pg_authid",
+        "pg_shadow",
+        "pg_roles",
+        "pg_stat_activity",
+        "pg_settings",
+        "pg_database",
+        "pg_user_mapping",
+        "pg_largeobject",
+        "pg_statistic",
+        "pg_tables",
+    ] {
+        c.add_relation(QualifiedName::new("pg_catalog", t), vec!["oid".into()]);
+    }
+    for f in [
+        "pg_sleep",
+        "pg_notify",
+        "set_config",
+        "current_setting",
+        "count",
+        "now",
+    ] {
+        c.add_function(QualifiedName::new("pg_catalog", f));
+    }
+    for t in ["tables", "columns", "schemata"] {
+        c.add_relation(QualifiedName::new("information_schema", t), vec![]);
+    }
+    c
+}
+
+struct Fixture {
+    rules: RuleSet,
+    catalog: Arc<Catalog>,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for src in [root.join("rules"), root.join("tests/rules")] {
+            for e in std::fs::read_dir(src).unwrap() {
+                let p = e.unwrap().path();
+                if p.extension().is_some_and(|x| x == "toml") {
+                    std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+                }
+            }
+        }
+        let catalog = Arc::new(shop_catalog());
+        let mut catalogs = HashMap::new();
+        catalogs.insert("shop".to_string(), catalog.clone());
+        let rules = RuleSet::load_dir_with(dir.path(), &["public".to_string()], &catalogs)
+            .unwrap_or_else(|e| panic!("rules: {e}"));
+        Fixture { rules, catalog }
+    })
+}
+
+/// The verdict for `sql` from `agent` in a fresh session, with the catalog.
+pub fn verdict(agent: &str, sql: &str) -> Verdict {
+    verdict_in(agent, sql, &SessionState::default())
+}
+
+pub fn verdict_in(agent: &str, sql: &str, session: &SessionState) -> Verdict {
+    let f = fixture();
+    let policy = &f
+        .rules
+        .agent(agent)
+        .unwrap_or_else(|| panic!("no agent {agent}"))
+        .policy;
+    let search_path = vec!["public".to_string()];
+    let resolver = Resolver {
+        search_path: &search_path,
+        catalog: Some(&f.catalog),
+        database: Some("shop"),
+    };
+    let analysis = analyze(sql, &resolver, AnalysisLimits::default());
+    policy.decide(&analysis, Some(&f.catalog), session)
+}
+
+/// `"allow"` or the denial's reason code.
+pub fn outcome(agent: &str, sql: &str) -> String {
+    match verdict(agent, sql) {
+        Verdict::Allow => "allow".into(),
+        Verdict::Deny(d) => d.reason.to_string(),
+    }
+}

@@ -1,0 +1,396 @@
+//! The firewall through actgate with real clients: denials are ordinary
+//! errors (42501, reason in DETAIL, what is allowed in HINT), the session
+//! stays usable, transactions fail exactly as after a Postgres error,
+//! pipelines keep their order, monitor mode never blocks, and every
+//! decision is audited.
+
+mod common;
+
+use common::{ANALYTICS, Proxy, SUPPORT_BOT, TESTER};
+use std::time::Duration;
+use tokio_postgres::SimpleQueryMessage;
+
+const WATCHER: (&str, &str) = ("watcher", "watcher-secret");
+
+fn db_error(e: &tokio_postgres::Error) -> &tokio_postgres::error::DbError {
+    e.as_db_error()
+        .unwrap_or_else(|| panic!("expected a server error, got {e}"))
+}
+
+/// Asserts a policy denial with the given reason code.
+fn assert_denied(e: &tokio_postgres::Error, reason: &str) {
+    let db = db_error(e);
+    assert_eq!(db.code().code(), "42501", "{db:?}");
+    assert_eq!(db.severity(), "ERROR", "{db:?}");
+    let detail = db.detail().unwrap_or_default();
+    assert!(
+        detail.starts_with(&format!("reason: {reason};")),
+        "detail {detail:?} should name reason {reason}"
+    );
+    assert!(detail.contains("rule: "), "{detail}");
+    assert!(
+        db.message().starts_with("actgate denied"),
+        "{}",
+        db.message()
+    );
+}
+
+fn first_value(rows: &[SimpleQueryMessage]) -> Option<String> {
+    rows.iter().find_map(|m| match m {
+        SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+        _ => None,
+    })
+}
+
+#[tokio::test]
+async fn denial_is_an_error_and_the_session_stays_usable() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(ANALYTICS).await;
+    let e = client
+        .simple_query("SELECT username, password_hash FROM staff_users")
+        .await
+        .unwrap_err();
+    assert_denied(&e, "table_denied");
+    let db = db_error(&e);
+    assert!(
+        db.message().contains("public.staff_users"),
+        "{}",
+        db.message()
+    );
+    assert!(
+        db.hint().unwrap_or_default().contains("public.orders"),
+        "{:?}",
+        db.hint()
+    );
+
+    let rows = client
+        .simple_query("SELECT count(*) FROM orders")
+        .await
+        .unwrap();
+    assert_eq!(first_value(&rows).as_deref(), Some("200"));
+
+    // Extended protocol too.
+    let e = client
+        .query("SELECT email FROM customers WHERE id = $1", &[&1i64])
+        .await
+        .unwrap_err();
+    assert_denied(&e, "column_denied");
+    let n: i64 = client
+        .query_one(
+            "SELECT count(*) FROM customers WHERE country = $1",
+            &[&"US"],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(n >= 0);
+}
+
+#[tokio::test]
+async fn unparseable_and_unknown_sql_fails_closed() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(TESTER).await;
+    for (sql, reason) in [
+        ("SELEC 1", "parse_error"),
+        ("DO $$ BEGIN PERFORM 1; END $$", "parse_error"),
+        (
+            "SELECT * FROM ROWS FROM (generate_series(1, 2))",
+            "parse_error",
+        ),
+        ("SELECT pg_read_file('/etc/passwd')", "function_not_allowed"),
+        ("COPY orders TO PROGRAM 'id'", "copy_server_side"),
+    ] {
+        let e = client.simple_query(sql).await.unwrap_err();
+        assert_denied(&e, reason);
+    }
+    assert_eq!(
+        first_value(&client.simple_query("SELECT 'ok'").await.unwrap()).as_deref(),
+        Some("ok")
+    );
+}
+
+#[tokio::test]
+async fn multi_statement_query_is_denied_as_a_whole() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    let admin = common::connect_direct().await;
+    let before: Option<String> = admin
+        .query_one("SELECT notes FROM orders WHERE id = 7", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let e = client
+        .simple_query(
+            "UPDATE orders SET notes = 'touched' WHERE id = 7; DELETE FROM orders WHERE id = 7",
+        )
+        .await
+        .unwrap_err();
+    assert_denied(&e, "statement_class_denied");
+    let after: Option<String> = admin
+        .query_one("SELECT notes FROM orders WHERE id = 7", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(before, after, "no statement of a denied message may run");
+}
+
+#[tokio::test]
+async fn denial_fails_the_transaction_exactly_as_postgres_would() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    let admin = common::connect_direct().await;
+    let original: String = admin
+        .query_one("SELECT status FROM orders WHERE id = 11", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let target = if original == "cancelled" {
+        "paid"
+    } else {
+        "cancelled"
+    };
+
+    for protocol in ["simple", "extended"] {
+        client.batch_execute("BEGIN").await.unwrap();
+        client
+            .execute("UPDATE orders SET status = $1 WHERE id = 11", &[&target])
+            .await
+            .unwrap();
+        let e = match protocol {
+            "simple" => client
+                .simple_query("DELETE FROM orders WHERE id = 11")
+                .await
+                .unwrap_err(),
+            _ => client
+                .execute("DELETE FROM orders WHERE id = $1", &[&11i64])
+                .await
+                .unwrap_err(),
+        };
+        assert_denied(&e, "statement_class_denied");
+        // Later statements get 25P02 until ROLLBACK, from the server itself.
+        let e = client.simple_query("SELECT 1").await.unwrap_err();
+        assert_eq!(db_error(&e).code().code(), "25P02", "{protocol}");
+        // COMMIT of a failed transaction rolls back: the agent can never
+        // commit the rest of a transaction of which part was denied.
+        client.batch_execute("COMMIT").await.unwrap();
+        let status: String = admin
+            .query_one("SELECT status FROM orders WHERE id = 11", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            status, original,
+            "{protocol}: the update must not be committed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pipelined_denial_is_never_overwritten() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(ANALYTICS).await;
+    let (a, b, c, d) = tokio::join!(
+        client.query_one("SELECT 1::int4", &[]),
+        client.query("SELECT * FROM staff_users", &[]),
+        client.query_one("SELECT 3::int4", &[]),
+        client.query(
+            "SELECT password_hash FROM staff_users WHERE id = $1",
+            &[&1i64]
+        ),
+    );
+    assert_eq!(a.unwrap().get::<_, i32>(0), 1);
+    assert_denied(&b.unwrap_err(), "table_denied");
+    assert_eq!(c.unwrap().get::<_, i32>(0), 3);
+    assert_denied(&d.unwrap_err(), "table_denied");
+}
+
+#[tokio::test]
+async fn pinned_settings_cannot_be_changed() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(ANALYTICS).await;
+    for sql in [
+        "SET search_path = evil, public",
+        "SET client_encoding = 'SJIS'",
+        "SET standard_conforming_strings = off",
+        "RESET ALL",
+        "SET ROLE postgres",
+        "SELECT set_config('search_path', 'evil', false)",
+    ] {
+        let e = client.simple_query(sql).await.unwrap_err();
+        assert_eq!(db_error(&e).code().code(), "42501", "{sql}");
+    }
+    // Harmless settings drivers send are fine.
+    client
+        .batch_execute("SET application_name = 'report-7'; SET statement_timeout = 5000")
+        .await
+        .unwrap();
+    let rows = client.simple_query("SHOW application_name").await.unwrap();
+    assert_eq!(first_value(&rows).as_deref(), Some("report-7"));
+}
+
+#[tokio::test]
+async fn star_is_expanded_against_the_live_catalog() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(ANALYTICS).await;
+    // customers has column rules: * includes email, so it is denied…
+    let e = client
+        .simple_query("SELECT * FROM customers")
+        .await
+        .unwrap_err();
+    assert_denied(&e, "column_denied");
+    assert!(
+        db_error(&e).message().contains("email"),
+        "{}",
+        db_error(&e).message()
+    );
+    // …and so is a whole-row reference.
+    let e = client
+        .simple_query("SELECT row_to_json(c) FROM customers c")
+        .await
+        .unwrap_err();
+    assert_denied(&e, "column_denied");
+    // orders has none: * is fine.
+    client
+        .simple_query("SELECT * FROM orders LIMIT 1")
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_meta_commands_work_under_the_driver_profile() {
+    let proxy = Proxy::start().await;
+    let url = proxy.url(ANALYTICS, "shop");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("psql")
+            .args([
+                "-X",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                "\\dt",
+                "-c",
+                "\\d orders",
+            ])
+            .arg(&url)
+            .output()
+            .expect("psql is needed (scripts/test.sh installs it)")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("orders"), "{stdout}");
+    assert!(stdout.contains("customer_id"), "{stdout}");
+}
+
+#[tokio::test]
+async fn monitor_mode_audits_but_never_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let config = common::config_with_audit(&audit, "");
+    let proxy = Proxy::start_with(config).await;
+    let client = proxy.connect(WATCHER).await;
+    // Not allowed by watcher's policy, but monitor mode lets it through.
+    let rows = client
+        .simple_query("SELECT count(*) FROM customers")
+        .await
+        .unwrap();
+    assert_eq!(first_value(&rows).as_deref(), Some("50"));
+    drop(client);
+    proxy.stop().await;
+    let lines = read_audit(&audit).await;
+    let blocked: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["event"] == "statement_blocked" && l["agent"] == "watcher")
+        .collect();
+    assert_eq!(blocked.len(), 1, "{lines:#?}");
+    assert_eq!(blocked[0]["mode"], "monitor");
+    assert_eq!(blocked[0]["reason"], "table_not_allowed");
+}
+
+/// Reads the audit log once the writer has flushed what it was given.
+async fn read_audit(path: &std::path::Path) -> Vec<serde_json::Value> {
+    // The writer thread flushes within its 200 ms tick; wait for the file
+    // to stop growing, bounded.
+    let mut last = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if len > 0 && len == last {
+            break;
+        }
+        last = len;
+    }
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("audit line {l:?}: {e}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_decision_and_login_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let config = common::config_with_audit(&audit, "sql_max_bytes = 40");
+    let proxy = Proxy::start_with(config).await;
+    let client = proxy.connect(ANALYTICS).await;
+    client
+        .simple_query("SELECT id, status FROM orders WHERE id = 42")
+        .await
+        .unwrap();
+    client
+        .simple_query("SELECT id, status FROM orders WHERE id = 43")
+        .await
+        .unwrap();
+    client
+        .simple_query("SELECT * FROM staff_users -- a very long comment that will be truncated")
+        .await
+        .unwrap_err();
+    let _ = proxy
+        .try_connect((ANALYTICS.0, "wrong"), "shop")
+        .await
+        .unwrap_err();
+    drop(client);
+    proxy.stop().await;
+    let lines = read_audit(&audit).await;
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert!(events.contains(&"login_succeeded"), "{events:?}");
+    assert!(events.contains(&"login_failed"), "{events:?}");
+    let allowed: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["event"] == "statement_allowed")
+        .collect();
+    assert_eq!(allowed.len(), 2, "{lines:#?}");
+    // Same statement shape, different literal: same fingerprint.
+    assert_eq!(allowed[0]["fingerprint"], allowed[1]["fingerprint"]);
+    assert_eq!(allowed[0]["statement_class"], "read");
+    assert_eq!(allowed[0]["tables"], serde_json::json!(["public.orders"]));
+    assert_eq!(allowed[0]["agent"], "analytics");
+    assert!(allowed[0]["session_id"].is_u64());
+    assert!(
+        allowed[0]["client_addr"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
+    assert!(allowed[0]["ts"].as_str().unwrap().ends_with('Z'));
+    let blocked = lines
+        .iter()
+        .find(|l| l["event"] == "statement_blocked")
+        .expect("a blocked event");
+    assert_eq!(blocked["reason"], "table_denied");
+    assert_eq!(blocked["mode"], "enforce");
+    assert!(
+        blocked["rule"].as_str().unwrap().ends_with("deny.tables"),
+        "{blocked}"
+    );
+    assert_eq!(blocked["sql_truncated"], true);
+    assert_eq!(blocked["sql"].as_str().unwrap().len(), 40);
+    let failed = lines.iter().find(|l| l["event"] == "login_failed").unwrap();
+    assert_eq!(failed["reason"], "wrong_secret");
+}
