@@ -419,6 +419,7 @@ const CONFIG_KEYS: &[&str] = &[
     "server.max_connections",
     "server.max_message_bytes",
     "server.max_backend_message_bytes",
+    "server.max_sql_bytes",
     "server.startup_timeout_ms",
     "server.idle_timeout_ms",
     "server.shutdown_grace_ms",
@@ -434,20 +435,43 @@ const CONFIG_KEYS: &[&str] = &[
     "upstream.search_path",
     "upstream.tls",
     "upstream.ca_file",
+    "audit.path",
+    "audit.queue_capacity",
+    "audit.sql_max_bytes",
 ];
 
-/// The example with its commented-out `[tls]` table switched on.
-fn uncomment_tls(text: &str) -> String {
-    let mut in_tls = false;
+/// The table a line opens, set (`[name]`) or commented out (`# [name]`).
+fn table_header(line: &str) -> Option<&str> {
+    line.strip_prefix("# ")
+        .unwrap_or(line)
+        .strip_prefix('[')?
+        .strip_suffix(']')
+}
+
+/// The key of a `key = value` line, set or commented out, and whether it
+/// is commented out.
+fn key_line(line: &str) -> Option<(&str, bool)> {
+    let (rest, commented) = match line.strip_prefix("# ") {
+        Some(rest) => (rest, true),
+        None => (line, false),
+    };
+    let (key, _) = rest.split_once(" = ")?;
+    (!key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .then_some((key, commented))
+}
+
+/// The example with its commented-out `[table]` switched on: the header and
+/// its commented-out `key = value` lines, up to the next table.
+fn uncomment_table(text: &str, table: &str) -> String {
+    let mut inside = false;
     text.lines()
         .map(|line| {
-            if line.starts_with('[') || line == "# [tls]" {
-                in_tls = line == "# [tls]";
+            if let Some(t) = table_header(line) {
+                inside = t == table;
             }
+            let commented = table_header(line).is_some() || key_line(line).is_some_and(|(_, c)| c);
             match line.strip_prefix("# ") {
-                Some(rest) if in_tls && (rest == "[tls]" || rest.split_once(" = ").is_some()) => {
-                    rest.to_owned()
-                }
+                Some(rest) if inside && commented => rest.to_owned(),
                 _ => line.to_owned(),
             }
         })
@@ -465,27 +489,29 @@ fn example_config_is_valid_and_documents_every_key() {
         "the example reads the upstream password from {EXAMPLE_PASSWORD_ENV}"
     );
 
-    // Every key appears, set or commented out, with a comment above it.
+    // Every key appears in its table, set or commented out, with a comment
+    // above it; and the example shows no key that does not exist.
     let lines: Vec<&str> = text.lines().collect();
+    let mut table = "";
+    let mut seen = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(t) = table_header(line) {
+            table = t;
+        } else if let Some((key, _)) = key_line(line) {
+            let full = format!("{table}.{key}");
+            assert!(
+                CONFIG_KEYS.contains(&full.as_str()),
+                "the example shows {full}, which is not a config key"
+            );
+            assert!(
+                i > 0 && lines[i - 1].starts_with('#') && key_line(lines[i - 1]).is_none(),
+                "{full} has no comment above it"
+            );
+            seen.push(full);
+        }
+    }
     for key in CONFIG_KEYS {
-        let (table, name) = key.split_once('.').unwrap();
-        let header = lines
-            .iter()
-            .position(|l| l.trim_start_matches("# ") == format!("[{table}]"))
-            .unwrap_or_else(|| panic!("no [{table}] table in the example"));
-        let at = lines[header..]
-            .iter()
-            .position(|l| {
-                l.trim_start_matches("# ")
-                    .strip_prefix(name)
-                    .is_some_and(|rest| rest.starts_with(" = "))
-            })
-            .map(|i| i + header)
-            .unwrap_or_else(|| panic!("{key} is not in the example"));
-        assert!(
-            lines[at - 1].starts_with('#'),
-            "{key} has no comment above it"
-        );
+        assert!(seen.iter().any(|s| s == key), "{key} is not in the example");
     }
 
     // Config::load reads the real file; the password variable is the only
@@ -511,14 +537,15 @@ fn example_config_is_valid_and_documents_every_key() {
         &format!("password_file = {:?}", password_file.display().to_string()),
     );
     let base = path.parent().unwrap();
-    let example = actgate::config::Config::from_toml(&with_file, &path, base)
-        .unwrap_or_else(|e| panic!("example with password_file: {e}"));
-    let defaults = actgate::config::Config::from_toml(
-        &format!("[upstream]\nuser = {:?}\n", example.upstream.user),
-        &path,
-        base,
-    )
-    .unwrap();
+    let parse = |text: &str| {
+        actgate::config::Config::from_toml(text, &path, base)
+            .unwrap_or_else(|e| panic!("{e}\n--- config ---\n{text}"))
+    };
+    let example = parse(&with_file);
+    let defaults = parse(&format!(
+        "[upstream]\nuser = {:?}\n\n[audit]\npath = \"audit.jsonl\"\n",
+        example.upstream.user
+    ));
     assert_eq!(example.upstream.password.as_deref(), Some("s3cret"));
     assert_eq!(example.listen, defaults.listen);
     assert_eq!(example.rules_dir, defaults.rules_dir);
@@ -528,6 +555,7 @@ fn example_config_is_valid_and_documents_every_key() {
     assert_eq!(e.max_connections, d.max_connections);
     assert_eq!(e.max_message_bytes, d.max_message_bytes);
     assert_eq!(e.max_backend_message_bytes, d.max_backend_message_bytes);
+    assert_eq!(e.max_sql_bytes, d.max_sql_bytes);
     assert_eq!(e.startup_timeout, d.startup_timeout);
     assert_eq!(e.idle_timeout, d.idle_timeout);
     assert_eq!(e.shutdown_grace, d.shutdown_grace);
@@ -536,6 +564,7 @@ fn example_config_is_valid_and_documents_every_key() {
         defaults.allow_cleartext_without_tls
     );
     assert!(example.tls.is_none(), "[tls] is commented out");
+    assert!(example.audit.is_none(), "[audit] is commented out");
     let (e, d) = (&example.upstream, &defaults.upstream);
     assert_eq!(e.host, d.host);
     assert_eq!(e.port, d.port);
@@ -547,12 +576,40 @@ fn example_config_is_valid_and_documents_every_key() {
     actgate::rules::RuleSet::load_dir(&example.rules_dir, &example.upstream.search_path_list())
         .expect("rules/ loads");
 
-    // The commented-out [tls] table is valid too once switched on.
-    let with_tls = uncomment_tls(&with_file);
-    let tls = actgate::config::Config::from_toml(&with_tls, &path, base)
-        .unwrap_or_else(|e| panic!("example with [tls] uncommented: {e}\n{with_tls}"))
-        .tls
-        .expect("[tls] uncommented");
+    // Each commented-out key of a set table is valid once switched on (the
+    // password_file line is already switched on above), and shows the
+    // default where there is one.
+    let with_lines: Vec<&str> = with_file.lines().collect();
+    let mut table = "";
+    for (i, line) in with_lines.iter().enumerate() {
+        if let Some(t) = table_header(line) {
+            table = if line.starts_with('#') { "" } else { t };
+            continue;
+        }
+        let Some((key, true)) = key_line(line) else {
+            continue;
+        };
+        if table.is_empty() || (table == "upstream" && key == "password_file") {
+            continue;
+        }
+        let mut edited = with_lines.clone();
+        edited[i] = &line[2..];
+        let config = parse(&edited.join("\n"));
+        if key == "max_sql_bytes" {
+            assert_eq!(config.limits.max_sql_bytes, defaults.limits.max_sql_bytes);
+        }
+    }
+
+    // The commented-out [tls] and [audit] tables are valid too once switched
+    // on, and [audit] shows the defaults.
+    let uncommented = uncomment_table(&uncomment_table(&with_file, "tls"), "audit");
+    let config = parse(&uncommented);
+    let tls = config.tls.expect("[tls] switched on");
     assert!(tls.cert_file.starts_with(base), "{tls:?}");
     assert!(tls.key_file.starts_with(base), "{tls:?}");
+    let audit = config.audit.expect("[audit] switched on");
+    let default_audit = defaults.audit.unwrap();
+    assert!(audit.path.starts_with(base), "{audit:?}");
+    assert_eq!(audit.queue_capacity, default_audit.queue_capacity);
+    assert_eq!(audit.sql_max_bytes, default_audit.sql_max_bytes);
 }
