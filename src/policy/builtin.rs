@@ -439,6 +439,17 @@ pub const PINNED_SETTINGS: &[&str] = &[
     "temp_tablespaces",
 ];
 
+/// Whether `schema.name` is in `list` (entries are `schema.name`), without
+/// allocating.
+pub fn listed(list: &[&str], schema: &str, name: &str) -> bool {
+    list.iter().any(|e| {
+        e.len() == schema.len() + 1 + name.len()
+            && e.starts_with(schema)
+            && e.as_bytes()[schema.len()] == b'.'
+            && e.ends_with(name)
+    })
+}
+
 pub fn is_builtin_function(name: &str) -> bool {
     FUNCTIONS.contains(&name)
 }

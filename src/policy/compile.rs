@@ -209,7 +209,7 @@ pub fn compile(
         if denied_tables.contains(&q) {
             return ctx.err(name.span(), format!("table {q} is both allowed and denied"));
         }
-        if builtin::CREDENTIAL_RELATIONS.contains(&q.to_string().as_str()) {
+        if builtin::listed(builtin::CREDENTIAL_RELATIONS, &q.schema, &q.name) {
             return ctx.err(
                 name.span(),
                 format!("{q} exposes credentials and can never be allowed"),

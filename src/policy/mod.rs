@@ -292,7 +292,7 @@ impl Policy {
                 )
                 .hint(self.tables_hint()));
             }
-            if builtin::CREDENTIAL_RELATIONS.contains(&r.name.to_string().as_str()) {
+            if builtin::listed(builtin::CREDENTIAL_RELATIONS, &r.name.schema, &r.name.name) {
                 return Err(Denial::new(
                     "credential_catalog",
                     "builtin.credential_catalogs",
@@ -479,7 +479,7 @@ impl Policy {
                 CatalogAccess::All => true,
                 CatalogAccess::Drivers => {
                     self.driver_profile
-                        && builtin::DRIVER_RELATIONS.contains(&name.to_string().as_str())
+                        && builtin::listed(builtin::DRIVER_RELATIONS, &name.schema, &name.name)
                 }
                 CatalogAccess::None => false,
             };

@@ -29,24 +29,30 @@ pub struct AnalysisContext {
     pub limits: AnalysisLimits,
 }
 
+/// Analyses by database, then by statement text. Lookups borrow the text:
+/// a cache hit allocates nothing.
 #[derive(Default)]
 pub struct Analyzer {
-    cache: Mutex<HashMap<(String, Arc<str>), AnalysisResult>>,
+    cache: Mutex<HashMap<String, HashMap<Arc<str>, AnalysisResult>>>,
 }
 
 impl Analyzer {
     fn cached(&self, database: &str, sql: &str) -> Option<AnalysisResult> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.get(&(database.to_owned(), Arc::from(sql))).cloned()
+        cache.get(database)?.get(sql).cloned()
     }
 
     fn store(&self, database: &str, sql: Arc<str>, result: AnalysisResult) {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= CACHE_ENTRIES {
+        let entries = match cache.get_mut(database) {
+            Some(e) => e,
+            None => cache.entry(database.to_owned()).or_default(),
+        };
+        if entries.len() >= CACHE_ENTRIES {
             // Crude but bounded; hot statements come straight back.
-            cache.clear();
+            entries.clear();
         }
-        cache.insert((database.to_owned(), sql), result);
+        entries.insert(sql, result);
     }
 
     /// Analyses `sql`, from the cache when possible.
