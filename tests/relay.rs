@@ -406,26 +406,49 @@ async fn refusal_in_a_pipeline_answers_in_place() {
 
 #[tokio::test]
 async fn pinned_parameters_cannot_drift() {
-    let proxy = Proxy::start().await;
-    // SET of these is denied by policy; set_config is the back door the
-    // drift watch closes (tester may call it).
-    for sql in [
-        "SELECT set_config('client_encoding', 'LATIN1', false)",
-        "SELECT set_config('standard_conforming_strings', 'off', false)",
+    // The policy denies SET and set_config of these settings, so the drift
+    // watch is the second wall: a function allowed by a DBA that changes
+    // them from inside must still end the session.
+    let admin = common::connect_direct().await;
+    admin
+        .batch_execute(
+            "CREATE OR REPLACE FUNCTION public.drift_setting(name text, value text) RETURNS text \
+             LANGUAGE sql AS $$ SELECT set_config(name, value, false) $$; \
+             GRANT EXECUTE ON FUNCTION public.drift_setting(text, text) TO PUBLIC",
+        )
+        .await
+        .unwrap();
+    let rules = tempfile::tempdir().unwrap();
+    let verifier = actgate::auth::Verifier::generate("drifter-secret");
+    std::fs::write(
+        rules.path().join("drifter.toml"),
+        format!(
+            "[agent]\nname = \"drifter\"\ndatabases = [\"shop\"]\nsecret_verifier = \"{verifier}\"\n\n\
+             [policy]\nstatements = [\"read\"]\nfunctions = [\"public.drift_setting\"]\n"
+        ),
+    )
+    .unwrap();
+    let mut config = common::config("");
+    config.rules_dir = rules.path().to_owned();
+    let proxy = Proxy::start_with(config).await;
+    for (name, value) in [
+        ("client_encoding", "LATIN1"),
+        ("standard_conforming_strings", "off"),
     ] {
-        let client = proxy.connect(TESTER).await;
-        let result = client.batch_execute(sql).await;
-        // The session is ended with a FATAL that names the parameter.
-        let e = match result {
+        let client = proxy.connect(("drifter", "drifter-secret")).await;
+        let sql = format!("SELECT drift_setting('{name}', '{value}')");
+        let e = match client.batch_execute(&sql).await {
             Err(e) => e,
             Ok(()) => client.batch_execute("SELECT 1").await.unwrap_err(),
         };
         let closed = client.is_closed() || client.batch_execute("SELECT 1").await.is_err();
-        assert!(closed, "{sql}: the session must end");
-        if let Some(db) = e.as_db_error() {
-            assert_eq!(db.code().code(), "08P01", "{sql}");
-            assert!(db.message().contains("changed to"), "{}", db.message());
-        }
+        assert!(closed, "{name}: the session must end");
+        let db = e
+            .as_db_error()
+            .unwrap_or_else(|| panic!("{name}: expected the FATAL, got {e}"));
+        assert_eq!(db.code().code(), "08P01", "{name}");
+        assert!(db.message().contains(name), "{}", db.message());
+        assert!(db.message().contains("changed to"), "{}", db.message());
     }
 }
 

@@ -195,7 +195,8 @@ pub struct ColumnUse {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AmbiguousColumn {
     pub column: String,
-    pub candidates: Vec<QualifiedName>,
+    /// Each relation it may belong to, with the column it would be there.
+    pub candidates: Vec<(QualifiedName, ColumnName)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -261,6 +262,9 @@ pub struct StatementInfo {
     pub settings: Vec<SettingUse>,
     pub copy: Option<CopyInfo>,
     pub prepared: Vec<PreparedRef>,
+    /// DDL on cluster-wide objects (databases, extensions, servers, roles
+    /// through DROP …): never for an agent.
+    pub cluster_level: bool,
 }
 
 impl StatementInfo {
@@ -390,6 +394,8 @@ pub fn analyze(
             resolver,
             info: StatementInfo::default(),
             table_functions: BTreeSet::new(),
+            cte_refs: BTreeSet::new(),
+            queries_walked: 0,
         };
         walker.statement(statement, &Env::default())?;
         walker.cross_check(statement)?;
@@ -436,6 +442,23 @@ enum SourceKind {
 struct Source {
     alias: String,
     kind: SourceKind,
+    /// Column aliases on a table (`customers AS c(a, b)`): they rename
+    /// the table's first columns, whose own names are then hidden.
+    renames: Vec<String>,
+    /// For derived tables: the base relations read inside (row locks on
+    /// the derived table lock their rows).
+    bases: Vec<QualifiedName>,
+}
+
+impl Source {
+    fn new(alias: String, kind: SourceKind) -> Source {
+        Source {
+            alias,
+            kind,
+            renames: Vec::new(),
+            bases: Vec::new(),
+        }
+    }
 }
 
 /// The FROM items visible at one query level, and the enclosing levels.
@@ -468,6 +491,10 @@ struct Walker<'r> {
     info: StatementInfo,
     /// Names used as table functions (the visitor reports them as relations).
     table_functions: BTreeSet<Vec<String>>,
+    /// Names the walk resolved to CTEs.
+    cte_refs: BTreeSet<Vec<String>>,
+    /// Query nodes the walk entered (cross-checked with the visitor's count).
+    queries_walked: usize,
 }
 
 impl Walker<'_> {
@@ -502,6 +529,54 @@ impl Walker<'_> {
             column,
             access,
         });
+    }
+
+    /// `set_config(name, value, is_local)` changes a setting like SET: the
+    /// name must be a literal so the setting rules can judge it.
+    fn set_config(&mut self, f: &ast::Function) -> Result<(), AnalysisError> {
+        let Ok(q) = self.resolver.function(&f.name) else {
+            return Ok(());
+        };
+        if !(q.schema == "pg_catalog" && q.name == "set_config") {
+            return Ok(());
+        }
+        let first = match &f.args {
+            FunctionArguments::List(list) => list.args.first(),
+            _ => None,
+        };
+        let literal = match first {
+            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))) => match &v.value {
+                ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => {
+                    Some(s.clone())
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(name) = literal else {
+            return unsupported("set_config with a setting name that is not a literal");
+        };
+        self.info.class(Class::Session);
+        self.info.settings.push(SettingUse {
+            name: normalise_setting(&name.trim().to_ascii_lowercase()),
+            action: SettingAction::Set,
+        });
+        Ok(())
+    }
+
+    /// A whole schema as the object of DDL: recorded as `schema.*`, which
+    /// only a `[schemas.<name>]` rule with `ddl` allows.
+    fn schema_object(&mut self, name: &ObjectName) -> Result<(), AnalysisError> {
+        let p =
+            parts(name).ok_or_else(|| AnalysisError::Unsupported(format!("schema name {name}")))?;
+        let [schema] = p.as_slice() else {
+            return unsupported(format!("schema name {name}"));
+        };
+        self.info.relations.push(RelationUse {
+            name: QualifiedName::new(schema.clone(), "*"),
+            access: Access::Ddl,
+        });
+        Ok(())
     }
 
     // ----- statements -------------------------------------------------
@@ -629,8 +704,19 @@ impl Walker<'_> {
             }
             Statement::ShowVariable { variable } => {
                 self.info.class(Class::Session);
-                let name = variable.iter().map(fold).collect::<Vec<_>>().join(" ");
-                let name = normalise_setting(&name);
+                let words: Vec<String> = variable
+                    .iter()
+                    .map(|i| i.value.to_ascii_lowercase())
+                    .collect();
+                let spaced = words.join(" ");
+                // Multi-word forms are SQL-standard spellings; any other
+                // multi-part name is a dotted custom setting.
+                let name = match spaced.as_str() {
+                    "time zone" | "transaction isolation level" | "session authorization" => {
+                        normalise_setting(&spaced)
+                    }
+                    _ => words.join("."),
+                };
                 self.info.settings.push(SettingUse {
                     name,
                     action: SettingAction::Show,
@@ -682,11 +768,15 @@ impl Walker<'_> {
             | Statement::AlterRole { .. }
             | Statement::CreateUser(_)
             | Statement::AlterUser(_)
-            | Statement::AlterDefaultPrivileges(_)
-            | Statement::CreatePolicy(_)
-            | Statement::AlterPolicy(_)
-            | Statement::DropPolicy(_) => {
+            | Statement::AlterDefaultPrivileges(_) => {
                 self.info.class(Class::Dcl);
+                self.ddl_functions(st)
+            }
+            Statement::CreatePolicy(ast::CreatePolicy { table_name, .. })
+            | Statement::AlterPolicy(ast::AlterPolicy { table_name, .. })
+            | Statement::DropPolicy(ast::DropPolicy { table_name, .. }) => {
+                self.info.class(Class::Dcl);
+                self.relation(table_name, Access::Ddl)?;
                 self.ddl_functions(st)
             }
             Statement::CreateTable(ct) => {
@@ -718,27 +808,56 @@ impl Walker<'_> {
                 object_type, names, ..
             } => {
                 self.info.class(Class::Ddl);
-                if matches!(
-                    object_type,
-                    ast::ObjectType::Table
-                        | ast::ObjectType::View
-                        | ast::ObjectType::MaterializedView
-                ) {
-                    for n in names {
-                        self.relation(n, Access::Ddl)?;
+                use ast::ObjectType as O;
+                match object_type {
+                    O::Table
+                    | O::View
+                    | O::MaterializedView
+                    | O::ForeignTable
+                    | O::Index
+                    | O::Sequence
+                    | O::Type
+                    | O::Collation => {
+                        for n in names {
+                            self.relation(n, Access::Ddl)?;
+                        }
                     }
+                    O::Schema => {
+                        for n in names {
+                            self.schema_object(n)?;
+                        }
+                    }
+                    _ => self.info.cluster_level = true,
                 }
                 Ok(())
             }
+            Statement::CreateSchema { schema_name, .. } => {
+                self.info.class(Class::Ddl);
+                match schema_name {
+                    ast::SchemaName::Simple(n) | ast::SchemaName::NamedAuthorization(n, _) => {
+                        self.schema_object(n)
+                    }
+                    ast::SchemaName::UnnamedAuthorization(_) => {
+                        self.info.cluster_level = true;
+                        Ok(())
+                    }
+                }
+            }
+            Statement::CreateDatabase { .. }
+            | Statement::CreateExtension(_)
+            | Statement::DropExtension(_)
+            | Statement::CreateServer(_)
+            | Statement::CreateForeignDataWrapper(_)
+            | Statement::CreateUserMapping(_) => {
+                self.info.class(Class::Ddl);
+                self.info.cluster_level = true;
+                Ok(())
+            }
             Statement::Comment { .. }
-            | Statement::CreateSchema { .. }
-            | Statement::CreateDatabase { .. }
             | Statement::CreateFunction(_)
             | Statement::CreateProcedure { .. }
             | Statement::CreateTrigger(_)
             | Statement::DropTrigger(_)
-            | Statement::CreateExtension(_)
-            | Statement::DropExtension(_)
             | Statement::DropFunction(_)
             | Statement::DropProcedure { .. }
             | Statement::CreateSequence { .. }
@@ -761,10 +880,7 @@ impl Walker<'_> {
             | Statement::AlterCollation(_)
             | Statement::AlterOperator(_)
             | Statement::DropOperator(_)
-            | Statement::CreateForeignTable(_)
-            | Statement::CreateServer(_)
-            | Statement::CreateForeignDataWrapper(_)
-            | Statement::CreateUserMapping(_) => {
+            | Statement::CreateForeignTable(_) => {
                 self.info.class(Class::Ddl);
                 self.ddl_functions(st)
             }
@@ -824,6 +940,21 @@ impl Walker<'_> {
             ast::Set::SetNames { .. } | ast::Set::SetNamesDefault {} => {
                 push(self, "client_encoding".into())
             }
+            ast::Set::SetTransaction {
+                session: true,
+                modes,
+                ..
+            } => {
+                // SET SESSION CHARACTERISTICS AS TRANSACTION … changes the
+                // session defaults.
+                for m in modes {
+                    let name = match m {
+                        ast::TransactionMode::AccessMode(_) => "default_transaction_read_only",
+                        ast::TransactionMode::IsolationLevel(_) => "default_transaction_isolation",
+                    };
+                    push(self, name.into());
+                }
+            }
             ast::Set::SetTransaction { .. } => {
                 self.info.classes.retain(|c| *c != Class::Session);
                 self.info.class(Class::Transaction);
@@ -872,7 +1003,7 @@ impl Walker<'_> {
             self.column(&target, ColumnName::All, ColumnAccess::Write);
         }
         for c in &ins.columns {
-            let col = last_part(c)?;
+            let col = first_part(c)?;
             self.column(&target, ColumnName::Named(col), ColumnAccess::Write);
         }
         if let Some(q) = &ins.source {
@@ -884,10 +1015,9 @@ impl Walker<'_> {
             .map(|a| fold(&a.alias))
             .unwrap_or_else(|| target.name.clone());
         let mut scope = Scope::new(None);
-        scope.sources.push(Source {
-            alias,
-            kind: SourceKind::Table(target.clone()),
-        });
+        scope
+            .sources
+            .push(Source::new(alias, SourceKind::Table(target.clone())));
         match &ins.on {
             None => {}
             Some(ast::OnInsert::OnConflict(oc)) => {
@@ -904,10 +1034,10 @@ impl Walker<'_> {
                         name: target.clone(),
                         access: Access::Update,
                     });
-                    scope.sources.push(Source {
-                        alias: "excluded".into(),
-                        kind: SourceKind::Table(target.clone()),
-                    });
+                    scope.sources.push(Source::new(
+                        "excluded".into(),
+                        SourceKind::Table(target.clone()),
+                    ));
                     self.assignments(&target, &du.assignments, &scope, env)?;
                     if let Some(w) = &du.selection {
                         self.expr(w, &scope, env)?;
@@ -935,7 +1065,8 @@ impl Walker<'_> {
                 ast::AssignmentTarget::Tuple(ns) => ns.iter().collect(),
             };
             for n in names {
-                let col = last_part(n)?;
+                // `SET col.field = …` assigns to `col`.
+                let col = first_part(n)?;
                 self.column(target, ColumnName::Named(col), ColumnAccess::Write);
             }
             self.expr(&a.value, scope, env)?;
@@ -966,13 +1097,13 @@ impl Walker<'_> {
         };
         let target = self.relation(name, Access::Update)?;
         let mut scope = Scope::new(None);
-        scope.sources.push(Source {
-            alias: alias
+        scope.sources.push(Source::new(
+            alias
                 .as_ref()
                 .map(|a| fold(&a.name))
                 .unwrap_or_else(|| target.name.clone()),
-            kind: SourceKind::Table(target.clone()),
-        });
+            SourceKind::Table(target.clone()),
+        ));
         match &u.from {
             None => {}
             Some(ast::UpdateTableFromKind::AfterSet(from)) => {
@@ -1026,13 +1157,13 @@ impl Walker<'_> {
         };
         let target = self.relation(name, Access::Delete)?;
         let mut scope = Scope::new(None);
-        scope.sources.push(Source {
-            alias: alias
+        scope.sources.push(Source::new(
+            alias
                 .as_ref()
                 .map(|a| fold(&a.name))
                 .unwrap_or_else(|| target.name.clone()),
-            kind: SourceKind::Table(target.clone()),
-        });
+            SourceKind::Table(target.clone()),
+        ));
         if let Some(using) = &d.using {
             for twj in using {
                 self.add_from_item(twj, &mut scope, env)?;
@@ -1067,13 +1198,13 @@ impl Walker<'_> {
             .relation(name)
             .map_err(|e| AnalysisError::Unsupported(format!("relation name {}", e.0)))?;
         let mut scope = Scope::new(None);
-        scope.sources.push(Source {
-            alias: alias
+        scope.sources.push(Source::new(
+            alias
                 .as_ref()
                 .map(|a| fold(&a.name))
                 .unwrap_or_else(|| target.name.clone()),
-            kind: SourceKind::Table(target.clone()),
-        });
+            SourceKind::Table(target.clone()),
+        ));
         self.info.relations.push(RelationUse {
             name: target.clone(),
             access: Access::Read,
@@ -1198,6 +1329,7 @@ impl Walker<'_> {
         parent: Option<&Scope<'_>>,
         env: &Env,
     ) -> Result<(), AnalysisError> {
+        self.queries_walked += 1;
         if q.for_clause.is_some()
             || q.settings.is_some()
             || q.format_clause.is_some()
@@ -1274,7 +1406,9 @@ impl Walker<'_> {
                         name.push(table.clone());
                         let obj = ObjectName::from(name);
                         let folded = parts(&obj).unwrap_or_default();
-                        if !(folded.len() == 1 && env.has(&folded[0])) {
+                        if folded.len() == 1 && env.has(&folded[0]) {
+                            self.cte_refs.insert(folded);
+                        } else {
                             let q = self.relation(&obj, Access::Read)?;
                             self.column(&q, ColumnName::All, ColumnAccess::Read);
                         }
@@ -1314,14 +1448,18 @@ impl Walker<'_> {
                         let q = self.resolver.relation(of).map_err(|e| {
                             AnalysisError::Unsupported(format!("relation name {}", e.0))
                         })?;
-                        let target = scope
-                            .sources
-                            .iter()
-                            .find(|s| s.alias == q.name)
-                            .map(|s| s.kind.clone());
+                        let target = scope.sources.iter().find(|s| s.alias == q.name).cloned();
                         match target {
-                            Some(SourceKind::Table(t)) => self.lock_relation(t),
-                            _ => self.lock_relation(q),
+                            Some(Source {
+                                kind: SourceKind::Table(t),
+                                ..
+                            }) => self.lock_relation(t),
+                            Some(Source {
+                                kind: SourceKind::Group(g),
+                                ..
+                            }) => g.into_iter().for_each(|t| self.lock_relation(t)),
+                            Some(src) => src.bases.into_iter().for_each(|t| self.lock_relation(t)),
+                            None => self.lock_relation(q),
                         }
                     }
                     None => {
@@ -1331,7 +1469,7 @@ impl Walker<'_> {
                             .flat_map(|s| match &s.kind {
                                 SourceKind::Table(t) => vec![t.clone()],
                                 SourceKind::Group(g) => g.clone(),
-                                SourceKind::Other(_) => vec![],
+                                SourceKind::Other(_) => s.bases.clone(),
                             })
                             .collect();
                         for t in tables {
@@ -1558,6 +1696,7 @@ impl Walker<'_> {
                 partitions,
                 json_path,
                 index_directives,
+                sample,
                 ..
             } => {
                 if !with_hints.is_empty()
@@ -1582,22 +1721,29 @@ impl Walker<'_> {
                         self.function_arg(a, &lateral, env)?;
                     }
                     let default = folded.last().cloned().unwrap_or_default();
-                    return Ok(Source {
-                        alias: alias_of(alias).unwrap_or(default),
-                        kind: SourceKind::Other(alias_columns(alias)),
-                    });
+                    return Ok(Source::new(
+                        alias_of(alias).unwrap_or(default),
+                        SourceKind::Other(alias_columns(alias)),
+                    ));
+                }
+                if let Some(sample) = sample {
+                    // TABLESAMPLE arguments are expressions, subqueries included.
+                    self.visit_exprs(sample, scope, env)?;
                 }
                 if folded.len() == 1 && env.has(&folded[0]) {
-                    return Ok(Source {
-                        alias: alias_of(alias).unwrap_or_else(|| folded[0].clone()),
-                        kind: SourceKind::Other(alias_columns(alias)),
-                    });
+                    self.cte_refs.insert(folded.clone());
+                    return Ok(Source::new(
+                        alias_of(alias).unwrap_or_else(|| folded[0].clone()),
+                        SourceKind::Other(alias_columns(alias)),
+                    ));
                 }
                 let q = self.relation(name, Access::Read)?;
-                Ok(Source {
-                    alias: alias_of(alias).unwrap_or_else(|| q.name.clone()),
-                    kind: SourceKind::Table(q),
-                })
+                let mut source = Source::new(
+                    alias_of(alias).unwrap_or_else(|| q.name.clone()),
+                    SourceKind::Table(q),
+                );
+                source.renames = alias_columns(alias).unwrap_or_default();
+                Ok(source)
             }
             TableFactor::Derived {
                 lateral,
@@ -1608,6 +1754,7 @@ impl Walker<'_> {
                 if sample.is_some() {
                     return unsupported("TABLESAMPLE on a subquery");
                 }
+                let before = self.info.relations.len();
                 if *lateral {
                     let lateral_scope = Scope {
                         sources: scope.sources.clone(),
@@ -1617,12 +1764,16 @@ impl Walker<'_> {
                 } else {
                     self.query(subquery, scope.parent, env)?;
                 }
-                Ok(Source {
-                    alias: alias_of(alias).unwrap_or_default(),
-                    kind: SourceKind::Other(
-                        alias_columns(alias).or_else(|| output_columns(subquery)),
-                    ),
-                })
+                let mut source = Source::new(
+                    alias_of(alias).unwrap_or_default(),
+                    SourceKind::Other(alias_columns(alias).or_else(|| output_columns(subquery))),
+                );
+                source.bases = self.info.relations[before..]
+                    .iter()
+                    .filter(|r| r.access == Access::Read)
+                    .map(|r| r.name.clone())
+                    .collect();
+                Ok(source)
             }
             TableFactor::Function {
                 name, args, alias, ..
@@ -1638,10 +1789,10 @@ impl Walker<'_> {
                 for a in args {
                     self.function_arg(a, &lateral, env)?;
                 }
-                Ok(Source {
-                    alias: alias_of(alias).unwrap_or_default(),
-                    kind: SourceKind::Other(alias_columns(alias)),
-                })
+                Ok(Source::new(
+                    alias_of(alias).unwrap_or_default(),
+                    SourceKind::Other(alias_columns(alias)),
+                ))
             }
             TableFactor::UNNEST {
                 alias,
@@ -1662,15 +1813,18 @@ impl Walker<'_> {
                 for e in array_exprs {
                     self.expr(e, &lateral, env)?;
                 }
-                Ok(Source {
-                    alias: alias_of(alias).unwrap_or_default(),
-                    kind: SourceKind::Other(alias_columns(alias)),
-                })
+                Ok(Source::new(
+                    alias_of(alias).unwrap_or_default(),
+                    SourceKind::Other(alias_columns(alias)),
+                ))
             }
             TableFactor::NestedJoin {
                 table_with_joins,
                 alias,
             } => {
+                if alias.as_ref().is_some_and(|a| !a.columns.is_empty()) {
+                    return unsupported("column aliases on a parenthesised join");
+                }
                 let mut inner = Scope::new(scope.parent);
                 inner.sources = scope.sources.clone();
                 let before = inner.sources.len();
@@ -1689,10 +1843,10 @@ impl Walker<'_> {
                             .collect();
                         // Without an alias the inner names stay visible;
                         // model that as a group reachable by each name.
-                        Ok(Source {
-                            alias: alias_of(alias).unwrap_or_default(),
-                            kind: SourceKind::Group(tables),
-                        })
+                        Ok(Source::new(
+                            alias_of(alias).unwrap_or_default(),
+                            SourceKind::Group(tables),
+                        ))
                     }
                 }
             }
@@ -1702,10 +1856,10 @@ impl Walker<'_> {
                     parent: scope.parent,
                 };
                 self.expr(expr, &lateral, env)?;
-                Ok(Source {
-                    alias: alias_of(alias).unwrap_or_default(),
-                    kind: SourceKind::Other(alias_columns(alias)),
-                })
+                Ok(Source::new(
+                    alias_of(alias).unwrap_or_default(),
+                    SourceKind::Other(alias_columns(alias)),
+                ))
             }
             other => unsupported(format!("FROM item {}", first_words(&other.to_string()))),
         }
@@ -1775,6 +1929,39 @@ impl Walker<'_> {
         }
     }
 
+    /// The column of `table` that the visible name `name` of `source`
+    /// denotes; `None` if the source has no such column (known only with a
+    /// catalog that knows the table).
+    fn table_column(
+        &self,
+        source: &Source,
+        table: &QualifiedName,
+        name: &str,
+    ) -> Option<ColumnName> {
+        // An empty column list is an unknown one (a relation the catalog
+        // names without columns).
+        let columns = self
+            .resolver
+            .catalog
+            .and_then(|c| c.columns(table))
+            .filter(|cols| !cols.is_empty());
+        if let Some(i) = source.renames.iter().position(|r| r == name) {
+            return match columns {
+                Some(cols) => cols.get(i).map(|c| ColumnName::Named(c.clone())),
+                // Renamed, and the original name is unknown: count it all.
+                None => Some(ColumnName::All),
+            };
+        }
+        match columns {
+            Some(cols) => cols
+                .iter()
+                .skip(source.renames.len())
+                .any(|c| c == name)
+                .then(|| ColumnName::Named(name.to_owned())),
+            None => Some(ColumnName::Named(name.to_owned())),
+        }
+    }
+
     /// Attributes an unqualified column reference.
     fn unqualified_column(&mut self, name: &str, scope: &Scope<'_>) {
         let catalog = self.resolver.catalog;
@@ -1787,60 +1974,49 @@ impl Walker<'_> {
             let kind = source.kind.clone();
             self.whole_row(&kind);
         }
-        let mut candidates: Vec<QualifiedName> = Vec::new();
+        let mut candidates: Vec<(QualifiedName, ColumnName)> = Vec::new();
         for level in scope.levels() {
-            let mut tables = Vec::new();
+            let mut found = Vec::new();
             let mut other_has_it = false;
             let mut other_unknown = false;
-            for s in &level.sources {
-                match &s.kind {
-                    SourceKind::Table(t) => tables.push(t.clone()),
-                    SourceKind::Group(g) => tables.extend(g.iter().cloned()),
+            for src in &level.sources {
+                match &src.kind {
+                    SourceKind::Table(t) => {
+                        if let Some(c) = self.table_column(src, t, name) {
+                            found.push((t.clone(), c));
+                        }
+                    }
+                    SourceKind::Group(g) => {
+                        for t in g {
+                            let has =
+                                catalog.is_none_or(|c| !c.has_relation(t) || c.has_column(t, name));
+                            if has {
+                                found.push((t.clone(), ColumnName::Named(name.to_owned())));
+                            }
+                        }
+                    }
                     SourceKind::Other(Some(cols)) => other_has_it |= cols.iter().any(|c| c == name),
                     SourceKind::Other(None) => other_unknown = true,
                 }
             }
-            match catalog {
-                Some(cat) => {
-                    let having: Vec<QualifiedName> = tables
-                        .into_iter()
-                        .filter(|t| cat.has_column(t, name))
-                        .collect();
-                    if having.len() == 1 && !other_has_it && !other_unknown {
-                        self.column(
-                            &having[0],
-                            ColumnName::Named(name.into()),
-                            ColumnAccess::Read,
-                        );
-                        return;
-                    }
-                    candidates.extend(having.iter().cloned());
-                    if !candidates.is_empty() && !other_unknown {
-                        break;
-                    }
-                    if other_has_it {
-                        break;
-                    }
-                }
-                None => {
-                    if tables.len() == 1 && !other_has_it && !other_unknown && candidates.is_empty()
-                    {
-                        self.column(
-                            &tables[0],
-                            ColumnName::Named(name.into()),
-                            ColumnAccess::Read,
-                        );
-                        return;
-                    }
-                    candidates.extend(tables);
-                    if other_has_it {
-                        break;
-                    }
-                }
+            let certain = catalog.is_some() || level.sources.len() == 1;
+            if found.len() == 1
+                && certain
+                && !other_has_it
+                && !other_unknown
+                && candidates.is_empty()
+            {
+                let (t, c) = found.remove(0);
+                self.column(&t, c, ColumnAccess::Read);
+                return;
+            }
+            candidates.extend(found);
+            if other_has_it || (catalog.is_some() && !candidates.is_empty() && !other_unknown) {
+                break;
             }
         }
-        // A name that is no column but names a FROM item is a whole-row
-        // reference (`SELECT c FROM customers c`).
+        // With a catalog, a name that is no column but names a FROM item is
+        // a whole-row reference (`SELECT c FROM customers c`).
         if catalog.is_some()
             && candidates.is_empty()
             && let Some(source) = scope.find_alias(name)
@@ -1848,125 +2024,144 @@ impl Walker<'_> {
             let kind = source.kind.clone();
             self.whole_row(&kind);
         }
-        if !candidates.is_empty() {
-            candidates.sort();
-            candidates.dedup();
-            if candidates.len() == 1 {
-                self.column(
-                    &candidates[0],
-                    ColumnName::Named(name.into()),
-                    ColumnAccess::Read,
-                );
-            } else {
-                self.info.ambiguous.push(AmbiguousColumn {
-                    column: name.into(),
-                    candidates,
-                });
+        candidates.sort();
+        candidates.dedup();
+        match candidates.len() {
+            0 => {}
+            1 => {
+                let (t, c) = candidates.remove(0);
+                self.column(&t, c, ColumnAccess::Read);
             }
+            _ => self.info.ambiguous.push(AmbiguousColumn {
+                column: name.into(),
+                candidates,
+            }),
         }
     }
 
-    fn compound_column(&mut self, idents: &[ast::Ident], scope: &Scope<'_>) {
+    /// Attributes a qualified column reference. Postgres reads `a.b.c` as
+    /// schema.table.column before table.column.field, and `d.a.b.c` as
+    /// database.schema.table.column.
+    fn compound_column(
+        &mut self,
+        idents: &[ast::Ident],
+        scope: &Scope<'_>,
+    ) -> Result<(), AnalysisError> {
         let p: Vec<String> = idents.iter().map(fold).collect();
+        let schema_table = |schema: &str, table: &str| -> Option<Source> {
+            scope
+                .levels()
+                .flat_map(|l| l.sources.iter())
+                .find(|s| {
+                    s.alias == table
+                        && matches!(&s.kind, SourceKind::Table(t) if t.schema == schema && t.name == table)
+                })
+                .cloned()
+        };
         match p.as_slice() {
-            [] => {}
-            [one] => self.unqualified_column(one, scope),
-            [first, second, rest @ ..] => {
-                if let Some(source) = scope.find_alias(first) {
-                    let kind = source.kind.clone();
-                    self.source_column(&kind, second);
-                    return;
+            [] => Ok(()),
+            [one] => {
+                self.unqualified_column(one, scope);
+                Ok(())
+            }
+            [a, b] => {
+                match scope.find_alias(a).cloned() {
+                    Some(src) => self.qualified_source_column(&src, b)?,
+                    // `(col).field`: the first part is a column.
+                    None => self.unqualified_column(a, scope),
                 }
-                if let [third, ..] = rest {
-                    // schema.table.column
-                    let q = QualifiedName::new(first.clone(), second.clone());
-                    let hit = scope
-                        .levels()
-                        .flat_map(|l| l.sources.iter())
-                        .any(|s| matches!(&s.kind, SourceKind::Table(t) if *t == q));
-                    if hit {
-                        self.column(&q, ColumnName::Named(third.clone()), ColumnAccess::Read);
-                        return;
-                    }
+                Ok(())
+            }
+            [a, b, c, ..] => {
+                let four = p.len() == 4 && self.resolver.database.is_none_or(|d| d == a);
+                let hit = match p.len() {
+                    3 => schema_table(a, b).map(|s| (s, c.clone())),
+                    4 if four => schema_table(b, c).map(|s| (s, p[3].clone())),
+                    _ => None,
+                };
+                if let Some((src, column)) = hit {
+                    return self.qualified_source_column(&src, &column);
                 }
-                // `(col).field`: the first part is a column.
-                self.unqualified_column(first, scope);
+                match scope.find_alias(a).cloned() {
+                    // table.column.field
+                    Some(src) => self.qualified_source_column(&src, b),
+                    None => unsupported(format!("column reference {}", p.join("."))),
+                }
             }
         }
     }
 
-    fn source_column(&mut self, kind: &SourceKind, column: &str) {
-        match kind {
-            SourceKind::Table(t) => {
-                self.column(t, ColumnName::Named(column.into()), ColumnAccess::Read)
-            }
+    /// `alias.name`: a column of that FROM item, or, if the table has no
+    /// such column, attribute notation for a function of the whole row
+    /// (`c.to_json` is `to_json(c)`).
+    fn qualified_source_column(&mut self, src: &Source, name: &str) -> Result<(), AnalysisError> {
+        match &src.kind {
+            SourceKind::Table(t) => match self.table_column(src, t, name) {
+                Some(c) => self.column(t, c, ColumnAccess::Read),
+                None => {
+                    self.whole_row(&src.kind);
+                    self.function(&ObjectName::from(vec![ast::Ident::new(name)]))?;
+                }
+            },
             SourceKind::Group(g) => {
                 let catalog = self.resolver.catalog;
-                let mut candidates: Vec<QualifiedName> = g
+                let mut candidates: Vec<(QualifiedName, ColumnName)> = g
                     .iter()
-                    .filter(|t| catalog.is_none_or(|c| c.has_column(t, column)))
-                    .cloned()
+                    .filter(|t| catalog.is_none_or(|c| !c.has_relation(t) || c.has_column(t, name)))
+                    .map(|t| (t.clone(), ColumnName::Named(name.to_owned())))
                     .collect();
                 candidates.sort();
                 candidates.dedup();
-                match candidates.as_slice() {
-                    [] => {}
-                    [one] => self.column(one, ColumnName::Named(column.into()), ColumnAccess::Read),
+                match candidates.len() {
+                    0 => {}
+                    1 => {
+                        let (t, c) = candidates.remove(0);
+                        self.column(&t, c, ColumnAccess::Read);
+                    }
                     _ => self.info.ambiguous.push(AmbiguousColumn {
-                        column: column.into(),
+                        column: name.into(),
                         candidates,
                     }),
                 }
             }
             SourceKind::Other(_) => {}
         }
+        Ok(())
     }
 
     /// Cross-checks the walk with sqlparser's own reports: every relation
     /// the visitor sees must be one the walk accounted for (a table, a CTE
-    /// or a table function), and every function call is recorded.
+    /// reference or a table function), the walk must have entered every
+    /// query node (a subquery in a position it does not know fails closed),
+    /// and every function call is recorded.
     fn cross_check(&mut self, st: &Statement) -> Result<(), AnalysisError> {
         let mut funcs = FunctionCollector { found: Vec::new() };
         let _ = st.visit(&mut funcs);
         for f in funcs.found {
             self.function(&f)?;
         }
-        let mut rels = RelationCollector { found: Vec::new() };
+        let mut rels = RelationCollector {
+            found: Vec::new(),
+            queries: 0,
+        };
         let _ = st.visit(&mut rels);
+        if rels.queries != self.queries_walked {
+            return unsupported("a subquery in this position");
+        }
         let known: BTreeSet<&QualifiedName> = self.info.relations.iter().map(|r| &r.name).collect();
         for r in rels.found {
             let Some(p) = parts(&r) else {
                 return unsupported(format!("relation name {r}"));
             };
-            if self.table_functions.contains(&p) {
+            if self.table_functions.contains(&p) || self.cte_refs.contains(&p) {
                 continue;
             }
             let resolved = self.resolver.relation(&r).ok();
-            let is_known = resolved.as_ref().is_some_and(|q| known.contains(q));
-            let is_cte_name = p.len() == 1 && self.cte_names(st).contains(&p[0]);
-            if !is_known && !is_cte_name {
+            if !resolved.as_ref().is_some_and(|q| known.contains(q)) {
                 return unsupported(format!("relation {r} in this position"));
             }
         }
         Ok(())
-    }
-
-    fn cte_names(&self, st: &Statement) -> BTreeSet<String> {
-        struct Ctes(BTreeSet<String>);
-        impl Visitor for Ctes {
-            type Break = ();
-            fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
-                if let Some(w) = &q.with {
-                    for c in &w.cte_tables {
-                        self.0.insert(fold(&c.alias.name));
-                    }
-                }
-                ControlFlow::Continue(())
-            }
-        }
-        let mut c = Ctes(BTreeSet::new());
-        let _ = st.visit(&mut c);
-        c.0
     }
 }
 
@@ -2016,12 +2211,12 @@ impl Visitor for ExprVisitor<'_, '_, '_, '_> {
                 self.walker.unqualified_column(&fold(i), self.scope);
                 Ok(())
             }
-            Expr::CompoundIdentifier(is) => {
-                self.walker.compound_column(is, self.scope);
-                Ok(())
-            }
+            Expr::CompoundIdentifier(is) => self.walker.compound_column(is, self.scope),
             Expr::Function(f) => {
                 let mut r = self.walker.function(&f.name);
+                if r.is_ok() {
+                    r = self.walker.set_config(f);
+                }
                 if r.is_ok()
                     && let FunctionArguments::List(list) = &f.args
                 {
@@ -2086,9 +2281,11 @@ impl Visitor for FunctionCollector {
     }
 }
 
-/// Every relation sqlparser's visitor reports.
+/// Every relation sqlparser's visitor reports, and how many query nodes
+/// it meets.
 struct RelationCollector {
     found: Vec<ObjectName>,
+    queries: usize,
 }
 
 impl Visitor for RelationCollector {
@@ -2097,6 +2294,16 @@ impl Visitor for RelationCollector {
         self.found.push(r.clone());
         ControlFlow::Continue(())
     }
+    fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+        self.queries += 1;
+        ControlFlow::Continue(())
+    }
+}
+
+fn first_part(name: &ObjectName) -> Result<String, AnalysisError> {
+    parts(name)
+        .and_then(|p| p.first().cloned())
+        .ok_or_else(|| AnalysisError::Unsupported(format!("column name {name}")))
 }
 
 fn last_part(name: &ObjectName) -> Result<String, AnalysisError> {
@@ -2105,10 +2312,11 @@ fn last_part(name: &ObjectName) -> Result<String, AnalysisError> {
         .ok_or_else(|| AnalysisError::Unsupported(format!("column name {name}")))
 }
 
+/// Setting names are case-insensitive in Postgres, quoted or not.
 fn setting_name(name: &ObjectName) -> Result<String, AnalysisError> {
     let p =
         parts(name).ok_or_else(|| AnalysisError::Unsupported(format!("setting name {name}")))?;
-    Ok(normalise_setting(&p.join(".")))
+    Ok(normalise_setting(&p.join(".").to_ascii_lowercase()))
 }
 
 /// Canonical names for settings with SQL-standard spellings.

@@ -149,7 +149,6 @@ pub const FUNCTIONS: &[&str] = &[
     "regexp_count",
     "string_to_array",
     "array_to_string",
-    "unaccent",
     "normalize",
     "similar_escape",
     // dates and times
@@ -246,12 +245,29 @@ pub const FUNCTIONS: &[&str] = &[
     "current_schema",
     "current_database",
     "current_catalog",
+    // function-style casts
+    "date",
+    "text",
+    "numeric",
+    "int2",
+    "int4",
+    "int8",
+    "float4",
+    "float8",
+    "bool",
+    "varchar",
+    "timestamp",
+    "timestamptz",
+    "interval",
+    "time",
+    "uuid",
+    "json",
+    "jsonb",
     // `ARRAY(subquery)`, which sqlparser reads as a call (a reserved word:
     // no function can have that name)
     "array",
     // uuids, misc
     "gen_random_uuid",
-    "uuid_generate_v4",
 ];
 
 /// Functions mainstream drivers call while introspecting types and schemas.

@@ -61,7 +61,14 @@ pub fn explain(
                     let _ = writeln!(out, "  column    {}.{name} ({access})", c.relation);
                 }
                 for amb in &st.ambiguous {
-                    let cands: Vec<String> = amb.candidates.iter().map(|c| c.to_string()).collect();
+                    let cands: Vec<String> = amb
+                        .candidates
+                        .iter()
+                        .map(|(t, c)| match c {
+                            ColumnName::Named(n) => format!("{t}.{n}"),
+                            ColumnName::All => format!("{t}.*"),
+                        })
+                        .collect();
                     let _ = writeln!(
                         out,
                         "  column    {} (ambiguous: {})",

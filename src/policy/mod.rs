@@ -151,6 +151,12 @@ impl SessionState {
     /// Records the effects of an allowed simple Query.
     pub fn executed(&mut self, analysis: &Analysis) {
         for st in &analysis.statements {
+            self.executed_statement(st);
+        }
+    }
+
+    fn executed_statement(&mut self, st: &StatementInfo) {
+        {
             for p in &st.prepared {
                 match p {
                     PreparedRef::Prepare(n) => {
@@ -224,9 +230,17 @@ impl Policy {
         catalog: Option<&Catalog>,
         session: &SessionState,
     ) -> Verdict {
+        // Statements of one message see each other's PREPARE/DEALLOCATE.
+        let mut local: Option<SessionState> = None;
         for st in &analysis.statements {
-            if let Err(d) = self.statement(st, catalog, session) {
+            let state = local.as_ref().unwrap_or(session);
+            if let Err(d) = self.statement(st, catalog, state) {
                 return Verdict::Deny(d);
+            }
+            if !st.prepared.is_empty() {
+                local
+                    .get_or_insert_with(|| session.clone())
+                    .executed_statement(st);
             }
         }
         Verdict::Allow
@@ -331,6 +345,13 @@ impl Policy {
                 .hint(self.classes_hint()));
             }
         }
+        if st.cluster_level {
+            return Err(Denial::new(
+                "cluster_object_denied",
+                "builtin.cluster_objects",
+                "actgate denied DDL on databases, extensions, servers or roles",
+            ));
+        }
         for p in &st.prepared {
             if let PreparedRef::Execute(name) = p
                 && !session.is_prepared(name)
@@ -354,19 +375,14 @@ impl Policy {
             self.column(&c.relation, &c.column, c.access, catalog)?;
         }
         for a in &st.ambiguous {
-            for t in &a.candidates {
-                if self
-                    .column(
-                        t,
-                        &ColumnName::Named(a.column.clone()),
-                        ColumnAccess::Read,
-                        catalog,
-                    )
-                    .is_err()
-                {
+            for (t, col) in &a.candidates {
+                if self.column(t, col, ColumnAccess::Read, catalog).is_err() {
                     return Err(Denial::new(
                         "ambiguous_column",
-                        self.tables.get(t).map(|r| r.rule.clone()).unwrap_or_else(|| "default_deny".into()),
+                        self.tables
+                            .get(t)
+                            .map(|r| r.rule.clone())
+                            .unwrap_or_else(|| "default_deny".into()),
                         format!(
                             "actgate could not tell which table column {:?} belongs to, and reading it from {t} is not allowed",
                             a.column

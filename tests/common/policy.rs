@@ -134,7 +134,8 @@ pub fn shop_catalog() -> Catalog {
         "pg_statistic",
         "pg_tables",
     ] {
-        c.add_relation(QualifiedName::new("pg_catalog", t), vec!["oid".into()]);
+        // Columns unknown: the catalog names the relation only.
+        c.add_relation(QualifiedName::new("pg_catalog", t), vec![]);
     }
     for f in [
         "pg_sleep",
