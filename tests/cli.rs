@@ -1,0 +1,129 @@
+//! The actgate binary's offline commands: `secret`, `explain`, and the
+//! errors `serve` gives for bad configuration.
+
+use std::process::Command;
+
+fn actgate() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_actgate"))
+}
+
+fn rules_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
+}
+
+#[test]
+fn secret_prints_a_usable_verifier() {
+    let out = actgate().args(["secret", "hunter2"]).output().unwrap();
+    assert!(out.status.success());
+    let verifier = String::from_utf8(out.stdout).unwrap();
+    let verifier = verifier.trim();
+    assert!(verifier.starts_with("SCRAM-SHA-256$4096:"), "{verifier}");
+    actgate::auth::Verifier::parse(verifier).expect("the printed verifier parses");
+}
+
+#[test]
+fn explain_shows_classification_and_verdict() {
+    let out = actgate()
+        .arg("explain")
+        .arg("--rules")
+        .arg(rules_dir())
+        .args([
+            "--agent",
+            "analytics",
+            "WITH d AS (DELETE FROM orders WHERE id = 1 RETURNING *) SELECT count(*) FROM d",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("statement 1: read + delete"), "{text}");
+    assert!(text.contains("relation  public.orders (delete)"), "{text}");
+    assert!(text.contains("function  pg_catalog.count"), "{text}");
+    assert!(text.contains("verdict:  DENY"), "{text}");
+    assert!(text.contains("reason   statement_class_denied"), "{text}");
+    assert!(
+        text.contains("hint     allowed statement classes: read"),
+        "{text}"
+    );
+
+    let out = actgate()
+        .arg("explain")
+        .arg("--rules")
+        .arg(rules_dir())
+        .args([
+            "--agent",
+            "analytics",
+            "SELECT status, count(*) FROM orders GROUP BY status",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("column    public.orders.status (read)"),
+        "{text}"
+    );
+    assert!(text.contains("verdict:  ALLOW"), "{text}");
+}
+
+#[test]
+fn explain_of_an_unknown_agent_is_an_error() {
+    let out = actgate()
+        .arg("explain")
+        .arg("--rules")
+        .arg(rules_dir())
+        .args(["--agent", "nobody", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no agent named \"nobody\""),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_bad_rules_file_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let verifier = actgate::auth::Verifier::generate("x");
+    std::fs::write(
+        dir.path().join("bot.toml"),
+        format!(
+            "[agent]\nname = \"bot\"\ndatabases = [\"shop\"]\nsecret_verifier = \"{verifier}\"\n\n\
+             [policy]\nstatements = [\"read\", \"selects\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = actgate()
+        .arg("explain")
+        .arg("--rules")
+        .arg(dir.path())
+        .args(["--agent", "bot", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bot.toml:7"), "{err}");
+    assert!(err.contains("unknown statement class \"selects\""), "{err}");
+}
+
+#[test]
+fn serve_rejects_unknown_config_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("actgate.toml");
+    std::fs::write(&path, "[upstream]\nuser = \"x\"\nread_only-true = 1\n").unwrap();
+    let out = actgate()
+        .arg("serve")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown field"), "{err}");
+    assert!(err.contains("read_only-true"), "{err}");
+}
