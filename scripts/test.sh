@@ -37,10 +37,17 @@ cargo fmt --all -- --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 
-log "cargo test --all-targets"
-cargo test --all-targets
-
+# Doc tests first, so that the closing lines are the real suite's.
 log "cargo test --doc"
 cargo test --doc
 
+log "cargo test --all-targets"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+cargo test --all-targets 2>&1 | tee "$out"
+
+# One closing line for the whole suite, summed over every test binary.
+passed=$(grep -E '^test result: ' "$out" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -E '^test result: ' "$out" | sed -E 's/.* ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
 log "all checks passed"
+echo "actgate: ${passed} passed, ${failed} failed"
