@@ -394,3 +394,36 @@ async fn every_decision_and_login_is_audited() {
     let failed = lines.iter().find(|l| l["event"] == "login_failed").unwrap();
     assert_eq!(failed["reason"], "wrong_secret");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forty_thousand_term_or_chain_cannot_take_the_proxy_down() {
+    let config = common::config("max_message_bytes = 1048576\nmax_sql_bytes = 1048576");
+    let proxy = Proxy::start_with(config).await;
+    let bystander = proxy.connect(ANALYTICS).await;
+    let client = proxy.connect(ANALYTICS).await;
+    let mut sql = String::from("SELECT count(*) FROM orders WHERE ");
+    for i in 0..40_000 {
+        if i > 0 {
+            sql.push_str(" OR ");
+        }
+        sql.push_str(&format!("id = {i}"));
+    }
+    assert!(sql.len() > 500_000);
+    // actgate analyses it (on a large stack) and allows it; PostgreSQL may
+    // answer or refuse it (stack depth), but nothing crashes.
+    let result = client.simple_query(&sql).await;
+    if let Err(e) = &result {
+        let code = db_error(e).code().code().to_owned();
+        assert_ne!(code, "42501", "the chain is allowed by policy: {e}");
+    }
+    for c in [&client, &bystander] {
+        let rows = c.simple_query("SELECT 'still here'").await.unwrap();
+        assert_eq!(first_value(&rows).as_deref(), Some("still here"));
+    }
+    // Over the analysis limit it is refused before parsing.
+    let small = common::config("max_sql_bytes = 262144");
+    let proxy = Proxy::start_with(small).await;
+    let client = proxy.connect(ANALYTICS).await;
+    let e = client.simple_query(&sql).await.unwrap_err();
+    assert_denied(&e, "statement_too_long");
+}

@@ -528,3 +528,28 @@ async fn shutdown_stops_accepting_and_closes_sessions_after_grace() {
     let e = client.batch_execute("SELECT 1").await.unwrap_err();
     assert!(e.is_closed() || code(&e) == "57P01", "{e}");
 }
+
+#[tokio::test]
+async fn gssenc_and_ssl_requests_are_declined_and_startup_continues() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let proxy = Proxy::start().await;
+    let mut raw = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    for code in [80877104i32, 80877103] {
+        let mut req = Vec::new();
+        req.extend_from_slice(&8i32.to_be_bytes());
+        req.extend_from_slice(&code.to_be_bytes());
+        raw.write_all(&req).await.unwrap();
+        let mut answer = [0u8; 1];
+        raw.read_exact(&mut answer).await.unwrap();
+        assert_eq!(answer[0], b'N', "request {code}");
+    }
+    let mut startup = bytes::BytesMut::new();
+    actgate::protocol::startup::encode_startup(
+        &mut startup,
+        &[("user", TESTER.0), ("database", "shop")],
+    );
+    raw.write_all(&startup).await.unwrap();
+    let mut tag = [0u8; 1];
+    raw.read_exact(&mut tag).await.unwrap();
+    assert_eq!(tag[0], b'R', "an authentication request follows");
+}

@@ -66,7 +66,7 @@ fn tls() -> &'static TlsFiles {
 fn openssl(work: &Path, args: &str) {
     let args: Vec<&str> = args.split_whitespace().collect();
     let out = Command::new("openssl")
-        .args(args)
+        .args(&args)
         .current_dir(work)
         .stdin(Stdio::null())
         .output()
@@ -346,11 +346,11 @@ async fn a_server_certificate_from_another_ca_is_refused() {
     // At start: the catalog load is refused, so actgate does not start.
     let e = start_error(actgate::build_gateway(tls_config("rogue-ca.pem")).await);
     assert!(matches!(e, StartError::Catalog(_)), "{e:?}");
-    assert!(e.to_string().contains("certificate"), "{e}");
+    assert!(e.to_string().contains("invalid peer certificate"), "{e}");
 
     // Per session (started without the catalog check).
     let proxy = Proxy::start_offline(tls_config("rogue-ca.pem")).await;
-    assert_login_fails(&proxy, "certificate").await;
+    assert_login_fails(&proxy, "invalid peer certificate").await;
 }
 
 #[tokio::test]
@@ -360,10 +360,10 @@ async fn a_server_certificate_for_another_name_is_refused() {
     config.upstream.host = "localhost".into();
     let e = start_error(actgate::build_gateway(config.clone()).await);
     assert!(matches!(e, StartError::Catalog(_)), "{e:?}");
-    assert!(e.to_string().contains("certificate"), "{e}");
+    assert!(e.to_string().contains("not valid for name"), "{e}");
 
     let proxy = Proxy::start_offline(config).await;
-    assert_login_fails(&proxy, "certificate").await;
+    assert_login_fails(&proxy, "not valid for name").await;
 }
 
 #[tokio::test]
@@ -419,5 +419,5 @@ async fn an_unreadable_or_empty_ca_file_is_rejected() {
     config.upstream.ca_file = Some(tls().password_file.clone());
     let e = start_error(actgate::build_gateway_offline(config));
     assert!(matches!(e, StartError::Tls(_)), "{e:?}");
-    assert!(e.to_string().contains("certificate"), "{e}");
+    assert!(e.to_string().contains("contains no PEM certificate"), "{e}");
 }

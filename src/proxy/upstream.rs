@@ -45,6 +45,10 @@ pub enum UpstreamError {
     Protocol(#[from] ProtocolError),
     #[error("server refused TLS")]
     TlsRefused,
+    #[error("invalid TLS server name {0:?}")]
+    TlsName(String),
+    #[error("tls handshake: {0}")]
+    Tls(#[source] std::io::Error),
     #[error("authentication: {0}")]
     Auth(String),
     #[error("server requires a password and none is configured")]
@@ -129,8 +133,12 @@ pub async fn connect(
                 return Err(UpstreamError::TlsRefused);
             }
             let name = rustls::pki_types::ServerName::try_from(cfg.host.clone())
-                .map_err(|e| UpstreamError::Auth(format!("invalid TLS server name: {e}")))?;
-            MaybeTls::ClientTls(Box::new(connector.connect(name, tcp).await?))
+                .map_err(|_| UpstreamError::TlsName(cfg.host.clone()))?;
+            let tls = connector
+                .connect(name, tcp)
+                .await
+                .map_err(UpstreamError::Tls)?;
+            MaybeTls::ClientTls(Box::new(tls))
         }
         _ => MaybeTls::Plain(tcp),
     };

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Makes sure the client drivers tests/drivers.rs runs through actgate are
+# installed: for python3, psycopg 3 (with its binary build), asyncpg and
+# SQLAlchemy from PyPI; for node, node-postgres (`pg`) from npm, into
+# tests/drivers/node_modules (git-ignored). Installs only what is missing,
+# so it is quick when everything is there. Fails saying what to install
+# when python3, pip, node or npm themselves are missing.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+fail() {
+  echo "error: $*" >&2
+  exit 1
+}
+
+command -v python3 >/dev/null 2>&1 ||
+  fail "python3 is required for the driver tests (tests/drivers.rs); install Python 3 with pip (Debian: apt-get install python3 python3-pip)"
+python3 -m pip --version >/dev/null 2>&1 ||
+  fail "pip for python3 is required for the driver tests (tests/drivers.rs); install it (Debian: apt-get install python3-pip)"
+command -v node >/dev/null 2>&1 ||
+  fail "node is required for the driver tests (tests/drivers.rs); install Node.js with npm (Debian: apt-get install nodejs npm)"
+command -v npm >/dev/null 2>&1 ||
+  fail "npm is required for the driver tests (tests/drivers.rs); install it (Debian: apt-get install npm)"
+
+# Python: each module to import and the requirement that provides it.
+missing=()
+python3 -c 'import psycopg, psycopg_binary' >/dev/null 2>&1 || missing+=('psycopg[binary]>=3.1,<4')
+python3 -c 'import asyncpg' >/dev/null 2>&1 || missing+=('asyncpg>=0.29')
+python3 -c 'import sqlalchemy; assert int(sqlalchemy.__version__.split(".")[0]) >= 2' >/dev/null 2>&1 ||
+  missing+=('sqlalchemy>=2,<3')
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "==> installing Python drivers (pip): ${missing[*]}"
+  # Debian's own python3 refuses system-wide installs (PEP 668) unless told.
+  pip_flags=(--quiet --disable-pip-version-check)
+  pip_help=$(python3 -m pip install --help 2>/dev/null || true)
+  # As root (CI), pip warns on every install; the install is what is wanted.
+  if grep -q -- '--root-user-action' <<<"$pip_help"; then
+    pip_flags+=(--root-user-action=ignore)
+  fi
+  if grep -q -- '--break-system-packages' <<<"$pip_help"; then
+    if compgen -G "$(python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')/EXTERNALLY-MANAGED" >/dev/null; then
+      pip_flags+=(--break-system-packages)
+    fi
+  fi
+  python3 -m pip install "${pip_flags[@]}" "${missing[@]}"
+  python3 -c 'import psycopg, psycopg_binary, asyncpg, sqlalchemy' ||
+    fail "pip installed ${missing[*]} but python3 still cannot import them"
+fi
+
+# Node: node-postgres, local to tests/drivers.
+if ! (cd tests/drivers && node -e "require('pg')") >/dev/null 2>&1; then
+  echo "==> installing node-postgres (npm install --prefix tests/drivers pg@8)"
+  npm install --prefix tests/drivers pg@8 --no-audit --no-fund --no-save --loglevel=error >/dev/null
+  (cd tests/drivers && node -e "require('pg')") ||
+    fail "npm installed pg@8 but node still cannot require('pg') from tests/drivers"
+fi
