@@ -176,7 +176,13 @@ impl Relay<'_> {
         // statements. Cancel it.
         if !shared.idle() && !matches!(end, Ok(SessionEnd::UpstreamClosed)) {
             let cfg = &self.gateway.config.upstream;
-            if let Err(e) = super::upstream::send_cancel(cfg, upstream_key.0, upstream_key.1).await
+            if let Err(e) = super::upstream::send_cancel(
+                cfg,
+                self.gateway.upstream_tls.as_ref(),
+                upstream_key.0,
+                upstream_key.1,
+            )
+            .await
             {
                 debug!(error = %e, "cancel on client departure failed");
             }

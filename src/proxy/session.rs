@@ -255,6 +255,7 @@ async fn negotiate(
                         info!("cancel request forwarded");
                         if let Err(e) = upstream::send_cancel(
                             &gateway.config.upstream,
+                            gateway.upstream_tls.as_ref(),
                             key.process_id,
                             key.secret_key,
                         )

@@ -45,6 +45,8 @@ pub enum UpstreamError {
     Protocol(#[from] ProtocolError),
     #[error("server refused TLS")]
     TlsRefused,
+    #[error("upstream.tls = \"require\" but no trust anchors are loaded")]
+    TlsUnconfigured,
     #[error("invalid TLS server name {0:?}")]
     TlsName(String),
     #[error("tls handshake: {0}")]
@@ -112,16 +114,13 @@ async fn connect_tcp(cfg: &UpstreamConfig) -> Result<TcpStream, UpstreamError> {
     Ok(tcp)
 }
 
-/// Connects, negotiates TLS if configured and authenticates.
-pub async fn connect(
-    cfg: &UpstreamConfig,
-    tls: Option<&TlsConnector>,
-    database: &str,
-    client_params: &[(String, String)],
-    max_message_bytes: usize,
-) -> Result<Upstream, UpstreamError> {
+/// Opens the transport: TCP, then TLS when configured. Never falls back
+/// to plaintext.
+async fn open(cfg: &UpstreamConfig, tls: Option<&TlsConnector>) -> Result<MaybeTls, UpstreamError> {
     let mut tcp = connect_tcp(cfg).await?;
-    let mut stream = match (cfg.tls, tls) {
+    match (cfg.tls, tls) {
+        (UpstreamTls::Disable, _) => Ok(MaybeTls::Plain(tcp)),
+        (UpstreamTls::Require, None) => Err(UpstreamError::TlsUnconfigured),
         (UpstreamTls::Require, Some(connector)) => {
             let mut req = BytesMut::new();
             req.put_i32(8);
@@ -138,10 +137,20 @@ pub async fn connect(
                 .connect(name, tcp)
                 .await
                 .map_err(UpstreamError::Tls)?;
-            MaybeTls::ClientTls(Box::new(tls))
+            Ok(MaybeTls::ClientTls(Box::new(tls)))
         }
-        _ => MaybeTls::Plain(tcp),
-    };
+    }
+}
+
+/// Connects, negotiates TLS if configured and authenticates.
+pub async fn connect(
+    cfg: &UpstreamConfig,
+    tls: Option<&TlsConnector>,
+    database: &str,
+    client_params: &[(String, String)],
+    max_message_bytes: usize,
+) -> Result<Upstream, UpstreamError> {
+    let mut stream = open(cfg, tls).await?;
 
     let mut out = BytesMut::new();
     encode_startup(&mut out, &startup_params(cfg, database, client_params));
@@ -261,13 +270,16 @@ async fn read_frame(
     }
 }
 
-/// Sends a CancelRequest for an upstream backend. Postgres never answers.
+/// Sends a CancelRequest for an upstream backend, over TLS when sessions
+/// use it (the key must not cross the network in the clear). Postgres
+/// never answers.
 pub async fn send_cancel(
     cfg: &UpstreamConfig,
+    tls: Option<&TlsConnector>,
     process_id: i32,
     secret_key: i32,
 ) -> Result<(), UpstreamError> {
-    let mut tcp = connect_tcp(cfg).await?;
+    let mut tcp = open(cfg, tls).await?;
     let mut out = BytesMut::new();
     encode_cancel(&mut out, process_id, secret_key);
     tcp.write_all(&out).await?;
