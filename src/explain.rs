@@ -92,6 +92,7 @@ pub async fn run(
     sql: &str,
     database_url: Option<&str>,
     search_path: &[String],
+    claims: &[(String, String)],
 ) -> Result<String, ExplainError> {
     let mut catalogs = HashMap::new();
     let mut database = None;
@@ -116,8 +117,11 @@ pub async fn run(
         database: database.as_deref(),
     };
     let analysis = analyze(sql, &resolver, AnalysisLimits::default());
+    let capability = crate::policy::StaticClaims(claims.iter().cloned().collect());
+    let capability: Option<&dyn crate::policy::Capability> =
+        (!claims.is_empty()).then_some(&capability as &dyn crate::policy::Capability);
     Ok(crate::policy::explain::explain(
-        &a.policy, &analysis, catalog,
+        &a.policy, &analysis, catalog, capability,
     ))
 }
 

@@ -11,6 +11,7 @@
 //! - [`proxy`]: sessions, agent login, upstream connection, relay, cancel.
 //! - [`policy`]: pure, synchronous decisions returning a [`policy::Verdict`].
 //! - [`auth`]: agent credentials (SCRAM-SHA-256 verifiers).
+//! - [`token`]: signed agent tokens (Biscuit): mint, attenuate, verify, revoke.
 //! - [`rules`]: the rules directory (one TOML file per agent).
 //! - [`config`]: `actgate.toml`, validated into a ready-to-use [`config::Config`].
 //! - [`server`]: listener, connection limit, graceful shutdown.
@@ -33,6 +34,7 @@ pub mod proxy;
 pub mod rules;
 pub mod server;
 pub mod tls;
+pub mod token;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -47,6 +47,9 @@ enum Command {
         /// The pinned search_path (comma-separated).
         #[arg(long, default_value = "public")]
         search_path: String,
+        /// A claim for rules that use `{{claims.NAME}}` (name=value; repeatable).
+        #[arg(long = "claim", value_parser = parse_claim)]
+        claims: Vec<(String, String)>,
         /// The SQL to explain.
         sql: String,
     },
@@ -74,6 +77,7 @@ fn main() -> anyhow::Result<()> {
             agent,
             database_url,
             search_path,
+            claims,
             sql,
         } => {
             let search_path: Vec<String> = search_path
@@ -87,6 +91,7 @@ fn main() -> anyhow::Result<()> {
                 &sql,
                 database_url.as_deref(),
                 &search_path,
+                &claims,
             ))?;
             print!("{text}");
             Ok(())
@@ -107,6 +112,14 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `name=value` for `--claim`.
+fn parse_claim(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected name=value, got {s:?}"))
 }
 
 fn serve(config_path: PathBuf) -> anyhow::Result<()> {

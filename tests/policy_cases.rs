@@ -2692,3 +2692,164 @@ fn driver_profile() {
         (T, "SELECT * FROM pg_authid", "credential_catalog"),
     ]);
 }
+
+/// Row scoping with claims (`scope = { customer_id = "{{claims.customer_id}}" }`
+/// on orders for the test agent `scoped`): only top-level AND conjuncts of
+/// each use's own WHERE count.
+#[test]
+fn row_scoping_with_claims() {
+    use common::policy::outcome_with_claims;
+    let c42 = [("customer_id", "42")];
+    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        ("SELECT * FROM orders WHERE customer_id = 42", &c42, "allow"),
+        (
+            "SELECT * FROM orders WHERE customer_id = '42'",
+            &c42,
+            "allow",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id = 42::bigint",
+            &c42,
+            "allow",
+        ),
+        (
+            "SELECT * FROM orders WHERE (customer_id = 42)",
+            &c42,
+            "allow",
+        ),
+        ("SELECT * FROM orders WHERE 42 = customer_id", &c42, "allow"),
+        (
+            "SELECT id FROM orders o WHERE o.customer_id = 42 AND o.status = 'paid'",
+            &c42,
+            "allow",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id = 42 AND (status = 'paid' OR status = 'shipped')",
+            &c42,
+            "allow",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id = 42 AND id IN (SELECT order_id FROM order_items)",
+            &c42,
+            "allow",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id = 43",
+            &c42,
+            "scope_violation",
+        ),
+        ("SELECT * FROM orders", &c42, "scope_missing"),
+        (
+            "SELECT * FROM orders WHERE customer_id = 42 OR true",
+            &c42,
+            "scope_missing",
+        ),
+        (
+            "SELECT * FROM orders WHERE NOT (customer_id <> 42)",
+            &c42,
+            "scope_missing",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id > 41 AND customer_id < 43",
+            &c42,
+            "scope_missing",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id = id",
+            &c42,
+            "scope_missing",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id IN (42, 43)",
+            &c42,
+            "scope_missing",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id = $1",
+            &c42,
+            "scope_parameter",
+        ),
+        (
+            "SELECT * FROM orders o JOIN orders p ON p.id = o.id WHERE o.customer_id = 42",
+            &c42,
+            "scope_missing",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id = 42 UNION ALL SELECT * FROM orders WHERE customer_id = 43",
+            &c42,
+            "scope_violation",
+        ),
+        (
+            "SELECT * FROM customers c LEFT JOIN orders o ON o.customer_id = 42",
+            &c42,
+            "scope_missing",
+        ),
+        (
+            "SELECT customer_id, count(*) FROM orders GROUP BY customer_id HAVING customer_id = 42",
+            &c42,
+            "scope_missing",
+        ),
+        (
+            "WITH x AS (SELECT * FROM orders) SELECT * FROM x WHERE customer_id = 42",
+            &c42,
+            "scope_missing",
+        ),
+        (
+            "SELECT * FROM (SELECT * FROM orders WHERE customer_id = 42) s",
+            &c42,
+            "allow",
+        ),
+        (
+            "SELECT (SELECT count(*) FROM orders) FROM customers WHERE id = 42",
+            &c42,
+            "scope_missing",
+        ),
+        (
+            "UPDATE orders SET status = 'paid' WHERE customer_id = 42 AND id = 7",
+            &c42,
+            "allow",
+        ),
+        (
+            "UPDATE orders SET status = 'paid' WHERE id = 7",
+            &c42,
+            "scope_missing",
+        ),
+        (
+            "UPDATE orders SET status = 'paid' WHERE customer_id = 43",
+            &c42,
+            "scope_violation",
+        ),
+        (
+            "INSERT INTO orders (customer_id, shipping_country) VALUES (42, 'US')",
+            &c42,
+            "scope_unverifiable",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id = 42",
+            &[],
+            "claim_missing",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id = 42",
+            &[("tenant", "x")],
+            "claim_missing",
+        ),
+        ("SELECT id FROM customers", &[], "allow"),
+    ];
+    let mut failures = Vec::new();
+    for (sql, claims, expected) in cases {
+        let got = outcome_with_claims("scoped", sql, claims);
+        if got != *expected {
+            failures.push(format!(
+                "  {sql} {claims:?}\n      expected {expected}, got {got}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}

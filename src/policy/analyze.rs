@@ -170,6 +170,31 @@ pub struct RelationUse {
     pub access: Access,
 }
 
+/// One place a statement uses a relation, with the equality constraints
+/// its WHERE clause provably puts on it (for row scoping).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occurrence {
+    pub relation: QualifiedName,
+    pub access: Access,
+    pub pins: Vec<Pin>,
+}
+
+/// A top-level `column = value` conjunct of the WHERE clause at the
+/// relation's own query level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    pub column: String,
+    pub value: PinValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinValue {
+    /// A literal, as text (numbers as written, strings unquoted).
+    Literal(String),
+    /// A `$n` parameter (1-based), known only at Bind.
+    Param(usize),
+}
+
 /// A column, or every column (`*`, `t.*`, a whole-row reference, an INSERT
 /// without a column list).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -265,6 +290,8 @@ pub struct StatementInfo {
     /// DDL on cluster-wide objects (databases, extensions, servers, roles
     /// through DROP …): never for an agent.
     pub cluster_level: bool,
+    /// Every use of a relation, in order, with its WHERE pins.
+    pub occurrences: Vec<Occurrence>,
 }
 
 impl StatementInfo {
@@ -448,6 +475,8 @@ struct Source {
     /// For derived tables: the base relations read inside (row locks on
     /// the derived table lock their rows).
     bases: Vec<QualifiedName>,
+    /// Index into `StatementInfo::occurrences` for a base table.
+    occurrence: Option<usize>,
 }
 
 impl Source {
@@ -457,6 +486,7 @@ impl Source {
             kind,
             renames: Vec::new(),
             bases: Vec::new(),
+            occurrence: None,
         }
     }
 }
@@ -529,6 +559,81 @@ impl Walker<'_> {
             column,
             access,
         });
+    }
+
+    /// Records a use of a relation; returns its index.
+    fn occurrence(&mut self, relation: &QualifiedName, access: Access) -> usize {
+        self.info.occurrences.push(Occurrence {
+            relation: relation.clone(),
+            access,
+            pins: Vec::new(),
+        });
+        self.info.occurrences.len() - 1
+    }
+
+    /// Attaches the `column = value` conjuncts at the top of `selection`
+    /// to the relations of this query level (only AND counts: OR, NOT and
+    /// anything else pins nothing).
+    fn pin(&mut self, selection: &Expr, scope: &Scope<'_>) {
+        let mut conjuncts = Vec::new();
+        flatten_and(selection, &mut conjuncts);
+        for c in conjuncts {
+            let Expr::BinaryOp {
+                left,
+                op: ast::BinaryOperator::Eq,
+                right,
+            } = c
+            else {
+                continue;
+            };
+            let (column, value) = match (pin_value(left), pin_value(right)) {
+                (None, Some(v)) => (left.as_ref(), v),
+                (Some(v), None) => (right.as_ref(), v),
+                _ => continue,
+            };
+            let Some((source, name)) = self.pinned_source(column, scope) else {
+                continue;
+            };
+            let (Some(idx), SourceKind::Table(t)) = (source.occurrence, &source.kind) else {
+                continue;
+            };
+            if let Some(ColumnName::Named(actual)) = self.table_column(&source, t, &name) {
+                self.info.occurrences[idx].pins.push(Pin {
+                    column: actual,
+                    value,
+                });
+            }
+        }
+    }
+
+    /// The FROM item of this level (not outer ones) a column reference in a
+    /// pin denotes, with the column's visible name.
+    fn pinned_source(&self, e: &Expr, scope: &Scope<'_>) -> Option<(Source, String)> {
+        let e = strip_nested(e);
+        match e {
+            Expr::Identifier(i) => {
+                let name = fold(i);
+                let having: Vec<&Source> = scope
+                    .sources
+                    .iter()
+                    .filter(|s| match &s.kind {
+                        SourceKind::Table(t) => self.table_column(s, t, &name).is_some(),
+                        SourceKind::Group(_) => true,
+                        SourceKind::Other(cols) => cols.as_ref().is_none_or(|c| c.contains(&name)),
+                    })
+                    .collect();
+                match having.as_slice() {
+                    [one] => Some(((*one).clone(), name)),
+                    _ => None,
+                }
+            }
+            Expr::CompoundIdentifier(is) if is.len() == 2 => {
+                let alias = fold(&is[0]);
+                let src = scope.sources.iter().rev().find(|s| s.alias == alias)?;
+                Some((src.clone(), fold(&is[1])))
+            }
+            _ => None,
+        }
     }
 
     /// `set_config(name, value, is_local)` changes a setting like SET: the
@@ -999,6 +1104,7 @@ impl Walker<'_> {
             return unsupported("INSERT into a table function");
         };
         let target = self.relation(name, Access::Insert)?;
+        self.occurrence(&target, Access::Insert);
         if ins.columns.is_empty() {
             self.column(&target, ColumnName::All, ColumnAccess::Write);
         }
@@ -1096,6 +1202,7 @@ impl Walker<'_> {
             return unsupported("UPDATE of something other than a table");
         };
         let target = self.relation(name, Access::Update)?;
+        let occurrence = self.occurrence(&target, Access::Update);
         let mut scope = Scope::new(None);
         scope.sources.push(Source::new(
             alias
@@ -1115,9 +1222,13 @@ impl Walker<'_> {
                 return unsupported("UPDATE FROM … SET");
             }
         }
+        scope.sources[0].occurrence = Some(occurrence);
         self.assignments(&target, &u.assignments, &scope, env)?;
         match &u.selection {
-            Some(w) => self.expr(w, &scope, env)?,
+            Some(w) => {
+                self.expr(w, &scope, env)?;
+                self.pin(w, &scope);
+            }
             None => self.info.missing_where = true,
         }
         if let Some(items) = &u.returning {
@@ -1156,6 +1267,7 @@ impl Walker<'_> {
             return unsupported("DELETE from something other than a table");
         };
         let target = self.relation(name, Access::Delete)?;
+        let occurrence = self.occurrence(&target, Access::Delete);
         let mut scope = Scope::new(None);
         scope.sources.push(Source::new(
             alias
@@ -1169,8 +1281,12 @@ impl Walker<'_> {
                 self.add_from_item(twj, &mut scope, env)?;
             }
         }
+        scope.sources[0].occurrence = Some(occurrence);
         match &d.selection {
-            Some(w) => self.expr(w, &scope, env)?,
+            Some(w) => {
+                self.expr(w, &scope, env)?;
+                self.pin(w, &scope);
+            }
             None => self.info.missing_where = true,
         }
         if let Some(items) = &d.returning {
@@ -1265,6 +1381,7 @@ impl Walker<'_> {
                 name: target.clone(),
                 access,
             });
+            self.occurrence(&target, access);
         }
         Ok(())
     }
@@ -1303,6 +1420,7 @@ impl Walker<'_> {
                     (Access::Insert, ColumnAccess::Write)
                 };
                 let t = self.relation(table_name, access)?;
+                self.occurrence(&t, access);
                 if columns.is_empty() {
                     self.column(&t, ColumnName::All, col_access);
                 }
@@ -1410,6 +1528,7 @@ impl Walker<'_> {
                             self.cte_refs.insert(folded);
                         } else {
                             let q = self.relation(&obj, Access::Read)?;
+                            self.occurrence(&q, Access::Read);
                             self.column(&q, ColumnName::All, ColumnAccess::Read);
                         }
                     }
@@ -1535,6 +1654,7 @@ impl Walker<'_> {
         self.select_items(&s.projection, &scope, env)?;
         if let Some(w) = &s.selection {
             self.expr(w, &scope, env)?;
+            self.pin(w, &scope);
         }
         self.visit_exprs(&s.group_by, &scope, env)?;
         if let Some(h) = &s.having {
@@ -1738,11 +1858,13 @@ impl Walker<'_> {
                     ));
                 }
                 let q = self.relation(name, Access::Read)?;
+                let occurrence = self.occurrence(&q, Access::Read);
                 let mut source = Source::new(
                     alias_of(alias).unwrap_or_else(|| q.name.clone()),
                     SourceKind::Table(q),
                 );
                 source.renames = alias_columns(alias).unwrap_or_default();
+                source.occurrence = Some(occurrence);
                 Ok(source)
             }
             TableFactor::Derived {
@@ -2310,6 +2432,45 @@ fn last_part(name: &ObjectName) -> Result<String, AnalysisError> {
     parts(name)
         .and_then(|p| p.last().cloned())
         .ok_or_else(|| AnalysisError::Unsupported(format!("column name {name}")))
+}
+
+fn strip_nested(e: &Expr) -> &Expr {
+    match e {
+        Expr::Nested(inner) => strip_nested(inner),
+        other => other,
+    }
+}
+
+/// The conjuncts of a chain of ANDs.
+fn flatten_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match strip_nested(e) {
+        Expr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::And,
+            right,
+        } => {
+            flatten_and(left, out);
+            flatten_and(right, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// A literal or parameter whose value is evident, looking through casts.
+fn pin_value(e: &Expr) -> Option<PinValue> {
+    match strip_nested(e) {
+        Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) => Some(PinValue::Literal(n.clone())),
+            ast::Value::SingleQuotedString(s) => Some(PinValue::Literal(s.clone())),
+            ast::Value::Placeholder(p) => p
+                .strip_prefix('$')
+                .and_then(|n| n.parse().ok())
+                .map(PinValue::Param),
+            _ => None,
+        },
+        Expr::Cast { expr, .. } => pin_value(expr),
+        _ => None,
+    }
 }
 
 /// Setting names are case-insensitive in Postgres, quoted or not.

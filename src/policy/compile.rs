@@ -8,7 +8,7 @@ use super::analyze::{Access, Class};
 use super::builtin;
 use super::catalog::Catalog;
 use super::names::{QualifiedName, fold_config};
-use super::{CatalogAccess, Mode, Policy, TableRule};
+use super::{CatalogAccess, Mode, Policy, ScopeValue, TableRule};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -44,6 +44,9 @@ pub struct RawTable {
     pub deny_columns: Vec<Spanned<String>>,
     #[serde(default)]
     pub write_columns: Option<Vec<Spanned<String>>>,
+    /// Row scoping: column → value or `{{claims.NAME}}`.
+    #[serde(default)]
+    pub scope: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 /// A whole schema: every relation in it without its own table rule.
@@ -274,6 +277,35 @@ pub fn compile(
                 );
             }
         }
+        let mut scope = BTreeMap::new();
+        for (col, value) in &rule.scope {
+            let c = fold_config(col.get_ref());
+            if let Some(cat) = catalog
+                && cat.has_relation(&q)
+                && !cat.has_column(&q, &c)
+            {
+                return ctx.err(
+                    col.span(),
+                    format!("scope column {c:?} does not exist in {q}"),
+                );
+            }
+            let v = ScopeValue::parse(value.get_ref());
+            if let ScopeValue::Claim(name) = &v
+                && name.is_empty()
+            {
+                return ctx.err(value.span(), "empty claim name in {{claims.}}");
+            }
+            if value.get_ref().contains("{{") && matches!(v, ScopeValue::Literal(_)) {
+                return ctx.err(
+                    value.span(),
+                    format!(
+                        "scope value {:?}: write {{{{claims.NAME}}}} or a literal",
+                        value.get_ref()
+                    ),
+                );
+            }
+            scope.insert(c, v);
+        }
         tables.insert(
             q,
             TableRule {
@@ -282,6 +314,7 @@ pub fn compile(
                 columns: allowed,
                 deny_columns: denied,
                 write_columns: writable,
+                scope,
             },
         );
     }
@@ -307,6 +340,7 @@ pub fn compile(
                 columns: None,
                 deny_columns: BTreeSet::new(),
                 write_columns: None,
+                scope: BTreeMap::new(),
             },
         );
     }

@@ -5,7 +5,7 @@ use super::analyze::{
     Analysis, AnalysisError, ColumnAccess, ColumnName, RelationUse, SettingAction,
 };
 use super::catalog::Catalog;
-use super::{Policy, SessionState, Verdict};
+use super::{Capability, Policy, SessionState, Verdict};
 use std::fmt::Write;
 
 /// Explains `analysis` under `policy`.
@@ -13,6 +13,7 @@ pub fn explain(
     policy: &Policy,
     analysis: &Result<Analysis, AnalysisError>,
     catalog: Option<&Catalog>,
+    capability: Option<&dyn Capability>,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -111,7 +112,7 @@ pub fn explain(
             }
         }
     }
-    match policy.decide(analysis, catalog, &SessionState::default()) {
+    match policy.decide(analysis, catalog, &SessionState::default(), capability) {
         Verdict::Allow => {
             let _ = writeln!(out, "verdict:  ALLOW");
         }

@@ -22,7 +22,7 @@ use analyze::{
 };
 use catalog::Catalog;
 use names::QualifiedName;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
 /// A refusal, worded for the agent.
@@ -69,6 +69,40 @@ impl Verdict {
     }
 }
 
+/// What an agent's capability token grants, as the policy sees it. The
+/// proxy implements it over a verified token (with the current time);
+/// secret logins have none, so rules that need claims deny.
+pub trait Capability {
+    /// A claim by name (`{{claims.NAME}}` in rules).
+    fn claim(&self, name: &str) -> Option<&str>;
+    /// The token's own checks (attenuation, expiry) for one access; `table`
+    /// is `None` for a statement that touches no user table.
+    fn authorize(&self, table: Option<&str>, operation: &str) -> Result<(), CapabilityDenial>;
+}
+
+/// Claims without a token's checks: for `actgate explain --claim` and
+/// tests.
+#[derive(Debug, Clone, Default)]
+pub struct StaticClaims(pub BTreeMap<String, String>);
+
+impl Capability for StaticClaims {
+    fn claim(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    fn authorize(&self, _table: Option<&str>, _operation: &str) -> Result<(), CapabilityDenial> {
+        Ok(())
+    }
+}
+
+/// Why a token's checks refused an access.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapabilityDenial {
+    /// `token_expired` or `token_check_failed`.
+    pub reason: &'static str,
+    pub message: String,
+}
+
 /// Enforce, or evaluate and audit without blocking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -107,6 +141,33 @@ pub struct TableRule {
     pub deny_columns: BTreeSet<String>,
     /// Columns that may be written; `None` means the readable ones.
     pub write_columns: Option<BTreeSet<String>>,
+    /// Row scoping: every use of the table must be pinned by its WHERE to
+    /// these values (`customer_id = "{{claims.customer_id}}"`).
+    pub scope: BTreeMap<String, ScopeValue>,
+}
+
+/// The value a scoped column must have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeValue {
+    Literal(String),
+    /// `{{claims.NAME}}`
+    Claim(String),
+}
+
+impl ScopeValue {
+    /// Parses a rules-file value: `{{claims.NAME}}` or a literal.
+    pub fn parse(s: &str) -> ScopeValue {
+        let t = s.trim();
+        match t
+            .strip_prefix("{{")
+            .and_then(|r| r.strip_suffix("}}"))
+            .map(str::trim)
+            .and_then(|r| r.strip_prefix("claims."))
+        {
+            Some(name) => ScopeValue::Claim(name.trim().to_owned()),
+            None => ScopeValue::Literal(s.to_owned()),
+        }
+    }
 }
 
 /// An agent's compiled policy.
@@ -184,6 +245,35 @@ impl SessionState {
     }
 }
 
+fn token_denial(d: CapabilityDenial, table: Option<&QualifiedName>, op: &str) -> Denial {
+    let what = match table {
+        Some(t) => format!("{op} on {t}"),
+        None => "this statement".to_owned(),
+    };
+    let hint = match d.reason {
+        "token_expired" => "mint a new token and reconnect",
+        _ => "the capability token (or one it was attenuated from) does not allow this",
+    };
+    Denial::new(
+        d.reason,
+        "token",
+        format!("actgate denied {what}: {}", d.message),
+    )
+    .hint(hint)
+}
+
+/// A value as SQL would write it, for hints.
+fn sql_literal(v: &str) -> String {
+    if !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'-' || b == b'.')
+    {
+        v.to_owned()
+    } else {
+        format!("'{}'", v.replace('\'', "''"))
+    }
+}
+
 /// The denial for a statement that could not be analysed (fail closed).
 pub fn analysis_denial(e: &AnalysisError) -> Denial {
     let (reason, hint) = match e {
@@ -216,9 +306,10 @@ impl Policy {
         analysis: &Result<Analysis, AnalysisError>,
         catalog: Option<&Catalog>,
         session: &SessionState,
+        capability: Option<&dyn Capability>,
     ) -> Verdict {
         match analysis {
-            Ok(a) => self.evaluate(a, catalog, session),
+            Ok(a) => self.evaluate(a, catalog, session, capability),
             Err(e) => Verdict::Deny(analysis_denial(e)),
         }
     }
@@ -229,12 +320,17 @@ impl Policy {
         analysis: &Analysis,
         catalog: Option<&Catalog>,
         session: &SessionState,
+        capability: Option<&dyn Capability>,
     ) -> Verdict {
         // Statements of one message see each other's PREPARE/DEALLOCATE.
         let mut local: Option<SessionState> = None;
         for st in &analysis.statements {
             let state = local.as_ref().unwrap_or(session);
-            if let Err(d) = self.statement(st, catalog, state) {
+            if let Err(d) = self
+                .statement(st, catalog, state)
+                .and_then(|()| self.scoping(st, capability))
+                .and_then(|()| self.token(st, capability))
+            {
                 return Verdict::Deny(d);
             }
             if !st.prepared.is_empty() {
@@ -405,6 +501,124 @@ impl Policy {
                 ),
             )
             .hint("add a WHERE clause that selects the rows to change"));
+        }
+        Ok(())
+    }
+
+    /// Row scoping: each use of a scoped table must be pinned by its WHERE
+    /// to the required values.
+    fn scoping(
+        &self,
+        st: &StatementInfo,
+        capability: Option<&dyn Capability>,
+    ) -> Result<(), Denial> {
+        for o in &st.occurrences {
+            let Some(rule) = self.tables.get(&o.relation) else {
+                continue;
+            };
+            for (column, want) in &rule.scope {
+                let rule_id = format!("{}: {}.scope", self.file(), rule.rule);
+                let required = match want {
+                    ScopeValue::Literal(v) => v.clone(),
+                    ScopeValue::Claim(name) => match capability.and_then(|c| c.claim(name)) {
+                        Some(v) => v.to_owned(),
+                        None => {
+                            return Err(Denial::new(
+                                "claim_missing",
+                                rule_id,
+                                format!(
+                                    "actgate denied access to {}: its rule needs the claim {name:?}, which this session's credentials do not carry",
+                                    o.relation
+                                ),
+                            )
+                            .hint("connect with a capability token that carries the claim"));
+                        }
+                    },
+                };
+                let hint = format!(
+                    "add `WHERE {column} = {}` for every use of {}",
+                    sql_literal(&required),
+                    o.relation
+                );
+                if matches!(o.access, Access::Insert)
+                    || !matches!(o.access, Access::Read | Access::Update | Access::Delete)
+                {
+                    return Err(Denial::new(
+                        "scope_unverifiable",
+                        rule_id,
+                        format!(
+                            "actgate denied {} on {}: the table is scoped by {column} and actgate cannot verify the scope of this statement",
+                            o.access.name(),
+                            o.relation
+                        ),
+                    )
+                    .hint(hint));
+                }
+                let pinned = o.pins.iter().find(|p| p.column == *column);
+                match pinned.map(|p| &p.value) {
+                    Some(analyze::PinValue::Literal(v)) if *v == required => {}
+                    Some(analyze::PinValue::Literal(v)) => {
+                        return Err(Denial::new(
+                            "scope_violation",
+                            rule_id,
+                            format!(
+                                "actgate denied access to {} where {column} = {}: this agent may only use rows where {column} = {}",
+                                o.relation,
+                                sql_literal(v),
+                                sql_literal(&required)
+                            ),
+                        )
+                        .hint(hint));
+                    }
+                    Some(analyze::PinValue::Param(n)) => {
+                        return Err(Denial::new(
+                            "scope_parameter",
+                            rule_id,
+                            format!(
+                                "actgate denied access to {}: {column} is compared with parameter ${n}, and scoped values must be literals",
+                                o.relation
+                            ),
+                        )
+                        .hint(hint));
+                    }
+                    None => {
+                        return Err(Denial::new(
+                            "scope_missing",
+                            rule_id,
+                            format!(
+                                "actgate denied access to {}: every use of it must be limited by a top-level `{column} = {}` condition in its WHERE clause",
+                                o.relation,
+                                sql_literal(&required)
+                            ),
+                        )
+                        .hint(hint));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The capability token's own checks, for every user table touched.
+    fn token(&self, st: &StatementInfo, capability: Option<&dyn Capability>) -> Result<(), Denial> {
+        let Some(cap) = capability else {
+            return Ok(());
+        };
+        let user = |r: &&analyze::RelationUse| {
+            r.name.schema != "pg_catalog" && r.name.schema != "information_schema"
+        };
+        let mut checked = false;
+        for r in st.relations.iter().filter(user) {
+            checked = true;
+            cap.authorize(
+                Some(&format!("{}.{}", r.name.schema, r.name.name)),
+                r.access.name(),
+            )
+            .map_err(|d| token_denial(d, Some(&r.name), r.access.name()))?;
+        }
+        if !checked {
+            cap.authorize(None, "select")
+                .map_err(|d| token_denial(d, None, "select"))?;
         }
         Ok(())
     }

@@ -132,6 +132,8 @@ pub struct Relay<'a> {
     pub analysis: Arc<AnalysisContext>,
     pub session_id: u64,
     pub client_addr: SocketAddr,
+    /// The agent's verified capability token, for token logins.
+    pub capability: Option<Arc<dyn crate::policy::Capability + Send + Sync>>,
 }
 
 impl Relay<'_> {
@@ -421,9 +423,14 @@ impl Relay<'_> {
         sql: &str,
         state: &SessionState,
     ) -> Verdict {
-        let verdict = self
-            .policy
-            .decide(analysis, self.analysis.catalog.as_deref(), state);
+        let verdict = self.policy.decide(
+            analysis,
+            self.analysis.catalog.as_deref(),
+            state,
+            self.capability
+                .as_deref()
+                .map(|c| c as &dyn crate::policy::Capability),
+        );
         let a = analysis.as_ref().ok();
         match &verdict {
             Verdict::Allow => self.audit_statement("statement_allowed", None, a, sql),

@@ -173,6 +173,7 @@ async fn run(
         analysis: gateway.analysis_context(&authed.database),
         session_id,
         client_addr: peer,
+        capability: None,
     };
     let end = relay.run(stream, buf, upstream, hard_stop).await;
     drop(cancel);

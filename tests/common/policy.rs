@@ -185,7 +185,30 @@ pub fn verdict(agent: &str, sql: &str) -> Verdict {
     verdict_in(agent, sql, &SessionState::default())
 }
 
+/// `"allow"` or the reason, for a session whose credentials carry `claims`.
+pub fn outcome_with_claims(agent: &str, sql: &str, claims: &[(&str, &str)]) -> String {
+    let caps = actgate::policy::StaticClaims(
+        claims
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+    match verdict_with(agent, sql, &SessionState::default(), Some(&caps)) {
+        Verdict::Allow => "allow".into(),
+        Verdict::Deny(d) => d.reason.to_string(),
+    }
+}
+
 pub fn verdict_in(agent: &str, sql: &str, session: &SessionState) -> Verdict {
+    verdict_with(agent, sql, session, None)
+}
+
+pub fn verdict_with(
+    agent: &str,
+    sql: &str,
+    session: &SessionState,
+    capability: Option<&dyn actgate::policy::Capability>,
+) -> Verdict {
     let f = fixture();
     let policy = &f
         .rules
@@ -199,7 +222,7 @@ pub fn verdict_in(agent: &str, sql: &str, session: &SessionState) -> Verdict {
         database: Some("shop"),
     };
     let analysis = analyze(sql, &resolver, AnalysisLimits::default());
-    policy.decide(&analysis, Some(&f.catalog), session)
+    policy.decide(&analysis, Some(&f.catalog), session, capability)
 }
 
 /// `"allow"` or the denial's reason code.

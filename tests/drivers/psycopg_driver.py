@@ -32,23 +32,26 @@ def main(url):
             print("aggregate: " + " ".join(f"{s}={n}" for s, n in rows))
         conn.commit()
 
-        # Server-side binding: the extended protocol with a parameter, first
-        # unnamed, then as a named prepared statement.
+        # Server-side binding: the extended protocol with a parameter.
         with conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM orders WHERE status = %s", ["paid"])
             print(f"parameterised: {cur.fetchone()[0]}")
-            cur.execute(
-                "SELECT count(*) FROM orders WHERE status = %s",
-                ["shipped"],
-                prepare=True,
-            )
-            print(f"prepared: {cur.fetchone()[0]}")
-            cur.execute(
-                "SELECT count(*) FROM orders WHERE status = %s",
-                ["delivered"],
-                prepare=True,
-            )
-            print(f"prepared again: {cur.fetchone()[0]}")
+        conn.commit()
+
+        # The same statement over and over: psycopg prepares it on the server
+        # (a named prepared statement) from its sixth run on
+        # (prepare_threshold = 5), and deallocates its prepared statements
+        # on the next rollback.
+        with conn.cursor() as cur:
+            counts = []
+            for status in ["pending", "paid", "shipped", "delivered", "cancelled", "refunded"]:
+                cur.execute("SELECT count(*) FROM orders WHERE status = %s", [status])
+                counts.append(cur.fetchone()[0])
+            print(f"prepared: {counts}")
+            cur.execute("SELECT count(*) FROM order_items WHERE quantity = %s", [2], prepare=True)
+            print(f"prepared explicitly: {cur.fetchone()[0]}")
+            cur.execute("SELECT count(*) FROM pg_prepared_statements")
+            print(f"server-side prepared statements: {cur.fetchone()[0]}")
         conn.commit()
 
         # A denied query is an ordinary driver exception.

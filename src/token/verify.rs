@@ -1,0 +1,724 @@
+//! Checking a presented token ([`verify`]) and each access it is used for
+//! ([`VerifiedToken::authorize`]).
+
+use super::{
+    MAX_CLOCK_SKEW, PublicKeys, RevocationList, TokenError, authorizer_limits, date_term, decode,
+    format_time, hex,
+};
+use biscuit_auth::builder::{boolean, fact, string};
+use biscuit_auth::error::{FailedCheck, Format, Logic, Token};
+use biscuit_auth::{Authorizer, AuthorizerBuilder, Biscuit, UnverifiedBiscuit};
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+/// What a verified token says about its holder.
+#[derive(Debug, Clone)]
+pub struct Claims {
+    pub token_id: String,
+    pub agent: String,
+    pub subject: String,
+    pub tenant: Option<String>,
+    pub custom: BTreeMap<String, String>,
+    pub issued_at: SystemTime,
+    pub expires_at: SystemTime,
+    /// One entry per appended block: its contents (checks) as Datalog source.
+    pub chain: Vec<String>,
+    /// Every block's revocation identifier (hex), the authority block first.
+    pub revocation_ids: Vec<String>,
+}
+
+impl Claims {
+    /// `{{claims.NAME}}` lookup: `subject`, `tenant`, `agent`, `token_id`,
+    /// then custom claims by name.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        match name {
+            "subject" => Some(&self.subject),
+            "tenant" => self.tenant.as_deref(),
+            "agent" => Some(&self.agent),
+            "token_id" => Some(&self.token_id),
+            _ => self.custom.get(name).map(String::as_str),
+        }
+    }
+}
+
+/// A token whose signature chain checked out against a trusted key.
+#[derive(Clone)]
+pub struct VerifiedToken {
+    pub claims: Claims,
+    biscuit: Biscuit,
+}
+
+impl std::fmt::Debug for VerifiedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedToken")
+            .field("claims", &self.claims)
+            .field("blocks", &self.biscuit.block_count())
+            .finish()
+    }
+}
+
+/// Authorizer rules copying the authority block's facts into two
+/// predicates, so claims come out in three queries. Authorizer rules only
+/// trust the authority block, so appended blocks cannot forge claims.
+const CLAIM_RULES: &str = r#"
+actgate_str("token_id", $v) <- token_id($v);
+actgate_str("agent", $v) <- agent($v);
+actgate_str("subject", $v) <- subject($v);
+actgate_str("tenant", $v) <- tenant($v);
+actgate_date("issued_at", $v) <- issued_at($v);
+actgate_date("expires_at", $v) <- expires_at($v);
+actgate_date("not_before", $v) <- not_before($v);
+"#;
+
+fn limit_or_malformed(context: &str) -> impl Fn(Token) -> TokenError + '_ {
+    move |e| match e {
+        Token::RunLimit(limit) => TokenError::Denied {
+            reason: format!("{context}: datalog limits exceeded: {limit}"),
+        },
+        other => TokenError::Malformed(format!("{context}: {other}")),
+    }
+}
+
+fn single<T: Clone>(name: &str, values: Vec<&T>) -> Result<Option<T>, TokenError> {
+    match values.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some((*one).clone())),
+        more => Err(TokenError::Malformed(format!(
+            "the authority block has {} {name} facts",
+            more.len()
+        ))),
+    }
+}
+
+fn required<T>(name: &str, value: Option<T>) -> Result<T, TokenError> {
+    value.ok_or_else(|| TokenError::MissingClaim(name.to_owned()))
+}
+
+/// Claims from the authority block of a verified token.
+fn extract_claims(biscuit: &Biscuit) -> Result<(Claims, Option<SystemTime>), TokenError> {
+    let context = "reading the token's claims";
+    let mut authorizer = AuthorizerBuilder::new()
+        .set_limits(authorizer_limits())
+        .code(CLAIM_RULES)
+        .and_then(|b| b.build(biscuit))
+        .map_err(limit_or_malformed(context))?;
+    let strings: Vec<(String, String)> = authorizer
+        .query("data($k, $v) <- actgate_str($k, $v)")
+        .map_err(limit_or_malformed(context))?;
+    let dates: Vec<(String, SystemTime)> = authorizer
+        .query("data($k, $v) <- actgate_date($k, $v)")
+        .map_err(limit_or_malformed(context))?;
+    let custom: Vec<(String, String)> = authorizer
+        .query("data($n, $v) <- claim($n, $v)")
+        .map_err(limit_or_malformed(context))?;
+
+    let string = |name: &str| {
+        single(
+            name,
+            strings
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v)
+                .collect(),
+        )
+    };
+    let date = |name: &str| {
+        single(
+            name,
+            dates
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v)
+                .collect(),
+        )
+    };
+    let mut custom_map = BTreeMap::new();
+    for (name, value) in custom {
+        if custom_map.insert(name.clone(), value).is_some() {
+            return Err(TokenError::Malformed(format!(
+                "the authority block has several values for claim {name:?}"
+            )));
+        }
+    }
+
+    let mut chain = Vec::new();
+    for i in 1..biscuit.block_count() {
+        chain.push(
+            biscuit
+                .print_block_source(i)
+                .map_err(limit_or_malformed("printing a block"))?,
+        );
+    }
+    let claims = Claims {
+        token_id: required("token_id", string("token_id")?)?,
+        agent: required("agent", string("agent")?)?,
+        subject: required("subject", string("subject")?)?,
+        tenant: string("tenant")?,
+        custom: custom_map,
+        issued_at: required("issued_at", date("issued_at")?)?,
+        expires_at: required("expires_at", date("expires_at")?)?,
+        chain,
+        revocation_ids: biscuit
+            .revocation_identifiers()
+            .iter()
+            .map(|id| hex(id))
+            .collect(),
+    };
+    Ok((claims, date("not_before")?))
+}
+
+/// Size first (before decoding), then the signature chain against any of
+/// the keys, then the authority facts: the agent must equal
+/// `expected_agent`, `issued_at` must not lie more than [`MAX_CLOCK_SKEW`]
+/// in the future and `not_before` (if any) not in the future
+/// (NotYetValid), and `now < expires_at` (Expired).
+pub fn verify(
+    token: &str,
+    keys: &PublicKeys,
+    expected_agent: &str,
+    now: SystemTime,
+) -> Result<VerifiedToken, TokenError> {
+    let bytes = decode(token)?;
+    let unverified = UnverifiedBiscuit::from(&bytes).map_err(|e| match e {
+        Token::Format(Format::Signature(s)) => TokenError::Signature(s.to_string()),
+        other => TokenError::Malformed(other.to_string()),
+    })?;
+    if keys.is_empty() {
+        return Err(TokenError::Signature(
+            "no verification keys are configured".into(),
+        ));
+    }
+    let mut last_error = None;
+    let mut verified = None;
+    for key in keys.iter() {
+        match unverified.clone().verify(*key) {
+            Ok(biscuit) => {
+                verified = Some(biscuit);
+                break;
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    let Some(biscuit) = verified else {
+        let detail = last_error.map(|e| e.to_string()).unwrap_or_default();
+        return Err(TokenError::Signature(format!(
+            "no trusted key ({} configured) verifies the token: {detail}",
+            keys.len()
+        )));
+    };
+
+    let (claims, not_before) = extract_claims(&biscuit)?;
+    if claims.agent != expected_agent {
+        return Err(TokenError::WrongAgent {
+            expected: expected_agent.to_owned(),
+            found: claims.agent,
+        });
+    }
+    if claims.issued_at > now + MAX_CLOCK_SKEW {
+        return Err(TokenError::NotYetValid {
+            issued_at: format_time(claims.issued_at),
+        });
+    }
+    if let Some(not_before) = not_before
+        && not_before > now
+    {
+        return Err(TokenError::NotYetValid {
+            issued_at: format_time(not_before),
+        });
+    }
+    if now >= claims.expires_at {
+        return Err(TokenError::Expired {
+            expires_at: format_time(claims.expires_at),
+        });
+    }
+    Ok(VerifiedToken { claims, biscuit })
+}
+
+fn describe_checks(checks: &[FailedCheck]) -> String {
+    let parts: Vec<String> = checks
+        .iter()
+        .map(|c| match c {
+            FailedCheck::Block(b) if b.block_id == 0 => {
+                format!("authority check failed: {}", b.rule)
+            }
+            FailedCheck::Block(b) => {
+                format!("check in block {} failed: {}", b.block_id, b.rule)
+            }
+            FailedCheck::Authorizer(a) => format!("gateway check failed: {}", a.rule),
+        })
+        .collect();
+    if parts.is_empty() {
+        "no policy matched".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn denial(e: Token) -> TokenError {
+    let reason = match e {
+        Token::FailedLogic(Logic::Unauthorized { checks, .. })
+        | Token::FailedLogic(Logic::NoMatchingPolicy { checks }) => describe_checks(&checks),
+        Token::RunLimit(limit) => format!("datalog limits exceeded: {limit}"),
+        other => format!("evaluation failed: {other}"),
+    };
+    TokenError::Denied { reason }
+}
+
+impl VerifiedToken {
+    /// Runs the token's checks (authority and every appended block) for one
+    /// access. Facts provided: `table($t)` (schema-qualified, e.g.
+    /// `"public.orders"`) or, for a statement touching no table,
+    /// `no_table(true)`; `operation($op)` (see [`super::OPERATIONS`]);
+    /// `time($now)`. Evaluation runs under [`authorizer_limits`].
+    /// `now >= expires_at` gives Expired before anything else runs.
+    pub fn authorize(
+        &self,
+        table: Option<&str>,
+        operation: &str,
+        now: SystemTime,
+    ) -> Result<(), TokenError> {
+        if now >= self.claims.expires_at {
+            return Err(TokenError::Expired {
+                expires_at: format_time(self.claims.expires_at),
+            });
+        }
+        let time = date_term(now, "now").map_err(|e| TokenError::Denied {
+            reason: e.to_string(),
+        })?;
+        let access = match table {
+            Some(t) => fact("table", &[string(t)]),
+            None => fact("no_table", &[boolean(true)]),
+        };
+        let mut authorizer = AuthorizerBuilder::new()
+            .set_limits(authorizer_limits())
+            .fact(access)
+            .and_then(|b| b.fact(fact("operation", &[string(operation)])))
+            .and_then(|b| b.fact(fact("time", &[time])))
+            .and_then(|b| b.policy("allow if true"))
+            .and_then(|b| b.build(&self.biscuit))
+            .map_err(denial)?;
+        authorizer.authorize().map(|_| ()).map_err(denial)
+    }
+
+    /// True if the token id or any block's revocation id is in the list.
+    pub fn is_revoked(&self, list: &RevocationList) -> bool {
+        list.contains(&self.claims.token_id)
+            || self.claims.revocation_ids.iter().any(|id| list.contains(id))
+    }
+
+    /// The first listed id (token id or block revocation id) that revokes
+    /// this token.
+    pub fn revoked_by(&self, list: &RevocationList) -> Option<&str> {
+        std::iter::once(&self.claims.token_id)
+            .chain(self.claims.revocation_ids.iter())
+            .find(|id| list.contains(id))
+            .map(String::as_str)
+    }
+
+    /// The verified Biscuit.
+    pub fn biscuit(&self) -> &Biscuit {
+        &self.biscuit
+    }
+
+    /// A ready authorizer over the whole token without any policy, for
+    /// callers that want to run their own Datalog queries; it has
+    /// [`authorizer_limits`].
+    pub fn authorizer(&self) -> Result<Authorizer, TokenError> {
+        AuthorizerBuilder::new()
+            .set_limits(authorizer_limits())
+            .build(&self.biscuit)
+            .map_err(denial)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Attenuation, KeyPair, MAX_TOKEN_BYTES, MintRequest, attenuate, mint};
+    use super::*;
+    use biscuit_auth::builder::BlockBuilder;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn t0() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+    }
+
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    fn request() -> MintRequest {
+        MintRequest {
+            agent: "support".into(),
+            subject: "user-42".into(),
+            tenant: Some("acme".into()),
+            claims: BTreeMap::from([
+                ("region".to_owned(), "eu".to_owned()),
+                ("quote\"d".to_owned(), "a \"quoted\" value".to_owned()),
+            ]),
+            ttl: secs(900),
+            now: t0(),
+            not_before: None,
+        }
+    }
+
+    fn keys(k: &KeyPair) -> PublicKeys {
+        PublicKeys::from_keys(vec![k.public()])
+    }
+
+    fn minted() -> (KeyPair, String, String) {
+        let key = KeyPair::new();
+        let (token, id) = mint(&key, &request()).unwrap();
+        (key, token, id)
+    }
+
+    fn narrow(token: &str, tables: Option<&[&str]>, ops: Option<&[&str]>) -> String {
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        attenuate(
+            token,
+            &Attenuation {
+                tables: tables.map(owned),
+                operations: ops.map(owned),
+                ttl: None,
+                now: t0(),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn mint_verify_round_trip_with_claims() {
+        let (key, token, id) = minted();
+        let v = verify(&token, &keys(&key), "support", t0() + secs(10)).unwrap();
+        let c = &v.claims;
+        assert_eq!(c.token_id, id);
+        assert_eq!(c.agent, "support");
+        assert_eq!(c.subject, "user-42");
+        assert_eq!(c.tenant.as_deref(), Some("acme"));
+        assert_eq!(c.custom.get("region").map(String::as_str), Some("eu"));
+        assert_eq!(
+            c.custom.get("quote\"d").map(String::as_str),
+            Some("a \"quoted\" value")
+        );
+        assert_eq!(c.issued_at, t0());
+        assert_eq!(c.expires_at, t0() + secs(900));
+        assert!(c.chain.is_empty());
+        assert_eq!(c.revocation_ids.len(), 1);
+        assert_eq!(c.revocation_ids[0].len(), 128);
+        v.authorize(Some("public.orders"), "delete", t0() + secs(10))
+            .unwrap();
+        v.authorize(None, "select", t0() + secs(10)).unwrap();
+    }
+
+    #[test]
+    fn claims_get() {
+        let (key, token, id) = minted();
+        let v = verify(&token, &keys(&key), "support", t0()).unwrap();
+        let c = &v.claims;
+        assert_eq!(c.get("subject"), Some("user-42"));
+        assert_eq!(c.get("tenant"), Some("acme"));
+        assert_eq!(c.get("agent"), Some("support"));
+        assert_eq!(c.get("token_id"), Some(id.as_str()));
+        assert_eq!(c.get("region"), Some("eu"));
+        assert_eq!(c.get("missing"), None);
+        let no_tenant = Claims {
+            tenant: None,
+            ..c.clone()
+        };
+        assert_eq!(no_tenant.get("tenant"), None);
+    }
+
+    #[test]
+    fn wrong_key_is_a_signature_error() {
+        let (_, token, _) = minted();
+        let other = KeyPair::new();
+        let err = verify(&token, &keys(&other), "support", t0()).unwrap_err();
+        assert!(matches!(err, TokenError::Signature(_)), "{err}");
+        let err = verify(&token, &PublicKeys::from_keys(vec![]), "support", t0()).unwrap_err();
+        assert!(matches!(err, TokenError::Signature(_)), "{err}");
+    }
+
+    #[test]
+    fn key_rotation_accepts_any_configured_key() {
+        let (key, token, _) = minted();
+        let other = KeyPair::new();
+        let both = PublicKeys::from_keys(vec![other.public(), key.public()]);
+        verify(&token, &both, "support", t0()).unwrap();
+    }
+
+    #[test]
+    fn expired_tokens_are_refused() {
+        let (key, token, _) = minted();
+        let err = verify(&token, &keys(&key), "support", t0() + secs(900)).unwrap_err();
+        match err {
+            TokenError::Expired { expires_at } => assert_eq!(expires_at, "2023-11-14T22:28:20Z"),
+            other => panic!("{other}"),
+        }
+        // A session that outlives its token: authorize reports Expired too.
+        let v = verify(&token, &keys(&key), "support", t0()).unwrap();
+        assert!(matches!(
+            v.authorize(None, "select", t0() + secs(901)),
+            Err(TokenError::Expired { .. })
+        ));
+    }
+
+    #[test]
+    fn tokens_from_the_future_are_refused() {
+        let key = KeyPair::new();
+        let (token, _) = mint(
+            &key,
+            &MintRequest {
+                now: t0() + secs(120),
+                ..request()
+            },
+        )
+        .unwrap();
+        let err = verify(&token, &keys(&key), "support", t0()).unwrap_err();
+        assert!(matches!(err, TokenError::NotYetValid { .. }), "{err}");
+        // Within the allowed clock skew it is fine.
+        verify(&token, &keys(&key), "support", t0() + secs(61)).unwrap();
+    }
+
+    #[test]
+    fn not_before_is_enforced() {
+        let key = KeyPair::new();
+        let (token, _) = mint(
+            &key,
+            &MintRequest {
+                not_before: Some(t0() + secs(300)),
+                ..request()
+            },
+        )
+        .unwrap();
+        let err = verify(&token, &keys(&key), "support", t0()).unwrap_err();
+        assert!(matches!(err, TokenError::NotYetValid { .. }), "{err}");
+        let v = verify(&token, &keys(&key), "support", t0() + secs(300)).unwrap();
+        v.authorize(None, "select", t0() + secs(300)).unwrap();
+        // The authority check itself refuses earlier times.
+        assert!(matches!(
+            v.authorize(None, "select", t0() + secs(299)),
+            Err(TokenError::Denied { .. })
+        ));
+    }
+
+    #[test]
+    fn wrong_agent_is_refused() {
+        let (key, token, _) = minted();
+        match verify(&token, &keys(&key), "billing", t0()).unwrap_err() {
+            TokenError::WrongAgent { expected, found } => {
+                assert_eq!(expected, "billing");
+                assert_eq!(found, "support");
+            }
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn oversized_tokens_are_refused_before_decoding() {
+        let key = KeyPair::new();
+        let junk = "#".repeat(MAX_TOKEN_BYTES + 1);
+        match verify(&junk, &keys(&key), "support", t0()).unwrap_err() {
+            TokenError::TooLarge { length, limit } => {
+                assert_eq!(length, MAX_TOKEN_BYTES + 1);
+                assert_eq!(limit, MAX_TOKEN_BYTES);
+            }
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn corrupted_and_truncated_tokens_are_refused() {
+        let (key, token, _) = minted();
+        let keys = keys(&key);
+        for i in [0, 5, token.len() / 3, token.len() / 2, token.len() - 10] {
+            let mut bytes = token.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let corrupted = String::from_utf8(bytes).unwrap();
+            let err = verify(&corrupted, &keys, "support", t0()).unwrap_err();
+            assert!(
+                matches!(err, TokenError::Malformed(_) | TokenError::Signature(_)),
+                "flip at {i}: {err}"
+            );
+        }
+        for len in [0, 1, 10, token.len() / 2, token.len() - 1] {
+            let err = verify(&token[..len], &keys, "support", t0()).unwrap_err();
+            assert!(
+                matches!(err, TokenError::Malformed(_) | TokenError::Signature(_)),
+                "truncated to {len}: {err}"
+            );
+        }
+        let err = verify("not a token!", &keys, "support", t0()).unwrap_err();
+        assert!(matches!(err, TokenError::Malformed(_)), "{err}");
+    }
+
+    #[test]
+    fn attenuated_tokens_narrow_access() {
+        let (key, token, _) = minted();
+        let narrowed = narrow(&token, Some(&["orders"]), Some(&["select"]));
+        let v = verify(&narrowed, &keys(&key), "support", t0()).unwrap();
+        assert_eq!(v.claims.chain.len(), 1);
+        assert!(v.claims.chain[0].contains("public.orders"));
+        assert_eq!(v.claims.revocation_ids.len(), 2);
+        let now = t0() + secs(1);
+        v.authorize(Some("public.orders"), "select", now).unwrap();
+        v.authorize(None, "select", now).unwrap();
+        for (table, op) in [
+            (Some("public.refunds"), "select"),
+            (Some("public.orders"), "update"),
+            (None, "delete"),
+        ] {
+            match v.authorize(table, op, now) {
+                Err(TokenError::Denied { reason }) => {
+                    assert!(reason.contains("block 1"), "{reason}")
+                }
+                other => panic!("{table:?} {op}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn attenuated_ttl_is_enforced() {
+        let (key, token, _) = minted();
+        let narrowed = attenuate(
+            &token,
+            &Attenuation {
+                tables: None,
+                operations: None,
+                ttl: Some(secs(60)),
+                now: t0(),
+            },
+        )
+        .unwrap();
+        let v = verify(&narrowed, &keys(&key), "support", t0()).unwrap();
+        // The authority expiry is unchanged; the block's check is stricter.
+        assert_eq!(v.claims.expires_at, t0() + secs(900));
+        v.authorize(Some("public.orders"), "select", t0() + secs(59))
+            .unwrap();
+        assert!(matches!(
+            v.authorize(Some("public.orders"), "select", t0() + secs(60)),
+            Err(TokenError::Denied { .. })
+        ));
+        // A longer attenuated ttl does not extend the token.
+        let longer = attenuate(
+            &token,
+            &Attenuation {
+                tables: None,
+                operations: None,
+                ttl: Some(secs(3600)),
+                now: t0(),
+            },
+        )
+        .unwrap();
+        let v = verify(&longer, &keys(&key), "support", t0()).unwrap();
+        assert!(matches!(
+            v.authorize(None, "select", t0() + secs(1000)),
+            Err(TokenError::Expired { .. })
+        ));
+    }
+
+    #[test]
+    fn attenuation_cannot_widen() {
+        let (key, token, _) = minted();
+        let narrowed = narrow(&token, Some(&["orders"]), None);
+        let widened = narrow(&narrowed, Some(&["orders", "refunds"]), None);
+        let v = verify(&widened, &keys(&key), "support", t0()).unwrap();
+        assert_eq!(v.claims.chain.len(), 2);
+        v.authorize(Some("public.orders"), "insert", t0()).unwrap();
+        assert!(matches!(
+            v.authorize(Some("public.refunds"), "select", t0()),
+            Err(TokenError::Denied { .. })
+        ));
+    }
+
+    #[test]
+    fn appended_blocks_cannot_forge_claims() {
+        let (key, token, _) = minted();
+        let bytes = super::super::decode(&token).unwrap();
+        let forged = UnverifiedBiscuit::from(&bytes)
+            .unwrap()
+            .append(
+                BlockBuilder::new()
+                    .code(r#"agent("admin"); subject("root"); expires_at(2100-01-01T00:00:00Z); claim("region", "us");"#)
+                    .unwrap(),
+            )
+            .unwrap();
+        let forged = super::super::encode(&forged.to_vec().unwrap()).unwrap();
+        let err = verify(&forged, &keys(&key), "admin", t0()).unwrap_err();
+        assert!(matches!(err, TokenError::WrongAgent { .. }), "{err}");
+        let v = verify(&forged, &keys(&key), "support", t0()).unwrap();
+        assert_eq!(v.claims.subject, "user-42");
+        assert_eq!(v.claims.get("region"), Some("eu"));
+        assert_eq!(v.claims.expires_at, t0() + secs(900));
+    }
+
+    #[test]
+    fn arbitrary_holder_checks_are_enforced() {
+        let (key, token, _) = minted();
+        let bytes = super::super::decode(&token).unwrap();
+        let narrowed = UnverifiedBiscuit::from(&bytes)
+            .unwrap()
+            .append(
+                BlockBuilder::new()
+                    .code(r#"check if operation($op), $op != "delete";"#)
+                    .unwrap(),
+            )
+            .unwrap();
+        let narrowed = super::super::encode(&narrowed.to_vec().unwrap()).unwrap();
+        let v = verify(&narrowed, &keys(&key), "support", t0()).unwrap();
+        v.authorize(Some("public.orders"), "update", t0()).unwrap();
+        assert!(matches!(
+            v.authorize(Some("public.orders"), "delete", t0()),
+            Err(TokenError::Denied { .. })
+        ));
+    }
+
+    #[test]
+    fn pathological_rules_hit_the_limits() {
+        let (key, token, _) = minted();
+        let facts: String = (0..60).map(|i| format!("n({i});")).collect();
+        let bytes = super::super::decode(&token).unwrap();
+        let heavy = UnverifiedBiscuit::from(&bytes)
+            .unwrap()
+            .append(
+                BlockBuilder::new()
+                    .code(format!("{facts} pair($x, $y) <- n($x), n($y);"))
+                    .unwrap(),
+            )
+            .unwrap();
+        let heavy = super::super::encode(&heavy.to_vec().unwrap()).unwrap();
+        match verify(&heavy, &keys(&key), "support", t0()) {
+            Err(TokenError::Denied { reason }) => {
+                assert!(reason.contains("limits"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn revocation_by_token_id_and_block_id() {
+        let (key, token, id) = minted();
+        let narrowed = narrow(&token, None, Some(&["select"]));
+        let v = verify(&narrowed, &keys(&key), "support", t0()).unwrap();
+        assert!(!v.is_revoked(&RevocationList::default()));
+
+        let by_token_id = RevocationList::from_ids([id.as_str()]);
+        assert!(v.is_revoked(&by_token_id));
+        assert_eq!(v.revoked_by(&by_token_id), Some(id.as_str()));
+
+        // Revoking the appended block kills that attenuated token only.
+        let block_id = v.claims.revocation_ids[1].clone();
+        let by_block = RevocationList::from_ids([block_id.as_str()]);
+        assert!(v.is_revoked(&by_block));
+        let original = verify(&token, &keys(&key), "support", t0()).unwrap();
+        assert!(!original.is_revoked(&by_block));
+
+        // Revoking the authority block kills every descendant.
+        let root = RevocationList::from_ids([original.claims.revocation_ids[0].as_str()]);
+        assert!(v.is_revoked(&root));
+    }
+
+    #[test]
+    fn verified_tokens_can_cross_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<VerifiedToken>();
+    }
+}

@@ -1,0 +1,282 @@
+//! Mainstream drivers through actgate as the read-only `analytics` agent,
+//! under default deny with the driver profile: psycopg 3, asyncpg,
+//! SQLAlchemy (reflection and `text()`) and node-postgres. Each runs a
+//! script from tests/drivers/ that connects, aggregates, binds parameters
+//! server-side, hits a denied table (a proper driver exception with
+//! SQLSTATE 42501 and the reason in DETAIL), keeps using the connection
+//! and runs transactions. The script's output is compared exactly, and the
+//! audit log must show no blocked statement but the script's own denials:
+//! a driver's background catalog query that the firewall refused would
+//! otherwise be easy to miss.
+//!
+//! python3 and node come from `PATH`, the driver packages from
+//! scripts/ensure-drivers.sh (run by scripts/test.sh); when any is missing
+//! the test fails and says so.
+
+mod common;
+
+use common::{ANALYTICS, Proxy};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A driver script still running after this long is killed and the test fails.
+const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+
+const INSTALL_HINT: &str = "scripts/test.sh installs them (scripts/ensure-drivers.sh: \
+     psycopg[binary], asyncpg and sqlalchemy from PyPI, pg@8 from npm into \
+     tests/drivers/node_modules)";
+
+fn drivers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers")
+}
+
+/// Finds a program on `PATH`, or fails the test saying how to get it.
+fn program(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} not found on PATH: these tests run real Python and Node.js drivers \
+                 through actgate; {INSTALL_HINT}"
+            )
+        })
+}
+
+/// A command for `interpreter` run in tests/drivers, with no ambient
+/// PostgreSQL connection settings (libpq and node-postgres read `PG*`
+/// variables) and unbuffered, byte-exact output.
+fn interpreter(name: &str) -> Command {
+    let mut cmd = Command::new(program(name));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("PG") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.current_dir(drivers_dir())
+        .env("PGPASSFILE", "/dev/null")
+        .env("PGSYSCONFDIR", "/nonexistent")
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("PYTHONIOENCODING", "utf-8")
+        .env_remove("PYTHONSTARTUP")
+        .env_remove("NODE_OPTIONS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Runs a command to completion off the async runtime (the proxy serving
+/// it runs on that runtime), killing it after [`RUN_TIMEOUT`].
+async fn run(cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || run_blocking(cmd))
+        .await
+        .expect("driver runner panicked")
+}
+
+fn run_blocking(mut cmd: Command) -> Output {
+    let what = format!("{cmd:?}");
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    let status = loop {
+        match child.try_wait().expect("waiting for a driver script") {
+            Some(status) => break status,
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let out = String::from_utf8_lossy(&stdout.join().unwrap()).into_owned();
+                let err = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
+                panic!("{what} still running after {RUN_TIMEOUT:?}; killed\n{out}\n{err}");
+            }
+        }
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Fails the test unless python3 can import every module.
+async fn require_python_modules(modules: &[&str]) {
+    let mut cmd = interpreter("python3");
+    cmd.arg("-c").arg(format!("import {}", modules.join(", ")));
+    let output = run(cmd).await;
+    assert!(
+        output.status.success(),
+        "python3 cannot import {}: {INSTALL_HINT}\n{}",
+        modules.join(", "),
+        describe(&output)
+    );
+}
+
+/// Fails the test unless node can `require('pg')` from tests/drivers.
+async fn require_node_pg() {
+    let mut cmd = interpreter("node");
+    cmd.args(["-e", "require('pg')"]);
+    let output = run(cmd).await;
+    assert!(
+        output.status.success(),
+        "node cannot require('pg') from tests/drivers: {INSTALL_HINT}\n{}",
+        describe(&output)
+    );
+}
+
+/// Reads the audit log once the writer has flushed what it was given.
+async fn read_audit(path: &Path) -> Vec<serde_json::Value> {
+    // The writer thread flushes within its 200 ms tick; wait for the file
+    // to stop growing, bounded.
+    let mut last = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if len > 0 && len == last {
+            break;
+        }
+        last = len;
+    }
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("audit line {l:?}: {e}")))
+        .collect()
+}
+
+/// Runs `interpreter tests/drivers/script URL` as the analytics agent
+/// through an audited actgate, and checks the exact output, the exit
+/// status, and that the only statements actgate blocked are `denied`, in
+/// order.
+async fn run_driver(interpreter_name: &str, script: &str, expected: &str, denied: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let proxy = Proxy::start_with(common::config_with_audit(&audit, "sql_max_bytes = 65536")).await;
+    let mut cmd = interpreter(interpreter_name);
+    cmd.arg(drivers_dir().join(script))
+        .arg(proxy.url(ANALYTICS, "shop"));
+    let output = run(cmd).await;
+    proxy.stop().await;
+
+    let lines = read_audit(&audit).await;
+    let blocked: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["event"] == "statement_blocked")
+        .collect();
+    let blocked_report = blocked
+        .iter()
+        .map(|b| {
+            format!(
+                "- reason: {}\n  message: {}\n  sql: {}",
+                b["reason"], b["message"], b["sql"]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let context = format!(
+        "{}\n--- statements actgate blocked ---\n{blocked_report}",
+        describe(&output)
+    );
+
+    assert!(output.status.success(), "{script} failed\n{context}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        expected,
+        "{script} output\n{context}"
+    );
+    let blocked_sql: Vec<&str> = blocked
+        .iter()
+        .map(|b| b["sql"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        blocked_sql, denied,
+        "actgate blocked statements other than the script's own denials\n{context}"
+    );
+    for b in &blocked {
+        assert_eq!(b["agent"], "analytics", "{b}");
+        assert_eq!(b["mode"], "enforce", "{b}");
+    }
+    let logins = lines
+        .iter()
+        .filter(|l| l["event"] == "login_succeeded")
+        .count();
+    assert!(logins >= 1, "no login audited\n{context}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psycopg3() {
+    require_python_modules(&["psycopg"]).await;
+    run_driver(
+        "python3",
+        "psycopg_driver.py",
+        "connected: 15\n\
+         aggregate: cancelled=20 delivered=80 paid=30 pending=20 refunded=20 shipped=30\n\
+         parameterised: 30\n\
+         prepared: 30\n\
+         prepared again: 80\n\
+         denied: InsufficientPrivilege 42501 reason: table_denied\n\
+         transaction after denial: INERROR\n\
+         after denial: 200\n\
+         in transaction: INTRANS\n\
+         committed: IDLE active=19 goodwill=True\n\
+         transaction block: True\n\
+         denied in block: 42501 reason: table_denied\n\
+         after block: 0\n\
+         typeinfo: numeric oid=1700 array_oid=1231\n\
+         autocommit: 0\n\
+         denied autocommit: 42501 reason: table_denied\n\
+         still usable: 1\n\
+         closed\n",
+        &[
+            "SELECT password_hash FROM staff_users",
+            "SELECT card_token FROM payment_methods",
+            "SELECT * FROM staff_users",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asyncpg() {
+    require_python_modules(&["asyncpg"]).await;
+    run_driver("python3", "asyncpg_driver.py", "", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlalchemy_with_psycopg3() {
+    require_python_modules(&["sqlalchemy", "psycopg"]).await;
+    run_driver("python3", "sqlalchemy_driver.py", "", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_postgres() {
+    require_node_pg().await;
+    run_driver("node", "node_pg_driver.js", "", &[]).await;
+}
