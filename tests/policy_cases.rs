@@ -2700,7 +2700,8 @@ fn driver_profile() {
 fn row_scoping_with_claims() {
     use common::policy::outcome_with_claims;
     let c42 = [("customer_id", "42")];
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case<'_>] = &[
         ("SELECT * FROM orders WHERE customer_id = 42", &c42, "allow"),
         (
             "SELECT * FROM orders WHERE customer_id = '42'",
