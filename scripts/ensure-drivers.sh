@@ -31,13 +31,13 @@ python3 -c 'import sqlalchemy; assert int(sqlalchemy.__version__.split(".")[0]) 
   missing+=('sqlalchemy>=2,<3')
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "==> installing Python drivers (pip): ${missing[*]}"
-  # Debian's own python3 refuses system-wide installs (PEP 668) unless told.
   pip_flags=(--quiet --disable-pip-version-check)
   pip_help=$(python3 -m pip install --help 2>/dev/null || true)
   # As root (CI), pip warns on every install; the install is what is wanted.
   if grep -q -- '--root-user-action' <<<"$pip_help"; then
     pip_flags+=(--root-user-action=ignore)
   fi
+  # Debian's own python3 refuses system-wide installs (PEP 668) unless told.
   if grep -q -- '--break-system-packages' <<<"$pip_help"; then
     if compgen -G "$(python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')/EXTERNALLY-MANAGED" >/dev/null; then
       pip_flags+=(--break-system-packages)

@@ -1,10 +1,10 @@
 //! Mainstream drivers through actgate as the read-only `analytics` agent,
-//! under default deny with the driver profile: psycopg 3, asyncpg,
-//! SQLAlchemy (reflection and `text()`) and node-postgres. Each runs a
-//! script from tests/drivers/ that connects, aggregates, binds parameters
-//! server-side, hits a denied table (a proper driver exception with
-//! SQLSTATE 42501 and the reason in DETAIL), keeps using the connection
-//! and runs transactions. The script's output is compared exactly, and the
+//! under default deny with the driver profile: psycopg 3, asyncpg (alone
+//! and pooled), SQLAlchemy (reflection and `text()`) and node-postgres.
+//! Each runs a script from tests/drivers/ that connects, aggregates, binds
+//! parameters server-side, hits a denied table (a proper driver exception
+//! with SQLSTATE 42501 and the reason in DETAIL), keeps using the
+//! connection and runs transactions. The script's output is compared exactly, and the
 //! audit log must show no blocked statement but the script's own denials:
 //! a driver's background catalog query that the firewall refused would
 //! otherwise be easy to miss.
@@ -230,17 +230,22 @@ async fn run_driver(interpreter_name: &str, script: &str, expected: &str, denied
     assert!(logins >= 1, "no login audited\n{context}");
 }
 
+/// psycopg 3 with its defaults: an implicit transaction per unit of work,
+/// statements prepared on the server after five runs (and deallocated with
+/// `DEALLOCATE ALL` on the next rollback), `TypeInfo`/`CompositeInfo`
+/// introspection, and autocommit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn psycopg3() {
     require_python_modules(&["psycopg"]).await;
     run_driver(
         "python3",
         "psycopg_driver.py",
-        "connected: 15\n\
+        "connected: PostgreSQL True\n\
          aggregate: cancelled=20 delivered=80 paid=30 pending=20 refunded=20 shipped=30\n\
          parameterised: 30\n\
-         prepared: 30\n\
-         prepared again: 80\n\
+         prepared: [20, 30, 30, 80, 20, 20]\n\
+         prepared explicitly: 133\n\
+         server-side prepared statements: 2\n\
          denied: InsufficientPrivilege 42501 reason: table_denied\n\
          transaction after denial: INERROR\n\
          after denial: 200\n\
@@ -248,9 +253,10 @@ async fn psycopg3() {
          committed: IDLE active=19 goodwill=True\n\
          transaction block: True\n\
          denied in block: 42501 reason: table_denied\n\
-         after block: 0\n\
+         after block: 20\n\
          typeinfo: numeric oid=1700 array_oid=1231\n\
-         autocommit: 0\n\
+         composite: products HDPH-WRL-BLK 12900 True\n\
+         autocommit: 401\n\
          denied autocommit: 42501 reason: table_denied\n\
          still usable: 1\n\
          closed\n",
@@ -263,20 +269,119 @@ async fn psycopg3() {
     .await;
 }
 
+/// asyncpg: named prepared statements and its statement cache, built-in
+/// codecs, catalog introspection for a codec by name and for a composite
+/// type (with `jit` switched off around it), and its transactions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn asyncpg() {
     require_python_modules(&["asyncpg"]).await;
-    run_driver("python3", "asyncpg_driver.py", "", &[]).await;
+    run_driver(
+        "python3",
+        "asyncpg_driver.py",
+        "connected: PostgreSQL True\n\
+         aggregate: cancelled=20 delivered=80 paid=30 pending=20 refunded=20 shipped=30\n\
+         parameterised: 30\n\
+         cached statement: 30\n\
+         denied: InsufficientPrivilegeError 42501 reason: table_denied\n\
+         after denial: 200\n\
+         types: revenue=Decimal first_order=2025-01-11T16:44:00+00:00 statuses=['delivered'] last_day=2025-09-10\n\
+         jsonb codec: {\"currency\": \"USD\", \"orders\": 200}\n\
+         composite: HDPH-WRL-BLK 12900 True\n\
+         in transaction: True refunds>0=True\n\
+         committed: True\n\
+         read-only repeatable read: True\n\
+         denied in transaction: 42501 reason: table_denied\n\
+         rolled back: True\n\
+         after transaction: True\n\
+         prepared: [20, 20, 20]\n\
+         closed\n",
+        &[
+            "SELECT password_hash FROM staff_users",
+            "SELECT card_token FROM payment_methods",
+        ],
+    )
+    .await;
 }
 
+/// An asyncpg pool: every connection returned to it is reset with
+/// asyncpg's default reset query before it is reused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asyncpg_pool() {
+    require_python_modules(&["asyncpg"]).await;
+    run_driver(
+        "python3",
+        "asyncpg_pool.py",
+        "acquired: 200\n\
+         released: pool size 1, idle 1\n\
+         reused: True 30\n\
+         denied: 42501 reason: table_denied\n\
+         released after denial: idle 1\n\
+         concurrent: [20, 30, 80]\n\
+         transaction: 20\n\
+         closed\n",
+        &["SELECT password_hash FROM staff_users"],
+    )
+    .await;
+}
+
+/// SQLAlchemy 2 on psycopg 3: the dialect's first-connect queries,
+/// reflection, `text()` with bound parameters, the pool's rollback on
+/// return, and `engine.begin()`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlalchemy_with_psycopg3() {
     require_python_modules(&["sqlalchemy", "psycopg"]).await;
-    run_driver("python3", "sqlalchemy_driver.py", "", &[]).await;
+    run_driver(
+        "python3",
+        "sqlalchemy_driver.py",
+        "connected: PostgreSQL True\n\
+         tables: customers order_items orders payment_methods products refunds staff_users\n\
+         orders columns: id:BIGINT customer_id:BIGINT status:TEXT total_cents:INTEGER \
+         currency:CHAR shipping_country:CHAR notes:TEXT created_at:TIMESTAMP updated_at:TIMESTAMP\n\
+         orders primary key: ['id']\n\
+         orders foreign keys: ['customer_id']->customers['id']\n\
+         orders indexes: orders_customer_id_idx orders_status_created_at_idx\n\
+         aggregate: cancelled=20 delivered=80 paid=30 pending=20 refunded=20 shipped=30\n\
+         parameterised: 30\n\
+         denied: ProgrammingError/InsufficientPrivilege 42501 reason: table_denied\n\
+         after denial: 200\n\
+         repeated: [134, 133, 134, 134, 133, 134]\n\
+         pool after return: checked in 1\n\
+         transaction: 3\n\
+         pool after commit: checked in 1\n\
+         closed\n",
+        &["SELECT password_hash FROM staff_users"],
+    )
+    .await;
 }
 
+/// node-postgres: simple protocol without values, extended with them, a
+/// named prepared statement, array row mode, BEGIN/COMMIT/ROLLBACK by hand
+/// and a pool.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_postgres() {
     require_node_pg().await;
-    run_driver("node", "node_pg_driver.js", "", &[]).await;
+    run_driver(
+        "node",
+        "node_pg_driver.js",
+        "connected: PostgreSQL true\n\
+         aggregate: cancelled=20 delivered=80 paid=30 pending=20 refunded=20 shipped=30\n\
+         parameterised: 30\n\
+         prepared: 30 80\n\
+         denied: DatabaseError 42501 reason: table_denied\n\
+         after denial: 200\n\
+         denied extended: 42501 reason: table_denied\n\
+         types: string true 2025-01-24T14:54:00.000Z [\"USD\"]\n\
+         transaction: true\n\
+         denied in transaction: DatabaseError 42501 reason: table_denied\n\
+         aborted transaction: 25P02\n\
+         after rollback: true\n\
+         pool: 20 20 20\n\
+         closed\n",
+        &[
+            "SELECT password_hash FROM staff_users",
+            "SELECT card_token FROM payment_methods WHERE customer_id = $1",
+            "SELECT * FROM staff_users",
+        ],
+    )
+    .await;
 }

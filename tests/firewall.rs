@@ -212,7 +212,7 @@ async fn pinned_settings_cannot_be_changed() {
         "SET search_path = evil, public",
         "SET client_encoding = 'SJIS'",
         "SET standard_conforming_strings = off",
-        "RESET ALL",
+        "RESET search_path",
         "SET ROLE postgres",
         "SELECT set_config('search_path', 'evil', false)",
     ] {
@@ -226,6 +226,18 @@ async fn pinned_settings_cannot_be_changed() {
         .unwrap();
     let rows = client.simple_query("SHOW application_name").await.unwrap();
     assert_eq!(first_value(&rows).as_deref(), Some("report-7"));
+
+    // RESET ALL is denied unless a rule allows it (support-bot's doesn't)…
+    let support = proxy.connect(SUPPORT_BOT).await;
+    let e = support.simple_query("RESET ALL").await.unwrap_err();
+    assert_denied(&e, "setting_denied");
+    // …and where allowed (analytics, for asyncpg pools) it restores the
+    // pinned startup values.
+    client.batch_execute("RESET ALL").await.unwrap();
+    let rows = client.simple_query("SHOW search_path").await.unwrap();
+    assert_eq!(first_value(&rows).as_deref(), Some("public"));
+    let rows = client.simple_query("SHOW client_encoding").await.unwrap();
+    assert_eq!(first_value(&rows).as_deref(), Some("UTF8"));
 }
 
 #[tokio::test]

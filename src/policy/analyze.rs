@@ -292,6 +292,10 @@ pub struct StatementInfo {
     pub cluster_level: bool,
     /// Every use of a relation, in order, with its WHERE pins.
     pub occurrences: Vec<Occurrence>,
+    /// DEALLOCATE, CLOSE and UNLISTEN: they only drop the session's own
+    /// prepared statements, cursors and listens, and drivers send them on
+    /// their own (allowed by the driver profile).
+    pub housekeeping: bool,
 }
 
 impl StatementInfo {
@@ -642,9 +646,12 @@ impl Walker<'_> {
         let Ok(q) = self.resolver.function(&f.name) else {
             return Ok(());
         };
-        if !(q.schema == "pg_catalog" && q.name == "set_config") {
-            return Ok(());
-        }
+        let action = match (q.schema.as_str(), q.name.as_str()) {
+            ("pg_catalog", "set_config") => SettingAction::Set,
+            // current_setting reads a setting: judged like SHOW.
+            ("pg_catalog", "current_setting") => SettingAction::Show,
+            _ => return Ok(()),
+        };
         let first = match &f.args {
             FunctionArguments::List(list) => list.args.first(),
             _ => None,
@@ -659,12 +666,15 @@ impl Walker<'_> {
             _ => None,
         };
         let Some(name) = literal else {
-            return unsupported("set_config with a setting name that is not a literal");
+            return unsupported(format!(
+                "{} with a setting name that is not a literal",
+                q.name
+            ));
         };
         self.info.class(Class::Session);
         self.info.settings.push(SettingUse {
             name: normalise_setting(&name.trim().to_ascii_lowercase()),
-            action: SettingAction::Set,
+            action,
         });
         Ok(())
     }
@@ -752,6 +762,7 @@ impl Walker<'_> {
             }
             Statement::Deallocate { name, .. } => {
                 self.info.class(Class::Deallocate);
+                self.info.housekeeping = true;
                 let n = fold(name);
                 self.info.prepared.push(PreparedRef::Deallocate(
                     (!(name.quote_style.is_none() && n == "all")).then_some(n),
@@ -777,6 +788,7 @@ impl Walker<'_> {
             }
             Statement::Close { .. } => {
                 self.info.class(Class::Cursor);
+                self.info.housekeeping = true;
                 Ok(())
             }
             Statement::Call(f) => {
@@ -857,8 +869,13 @@ impl Walker<'_> {
                 }
                 Ok(())
             }
-            Statement::LISTEN { .. } | Statement::UNLISTEN { .. } => {
+            Statement::LISTEN { .. } => {
                 self.info.class(Class::Listen);
+                Ok(())
+            }
+            Statement::UNLISTEN { .. } => {
+                self.info.class(Class::Listen);
+                self.info.housekeeping = true;
                 Ok(())
             }
             Statement::NOTIFY { .. } => {

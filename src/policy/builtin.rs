@@ -303,6 +303,18 @@ pub const DRIVER_FUNCTIONS: &[&str] = &[
     "pg_has_role",
     "pg_index_column_has_property",
     "txid_current_if_assigned",
+    "to_regtype",
+    "to_regclass",
+    "to_regproc",
+    "to_regprocedure",
+    "to_regnamespace",
+    "to_regrole",
+    "to_regtypemod",
+    // judged as SHOW / SET of the named setting (see analyze)
+    "current_setting",
+    "set_config",
+    // releases the session's own advisory locks (asyncpg's pool reset)
+    "pg_advisory_unlock_all",
     "pg_partition_ancestors",
     "pg_partition_root",
     "pg_get_partkeydef",

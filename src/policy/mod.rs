@@ -426,6 +426,7 @@ impl Policy {
         for c in &st.classes {
             let allowed = self.classes.contains(c)
                 || (*c == Class::Transaction && self.driver_profile)
+                || (st.housekeeping && self.driver_profile)
                 || *c == Class::Session;
             if !allowed {
                 return Err(Denial::new(

@@ -24,7 +24,7 @@ def reason(detail):
 async def main(url):
     conn = await asyncpg.connect(url, timeout=10)
     try:
-        print(f"connected: {conn.get_server_version().major}")
+        print(f"connected: PostgreSQL {conn.get_server_version().major >= 13}")
 
         rows = await conn.fetch(
             "SELECT status, count(*) FROM orders GROUP BY status ORDER BY status"

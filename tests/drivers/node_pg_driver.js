@@ -31,7 +31,7 @@ async function main(url) {
   await client.connect();
   try {
     const version = await client.query('SHOW server_version_num');
-    console.log(`connected: ${Math.floor(Number(version.rows[0].server_version_num) / 10000)}`);
+    console.log(`connected: PostgreSQL ${Number(version.rows[0].server_version_num) >= 130000}`);
 
     const agg = await client.query(
       'SELECT status, count(*) FROM orders GROUP BY status ORDER BY status');

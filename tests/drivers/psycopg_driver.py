@@ -11,6 +11,7 @@ import sys
 
 import psycopg
 from psycopg.types import TypeInfo
+from psycopg.types.composite import CompositeInfo, register_composite
 
 
 def reason(detail):
@@ -22,7 +23,7 @@ def main(url):
     # Default settings: not autocommit, so psycopg opens a transaction
     # (BEGIN) before the first statement on its own.
     with psycopg.connect(url, connect_timeout=10) as conn:
-        print(f"connected: {conn.info.server_version // 10000}")
+        print(f"connected: PostgreSQL {conn.info.server_version // 10000 >= 13}")
 
         with conn.cursor() as cur:
             cur.execute(
@@ -102,9 +103,18 @@ def main(url):
             print(f"after block: {cur.fetchone()[0]}")
         conn.commit()
 
-        # Type introspection as psycopg does it when registering a type.
+        # Type introspection as psycopg does it when registering types.
         info = TypeInfo.fetch(conn, "numeric")
         print(f"typeinfo: {info.name} oid={info.oid} array_oid={info.array_oid}")
+        composite = CompositeInfo.fetch(conn, "products")
+        register_composite(composite, conn)
+        with conn.cursor() as cur:
+            cur.execute("SELECT p FROM products p WHERE p.id = %s", [16])
+            product = cur.fetchone()[0]
+            print(
+                f"composite: {type(product).__name__} {product.sku} "
+                f"{product.price_cents} {product.active}"
+            )
         conn.commit()
 
         # Autocommit too: no BEGIN, each statement on its own.

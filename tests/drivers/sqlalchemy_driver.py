@@ -27,7 +27,7 @@ def main(url):
     engine = create_engine(url, connect_args={"connect_timeout": 10})
     try:
         with engine.connect() as conn:
-            print(f"connected: {engine.dialect.server_version_info[0]}")
+            print(f"connected: PostgreSQL {engine.dialect.server_version_info[0] >= 13}")
 
         # Reflection.
         insp = inspect(engine)
