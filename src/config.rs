@@ -32,6 +32,22 @@ struct RawConfig {
     upstream: RawUpstream,
     #[serde(default)]
     audit: Option<RawAudit>,
+    #[serde(default)]
+    tokens: Option<RawTokens>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTokens {
+    public_keys: Vec<String>,
+    #[serde(default)]
+    revocation_file: Option<String>,
+    #[serde(default = "default_revocation_poll")]
+    revocation_poll_ms: u64,
+}
+
+fn default_revocation_poll() -> u64 {
+    250
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +157,17 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     pub upstream: UpstreamConfig,
     pub audit: Option<AuditConfig>,
+    pub tokens: Option<TokensConfig>,
+}
+
+/// Capability-token verification.
+#[derive(Debug, Clone)]
+pub struct TokensConfig {
+    /// Public keys tokens may be signed with (several: key rotation).
+    pub public_keys: Vec<PathBuf>,
+    /// Token ids to refuse, one per line; watched for changes.
+    pub revocation_file: Option<PathBuf>,
+    pub revocation_poll: Duration,
 }
 
 /// Where audit events go.
@@ -312,6 +339,19 @@ impl Config {
                 cert_file: base.join(t.cert_file),
                 key_file: base.join(t.key_file),
             }),
+            tokens: match raw.tokens {
+                None => None,
+                Some(t) if t.public_keys.is_empty() => {
+                    return Err(invalid(
+                        "tokens.public_keys must name at least one key file".into(),
+                    ));
+                }
+                Some(t) => Some(TokensConfig {
+                    public_keys: t.public_keys.iter().map(|k| base.join(k)).collect(),
+                    revocation_file: t.revocation_file.map(|f| base.join(f)),
+                    revocation_poll: Duration::from_millis(t.revocation_poll_ms.max(10)),
+                }),
+            },
             audit: raw.audit.map(|a| AuditConfig {
                 path: base.join(a.path),
                 queue_capacity: a.queue_capacity,

@@ -92,6 +92,42 @@ impl DemoDatabase {
     }
 }
 
+/// The demo's token-based agent.
+pub const TOKEN_AGENT: &str = "order-assistant";
+
+/// A throwaway signing key pair for the demo's tokens.
+fn demo_keys(dir: &Path) -> Result<(PathBuf, PathBuf), DemoError> {
+    let private = dir.join("keys/actgate.key");
+    let public = dir.join("keys/actgate.pub");
+    crate::token::keygen(&private, &public).map_err(|e| DemoError::Io {
+        context: "creating the demo token keys".into(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    Ok((private, public))
+}
+
+fn mint_demo_token(private_key: &Path) -> Result<String, DemoError> {
+    let to_io = |e: crate::token::TokenError| DemoError::Io {
+        context: "minting the demo token".into(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let key = crate::token::load_private_key(private_key).map_err(to_io)?;
+    let (token, _id) = crate::token::mint(
+        &key,
+        &crate::token::MintRequest {
+            agent: TOKEN_AGENT.into(),
+            subject: "customer-42".into(),
+            tenant: None,
+            claims: [("customer_id".to_string(), "42".to_string())].into(),
+            ttl: std::time::Duration::from_secs(3600),
+            now: std::time::SystemTime::now(),
+            not_before: None,
+        },
+    )
+    .map_err(to_io)?;
+    Ok(token)
+}
+
 /// Runs the demo until Ctrl-C.
 pub fn run(port: u16, rules_dir: &Path) -> Result<(), DemoError> {
     let rules_dir = std::fs::canonicalize(rules_dir)
@@ -102,10 +138,13 @@ pub fn run(port: u16, rules_dir: &Path) -> Result<(), DemoError> {
     let password_file = db.write_password_file(scratch.path())?;
     let listen = format!("127.0.0.1:{port}");
     let audit_path = scratch.path().join("audit.jsonl");
+    let (private_key, public_key) = demo_keys(scratch.path())?;
     let text = format!(
-        "{}\n[audit]\npath = {:?}\n",
+        "{}\n[audit]\npath = {:?}\n\n[tokens]\npublic_keys = [{:?}]\nrevocation_file = {:?}\n",
         db.config_toml(&listen, &rules_dir, &password_file),
-        audit_path.display().to_string()
+        audit_path.display().to_string(),
+        public_key.display().to_string(),
+        scratch.path().join("revoked.txt").display().to_string(),
     );
     let config_path = scratch.path().join("actgate.toml");
     std::fs::write(&config_path, &text).map_err(io("writing the demo config"))?;
@@ -137,6 +176,25 @@ pub fn run(port: u16, rules_dir: &Path) -> Result<(), DemoError> {
                 println!("  {agent}:  {url}");
                 println!("    psql '{url}' -c 'SELECT id, status FROM orders LIMIT 5'");
             }
+        }
+        if rules.agent(TOKEN_AGENT).is_some() {
+            let token = mint_demo_token(&private_key)?;
+            let url = crate::token::connection_string(
+                TOKEN_AGENT,
+                &token,
+                &addr.ip().to_string(),
+                addr.port(),
+                DEMO_DATABASE,
+            );
+            println!();
+            println!("  {TOKEN_AGENT} (capability token for customer 42, valid 1 hour):");
+            println!("    {url}");
+            println!("    psql '{url}' -c 'SELECT id, status FROM orders WHERE customer_id = 42'");
+            println!(
+                "    mint more: actgate token mint --key {} --agent {TOKEN_AGENT} --subject customer-7 --claim customer_id=7 --ttl 15m --port {}",
+                private_key.display(),
+                addr.port()
+            );
         }
         println!();
         println!(

@@ -54,6 +54,10 @@ pub enum StartError {
     Catalog(#[from] proxy::catalog::CatalogError),
     #[error(transparent)]
     Audit(#[from] audit::AuditError),
+    #[error(transparent)]
+    Token(#[from] token::TokenError),
+    #[error("an agent logs in with capability tokens but [tokens] public_keys is not configured")]
+    TokensNotConfigured,
 }
 
 fn upstream_tls(config: &config::Config) -> Result<Option<tokio_rustls::TlsConnector>, StartError> {
@@ -102,6 +106,17 @@ fn finish_gateway(
         .as_ref()
         .map(|t| tls::load_acceptor(&t.cert_file, &t.key_file))
         .transpose()?;
+    let (token_keys, revocations) = match &config.tokens {
+        Some(t) => (
+            Some(token::PublicKeys::load(&t.public_keys)?),
+            match &t.revocation_file {
+                Some(path) => token::RevocationList::load(path)?,
+                None => token::RevocationList::default(),
+            },
+        ),
+        None if rules.uses_tokens() => return Err(StartError::TokensNotConfigured),
+        None => (None, token::RevocationList::default()),
+    };
     let audit = match &config.audit {
         Some(a) => audit::AuditLog::open(&a.path, a.queue_capacity, a.sql_max_bytes)?,
         None => audit::AuditLog::disabled(),
@@ -113,5 +128,7 @@ fn finish_gateway(
         acceptor,
         upstream_tls,
         audit,
+        token_keys,
+        revocations,
     )))
 }

@@ -62,7 +62,11 @@ struct RawAgent {
     #[serde(default)]
     description: String,
     databases: Vec<String>,
-    secret_verifier: String,
+    /// "secret" (default) or "token".
+    #[serde(default)]
+    auth: Option<String>,
+    #[serde(default)]
+    secret_verifier: Option<String>,
 }
 
 /// One agent as declared by its rules file, with its compiled policy.
@@ -150,6 +154,13 @@ impl RuleSet {
         self.agents.values()
     }
 
+    /// Whether some agent logs in with capability tokens.
+    pub fn uses_tokens(&self) -> bool {
+        self.agents
+            .values()
+            .any(|a| matches!(a.credential, Credential::Token))
+    }
+
     /// Every database some agent may use.
     pub fn databases(&self) -> Vec<String> {
         let mut dbs: Vec<String> = self
@@ -198,8 +209,31 @@ pub fn parse_agent(
             a.name
         )));
     }
-    let verifier = Verifier::parse(&a.secret_verifier)
-        .map_err(|e| invalid(format!("agent {:?}: secret_verifier: {e}", a.name)))?;
+    let credential = match (a.auth.as_deref().unwrap_or("secret"), &a.secret_verifier) {
+        ("secret", Some(v)) => Credential::ScramSecret(
+            Verifier::parse(v)
+                .map_err(|e| invalid(format!("agent {:?}: secret_verifier: {e}", a.name)))?,
+        ),
+        ("secret", None) => {
+            return Err(invalid(format!(
+                "agent {:?}: secret_verifier is required (or set auth = \"token\")",
+                a.name
+            )));
+        }
+        ("token", None) => Credential::Token,
+        ("token", Some(_)) => {
+            return Err(invalid(format!(
+                "agent {:?}: auth = \"token\" takes no secret_verifier",
+                a.name
+            )));
+        }
+        (other, _) => {
+            return Err(invalid(format!(
+                "agent {:?}: auth {other:?}: expected \"secret\" or \"token\"",
+                a.name
+            )));
+        }
+    };
     // Tables must exist in one of the agent's databases.
     let merged = merge_catalogs(a.databases.iter().filter_map(|d| catalogs.get(d)));
     let rules = RawRules {
@@ -213,7 +247,7 @@ pub fn parse_agent(
         name: a.name,
         description: a.description,
         databases: a.databases,
-        credential: Credential::ScramSecret(verifier),
+        credential,
         source: path.to_owned(),
         policy: Arc::new(policy),
     })

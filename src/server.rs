@@ -21,6 +21,7 @@ pub async fn run(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Fu
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let (hard_stop_tx, hard_stop_rx) = watch::channel(false);
     let mut sessions = JoinSet::new();
+    let revocation_watch = tokio::spawn(gateway.clone().watch_revocations());
     tokio::pin!(shutdown);
     info!(addr = ?listener.local_addr().ok(), "actgate listening");
     loop {
@@ -81,5 +82,6 @@ pub async fn run(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Fu
             sessions.abort_all();
         }
     }
+    revocation_watch.abort();
     info!("actgate stopped");
 }

@@ -438,6 +438,9 @@ const CONFIG_KEYS: &[&str] = &[
     "audit.path",
     "audit.queue_capacity",
     "audit.sql_max_bytes",
+    "tokens.public_keys",
+    "tokens.revocation_file",
+    "tokens.revocation_poll_ms",
 ];
 
 /// The table a line opens, set (`[name]`) or commented out (`# [name]`).

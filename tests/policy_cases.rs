@@ -1719,11 +1719,7 @@ fn functions_not_allowed() {
             "SELECT set_config('statement_timeout', '0', false)",
             "allow",
         ),
-        (
-            A,
-            "SELECT current_setting('data_directory')",
-            "allow",
-        ),
+        (A, "SELECT current_setting('data_directory')", "allow"),
         (
             A,
             "SELECT query_to_xml('SELECT * FROM staff_users', true, false, '')",

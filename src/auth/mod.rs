@@ -14,6 +14,9 @@ pub use scram::{ScramError, Verifier};
 pub enum Credential {
     /// A static secret kept only as a SCRAM-SHA-256 verifier.
     ScramSecret(Verifier),
+    /// A capability token (sent as a cleartext password over TLS or
+    /// loopback), verified against the configured public keys.
+    Token,
 }
 
 /// Whether a cleartext PasswordMessage (how capability tokens arrive) may

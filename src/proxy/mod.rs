@@ -5,6 +5,7 @@
 
 pub mod analysis;
 mod cancel;
+mod capability;
 pub mod catalog;
 mod error;
 mod relay;
@@ -38,11 +39,15 @@ pub struct Gateway {
     contexts: HashMap<String, Arc<AnalysisContext>>,
     search_path: Arc<Vec<String>>,
     pub audit: AuditLog,
+    /// Keys capability tokens may be signed with.
+    pub token_keys: Option<crate::token::PublicKeys>,
+    revocations: tokio::sync::watch::Sender<Arc<crate::token::RevocationList>>,
     /// Key for the mock SCRAM salts of unknown agents.
     mock_key: [u8; 32],
 }
 
 impl Gateway {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: Config,
         rules: RuleSet,
@@ -50,6 +55,8 @@ impl Gateway {
         tls_acceptor: Option<TlsAcceptor>,
         upstream_tls: Option<TlsConnector>,
         audit: AuditLog,
+        token_keys: Option<crate::token::PublicKeys>,
+        revocations: crate::token::RevocationList,
     ) -> Gateway {
         let search_path = Arc::new(config.upstream.search_path_list());
         let limits = AnalysisLimits {
@@ -78,7 +85,55 @@ impl Gateway {
             contexts,
             search_path,
             audit,
+            token_keys,
+            revocations: tokio::sync::watch::Sender::new(Arc::new(revocations)),
             mock_key: rand::random(),
+        }
+    }
+
+    /// The current revocation list.
+    pub fn revocations(&self) -> Arc<crate::token::RevocationList> {
+        self.revocations.borrow().clone()
+    }
+
+    /// Notified whenever the revocation list changes.
+    pub fn subscribe_revocations(
+        &self,
+    ) -> tokio::sync::watch::Receiver<Arc<crate::token::RevocationList>> {
+        self.revocations.subscribe()
+    }
+
+    /// Reloads the revocation file when it changes, until dropped. A file
+    /// that cannot be read keeps the previous list (a bad file never
+    /// replaces a good one).
+    pub async fn watch_revocations(self: Arc<Self>) {
+        let Some(tokens) = self.config.tokens.clone() else {
+            return;
+        };
+        let Some(path) = tokens.revocation_file else {
+            return;
+        };
+        let stamp = |p: &std::path::Path| {
+            std::fs::metadata(p)
+                .ok()
+                .map(|m| (m.modified().ok(), m.len()))
+        };
+        let mut last = stamp(&path);
+        let mut tick = tokio::time::interval(tokens.revocation_poll);
+        loop {
+            tick.tick().await;
+            let now = stamp(&path);
+            if now == last {
+                continue;
+            }
+            last = now;
+            match crate::token::RevocationList::load(&path) {
+                Ok(list) => {
+                    tracing::info!(entries = list.len(), "revocation list reloaded");
+                    self.revocations.send_replace(Arc::new(list));
+                }
+                Err(e) => tracing::warn!(error = %e, "revocation list not reloaded"),
+            }
         }
     }
 

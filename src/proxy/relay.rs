@@ -69,6 +69,8 @@ pub enum SessionEnd {
     CancelRequest,
     /// Login was refused with a FATAL error.
     Refused,
+    /// The session's capability token was revoked.
+    TokenRevoked,
 }
 
 /// How the client → upstream half ended.
@@ -134,6 +136,7 @@ pub struct Relay<'a> {
     pub client_addr: SocketAddr,
     /// The agent's verified capability token, for token logins.
     pub capability: Option<Arc<dyn crate::policy::Capability + Send + Sync>>,
+    pub token: Option<Arc<crate::token::VerifiedToken>>,
 }
 
 impl Relay<'_> {
@@ -485,6 +488,13 @@ impl Relay<'_> {
             sql_truncated: (!sql.is_empty()).then_some(truncated),
             message: denial.map(|d| d.message.clone()),
             count: None,
+            token_id: self.token.as_ref().map(|t| t.claims.token_id.clone()),
+            subject: self.token.as_ref().map(|t| t.claims.subject.clone()),
+            chain: self
+                .token
+                .as_ref()
+                .map(|t| t.claims.chain.clone())
+                .unwrap_or_default(),
         });
     }
 
@@ -537,6 +547,7 @@ impl Relay<'_> {
     ) -> Result<SessionEnd, SessionError> {
         let limit = self.gateway.config.limits.max_backend_message_bytes;
         let mut last_was_fatal = false;
+        let mut revocations = self.gateway.subscribe_revocations();
         loop {
             let mut pos = 0;
             loop {
@@ -650,6 +661,19 @@ impl Relay<'_> {
                         Err(_) => Ok(SessionEnd::ClientClosed),
                     };
                 }
+                id = revoked(&mut revocations, self.token.as_deref()) => {
+                    info!(token_id = %id, "token revoked; ending session");
+                    let mut out = BytesMut::new();
+                    ErrorFields::new(
+                        Severity::Fatal,
+                        "57P01",
+                        format!("terminating connection: capability token {id} was revoked"),
+                    )
+                    .with_hint("ask the orchestrator for a new token")
+                    .encode(&mut out);
+                    let _ = client.write_all(&out).await;
+                    return Ok(SessionEnd::TokenRevoked);
+                }
                 () = stopped(&mut hard_stop) => {
                     let mut out = BytesMut::new();
                     ErrorFields::new(
@@ -693,6 +717,25 @@ impl Relay<'_> {
         fields.encode(&mut out);
         let _ = client.write_all(&out).await;
         Err(error)
+    }
+}
+
+/// Resolves with the token's id once the revocation list names it; never
+/// for sessions without a token.
+async fn revoked(
+    list: &mut watch::Receiver<Arc<crate::token::RevocationList>>,
+    token: Option<&crate::token::VerifiedToken>,
+) -> String {
+    let Some(token) = token else {
+        return std::future::pending().await;
+    };
+    loop {
+        if token.is_revoked(&list.borrow_and_update()) {
+            return token.claims.token_id.clone();
+        }
+        if list.changed().await.is_err() {
+            return std::future::pending().await;
+        }
     }
 }
 

@@ -67,6 +67,7 @@ struct Authenticated {
     database: String,
     startup: Startup,
     policy: Arc<Policy>,
+    token: Option<Arc<crate::token::VerifiedToken>>,
 }
 
 async fn run(
@@ -91,7 +92,7 @@ async fn run(
     }
     let authed = match tokio::time::timeout(
         timeout,
-        authenticate(&mut stream, &mut buf, gateway, startup),
+        authenticate(&mut stream, &mut buf, gateway, startup, peer),
     )
     .await
     {
@@ -113,14 +114,21 @@ async fn run(
         Ok(Ok(Ok(authed))) => authed,
     };
     tracing::Span::current().record("agent", authed.agent.as_str());
-    audit_login(
-        gateway,
-        "login_succeeded",
-        &authed.agent,
-        session_id,
-        peer,
-        None,
-    );
+    gateway.audit.record(&AuditEvent {
+        event: "login_succeeded",
+        agent: Some(authed.agent.clone()),
+        session_id: Some(session_id),
+        client_addr: Some(peer.to_string()),
+        database: Some(authed.database.clone()),
+        token_id: authed.token.as_ref().map(|t| t.claims.token_id.clone()),
+        subject: authed.token.as_ref().map(|t| t.claims.subject.clone()),
+        chain: authed
+            .token
+            .as_ref()
+            .map(|t| t.claims.chain.clone())
+            .unwrap_or_default(),
+        ..AuditEvent::default()
+    });
 
     let cfg = &gateway.config;
     // The whole upstream handshake is bounded, not only the TCP connect: a
@@ -173,7 +181,11 @@ async fn run(
         analysis: gateway.analysis_context(&authed.database),
         session_id,
         client_addr: peer,
-        capability: None,
+        capability: authed
+            .token
+            .clone()
+            .map(|t| Arc::new(super::capability::TokenCapability::new(t)) as _),
+        token: authed.token.clone(),
     };
     let end = relay.run(stream, buf, upstream, hard_stop).await;
     drop(cancel);
@@ -317,6 +329,7 @@ async fn authenticate(
     buf: &mut BytesMut,
     gateway: &Gateway,
     startup: Startup,
+    peer: SocketAddr,
 ) -> Result<Result<Authenticated, Refusal>, SessionError> {
     let user = startup.param("user").unwrap_or_default().to_owned();
     let database = startup
@@ -333,6 +346,13 @@ async fn authenticate(
     let agent = rules.agent(&user);
     let (verifier, doomed) = match agent.map(|a| &a.credential) {
         Some(Credential::ScramSecret(v)) => (v.clone(), false),
+        Some(Credential::Token) => {
+            let agent = agent.expect("matched Some");
+            return token_login(
+                stream, buf, gateway, out, agent, user, database, startup, peer,
+            )
+            .await;
+        }
         None => (Verifier::mock(&user, &gateway.mock_key), true),
     };
 
@@ -401,7 +421,107 @@ async fn authenticate(
         database,
         startup,
         policy: agent.policy.clone(),
+        token: None,
     }))
+}
+
+/// Token login: the agent sends its capability token as a cleartext
+/// password (only over TLS or loopback unless the operator allowed it).
+#[allow(clippy::too_many_arguments)]
+async fn token_login(
+    stream: &mut MaybeTls,
+    buf: &mut BytesMut,
+    gateway: &Gateway,
+    mut out: BytesMut,
+    agent: &crate::rules::Agent,
+    user: String,
+    database: String,
+    startup: Startup,
+    peer: SocketAddr,
+) -> Result<Result<Authenticated, Refusal>, SessionError> {
+    let cfg = &gateway.config;
+    if !crate::auth::cleartext_allowed(stream.is_tls(), peer.ip(), cfg.allow_cleartext_without_tls)
+    {
+        return Ok(Err((
+            ErrorFields::new(
+                Severity::Fatal,
+                "28000",
+                "capability token login requires TLS (sslmode=require) or a loopback connection",
+            ),
+            user,
+            "cleartext_without_tls",
+        )));
+    }
+    encode_authentication(&mut out, auth::CLEARTEXT_PASSWORD, &[]);
+    stream
+        .write_all(&out)
+        .await
+        .map_err(SessionError::ClientIo)?;
+    let frame =
+        read_password_message(stream, buf, cfg.limits.max_message_bytes, "password").await?;
+    let body = frame.body();
+    let token = match body.split_last() {
+        Some((0, text)) if !text.contains(&0) => std::str::from_utf8(text).ok(),
+        _ => None,
+    };
+    let Some(token) = token else {
+        return Err(ProtocolError::Malformed {
+            what: "PasswordMessage",
+            detail: "password must be one NUL-terminated UTF-8 string",
+        }
+        .into());
+    };
+    let Some(keys) = gateway.token_keys.as_ref() else {
+        return Ok(Err((password_failed(&user), user, "tokens_not_configured")));
+    };
+    let verified =
+        match crate::token::verify(token, keys, &agent.name, std::time::SystemTime::now()) {
+            Ok(v) => v,
+            Err(e) => {
+                info!(error = %e, "token refused");
+                return Ok(Err((
+                    password_failed(&user),
+                    user,
+                    token_refusal_reason(&e),
+                )));
+            }
+        };
+    if verified.is_revoked(&gateway.revocations()) {
+        return Ok(Err((password_failed(&user), user, "token_revoked")));
+    }
+    if !agent.may_use_database(&database) {
+        return Ok(Err((
+            ErrorFields::new(
+                Severity::Fatal,
+                "3D000",
+                format!("database \"{database}\" does not exist"),
+            ),
+            user,
+            "database_not_allowed",
+        )));
+    }
+    Ok(Ok(Authenticated {
+        agent: agent.name.clone(),
+        database,
+        startup,
+        policy: agent.policy.clone(),
+        token: Some(Arc::new(verified)),
+    }))
+}
+
+/// The audit reason for a refused token (the client only ever sees 28P01).
+fn token_refusal_reason(e: &crate::token::TokenError) -> &'static str {
+    use crate::token::TokenError as E;
+    match e {
+        E::TooLarge { .. } => "token_too_large",
+        E::Malformed(_) => "token_malformed",
+        E::Signature(_) => "token_signature",
+        E::Expired { .. } => "token_expired",
+        E::NotYetValid { .. } => "token_not_yet_valid",
+        E::WrongAgent { .. } => "token_wrong_agent",
+        E::Revoked { .. } => "token_revoked",
+        _ => "token_invalid",
+    }
 }
 
 fn audit_login(

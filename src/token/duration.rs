@@ -28,7 +28,9 @@ pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
         if digits == 0 {
             return Err(err("expected a number"));
         }
-        let number: u64 = rest[..digits].parse().map_err(|_| err("number too large"))?;
+        let number: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| err("number too large"))?;
         let unit = rest[digits..]
             .chars()
             .next()

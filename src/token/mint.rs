@@ -2,8 +2,8 @@
 //! them unverified ([`inspect`]).
 
 use super::{
-    B64, OPERATIONS, RESERVED_CLAIMS, TokenError, add_time, date_term, decode, encode, epoch_secs,
-    hex,
+    B64, OPERATIONS, RESERVED_CLAIMS, TokenError, add_time, date_term, decode, describe, encode,
+    epoch_secs, hex,
 };
 use base64::Engine as _;
 use biscuit_auth::builder::{BlockBuilder, Term, fact, string};
@@ -44,11 +44,11 @@ pub struct Attenuation {
 }
 
 fn biscuit_error(context: &str) -> impl Fn(biscuit_auth::error::Token) -> TokenError + '_ {
-    move |e| TokenError::Malformed(format!("{context}: {e}"))
+    move |e| TokenError::Malformed(format!("{context}: {}", describe(&e)))
 }
 
 fn invalid(message: String) -> TokenError {
-    TokenError::Malformed(message)
+    TokenError::Invalid(message)
 }
 
 fn check_text(what: &str, value: &str) -> Result<(), TokenError> {
@@ -136,7 +136,9 @@ pub fn mint(key: &KeyPair, req: &MintRequest) -> Result<(String, String), TokenE
 
     let mut builder = Biscuit::builder();
     for f in facts {
-        builder = builder.fact(f).map_err(biscuit_error("building the token"))?;
+        builder = builder
+            .fact(f)
+            .map_err(biscuit_error("building the token"))?;
     }
     let biscuit = builder
         .code_with_params(check, params, HashMap::new())
@@ -303,7 +305,13 @@ pub fn inspect(token: &str) -> Result<String, TokenError> {
 
 /// `postgres://AGENT:TOKEN@HOST:PORT/DATABASE`, with the agent and database
 /// percent-encoded and IPv6 hosts bracketed.
-pub fn connection_string(agent: &str, token: &str, host: &str, port: u16, database: &str) -> String {
+pub fn connection_string(
+    agent: &str,
+    token: &str,
+    host: &str,
+    port: u16,
+    database: &str,
+) -> String {
     let host = if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]")
     } else {
@@ -389,7 +397,7 @@ mod tests {
         ];
         for req in bad {
             let err = mint(&key, &req).unwrap_err();
-            assert!(matches!(err, TokenError::Malformed(_)), "{req:?}: {err}");
+            assert!(matches!(err, TokenError::Invalid(_)), "{req:?}: {err}");
         }
     }
 
@@ -431,7 +439,7 @@ mod tests {
         };
         assert!(matches!(
             attenuate(&token, &nothing),
-            Err(TokenError::Malformed(_))
+            Err(TokenError::Invalid(_))
         ));
         let bad_op = Attenuation {
             operations: Some(vec!["drop".into()]),
@@ -439,7 +447,7 @@ mod tests {
         };
         assert!(matches!(
             attenuate(&token, &bad_op),
-            Err(TokenError::Malformed(_))
+            Err(TokenError::Invalid(_))
         ));
     }
 
@@ -462,10 +470,7 @@ mod tests {
         assert!(text.contains(&format!("token id:    {id}")), "{text}");
         assert!(text.contains("agent:       support"), "{text}");
         assert!(text.contains("tenant:      acme"), "{text}");
-        assert!(
-            text.contains("expires at:  2023-11-14T22:28:20Z"),
-            "{text}"
-        );
+        assert!(text.contains("expires at:  2023-11-14T22:28:20Z"), "{text}");
         assert!(text.contains("claim(\"region\", \"eu\");"), "{text}");
         assert!(
             text.contains("check if time($t), $t < 2023-11-14T22:28:20Z;"),

@@ -60,9 +60,7 @@ impl RevocationList {
 pub fn revoke(path: &Path, id: &str) -> Result<(), TokenError> {
     let id = id.trim();
     if id.is_empty() || id.contains(|c: char| c.is_whitespace() || c.is_control() || c == '#') {
-        return Err(TokenError::Malformed(format!(
-            "invalid revocation id {id:?}"
-        )));
+        return Err(TokenError::Invalid(format!("invalid revocation id {id:?}")));
     }
     let io = |source| TokenError::Io {
         path: path.to_owned(),
@@ -135,7 +133,7 @@ mod tests {
         assert!(list.contains("aa11") && list.contains("bb22"));
         for bad in ["", "a b", "a#b", "a\nb"] {
             assert!(
-                matches!(revoke(&path, bad), Err(TokenError::Malformed(_))),
+                matches!(revoke(&path, bad), Err(TokenError::Invalid(_))),
                 "{bad:?}"
             );
         }

@@ -3,7 +3,7 @@
 
 use super::{
     MAX_CLOCK_SKEW, PublicKeys, RevocationList, TokenError, authorizer_limits, date_term, decode,
-    format_time, hex,
+    describe, format_time, hex,
 };
 use biscuit_auth::builder::{boolean, fact, string};
 use biscuit_auth::error::{FailedCheck, Format, Logic, Token};
@@ -75,7 +75,7 @@ fn limit_or_malformed(context: &str) -> impl Fn(Token) -> TokenError + '_ {
         Token::RunLimit(limit) => TokenError::Denied {
             reason: format!("{context}: datalog limits exceeded: {limit}"),
         },
-        other => TokenError::Malformed(format!("{context}: {other}")),
+        other => TokenError::Malformed(format!("{context}: {}", describe(&other))),
     }
 }
 
@@ -181,7 +181,7 @@ pub fn verify(
     let bytes = decode(token)?;
     let unverified = UnverifiedBiscuit::from(&bytes).map_err(|e| match e {
         Token::Format(Format::Signature(s)) => TokenError::Signature(s.to_string()),
-        other => TokenError::Malformed(other.to_string()),
+        other => TokenError::Malformed(describe(&other)),
     })?;
     if keys.is_empty() {
         return Err(TokenError::Signature(
@@ -200,7 +200,9 @@ pub fn verify(
         }
     }
     let Some(biscuit) = verified else {
-        let detail = last_error.map(|e| e.to_string()).unwrap_or_default();
+        let detail = last_error
+            .map(|e| describe(&biscuit_auth::error::Token::Format(e)))
+            .unwrap_or_default();
         return Err(TokenError::Signature(format!(
             "no trusted key ({} configured) verifies the token: {detail}",
             keys.len()
@@ -214,7 +216,10 @@ pub fn verify(
             found: claims.agent,
         });
     }
-    if claims.issued_at > now + MAX_CLOCK_SKEW {
+    if now
+        .checked_add(MAX_CLOCK_SKEW)
+        .is_some_and(|latest| claims.issued_at > latest)
+    {
         return Err(TokenError::NotYetValid {
             issued_at: format_time(claims.issued_at),
         });
@@ -303,7 +308,20 @@ impl VerifiedToken {
     /// True if the token id or any block's revocation id is in the list.
     pub fn is_revoked(&self, list: &RevocationList) -> bool {
         list.contains(&self.claims.token_id)
-            || self.claims.revocation_ids.iter().any(|id| list.contains(id))
+            || self
+                .claims
+                .revocation_ids
+                .iter()
+                .any(|id| list.contains(id))
+    }
+
+    /// [`TokenError::Revoked`] (with the matching id) if the list revokes
+    /// this token.
+    pub fn ensure_not_revoked(&self, list: &RevocationList) -> Result<(), TokenError> {
+        match self.revoked_by(list) {
+            Some(id) => Err(TokenError::Revoked { id: id.to_owned() }),
+            None => Ok(()),
+        }
     }
 
     /// The first listed id (token id or block revocation id) that revokes
@@ -353,7 +371,7 @@ mod tests {
             tenant: Some("acme".into()),
             claims: BTreeMap::from([
                 ("region".to_owned(), "eu".to_owned()),
-                ("quote\"d".to_owned(), "a \"quoted\" value".to_owned()),
+                ("note".to_owned(), "a \"quoted\" value".to_owned()),
             ]),
             ttl: secs(900),
             now: t0(),
@@ -396,7 +414,7 @@ mod tests {
         assert_eq!(c.tenant.as_deref(), Some("acme"));
         assert_eq!(c.custom.get("region").map(String::as_str), Some("eu"));
         assert_eq!(
-            c.custom.get("quote\"d").map(String::as_str),
+            c.custom.get("note").map(String::as_str),
             Some("a \"quoted\" value")
         );
         assert_eq!(c.issued_at, t0());
@@ -630,6 +648,39 @@ mod tests {
     }
 
     #[test]
+    fn later_blocks_cannot_satisfy_earlier_checks() {
+        let (key, token, _) = minted();
+        let narrowed = narrow(&token, Some(&["orders"]), Some(&["select"]));
+        let bytes = super::super::decode(&narrowed).unwrap();
+        let sneaky = UnverifiedBiscuit::from(&bytes)
+            .unwrap()
+            .append(
+                BlockBuilder::new()
+                    .code(
+                        r#"no_table(true); table("public.orders"); operation("select");
+                        time(1970-01-01T00:00:00Z);"#,
+                    )
+                    .unwrap(),
+            )
+            .unwrap();
+        let sneaky = super::super::encode(&sneaky.to_vec().unwrap()).unwrap();
+        let v = verify(&sneaky, &keys(&key), "support", t0()).unwrap();
+        v.authorize(Some("public.orders"), "select", t0()).unwrap();
+        assert!(matches!(
+            v.authorize(Some("public.refunds"), "select", t0()),
+            Err(TokenError::Denied { .. })
+        ));
+        assert!(matches!(
+            v.authorize(Some("public.orders"), "delete", t0()),
+            Err(TokenError::Denied { .. })
+        ));
+        assert!(matches!(
+            v.authorize(None, "select", t0() + secs(900)),
+            Err(TokenError::Expired { .. })
+        ));
+    }
+
+    #[test]
     fn appended_blocks_cannot_forge_claims() {
         let (key, token, _) = minted();
         let bytes = super::super::decode(&token).unwrap();
@@ -703,6 +754,11 @@ mod tests {
         let by_token_id = RevocationList::from_ids([id.as_str()]);
         assert!(v.is_revoked(&by_token_id));
         assert_eq!(v.revoked_by(&by_token_id), Some(id.as_str()));
+        match v.ensure_not_revoked(&by_token_id) {
+            Err(TokenError::Revoked { id: found }) => assert_eq!(found, id),
+            other => panic!("{other:?}"),
+        }
+        v.ensure_not_revoked(&RevocationList::default()).unwrap();
 
         // Revoking the appended block kills that attenuated token only.
         let block_id = v.claims.revocation_ids[1].clone();

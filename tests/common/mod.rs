@@ -25,6 +25,8 @@ struct Cluster {
     scratch: tempfile::TempDir,
     password_file: PathBuf,
     rules_dir: PathBuf,
+    private_key: PathBuf,
+    public_key: PathBuf,
 }
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -54,11 +56,16 @@ fn cluster() -> &'static Cluster {
                 }
             }
         }
+        let private_key = scratch.path().join("keys/actgate.key");
+        let public_key = scratch.path().join("keys/actgate.pub");
+        actgate::token::keygen(&private_key, &public_key).expect("token keys");
         Cluster {
             db,
             scratch,
             password_file,
             rules_dir,
+            private_key,
+            public_key,
         }
     })
 }
@@ -85,6 +92,10 @@ pub fn config_with(extra_server: &str, extra_tables: &str) -> Config {
     let mut text =
         c.db.config_toml("127.0.0.1:0", &rules_dir(), &c.password_file);
     text = text.replacen("[server]\n", &format!("[server]\n{extra_server}\n"), 1);
+    text.push_str(&format!(
+        "\n[tokens]\npublic_keys = [{:?}]\n",
+        c.public_key.display().to_string()
+    ));
     text.push_str(extra_tables);
     Config::from_toml(&text, Path::new("test.toml"), c.scratch.path())
         .unwrap_or_else(|e| panic!("test config: {e}\n{text}"))
@@ -215,4 +226,35 @@ pub async fn upstream_sessions(admin: &tokio_postgres::Client) -> i64 {
         .await
         .unwrap()
         .get(0)
+}
+
+/// The signing key the test configs trust.
+pub fn private_key_path() -> PathBuf {
+    cluster().private_key.clone()
+}
+
+/// Mints a token for `agent` with the given claims, valid for `ttl`.
+pub fn mint(
+    agent: &str,
+    subject: &str,
+    claims: &[(&str, &str)],
+    ttl: std::time::Duration,
+) -> (String, String) {
+    let key = actgate::token::load_private_key(&private_key_path()).expect("private key");
+    actgate::token::mint(
+        &key,
+        &actgate::token::MintRequest {
+            agent: agent.into(),
+            subject: subject.into(),
+            tenant: None,
+            claims: claims
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ttl,
+            now: std::time::SystemTime::now(),
+            not_before: None,
+        },
+    )
+    .expect("mint")
 }
