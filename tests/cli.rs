@@ -127,3 +127,138 @@ fn serve_rejects_unknown_config_keys() {
     assert!(err.contains("unknown field"), "{err}");
     assert!(err.contains("read_only-true"), "{err}");
 }
+
+#[test]
+fn keygen_mint_attenuate_inspect_and_revoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public) = (
+        dir.path().join("k/actgate.key"),
+        dir.path().join("k/actgate.pub"),
+    );
+    let out = actgate()
+        .args(["keygen", "--private"])
+        .arg(&key)
+        .arg("--public")
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // keygen never overwrites a key.
+    let again = actgate()
+        .args(["keygen", "--private"])
+        .arg(&key)
+        .arg("--public")
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+
+    let out = actgate()
+        .args([
+            "token",
+            "mint",
+            "--agent",
+            "order-assistant",
+            "--subject",
+            "customer-42",
+        ])
+        .args([
+            "--claim",
+            "customer_id=42",
+            "--ttl",
+            "15m",
+            "--port",
+            "7777",
+            "--key",
+        ])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let mut lines = stdout.lines();
+    let token = lines.next().unwrap().to_owned();
+    let url = lines.next().unwrap();
+    assert!(url.starts_with("postgres://order-assistant:"), "{url}");
+    assert!(url.ends_with("@127.0.0.1:7777/shop"), "{url}");
+    let keys = actgate::token::PublicKeys::load(std::slice::from_ref(&public)).unwrap();
+    let verified = actgate::token::verify(
+        &token,
+        &keys,
+        "order-assistant",
+        std::time::SystemTime::now(),
+    )
+    .unwrap();
+    assert_eq!(verified.claims.get("customer_id"), Some("42"));
+
+    let out = actgate()
+        .args([
+            "token",
+            "attenuate",
+            &token,
+            "--tables",
+            "orders",
+            "--ops",
+            "select",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let child = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let child = actgate::token::verify(
+        &child,
+        &keys,
+        "order-assistant",
+        std::time::SystemTime::now(),
+    )
+    .unwrap();
+    let now = std::time::SystemTime::now();
+    assert!(
+        child
+            .authorize(Some("public.orders"), "select", now)
+            .is_ok()
+    );
+    assert!(
+        child
+            .authorize(Some("public.orders"), "update", now)
+            .is_err()
+    );
+
+    let out = actgate()
+        .args(["token", "inspect", &token])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&verified.claims.token_id), "{text}");
+
+    let revoked = dir.path().join("revoked.txt");
+    let out = actgate()
+        .args(["token", "revoke", &verified.claims.token_id, "--file"])
+        .arg(&revoked)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = actgate::token::RevocationList::load(&revoked).unwrap();
+    assert!(verified.is_revoked(&list));
+}
