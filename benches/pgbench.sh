@@ -263,6 +263,8 @@ operations = ["select"]
 [tables.pgbench_branches]
 operations = ["select"]
 EOF
+# The shipped rules include a token agent, so token keys must be configured.
+"$actgate_bin" keygen --private "$work/keys/actgate.key" --public "$work/keys/actgate.pub" >/dev/null
 cat >"$work/actgate.toml" <<EOF
 [server]
 listen = "127.0.0.1:$actgate_port"
@@ -274,6 +276,9 @@ host = "127.0.0.1"
 port = $pg_port
 user = "$ROLE"
 password_file = "upstream-password"
+
+[tokens]
+public_keys = ["keys/actgate.pub"]
 EOF
 RUST_LOG=${RUST_LOG:-actgate=warn} "$actgate_bin" serve --config "$work/actgate.toml" \
     >"$work/actgate.log" 2>&1 &
