@@ -2759,6 +2759,36 @@ fn row_scoping_with_claims() {
         (
             "SELECT * FROM orders WHERE customer_id IN (42, 43)",
             &c42,
+            "scope_violation",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id IN (42)",
+            &c42,
+            "allow",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id IN (42, 042)",
+            &c42,
+            "allow",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id = ANY(ARRAY[42])",
+            &c42,
+            "allow",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id = ANY(ARRAY[42, 7])",
+            &c42,
+            "scope_violation",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id NOT IN (43)",
+            &c42,
+            "scope_missing",
+        ),
+        (
+            "SELECT * FROM orders WHERE customer_id IN (SELECT 42)",
+            &c42,
             "scope_missing",
         ),
         (
@@ -2819,7 +2849,72 @@ fn row_scoping_with_claims() {
         (
             "INSERT INTO orders (customer_id, shipping_country) VALUES (42, 'US')",
             &c42,
+            "allow",
+        ),
+        (
+            "INSERT INTO orders (customer_id, shipping_country) VALUES (42, 'US'), (43, 'US')",
+            &c42,
+            "scope_violation",
+        ),
+        (
+            "INSERT INTO orders (shipping_country) VALUES ('US')",
+            &c42,
+            "scope_missing",
+        ),
+        (
+            "INSERT INTO orders (customer_id, shipping_country) VALUES (42 + 1, 'US')",
+            &c42,
+            "scope_missing",
+        ),
+        (
+            "INSERT INTO orders (customer_id, shipping_country) SELECT 42, 'US'",
+            &c42,
             "scope_unverifiable",
+        ),
+        (
+            "INSERT INTO orders (customer_id, shipping_country) SELECT customer_id, 'US' FROM orders WHERE customer_id = 43",
+            &c42,
+            "scope_unverifiable",
+        ),
+        (
+            "INSERT INTO orders VALUES (DEFAULT, 42, 'pending', 0, 'USD', 'US')",
+            &c42,
+            "allow",
+        ),
+        (
+            "INSERT INTO orders VALUES (DEFAULT, 43, 'pending', 0, 'USD', 'US')",
+            &c42,
+            "scope_violation",
+        ),
+        (
+            "INSERT INTO orders (customer_id, shipping_country) VALUES ($1, 'US')",
+            &c42,
+            "scope_parameter",
+        ),
+        (
+            "INSERT INTO orders (id, customer_id, shipping_country) VALUES (1, 42, 'US') ON CONFLICT (id) DO UPDATE SET status = 'paid'",
+            &c42,
+            "scope_missing",
+        ),
+        (
+            "INSERT INTO orders (id, customer_id, shipping_country) VALUES (1, 42, 'US') ON CONFLICT (id) DO UPDATE SET status = 'paid' WHERE orders.customer_id = 42",
+            &c42,
+            "allow",
+        ),
+        (
+            "INSERT INTO orders (id, customer_id, shipping_country) VALUES (1, 42, 'US') ON CONFLICT (id) DO UPDATE SET customer_id = 43 WHERE orders.customer_id = 42",
+            &c42,
+            "scope_column_write",
+        ),
+        (
+            "UPDATE orders SET customer_id = 42 WHERE customer_id = 42",
+            &c42,
+            "scope_column_write",
+        ),
+        (
+            "UPDATE orders SET (status, customer_id) = ('paid', 43) WHERE customer_id = 42",
+            &c42,
+            "scope_column_write",
         ),
         (
             "SELECT * FROM orders WHERE customer_id = 42",
@@ -2840,6 +2935,64 @@ fn row_scoping_with_claims() {
             failures.push(format!(
                 "  {sql} {claims:?}\n      expected {expected}, got {got}"
             ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// Value limits (tests/rules/scoped.toml): orders.total_cents in [0, 50000],
+/// orders.status in a set, customers.email at example.com; checked on
+/// INSERT values and UPDATE SET values.
+#[test]
+fn value_limits() {
+    use common::policy::outcome_with_claims;
+    let c = [("customer_id", "42")];
+    let w = "WHERE customer_id = 42";
+    let cases: Vec<(String, &str)> = vec![
+        (format!("UPDATE orders SET total_cents = 50000 {w}"), "allow"),
+        (format!("UPDATE orders SET total_cents = 0 {w}"), "allow"),
+        (format!("UPDATE orders SET total_cents = 50001 {w}"), "value_limit"),
+        (format!("UPDATE orders SET total_cents = -1 {w}"), "value_limit"),
+        (format!("UPDATE orders SET total_cents = 5e4 {w}"), "allow"),
+        (format!("UPDATE orders SET total_cents = 5.00001e4 {w}"), "value_limit"),
+        (format!("UPDATE orders SET total_cents = 49999.99 {w}"), "allow"),
+        (format!("UPDATE orders SET total_cents = '500' {w}"), "allow"),
+        (format!("UPDATE orders SET total_cents = 'lots' {w}"), "value_limit"),
+        (format!("UPDATE orders SET total_cents = 500::int {w}"), "allow"),
+        (format!("UPDATE orders SET total_cents = total_cents + 1 {w}"), "value_unverifiable"),
+        (format!("UPDATE orders SET total_cents = (SELECT 1) {w}"), "value_unverifiable"),
+        (format!("UPDATE orders SET total_cents = NULL {w}"), "value_unverifiable"),
+        (format!("UPDATE orders SET status = 'paid' {w}"), "allow"),
+        (format!("UPDATE orders SET status = 'shipped' {w}"), "value_limit"),
+        (format!("UPDATE orders SET status = 'PAID' {w}"), "value_limit"),
+        (format!("UPDATE orders SET status = lower('PAID') {w}"), "value_unverifiable"),
+        (format!("UPDATE orders SET notes = 'anything' {w}"), "allow"),
+        (format!("UPDATE orders SET (status, total_cents) = ('paid', 60000) {w}"), "value_limit"),
+        ("INSERT INTO orders (customer_id, shipping_country, total_cents) VALUES (42, 'US', 100)".into(), "allow"),
+        ("INSERT INTO orders (customer_id, shipping_country, total_cents) VALUES (42, 'US', 60000)".into(), "value_limit"),
+        ("INSERT INTO orders (customer_id, shipping_country, total_cents) VALUES (42, 'US', 1), (42, 'US', 50001)".into(), "value_limit"),
+        ("INSERT INTO orders (customer_id, shipping_country, status) VALUES (42, 'US', 'refunded')".into(), "value_limit"),
+        ("INSERT INTO orders (customer_id, shipping_country, total_cents) VALUES (42, 'US', 1 + 1)".into(), "value_unverifiable"),
+        ("INSERT INTO orders (customer_id, shipping_country, total_cents) SELECT 42, 'US', 1".into(), "scope_unverifiable|value_unverifiable"),
+        ("UPDATE customers SET email = 'ava@example.com' WHERE id = 1".into(), "allow"),
+        ("UPDATE customers SET email = 'ava@EXAMPLE.COM' WHERE id = 1".into(), "allow"),
+        ("UPDATE customers SET email = 'ava@evil.com' WHERE id = 1".into(), "value_limit"),
+        ("UPDATE customers SET email = 'ava@example.com.evil.com' WHERE id = 1".into(), "value_limit"),
+        ("UPDATE customers SET email = '@example.com' WHERE id = 1".into(), "value_limit"),
+        ("UPDATE customers SET email = 'no-at-sign' WHERE id = 1".into(), "value_limit"),
+        ("UPDATE customers SET full_name = 'x' WHERE id = 1".into(), "allow"),
+    ];
+    let mut failures = Vec::new();
+    for (sql, expected) in &cases {
+        let got = outcome_with_claims("scoped", sql, &c);
+        if !expected.split('|').any(|e| e == got) {
+            failures.push(format!("  {sql}\n      expected {expected}, got {got}"));
         }
     }
     assert!(

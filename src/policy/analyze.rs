@@ -177,7 +177,16 @@ pub struct Occurrence {
     pub relation: QualifiedName,
     pub access: Access,
     pub pins: Vec<Pin>,
+    /// For UPDATE (and ON CONFLICT DO UPDATE): the columns set and the
+    /// value each gets, when evident.
+    pub written: Vec<(String, Option<PinValue>)>,
+    /// For INSERT: each row's columns and values, when the source is a
+    /// VALUES list whose columns are known; `None` otherwise.
+    pub rows: Option<Vec<Row>>,
 }
+
+/// One written row: columns with their evident values.
+pub type Row = Vec<(String, Option<PinValue>)>;
 
 /// A top-level `column = value` conjunct of the WHERE clause at the
 /// relation's own query level.
@@ -193,6 +202,8 @@ pub enum PinValue {
     Literal(String),
     /// A `$n` parameter (1-based), known only at Bind.
     Param(usize),
+    /// `col IN (…)` or `col = ANY(ARRAY[…])`: every value must qualify.
+    Set(Vec<PinValue>),
 }
 
 /// A column, or every column (`*`, `t.*`, a whole-row reference, an INSERT
@@ -565,12 +576,54 @@ impl Walker<'_> {
         });
     }
 
+    /// The rows of an INSERT … VALUES with their columns (by the column
+    /// list, or the catalog's order for a positional INSERT).
+    fn insert_rows(
+        &self,
+        ins: &ast::Insert,
+        target: &QualifiedName,
+    ) -> Result<Option<Vec<Row>>, AnalysisError> {
+        let Some(source) = &ins.source else {
+            return Ok(None);
+        };
+        let SetExpr::Values(values) = source.body.as_ref() else {
+            return Ok(None);
+        };
+        let columns: Vec<String> = if ins.columns.is_empty() {
+            match self.resolver.catalog.and_then(|c| c.columns(target)) {
+                Some(cols) if !cols.is_empty() => cols.to_vec(),
+                _ => return Ok(None),
+            }
+        } else {
+            ins.columns
+                .iter()
+                .map(first_part)
+                .collect::<Result<_, _>>()?
+        };
+        let mut rows = Vec::new();
+        for row in &values.rows {
+            if row.content.len() > columns.len() {
+                return Ok(None);
+            }
+            rows.push(
+                columns
+                    .iter()
+                    .zip(row.content.iter())
+                    .map(|(c, e)| (c.clone(), pin_value(e)))
+                    .collect(),
+            );
+        }
+        Ok(Some(rows))
+    }
+
     /// Records a use of a relation; returns its index.
     fn occurrence(&mut self, relation: &QualifiedName, access: Access) -> usize {
         self.info.occurrences.push(Occurrence {
             relation: relation.clone(),
             access,
             pins: Vec::new(),
+            written: Vec::new(),
+            rows: None,
         });
         self.info.occurrences.len() - 1
     }
@@ -582,17 +635,41 @@ impl Walker<'_> {
         let mut conjuncts = Vec::new();
         flatten_and(selection, &mut conjuncts);
         for c in conjuncts {
-            let Expr::BinaryOp {
-                left,
-                op: ast::BinaryOperator::Eq,
-                right,
-            } = c
-            else {
-                continue;
-            };
-            let (column, value) = match (pin_value(left), pin_value(right)) {
-                (None, Some(v)) => (left.as_ref(), v),
-                (Some(v), None) => (right.as_ref(), v),
+            let (column, value) = match c {
+                Expr::BinaryOp {
+                    left,
+                    op: ast::BinaryOperator::Eq,
+                    right,
+                } => match (pin_value(left), pin_value(right)) {
+                    (None, Some(v)) => (left.as_ref(), v),
+                    (Some(v), None) => (right.as_ref(), v),
+                    _ => continue,
+                },
+                Expr::In {
+                    expr,
+                    target: ast::InTarget::List(list),
+                    negated: false,
+                    ..
+                } => match list.iter().map(pin_value).collect::<Option<Vec<_>>>() {
+                    Some(values) if !values.is_empty() => (expr.as_ref(), PinValue::Set(values)),
+                    _ => continue,
+                },
+                Expr::AnyOp {
+                    left,
+                    compare_op: ast::BinaryOperator::Eq,
+                    right,
+                    ..
+                } => match strip_nested(right) {
+                    Expr::Array(ast::Array { elem, .. }) => {
+                        match elem.iter().map(pin_value).collect::<Option<Vec<_>>>() {
+                            Some(values) if !values.is_empty() => {
+                                (left.as_ref(), PinValue::Set(values))
+                            }
+                            _ => continue,
+                        }
+                    }
+                    _ => continue,
+                },
                 _ => continue,
             };
             let Some((source, name)) = self.pinned_source(column, scope) else {
@@ -1121,7 +1198,8 @@ impl Walker<'_> {
             return unsupported("INSERT into a table function");
         };
         let target = self.relation(name, Access::Insert)?;
-        self.occurrence(&target, Access::Insert);
+        let insert_idx = self.occurrence(&target, Access::Insert);
+        self.info.occurrences[insert_idx].rows = self.insert_rows(ins, &target)?;
         if ins.columns.is_empty() {
             self.column(&target, ColumnName::All, ColumnAccess::Write);
         }
@@ -1157,13 +1235,17 @@ impl Walker<'_> {
                         name: target.clone(),
                         access: Access::Update,
                     });
+                    let idx = self.occurrence(&target, Access::Update);
+                    scope.sources[0].occurrence = Some(idx);
                     scope.sources.push(Source::new(
                         "excluded".into(),
                         SourceKind::Table(target.clone()),
                     ));
                     self.assignments(&target, &du.assignments, &scope, env)?;
+                    self.info.occurrences[idx].written = written_values(&du.assignments)?;
                     if let Some(w) = &du.selection {
                         self.expr(w, &scope, env)?;
+                        self.pin(w, &scope);
                     }
                 }
             }
@@ -1241,6 +1323,7 @@ impl Walker<'_> {
         }
         scope.sources[0].occurrence = Some(occurrence);
         self.assignments(&target, &u.assignments, &scope, env)?;
+        self.info.occurrences[occurrence].written = written_values(&u.assignments)?;
         match &u.selection {
             Some(w) => {
                 self.expr(w, &scope, env)?;
@@ -2451,6 +2534,29 @@ fn last_part(name: &ObjectName) -> Result<String, AnalysisError> {
         .ok_or_else(|| AnalysisError::Unsupported(format!("column name {name}")))
 }
 
+/// The columns an UPDATE … SET assigns, with their evident values.
+fn written_values(
+    assignments: &[ast::Assignment],
+) -> Result<Vec<(String, Option<PinValue>)>, AnalysisError> {
+    let mut out = Vec::new();
+    for a in assignments {
+        match &a.target {
+            ast::AssignmentTarget::ColumnName(n) => out.push((first_part(n)?, pin_value(&a.value))),
+            ast::AssignmentTarget::Tuple(ns) => {
+                // (a, b) = (1, 2) or = (SELECT …): values by position when evident.
+                let values: Vec<Option<PinValue>> = match strip_nested(&a.value) {
+                    Expr::Tuple(es) if es.len() == ns.len() => es.iter().map(pin_value).collect(),
+                    _ => vec![None; ns.len()],
+                };
+                for (n, v) in ns.iter().zip(values) {
+                    out.push((first_part(n)?, v));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn strip_nested(e: &Expr) -> &Expr {
     match e {
         Expr::Nested(inner) => strip_nested(inner),
@@ -2486,6 +2592,15 @@ fn pin_value(e: &Expr) -> Option<PinValue> {
             _ => None,
         },
         Expr::Cast { expr, .. } => pin_value(expr),
+        Expr::UnaryOp {
+            op: ast::UnaryOperator::Minus,
+            expr,
+        } => match pin_value(expr) {
+            Some(PinValue::Literal(n)) if n.parse::<f64>().is_ok() && !n.starts_with('-') => {
+                Some(PinValue::Literal(format!("-{n}")))
+            }
+            _ => None,
+        },
         _ => None,
     }
 }

@@ -8,7 +8,7 @@ use super::analyze::{Access, Class};
 use super::builtin;
 use super::catalog::Catalog;
 use super::names::{QualifiedName, fold_config};
-use super::{CatalogAccess, Mode, Policy, ScopeValue, TableRule};
+use super::{CatalogAccess, Mode, Policy, ScopeValue, TableRule, ValueLimit};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -47,6 +47,22 @@ pub struct RawTable {
     /// Row scoping: column → value or `{{claims.NAME}}`.
     #[serde(default)]
     pub scope: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Value limits: column → { min, max, in, domain }.
+    #[serde(default)]
+    pub limits: BTreeMap<Spanned<String>, Spanned<RawLimit>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimit {
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    #[serde(default, rename = "in")]
+    pub allowed: Option<Vec<String>>,
+    #[serde(default)]
+    pub domain: Option<String>,
 }
 
 /// A whole schema: every relation in it without its own table rule.
@@ -306,6 +322,43 @@ pub fn compile(
             }
             scope.insert(c, v);
         }
+        let mut limits = BTreeMap::new();
+        for (col, raw) in &rule.limits {
+            let c = fold_config(col.get_ref());
+            if let Some(cat) = catalog
+                && cat.has_relation(&q)
+                && !cat.has_column(&q, &c)
+            {
+                return ctx.err(
+                    col.span(),
+                    format!("limit column {c:?} does not exist in {q}"),
+                );
+            }
+            let l = raw.get_ref();
+            if l.min.is_none() && l.max.is_none() && l.allowed.is_none() && l.domain.is_none() {
+                return ctx.err(
+                    raw.span(),
+                    format!("limit on {c:?} sets none of min, max, in, domain"),
+                );
+            }
+            if let (Some(min), Some(max)) = (l.min, l.max)
+                && min > max
+            {
+                return ctx.err(
+                    raw.span(),
+                    format!("limit on {c:?}: min {min} is above max {max}"),
+                );
+            }
+            limits.insert(
+                c,
+                ValueLimit {
+                    min: l.min,
+                    max: l.max,
+                    allowed: l.allowed.clone(),
+                    domain: l.domain.clone(),
+                },
+            );
+        }
         tables.insert(
             q,
             TableRule {
@@ -315,6 +368,7 @@ pub fn compile(
                 deny_columns: denied,
                 write_columns: writable,
                 scope,
+                limits,
             },
         );
     }
@@ -341,6 +395,7 @@ pub fn compile(
                 deny_columns: BTreeSet::new(),
                 write_columns: None,
                 scope: BTreeMap::new(),
+                limits: BTreeMap::new(),
             },
         );
     }

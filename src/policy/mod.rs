@@ -131,7 +131,7 @@ pub enum CatalogAccess {
 }
 
 /// Per-table permissions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TableRule {
     /// The rule's id in its file (`tables.orders`).
     pub rule: String,
@@ -144,6 +144,262 @@ pub struct TableRule {
     /// Row scoping: every use of the table must be pinned by its WHERE to
     /// these values (`customer_id = "{{claims.customer_id}}"`).
     pub scope: BTreeMap<String, ScopeValue>,
+    /// Limits on values written to columns.
+    pub limits: BTreeMap<String, ValueLimit>,
+}
+
+/// Limits on the values written to a column.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValueLimit {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// Allowed values (compared as text).
+    pub allowed: Option<Vec<String>>,
+    /// Allowed e-mail domain (`user@domain`).
+    pub domain: Option<String>,
+}
+
+impl ValueLimit {
+    /// Checks one written value; a parameter becomes a Bind-time check.
+    fn check(
+        &self,
+        value: Option<&analyze::PinValue>,
+        relation: &QualifiedName,
+        column: &str,
+        rule: &str,
+        checks: &mut Option<&mut Vec<ParamCheck>>,
+    ) -> Result<(), Denial> {
+        match value {
+            Some(analyze::PinValue::Literal(v)) => self.check_text(v).map_err(|why| {
+                Denial::new(
+                    "value_limit",
+                    rule,
+                    format!("actgate denied writing {column} = {} to {relation}: {why}", sql_literal(v)),
+                )
+                .hint(self.describe())
+            }),
+            Some(analyze::PinValue::Param(n)) => match checks {
+                Some(sink) => {
+                    sink.push(ParamCheck {
+                        param: *n,
+                        relation: relation.clone(),
+                        column: column.to_owned(),
+                        rule: rule.to_owned(),
+                        kind: ParamCheckKind::Limit(self.clone()),
+                    });
+                    Ok(())
+                }
+                None => Err(Denial::new(
+                    "value_unverifiable",
+                    rule,
+                    format!("actgate denied writing {column} of {relation}: parameter ${n} cannot be checked"),
+                )),
+            },
+            _ => Err(Denial::new(
+                "value_unverifiable",
+                rule,
+                format!(
+                    "actgate denied writing {column} of {relation}: the value is not a literal or parameter, so its limits cannot be checked"
+                ),
+            )
+            .hint(self.describe())),
+        }
+    }
+
+    /// `Err(why)` if `v` is outside the limits.
+    pub fn check_text(&self, v: &str) -> Result<(), String> {
+        if self.min.is_some() || self.max.is_some() {
+            let n: f64 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("{v:?} is not a number"))?;
+            if !n.is_finite() {
+                return Err(format!("{v:?} is not a finite number"));
+            }
+            if let Some(min) = self.min
+                && n < min
+            {
+                return Err(format!("below the minimum {min}"));
+            }
+            if let Some(max) = self.max
+                && n > max
+            {
+                return Err(format!("above the maximum {max}"));
+            }
+        }
+        if let Some(allowed) = &self.allowed
+            && !allowed.iter().any(|a| a == v)
+        {
+            return Err("not one of the allowed values".into());
+        }
+        if let Some(domain) = &self.domain {
+            let ok = v
+                .rsplit_once('@')
+                .is_some_and(|(user, d)| !user.is_empty() && d.eq_ignore_ascii_case(domain));
+            if !ok {
+                return Err(format!("not an address at {domain}"));
+            }
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(m) = self.min {
+            parts.push(format!("at least {m}"));
+        }
+        if let Some(m) = self.max {
+            parts.push(format!("at most {m}"));
+        }
+        if let Some(a) = &self.allowed {
+            parts.push(format!("one of {}", a.join(", ")));
+        }
+        if let Some(d) = &self.domain {
+            parts.push(format!("an address at {d}"));
+        }
+        format!("allowed values: {}", parts.join(", "))
+    }
+}
+
+/// A condition on a Bind parameter, found when the Parse was evaluated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamCheck {
+    /// 1-based parameter number.
+    pub param: usize,
+    pub relation: QualifiedName,
+    pub column: String,
+    pub rule: String,
+    pub kind: ParamCheckKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamCheckKind {
+    /// Row scoping: the parameter must equal this value.
+    Equals(String),
+    Limit(ValueLimit),
+}
+
+impl ParamCheck {
+    /// Checks a bound value (as text; `None` for NULL or a value actgate
+    /// cannot decode).
+    pub fn check(&self, value: Option<&str>) -> Result<(), Denial> {
+        let Some(v) = value else {
+            return Err(Denial::new(
+                "parameter_unverifiable",
+                self.rule.clone(),
+                format!(
+                    "actgate denied Bind: parameter ${} (for {} of {}) is NULL or in a format actgate cannot check",
+                    self.param, self.column, self.relation
+                ),
+            )
+            .hint("send it in text format, or declare its type in Parse"));
+        };
+        match &self.kind {
+            ParamCheckKind::Equals(required) => {
+                if same_value(v, required) {
+                    Ok(())
+                } else {
+                    Err(Denial::new(
+                        "scope_violation",
+                        self.rule.clone(),
+                        format!(
+                            "actgate denied access to {} where {} = {}: this agent may only use rows where {} = {}",
+                            self.relation,
+                            self.column,
+                            sql_literal(v),
+                            self.column,
+                            sql_literal(required)
+                        ),
+                    )
+                    .hint(format!("bind ${} to {}", self.param, sql_literal(required))))
+                }
+            }
+            ParamCheckKind::Limit(limit) => limit.check_text(v).map_err(|why| {
+                Denial::new(
+                    "value_limit",
+                    self.rule.clone(),
+                    format!(
+                        "actgate denied writing {} = {} to {}: {why}",
+                        self.column,
+                        sql_literal(v),
+                        self.relation
+                    ),
+                )
+                .hint(limit.describe())
+            }),
+        }
+    }
+}
+
+/// Equal as Postgres would compare a literal with the column: numbers by
+/// value (`042` = `42`), everything else as text.
+fn same_value(a: &str, b: &str) -> bool {
+    match (a.trim().parse::<i128>(), b.trim().parse::<i128>()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// What a scoping rule requires of one use of a table.
+struct ScopeTarget<'a> {
+    relation: &'a QualifiedName,
+    column: &'a str,
+    required: &'a str,
+    rule: String,
+}
+
+impl ScopeTarget<'_> {
+    fn deny(&self, reason: &'static str, message: String) -> Denial {
+        Denial::new(reason, self.rule.clone(), message).hint(format!(
+            "add `WHERE {} = {}` for every use of {} (INSERTs must set it)",
+            self.column,
+            sql_literal(self.required),
+            self.relation
+        ))
+    }
+
+    /// The pinned value must be the required one; parameters are checked
+    /// at Bind.
+    fn require(
+        &self,
+        value: &analyze::PinValue,
+        checks: &mut Option<&mut Vec<ParamCheck>>,
+    ) -> Result<(), Denial> {
+        match value {
+            analyze::PinValue::Literal(v) if same_value(v, self.required) => Ok(()),
+            analyze::PinValue::Literal(v) => Err(self.deny(
+                "scope_violation",
+                format!(
+                    "actgate denied access to {} where {} = {}: this agent may only use rows where {} = {}",
+                    self.relation,
+                    self.column,
+                    sql_literal(v),
+                    self.column,
+                    sql_literal(self.required)
+                ),
+            )),
+            analyze::PinValue::Set(vs) => vs.iter().try_for_each(|v| self.require(v, checks)),
+            analyze::PinValue::Param(n) => match checks {
+                Some(sink) => {
+                    sink.push(ParamCheck {
+                        param: *n,
+                        relation: self.relation.clone(),
+                        column: self.column.to_owned(),
+                        rule: self.rule.clone(),
+                        kind: ParamCheckKind::Equals(self.required.to_owned()),
+                    });
+                    Ok(())
+                }
+                None => Err(self.deny(
+                    "scope_parameter",
+                    format!(
+                        "actgate denied access to {}: {} is compared with parameter ${n}, which cannot be checked here",
+                        self.relation, self.column
+                    ),
+                )),
+            },
+        }
+    }
 }
 
 /// The value a scoped column must have.
@@ -314,7 +570,7 @@ impl Policy {
         }
     }
 
-    /// Decides a Query or Parse. Every statement must be allowed.
+    /// Decides a Query. Every statement must be allowed.
     pub fn evaluate(
         &self,
         analysis: &Analysis,
@@ -322,13 +578,26 @@ impl Policy {
         session: &SessionState,
         capability: Option<&dyn Capability>,
     ) -> Verdict {
+        self.evaluate_with(analysis, catalog, session, capability, None)
+    }
+
+    /// Like [`Policy::evaluate`]; for a Parse, conditions on parameters are
+    /// collected into `checks` (to run at each Bind) instead of denying.
+    pub fn evaluate_with(
+        &self,
+        analysis: &Analysis,
+        catalog: Option<&Catalog>,
+        session: &SessionState,
+        capability: Option<&dyn Capability>,
+        mut checks: Option<&mut Vec<ParamCheck>>,
+    ) -> Verdict {
         // Statements of one message see each other's PREPARE/DEALLOCATE.
         let mut local: Option<SessionState> = None;
         for st in &analysis.statements {
             let state = local.as_ref().unwrap_or(session);
             if let Err(d) = self
                 .statement(st, catalog, state)
-                .and_then(|()| self.scoping(st, capability))
+                .and_then(|()| self.scoping(st, capability, &mut checks))
                 .and_then(|()| self.token(st, capability))
             {
                 return Verdict::Deny(d);
@@ -506,19 +775,23 @@ impl Policy {
         Ok(())
     }
 
-    /// Row scoping: each use of a scoped table must be pinned by its WHERE
-    /// to the required values.
+    /// Row scoping and value limits: each use of a scoped table must be
+    /// pinned by its WHERE to the required values, INSERTs must write them,
+    /// UPDATEs may not change them, and written values must be within the
+    /// column limits. Parameters become checks run at Bind (`checks`; for
+    /// a simple Query there are no parameters, so `None` denies them).
     fn scoping(
         &self,
         st: &StatementInfo,
         capability: Option<&dyn Capability>,
+        checks: &mut Option<&mut Vec<ParamCheck>>,
     ) -> Result<(), Denial> {
         for o in &st.occurrences {
             let Some(rule) = self.tables.get(&o.relation) else {
                 continue;
             };
+            let rule_id = |what: &str| format!("{}: {}.{what}", self.file(), rule.rule);
             for (column, want) in &rule.scope {
-                let rule_id = format!("{}: {}.scope", self.file(), rule.rule);
                 let required = match want {
                     ScopeValue::Literal(v) => v.clone(),
                     ScopeValue::Claim(name) => match capability.and_then(|c| c.claim(name)) {
@@ -526,7 +799,7 @@ impl Policy {
                         None => {
                             return Err(Denial::new(
                                 "claim_missing",
-                                rule_id,
+                                rule_id("scope"),
                                 format!(
                                     "actgate denied access to {}: its rule needs the claim {name:?}, which this session's credentials do not carry",
                                     o.relation
@@ -536,64 +809,102 @@ impl Policy {
                         }
                     },
                 };
-                let hint = format!(
-                    "add `WHERE {column} = {}` for every use of {}",
-                    sql_literal(&required),
-                    o.relation
-                );
-                if matches!(o.access, Access::Insert)
-                    || !matches!(o.access, Access::Read | Access::Update | Access::Delete)
-                {
-                    return Err(Denial::new(
-                        "scope_unverifiable",
-                        rule_id,
-                        format!(
-                            "actgate denied {} on {}: the table is scoped by {column} and actgate cannot verify the scope of this statement",
-                            o.access.name(),
-                            o.relation
-                        ),
-                    )
-                    .hint(hint));
-                }
-                let pinned = o.pins.iter().find(|p| p.column == *column);
-                match pinned.map(|p| &p.value) {
-                    Some(analyze::PinValue::Literal(v)) if *v == required => {}
-                    Some(analyze::PinValue::Literal(v)) => {
-                        return Err(Denial::new(
-                            "scope_violation",
-                            rule_id,
-                            format!(
-                                "actgate denied access to {} where {column} = {}: this agent may only use rows where {column} = {}",
-                                o.relation,
-                                sql_literal(v),
-                                sql_literal(&required)
-                            ),
-                        )
-                        .hint(hint));
+                let target = ScopeTarget {
+                    relation: &o.relation,
+                    column,
+                    required: &required,
+                    rule: rule_id("scope"),
+                };
+                match o.access {
+                    Access::Insert => {
+                        let Some(rows) = &o.rows else {
+                            return Err(target.deny(
+                                "scope_unverifiable",
+                                format!(
+                                    "actgate denied INSERT into {}: the table is scoped by {column} and only INSERT … VALUES with evident values can be verified",
+                                    o.relation
+                                ),
+                            ));
+                        };
+                        for row in rows {
+                            match row.iter().find(|(c, _)| c == column) {
+                                Some((_, Some(v))) => target.require(v, checks)?,
+                                Some((_, None)) | None => {
+                                    return Err(target.deny(
+                                        "scope_missing",
+                                        format!(
+                                            "actgate denied INSERT into {}: every row must set {column} = {}",
+                                            o.relation,
+                                            sql_literal(&required)
+                                        ),
+                                    ));
+                                }
+                            }
+                        }
                     }
-                    Some(analyze::PinValue::Param(n)) => {
-                        return Err(Denial::new(
-                            "scope_parameter",
-                            rule_id,
+                    Access::Read | Access::Update | Access::Delete => {
+                        if o.written.iter().any(|(c, _)| c == column) {
+                            return Err(target.deny(
+                                "scope_column_write",
+                                format!(
+                                    "actgate denied UPDATE of {column} on {}: the table is scoped by that column",
+                                    o.relation
+                                ),
+                            ));
+                        }
+                        match o.pins.iter().find(|p| p.column == *column) {
+                            Some(p) => target.require(&p.value, checks)?,
+                            None => {
+                                return Err(target.deny(
+                                    "scope_missing",
+                                    format!(
+                                        "actgate denied access to {}: every use of it must be limited by a top-level `{column} = {}` condition in its WHERE clause",
+                                        o.relation,
+                                        sql_literal(&required)
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                    _ => {
+                        return Err(target.deny(
+                            "scope_unverifiable",
                             format!(
-                                "actgate denied access to {}: {column} is compared with parameter ${n}, and scoped values must be literals",
+                                "actgate denied {} on {}: the table is scoped by {column} and actgate cannot verify the scope of this statement",
+                                o.access.name(),
                                 o.relation
                             ),
-                        )
-                        .hint(hint));
+                        ));
                     }
-                    None => {
-                        return Err(Denial::new(
-                            "scope_missing",
-                            rule_id,
-                            format!(
-                                "actgate denied access to {}: every use of it must be limited by a top-level `{column} = {}` condition in its WHERE clause",
-                                o.relation,
-                                sql_literal(&required)
-                            ),
-                        )
-                        .hint(hint));
-                    }
+                }
+            }
+            for (column, limit) in &rule.limits {
+                let values: Vec<&Option<analyze::PinValue>> = match o.access {
+                    Access::Insert => match &o.rows {
+                        Some(rows) => rows
+                            .iter()
+                            .flat_map(|r| r.iter().filter(|(c, _)| c == column).map(|(_, v)| v))
+                            .collect(),
+                        None => {
+                            return Err(Denial::new(
+                                "value_unverifiable",
+                                rule_id("limits"),
+                                format!(
+                                    "actgate denied INSERT into {}: {column} has value limits and only INSERT … VALUES with evident values can be verified",
+                                    o.relation
+                                ),
+                            ));
+                        }
+                    },
+                    _ => o
+                        .written
+                        .iter()
+                        .filter(|(c, _)| c == column)
+                        .map(|(_, v)| v)
+                        .collect(),
+                };
+                for v in values {
+                    limit.check(v.as_ref(), &o.relation, column, &rule_id("limits"), checks)?;
                 }
             }
         }
