@@ -426,6 +426,13 @@ with psycopg.connect(sys.argv[1]) as conn:
         conn.execute("SELECT count(*) FROM orders WHERE customer_id = 43")
     except psycopg.errors.InsufficientPrivilege as e:
         print(e.sqlstate, e.diag.message_detail.split(";")[0])
+    conn.rollback()
+    # Server-side parameters, checked at Bind.
+    print(conn.execute("SELECT count(*) > 0 FROM orders WHERE customer_id = %s", [42]).fetchone()[0])
+    try:
+        conn.execute("SELECT count(*) FROM orders WHERE customer_id = %s", [43])
+    except psycopg.errors.InsufficientPrivilege as e:
+        print(e.sqlstate, e.diag.message_detail.split(";")[0])
 "#;
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("python3")
@@ -442,6 +449,6 @@ with psycopg.connect(sys.argv[1]) as conn:
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "True\n42501 reason: scope_violation\n"
+        "True\n42501 reason: scope_violation\nTrue\n42501 reason: scope_violation\n"
     );
 }

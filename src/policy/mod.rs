@@ -452,17 +452,34 @@ pub struct Policy {
 #[derive(Debug, Clone, Default)]
 pub struct SessionState {
     prepared: HashSet<String>,
+    /// Conditions on the parameters of prepared statements, checked at
+    /// every Bind.
+    checks: HashMap<String, Vec<ParamCheck>>,
 }
 
 impl SessionState {
-    /// Records an allowed Parse.
-    pub fn parsed(&mut self, statement: &str) {
+    /// Records an allowed Parse and the conditions its Binds must meet.
+    pub fn parsed(&mut self, statement: &str, checks: Vec<ParamCheck>) {
         self.prepared.insert(statement.to_owned());
+        if checks.is_empty() {
+            self.checks.remove(statement);
+        } else {
+            self.checks.insert(statement.to_owned(), checks);
+        }
+    }
+
+    /// The conditions a Bind of `statement` must meet.
+    pub fn checks(&self, statement: &str) -> &[ParamCheck] {
+        self.checks
+            .get(statement)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// Records a Close of a statement.
     pub fn closed(&mut self, statement: &str) {
         self.prepared.remove(statement);
+        self.checks.remove(statement);
     }
 
     /// Records the effects of an allowed simple Query.
@@ -478,11 +495,16 @@ impl SessionState {
                 match p {
                     PreparedRef::Prepare(n) => {
                         self.prepared.insert(n.clone());
+                        self.checks.remove(n);
                     }
                     PreparedRef::Deallocate(Some(n)) => {
                         self.prepared.remove(n);
+                        self.checks.remove(n);
                     }
-                    PreparedRef::Deallocate(None) => self.prepared.clear(),
+                    PreparedRef::Deallocate(None) => {
+                        self.prepared.clear();
+                        self.checks.clear();
+                    }
                     PreparedRef::Execute(_) => {}
                 }
             }
@@ -564,8 +586,20 @@ impl Policy {
         session: &SessionState,
         capability: Option<&dyn Capability>,
     ) -> Verdict {
+        self.decide_with(analysis, catalog, session, capability, None)
+    }
+
+    /// Like [`Policy::decide`], collecting parameter conditions (Parse).
+    pub fn decide_with(
+        &self,
+        analysis: &Result<Analysis, AnalysisError>,
+        catalog: Option<&Catalog>,
+        session: &SessionState,
+        capability: Option<&dyn Capability>,
+        checks: Option<&mut Vec<ParamCheck>>,
+    ) -> Verdict {
         match analysis {
-            Ok(a) => self.evaluate(a, catalog, session, capability),
+            Ok(a) => self.evaluate_with(a, catalog, session, capability, checks),
             Err(e) => Verdict::Deny(analysis_denial(e)),
         }
     }
@@ -611,9 +645,21 @@ impl Policy {
         Verdict::Allow
     }
 
-    /// Decides a Bind: the statement must be one this session prepared.
-    pub fn evaluate_bind(&self, statement: &str, session: &SessionState) -> Verdict {
+    /// Decides a Bind: the statement must be one this session prepared,
+    /// and its parameters must meet the conditions found at Parse.
+    /// `param` gives parameter `n` (1-based) as text, if it can be told.
+    pub fn evaluate_bind(
+        &self,
+        statement: &str,
+        session: &SessionState,
+        param: &dyn Fn(usize) -> Option<String>,
+    ) -> Verdict {
         if session.is_prepared(statement) {
+            for check in session.checks(statement) {
+                if let Err(d) = check.check(param(check.param).as_deref()) {
+                    return Verdict::Deny(d);
+                }
+            }
             Verdict::Allow
         } else {
             Verdict::Deny(

@@ -15,7 +15,8 @@ pub enum FrontendMessage<'a> {
     Parse {
         statement: &'a str,
         sql: &'a str,
-        param_types: usize,
+        /// Declared parameter type OIDs, raw (Int32 each; 0 = unspecified).
+        param_types: &'a [u8],
     },
     Bind(Bind<'a>),
     Execute {
@@ -90,6 +91,13 @@ impl<'a> Bind<'a> {
     }
 }
 
+/// The OIDs of a Parse message's declared parameter types.
+pub fn param_type_oids(raw: &[u8]) -> Vec<u32> {
+    raw.chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
 impl<'a> FrontendMessage<'a> {
     /// Decodes and fully validates `frame`.
     pub fn decode(frame: &'a Frame) -> Result<Self, ProtocolError> {
@@ -109,8 +117,8 @@ impl<'a> FrontendMessage<'a> {
                 let mut r = Reader::new(body, "Parse");
                 let statement = r.cstr()?;
                 let sql = r.cstr()?;
-                let param_types = r.count16()?;
-                r.bytes(param_types * 4)?;
+                let count = r.count16()?;
+                let param_types = r.bytes(count * 4)?;
                 r.finish()?;
                 FrontendMessage::Parse {
                     statement,

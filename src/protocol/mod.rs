@@ -14,6 +14,7 @@
 pub mod backend;
 pub mod frontend;
 pub mod startup;
+pub mod values;
 
 use bytes::{Buf, Bytes, BytesMut};
 

@@ -31,7 +31,7 @@ use crate::protocol::frontend::FrontendMessage;
 use crate::protocol::frontend::Target;
 use crate::protocol::{ProtocolError, peek_header, put_cstr, put_message};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -96,6 +96,12 @@ struct Shared {
     received: AtomicU64,
     status: AtomicU8,
     markers: Mutex<VecDeque<Marker>>,
+    /// Describe(statement) messages awaiting their ParameterDescription:
+    /// (number of the ReadyForQuery closing the batch, statement name).
+    describes: Mutex<VecDeque<(u64, String)>>,
+    /// Parameter type OIDs of prepared statements, declared in Parse or
+    /// reported by ParameterDescription (to decode binary Bind values).
+    param_types: Mutex<HashMap<String, Vec<u32>>>,
 }
 
 impl Shared {
@@ -155,6 +161,8 @@ impl Relay<'_> {
             received: AtomicU64::new(0),
             status: AtomicU8::new(TransactionStatus::Idle.byte()),
             markers: Mutex::new(VecDeque::new()),
+            describes: Mutex::new(VecDeque::new()),
+            param_types: Mutex::new(HashMap::new()),
         };
         let (stop_tx, stop_rx) = oneshot::channel();
         let c2u = async {
@@ -265,7 +273,10 @@ impl Relay<'_> {
                 }
                 let body = &buf[pos + 5..pos + header.total];
                 let action = match FrontendMessage::decode_parts(header.tag, body) {
-                    Ok(msg) => self.inspect(&msg, &mut state, &mut discarding).await,
+                    Ok(msg) => {
+                        self.inspect(&msg, &mut state, shared, &mut discarding)
+                            .await
+                    }
                     Err(e) => return fatal_stop(e),
                 };
                 match action {
@@ -340,6 +351,7 @@ impl Relay<'_> {
         &self,
         msg: &FrontendMessage<'_>,
         state: &mut SessionState,
+        shared: &Shared,
         discarding: &mut bool,
     ) -> Action {
         if *discarding {
@@ -355,32 +367,58 @@ impl Relay<'_> {
         let (verdict, protocol) = match *msg {
             FrontendMessage::Query { sql } => {
                 let analysis = self.gateway.analyzer.analyze(&self.analysis, sql).await;
-                let verdict = self.decide(&analysis, sql, state);
+                let verdict = self.decide(&analysis, sql, state, None);
                 if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref()) {
                     state.executed(a);
                 }
                 (verdict, Protocol::Simple)
             }
-            FrontendMessage::Parse { statement, sql, .. } => {
+            FrontendMessage::Parse {
+                statement,
+                sql,
+                param_types,
+            } => {
                 let analysis = self.gateway.analyzer.analyze(&self.analysis, sql).await;
-                let verdict = self.decide(&analysis, sql, state);
+                let mut checks = Vec::new();
+                let verdict = self.decide(&analysis, sql, state, Some(&mut checks));
                 if verdict.is_allow() {
-                    state.parsed(statement);
+                    state.parsed(statement, checks);
+                    let declared = crate::protocol::frontend::param_type_oids(param_types);
+                    lock(&shared.param_types).insert(statement.to_owned(), declared);
                 }
                 (verdict, Protocol::Extended)
             }
             FrontendMessage::Bind(ref b) => {
-                let verdict = self.policy.evaluate_bind(b.statement, state);
+                let types = lock(&shared.param_types)
+                    .get(b.statement)
+                    .cloned()
+                    .unwrap_or_default();
+                let param = |n: usize| {
+                    let i = n.checked_sub(1)?;
+                    let value = b.params().nth(i)?;
+                    let oid = types.get(i).copied().unwrap_or(0);
+                    crate::protocol::values::param_text(value, b.param_format(i), oid)
+                };
+                let verdict = self.policy.evaluate_bind(b.statement, state, &param);
                 if let Verdict::Deny(d) = &verdict {
                     self.audit_denial(d, None, None);
                 }
                 (self.enforce(verdict), Protocol::Extended)
+            }
+            FrontendMessage::Describe {
+                kind: Target::Statement,
+                name,
+            } => {
+                let seq = shared.sent.load(Ordering::Acquire) + 1;
+                lock(&shared.describes).push_back((seq, name.to_owned()));
+                return Action::Forward;
             }
             FrontendMessage::Close {
                 kind: Target::Statement,
                 name,
             } => {
                 state.closed(name);
+                lock(&shared.param_types).remove(name);
                 return Action::Forward;
             }
             FrontendMessage::Sync => return Action::ForwardSync,
@@ -425,14 +463,33 @@ impl Relay<'_> {
         analysis: &Result<Analysis, AnalysisError>,
         sql: &str,
         state: &SessionState,
+        checks: Option<&mut Vec<crate::policy::ParamCheck>>,
     ) -> Verdict {
-        let verdict = self.policy.decide(
+        if let Some(t) = &self.token
+            && t.is_revoked(&self.gateway.revocations())
+        {
+            // The watcher ends the session; until then nothing runs.
+            let d = Denial {
+                sqlstate: "42501",
+                reason: "token_revoked",
+                rule: "token".into(),
+                message: format!(
+                    "actgate denied this statement: capability token {} was revoked",
+                    t.claims.token_id
+                ),
+                hint: Some("ask the orchestrator for a new token".into()),
+            };
+            self.audit_denial(&d, analysis.as_ref().ok(), Some(sql));
+            return Verdict::Deny(d);
+        }
+        let verdict = self.policy.decide_with(
             analysis,
             self.analysis.catalog.as_deref(),
             state,
             self.capability
                 .as_deref()
                 .map(|c| c as &dyn crate::policy::Capability),
+            checks,
         );
         let a = analysis.as_ref().ok();
         match &verdict {
@@ -583,6 +640,11 @@ impl Relay<'_> {
                         while markers.front().is_some_and(|m| m.seq <= received) {
                             markers.pop_front();
                         }
+                        drop(markers);
+                        let mut describes = lock(&shared.describes);
+                        while describes.front().is_some_and(|(seq, _)| *seq <= received) {
+                            describes.pop_front();
+                        }
                     }
                     b'E' => {
                         if let Ok(BackendMessage::ErrorResponse(fields)) =
@@ -612,6 +674,29 @@ impl Relay<'_> {
                                     .await
                                     .map_err(SessionError::ClientIo)?;
                                 continue;
+                            }
+                        }
+                    }
+                    b't' => {
+                        let current = shared.received.load(Ordering::Acquire) + 1;
+                        let entry = {
+                            let mut describes = lock(&shared.describes);
+                            match describes.front() {
+                                Some((seq, _)) if *seq == current => describes.pop_front(),
+                                _ => None,
+                            }
+                        };
+                        if let Some((_, name)) = entry {
+                            let reported = parameter_description(body);
+                            let mut types = lock(&shared.param_types);
+                            let known = types.entry(name).or_default();
+                            // Declared types win; the server fills in the rest.
+                            for (i, oid) in reported.into_iter().enumerate() {
+                                match known.get_mut(i) {
+                                    Some(t) if *t != 0 => {}
+                                    Some(t) => *t = oid,
+                                    None => known.push(oid),
+                                }
                             }
                         }
                     }
@@ -718,6 +803,24 @@ impl Relay<'_> {
         let _ = client.write_all(&out).await;
         Err(error)
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The type OIDs of a ParameterDescription body.
+fn parameter_description(body: &[u8]) -> Vec<u32> {
+    let n = body
+        .get(..2)
+        .map(|b| i16::from_be_bytes([b[0], b[1]]).max(0) as usize)
+        .unwrap_or(0);
+    body.get(2..)
+        .unwrap_or_default()
+        .chunks_exact(4)
+        .take(n)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 /// Resolves with the token's id once the revocation list names it; never
