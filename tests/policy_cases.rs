@@ -2198,7 +2198,7 @@ fn support_bot_writes() {
         (
             S,
             "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES ($1, $2, $3, $4)",
-            "allow",
+            "value_unverifiable",
         ),
         (
             S,
@@ -2228,7 +2228,7 @@ fn support_bot_writes() {
         (
             S,
             "INSERT INTO refunds (order_id, amount_cents, reason, created_by) SELECT id, total_cents, 'goodwill', 'kpatel' FROM orders WHERE id = 1",
-            "allow",
+            "value_unverifiable",
         ),
         (
             S,
@@ -2263,7 +2263,7 @@ fn support_bot_writes() {
         (
             S,
             "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, DEFAULT, 'x', 'kpatel')",
-            "allow",
+            "value_unverifiable",
         ),
         (
             S,
@@ -3002,4 +3002,41 @@ fn value_limits() {
         cases.len(),
         failures.join("\n")
     );
+}
+
+/// support-bot may refund up to 500.00 (rules/support-bot.toml).
+#[test]
+fn support_bot_refund_limit() {
+    check(&[
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 50000, 'late', 'kpatel')",
+            "allow",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 50001, 'late', 'kpatel')",
+            "value_limit",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 0, 'late', 'kpatel')",
+            "value_limit",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 1e6, 'late', 'kpatel')",
+            "value_limit",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100, 'a', 'k'), (2, 99999, 'b', 'k')",
+            "value_limit",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 100 * 1000, 'late', 'kpatel')",
+            "value_unverifiable",
+        ),
+    ]);
 }
