@@ -524,6 +524,14 @@ impl<'p> Scope<'p> {
         std::iter::successors(Some(self), |s| s.parent)
     }
 
+    /// The FROM items so far, visible to a LATERAL item or function.
+    fn lateral(&self) -> Scope<'p> {
+        Scope {
+            sources: self.sources.clone(),
+            parent: self.parent,
+        }
+    }
+
     fn find_alias(&self, alias: &str) -> Option<&Source> {
         self.levels()
             .flat_map(|l| l.sources.iter().rev())
@@ -1933,10 +1941,7 @@ impl Walker<'_> {
                     // A function in FROM: `FROM generate_series(1, 3)`.
                     self.function(name)?;
                     self.table_functions.insert(folded.clone());
-                    let lateral = Scope {
-                        sources: scope.sources.clone(),
-                        parent: scope.parent,
-                    };
+                    let lateral = scope.lateral();
                     for a in &args.args {
                         self.function_arg(a, &lateral, env)?;
                     }
@@ -1978,10 +1983,7 @@ impl Walker<'_> {
                 }
                 let before = self.info.relations.len();
                 if *lateral {
-                    let lateral_scope = Scope {
-                        sources: scope.sources.clone(),
-                        parent: scope.parent,
-                    };
+                    let lateral_scope = scope.lateral();
                     self.query(subquery, Some(&lateral_scope), env)?;
                 } else {
                     self.query(subquery, scope.parent, env)?;
@@ -2004,17 +2006,11 @@ impl Walker<'_> {
                 if let Some(p) = parts(name) {
                     self.table_functions.insert(p);
                 }
-                let lateral = Scope {
-                    sources: scope.sources.clone(),
-                    parent: scope.parent,
-                };
+                let lateral = scope.lateral();
                 for a in args {
                     self.function_arg(a, &lateral, env)?;
                 }
-                Ok(Source::new(
-                    alias_of(alias).unwrap_or_default(),
-                    SourceKind::Other(alias_columns(alias)),
-                ))
+                Ok(other_source(alias))
             }
             TableFactor::UNNEST {
                 alias,
@@ -2028,17 +2024,11 @@ impl Walker<'_> {
                 self.info
                     .functions
                     .push(QualifiedName::new("pg_catalog", "unnest"));
-                let lateral = Scope {
-                    sources: scope.sources.clone(),
-                    parent: scope.parent,
-                };
+                let lateral = scope.lateral();
                 for e in array_exprs {
                     self.expr(e, &lateral, env)?;
                 }
-                Ok(Source::new(
-                    alias_of(alias).unwrap_or_default(),
-                    SourceKind::Other(alias_columns(alias)),
-                ))
+                Ok(other_source(alias))
             }
             TableFactor::NestedJoin {
                 table_with_joins,
@@ -2073,15 +2063,9 @@ impl Walker<'_> {
                 }
             }
             TableFactor::TableFunction { expr, alias } => {
-                let lateral = Scope {
-                    sources: scope.sources.clone(),
-                    parent: scope.parent,
-                };
+                let lateral = scope.lateral();
                 self.expr(expr, &lateral, env)?;
-                Ok(Source::new(
-                    alias_of(alias).unwrap_or_default(),
-                    SourceKind::Other(alias_columns(alias)),
-                ))
+                Ok(other_source(alias))
             }
             other => unsupported(format!("FROM item {}", first_words(&other.to_string()))),
         }
@@ -2621,6 +2605,14 @@ fn normalise_setting(name: &str) -> String {
         "names" => "client_encoding".into(),
         other => other.to_owned(),
     }
+}
+
+/// A derived table, function or CTE reference: its own columns only.
+fn other_source(alias: &Option<ast::TableAlias>) -> Source {
+    Source::new(
+        alias.as_ref().map(|a| fold(&a.name)).unwrap_or_default(),
+        SourceKind::Other(alias_columns(alias)),
+    )
 }
 
 fn alias_columns(alias: &Option<ast::TableAlias>) -> Option<Vec<String>> {

@@ -400,15 +400,7 @@ async fn authenticate(
     };
     let agent = agent.expect("a doomed exchange never succeeds");
     if !agent.may_use_database(&database) {
-        return Ok(Err((
-            ErrorFields::new(
-                Severity::Fatal,
-                "3D000",
-                format!("database \"{database}\" does not exist"),
-            ),
-            user,
-            "database_not_allowed",
-        )));
+        return Ok(Err(database_refusal(&database, user)));
     }
     out.clear();
     encode_authentication(&mut out, auth::SASL_FINAL, server_final.as_bytes());
@@ -490,15 +482,7 @@ async fn token_login(
         return Ok(Err((password_failed(&user), user, "token_revoked")));
     }
     if !agent.may_use_database(&database) {
-        return Ok(Err((
-            ErrorFields::new(
-                Severity::Fatal,
-                "3D000",
-                format!("database \"{database}\" does not exist"),
-            ),
-            user,
-            "database_not_allowed",
-        )));
+        return Ok(Err(database_refusal(&database, user)));
     }
     Ok(Ok(Authenticated {
         agent: agent.name.clone(),
@@ -507,6 +491,20 @@ async fn token_login(
         policy: agent.policy.clone(),
         token: Some(Arc::new(verified)),
     }))
+}
+
+/// A database the agent may not use is reported as Postgres reports a
+/// missing one.
+fn database_refusal(database: &str, user: String) -> Refusal {
+    (
+        ErrorFields::new(
+            Severity::Fatal,
+            "3D000",
+            format!("database \"{database}\" does not exist"),
+        ),
+        user,
+        "database_not_allowed",
+    )
 }
 
 /// The audit reason for a refused token (the client only ever sees 28P01).
