@@ -381,6 +381,12 @@ impl Relay<'_> {
                 let analysis = self.gateway.analyzer.analyze(&self.analysis, sql).await;
                 let mut checks = Vec::new();
                 let verdict = self.decide(&analysis, sql, state, Some(&mut checks));
+                if !verdict.is_allow() && statement.is_empty() {
+                    // Postgres drops the unnamed statement before parsing a
+                    // new one, so a later Bind of "" must fail, not reach
+                    // the previous statement.
+                    state.closed(statement);
+                }
                 if verdict.is_allow() {
                     state.parsed(statement, checks);
                     let declared = crate::protocol::frontend::param_type_oids(param_types);
