@@ -99,6 +99,53 @@ pub fn explain(
                         }
                     );
                 }
+                for o in &st.occurrences {
+                    let pins: Vec<String> = o
+                        .pins
+                        .iter()
+                        .map(|p| format!("{} = {}", p.column, pin_text(&p.value)))
+                        .collect();
+                    let written: Vec<String> = o
+                        .written
+                        .iter()
+                        .map(|(c, v)| {
+                            format!(
+                                "{c} := {}",
+                                v.as_ref()
+                                    .map(pin_text)
+                                    .unwrap_or_else(|| "(not evident)".into())
+                            )
+                        })
+                        .collect();
+                    let mut line = format!("  use       {} ({})", o.relation, o.access.name());
+                    if !pins.is_empty() {
+                        line.push_str(&format!(" where {}", pins.join(" and ")));
+                    }
+                    if !written.is_empty() {
+                        line.push_str(&format!(" sets {}", written.join(", ")));
+                    }
+                    if let Some(rows) = &o.rows {
+                        line.push_str(&format!(" ({} row(s))", rows.len()));
+                    }
+                    let _ = writeln!(out, "{line}");
+                    if let Some(rule) = policy.tables.get(&o.relation) {
+                        for (col, v) in &rule.scope {
+                            let v = match v {
+                                super::ScopeValue::Literal(l) => l.clone(),
+                                super::ScopeValue::Claim(c) => format!("{{{{claims.{c}}}}}"),
+                            };
+                            let _ = writeln!(
+                                out,
+                                "            scope rule: {col} = {v} ({})",
+                                rule.rule
+                            );
+                        }
+                        for col in rule.limits.keys() {
+                            let _ =
+                                writeln!(out, "            value limit on {col} ({})", rule.rule);
+                        }
+                    }
+                }
                 if st.row_locks {
                     let _ = writeln!(out, "  row locks (FOR UPDATE/SHARE)");
                 }
@@ -144,4 +191,17 @@ fn grouped(relations: &[RelationUse]) -> Vec<(String, Vec<&'static str>)> {
         }
     }
     out
+}
+
+fn pin_text(v: &super::analyze::PinValue) -> String {
+    match v {
+        super::analyze::PinValue::Literal(l) => format!("'{l}'"),
+        super::analyze::PinValue::Param(n) => format!("${n} (checked at Bind)"),
+        super::analyze::PinValue::Set(vs) => {
+            format!(
+                "any of ({})",
+                vs.iter().map(pin_text).collect::<Vec<_>>().join(", ")
+            )
+        }
+    }
 }
