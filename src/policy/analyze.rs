@@ -1308,16 +1308,7 @@ impl Walker<'_> {
         else {
             return unsupported("UPDATE of something other than a table");
         };
-        let target = self.relation(name, Access::Update)?;
-        let occurrence = self.occurrence(&target, Access::Update);
-        let mut scope = Scope::new(None);
-        scope.sources.push(Source::new(
-            alias
-                .as_ref()
-                .map(|a| fold(&a.name))
-                .unwrap_or_else(|| target.name.clone()),
-            SourceKind::Table(target.clone()),
-        ));
+        let (target, occurrence, mut scope) = self.dml_target(name, alias, Access::Update)?;
         match &u.from {
             None => {}
             Some(ast::UpdateTableFromKind::AfterSet(from)) => {
@@ -1329,20 +1320,9 @@ impl Walker<'_> {
                 return unsupported("UPDATE FROM … SET");
             }
         }
-        scope.sources[0].occurrence = Some(occurrence);
         self.assignments(&target, &u.assignments, &scope, env)?;
         self.info.occurrences[occurrence].written = written_values(&u.assignments)?;
-        match &u.selection {
-            Some(w) => {
-                self.expr(w, &scope, env)?;
-                self.pin(w, &scope);
-            }
-            None => self.info.missing_where = true,
-        }
-        if let Some(items) = &u.returning {
-            self.select_items(items, &scope, env)?;
-        }
-        Ok(())
+        self.dml_tail(u.selection.as_ref(), u.returning.as_deref(), &scope, env)
     }
 
     fn delete(&mut self, d: &ast::Delete, env: &Env) -> Result<(), AnalysisError> {
@@ -1374,31 +1354,55 @@ impl Walker<'_> {
         else {
             return unsupported("DELETE from something other than a table");
         };
-        let target = self.relation(name, Access::Delete)?;
-        let occurrence = self.occurrence(&target, Access::Delete);
-        let mut scope = Scope::new(None);
-        scope.sources.push(Source::new(
-            alias
-                .as_ref()
-                .map(|a| fold(&a.name))
-                .unwrap_or_else(|| target.name.clone()),
-            SourceKind::Table(target.clone()),
-        ));
+        let (_, _, mut scope) = self.dml_target(name, alias, Access::Delete)?;
         if let Some(using) = &d.using {
             for twj in using {
                 self.add_from_item(twj, &mut scope, env)?;
             }
         }
-        scope.sources[0].occurrence = Some(occurrence);
-        match &d.selection {
+        self.dml_tail(d.selection.as_ref(), d.returning.as_deref(), &scope, env)
+    }
+
+    /// The target of an UPDATE or DELETE: the relation, its use, and a
+    /// scope holding it under its alias.
+    fn dml_target(
+        &mut self,
+        name: &ObjectName,
+        alias: &Option<ast::TableAlias>,
+        access: Access,
+    ) -> Result<(QualifiedName, usize, Scope<'static>), AnalysisError> {
+        let target = self.relation(name, access)?;
+        let occurrence = self.occurrence(&target, access);
+        let mut source = Source::new(
+            alias
+                .as_ref()
+                .map(|a| fold(&a.name))
+                .unwrap_or_else(|| target.name.clone()),
+            SourceKind::Table(target.clone()),
+        );
+        source.occurrence = Some(occurrence);
+        let mut scope = Scope::new(None);
+        scope.sources.push(source);
+        Ok((target, occurrence, scope))
+    }
+
+    /// WHERE (pinning the target's scope) and RETURNING of UPDATE/DELETE.
+    fn dml_tail(
+        &mut self,
+        selection: Option<&Expr>,
+        returning: Option<&[SelectItem]>,
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        match selection {
             Some(w) => {
-                self.expr(w, &scope, env)?;
-                self.pin(w, &scope);
+                self.expr(w, scope, env)?;
+                self.pin(w, scope);
             }
             None => self.info.missing_where = true,
         }
-        if let Some(items) = &d.returning {
-            self.select_items(items, &scope, env)?;
+        if let Some(items) = returning {
+            self.select_items(items, scope, env)?;
         }
         Ok(())
     }
