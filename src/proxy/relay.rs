@@ -244,6 +244,11 @@ impl Relay<'_> {
                         let have = buf.len().min(total);
                         buf.advance(have);
                         skip = total - have;
+                        if discarding {
+                            // After an error the server ignores everything
+                            // until Sync; so does actgate.
+                            continue;
+                        }
                         let denial = Denial {
                             sqlstate: "54000",
                             message: format!(
