@@ -452,3 +452,43 @@ with psycopg.connect(sys.argv[1]) as conn:
         "True\n42501 reason: scope_violation\nTrue\n42501 reason: scope_violation\n"
     );
 }
+
+/// The authentication request a login for `user` gets (3 cleartext, 10 SASL).
+async fn auth_request(proxy: &Proxy, user: &str) -> i32 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut raw = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    let mut startup = bytes::BytesMut::new();
+    actgate::protocol::startup::encode_startup(
+        &mut startup,
+        &[("user", user), ("database", "shop")],
+    );
+    raw.write_all(&startup).await.unwrap();
+    let mut head = [0u8; 9];
+    raw.read_exact(&mut head).await.unwrap();
+    assert_eq!(head[0], b'R');
+    i32::from_be_bytes([head[5], head[6], head[7], head[8]])
+}
+
+#[tokio::test]
+async fn unknown_names_cannot_be_told_from_token_or_secret_agents() {
+    let proxy = Proxy::start().await;
+    assert_eq!(
+        auth_request(&proxy, AGENT).await,
+        3,
+        "token agents get cleartext"
+    );
+    assert_eq!(
+        auth_request(&proxy, "analytics").await,
+        10,
+        "secret agents get SASL"
+    );
+    // Unknown names get either, stably per name.
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..24 {
+        let name = format!("ghost-{i}");
+        let first = auth_request(&proxy, &name).await;
+        assert_eq!(first, auth_request(&proxy, &name).await, "{name}: stable");
+        seen.insert(first);
+    }
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![3, 10]);
+}

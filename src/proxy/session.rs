@@ -353,6 +353,13 @@ async fn authenticate(
             )
             .await;
         }
+        // An unknown agent gets a mock exchange: SCRAM, or, when some agents
+        // use tokens, for about half the names (stable per name) a
+        // cleartext request, so that the method asked for does not tell
+        // which names exist.
+        None if gateway.token_keys.is_some() && mock_asks_cleartext(&user, &gateway.mock_key) => {
+            return mock_token_login(stream, buf, gateway, out, user, peer).await;
+        }
         None => (Verifier::mock(&user, &gateway.mock_key), true),
     };
 
@@ -417,6 +424,44 @@ async fn authenticate(
     }))
 }
 
+/// Whether the mock login for an unknown `user` asks for a cleartext
+/// password: a keyed, stable choice per name.
+fn mock_asks_cleartext(user: &str, key: &[u8; 32]) -> bool {
+    Verifier::mock(user, key).salt[0] & 1 == 1
+}
+
+/// The token login an unknown agent gets: the same requests and refusals
+/// as for a token agent, ending in the same FATAL as a wrong token.
+async fn mock_token_login(
+    stream: &mut MaybeTls,
+    buf: &mut BytesMut,
+    gateway: &Gateway,
+    mut out: BytesMut,
+    user: String,
+    peer: SocketAddr,
+) -> Result<Result<Authenticated, Refusal>, SessionError> {
+    let cfg = &gateway.config;
+    if !crate::auth::cleartext_allowed(stream.is_tls(), peer.ip(), cfg.allow_cleartext_without_tls)
+    {
+        return Ok(Err((cleartext_refusal(), user, "cleartext_without_tls")));
+    }
+    encode_authentication(&mut out, auth::CLEARTEXT_PASSWORD, &[]);
+    stream
+        .write_all(&out)
+        .await
+        .map_err(SessionError::ClientIo)?;
+    read_password_message(stream, buf, cfg.limits.max_message_bytes, "password").await?;
+    Ok(Err((password_failed(&user), user, "unknown_agent")))
+}
+
+fn cleartext_refusal() -> ErrorFields {
+    ErrorFields::new(
+        Severity::Fatal,
+        "28000",
+        "capability token login requires TLS (sslmode=require) or a loopback connection",
+    )
+}
+
 /// Token login: the agent sends its capability token as a cleartext
 /// password (only over TLS or loopback unless the operator allowed it).
 #[allow(clippy::too_many_arguments)]
@@ -434,15 +479,7 @@ async fn token_login(
     let cfg = &gateway.config;
     if !crate::auth::cleartext_allowed(stream.is_tls(), peer.ip(), cfg.allow_cleartext_without_tls)
     {
-        return Ok(Err((
-            ErrorFields::new(
-                Severity::Fatal,
-                "28000",
-                "capability token login requires TLS (sslmode=require) or a loopback connection",
-            ),
-            user,
-            "cleartext_without_tls",
-        )));
+        return Ok(Err((cleartext_refusal(), user, "cleartext_without_tls")));
     }
     encode_authentication(&mut out, auth::CLEARTEXT_PASSWORD, &[]);
     stream
