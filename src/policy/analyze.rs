@@ -1862,20 +1862,38 @@ impl Walker<'_> {
     }
 
     /// Adds one FROM item (with its joins) to `scope`.
+    /// Adds one FROM factor. A parenthesised join without an alias keeps
+    /// its tables' names visible, so its items join the scope one by one.
+    fn add_factor(
+        &mut self,
+        tf: &TableFactor,
+        scope: &mut Scope<'_>,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        if let TableFactor::NestedJoin {
+            table_with_joins,
+            alias: None,
+        } = tf
+        {
+            return self.add_from_item(table_with_joins, scope, env);
+        }
+        let source = self.table_factor(tf, scope, env)?;
+        scope.sources.push(source);
+        Ok(())
+    }
+
     fn add_from_item(
         &mut self,
         twj: &TableWithJoins,
         scope: &mut Scope<'_>,
         env: &Env,
     ) -> Result<(), AnalysisError> {
-        let source = self.table_factor(&twj.relation, scope, env)?;
-        scope.sources.push(source);
+        self.add_factor(&twj.relation, scope, env)?;
         for join in &twj.joins {
             if join.global {
                 return unsupported("GLOBAL JOIN");
             }
-            let source = self.table_factor(&join.relation, scope, env)?;
-            scope.sources.push(source);
+            self.add_factor(&join.relation, scope, env)?;
             use ast::JoinOperator as J;
             let constraint = match &join.join_operator {
                 J::Join(c)
@@ -2579,7 +2597,14 @@ fn pin_value(e: &Expr) -> Option<PinValue> {
                 .map(PinValue::Param),
             _ => None,
         },
-        Expr::Cast { expr, .. } => pin_value(expr),
+        // Only casts that cannot change the value count: `'42'::bit(3)::int`
+        // is 2, `42::numeric(2,-1)` is 40.
+        Expr::Cast {
+            expr,
+            data_type,
+            format: None,
+            ..
+        } if value_preserving(data_type) => pin_value(expr),
         Expr::UnaryOp {
             op: ast::UnaryOperator::Minus,
             expr,
@@ -2591,6 +2616,27 @@ fn pin_value(e: &Expr) -> Option<PinValue> {
         },
         _ => None,
     }
+}
+
+/// Casts that keep a literal's value (or fail): integer types, unbounded
+/// numeric and unbounded text types.
+fn value_preserving(t: &ast::DataType) -> bool {
+    use ast::DataType as T;
+    matches!(
+        t,
+        T::SmallInt(None)
+            | T::Int2(None)
+            | T::Int(None)
+            | T::Int4(None)
+            | T::Integer(None)
+            | T::Int8(None)
+            | T::BigInt(None)
+            | T::Numeric(ast::ExactNumberInfo::None)
+            | T::Decimal(ast::ExactNumberInfo::None)
+            | T::Text
+            | T::Varchar(None)
+            | T::CharacterVarying(None)
+    )
 }
 
 /// Setting names are case-insensitive in Postgres, quoted or not.
