@@ -303,6 +303,9 @@ pub struct StatementInfo {
     pub cluster_level: bool,
     /// Every use of a relation, in order, with its WHERE pins.
     pub occurrences: Vec<Occurrence>,
+    /// The statement sends rows back (SELECT, RETURNING, FETCH, COPY TO,
+    /// EXPLAIN): row limits apply to it.
+    pub returns_rows: bool,
     /// DEALLOCATE, CLOSE and UNLISTEN: they only drop the session's own
     /// prepared statements, cursors and listens, and drivers send them on
     /// their own (allowed by the driver profile).
@@ -441,10 +444,26 @@ pub fn analyze(
         };
         walker.statement(statement, &Env::default())?;
         walker.cross_check(statement)?;
+        walker.info.returns_rows = returns_rows(statement);
         walker.info.finish();
         analysis.statements.push(walker.info);
     }
     Ok(analysis)
+}
+
+fn returns_rows(st: &Statement) -> bool {
+    match st {
+        Statement::Query(_)
+        | Statement::Fetch { .. }
+        | Statement::Explain { .. }
+        | Statement::ShowVariable { .. }
+        | Statement::Execute { .. } => true,
+        Statement::Insert(i) => i.returning.is_some(),
+        Statement::Update(u) => u.returning.is_some(),
+        Statement::Delete(d) => d.returning.is_some(),
+        Statement::Copy { to, .. } => *to,
+        _ => false,
+    }
 }
 
 fn unsupported<T>(what: impl Into<String>) -> Result<T, AnalysisError> {

@@ -31,6 +31,12 @@ pub struct RawPolicy {
     pub catalog: Option<Spanned<String>>,
     #[serde(default)]
     pub driver_profile: Option<bool>,
+    /// Most rows one statement may return to the agent.
+    #[serde(default)]
+    pub max_rows: Option<u64>,
+    /// "error" (default) or "truncate".
+    #[serde(default)]
+    pub on_row_limit: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -50,6 +56,9 @@ pub struct RawTable {
     /// Value limits: column → { min, max, in, domain }.
     #[serde(default)]
     pub limits: BTreeMap<Spanned<String>, Spanned<RawLimit>>,
+    /// Most rows a statement reading this table may return.
+    #[serde(default)]
+    pub max_rows: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -369,6 +378,7 @@ pub fn compile(
                 write_columns: writable,
                 scope,
                 limits,
+                max_rows: rule.max_rows,
             },
         );
     }
@@ -396,6 +406,7 @@ pub fn compile(
                 write_columns: None,
                 scope: BTreeMap::new(),
                 limits: BTreeMap::new(),
+                max_rows: None,
             },
         );
     }
@@ -414,6 +425,21 @@ pub fn compile(
         settings,
         catalog_access,
         driver_profile: p.driver_profile.unwrap_or(true),
+        max_rows: p.max_rows,
+        truncate_rows: match p
+            .on_row_limit
+            .as_ref()
+            .map(|m| (m.get_ref().as_str(), m.span()))
+        {
+            None | Some(("error", _)) => false,
+            Some(("truncate", _)) => true,
+            Some((other, span)) => {
+                return ctx.err(
+                    span,
+                    format!("policy.on_row_limit {other:?}: expected \"error\" or \"truncate\""),
+                );
+            }
+        },
     })
 }
 

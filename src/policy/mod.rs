@@ -146,6 +146,8 @@ pub struct TableRule {
     pub scope: BTreeMap<String, ScopeValue>,
     /// Limits on values written to columns.
     pub limits: BTreeMap<String, ValueLimit>,
+    /// Most rows a statement reading this table may return.
+    pub max_rows: Option<u64>,
 }
 
 /// Limits on the values written to a column.
@@ -445,6 +447,18 @@ pub struct Policy {
     pub settings: HashSet<String>,
     pub catalog_access: CatalogAccess,
     pub driver_profile: bool,
+    /// Most rows one statement may return (`policy.max_rows`).
+    pub max_rows: Option<u64>,
+    /// Cut results at the limit (a NOTICE says so) instead of failing the
+    /// statement.
+    pub truncate_rows: bool,
+}
+
+/// How many rows a statement may return, and what happens beyond.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowLimit {
+    pub max: u64,
+    pub truncate: bool,
 }
 
 /// Prepared statements a session created through allowed Parse or PREPARE:
@@ -643,6 +657,53 @@ impl Policy {
             }
         }
         Verdict::Allow
+    }
+
+    /// Whether any row limit is configured (the relay counts rows only then).
+    pub fn has_row_limits(&self) -> bool {
+        self.max_rows.is_some() || self.tables.values().any(|t| t.max_rows.is_some())
+    }
+
+    /// The row limit for an allowed statement: the smallest of the agent's
+    /// and those of every table it reads. In error mode a simple-protocol
+    /// message must be one statement without side effects, because its
+    /// effects could not be undone once the limit is found exceeded.
+    pub fn row_limit(&self, analysis: &Analysis, simple: bool) -> Result<Option<RowLimit>, Denial> {
+        let tables = analysis
+            .statements
+            .iter()
+            .flat_map(|s| s.relations.iter())
+            .filter_map(|r| self.tables.get(&r.name).and_then(|t| t.max_rows));
+        if !analysis.statements.iter().any(|s| s.returns_rows) {
+            return Ok(None);
+        }
+        let Some(max) = self.max_rows.into_iter().chain(tables).min() else {
+            return Ok(None);
+        };
+        let limit = RowLimit {
+            max,
+            truncate: self.truncate_rows,
+        };
+        if limit.truncate || !simple {
+            return Ok(Some(limit));
+        }
+        let pure_read = match analysis.statements.as_slice() {
+            [] => true,
+            [st] => st.classes.iter().all(|c| *c == Class::Read) && !st.row_locks,
+            _ => false,
+        };
+        if pure_read {
+            Ok(Some(limit))
+        } else {
+            Err(Denial::new(
+                "row_limit_side_effects",
+                format!("{}: policy.max_rows", self.file()),
+                format!(
+                    "actgate denied this message: with a row limit of {max}, a simple-protocol message must be a single statement without side effects"
+                ),
+            )
+            .hint("send the statements one at a time, use the extended protocol, or drop RETURNING"))
+        }
     }
 
     /// Decides a Bind: the statement must be one this session prepared,

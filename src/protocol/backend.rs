@@ -139,6 +139,7 @@ impl<'a> BackendMessage<'a> {
 /// Severity of an error actgate raises itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
+    Notice,
     Error,
     Fatal,
 }
@@ -146,6 +147,7 @@ pub enum Severity {
 impl Severity {
     pub fn as_str(self) -> &'static str {
         match self {
+            Severity::Notice => "NOTICE",
             Severity::Error => "ERROR",
             Severity::Fatal => "FATAL",
         }
@@ -183,9 +185,14 @@ impl ErrorFields {
         self
     }
 
-    /// Appends this error as an ErrorResponse.
+    /// Appends this error as an ErrorResponse (a NoticeResponse for
+    /// notices).
     pub fn encode(&self, out: &mut BytesMut) {
-        put_message(out, b'E', |b| {
+        let tag = match self.severity {
+            Severity::Notice => b'N',
+            _ => b'E',
+        };
+        put_message(out, tag, |b| {
             for (code, value) in [
                 (b'S', Some(self.severity.as_str())),
                 (b'V', Some(self.severity.as_str())),

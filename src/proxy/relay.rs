@@ -25,17 +25,17 @@ use super::stream::MaybeTls;
 use super::upstream::{PINNED, Upstream};
 use crate::audit::AuditEvent;
 use crate::policy::analyze::{Analysis, AnalysisError};
-use crate::policy::{Denial, Mode, Policy, SessionState, Verdict};
+use crate::policy::{Denial, Mode, Policy, RowLimit, SessionState, Verdict};
 use crate::protocol::backend::{BackendMessage, ErrorFields, Severity, TransactionStatus};
 use crate::protocol::frontend::FrontendMessage;
 use crate::protocol::frontend::Target;
 use crate::protocol::{ProtocolError, peek_header, put_cstr, put_message};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{oneshot, watch};
 use tracing::{debug, info};
@@ -102,6 +102,31 @@ struct Shared {
     /// Parameter type OIDs of prepared statements, declared in Parse or
     /// reported by ParameterDescription (to decode binary Bind values).
     param_types: Mutex<HashMap<String, Vec<u32>>>,
+    /// Row-limit expectations, in the order their results come back.
+    expects: Mutex<VecDeque<Expect>>,
+    /// Executes whose results have completed (for barriers).
+    execs_done: AtomicU64,
+    /// Set when a row-limited result was failed by actgate: the server must
+    /// be made to fail too before anything else is forwarded.
+    failed_result: AtomicBool,
+    /// The batch (ReadyForQuery number) in which the server last reported
+    /// an error: it skips the rest of that batch, so barriers release.
+    batch_failed: AtomicU64,
+    /// ReadyForQuery messages of actgate's own sentinels, not forwarded.
+    swallow_rfq: Mutex<HashSet<u64>>,
+    /// Wakes the client half waiting at a barrier.
+    progress: tokio::sync::Notify,
+}
+
+/// What to count in the results of one Query or Execute.
+#[derive(Debug, Clone)]
+struct Expect {
+    /// The number of the ReadyForQuery closing its batch.
+    seq: u64,
+    /// `None` for a Query (every result until ReadyForQuery); the portal
+    /// for an Execute (one result).
+    portal: Option<String>,
+    limit: Option<RowLimit>,
 }
 
 impl Shared {
@@ -120,6 +145,15 @@ enum Action {
     Forward,
     /// Forward; it will be answered by a ReadyForQuery.
     ForwardSync,
+    /// Forward a row-limited Query (error mode) and wait for its
+    /// ReadyForQuery before anything else.
+    ForwardSyncWait(u64),
+    /// Forward a row-limited Execute (error mode) with a Flush and wait for
+    /// its result before anything else.
+    ForwardExecWait {
+        execute: u64,
+        batch: u64,
+    },
     /// Swallow it (discarding after a denial until Sync).
     Drop,
     Deny(Denial, Protocol),
@@ -163,6 +197,12 @@ impl Relay<'_> {
             markers: Mutex::new(VecDeque::new()),
             describes: Mutex::new(VecDeque::new()),
             param_types: Mutex::new(HashMap::new()),
+            expects: Mutex::new(VecDeque::new()),
+            execs_done: AtomicU64::new(0),
+            failed_result: AtomicBool::new(false),
+            batch_failed: AtomicU64::new(0),
+            swallow_rfq: Mutex::new(HashSet::new()),
+            progress: tokio::sync::Notify::new(),
         };
         let (stop_tx, stop_rx) = oneshot::channel();
         let c2u = async {
@@ -224,6 +264,7 @@ impl Relay<'_> {
         let idle_timeout = self.gateway.config.limits.idle_timeout;
         let mut discarding = false;
         let mut state = SessionState::default();
+        let mut limits = RowLimits::default();
         // Bytes of an oversized message still to be thrown away.
         let mut skip = 0usize;
         loop {
@@ -279,7 +320,7 @@ impl Relay<'_> {
                 let body = &buf[pos + 5..pos + header.total];
                 let action = match FrontendMessage::decode_parts(header.tag, body) {
                     Ok(msg) => {
-                        self.inspect(&msg, &mut state, shared, &mut discarding)
+                        self.inspect(&msg, &mut state, shared, &mut limits, &mut discarding)
                             .await
                     }
                     Err(e) => return fatal_stop(e),
@@ -289,6 +330,49 @@ impl Relay<'_> {
                     Action::ForwardSync => {
                         pos += header.total;
                         shared.sent.fetch_add(1, Ordering::AcqRel);
+                    }
+                    Action::ForwardSyncWait(seq) => {
+                        pos += header.total;
+                        shared.sent.fetch_add(1, Ordering::AcqRel);
+                        if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
+                            return io_stop(e);
+                        }
+                        wait_for(shared, || shared.received.load(Ordering::Acquire) >= seq).await;
+                        if shared.failed_result.swap(false, Ordering::AcqRel)
+                            && let Err(e) =
+                                self.fail_upstream(upstream, shared, Protocol::Simple).await
+                        {
+                            return io_stop(e);
+                        }
+                    }
+                    Action::ForwardExecWait { execute: n, batch } => {
+                        pos += header.total;
+                        if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
+                            return io_stop(e);
+                        }
+                        // The server keeps results until Sync or Flush.
+                        let mut flush_msg = BytesMut::with_capacity(5);
+                        put_message(&mut flush_msg, b'H', |_| {});
+                        if let Err(e) = upstream.write_all(&flush_msg).await {
+                            return io_stop(e);
+                        }
+                        wait_for(shared, || {
+                            shared.execs_done.load(Ordering::Acquire) >= n
+                                || shared.batch_failed.load(Ordering::Acquire) == batch
+                        })
+                        .await;
+                        if shared.failed_result.swap(false, Ordering::AcqRel) {
+                            // The agent was told this Execute failed: make the
+                            // server fail the batch too, and discard the rest
+                            // of it until Sync as the server will.
+                            if let Err(e) = self
+                                .fail_upstream(upstream, shared, Protocol::Extended)
+                                .await
+                            {
+                                return io_stop(e);
+                            }
+                            discarding = true;
+                        }
                     }
                     Action::Drop => {
                         if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
@@ -357,6 +441,7 @@ impl Relay<'_> {
         msg: &FrontendMessage<'_>,
         state: &mut SessionState,
         shared: &Shared,
+        limits: &mut RowLimits,
         discarding: &mut bool,
     ) -> Action {
         if *discarding {
@@ -372,9 +457,28 @@ impl Relay<'_> {
         let (verdict, protocol) = match *msg {
             FrontendMessage::Query { sql } => {
                 let analysis = self.gateway.analyzer.analyze(&self.analysis, sql).await;
-                let verdict = self.decide(&analysis, sql, state, None);
+                let mut verdict = self.decide(&analysis, sql, state, None);
                 if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref()) {
                     state.executed(a);
+                    if self.row_limits_on() {
+                        match self.policy.row_limit(a, true) {
+                            Err(d) => {
+                                self.audit_denial(&d, Some(a), Some(sql));
+                                verdict = Verdict::Deny(d);
+                            }
+                            Ok(limit) => {
+                                let seq = shared.sent.load(Ordering::Acquire) + 1;
+                                lock(&shared.expects).push_back(Expect {
+                                    seq,
+                                    portal: None,
+                                    limit,
+                                });
+                                if limit.is_some_and(|l| !l.truncate) {
+                                    return Action::ForwardSyncWait(seq);
+                                }
+                            }
+                        }
+                    }
                 }
                 (verdict, Protocol::Simple)
             }
@@ -393,6 +497,12 @@ impl Relay<'_> {
                     state.closed(statement);
                 }
                 if verdict.is_allow() {
+                    if self.row_limits_on()
+                        && let Ok(a) = analysis.as_ref()
+                    {
+                        let limit = self.policy.row_limit(a, false).ok().flatten();
+                        limits.statements.insert(statement.to_owned(), limit);
+                    }
                     state.parsed(statement, checks);
                     let declared = crate::protocol::frontend::param_type_oids(param_types);
                     lock(&shared.param_types).insert(statement.to_owned(), declared);
@@ -413,6 +523,9 @@ impl Relay<'_> {
                 let verdict = self.policy.evaluate_bind(b.statement, state, &param);
                 if let Verdict::Deny(d) = &verdict {
                     self.audit_denial(d, None, None);
+                } else if self.row_limits_on() {
+                    let limit = limits.statements.get(b.statement).copied().flatten();
+                    limits.portals.insert(b.portal.to_owned(), limit);
                 }
                 (self.enforce(verdict), Protocol::Extended)
             }
@@ -430,6 +543,31 @@ impl Relay<'_> {
             } => {
                 state.closed(name);
                 lock(&shared.param_types).remove(name);
+                limits.statements.remove(name);
+                return Action::Forward;
+            }
+            FrontendMessage::Execute { portal, .. } if self.row_limits_on() => {
+                let limit = limits.portals.get(portal).copied().flatten();
+                let seq = shared.sent.load(Ordering::Acquire) + 1;
+                lock(&shared.expects).push_back(Expect {
+                    seq,
+                    portal: Some(portal.to_owned()),
+                    limit,
+                });
+                limits.executes += 1;
+                return match limit {
+                    Some(l) if !l.truncate => Action::ForwardExecWait {
+                        execute: limits.executes,
+                        batch: seq,
+                    },
+                    _ => Action::Forward,
+                };
+            }
+            FrontendMessage::Close {
+                kind: Target::Portal,
+                name,
+            } => {
+                limits.portals.remove(name);
                 return Action::Forward;
             }
             FrontendMessage::Sync => return Action::ForwardSync,
@@ -508,6 +646,156 @@ impl Relay<'_> {
             Verdict::Deny(d) => self.audit_denial(d, a, Some(sql)),
         }
         self.enforce(verdict)
+    }
+
+    /// Counts the rows of row-limited results and decides what happens to
+    /// one server message.
+    fn count_rows(&self, tag: u8, body: &[u8], shared: &Shared, c: &mut Counting) -> RowAction {
+        if !matches!(tag, b'D' | b'd' | b'C' | b's' | b'I' | b'E') {
+            return RowAction::Pass;
+        }
+        if c.current.is_none() {
+            let current = shared.received.load(Ordering::Acquire) + 1;
+            c.current = lock(&shared.expects)
+                .front()
+                .filter(|e| e.seq == current)
+                .cloned();
+        }
+        let Some(e) = c.current.clone() else {
+            return RowAction::Pass;
+        };
+        match tag {
+            b'D' | b'd' => {
+                let Some(l) = e.limit else {
+                    return RowAction::Pass;
+                };
+                let n = match &e.portal {
+                    None => {
+                        c.rows += 1;
+                        c.rows
+                    }
+                    Some(p) => match c.portal_rows.get_mut(p) {
+                        Some(r) => {
+                            *r += 1;
+                            *r
+                        }
+                        None => {
+                            c.portal_rows.insert(p.clone(), 1);
+                            1
+                        }
+                    },
+                };
+                if n > l.max {
+                    c.over = true;
+                    RowAction::Drop
+                } else {
+                    c.forwarded += 1;
+                    RowAction::Pass
+                }
+            }
+            b'C' | b's' | b'I' | b'E' => {
+                let over = std::mem::take(&mut c.over);
+                let forwarded = std::mem::take(&mut c.forwarded);
+                let action = match (over, e.limit) {
+                    (true, Some(l)) if tag == b'C' && l.truncate => {
+                        let mut out = BytesMut::new();
+                        ErrorFields::new(
+                            Severity::Notice,
+                            "01000",
+                            format!("actgate truncated the result to {} rows (row limit)", l.max),
+                        )
+                        .with_hint("add LIMIT or narrow the WHERE clause to see the rows you need")
+                        .encode(&mut out);
+                        match retag(body, forwarded) {
+                            Some(tag_body) => {
+                                put_message(&mut out, b'C', |b| b.put_slice(&tag_body))
+                            }
+                            None => put_message(&mut out, b'C', |b| b.put_slice(body)),
+                        }
+                        RowAction::Replace(out.freeze())
+                    }
+                    (true, Some(l)) if matches!(tag, b'C' | b's') && !l.truncate => {
+                        match &e.portal {
+                            None => c.query_failed = true,
+                            Some(_) => shared.failed_result.store(true, Ordering::Release),
+                        }
+                        let mut out = BytesMut::new();
+                        ErrorFields::new(
+                            Severity::Error,
+                            "42501",
+                            format!(
+                                "actgate stopped this statement: it returns more than {} rows, the row limit for agent {:?}",
+                                l.max, self.agent
+                            ),
+                        )
+                        .with_detail(format!(
+                            "reason: row_limit_exceeded; rule: {}: policy.max_rows",
+                            self.policy.source.display()
+                        ))
+                        .with_hint(format!("add LIMIT {} or narrow the WHERE clause", l.max))
+                        .encode(&mut out);
+                        RowAction::Replace(out.freeze())
+                    }
+                    _ => RowAction::Pass,
+                };
+                match &e.portal {
+                    None => {
+                        if tag == b'C' {
+                            c.rows = 0;
+                        }
+                    }
+                    Some(p) => {
+                        if tag != b's' {
+                            c.portal_rows.remove(p);
+                        }
+                        lock(&shared.expects).pop_front();
+                        c.current = None;
+                        shared.execs_done.fetch_add(1, Ordering::AcqRel);
+                        shared.progress.notify_waiters();
+                    }
+                }
+                action
+            }
+            _ => RowAction::Pass,
+        }
+    }
+
+    /// Row limits are enforced (never in monitor mode).
+    fn row_limits_on(&self) -> bool {
+        self.policy.mode == Mode::Enforce && self.policy.has_row_limits()
+    }
+
+    /// Makes the server fail the current transaction or batch, as it would
+    /// have after the error actgate reported, with a sentinel whose error
+    /// (and, for a Query, ReadyForQuery) is not forwarded.
+    async fn fail_upstream(
+        &self,
+        upstream: &mut WriteHalf<MaybeTls>,
+        shared: &Shared,
+        protocol: Protocol,
+    ) -> std::io::Result<()> {
+        let mut sentinel = BytesMut::new();
+        let seq = match protocol {
+            Protocol::Simple => {
+                put_message(&mut sentinel, b'Q', |b| put_cstr(b, SENTINEL_SQL));
+                let seq = shared.sent.fetch_add(1, Ordering::AcqRel) + 1;
+                lock(&shared.swallow_rfq).insert(seq);
+                seq
+            }
+            Protocol::Extended => {
+                put_message(&mut sentinel, b'P', |b| {
+                    put_cstr(b, SENTINEL_STATEMENT);
+                    put_cstr(b, SENTINEL_SQL);
+                    b.put_i16(0);
+                });
+                shared.sent.load(Ordering::Acquire) + 1
+            }
+        };
+        shared.markers().push_back(Marker {
+            seq,
+            replacement: Bytes::new(),
+        });
+        upstream.write_all(&sentinel).await
     }
 
     /// In monitor mode nothing is blocked (the denial was audited).
@@ -615,6 +903,8 @@ impl Relay<'_> {
     ) -> Result<SessionEnd, SessionError> {
         let limit = self.gateway.config.limits.max_backend_message_bytes;
         let mut last_was_fatal = false;
+        let limits_on = self.row_limits_on();
+        let mut counting = Counting::default();
         let mut revocations = self.gateway.subscribe_revocations();
         loop {
             let mut pos = 0;
@@ -641,23 +931,82 @@ impl Relay<'_> {
                     buf.reserve(header.total - (buf.len() - pos));
                     break;
                 }
+                if limits_on {
+                    let body = &buf[pos + 5..pos + header.total];
+                    match self.count_rows(header.tag, body, shared, &mut counting) {
+                        RowAction::Pass => {}
+                        RowAction::Drop => {
+                            flush(client, &mut buf, &mut pos)
+                                .await
+                                .map_err(SessionError::ClientIo)?;
+                            buf.advance(header.total);
+                            continue;
+                        }
+                        RowAction::Replace(bytes) => {
+                            flush(client, &mut buf, &mut pos)
+                                .await
+                                .map_err(SessionError::ClientIo)?;
+                            buf.advance(header.total);
+                            client
+                                .write_all(&bytes)
+                                .await
+                                .map_err(SessionError::ClientIo)?;
+                            continue;
+                        }
+                    }
+                }
                 let body = &buf[pos + 5..pos + header.total];
                 match header.tag {
                     b'Z' => {
                         let status = body.first().copied().unwrap_or(b'I');
                         shared.status.store(status, Ordering::Relaxed);
                         let received = shared.received.fetch_add(1, Ordering::AcqRel) + 1;
-                        let mut markers = shared.markers();
-                        while markers.front().is_some_and(|m| m.seq <= received) {
-                            markers.pop_front();
+                        {
+                            let mut markers = shared.markers();
+                            while markers.front().is_some_and(|m| m.seq <= received) {
+                                markers.pop_front();
+                            }
+                            drop(markers);
+                            let mut describes = lock(&shared.describes);
+                            while describes.front().is_some_and(|(seq, _)| *seq <= received) {
+                                describes.pop_front();
+                            }
+                            drop(describes);
+                            if limits_on {
+                                let mut done = 0;
+                                let mut expects = lock(&shared.expects);
+                                while expects.front().is_some_and(|e| e.seq <= received) {
+                                    if expects.pop_front().is_some_and(|e| e.portal.is_some()) {
+                                        done += 1;
+                                    }
+                                }
+                                drop(expects);
+                                shared.execs_done.fetch_add(done, Ordering::AcqRel);
+                                let failed = std::mem::take(&mut counting.query_failed);
+                                counting.reset();
+                                if failed && status == TransactionStatus::InTransaction.byte() {
+                                    // The agent was told the statement failed: so
+                                    // is its transaction, and the server will be
+                                    // made to agree before anything else runs.
+                                    buf[pos + 5] = TransactionStatus::Failed.byte();
+                                    shared.failed_result.store(true, Ordering::Release);
+                                }
+                            }
                         }
-                        drop(markers);
-                        let mut describes = lock(&shared.describes);
-                        while describes.front().is_some_and(|(seq, _)| *seq <= received) {
-                            describes.pop_front();
+                        let swallowed = lock(&shared.swallow_rfq).remove(&received);
+                        shared.progress.notify_waiters();
+                        if swallowed {
+                            flush(client, &mut buf, &mut pos)
+                                .await
+                                .map_err(SessionError::ClientIo)?;
+                            buf.advance(header.total);
+                            continue;
                         }
                     }
                     b'E' => {
+                        let current = shared.received.load(Ordering::Acquire) + 1;
+                        shared.batch_failed.store(current, Ordering::Release);
+                        shared.progress.notify_waiters();
                         if let Ok(BackendMessage::ErrorResponse(fields)) =
                             BackendMessage::decode_parts(header.tag, body)
                         {
@@ -832,6 +1181,71 @@ fn parameter_description(body: &[u8]) -> Vec<u32> {
         .take(n)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
+}
+
+/// Row limits of prepared statements and bound portals, and the number of
+/// Executes forwarded (client half).
+#[derive(Default)]
+struct RowLimits {
+    statements: HashMap<String, Option<RowLimit>>,
+    portals: HashMap<String, Option<RowLimit>>,
+    executes: u64,
+}
+
+/// Waits until `done` holds; the server half notifies on progress.
+async fn wait_for(shared: &Shared, done: impl Fn() -> bool) {
+    loop {
+        let notified = shared.progress.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if done() {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// What happens to one server message under row limits.
+enum RowAction {
+    Pass,
+    Drop,
+    Replace(Bytes),
+}
+
+/// What the server half knows about the result being relayed.
+#[derive(Default)]
+struct Counting {
+    /// The expectation the current results belong to.
+    current: Option<Expect>,
+    /// Rows forwarded in the current result.
+    forwarded: u64,
+    /// Rows of the current Query result.
+    rows: u64,
+    /// Rows sent per portal (Executes with a row count continue a portal).
+    portal_rows: HashMap<String, u64>,
+    /// The current result went over its limit.
+    over: bool,
+    /// A Query's result was failed: its ReadyForQuery must say so.
+    query_failed: bool,
+}
+
+impl Counting {
+    /// After a ReadyForQuery: nothing is in progress.
+    fn reset(&mut self) {
+        self.current = None;
+        self.rows = 0;
+        self.forwarded = 0;
+        self.over = false;
+    }
+}
+
+/// The completion tag with its row count replaced (`SELECT 10`).
+fn retag(body: &[u8], rows: u64) -> Option<Vec<u8>> {
+    let tag = std::str::from_utf8(body.strip_suffix(&[0])?).ok()?;
+    let (verb, _count) = tag.rsplit_once(' ')?;
+    let mut out = format!("{verb} {rows}").into_bytes();
+    out.push(0);
+    Some(out)
 }
 
 /// Resolves with the token's id once the revocation list names it; never
