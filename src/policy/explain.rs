@@ -162,6 +162,22 @@ pub fn explain(
     match policy.decide(analysis, catalog, &SessionState::default(), capability) {
         Verdict::Allow => {
             let _ = writeln!(out, "verdict:  ALLOW");
+            if let Ok(a) = analysis {
+                match policy.row_limit(a, true) {
+                    Ok(Some(l)) => {
+                        let mode = if l.truncate { "truncated" } else { "an error" };
+                        let _ = writeln!(out, "  rows     at most {}; more is {mode}", l.max);
+                    }
+                    Ok(None) => {}
+                    Err(d) => {
+                        let _ = writeln!(
+                            out,
+                            "  rows     simple protocol: {} ({})",
+                            d.message, d.reason
+                        );
+                    }
+                }
+            }
         }
         Verdict::Deny(d) => {
             let enforced = match policy.mode {
