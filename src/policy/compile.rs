@@ -59,6 +59,9 @@ pub struct RawTable {
     /// Most rows a statement reading this table may return.
     #[serde(default)]
     pub max_rows: Option<u64>,
+    /// Most rows one UPDATE or DELETE may change.
+    #[serde(default)]
+    pub max_affected_rows: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -379,6 +382,7 @@ pub fn compile(
                 scope,
                 limits,
                 max_rows: rule.max_rows,
+                max_affected_rows: rule.max_affected_rows,
             },
         );
     }
@@ -407,6 +411,7 @@ pub fn compile(
                 scope: BTreeMap::new(),
                 limits: BTreeMap::new(),
                 max_rows: None,
+                max_affected_rows: None,
             },
         );
     }

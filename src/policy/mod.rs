@@ -148,6 +148,8 @@ pub struct TableRule {
     pub limits: BTreeMap<String, ValueLimit>,
     /// Most rows a statement reading this table may return.
     pub max_rows: Option<u64>,
+    /// Most rows one UPDATE or DELETE may change.
+    pub max_affected_rows: Option<u64>,
 }
 
 /// Limits on the values written to a column.
@@ -657,6 +659,37 @@ impl Policy {
             }
         }
         Verdict::Allow
+    }
+
+    /// Whether any write cap is configured.
+    pub fn has_write_caps(&self) -> bool {
+        self.tables.values().any(|t| t.max_affected_rows.is_some())
+    }
+
+    /// The write cap for a statement: the smallest `max_affected_rows` of
+    /// the tables it updates or deletes from. A capped statement must be
+    /// sent alone, since actgate wraps it to be able to undo it.
+    pub fn write_cap(&self, analysis: &Analysis) -> Result<Option<u64>, Denial> {
+        let caps: Vec<(u64, &TableRule)> = analysis
+            .statements
+            .iter()
+            .flat_map(|s| s.relations.iter())
+            .filter(|r| matches!(r.access, Access::Update | Access::Delete))
+            .filter_map(|r| self.tables.get(&r.name))
+            .filter_map(|t| t.max_affected_rows.map(|m| (m, t)))
+            .collect();
+        let Some((cap, rule)) = caps.iter().min_by_key(|(m, _)| *m) else {
+            return Ok(None);
+        };
+        if analysis.statements.len() > 1 {
+            return Err(Denial::new(
+                "write_cap_multi_statement",
+                format!("{}: {}.max_affected_rows", self.file(), rule.rule),
+                "actgate denied this message: a statement with a write cap must be sent on its own",
+            )
+            .hint("send the capped UPDATE or DELETE as a separate statement"));
+        }
+        Ok(Some(*cap))
     }
 
     /// Whether any row limit is configured (the relay counts rows only then).

@@ -116,6 +116,24 @@ struct Shared {
     swallow_rfq: Mutex<HashSet<u64>>,
     /// Wakes the client half waiting at a barrier.
     progress: tokio::sync::Notify,
+    /// Batches of actgate's own statements whose answers are not forwarded
+    /// (all of them, or all but errors and ReadyForQuery).
+    swallow_batches: Mutex<HashMap<u64, Swallow>>,
+    /// How the last capped statement went (set by the server half).
+    cap_outcome: Mutex<Option<CapOutcome>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Swallow {
+    All,
+    AllButErrorsAndReady,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CapOutcome {
+    Within,
+    Exceeded,
+    Failed,
 }
 
 /// What to count in the results of one Query or Execute.
@@ -127,6 +145,8 @@ struct Expect {
     /// for an Execute (one result).
     portal: Option<String>,
     limit: Option<RowLimit>,
+    /// Most rows the statement may change (write cap).
+    cap: Option<u64>,
 }
 
 impl Shared {
@@ -154,6 +174,9 @@ enum Action {
         execute: u64,
         batch: u64,
     },
+    /// Run a capped UPDATE/DELETE (simple protocol) inside a transaction or
+    /// savepoint actgate manages, and undo it if it changes too many rows.
+    CappedQuery(u64),
     /// Swallow it (discarding after a denial until Sync).
     Drop,
     Deny(Denial, Protocol),
@@ -203,6 +226,8 @@ impl Relay<'_> {
             batch_failed: AtomicU64::new(0),
             swallow_rfq: Mutex::new(HashSet::new()),
             progress: tokio::sync::Notify::new(),
+            swallow_batches: Mutex::new(HashMap::new()),
+            cap_outcome: Mutex::new(None),
         };
         let (stop_tx, stop_rx) = oneshot::channel();
         let c2u = async {
@@ -345,6 +370,15 @@ impl Relay<'_> {
                             return io_stop(e);
                         }
                     }
+                    Action::CappedQuery(cap) => {
+                        if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
+                            return io_stop(e);
+                        }
+                        let message = buf.split_to(header.total);
+                        if let Err(e) = self.run_capped(upstream, shared, &message, cap).await {
+                            return io_stop(e);
+                        }
+                    }
                     Action::ForwardExecWait { execute: n, batch } => {
                         pos += header.total;
                         if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
@@ -472,12 +506,25 @@ impl Relay<'_> {
                                     seq,
                                     portal: None,
                                     limit,
+                                    cap: None,
                                 });
                                 if limit.is_some_and(|l| !l.truncate) {
                                     return Action::ForwardSyncWait(seq);
                                 }
                             }
                         }
+                    }
+                }
+                if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
+                    && self.write_caps_on()
+                {
+                    match self.policy.write_cap(a) {
+                        Err(d) => {
+                            self.audit_denial(&d, Some(a), Some(sql));
+                            verdict = Verdict::Deny(d);
+                        }
+                        Ok(Some(cap)) => return Action::CappedQuery(cap),
+                        Ok(None) => {}
                     }
                 }
                 (verdict, Protocol::Simple)
@@ -503,6 +550,12 @@ impl Relay<'_> {
                         let limit = self.policy.row_limit(a, false).ok().flatten();
                         limits.statements.insert(statement.to_owned(), limit);
                     }
+                    if self.write_caps_on()
+                        && let Ok(a) = analysis.as_ref()
+                    {
+                        let cap = self.policy.write_cap(a).ok().flatten();
+                        limits.statement_caps.insert(statement.to_owned(), cap);
+                    }
                     state.parsed(statement, checks);
                     let declared = crate::protocol::frontend::param_type_oids(param_types);
                     lock(&shared.param_types).insert(statement.to_owned(), declared);
@@ -523,9 +576,11 @@ impl Relay<'_> {
                 let verdict = self.policy.evaluate_bind(b.statement, state, &param);
                 if let Verdict::Deny(d) = &verdict {
                     self.audit_denial(d, None, None);
-                } else if self.row_limits_on() {
+                } else if self.row_limits_on() || self.write_caps_on() {
                     let limit = limits.statements.get(b.statement).copied().flatten();
                     limits.portals.insert(b.portal.to_owned(), limit);
+                    let cap = limits.statement_caps.get(b.statement).copied().flatten();
+                    limits.portal_caps.insert(b.portal.to_owned(), cap);
                 }
                 (self.enforce(verdict), Protocol::Extended)
             }
@@ -544,23 +599,45 @@ impl Relay<'_> {
                 state.closed(name);
                 lock(&shared.param_types).remove(name);
                 limits.statements.remove(name);
+                limits.statement_caps.remove(name);
                 return Action::Forward;
             }
-            FrontendMessage::Execute { portal, .. } if self.row_limits_on() => {
+            FrontendMessage::Execute { portal, .. }
+                if self.row_limits_on() || self.write_caps_on() =>
+            {
                 let limit = limits.portals.get(portal).copied().flatten();
+                let cap = limits.portal_caps.get(portal).copied().flatten();
+                if cap.is_some()
+                    && shared.status.load(Ordering::Relaxed) != TransactionStatus::Idle.byte()
+                {
+                    // Inside a transaction the batch cannot be undone alone.
+                    let denial = Denial {
+                        sqlstate: "42501",
+                        reason: "write_cap_in_transaction",
+                        rule: format!("{}: max_affected_rows", self.policy.source.display()),
+                        message: "actgate denied this capped UPDATE/DELETE: in an explicit transaction it must be sent with the simple protocol".into(),
+                        hint: Some("send it as a plain query, or outside an explicit transaction".into()),
+                    };
+                    self.audit_denial(&denial, None, None);
+                    *discarding = true;
+                    return Action::Deny(denial, Protocol::Extended);
+                }
                 let seq = shared.sent.load(Ordering::Acquire) + 1;
                 lock(&shared.expects).push_back(Expect {
                     seq,
                     portal: Some(portal.to_owned()),
                     limit,
+                    cap,
                 });
                 limits.executes += 1;
-                return match limit {
-                    Some(l) if !l.truncate => Action::ForwardExecWait {
+                let wait = cap.is_some() || limit.is_some_and(|l| !l.truncate);
+                return if wait {
+                    Action::ForwardExecWait {
                         execute: limits.executes,
                         batch: seq,
-                    },
-                    _ => Action::Forward,
+                    }
+                } else {
+                    Action::Forward
                 };
             }
             FrontendMessage::Close {
@@ -568,6 +645,7 @@ impl Relay<'_> {
                 name,
             } => {
                 limits.portals.remove(name);
+                limits.portal_caps.remove(name);
                 return Action::Forward;
             }
             FrontendMessage::Sync => return Action::ForwardSync,
@@ -696,7 +774,24 @@ impl Relay<'_> {
             b'C' | b's' | b'I' | b'E' => {
                 let over = std::mem::take(&mut c.over);
                 let forwarded = std::mem::take(&mut c.forwarded);
+                let capped = match e.cap {
+                    Some(cap) if tag == b'C' => {
+                        let changed = command_rows(body).unwrap_or(u64::MAX);
+                        if changed > cap {
+                            self.cap_exceeded(shared, &e, changed, cap)
+                        } else {
+                            *lock(&shared.cap_outcome) = Some(CapOutcome::Within);
+                            None
+                        }
+                    }
+                    Some(_) if tag == b'E' => {
+                        *lock(&shared.cap_outcome) = Some(CapOutcome::Failed);
+                        None
+                    }
+                    _ => None,
+                };
                 let action = match (over, e.limit) {
+                    _ if capped.is_some() => RowAction::Replace(capped.expect("checked")),
                     (true, Some(l)) if tag == b'C' && l.truncate => {
                         let mut out = BytesMut::new();
                         ErrorFields::new(
@@ -758,6 +853,115 @@ impl Relay<'_> {
             }
             _ => RowAction::Pass,
         }
+    }
+
+    /// Write caps are enforced (never in monitor mode).
+    fn write_caps_on(&self) -> bool {
+        self.policy.mode == Mode::Enforce && self.policy.has_write_caps()
+    }
+
+    /// Sends one of actgate's own simple queries; its answers are not
+    /// forwarded (but for errors and ReadyForQuery when `swallow` says so).
+    async fn inject(
+        &self,
+        upstream: &mut WriteHalf<MaybeTls>,
+        shared: &Shared,
+        sql: &str,
+        swallow: Swallow,
+    ) -> std::io::Result<u64> {
+        let seq = shared.sent.fetch_add(1, Ordering::AcqRel) + 1;
+        lock(&shared.swallow_batches).insert(seq, swallow);
+        if swallow == Swallow::All {
+            lock(&shared.swallow_rfq).insert(seq);
+        }
+        let mut out = BytesMut::new();
+        put_message(&mut out, b'Q', |b| put_cstr(b, sql));
+        upstream.write_all(&out).await?;
+        Ok(seq)
+    }
+
+    /// Runs a capped statement: in a transaction (outside one) or a
+    /// savepoint (inside one) that actgate opens, then commits or releases
+    /// it if at most `cap` rows changed, and rolls it back otherwise, so
+    /// an over-cap statement leaves no effect and earlier work in the
+    /// agent's transaction survives.
+    async fn run_capped(
+        &self,
+        upstream: &mut WriteHalf<MaybeTls>,
+        shared: &Shared,
+        message: &[u8],
+        cap: u64,
+    ) -> std::io::Result<()> {
+        wait_for(shared, || {
+            shared.received.load(Ordering::Acquire) == shared.sent.load(Ordering::Acquire)
+        })
+        .await;
+        let status = shared.status.load(Ordering::Acquire);
+        if status == TransactionStatus::Failed.byte() {
+            // The server answers 25P02; nothing to protect.
+            shared.sent.fetch_add(1, Ordering::AcqRel);
+            return upstream.write_all(message).await;
+        }
+        let outside = status == TransactionStatus::Idle.byte();
+        let (open, keep, undo) = if outside {
+            ("BEGIN", "COMMIT", "ROLLBACK")
+        } else {
+            (
+                "SAVEPOINT actgate_cap",
+                "RELEASE SAVEPOINT actgate_cap",
+                "ROLLBACK TO SAVEPOINT actgate_cap; RELEASE SAVEPOINT actgate_cap",
+            )
+        };
+        self.inject(upstream, shared, open, Swallow::All).await?;
+        let seq = shared.sent.fetch_add(1, Ordering::AcqRel) + 1;
+        lock(&shared.expects).push_back(Expect {
+            seq,
+            portal: None,
+            limit: None,
+            cap: Some(cap),
+        });
+        // The statement's own ReadyForQuery would show actgate's
+        // transaction; the closing statement's carries the true status.
+        lock(&shared.swallow_rfq).insert(seq);
+        upstream.write_all(message).await?;
+        wait_for(shared, || shared.received.load(Ordering::Acquire) >= seq).await;
+        let outcome = lock(&shared.cap_outcome)
+            .take()
+            .unwrap_or(CapOutcome::Failed);
+        let close = if outcome == CapOutcome::Within {
+            keep
+        } else {
+            undo
+        };
+        self.inject(upstream, shared, close, Swallow::AllButErrorsAndReady)
+            .await?;
+        Ok(())
+    }
+
+    /// A capped statement changed too many rows: its completion becomes an
+    /// error, and the statement is undone (by the closing statement for a
+    /// Query, by failing the batch for an Execute).
+    fn cap_exceeded(&self, shared: &Shared, e: &Expect, changed: u64, cap: u64) -> Option<Bytes> {
+        *lock(&shared.cap_outcome) = Some(CapOutcome::Exceeded);
+        if e.portal.is_some() {
+            shared.failed_result.store(true, Ordering::Release);
+        }
+        let mut out = BytesMut::new();
+        ErrorFields::new(
+            Severity::Error,
+            "42501",
+            format!(
+                "actgate undid this statement: it changed {changed} rows, more than the {cap} allowed for agent {:?}",
+                self.agent
+            ),
+        )
+        .with_detail(format!(
+            "reason: write_cap_exceeded; rule: {}: max_affected_rows",
+            self.policy.source.display()
+        ))
+        .with_hint("narrow the WHERE clause so that fewer rows change, or change them in smaller batches")
+        .encode(&mut out);
+        Some(out.freeze())
     }
 
     /// Row limits are enforced (never in monitor mode).
@@ -903,7 +1107,8 @@ impl Relay<'_> {
     ) -> Result<SessionEnd, SessionError> {
         let limit = self.gateway.config.limits.max_backend_message_bytes;
         let mut last_was_fatal = false;
-        let limits_on = self.row_limits_on();
+        let limits_on = self.row_limits_on() || self.write_caps_on();
+        let caps_on = self.write_caps_on();
         let mut counting = Counting::default();
         let mut revocations = self.gateway.subscribe_revocations();
         loop {
@@ -930,6 +1135,22 @@ impl Relay<'_> {
                 if buf.len() - pos < header.total {
                     buf.reserve(header.total - (buf.len() - pos));
                     break;
+                }
+                if caps_on && header.tag != b'Z' {
+                    let current = shared.received.load(Ordering::Acquire) + 1;
+                    let swallow = lock(&shared.swallow_batches).get(&current).copied();
+                    let drop_it = match swallow {
+                        Some(Swallow::All) => true,
+                        Some(Swallow::AllButErrorsAndReady) => header.tag != b'E',
+                        None => false,
+                    };
+                    if drop_it {
+                        flush(client, &mut buf, &mut pos)
+                            .await
+                            .map_err(SessionError::ClientIo)?;
+                        buf.advance(header.total);
+                        continue;
+                    }
                 }
                 if limits_on {
                     let body = &buf[pos + 5..pos + header.total];
@@ -992,6 +1213,9 @@ impl Relay<'_> {
                                     shared.failed_result.store(true, Ordering::Release);
                                 }
                             }
+                        }
+                        if caps_on {
+                            lock(&shared.swallow_batches).remove(&received);
                         }
                         let swallowed = lock(&shared.swallow_rfq).remove(&received);
                         shared.progress.notify_waiters();
@@ -1189,6 +1413,8 @@ fn parameter_description(body: &[u8]) -> Vec<u32> {
 struct RowLimits {
     statements: HashMap<String, Option<RowLimit>>,
     portals: HashMap<String, Option<RowLimit>>,
+    statement_caps: HashMap<String, Option<u64>>,
+    portal_caps: HashMap<String, Option<u64>>,
     executes: u64,
 }
 
@@ -1237,6 +1463,12 @@ impl Counting {
         self.forwarded = 0;
         self.over = false;
     }
+}
+
+/// The row count of a completion tag (`UPDATE 12`, `INSERT 0 3`).
+fn command_rows(body: &[u8]) -> Option<u64> {
+    let tag = std::str::from_utf8(body.strip_suffix(&[0])?).ok()?;
+    tag.rsplit_once(' ')?.1.parse().ok()
 }
 
 /// The completion tag with its row count replaced (`SELECT 10`).
