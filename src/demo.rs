@@ -12,10 +12,7 @@ pub const UPSTREAM_ROLE: &str = "actgate_gateway";
 pub const DEMO_DATABASE: &str = "shop";
 /// The demo agents' secrets. Their verifiers are in the shipped rules; the
 /// secrets are public, so never reuse these rules outside the demo.
-pub const DEMO_SECRETS: &[(&str, &str)] = &[
-    ("support-bot", "support-bot-demo-secret"),
-    ("analytics", "analytics-demo-secret"),
-];
+pub const DEMO_SECRETS: &[(&str, &str)] = &[("analytics", "analytics-demo-secret")];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -92,8 +89,8 @@ impl DemoDatabase {
     }
 }
 
-/// The demo's token-based agent.
-pub const TOKEN_AGENT: &str = "order-assistant";
+/// The demo's token-based agents: each gets a token for customer 42.
+pub const TOKEN_AGENTS: &[&str] = &["support-bot", "order-assistant"];
 
 /// A throwaway signing key pair for the demo's tokens.
 fn demo_keys(dir: &Path) -> Result<(PathBuf, PathBuf), DemoError> {
@@ -106,7 +103,7 @@ fn demo_keys(dir: &Path) -> Result<(PathBuf, PathBuf), DemoError> {
     Ok((private, public))
 }
 
-fn mint_demo_token(private_key: &Path) -> Result<String, DemoError> {
+fn mint_demo_token(private_key: &Path, agent: &str) -> Result<String, DemoError> {
     let to_io = |e: crate::token::TokenError| DemoError::Io {
         context: "minting the demo token".into(),
         source: std::io::Error::other(e.to_string()),
@@ -115,7 +112,7 @@ fn mint_demo_token(private_key: &Path) -> Result<String, DemoError> {
     let (token, _id) = crate::token::mint(
         &key,
         &crate::token::MintRequest {
-            agent: TOKEN_AGENT.into(),
+            agent: agent.into(),
             subject: "customer-42".into(),
             tenant: None,
             claims: [("customer_id".to_string(), "42".to_string())].into(),
@@ -177,21 +174,21 @@ pub fn run(port: u16, rules_dir: &Path) -> Result<(), DemoError> {
                 println!("    psql '{url}' -c 'SELECT id, status FROM orders LIMIT 5'");
             }
         }
-        if rules.agent(TOKEN_AGENT).is_some() {
-            let token = mint_demo_token(&private_key)?;
+        for agent in TOKEN_AGENTS.iter().filter(|a| rules.agent(a).is_some()) {
+            let token = mint_demo_token(&private_key, agent)?;
             let url = crate::token::connection_string(
-                TOKEN_AGENT,
+                agent,
                 &token,
                 &addr.ip().to_string(),
                 addr.port(),
                 DEMO_DATABASE,
             );
             println!();
-            println!("  {TOKEN_AGENT} (capability token for customer 42, valid 1 hour):");
+            println!("  {agent} (capability token for customer 42, valid 1 hour):");
             println!("    {url}");
             println!("    psql '{url}' -c 'SELECT id, status FROM orders WHERE customer_id = 42'");
             println!(
-                "    mint more: actgate token mint --key {} --agent {TOKEN_AGENT} --subject customer-7 --claim customer_id=7 --ttl 15m --port {}",
+                "    mint more: actgate token mint --key {} --agent {agent} --subject customer-7 --claim customer_id=7 --ttl 15m --port {}",
                 private_key.display(),
                 addr.port()
             );

@@ -411,7 +411,7 @@ async fn refused_logins_are_indistinguishable_and_open_no_upstream_session() {
     assert_eq!(wrong.code().code(), "28P01", "{wrong:?}");
     assert_eq!(
         wrong.message(),
-        "password authentication failed for user \"support-bot\""
+        "password authentication failed for user \"support-desk\""
     );
 
     // An agent with another agent's secret fails the same way.

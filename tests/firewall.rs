@@ -227,7 +227,7 @@ async fn pinned_settings_cannot_be_changed() {
     let rows = client.simple_query("SHOW application_name").await.unwrap();
     assert_eq!(first_value(&rows).as_deref(), Some("report-7"));
 
-    // RESET ALL is denied unless a rule allows it (support-bot's doesn't)…
+    // RESET ALL is denied unless a rule allows it (support-desk's doesn't)…
     let support = proxy.connect(SUPPORT_BOT).await;
     let e = support.simple_query("RESET ALL").await.unwrap_err();
     assert_denied(&e, "setting_denied");

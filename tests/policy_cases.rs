@@ -43,7 +43,7 @@ fn check(cases: &[(&str, &str, &str)]) {
 }
 
 const A: &str = "analytics";
-const S: &str = "support-bot";
+const S: &str = "support-desk";
 const T: &str = "tester";
 
 #[test]

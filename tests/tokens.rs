@@ -492,3 +492,63 @@ async fn unknown_names_cannot_be_told_from_token_or_secret_agents() {
     }
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![3, 10]);
 }
+
+#[tokio::test]
+async fn the_shipped_support_bot_is_scoped_to_its_tokens_customer() {
+    let proxy = Proxy::start().await;
+    let (token, _) = common::mint(
+        "support-bot",
+        "customer-42",
+        &[("customer_id", "42")],
+        Duration::from_secs(600),
+    );
+    let (client, conn) = tokio_postgres::connect(&url(&proxy, "support-bot", &token), NoTls)
+        .await
+        .expect("support-bot logs in with a token");
+    tokio::spawn(conn);
+    let mine = client
+        .query(
+            "SELECT id, status FROM orders WHERE customer_id = $1",
+            &[&42i64],
+        )
+        .await
+        .unwrap();
+    assert!(!mine.is_empty());
+    let e = client
+        .query(
+            "SELECT id, status FROM orders WHERE customer_id = $1",
+            &[&43i64],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "scope_violation");
+    let e = client
+        .simple_query("SELECT full_name FROM customers WHERE id = 43")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "scope_violation");
+    // It may update its customer's order status, not to an unknown value.
+    let id: i64 = mine[0].get(0);
+    client
+        .execute(
+            "UPDATE orders SET status = 'cancelled' WHERE customer_id = $1 AND id = $2",
+            &[&42i64, &id],
+        )
+        .await
+        .unwrap();
+    let e = client
+        .simple_query(&format!(
+            "UPDATE orders SET status = 'lost' WHERE customer_id = 42 AND id = {id}"
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "value_limit");
+    // Refunds up to 500.00.
+    let e = client
+        .simple_query(&format!(
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES ({id}, 60000, 'x', 'kpatel')"
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "value_limit");
+}

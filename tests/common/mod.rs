@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::oneshot;
 
-pub const SUPPORT_BOT: (&str, &str) = ("support-bot", "support-bot-demo-secret");
+/// A secret-login agent with the support policy (tests/rules/support-desk.toml).
+pub const SUPPORT_BOT: (&str, &str) = ("support-desk", "support-desk-secret");
 pub const ANALYTICS: (&str, &str) = ("analytics", "analytics-demo-secret");
 /// Test-only agent (tests/rules/tester.toml) with broad rights, for tests
 /// of protocol behaviour rather than policy.
