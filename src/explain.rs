@@ -141,3 +141,12 @@ mod tests {
         assert!(parse_url("mysql://x@y/z").is_err());
     }
 }
+
+/// `actgate rls`: the row-level-security SQL for a rules directory.
+pub fn rls(rules_dir: &Path, search_path: &[String], role: &str) -> Result<String, ExplainError> {
+    let rules = RuleSet::load_dir(rules_dir, search_path)?;
+    Ok(crate::policy::rls::rls_sql(
+        rules.agents().map(|a| a.policy.as_ref()),
+        role,
+    ))
+}

@@ -56,6 +56,18 @@ enum Command {
         /// The SQL to explain.
         sql: String,
     },
+    /// Print PostgreSQL row-level-security policies and GRANTs mirroring the rules' row scoping.
+    Rls {
+        /// Rules directory.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// The role actgate logs in as upstream.
+        #[arg(long, default_value = "actgate_gateway")]
+        role: String,
+        /// The pinned search_path (comma-separated).
+        #[arg(long, default_value = "public")]
+        search_path: String,
+    },
     /// Print a SCRAM-SHA-256 verifier for an agent secret (for `secret_verifier`).
     Secret {
         /// The secret; read from standard input when omitted.
@@ -172,6 +184,18 @@ fn main() -> anyhow::Result<()> {
                 &claims,
             ))?;
             print!("{text}");
+            Ok(())
+        }
+        Command::Rls {
+            rules,
+            role,
+            search_path,
+        } => {
+            let search_path: Vec<String> = search_path
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .collect();
+            print!("{}", actgate::explain::rls(&rules, &search_path, &role)?);
             Ok(())
         }
         Command::Secret { secret } => {

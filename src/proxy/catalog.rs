@@ -43,7 +43,7 @@ pub async fn load(
         database: database.to_owned(),
         source,
     };
-    let mut up = upstream::connect(cfg, tls, database, &[], max_message_bytes)
+    let mut up = upstream::connect(cfg, tls, database, &[], &[], max_message_bytes)
         .await
         .map_err(upstream_err)?;
     let mut catalog = Catalog::default();

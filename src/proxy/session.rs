@@ -133,11 +133,13 @@ async fn run(
     let cfg = &gateway.config;
     // The whole upstream handshake is bounded, not only the TCP connect: a
     // server that accepts and then says nothing must not hang the agent.
+    let identity = session_identity(&authed);
     let connect = upstream::connect(
         &cfg.upstream,
         gateway.upstream_tls.as_ref(),
         &authed.database,
         &authed.startup.params,
+        &identity,
         cfg.limits.max_backend_message_bytes,
     );
     let handshake_timeout = cfg.upstream.connect_timeout + cfg.limits.startup_timeout;
@@ -190,6 +192,27 @@ async fn run(
     let end = relay.run(stream, buf, upstream, hard_stop).await;
     drop(cancel);
     end
+}
+
+/// The `actgate.*` settings of an agent's upstream session: the agent, and
+/// for token logins the subject, token id and every claim (as
+/// `actgate.claim_<name>`, for names that are plain identifiers).
+fn session_identity(authed: &Authenticated) -> Vec<(String, String)> {
+    let mut out = vec![("actgate.agent".to_owned(), authed.agent.clone())];
+    if let Some(t) = &authed.token {
+        out.push(("actgate.subject".into(), t.claims.subject.clone()));
+        out.push(("actgate.token_id".into(), t.claims.token_id.clone()));
+        for (name, value) in &t.claims.custom {
+            let plain = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if plain {
+                out.push((format!("actgate.claim_{name}"), value.clone()));
+            }
+        }
+    }
+    out
 }
 
 /// Reads the first packets: answers SSLRequest/GSSENCRequest, serves a

@@ -85,6 +85,7 @@ pub fn startup_params<'a>(
     cfg: &'a UpstreamConfig,
     database: &'a str,
     client: &'a [(String, String)],
+    identity: &'a [(String, String)],
 ) -> Vec<(&'a str, &'a str)> {
     let mut params = vec![
         ("user", cfg.user.as_str()),
@@ -97,6 +98,9 @@ pub fn startup_params<'a>(
             params.push((k.as_str(), v.as_str()));
         }
     }
+    // actgate's own `actgate.*` settings (agent, token claims), which
+    // agents can never change: row-level security can key on them.
+    params.extend(identity.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     params
 }
 
@@ -148,12 +152,16 @@ pub async fn connect(
     tls: Option<&TlsConnector>,
     database: &str,
     client_params: &[(String, String)],
+    identity: &[(String, String)],
     max_message_bytes: usize,
 ) -> Result<Upstream, UpstreamError> {
     let mut stream = open(cfg, tls).await?;
 
     let mut out = BytesMut::new();
-    encode_startup(&mut out, &startup_params(cfg, database, client_params));
+    encode_startup(
+        &mut out,
+        &startup_params(cfg, database, client_params, identity),
+    );
     stream.write_all(&out).await?;
 
     let mut buf = BytesMut::with_capacity(8192);
@@ -321,7 +329,7 @@ mod tests {
             ("application_name".to_string(), "psql".to_string()),
             ("DateStyle".to_string(), "ISO".to_string()),
         ];
-        let p = startup_params(&c, "shop", &client);
+        let p = startup_params(&c, "shop", &client, &[]);
         assert!(p.contains(&("user", "actgate")));
         assert!(p.contains(&("database", "shop")));
         assert!(p.contains(&("client_encoding", "UTF8")));
