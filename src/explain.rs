@@ -125,6 +125,15 @@ pub async fn run(
     ))
 }
 
+/// `actgate rls`: the row-level-security SQL for a rules directory.
+pub fn rls(rules_dir: &Path, search_path: &[String], role: &str) -> Result<String, ExplainError> {
+    let rules = RuleSet::load_dir(rules_dir, search_path)?;
+    Ok(crate::policy::rls::rls_sql(
+        rules.agents().map(|a| a.policy.as_ref()),
+        role,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,13 +149,4 @@ mod tests {
         assert_eq!(db, "shop");
         assert!(parse_url("mysql://x@y/z").is_err());
     }
-}
-
-/// `actgate rls`: the row-level-security SQL for a rules directory.
-pub fn rls(rules_dir: &Path, search_path: &[String], role: &str) -> Result<String, ExplainError> {
-    let rules = RuleSet::load_dir(rules_dir, search_path)?;
-    Ok(crate::policy::rls::rls_sql(
-        rules.agents().map(|a| a.policy.as_ref()),
-        role,
-    ))
 }

@@ -10,6 +10,9 @@ use super::{Policy, ScopeValue};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
+/// One agent's scoping of a table: its name and (column, SQL value) pairs.
+type AgentScope = (String, Vec<(String, String)>);
+
 /// A SQL string literal.
 fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -33,8 +36,7 @@ fn policy_name(agent: &str) -> String {
 pub fn rls_sql<'a>(policies: impl IntoIterator<Item = &'a Policy>, role: &str) -> String {
     let role = quote_if_needed(role);
     let mut grants: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
-    // table → [(agent, [(column, value)])]
-    let mut scoped: BTreeMap<String, Vec<(String, Vec<(String, String)>)>> = BTreeMap::new();
+    let mut scoped: BTreeMap<String, Vec<AgentScope>> = BTreeMap::new();
     let mut agents: Vec<&Policy> = policies.into_iter().collect();
     agents.sort_by(|a, b| a.agent.cmp(&b.agent));
     for p in agents {
