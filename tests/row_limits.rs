@@ -184,3 +184,28 @@ async fn truncate_mode_returns_exactly_the_limit_with_a_notice() {
     let rows = client.query("SELECT id FROM products", &[]).await.unwrap();
     assert_eq!(rows.len(), 3);
 }
+
+#[tokio::test]
+async fn copy_to_is_limited_too() {
+    use futures_util::TryStreamExt;
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(LIMITED).await;
+    let stream = client
+        .copy_out("COPY (SELECT id FROM orders ORDER BY id LIMIT 5) TO STDOUT")
+        .await
+        .unwrap();
+    let chunks: Vec<bytes::Bytes> = stream.try_collect().await.unwrap();
+    assert_eq!(chunks.concat().iter().filter(|b| **b == b'\n').count(), 5);
+    let e = client
+        .copy_out("COPY (SELECT id FROM orders) TO STDOUT")
+        .await;
+    let e = match e {
+        Err(e) => e,
+        Ok(stream) => stream
+            .try_collect::<Vec<_>>()
+            .await
+            .expect_err("over the limit"),
+    };
+    assert_eq!(reason(&e), "row_limit_exceeded");
+    client.simple_query("SELECT 1").await.unwrap();
+}

@@ -140,6 +140,18 @@ pub fn explain(
                                 rule.rule
                             );
                         }
+                        if let Some(cap) = rule.max_affected_rows
+                            && matches!(
+                                o.access,
+                                super::analyze::Access::Update | super::analyze::Access::Delete
+                            )
+                        {
+                            let _ = writeln!(
+                                out,
+                                "            write cap: at most {cap} rows changed ({})",
+                                rule.rule
+                            );
+                        }
                         for col in rule.limits.keys() {
                             let _ =
                                 writeln!(out, "            value limit on {col} ({})", rule.rule);

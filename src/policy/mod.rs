@@ -721,9 +721,21 @@ impl Policy {
         if limit.truncate || !simple {
             return Ok(Some(limit));
         }
+        // Reads, COPY … TO, FETCH and EXPLAIN of reads change nothing.
         let pure_read = match analysis.statements.as_slice() {
             [] => true,
-            [st] => st.classes.iter().all(|c| *c == Class::Read) && !st.row_locks,
+            [st] => {
+                let copy_to = st
+                    .copy
+                    .is_none_or(|c| c.direction == analyze::CopyDirection::To);
+                st.classes.iter().all(|c| {
+                    matches!(
+                        c,
+                        Class::Read | Class::Copy | Class::Cursor | Class::Explain
+                    )
+                }) && copy_to
+                    && !st.row_locks
+            }
             _ => false,
         };
         if pure_read {

@@ -729,7 +729,7 @@ impl Relay<'_> {
     /// Counts the rows of row-limited results and decides what happens to
     /// one server message.
     fn count_rows(&self, tag: u8, body: &[u8], shared: &Shared, c: &mut Counting) -> RowAction {
-        if !matches!(tag, b'D' | b'd' | b'C' | b's' | b'I' | b'E') {
+        if !matches!(tag, b'D' | b'd' | b'c' | b'C' | b's' | b'I' | b'E') {
             return RowAction::Pass;
         }
         if c.current.is_none() {
@@ -771,7 +771,19 @@ impl Relay<'_> {
                     RowAction::Pass
                 }
             }
+            b'c' => {
+                // COPY TO: Postgres reports an error instead of CopyDone.
+                match e.limit {
+                    Some(l) if c.over && !l.truncate => {
+                        c.over = false;
+                        c.drop_complete = true;
+                        RowAction::Replace(self.row_limit_error(shared, &e, c, l))
+                    }
+                    _ => RowAction::Pass,
+                }
+            }
             b'C' | b's' | b'I' | b'E' => {
+                let drop_complete = std::mem::take(&mut c.drop_complete);
                 let over = std::mem::take(&mut c.over);
                 let forwarded = std::mem::take(&mut c.forwarded);
                 let capped = match e.cap {
@@ -810,27 +822,9 @@ impl Relay<'_> {
                         RowAction::Replace(out.freeze())
                     }
                     (true, Some(l)) if matches!(tag, b'C' | b's') && !l.truncate => {
-                        match &e.portal {
-                            None => c.query_failed = true,
-                            Some(_) => shared.failed_result.store(true, Ordering::Release),
-                        }
-                        let mut out = BytesMut::new();
-                        ErrorFields::new(
-                            Severity::Error,
-                            "42501",
-                            format!(
-                                "actgate stopped this statement: it returns more than {} rows, the row limit for agent {:?}",
-                                l.max, self.agent
-                            ),
-                        )
-                        .with_detail(format!(
-                            "reason: row_limit_exceeded; rule: {}: policy.max_rows",
-                            self.policy.source.display()
-                        ))
-                        .with_hint(format!("add LIMIT {} or narrow the WHERE clause", l.max))
-                        .encode(&mut out);
-                        RowAction::Replace(out.freeze())
+                        RowAction::Replace(self.row_limit_error(shared, &e, c, l))
                     }
+                    _ if drop_complete && tag == b'C' => RowAction::Drop,
                     _ => RowAction::Pass,
                 };
                 match &e.portal {
@@ -936,6 +930,32 @@ impl Relay<'_> {
         self.inject(upstream, shared, close, Swallow::AllButErrorsAndReady)
             .await?;
         Ok(())
+    }
+
+    /// The error that replaces the end of a result over its row limit; the
+    /// statement (and, via the client half, the server's batch or
+    /// transaction) counts as failed.
+    fn row_limit_error(&self, shared: &Shared, e: &Expect, c: &mut Counting, l: RowLimit) -> Bytes {
+        match &e.portal {
+            None => c.query_failed = true,
+            Some(_) => shared.failed_result.store(true, Ordering::Release),
+        }
+        let mut out = BytesMut::new();
+        ErrorFields::new(
+            Severity::Error,
+            "42501",
+            format!(
+                "actgate stopped this statement: it returns more than {} rows, the row limit for agent {:?}",
+                l.max, self.agent
+            ),
+        )
+        .with_detail(format!(
+            "reason: row_limit_exceeded; rule: {}: policy.max_rows",
+            self.policy.source.display()
+        ))
+        .with_hint(format!("add LIMIT {} or narrow the WHERE clause", l.max))
+        .encode(&mut out);
+        out.freeze()
     }
 
     /// A capped statement changed too many rows: its completion becomes an
@@ -1453,6 +1473,9 @@ struct Counting {
     over: bool,
     /// A Query's result was failed: its ReadyForQuery must say so.
     query_failed: bool,
+    /// A failed COPY's CommandComplete is not forwarded (the error took
+    /// CopyDone's place).
+    drop_complete: bool,
 }
 
 impl Counting {
