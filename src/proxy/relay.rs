@@ -607,17 +607,11 @@ impl Relay<'_> {
             {
                 let limit = limits.portals.get(portal).copied().flatten();
                 let cap = limits.portal_caps.get(portal).copied().flatten();
-                if cap.is_some()
-                    && shared.status.load(Ordering::Relaxed) != TransactionStatus::Idle.byte()
+                let in_transaction =
+                    shared.status.load(Ordering::Relaxed) != TransactionStatus::Idle.byte();
+                if let Some(Verdict::Deny(denial)) =
+                    cap.map(|_| self.policy.evaluate_capped_execute(in_transaction))
                 {
-                    // Inside a transaction the batch cannot be undone alone.
-                    let denial = Denial {
-                        sqlstate: "42501",
-                        reason: "write_cap_in_transaction",
-                        rule: format!("{}: max_affected_rows", self.policy.source.display()),
-                        message: "actgate denied this capped UPDATE/DELETE: in an explicit transaction it must be sent with the simple protocol".into(),
-                        hint: Some("send it as a plain query, or outside an explicit transaction".into()),
-                    };
                     self.audit_denial(&denial, None, None);
                     *discarding = true;
                     return Action::Deny(denial, Protocol::Extended);
