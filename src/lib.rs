@@ -14,6 +14,7 @@
 //! - [`token`]: signed agent tokens (Biscuit): mint, attenuate, verify, revoke.
 //! - [`rules`]: the rules directory (one TOML file per agent).
 //! - [`config`]: `actgate.toml`, validated into a ready-to-use [`config::Config`].
+//! - [`controls`]: runtime controls (budgets, time windows) over an injectable clock.
 //! - [`server`]: listener, connection limit, graceful shutdown.
 //! - [`tls`]: certificates for agents and trust anchors for upstream.
 //! - [`audit`]: the JSON-lines audit log and its non-blocking writer.
@@ -25,6 +26,7 @@
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod controls;
 pub mod demo;
 pub mod explain;
 pub mod launcher;

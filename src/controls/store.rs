@@ -1,0 +1,267 @@
+//! Where budgets are counted. One instance keeps them in memory; the
+//! [`ControlStore`] trait is the seam for a store shared by replicas.
+
+use super::budget::{Budget, Window};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+/// Whose budget, for which rule. Counters are kept per key; the budget
+/// itself is part of the key, so a rule whose budget changes on reload
+/// starts a fresh count.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BudgetKey {
+    pub agent: String,
+    /// The token's end user, for per-subject budgets.
+    pub subject: Option<String>,
+    /// The rule that declared the budget (`tables.refunds.rate_limits.insert`).
+    pub rule: String,
+    pub budget: Budget,
+}
+
+/// A budget that had no room left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exhausted {
+    /// Index into the charges passed to [`ControlStore::charge`].
+    pub index: usize,
+    /// When the next event fits again.
+    pub resets_at: Timestamp,
+}
+
+pub trait ControlStore: Send + Sync {
+    /// Counts one event against every budget, or against none: if any
+    /// budget is exhausted nothing is charged and the first exhausted one
+    /// is returned. Calendar windows use `tz`.
+    fn charge(&self, keys: &[BudgetKey], now: Timestamp, tz: &TimeZone) -> Result<(), Exhausted>;
+
+    /// Forgets counters with nothing left in their window; returns how many
+    /// remain.
+    fn prune(&self, now: Timestamp, tz: &TimeZone) -> usize;
+}
+
+#[derive(Debug)]
+enum Counter {
+    /// The times of the counted events still inside the window, oldest
+    /// first; never more than the budget's limit.
+    Rolling(VecDeque<Timestamp>),
+    /// Events counted in the period starting at `start`.
+    Calendar { start: Timestamp, count: u32 },
+}
+
+impl Counter {
+    fn new(window: &Window) -> Counter {
+        match window {
+            Window::Rolling(_) => Counter::Rolling(VecDeque::new()),
+            Window::Calendar(_) => Counter::Calendar {
+                start: Timestamp::MIN,
+                count: 0,
+            },
+        }
+    }
+
+    /// Drops what has left the window; returns when the next event fits,
+    /// or `None` if it fits now.
+    fn refresh(&mut self, budget: &Budget, now: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
+        match (self, budget.window) {
+            (Counter::Rolling(times), Window::Rolling(length)) => {
+                while times
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= length)
+                {
+                    times.pop_front();
+                }
+                if times.len() < budget.limit as usize {
+                    None
+                } else {
+                    let oldest = times.front().copied().unwrap_or(now);
+                    Some(oldest.checked_add(length).unwrap_or(Timestamp::MAX))
+                }
+            }
+            (Counter::Calendar { start, count }, window) => {
+                // A period the clock cannot place denies rather than counts
+                // from nothing.
+                let Some((period, end)) = window.period(now, tz) else {
+                    return Some(Timestamp::MAX);
+                };
+                if *start != period {
+                    *start = period;
+                    *count = 0;
+                }
+                (*count >= budget.limit).then_some(end)
+            }
+            (counter, window) => {
+                *counter = Counter::new(&window);
+                None
+            }
+        }
+    }
+
+    fn record(&mut self, now: Timestamp) {
+        match self {
+            Counter::Rolling(times) => times.push_back(now),
+            Counter::Calendar { count, .. } => *count = count.saturating_add(1),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Counter::Rolling(times) => times.is_empty(),
+            Counter::Calendar { count, .. } => *count == 0,
+        }
+    }
+}
+
+/// Budgets of one actgate instance.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    counters: Mutex<HashMap<BudgetKey, Counter>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+}
+
+impl ControlStore for MemoryStore {
+    fn charge(&self, keys: &[BudgetKey], now: Timestamp, tz: &TimeZone) -> Result<(), Exhausted> {
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        for (index, key) in keys.iter().enumerate() {
+            let counter = counters
+                .entry(key.clone())
+                .or_insert_with(|| Counter::new(&key.budget.window));
+            if let Some(resets_at) = counter.refresh(&key.budget, now, tz) {
+                return Err(Exhausted { index, resets_at });
+            }
+        }
+        for key in keys {
+            if let Some(counter) = counters.get_mut(key) {
+                counter.record(now);
+            }
+        }
+        Ok(())
+    }
+
+    fn prune(&self, now: Timestamp, tz: &TimeZone) -> usize {
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        counters.retain(|key, counter| {
+            counter.refresh(&key.budget, now, tz);
+            !counter.is_empty()
+        });
+        counters.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::SignedDuration;
+
+    fn key(agent: &str, subject: Option<&str>, budget: &str) -> BudgetKey {
+        BudgetKey {
+            agent: agent.into(),
+            subject: subject.map(Into::into),
+            rule: "tables.refunds.rate_limits.insert".into(),
+            budget: budget.parse().unwrap(),
+        }
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_rolling_budget_frees_one_slot_as_the_oldest_event_ages_out() {
+        let store = MemoryStore::new();
+        let k = [key("bot", None, "3/hour")];
+        let tz = TimeZone::UTC;
+        assert!(store.charge(&k, at("2026-11-25T10:00:00Z"), &tz).is_ok());
+        assert!(store.charge(&k, at("2026-11-25T10:20:00Z"), &tz).is_ok());
+        assert!(store.charge(&k, at("2026-11-25T10:40:00Z"), &tz).is_ok());
+        let e = store
+            .charge(&k, at("2026-11-25T10:59:59Z"), &tz)
+            .unwrap_err();
+        assert_eq!(e.index, 0);
+        assert_eq!(e.resets_at, at("2026-11-25T11:00:00Z"));
+        // Exactly one hour after the first event, its slot is free again…
+        assert!(store.charge(&k, at("2026-11-25T11:00:00Z"), &tz).is_ok());
+        // …but only that one.
+        let e = store
+            .charge(&k, at("2026-11-25T11:10:00Z"), &tz)
+            .unwrap_err();
+        assert_eq!(e.resets_at, at("2026-11-25T11:20:00Z"));
+    }
+
+    #[test]
+    fn a_calendar_budget_resets_whole_at_midnight_in_the_time_zone() {
+        let store = MemoryStore::new();
+        let tz = TimeZone::get("Europe/Berlin").unwrap();
+        let k = [key("bot", Some("customer-42"), "2/calendar-day")];
+        // 22:30 and 22:45 Berlin time.
+        assert!(store.charge(&k, at("2026-11-25T21:30:00Z"), &tz).is_ok());
+        assert!(store.charge(&k, at("2026-11-25T21:45:00Z"), &tz).is_ok());
+        let e = store
+            .charge(&k, at("2026-11-25T22:59:00Z"), &tz)
+            .unwrap_err();
+        assert_eq!(e.resets_at, at("2026-11-25T23:00:00Z"));
+        // Midnight in Berlin: both slots at once.
+        assert!(store.charge(&k, at("2026-11-25T23:00:00Z"), &tz).is_ok());
+        assert!(store.charge(&k, at("2026-11-25T23:00:01Z"), &tz).is_ok());
+        assert!(store.charge(&k, at("2026-11-25T23:00:02Z"), &tz).is_err());
+    }
+
+    #[test]
+    fn budgets_are_kept_per_agent_and_subject() {
+        let store = MemoryStore::new();
+        let tz = TimeZone::UTC;
+        let now = at("2026-11-25T10:00:00Z");
+        let a = [key("bot", Some("customer-1"), "1/day")];
+        let b = [key("bot", Some("customer-2"), "1/day")];
+        let c = [key("other-bot", Some("customer-1"), "1/day")];
+        assert!(store.charge(&a, now, &tz).is_ok());
+        assert!(store.charge(&a, now, &tz).is_err());
+        assert!(store.charge(&b, now, &tz).is_ok());
+        assert!(store.charge(&c, now, &tz).is_ok());
+    }
+
+    #[test]
+    fn an_exhausted_budget_charges_none_of_the_others() {
+        let store = MemoryStore::new();
+        let tz = TimeZone::UTC;
+        let now = at("2026-11-25T10:00:00Z");
+        let statements = key("bot", None, "10/second");
+        let refunds = key("bot", None, "1/day");
+        let both = [statements.clone(), refunds.clone()];
+        assert!(store.charge(&both, now, &tz).is_ok());
+        let e = store.charge(&both, now, &tz).unwrap_err();
+        assert_eq!(e.index, 1);
+        // The statement budget was charged once, not twice: nine more fit.
+        for _ in 0..9 {
+            assert!(
+                store
+                    .charge(std::slice::from_ref(&statements), now, &tz)
+                    .is_ok()
+            );
+        }
+        assert!(store.charge(&[statements], now, &tz).is_err());
+    }
+
+    #[test]
+    fn prune_forgets_counters_whose_window_has_passed() {
+        let store = MemoryStore::new();
+        let tz = TimeZone::UTC;
+        let now = at("2026-11-25T10:00:00Z");
+        assert!(
+            store
+                .charge(&[key("a", None, "5/second")], now, &tz)
+                .is_ok()
+        );
+        assert!(store.charge(&[key("b", None, "5/day")], now, &tz).is_ok());
+        assert_eq!(store.prune(now, &tz), 2);
+        let later = now.checked_add(SignedDuration::from_secs(2)).unwrap();
+        assert_eq!(store.prune(later, &tz), 1);
+        let next_day = now.checked_add(SignedDuration::from_hours(24)).unwrap();
+        assert_eq!(store.prune(next_day, &tz), 0);
+    }
+}
