@@ -34,6 +34,16 @@ struct RawConfig {
     audit: Option<RawAudit>,
     #[serde(default)]
     tokens: Option<RawTokens>,
+    #[serde(default)]
+    controls: RawControls,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawControls {
+    /// IANA time zone of calendar budgets (`5/calendar-day`).
+    #[serde(default)]
+    time_zone: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,6 +168,8 @@ pub struct Config {
     pub upstream: UpstreamConfig,
     pub audit: Option<AuditConfig>,
     pub tokens: Option<TokensConfig>,
+    /// The time zone calendar budgets count days, weeks and months in.
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 /// Capability-token verification.
@@ -351,6 +363,14 @@ impl Config {
                     revocation_file: t.revocation_file.map(|f| base.join(f)),
                     revocation_poll: Duration::from_millis(t.revocation_poll_ms.max(10)),
                 }),
+            },
+            time_zone: match raw.controls.time_zone.as_deref() {
+                None => jiff::tz::TimeZone::UTC,
+                Some(name) => jiff::tz::TimeZone::get(name).map_err(|_| {
+                    invalid(format!(
+                        "controls.time_zone {name:?} is not a known IANA time zone (e.g. \"Europe/Berlin\", \"UTC\")"
+                    ))
+                })?,
             },
             audit: raw.audit.map(|a| AuditConfig {
                 path: base.join(a.path),

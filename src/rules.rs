@@ -6,7 +6,7 @@ use crate::auth::{Credential, Verifier};
 use crate::policy::Policy;
 use crate::policy::catalog::Catalog;
 use crate::policy::compile::{
-    CompileError, RawDeny, RawPolicy, RawRules, RawSchema, RawTable, compile,
+    CompileError, RawDeny, RawPolicy, RawRateLimit, RawRules, RawSchema, RawTable, compile,
 };
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -53,6 +53,8 @@ struct RawAgentFile {
     schemas: BTreeMap<toml::Spanned<String>, RawSchema>,
     #[serde(default)]
     deny: RawDeny,
+    #[serde(default)]
+    rate_limits: Vec<RawRateLimit>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -241,6 +243,7 @@ pub fn parse_agent(
         tables: raw.tables,
         schemas: raw.schemas,
         deny: raw.deny,
+        rate_limits: raw.rate_limits,
     };
     let policy = compile(&a.name, &rules, text, path, search_path, merged.as_ref())?;
     Ok(Agent {

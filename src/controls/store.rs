@@ -60,9 +60,16 @@ impl Counter {
         }
     }
 
-    /// Drops what has left the window; returns when the next event fits,
-    /// or `None` if it fits now.
-    fn refresh(&mut self, budget: &Budget, now: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
+    /// Drops what has left the window; returns when `n` more events fit,
+    /// or `None` if they fit now.
+    fn refresh(
+        &mut self,
+        budget: &Budget,
+        now: Timestamp,
+        tz: &TimeZone,
+        n: usize,
+    ) -> Option<Timestamp> {
+        let limit = budget.limit as usize;
         match (self, budget.window) {
             (Counter::Rolling(times), Window::Rolling(length)) => {
                 while times
@@ -71,12 +78,18 @@ impl Counter {
                 {
                     times.pop_front();
                 }
-                if times.len() < budget.limit as usize {
-                    None
-                } else {
-                    let oldest = times.front().copied().unwrap_or(now);
-                    Some(oldest.checked_add(length).unwrap_or(Timestamp::MAX))
+                if times.len() + n <= limit {
+                    return None;
                 }
+                // The event that must age out for `n` to fit; when `n`
+                // alone exceeds the limit, nothing ever fits and the answer
+                // is a full window from now.
+                let free = (times.len() + n - limit).min(times.len());
+                let from = match (n <= limit, free.checked_sub(1)) {
+                    (true, Some(k)) => times.get(k).copied().unwrap_or(now),
+                    _ => now,
+                };
+                Some(from.checked_add(length).unwrap_or(Timestamp::MAX))
             }
             (Counter::Calendar { start, count }, window) => {
                 // A period the clock cannot place denies rather than counts
@@ -88,7 +101,7 @@ impl Counter {
                     *start = period;
                     *count = 0;
                 }
-                (*count >= budget.limit).then_some(end)
+                (*count as usize + n > limit).then_some(end)
             }
             (counter, window) => {
                 *counter = Counter::new(&window);
@@ -128,10 +141,15 @@ impl ControlStore for MemoryStore {
     fn charge(&self, keys: &[BudgetKey], now: Timestamp, tz: &TimeZone) -> Result<(), Exhausted> {
         let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         for (index, key) in keys.iter().enumerate() {
+            // A key listed several times needs that many slots at once.
+            if keys[..index].contains(key) {
+                continue;
+            }
+            let n = keys[index..].iter().filter(|k| *k == key).count();
             let counter = counters
                 .entry(key.clone())
                 .or_insert_with(|| Counter::new(&key.budget.window));
-            if let Some(resets_at) = counter.refresh(&key.budget, now, tz) {
+            if let Some(resets_at) = counter.refresh(&key.budget, now, tz, n) {
                 return Err(Exhausted { index, resets_at });
             }
         }
@@ -146,7 +164,7 @@ impl ControlStore for MemoryStore {
     fn prune(&self, now: Timestamp, tz: &TimeZone) -> usize {
         let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         counters.retain(|key, counter| {
-            counter.refresh(&key.budget, now, tz);
+            counter.refresh(&key.budget, now, tz, 0);
             !counter.is_empty()
         });
         counters.len()
@@ -245,6 +263,28 @@ mod tests {
             );
         }
         assert!(store.charge(&[statements], now, &tz).is_err());
+    }
+
+    #[test]
+    fn a_key_listed_twice_needs_two_slots() {
+        let store = MemoryStore::new();
+        let tz = TimeZone::UTC;
+        let now = at("2026-11-25T10:00:00Z");
+        let k = key("bot", None, "3/hour");
+        assert!(store.charge(&[k.clone(), k.clone()], now, &tz).is_ok());
+        let e = store.charge(&[k.clone(), k.clone()], now, &tz).unwrap_err();
+        assert_eq!(e.resets_at, at("2026-11-25T11:00:00Z"));
+        assert!(store.charge(std::slice::from_ref(&k), now, &tz).is_ok());
+        // More than the whole budget never fits.
+        let later = at("2026-11-25T12:00:00Z");
+        assert!(
+            store
+                .charge(&[k.clone(), k.clone(), k.clone(), k.clone()], later, &tz)
+                .is_err()
+        );
+        let c = key("bot", None, "1/calendar-day");
+        assert!(store.charge(&[c.clone(), c.clone()], now, &tz).is_err());
+        assert!(store.charge(&[c], now, &tz).is_ok());
     }
 
     #[test]

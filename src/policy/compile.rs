@@ -8,7 +8,7 @@ use super::analyze::{Access, Class};
 use super::builtin;
 use super::catalog::Catalog;
 use super::names::{QualifiedName, fold_config};
-use super::{CatalogAccess, Mode, Policy, ScopeValue, TableRule, ValueLimit};
+use super::{CatalogAccess, Mode, Policy, RateLimit, ScopeValue, TableRule, ValueLimit};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -94,9 +94,27 @@ pub struct RawDeny {
     pub functions: Vec<Spanned<String>>,
 }
 
+/// One `[[rate_limits]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    /// `COUNT/UNIT`, e.g. `"5/calendar-day"` or `"20/second"`.
+    pub budget: Spanned<String>,
+    #[serde(default)]
+    pub name: Option<Spanned<String>>,
+    #[serde(default)]
+    pub table: Option<Spanned<String>>,
+    #[serde(default)]
+    pub operations: Vec<Spanned<String>>,
+    /// "agent" (default) or "subject".
+    #[serde(default)]
+    pub per: Option<Spanned<String>>,
+}
+
 /// Everything of a rules file that is policy.
 #[derive(Debug, Default)]
 pub struct RawRules {
+    pub rate_limits: Vec<RawRateLimit>,
     pub policy: RawPolicy,
     pub tables: BTreeMap<Spanned<String>, RawTable>,
     pub schemas: BTreeMap<Spanned<String>, RawSchema>,
@@ -416,7 +434,10 @@ pub fn compile(
         );
     }
 
+    let rate_limits = rate_limits(&ctx, &raw.rate_limits, default_schema, catalog)?;
+
     Ok(Policy {
+        rate_limits,
         agent: agent.to_owned(),
         schemas,
         source: path.to_owned(),
@@ -473,6 +494,70 @@ fn operations(
             }
         };
         out.insert(access);
+    }
+    Ok(out)
+}
+
+fn rate_limits(
+    ctx: &Ctx<'_>,
+    raw: &[RawRateLimit],
+    default_schema: &str,
+    catalog: Option<&Catalog>,
+) -> Result<Vec<RateLimit>, CompileError> {
+    let mut out = Vec::new();
+    let mut names = HashSet::new();
+    for (i, r) in raw.iter().enumerate() {
+        let rule = match &r.name {
+            Some(n) => {
+                let name = n.get_ref();
+                let plain = !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                if !plain {
+                    return ctx.err(
+                        n.span(),
+                        format!("rate limit name {name:?}: use letters, digits, _ and -"),
+                    );
+                }
+                if !names.insert(name.clone()) {
+                    return ctx.err(n.span(), format!("rate limit {name:?} is defined twice"));
+                }
+                format!("rate_limits.{name}")
+            }
+            None => format!("rate_limits[{i}]"),
+        };
+        let budget = r
+            .budget
+            .get_ref()
+            .parse::<crate::controls::Budget>()
+            .or_else(|e| ctx.err(r.budget.span(), e.to_string()))?;
+        let table = match &r.table {
+            Some(t) => {
+                let q = QualifiedName::from_config(t.get_ref(), default_schema);
+                check_relation(ctx, catalog, &q, t.span())?;
+                Some(q)
+            }
+            None => None,
+        };
+        let operations = operations(ctx, &r.operations, &rule)?;
+        let per_subject = match r.per.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
+            None | Some(("agent", _)) => false,
+            Some(("subject", _)) => true,
+            Some((other, span)) => {
+                return ctx.err(
+                    span,
+                    format!("{rule}.per {other:?}: expected \"agent\" or \"subject\""),
+                );
+            }
+        };
+        out.push(RateLimit {
+            rule,
+            budget,
+            table,
+            operations,
+            per_subject,
+        });
     }
     Ok(out)
 }

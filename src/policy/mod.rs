@@ -455,6 +455,36 @@ pub struct Policy {
     /// Cut results at the limit (a NOTICE says so) instead of failing the
     /// statement.
     pub truncate_rows: bool,
+    /// Budgets (`[[rate_limits]]`), in file order.
+    pub rate_limits: Vec<RateLimit>,
+}
+
+/// One `[[rate_limits]]` entry: a budget for the statements it matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimit {
+    /// `rate_limits.NAME` (or the entry's position when unnamed).
+    pub rule: String,
+    pub budget: crate::controls::Budget,
+    /// Only statements touching this table; `None` is every statement.
+    pub table: Option<QualifiedName>,
+    /// Only these operations (on `table`, or on any table); empty is all.
+    pub operations: BTreeSet<Access>,
+    /// One budget per end user (the token's subject) instead of one for
+    /// the whole agent.
+    pub per_subject: bool,
+}
+
+impl RateLimit {
+    /// Whether one statement counts against this budget.
+    fn matches(&self, statement: &StatementInfo) -> bool {
+        if self.table.is_none() && self.operations.is_empty() {
+            return true;
+        }
+        statement.relations.iter().any(|r| {
+            self.table.as_ref().is_none_or(|t| *t == r.name)
+                && (self.operations.is_empty() || self.operations.contains(&r.access))
+        })
+    }
 }
 
 /// How many rows a statement may return, and what happens beyond.
@@ -660,6 +690,94 @@ impl Policy {
             }
         }
         Verdict::Allow
+    }
+
+    /// Whether any budget is configured.
+    pub fn has_rate_limits(&self) -> bool {
+        !self.rate_limits.is_empty()
+    }
+
+    /// The budgets an allowed message counts against: the index of each
+    /// matching `[[rate_limits]]` entry, once per statement it matches.
+    ///
+    /// A SQL-level `PREPARE` of a statement under a table budget is
+    /// refused: its later `EXECUTE`s could not be counted.
+    pub fn rate_limits_for(&self, analysis: &Analysis) -> Result<Vec<usize>, Denial> {
+        let mut out = Vec::new();
+        for statement in &analysis.statements {
+            let prepares = statement
+                .prepared
+                .iter()
+                .any(|p| matches!(p, PreparedRef::Prepare(_)));
+            for (i, limit) in self.rate_limits.iter().enumerate() {
+                if !limit.matches(statement) {
+                    continue;
+                }
+                if prepares && (limit.table.is_some() || !limit.operations.is_empty()) {
+                    return Err(Denial::new(
+                        "rate_limit_prepare",
+                        format!("{}: {}", self.file(), limit.rule),
+                        format!(
+                            "actgate denied this PREPARE: the statement is under the rate limit {} ({}), and executions of SQL-level prepared statements cannot be counted",
+                            limit.budget, limit.rule
+                        ),
+                    )
+                    .hint("run the statement directly, or prepare it with your driver (extended protocol)"));
+                }
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The refusal for budget `index` used up at `now`, which frees again
+    /// at `resets_at`.
+    pub fn rate_limit_denial(
+        &self,
+        index: usize,
+        now: jiff::Timestamp,
+        resets_at: jiff::Timestamp,
+        subject: Option<&str>,
+    ) -> Denial {
+        let Some(limit) = self.rate_limits.get(index) else {
+            return Denial::new(
+                "rate_limited",
+                format!("{}: rate_limits", self.file()),
+                "actgate denied this statement: a rate limit is used up",
+            );
+        };
+        let whose = match (limit.per_subject, subject) {
+            (true, Some(s)) => format!("end user {s:?} of agent {:?}", self.agent),
+            _ => format!("agent {:?}", self.agent),
+        };
+        let what = match (&limit.table, limit.operations.is_empty()) {
+            (None, true) => "statements".to_owned(),
+            (table, _) => {
+                let ops: Vec<&str> = limit.operations.iter().map(|a| a.name()).collect();
+                let ops = if ops.is_empty() {
+                    "statements".to_owned()
+                } else {
+                    ops.join("/")
+                };
+                match table {
+                    Some(t) => format!("{ops} on {t}"),
+                    None => ops,
+                }
+            }
+        };
+        let wait = resets_at.duration_since(now).as_secs().max(1);
+        Denial::new(
+            "rate_limited",
+            format!("{}: {}", self.file(), limit.rule),
+            format!(
+                "actgate denied this statement: the budget of {} {what} for {whose} is used up",
+                limit.budget
+            ),
+        )
+        .hint(format!(
+            "the budget frees again at {} (in {wait} s); do not retry before then",
+            resets_at.round(jiff::Unit::Second).unwrap_or(resets_at)
+        ))
     }
 
     /// Whether any write cap is configured.

@@ -20,8 +20,10 @@ pub use stream::MaybeTls;
 
 use crate::audit::AuditLog;
 use crate::config::Config;
+use crate::controls::{BudgetKey, Clock, ControlStore, MemoryStore, SystemClock};
 use crate::policy::analyze::AnalysisLimits;
 use crate::policy::catalog::Catalog;
+use crate::policy::{Policy, Verdict};
 use crate::rules::RuleSet;
 use analysis::{AnalysisContext, Analyzer};
 use std::collections::HashMap;
@@ -44,6 +46,9 @@ pub struct Gateway {
     revocations: tokio::sync::watch::Sender<Arc<crate::token::RevocationList>>,
     /// Key for the mock SCRAM salts of unknown agents.
     mock_key: [u8; 32],
+    /// Where budgets are counted.
+    pub budgets: Arc<dyn ControlStore>,
+    clock: RwLock<Arc<dyn Clock>>,
 }
 
 impl Gateway {
@@ -88,6 +93,59 @@ impl Gateway {
             token_keys,
             revocations: tokio::sync::watch::Sender::new(Arc::new(revocations)),
             mock_key: rand::random(),
+            budgets: Arc::new(MemoryStore::new()),
+            clock: RwLock::new(Arc::new(SystemClock)),
+        }
+    }
+
+    /// The clock runtime controls read.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Replaces the clock (tests drive budgets with a [`crate::controls::ManualClock`]).
+    pub fn set_clock(&self, clock: Arc<dyn Clock>) {
+        *self
+            .clock
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = clock;
+    }
+
+    /// Counts one allowed message against the budgets `indices` of
+    /// `policy` (see [`Policy::rate_limits_for`]); all or none are charged.
+    pub fn charge_budgets(
+        &self,
+        policy: &Policy,
+        subject: Option<&str>,
+        indices: &[usize],
+    ) -> Verdict {
+        if indices.is_empty() {
+            return Verdict::Allow;
+        }
+        let keys: Vec<BudgetKey> = indices
+            .iter()
+            .filter_map(|&i| policy.rate_limits.get(i))
+            .map(|limit| BudgetKey {
+                agent: policy.agent.clone(),
+                subject: limit
+                    .per_subject
+                    .then(|| subject.unwrap_or_default().to_owned()),
+                rule: limit.rule.clone(),
+                budget: limit.budget,
+            })
+            .collect();
+        let now = self.clock().now();
+        match self.budgets.charge(&keys, now, &self.config.time_zone) {
+            Ok(()) => Verdict::Allow,
+            Err(e) => Verdict::Deny(policy.rate_limit_denial(
+                indices.get(e.index).copied().unwrap_or(usize::MAX),
+                now,
+                e.resets_at,
+                subject,
+            )),
         }
     }
 

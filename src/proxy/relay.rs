@@ -24,7 +24,7 @@ use super::session::protocol_violation;
 use super::stream::MaybeTls;
 use super::upstream::{PINNED, Upstream};
 use crate::audit::AuditEvent;
-use crate::policy::analyze::{Analysis, AnalysisError};
+use crate::policy::analyze::{Analysis, AnalysisError, PreparedRef};
 use crate::policy::{Denial, Mode, Policy, RowLimit, SessionState, Verdict};
 use crate::protocol::backend::{BackendMessage, ErrorFields, Severity, TransactionStatus};
 use crate::protocol::frontend::FrontendMessage;
@@ -488,10 +488,43 @@ impl Relay<'_> {
                 _ => Action::Drop,
             };
         }
+        if let FrontendMessage::Execute { portal, .. } = *msg
+            && let Some(budgets) = limits.portal_budgets.remove(portal)
+            && let Verdict::Deny(denial) = self.charge(&budgets, None, None)
+        {
+            // A portal is counted once, at its first Execute; the next
+            // Executes of a suspended portal continue the same statement.
+            *discarding = true;
+            return Action::Deny(denial, Protocol::Extended);
+        }
         let (verdict, protocol) = match *msg {
             FrontendMessage::Query { sql } => {
                 let analysis = self.gateway.analyzer.analyze(&self.analysis, sql).await;
                 let mut verdict = self.decide(&analysis, sql, state, None);
+                if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
+                    && self.policy.has_rate_limits()
+                {
+                    verdict = match self.policy.rate_limits_for(a) {
+                        Ok(mut budgets) => {
+                            // SQL EXECUTE of a statement prepared through
+                            // Parse counts against that statement's budgets.
+                            for st in &a.statements {
+                                for p in &st.prepared {
+                                    if let PreparedRef::Execute(name) = p
+                                        && let Some(b) = limits.statement_budgets.get(name)
+                                    {
+                                        budgets.extend_from_slice(b);
+                                    }
+                                }
+                            }
+                            self.charge(&budgets, Some(a), Some(sql))
+                        }
+                        Err(d) => {
+                            self.audit_denial(&d, Some(a), Some(sql));
+                            self.enforce(Verdict::Deny(d))
+                        }
+                    };
+                }
                 if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref()) {
                     state.executed(a);
                     if self.row_limits_on() {
@@ -536,7 +569,24 @@ impl Relay<'_> {
             } => {
                 let analysis = self.gateway.analyzer.analyze(&self.analysis, sql).await;
                 let mut checks = Vec::new();
-                let verdict = self.decide(&analysis, sql, state, Some(&mut checks));
+                let mut verdict = self.decide(&analysis, sql, state, Some(&mut checks));
+                limits.statement_budgets.remove(statement);
+                if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
+                    && self.policy.has_rate_limits()
+                {
+                    match self.policy.rate_limits_for(a) {
+                        Ok(budgets) if budgets.is_empty() => {}
+                        Ok(budgets) => {
+                            limits
+                                .statement_budgets
+                                .insert(statement.to_owned(), budgets);
+                        }
+                        Err(d) => {
+                            self.audit_denial(&d, Some(a), Some(sql));
+                            verdict = self.enforce(Verdict::Deny(d));
+                        }
+                    }
+                }
                 if !verdict.is_allow() && statement.is_empty() {
                     // Postgres drops the unnamed statement before parsing a
                     // new one, so a later Bind of "" must fail, not reach
@@ -574,6 +624,14 @@ impl Relay<'_> {
                     crate::protocol::values::param_text(value, b.param_format(i), oid)
                 };
                 let verdict = self.policy.evaluate_bind(b.statement, state, &param);
+                limits.portal_budgets.remove(b.portal);
+                if verdict.is_allow()
+                    && let Some(budgets) = limits.statement_budgets.get(b.statement)
+                {
+                    limits
+                        .portal_budgets
+                        .insert(b.portal.to_owned(), budgets.clone());
+                }
                 if let Verdict::Deny(d) = &verdict {
                     self.audit_denial(d, None, None);
                 } else if self.row_limits_on() || self.write_caps_on() {
@@ -600,6 +658,7 @@ impl Relay<'_> {
                 lock(&shared.param_types).remove(name);
                 limits.statements.remove(name);
                 limits.statement_caps.remove(name);
+                limits.statement_budgets.remove(name);
                 return Action::Forward;
             }
             FrontendMessage::Execute { portal, .. }
@@ -640,6 +699,7 @@ impl Relay<'_> {
             } => {
                 limits.portals.remove(name);
                 limits.portal_caps.remove(name);
+                limits.portal_budgets.remove(name);
                 return Action::Forward;
             }
             FrontendMessage::Sync => return Action::ForwardSync,
@@ -841,6 +901,17 @@ impl Relay<'_> {
             }
             _ => RowAction::Pass,
         }
+    }
+
+    /// Counts an allowed message against its budgets; a used-up budget is
+    /// audited and, in enforce mode, denies.
+    fn charge(&self, budgets: &[usize], analysis: Option<&Analysis>, sql: Option<&str>) -> Verdict {
+        let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
+        let verdict = self.gateway.charge_budgets(&self.policy, subject, budgets);
+        if let Verdict::Deny(d) = &verdict {
+            self.audit_denial(d, analysis, sql);
+        }
+        self.enforce(verdict)
     }
 
     /// Write caps are enforced (never in monitor mode).
@@ -1429,6 +1500,10 @@ struct RowLimits {
     portals: HashMap<String, Option<RowLimit>>,
     statement_caps: HashMap<String, Option<u64>>,
     portal_caps: HashMap<String, Option<u64>>,
+    /// Budgets (policy rate-limit indices) of prepared statements and of
+    /// bound portals not yet executed.
+    statement_budgets: HashMap<String, Vec<usize>>,
+    portal_budgets: HashMap<String, Vec<usize>>,
     executes: u64,
 }
 

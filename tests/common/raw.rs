@@ -162,8 +162,8 @@ impl RawConn {
         self.send(&buf).await;
     }
 
-    /// Runs the SCRAM-SHA-256 exchange after a StartupMessage and reads up
-    /// to ReadyForQuery. `Err` carries the ErrorResponse that refused it.
+    /// Runs the SCRAM-SHA-256 exchange (or sends a cleartext token) after a
+    /// StartupMessage and reads up to ReadyForQuery. `Err` carries the ErrorResponse that refused it.
     pub async fn authenticate(&mut self, secret: &str) -> Result<(), ErrorInfo> {
         let mut scram: Option<ScramSha256> = None;
         loop {
@@ -175,6 +175,11 @@ impl RawConn {
                     let mut out = BytesMut::new();
                     match m.auth_code() {
                         Some(0) => {}
+                        // Cleartext: how capability tokens are presented.
+                        Some(3) => {
+                            frontend::password_message(secret.as_bytes(), &mut out)
+                                .expect("password message");
+                        }
                         Some(10) => {
                             assert!(
                                 data.split(|&b| b == 0)
