@@ -425,6 +425,20 @@ mod tests {
     }
 
     #[test]
+    fn time_zone_must_be_a_known_iana_name() {
+        let e = parse("[upstream]\nuser = \"a\"\n[controls]\ntime_zone = \"Mars/Olympus\"\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("controls.time_zone"), "{e}");
+        let c =
+            parse("[upstream]\nuser = \"a\"\n[controls]\ntime_zone = \"Europe/Berlin\"\n").unwrap();
+        assert_eq!(c.time_zone.iana_name(), Some("Europe/Berlin"));
+        assert_eq!(
+            parse("[upstream]\nuser = \"a\"\n").unwrap().time_zone,
+            jiff::tz::TimeZone::UTC
+        );
+    }
+
+    #[test]
     fn search_path_must_be_plain_identifiers() {
         let e = parse("[upstream]\nuser = \"a\"\nsearch_path = \"public, x'\"\n").unwrap_err();
         assert!(e.to_string().contains("search_path"), "{e}");

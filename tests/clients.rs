@@ -441,6 +441,7 @@ const CONFIG_KEYS: &[&str] = &[
     "tokens.public_keys",
     "tokens.revocation_file",
     "tokens.revocation_poll_ms",
+    "controls.time_zone",
 ];
 
 /// The table a line opens, set (`[name]`) or commented out (`# [name]`).
@@ -615,4 +616,8 @@ fn example_config_is_valid_and_documents_every_key() {
     assert!(audit.path.starts_with(base), "{audit:?}");
     assert_eq!(audit.queue_capacity, default_audit.queue_capacity);
     assert_eq!(audit.sql_max_bytes, default_audit.sql_max_bytes);
+    // [controls] switched on shows the default time zone.
+    let controls = parse(&uncomment_table(&with_file, "controls"));
+    assert_eq!(controls.time_zone, defaults.time_zone);
+    assert_eq!(controls.time_zone, jiff::tz::TimeZone::UTC);
 }

@@ -125,10 +125,31 @@ impl Counter {
     }
 }
 
-/// Budgets of one actgate instance.
+/// Budgets of one actgate instance. Counters whose window has passed are
+/// dropped every [`PRUNE_EVERY`] charges, so end users who come and go do
+/// not accumulate.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    counters: Mutex<HashMap<BudgetKey, Counter>>,
+    counters: Mutex<Counters>,
+}
+
+/// Charges between two sweeps of stale counters.
+pub const PRUNE_EVERY: u32 = 4096;
+
+#[derive(Debug, Default)]
+struct Counters {
+    by_key: HashMap<BudgetKey, Counter>,
+    since_prune: u32,
+}
+
+impl Counters {
+    fn prune(&mut self, now: Timestamp, tz: &TimeZone) {
+        self.by_key.retain(|key, counter| {
+            counter.refresh(&key.budget, now, tz, 0);
+            !counter.is_empty()
+        });
+        self.since_prune = 0;
+    }
 }
 
 impl MemoryStore {
@@ -139,7 +160,12 @@ impl MemoryStore {
 
 impl ControlStore for MemoryStore {
     fn charge(&self, keys: &[BudgetKey], now: Timestamp, tz: &TimeZone) -> Result<(), Exhausted> {
-        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        guard.since_prune += 1;
+        if guard.since_prune >= PRUNE_EVERY {
+            guard.prune(now, tz);
+        }
+        let counters = &mut guard.by_key;
         for (index, key) in keys.iter().enumerate() {
             // A key listed several times needs that many slots at once.
             if keys[..index].contains(key) {
@@ -162,12 +188,9 @@ impl ControlStore for MemoryStore {
     }
 
     fn prune(&self, now: Timestamp, tz: &TimeZone) -> usize {
-        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        counters.retain(|key, counter| {
-            counter.refresh(&key.budget, now, tz, 0);
-            !counter.is_empty()
-        });
-        counters.len()
+        let mut guard = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        guard.prune(now, tz);
+        guard.by_key.len()
     }
 }
 
@@ -285,6 +308,26 @@ mod tests {
         let c = key("bot", None, "1/calendar-day");
         assert!(store.charge(&[c.clone(), c.clone()], now, &tz).is_err());
         assert!(store.charge(&[c], now, &tz).is_ok());
+    }
+
+    #[test]
+    fn stale_counters_are_swept_while_charging() {
+        let store = MemoryStore::new();
+        let tz = TimeZone::UTC;
+        let now = at("2026-11-25T10:00:00Z");
+        for i in 0..PRUNE_EVERY - 1 {
+            let k = key("bot", Some(&format!("customer-{i}")), "1/second");
+            assert!(store.charge(&[k], now, &tz).is_ok());
+        }
+        let later = at("2026-11-25T10:00:05Z");
+        assert!(
+            store
+                .charge(&[key("bot", None, "1/second")], later, &tz)
+                .is_ok()
+        );
+        // The sweep ran before that charge: only its own counter is left.
+        let len = store.counters.lock().unwrap().by_key.len();
+        assert_eq!(len, 1);
     }
 
     #[test]
