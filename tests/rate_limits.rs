@@ -1,5 +1,6 @@
-//! Rate limits (`[[rate_limits]]`) end to end through actgate, driven by a
-//! manual clock: calendar budgets per end user reset at midnight in the
+//! Rate limits (`[[rate_limits]]`) and time windows (`active_hours`) end to
+//! end through actgate, driven by a manual clock. Windows open and close
+//! for statements as they run, prepared or not; calendar budgets per end user reset at midnight in the
 //! configured time zone, rolling budgets per agent free one slot at a time,
 //! and a used-up budget is an ordinary 42501 error that leaves the session
 //! usable (and fails an open transaction as Postgres would).
@@ -266,7 +267,7 @@ async fn sql_prepare_of_a_budgeted_statement_is_refused() {
         .await
         .unwrap_err();
     let (reason, _) = denial(&e);
-    assert_eq!(reason, "rate_limit_prepare");
+    assert_eq!(reason, "runtime_control_prepare");
     // A statement under no budget may still be prepared and executed.
     client
         .simple_query("PREPARE q AS SELECT 1; EXECUTE q")
@@ -297,6 +298,94 @@ fn bad_rate_limits_are_rejected_with_file_and_line() {
         let text = format!(
             "[agent]\nname = \"x\"\ndatabases = [\"shop\"]\nauth = \"token\"\n\n[[rate_limits]]\n{entry}\n"
         );
+        std::fs::write(dir.path().join("x.toml"), &text).unwrap();
+        let e = actgate::rules::RuleSet::load_dir(dir.path(), &["public".into()])
+            .err()
+            .unwrap_or_else(|| panic!("{entry} was accepted"))
+            .to_string();
+        assert!(e.contains(expected), "{entry}: {e}");
+        assert!(e.contains("x.toml:"), "{entry}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn a_time_window_opens_and_closes_for_the_statements_it_covers() {
+    // Wednesday 08:59 in Berlin.
+    let clock = Arc::new(ManualClock::new(at("2026-11-25T07:59:00Z")));
+    let proxy = start(&clock).await;
+    let client = budgeted(&proxy, "customer-1").await;
+    let items = "SELECT count(*) FROM order_items";
+
+    let e = client.simple_query(items).await.unwrap_err();
+    let (reason, hint) = denial(&e);
+    assert_eq!(reason, "outside_time_window");
+    assert!(
+        hint.contains("opens again at 2026-11-25T08:00:00Z"),
+        "{hint}"
+    );
+    assert!(
+        e.as_db_error()
+            .unwrap()
+            .message()
+            .contains("Mon-Fri 09:00-17:00 (Europe/Berlin)"),
+        "{e:?}"
+    );
+
+    // 09:00: open, for simple and prepared statements alike.
+    clock.advance(Duration::from_secs(60));
+    client.simple_query(items).await.unwrap();
+    let prepared = client.prepare(items).await.unwrap();
+    client.query_one(&prepared, &[]).await.unwrap();
+
+    // 17:00: closed again, also for the statement prepared while open.
+    clock.set(at("2026-11-25T16:00:00Z"));
+    let (reason, hint) = denial(&client.query_one(&prepared, &[]).await.unwrap_err());
+    assert_eq!(reason, "outside_time_window");
+    assert!(
+        hint.contains("opens again at 2026-11-26T08:00:00Z"),
+        "{hint}"
+    );
+    let (reason, _) = denial(&client.simple_query(items).await.unwrap_err());
+    assert_eq!(reason, "outside_time_window");
+    // Tables without a window are not affected.
+    client
+        .simple_query("SELECT count(*) FROM refunds")
+        .await
+        .unwrap();
+
+    // Saturday: closed until Monday 09:00.
+    clock.set(at("2026-11-28T11:00:00Z"));
+    let (_, hint) = denial(&client.simple_query(items).await.unwrap_err());
+    assert!(
+        hint.contains("opens again at 2026-11-30T08:00:00Z"),
+        "{hint}"
+    );
+}
+
+#[test]
+fn bad_time_windows_are_rejected_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "[policy]\nactive_hours = \"Mon-Fri 9-17\"",
+            "is not a time of day",
+        ),
+        (
+            "[policy]\nactive_hours = \"Weekdays 09:00-17:00\"",
+            "unknown day",
+        ),
+        (
+            "[policy]\ntime_zone = \"Europe/Berlinn\"\nactive_hours = \"Mon 09:00-10:00\"",
+            "not a known IANA time zone",
+        ),
+        (
+            "[tables.orders]\noperations = [\"select\"]\nactive_hours = \"Mon 10:00-10:00\"",
+            "tables.orders.active_hours",
+        ),
+    ];
+    for (entry, expected) in cases {
+        let text =
+            format!("[agent]\nname = \"x\"\ndatabases = [\"shop\"]\nauth = \"token\"\n\n{entry}\n");
         std::fs::write(dir.path().join("x.toml"), &text).unwrap();
         let e = actgate::rules::RuleSet::load_dir(dir.path(), &["public".into()])
             .err()

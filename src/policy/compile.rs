@@ -8,7 +8,9 @@ use super::analyze::{Access, Class};
 use super::builtin;
 use super::catalog::Catalog;
 use super::names::{QualifiedName, fold_config};
-use super::{CatalogAccess, Mode, Policy, RateLimit, ScopeValue, TableRule, ValueLimit};
+use super::{
+    ActiveWindow, CatalogAccess, Mode, Policy, RateLimit, ScopeValue, TableRule, ValueLimit,
+};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -37,6 +39,13 @@ pub struct RawPolicy {
     /// "error" (default) or "truncate".
     #[serde(default)]
     pub on_row_limit: Option<Spanned<String>>,
+    /// The agent may run statements only inside this window
+    /// (`"Mon-Fri 09:00-17:00"`).
+    #[serde(default)]
+    pub active_hours: Option<Spanned<String>>,
+    /// IANA time zone of every `active_hours` in the file (default UTC).
+    #[serde(default)]
+    pub time_zone: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -62,6 +71,9 @@ pub struct RawTable {
     /// Most rows one UPDATE or DELETE may change.
     #[serde(default)]
     pub max_affected_rows: Option<u64>,
+    /// The table may be used only inside this window.
+    #[serde(default)]
+    pub active_hours: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -252,9 +264,48 @@ pub fn compile(
         denied_tables.insert(q);
     }
 
+    let time_zone = match &p.time_zone {
+        None => "UTC".to_owned(),
+        Some(tz) => {
+            if jiff::tz::TimeZone::get(tz.get_ref()).is_err() {
+                return ctx.err(
+                    tz.span(),
+                    format!(
+                        "policy.time_zone {:?} is not a known IANA time zone (e.g. \"Europe/Berlin\", \"UTC\")",
+                        tz.get_ref()
+                    ),
+                );
+            }
+            tz.get_ref().clone()
+        }
+    };
+    let window = |text: &Spanned<String>,
+                  rule: String,
+                  table: Option<QualifiedName>|
+     -> Result<ActiveWindow, CompileError> {
+        let window = crate::controls::TimeWindow::parse(text.get_ref(), &time_zone)
+            .or_else(|e| ctx.err(text.span(), format!("{rule}: {e}")))?;
+        Ok(ActiveWindow {
+            rule,
+            window,
+            table,
+        })
+    };
+    let mut time_windows = Vec::new();
+    if let Some(w) = &p.active_hours {
+        time_windows.push(window(w, "policy.active_hours".into(), None)?);
+    }
+
     let mut tables = HashMap::new();
     for (name, rule) in &raw.tables {
         let q = QualifiedName::from_config(name.get_ref(), default_schema);
+        if let Some(w) = &rule.active_hours {
+            time_windows.push(window(
+                w,
+                format!("tables.{}.active_hours", name.get_ref()),
+                Some(q.clone()),
+            )?);
+        }
         if denied_tables.contains(&q) {
             return ctx.err(name.span(), format!("table {q} is both allowed and denied"));
         }
@@ -438,6 +489,7 @@ pub fn compile(
 
     Ok(Policy {
         rate_limits,
+        time_windows,
         agent: agent.to_owned(),
         schemas,
         source: path.to_owned(),

@@ -457,6 +457,43 @@ pub struct Policy {
     pub truncate_rows: bool,
     /// Budgets (`[[rate_limits]]`), in file order.
     pub rate_limits: Vec<RateLimit>,
+    /// `active_hours` of the policy and of tables.
+    pub time_windows: Vec<ActiveWindow>,
+}
+
+/// An `active_hours` window: outside it, statements (touching `table`, or
+/// all of them) are denied.
+#[derive(Debug, Clone)]
+pub struct ActiveWindow {
+    /// `policy.active_hours` or `tables.NAME.active_hours`.
+    pub rule: String,
+    pub window: crate::controls::TimeWindow,
+    pub table: Option<QualifiedName>,
+}
+
+/// The runtime controls one statement is under: indices into
+/// [`Policy::rate_limits`] (once per matching statement) and
+/// [`Policy::time_windows`]. They are checked when it runs (Query,
+/// Execute), not when it is prepared.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeControls {
+    pub budgets: Vec<usize>,
+    pub windows: Vec<usize>,
+}
+
+impl RuntimeControls {
+    pub fn is_empty(&self) -> bool {
+        self.budgets.is_empty() && self.windows.is_empty()
+    }
+
+    pub fn extend(&mut self, other: &RuntimeControls) {
+        self.budgets.extend_from_slice(&other.budgets);
+        for w in &other.windows {
+            if !self.windows.contains(w) {
+                self.windows.push(*w);
+            }
+        }
+    }
 }
 
 /// One `[[rate_limits]]` entry: a budget for the statements it matches.
@@ -692,42 +729,90 @@ impl Policy {
         Verdict::Allow
     }
 
-    /// Whether any budget is configured.
-    pub fn has_rate_limits(&self) -> bool {
-        !self.rate_limits.is_empty()
+    /// Whether any budget or time window is configured.
+    pub fn has_runtime_controls(&self) -> bool {
+        !self.rate_limits.is_empty() || !self.time_windows.is_empty()
     }
 
-    /// The budgets an allowed message counts against: the index of each
-    /// matching `[[rate_limits]]` entry, once per statement it matches.
+    /// The budgets and time windows an allowed message is under.
     ///
-    /// A SQL-level `PREPARE` of a statement under a table budget is
-    /// refused: its later `EXECUTE`s could not be counted.
-    pub fn rate_limits_for(&self, analysis: &Analysis) -> Result<Vec<usize>, Denial> {
-        let mut out = Vec::new();
+    /// A SQL-level `PREPARE` of a statement under a table or operation
+    /// control is refused: its later `EXECUTE`s could not be matched.
+    pub fn runtime_controls(&self, analysis: &Analysis) -> Result<RuntimeControls, Denial> {
+        let mut out = RuntimeControls::default();
         for statement in &analysis.statements {
             let prepares = statement
                 .prepared
                 .iter()
                 .any(|p| matches!(p, PreparedRef::Prepare(_)));
+            let refuse = |rule: &str, what: String| {
+                Denial::new(
+                    "runtime_control_prepare",
+                    format!("{}: {rule}", self.file()),
+                    format!(
+                        "actgate denied this PREPARE: the statement is under {what} ({rule}), which SQL-level prepared statements cannot be held to"
+                    ),
+                )
+                .hint("run the statement directly, or prepare it with your driver (extended protocol)")
+            };
             for (i, limit) in self.rate_limits.iter().enumerate() {
                 if !limit.matches(statement) {
                     continue;
                 }
                 if prepares && (limit.table.is_some() || !limit.operations.is_empty()) {
-                    return Err(Denial::new(
-                        "rate_limit_prepare",
-                        format!("{}: {}", self.file(), limit.rule),
-                        format!(
-                            "actgate denied this PREPARE: the statement is under the rate limit {} ({}), and executions of SQL-level prepared statements cannot be counted",
-                            limit.budget, limit.rule
-                        ),
-                    )
-                    .hint("run the statement directly, or prepare it with your driver (extended protocol)"));
+                    return Err(refuse(
+                        &limit.rule,
+                        format!("the rate limit {}", limit.budget),
+                    ));
                 }
-                out.push(i);
+                out.budgets.push(i);
+            }
+            for (i, w) in self.time_windows.iter().enumerate() {
+                let matches = match &w.table {
+                    None => true,
+                    Some(t) => statement.relations.iter().any(|r| r.name == *t),
+                };
+                if !matches {
+                    continue;
+                }
+                if prepares && w.table.is_some() {
+                    return Err(refuse(&w.rule, format!("the time window {}", w.window)));
+                }
+                if !out.windows.contains(&i) {
+                    out.windows.push(i);
+                }
             }
         }
         Ok(out)
+    }
+
+    /// Denies a statement under a time window that is closed at `now`.
+    pub fn evaluate_windows(&self, windows: &[usize], now: jiff::Timestamp) -> Verdict {
+        for w in windows.iter().filter_map(|&i| self.time_windows.get(i)) {
+            if w.window.contains(now) {
+                continue;
+            }
+            let what = match &w.table {
+                Some(t) => format!("{t} may be used"),
+                None => format!("agent {:?} may run statements", self.agent),
+            };
+            let next = match w.window.next_opening(now) {
+                Some(t) => format!("the window opens again at {t}"),
+                None => "the window does not open again".to_owned(),
+            };
+            return Verdict::Deny(
+                Denial::new(
+                    "outside_time_window",
+                    format!("{}: {}", self.file(), w.rule),
+                    format!(
+                        "actgate denied this statement: {what} only during {}",
+                        w.window
+                    ),
+                )
+                .hint(format!("{next}; do not retry before then")),
+            );
+        }
+        Verdict::Allow
     }
 
     /// The refusal for budget `index` used up at `now`, which frees again

@@ -115,7 +115,7 @@ impl Gateway {
     }
 
     /// Counts one allowed message against the budgets `indices` of
-    /// `policy` (see [`Policy::rate_limits_for`]); all or none are charged.
+    /// `policy` (see [`Policy::runtime_controls`]); all or none are charged.
     pub fn charge_budgets(
         &self,
         policy: &Policy,

@@ -25,7 +25,7 @@ use super::stream::MaybeTls;
 use super::upstream::{PINNED, Upstream};
 use crate::audit::AuditEvent;
 use crate::policy::analyze::{Analysis, AnalysisError, PreparedRef};
-use crate::policy::{Denial, Mode, Policy, RowLimit, SessionState, Verdict};
+use crate::policy::{Denial, Mode, Policy, RowLimit, RuntimeControls, SessionState, Verdict};
 use crate::protocol::backend::{BackendMessage, ErrorFields, Severity, TransactionStatus};
 use crate::protocol::frontend::FrontendMessage;
 use crate::protocol::frontend::Target;
@@ -489,8 +489,8 @@ impl Relay<'_> {
             };
         }
         if let FrontendMessage::Execute { portal, .. } = *msg
-            && let Some(budgets) = limits.portal_budgets.remove(portal)
-            && let Verdict::Deny(denial) = self.charge(&budgets, None, None)
+            && let Some(controls) = limits.portal_controls.remove(portal)
+            && let Verdict::Deny(denial) = self.run_controls(&controls, None, None)
         {
             // A portal is counted once, at its first Execute; the next
             // Executes of a suspended portal continue the same statement.
@@ -502,22 +502,22 @@ impl Relay<'_> {
                 let analysis = self.gateway.analyzer.analyze(&self.analysis, sql).await;
                 let mut verdict = self.decide(&analysis, sql, state, None);
                 if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
-                    && self.policy.has_rate_limits()
+                    && self.policy.has_runtime_controls()
                 {
-                    verdict = match self.policy.rate_limits_for(a) {
-                        Ok(mut budgets) => {
+                    verdict = match self.policy.runtime_controls(a) {
+                        Ok(mut controls) => {
                             // SQL EXECUTE of a statement prepared through
-                            // Parse counts against that statement's budgets.
+                            // Parse is held to that statement's controls.
                             for st in &a.statements {
                                 for p in &st.prepared {
                                     if let PreparedRef::Execute(name) = p
-                                        && let Some(b) = limits.statement_budgets.get(name)
+                                        && let Some(c) = limits.statement_controls.get(name)
                                     {
-                                        budgets.extend_from_slice(b);
+                                        controls.extend(c);
                                     }
                                 }
                             }
-                            self.charge(&budgets, Some(a), Some(sql))
+                            self.run_controls(&controls, Some(a), Some(sql))
                         }
                         Err(d) => {
                             self.audit_denial(&d, Some(a), Some(sql));
@@ -570,16 +570,16 @@ impl Relay<'_> {
                 let analysis = self.gateway.analyzer.analyze(&self.analysis, sql).await;
                 let mut checks = Vec::new();
                 let mut verdict = self.decide(&analysis, sql, state, Some(&mut checks));
-                limits.statement_budgets.remove(statement);
+                limits.statement_controls.remove(statement);
                 if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
-                    && self.policy.has_rate_limits()
+                    && self.policy.has_runtime_controls()
                 {
-                    match self.policy.rate_limits_for(a) {
-                        Ok(budgets) if budgets.is_empty() => {}
-                        Ok(budgets) => {
+                    match self.policy.runtime_controls(a) {
+                        Ok(controls) if controls.is_empty() => {}
+                        Ok(controls) => {
                             limits
-                                .statement_budgets
-                                .insert(statement.to_owned(), budgets);
+                                .statement_controls
+                                .insert(statement.to_owned(), controls);
                         }
                         Err(d) => {
                             self.audit_denial(&d, Some(a), Some(sql));
@@ -624,13 +624,13 @@ impl Relay<'_> {
                     crate::protocol::values::param_text(value, b.param_format(i), oid)
                 };
                 let verdict = self.policy.evaluate_bind(b.statement, state, &param);
-                limits.portal_budgets.remove(b.portal);
+                limits.portal_controls.remove(b.portal);
                 if verdict.is_allow()
-                    && let Some(budgets) = limits.statement_budgets.get(b.statement)
+                    && let Some(controls) = limits.statement_controls.get(b.statement)
                 {
                     limits
-                        .portal_budgets
-                        .insert(b.portal.to_owned(), budgets.clone());
+                        .portal_controls
+                        .insert(b.portal.to_owned(), controls.clone());
                 }
                 if let Verdict::Deny(d) = &verdict {
                     self.audit_denial(d, None, None);
@@ -658,7 +658,7 @@ impl Relay<'_> {
                 lock(&shared.param_types).remove(name);
                 limits.statements.remove(name);
                 limits.statement_caps.remove(name);
-                limits.statement_budgets.remove(name);
+                limits.statement_controls.remove(name);
                 return Action::Forward;
             }
             FrontendMessage::Execute { portal, .. }
@@ -699,7 +699,7 @@ impl Relay<'_> {
             } => {
                 limits.portals.remove(name);
                 limits.portal_caps.remove(name);
-                limits.portal_budgets.remove(name);
+                limits.portal_controls.remove(name);
                 return Action::Forward;
             }
             FrontendMessage::Sync => return Action::ForwardSync,
@@ -903,11 +903,26 @@ impl Relay<'_> {
         }
     }
 
-    /// Counts an allowed message against its budgets; a used-up budget is
+    /// Holds a message that is about to run to its time windows, then
+    /// counts it against its budgets; a closed window or a used-up budget is
     /// audited and, in enforce mode, denies.
-    fn charge(&self, budgets: &[usize], analysis: Option<&Analysis>, sql: Option<&str>) -> Verdict {
+    fn run_controls(
+        &self,
+        controls: &RuntimeControls,
+        analysis: Option<&Analysis>,
+        sql: Option<&str>,
+    ) -> Verdict {
         let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
-        let verdict = self.gateway.charge_budgets(&self.policy, subject, budgets);
+        let mut verdict = Verdict::Allow;
+        if !controls.windows.is_empty() {
+            let now = self.gateway.clock().now();
+            verdict = self.policy.evaluate_windows(&controls.windows, now);
+        }
+        if verdict.is_allow() {
+            verdict = self
+                .gateway
+                .charge_budgets(&self.policy, subject, &controls.budgets);
+        }
         if let Verdict::Deny(d) = &verdict {
             self.audit_denial(d, analysis, sql);
         }
@@ -1500,10 +1515,10 @@ struct RowLimits {
     portals: HashMap<String, Option<RowLimit>>,
     statement_caps: HashMap<String, Option<u64>>,
     portal_caps: HashMap<String, Option<u64>>,
-    /// Budgets (policy rate-limit indices) of prepared statements and of
-    /// bound portals not yet executed.
-    statement_budgets: HashMap<String, Vec<usize>>,
-    portal_budgets: HashMap<String, Vec<usize>>,
+    /// Runtime controls (budgets, time windows) of prepared statements and
+    /// of bound portals not yet executed.
+    statement_controls: HashMap<String, RuntimeControls>,
+    portal_controls: HashMap<String, RuntimeControls>,
     executes: u64,
 }
 
