@@ -70,6 +70,39 @@ fn explain_shows_classification_and_verdict() {
 }
 
 #[test]
+fn explain_shows_budgets_and_time_windows() {
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rules");
+    let out = actgate()
+        .arg("explain")
+        .arg("--rules")
+        .arg(&rules)
+        .args([
+            "--agent",
+            "budgeted",
+            "SELECT p.id FROM products p JOIN order_items i ON i.product_id = p.id",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("verdict:  ALLOW"), "{text}");
+    assert!(
+        text.contains("budget   3/minute for the agent (rate_limits.product-reads)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "window   only during Mon-Fri 09:00-17:00 (Europe/Berlin) (tables.order_items.active_hours)"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
 fn explain_of_an_unknown_agent_is_an_error() {
     let out = actgate()
         .arg("explain")

@@ -189,6 +189,7 @@ pub fn explain(
                         );
                     }
                 }
+                runtime_controls(&mut out, policy, a);
             }
         }
         Verdict::Deny(d) => {
@@ -206,6 +207,30 @@ pub fn explain(
         }
     }
     out
+}
+
+/// The budgets and time windows the statement is held to when it runs.
+fn runtime_controls(out: &mut String, policy: &Policy, analysis: &Analysis) {
+    match policy.runtime_controls(analysis) {
+        Err(d) => {
+            let _ = writeln!(out, "  controls {} ({})", d.message, d.reason);
+        }
+        Ok(c) => {
+            let mut budgets = c.budgets.clone();
+            budgets.dedup();
+            for limit in budgets.iter().filter_map(|&i| policy.rate_limits.get(i)) {
+                let per = if limit.per_subject {
+                    "per end user"
+                } else {
+                    "for the agent"
+                };
+                let _ = writeln!(out, "  budget   {} {per} ({})", limit.budget, limit.rule);
+            }
+            for w in c.windows.iter().filter_map(|&i| policy.time_windows.get(i)) {
+                let _ = writeln!(out, "  window   only during {} ({})", w.window, w.rule);
+            }
+        }
+    }
 }
 
 /// Relations with every way the statement accesses each.
