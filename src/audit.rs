@@ -50,6 +50,9 @@ pub struct AuditEvent {
     pub mode: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub risk: Vec<&'static str>,
+    /// 0–10, from `risk` (see [`crate::policy::risk`]); on statement events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk_score: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -403,8 +403,65 @@ async fn every_decision_and_login_is_audited() {
     );
     assert_eq!(blocked["sql_truncated"], true);
     assert_eq!(blocked["sql"].as_str().unwrap().len(), 40);
+    // A plain read scores 0; the blocked statement with a comment scores
+    // comment (1) + denied (3).
+    assert_eq!(allowed[0]["risk_score"], 0, "{}", allowed[0]);
+    assert_eq!(blocked["risk"], serde_json::json!(["comment", "denied"]));
+    assert_eq!(blocked["risk_score"], 4, "{blocked}");
     let failed = lines.iter().find(|l| l["event"] == "login_failed").unwrap();
     assert_eq!(failed["reason"], "wrong_secret");
+}
+
+#[tokio::test]
+async fn risk_scores_mark_injection_signals_and_repeated_violations() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let proxy = Proxy::start_with(common::config_with_audit(&audit, "")).await;
+    let client = proxy.connect(ANALYTICS).await;
+    client
+        .simple_query("SELECT id FROM orders WHERE id = 1 OR 1 = 1")
+        .await
+        .unwrap();
+    for sql in [
+        "SELECT id FROM staff_users",
+        "SELECT id FROM orders WHERE id = 1 OR 'a' = 'a'; SELECT id FROM staff_users",
+        "SELECT id FROM staff_users",
+    ] {
+        client.simple_query(sql).await.unwrap_err();
+    }
+    drop(client);
+    proxy.stop().await;
+    let lines = read_audit(&audit).await;
+    let scored: Vec<(&str, serde_json::Value, serde_json::Value)> = lines
+        .iter()
+        .filter(|l| l["event"] == "statement_allowed" || l["event"] == "statement_blocked")
+        .map(|l| {
+            (
+                l["event"].as_str().unwrap(),
+                l["risk"].clone(),
+                l["risk_score"].clone(),
+            )
+        })
+        .collect();
+    use serde_json::json;
+    assert_eq!(
+        scored,
+        vec![
+            ("statement_allowed", json!(["tautology"]), json!(3)),
+            ("statement_blocked", json!(["denied"]), json!(3)),
+            (
+                "statement_blocked",
+                json!(["multi_statement", "tautology", "denied"]),
+                json!(8)
+            ),
+            (
+                "statement_blocked",
+                json!(["denied", "repeated_violations"]),
+                json!(5)
+            ),
+        ],
+        "{lines:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

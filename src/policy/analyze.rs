@@ -287,6 +287,8 @@ pub enum PreparedRef {
 /// Everything the policy needs to know about one statement.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StatementInfo {
+    /// A condition that is always true (see [`has_tautology`]).
+    pub tautology: bool,
     pub classes: Vec<Class>,
     pub relations: Vec<RelationUse>,
     pub functions: Vec<QualifiedName>,
@@ -342,6 +344,8 @@ pub struct Analysis {
     pub statements: Vec<StatementInfo>,
     /// See [`super::fingerprint`].
     pub fingerprint: String,
+    /// The text contains SQL comments.
+    pub comments: bool,
 }
 
 impl Analysis {
@@ -368,6 +372,9 @@ impl Analysis {
         if self.statements.len() > 1 {
             risk.insert("multi_statement");
         }
+        if self.comments {
+            risk.insert("comment");
+        }
         for s in &self.statements {
             for c in &s.classes {
                 match c {
@@ -391,6 +398,9 @@ impl Analysis {
             }
             if s.missing_where {
                 risk.insert("missing_where");
+            }
+            if s.tautology {
+                risk.insert("tautology");
             }
             if s.row_locks {
                 risk.insert("row_locks");
@@ -430,9 +440,11 @@ pub fn analyze(
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_statements())
         .map_err(|e| AnalysisError::Parse(e.to_string()))?;
+    let (fingerprint, comments) = super::fingerprint::fingerprint_and_comments(sql);
     let mut analysis = Analysis {
         statements: Vec::new(),
-        fingerprint: super::fingerprint::fingerprint(sql),
+        fingerprint,
+        comments,
     };
     for statement in &statements {
         let mut walker = Walker {
@@ -445,10 +457,41 @@ pub fn analyze(
         walker.statement(statement, &Env::default())?;
         walker.cross_check(statement)?;
         walker.info.returns_rows = returns_rows(statement);
+        walker.info.tautology = has_tautology(statement);
         walker.info.finish();
         analysis.statements.push(walker.info);
     }
     Ok(analysis)
+}
+
+/// Whether a condition in the statement is true whatever the data: equal
+/// operands (`1 = 1`, `'a' = 'a'`, `id = id`) or `OR TRUE`, the shape of a
+/// classic injection. A risk signal, never a denial by itself.
+fn has_tautology(st: &Statement) -> bool {
+    use sqlparser::ast::{BinaryOperator, Value};
+    use std::ops::ControlFlow;
+    let always_true = |e: &Expr| match e {
+        Expr::Value(v) => matches!(v.value, Value::Boolean(true)),
+        Expr::BinaryOp { left, op, right } => {
+            *op == BinaryOperator::Eq
+                && left == right
+                && matches!(
+                    **left,
+                    Expr::Value(_) | Expr::Identifier(_) | Expr::CompoundIdentifier(_)
+                )
+        }
+        _ => false,
+    };
+    let found = sqlparser::ast::visit_expressions(st, |e| match e {
+        Expr::BinaryOp { left, op, right }
+            if *op == BinaryOperator::Or && (always_true(left) || always_true(right)) =>
+        {
+            ControlFlow::Break(())
+        }
+        e if always_true(e) && !matches!(e, Expr::Value(_)) => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    });
+    found.is_break()
 }
 
 fn returns_rows(st: &Statement) -> bool {
@@ -2723,4 +2766,36 @@ fn statement_kind(st: &Statement) -> String {
     let text = st.to_string();
     let words: Vec<&str> = text.split_whitespace().take(2).collect();
     format!("the statement kind {}", words.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tautology(sql: &str) -> bool {
+        let statements = Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(sql)
+            .and_then(|mut p| p.parse_statements())
+            .unwrap();
+        statements.iter().any(has_tautology)
+    }
+
+    #[test]
+    fn tautologies_are_noticed() {
+        for sql in [
+            "SELECT * FROM orders WHERE id = 5 OR 1 = 1",
+            "SELECT * FROM orders WHERE name = '' OR 'a' = 'a'",
+            "DELETE FROM orders WHERE id = id",
+            "UPDATE orders SET x = 1 WHERE id = 2 OR true",
+        ] {
+            assert!(tautology(sql), "{sql}");
+        }
+        for sql in [
+            "SELECT * FROM orders WHERE id = 5",
+            "SELECT * FROM orders WHERE a = b OR c = 1",
+            "SELECT true",
+        ] {
+            assert!(!tautology(sql), "{sql}");
+        }
+    }
 }

@@ -4,14 +4,27 @@
 
 use sha2::{Digest, Sha256};
 use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::tokenizer::{Token, Tokenizer};
+use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
 /// The normalised text of `sql`, or `None` if it does not tokenize.
 pub fn normalise(sql: &str) -> Option<String> {
+    scan(sql).map(|(text, _)| text)
+}
+
+/// The normalised text, and whether the statement contains comments (a
+/// risk signal: comments are a way to hide or split keywords).
+fn scan(sql: &str) -> Option<(String, bool)> {
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
     let mut out = String::with_capacity(sql.len());
+    let mut comments = false;
     for t in tokens {
         let piece = match &t {
+            Token::Whitespace(
+                Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_),
+            ) => {
+                comments = true;
+                continue;
+            }
             Token::Whitespace(_) => continue,
             Token::Number(..)
             | Token::SingleQuotedString(_)
@@ -29,15 +42,22 @@ pub fn normalise(sql: &str) -> Option<String> {
         }
         out.push_str(&piece);
     }
-    Some(out)
+    Some((out, comments))
 }
 
 /// A short stable hash of the normalised text (of the raw text when it
 /// does not tokenize).
 pub fn fingerprint(sql: &str) -> String {
-    let text = normalise(sql);
-    let digest = Sha256::digest(text.as_deref().unwrap_or(sql).as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    fingerprint_and_comments(sql).0
+}
+
+/// [`fingerprint`], and whether `sql` contains comments.
+pub fn fingerprint_and_comments(sql: &str) -> (String, bool) {
+    let scanned = scan(sql);
+    let text = scanned.as_ref().map(|(t, _)| t.as_str()).unwrap_or(sql);
+    let digest = Sha256::digest(text.as_bytes());
+    let hash = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    (hash, scanned.is_some_and(|(_, c)| c))
 }
 
 #[cfg(test)]
@@ -54,6 +74,13 @@ mod tests {
             normalise("select 'a', $$b$$, 1.5e3").unwrap(),
             "SELECT ? , ? , ?"
         );
+    }
+
+    #[test]
+    fn comments_are_noticed() {
+        assert!(fingerprint_and_comments("select 1 -- x").1);
+        assert!(fingerprint_and_comments("sel/**/ect 1").1);
+        assert!(!fingerprint_and_comments("select '-- not a comment', 1").1);
     }
 
     #[test]

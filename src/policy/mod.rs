@@ -15,6 +15,7 @@ pub mod compile;
 pub mod explain;
 pub mod fingerprint;
 pub mod names;
+pub mod risk;
 pub mod rls;
 
 use analyze::{

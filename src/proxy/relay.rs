@@ -200,6 +200,9 @@ pub struct Relay<'a> {
     /// The agent's verified capability token, for token logins.
     pub capability: Option<Arc<dyn crate::policy::Capability + Send + Sync>>,
     pub token: Option<Arc<crate::token::VerifiedToken>>,
+    /// Denials so far in this session (for the `repeated_violations` risk
+    /// factor).
+    pub violations: std::sync::atomic::AtomicU32,
 }
 
 impl Relay<'_> {
@@ -1111,6 +1114,7 @@ impl Relay<'_> {
     }
 
     fn audit_denial(&self, denial: &Denial, analysis: Option<&Analysis>, sql: Option<&str>) {
+        self.violations.fetch_add(1, Ordering::Relaxed);
         self.audit_statement(
             "statement_blocked",
             Some(denial),
@@ -1131,6 +1135,14 @@ impl Relay<'_> {
             return;
         }
         let (sql_text, truncated) = audit.sql(sql);
+        let mut risk = analysis.map(|a| a.risk_factors()).unwrap_or_default();
+        if denial.is_some() {
+            risk.push("denied");
+            if self.violations.load(Ordering::Relaxed) >= crate::policy::risk::REPEATED_VIOLATIONS {
+                risk.push("repeated_violations");
+            }
+        }
+        let risk_score = Some(crate::policy::risk::score(&risk));
         audit.record(&AuditEvent {
             event,
             agent: Some(self.agent.to_owned()),
@@ -1142,7 +1154,8 @@ impl Relay<'_> {
             reason: denial.map(|d| d.reason),
             rule: denial.map(|d| d.rule.clone()),
             mode: Some(self.policy.mode.name()),
-            risk: analysis.map(|a| a.risk_factors()).unwrap_or_default(),
+            risk,
+            risk_score,
             fingerprint: analysis.map(|a| a.fingerprint.clone()),
             sql: (!sql.is_empty()).then_some(sql_text),
             sql_truncated: (!sql.is_empty()).then_some(truncated),

@@ -188,6 +188,7 @@ async fn run(
             .clone()
             .map(|t| Arc::new(super::capability::TokenCapability::new(t)) as _),
         token: authed.token.clone(),
+        violations: Default::default(),
     };
     let end = relay.run(stream, buf, upstream, hard_stop).await;
     drop(cancel);
