@@ -6,7 +6,8 @@ use crate::auth::{Credential, Verifier};
 use crate::policy::Policy;
 use crate::policy::catalog::Catalog;
 use crate::policy::compile::{
-    CompileError, RawDeny, RawPolicy, RawRateLimit, RawRules, RawSchema, RawTable, compile,
+    CompileError, RawCircuitBreaker, RawDeny, RawPolicy, RawRateLimit, RawRules, RawSchema,
+    RawTable, compile,
 };
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -55,6 +56,8 @@ struct RawAgentFile {
     deny: RawDeny,
     #[serde(default)]
     rate_limits: Vec<RawRateLimit>,
+    #[serde(default)]
+    circuit_breaker: Option<RawCircuitBreaker>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -244,6 +247,7 @@ pub fn parse_agent(
         schemas: raw.schemas,
         deny: raw.deny,
         rate_limits: raw.rate_limits,
+        circuit_breaker: raw.circuit_breaker,
     };
     let policy = compile(&a.name, &rules, text, path, search_path, merged.as_ref())?;
     Ok(Agent {

@@ -17,10 +17,12 @@
 //!   (weeks start on Monday). The whole budget resets at the period
 //!   boundary.
 
+mod breaker;
 mod budget;
 mod store;
 mod window;
 
+pub use breaker::{Suspension, Suspensions};
 pub use budget::{Budget, BudgetError, CalendarUnit, Window};
 pub use store::{BudgetKey, ControlStore, Exhausted, MemoryStore};
 pub use window::{TimeWindow, TimeWindowError};

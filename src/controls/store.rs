@@ -35,9 +35,16 @@ pub trait ControlStore: Send + Sync {
     /// is returned. Calendar windows use `tz`.
     fn charge(&self, keys: &[BudgetKey], now: Timestamp, tz: &TimeZone) -> Result<(), Exhausted>;
 
+    /// Counts one event unconditionally and returns how many the window
+    /// now holds, at most the budget's limit (for tripping a breaker).
+    fn record(&self, key: &BudgetKey, now: Timestamp, tz: &TimeZone) -> u32;
+
     /// Forgets counters with nothing left in their window; returns how many
     /// remain.
     fn prune(&self, now: Timestamp, tz: &TimeZone) -> usize;
+
+    /// Forgets one counter (a tripped breaker starts counting afresh).
+    fn forget(&self, key: &BudgetKey);
 }
 
 #[derive(Debug)]
@@ -187,6 +194,33 @@ impl ControlStore for MemoryStore {
         Ok(())
     }
 
+    fn record(&self, key: &BudgetKey, now: Timestamp, tz: &TimeZone) -> u32 {
+        let mut guard = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        let counter = guard
+            .by_key
+            .entry(key.clone())
+            .or_insert_with(|| Counter::new(&key.budget.window));
+        counter.refresh(&key.budget, now, tz, 0);
+        counter.record(now);
+        match counter {
+            Counter::Rolling(times) => {
+                while times.len() > key.budget.limit as usize {
+                    times.pop_front();
+                }
+                times.len() as u32
+            }
+            Counter::Calendar { count, .. } => {
+                *count = (*count).min(key.budget.limit);
+                *count
+            }
+        }
+    }
+
+    fn forget(&self, key: &BudgetKey) {
+        let mut guard = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        guard.by_key.remove(key);
+    }
+
     fn prune(&self, now: Timestamp, tz: &TimeZone) -> usize {
         let mut guard = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         guard.prune(now, tz);
@@ -328,6 +362,20 @@ mod tests {
         // The sweep ran before that charge: only its own counter is left.
         let len = store.counters.lock().unwrap().by_key.len();
         assert_eq!(len, 1);
+    }
+
+    #[test]
+    fn record_counts_what_the_window_holds() {
+        let store = MemoryStore::new();
+        let tz = TimeZone::UTC;
+        let k = key("bot", None, "3/minute");
+        assert_eq!(store.record(&k, at("2026-11-25T10:00:00Z"), &tz), 1);
+        assert_eq!(store.record(&k, at("2026-11-25T10:00:30Z"), &tz), 2);
+        assert_eq!(store.record(&k, at("2026-11-25T10:00:40Z"), &tz), 3);
+        assert_eq!(store.record(&k, at("2026-11-25T10:00:50Z"), &tz), 3);
+        // The first two aged out.
+        assert_eq!(store.record(&k, at("2026-11-25T10:01:35Z"), &tz), 3);
+        assert_eq!(store.record(&k, at("2026-11-25T10:03:00Z"), &tz), 1);
     }
 
     #[test]

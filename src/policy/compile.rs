@@ -9,7 +9,8 @@ use super::builtin;
 use super::catalog::Catalog;
 use super::names::{QualifiedName, fold_config};
 use super::{
-    ActiveWindow, CatalogAccess, Mode, Policy, RateLimit, ScopeValue, TableRule, ValueLimit,
+    ActiveWindow, CatalogAccess, CircuitBreaker, Mode, Policy, RateLimit, ScopeValue, TableRule,
+    ValueLimit,
 };
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -123,9 +124,24 @@ pub struct RawRateLimit {
     pub per: Option<Spanned<String>>,
 }
 
+/// `[circuit_breaker]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCircuitBreaker {
+    /// Denials that trip it, as a budget: `"5/minute"` trips at the 5th
+    /// denial within a minute.
+    pub trip_after: Spanned<String>,
+    /// How long a suspension lasts, in seconds.
+    pub suspend_for_s: Spanned<u64>,
+    /// "agent" (default) or "subject".
+    #[serde(default)]
+    pub per: Option<Spanned<String>>,
+}
+
 /// Everything of a rules file that is policy.
 #[derive(Debug, Default)]
 pub struct RawRules {
+    pub circuit_breaker: Option<RawCircuitBreaker>,
     pub rate_limits: Vec<RawRateLimit>,
     pub policy: RawPolicy,
     pub tables: BTreeMap<Spanned<String>, RawTable>,
@@ -486,8 +502,46 @@ pub fn compile(
     }
 
     let rate_limits = rate_limits(&ctx, &raw.rate_limits, default_schema, catalog)?;
+    let circuit_breaker = match &raw.circuit_breaker {
+        None => None,
+        Some(b) => {
+            let trip = b
+                .trip_after
+                .get_ref()
+                .parse::<crate::controls::Budget>()
+                .or_else(|e| {
+                    ctx.err(
+                        b.trip_after.span(),
+                        format!("circuit_breaker.trip_after: {e}"),
+                    )
+                })?;
+            let seconds = *b.suspend_for_s.get_ref();
+            if !(1..=30 * 86_400).contains(&seconds) {
+                return ctx.err(
+                    b.suspend_for_s.span(),
+                    "circuit_breaker.suspend_for_s must be between 1 and 2592000 (30 days)",
+                );
+            }
+            let per_subject = match b.per.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
+                None | Some(("agent", _)) => false,
+                Some(("subject", _)) => true,
+                Some((other, span)) => {
+                    return ctx.err(
+                        span,
+                        format!("circuit_breaker.per {other:?}: expected \"agent\" or \"subject\""),
+                    );
+                }
+            };
+            Some(CircuitBreaker {
+                trip,
+                suspend_for: jiff::SignedDuration::from_secs(seconds as i64),
+                per_subject,
+            })
+        }
+    };
 
     Ok(Policy {
+        circuit_breaker,
         rate_limits,
         time_windows,
         agent: agent.to_owned(),

@@ -460,6 +460,17 @@ pub struct Policy {
     pub rate_limits: Vec<RateLimit>,
     /// `active_hours` of the policy and of tables.
     pub time_windows: Vec<ActiveWindow>,
+    pub circuit_breaker: Option<CircuitBreaker>,
+}
+
+/// `[circuit_breaker]`: suspend the agent (or the end user) after too many
+/// denials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CircuitBreaker {
+    /// Trips at the `limit`-th denial within the window.
+    pub trip: crate::controls::Budget,
+    pub suspend_for: jiff::SignedDuration,
+    pub per_subject: bool,
 }
 
 /// An `active_hours` window: outside it, statements (touching `table`, or

@@ -20,7 +20,9 @@ pub use stream::MaybeTls;
 
 use crate::audit::AuditLog;
 use crate::config::Config;
-use crate::controls::{BudgetKey, Clock, ControlStore, MemoryStore, SystemClock};
+use crate::controls::{
+    BudgetKey, Clock, ControlStore, MemoryStore, Suspension, Suspensions, SystemClock,
+};
 use crate::policy::analyze::AnalysisLimits;
 use crate::policy::catalog::Catalog;
 use crate::policy::{Policy, Verdict};
@@ -49,6 +51,8 @@ pub struct Gateway {
     /// Where budgets are counted.
     pub budgets: Arc<dyn ControlStore>,
     clock: RwLock<Arc<dyn Clock>>,
+    /// Agents and end users suspended by their circuit breaker.
+    suspensions: tokio::sync::watch::Sender<Arc<Suspensions>>,
 }
 
 impl Gateway {
@@ -95,7 +99,81 @@ impl Gateway {
             mock_key: rand::random(),
             budgets: Arc::new(MemoryStore::new()),
             clock: RwLock::new(Arc::new(SystemClock)),
+            suspensions: tokio::sync::watch::Sender::new(Arc::new(Suspensions::default())),
         }
+    }
+
+    /// The suspension that holds for `agent` acting for `subject` now.
+    pub fn suspension(&self, agent: &str, subject: Option<&str>) -> Option<Suspension> {
+        let now = self.clock().now();
+        self.suspensions.borrow().find(agent, subject, now).cloned()
+    }
+
+    /// Notified whenever a suspension is added or lifted.
+    pub fn subscribe_suspensions(&self) -> tokio::sync::watch::Receiver<Arc<Suspensions>> {
+        self.suspensions.subscribe()
+    }
+
+    /// Counts a denial against `policy`'s circuit breaker; when it trips,
+    /// suspends the agent (or the end user), which ends their sessions.
+    pub fn violation(&self, policy: &Policy, subject: Option<&str>) -> Option<Suspension> {
+        let breaker = policy.circuit_breaker.as_ref()?;
+        let subject = breaker
+            .per_subject
+            .then(|| subject.unwrap_or_default().to_owned());
+        let key = BudgetKey {
+            agent: policy.agent.clone(),
+            subject: subject.clone(),
+            rule: "circuit_breaker".into(),
+            budget: breaker.trip,
+        };
+        let now = self.clock().now();
+        let tz = &self.config.time_zone;
+        if self.budgets.record(&key, now, tz) < breaker.trip.limit {
+            return None;
+        }
+        let suspension = Suspension {
+            agent: policy.agent.clone(),
+            subject,
+            until: now
+                .checked_add(breaker.suspend_for)
+                .unwrap_or(jiff::Timestamp::MAX),
+            cause: format!(
+                "{} denials within the breaker's window of {}",
+                breaker.trip.limit, breaker.trip
+            ),
+        };
+        // A fresh count after the suspension.
+        self.budgets.forget(&key);
+        let mut next = (**self.suspensions.borrow()).clone();
+        next.insert(suspension.clone(), now);
+        self.suspensions.send_replace(Arc::new(next));
+        tracing::warn!(agent = %suspension.agent, until = %suspension.until, "circuit breaker tripped");
+        self.audit.record(&crate::audit::AuditEvent {
+            event: "agent_suspended",
+            agent: Some(suspension.agent.clone()),
+            subject: suspension.subject.clone(),
+            message: Some(suspension.message()),
+            reason: Some("circuit_breaker"),
+            ..Default::default()
+        });
+        Some(suspension)
+    }
+
+    /// Lifts a suspension before it ends; returns whether there was one.
+    pub fn resume(&self, agent: &str, subject: Option<&str>) -> bool {
+        let mut next = (**self.suspensions.borrow()).clone();
+        let removed = next.remove(agent, subject);
+        if removed {
+            self.suspensions.send_replace(Arc::new(next));
+            self.audit.record(&crate::audit::AuditEvent {
+                event: "agent_resumed",
+                agent: Some(agent.to_owned()),
+                subject: subject.map(str::to_owned),
+                ..Default::default()
+            });
+        }
+        removed
     }
 
     /// The clock runtime controls read.

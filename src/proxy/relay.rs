@@ -71,6 +71,8 @@ pub enum SessionEnd {
     Refused,
     /// The session's capability token was revoked.
     TokenRevoked,
+    /// The agent (or its end user) was suspended by its circuit breaker.
+    Suspended,
 }
 
 /// How the client → upstream half ended.
@@ -1115,6 +1117,11 @@ impl Relay<'_> {
 
     fn audit_denial(&self, denial: &Denial, analysis: Option<&Analysis>, sql: Option<&str>) {
         self.violations.fetch_add(1, Ordering::Relaxed);
+        if self.policy.mode == Mode::Enforce {
+            // A trip ends this session through the suspension watch.
+            let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
+            self.gateway.violation(&self.policy, subject);
+        }
         self.audit_statement(
             "statement_blocked",
             Some(denial),
@@ -1224,6 +1231,7 @@ impl Relay<'_> {
         let caps_on = self.write_caps_on();
         let mut counting = Counting::default();
         let mut revocations = self.gateway.subscribe_revocations();
+        let mut suspensions = self.gateway.subscribe_suspensions();
         loop {
             let mut pos = 0;
             loop {
@@ -1456,6 +1464,15 @@ impl Relay<'_> {
                     let _ = client.write_all(&out).await;
                     return Ok(SessionEnd::TokenRevoked);
                 }
+                message = self.suspended(&mut suspensions) => {
+                    info!("agent suspended; ending session");
+                    let mut out = BytesMut::new();
+                    ErrorFields::new(Severity::Fatal, "57P01", format!("terminating connection: {message}"))
+                        .with_hint("an operator can resume the agent early; otherwise wait until the suspension ends")
+                        .encode(&mut out);
+                    let _ = client.write_all(&out).await;
+                    return Ok(SessionEnd::Suspended);
+                }
                 () = stopped(&mut hard_stop) => {
                     let mut out = BytesMut::new();
                     ErrorFields::new(
@@ -1620,6 +1637,26 @@ async fn revoked(
 }
 
 /// Resolves once the server's grace period is over.
+impl Relay<'_> {
+    /// Resolves with the message once this session's agent or end user is
+    /// suspended.
+    async fn suspended(
+        &self,
+        list: &mut watch::Receiver<Arc<crate::controls::Suspensions>>,
+    ) -> String {
+        let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
+        loop {
+            let now = self.gateway.clock().now();
+            if let Some(s) = list.borrow_and_update().find(self.agent, subject, now) {
+                return s.message();
+            }
+            if list.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+}
+
 async fn stopped(hard_stop: &mut watch::Receiver<bool>) {
     if hard_stop.wait_for(|stop| *stop).await.is_err() {
         // The server is gone without saying stop: keep serving.

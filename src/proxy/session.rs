@@ -113,6 +113,23 @@ async fn run(
         }
         Ok(Ok(Ok(authed))) => authed,
     };
+    let subject = authed.token.as_ref().map(|t| t.claims.subject.as_str());
+    if let Some(suspension) = gateway.suspension(&authed.agent, subject) {
+        info!(agent = %authed.agent, "login refused: agent suspended");
+        audit_login(
+            gateway,
+            "login_failed",
+            &authed.agent,
+            session_id,
+            peer,
+            Some("suspended"),
+        );
+        let fatal = ErrorFields::new(Severity::Fatal, "28000", suspension.message()).with_hint(
+            "an operator can resume the agent early; otherwise wait until the suspension ends",
+        );
+        send_fatal(&mut stream, &fatal).await;
+        return Ok(SessionEnd::Refused);
+    }
     tracing::Span::current().record("agent", authed.agent.as_str());
     gateway.audit.record(&AuditEvent {
         event: "login_succeeded",
