@@ -36,6 +36,15 @@ struct RawConfig {
     tokens: Option<RawTokens>,
     #[serde(default)]
     controls: RawControls,
+    #[serde(default)]
+    admin: Option<RawAdmin>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    listen: String,
+    token_file: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,7 +179,28 @@ pub struct Config {
     pub tokens: Option<TokensConfig>,
     /// The time zone calendar budgets count days, weeks and months in.
     pub time_zone: jiff::tz::TimeZone,
+    pub admin: Option<AdminConfig>,
 }
+
+/// The admin HTTP endpoint.
+#[derive(Clone)]
+pub struct AdminConfig {
+    pub listen: SocketAddr,
+    /// The bearer token every request but the probes must present.
+    pub token: String,
+}
+
+impl std::fmt::Debug for AdminConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminConfig")
+            .field("listen", &self.listen)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Shortest admin token accepted.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
 
 /// Capability-token verification.
 #[derive(Debug, Clone)]
@@ -333,7 +363,29 @@ impl Config {
             }
             _ => None,
         };
+        let admin = match raw.admin {
+            None => None,
+            Some(a) => {
+                let listen = a
+                    .listen
+                    .parse()
+                    .map_err(|e| invalid(format!("admin.listen {:?}: {e}", a.listen)))?;
+                let p = base.join(&a.token_file);
+                let token = std::fs::read_to_string(&p)
+                    .map_err(|e| invalid(format!("admin.token_file {}: {e}", p.display())))?
+                    .trim()
+                    .to_owned();
+                if token.chars().count() < MIN_ADMIN_TOKEN_CHARS {
+                    return Err(invalid(format!(
+                        "admin.token_file {}: the token must be at least {MIN_ADMIN_TOKEN_CHARS} characters",
+                        p.display()
+                    )));
+                }
+                Some(AdminConfig { listen, token })
+            }
+        };
         Ok(Config {
+            admin,
             listen,
             rules_dir: base.join(&s.rules_dir),
             limits: Limits {
@@ -422,6 +474,29 @@ mod tests {
         assert!(e.to_string().contains("unknown field"), "{e}");
         let e = parse("[server]\nlisten_addr = \"x\"\n[upstream]\nuser = \"a\"\n").unwrap_err();
         assert!(e.to_string().contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn the_admin_token_is_read_from_its_file_and_must_be_long() {
+        let dir = tempfile::tempdir().unwrap();
+        let short = dir.path().join("short");
+        std::fs::write(&short, "abc\n").unwrap();
+        let long = dir.path().join("long");
+        std::fs::write(&long, "0123456789abcdef0123\n").unwrap();
+        let text = |file: &std::path::Path| {
+            format!(
+                "[upstream]\nuser = \"a\"\n[admin]\nlisten = \"127.0.0.1:9187\"\ntoken_file = {:?}\n",
+                file.display().to_string()
+            )
+        };
+        let e = parse(&text(&short)).unwrap_err();
+        assert!(e.to_string().contains("at least 16"), "{e}");
+        let c = parse(&text(&long)).unwrap();
+        let admin = c.admin.unwrap();
+        assert_eq!(admin.token, "0123456789abcdef0123");
+        assert!(!format!("{admin:?}").contains("0123456789"));
+        let e = parse(&text(&dir.path().join("missing"))).unwrap_err();
+        assert!(e.to_string().contains("admin.token_file"), "{e}");
     }
 
     #[test]

@@ -17,12 +17,15 @@
 //! - [`controls`]: runtime controls (budgets, time windows) over an injectable clock.
 //! - [`server`]: listener, connection limit, graceful shutdown.
 //! - [`tls`]: certificates for agents and trust anchors for upstream.
+//! - [`admin`]: the admin HTTP endpoint (health, metrics, sessions, suspensions).
 //! - [`audit`]: the JSON-lines audit log and its non-blocking writer.
+//! - [`metrics`]: counters for the admin endpoint's `/metrics`.
 //! - [`launcher`]: throwaway PostgreSQL clusters for the demo and tests.
 //! - [`demo`]: `actgate demo`.
 //! - [`explain`]: `actgate explain`.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -30,6 +33,7 @@ pub mod controls;
 pub mod demo;
 pub mod explain;
 pub mod launcher;
+pub mod metrics;
 pub mod policy;
 pub mod protocol;
 pub mod proxy;

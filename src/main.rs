@@ -327,6 +327,17 @@ fn serve(config_path: PathBuf) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
+        if let Some(admin) = gateway.config.admin.clone() {
+            let admin_listener = tokio::net::TcpListener::bind(admin.listen)
+                .await
+                .with_context(|| format!("cannot listen on {} (admin)", admin.listen))?;
+            tokio::spawn(actgate::admin::serve(
+                admin_listener,
+                gateway.clone(),
+                admin.token,
+                std::future::pending(),
+            ));
+        }
         actgate::server::run(listener, gateway, shutdown_signal()).await;
         Ok(())
     })

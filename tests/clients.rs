@@ -442,6 +442,8 @@ const CONFIG_KEYS: &[&str] = &[
     "tokens.revocation_file",
     "tokens.revocation_poll_ms",
     "controls.time_zone",
+    "admin.listen",
+    "admin.token_file",
 ];
 
 /// The table a line opens, set (`[name]`) or commented out (`# [name]`).

@@ -23,7 +23,7 @@ impl Suspension {
             None => format!("agent \"{}\"", self.agent),
         };
         format!(
-            "{who} is suspended until {} by actgate's circuit breaker ({})",
+            "{who} is suspended by actgate until {} ({})",
             self.until.round(jiff::Unit::Second).unwrap_or(self.until),
             self.cause
         )

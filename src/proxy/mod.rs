@@ -53,6 +53,40 @@ pub struct Gateway {
     clock: RwLock<Arc<dyn Clock>>,
     /// Agents and end users suspended by their circuit breaker.
     suspensions: tokio::sync::watch::Sender<Arc<Suspensions>>,
+    pub metrics: crate::metrics::Metrics,
+    sessions: std::sync::Mutex<std::collections::BTreeMap<u64, SessionInfo>>,
+}
+
+/// A live agent session, for the admin endpoint.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionInfo {
+    pub id: u64,
+    pub agent: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub database: String,
+    pub client_addr: String,
+    pub started_at: String,
+}
+
+/// Removes a session from the registry when it ends.
+pub struct SessionGuard<'a> {
+    gateway: &'a Gateway,
+    id: u64,
+}
+
+impl Drop for SessionGuard<'_> {
+    fn drop(&mut self) {
+        self.gateway
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.id);
+        self.gateway
+            .metrics
+            .sessions_active
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Gateway {
@@ -100,7 +134,81 @@ impl Gateway {
             budgets: Arc::new(MemoryStore::new()),
             clock: RwLock::new(Arc::new(SystemClock)),
             suspensions: tokio::sync::watch::Sender::new(Arc::new(Suspensions::default())),
+            metrics: crate::metrics::Metrics::default(),
+            sessions: Default::default(),
         }
+    }
+
+    /// Registers a live session until the guard is dropped.
+    pub fn register_session(&self, info: SessionInfo) -> SessionGuard<'_> {
+        use std::sync::atomic::Ordering;
+        self.metrics.sessions_total.fetch_add(1, Ordering::Relaxed);
+        self.metrics.sessions_active.fetch_add(1, Ordering::Relaxed);
+        let id = info.id;
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, info);
+        SessionGuard { gateway: self, id }
+    }
+
+    /// The live sessions, oldest first.
+    pub fn sessions(&self) -> Vec<SessionInfo> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The suspensions in force.
+    pub fn suspensions(&self) -> Vec<Suspension> {
+        let now = self.clock().now();
+        self.suspensions
+            .borrow()
+            .list(now)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    /// `/metrics`.
+    pub fn render_metrics(&self) -> String {
+        self.metrics.render(crate::metrics::Gauges {
+            audit_dropped: self.audit.dropped(),
+            suspensions_active: self.suspensions().len(),
+        })
+    }
+
+    /// Suspends `agent` (or one end user) for `duration`, ending their
+    /// sessions and refusing their logins until it ends or is lifted.
+    pub fn suspend(
+        &self,
+        agent: &str,
+        subject: Option<&str>,
+        duration: jiff::SignedDuration,
+        cause: String,
+    ) -> Suspension {
+        let now = self.clock().now();
+        let suspension = Suspension {
+            agent: agent.to_owned(),
+            subject: subject.map(str::to_owned),
+            until: now.checked_add(duration).unwrap_or(jiff::Timestamp::MAX),
+            cause,
+        };
+        let mut next = (**self.suspensions.borrow()).clone();
+        next.insert(suspension.clone(), now);
+        self.suspensions.send_replace(Arc::new(next));
+        tracing::warn!(agent = %suspension.agent, until = %suspension.until, "agent suspended");
+        self.audit.record(&crate::audit::AuditEvent {
+            event: "agent_suspended",
+            agent: Some(suspension.agent.clone()),
+            subject: suspension.subject.clone(),
+            message: Some(suspension.message()),
+            ..Default::default()
+        });
+        suspension
     }
 
     /// The suspension that holds for `agent` acting for `subject` now.
@@ -132,32 +240,17 @@ impl Gateway {
         if self.budgets.record(&key, now, tz) < breaker.trip.limit {
             return None;
         }
-        let suspension = Suspension {
-            agent: policy.agent.clone(),
-            subject,
-            until: now
-                .checked_add(breaker.suspend_for)
-                .unwrap_or(jiff::Timestamp::MAX),
-            cause: format!(
-                "{} denials within the breaker's window of {}",
-                breaker.trip.limit, breaker.trip
-            ),
-        };
         // A fresh count after the suspension.
         self.budgets.forget(&key);
-        let mut next = (**self.suspensions.borrow()).clone();
-        next.insert(suspension.clone(), now);
-        self.suspensions.send_replace(Arc::new(next));
-        tracing::warn!(agent = %suspension.agent, until = %suspension.until, "circuit breaker tripped");
-        self.audit.record(&crate::audit::AuditEvent {
-            event: "agent_suspended",
-            agent: Some(suspension.agent.clone()),
-            subject: suspension.subject.clone(),
-            message: Some(suspension.message()),
-            reason: Some("circuit_breaker"),
-            ..Default::default()
-        });
-        Some(suspension)
+        Some(self.suspend(
+            &policy.agent,
+            subject.as_deref(),
+            breaker.suspend_for,
+            format!(
+                "circuit breaker: {} denials within the window of {}",
+                breaker.trip.limit, breaker.trip
+            ),
+        ))
     }
 
     /// Lifts a suspension before it ends; returns whether there was one.

@@ -768,6 +768,7 @@ impl Relay<'_> {
             self.audit_denial(&d, analysis.as_ref().ok(), Some(sql));
             return Verdict::Deny(d);
         }
+        let started = std::time::Instant::now();
         let verdict = self.policy.decide_with(
             analysis,
             self.analysis.catalog.as_deref(),
@@ -777,6 +778,7 @@ impl Relay<'_> {
                 .map(|c| c as &dyn crate::policy::Capability),
             checks,
         );
+        self.gateway.metrics.decision(started.elapsed());
         let a = analysis.as_ref().ok();
         match &verdict {
             Verdict::Allow => self.audit_statement("statement_allowed", None, a, sql),
@@ -1137,6 +1139,15 @@ impl Relay<'_> {
         analysis: Option<&Analysis>,
         sql: &str,
     ) {
+        self.gateway.metrics.statement(
+            self.agent,
+            if denial.is_some() {
+                "denied"
+            } else {
+                "allowed"
+            },
+            denial.map(|d| d.reason).unwrap_or_default(),
+        );
         let audit = &self.gateway.audit;
         if !audit.enabled() {
             return;

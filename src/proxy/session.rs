@@ -169,6 +169,10 @@ async fn run(
     let upstream = match connected {
         Ok(u) => u,
         Err(e) => {
+            gateway
+                .metrics
+                .upstream_errors_total
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             warn!(error = %e, "upstream connection failed");
             relay_upstream_refusal(&mut stream, &e).await;
             return Err(e.into());
@@ -207,6 +211,17 @@ async fn run(
         token: authed.token.clone(),
         violations: Default::default(),
     };
+    let _registered = gateway.register_session(crate::proxy::SessionInfo {
+        id: session_id,
+        agent: authed.agent.clone(),
+        subject: authed.token.as_ref().map(|t| t.claims.subject.clone()),
+        database: authed.database.clone(),
+        client_addr: peer.to_string(),
+        started_at: jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .unwrap_or_else(|_| jiff::Timestamp::now())
+            .to_string(),
+    });
     let end = relay.run(stream, buf, upstream, hard_stop).await;
     drop(cancel);
     end

@@ -1,0 +1,262 @@
+//! The admin endpoint: a small HTTP/1.1 server on its own address.
+//!
+//! `/healthz` and `/readyz` answer anyone (probes carry no secrets and
+//! reveal nothing); everything else needs `Authorization: Bearer TOKEN`,
+//! compared in constant time. One request per connection, bounded in size
+//! and time.
+//!
+//! - `GET /metrics`: Prometheus text.
+//! - `GET /sessions`: live agent sessions (JSON).
+//! - `GET /suspensions`: suspensions in force (JSON).
+//! - `POST /agents/NAME/suspend?seconds=N[&subject=S]`
+//! - `POST /agents/NAME/resume[?subject=S]`
+
+use crate::proxy::Gateway;
+use std::sync::Arc;
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Most bytes of a request head.
+const MAX_REQUEST_BYTES: usize = 16 * 1024;
+/// Time a client has to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest suspension an operator can set: 30 days.
+const MAX_SUSPEND_SECONDS: u64 = 30 * 86_400;
+
+/// Serves the admin endpoint until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    gateway: Arc<Gateway>,
+    token: String,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let token: Arc<str> = token.into();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            accepted = listener.accept() => {
+                let Ok((tcp, _)) = accepted else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let (gateway, token) = (gateway.clone(), token.clone());
+                tokio::spawn(async move {
+                    let _ = tokio::time::timeout(REQUEST_TIMEOUT, handle(tcp, &gateway, &token)).await;
+                });
+            }
+        }
+    }
+}
+
+struct Response {
+    status: u16,
+    content_type: &'static str,
+    body: String,
+}
+
+impl Response {
+    fn text(status: u16, body: impl Into<String>) -> Response {
+        Response {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.into(),
+        }
+    }
+
+    fn json(value: &impl serde::Serialize) -> Response {
+        Response {
+            status: 200,
+            content_type: "application/json",
+            body: serde_json::to_string(value).unwrap_or_else(|_| "null".into()),
+        }
+    }
+}
+
+async fn handle(mut tcp: TcpStream, gateway: &Gateway, token: &str) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(1024);
+    let head_len = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break Some(i);
+        }
+        if buf.len() >= MAX_REQUEST_BYTES {
+            break None;
+        }
+        let mut chunk = [0u8; 2048];
+        let n = tcp.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let response = match head_len.and_then(|n| std::str::from_utf8(&buf[..n]).ok()) {
+        None => Response::text(400, "bad request\n"),
+        Some(head) => route(head, gateway, token),
+    };
+    let reason = match response.status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        _ => "Error",
+    };
+    let mut out = format!(
+        "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        response.status,
+        response.content_type,
+        response.body.len()
+    );
+    if response.status == 401 {
+        out.push_str("WWW-Authenticate: Bearer\r\n");
+    }
+    out.push_str("\r\n");
+    out.push_str(&response.body);
+    tcp.write_all(out.as_bytes()).await?;
+    tcp.shutdown().await
+}
+
+fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
+    let mut lines = head.split("\r\n");
+    let mut request = lines.next().unwrap_or_default().split(' ');
+    let (Some(method), Some(target), Some(_version)) =
+        (request.next(), request.next(), request.next())
+    else {
+        return Response::text(400, "bad request line\n");
+    };
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    match (method, path) {
+        ("GET", "/healthz") => return Response::text(200, "ok\n"),
+        ("GET", "/readyz") => return Response::text(200, "ready\n"),
+        _ => {}
+    }
+    let presented = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, v)| v.trim().strip_prefix("Bearer "))
+        .map(str::trim);
+    let authorized = presented.is_some_and(|p| bool::from(p.as_bytes().ct_eq(token.as_bytes())));
+    if !authorized {
+        return Response::text(401, "a valid bearer token is required\n");
+    }
+    let params = query_params(query);
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        ("GET", ["metrics"]) => Response {
+            status: 200,
+            content_type: "text/plain; version=0.0.4",
+            body: gateway.render_metrics(),
+        },
+        ("GET", ["sessions"]) => Response::json(&gateway.sessions()),
+        ("GET", ["suspensions"]) => {
+            let list: Vec<serde_json::Value> = gateway
+                .suspensions()
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "agent": s.agent,
+                        "subject": s.subject,
+                        "until": s.until.to_string(),
+                        "cause": s.cause,
+                    })
+                })
+                .collect();
+            Response::json(&list)
+        }
+        ("POST", ["agents", agent, "suspend"]) => {
+            let Some(seconds) = param("seconds")
+                .and_then(|s| s.parse::<u64>().ok())
+                .filter(|s| (1..=MAX_SUSPEND_SECONDS).contains(s))
+            else {
+                return Response::text(
+                    400,
+                    format!("seconds=N is required, 1 to {MAX_SUSPEND_SECONDS}\n"),
+                );
+            };
+            let s = gateway.suspend(
+                agent,
+                param("subject"),
+                jiff::SignedDuration::from_secs(seconds as i64),
+                "suspended by an operator".into(),
+            );
+            Response::json(&serde_json::json!({ "suspended": true, "until": s.until.to_string() }))
+        }
+        ("POST", ["agents", agent, "resume"]) => {
+            let resumed = gateway.resume(agent, param("subject"));
+            Response::json(&serde_json::json!({ "resumed": resumed }))
+        }
+        (_, ["metrics" | "sessions" | "suspensions"])
+        | (_, ["agents", _, "suspend" | "resume"]) => Response::text(405, "method not allowed\n"),
+        _ => Response::text(404, "not found\n"),
+    }
+}
+
+/// `a=1&b=x%20y` → pairs, percent-decoded.
+fn query_params(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parameters_are_percent_decoded() {
+        assert_eq!(
+            query_params("seconds=60&subject=customer%2D42+x&bad=%zz&end=%4"),
+            vec![
+                ("seconds".to_owned(), "60".to_owned()),
+                ("subject".to_owned(), "customer-42 x".to_owned()),
+                ("bad".to_owned(), "%zz".to_owned()),
+                ("end".to_owned(), "%4".to_owned()),
+            ]
+        );
+    }
+}

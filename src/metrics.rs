@@ -1,0 +1,192 @@
+//! Counters for `/metrics` (Prometheus text format). Updating them is a
+//! few atomic operations on the data path; statement counts take a mutex
+//! only to find their labels.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the policy-decision latency buckets, in microseconds.
+pub const DECISION_BUCKETS_US: [u64; 9] = [5, 10, 25, 50, 100, 250, 500, 1000, 5000];
+
+/// (verdict, reason) → count, for one agent.
+type VerdictCounts = BTreeMap<(&'static str, &'static str), u64>;
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub sessions_total: AtomicU64,
+    pub sessions_active: AtomicU64,
+    pub upstream_errors_total: AtomicU64,
+    /// agent → (verdict, reason) → count.
+    statements: Mutex<BTreeMap<String, VerdictCounts>>,
+    decision_buckets: [AtomicU64; DECISION_BUCKETS_US.len()],
+    decision_count: AtomicU64,
+    decision_sum_ns: AtomicU64,
+}
+
+/// Values that live elsewhere, read when `/metrics` is scraped.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gauges {
+    pub audit_dropped: u64,
+    pub suspensions_active: usize,
+}
+
+impl Metrics {
+    /// Counts one decision: `verdict` is `allowed` or `denied`.
+    pub fn statement(&self, agent: &str, verdict: &'static str, reason: &'static str) {
+        let mut map = self.statements.lock().unwrap_or_else(|e| e.into_inner());
+        // No allocation once the agent has been seen.
+        let per_agent = match map.get_mut(agent) {
+            Some(m) => m,
+            None => map.entry(agent.to_owned()).or_default(),
+        };
+        *per_agent.entry((verdict, reason)).or_insert(0) += 1;
+    }
+
+    /// Records how long one policy decision took.
+    pub fn decision(&self, took: Duration) {
+        let us = took.as_micros() as u64;
+        for (i, bound) in DECISION_BUCKETS_US.iter().enumerate() {
+            if us <= *bound {
+                self.decision_buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.decision_count.fetch_add(1, Ordering::Relaxed);
+        self.decision_sum_ns
+            .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, gauges: Gauges) -> String {
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        };
+        metric(
+            "actgate_sessions_total",
+            "counter",
+            "Agent sessions started.",
+            self.sessions_total.load(Ordering::Relaxed),
+        );
+        metric(
+            "actgate_sessions_active",
+            "gauge",
+            "Agent sessions being relayed.",
+            self.sessions_active.load(Ordering::Relaxed),
+        );
+        metric(
+            "actgate_upstream_errors_total",
+            "counter",
+            "Failed upstream connections.",
+            self.upstream_errors_total.load(Ordering::Relaxed),
+        );
+        metric(
+            "actgate_audit_dropped_total",
+            "counter",
+            "Audit events dropped because the queue was full.",
+            gauges.audit_dropped,
+        );
+        metric(
+            "actgate_suspensions_active",
+            "gauge",
+            "Agents and end users suspended by a circuit breaker.",
+            gauges.suspensions_active as u64,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP actgate_statements_total Policy decisions, by agent, verdict and reason.\n# TYPE actgate_statements_total counter"
+        );
+        let map = self.statements.lock().unwrap_or_else(|e| e.into_inner());
+        for (agent, counts) in map.iter() {
+            for ((verdict, reason), n) in counts {
+                let _ = writeln!(
+                    out,
+                    "actgate_statements_total{{agent=\"{}\",verdict=\"{verdict}\",reason=\"{reason}\"}} {n}",
+                    escape(agent)
+                );
+            }
+        }
+        drop(map);
+        let name = "actgate_policy_decision_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Time to decide one statement.\n# TYPE {name} histogram"
+        );
+        for (i, bound) in DECISION_BUCKETS_US.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{}\"}} {}",
+                *bound as f64 / 1e6,
+                self.decision_buckets[i].load(Ordering::Relaxed)
+            );
+        }
+        let count = self.decision_count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.decision_sum_ns.load(Ordering::Relaxed) as f64 / 1e9
+        );
+        let _ = writeln!(out, "{name}_count {count}");
+        out
+    }
+}
+
+/// A label value as the exposition format wants it.
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exposition_has_every_family_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.statement("bot", "allowed", "");
+        m.statement("bot", "allowed", "");
+        m.statement("b\"ot", "denied", "table_denied");
+        m.decision(Duration::from_micros(7));
+        m.decision(Duration::from_micros(700));
+        let text = m.render(Gauges {
+            audit_dropped: 2,
+            suspensions_active: 1,
+        });
+        assert!(
+            text.contains(
+                "actgate_statements_total{agent=\"bot\",verdict=\"allowed\",reason=\"\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("agent=\"b\\\"ot\",verdict=\"denied\",reason=\"table_denied\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("actgate_policy_decision_seconds_bucket{le=\"0.00001\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("actgate_policy_decision_seconds_bucket{le=\"0.001\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("actgate_policy_decision_seconds_bucket{le=\"+Inf\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("actgate_policy_decision_seconds_count 2"),
+            "{text}"
+        );
+        assert!(text.contains("actgate_audit_dropped_total 2"), "{text}");
+        assert!(text.contains("actgate_suspensions_active 1"), "{text}");
+    }
+}
