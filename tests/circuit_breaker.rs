@@ -91,7 +91,7 @@ async fn the_breaker_suspends_ends_sessions_refuses_logins_and_lifts() {
     assert_eq!(db.code().code(), "28000", "{db:?}");
     assert!(
         db.message()
-            .contains("suspended until 2026-11-25T10:11:01Z"),
+            .contains("suspended by actgate until 2026-11-25T10:11:01Z"),
         "{db:?}"
     );
     assert!(db.message().contains("circuit breaker"), "{db:?}");
