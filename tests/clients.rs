@@ -9,11 +9,10 @@
 mod common;
 
 use common::{Proxy, TESTER};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// `PGCONNECT_TIMEOUT` for every client program, in seconds.
 const CONNECT_TIMEOUT_SECS: &str = "10";
@@ -58,55 +57,9 @@ fn client(name: &str) -> Command {
 /// Runs a command to completion off the async runtime (the proxy serving
 /// it runs on that runtime), killing it after [`RUN_TIMEOUT`].
 async fn run(cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || run_blocking(cmd))
+    tokio::task::spawn_blocking(move || common::run_blocking(cmd, RUN_TIMEOUT))
         .await
         .expect("client program runner panicked")
-}
-
-fn run_blocking(mut cmd: Command) -> Output {
-    let program = cmd.get_program().to_string_lossy().into_owned();
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    };
-    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
-    let deadline = Instant::now() + RUN_TIMEOUT;
-    let status = loop {
-        match child.try_wait().expect("waiting for a client program") {
-            Some(status) => break status,
-            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let out = String::from_utf8_lossy(&stdout.join().unwrap()).into_owned();
-                let err = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
-                panic!("{program} still running after {RUN_TIMEOUT:?}; killed\n{out}\n{err}");
-            }
-        }
-    };
-    Output {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn unique_suffix() -> String {
@@ -179,12 +132,12 @@ async fn psql_script_with_multi_statements_copy_and_transaction() {
     assert!(
         output.status.success(),
         "psql failed\n{}",
-        describe(&output)
+        common::describe(&output)
     );
     assert!(
         output.stderr.is_empty(),
         "psql wrote to stderr\n{}",
-        describe(&output)
+        common::describe(&output)
     );
 
     // length(name) summed: the four hand-written names, then "name {i}".
@@ -215,7 +168,7 @@ async fn psql_script_with_multi_statements_copy_and_transaction() {
         String::from_utf8_lossy(&output.stdout),
         expected,
         "psql output\n{}",
-        describe(&output)
+        common::describe(&output)
     );
     let copied = std::fs::read_to_string(&csv_out).unwrap();
     assert!(
@@ -269,13 +222,18 @@ async fn psql_reports_errors_and_keeps_the_session_usable() {
     let output = run(psql).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(stdout, "BEGIN\nROLLBACK\n200\n", "{}", describe(&output));
+    assert_eq!(
+        stdout,
+        "BEGIN\nROLLBACK\n200\n",
+        "{}",
+        common::describe(&output)
+    );
     assert!(
         stderr.contains("division by zero")
             && stderr.contains("no_such_column")
             && stderr.contains("current transaction is aborted"),
         "{}",
-        describe(&output)
+        common::describe(&output)
     );
     proxy.stop().await;
 }
@@ -288,12 +246,15 @@ const PGBENCH_CLIENTS: u32 = 4;
 const PGBENCH_TRANSACTIONS: u32 = 200;
 
 fn pgbench_major_version() -> u32 {
-    let output = run_blocking({
-        let mut c = client("pgbench");
-        c.arg("--version");
-        c
-    });
-    assert!(output.status.success(), "{}", describe(&output));
+    let output = common::run_blocking(
+        {
+            let mut c = client("pgbench");
+            c.arg("--version");
+            c
+        },
+        RUN_TIMEOUT,
+    );
+    assert!(output.status.success(), "{}", common::describe(&output));
     // "pgbench (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
     let text = String::from_utf8_lossy(&output.stdout);
     text.split_whitespace()
@@ -309,11 +270,11 @@ fn pgbench_tables() {
         let db = common::database();
         let mut init = client("pgbench");
         init.args(["-i", "-s", "1", "-q"]).arg(db.pg.url("shop"));
-        let output = run_blocking(init);
+        let output = common::run_blocking(init, RUN_TIMEOUT);
         assert!(
             output.status.success(),
             "pgbench -i failed\n{}",
-            describe(&output)
+            common::describe(&output)
         );
         let role = actgate::demo::UPSTREAM_ROLE;
         db.pg
@@ -344,17 +305,17 @@ async fn pgbench_through_actgate(mode: &str) {
     assert!(
         output.status.success(),
         "pgbench -M {mode} failed\n{}",
-        describe(&output)
+        common::describe(&output)
     );
     assert!(
         stdout.contains("TPC-B (sort of)"),
         "default script expected\n{}",
-        describe(&output)
+        common::describe(&output)
     );
     assert!(
         stdout.contains(&format!("query mode: {mode}\n")),
         "{}",
-        describe(&output)
+        common::describe(&output)
     );
     let total = PGBENCH_CLIENTS * PGBENCH_TRANSACTIONS;
     assert!(
@@ -362,26 +323,26 @@ async fn pgbench_through_actgate(mode: &str) {
             "number of transactions actually processed: {total}/{total}\n"
         )),
         "{}",
-        describe(&output)
+        common::describe(&output)
     );
     // pgbench 15 counts failed transactions; older versions abort instead.
     if major >= 15 {
         assert!(
             stdout.contains("number of failed transactions: 0 (0.000%)\n"),
             "{}",
-            describe(&output)
+            common::describe(&output)
         );
     }
     assert!(
         !stdout.contains("number of failed transactions: ") || major >= 15,
         "{}",
-        describe(&output)
+        common::describe(&output)
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         !stderr.contains("error") && !stderr.contains("ERROR"),
         "{}",
-        describe(&output)
+        common::describe(&output)
     );
     proxy.stop().await;
 }

@@ -16,10 +16,9 @@
 mod common;
 
 use common::{ANALYTICS, Proxy};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A driver script still running after this long is killed and the test fails.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -75,55 +74,9 @@ fn interpreter(name: &str) -> Command {
 /// Runs a command to completion off the async runtime (the proxy serving
 /// it runs on that runtime), killing it after [`RUN_TIMEOUT`].
 async fn run(cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || run_blocking(cmd))
+    tokio::task::spawn_blocking(move || common::run_blocking(cmd, RUN_TIMEOUT))
         .await
         .expect("driver runner panicked")
-}
-
-fn run_blocking(mut cmd: Command) -> Output {
-    let what = format!("{cmd:?}");
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    };
-    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
-    let deadline = Instant::now() + RUN_TIMEOUT;
-    let status = loop {
-        match child.try_wait().expect("waiting for a driver script") {
-            Some(status) => break status,
-            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let out = String::from_utf8_lossy(&stdout.join().unwrap()).into_owned();
-                let err = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
-                panic!("{what} still running after {RUN_TIMEOUT:?}; killed\n{out}\n{err}");
-            }
-        }
-    };
-    Output {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// Fails the test unless python3 can import every module.
@@ -135,7 +88,7 @@ async fn require_python_modules(modules: &[&str]) {
         output.status.success(),
         "python3 cannot import {}: {INSTALL_HINT}\n{}",
         modules.join(", "),
-        describe(&output)
+        common::describe(&output)
     );
 }
 
@@ -147,7 +100,7 @@ async fn require_node_pg() {
     assert!(
         output.status.success(),
         "node cannot require('pg') from tests/drivers: {INSTALL_HINT}\n{}",
-        describe(&output)
+        common::describe(&output)
     );
 }
 
@@ -202,7 +155,7 @@ async fn run_driver(interpreter_name: &str, script: &str, expected: &str, denied
         .join("\n");
     let context = format!(
         "{}\n--- statements actgate blocked ---\n{blocked_report}",
-        describe(&output)
+        common::describe(&output)
     );
 
     assert!(output.status.success(), "{script} failed\n{context}");

@@ -277,7 +277,6 @@ async fn sql_prepare_of_a_budgeted_statement_is_refused() {
 
 #[test]
 fn bad_rate_limits_are_rejected_with_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
     let cases = [
         ("budget = \"5/fortnight\"", "unknown unit \"fortnight\""),
         ("budget = \"0/day\"", "between 1 and"),
@@ -295,14 +294,7 @@ fn bad_rate_limits_are_rejected_with_file_and_line() {
         ),
     ];
     for (entry, expected) in cases {
-        let text = format!(
-            "[agent]\nname = \"x\"\ndatabases = [\"shop\"]\nauth = \"token\"\n\n[[rate_limits]]\n{entry}\n"
-        );
-        std::fs::write(dir.path().join("x.toml"), &text).unwrap();
-        let e = actgate::rules::RuleSet::load_dir(dir.path(), &["public".into()])
-            .err()
-            .unwrap_or_else(|| panic!("{entry} was accepted"))
-            .to_string();
+        let e = common::rules_error(&format!("[[rate_limits]]\n{entry}"));
         assert!(e.contains(expected), "{entry}: {e}");
         assert!(e.contains("x.toml:"), "{entry}: {e}");
     }
@@ -364,7 +356,6 @@ async fn a_time_window_opens_and_closes_for_the_statements_it_covers() {
 
 #[test]
 fn bad_time_windows_are_rejected_with_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
     let cases = [
         (
             "[policy]\nactive_hours = \"Mon-Fri 9-17\"",
@@ -384,13 +375,7 @@ fn bad_time_windows_are_rejected_with_file_and_line() {
         ),
     ];
     for (entry, expected) in cases {
-        let text =
-            format!("[agent]\nname = \"x\"\ndatabases = [\"shop\"]\nauth = \"token\"\n\n{entry}\n");
-        std::fs::write(dir.path().join("x.toml"), &text).unwrap();
-        let e = actgate::rules::RuleSet::load_dir(dir.path(), &["public".into()])
-            .err()
-            .unwrap_or_else(|| panic!("{entry} was accepted"))
-            .to_string();
+        let e = common::rules_error(entry);
         assert!(e.contains(expected), "{entry}: {e}");
         assert!(e.contains("x.toml:"), "{entry}: {e}");
     }

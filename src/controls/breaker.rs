@@ -16,6 +16,10 @@ pub struct Suspension {
 }
 
 impl Suspension {
+    /// The hint sent with [`Suspension::message`].
+    pub const HINT: &'static str =
+        "an operator can resume the agent early; otherwise wait until the suspension ends";
+
     /// The message a refused login or an ended session gets.
     pub fn message(&self) -> String {
         let who = match &self.subject {

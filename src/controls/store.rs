@@ -77,6 +77,16 @@ impl Counter {
         n: usize,
     ) -> Option<Timestamp> {
         let limit = budget.limit as usize;
+        // Keys include the budget, so a counter always matches its window;
+        // should one not, it starts over rather than guess.
+        let matching = matches!(
+            (&*self, budget.window),
+            (Counter::Rolling(_), Window::Rolling(_))
+                | (Counter::Calendar { .. }, Window::Calendar(_))
+        );
+        if !matching {
+            *self = Counter::new(&budget.window);
+        }
         match (self, budget.window) {
             (Counter::Rolling(times), Window::Rolling(length)) => {
                 while times
@@ -110,10 +120,8 @@ impl Counter {
                 }
                 (*count as usize + n > limit).then_some(end)
             }
-            (counter, window) => {
-                *counter = Counter::new(&window);
-                None
-            }
+            // Made to match above.
+            (Counter::Rolling(_), Window::Calendar(_)) => Some(Timestamp::MAX),
         }
     }
 

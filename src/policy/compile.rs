@@ -522,16 +522,7 @@ pub fn compile(
                     "circuit_breaker.suspend_for_s must be between 1 and 2592000 (30 days)",
                 );
             }
-            let per_subject = match b.per.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
-                None | Some(("agent", _)) => false,
-                Some(("subject", _)) => true,
-                Some((other, span)) => {
-                    return ctx.err(
-                        span,
-                        format!("circuit_breaker.per {other:?}: expected \"agent\" or \"subject\""),
-                    );
-                }
-            };
+            let per_subject = per_subject(&ctx, b.per.as_ref(), "circuit_breaker")?;
             Some(CircuitBreaker {
                 trip,
                 suspend_for: jiff::SignedDuration::from_secs(seconds as i64),
@@ -647,16 +638,7 @@ fn rate_limits(
             None => None,
         };
         let operations = operations(ctx, &r.operations, &rule)?;
-        let per_subject = match r.per.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
-            None | Some(("agent", _)) => false,
-            Some(("subject", _)) => true,
-            Some((other, span)) => {
-                return ctx.err(
-                    span,
-                    format!("{rule}.per {other:?}: expected \"agent\" or \"subject\""),
-                );
-            }
-        };
+        let per_subject = per_subject(ctx, r.per.as_ref(), &rule)?;
         out.push(RateLimit {
             rule,
             budget,
@@ -666,6 +648,22 @@ fn rate_limits(
         });
     }
     Ok(out)
+}
+
+/// `per = "agent"` (the default) or `"subject"` (one count per end user).
+fn per_subject(
+    ctx: &Ctx<'_>,
+    per: Option<&Spanned<String>>,
+    rule: &str,
+) -> Result<bool, CompileError> {
+    match per.map(|p| (p.get_ref().as_str(), p.span())) {
+        None | Some(("agent", _)) => Ok(false),
+        Some(("subject", _)) => Ok(true),
+        Some((other, span)) => ctx.err(
+            span,
+            format!("{rule}.per {other:?}: expected \"agent\" or \"subject\""),
+        ),
+    }
 }
 
 fn check_relation(

@@ -847,20 +847,15 @@ impl Policy {
             (true, Some(s)) => format!("end user {s:?} of agent {:?}", self.agent),
             _ => format!("agent {:?}", self.agent),
         };
-        let what = match (&limit.table, limit.operations.is_empty()) {
-            (None, true) => "statements".to_owned(),
-            (table, _) => {
-                let ops: Vec<&str> = limit.operations.iter().map(|a| a.name()).collect();
-                let ops = if ops.is_empty() {
-                    "statements".to_owned()
-                } else {
-                    ops.join("/")
-                };
-                match table {
-                    Some(t) => format!("{ops} on {t}"),
-                    None => ops,
-                }
-            }
+        let ops: Vec<&str> = limit.operations.iter().map(|a| a.name()).collect();
+        let ops = if ops.is_empty() {
+            "statements".to_owned()
+        } else {
+            ops.join("/")
+        };
+        let what = match &limit.table {
+            Some(t) => format!("{ops} on {t}"),
+            None => ops,
         };
         let wait = resets_at.duration_since(now).as_secs().max(1);
         Denial::new(

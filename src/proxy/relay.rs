@@ -1117,6 +1117,8 @@ impl Relay<'_> {
         }
     }
 
+    /// Every denial passes here: it is counted for the risk score and the
+    /// circuit breaker, and audited.
     fn audit_denial(&self, denial: &Denial, analysis: Option<&Analysis>, sql: Option<&str>) {
         self.violations.fetch_add(1, Ordering::Relaxed);
         if self.policy.mode == Mode::Enforce {
@@ -1479,7 +1481,7 @@ impl Relay<'_> {
                     info!("agent suspended; ending session");
                     let mut out = BytesMut::new();
                     ErrorFields::new(Severity::Fatal, "57P01", format!("terminating connection: {message}"))
-                        .with_hint("an operator can resume the agent early; otherwise wait until the suspension ends")
+                        .with_hint(crate::controls::Suspension::HINT)
                         .encode(&mut out);
                     let _ = client.write_all(&out).await;
                     return Ok(SessionEnd::Suspended);

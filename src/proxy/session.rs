@@ -124,9 +124,8 @@ async fn run(
             peer,
             Some("suspended"),
         );
-        let fatal = ErrorFields::new(Severity::Fatal, "28000", suspension.message()).with_hint(
-            "an operator can resume the agent early; otherwise wait until the suspension ends",
-        );
+        let fatal = ErrorFields::new(Severity::Fatal, "28000", suspension.message())
+            .with_hint(crate::controls::Suspension::HINT);
         send_fatal(&mut stream, &fatal).await;
         return Ok(SessionEnd::Refused);
     }

@@ -259,3 +259,73 @@ pub fn mint(
     )
     .expect("mint")
 }
+
+/// Runs a client program to completion, blocking, and kills it after
+/// `timeout` (async tests call it through `spawn_blocking`). Both pipes
+/// are drained while it runs so a chatty program cannot block.
+pub fn run_blocking(
+    mut cmd: std::process::Command,
+    timeout: std::time::Duration,
+) -> std::process::Output {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let what = format!("{cmd:?}");
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait().expect("waiting for a client program") {
+            Some(status) => break status,
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let out = String::from_utf8_lossy(&stdout.join().unwrap()).into_owned();
+                let err = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
+                panic!("{what} still running after {timeout:?}; killed\n{out}\n{err}");
+            }
+        }
+    };
+    std::process::Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// A program's status and output, for assertion messages.
+pub fn describe(output: &std::process::Output) -> String {
+    format!(
+        "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Loads a rules directory holding one token agent `x` whose file ends
+/// with `sections`; returns the error, which must name the file.
+pub fn rules_error(sections: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        format!("[agent]\nname = \"x\"\ndatabases = [\"shop\"]\nauth = \"token\"\n\n{sections}\n");
+    std::fs::write(dir.path().join("x.toml"), &text).unwrap();
+    let e = actgate::rules::RuleSet::load_dir(dir.path(), &["public".into()])
+        .err()
+        .unwrap_or_else(|| panic!("accepted:\n{text}"))
+        .to_string();
+    assert!(e.contains("x.toml"), "{e}");
+    e
+}
