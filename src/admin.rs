@@ -10,6 +10,8 @@
 //! - `GET /suspensions`: suspensions in force (JSON).
 //! - `POST /agents/NAME/suspend?seconds=N[&subject=S]`
 //! - `POST /agents/NAME/resume[?subject=S]`
+//! - `GET /approvals`: statements held for approval (JSON).
+//! - `POST /approvals/ID/approve[?by=NAME]`, `POST /approvals/ID/reject[?by=NAME]`
 
 use crate::proxy::Gateway;
 use std::sync::Arc;
@@ -101,6 +103,8 @@ async fn handle(mut tcp: TcpStream, gateway: &Gateway, token: &str) -> std::io::
         401 => "Unauthorized",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        409 => "Conflict",
+        503 => "Service Unavailable",
         _ => "Error",
     };
     let mut out = format!(
@@ -193,7 +197,19 @@ fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
             let resumed = gateway.resume(agent, param("subject"));
             Response::json(&serde_json::json!({ "resumed": resumed }))
         }
-        (_, ["metrics" | "sessions" | "suspensions"])
+        ("GET", ["approvals"]) => Response::json(&gateway.approvals()),
+        ("POST", ["approvals", id, decision @ ("approve" | "reject")]) => {
+            let by = param("by").unwrap_or("admin-api");
+            match gateway.decide_approval(id, *decision == "approve", by) {
+                Ok(a) => Response::json(&a),
+                Err(e @ crate::controls::ApprovalError::NotFound(_)) => {
+                    Response::text(404, format!("{e}\n"))
+                }
+                Err(e) => Response::text(409, format!("{e}\n")),
+            }
+        }
+        (_, ["metrics" | "sessions" | "suspensions" | "approvals"])
+        | (_, ["approvals", _, "approve" | "reject"])
         | (_, ["agents", _, "suspend" | "resume"]) => Response::text(405, "method not allowed\n"),
         _ => Response::text(404, "not found\n"),
     }

@@ -72,6 +72,20 @@ pub struct AuditEvent {
     /// The delegation chain: the checks of each attenuation block.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<String>,
+    /// The token's claims (custom claims, and `tenant`), for replaying
+    /// decisions of scoped agents.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub claims: std::collections::BTreeMap<String, String>,
+    /// The approval request a held, approved or decided statement belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
+    /// Whether this event raised a webhook alert: `queued` or `dropped`
+    /// (every queue full). `alert_sent` / `alert_failed` follow with the
+    /// same `alert_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert_id: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -96,7 +110,7 @@ impl AuditLog {
         AuditLog {
             tx: None,
             dropped: Arc::new(AtomicU64::new(0)),
-            sql_max_bytes: 0,
+            sql_max_bytes: 2048,
             writer: Mutex::new(None),
         }
     }

@@ -38,6 +38,42 @@ struct RawConfig {
     controls: RawControls,
     #[serde(default)]
     admin: Option<RawAdmin>,
+    #[serde(default)]
+    alerts: Option<RawAlerts>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerts {
+    webhooks: Vec<String>,
+    #[serde(default = "default_min_risk")]
+    min_risk: u8,
+    #[serde(default = "default_alert_queue")]
+    queue_capacity: usize,
+    #[serde(default = "default_alert_timeout")]
+    timeout_ms: u64,
+    #[serde(default = "default_alert_attempts")]
+    max_attempts: u32,
+    #[serde(default = "default_alert_backoff")]
+    backoff_ms: u64,
+    #[serde(default)]
+    ca_file: Option<String>,
+}
+
+fn default_min_risk() -> u8 {
+    7
+}
+fn default_alert_queue() -> usize {
+    1024
+}
+fn default_alert_timeout() -> u64 {
+    5000
+}
+fn default_alert_attempts() -> u32 {
+    5
+}
+fn default_alert_backoff() -> u64 {
+    500
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,6 +216,24 @@ pub struct Config {
     /// The time zone calendar budgets count days, weeks and months in.
     pub time_zone: jiff::tz::TimeZone,
     pub admin: Option<AdminConfig>,
+    pub alerts: Option<AlertsConfig>,
+}
+
+/// Webhook alerts (`[alerts]`).
+#[derive(Debug, Clone)]
+pub struct AlertsConfig {
+    /// `http://` or `https://` URLs each alert is POSTed to.
+    pub webhooks: Vec<String>,
+    /// Statement events with at least this risk score alert.
+    pub min_risk: u8,
+    /// Alerts waiting per webhook before new ones are dropped (and counted).
+    pub queue_capacity: usize,
+    pub timeout_ms: u64,
+    pub max_attempts: u32,
+    /// First retry delay; it doubles with every attempt.
+    pub backoff_ms: u64,
+    /// CA certificates for `https://` webhooks (default: the system's).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The admin HTTP endpoint.
@@ -384,7 +438,46 @@ impl Config {
                 Some(AdminConfig { listen, token })
             }
         };
+        let alerts = match raw.alerts {
+            None => None,
+            Some(a) => {
+                if a.webhooks.is_empty() {
+                    return Err(invalid("alerts.webhooks: list at least one URL".into()));
+                }
+                for url in &a.webhooks {
+                    if let Err(e) = crate::alerts::WebhookUrl::parse(url) {
+                        return Err(invalid(format!("alerts.webhooks {url:?}: {e}")));
+                    }
+                }
+                if a.min_risk > crate::policy::risk::MAX {
+                    return Err(invalid(format!(
+                        "alerts.min_risk {}: scores go from 0 to {}",
+                        a.min_risk,
+                        crate::policy::risk::MAX
+                    )));
+                }
+                if !(1..=1_000_000).contains(&a.queue_capacity) {
+                    return Err(invalid("alerts.queue_capacity must be 1 to 1000000".into()));
+                }
+                if !(1..=100).contains(&a.max_attempts) {
+                    return Err(invalid("alerts.max_attempts must be 1 to 100".into()));
+                }
+                if !(1..=600_000).contains(&a.timeout_ms) {
+                    return Err(invalid("alerts.timeout_ms must be 1 to 600000".into()));
+                }
+                Some(AlertsConfig {
+                    webhooks: a.webhooks,
+                    min_risk: a.min_risk,
+                    queue_capacity: a.queue_capacity,
+                    timeout_ms: a.timeout_ms,
+                    max_attempts: a.max_attempts,
+                    backoff_ms: a.backoff_ms.min(600_000),
+                    ca_file: a.ca_file.map(|f| base.join(f)),
+                })
+            }
+        };
         Ok(Config {
+            alerts,
             admin,
             listen,
             rules_dir: base.join(&s.rules_dir),

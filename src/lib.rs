@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -60,6 +61,8 @@ pub enum StartError {
     Catalog(#[from] proxy::catalog::CatalogError),
     #[error(transparent)]
     Audit(#[from] audit::AuditError),
+    #[error("alerts: {0}")]
+    Alerts(#[from] alerts::AlertError),
     #[error(transparent)]
     Token(#[from] token::TokenError),
     #[error("an agent logs in with capability tokens but [tokens] public_keys is not configured")]
@@ -123,9 +126,13 @@ fn finish_gateway(
         None if rules.uses_tokens() => return Err(StartError::TokensNotConfigured),
         None => (None, token::RevocationList::default()),
     };
-    let audit = match &config.audit {
+    let audit = Arc::new(match &config.audit {
         Some(a) => audit::AuditLog::open(&a.path, a.queue_capacity, a.sql_max_bytes)?,
         None => audit::AuditLog::disabled(),
+    });
+    let alerter = match &config.alerts {
+        Some(a) => alerts::Alerter::start(a, audit.clone())?,
+        None => alerts::Alerter::disabled(),
     };
     Ok(Arc::new(proxy::Gateway::new(
         config,
@@ -134,6 +141,7 @@ fn finish_gateway(
         acceptor,
         upstream_tls,
         audit,
+        alerter,
         token_keys,
         revocations,
     )))

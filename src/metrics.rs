@@ -24,13 +24,25 @@ pub struct Metrics {
     decision_buckets: [AtomicU64; DECISION_BUCKETS_US.len()],
     decision_count: AtomicU64,
     decision_sum_ns: AtomicU64,
+    /// Approval requests made, approved, rejected and used.
+    approvals: [AtomicU64; APPROVAL_STATES.len()],
+    pub reloads_ok: AtomicU64,
+    pub reloads_failed: AtomicU64,
+    /// 1 while the last reload attempt failed (the previous rules serve).
+    pub reload_failing: AtomicU64,
 }
+
+/// The approval events counted in `actgate_approvals_total`.
+pub const APPROVAL_STATES: [&str; 4] = ["requested", "approved", "rejected", "used"];
 
 /// Values that live elsewhere, read when `/metrics` is scraped.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Gauges {
     pub audit_dropped: u64,
     pub suspensions_active: usize,
+    pub approvals_pending: usize,
+    /// Alerts queued, sent, failed (after every retry) and dropped.
+    pub alerts: [u64; 4],
 }
 
 impl Metrics {
@@ -43,6 +55,15 @@ impl Metrics {
             None => map.entry(agent.to_owned()).or_default(),
         };
         *per_agent.entry((verdict, reason)).or_insert(0) += 1;
+    }
+
+    /// Counts one approval event (one of [`APPROVAL_STATES`]; `pending`
+    /// counts as `requested`).
+    pub fn approval(&self, state: &str) {
+        let state = if state == "pending" { "requested" } else { state };
+        if let Some(i) = APPROVAL_STATES.iter().position(|s| *s == state) {
+            self.approvals[i].fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Records how long one policy decision took.
@@ -97,6 +118,46 @@ impl Metrics {
             "Agents and end users suspended by a circuit breaker.",
             gauges.suspensions_active as u64,
         );
+        metric(
+            "actgate_approvals_pending",
+            "gauge",
+            "Statements held for human approval and not yet decided.",
+            gauges.approvals_pending as u64,
+        );
+        metric(
+            "actgate_rules_reload_failing",
+            "gauge",
+            "1 while the last rules reload failed and the previous rules are in force.",
+            self.reload_failing.load(Ordering::Relaxed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP actgate_rules_reloads_total Rules reloads, by result.\n# TYPE actgate_rules_reloads_total counter\nactgate_rules_reloads_total{{result=\"ok\"}} {}\nactgate_rules_reloads_total{{result=\"failed\"}} {}",
+            self.reloads_ok.load(Ordering::Relaxed),
+            self.reloads_failed.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP actgate_approvals_total Approval events, by kind.\n# TYPE actgate_approvals_total counter"
+        );
+        for (i, state) in APPROVAL_STATES.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "actgate_approvals_total{{event=\"{state}\"}} {}",
+                self.approvals[i].load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP actgate_alerts_total Webhook alerts, by outcome (dropped: the webhook's queue was full).\n# TYPE actgate_alerts_total counter"
+        );
+        for (i, outcome) in ["queued", "sent", "failed", "dropped"].iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "actgate_alerts_total{{outcome=\"{outcome}\"}} {}",
+                gauges.alerts[i]
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP actgate_statements_total Policy decisions, by agent, verdict and reason.\n# TYPE actgate_statements_total counter"
@@ -156,10 +217,18 @@ mod tests {
         m.statement("b\"ot", "denied", "table_denied");
         m.decision(Duration::from_micros(7));
         m.decision(Duration::from_micros(700));
+        m.approval("pending");
+        m.reloads_failed.fetch_add(1, Ordering::Relaxed);
         let text = m.render(Gauges {
             audit_dropped: 2,
             suspensions_active: 1,
+            approvals_pending: 3,
+            alerts: [4, 3, 1, 0],
         });
+        assert!(text.contains("actgate_approvals_total{event=\"requested\"} 1"), "{text}");
+        assert!(text.contains("actgate_approvals_pending 3"), "{text}");
+        assert!(text.contains("actgate_alerts_total{outcome=\"failed\"} 1"), "{text}");
+        assert!(text.contains("actgate_rules_reloads_total{result=\"failed\"} 1"), "{text}");
         assert!(
             text.contains(
                 "actgate_statements_total{agent=\"bot\",verdict=\"allowed\",reason=\"\"} 2"

@@ -6,7 +6,7 @@ use crate::auth::{Credential, Verifier};
 use crate::policy::Policy;
 use crate::policy::catalog::Catalog;
 use crate::policy::compile::{
-    CompileError, RawCircuitBreaker, RawDeny, RawPolicy, RawRateLimit, RawRules, RawSchema,
+    CompileError, RawApproval, RawCircuitBreaker, RawDeny, RawPolicy, RawRateLimit, RawRules, RawSchema,
     RawTable, compile,
 };
 use serde::Deserialize;
@@ -58,6 +58,8 @@ struct RawAgentFile {
     rate_limits: Vec<RawRateLimit>,
     #[serde(default)]
     circuit_breaker: Option<RawCircuitBreaker>,
+    #[serde(default)]
+    approvals: Vec<RawApproval>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -248,6 +250,7 @@ pub fn parse_agent(
         deny: raw.deny,
         rate_limits: raw.rate_limits,
         circuit_breaker: raw.circuit_breaker,
+        approvals: raw.approvals,
     };
     let policy = compile(&a.name, &rules, text, path, search_path, merged.as_ref())?;
     Ok(Agent {

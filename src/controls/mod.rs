@@ -17,11 +17,16 @@
 //!   (weeks start on Monday). The whole budget resets at the period
 //!   boundary.
 
+mod approvals;
 mod breaker;
 mod budget;
 mod store;
 mod window;
 
+pub use approvals::{
+    Approval, ApprovalError, ApprovalKey, ApprovalRequest, ApprovalState, ApprovalStore, Gate,
+    MemoryApprovals,
+};
 pub use breaker::{Suspension, Suspensions};
 pub use budget::{Budget, BudgetError, CalendarUnit, Window};
 pub use store::{BudgetKey, ControlStore, Exhausted, MemoryStore};

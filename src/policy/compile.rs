@@ -9,7 +9,7 @@ use super::builtin;
 use super::catalog::Catalog;
 use super::names::{QualifiedName, fold_config};
 use super::{
-    ActiveWindow, CatalogAccess, CircuitBreaker, Mode, Policy, RateLimit, ScopeValue, TableRule,
+    ActiveWindow, ApprovalRule, CatalogAccess, CircuitBreaker, Mode, Policy, RateLimit, ScopeValue, TableRule,
     ValueLimit,
 };
 use serde::Deserialize;
@@ -47,6 +47,9 @@ pub struct RawPolicy {
     /// IANA time zone of every `active_hours` in the file (default UTC).
     #[serde(default)]
     pub time_zone: Option<Spanned<String>>,
+    /// Tables whose use raises an event's risk score (`sensitive_table`).
+    #[serde(default)]
+    pub sensitive_tables: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,6 +127,27 @@ pub struct RawRateLimit {
     pub per: Option<Spanned<String>>,
 }
 
+/// One `[[approvals]]` entry: statements held for a human.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApproval {
+    #[serde(default)]
+    pub name: Option<Spanned<String>>,
+    pub table: Spanned<String>,
+    /// Default: insert, update, delete.
+    #[serde(default)]
+    pub operations: Vec<Spanned<String>>,
+    /// Only when the value written to this column is above `above`.
+    #[serde(default)]
+    pub column: Option<Spanned<String>>,
+    #[serde(default)]
+    pub above: Option<Spanned<f64>>,
+    /// How long a request waits for a decision, and an approval stays
+    /// usable, in seconds (default 3600).
+    #[serde(default)]
+    pub ttl_s: Option<Spanned<u64>>,
+}
+
 /// `[circuit_breaker]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,6 +165,7 @@ pub struct RawCircuitBreaker {
 /// Everything of a rules file that is policy.
 #[derive(Debug, Default)]
 pub struct RawRules {
+    pub approvals: Vec<RawApproval>,
     pub circuit_breaker: Option<RawCircuitBreaker>,
     pub rate_limits: Vec<RawRateLimit>,
     pub policy: RawPolicy,
@@ -531,7 +556,17 @@ pub fn compile(
         }
     };
 
+    let approvals = approvals(&ctx, &raw.approvals, default_schema, catalog)?;
+    let mut sensitive_tables = HashSet::new();
+    for t in &p.sensitive_tables {
+        let q = QualifiedName::from_config(t.get_ref(), default_schema);
+        check_relation(&ctx, catalog, &q, t.span())?;
+        sensitive_tables.insert(q);
+    }
+
     Ok(Policy {
+        approvals,
+        sensitive_tables,
         circuit_breaker,
         rate_limits,
         time_windows,
@@ -606,21 +641,8 @@ fn rate_limits(
     for (i, r) in raw.iter().enumerate() {
         let rule = match &r.name {
             Some(n) => {
-                let name = n.get_ref();
-                let plain = !name.is_empty()
-                    && name
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-                if !plain {
-                    return ctx.err(
-                        n.span(),
-                        format!("rate limit name {name:?}: use letters, digits, _ and -"),
-                    );
-                }
-                if !names.insert(name.clone()) {
-                    return ctx.err(n.span(), format!("rate limit {name:?} is defined twice"));
-                }
-                format!("rate_limits.{name}")
+                entry_name(ctx, n, "rate limit", &mut names)?;
+                format!("rate_limits.{}", n.get_ref())
             }
             None => format!("rate_limits[{i}]"),
         };
@@ -645,6 +667,106 @@ fn rate_limits(
             table,
             operations,
             per_subject,
+        });
+    }
+    Ok(out)
+}
+
+/// A `[[rules]]`-style entry name: letters, digits, `_` and `-`, unique
+/// within its section.
+fn entry_name(
+    ctx: &Ctx<'_>,
+    name: &Spanned<String>,
+    what: &str,
+    seen: &mut HashSet<String>,
+) -> Result<(), CompileError> {
+    let n = name.get_ref();
+    let plain = !n.is_empty()
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !plain {
+        return ctx.err(
+            name.span(),
+            format!("{what} name {n:?}: use letters, digits, _ and -"),
+        );
+    }
+    if !seen.insert(n.clone()) {
+        return ctx.err(name.span(), format!("{what} {n:?} is defined twice"));
+    }
+    Ok(())
+}
+
+fn approvals(
+    ctx: &Ctx<'_>,
+    raw: &[RawApproval],
+    default_schema: &str,
+    catalog: Option<&Catalog>,
+) -> Result<Vec<ApprovalRule>, CompileError> {
+    let mut out = Vec::new();
+    let mut names = HashSet::new();
+    for (i, r) in raw.iter().enumerate() {
+        let rule = match &r.name {
+            Some(n) => {
+                entry_name(ctx, n, "approval", &mut names)?;
+                format!("approvals.{}", n.get_ref())
+            }
+            None => format!("approvals[{i}]"),
+        };
+        let table = QualifiedName::from_config(r.table.get_ref(), default_schema);
+        check_relation(ctx, catalog, &table, r.table.span())?;
+        let mut operations = operations(ctx, &r.operations, &rule)?;
+        if operations.is_empty() {
+            operations = [Access::Insert, Access::Update, Access::Delete].into();
+        }
+        let threshold = match (&r.column, &r.above) {
+            (None, None) => None,
+            (Some(c), Some(a)) => {
+                let column = fold_config(c.get_ref());
+                if let Some(cat) = catalog
+                    && cat.has_relation(&table)
+                    && !cat.has_column(&table, &column)
+                {
+                    return ctx.err(
+                        c.span(),
+                        format!("column {column:?} of {table} does not exist in the database"),
+                    );
+                }
+                if !a.get_ref().is_finite() {
+                    return ctx.err(a.span(), format!("{rule}.above must be a finite number"));
+                }
+                if r.operations.is_empty() {
+                    operations.remove(&Access::Delete);
+                } else if operations.contains(&Access::Delete) {
+                    return ctx.err(
+                        c.span(),
+                        format!("{rule}: a DELETE writes no values; approve deletes without column/above"),
+                    );
+                }
+                Some((column, *a.get_ref()))
+            }
+            (Some(c), None) => {
+                return ctx.err(c.span(), format!("{rule}: column needs `above`"));
+            }
+            (None, Some(a)) => {
+                return ctx.err(a.span(), format!("{rule}: above needs `column`"));
+            }
+        };
+        let ttl = match &r.ttl_s {
+            None => 3600,
+            Some(t) if (1..=30 * 86_400).contains(t.get_ref()) => *t.get_ref(),
+            Some(t) => {
+                return ctx.err(
+                    t.span(),
+                    format!("{rule}.ttl_s must be between 1 and 2592000 (30 days)"),
+                );
+            }
+        };
+        out.push(ApprovalRule {
+            rule,
+            table,
+            operations,
+            threshold,
+            ttl: jiff::SignedDuration::from_secs(ttl as i64),
         });
     }
     Ok(out)

@@ -14,6 +14,8 @@ pub const WEIGHTS: &[(&str, u8)] = &[
     ("row_locks", 1),
     ("system_catalog", 1),
     ("ambiguous_columns", 1),
+    // `policy.sensitive_tables`.
+    ("sensitive_table", 2),
     // Injection signals.
     ("multi_statement", 2),
     ("comment", 1),

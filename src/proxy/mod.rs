@@ -42,7 +42,10 @@ pub struct Gateway {
     pub analyzer: Analyzer,
     contexts: HashMap<String, Arc<AnalysisContext>>,
     search_path: Arc<Vec<String>>,
-    pub audit: AuditLog,
+    pub audit: Arc<AuditLog>,
+    pub alerter: crate::alerts::Alerter,
+    /// Statements held for human approval.
+    pub approvals: Arc<dyn crate::controls::ApprovalStore>,
     /// Keys capability tokens may be signed with.
     pub token_keys: Option<crate::token::PublicKeys>,
     revocations: tokio::sync::watch::Sender<Arc<crate::token::RevocationList>>,
@@ -97,7 +100,8 @@ impl Gateway {
         catalogs: HashMap<String, Arc<Catalog>>,
         tls_acceptor: Option<TlsAcceptor>,
         upstream_tls: Option<TlsConnector>,
-        audit: AuditLog,
+        audit: Arc<AuditLog>,
+        alerter: crate::alerts::Alerter,
         token_keys: Option<crate::token::PublicKeys>,
         revocations: crate::token::RevocationList,
     ) -> Gateway {
@@ -128,6 +132,8 @@ impl Gateway {
             contexts,
             search_path,
             audit,
+            alerter,
+            approvals: Arc::new(crate::controls::MemoryApprovals::default()),
             token_keys,
             revocations: tokio::sync::watch::Sender::new(Arc::new(revocations)),
             mock_key: rand::random(),
@@ -175,9 +181,22 @@ impl Gateway {
 
     /// `/metrics`.
     pub fn render_metrics(&self) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let a = &self.alerter.stats;
         self.metrics.render(crate::metrics::Gauges {
             audit_dropped: self.audit.dropped(),
             suspensions_active: self.suspensions().len(),
+            approvals_pending: self
+                .approvals()
+                .iter()
+                .filter(|a| a.state == crate::controls::ApprovalState::Pending)
+                .count(),
+            alerts: [
+                a.queued.load(Relaxed),
+                a.sent.load(Relaxed),
+                a.failed.load(Relaxed),
+                a.dropped.load(Relaxed),
+            ],
         })
     }
 
@@ -201,11 +220,21 @@ impl Gateway {
         next.insert(suspension.clone(), now);
         self.suspensions.send_replace(Arc::new(next));
         tracing::warn!(agent = %suspension.agent, until = %suspension.until, "agent suspended");
+        let status = self.alerter.raise(crate::alerts::Alert {
+            kind: "agent_suspended",
+            agent: Some(suspension.agent.clone()),
+            subject: suspension.subject.clone(),
+            message: Some(suspension.message()),
+            ..Default::default()
+        });
+        let (alert, alert_id) = status.audit_fields();
         self.audit.record(&crate::audit::AuditEvent {
             event: "agent_suspended",
             agent: Some(suspension.agent.clone()),
             subject: suspension.subject.clone(),
             message: Some(suspension.message()),
+            alert,
+            alert_id,
             ..Default::default()
         });
         suspension
@@ -267,6 +296,39 @@ impl Gateway {
             });
         }
         removed
+    }
+
+    /// The approval requests not yet expired, oldest first.
+    pub fn approvals(&self) -> Vec<crate::controls::Approval> {
+        self.approvals.list(self.clock().now())
+    }
+
+    /// An operator's decision on a held statement, audited.
+    pub fn decide_approval(
+        &self,
+        id: &str,
+        approve: bool,
+        by: &str,
+    ) -> Result<crate::controls::Approval, crate::controls::ApprovalError> {
+        let now = self.clock().now();
+        let decided = self.approvals.decide(id, approve, by, now)?;
+        tracing::info!(approval_id = %decided.id, agent = %decided.agent, state = decided.state.name(), "approval decided");
+        self.metrics.approval(decided.state.name());
+        self.audit.record(&crate::audit::AuditEvent {
+            event: if approve {
+                "approval_approved"
+            } else {
+                "approval_rejected"
+            },
+            agent: Some(decided.agent.clone()),
+            subject: decided.subject.clone(),
+            rule: Some(decided.rule.clone()),
+            sql: Some(self.audit.sql(&decided.sql).0),
+            message: Some(format!("decided by {by}")),
+            approval_id: Some(decided.id.clone()),
+            ..Default::default()
+        });
+        Ok(decided)
     }
 
     /// The clock runtime controls read.

@@ -25,7 +25,11 @@ use super::stream::MaybeTls;
 use super::upstream::{PINNED, Upstream};
 use crate::audit::AuditEvent;
 use crate::policy::analyze::{Analysis, AnalysisError, PreparedRef};
-use crate::policy::{Denial, Mode, Policy, RowLimit, RuntimeControls, SessionState, Verdict};
+use crate::controls::{ApprovalKey, ApprovalRequest, Gate};
+use crate::policy::{
+    ApprovalNeed, ApprovalStatus, Denial, Mode, Policy, RowLimit, RuntimeControls, SessionState,
+    Verdict,
+};
 use crate::protocol::backend::{BackendMessage, ErrorFields, Severity, TransactionStatus};
 use crate::protocol::frontend::FrontendMessage;
 use crate::protocol::frontend::Target;
@@ -507,6 +511,17 @@ impl Relay<'_> {
                 let analysis = self.gateway.analyzer.analyze(&self.analysis, sql).await;
                 let mut verdict = self.decide(&analysis, sql, state, None);
                 if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
+                    && self.policy.has_approvals()
+                {
+                    verdict = match self.policy.approvals_needed(a) {
+                        Ok(needs) => self.hold(&needs, sql, &[], &|_| None, Some(a)),
+                        Err(d) => {
+                            self.audit_denial(&d, Some(a), Some(sql));
+                            self.enforce(Verdict::Deny(d))
+                        }
+                    };
+                }
+                if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
                     && self.policy.has_runtime_controls()
                 {
                     verdict = match self.policy.runtime_controls(a) {
@@ -576,6 +591,23 @@ impl Relay<'_> {
                 let mut checks = Vec::new();
                 let mut verdict = self.decide(&analysis, sql, state, Some(&mut checks));
                 limits.statement_controls.remove(statement);
+                limits.statement_approvals.remove(statement);
+                if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
+                    && self.policy.has_approvals()
+                {
+                    match self.policy.approvals_needed(a) {
+                        Ok(needs) if needs.is_empty() => {}
+                        Ok(needs) => {
+                            limits
+                                .statement_approvals
+                                .insert(statement.to_owned(), Arc::new((sql.to_owned(), needs)));
+                        }
+                        Err(d) => {
+                            self.audit_denial(&d, Some(a), Some(sql));
+                            verdict = self.enforce(Verdict::Deny(d));
+                        }
+                    }
+                }
                 if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
                     && self.policy.has_runtime_controls()
                 {
@@ -628,7 +660,18 @@ impl Relay<'_> {
                     let oid = types.get(i).copied().unwrap_or(0);
                     crate::protocol::values::param_text(value, b.param_format(i), oid)
                 };
-                let verdict = self.policy.evaluate_bind(b.statement, state, &param);
+                let mut verdict = self.policy.evaluate_bind(b.statement, state, &param);
+                if let Verdict::Deny(d) = &verdict {
+                    self.audit_denial(d, None, None);
+                } else if let Some(held) = limits.statement_approvals.get(b.statement).cloned() {
+                    let params: Vec<(i16, Option<&[u8]>)> = b
+                        .params()
+                        .enumerate()
+                        .map(|(i, v)| (b.param_format(i), v))
+                        .collect();
+                    let (sql, needs) = &*held;
+                    verdict = self.hold(needs, sql, &params, &param, None);
+                }
                 limits.portal_controls.remove(b.portal);
                 if verdict.is_allow()
                     && let Some(controls) = limits.statement_controls.get(b.statement)
@@ -637,9 +680,7 @@ impl Relay<'_> {
                         .portal_controls
                         .insert(b.portal.to_owned(), controls.clone());
                 }
-                if let Verdict::Deny(d) = &verdict {
-                    self.audit_denial(d, None, None);
-                } else if self.row_limits_on() || self.write_caps_on() {
+                if verdict.is_allow() && (self.row_limits_on() || self.write_caps_on()) {
                     let limit = limits.statements.get(b.statement).copied().flatten();
                     limits.portals.insert(b.portal.to_owned(), limit);
                     let cap = limits.statement_caps.get(b.statement).copied().flatten();
@@ -664,6 +705,7 @@ impl Relay<'_> {
                 limits.statements.remove(name);
                 limits.statement_caps.remove(name);
                 limits.statement_controls.remove(name);
+                limits.statement_approvals.remove(name);
                 return Action::Forward;
             }
             FrontendMessage::Execute { portal, .. }
@@ -936,6 +978,109 @@ impl Relay<'_> {
         self.enforce(verdict)
     }
 
+    /// Holds a statement under `[[approvals]]`: it runs if an operator
+    /// approved exactly this statement (text and parameters, agent and end
+    /// user); otherwise it is refused with the request's id. Nothing
+    /// waits. `param` gives bound parameters as text for thresholds.
+    fn hold(
+        &self,
+        needs: &[ApprovalNeed],
+        sql: &str,
+        params: &[(i16, Option<&[u8]>)],
+        param: &dyn Fn(usize) -> Option<String>,
+        analysis: Option<&Analysis>,
+    ) -> Verdict {
+        let Some(need) = needs
+            .iter()
+            .find(|n| self.policy.approval_applies(n, n.param.and_then(param).as_deref()))
+        else {
+            return Verdict::Allow;
+        };
+        let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
+        if self.policy.mode == Mode::Monitor {
+            let d = self.policy.approval_denial(
+                need.index,
+                "(none: monitor mode)",
+                ApprovalStatus::Requested,
+                subject,
+            );
+            self.audit_statement("statement_blocked", Some(&d), analysis, sql);
+            return Verdict::Allow;
+        }
+        let rule = self.policy.approvals.get(need.index);
+        let request = ApprovalRequest {
+            key: ApprovalKey::new(self.agent, subject, sql, params),
+            agent: self.agent.to_owned(),
+            subject: subject.map(str::to_owned),
+            rule: rule.map(|r| r.rule.clone()).unwrap_or_default(),
+            sql: sql.to_owned(),
+            params: (1..=params.len()).map(param).collect(),
+            ttl: rule
+                .map(|r| r.ttl)
+                .unwrap_or(jiff::SignedDuration::from_secs(3600)),
+        };
+        let now = self.gateway.clock().now();
+        let (status, approval) = match self.gateway.approvals.gate(request, now) {
+            Gate::Approved(a) => {
+                self.gateway.metrics.approval("used");
+                info!(approval_id = %a.id, "approved statement released");
+                self.audit_statement_with(
+                    "approval_used",
+                    None,
+                    analysis,
+                    sql,
+                    Held {
+                        approval_id: Some(a.id),
+                        alert: None,
+                    },
+                );
+                return Verdict::Allow;
+            }
+            Gate::Requested(a) => (ApprovalStatus::Requested, Some(a)),
+            Gate::Pending(a) => (ApprovalStatus::Pending, Some(a)),
+            Gate::Rejected(a) => (ApprovalStatus::Rejected, Some(a)),
+            Gate::Full => (ApprovalStatus::Unavailable, None),
+        };
+        let id = approval.as_ref().map(|a| a.id.clone());
+        let d = self.policy.approval_denial(
+            need.index,
+            id.as_deref().unwrap_or_default(),
+            status,
+            subject,
+        );
+        match status {
+            ApprovalStatus::Requested => {
+                self.gateway.metrics.approval("requested");
+                info!(approval_id = id.as_deref().unwrap_or_default(), "statement held for approval");
+                self.audit_statement_with(
+                    "approval_requested",
+                    Some(&d),
+                    analysis,
+                    sql,
+                    Held {
+                        approval_id: id,
+                        alert: Some("approval_requested"),
+                    },
+                );
+            }
+            ApprovalStatus::Pending => self.audit_statement_with(
+                "statement_blocked",
+                Some(&d),
+                analysis,
+                sql,
+                Held {
+                    approval_id: id,
+                    alert: None,
+                },
+            ),
+            // Retrying a rejected statement is a violation.
+            ApprovalStatus::Rejected | ApprovalStatus::Unavailable => {
+                self.audit_denial(&d, analysis, Some(sql))
+            }
+        }
+        Verdict::Deny(d)
+    }
+
     /// Write caps are enforced (never in monitor mode).
     fn write_caps_on(&self) -> bool {
         self.policy.mode == Mode::Enforce && self.policy.has_write_caps()
@@ -1141,6 +1286,19 @@ impl Relay<'_> {
         analysis: Option<&Analysis>,
         sql: &str,
     ) {
+        self.audit_statement_with(event, denial, analysis, sql, Held::default());
+    }
+
+    /// Audits one statement event and raises its alert: always for `held`
+    /// alerts, otherwise when its risk score reaches `[alerts] min_risk`.
+    fn audit_statement_with(
+        &self,
+        event: &'static str,
+        denial: Option<&Denial>,
+        analysis: Option<&Analysis>,
+        sql: &str,
+        held: Held,
+    ) {
         self.gateway.metrics.statement(
             self.agent,
             if denial.is_some() {
@@ -1151,18 +1309,62 @@ impl Relay<'_> {
             denial.map(|d| d.reason).unwrap_or_default(),
         );
         let audit = &self.gateway.audit;
-        if !audit.enabled() {
+        let alerter = &self.gateway.alerter;
+        if !audit.enabled() && !alerter.enabled() {
             return;
         }
-        let (sql_text, truncated) = audit.sql(sql);
         let mut risk = analysis.map(|a| a.risk_factors()).unwrap_or_default();
+        if let Some(a) = analysis
+            && self.policy.touches_sensitive(a)
+        {
+            risk.push("sensitive_table");
+        }
         if denial.is_some() {
             risk.push("denied");
             if self.violations.load(Ordering::Relaxed) >= crate::policy::risk::REPEATED_VIOLATIONS {
                 risk.push("repeated_violations");
             }
         }
-        let risk_score = Some(crate::policy::risk::score(&risk));
+        let risk_score = crate::policy::risk::score(&risk);
+        let subject = self.token.as_ref().map(|t| t.claims.subject.clone());
+        let (sql_text, truncated) = audit.sql(sql);
+        let kind = held.alert.or_else(|| {
+            alerter
+                .min_risk()
+                .is_some_and(|min| risk_score >= min)
+                .then_some("high_risk_statement")
+        });
+        let status = match kind {
+            Some(kind) => alerter.raise(crate::alerts::Alert {
+                kind,
+                agent: Some(self.agent.to_owned()),
+                subject: subject.clone(),
+                session_id: Some(self.session_id),
+                risk_score: Some(risk_score),
+                risk: risk.clone(),
+                reason: denial.map(|d| d.reason),
+                rule: denial.map(|d| d.rule.clone()),
+                sql: (!sql.is_empty()).then(|| sql_text.clone()),
+                message: denial.map(|d| d.message.clone()),
+                approval_id: held.approval_id.clone(),
+                ..Default::default()
+            }),
+            None => crate::alerts::AlertStatus::None,
+        };
+        if !audit.enabled() {
+            return;
+        }
+        let (alert, alert_id) = status.audit_fields();
+        let claims = match &self.token {
+            Some(t) => {
+                let mut c = t.claims.custom.clone();
+                if let Some(tenant) = &t.claims.tenant {
+                    c.insert("tenant".into(), tenant.clone());
+                }
+                c
+            }
+            None => Default::default(),
+        };
         audit.record(&AuditEvent {
             event,
             agent: Some(self.agent.to_owned()),
@@ -1175,19 +1377,23 @@ impl Relay<'_> {
             rule: denial.map(|d| d.rule.clone()),
             mode: Some(self.policy.mode.name()),
             risk,
-            risk_score,
+            risk_score: Some(risk_score),
             fingerprint: analysis.map(|a| a.fingerprint.clone()),
             sql: (!sql.is_empty()).then_some(sql_text),
             sql_truncated: (!sql.is_empty()).then_some(truncated),
             message: denial.map(|d| d.message.clone()),
             count: None,
             token_id: self.token.as_ref().map(|t| t.claims.token_id.clone()),
-            subject: self.token.as_ref().map(|t| t.claims.subject.clone()),
+            subject,
             chain: self
                 .token
                 .as_ref()
                 .map(|t| t.claims.chain.clone())
                 .unwrap_or_default(),
+            claims,
+            approval_id: held.approval_id,
+            alert,
+            alert_id,
         });
     }
 
@@ -1562,7 +1768,17 @@ struct RowLimits {
     /// of bound portals not yet executed.
     statement_controls: HashMap<String, RuntimeControls>,
     portal_controls: HashMap<String, RuntimeControls>,
+    /// Prepared statements that may need approval: their text and needs.
+    statement_approvals: HashMap<String, Arc<(String, Vec<ApprovalNeed>)>>,
     executes: u64,
+}
+
+/// What an approval adds to a statement's audit event.
+#[derive(Debug, Default)]
+struct Held {
+    approval_id: Option<String>,
+    /// Alert kind raised whatever the risk (`approval_requested`).
+    alert: Option<&'static str>,
 }
 
 /// Waits until `done` holds; the server half notifies on progress.
