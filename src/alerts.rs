@@ -433,12 +433,27 @@ mod tests {
         let u = WebhookUrl::parse("https://hooks.example.com").unwrap();
         assert_eq!((u.port, u.path.as_str(), u.tls), (443, "/", true));
         let u = WebhookUrl::parse("http://[::1]:81?a").unwrap();
-        assert_eq!((u.host.as_str(), u.port, u.path.as_str()), ("::1", 81, "/?a"));
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_str()),
+            ("::1", 81, "/?a")
+        );
         assert_eq!(u.to_string(), "http://[::1]:81/?a");
-        assert!(matches!(WebhookUrl::parse("ftp://x"), Err(AlertError::Scheme)));
-        assert!(matches!(WebhookUrl::parse("http://:80/"), Err(AlertError::NoHost)));
-        assert!(matches!(WebhookUrl::parse("http://u:p@h/"), Err(AlertError::NoHost)));
-        assert!(matches!(WebhookUrl::parse("http://h:x/"), Err(AlertError::Port(_))));
+        assert!(matches!(
+            WebhookUrl::parse("ftp://x"),
+            Err(AlertError::Scheme)
+        ));
+        assert!(matches!(
+            WebhookUrl::parse("http://:80/"),
+            Err(AlertError::NoHost)
+        ));
+        assert!(matches!(
+            WebhookUrl::parse("http://u:p@h/"),
+            Err(AlertError::NoHost)
+        ));
+        assert!(matches!(
+            WebhookUrl::parse("http://h:x/"),
+            Err(AlertError::Port(_))
+        ));
     }
 
     #[test]

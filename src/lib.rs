@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod admin_client;
 pub mod alerts;
 pub mod audit;
 pub mod auth;

@@ -87,6 +87,74 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// List statements held for human approval (through the admin endpoint).
+    Approvals {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Approve a held statement: the agent's identical retry then runs once.
+    Approve {
+        /// The approval id from the agent's error (apr-…).
+        id: String,
+        /// Who decided, for the audit log (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Reject a held statement.
+    Reject {
+        id: String,
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Suspend an agent (or one end user of it): its sessions end and logins are refused.
+    Suspend {
+        agent: String,
+        /// How long, in seconds.
+        #[arg(long)]
+        seconds: u64,
+        /// Only this end user (the token's subject).
+        #[arg(long)]
+        subject: Option<String>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Lift a suspension early.
+    Resume {
+        agent: String,
+        #[arg(long)]
+        subject: Option<String>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+/// How to reach a running actgate's admin endpoint.
+#[derive(clap::Args)]
+struct AdminArgs {
+    /// The admin endpoint (`[admin] listen`).
+    #[arg(
+        long,
+        env = "ACTGATE_ADMIN_URL",
+        default_value = "http://127.0.0.1:9187"
+    )]
+    admin_url: String,
+    /// File holding the admin bearer token (else ACTGATE_ADMIN_TOKEN).
+    #[arg(long, env = "ACTGATE_ADMIN_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+}
+
+impl AdminArgs {
+    fn client(&self) -> anyhow::Result<actgate::admin_client::AdminClient> {
+        let token = actgate::admin_client::AdminClient::token(self.token_file.as_deref())?;
+        Ok(actgate::admin_client::AdminClient::new(
+            &self.admin_url,
+            token,
+        )?)
+    }
 }
 
 #[derive(Subcommand)]
@@ -223,6 +291,77 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { command } => token(command),
+        Command::Approvals { admin } => {
+            let body = admin.client()?.get("/approvals")?;
+            let list: Vec<serde_json::Value> = serde_json::from_str(&body)?;
+            if list.is_empty() {
+                println!("no approval requests");
+            }
+            for a in list {
+                let s = |k: &str| a[k].as_str().unwrap_or("-").to_owned();
+                println!(
+                    "{}  {:<8}  agent={} subject={} rule={} requested={} expires={}\n    {}{}",
+                    s("id"),
+                    s("state"),
+                    s("agent"),
+                    s("subject"),
+                    s("rule"),
+                    s("requested_at"),
+                    s("expires_at"),
+                    s("sql"),
+                    match a["params"].as_array() {
+                        Some(p) if !p.is_empty() => format!(
+                            "\n    parameters: {}",
+                            serde_json::to_string(p).unwrap_or_default()
+                        ),
+                        _ => String::new(),
+                    }
+                );
+            }
+            Ok(())
+        }
+        Command::Approve { id, by, admin } => decide(&admin, &id, "approve", by),
+        Command::Reject { id, by, admin } => decide(&admin, &id, "reject", by),
+        Command::Suspend {
+            agent,
+            seconds,
+            subject,
+            admin,
+        } => {
+            let mut path = format!(
+                "/agents/{}/suspend?seconds={seconds}",
+                actgate::admin_client::encode(&agent)
+            );
+            if let Some(s) = &subject {
+                path.push_str(&format!("&subject={}", actgate::admin_client::encode(s)));
+            }
+            let body: serde_json::Value = serde_json::from_str(&admin.client()?.post(&path)?)?;
+            println!(
+                "suspended {agent}{} until {}",
+                subject
+                    .map(|s| format!(" acting for {s}"))
+                    .unwrap_or_default(),
+                body["until"].as_str().unwrap_or("?")
+            );
+            Ok(())
+        }
+        Command::Resume {
+            agent,
+            subject,
+            admin,
+        } => {
+            let mut path = format!("/agents/{}/resume", actgate::admin_client::encode(&agent));
+            if let Some(s) = &subject {
+                path.push_str(&format!("?subject={}", actgate::admin_client::encode(s)));
+            }
+            let body: serde_json::Value = serde_json::from_str(&admin.client()?.post(&path)?)?;
+            if body["resumed"].as_bool() == Some(true) {
+                println!("resumed {agent}");
+                Ok(())
+            } else {
+                anyhow::bail!("{agent} was not suspended")
+            }
+        }
     }
 }
 
@@ -316,6 +455,26 @@ fn parse_claim(s: &str) -> Result<(String, String), String> {
         .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
         .filter(|(k, _)| !k.is_empty())
         .ok_or_else(|| format!("expected name=value, got {s:?}"))
+}
+
+/// `actgate approve|reject ID`.
+fn decide(admin: &AdminArgs, id: &str, decision: &str, by: Option<String>) -> anyhow::Result<()> {
+    let by = by
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "cli".into());
+    let path = format!(
+        "/approvals/{}/{decision}?by={}",
+        actgate::admin_client::encode(id),
+        actgate::admin_client::encode(&by)
+    );
+    let body: serde_json::Value = serde_json::from_str(&admin.client()?.post(&path)?)?;
+    println!(
+        "{id}: {} by {by} (agent {}, valid until {})",
+        body["state"].as_str().unwrap_or("?"),
+        body["agent"].as_str().unwrap_or("?"),
+        body["expires_at"].as_str().unwrap_or("?")
+    );
+    Ok(())
 }
 
 fn serve(config_path: PathBuf) -> anyhow::Result<()> {

@@ -60,7 +60,11 @@ impl Metrics {
     /// Counts one approval event (one of [`APPROVAL_STATES`]; `pending`
     /// counts as `requested`).
     pub fn approval(&self, state: &str) {
-        let state = if state == "pending" { "requested" } else { state };
+        let state = if state == "pending" {
+            "requested"
+        } else {
+            state
+        };
         if let Some(i) = APPROVAL_STATES.iter().position(|s| *s == state) {
             self.approvals[i].fetch_add(1, Ordering::Relaxed);
         }
@@ -225,10 +229,19 @@ mod tests {
             approvals_pending: 3,
             alerts: [4, 3, 1, 0],
         });
-        assert!(text.contains("actgate_approvals_total{event=\"requested\"} 1"), "{text}");
+        assert!(
+            text.contains("actgate_approvals_total{event=\"requested\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("actgate_approvals_pending 3"), "{text}");
-        assert!(text.contains("actgate_alerts_total{outcome=\"failed\"} 1"), "{text}");
-        assert!(text.contains("actgate_rules_reloads_total{result=\"failed\"} 1"), "{text}");
+        assert!(
+            text.contains("actgate_alerts_total{outcome=\"failed\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("actgate_rules_reloads_total{result=\"failed\"} 1"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "actgate_statements_total{agent=\"bot\",verdict=\"allowed\",reason=\"\"} 2"

@@ -6,8 +6,8 @@ use crate::auth::{Credential, Verifier};
 use crate::policy::Policy;
 use crate::policy::catalog::Catalog;
 use crate::policy::compile::{
-    CompileError, RawApproval, RawCircuitBreaker, RawDeny, RawPolicy, RawRateLimit, RawRules, RawSchema,
-    RawTable, compile,
+    CompileError, RawApproval, RawCircuitBreaker, RawDeny, RawPolicy, RawRateLimit, RawRules,
+    RawSchema, RawTable, compile,
 };
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};

@@ -322,13 +322,19 @@ mod tests {
             panic!("expected a new request");
         };
         assert!(a.id.starts_with("apr-") && a.id.len() == 20);
-        assert!(matches!(store.gate(request(SQL, b"30000"), t(1)), Gate::Pending(p) if p.id == a.id));
+        assert!(
+            matches!(store.gate(request(SQL, b"30000"), t(1)), Gate::Pending(p) if p.id == a.id)
+        );
         let decided = store.decide(&a.id, true, "ops", t(2)).unwrap();
         assert_eq!(decided.state, ApprovalState::Approved);
         assert_eq!(decided.expires_at, t(62));
-        assert!(matches!(store.gate(request(SQL, b"30000"), t(3)), Gate::Approved(u) if u.id == a.id));
+        assert!(
+            matches!(store.gate(request(SQL, b"30000"), t(3)), Gate::Approved(u) if u.id == a.id)
+        );
         // Used once: the next identical statement is a new request.
-        assert!(matches!(store.gate(request(SQL, b"30000"), t(4)), Gate::Requested(n) if n.id != a.id));
+        assert!(
+            matches!(store.gate(request(SQL, b"30000"), t(4)), Gate::Requested(n) if n.id != a.id)
+        );
     }
 
     #[test]
@@ -338,13 +344,22 @@ mod tests {
             panic!()
         };
         store.decide(&a.id, true, "ops", t(1)).unwrap();
-        assert!(matches!(store.gate(request(SQL, b"30001"), t(2)), Gate::Requested(_)));
+        assert!(matches!(
+            store.gate(request(SQL, b"30001"), t(2)),
+            Gate::Requested(_)
+        ));
         let mut other = request(SQL, b"30000");
         other.key = ApprovalKey::new("bot", Some("c-43"), SQL, &[(0, Some(b"30000"))]);
         assert!(matches!(store.gate(other, t(2)), Gate::Requested(_)));
         let text = format!("{SQL} ");
-        assert!(matches!(store.gate(request(&text, b"30000"), t(2)), Gate::Requested(_)));
-        assert!(matches!(store.gate(request(SQL, b"30000"), t(3)), Gate::Approved(_)));
+        assert!(matches!(
+            store.gate(request(&text, b"30000"), t(2)),
+            Gate::Requested(_)
+        ));
+        assert!(matches!(
+            store.gate(request(SQL, b"30000"), t(3)),
+            Gate::Approved(_)
+        ));
     }
 
     #[test]
@@ -361,7 +376,10 @@ mod tests {
             panic!()
         };
         store.decide(&b.id, true, "ops", t(70)).unwrap();
-        assert!(matches!(store.gate(request(SQL, b"1"), t(130)), Gate::Requested(_)));
+        assert!(matches!(
+            store.gate(request(SQL, b"1"), t(130)),
+            Gate::Requested(_)
+        ));
         assert_eq!(store.list(t(130)).len(), 1);
     }
 
@@ -372,7 +390,10 @@ mod tests {
             panic!()
         };
         store.decide(&a.id, false, "ops", t(1)).unwrap();
-        assert!(matches!(store.gate(request(SQL, b"1"), t(2)), Gate::Rejected(_)));
+        assert!(matches!(
+            store.gate(request(SQL, b"1"), t(2)),
+            Gate::Rejected(_)
+        ));
         assert_eq!(
             store.decide(&a.id, true, "ops", t(3)),
             Err(ApprovalError::AlreadyDecided {
@@ -385,11 +406,20 @@ mod tests {
     #[test]
     fn the_store_is_bounded() {
         let store = MemoryApprovals::new(2);
-        assert!(matches!(store.gate(request(SQL, b"1"), t(0)), Gate::Requested(_)));
-        assert!(matches!(store.gate(request(SQL, b"2"), t(0)), Gate::Requested(_)));
+        assert!(matches!(
+            store.gate(request(SQL, b"1"), t(0)),
+            Gate::Requested(_)
+        ));
+        assert!(matches!(
+            store.gate(request(SQL, b"2"), t(0)),
+            Gate::Requested(_)
+        ));
         assert_eq!(store.gate(request(SQL, b"3"), t(0)), Gate::Full);
         // Expired requests make room.
-        assert!(matches!(store.gate(request(SQL, b"3"), t(61)), Gate::Requested(_)));
+        assert!(matches!(
+            store.gate(request(SQL, b"3"), t(61)),
+            Gate::Requested(_)
+        ));
     }
 
     #[test]

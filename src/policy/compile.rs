@@ -9,8 +9,8 @@ use super::builtin;
 use super::catalog::Catalog;
 use super::names::{QualifiedName, fold_config};
 use super::{
-    ActiveWindow, ApprovalRule, CatalogAccess, CircuitBreaker, Mode, Policy, RateLimit, ScopeValue, TableRule,
-    ValueLimit,
+    ActiveWindow, ApprovalRule, CatalogAccess, CircuitBreaker, Mode, Policy, RateLimit, ScopeValue,
+    TableRule, ValueLimit,
 };
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};

@@ -1014,10 +1014,13 @@ impl Policy {
     pub fn approval_applies(&self, need: &ApprovalNeed, param: Option<&str>) -> bool {
         match (need.param, self.approvals.get(need.index)) {
             (None, _) => true,
-            (Some(_), Some(ApprovalRule {
-                threshold: Some((_, above)),
-                ..
-            })) => param.is_none_or(|v| above_threshold(v, *above)),
+            (
+                Some(_),
+                Some(ApprovalRule {
+                    threshold: Some((_, above)),
+                    ..
+                }),
+            ) => param.is_none_or(|v| above_threshold(v, *above)),
             (Some(_), _) => true,
         }
     }

@@ -24,8 +24,8 @@ use super::session::protocol_violation;
 use super::stream::MaybeTls;
 use super::upstream::{PINNED, Upstream};
 use crate::audit::AuditEvent;
-use crate::policy::analyze::{Analysis, AnalysisError, PreparedRef};
 use crate::controls::{ApprovalKey, ApprovalRequest, Gate};
+use crate::policy::analyze::{Analysis, AnalysisError, PreparedRef};
 use crate::policy::{
     ApprovalNeed, ApprovalStatus, Denial, Mode, Policy, RowLimit, RuntimeControls, SessionState,
     Verdict,
@@ -990,10 +990,10 @@ impl Relay<'_> {
         param: &dyn Fn(usize) -> Option<String>,
         analysis: Option<&Analysis>,
     ) -> Verdict {
-        let Some(need) = needs
-            .iter()
-            .find(|n| self.policy.approval_applies(n, n.param.and_then(param).as_deref()))
-        else {
+        let Some(need) = needs.iter().find(|n| {
+            self.policy
+                .approval_applies(n, n.param.and_then(param).as_deref())
+        }) else {
             return Verdict::Allow;
         };
         let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
@@ -1051,7 +1051,10 @@ impl Relay<'_> {
         match status {
             ApprovalStatus::Requested => {
                 self.gateway.metrics.approval("requested");
-                info!(approval_id = id.as_deref().unwrap_or_default(), "statement held for approval");
+                info!(
+                    approval_id = id.as_deref().unwrap_or_default(),
+                    "statement held for approval"
+                );
                 self.audit_statement_with(
                     "approval_requested",
                     Some(&d),
