@@ -405,6 +405,13 @@ const CONFIG_KEYS: &[&str] = &[
     "controls.time_zone",
     "admin.listen",
     "admin.token_file",
+    "alerts.webhooks",
+    "alerts.min_risk",
+    "alerts.queue_capacity",
+    "alerts.timeout_ms",
+    "alerts.max_attempts",
+    "alerts.backoff_ms",
+    "alerts.ca_file",
 ];
 
 /// The table a line opens, set (`[name]`) or commented out (`# [name]`).
