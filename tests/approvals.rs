@@ -381,3 +381,99 @@ async fn requests_and_approvals_last_their_ttl() {
     client.batch_execute("ROLLBACK").await.unwrap();
     client.batch_execute("SELECT 1").await.unwrap();
 }
+
+#[test]
+fn bad_approval_rules_are_refused_with_their_line() {
+    let cases = [
+        (
+            "table = \"refunds\"\ncolumn = \"amount_cents\"",
+            "column needs `above`",
+        ),
+        ("table = \"refunds\"\nabove = 5", "above needs `column`"),
+        (
+            "table = \"refunds\"\nttl_s = 0",
+            "ttl_s must be between 1 and 2592000",
+        ),
+        (
+            "table = \"refunds\"\noperations = [\"delete\"]\ncolumn = \"amount_cents\"\nabove = 1",
+            "a DELETE writes no values",
+        ),
+        (
+            "table = \"refunds\"\nname = \"big refunds\"",
+            "use letters, digits, _ and -",
+        ),
+        (
+            "table = \"refunds\"\nwhen = \"always\"",
+            "unknown field `when`",
+        ),
+        (
+            "column = \"amount_cents\"\nabove = 1",
+            "missing field `table`",
+        ),
+        (
+            "table = \"refunds\"\noperations = [\"upsert\"]",
+            "unknown operation \"upsert\"",
+        ),
+    ];
+    for (entry, expected) in cases {
+        let e = common::rules_error(&format!("[[approvals]]\n{entry}"));
+        assert!(e.contains(expected), "{entry}: {e}");
+    }
+    let e = common::rules_error(
+        "[[approvals]]\nname = \"a\"\ntable = \"t\"\n\n[[approvals]]\nname = \"a\"\ntable = \"t\"",
+    );
+    assert!(e.contains("approval \"a\" is defined twice"), "{e}");
+}
+
+#[test]
+fn which_statements_need_approval() {
+    let rules =
+        actgate::rules::RuleSet::load_dir(&common::rules_dir(), &["public".into()]).unwrap();
+    let policy = rules.agent("support-desk").unwrap().policy.clone();
+    let search_path = vec!["public".to_string()];
+    let resolver = actgate::policy::names::Resolver {
+        search_path: &search_path,
+        catalog: None,
+        database: Some("shop"),
+    };
+    let analyze =
+        |sql: &str| actgate::policy::analyze::analyze(sql, &resolver, Default::default()).unwrap();
+    let needs = |sql: &str| policy.approvals_needed(&analyze(sql)).unwrap();
+    let insert = |amount: &str| {
+        format!(
+            "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, {amount}, 'x', 'kpatel')"
+        )
+    };
+    // At or below the threshold: no; above, or not evident: yes.
+    assert!(needs(&insert("20000")).is_empty());
+    assert_eq!(needs(&insert("20001")).len(), 1);
+    assert_eq!(needs(&insert("'20000.5'")).len(), 1);
+    assert_eq!(needs(&insert("10000 * 3")).len(), 1);
+    assert_eq!(
+        needs("INSERT INTO refunds (order_id, amount_cents, reason, created_by) SELECT 1, 1, 'x', 'kpatel'").len(),
+        1
+    );
+    // Every row counts.
+    assert_eq!(
+        needs("INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES (1, 5, 'x', 'k'), (2, 90000, 'y', 'k')").len(),
+        1
+    );
+    // A parameter is decided at Bind.
+    let p = needs(
+        "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES ($1, $2, $3, $4)",
+    );
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].param, Some(2));
+    assert!(!policy.approval_applies(&p[0], Some("20000")));
+    assert!(policy.approval_applies(&p[0], Some("20000.01")));
+    assert!(policy.approval_applies(&p[0], None));
+    assert!(policy.approval_applies(&p[0], Some("lots")));
+    // Other tables and reads: no.
+    assert!(needs("SELECT * FROM refunds WHERE amount_cents > 90000").is_empty());
+    assert!(needs("UPDATE orders SET notes = 'x' WHERE id = 1").is_empty());
+    // A SQL PREPARE of a held statement is refused.
+    let e = policy
+        .approvals_needed(&analyze(&format!("PREPARE r AS {}", insert("$1"))))
+        .unwrap_err();
+    assert_eq!(e.reason, "runtime_control_prepare");
+}

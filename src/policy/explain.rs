@@ -165,7 +165,10 @@ pub fn explain(
                     let _ = writeln!(out, "  no WHERE clause");
                 }
             }
-            let risk = a.risk_factors();
+            let mut risk = a.risk_factors();
+            if policy.touches_sensitive(a) {
+                risk.push("sensitive_table");
+            }
             if !risk.is_empty() {
                 let _ = writeln!(out, "risk:     {}", risk.join(", "));
             }
@@ -228,6 +231,30 @@ fn runtime_controls(out: &mut String, policy: &Policy, analysis: &Analysis) {
             }
             for w in c.windows.iter().filter_map(|&i| policy.time_windows.get(i)) {
                 let _ = writeln!(out, "  window   only during {} ({})", w.window, w.rule);
+            }
+        }
+    }
+    match policy.approvals_needed(analysis) {
+        Err(d) => {
+            let _ = writeln!(out, "  approval {} ({})", d.message, d.reason);
+        }
+        Ok(needs) => {
+            for n in needs {
+                let Some(rule) = policy.approvals.get(n.index) else {
+                    continue;
+                };
+                let when = match (&rule.threshold, n.param) {
+                    (Some((column, above)), Some(p)) => {
+                        format!("if ${p} (written to {column}) is above {above}")
+                    }
+                    _ => "always".to_owned(),
+                };
+                let _ = writeln!(
+                    out,
+                    "  approval needs an operator's approval {when} ({}; valid {} s)",
+                    rule.rule,
+                    rule.ttl.as_secs()
+                );
             }
         }
     }
