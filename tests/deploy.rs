@@ -699,3 +699,35 @@ async fn schema_applies_and_the_shipped_rules_pass_the_startup_check() {
     )
     .unwrap_or_else(|e| panic!("the upstream role cannot make the agents' writes: {e}"));
 }
+
+#[test]
+fn the_example_workflow_makes_secrets_and_runs_the_policy_tests() {
+    setup();
+    let text = read(".github/workflows/actgate-policy.yml");
+    let workflow: Value = serde_norway::from_str(&text)
+        .unwrap_or_else(|e| panic!(".github/workflows/actgate-policy.yml is not valid YAML: {e}"));
+    let jobs = workflow
+        .get("jobs")
+        .and_then(Value::as_mapping)
+        .expect("jobs");
+    let runs: Vec<String> = jobs
+        .values()
+        .flat_map(|job| {
+            job.get("steps")
+                .and_then(Value::as_sequence)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|step| step.get("run").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    let position = |needle: &str| {
+        runs.iter()
+            .position(|r| r.contains(needle))
+            .unwrap_or_else(|| panic!("the workflow never runs {needle:?}: {runs:?}"))
+    };
+    assert!(
+        position("bash deploy/init-secrets.sh")
+            < position("docker compose --profile ci run --rm policy-tests"),
+        "secrets must exist before the compose run"
+    );
+}
