@@ -23,12 +23,14 @@
 //! - [`launcher`]: throwaway PostgreSQL clusters for the demo and tests.
 //! - [`demo`]: `actgate demo`.
 //! - [`explain`]: `actgate explain`.
+//! - [`audit_tools`]: `actgate replay` and `actgate suggest`, from the audit log.
 #![forbid(unsafe_code)]
 
 pub mod admin;
 pub mod admin_client;
 pub mod alerts;
 pub mod audit;
+pub mod audit_tools;
 pub mod auth;
 pub mod config;
 pub mod controls;

@@ -68,6 +68,47 @@ enum Command {
         #[arg(long, default_value = "public")]
         search_path: String,
     },
+    /// Re-decide the statements of an audit log under candidate rules and report what would change.
+    ///
+    /// Exit status: 0 if nothing would be newly blocked, 1 if some statement
+    /// would be, 2 on bad input (unreadable log, rules that do not load).
+    Replay {
+        /// The audit log (JSON lines).
+        #[arg(long)]
+        audit: PathBuf,
+        /// The candidate rules directory.
+        #[arg(long)]
+        rules: PathBuf,
+        /// Only this agent's statements.
+        #[arg(long)]
+        agent: Option<String>,
+        /// Load the live catalog from this database (postgres://user:pw@host:port/db)
+        /// to expand `*` and check columns.
+        #[arg(long)]
+        database: Option<String>,
+        /// The pinned search_path (comma-separated).
+        #[arg(long, default_value = "public")]
+        search_path: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Propose a least-privilege rules file for an agent from its recorded statements.
+    Suggest {
+        /// The audit log (JSON lines).
+        #[arg(long)]
+        audit: PathBuf,
+        /// The agent whose statements to use.
+        #[arg(long)]
+        agent: String,
+        /// Load the live catalog from this database (postgres://user:pw@host:port/db)
+        /// to expand `*`.
+        #[arg(long)]
+        database: Option<String>,
+        /// The pinned search_path (comma-separated).
+        #[arg(long, default_value = "public")]
+        search_path: String,
+    },
     /// Print a SCRAM-SHA-256 verifier for an agent secret (for `secret_verifier`).
     Secret {
         /// The secret; read from standard input when omitted.
@@ -264,6 +305,70 @@ fn main() -> anyhow::Result<()> {
                 .map(|s| s.trim().to_owned())
                 .collect();
             print!("{}", actgate::explain::rls(&rules, &search_path, &role)?);
+            Ok(())
+        }
+        Command::Replay {
+            audit,
+            rules,
+            agent,
+            database,
+            search_path,
+            json,
+        } => {
+            let search_path: Vec<String> = search_path
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .collect();
+            let options = actgate::audit_tools::replay::Options {
+                audit: &audit,
+                rules_dir: &rules,
+                agent: agent.as_deref(),
+                database_url: database.as_deref(),
+                search_path: &search_path,
+            };
+            let report = tokio::runtime::Runtime::new()
+                .context("starting the async runtime")
+                .and_then(|rt| Ok(rt.block_on(actgate::audit_tools::replay::run(&options))?));
+            let report = match report {
+                Ok(r) => r,
+                Err(e) => {
+                    // Bad input is exit status 2: 1 means "newly blocked".
+                    eprintln!("Error: {e:#}");
+                    std::process::exit(2);
+                }
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", actgate::audit_tools::replay::render_text(&report));
+            }
+            std::process::exit(report.exit_code());
+        }
+        Command::Suggest {
+            audit,
+            agent,
+            database,
+            search_path,
+        } => {
+            let search_path: Vec<String> = search_path
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .collect();
+            let options = actgate::audit_tools::suggest::Options {
+                audit: &audit,
+                agent: &agent,
+                database_url: database.as_deref(),
+                search_path: &search_path,
+            };
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let suggestion = runtime.block_on(actgate::audit_tools::suggest::run(&options))?;
+            print!("{}", suggestion.toml);
+            if !suggestion.uncovered.is_empty() {
+                eprintln!(
+                    "warning: {} recorded statement(s) are still denied by the suggestion (listed at its end)",
+                    suggestion.uncovered.len()
+                );
+            }
             Ok(())
         }
         Command::Secret { secret } => {

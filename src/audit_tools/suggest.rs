@@ -1,0 +1,727 @@
+//! `actgate suggest`: proposes a least-privilege rules file for one agent
+//! from the statements it was recorded running (typically in monitor
+//! mode), for a DBA to review.
+//!
+//! Every recorded statement that ran is re-analysed; the proposal allows
+//! exactly the statement classes, tables with their operations, columns
+//! read and written (when the analysis can name them), functions and
+//! settings seen, with comments counting the statements behind each
+//! entry. The proposal is then loaded with the rules loader and every
+//! statement it was built from is decided under it; anything still
+//! denied (e.g. what no policy can allow) is listed in a comment, as is
+//! every event that could not be used (truncated, unparseable, no SQL).
+
+use super::record::{self, Log, Record, RecordError};
+use super::{CatalogLoadError, RUNTIME_REASONS, analyze_recorded, catalog_for, decide};
+use crate::policy::analyze::{Access, Class, ColumnAccess, ColumnName, SettingAction};
+use crate::policy::builtin;
+use crate::policy::catalog::Catalog;
+use crate::policy::names::QualifiedName;
+use crate::policy::{Capability, SessionState, Verdict};
+use crate::rules::RulesError;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A verifier in the valid format that no secret matches (its keys are
+/// zero): the proposal loads, and nobody can log in until the DBA puts a
+/// real one from `actgate secret` in its place.
+pub const PLACEHOLDER_VERIFIER: &str = "SCRAM-SHA-256$4096:RURJVC1NRS1wbGFjZWhvbGRlcg==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuggestError {
+    #[error(transparent)]
+    Audit(#[from] RecordError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogLoadError),
+    #[error("the audit log has no statement events of agent {0:?} that ran")]
+    NoStatements(String),
+    #[error("agent {0:?}: no recorded statement names its database")]
+    NoDatabase(String),
+    /// The proposal does not load: a bug in `suggest`, reported rather
+    /// than printed.
+    #[error("the suggested rules do not load: {0}")]
+    Invalid(#[from] RulesError),
+}
+
+/// What to read, for whom.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    pub audit: &'a Path,
+    pub agent: &'a str,
+    /// Load the live catalog of this database (`postgres://…`) to expand `*`.
+    pub database_url: Option<&'a str>,
+    pub search_path: &'a [String],
+}
+
+/// A proposed rules file and what it was checked against.
+#[derive(Debug, Clone)]
+pub struct Suggestion {
+    /// The rules file (TOML, with review comments).
+    pub toml: String,
+    /// Audit lines of the statements it was built from.
+    pub used: Vec<usize>,
+    /// Statements it was built from that it still denies: (line, reason).
+    pub uncovered: Vec<(usize, String)>,
+}
+
+/// Reads the log (and the catalog) and proposes a policy.
+pub async fn run(opts: &Options<'_>) -> Result<Suggestion, SuggestError> {
+    let log = record::read(opts.audit)?;
+    let catalogs = match opts.database_url {
+        Some(url) => super::load_catalog(url, opts.search_path).await?,
+        None => HashMap::new(),
+    };
+    let source = opts.audit.display().to_string();
+    super::on_big_stack(|| suggest(&log, &source, opts.agent, &catalogs, opts.search_path))
+}
+
+/// Why an event was not used.
+#[derive(Default)]
+struct Skipped {
+    blocked_enforce: usize,
+    runtime: usize,
+    no_sql: Vec<usize>,
+    truncated: Vec<usize>,
+    unparseable: Vec<(usize, String)>,
+}
+
+#[derive(Default)]
+struct TableSeen {
+    statements: usize,
+    operations: BTreeMap<Access, usize>,
+    read: BTreeSet<String>,
+    written: BTreeSet<String>,
+    /// Statements using `*` (or a whole row) whose columns are unknown.
+    read_unknown: usize,
+    write_unknown: usize,
+}
+
+#[derive(Default)]
+struct Seen {
+    databases: BTreeMap<String, usize>,
+    classes: BTreeMap<Class, usize>,
+    tables: BTreeMap<QualifiedName, TableSeen>,
+    functions: BTreeMap<String, usize>,
+    settings: BTreeMap<String, usize>,
+    missing_where: usize,
+    token_sessions: usize,
+    secret_sessions: usize,
+    claim_names: BTreeSet<String>,
+    allowed: usize,
+    monitor_blocked: usize,
+}
+
+/// Proposes a policy for `agent` from `log`; `source` names the log in
+/// the header comment.
+pub fn suggest(
+    log: &Log,
+    source: &str,
+    agent: &str,
+    catalogs: &HashMap<String, Arc<Catalog>>,
+    search_path: &[String],
+) -> Result<Suggestion, SuggestError> {
+    let default_schema = search_path.first().map(String::as_str).unwrap_or("public");
+    let mut seen = Seen::default();
+    let mut skipped = Skipped::default();
+    let mut used: Vec<(usize, &Record)> = Vec::new();
+    for (line, r) in &log.records {
+        if !r.is_statement() || r.agent.as_deref() != Some(agent) {
+            continue;
+        }
+        if r.was_blocked() && !r.monitor() {
+            // It never ran: widening the policy to it is replay's question.
+            skipped.blocked_enforce += 1;
+            continue;
+        }
+        if r.was_blocked()
+            && r.reason
+                .as_deref()
+                .is_some_and(|x| RUNTIME_REASONS.contains(&x))
+        {
+            // A budget or window in monitor mode; the policy's own
+            // decision of the statement is its own event.
+            skipped.runtime += 1;
+            continue;
+        }
+        let Some(sql) = r.sql.as_deref() else {
+            skipped.no_sql.push(*line);
+            continue;
+        };
+        if r.sql_truncated == Some(true) {
+            skipped.truncated.push(*line);
+            continue;
+        }
+        let database = r.database.as_deref();
+        let analysis = match analyze_recorded(sql, database, search_path, catalogs) {
+            Ok(a) => a,
+            Err(e) => {
+                skipped.unparseable.push((*line, e.to_string()));
+                continue;
+            }
+        };
+        used.push((*line, r));
+        if r.was_blocked() {
+            seen.monitor_blocked += 1;
+        } else {
+            seen.allowed += 1;
+        }
+        if let Some(db) = database {
+            *seen.databases.entry(db.to_owned()).or_default() += 1;
+        }
+        if r.token_session() {
+            seen.token_sessions += 1;
+            seen.claim_names
+                .extend(r.claims.iter().flat_map(|c| c.keys().cloned()));
+        } else {
+            seen.secret_sessions += 1;
+        }
+        let catalog = catalog_for(database, catalogs);
+        // What this one statement needs; counted once per statement.
+        let mut classes = BTreeSet::new();
+        let mut functions = BTreeSet::new();
+        let mut settings = BTreeSet::new();
+        let mut tables: BTreeMap<QualifiedName, TableSeen> = BTreeMap::new();
+        let mut missing_where = false;
+        for st in &analysis.statements {
+            for c in &st.classes {
+                // Allowed without listing them (driver_profile stays on).
+                let implicit = *c == Class::Transaction || *c == Class::Session || st.housekeeping;
+                if !implicit {
+                    classes.insert(*c);
+                }
+            }
+            for s in &st.settings {
+                let custom = s.name.contains('.');
+                let needed = match s.action {
+                    SettingAction::Show => custom,
+                    _ => custom || !builtin::SETTINGS.contains(&s.name.as_str()),
+                };
+                if needed {
+                    settings.insert(s.name.clone());
+                }
+            }
+            for f in &st.functions {
+                let builtin = f.schema == "pg_catalog"
+                    && (builtin::is_builtin_function(&f.name)
+                        || builtin::is_driver_function(&f.name));
+                if !builtin {
+                    functions.insert(f.to_string());
+                }
+            }
+            for rel in &st.relations {
+                let system =
+                    rel.name.schema == "pg_catalog" || rel.name.schema == "information_schema";
+                if system
+                    && rel.access == Access::Read
+                    && builtin::listed(builtin::DRIVER_RELATIONS, &rel.name.schema, &rel.name.name)
+                {
+                    continue;
+                }
+                let t = tables.entry(rel.name.clone()).or_default();
+                t.operations.insert(rel.access, 1);
+            }
+            let mut column = |relation: &QualifiedName, column: &ColumnName, access| {
+                let Some(t) = tables.get_mut(relation) else {
+                    return;
+                };
+                let names: Option<Vec<String>> = match column {
+                    ColumnName::Named(n) => Some(vec![n.clone()]),
+                    ColumnName::All => catalog
+                        .and_then(|c| c.columns(relation))
+                        .map(|c| c.to_vec()),
+                };
+                match (names, access) {
+                    (Some(n), ColumnAccess::Read) => t.read.extend(n),
+                    (Some(n), ColumnAccess::Write) => t.written.extend(n),
+                    (None, ColumnAccess::Read) => t.read_unknown = 1,
+                    (None, ColumnAccess::Write) => t.write_unknown = 1,
+                }
+            };
+            for c in &st.columns {
+                column(&c.relation, &c.column, c.access);
+            }
+            for a in &st.ambiguous {
+                for (t, c) in &a.candidates {
+                    column(t, c, ColumnAccess::Read);
+                }
+            }
+            missing_where |= st.missing_where;
+        }
+        for c in classes {
+            *seen.classes.entry(c).or_default() += 1;
+        }
+        for f in functions {
+            *seen.functions.entry(f).or_default() += 1;
+        }
+        for s in settings {
+            *seen.settings.entry(s).or_default() += 1;
+        }
+        seen.missing_where += usize::from(missing_where);
+        for (name, t) in tables {
+            let all = seen.tables.entry(name).or_default();
+            all.statements += 1;
+            for (op, n) in t.operations {
+                *all.operations.entry(op).or_default() += n;
+            }
+            all.read.extend(t.read);
+            all.written.extend(t.written);
+            all.read_unknown += t.read_unknown;
+            all.write_unknown += t.write_unknown;
+        }
+    }
+    if used.is_empty() {
+        return Err(SuggestError::NoStatements(agent.to_owned()));
+    }
+    if seen.databases.is_empty() {
+        return Err(SuggestError::NoDatabase(agent.to_owned()));
+    }
+    let mut toml = render(
+        &seen,
+        &skipped,
+        source,
+        agent,
+        default_schema,
+        !catalogs.is_empty(),
+    );
+
+    // The proposal must load, and allow what it was built from.
+    let compiled =
+        crate::rules::parse_agent(&toml, Path::new("suggested.toml"), search_path, catalogs)?;
+    let mut sessions: HashMap<Option<u64>, SessionState> = HashMap::new();
+    let mut uncovered = Vec::new();
+    for (line, r) in &used {
+        let database = r.database.as_deref();
+        let analysis = analyze_recorded(
+            r.sql.as_deref().unwrap_or_default(),
+            database,
+            search_path,
+            catalogs,
+        );
+        let session = sessions.entry(r.session_id).or_default();
+        let capability = r.capability();
+        let verdict = decide(
+            &compiled.policy,
+            &analysis,
+            catalog_for(database, catalogs),
+            session,
+            capability.as_ref().map(|c| c as &dyn Capability),
+        );
+        match (&verdict, &analysis) {
+            (Verdict::Allow, Ok(a)) => session.executed(a),
+            (Verdict::Deny(d), _) => {
+                uncovered.push((*line, format!("{}: {}", d.reason, d.message)))
+            }
+            _ => {}
+        }
+    }
+    if !uncovered.is_empty() {
+        let _ = writeln!(
+            toml,
+            "\n# NOT COVERED: {} recorded statement(s) this policy still denies (no rules file can allow them, or they need a claim or catalog this replay lacks):",
+            uncovered.len()
+        );
+        for (line, why) in &uncovered {
+            let _ = writeln!(toml, "#   line {line}: {}", comment(why));
+        }
+    }
+    Ok(Suggestion {
+        toml,
+        used: used.iter().map(|(l, _)| *l).collect(),
+        uncovered,
+    })
+}
+
+/// A TOML string literal.
+fn quoted(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let items: Vec<String> = items.into_iter().map(quoted).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// Text safe inside a `#` comment line.
+fn comment(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn counted<K: std::fmt::Display>(m: &BTreeMap<K, usize>) -> String {
+    m.iter()
+        .map(|(k, n)| format!("{k}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn lines(v: &[usize]) -> String {
+    v.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn render(
+    seen: &Seen,
+    skipped: &Skipped,
+    source: &str,
+    agent: &str,
+    default_schema: &str,
+    catalog: bool,
+) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(
+        w,
+        "# Suggested by `actgate suggest` for agent {agent:?} from {}.",
+        comment(source)
+    );
+    let _ = writeln!(
+        w,
+        "# Built from {} recorded statement(s): {} allowed, {} blocked in monitor mode (they ran).",
+        seen.allowed + seen.monitor_blocked,
+        seen.allowed,
+        seen.monitor_blocked
+    );
+    if skipped.blocked_enforce > 0 {
+        let _ = writeln!(
+            w,
+            "# Not used: {} statement(s) blocked in enforce mode (they never ran; check them with `actgate replay`).",
+            skipped.blocked_enforce
+        );
+    }
+    if skipped.runtime > 0 {
+        let _ = writeln!(
+            w,
+            "# Not used: {} runtime-control event(s) (budgets, windows, row limits): the statement's own decision is a separate event.",
+            skipped.runtime
+        );
+    }
+    if !skipped.truncated.is_empty() {
+        let _ = writeln!(
+            w,
+            "# NOT ANALYSED: {} statement(s) with truncated SQL (sql_truncated), lines {}: raise [audit] sql_max_bytes or review them by hand.",
+            skipped.truncated.len(),
+            lines(&skipped.truncated)
+        );
+    }
+    if !skipped.no_sql.is_empty() {
+        let _ = writeln!(
+            w,
+            "# NOT ANALYSED: {} event(s) without SQL, lines {}.",
+            skipped.no_sql.len(),
+            lines(&skipped.no_sql)
+        );
+    }
+    if !skipped.unparseable.is_empty() {
+        let _ = writeln!(
+            w,
+            "# NOT ANALYSED: {} statement(s) actgate cannot parse (it denies them under any policy):",
+            skipped.unparseable.len()
+        );
+        for (line, e) in &skipped.unparseable {
+            let _ = writeln!(w, "#   line {line}: {}", comment(e));
+        }
+    }
+    let _ = writeln!(
+        w,
+        "# Review every entry: this is what the agent did, not necessarily what it should do."
+    );
+    let _ = writeln!(w, "\n[agent]");
+    let _ = writeln!(w, "name = {}", quoted(agent));
+    let _ = writeln!(
+        w,
+        "databases = {}   # statements per database: {}",
+        list(seen.databases.keys().map(String::as_str)),
+        counted(&seen.databases)
+    );
+    if seen.token_sessions > 0 {
+        let _ = writeln!(
+            w,
+            "auth = \"token\"   # {} statement(s) came from capability-token sessions",
+            seen.token_sessions
+        );
+        if seen.secret_sessions > 0 {
+            let _ = writeln!(
+                w,
+                "# NOTE: {} statement(s) came from secret logins; an agent has one way to log in.",
+                seen.secret_sessions
+            );
+        }
+    } else {
+        let _ = writeln!(
+            w,
+            "# EDIT ME: a placeholder that no secret matches; replace it with the output of `actgate secret`."
+        );
+        let _ = writeln!(w, "secret_verifier = {}", quoted(PLACEHOLDER_VERIFIER));
+    }
+
+    let _ = writeln!(w, "\n[policy]");
+    let _ = writeln!(
+        w,
+        "# mode = \"monitor\"   # to trial this policy first: evaluate and audit, never block"
+    );
+    let _ = writeln!(
+        w,
+        "statements = {}   # statements per class: {}",
+        list(seen.classes.keys().map(|c| c.name())),
+        counted(
+            &seen
+                .classes
+                .iter()
+                .map(|(c, n)| (c.name(), *n))
+                .collect::<BTreeMap<_, _>>()
+        )
+    );
+    if !seen.functions.is_empty() {
+        let _ = writeln!(
+            w,
+            "functions = {}   # beyond the built-in allow-list; statements per function: {}",
+            list(seen.functions.keys().map(String::as_str)),
+            counted(&seen.functions)
+        );
+    }
+    if !seen.settings.is_empty() {
+        let _ = writeln!(
+            w,
+            "settings = {}   # statements per setting: {}",
+            list(seen.settings.keys().map(String::as_str)),
+            counted(&seen.settings)
+        );
+    }
+    if seen.missing_where > 0 {
+        let _ = writeln!(
+            w,
+            "require_where = false   # WARNING: {} UPDATE/DELETE statement(s) without a WHERE clause were seen",
+            seen.missing_where
+        );
+    }
+    if seen.token_sessions > 0 && !seen.claim_names.is_empty() {
+        let names: Vec<&str> = seen.claim_names.iter().map(String::as_str).collect();
+        let _ = writeln!(
+            w,
+            "# The tokens carried the claims {}: consider `scope = {{ <column> = \"{{{{claims.NAME}}}}\" }}` on tables holding end users' rows.",
+            names.join(", ")
+        );
+    }
+
+    for (name, t) in &seen.tables {
+        let key = if name.schema == default_schema {
+            crate::policy::names::quote_if_needed(&name.name)
+        } else {
+            name.to_string()
+        };
+        let _ = writeln!(w, "\n[tables.{}]", quoted(&key));
+        let ops = t
+            .operations
+            .iter()
+            .map(|(a, n)| format!("{} {n}", a.name()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(w, "# used by {} statement(s): {ops}", t.statements);
+        let _ = writeln!(
+            w,
+            "operations = {}",
+            list(t.operations.keys().map(|a| a.name()))
+        );
+        let writes = t
+            .operations
+            .keys()
+            .any(|a| matches!(a, Access::Insert | Access::Update));
+        let unknown_why = if catalog {
+            "not in the catalog"
+        } else {
+            "unknown without a catalog (pass --database to expand *)"
+        };
+        if t.read_unknown > 0 || t.write_unknown > 0 {
+            let _ = writeln!(
+                w,
+                "# columns omitted: {} statement(s) used * or a whole row, whose columns are {unknown_why}",
+                t.read_unknown + t.write_unknown
+            );
+        } else if t.read.is_empty() && t.written.is_empty() {
+            let _ = writeln!(w, "# no column of it was named");
+        } else {
+            // `columns` bounds reads and writes alike.
+            let all: BTreeSet<&str> = t
+                .read
+                .iter()
+                .chain(&t.written)
+                .map(String::as_str)
+                .collect();
+            let _ = writeln!(w, "columns = {}", list(all));
+        }
+        if writes {
+            if t.write_unknown > 0 {
+                let _ = writeln!(
+                    w,
+                    "# write_columns omitted: an INSERT without a column list writes columns {unknown_why}"
+                );
+            } else {
+                let _ = writeln!(
+                    w,
+                    "write_columns = {}",
+                    list(t.written.iter().map(String::as_str))
+                );
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::parse_agent;
+
+    fn sp() -> Vec<String> {
+        vec!["public".into()]
+    }
+
+    fn event(event: &str, mode: &str, sql: &str) -> String {
+        serde_json::json!({
+            "v": 1, "event": event, "agent": "watcher", "session_id": 3,
+            "database": "shop", "mode": mode, "sql": sql, "sql_truncated": false,
+        })
+        .to_string()
+    }
+
+    fn suggest_from(lines: &[String]) -> Suggestion {
+        let log = record::parse(&lines.join("\n"));
+        suggest(&log, "audit.jsonl", "watcher", &HashMap::new(), &sp()).unwrap()
+    }
+
+    #[test]
+    fn the_proposal_loads_and_allows_what_it_was_built_from() {
+        let s = suggest_from(&[
+            event(
+                "statement_allowed",
+                "monitor",
+                "SELECT id, status FROM orders WHERE id = 1",
+            ),
+            event(
+                "statement_blocked",
+                "monitor",
+                "UPDATE orders SET status = 'paid' WHERE id = 1",
+            ),
+            event(
+                "statement_blocked",
+                "monitor",
+                "SELECT count(*) FROM customers",
+            ),
+            event(
+                "statement_blocked",
+                "monitor",
+                "SELECT public.order_total(1)",
+            ),
+            event("statement_allowed", "monitor", "BEGIN"),
+        ]);
+        assert!(s.uncovered.is_empty(), "{}", s.toml);
+        assert_eq!(s.used, vec![1, 2, 3, 4, 5]);
+        let agent = parse_agent(&s.toml, Path::new("s.toml"), &sp(), &HashMap::new()).unwrap();
+        let p = &agent.policy;
+        let names: Vec<&str> = p.classes.iter().map(|c| c.name()).collect();
+        assert_eq!(names, vec!["read", "update"], "{}", s.toml);
+        let orders = &p.tables[&QualifiedName::new("public", "orders")];
+        let cols: Vec<&str> = orders
+            .columns
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(cols, vec!["id", "status"], "{}", s.toml);
+        let written: Vec<&str> = orders
+            .write_columns
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(written, vec!["status"], "{}", s.toml);
+        assert!(
+            p.functions
+                .contains(&QualifiedName::new("public", "order_total")),
+            "{}",
+            s.toml
+        );
+        assert!(s.toml.contains("EDIT ME"), "{}", s.toml);
+    }
+
+    #[test]
+    fn star_without_a_catalog_omits_columns_and_says_why() {
+        let s = suggest_from(&[event(
+            "statement_allowed",
+            "monitor",
+            "SELECT * FROM orders",
+        )]);
+        assert!(s.toml.contains("# columns omitted"), "{}", s.toml);
+        assert!(!s.toml.contains("columns = "), "{}", s.toml);
+        assert!(s.uncovered.is_empty(), "{}", s.toml);
+    }
+
+    #[test]
+    fn unusable_events_are_reported_not_dropped() {
+        let truncated = serde_json::json!({
+            "event": "statement_allowed", "agent": "watcher", "database": "shop",
+            "mode": "monitor", "sql": "SELECT id FRO", "sql_truncated": true,
+        })
+        .to_string();
+        let s = suggest_from(&[
+            event("statement_allowed", "monitor", "SELECT id FROM orders"),
+            truncated,
+            event("statement_allowed", "monitor", "SELEC nonsense"),
+            event("statement_blocked", "enforce", "DELETE FROM orders"),
+            event(
+                "statement_blocked",
+                "monitor",
+                "COPY orders TO '/tmp/orders.csv'",
+            ),
+        ]);
+        assert!(
+            s.toml.contains("truncated SQL (sql_truncated), lines 2"),
+            "{}",
+            s.toml
+        );
+        assert!(s.toml.contains("#   line 3: "), "{}", s.toml);
+        assert!(
+            s.toml.contains("1 statement(s) blocked in enforce mode"),
+            "{}",
+            s.toml
+        );
+        // A server-side COPY is refused whatever the rules say.
+        assert_eq!(s.uncovered.len(), 1, "{}", s.toml);
+        assert_eq!(s.uncovered[0].0, 5);
+        assert!(
+            s.uncovered[0].1.starts_with("copy_server_side"),
+            "{:?}",
+            s.uncovered
+        );
+        assert!(s.toml.contains("# NOT COVERED: 1"), "{}", s.toml);
+        parse_agent(&s.toml, Path::new("s.toml"), &sp(), &HashMap::new()).unwrap();
+    }
+
+    #[test]
+    fn token_sessions_make_a_token_agent() {
+        let e = serde_json::json!({
+            "event": "statement_allowed", "agent": "watcher", "database": "shop",
+            "mode": "monitor", "sql": "SELECT id FROM orders WHERE customer_id = 42",
+            "subject": "customer-42", "token_id": "t1", "claims": {"customer_id": "42"},
+        })
+        .to_string();
+        let s = suggest_from(&[e]);
+        assert!(s.toml.contains("auth = \"token\""), "{}", s.toml);
+        assert!(!s.toml.contains("secret_verifier"), "{}", s.toml);
+        assert!(s.toml.contains("claims customer_id"), "{}", s.toml);
+    }
+
+    #[test]
+    fn no_statements_is_an_error() {
+        let log = record::parse(
+            &event("statement_allowed", "monitor", "SELECT 1").replace("watcher", "other"),
+        );
+        assert!(matches!(
+            suggest(&log, "a", "watcher", &HashMap::new(), &sp()),
+            Err(SuggestError::NoStatements(_))
+        ));
+    }
+}
