@@ -333,7 +333,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(r) => r,
                 Err(e) => {
                     // Bad input is exit status 2: 1 means "newly blocked".
-                    eprintln!("Error: {e:#}");
+                    eprintln!("Error: {e}");
                     std::process::exit(2);
                 }
             };

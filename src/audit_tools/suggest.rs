@@ -333,6 +333,14 @@ pub fn suggest(
     })
 }
 
+/// A TOML key: bare when TOML allows it.
+fn toml_key(s: &str) -> String {
+    let bare = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare { s.to_owned() } else { quoted(s) }
+}
+
 /// A TOML string literal.
 fn quoted(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
@@ -401,7 +409,7 @@ fn render(
     if !skipped.truncated.is_empty() {
         let _ = writeln!(
             w,
-            "# NOT ANALYSED: {} statement(s) with truncated SQL (sql_truncated), lines {}: raise [audit] sql_max_bytes or review them by hand.",
+            "# NOT ANALYSED: {} statement(s) with truncated SQL (sql_truncated), line(s) {}: raise [audit] sql_max_bytes or review them by hand.",
             skipped.truncated.len(),
             lines(&skipped.truncated)
         );
@@ -409,7 +417,7 @@ fn render(
     if !skipped.no_sql.is_empty() {
         let _ = writeln!(
             w,
-            "# NOT ANALYSED: {} event(s) without SQL, lines {}.",
+            "# NOT ANALYSED: {} event(s) without SQL, line(s) {}.",
             skipped.no_sql.len(),
             lines(&skipped.no_sql)
         );
@@ -512,7 +520,7 @@ fn render(
         } else {
             name.to_string()
         };
-        let _ = writeln!(w, "\n[tables.{}]", quoted(&key));
+        let _ = writeln!(w, "\n[tables.{}]", toml_key(&key));
         let ops = t
             .operations
             .iter()
@@ -678,7 +686,7 @@ mod tests {
             ),
         ]);
         assert!(
-            s.toml.contains("truncated SQL (sql_truncated), lines 2"),
+            s.toml.contains("truncated SQL (sql_truncated), line(s) 2"),
             "{}",
             s.toml
         );
