@@ -289,3 +289,49 @@ fn suggest_for_an_agent_without_statements_fails() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn with_a_live_catalog_star_expands_into_columns() {
+    let db = actgate::demo::DemoDatabase::start(&["shop"]).unwrap_or_else(|e| {
+        panic!("this test needs PostgreSQL (scripts/test.sh installs it): {e}")
+    });
+    let url = db.pg.url("shop");
+    let out = actgate()
+        .arg("suggest")
+        .arg("--audit")
+        .arg(fixture("monitor.jsonl"))
+        .args(["--agent", "watcher", "--database", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("[tables.products]\n# used by 1 statement(s): select 1\noperations = [\"select\"]\ncolumns = [\"active\", \"category\", \"created_at\", \"id\", \"name\", \"price_cents\", \"sku\", \"stock_qty\"]\n"),
+        "{text}"
+    );
+    assert!(!text.contains("NOT COVERED"), "{text}");
+
+    // Checked against the live catalog too: the tables and columns exist
+    // and every statement that ran is allowed.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("watcher.toml"), &text).unwrap();
+    let out = replay(
+        &fixture("monitor.jsonl"),
+        dir.path(),
+        &["--json", "--agent", "watcher", "--database", &url],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json(&out);
+    assert_eq!(r["catalog"], true);
+    assert_eq!(r["agents"]["watcher"]["unchanged_allowed"], 5);
+    assert_eq!(r["agents"]["watcher"]["newly_allowed"], 3);
+}
