@@ -76,6 +76,18 @@ fn replay_under_the_recording_rules_changes_nothing() {
     assert_eq!(r["agents"]["analytics"]["unchanged_blocked"], 2);
     assert_eq!(r["agents"]["support-bot"]["unchanged_allowed"], 2);
     assert_eq!(r["agents"]["support-bot"]["unchanged_blocked"], 2);
+    // The shipped support-bot holds refunds above 200.00 for an operator:
+    // allowed by the policy, listed apart, not newly blocked.
+    let held = r["held_for_approval"].as_array().unwrap();
+    assert_eq!(held.len(), 1, "{r}");
+    assert_eq!(held[0]["line"], 10);
+    assert!(
+        held[0]["rule"]
+            .as_str()
+            .unwrap()
+            .ends_with("support-bot.toml: approvals.large_refunds"),
+        "{r}"
+    );
 }
 
 #[test]

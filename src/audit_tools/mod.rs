@@ -22,7 +22,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Denial reasons decided when a statement runs (after the policy allowed
-/// it) or by the state of a token: replay cannot reproduce them. The
+/// it), by the state of a token or by an operator (approvals): replay
+/// cannot reproduce them. The
 /// proxy audits the policy's own decision of such a statement separately
 /// (a `statement_allowed` event precedes a `rate_limited` one).
 pub const RUNTIME_REASONS: &[&str] = &[
@@ -36,6 +37,9 @@ pub const RUNTIME_REASONS: &[&str] = &[
     "token_expired",
     "token_revoked",
     "token_check_failed",
+    "approval_required",
+    "approval_rejected",
+    "approval_unavailable",
 ];
 
 /// Stack for analysing recorded SQL: the audit log holds whatever agents
@@ -90,8 +94,9 @@ pub(crate) fn catalog_for<'a>(
 
 /// The policy's decision at Query/Parse: [`Policy::decide_with`], with
 /// parameter conditions deferred to Bind (a recorded `$n` statement came
-/// from a Parse), then the static part of the runtime controls (a SQL
-/// `PREPARE` under a budget is refused).
+/// from a Parse), then the static part of approvals and runtime controls
+/// (a SQL `PREPARE` of a statement that may need approval, or is under a
+/// budget, is refused).
 pub(crate) fn decide(
     policy: &Policy,
     analysis: &Result<Analysis, AnalysisError>,
@@ -101,11 +106,17 @@ pub(crate) fn decide(
 ) -> Verdict {
     let mut checks = Vec::new();
     let verdict = policy.decide_with(analysis, catalog, session, capability, Some(&mut checks));
-    if let (Verdict::Allow, Ok(a)) = (&verdict, analysis)
-        && policy.has_runtime_controls()
-        && let Err(d) = policy.runtime_controls(a)
-    {
-        return Verdict::Deny(d);
+    if let (Verdict::Allow, Ok(a)) = (&verdict, analysis) {
+        if policy.has_approvals()
+            && let Err(d) = policy.approvals_needed(a)
+        {
+            return Verdict::Deny(d);
+        }
+        if policy.has_runtime_controls()
+            && let Err(d) = policy.runtime_controls(a)
+        {
+            return Verdict::Deny(d);
+        }
     }
     verdict
 }

@@ -103,6 +103,9 @@ pub struct Report {
     pub agents: BTreeMap<String, AgentCounts>,
     pub newly_blocked: Vec<Change>,
     pub newly_allowed: Vec<Change>,
+    /// Allowed statements the candidate's `[[approvals]]` would hold for
+    /// an operator (not counted as newly blocked: they run once approved).
+    pub held_for_approval: Vec<Change>,
     pub not_replayable: Vec<Unreplayable>,
     pub malformed: Vec<Malformed>,
 }
@@ -238,6 +241,19 @@ pub fn replay(
                 capability.as_ref().map(|c| c as &dyn Capability),
             ),
         };
+        // The approval rules whose need does not depend on a Bind value.
+        let held: Vec<&str> = match (&verdict, &analysis) {
+            (Verdict::Allow, Ok(a)) if agent.policy.has_approvals() => agent
+                .policy
+                .approvals_needed(a)
+                .unwrap_or_default()
+                .iter()
+                .filter(|n| n.param.is_none())
+                .filter_map(|n| agent.policy.approvals.get(n.index))
+                .map(|r| r.rule.as_str())
+                .collect(),
+            _ => Vec::new(),
+        };
         if let (Verdict::Allow, Ok(a)) = (&verdict, &analysis) {
             session.executed(a);
         }
@@ -261,6 +277,13 @@ pub fn replay(
             candidate_mode: agent.policy.mode.name(),
             note: None,
         };
+        if !held.is_empty() {
+            report.held_for_approval.push(Change {
+                rule: Some(format!("{}: {}", agent.source.display(), held.join(", "))),
+                note: r.was_blocked().then(|| "recorded blocked".to_owned()),
+                ..change(r)
+            });
+        }
         match (r.was_blocked(), verdict) {
             (false, Verdict::Allow) => counts.unchanged_allowed += 1,
             (true, Verdict::Deny(_)) => counts.unchanged_blocked += 1,
@@ -268,7 +291,7 @@ pub fn replay(
                 counts.newly_blocked += 1;
                 let note = match (d.reason, no_claims, capability.is_some()) {
                     ("claim_missing", true, _) => Some(
-                        "the event records no claims (logged before claims were audited): replayed with the subject and token id only".to_owned(),
+                        "the event records no claims (an older log, or a token without custom claims): replayed with the subject and token id only".to_owned(),
                     ),
                     ("claim_missing", _, false) => Some(
                         "a secret login carries no claims: rules that need claims deny it".to_owned(),
@@ -379,6 +402,24 @@ pub fn render_text(report: &Report) -> String {
                 session(c.session_id),
                 mode(&c.recorded_mode),
                 c.recorded_reason.as_deref().unwrap_or("no reason recorded")
+            );
+            let _ = writeln!(out, "    sql:     {}", one_line(&c.sql));
+        }
+    }
+    if !report.held_for_approval.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nheld for approval (allowed, but an operator must approve each run): {}",
+            report.held_for_approval.len()
+        );
+        for c in &report.held_for_approval {
+            let _ = writeln!(
+                out,
+                "  line {}: {}{} ({})",
+                c.line,
+                c.agent,
+                session(c.session_id),
+                c.rule.as_deref().unwrap_or_default()
             );
             let _ = writeln!(out, "    sql:     {}", one_line(&c.sql));
         }
