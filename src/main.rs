@@ -87,6 +87,17 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Show a running actgate's state: rules generation, last reload, sessions.
+    /// Exits with status 1 while the last rules reload failed.
+    Status {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Reload the rules of a running actgate now (as SIGHUP does).
+    Reload {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
     /// List statements held for human approval (through the admin endpoint).
     Approvals {
         #[command(flatten)]
@@ -291,6 +302,47 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { command } => token(command),
+        Command::Status { admin } => {
+            let body: serde_json::Value = serde_json::from_str(&admin.client()?.get("/status")?)?;
+            let rules = &body["rules"];
+            let s = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+            println!("actgate {}", s(&body["version"]));
+            println!(
+                "rules:        generation {} from {} (loaded {}), agents: {}",
+                rules["generation"],
+                s(&body["rules_dir"]),
+                s(&rules["loaded_at"]),
+                rules["agents"]
+                    .as_array()
+                    .map(|a| a
+                        .iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                    .unwrap_or_default()
+            );
+            println!(
+                "reloads:      {} ok, {} failed; last attempt {} ({})",
+                rules["reloads_ok"],
+                rules["reloads_failed"],
+                s(&rules["last_attempt_at"]),
+                s(&rules["last_trigger"])
+            );
+            println!("sessions:     {}", body["sessions_active"]);
+            println!("suspensions:  {}", body["suspensions"]);
+            println!("approvals:    {} pending", body["approvals_pending"]);
+            println!("audit drops:  {}", body["audit_dropped"]);
+            if let Some(e) = rules["last_error"].as_str() {
+                println!("LAST RELOAD FAILED (the previous rules are in force):\n{e}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Reload { admin } => {
+            let body: serde_json::Value = serde_json::from_str(&admin.client()?.post("/reload")?)?;
+            println!("rules reloaded: generation {}", body["generation"]);
+            Ok(())
+        }
         Command::Approvals { admin } => {
             let body = admin.client()?.get("/approvals")?;
             let list: Vec<serde_json::Value> = serde_json::from_str(&body)?;
@@ -497,6 +549,8 @@ fn serve(config_path: PathBuf) -> anyhow::Result<()> {
                 std::future::pending(),
             ));
         }
+        #[cfg(unix)]
+        tokio::spawn(gateway.clone().reload_on_sighup());
         actgate::server::run(listener, gateway, shutdown_signal()).await;
         Ok(())
     })
