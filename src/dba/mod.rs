@@ -39,3 +39,60 @@ pub async fn load_catalog(
         crate::proxy::catalog::load(&cfg, None, &database, MAX_CATALOG_MESSAGE_BYTES).await?;
     Ok((database, Arc::new(catalog)))
 }
+
+/// Errors that stop `actgate test` before any case runs.
+#[derive(Debug, thiserror::Error)]
+pub enum TestRunError {
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    #[error(transparent)]
+    Rules(#[from] crate::rules::RulesError),
+    #[error(transparent)]
+    Tests(#[from] policy_tests::TestError),
+}
+
+/// `actgate check`: checks `rules_dir`, against the live catalog of the
+/// database `database_url` names when given.
+pub async fn check(
+    rules_dir: &std::path::Path,
+    database_url: Option<&str>,
+    search_path: &[String],
+) -> Result<check::Report, DatabaseError> {
+    let database = match database_url {
+        Some(url) => Some(load_catalog(url, search_path).await?),
+        None => None,
+    };
+    Ok(check::check_dir(
+        rules_dir,
+        search_path,
+        database.as_ref().map(|(db, c)| (db.as_str(), c)),
+    ))
+}
+
+/// `actgate test`: runs the test files of `tests_dir` (by default
+/// `rules_dir/tests`) against `rules_dir`, analysing statements with the
+/// live catalog of the database `database_url` names when given.
+pub async fn test(
+    rules_dir: &std::path::Path,
+    tests_dir: Option<&std::path::Path>,
+    database_url: Option<&str>,
+    search_path: &[String],
+) -> Result<policy_tests::TestRun, TestRunError> {
+    let database = match database_url {
+        Some(url) => Some(load_catalog(url, search_path).await?),
+        None => None,
+    };
+    let catalogs = database
+        .iter()
+        .map(|(db, c)| (db.clone(), Arc::clone(c)))
+        .collect();
+    let rules = crate::rules::RuleSet::load_dir_with(rules_dir, search_path, &catalogs)?;
+    let default_dir = rules_dir.join("tests");
+    let files = policy_tests::load_dir(tests_dir.unwrap_or(&default_dir))?;
+    Ok(policy_tests::run(
+        &rules,
+        &files,
+        search_path,
+        database.as_ref().map(|(db, c)| (db.as_str(), c.as_ref())),
+    ))
+}
