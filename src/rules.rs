@@ -295,8 +295,14 @@ fn parse_raw_agent(
         rate_limits: raw.rate_limits,
         circuit_breaker: raw.circuit_breaker,
     };
-    let policy = compile_all(&a.name, &rules, text, path, search_path, merged.as_ref())
-        .map_err(|problems| problems.into_iter().map(RulesError::Compile).collect::<Vec<_>>())?;
+    let policy = compile_all(&a.name, &rules, text, path, search_path, merged.as_ref()).map_err(
+        |problems| {
+            problems
+                .into_iter()
+                .map(RulesError::Compile)
+                .collect::<Vec<_>>()
+        },
+    )?;
     Ok(Agent {
         name: a.name,
         description: a.description,
@@ -360,6 +366,26 @@ mod tests {
     fn bad_verifier_is_rejected() {
         let text = "[agent]\nname = \"bot\"\ndatabases = [\"shop\"]\nsecret_verifier = \"plain\"\n";
         assert!(parse_agent(text, Path::new("bot.toml"), &sp(), &HashMap::new()).is_err());
+    }
+
+    #[test]
+    fn subdirectories_such_as_policy_tests_are_not_agent_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[agent]\nname = \"bot\"\ndatabases = [\"shop\"]\nsecret_verifier = \"{}\"\n",
+            verifier()
+        );
+        std::fs::write(dir.path().join("bot.toml"), text).unwrap();
+        std::fs::create_dir(dir.path().join("tests")).unwrap();
+        std::fs::write(dir.path().join("tests/bot.toml"), "[[case]]\n").unwrap();
+        // Even a directory whose name looks like an agent file.
+        std::fs::create_dir(dir.path().join("old.toml")).unwrap();
+        assert_eq!(
+            agent_files(dir.path()).unwrap(),
+            [dir.path().join("bot.toml")]
+        );
+        let set = RuleSet::load_dir(dir.path(), &sp()).unwrap();
+        assert_eq!(set.agents().count(), 1);
     }
 
     #[test]

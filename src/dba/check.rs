@@ -169,7 +169,9 @@ pub fn check_dir(
     let files = match rules::agent_files(dir) {
         Ok(files) => files,
         Err(e) => {
-            report.diagnostics.push(Diagnostic::from_rules_error(e, dir));
+            report
+                .diagnostics
+                .push(Diagnostic::from_rules_error(e, dir));
             return report;
         }
     };
@@ -200,7 +202,11 @@ fn check_file(
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(source) => {
-            return vec![Diagnostic::error(path, None, format!("cannot read: {source}"))];
+            return vec![Diagnostic::error(
+                path,
+                None,
+                format!("cannot read: {source}"),
+            )];
         }
     };
     // Keys the loader does not know are its business; this lenient view
@@ -212,22 +218,23 @@ fn check_file(
             catalogs.insert(db.clone(), Arc::clone(cat));
         }
     }
+    let mut found = Vec::new();
+    if let Some(lint) = &lint {
+        warnings(lint, &text, path, &mut found);
+    }
     match rules::parse_agent_all(&text, path, search_path, &catalogs) {
-        Err(problems) => problems
-            .into_iter()
-            .map(|e| Diagnostic::from_rules_error(e, path))
-            .collect(),
+        Err(problems) => found.extend(
+            problems
+                .into_iter()
+                .map(|e| Diagnostic::from_rules_error(e, path)),
+        ),
         Ok(agent) => {
-            let mut found = Vec::new();
-            if let Some(lint) = &lint {
-                warnings(&lint, &agent, &text, path, &mut found);
-            }
             if let Err(e) = set.add(agent) {
                 found.push(Diagnostic::from_rules_error(e, path));
             }
-            found
         }
     }
+    found
 }
 
 /// The parts of an agent file the warnings look at; other keys are
@@ -237,11 +244,23 @@ struct LintFile {
     #[serde(default)]
     agent: LintAgent,
     #[serde(default)]
+    policy: LintPolicy,
+    #[serde(default)]
     tables: BTreeMap<Spanned<String>, LintTable>,
 }
 
 #[derive(Debug, Default, Deserialize)]
+struct LintPolicy {
+    #[serde(default)]
+    statements: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
 struct LintAgent {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    auth: Option<String>,
     #[serde(default)]
     databases: Vec<String>,
 }
@@ -279,16 +298,17 @@ fn classes_using(operation: &str) -> &'static [Class] {
     }
 }
 
-/// Rules that load but can never take effect.
-fn warnings(
-    lint: &LintFile,
-    agent: &rules::Agent,
-    text: &str,
-    path: &Path,
-    out: &mut Vec<Diagnostic>,
-) {
-    let at = |span: std::ops::Range<usize>| Some(crate::policy::compile::line_col(text, span.start));
-    let classes = &agent.policy.classes;
+/// Rules that can never take effect. Computed from the file alone, so
+/// they are reported next to the errors of a file that does not load.
+fn warnings(lint: &LintFile, text: &str, path: &Path, out: &mut Vec<Diagnostic>) {
+    let at =
+        |span: std::ops::Range<usize>| Some(crate::policy::compile::line_col(text, span.start));
+    let classes: Vec<Class> = lint
+        .policy
+        .statements
+        .iter()
+        .filter_map(|s| Class::from_name(s))
+        .collect();
     for (table, rule) in &lint.tables {
         for op in &rule.operations {
             let needed = classes_using(op.get_ref());
@@ -308,7 +328,7 @@ fn warnings(
                 });
             }
         }
-        if matches!(agent.credential, crate::auth::Credential::Token) {
+        if lint.agent.auth.as_deref() == Some("token") {
             continue;
         }
         for (column, value) in &rule.scope {
@@ -323,7 +343,7 @@ fn warnings(
                         "scope on tables.{} uses {{{{claims.{claim}}}}}, but agent {:?} logs in \
                          with a secret and has no claims: every use of the table is denied",
                         table.get_ref(),
-                        agent.name
+                        lint.agent.name
                     ),
                 });
             }
@@ -377,7 +397,11 @@ mod tests {
         assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
         assert!(report.passed(true));
         assert_eq!((report.files, report.agents), (1, 1));
-        assert!(report.render(false).starts_with("check ok: 1 agent file, 1 agent loaded"));
+        assert!(
+            report
+                .render(false)
+                .starts_with("check ok: 1 agent file, 1 agent loaded")
+        );
     }
 
     #[test]

@@ -473,7 +473,7 @@ pub fn render_junit(run: &TestRun) -> String {
                         out,
                         "      <failure message=\"{}\" type=\"verdict\">{}</failure>",
                         xml_escape(&failure.summary),
-                        xml_escape(&body)
+                        xml_text(&body)
                     );
                     let _ = writeln!(out, "    </testcase>");
                 }
@@ -485,21 +485,31 @@ pub fn render_junit(run: &TestRun) -> String {
     out
 }
 
-/// Escapes text for XML content and attribute values. Characters XML 1.0
-/// cannot carry at all (most control characters) become U+FFFD.
+/// Escapes text for an XML attribute value (line breaks survive as
+/// character references). Characters XML 1.0 cannot carry at all (most
+/// control characters) become U+FFFD.
 pub fn xml_escape(s: &str) -> String {
+    escape(s, true)
+}
+
+/// Escapes text for XML element content.
+fn xml_text(s: &str) -> String {
+    escape(s, false)
+}
+
+fn escape(s: &str, attribute: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\t' | '\r' => {
+            '"' if attribute => out.push_str("&quot;"),
+            '\'' if attribute => out.push_str("&apos;"),
+            '\n' | '\t' | '\r' if attribute => {
                 let _ = write!(out, "&#{};", ch as u32);
             }
+            '\n' | '\t' | '\r' => out.push(ch),
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
@@ -597,14 +607,26 @@ expect = "allow"
     #[test]
     fn text_report_reads_like_a_test_runner() {
         let text = render_text(&run_cases());
-        assert!(text.contains("test t/bot.toml :: own orders ... ok\n"), "{text}");
+        assert!(
+            text.contains("test t/bot.toml :: own orders ... ok\n"),
+            "{text}"
+        );
         assert!(
             text.contains("test t/bot.toml :: wrong reason ... FAILED\n"),
             "{text}"
         );
-        assert!(text.contains("---- t/bot.toml:18 :: wrongly expected"), "{text}");
-        assert!(text.contains("  reason:   statement_class_denied\n"), "{text}");
-        assert!(text.ends_with("test result: FAILED. 2 passed; 3 failed\n"), "{text}");
+        assert!(
+            text.contains("---- t/bot.toml:18 :: wrongly expected"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  reason:   statement_class_denied\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("test result: FAILED. 2 passed; 3 failed\n"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -612,9 +634,7 @@ expect = "allow"
         let xml = render_junit(&run_cases());
         assert!(xml.contains("<testsuites name=\"actgate\" tests=\"5\" failures=\"3\""));
         assert!(xml.contains("<testsuite name=\"t/bot.toml\" tests=\"5\" failures=\"3\""));
-        assert!(xml.contains(
-            "name=\"wrongly expected &lt;allow&gt; &amp; &quot;quoted&quot;\""
-        ));
+        assert!(xml.contains("name=\"wrongly expected &lt;allow&gt; &amp; &quot;quoted&quot;\""));
         assert_eq!(xml.matches("<testcase ").count(), 5);
         assert_eq!(xml.matches("<failure ").count(), 3);
         assert_eq!(xml_escape("a\u{1}b'"), "a\u{FFFD}b&apos;");
@@ -622,22 +642,39 @@ expect = "allow"
 
     #[test]
     fn test_files_are_strict() {
-        let bad = |text: &str| parse_file(text, Path::new("t.toml")).unwrap_err().to_string();
-        let unknown =
-            bad("[[case]]\nname = \"x\"\nagent = \"a\"\nsql = \"SELECT 1\"\nexpect = \"allow\"\nexpected = 1\n");
-        assert!(unknown.starts_with("t.toml:6:1: unknown field `expected`"), "{unknown}");
+        let bad = |text: &str| {
+            parse_file(text, Path::new("t.toml"))
+                .unwrap_err()
+                .to_string()
+        };
+        let unknown = bad(
+            "[[case]]\nname = \"x\"\nagent = \"a\"\nsql = \"SELECT 1\"\nexpect = \"allow\"\nexpected = 1\n",
+        );
+        assert!(
+            unknown.starts_with("t.toml:6:1: unknown field `expected`"),
+            "{unknown}"
+        );
         let verdict =
             bad("[[case]]\nname = \"x\"\nagent = \"a\"\nsql = \"SELECT 1\"\nexpect = \"permit\"\n");
-        assert!(verdict.starts_with("t.toml:5:10: unknown variant `permit`"), "{verdict}");
+        assert!(
+            verdict.starts_with("t.toml:5:10: unknown variant `permit`"),
+            "{verdict}"
+        );
         let reason = bad(
             "[[case]]\nname = \"x\"\nagent = \"a\"\nsql = \"SELECT 1\"\nexpect = \"allow\"\nreason = \"r\"\n",
         );
-        assert!(reason.starts_with("t.toml:6:10: case \"x\": reason is only for"), "{reason}");
+        assert!(
+            reason.starts_with("t.toml:6:10: case \"x\": reason is only for"),
+            "{reason}"
+        );
         let twice = bad(
             "[[case]]\nname = \"x\"\nagent = \"a\"\nsql = \"S\"\nexpect = \"allow\"\n\
              [[case]]\nname = \"x\"\nagent = \"a\"\nsql = \"S\"\nexpect = \"allow\"\n",
         );
-        assert!(twice.starts_with("t.toml:7:8: case \"x\" is defined twice"), "{twice}");
+        assert!(
+            twice.starts_with("t.toml:7:8: case \"x\" is defined twice"),
+            "{twice}"
+        );
         assert!(bad("").contains("no [[case]]"));
     }
 }
