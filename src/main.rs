@@ -68,6 +68,42 @@ enum Command {
         #[arg(long, default_value = "public")]
         search_path: String,
     },
+    /// Validate a rules directory: every problem as `path:line:col: error: message`,
+    /// then a summary; exit status 1 if there are errors.
+    Check {
+        /// Rules directory.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Also check that every table, column and function named exists in
+        /// this database (postgres://user:pw@host:port/db).
+        #[arg(long)]
+        database: Option<String>,
+        /// The pinned search_path (comma-separated).
+        #[arg(long, default_value = "public")]
+        search_path: String,
+        /// Fail on warnings too.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Run policy test files against a rules directory; exit status 1 if any fails.
+    Test {
+        /// Rules directory.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Directory of test files (default: RULES/tests).
+        #[arg(long)]
+        tests: Option<PathBuf>,
+        /// Analyse with the live catalog of this database
+        /// (postgres://user:pw@host:port/db), to expand `*`.
+        #[arg(long)]
+        database: Option<String>,
+        /// The pinned search_path (comma-separated).
+        #[arg(long, default_value = "public")]
+        search_path: String,
+        /// Also write the results as JUnit XML to this file.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+    },
     /// Print a SCRAM-SHA-256 verifier for an agent secret (for `secret_verifier`).
     Secret {
         /// The secret; read from standard input when omitted.
@@ -275,6 +311,48 @@ fn main() -> anyhow::Result<()> {
                 .map(|s| s.trim().to_owned())
                 .collect();
             print!("{}", actgate::explain::rls(&rules, &search_path, &role)?);
+            Ok(())
+        }
+        Command::Check {
+            rules,
+            database,
+            search_path,
+            strict,
+        } => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let report = runtime.block_on(actgate::dba::check(
+                &rules,
+                database.as_deref(),
+                &split_search_path(&search_path),
+            ))?;
+            print!("{}", report.render(strict));
+            if !report.passed(strict) {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Test {
+            rules,
+            tests,
+            database,
+            search_path,
+            junit,
+        } => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let run = runtime.block_on(actgate::dba::test(
+                &rules,
+                tests.as_deref(),
+                database.as_deref(),
+                &split_search_path(&search_path),
+            ))?;
+            print!("{}", actgate::dba::policy_tests::render_text(&run));
+            if let Some(path) = junit {
+                std::fs::write(&path, actgate::dba::policy_tests::render_junit(&run))
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            if !run.passed() {
+                std::process::exit(1);
+            }
             Ok(())
         }
         Command::Secret { secret } => {
@@ -527,6 +605,11 @@ fn decide(admin: &AdminArgs, id: &str, decision: &str, by: Option<String>) -> an
         body["expires_at"].as_str().unwrap_or("?")
     );
     Ok(())
+}
+
+/// A comma-separated `--search-path`.
+fn split_search_path(s: &str) -> Vec<String> {
+    s.split(',').map(|s| s.trim().to_owned()).collect()
 }
 
 fn serve(config_path: PathBuf) -> anyhow::Result<()> {
