@@ -630,11 +630,11 @@ fn compile_with(
         }
     };
 
-    let approvals = approvals(&ctx, &raw.approvals, default_schema, catalog)?;
+    let approvals = approvals(ctx, &raw.approvals, default_schema, catalog)?;
     let mut sensitive_tables = HashSet::new();
     for t in &p.sensitive_tables {
         let q = QualifiedName::from_config(t.get_ref(), default_schema);
-        check_relation(&ctx, catalog, &q, t.span());
+        check_relation(ctx, catalog, &q, t.span());
         sensitive_tables.insert(q);
     }
 
