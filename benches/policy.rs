@@ -59,6 +59,7 @@ fn bench(c: &mut Criterion) {
         search_path: std::sync::Arc::new(search_path.clone()),
         catalog: None,
         limits: AnalysisLimits::default(),
+        generation: 1,
     };
     runtime.block_on(analyzer.analyze(&ctx, QUERIES[1].1));
     c.bench_function("cache_hit/join_group", |b| {

@@ -10,6 +10,8 @@
 //! - `GET /suspensions`: suspensions in force (JSON).
 //! - `POST /agents/NAME/suspend?seconds=N[&subject=S]`
 //! - `POST /agents/NAME/resume[?subject=S]`
+//! - `GET /status`: rules generation, last reload, sessions (JSON).
+//! - `POST /reload`: reload the rules now (422 with the errors if invalid).
 //! - `GET /approvals`: statements held for approval (JSON).
 //! - `POST /approvals/ID/approve[?by=NAME]`, `POST /approvals/ID/reject[?by=NAME]`
 
@@ -95,7 +97,7 @@ async fn handle(mut tcp: TcpStream, gateway: &Gateway, token: &str) -> std::io::
     };
     let response = match head_len.and_then(|n| std::str::from_utf8(&buf[..n]).ok()) {
         None => Response::text(400, "bad request\n"),
-        Some(head) => route(head, gateway, token),
+        Some(head) => route(head, gateway, token).await,
     };
     let reason = match response.status {
         200 => "OK",
@@ -104,6 +106,7 @@ async fn handle(mut tcp: TcpStream, gateway: &Gateway, token: &str) -> std::io::
         404 => "Not Found",
         405 => "Method Not Allowed",
         409 => "Conflict",
+        422 => "Unprocessable Content",
         503 => "Service Unavailable",
         _ => "Error",
     };
@@ -122,7 +125,7 @@ async fn handle(mut tcp: TcpStream, gateway: &Gateway, token: &str) -> std::io::
     tcp.shutdown().await
 }
 
-fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
+async fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
     let mut lines = head.split("\r\n");
     let mut request = lines.next().unwrap_or_default().split(' ');
     let (Some(method), Some(target), Some(_version)) =
@@ -133,7 +136,22 @@ fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     match (method, path) {
         ("GET", "/healthz") => return Response::text(200, "ok\n"),
-        ("GET", "/readyz") => return Response::text(200, "ready\n"),
+        ("GET", "/readyz") => {
+            // A failed reload leaves the previous rules serving: still
+            // ready (taking every replica out over one bad file would be
+            // an outage), but said so for whoever looks.
+            let status = gateway.reload_status();
+            return Response::text(
+                200,
+                match &status.last_error {
+                    None => format!("ready (rules generation {})\n", status.generation),
+                    Some(e) => format!(
+                        "ready (rules generation {}); the last rules reload failed, the previous rules are in force: {e}\n",
+                        status.generation
+                    ),
+                },
+            );
+        }
         _ => {}
     }
     let presented = lines
@@ -197,6 +215,31 @@ fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
             let resumed = gateway.resume(agent, param("subject"));
             Response::json(&serde_json::json!({ "resumed": resumed }))
         }
+        ("GET", ["status"]) => {
+            let approvals = gateway.approvals();
+            Response::json(&serde_json::json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": gateway.reload_status(),
+                "rules_dir": gateway.config.rules_dir.display().to_string(),
+                "sessions_active": gateway.sessions().len(),
+                "suspensions": gateway.suspensions().len(),
+                "approvals_pending": approvals
+                    .iter()
+                    .filter(|a| a.state == crate::controls::ApprovalState::Pending)
+                    .count(),
+                "audit_dropped": gateway.audit.dropped(),
+            }))
+        }
+        ("POST", ["reload"]) => match gateway.reload_rules("admin").await {
+            Ok(generation) => {
+                Response::json(&serde_json::json!({ "reloaded": true, "generation": generation }))
+            }
+            Err(e) => Response {
+                status: 422,
+                content_type: "text/plain; charset=utf-8",
+                body: format!("rules not reloaded, the previous rules stay in force: {e}\n"),
+            },
+        },
         ("GET", ["approvals"]) => Response::json(&gateway.approvals()),
         ("POST", ["approvals", id, decision @ ("approve" | "reject")]) => {
             let by = param("by").unwrap_or("admin-api");
@@ -208,7 +251,7 @@ fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
                 Err(e) => Response::text(409, format!("{e}\n")),
             }
         }
-        (_, ["metrics" | "sessions" | "suspensions" | "approvals"])
+        (_, ["metrics" | "sessions" | "suspensions" | "approvals" | "status" | "reload"])
         | (_, ["approvals", _, "approve" | "reject"])
         | (_, ["agents", _, "suspend" | "resume"]) => Response::text(405, "method not allowed\n"),
         _ => Response::text(404, "not found\n"),

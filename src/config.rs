@@ -135,6 +135,7 @@ struct RawServer {
     idle_timeout_ms: u64,
     shutdown_grace_ms: u64,
     allow_cleartext_without_tls: bool,
+    rules_poll_ms: u64,
 }
 
 impl Default for RawServer {
@@ -150,6 +151,7 @@ impl Default for RawServer {
             idle_timeout_ms: 0,
             shutdown_grace_ms: 30_000,
             allow_cleartext_without_tls: false,
+            rules_poll_ms: 1_000,
         }
     }
 }
@@ -207,6 +209,9 @@ pub enum UpstreamTls {
 pub struct Config {
     pub listen: SocketAddr,
     pub rules_dir: PathBuf,
+    /// How often the rules directory is checked for changes (`None`: only
+    /// SIGHUP and the admin endpoint reload).
+    pub rules_poll: Option<Duration>,
     pub limits: Limits,
     pub allow_cleartext_without_tls: bool,
     pub tls: Option<TlsFiles>,
@@ -481,6 +486,7 @@ impl Config {
             admin,
             listen,
             rules_dir: base.join(&s.rules_dir),
+            rules_poll: (s.rules_poll_ms > 0).then(|| Duration::from_millis(s.rules_poll_ms.max(50))),
             limits: Limits {
                 max_connections: s.max_connections,
                 max_message_bytes: s.max_message_bytes,

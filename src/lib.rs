@@ -21,6 +21,7 @@
 //! - [`audit`]: the JSON-lines audit log and its non-blocking writer.
 //! - [`metrics`]: counters for the admin endpoint's `/metrics`.
 //! - [`launcher`]: throwaway PostgreSQL clusters for the demo and tests.
+//! - [`dba`]: `actgate check` and `actgate test` for whoever maintains the rules.
 //! - [`demo`]: `actgate demo`.
 //! - [`explain`]: `actgate explain`.
 //! - [`audit_tools`]: `actgate replay` and `actgate suggest`, from the audit log.
@@ -34,6 +35,7 @@ pub mod audit_tools;
 pub mod auth;
 pub mod config;
 pub mod controls;
+pub mod dba;
 pub mod demo;
 pub mod explain;
 pub mod launcher;

@@ -68,6 +68,42 @@ enum Command {
         #[arg(long, default_value = "public")]
         search_path: String,
     },
+    /// Validate a rules directory: every problem as `path:line:col: error: message`,
+    /// then a summary; exit status 1 if there are errors.
+    Check {
+        /// Rules directory.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Also check that every table, column and function named exists in
+        /// this database (postgres://user:pw@host:port/db).
+        #[arg(long)]
+        database: Option<String>,
+        /// The pinned search_path (comma-separated).
+        #[arg(long, default_value = "public")]
+        search_path: String,
+        /// Fail on warnings too.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Run policy test files against a rules directory; exit status 1 if any fails.
+    Test {
+        /// Rules directory.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Directory of test files (default: RULES/tests).
+        #[arg(long)]
+        tests: Option<PathBuf>,
+        /// Analyse with the live catalog of this database
+        /// (postgres://user:pw@host:port/db), to expand `*`.
+        #[arg(long)]
+        database: Option<String>,
+        /// The pinned search_path (comma-separated).
+        #[arg(long, default_value = "public")]
+        search_path: String,
+        /// Also write the results as JUnit XML to this file.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+    },
     /// Re-decide the statements of an audit log under candidate rules and report what would change.
     ///
     /// Exit status: 0 if nothing would be newly blocked, 1 if some statement
@@ -127,6 +163,17 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Show a running actgate's state: rules generation, last reload, sessions.
+    /// Exits with status 1 while the last rules reload failed.
+    Status {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Reload the rules of a running actgate now (as SIGHUP does).
+    Reload {
+        #[command(flatten)]
+        admin: AdminArgs,
     },
     /// List statements held for human approval (through the admin endpoint).
     Approvals {
@@ -307,6 +354,48 @@ fn main() -> anyhow::Result<()> {
             print!("{}", actgate::explain::rls(&rules, &search_path, &role)?);
             Ok(())
         }
+        Command::Check {
+            rules,
+            database,
+            search_path,
+            strict,
+        } => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let report = runtime.block_on(actgate::dba::check(
+                &rules,
+                database.as_deref(),
+                &split_search_path(&search_path),
+            ))?;
+            print!("{}", report.render(strict));
+            if !report.passed(strict) {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Test {
+            rules,
+            tests,
+            database,
+            search_path,
+            junit,
+        } => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let run = runtime.block_on(actgate::dba::test(
+                &rules,
+                tests.as_deref(),
+                database.as_deref(),
+                &split_search_path(&search_path),
+            ))?;
+            print!("{}", actgate::dba::policy_tests::render_text(&run));
+            if let Some(path) = junit {
+                std::fs::write(&path, actgate::dba::policy_tests::render_junit(&run))
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            if !run.passed() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Replay {
             audit,
             rules,
@@ -315,10 +404,7 @@ fn main() -> anyhow::Result<()> {
             search_path,
             json,
         } => {
-            let search_path: Vec<String> = search_path
-                .split(',')
-                .map(|s| s.trim().to_owned())
-                .collect();
+            let search_path = split_search_path(&search_path);
             let options = actgate::audit_tools::replay::Options {
                 audit: &audit,
                 rules_dir: &rules,
@@ -350,10 +436,7 @@ fn main() -> anyhow::Result<()> {
             database,
             search_path,
         } => {
-            let search_path: Vec<String> = search_path
-                .split(',')
-                .map(|s| s.trim().to_owned())
-                .collect();
+            let search_path = split_search_path(&search_path);
             let options = actgate::audit_tools::suggest::Options {
                 audit: &audit,
                 agent: &agent,
@@ -396,6 +479,47 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { command } => token(command),
+        Command::Status { admin } => {
+            let body: serde_json::Value = serde_json::from_str(&admin.client()?.get("/status")?)?;
+            let rules = &body["rules"];
+            let s = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+            println!("actgate {}", s(&body["version"]));
+            println!(
+                "rules:        generation {} from {} (loaded {}), agents: {}",
+                rules["generation"],
+                s(&body["rules_dir"]),
+                s(&rules["loaded_at"]),
+                rules["agents"]
+                    .as_array()
+                    .map(|a| a
+                        .iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                    .unwrap_or_default()
+            );
+            println!(
+                "reloads:      {} ok, {} failed; last attempt {} ({})",
+                rules["reloads_ok"],
+                rules["reloads_failed"],
+                s(&rules["last_attempt_at"]),
+                s(&rules["last_trigger"])
+            );
+            println!("sessions:     {}", body["sessions_active"]);
+            println!("suspensions:  {}", body["suspensions"]);
+            println!("approvals:    {} pending", body["approvals_pending"]);
+            println!("audit drops:  {}", body["audit_dropped"]);
+            if let Some(e) = rules["last_error"].as_str() {
+                println!("LAST RELOAD FAILED (the previous rules are in force):\n{e}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Reload { admin } => {
+            let body: serde_json::Value = serde_json::from_str(&admin.client()?.post("/reload")?)?;
+            println!("rules reloaded: generation {}", body["generation"]);
+            Ok(())
+        }
         Command::Approvals { admin } => {
             let body = admin.client()?.get("/approvals")?;
             let list: Vec<serde_json::Value> = serde_json::from_str(&body)?;
@@ -582,6 +706,11 @@ fn decide(admin: &AdminArgs, id: &str, decision: &str, by: Option<String>) -> an
     Ok(())
 }
 
+/// A comma-separated `--search-path`.
+fn split_search_path(s: &str) -> Vec<String> {
+    s.split(',').map(|s| s.trim().to_owned()).collect()
+}
+
 fn serve(config_path: PathBuf) -> anyhow::Result<()> {
     let config = actgate::config::Config::load(&config_path)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -602,6 +731,8 @@ fn serve(config_path: PathBuf) -> anyhow::Result<()> {
                 std::future::pending(),
             ));
         }
+        #[cfg(unix)]
+        tokio::spawn(gateway.clone().reload_on_sighup());
         actgate::server::run(listener, gateway, shutdown_signal()).await;
         Ok(())
     })

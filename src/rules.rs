@@ -7,7 +7,7 @@ use crate::policy::Policy;
 use crate::policy::catalog::Catalog;
 use crate::policy::compile::{
     CompileError, RawApproval, RawCircuitBreaker, RawDeny, RawPolicy, RawRateLimit, RawRules,
-    RawSchema, RawTable, compile,
+    RawSchema, RawTable, compile_all,
 };
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -27,7 +27,14 @@ pub enum RulesError {
         source: std::io::Error,
     },
     #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        path: PathBuf,
+        message: String,
+        /// Line and column (1-based) of the offending text, when known.
+        location: Option<(usize, usize)>,
+        /// The message alone, without the quoted source.
+        brief: String,
+    },
     #[error("{path}: agent {name:?} is already defined in {first}")]
     Duplicate {
         path: PathBuf,
@@ -113,19 +120,8 @@ impl RuleSet {
         search_path: &[String],
         catalogs: &HashMap<String, Arc<Catalog>>,
     ) -> Result<RuleSet, RulesError> {
-        let read_dir = |source| RulesError::ReadDir {
-            path: dir.to_owned(),
-            source,
-        };
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(read_dir)?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()
-            .map_err(read_dir)?;
-        files.retain(|p| p.extension().is_some_and(|e| e == "toml"));
-        files.sort();
         let mut set = RuleSet::default();
-        for path in files {
+        for path in agent_files(dir)? {
             let text = std::fs::read_to_string(&path).map_err(|source| RulesError::ReadFile {
                 path: path.clone(),
                 source,
@@ -181,6 +177,23 @@ impl RuleSet {
     }
 }
 
+/// The agent files of a rules directory: its `*.toml` files, in name
+/// order. Subdirectories (such as `tests/` with policy tests) are not read.
+pub fn agent_files(dir: &Path) -> Result<Vec<PathBuf>, RulesError> {
+    let read_dir = |source| RulesError::ReadDir {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(read_dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(read_dir)?;
+    files.retain(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file());
+    files.sort();
+    Ok(files)
+}
+
 /// Lists the databases named in a rules directory without compiling it
 /// (to know which catalogs to load).
 pub fn databases_in(dir: &Path, search_path: &[String]) -> Result<Vec<String>, RulesError> {
@@ -195,13 +208,46 @@ pub fn parse_agent(
     search_path: &[String],
     catalogs: &HashMap<String, Arc<Catalog>>,
 ) -> Result<Agent, RulesError> {
-    let raw: RawAgentFile = toml::from_str(text).map_err(|e| RulesError::Parse {
-        path: path.to_owned(),
-        message: e.to_string(),
+    parse_agent_all(text, path, search_path, catalogs).map_err(|mut problems| {
+        // parse_agent_all never fails with an empty list.
+        problems.swap_remove(0)
+    })
+}
+
+/// Like [`parse_agent`], reporting every problem the compiler finds rather
+/// than the first (for `actgate check`). A file that does not parse has
+/// one problem: the parse error.
+pub fn parse_agent_all(
+    text: &str,
+    path: &Path,
+    search_path: &[String],
+    catalogs: &HashMap<String, Arc<Catalog>>,
+) -> Result<Agent, Vec<RulesError>> {
+    let raw: RawAgentFile = toml::from_str(text).map_err(|e| {
+        vec![RulesError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+            location: e
+                .span()
+                .map(|s| crate::policy::compile::line_col(text, s.start)),
+            brief: e.message().trim().to_owned(),
+        }]
     })?;
-    let invalid = |message: String| RulesError::Invalid {
-        path: path.to_owned(),
-        message,
+    parse_raw_agent(raw, text, path, search_path, catalogs)
+}
+
+fn parse_raw_agent(
+    raw: RawAgentFile,
+    text: &str,
+    path: &Path,
+    search_path: &[String],
+    catalogs: &HashMap<String, Arc<Catalog>>,
+) -> Result<Agent, Vec<RulesError>> {
+    let invalid = |message: String| {
+        vec![RulesError::Invalid {
+            path: path.to_owned(),
+            message,
+        }]
     };
     let a = raw.agent;
     if a.name.is_empty() || a.name.len() > 63 || a.name.contains('\0') {
@@ -252,7 +298,14 @@ pub fn parse_agent(
         circuit_breaker: raw.circuit_breaker,
         approvals: raw.approvals,
     };
-    let policy = compile(&a.name, &rules, text, path, search_path, merged.as_ref())?;
+    let policy = compile_all(&a.name, &rules, text, path, search_path, merged.as_ref()).map_err(
+        |problems| {
+            problems
+                .into_iter()
+                .map(RulesError::Compile)
+                .collect::<Vec<_>>()
+        },
+    )?;
     Ok(Agent {
         name: a.name,
         description: a.description,
@@ -316,6 +369,26 @@ mod tests {
     fn bad_verifier_is_rejected() {
         let text = "[agent]\nname = \"bot\"\ndatabases = [\"shop\"]\nsecret_verifier = \"plain\"\n";
         assert!(parse_agent(text, Path::new("bot.toml"), &sp(), &HashMap::new()).is_err());
+    }
+
+    #[test]
+    fn subdirectories_such_as_policy_tests_are_not_agent_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[agent]\nname = \"bot\"\ndatabases = [\"shop\"]\nsecret_verifier = \"{}\"\n",
+            verifier()
+        );
+        std::fs::write(dir.path().join("bot.toml"), text).unwrap();
+        std::fs::create_dir(dir.path().join("tests")).unwrap();
+        std::fs::write(dir.path().join("tests/bot.toml"), "[[case]]\n").unwrap();
+        // Even a directory whose name looks like an agent file.
+        std::fs::create_dir(dir.path().join("old.toml")).unwrap();
+        assert_eq!(
+            agent_files(dir.path()).unwrap(),
+            [dir.path().join("bot.toml")]
+        );
+        let set = RuleSet::load_dir(dir.path(), &sp()).unwrap();
+        assert_eq!(set.agents().count(), 1);
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub async fn run(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Fu
     let (hard_stop_tx, hard_stop_rx) = watch::channel(false);
     let mut sessions = JoinSet::new();
     let revocation_watch = tokio::spawn(gateway.clone().watch_revocations());
+    let rules_watch = tokio::spawn(gateway.clone().watch_rules());
     tokio::pin!(shutdown);
     info!(addr = ?listener.local_addr().ok(), "actgate listening");
     loop {
@@ -83,5 +84,6 @@ pub async fn run(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Fu
         }
     }
     revocation_watch.abort();
+    rules_watch.abort();
     info!("actgate stopped");
 }

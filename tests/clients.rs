@@ -377,6 +377,7 @@ fn example_path() -> PathBuf {
 const CONFIG_KEYS: &[&str] = &[
     "server.listen",
     "server.rules_dir",
+    "server.rules_poll_ms",
     "server.max_connections",
     "server.max_message_bytes",
     "server.max_backend_message_bytes",

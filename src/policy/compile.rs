@@ -13,6 +13,7 @@ use super::{
     TableRule, ValueLimit,
 };
 use serde::Deserialize;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -179,35 +180,60 @@ pub struct RawRules {
 pub struct CompileError {
     pub path: PathBuf,
     pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
     pub message: String,
+}
+
+/// The 1-based line and column (in characters) of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
 }
 
 struct Ctx<'a> {
     path: &'a Path,
     text: &'a str,
+    /// Problems that do not stop compilation, so that one run reports
+    /// them all (`actgate check`).
+    problems: RefCell<Vec<CompileError>>,
 }
 
 impl Ctx<'_> {
+    fn problem(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> CompileError {
+        let (line, column) = line_col(self.text, span.start);
+        CompileError {
+            path: self.path.to_owned(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
     fn err<T>(
         &self,
         span: std::ops::Range<usize>,
         message: impl Into<String>,
     ) -> Result<T, CompileError> {
-        let line = self.text[..span.start.min(self.text.len())]
-            .bytes()
-            .filter(|&b| b == b'\n')
-            .count()
-            + 1;
-        Err(CompileError {
-            path: self.path.to_owned(),
-            line,
-            message: message.into(),
-        })
+        Err(self.problem(span, message))
+    }
+
+    /// Records a problem and lets compilation go on to find more.
+    fn report(&self, span: std::ops::Range<usize>, message: impl Into<String>) {
+        let problem = self.problem(span, message);
+        self.problems.borrow_mut().push(problem);
     }
 }
 
 /// Compiles one agent's rules. `catalog` is the live catalog of the
-/// agent's database, when actgate could load it.
+/// agent's database, when actgate could load it. The error is the first
+/// problem found.
 pub fn compile(
     agent: &str,
     raw: &RawRules,
@@ -216,7 +242,48 @@ pub fn compile(
     search_path: &[String],
     catalog: Option<&Catalog>,
 ) -> Result<Policy, CompileError> {
-    let ctx = Ctx { path, text };
+    compile_all(agent, raw, text, path, search_path, catalog).map_err(|mut problems| {
+        // compile_all never fails with an empty list.
+        problems.swap_remove(0)
+    })
+}
+
+/// Like [`compile`], reporting every problem it can find (in the order
+/// found) instead of only the first: contradictions and names missing from
+/// the catalog are collected; a malformed value still ends compilation.
+pub fn compile_all(
+    agent: &str,
+    raw: &RawRules,
+    text: &str,
+    path: &Path,
+    search_path: &[String],
+    catalog: Option<&Catalog>,
+) -> Result<Policy, Vec<CompileError>> {
+    let ctx = Ctx {
+        path,
+        text,
+        problems: RefCell::new(Vec::new()),
+    };
+    let result = compile_with(&ctx, agent, raw, search_path, catalog);
+    let mut problems = ctx.problems.into_inner();
+    match result {
+        Ok(policy) if problems.is_empty() => Ok(policy),
+        Ok(_) => Err(problems),
+        Err(fatal) => {
+            problems.push(fatal);
+            Err(problems)
+        }
+    }
+}
+
+fn compile_with(
+    ctx: &Ctx<'_>,
+    agent: &str,
+    raw: &RawRules,
+    search_path: &[String],
+    catalog: Option<&Catalog>,
+) -> Result<Policy, CompileError> {
+    let path = ctx.path;
     let default_schema = search_path.first().map(String::as_str).unwrap_or("public");
     let p = &raw.policy;
 
@@ -284,13 +351,13 @@ pub fn compile(
     for f in &p.functions {
         let q = QualifiedName::from_config(f.get_ref(), "pg_catalog");
         if denied_functions.contains(&q) {
-            return ctx.err(f.span(), format!("function {q} is both allowed and denied"));
+            ctx.report(f.span(), format!("function {q} is both allowed and denied"));
         }
         if let Some(cat) = catalog
             && cat.relation_count() > 0
             && !cat.has_function(&q)
         {
-            return ctx.err(
+            ctx.report(
                 f.span(),
                 format!("function {q} does not exist in the database"),
             );
@@ -301,7 +368,7 @@ pub fn compile(
     let mut denied_tables = HashSet::new();
     for t in &raw.deny.tables {
         let q = QualifiedName::from_config(t.get_ref(), default_schema);
-        check_relation(&ctx, catalog, &q, t.span())?;
+        check_relation(ctx, catalog, &q, t.span());
         denied_tables.insert(q);
     }
 
@@ -348,7 +415,7 @@ pub fn compile(
             )?);
         }
         if denied_tables.contains(&q) {
-            return ctx.err(name.span(), format!("table {q} is both allowed and denied"));
+            ctx.report(name.span(), format!("table {q} is both allowed and denied"));
         }
         if builtin::listed(builtin::CREDENTIAL_RELATIONS, &q.schema, &q.name) {
             return ctx.err(
@@ -356,8 +423,8 @@ pub fn compile(
                 format!("{q} exposes credentials and can never be allowed"),
             );
         }
-        check_relation(&ctx, catalog, &q, name.span())?;
-        let operations = operations(&ctx, &rule.operations, &q.to_string())?;
+        check_relation(ctx, catalog, &q, name.span());
+        let operations = operations(ctx, &rule.operations, &q.to_string())?;
         if operations.is_empty() {
             return ctx.err(
                 name.span(),
@@ -374,7 +441,7 @@ pub fn compile(
                     && cat.has_relation(&q)
                     && !cat.has_column(&q, &col)
                 {
-                    return ctx.err(c.span(), format!("column {col:?} does not exist in {q}"));
+                    ctx.report(c.span(), format!("column {col:?} does not exist in {q}"));
                 }
                 out.insert(col);
             }
@@ -383,33 +450,40 @@ pub fn compile(
         let allowed = rule.columns.as_deref().map(columns).transpose()?;
         let denied = columns(&rule.deny_columns)?;
         let writable = rule.write_columns.as_deref().map(columns).transpose()?;
-        if let Some(a) = &allowed
-            && let Some(both) = a.intersection(&denied).next()
-        {
-            let span = rule
-                .deny_columns
-                .iter()
-                .find(|c| fold_config(c.get_ref()) == *both)
-                .map(|c| c.span())
-                .unwrap_or(name.span());
-            return ctx.err(
-                span,
-                format!("column {both:?} of {q} is both allowed and denied"),
-            );
+        if let Some(a) = &allowed {
+            for both in a.intersection(&denied) {
+                let span = rule
+                    .deny_columns
+                    .iter()
+                    .find(|c| fold_config(c.get_ref()) == *both)
+                    .map(|c| c.span())
+                    .unwrap_or(name.span());
+                ctx.report(
+                    span,
+                    format!("column {both:?} of {q} is both allowed and denied"),
+                );
+            }
         }
         if let Some(w) = &writable {
             for c in w {
                 let readable =
                     allowed.as_ref().is_none_or(|a| a.contains(c)) && !denied.contains(c);
                 if !readable {
-                    return ctx.err(
-                        name.span(),
+                    let span = rule
+                        .write_columns
+                        .iter()
+                        .flatten()
+                        .find(|s| fold_config(s.get_ref()) == *c)
+                        .map(|s| s.span())
+                        .unwrap_or(name.span());
+                    ctx.report(
+                        span,
                         format!("write column {c:?} of {q} is not an allowed column"),
                     );
                 }
             }
             if !operations.contains(&Access::Insert) && !operations.contains(&Access::Update) {
-                return ctx.err(
+                ctx.report(
                     name.span(),
                     format!("write_columns on {q} need the insert or update operation"),
                 );
@@ -422,7 +496,7 @@ pub fn compile(
                 && cat.has_relation(&q)
                 && !cat.has_column(&q, &c)
             {
-                return ctx.err(
+                ctx.report(
                     col.span(),
                     format!("scope column {c:?} does not exist in {q}"),
                 );
@@ -451,7 +525,7 @@ pub fn compile(
                 && cat.has_relation(&q)
                 && !cat.has_column(&q, &c)
             {
-                return ctx.err(
+                ctx.report(
                     col.span(),
                     format!("limit column {c:?} does not exist in {q}"),
                 );
@@ -506,7 +580,7 @@ pub fn compile(
                 format!("schema {schema} is governed by policy.catalog"),
             );
         }
-        let ops = operations(&ctx, &rule.operations, &format!("schema {schema}"))?;
+        let ops = operations(ctx, &rule.operations, &format!("schema {schema}"))?;
         if ops.is_empty() {
             return ctx.err(name.span(), format!("schema {schema} allows no operations"));
         }
@@ -526,7 +600,7 @@ pub fn compile(
         );
     }
 
-    let rate_limits = rate_limits(&ctx, &raw.rate_limits, default_schema, catalog)?;
+    let rate_limits = rate_limits(ctx, &raw.rate_limits, default_schema, catalog)?;
     let circuit_breaker = match &raw.circuit_breaker {
         None => None,
         Some(b) => {
@@ -547,7 +621,7 @@ pub fn compile(
                     "circuit_breaker.suspend_for_s must be between 1 and 2592000 (30 days)",
                 );
             }
-            let per_subject = per_subject(&ctx, b.per.as_ref(), "circuit_breaker")?;
+            let per_subject = per_subject(ctx, b.per.as_ref(), "circuit_breaker")?;
             Some(CircuitBreaker {
                 trip,
                 suspend_for: jiff::SignedDuration::from_secs(seconds as i64),
@@ -556,11 +630,11 @@ pub fn compile(
         }
     };
 
-    let approvals = approvals(&ctx, &raw.approvals, default_schema, catalog)?;
+    let approvals = approvals(ctx, &raw.approvals, default_schema, catalog)?;
     let mut sensitive_tables = HashSet::new();
     for t in &p.sensitive_tables {
         let q = QualifiedName::from_config(t.get_ref(), default_schema);
-        check_relation(&ctx, catalog, &q, t.span())?;
+        check_relation(ctx, catalog, &q, t.span());
         sensitive_tables.insert(q);
     }
 
@@ -654,7 +728,7 @@ fn rate_limits(
         let table = match &r.table {
             Some(t) => {
                 let q = QualifiedName::from_config(t.get_ref(), default_schema);
-                check_relation(ctx, catalog, &q, t.span())?;
+                check_relation(ctx, catalog, &q, t.span());
                 Some(q)
             }
             None => None,
@@ -713,7 +787,7 @@ fn approvals(
             None => format!("approvals[{i}]"),
         };
         let table = QualifiedName::from_config(r.table.get_ref(), default_schema);
-        check_relation(ctx, catalog, &table, r.table.span())?;
+        check_relation(ctx, catalog, &table, r.table.span());
         let mut operations = operations(ctx, &r.operations, &rule)?;
         if operations.is_empty() {
             operations = [Access::Insert, Access::Update, Access::Delete].into();
@@ -726,7 +800,7 @@ fn approvals(
                     && cat.has_relation(&table)
                     && !cat.has_column(&table, &column)
                 {
-                    return ctx.err(
+                    ctx.report(
                         c.span(),
                         format!("column {column:?} of {table} does not exist in the database"),
                     );
@@ -793,11 +867,10 @@ fn check_relation(
     catalog: Option<&Catalog>,
     q: &QualifiedName,
     span: std::ops::Range<usize>,
-) -> Result<(), CompileError> {
-    match catalog {
-        Some(cat) if !cat.has_relation(q) => {
-            ctx.err(span, format!("table {q} does not exist in the database"))
-        }
-        _ => Ok(()),
+) {
+    if let Some(cat) = catalog
+        && !cat.has_relation(q)
+    {
+        ctx.report(span, format!("table {q} does not exist in the database"));
     }
 }

@@ -27,6 +27,8 @@ pub struct AnalysisContext {
     pub search_path: Arc<Vec<String>>,
     pub catalog: Option<Arc<Catalog>>,
     pub limits: AnalysisLimits,
+    /// The rules generation whose catalog this is.
+    pub generation: u64,
 }
 
 /// Analyses by database, then by statement text. Lookups borrow the text:
@@ -34,6 +36,8 @@ pub struct AnalysisContext {
 #[derive(Default)]
 pub struct Analyzer {
     cache: Mutex<HashMap<String, HashMap<Arc<str>, AnalysisResult>>>,
+    /// Analyses of older generations (older catalogs) are not cached.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl Analyzer {
@@ -42,8 +46,20 @@ impl Analyzer {
         cache.get(database)?.get(sql).cloned()
     }
 
-    fn store(&self, database: &str, sql: Arc<str>, result: AnalysisResult) {
+    /// Forgets every cached analysis: the catalogs changed.
+    pub fn reset(&self, generation: u64) {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        self.generation
+            .store(generation, std::sync::atomic::Ordering::Release);
+        cache.clear();
+    }
+
+    fn store(&self, generation: u64, database: &str, sql: Arc<str>, result: AnalysisResult) {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.generation.load(std::sync::atomic::Ordering::Acquire);
+        if current != 0 && generation != current {
+            return;
+        }
         let entries = match cache.get_mut(database) {
             Some(e) => e,
             None => cache.entry(database.to_owned()).or_default(),
@@ -69,7 +85,7 @@ impl Analyzer {
         // Long statements are rarely repeated verbatim; don't let them
         // evict hot short ones.
         if sql.len() <= INLINE_SQL_BYTES * 8 {
-            self.store(&ctx.database, sql, result.clone());
+            self.store(ctx.generation, &ctx.database, sql, result.clone());
         }
         result
     }
@@ -118,6 +134,7 @@ mod tests {
                 max_sql_bytes,
                 ..AnalysisLimits::default()
             },
+            generation: 1,
         }
     }
 

@@ -9,6 +9,7 @@ mod capability;
 pub mod catalog;
 mod error;
 mod relay;
+pub mod reload;
 mod session;
 mod stream;
 mod upstream;
@@ -35,12 +36,18 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 /// State shared by every session of one running actgate.
 pub struct Gateway {
     pub config: Config,
-    rules: RwLock<Arc<RuleSet>>,
+    /// The rules in force and the catalogs they were checked against,
+    /// swapped as one by a reload.
+    generation: arc_swap::ArcSwap<Generation>,
+    /// Announces every new generation's number.
+    generations: tokio::sync::watch::Sender<u64>,
+    /// Whether catalogs are loaded (and reloaded) from the database.
+    online: bool,
+    reload: reload::ReloadState,
     pub cancels: CancelRegistry,
     pub tls_acceptor: Option<TlsAcceptor>,
     pub upstream_tls: Option<TlsConnector>,
     pub analyzer: Analyzer,
-    contexts: HashMap<String, Arc<AnalysisContext>>,
     search_path: Arc<Vec<String>>,
     pub audit: Arc<AuditLog>,
     pub alerter: crate::alerts::Alerter,
@@ -110,26 +117,22 @@ impl Gateway {
             max_sql_bytes: config.limits.max_sql_bytes,
             ..AnalysisLimits::default()
         };
-        let contexts = catalogs
-            .into_iter()
-            .map(|(db, catalog)| {
-                let ctx = AnalysisContext {
-                    database: db.clone(),
-                    search_path: search_path.clone(),
-                    catalog: Some(catalog),
-                    limits,
-                };
-                (db, Arc::new(ctx))
-            })
-            .collect();
+        let online = !catalogs.is_empty();
+        let contexts = contexts_for(catalogs, &search_path, limits, 1);
         Gateway {
             config,
-            rules: RwLock::new(Arc::new(rules)),
+            generation: arc_swap::ArcSwap::from_pointee(Generation {
+                number: 1,
+                rules: Arc::new(rules),
+                contexts,
+            }),
+            generations: tokio::sync::watch::Sender::new(1),
+            online,
+            reload: reload::ReloadState::started(),
             cancels: CancelRegistry::default(),
             tls_acceptor,
             upstream_tls,
             analyzer: Analyzer::default(),
-            contexts,
             search_path,
             audit,
             alerter,
@@ -430,33 +433,115 @@ impl Gateway {
 
     /// The rule set new sessions authenticate against.
     pub fn rules(&self) -> Arc<RuleSet> {
-        self.rules
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.generation.load().rules.clone()
     }
 
-    /// Swaps in a complete, already validated rule set.
+    /// The rules and catalogs in force.
+    pub fn generation(&self) -> Arc<Generation> {
+        self.generation.load_full()
+    }
+
+    /// Notified with the number of every new generation.
+    pub fn subscribe_generations(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.generations.subscribe()
+    }
+
+    /// Swaps in a complete, already validated rule set (the catalogs stay).
     pub fn replace_rules(&self, rules: RuleSet) {
-        *self
-            .rules
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(rules);
+        let current = self.generation.load();
+        self.install(Arc::new(rules), current.contexts.clone());
+    }
+
+    /// Makes `rules` and `contexts` the next generation, atomically for
+    /// every session's next statement.
+    fn install(&self, rules: Arc<RuleSet>, contexts: HashMap<String, Arc<AnalysisContext>>) {
+        let number = self.generation.load().number + 1;
+        let contexts = contexts
+            .into_iter()
+            .map(|(db, c)| {
+                let mut c = (*c).clone();
+                c.generation = number;
+                (db, Arc::new(c))
+            })
+            .collect();
+        self.generation.store(Arc::new(Generation {
+            number,
+            rules,
+            contexts,
+        }));
+        self.analyzer.reset(number);
+        self.generations.send_replace(number);
     }
 
     /// What analyses for `database` depend on (its catalog, if loaded).
     pub fn analysis_context(&self, database: &str) -> Arc<AnalysisContext> {
+        self.analysis_context_in(&self.generation(), database)
+    }
+
+    /// The analysis context for `database` in `generation`.
+    pub fn analysis_context_in(
+        &self,
+        generation: &Generation,
+        database: &str,
+    ) -> Arc<AnalysisContext> {
+        generation.context(
+            database,
+            &self.search_path,
+            AnalysisLimits {
+                max_sql_bytes: self.config.limits.max_sql_bytes,
+                ..AnalysisLimits::default()
+            },
+        )
+    }
+}
+
+/// One version of the rules and the catalogs they were checked against.
+pub struct Generation {
+    /// 1 at startup, +1 per reload.
+    pub number: u64,
+    pub rules: Arc<RuleSet>,
+    contexts: HashMap<String, Arc<AnalysisContext>>,
+}
+
+impl Generation {
+    /// The analysis context for `database` (without a catalog if none was
+    /// loaded for it).
+    pub fn context(
+        &self,
+        database: &str,
+        search_path: &Arc<Vec<String>>,
+        limits: AnalysisLimits,
+    ) -> Arc<AnalysisContext> {
         match self.contexts.get(database) {
             Some(c) => c.clone(),
             None => Arc::new(AnalysisContext {
                 database: database.to_owned(),
-                search_path: self.search_path.clone(),
+                search_path: search_path.clone(),
                 catalog: None,
-                limits: AnalysisLimits {
-                    max_sql_bytes: self.config.limits.max_sql_bytes,
-                    ..AnalysisLimits::default()
-                },
+                limits,
+                generation: self.number,
             }),
         }
     }
+}
+
+fn contexts_for(
+    catalogs: HashMap<String, Arc<Catalog>>,
+    search_path: &Arc<Vec<String>>,
+    limits: AnalysisLimits,
+    generation: u64,
+) -> HashMap<String, Arc<AnalysisContext>> {
+    catalogs
+        .into_iter()
+        .map(|(db, catalog)| {
+            let ctx = AnalysisContext {
+                database: db.clone(),
+                search_path: search_path.clone(),
+                catalog: Some(catalog),
+                limits,
+                generation,
+            };
+            (db, Arc::new(ctx))
+        })
+        .collect()
 }

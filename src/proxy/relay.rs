@@ -77,6 +77,8 @@ pub enum SessionEnd {
     TokenRevoked,
     /// The agent (or its end user) was suspended by its circuit breaker.
     Suspended,
+    /// A rules reload removed the agent, or its access to the database.
+    AgentRemoved,
 }
 
 /// How the client → upstream half ended.
@@ -199,8 +201,11 @@ pub struct Relay<'a> {
     pub gateway: &'a Gateway,
     pub agent: &'a str,
     pub database: &'a str,
-    pub policy: Arc<Policy>,
-    pub analysis: Arc<AnalysisContext>,
+    /// The agent's policy and analysis context of the rules generation
+    /// `generation`; replaced when a reload installs a new one.
+    pub policy: arc_swap::ArcSwap<Policy>,
+    pub analysis: arc_swap::ArcSwap<AnalysisContext>,
+    pub generation: std::sync::atomic::AtomicU64,
     pub session_id: u64,
     pub client_addr: SocketAddr,
     /// The agent's verified capability token, for token logins.
@@ -212,6 +217,45 @@ pub struct Relay<'a> {
 }
 
 impl Relay<'_> {
+    /// The agent's policy in the generation this session runs under.
+    fn policy(&self) -> arc_swap::Guard<Arc<Policy>> {
+        self.policy.load()
+    }
+
+    /// The analysis context (catalog) of that generation.
+    fn analysis(&self) -> Arc<AnalysisContext> {
+        self.analysis.load_full()
+    }
+
+    /// Moves the session to the newest rules generation before it decides
+    /// its next message. `Err` when a reload removed the agent or its
+    /// access to this database (the session is then ended).
+    fn refresh(&self) -> Result<(), Denial> {
+        let generation = self.gateway.generation();
+        if generation.number == self.generation.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        match generation.rules.agent(self.agent) {
+            Some(agent) if agent.may_use_database(self.database) => {
+                self.policy.store(agent.policy.clone());
+                self.analysis
+                    .store(self.gateway.analysis_context_in(&generation, self.database));
+                self.generation.store(generation.number, Ordering::Relaxed);
+                Ok(())
+            }
+            _ => Err(Denial {
+                sqlstate: "42501",
+                reason: "agent_removed",
+                rule: "rules".into(),
+                message: format!(
+                    "actgate denied this statement: agent {:?} may no longer use database {:?} (the rules were reloaded)",
+                    self.agent, self.database
+                ),
+                hint: Some("reconnect; ask the DBA if access should still be granted".into()),
+            }),
+        }
+    }
+
     pub async fn run(
         self,
         client: MaybeTls,
@@ -487,6 +531,30 @@ impl Relay<'_> {
         limits: &mut RowLimits,
         discarding: &mut bool,
     ) -> Action {
+        if let Err(denial) = self.refresh() {
+            return match msg {
+                FrontendMessage::Sync => {
+                    *discarding = false;
+                    Action::ForwardSync
+                }
+                FrontendMessage::Terminate => Action::Terminate,
+                FrontendMessage::Query { .. } | FrontendMessage::FunctionCall => {
+                    self.audit_denial(&denial, None, None);
+                    Action::Deny(denial, Protocol::Simple)
+                }
+                FrontendMessage::Parse { .. }
+                | FrontendMessage::Bind(_)
+                | FrontendMessage::Execute { .. }
+                    if !*discarding =>
+                {
+                    self.audit_denial(&denial, None, None);
+                    *discarding = true;
+                    Action::Deny(denial, Protocol::Extended)
+                }
+                _ if *discarding => Action::Drop,
+                _ => Action::Forward,
+            };
+        }
         if *discarding {
             return match msg {
                 FrontendMessage::Sync => {
@@ -508,12 +576,17 @@ impl Relay<'_> {
         }
         let (verdict, protocol) = match *msg {
             FrontendMessage::Query { sql } => {
-                let analysis = self.gateway.analyzer.analyze(&self.analysis, sql).await;
+                let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
+                if let Ok(a) = analysis.as_ref()
+                    && let Verdict::Deny(d) = self.revalidate_executes(a, state, limits).await
+                {
+                    return Action::Deny(d, Protocol::Simple);
+                }
                 let mut verdict = self.decide(&analysis, sql, state, None);
                 if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
-                    && self.policy.has_approvals()
+                    && self.policy().has_approvals()
                 {
-                    verdict = match self.policy.approvals_needed(a) {
+                    verdict = match self.policy().approvals_needed(a) {
                         Ok(needs) => self.hold(&needs, sql, &[], &|_| None, Some(a)),
                         Err(d) => {
                             self.audit_denial(&d, Some(a), Some(sql));
@@ -522,9 +595,9 @@ impl Relay<'_> {
                     };
                 }
                 if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
-                    && self.policy.has_runtime_controls()
+                    && self.policy().has_runtime_controls()
                 {
-                    verdict = match self.policy.runtime_controls(a) {
+                    verdict = match self.policy().runtime_controls(a) {
                         Ok(mut controls) => {
                             // SQL EXECUTE of a statement prepared through
                             // Parse is held to that statement's controls.
@@ -547,8 +620,20 @@ impl Relay<'_> {
                 }
                 if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref()) {
                     state.executed(a);
+                    for p in a.statements.iter().flat_map(|st| &st.prepared) {
+                        if let PreparedRef::Prepare(name) = p {
+                            limits.prepared_sql.insert(
+                                name.clone(),
+                                (
+                                    self.generation.load(Ordering::Relaxed),
+                                    Arc::from(sql),
+                                    false,
+                                ),
+                            );
+                        }
+                    }
                     if self.row_limits_on() {
-                        match self.policy.row_limit(a, true) {
+                        match self.policy().row_limit(a, true) {
                             Err(d) => {
                                 self.audit_denial(&d, Some(a), Some(sql));
                                 verdict = Verdict::Deny(d);
@@ -571,7 +656,7 @@ impl Relay<'_> {
                 if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
                     && self.write_caps_on()
                 {
-                    match self.policy.write_cap(a) {
+                    match self.policy().write_cap(a) {
                         Err(d) => {
                             self.audit_denial(&d, Some(a), Some(sql));
                             verdict = Verdict::Deny(d);
@@ -587,69 +672,28 @@ impl Relay<'_> {
                 sql,
                 param_types,
             } => {
-                let analysis = self.gateway.analyzer.analyze(&self.analysis, sql).await;
-                let mut checks = Vec::new();
-                let mut verdict = self.decide(&analysis, sql, state, Some(&mut checks));
-                limits.statement_controls.remove(statement);
-                limits.statement_approvals.remove(statement);
-                if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
-                    && self.policy.has_approvals()
-                {
-                    match self.policy.approvals_needed(a) {
-                        Ok(needs) if needs.is_empty() => {}
-                        Ok(needs) => {
-                            limits
-                                .statement_approvals
-                                .insert(statement.to_owned(), Arc::new((sql.to_owned(), needs)));
-                        }
-                        Err(d) => {
-                            self.audit_denial(&d, Some(a), Some(sql));
-                            verdict = self.enforce(Verdict::Deny(d));
-                        }
-                    }
-                }
-                if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
-                    && self.policy.has_runtime_controls()
-                {
-                    match self.policy.runtime_controls(a) {
-                        Ok(controls) if controls.is_empty() => {}
-                        Ok(controls) => {
-                            limits
-                                .statement_controls
-                                .insert(statement.to_owned(), controls);
-                        }
-                        Err(d) => {
-                            self.audit_denial(&d, Some(a), Some(sql));
-                            verdict = self.enforce(Verdict::Deny(d));
-                        }
-                    }
-                }
-                if !verdict.is_allow() && statement.is_empty() {
-                    // Postgres drops the unnamed statement before parsing a
-                    // new one, so a later Bind of "" must fail, not reach
-                    // the previous statement.
-                    state.closed(statement);
-                }
+                let verdict = self.evaluate_parse(statement, sql, state, limits).await;
                 if verdict.is_allow() {
-                    if self.row_limits_on()
-                        && let Ok(a) = analysis.as_ref()
-                    {
-                        let limit = self.policy.row_limit(a, false).ok().flatten();
-                        limits.statements.insert(statement.to_owned(), limit);
-                    }
-                    if self.write_caps_on()
-                        && let Ok(a) = analysis.as_ref()
-                    {
-                        let cap = self.policy.write_cap(a).ok().flatten();
-                        limits.statement_caps.insert(statement.to_owned(), cap);
-                    }
-                    state.parsed(statement, checks);
                     let declared = crate::protocol::frontend::param_type_oids(param_types);
                     lock(&shared.param_types).insert(statement.to_owned(), declared);
                 }
                 (verdict, Protocol::Extended)
             }
             FrontendMessage::Bind(ref b) => {
+                if let Some((generation, sql, true)) = limits.prepared_sql.get(b.statement).cloned()
+                    && generation != self.generation.load(Ordering::Relaxed)
+                {
+                    // Prepared under older rules: decided again under the
+                    // rules in force before it may run.
+                    let verdict = self.evaluate_parse(b.statement, &sql, state, limits).await;
+                    if let Verdict::Deny(denial) = verdict {
+                        limits
+                            .prepared_sql
+                            .insert(b.statement.to_owned(), (generation, sql, true));
+                        *discarding = true;
+                        return Action::Deny(denial, Protocol::Extended);
+                    }
+                }
                 let types = lock(&shared.param_types)
                     .get(b.statement)
                     .cloned()
@@ -660,7 +704,7 @@ impl Relay<'_> {
                     let oid = types.get(i).copied().unwrap_or(0);
                     crate::protocol::values::param_text(value, b.param_format(i), oid)
                 };
-                let mut verdict = self.policy.evaluate_bind(b.statement, state, &param);
+                let mut verdict = self.policy().evaluate_bind(b.statement, state, &param);
                 if let Verdict::Deny(d) = &verdict {
                     self.audit_denial(d, None, None);
                 } else if let Some(held) = limits.statement_approvals.get(b.statement).cloned() {
@@ -716,7 +760,7 @@ impl Relay<'_> {
                 let in_transaction =
                     shared.status.load(Ordering::Relaxed) != TransactionStatus::Idle.byte();
                 if let Some(Verdict::Deny(denial)) =
-                    cap.map(|_| self.policy.evaluate_capped_execute(in_transaction))
+                    cap.map(|_| self.policy().evaluate_capped_execute(in_transaction))
                 {
                     self.audit_denial(&denial, None, None);
                     *discarding = true;
@@ -784,6 +828,126 @@ impl Relay<'_> {
         }
     }
 
+    /// Decides a Parse (or re-decides a prepared statement after a rules
+    /// reload) and records what its Binds and Executes are held to.
+    async fn evaluate_parse(
+        &self,
+        statement: &str,
+        sql: &str,
+        state: &mut SessionState,
+        limits: &mut RowLimits,
+    ) -> Verdict {
+        let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
+        let mut checks = Vec::new();
+        let mut verdict = self.decide(&analysis, sql, state, Some(&mut checks));
+        limits.statement_controls.remove(statement);
+        limits.statement_approvals.remove(statement);
+        if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
+            && self.policy().has_approvals()
+        {
+            match self.policy().approvals_needed(a) {
+                Ok(needs) if needs.is_empty() => {}
+                Ok(needs) => {
+                    limits
+                        .statement_approvals
+                        .insert(statement.to_owned(), Arc::new((sql.to_owned(), needs)));
+                }
+                Err(d) => {
+                    self.audit_denial(&d, Some(a), Some(sql));
+                    verdict = self.enforce(Verdict::Deny(d));
+                }
+            }
+        }
+        if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
+            && self.policy().has_runtime_controls()
+        {
+            match self.policy().runtime_controls(a) {
+                Ok(controls) if controls.is_empty() => {}
+                Ok(controls) => {
+                    limits
+                        .statement_controls
+                        .insert(statement.to_owned(), controls);
+                }
+                Err(d) => {
+                    self.audit_denial(&d, Some(a), Some(sql));
+                    verdict = self.enforce(Verdict::Deny(d));
+                }
+            }
+        }
+        if !verdict.is_allow() && statement.is_empty() {
+            // Postgres drops the unnamed statement before parsing a
+            // new one, so a later Bind of "" must fail, not reach
+            // the previous statement.
+            state.closed(statement);
+        }
+        if verdict.is_allow() {
+            if self.row_limits_on()
+                && let Ok(a) = analysis.as_ref()
+            {
+                let limit = self.policy().row_limit(a, false).ok().flatten();
+                limits.statements.insert(statement.to_owned(), limit);
+            }
+            if self.write_caps_on()
+                && let Ok(a) = analysis.as_ref()
+            {
+                let cap = self.policy().write_cap(a).ok().flatten();
+                limits.statement_caps.insert(statement.to_owned(), cap);
+            }
+            state.parsed(statement, checks);
+            limits.prepared_sql.insert(
+                statement.to_owned(),
+                (
+                    self.generation.load(Ordering::Relaxed),
+                    Arc::from(sql),
+                    true,
+                ),
+            );
+        }
+        verdict
+    }
+
+    /// SQL `EXECUTE` of a statement prepared under older rules: the
+    /// statement is decided again under the rules in force first.
+    async fn revalidate_executes(
+        &self,
+        analysis: &Analysis,
+        state: &mut SessionState,
+        limits: &mut RowLimits,
+    ) -> Verdict {
+        let current = self.generation.load(Ordering::Relaxed);
+        for p in analysis.statements.iter().flat_map(|st| &st.prepared) {
+            let PreparedRef::Execute(name) = p else {
+                continue;
+            };
+            let Some((generation, sql, via_parse)) = limits.prepared_sql.get(name).cloned() else {
+                continue;
+            };
+            if generation == current {
+                continue;
+            }
+            let verdict = if via_parse {
+                self.evaluate_parse(name, &sql, state, limits).await
+            } else {
+                let prepared = self.gateway.analyzer.analyze(&self.analysis(), &sql).await;
+                self.decide(&prepared, &sql, state, None)
+            };
+            match verdict {
+                Verdict::Allow => {
+                    limits
+                        .prepared_sql
+                        .insert(name.clone(), (current, sql, via_parse));
+                }
+                Verdict::Deny(d) => {
+                    limits
+                        .prepared_sql
+                        .insert(name.clone(), (generation, sql, via_parse));
+                    return Verdict::Deny(d);
+                }
+            }
+        }
+        Verdict::Allow
+    }
+
     /// Evaluates an analysed statement, audits the decision, and applies
     /// monitor mode.
     fn decide(
@@ -811,9 +975,9 @@ impl Relay<'_> {
             return Verdict::Deny(d);
         }
         let started = std::time::Instant::now();
-        let verdict = self.policy.decide_with(
+        let verdict = self.policy().decide_with(
             analysis,
-            self.analysis.catalog.as_deref(),
+            self.analysis().catalog.as_deref(),
             state,
             self.capability
                 .as_deref()
@@ -965,12 +1129,12 @@ impl Relay<'_> {
         let mut verdict = Verdict::Allow;
         if !controls.windows.is_empty() {
             let now = self.gateway.clock().now();
-            verdict = self.policy.evaluate_windows(&controls.windows, now);
+            verdict = self.policy().evaluate_windows(&controls.windows, now);
         }
         if verdict.is_allow() {
             verdict = self
                 .gateway
-                .charge_budgets(&self.policy, subject, &controls.budgets);
+                .charge_budgets(&self.policy(), subject, &controls.budgets);
         }
         if let Verdict::Deny(d) = &verdict {
             self.audit_denial(d, analysis, sql);
@@ -991,14 +1155,14 @@ impl Relay<'_> {
         analysis: Option<&Analysis>,
     ) -> Verdict {
         let Some(need) = needs.iter().find(|n| {
-            self.policy
+            self.policy()
                 .approval_applies(n, n.param.and_then(param).as_deref())
         }) else {
             return Verdict::Allow;
         };
         let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
-        if self.policy.mode == Mode::Monitor {
-            let d = self.policy.approval_denial(
+        if self.policy().mode == Mode::Monitor {
+            let d = self.policy().approval_denial(
                 need.index,
                 "(none: monitor mode)",
                 ApprovalStatus::Requested,
@@ -1007,7 +1171,8 @@ impl Relay<'_> {
             self.audit_statement("statement_blocked", Some(&d), analysis, sql);
             return Verdict::Allow;
         }
-        let rule = self.policy.approvals.get(need.index);
+        let policy = self.policy();
+        let rule = policy.approvals.get(need.index);
         let request = ApprovalRequest {
             key: ApprovalKey::new(self.agent, subject, sql, params),
             agent: self.agent.to_owned(),
@@ -1042,7 +1207,7 @@ impl Relay<'_> {
             Gate::Full => (ApprovalStatus::Unavailable, None),
         };
         let id = approval.as_ref().map(|a| a.id.clone());
-        let d = self.policy.approval_denial(
+        let d = self.policy().approval_denial(
             need.index,
             id.as_deref().unwrap_or_default(),
             status,
@@ -1086,7 +1251,7 @@ impl Relay<'_> {
 
     /// Write caps are enforced (never in monitor mode).
     fn write_caps_on(&self) -> bool {
-        self.policy.mode == Mode::Enforce && self.policy.has_write_caps()
+        self.policy().mode == Mode::Enforce && self.policy().has_write_caps()
     }
 
     /// Sends one of actgate's own simple queries; its answers are not
@@ -1186,7 +1351,7 @@ impl Relay<'_> {
         )
         .with_detail(format!(
             "reason: row_limit_exceeded; rule: {}: policy.max_rows",
-            self.policy.source.display()
+            self.policy().source.display()
         ))
         .with_hint(format!("add LIMIT {} or narrow the WHERE clause", l.max))
         .encode(&mut out);
@@ -1212,7 +1377,7 @@ impl Relay<'_> {
         )
         .with_detail(format!(
             "reason: write_cap_exceeded; rule: {}: max_affected_rows",
-            self.policy.source.display()
+            self.policy().source.display()
         ))
         .with_hint("narrow the WHERE clause so that fewer rows change, or change them in smaller batches")
         .encode(&mut out);
@@ -1221,7 +1386,7 @@ impl Relay<'_> {
 
     /// Row limits are enforced (never in monitor mode).
     fn row_limits_on(&self) -> bool {
-        self.policy.mode == Mode::Enforce && self.policy.has_row_limits()
+        self.policy().mode == Mode::Enforce && self.policy().has_row_limits()
     }
 
     /// Makes the server fail the current transaction or batch, as it would
@@ -1259,7 +1424,7 @@ impl Relay<'_> {
 
     /// In monitor mode nothing is blocked (the denial was audited).
     fn enforce(&self, verdict: Verdict) -> Verdict {
-        match self.policy.mode {
+        match self.policy().mode {
             Mode::Enforce => verdict,
             Mode::Monitor => Verdict::Allow,
         }
@@ -1269,10 +1434,10 @@ impl Relay<'_> {
     /// circuit breaker, and audited.
     fn audit_denial(&self, denial: &Denial, analysis: Option<&Analysis>, sql: Option<&str>) {
         self.violations.fetch_add(1, Ordering::Relaxed);
-        if self.policy.mode == Mode::Enforce {
+        if self.policy().mode == Mode::Enforce {
             // A trip ends this session through the suspension watch.
             let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
-            self.gateway.violation(&self.policy, subject);
+            self.gateway.violation(&self.policy(), subject);
         }
         self.audit_statement(
             "statement_blocked",
@@ -1318,7 +1483,7 @@ impl Relay<'_> {
         }
         let mut risk = analysis.map(|a| a.risk_factors()).unwrap_or_default();
         if let Some(a) = analysis
-            && self.policy.touches_sensitive(a)
+            && self.policy().touches_sensitive(a)
         {
             risk.push("sensitive_table");
         }
@@ -1378,7 +1543,7 @@ impl Relay<'_> {
             tables: analysis.map(|a| a.tables()).unwrap_or_default(),
             reason: denial.map(|d| d.reason),
             rule: denial.map(|d| d.rule.clone()),
-            mode: Some(self.policy.mode.name()),
+            mode: Some(self.policy().mode.name()),
             risk,
             risk_score: Some(risk_score),
             fingerprint: analysis.map(|a| a.fingerprint.clone()),
@@ -1454,6 +1619,7 @@ impl Relay<'_> {
         let mut counting = Counting::default();
         let mut revocations = self.gateway.subscribe_revocations();
         let mut suspensions = self.gateway.subscribe_suspensions();
+        let mut generations = self.gateway.subscribe_generations();
         loop {
             let mut pos = 0;
             loop {
@@ -1686,6 +1852,21 @@ impl Relay<'_> {
                     let _ = client.write_all(&out).await;
                     return Ok(SessionEnd::TokenRevoked);
                 }
+                () = self.removed(&mut generations) => {
+                    info!("agent removed by a rules reload; ending session");
+                    let mut out = BytesMut::new();
+                    ErrorFields::new(
+                        Severity::Fatal,
+                        "57P01",
+                        format!(
+                            "terminating connection: agent \"{}\" may no longer use database \"{}\" (the rules were reloaded)",
+                            self.agent, self.database
+                        ),
+                    )
+                    .encode(&mut out);
+                    let _ = client.write_all(&out).await;
+                    return Ok(SessionEnd::AgentRemoved);
+                }
                 message = self.suspended(&mut suspensions) => {
                     info!("agent suspended; ending session");
                     let mut out = BytesMut::new();
@@ -1771,6 +1952,9 @@ struct RowLimits {
     /// of bound portals not yet executed.
     statement_controls: HashMap<String, RuntimeControls>,
     portal_controls: HashMap<String, RuntimeControls>,
+    /// Every prepared statement's rules generation, text, and whether it
+    /// came from Parse (else from SQL PREPARE): re-decided after a reload.
+    prepared_sql: HashMap<String, (u64, Arc<str>, bool)>,
     /// Prepared statements that may need approval: their text and needs.
     statement_approvals: HashMap<String, Arc<(String, Vec<ApprovalNeed>)>>,
     executes: u64,
@@ -1870,6 +2054,24 @@ async fn revoked(
 
 /// Resolves once the server's grace period is over.
 impl Relay<'_> {
+    /// Resolves once a rules reload removed this session's agent or its
+    /// access to the database.
+    async fn removed(&self, generations: &mut watch::Receiver<u64>) {
+        loop {
+            generations.borrow_and_update();
+            let rules = self.gateway.rules();
+            if !rules
+                .agent(self.agent)
+                .is_some_and(|a| a.may_use_database(self.database))
+            {
+                return;
+            }
+            if generations.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+
     /// Resolves with the message once this session's agent or end user is
     /// suspended.
     async fn suspended(

@@ -199,8 +199,10 @@ async fn run(
         gateway,
         agent: &authed.agent,
         database: &authed.database,
-        policy: authed.policy.clone(),
-        analysis: gateway.analysis_context(&authed.database),
+        policy: authed.policy.clone().into(),
+        analysis: gateway.analysis_context(&authed.database).into(),
+        // Refreshed to the rules in force at the first message.
+        generation: Default::default(),
         session_id,
         client_addr: peer,
         capability: authed

@@ -89,17 +89,38 @@ pub fn config(extra_server: &str) -> Config {
 
 /// Like [`config`], with more tables (e.g. `[audit]`) appended.
 pub fn config_with(extra_server: &str, extra_tables: &str) -> Config {
+    config_text_in(&rules_dir(), "127.0.0.1:0", extra_server, extra_tables).1
+}
+
+/// A private copy of the test rules directory, for tests that edit it.
+pub fn rules_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("rules copy");
+    for entry in std::fs::read_dir(rules_dir()).expect("rules") {
+        let path = entry.expect("rules entry").path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).expect("copy rules");
+    }
+    dir
+}
+
+/// The config text (and the parsed config) for a rules directory of the
+/// test's own, listening on `listen`.
+pub fn config_text_in(
+    rules: &Path,
+    listen: &str,
+    extra_server: &str,
+    extra_tables: &str,
+) -> (String, Config) {
     let c = cluster();
-    let mut text =
-        c.db.config_toml("127.0.0.1:0", &rules_dir(), &c.password_file);
+    let mut text = c.db.config_toml(listen, rules, &c.password_file);
     text = text.replacen("[server]\n", &format!("[server]\n{extra_server}\n"), 1);
     text.push_str(&format!(
         "\n[tokens]\npublic_keys = [{:?}]\n",
         c.public_key.display().to_string()
     ));
     text.push_str(extra_tables);
-    Config::from_toml(&text, Path::new("test.toml"), c.scratch.path())
-        .unwrap_or_else(|e| panic!("test config: {e}\n{text}"))
+    let config = Config::from_toml(&text, Path::new("test.toml"), c.scratch.path())
+        .unwrap_or_else(|e| panic!("test config: {e}\n{text}"));
+    (text, config)
 }
 
 /// A config whose audit log goes to `path`.

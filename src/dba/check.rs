@@ -1,0 +1,515 @@
+//! `actgate check`: validates a rules directory and reports every problem
+//! it can find, each with its file, line and column when known.
+//!
+//! Errors are what would stop `serve` from starting: files that do not
+//! parse, unknown keys, invalid values, contradictions, duplicate agents
+//! and, against a live catalog, tables, columns and functions that do not
+//! exist. They come from the rules loader and compiler themselves
+//! ([`crate::rules::parse_agent_all`]), so `check` and `serve` cannot
+//! disagree. Warnings are rules that load but can never take effect; they
+//! fail the check only in strict mode.
+
+use crate::policy::analyze::Class;
+use crate::policy::catalog::Catalog;
+use crate::rules::{self, RuleSet, RulesError};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use toml::Spanned;
+
+/// How bad a [`Diagnostic`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The rules would not load.
+    Error,
+    /// The rules load, but part of them can never take effect.
+    Warning,
+}
+
+/// One problem, located in its file when possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub path: PathBuf,
+    /// Line and column, 1-based, when known.
+    pub location: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    /// `path:line:col: error: message` (or `path: error: message`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some((line, column)) = self.location {
+            write!(f, ":{line}:{column}")?;
+        }
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, ": {severity}: {}", self.message)
+    }
+}
+
+impl Diagnostic {
+    fn error(path: &Path, location: Option<(usize, usize)>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            path: path.to_owned(),
+            location,
+            message: message.into(),
+        }
+    }
+
+    /// The diagnostic for a loader error.
+    fn from_rules_error(e: RulesError, fallback: &Path) -> Diagnostic {
+        match e {
+            RulesError::Parse {
+                path,
+                location,
+                brief,
+                ..
+            } => Diagnostic::error(&path, location, brief),
+            RulesError::Compile(c) => {
+                Diagnostic::error(&c.path, Some((c.line, c.column)), c.message)
+            }
+            RulesError::Invalid { path, message } => Diagnostic::error(&path, None, message),
+            RulesError::ReadFile { path, source } => {
+                Diagnostic::error(&path, None, format!("cannot read: {source}"))
+            }
+            RulesError::Duplicate { path, name, first } => Diagnostic::error(
+                &path,
+                None,
+                format!("agent {name:?} is already defined in {}", first.display()),
+            ),
+            other => Diagnostic::error(fallback, None, other.to_string()),
+        }
+    }
+}
+
+/// The outcome of checking a rules directory.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// In file order; within a file, by position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Agent files read.
+    pub files: usize,
+    /// Agents that loaded.
+    pub agents: usize,
+    /// The database whose catalog the rules were checked against.
+    pub database: Option<String>,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.count(Severity::Error)
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.count(Severity::Warning)
+    }
+
+    fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+
+    /// No errors (and, when `strict`, no warnings).
+    pub fn passed(&self, strict: bool) -> bool {
+        self.errors() == 0 && (!strict || self.warnings() == 0)
+    }
+
+    /// Every diagnostic on its own line, then the summary line.
+    pub fn render(&self, strict: bool) -> String {
+        let mut out = String::new();
+        for d in &self.diagnostics {
+            out.push_str(&d.to_string());
+            out.push('\n');
+        }
+        let against = match &self.database {
+            Some(db) => format!(" against the catalog of database {db:?}"),
+            None => " (no database: tables, columns and functions not checked)".to_owned(),
+        };
+        out.push_str(&format!(
+            "check {}: {} agent file{}, {} agent{} loaded{against}; {} error{}, {} warning{}\n",
+            if self.passed(strict) { "ok" } else { "FAILED" },
+            self.files,
+            plural(self.files),
+            self.agents,
+            plural(self.agents),
+            self.errors(),
+            plural(self.errors()),
+            self.warnings(),
+            plural(self.warnings()),
+        ));
+        out
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Checks every agent file of `dir`. With `catalog` (the live catalog of
+/// `database`), every agent is checked against it, whatever databases it
+/// names, so a staging copy under another name can stand in.
+pub fn check_dir(
+    dir: &Path,
+    search_path: &[String],
+    catalog: Option<(&str, &Arc<Catalog>)>,
+) -> Report {
+    let mut report = Report {
+        database: catalog.map(|(db, _)| db.to_owned()),
+        ..Report::default()
+    };
+    let files = match rules::agent_files(dir) {
+        Ok(files) => files,
+        Err(e) => {
+            report
+                .diagnostics
+                .push(Diagnostic::from_rules_error(e, dir));
+            return report;
+        }
+    };
+    let mut set = RuleSet::default();
+    for path in files {
+        report.files += 1;
+        let mut found = check_file(&path, search_path, catalog, &mut set);
+        found.sort_by_key(|d| (d.location, d.severity));
+        report.diagnostics.extend(found);
+    }
+    report.agents = set.agents().count();
+    if report.files == 0 {
+        report.diagnostics.push(Diagnostic::error(
+            dir,
+            None,
+            "the rules directory has no agent files (*.toml)",
+        ));
+    }
+    report
+}
+
+fn check_file(
+    path: &Path,
+    search_path: &[String],
+    catalog: Option<(&str, &Arc<Catalog>)>,
+    set: &mut RuleSet,
+) -> Vec<Diagnostic> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(source) => {
+            return vec![Diagnostic::error(
+                path,
+                None,
+                format!("cannot read: {source}"),
+            )];
+        }
+    };
+    // Keys the loader does not know are its business; this lenient view
+    // only serves the warnings below and the catalog lookup.
+    let lint: Option<LintFile> = toml::from_str(&text).ok();
+    let mut catalogs = HashMap::new();
+    if let (Some((_, cat)), Some(lint)) = (catalog, &lint) {
+        for db in &lint.agent.databases {
+            catalogs.insert(db.clone(), Arc::clone(cat));
+        }
+    }
+    let mut found = Vec::new();
+    if let Some(lint) = &lint {
+        warnings(lint, &text, path, &mut found);
+    }
+    match rules::parse_agent_all(&text, path, search_path, &catalogs) {
+        Err(problems) => found.extend(
+            problems
+                .into_iter()
+                .map(|e| Diagnostic::from_rules_error(e, path)),
+        ),
+        Ok(agent) => {
+            if let Err(e) = set.add(agent) {
+                found.push(Diagnostic::from_rules_error(e, path));
+            }
+        }
+    }
+    found
+}
+
+/// The parts of an agent file the warnings look at; other keys are
+/// ignored here (the loader rejects unknown ones).
+#[derive(Debug, Default, Deserialize)]
+struct LintFile {
+    #[serde(default)]
+    agent: LintAgent,
+    #[serde(default)]
+    policy: LintPolicy,
+    #[serde(default)]
+    tables: BTreeMap<Spanned<String>, LintTable>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LintPolicy {
+    #[serde(default)]
+    statements: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LintAgent {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    auth: Option<String>,
+    #[serde(default)]
+    databases: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LintTable {
+    #[serde(default)]
+    operations: Vec<Spanned<String>>,
+    #[serde(default)]
+    scope: BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+/// Statement classes under which a table operation can occur. Reads
+/// happen inside many kinds of statement, so `select` is generous.
+fn classes_using(operation: &str) -> &'static [Class] {
+    match operation {
+        "select" => &[
+            Class::Read,
+            Class::Insert,
+            Class::Update,
+            Class::Delete,
+            Class::Merge,
+            Class::Copy,
+            Class::Cursor,
+            Class::Ddl,
+            Class::Explain,
+        ],
+        "insert" => &[Class::Insert, Class::Merge, Class::Copy],
+        "update" => &[Class::Update, Class::Merge],
+        "delete" => &[Class::Delete, Class::Merge],
+        "truncate" => &[Class::Truncate],
+        "ddl" => &[Class::Ddl],
+        "lock" => &[Class::Lock, Class::Read],
+        _ => &[],
+    }
+}
+
+/// Rules that can never take effect. Computed from the file alone, so
+/// they are reported next to the errors of a file that does not load.
+fn warnings(lint: &LintFile, text: &str, path: &Path, out: &mut Vec<Diagnostic>) {
+    let at =
+        |span: std::ops::Range<usize>| Some(crate::policy::compile::line_col(text, span.start));
+    let classes: Vec<Class> = lint
+        .policy
+        .statements
+        .iter()
+        .filter_map(|s| Class::from_name(s))
+        .collect();
+    for (table, rule) in &lint.tables {
+        for op in &rule.operations {
+            let needed = classes_using(op.get_ref());
+            if !needed.is_empty() && !needed.iter().any(|c| classes.contains(c)) {
+                let names: Vec<&str> = needed.iter().map(|c| c.name()).collect();
+                out.push(Diagnostic {
+                    severity: Severity::Warning,
+                    path: path.to_owned(),
+                    location: at(op.span()),
+                    message: format!(
+                        "operation {:?} on tables.{} can never be used: policy.statements \
+                         allows none of {}",
+                        op.get_ref(),
+                        table.get_ref(),
+                        names.join(", ")
+                    ),
+                });
+            }
+        }
+        if lint.agent.auth.as_deref() == Some("token") {
+            continue;
+        }
+        for (column, value) in &rule.scope {
+            if let crate::policy::ScopeValue::Claim(claim) =
+                crate::policy::ScopeValue::parse(value.get_ref())
+            {
+                out.push(Diagnostic {
+                    severity: Severity::Warning,
+                    path: path.to_owned(),
+                    location: at(column.span()),
+                    message: format!(
+                        "scope on tables.{} uses {{{{claims.{claim}}}}}, but agent {:?} logs in \
+                         with a secret and has no claims: every use of the table is denied",
+                        table.get_ref(),
+                        lint.agent.name
+                    ),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::names::QualifiedName;
+
+    fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        dir
+    }
+
+    fn agent(name: &str, body: &str) -> String {
+        format!("[agent]\nname = \"{name}\"\ndatabases = [\"shop\"]\nauth = \"token\"\n{body}")
+    }
+
+    fn lines(report: &Report) -> Vec<String> {
+        report
+            .diagnostics
+            .iter()
+            .map(|d| {
+                let mut d = d.clone();
+                d.path = d.path.file_name().unwrap().into();
+                d.to_string()
+            })
+            .collect()
+    }
+
+    fn sp() -> Vec<String> {
+        vec!["public".into()]
+    }
+
+    #[test]
+    fn clean_rules_pass() {
+        let dir = dir_with(&[(
+            "a.toml",
+            &agent(
+                "a",
+                "[policy]\nstatements = [\"read\"]\n[tables.orders]\noperations = [\"select\"]\n",
+            ),
+        )]);
+        let report = check_dir(dir.path(), &sp(), None);
+        assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+        assert!(report.passed(true));
+        assert_eq!((report.files, report.agents), (1, 1));
+        assert!(
+            report
+                .render(false)
+                .starts_with("check ok: 1 agent file, 1 agent loaded")
+        );
+    }
+
+    #[test]
+    fn every_contradiction_in_a_file_is_reported() {
+        let body = "[policy]\nstatements = [\"read\", \"update\"]\nfunctions = [\"f\"]\n\
+                    [tables.orders]\noperations = [\"select\", \"update\"]\n\
+                    columns = [\"id\", \"notes\"]\ndeny_columns = [\"notes\"]\n\
+                    write_columns = [\"status\"]\n\
+                    [deny]\ntables = [\"orders\"]\nfunctions = [\"f\"]\n";
+        let dir = dir_with(&[("a.toml", &agent("a", body))]);
+        let report = check_dir(dir.path(), &sp(), None);
+        assert_eq!(
+            lines(&report),
+            [
+                "a.toml:7:14: error: function pg_catalog.f is both allowed and denied",
+                "a.toml:8:9: error: table public.orders is both allowed and denied",
+                "a.toml:11:17: error: column \"notes\" of public.orders is both allowed and denied",
+                "a.toml:12:18: error: write column \"status\" of public.orders is not an allowed column",
+            ]
+        );
+        assert!(!report.passed(false));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_files_do_not_hide_other_files() {
+        let dir = dir_with(&[
+            ("a.toml", &agent("a", "[policy]\nstatement = [\"read\"]\n")),
+            ("b.toml", "[agent\nname = 1\n"),
+            ("c.toml", &agent("c", "[policy]\nstatements = [\"reed\"]\n")),
+        ]);
+        let report = check_dir(dir.path(), &sp(), None);
+        let found = lines(&report);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found[0].starts_with("a.toml:6:1: error: unknown field `statement`"),
+            "{found:?}"
+        );
+        assert!(found[1].starts_with("b.toml:1:"), "{found:?}");
+        assert!(
+            found[2].starts_with("c.toml:6:15: error: unknown statement class \"reed\""),
+            "{found:?}"
+        );
+        assert_eq!(report.agents, 0);
+    }
+
+    #[test]
+    fn unusable_operations_and_claims_without_tokens_are_warnings() {
+        let dir = dir_with(&[]);
+        let verifier = crate::auth::Verifier::generate("pw");
+        std::fs::write(
+            dir.path().join("a.toml"),
+            format!(
+                "[agent]\nname = \"a\"\ndatabases = [\"shop\"]\nsecret_verifier = \"{verifier}\"\n\
+                 [policy]\nstatements = [\"read\"]\n\
+                 [tables.orders]\noperations = [\"select\", \"delete\"]\n\
+                 scope = {{ customer_id = \"{{{{claims.customer_id}}}}\" }}\n"
+            ),
+        )
+        .unwrap();
+        let report = check_dir(dir.path(), &sp(), None);
+        assert_eq!(
+            lines(&report),
+            [
+                "a.toml:8:25: warning: operation \"delete\" on tables.orders can never be used: \
+                 policy.statements allows none of delete, merge",
+                "a.toml:9:11: warning: scope on tables.orders uses {{claims.customer_id}}, but \
+                 agent \"a\" logs in with a secret and has no claims: every use of the table is \
+                 denied",
+            ]
+        );
+        assert!(report.passed(false));
+        assert!(!report.passed(true));
+    }
+
+    #[test]
+    fn names_missing_from_the_catalog_are_all_reported() {
+        let mut catalog = Catalog::default();
+        catalog.add_relation(
+            QualifiedName::new("public", "orders"),
+            vec!["id".into(), "status".into()],
+        );
+        let catalog = Arc::new(catalog);
+        let body = "[policy]\nstatements = [\"read\"]\n\
+                    [tables.orders]\noperations = [\"select\"]\ncolumns = [\"id\", \"statuss\"]\n\
+                    [tables.ordres]\noperations = [\"select\"]\n";
+        let dir = dir_with(&[("a.toml", &agent("a", body))]);
+        let report = check_dir(dir.path(), &sp(), Some(("shop", &catalog)));
+        assert_eq!(
+            lines(&report),
+            [
+                "a.toml:9:18: error: column \"statuss\" does not exist in public.orders",
+                "a.toml:10:9: error: table public.ordres does not exist in the database",
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_agents_and_empty_directories_are_errors() {
+        let a = agent("a", "");
+        let dir = dir_with(&[("a.toml", &a), ("b.toml", &a)]);
+        let found = lines(&check_dir(dir.path(), &sp(), None));
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].starts_with("b.toml: error: agent \"a\" is already defined in"),
+            "{found:?}"
+        );
+        let empty = dir_with(&[]);
+        let report = check_dir(empty.path(), &sp(), None);
+        assert_eq!(report.errors(), 1);
+    }
+}

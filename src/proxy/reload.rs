@@ -1,0 +1,302 @@
+//! Hot reload of the rules directory (and, on SIGHUP, the revocation list).
+//!
+//! A reload loads the whole directory again — and, when actgate runs
+//! against the live database, the catalogs of every database the new rules
+//! name — and checks it exactly as startup does. Only a set that loads
+//! completely is swapped in, as one new [`super::Generation`]; sessions
+//! pick it up at their next statement. A set that fails leaves the old one
+//! in force and is reported in the log, the audit log, `/metrics`
+//! (`actgate_rules_reload_failing`), `/readyz` and `actgate status`.
+
+use super::Gateway;
+use crate::audit::AuditEvent;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error(transparent)]
+    Rules(#[from] crate::rules::RulesError),
+    #[error(transparent)]
+    Catalog(#[from] super::catalog::CatalogError),
+    #[error("an agent logs in with capability tokens but [tokens] public_keys is not configured")]
+    TokensNotConfigured,
+}
+
+/// What `/status` and `/readyz` report about reloads.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReloadStatus {
+    /// The generation in force (1: as started).
+    pub generation: u64,
+    /// When it was loaded.
+    pub loaded_at: Option<String>,
+    pub agents: Vec<String>,
+    pub last_attempt_at: Option<String>,
+    /// Set while the last attempt failed: why.
+    pub last_error: Option<String>,
+    pub reloads_ok: u64,
+    pub reloads_failed: u64,
+    /// What started the last attempt: `watch`, `sighup` or `admin`.
+    pub last_trigger: Option<&'static str>,
+}
+
+/// The reload bookkeeping of a gateway.
+#[derive(Debug, Default)]
+pub struct ReloadState {
+    status: Mutex<ReloadStatus>,
+    /// The rules directory's contents last tried (loaded or refused).
+    fingerprint: Mutex<Option<[u8; 32]>>,
+    /// One reload at a time.
+    running: tokio::sync::Mutex<()>,
+}
+
+impl ReloadState {
+    /// The state of a gateway whose rules were just loaded.
+    pub fn started() -> ReloadState {
+        let state = ReloadState::default();
+        state
+            .status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .loaded_at = Some(jiff::Timestamp::now().to_string());
+        state
+    }
+}
+
+/// A hash of every `*.toml` file directly in `dir` (names and contents,
+/// in name order): what the loader reads.
+pub fn rules_fingerprint(dir: &Path) -> std::io::Result<[u8; 32]> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    let mut h = Sha256::new();
+    for f in files {
+        let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
+        let text = std::fs::read(&f)?;
+        h.update((name.as_deref().unwrap_or_default().len() as u64).to_be_bytes());
+        h.update(name.unwrap_or_default().as_bytes());
+        h.update((text.len() as u64).to_be_bytes());
+        h.update(&text);
+    }
+    Ok(h.finalize().into())
+}
+
+impl Gateway {
+    /// The reload status.
+    pub fn reload_status(&self) -> ReloadStatus {
+        let mut s = self
+            .reload
+            .status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let generation = self.generation();
+        s.generation = generation.number;
+        s.agents = generation.rules.agents().map(|a| a.name.clone()).collect();
+        s
+    }
+
+    /// Loads the rules directory again and, if it is valid, swaps it in.
+    /// Returns the new generation's number.
+    pub async fn reload_rules(&self, trigger: &'static str) -> Result<u64, ReloadError> {
+        let _one = self.reload.running.lock().await;
+        let dir = self.config.rules_dir.clone();
+        let fingerprint = rules_fingerprint(&dir).ok();
+        *self
+            .reload
+            .fingerprint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = fingerprint;
+        let now = jiff::Timestamp::now().to_string();
+        let result = self.load_generation().await;
+        let mut status = self.reload.status.lock().unwrap_or_else(|e| e.into_inner());
+        status.last_attempt_at = Some(now.clone());
+        status.last_trigger = Some(trigger);
+        match result {
+            Ok((rules, contexts)) => {
+                let agents = rules.agents().count();
+                self.install(std::sync::Arc::new(rules), contexts);
+                let generation = self.generation().number;
+                status.loaded_at = Some(now);
+                status.last_error = None;
+                status.reloads_ok += 1;
+                drop(status);
+                self.metrics.reloads_ok.fetch_add(1, Ordering::Relaxed);
+                self.metrics.reload_failing.store(0, Ordering::Relaxed);
+                tracing::info!(generation, agents, trigger, "rules reloaded");
+                self.audit.record(&AuditEvent {
+                    event: "rules_reloaded",
+                    message: Some(format!(
+                        "generation {generation}: {agents} agents from {} ({trigger})",
+                        dir.display()
+                    )),
+                    count: Some(generation),
+                    ..Default::default()
+                });
+                Ok(generation)
+            }
+            Err(e) => {
+                status.last_error = Some(e.to_string());
+                status.reloads_failed += 1;
+                drop(status);
+                self.metrics.reloads_failed.fetch_add(1, Ordering::Relaxed);
+                self.metrics.reload_failing.store(1, Ordering::Relaxed);
+                tracing::error!(error = %e, trigger, "rules reload failed; the previous rules stay in force");
+                self.audit.record(&AuditEvent {
+                    event: "rules_reload_failed",
+                    message: Some(e.to_string()),
+                    ..Default::default()
+                });
+                Err(e)
+            }
+        }
+    }
+
+    /// The next rules and catalogs, checked as at startup.
+    async fn load_generation(
+        &self,
+    ) -> Result<
+        (
+            crate::rules::RuleSet,
+            std::collections::HashMap<String, std::sync::Arc<super::analysis::AnalysisContext>>,
+        ),
+        ReloadError,
+    > {
+        let dir = &self.config.rules_dir;
+        let search_path = self.config.upstream.search_path_list();
+        let mut catalogs = std::collections::HashMap::new();
+        if self.online {
+            for db in crate::rules::databases_in(dir, &search_path)? {
+                let catalog = super::catalog::load(
+                    &self.config.upstream,
+                    self.upstream_tls.as_ref(),
+                    &db,
+                    self.config.limits.max_backend_message_bytes,
+                )
+                .await?;
+                catalogs.insert(db, std::sync::Arc::new(catalog));
+            }
+        }
+        let rules = crate::rules::RuleSet::load_dir_with(dir, &search_path, &catalogs)?;
+        if rules.uses_tokens() && self.token_keys.is_none() {
+            return Err(ReloadError::TokensNotConfigured);
+        }
+        let limits = crate::policy::analyze::AnalysisLimits {
+            max_sql_bytes: self.config.limits.max_sql_bytes,
+            ..Default::default()
+        };
+        let contexts = super::contexts_for(catalogs, &self.search_path, limits, 0);
+        Ok((rules, contexts))
+    }
+
+    /// Reloads the rules whenever the directory's `*.toml` files change
+    /// (polled every `server.rules_poll_ms`; a change must be seen twice
+    /// in a row, so a file caught half-written is not loaded).
+    pub async fn watch_rules(self: std::sync::Arc<Self>) {
+        let Some(every) = self.config.rules_poll else {
+            return;
+        };
+        let dir = self.config.rules_dir.clone();
+        *self
+            .reload
+            .fingerprint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = rules_fingerprint(&dir).ok();
+        let mut pending = None;
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let seen = rules_fingerprint(&dir).ok();
+            let tried = *self
+                .reload
+                .fingerprint
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if seen == tried {
+                pending = None;
+                continue;
+            }
+            if pending != Some(seen) {
+                pending = Some(seen);
+                continue;
+            }
+            pending = None;
+            // Failures are reported by reload_rules; the same contents are
+            // not tried again until they change.
+            let _ = self.reload_rules("watch").await;
+        }
+    }
+
+    /// Reads the revocation file now (SIGHUP); a bad file keeps the list
+    /// in force and is reported.
+    pub fn reload_revocations(&self) -> Result<usize, crate::token::TokenError> {
+        let Some(path) = self
+            .config
+            .tokens
+            .as_ref()
+            .and_then(|t| t.revocation_file.clone())
+        else {
+            return Ok(0);
+        };
+        match crate::token::RevocationList::load(&path) {
+            Ok(list) => {
+                let n = list.len();
+                self.revocations.send_replace(std::sync::Arc::new(list));
+                tracing::info!(entries = n, "revocation list reloaded");
+                Ok(n)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "revocation list not reloaded; the previous list stays in force");
+                self.audit.record(&AuditEvent {
+                    event: "revocations_reload_failed",
+                    message: Some(e.to_string()),
+                    ..Default::default()
+                });
+                Err(e)
+            }
+        }
+    }
+
+    /// SIGHUP: reload the rules and the revocation list.
+    #[cfg(unix)]
+    pub async fn reload_on_sighup(self: std::sync::Arc<Self>) {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot install the SIGHUP handler; reload by editing the rules");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading");
+            let _ = self.reload_revocations();
+            let _ = self.reload_rules("sighup").await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fingerprint_covers_toml_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.toml"), "x").unwrap();
+        let one = rules_fingerprint(dir.path()).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "y").unwrap();
+        std::fs::create_dir(dir.path().join("tests")).unwrap();
+        std::fs::write(dir.path().join("tests/t.toml"), "z").unwrap();
+        assert_eq!(rules_fingerprint(dir.path()).unwrap(), one);
+        std::fs::write(dir.path().join("a.toml"), "x2").unwrap();
+        let two = rules_fingerprint(dir.path()).unwrap();
+        assert_ne!(two, one);
+        std::fs::rename(dir.path().join("a.toml"), dir.path().join("b.toml")).unwrap();
+        assert_ne!(rules_fingerprint(dir.path()).unwrap(), two);
+    }
+}
