@@ -231,10 +231,10 @@ impl Relay<'_> {
     /// its next message. `Err` when a reload removed the agent or its
     /// access to this database (the session is then ended).
     fn refresh(&self) -> Result<(), Denial> {
-        let generation = self.gateway.generation();
-        if generation.number == self.generation.load(Ordering::Relaxed) {
+        if self.gateway.generation.load().number == self.generation.load(Ordering::Relaxed) {
             return Ok(());
         }
+        let generation = self.gateway.generation();
         match generation.rules.agent(self.agent) {
             Some(agent) if agent.may_use_database(self.database) => {
                 self.policy.store(agent.policy.clone());
@@ -566,8 +566,8 @@ impl Relay<'_> {
             };
         }
         if let FrontendMessage::Execute { portal, .. } = *msg
-            && let Some(controls) = limits.portal_controls.remove(portal)
-            && let Verdict::Deny(denial) = self.run_controls(&controls, None, None)
+            && let Some((policy, controls)) = limits.portal_controls.remove(portal)
+            && let Verdict::Deny(denial) = self.run_controls(&policy, &controls, None, None)
         {
             // A portal is counted once, at its first Execute; the next
             // Executes of a suspended portal continue the same statement.
@@ -610,7 +610,7 @@ impl Relay<'_> {
                                     }
                                 }
                             }
-                            self.run_controls(&controls, Some(a), Some(sql))
+                            self.run_controls(&self.policy(), &controls, Some(a), Some(sql))
                         }
                         Err(d) => {
                             self.audit_denial(&d, Some(a), Some(sql));
@@ -720,9 +720,12 @@ impl Relay<'_> {
                 if verdict.is_allow()
                     && let Some(controls) = limits.statement_controls.get(b.statement)
                 {
-                    limits
-                        .portal_controls
-                        .insert(b.portal.to_owned(), controls.clone());
+                    // Charged at Execute under the rules of this Bind, even
+                    // if a reload comes in between.
+                    limits.portal_controls.insert(
+                        b.portal.to_owned(),
+                        (self.policy.load_full(), controls.clone()),
+                    );
                 }
                 if verdict.is_allow() && (self.row_limits_on() || self.write_caps_on()) {
                     let limit = limits.statements.get(b.statement).copied().flatten();
@@ -1121,6 +1124,7 @@ impl Relay<'_> {
     /// audited and, in enforce mode, denies.
     fn run_controls(
         &self,
+        policy: &Policy,
         controls: &RuntimeControls,
         analysis: Option<&Analysis>,
         sql: Option<&str>,
@@ -1129,12 +1133,12 @@ impl Relay<'_> {
         let mut verdict = Verdict::Allow;
         if !controls.windows.is_empty() {
             let now = self.gateway.clock().now();
-            verdict = self.policy().evaluate_windows(&controls.windows, now);
+            verdict = policy.evaluate_windows(&controls.windows, now);
         }
         if verdict.is_allow() {
             verdict = self
                 .gateway
-                .charge_budgets(&self.policy(), subject, &controls.budgets);
+                .charge_budgets(policy, subject, &controls.budgets);
         }
         if let Verdict::Deny(d) = &verdict {
             self.audit_denial(d, analysis, sql);
@@ -1951,7 +1955,7 @@ struct RowLimits {
     /// Runtime controls (budgets, time windows) of prepared statements and
     /// of bound portals not yet executed.
     statement_controls: HashMap<String, RuntimeControls>,
-    portal_controls: HashMap<String, RuntimeControls>,
+    portal_controls: HashMap<String, (Arc<Policy>, RuntimeControls)>,
     /// Every prepared statement's rules generation, text, and whether it
     /// came from Parse (else from SQL PREPARE): re-decided after a reload.
     prepared_sql: HashMap<String, (u64, Arc<str>, bool)>,
