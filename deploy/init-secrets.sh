@@ -2,7 +2,7 @@
 # Makes the secrets docker-compose.yml expects, once, with openssl:
 #
 #   deploy/secrets/postgres.env   POSTGRES_PASSWORD, ACTGATE_UPSTREAM_PASSWORD
-#                                 (the postgres service; deploy/schema.sql
+#                                 (the postgres service; deploy/initdb/00-role.sql
 #                                 gives actgate_gateway the second)
 #   deploy/secrets/actgate.env    ACTGATE_UPSTREAM_PASSWORD (actgate, policy-tests)
 #   deploy/secrets/actgate.key    Ed25519 key that signs agent tokens: keep it

@@ -3,7 +3,7 @@
 //! parses and its ports, mounts, host names and commands agree with
 //! deploy/actgate.toml (loaded by actgate's own config loader) and the
 //! Dockerfile; the secrets deploy/init-secrets.sh makes are the files the
-//! config names; deploy/schema.sql applies to a real PostgreSQL, grants the
+//! config names; the init scripts apply to a real PostgreSQL, grant the
 //! upstream role what the shipped rules use (and nothing on denied tables),
 //! and the shipped rules pass the startup check `actgate serve` performs.
 
@@ -429,10 +429,10 @@ fn upstream_is_the_postgres_service_and_its_database() {
         config.upstream.password.as_deref(),
         Some(s.upstream_password.as_str())
     );
-    let schema = read("deploy/schema.sql");
+    let role = read("deploy/initdb/00-role.sql");
     assert!(
-        schema.contains(&format!("CREATE ROLE {} LOGIN", config.upstream.user)),
-        "deploy/schema.sql must create the upstream role {}",
+        role.contains(&format!("CREATE ROLE {} LOGIN", config.upstream.user)),
+        "deploy/initdb/00-role.sql must create the upstream role {}",
         config.upstream.user
     );
     let db = service(&c, "postgres")
@@ -521,14 +521,44 @@ fn dockerfile_copies_existing_paths_and_runs_unprivileged() {
     );
 }
 
+/// The init scripts the postgres service runs, in the order it runs them:
+/// (path in the repository, name in /docker-entrypoint-initdb.d).
+fn init_scripts() -> Vec<(String, String)> {
+    let c = compose();
+    let volumes = service(&c, "postgres")
+        .get("volumes")
+        .and_then(|v| v.as_sequence())
+        .expect("postgres volumes");
+    let mut scripts: Vec<(String, String)> = volumes
+        .iter()
+        .filter_map(|v| v.as_str())
+        .filter_map(|v| {
+            let mut parts = v.split(':');
+            let (host, target) = (parts.next()?, parts.next()?);
+            let name = target.strip_prefix("/docker-entrypoint-initdb.d/")?;
+            Some((host.trim_start_matches("./").to_owned(), name.to_owned()))
+        })
+        .collect();
+    scripts.sort_by(|a, b| a.1.cmp(&b.1));
+    scripts
+}
+
 #[test]
-fn deploy_schema_contains_the_demo_shop_verbatim() {
+fn the_database_is_built_from_the_role_the_demo_shop_and_the_grants() {
     setup();
-    assert!(
-        read("deploy/schema.sql").contains(actgate::launcher::SHOP_SQL),
-        "deploy/schema.sql must embed demo/shop.sql unchanged (copy it back in between the \
-         markers)"
+    let scripts: Vec<String> = init_scripts().into_iter().map(|(host, _)| host).collect();
+    assert_eq!(
+        scripts,
+        [
+            "deploy/initdb/00-role.sql",
+            "demo/shop.sql",
+            "deploy/initdb/20-grants.sql"
+        ],
+        "the postgres service's init scripts, in the order they run"
     );
+    for s in &scripts {
+        assert!(root().join(s).is_file(), "{s} is mounted but does not exist");
+    }
 }
 
 fn psql_file(
@@ -583,25 +613,29 @@ async fn schema_applies_and_the_shipped_rules_pass_the_startup_check() {
              /usr/lib/postgresql/*/bin; scripts/test.sh installs it): {e}"
         )
     });
-    let schema = root().join("deploy/schema.sql");
+    let scripts = init_scripts();
+    let role = root().join(&scripts[0].0);
 
-    // Without the password variable the script stops before doing anything.
-    let out = psql_file(&pg, "postgres", &schema, &[]);
-    assert!(!out.status.success(), "schema.sql ran without a password");
+    // Without the password variable the first script stops before doing
+    // anything.
+    let out = psql_file(&pg, "postgres", &role, &[]);
+    assert!(!out.status.success(), "00-role.sql ran without a password");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("set ACTGATE_UPSTREAM_PASSWORD"), "{stderr}");
 
-    let out = psql_file(
-        &pg,
-        "shop",
-        &schema,
-        &[(s.password_env.as_str(), s.upstream_password.as_str())],
-    );
-    assert!(
-        out.status.success(),
-        "deploy/schema.sql does not apply: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for (script, _) in &scripts {
+        let out = psql_file(
+            &pg,
+            "shop",
+            &root().join(script),
+            &[(s.password_env.as_str(), s.upstream_password.as_str())],
+        );
+        assert!(
+            out.status.success(),
+            "{script} does not apply: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     // The startup path of `actgate serve` with deploy/actgate.toml, pointed
     // at this server instead of the `postgres` service: catalog load, rules
@@ -659,7 +693,7 @@ async fn schema_applies_and_the_shipped_rules_pass_the_startup_check() {
                 };
                 assert!(
                     ok,
-                    "{}: tables.{table} allows {op} but deploy/schema.sql does not grant {role} {privilege}",
+                    "{}: tables.{table} allows {op} but deploy/initdb/20-grants.sql does not grant {role} {privilege}",
                     path.display()
                 );
             }
