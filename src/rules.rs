@@ -180,15 +180,17 @@ impl RuleSet {
 /// The agent files of a rules directory: its `*.toml` files, in name
 /// order. Subdirectories (such as `tests/` with policy tests) are not read.
 pub fn agent_files(dir: &Path) -> Result<Vec<PathBuf>, RulesError> {
-    let read_dir = |source| RulesError::ReadDir {
+    toml_files(dir).map_err(|source| RulesError::ReadDir {
         path: dir.to_owned(),
         source,
-    };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(read_dir)?
+    })
+}
+
+/// The `*.toml` files directly in `dir`, in name order.
+pub fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(read_dir)?;
+        .collect::<Result<_, _>>()?;
     files.retain(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file());
     files.sort();
     Ok(files)

@@ -155,17 +155,10 @@ pub fn parse_file(text: &str, path: &Path) -> Result<TestFile, TestError> {
 
 /// Reads every `*.toml` file of `dir`, in name order.
 pub fn load_dir(dir: &Path) -> Result<Vec<TestFile>, TestError> {
-    let read_dir = |source| TestError::ReadDir {
+    let paths = crate::rules::toml_files(dir).map_err(|source| TestError::ReadDir {
         path: dir.to_owned(),
         source,
-    };
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(read_dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(read_dir)?;
-    paths.retain(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file());
-    paths.sort();
+    })?;
     if paths.is_empty() {
         return Err(TestError::Empty {
             path: dir.to_owned(),

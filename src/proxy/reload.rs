@@ -69,12 +69,7 @@ impl ReloadState {
 /// A hash of every `*.toml` file directly in `dir` (names and contents,
 /// in name order): what the loader reads.
 pub fn rules_fingerprint(dir: &Path) -> std::io::Result<[u8; 32]> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
-        .collect();
-    files.sort();
+    let files = crate::rules::toml_files(dir)?;
     let mut h = Sha256::new();
     for f in files {
         let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
