@@ -557,7 +557,10 @@ fn the_database_is_built_from_the_role_the_demo_shop_and_the_grants() {
         "the postgres service's init scripts, in the order they run"
     );
     for s in &scripts {
-        assert!(root().join(s).is_file(), "{s} is mounted but does not exist");
+        assert!(
+            root().join(s).is_file(),
+            "{s} is mounted but does not exist"
+        );
     }
 }
 
