@@ -1,6 +1,7 @@
 //! Counters for `/metrics` (Prometheus text format). Updating them is a
-//! few atomic operations on the data path; statement counts take a mutex
-//! only to find their labels.
+//! few atomic operations on the data path: a session holds its agent's
+//! counters, so an allowed statement is one atomic add; only denials take
+//! a (per-agent) lock, for their reason label.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -11,16 +12,41 @@ use std::time::Duration;
 /// Upper bounds of the policy-decision latency buckets, in microseconds.
 pub const DECISION_BUCKETS_US: [u64; 9] = [5, 10, 25, 50, 100, 250, 500, 1000, 5000];
 
-/// (verdict, reason) → count, for one agent.
-type VerdictCounts = BTreeMap<(&'static str, &'static str), u64>;
+/// One agent's decisions. Allowed statements (the hot path) are one
+/// atomic add; denials, which carry a reason, take the agent's own lock.
+#[derive(Debug, Default)]
+pub struct AgentCounts {
+    allowed: AtomicU64,
+    /// reason → count.
+    denied: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl AgentCounts {
+    /// Counts one decision: allowed (`reason` empty) or denied.
+    pub fn count(&self, reason: Option<&'static str>) {
+        match reason {
+            None => {
+                self.allowed.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(r) => {
+                *self
+                    .denied
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(r)
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct Metrics {
     pub sessions_total: AtomicU64,
     pub sessions_active: AtomicU64,
     pub upstream_errors_total: AtomicU64,
-    /// agent → (verdict, reason) → count.
-    statements: Mutex<BTreeMap<String, VerdictCounts>>,
+    /// agent → its decision counts (looked up once per session).
+    statements: Mutex<BTreeMap<String, std::sync::Arc<AgentCounts>>>,
     decision_buckets: [AtomicU64; DECISION_BUCKETS_US.len()],
     decision_count: AtomicU64,
     decision_sum_ns: AtomicU64,
@@ -46,15 +72,19 @@ pub struct Gauges {
 }
 
 impl Metrics {
+    /// The decision counters of `agent`; a session keeps them.
+    pub fn agent(&self, agent: &str) -> std::sync::Arc<AgentCounts> {
+        let mut map = self.statements.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(agent) {
+            Some(c) => c.clone(),
+            None => map.entry(agent.to_owned()).or_default().clone(),
+        }
+    }
+
     /// Counts one decision: `verdict` is `allowed` or `denied`.
     pub fn statement(&self, agent: &str, verdict: &'static str, reason: &'static str) {
-        let mut map = self.statements.lock().unwrap_or_else(|e| e.into_inner());
-        // No allocation once the agent has been seen.
-        let per_agent = match map.get_mut(agent) {
-            Some(m) => m,
-            None => map.entry(agent.to_owned()).or_default(),
-        };
-        *per_agent.entry((verdict, reason)).or_insert(0) += 1;
+        self.agent(agent)
+            .count((verdict != "allowed").then_some(reason));
     }
 
     /// Counts one approval event (one of [`APPROVAL_STATES`]; `pending`
@@ -168,11 +198,19 @@ impl Metrics {
         );
         let map = self.statements.lock().unwrap_or_else(|e| e.into_inner());
         for (agent, counts) in map.iter() {
-            for ((verdict, reason), n) in counts {
+            let agent = escape(agent);
+            let allowed = counts.allowed.load(Ordering::Relaxed);
+            if allowed > 0 {
                 let _ = writeln!(
                     out,
-                    "actgate_statements_total{{agent=\"{}\",verdict=\"{verdict}\",reason=\"{reason}\"}} {n}",
-                    escape(agent)
+                    "actgate_statements_total{{agent=\"{agent}\",verdict=\"allowed\",reason=\"\"}} {allowed}"
+                );
+            }
+            let denied = counts.denied.lock().unwrap_or_else(|e| e.into_inner());
+            for (reason, n) in denied.iter() {
+                let _ = writeln!(
+                    out,
+                    "actgate_statements_total{{agent=\"{agent}\",verdict=\"denied\",reason=\"{reason}\"}} {n}"
                 );
             }
         }

@@ -206,6 +206,8 @@ pub struct Relay<'a> {
     pub policy: arc_swap::ArcSwap<Policy>,
     pub analysis: arc_swap::ArcSwap<AnalysisContext>,
     pub generation: std::sync::atomic::AtomicU64,
+    /// This agent's decision counters in `/metrics`.
+    pub counts: Arc<crate::metrics::AgentCounts>,
     pub session_id: u64,
     pub client_addr: SocketAddr,
     /// The agent's verified capability token, for token logins.
@@ -1471,15 +1473,7 @@ impl Relay<'_> {
         sql: &str,
         held: Held,
     ) {
-        self.gateway.metrics.statement(
-            self.agent,
-            if denial.is_some() {
-                "denied"
-            } else {
-                "allowed"
-            },
-            denial.map(|d| d.reason).unwrap_or_default(),
-        );
+        self.counts.count(denial.map(|d| d.reason));
         let audit = &self.gateway.audit;
         let alerter = &self.gateway.alerter;
         if !audit.enabled() && !alerter.enabled() {

@@ -203,6 +203,7 @@ async fn run(
         analysis: gateway.analysis_context(&authed.database).into(),
         // Refreshed to the rules in force at the first message.
         generation: Default::default(),
+        counts: gateway.metrics.agent(&authed.agent),
         session_id,
         client_addr: peer,
         capability: authed
