@@ -106,17 +106,10 @@ pub(crate) fn decide(
 ) -> Verdict {
     let mut checks = Vec::new();
     let verdict = policy.decide_with(analysis, catalog, session, capability, Some(&mut checks));
-    if let (Verdict::Allow, Ok(a)) = (&verdict, analysis) {
-        if policy.has_approvals()
-            && let Err(d) = policy.approvals_needed(a)
-        {
-            return Verdict::Deny(d);
-        }
-        if policy.has_runtime_controls()
-            && let Err(d) = policy.runtime_controls(a)
-        {
-            return Verdict::Deny(d);
-        }
+    if let (Verdict::Allow, Ok(a)) = (&verdict, analysis)
+        && let Some(d) = policy.prepare_refusal(a)
+    {
+        return Verdict::Deny(d);
     }
     verdict
 }

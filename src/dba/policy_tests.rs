@@ -197,39 +197,34 @@ pub fn decide_query(
         return verdict;
     };
     let enforce = policy.mode == crate::policy::Mode::Enforce;
-    let refusal = (if policy.has_runtime_controls() {
-        policy.runtime_controls(a).err()
-    } else {
-        None
-    })
-    .or_else(|| {
-        (enforce && policy.has_row_limits())
-            .then(|| policy.row_limit(a, true).err())
-            .flatten()
-    })
-    .or_else(|| {
-        (enforce && policy.has_write_caps())
-            .then(|| policy.write_cap(a).err())
-            .flatten()
-    })
-    .or_else(|| {
-        // A statement the proxy would hold for a human: refused with
-        // `approval_required` (no request is made here).
-        if !(enforce && policy.has_approvals()) {
-            return None;
-        }
-        match policy.approvals_needed(a) {
-            Err(d) => Some(d),
-            Ok(needs) => needs.first().map(|n| {
+    let refusal = policy
+        .prepare_refusal(a)
+        .or_else(|| {
+            (enforce && policy.has_row_limits())
+                .then(|| policy.row_limit(a, true).err())
+                .flatten()
+        })
+        .or_else(|| {
+            (enforce && policy.has_write_caps())
+                .then(|| policy.write_cap(a).err())
+                .flatten()
+        })
+        .or_else(|| {
+            // A statement the proxy would hold for a human: refused with
+            // `approval_required` (no request is made here).
+            if !(enforce && policy.has_approvals()) {
+                return None;
+            }
+            let needs = policy.approvals_needed(a).ok()?;
+            needs.first().map(|n| {
                 policy.approval_denial(
                     n.index,
                     "(none: actgate test)",
                     crate::policy::ApprovalStatus::Requested,
                     None,
                 )
-            }),
-        }
-    });
+            })
+        });
     refusal.map_or(Verdict::Allow, Verdict::Deny)
 }
 

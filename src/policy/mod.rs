@@ -920,6 +920,24 @@ impl Policy {
         ))
     }
 
+    /// The refusal the proxy gives an allowed statement whatever the time,
+    /// history or bound values: a SQL-level `PREPARE` of a statement that
+    /// may need approval or is under a budget or time window (as the proxy
+    /// checks them: approvals first).
+    pub fn prepare_refusal(&self, analysis: &Analysis) -> Option<Denial> {
+        if self.has_approvals()
+            && let Err(d) = self.approvals_needed(analysis)
+        {
+            return Some(d);
+        }
+        if self.has_runtime_controls()
+            && let Err(d) = self.runtime_controls(analysis)
+        {
+            return Some(d);
+        }
+        None
+    }
+
     /// Whether a statement uses one of `policy.sensitive_tables`.
     pub fn touches_sensitive(&self, analysis: &Analysis) -> bool {
         !self.sensitive_tables.is_empty()
