@@ -136,12 +136,27 @@ pub fn run(port: u16, rules_dir: &Path) -> Result<(), DemoError> {
     let listen = format!("127.0.0.1:{port}");
     let audit_path = scratch.path().join("audit.jsonl");
     let (private_key, public_key) = demo_keys(scratch.path())?;
+    // The admin endpoint on 9187 (or any free port with --port 0, or when
+    // 9187 is taken), for the operator's side: status, metrics, approvals.
+    let admin_listen = match port {
+        0 => "127.0.0.1:0".to_owned(),
+        _ => std::net::TcpListener::bind("127.0.0.1:9187")
+            .map(|_| "127.0.0.1:9187".to_owned())
+            .unwrap_or_else(|_| "127.0.0.1:0".to_owned()),
+    };
+    let admin_token_file = scratch.path().join("admin-token");
+    let admin_token: String = rand::random::<[u8; 16]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(&admin_token_file, &admin_token).map_err(io("writing the admin token"))?;
     let text = format!(
-        "{}\n[audit]\npath = {:?}\n\n[tokens]\npublic_keys = [{:?}]\nrevocation_file = {:?}\n",
+        "{}\n[audit]\npath = {:?}\n\n[tokens]\npublic_keys = [{:?}]\nrevocation_file = {:?}\n\n[admin]\nlisten = {admin_listen:?}\ntoken_file = {:?}\n",
         db.config_toml(&listen, &rules_dir, &password_file),
         audit_path.display().to_string(),
         public_key.display().to_string(),
         scratch.path().join("revoked.txt").display().to_string(),
+        admin_token_file.display().to_string(),
     );
     let config_path = scratch.path().join("actgate.toml");
     std::fs::write(&config_path, &text).map_err(io("writing the demo config"))?;
@@ -155,6 +170,32 @@ pub fn run(port: u16, rules_dir: &Path) -> Result<(), DemoError> {
         let addr = listener
             .local_addr()
             .map_err(io("reading the listen address"))?;
+        let admin = gateway.config.admin.clone();
+        let admin_addr = match &admin {
+            Some(a) => {
+                let l = tokio::net::TcpListener::bind(a.listen)
+                    .await
+                    .map_err(io(format!("cannot listen on {} (admin)", a.listen)))?;
+                let addr = l.local_addr().map_err(io("reading the admin address"))?;
+                tokio::spawn(crate::admin::serve(
+                    l,
+                    gateway.clone(),
+                    a.token.clone(),
+                    std::future::pending(),
+                ));
+                Some(addr)
+            }
+            None => None,
+        };
+        // A customer-42 order, for the held-refund example.
+        let order = db
+            .pg
+            .psql(
+                DEMO_DATABASE,
+                "SELECT min(id) FROM orders WHERE customer_id = 42",
+            )
+            .map(|o| o.trim().to_owned())
+            .unwrap_or_else(|_| "1".into());
         let rules = gateway.rules();
         println!();
         println!(
@@ -191,6 +232,30 @@ pub fn run(port: u16, rules_dir: &Path) -> Result<(), DemoError> {
                 "    mint more: actgate token mint --key {} --agent {agent} --subject customer-7 --claim customer_id=7 --ttl 15m --port {}",
                 private_key.display(),
                 addr.port()
+            );
+            if *agent == "support-bot" {
+                println!(
+                    "    a refund above 200.00 is held for a human (note the approval id in the error):"
+                );
+                println!(
+                    "    psql '{url}' -c \"INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES ({order}, 25000, 'damaged in transit', 'kpatel')\""
+                );
+            }
+        }
+        if let Some(admin) = admin_addr {
+            println!();
+            println!("Operator (admin endpoint http://{admin}):");
+            println!(
+                "  export ACTGATE_ADMIN_URL=http://{admin} ACTGATE_ADMIN_TOKEN_FILE={}",
+                admin_token_file.display()
+            );
+            println!("  actgate status");
+            println!("  actgate approvals                 # statements held for approval");
+            println!("  actgate approve apr-…             # then run the held statement again: it runs once");
+            println!("  actgate suspend support-bot --seconds 300 ; actgate resume support-bot");
+            println!(
+                "  curl -s -H \"Authorization: Bearer $(cat {})\" http://{admin}/metrics",
+                admin_token_file.display()
             );
         }
         println!();

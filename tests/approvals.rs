@@ -179,6 +179,16 @@ async fn a_held_refund_runs_once_after_approval_through_the_api() {
     assert_eq!(with_id("approval_approved"), 1, "{events:#?}");
     assert_eq!(with_id("approval_used"), 1, "{events:#?}");
     assert_eq!(with_id("statement_blocked"), 1, "{events:#?}");
+    // One event per decision: a held or approved statement is not also
+    // recorded as allowed.
+    let same_sql = |event: &str| {
+        events
+            .iter()
+            .filter(|e| e["event"] == event && e["sql"] == sql.as_str())
+            .count()
+    };
+    assert_eq!(same_sql("statement_allowed"), 0, "{events:#?}");
+    assert_eq!(same_sql("approval_requested"), 2, "{events:#?}");
     let requested = events
         .iter()
         .find(|e| e["event"] == "approval_requested" && e["approval_id"] == id.as_str())

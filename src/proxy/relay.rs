@@ -25,7 +25,7 @@ use super::stream::MaybeTls;
 use super::upstream::{PINNED, Upstream};
 use crate::audit::AuditEvent;
 use crate::controls::{ApprovalKey, ApprovalRequest, Gate};
-use crate::policy::analyze::{Analysis, AnalysisError, PreparedRef};
+use crate::policy::analyze::{Analysis, PreparedRef};
 use crate::policy::{
     ApprovalNeed, ApprovalStatus, Denial, Mode, Policy, RowLimit, RuntimeControls, SessionState,
     Verdict,
@@ -208,6 +208,11 @@ pub struct Relay<'a> {
     pub generation: std::sync::atomic::AtomicU64,
     /// This agent's decision counters in `/metrics`.
     pub counts: Arc<crate::metrics::AgentCounts>,
+    /// Statement events audited so far.
+    pub events: AtomicU64,
+    /// The statement decide() allowed in the message being inspected, to
+    /// audit once the message is done.
+    pub allowed: Mutex<Option<(super::analysis::AnalysisResult, String)>>,
     pub session_id: u64,
     pub client_addr: SocketAddr,
     /// The agent's verified capability token, for token logins.
@@ -525,7 +530,30 @@ impl Relay<'_> {
     }
 
     /// Decides what happens to one well-framed client message.
+    /// Decides one client message, then audits an allowed statement if
+    /// nothing else was recorded for it.
     async fn inspect(
+        &self,
+        msg: &FrontendMessage<'_>,
+        state: &mut SessionState,
+        shared: &Shared,
+        limits: &mut RowLimits,
+        discarding: &mut bool,
+    ) -> Action {
+        let events = self.events.load(Ordering::Relaxed);
+        let action = self
+            .inspect_message(msg, state, shared, limits, discarding)
+            .await;
+        if let Some((analysis, sql)) = lock(&self.allowed).take()
+            && self.events.load(Ordering::Relaxed) == events
+        {
+            let a = analysis.as_ref().as_ref().ok();
+            self.audit_statement("statement_allowed", None, a, &sql);
+        }
+        action
+    }
+
+    async fn inspect_message(
         &self,
         msg: &FrontendMessage<'_>,
         state: &mut SessionState,
@@ -953,11 +981,13 @@ impl Relay<'_> {
         Verdict::Allow
     }
 
-    /// Evaluates an analysed statement, audits the decision, and applies
-    /// monitor mode.
+    /// Evaluates an analysed statement and applies monitor mode. A denial
+    /// is audited at once; an allowed statement is audited once the
+    /// message is done ([`Relay::inspect`]), so that a later refusal (a
+    /// budget, a time window, an approval hold) is its only event.
     fn decide(
         &self,
-        analysis: &Result<Analysis, AnalysisError>,
+        analysis: &super::analysis::AnalysisResult,
         sql: &str,
         state: &SessionState,
         checks: Option<&mut Vec<crate::policy::ParamCheck>>,
@@ -976,7 +1006,7 @@ impl Relay<'_> {
                 ),
                 hint: Some("ask the orchestrator for a new token".into()),
             };
-            self.audit_denial(&d, analysis.as_ref().ok(), Some(sql));
+            self.audit_denial(&d, analysis.as_ref().as_ref().ok(), Some(sql));
             return Verdict::Deny(d);
         }
         let started = std::time::Instant::now();
@@ -990,10 +1020,15 @@ impl Relay<'_> {
             checks,
         );
         self.gateway.metrics.decision(started.elapsed());
-        let a = analysis.as_ref().ok();
         match &verdict {
-            Verdict::Allow => self.audit_statement("statement_allowed", None, a, sql),
-            Verdict::Deny(d) => self.audit_denial(d, a, Some(sql)),
+            Verdict::Allow => {
+                let keep = self.gateway.audit.enabled() || self.gateway.alerter.enabled();
+                *lock(&self.allowed) = Some((
+                    analysis.clone(),
+                    if keep { sql.to_owned() } else { String::new() },
+                ));
+            }
+            Verdict::Deny(d) => self.audit_denial(d, analysis.as_ref().as_ref().ok(), Some(sql)),
         }
         self.enforce(verdict)
     }
@@ -1473,6 +1508,7 @@ impl Relay<'_> {
         sql: &str,
         held: Held,
     ) {
+        self.events.fetch_add(1, Ordering::Relaxed);
         self.counts.count(denial.map(|d| d.reason));
         let audit = &self.gateway.audit;
         let alerter = &self.gateway.alerter;
