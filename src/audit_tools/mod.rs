@@ -21,11 +21,11 @@ use crate::policy::{Capability, Policy, SessionState, Verdict};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Denial reasons decided when a statement runs (after the policy allowed
-/// it), by the state of a token or by an operator (approvals): replay
-/// cannot reproduce them. The
-/// proxy audits the policy's own decision of such a statement separately
-/// (a `statement_allowed` event precedes a `rate_limited` one).
+/// Denial reasons decided when a statement runs, after the policy allowed
+/// it (budgets, windows, row limits, write caps, the token's state, an
+/// operator's approval): replay cannot reproduce them, so it replays such
+/// an event as a statement the policy allowed, and `suggest` does not use
+/// it (the statement did not run).
 pub const RUNTIME_REASONS: &[&str] = &[
     "rate_limited",
     "outside_time_window",

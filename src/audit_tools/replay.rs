@@ -80,7 +80,7 @@ pub struct Change {
 pub struct Unreplayable {
     pub line: usize,
     pub agent: Option<String>,
-    /// `sql_truncated`, `no_sql`, `unknown_agent`, `no_agent`, `runtime_control`.
+    /// `sql_truncated`, `no_sql`, `unknown_agent`, `no_agent`.
     pub kind: &'static str,
     pub detail: String,
 }
@@ -175,18 +175,15 @@ pub fn replay(
             kind,
             detail,
         };
-        let unreplayable = if let Some(reason) = r
+        // Refused at run time (a budget, a window, an approval hold, the
+        // token's state) after the policy allowed it: the policy's part is
+        // replayed as an allowed statement; the run-time part is not.
+        let runtime = r
             .reason
             .as_deref()
-            .filter(|reason| r.was_blocked() && RUNTIME_REASONS.contains(reason))
-        {
-            Some(skip(
-                "runtime_control",
-                format!(
-                    "blocked at run time ({reason}): budgets, time windows, row limits, write caps and token state are not replayed"
-                ),
-            ))
-        } else if r.sql.is_none() {
+            .filter(|reason| r.was_blocked() && RUNTIME_REASONS.contains(reason));
+        let was_blocked = r.was_blocked() && runtime.is_none();
+        let unreplayable = if r.sql.is_none() {
             Some(skip(
                 "no_sql",
                 match (r.was_blocked(), r.reason.as_deref()) {
@@ -280,11 +277,16 @@ pub fn replay(
         if !held.is_empty() {
             report.held_for_approval.push(Change {
                 rule: Some(format!("{}: {}", agent.source.display(), held.join(", "))),
-                note: r.was_blocked().then(|| "recorded blocked".to_owned()),
+                note: was_blocked.then(|| "recorded blocked".to_owned()),
                 ..change(r)
             });
         }
-        match (r.was_blocked(), verdict) {
+        let runtime_note = runtime.map(|reason| {
+            format!(
+                "recorded as allowed by the policy, then refused at run time ({reason}); the run-time control is not replayed"
+            )
+        });
+        match (was_blocked, verdict) {
             (false, Verdict::Allow) => counts.unchanged_allowed += 1,
             (true, Verdict::Deny(_)) => counts.unchanged_blocked += 1,
             (false, Verdict::Deny(d)) => {
@@ -299,7 +301,7 @@ pub fn replay(
                     _ if agent.policy.mode == Mode::Monitor => Some(
                         "the candidate agent is in monitor mode: this would be audited, not blocked".to_owned(),
                     ),
-                    _ => None,
+                    _ => runtime_note,
                 };
                 report.newly_blocked.push(Change {
                     reason: Some(d.reason.to_owned()),
@@ -585,20 +587,17 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            vec![
-                (1, "sql_truncated"),
-                (2, "no_sql"),
-                (3, "unknown_agent"),
-                (4, "runtime_control")
-            ]
+            vec![(1, "sql_truncated"), (2, "no_sql"), (3, "unknown_agent")]
         );
+        // The budget refusal is replayed as the policy's allow.
+        assert_eq!(report.agents["analytics"].unchanged_allowed, 1);
         assert_eq!(report.other_events, 1);
         assert_eq!(report.malformed.len(), 1);
         assert_eq!(report.malformed[0].line, 6);
         assert_eq!(report.exit_code(), 0);
         let text = render_text(&report);
         assert!(text.contains("line 6: "), "{text}");
-        assert!(text.contains("not replayable: 4"), "{text}");
+        assert!(text.contains("not replayable: 3"), "{text}");
     }
 
     #[test]

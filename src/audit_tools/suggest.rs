@@ -402,7 +402,7 @@ fn render(
     if skipped.runtime > 0 {
         let _ = writeln!(
             w,
-            "# Not used: {} runtime-control event(s) (budgets, windows, row limits): the statement's own decision is a separate event.",
+            "# Not used: {} statement(s) refused at run time (budgets, windows, row limits, approvals): they did not run.",
             skipped.runtime
         );
     }
