@@ -81,7 +81,6 @@ pub async fn run(opts: &Options<'_>) -> Result<Suggestion, SuggestError> {
 #[derive(Default)]
 struct Skipped {
     blocked_enforce: usize,
-    runtime: usize,
     no_sql: Vec<usize>,
     truncated: Vec<usize>,
     unparseable: Vec<(usize, String)>,
@@ -130,19 +129,15 @@ pub fn suggest(
         if !r.is_statement() || r.agent.as_deref() != Some(agent) {
             continue;
         }
-        if r.was_blocked() && !r.monitor() {
-            // It never ran: widening the policy to it is replay's question.
-            skipped.blocked_enforce += 1;
-            continue;
-        }
-        if r.was_blocked()
+        // Refused at run time (a budget, a window, an approval hold) after
+        // the policy allowed it: the agent needs what it used.
+        let runtime = r.was_blocked()
             && r.reason
                 .as_deref()
-                .is_some_and(|x| RUNTIME_REASONS.contains(&x))
-        {
-            // A budget or window in monitor mode; the policy's own
-            // decision of the statement is its own event.
-            skipped.runtime += 1;
+                .is_some_and(|x| RUNTIME_REASONS.contains(&x));
+        if r.was_blocked() && !r.monitor() && !runtime {
+            // It never ran: widening the policy to it is replay's question.
+            skipped.blocked_enforce += 1;
             continue;
         }
         let Some(sql) = r.sql.as_deref() else {
@@ -397,13 +392,6 @@ fn render(
             w,
             "# Not used: {} statement(s) blocked in enforce mode (they never ran; check them with `actgate replay`).",
             skipped.blocked_enforce
-        );
-    }
-    if skipped.runtime > 0 {
-        let _ = writeln!(
-            w,
-            "# Not used: {} statement(s) refused at run time (budgets, windows, row limits, approvals): they did not run.",
-            skipped.runtime
         );
     }
     if !skipped.truncated.is_empty() {
@@ -720,6 +708,19 @@ mod tests {
         assert!(s.toml.contains("auth = \"token\""), "{}", s.toml);
         assert!(!s.toml.contains("secret_verifier"), "{}", s.toml);
         assert!(s.toml.contains("claims customer_id"), "{}", s.toml);
+    }
+
+    #[test]
+    fn statements_refused_at_run_time_count_as_used() {
+        let held = serde_json::json!({
+            "event": "statement_blocked", "agent": "watcher", "database": "shop",
+            "mode": "enforce", "reason": "rate_limited",
+            "sql": "SELECT id FROM products WHERE id = 1",
+        })
+        .to_string();
+        let s = suggest_from(&[held]);
+        assert!(s.toml.contains("[tables.products]"), "{}", s.toml);
+        assert!(s.uncovered.is_empty(), "{}", s.toml);
     }
 
     #[test]
