@@ -3,6 +3,8 @@
 //! rules, exit statuses, and suggestions that load and allow what they
 //! were built from.
 
+mod common;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -346,4 +348,66 @@ fn with_a_live_catalog_star_expands_into_columns() {
     assert_eq!(r["catalog"], true);
     assert_eq!(r["agents"]["watcher"]["unchanged_allowed"], 5);
     assert_eq!(r["agents"]["watcher"]["newly_allowed"], 3);
+}
+
+/// The whole loop on a log actgate itself wrote: an agent in monitor mode
+/// does its work through the proxy; `suggest` turns the audit log into a
+/// policy that loads, under which `replay` blocks nothing the agent did.
+#[tokio::test]
+async fn suggest_and_replay_on_a_log_recorded_through_the_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let proxy = common::Proxy::start_with(common::config_with_audit(&audit, "")).await;
+    let client = proxy.connect(("watcher", "watcher-secret")).await;
+    let work = [
+        "SELECT id, status FROM orders WHERE customer_id = 42",
+        "SELECT p.name, i.quantity FROM order_items i JOIN products p ON p.id = i.product_id WHERE i.order_id = 7",
+        "UPDATE orders SET notes = 'called the customer' WHERE id = 7",
+        "SELECT full_name, email FROM customers WHERE id = 42",
+    ];
+    for sql in work {
+        // Monitor mode: everything runs (the UPDATE is rolled back).
+        client.batch_execute("BEGIN").await.unwrap();
+        client.batch_execute(sql).await.unwrap();
+        client.batch_execute("ROLLBACK").await.unwrap();
+    }
+    drop(client);
+    proxy.stop().await;
+    // The audit writer runs behind a queue.
+    for _ in 0..200 {
+        let text = std::fs::read_to_string(&audit).unwrap_or_default();
+        if work.iter().all(|sql| text.contains(*sql)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+
+    let out = actgate()
+        .args(["suggest", "--agent", "watcher", "--audit"])
+        .arg(&audit)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let proposal = String::from_utf8(out.stdout).unwrap();
+    for table in ["orders", "order_items", "products", "customers"] {
+        assert!(
+            proposal.contains(&format!("[tables.{table}]")),
+            "{proposal}"
+        );
+    }
+    assert!(proposal.contains("\"update\""), "{proposal}");
+    assert!(!proposal.contains("payment_methods"), "{proposal}");
+
+    let rules = tempfile::tempdir().unwrap();
+    std::fs::write(rules.path().join("watcher.toml"), &proposal).unwrap();
+    actgate::rules::RuleSet::load_dir(rules.path(), &["public".into()])
+        .unwrap_or_else(|e| panic!("the proposal does not load: {e}\n{proposal}"));
+    let out = replay(&audit, rules.path(), &["--agent", "watcher"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{proposal}");
+    assert!(text.contains("nothing would be newly blocked"), "{text}");
 }
