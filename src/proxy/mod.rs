@@ -421,13 +421,9 @@ impl Gateway {
                 continue;
             }
             last = now;
-            match crate::token::RevocationList::load(&path) {
-                Ok(list) => {
-                    tracing::info!(entries = list.len(), "revocation list reloaded");
-                    self.revocations.send_replace(Arc::new(list));
-                }
-                Err(e) => tracing::warn!(error = %e, "revocation list not reloaded"),
-            }
+            // Reported (log and audit) by reload_revocations; the list in
+            // force stays.
+            let _ = self.reload_revocations();
         }
     }
 
