@@ -12,37 +12,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const TOKEN: &str = "test-admin-token-0123456789";
 
 async fn start_admin(proxy: &Proxy) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(actgate::admin::serve(
-        listener,
-        proxy.gateway.clone(),
-        TOKEN.into(),
-        std::future::pending(),
-    ));
-    addr
+    common::start_admin(proxy, TOKEN).await
 }
 
 /// Sends one request; returns the status code and the body.
 async fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let req = format!("{method} {path} HTTP/1.1\r\nHost: admin\r\n{auth}\r\n");
-    tcp.write_all(req.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    tcp.read_to_string(&mut response).await.unwrap();
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad response {response:?}"));
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    common::admin_request(addr, method, path, token).await
 }
 
 /// Every sample line of a Prometheus text exposition: name{labels} → value.

@@ -75,27 +75,19 @@ fn refused() -> String {
     format!("http://{}/", l.local_addr().unwrap())
 }
 
-fn audit_events(path: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// Waits (bounded) until `done` holds for the audit log.
 async fn audit_until(
     path: &std::path::Path,
     done: impl Fn(&[serde_json::Value]) -> bool,
 ) -> Vec<serde_json::Value> {
     for _ in 0..200 {
-        let events = audit_events(path);
+        let events = common::audit_events(path);
         if done(&events) {
             return events;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let events = audit_events(path);
+    let events = common::audit_events(path);
     panic!("audit never reached the expected state: {events:#?}");
 }
 

@@ -11,33 +11,15 @@ use common::{Proxy, SUPPORT_BOT};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_postgres::NoTls;
 
 const TOKEN: &str = "approvals-admin-token-0123456789";
 
 async fn start_admin(proxy: &Proxy) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(actgate::admin::serve(
-        listener,
-        proxy.gateway.clone(),
-        TOKEN.into(),
-        std::future::pending(),
-    ));
-    addr
+    common::start_admin(proxy, TOKEN).await
 }
 
 async fn request(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req =
-        format!("{method} {path} HTTP/1.1\r\nHost: admin\r\nAuthorization: Bearer {TOKEN}\r\n\r\n");
-    tcp.write_all(req.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    tcp.read_to_string(&mut response).await.unwrap();
-    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = response.split_once("\r\n\r\n").unwrap().1.to_owned();
-    (status, body)
+    common::admin_request(addr, method, path, Some(TOKEN)).await
 }
 
 /// The approval id in a refusal, checking it is an approval refusal.
@@ -86,14 +68,6 @@ async fn refunds_with(direct: &tokio_postgres::Client, reason: &str) -> i64 {
         .await
         .unwrap()
         .get(0)
-}
-
-fn audit_events(path: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[tokio::test]
@@ -168,7 +142,7 @@ async fn a_held_refund_runs_once_after_approval_through_the_api() {
     // Requests and decisions are audited with the id.
     drop(client);
     proxy.stop().await;
-    let events = audit_events(&audit);
+    let events = common::audit_events(&audit);
     let with_id = |event: &str| {
         events
             .iter()
@@ -227,24 +201,7 @@ async fn cli(
 }
 
 async fn token_client(proxy: &Proxy, subject: &str, customer: &str) -> tokio_postgres::Client {
-    let (token, _) = common::mint(
-        "support-bot",
-        subject,
-        &[("customer_id", customer)],
-        Duration::from_secs(3600),
-    );
-    let url = actgate::token::connection_string(
-        "support-bot",
-        &token,
-        "127.0.0.1",
-        proxy.addr.port(),
-        "shop",
-    );
-    let (client, conn) = tokio_postgres::connect(&url, NoTls).await.unwrap();
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    client
+    common::connect_token(proxy, "support-bot", subject, &[("customer_id", customer)]).await
 }
 
 #[tokio::test]

@@ -5,28 +5,15 @@
 mod common;
 
 use common::Proxy;
-use std::time::Duration;
-use tokio_postgres::NoTls;
 
 async fn token_client(proxy: &Proxy, customer: &str) -> tokio_postgres::Client {
-    let (token, _) = common::mint(
+    common::connect_token(
+        proxy,
         "order-assistant",
         &format!("customer-{customer}"),
         &[("customer_id", customer)],
-        Duration::from_secs(600),
-    );
-    let url = actgate::token::connection_string(
-        "order-assistant",
-        &token,
-        "127.0.0.1",
-        proxy.addr.port(),
-        "shop",
-    );
-    let (client, conn) = tokio_postgres::connect(&url, NoTls).await.unwrap();
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    client
+    )
+    .await
 }
 
 fn reason(e: &tokio_postgres::Error) -> String {

@@ -350,3 +350,75 @@ pub fn rules_error(sections: &str) -> String {
     assert!(e.contains("x.toml"), "{e}");
     e
 }
+
+/// Connects as token agent `agent` acting for `subject`, with `claims`
+/// (a token valid for an hour).
+pub async fn connect_token(
+    proxy: &Proxy,
+    agent: &str,
+    subject: &str,
+    claims: &[(&str, &str)],
+) -> tokio_postgres::Client {
+    let (token, _) = mint(agent, subject, claims, std::time::Duration::from_secs(3600));
+    let url =
+        actgate::token::connection_string(agent, &token, "127.0.0.1", proxy.addr.port(), "shop");
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("{agent} for {subject}: {e}"));
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// The audit log's events written so far (the writer runs behind a
+/// queue: poll for what must be there).
+pub fn audit_events(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("audit line {l:?}: {e}")))
+        .collect()
+}
+
+/// The admin endpoint of `proxy`, in-process on 127.0.0.1:0, with bearer
+/// token `token`.
+pub async fn start_admin(proxy: &Proxy, token: &str) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(actgate::admin::serve(
+        listener,
+        proxy.gateway.clone(),
+        token.into(),
+        std::future::pending(),
+    ));
+    addr
+}
+
+/// One admin request; returns the status code and the body.
+pub async fn admin_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let req = format!("{method} {path} HTTP/1.1\r\nHost: admin\r\n{auth}\r\n");
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).await.unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad response {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
