@@ -33,6 +33,17 @@ fn replay(audit: &Path, rules: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `actgate suggest --audit tests/fixtures/audit/monitor.jsonl ARGS`.
+fn suggest_monitor(args: &[&str]) -> Output {
+    actgate()
+        .arg("suggest")
+        .arg("--audit")
+        .arg(fixture("monitor.jsonl"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -229,13 +240,7 @@ fn replay_bad_input_exits_2() {
 
 #[test]
 fn suggest_output_loads_and_allows_every_recorded_statement() {
-    let out = actgate()
-        .arg("suggest")
-        .arg("--audit")
-        .arg(fixture("monitor.jsonl"))
-        .args(["--agent", "watcher"])
-        .output()
-        .unwrap();
+    let out = suggest_monitor(&["--agent", "watcher"]);
     assert!(
         out.status.success(),
         "{}",
@@ -289,13 +294,7 @@ fn suggest_output_loads_and_allows_every_recorded_statement() {
 
 #[test]
 fn suggest_for_an_agent_without_statements_fails() {
-    let out = actgate()
-        .arg("suggest")
-        .arg("--audit")
-        .arg(fixture("monitor.jsonl"))
-        .args(["--agent", "nobody"])
-        .output()
-        .unwrap();
+    let out = suggest_monitor(&["--agent", "nobody"]);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no statement events of agent \"nobody\""),
@@ -310,13 +309,7 @@ fn with_a_live_catalog_star_expands_into_columns() {
         panic!("this test needs PostgreSQL (scripts/test.sh installs it): {e}")
     });
     let url = db.pg.url("shop");
-    let out = actgate()
-        .arg("suggest")
-        .arg("--audit")
-        .arg(fixture("monitor.jsonl"))
-        .args(["--agent", "watcher", "--database", &url])
-        .output()
-        .unwrap();
+    let out = suggest_monitor(&["--agent", "watcher", "--database", &url]);
     assert!(
         out.status.success(),
         "{}",
