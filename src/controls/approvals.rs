@@ -19,6 +19,10 @@ use std::sync::Mutex;
 /// Requests kept at most (waiting, decided or used, until they expire).
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
+/// Requests one agent acting for one end user may have waiting at once, so
+/// that a looping agent cannot crowd out everyone else's.
+pub const MAX_PENDING_PER_REQUESTER: usize = 100;
+
 /// What must be identical for an approval to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ApprovalKey([u8; 32]);
@@ -231,6 +235,18 @@ impl ApprovalStore for MemoryApprovals {
         if inner.by_id.len() >= self.capacity {
             return Gate::Full;
         }
+        let waiting = inner
+            .by_id
+            .values()
+            .filter(|a| {
+                a.state == ApprovalState::Pending
+                    && a.agent == request.agent
+                    && a.subject == request.subject
+            })
+            .count();
+        if waiting >= MAX_PENDING_PER_REQUESTER {
+            return Gate::Full;
+        }
         let approval = Approval {
             id: new_id(),
             agent: request.agent,
@@ -420,6 +436,22 @@ mod tests {
             store.gate(request(SQL, b"3"), t(61)),
             Gate::Requested(_)
         ));
+    }
+
+    #[test]
+    fn one_requester_cannot_fill_the_store() {
+        let store = MemoryApprovals::default();
+        for i in 0..MAX_PENDING_PER_REQUESTER {
+            let amount = i.to_string();
+            assert!(matches!(
+                store.gate(request(SQL, amount.as_bytes()), t(0)),
+                Gate::Requested(_)
+            ));
+        }
+        assert_eq!(store.gate(request(SQL, b"x"), t(0)), Gate::Full);
+        let mut other = request(SQL, b"x");
+        other.subject = Some("c-43".into());
+        assert!(matches!(store.gate(other, t(0)), Gate::Requested(_)));
     }
 
     #[test]

@@ -1099,7 +1099,7 @@ impl Policy {
                     "actgate denied this statement: {what} needs human approval, and too many requests are already waiting"
                 ),
             )
-            .hint("try again later"),
+            .hint("wait until an operator has decided the waiting requests; do not send new ones"),
         }
     }
 
