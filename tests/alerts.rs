@@ -244,3 +244,168 @@ async fn a_webhook_that_never_answers_does_not_hold_up_queries() {
     assert_eq!(queued + dropped, 50, "{metrics}");
     assert!((2..=3).contains(&queued), "{metrics}");
 }
+
+#[tokio::test]
+async fn https_webhooks_are_verified_against_the_configured_ca() {
+    // A certificate for 127.0.0.1, trusted as its own CA by the alert
+    // sender only through alerts.ca_file.
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "hook.key",
+            "-out",
+            "hook.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("this test needs the openssl CLI: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let acceptor =
+        actgate::tls::load_acceptor(&dir.path().join("hook.crt"), &dir.path().join("hook.key"))
+            .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = got.clone();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let (acceptor, sink) = (acceptor.clone(), sink.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut buf = vec![0u8; 16 * 1024];
+                let mut text = String::new();
+                while !text.contains("}") {
+                    let n = tls.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    text.push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+                sink.lock().unwrap().push(text);
+                let _ = tls
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    let audit_dir = tempfile::tempdir().unwrap();
+    let audit = audit_dir.path().join("audit.jsonl");
+    let config = common::config_with(
+        "",
+        &format!(
+            "\n[audit]\npath = {:?}\n\n[alerts]\nwebhooks = [\"https://127.0.0.1:{port}/tls-hook\"]\nca_file = {:?}\nmin_risk = 0\nmax_attempts = 1\n",
+            audit.display().to_string(),
+            dir.path().join("hook.crt").display().to_string()
+        ),
+    );
+    let proxy = Proxy::start_with(config).await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    client
+        .batch_execute("SELECT id FROM products LIMIT 1")
+        .await
+        .unwrap();
+    let events = audit_until(&audit, |ev| ev.iter().any(|e| e["event"] == "alert_sent")).await;
+    assert!(
+        !events.iter().any(|e| e["event"] == "alert_failed"),
+        "{events:#?}"
+    );
+    let received = got.lock().unwrap().clone();
+    assert!(
+        received
+            .iter()
+            .any(|r| r.starts_with("POST /tls-hook HTTP/1.1") && r.contains("high_risk_statement")),
+        "{received:?}"
+    );
+    drop(client);
+    proxy.stop().await;
+
+    // Trusting another CA, the same webhook is refused: nothing is sent.
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "other.key",
+            "-out",
+            "other.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let audit = audit_dir.path().join("audit-other.jsonl");
+    let config = common::config_with(
+        "",
+        &format!(
+            "\n[audit]\npath = {:?}\n\n[alerts]\nwebhooks = [\"https://127.0.0.1:{port}/tls-hook\"]\nca_file = {:?}\nmin_risk = 0\nmax_attempts = 1\n",
+            audit.display().to_string(),
+            dir.path().join("other.crt").display().to_string()
+        ),
+    );
+    let sent_before = got.lock().unwrap().len();
+    let proxy = Proxy::start_with(config).await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    client
+        .batch_execute("SELECT id FROM products LIMIT 1")
+        .await
+        .unwrap();
+    let events = audit_until(&audit, |ev| ev.iter().any(|e| e["event"] == "alert_failed")).await;
+    let failed = events
+        .iter()
+        .find(|e| e["event"] == "alert_failed")
+        .unwrap();
+    assert!(
+        failed["message"].as_str().unwrap().contains("certificate"),
+        "{failed}"
+    );
+    assert!(
+        !events.iter().any(|e| e["event"] == "alert_sent"),
+        "{events:#?}"
+    );
+    assert_eq!(
+        got.lock().unwrap().len(),
+        sent_before,
+        "nothing reached the webhook"
+    );
+}
