@@ -247,6 +247,22 @@ struct LintFile {
     policy: LintPolicy,
     #[serde(default)]
     tables: BTreeMap<Spanned<String>, LintTable>,
+    #[serde(default)]
+    schemas: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    approvals: Vec<LintApproval>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LintApproval {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    table: Option<Spanned<String>>,
+    #[serde(default)]
+    operations: Vec<String>,
+    #[serde(default)]
+    column: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -348,6 +364,63 @@ fn warnings(lint: &LintFile, text: &str, path: &Path, out: &mut Vec<Diagnostic>)
                 });
             }
         }
+    }
+    approval_warnings(lint, path, &at, out);
+}
+
+/// An `[[approvals]]` entry for a table or operation the policy never
+/// allows can never hold anything. (Skipped when `[schemas]` may allow the
+/// table.)
+fn approval_warnings(
+    lint: &LintFile,
+    path: &Path,
+    at: &dyn Fn(std::ops::Range<usize>) -> Option<(usize, usize)>,
+    out: &mut Vec<Diagnostic>,
+) {
+    if !lint.schemas.is_empty() {
+        return;
+    }
+    let plain = |name: &str| {
+        let name = name.to_lowercase();
+        name.strip_prefix("public.")
+            .map(str::to_owned)
+            .unwrap_or(name)
+    };
+    for (i, a) in lint.approvals.iter().enumerate() {
+        let Some(table) = &a.table else { continue };
+        let ops: Vec<&str> = if a.operations.is_empty() {
+            if a.column.is_some() {
+                vec!["insert", "update"]
+            } else {
+                vec!["insert", "update", "delete"]
+            }
+        } else {
+            a.operations.iter().map(String::as_str).collect()
+        };
+        let allowed: Vec<&str> = lint
+            .tables
+            .iter()
+            .filter(|(t, _)| plain(t.get_ref()) == plain(table.get_ref()))
+            .flat_map(|(_, r)| r.operations.iter().map(|o| o.get_ref().as_str()))
+            .collect();
+        if ops.iter().any(|op| allowed.contains(op)) {
+            continue;
+        }
+        let name = a
+            .name
+            .as_ref()
+            .map(|n| format!("approvals.{n}"))
+            .unwrap_or_else(|| format!("approvals[{i}]"));
+        out.push(Diagnostic {
+            severity: Severity::Warning,
+            path: path.to_owned(),
+            location: at(table.span()),
+            message: format!(
+                "{name} holds {} on {}, which the policy never allows: it can never hold anything",
+                ops.join("/"),
+                table.get_ref()
+            ),
+        });
     }
 }
 
@@ -474,6 +547,31 @@ mod tests {
         );
         assert!(report.passed(false));
         assert!(!report.passed(true));
+    }
+
+    #[test]
+    fn an_approval_the_policy_never_reaches_is_a_warning() {
+        let dir = dir_with(&[]);
+        let verifier = crate::auth::Verifier::generate("pw");
+        std::fs::write(
+            dir.path().join("a.toml"),
+            format!(
+                "[agent]\nname = \"a\"\ndatabases = [\"shop\"]\nsecret_verifier = \"{verifier}\"\n\
+                 [policy]\nstatements = [\"read\", \"insert\"]\n\
+                 [tables.refunds]\noperations = [\"select\", \"insert\"]\n\
+                 [[approvals]]\nname = \"big\"\ntable = \"refunds\"\ncolumn = \"amount_cents\"\nabove = 1\n\
+                 [[approvals]]\nname = \"never\"\ntable = \"orders\"\n"
+            ),
+        )
+        .unwrap();
+        let report = check_dir(dir.path(), &sp(), None);
+        assert_eq!(
+            lines(&report),
+            [
+                "a.toml:16:9: warning: approvals.never holds insert/update/delete on orders, which \
+              the policy never allows: it can never hold anything"
+            ]
+        );
     }
 
     #[test]
