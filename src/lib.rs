@@ -114,6 +114,8 @@ fn finish_gateway(
     upstream_tls: Option<tokio_rustls::TlsConnector>,
 ) -> Result<Arc<proxy::Gateway>, StartError> {
     let search_path = config.upstream.search_path_list();
+    // Taken before loading: a change made while loading is reloaded.
+    let fingerprint = proxy::reload::rules_fingerprint(&config.rules_dir).ok();
     let rules = rules::RuleSet::load_dir_with(&config.rules_dir, &search_path, &catalogs)?;
     let acceptor = config
         .tls
@@ -139,7 +141,7 @@ fn finish_gateway(
         Some(a) => alerts::Alerter::start(a, audit.clone())?,
         None => alerts::Alerter::disabled(),
     };
-    Ok(Arc::new(proxy::Gateway::new(
+    let gateway = Arc::new(proxy::Gateway::new(
         config,
         rules,
         catalogs,
@@ -149,5 +151,7 @@ fn finish_gateway(
         alerter,
         token_keys,
         revocations,
-    )))
+    ));
+    gateway.note_rules_fingerprint(fingerprint);
+    Ok(gateway)
 }

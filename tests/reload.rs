@@ -523,3 +523,35 @@ async fn sighup_reloads_a_running_actgate_and_status_shows_failures() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_reload_that_could_not_reach_the_database_is_retried() {
+    let rules = common::rules_copy();
+    let (_, config) = common::config_text_in(rules.path(), "127.0.0.1:0", "rules_poll_ms = 20", "");
+    let proxy = Proxy::start_with(config).await;
+    // An agent for a database that does not exist yet: its catalog cannot
+    // be loaded, so the set is refused, and retried.
+    let agent = format!(
+        "[agent]\nname = \"remote\"\ndatabases = [\"reload_retry\"]\n{}\n\n[policy]\nstatements = [\"read\"]\n\n[tables.things]\noperations = [\"select\"]\n",
+        verifier()
+    );
+    put(rules.path(), "remote.toml", &agent);
+    until(&proxy, "the set is refused", |s| s.last_error.is_some()).await;
+    let status = proxy.gateway.reload_status();
+    assert_eq!(status.generation, 1);
+    let error = status.last_error.unwrap();
+    assert!(error.contains("reload_retry"), "{error}");
+    assert!(proxy.gateway.rules().agent("remote").is_none());
+
+    let pg = &common::database().pg;
+    pg.create_database("reload_retry").unwrap();
+    pg.psql("reload_retry", "CREATE TABLE things (id int)")
+        .unwrap();
+    until(&proxy, "the retry loads it", |s| {
+        s.last_error.is_none() && s.generation == 2
+    })
+    .await;
+    let status = proxy.gateway.reload_status();
+    assert_eq!(status.last_trigger, Some("retry"), "{status:?}");
+    assert!(proxy.gateway.rules().agent("remote").is_some());
+}

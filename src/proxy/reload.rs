@@ -39,7 +39,7 @@ pub struct ReloadStatus {
     pub last_error: Option<String>,
     pub reloads_ok: u64,
     pub reloads_failed: u64,
-    /// What started the last attempt: `watch`, `sighup` or `admin`.
+    /// What started the last attempt: `watch`, `retry`, `sighup` or `admin`.
     pub last_trigger: Option<&'static str>,
 }
 
@@ -83,6 +83,16 @@ pub fn rules_fingerprint(dir: &Path) -> std::io::Result<[u8; 32]> {
 }
 
 impl Gateway {
+    /// Records the rules directory's fingerprint taken before the rules in
+    /// force were loaded, so the watcher sees any change made since.
+    pub(crate) fn note_rules_fingerprint(&self, fingerprint: Option<[u8; 32]>) {
+        *self
+            .reload
+            .fingerprint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = fingerprint;
+    }
+
     /// The reload status.
     pub fn reload_status(&self) -> ReloadStatus {
         let mut s = self
@@ -198,12 +208,11 @@ impl Gateway {
             return;
         };
         let dir = self.config.rules_dir.clone();
-        *self
-            .reload
-            .fingerprint
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = rules_fingerprint(&dir).ok();
         let mut pending = None;
+        // A reload that failed because a database could not be reached is
+        // retried, with backoff, until it loads or the contents change.
+        let base = (every * 5).max(std::time::Duration::from_millis(100));
+        let mut retry: Option<(tokio::time::Instant, std::time::Duration)> = None;
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -214,18 +223,37 @@ impl Gateway {
                 .fingerprint
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            if seen == tried {
+            let (trigger, backoff) = if seen == tried {
                 pending = None;
-                continue;
-            }
-            if pending != Some(seen) {
+                match retry {
+                    Some((at, backoff))
+                        if tokio::time::Instant::now() >= at
+                            && self.reload_status().last_error.is_some() =>
+                    {
+                        ("retry", backoff)
+                    }
+                    Some(_) if self.reload_status().last_error.is_none() => {
+                        // Reloaded meanwhile (SIGHUP, admin).
+                        retry = None;
+                        continue;
+                    }
+                    _ => continue,
+                }
+            } else if pending != Some(seen) {
                 pending = Some(seen);
                 continue;
-            }
-            pending = None;
-            // Failures are reported by reload_rules; the same contents are
-            // not tried again until they change.
-            let _ = self.reload_rules("watch").await;
+            } else {
+                pending = None;
+                ("watch", base)
+            };
+            // Failures are reported by reload_rules.
+            retry = match self.reload_rules(trigger).await {
+                Err(ReloadError::Catalog(_)) => {
+                    let next = (backoff * 2).min(std::time::Duration::from_secs(60));
+                    Some((tokio::time::Instant::now() + backoff, next))
+                }
+                _ => None,
+            };
         }
     }
 
