@@ -927,14 +927,17 @@ impl Relay<'_> {
                 limits.statement_caps.insert(statement.to_owned(), cap);
             }
             state.parsed(statement, checks);
-            limits.prepared_sql.insert(
-                statement.to_owned(),
-                (
-                    self.generation.load(Ordering::Relaxed),
-                    Arc::from(sql),
-                    true,
-                ),
-            );
+            let generation = self.generation.load(Ordering::Relaxed);
+            match limits.prepared_sql.get_mut(statement) {
+                // Drivers re-Parse the unnamed statement with the same text
+                // on every query: no new allocation then.
+                Some(entry) if *entry.1 == *sql => *entry = (generation, entry.1.clone(), true),
+                _ => {
+                    limits
+                        .prepared_sql
+                        .insert(statement.to_owned(), (generation, Arc::from(sql), true));
+                }
+            }
         }
         verdict
     }
