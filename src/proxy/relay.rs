@@ -1442,28 +1442,7 @@ impl Relay<'_> {
         shared: &Shared,
         protocol: Protocol,
     ) -> std::io::Result<()> {
-        let mut sentinel = BytesMut::new();
-        let seq = match protocol {
-            Protocol::Simple => {
-                put_message(&mut sentinel, b'Q', |b| put_cstr(b, SENTINEL_SQL));
-                let seq = shared.sent.fetch_add(1, Ordering::AcqRel) + 1;
-                lock(&shared.swallow_rfq).insert(seq);
-                seq
-            }
-            Protocol::Extended => {
-                put_message(&mut sentinel, b'P', |b| {
-                    put_cstr(b, SENTINEL_STATEMENT);
-                    put_cstr(b, SENTINEL_SQL);
-                    b.put_i16(0);
-                });
-                shared.sent.load(Ordering::Acquire) + 1
-            }
-        };
-        shared.markers().push_back(Marker {
-            seq,
-            replacement: Bytes::new(),
-        });
-        upstream.write_all(&sentinel).await
+        send_sentinel(upstream, shared, protocol, Bytes::new(), true).await
     }
 
     /// In monitor mode nothing is blocked (the denial was audited).
@@ -1618,26 +1597,7 @@ impl Relay<'_> {
             fields = fields.with_hint(h.clone());
         }
         fields.encode(&mut replacement);
-        let mut sentinel = BytesMut::new();
-        let seq = match protocol {
-            Protocol::Simple => {
-                put_message(&mut sentinel, b'Q', |b| put_cstr(b, SENTINEL_SQL));
-                shared.sent.fetch_add(1, Ordering::AcqRel) + 1
-            }
-            Protocol::Extended => {
-                put_message(&mut sentinel, b'P', |b| {
-                    put_cstr(b, SENTINEL_STATEMENT);
-                    put_cstr(b, SENTINEL_SQL);
-                    b.put_i16(0);
-                });
-                shared.sent.load(Ordering::Acquire) + 1
-            }
-        };
-        shared.markers().push_back(Marker {
-            seq,
-            replacement: replacement.freeze(),
-        });
-        upstream.write_all(&sentinel).await
+        send_sentinel(upstream, shared, protocol, replacement.freeze(), false).await
     }
 
     async fn upstream_to_client(
@@ -2003,6 +1963,41 @@ struct Held {
     approval_id: Option<String>,
     /// Alert kind raised whatever the risk (`approval_requested`).
     alert: Option<&'static str>,
+}
+
+/// Sends the side-effect-free sentinel that fails to parse, in the place of
+/// a refused message (or to fail the server's transaction or batch), and
+/// records that its error is to be replaced by `replacement` (nothing:
+/// swallowed). With `swallow_rfq`, a Query sentinel's ReadyForQuery is not
+/// forwarded either.
+async fn send_sentinel(
+    upstream: &mut WriteHalf<MaybeTls>,
+    shared: &Shared,
+    protocol: Protocol,
+    replacement: Bytes,
+    swallow_rfq: bool,
+) -> std::io::Result<()> {
+    let mut sentinel = BytesMut::new();
+    let seq = match protocol {
+        Protocol::Simple => {
+            put_message(&mut sentinel, b'Q', |b| put_cstr(b, SENTINEL_SQL));
+            let seq = shared.sent.fetch_add(1, Ordering::AcqRel) + 1;
+            if swallow_rfq {
+                lock(&shared.swallow_rfq).insert(seq);
+            }
+            seq
+        }
+        Protocol::Extended => {
+            put_message(&mut sentinel, b'P', |b| {
+                put_cstr(b, SENTINEL_STATEMENT);
+                put_cstr(b, SENTINEL_SQL);
+                b.put_i16(0);
+            });
+            shared.sent.load(Ordering::Acquire) + 1
+        }
+    };
+    shared.markers().push_back(Marker { seq, replacement });
+    upstream.write_all(&sentinel).await
 }
 
 /// Waits until `done` holds; the server half notifies on progress.

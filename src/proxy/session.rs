@@ -496,22 +496,42 @@ async fn mock_token_login(
     stream: &mut MaybeTls,
     buf: &mut BytesMut,
     gateway: &Gateway,
-    mut out: BytesMut,
+    out: BytesMut,
     user: String,
     peer: SocketAddr,
 ) -> Result<Result<Authenticated, Refusal>, SessionError> {
+    if cleartext_password(stream, buf, gateway, out, peer)
+        .await?
+        .is_none()
+    {
+        return Ok(Err((cleartext_refusal(), user, "cleartext_without_tls")));
+    }
+    Ok(Err((password_failed(&user), user, "unknown_agent")))
+}
+
+/// Asks for a cleartext password (a capability token) and reads it; `None`
+/// when cleartext is not allowed on this connection. Real and unknown
+/// token agents go through the same steps, so they cannot be told apart.
+async fn cleartext_password(
+    stream: &mut MaybeTls,
+    buf: &mut BytesMut,
+    gateway: &Gateway,
+    mut out: BytesMut,
+    peer: SocketAddr,
+) -> Result<Option<Frame>, SessionError> {
     let cfg = &gateway.config;
     if !crate::auth::cleartext_allowed(stream.is_tls(), peer.ip(), cfg.allow_cleartext_without_tls)
     {
-        return Ok(Err((cleartext_refusal(), user, "cleartext_without_tls")));
+        return Ok(None);
     }
     encode_authentication(&mut out, auth::CLEARTEXT_PASSWORD, &[]);
     stream
         .write_all(&out)
         .await
         .map_err(SessionError::ClientIo)?;
-    read_password_message(stream, buf, cfg.limits.max_message_bytes, "password").await?;
-    Ok(Err((password_failed(&user), user, "unknown_agent")))
+    read_password_message(stream, buf, cfg.limits.max_message_bytes, "password")
+        .await
+        .map(Some)
 }
 
 fn cleartext_refusal() -> ErrorFields {
@@ -529,25 +549,16 @@ async fn token_login(
     stream: &mut MaybeTls,
     buf: &mut BytesMut,
     gateway: &Gateway,
-    mut out: BytesMut,
+    out: BytesMut,
     agent: &crate::rules::Agent,
     user: String,
     database: String,
     startup: Startup,
     peer: SocketAddr,
 ) -> Result<Result<Authenticated, Refusal>, SessionError> {
-    let cfg = &gateway.config;
-    if !crate::auth::cleartext_allowed(stream.is_tls(), peer.ip(), cfg.allow_cleartext_without_tls)
-    {
+    let Some(frame) = cleartext_password(stream, buf, gateway, out, peer).await? else {
         return Ok(Err((cleartext_refusal(), user, "cleartext_without_tls")));
-    }
-    encode_authentication(&mut out, auth::CLEARTEXT_PASSWORD, &[]);
-    stream
-        .write_all(&out)
-        .await
-        .map_err(SessionError::ClientIo)?;
-    let frame =
-        read_password_message(stream, buf, cfg.limits.max_message_bytes, "password").await?;
+    };
     let body = frame.body();
     let token = match body.split_last() {
         Some((0, text)) if !text.contains(&0) => std::str::from_utf8(text).ok(),
