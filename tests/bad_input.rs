@@ -256,6 +256,24 @@ async fn unknown_message_type_is_fatal() {
     assert_healthy(&client).await;
 }
 
+// 5b. A password message after login is not forwarded: the session ends
+// as PostgreSQL would end it.
+#[tokio::test]
+async fn a_password_message_after_login_is_fatal() {
+    let _shared = UPSTREAM_COUNT.read().await;
+    let proxy = Proxy::start().await;
+    let client = healthy(&proxy).await;
+
+    assert_protocol_violation(
+        &proxy,
+        &raw::message(b'p', b"SELECT 1\0"),
+        "unexpected message type 'p' (0x70)",
+    )
+    .await;
+
+    assert_healthy(&client).await;
+}
+
 // 6. The fast-path FunctionCall is refused as an ordinary error.
 #[tokio::test]
 async fn function_call_is_an_error_and_the_session_stays_usable() {

@@ -404,6 +404,15 @@ impl Relay<'_> {
                 }
                 let body = &buf[pos + 5..pos + header.total];
                 let action = match FrontendMessage::decode_parts(header.tag, body) {
+                    // Authentication is over: a password message now is a
+                    // protocol violation, as PostgreSQL treats it; it is
+                    // never forwarded.
+                    Ok(FrontendMessage::Password { .. }) => {
+                        return fatal_stop(ProtocolError::UnknownType {
+                            tag: 'p',
+                            byte: b'p',
+                        });
+                    }
                     Ok(msg) => {
                         self.inspect(&msg, &mut state, shared, &mut limits, &mut discarding)
                             .await
