@@ -273,8 +273,7 @@ impl Alerter {
         if self.targets.is_empty() {
             return AlertStatus::None;
         }
-        let bytes: [u8; 8] = rand::random();
-        alert.alert_id = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        alert.alert_id = crate::hex::random::<8>();
         alert.ts = jiff::Timestamp::now().to_string();
         let id = alert.alert_id.clone();
         let alert = Arc::new(alert);

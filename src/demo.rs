@@ -145,10 +145,7 @@ pub fn run(port: u16, rules_dir: &Path) -> Result<(), DemoError> {
             .unwrap_or_else(|_| "127.0.0.1:0".to_owned()),
     };
     let admin_token_file = scratch.path().join("admin-token");
-    let admin_token: String = rand::random::<[u8; 16]>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let admin_token = crate::hex::random::<16>();
     std::fs::write(&admin_token_file, &admin_token).map_err(io("writing the admin token"))?;
     let text = format!(
         "{}\n[audit]\npath = {:?}\n\n[tokens]\npublic_keys = [{:?}]\nrevocation_file = {:?}\n\n[admin]\nlisten = {admin_listen:?}\ntoken_file = {:?}\n",

@@ -978,7 +978,7 @@ fn random_password() -> Result<String, LaunchError> {
     fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
         .map_err(|e| LaunchError::io("reading /dev/urandom", e))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::hex::encode(&bytes))
 }
 
 /// Writes a file (replacing it) with `mode`, owned by whoever the server runs as.

@@ -38,6 +38,7 @@ pub mod controls;
 pub mod dba;
 pub mod demo;
 pub mod explain;
+pub mod hex;
 pub mod launcher;
 pub mod metrics;
 pub mod policy;

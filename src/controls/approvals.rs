@@ -203,12 +203,7 @@ impl Default for MemoryApprovals {
 
 /// A new request id: `apr-` and 16 hex digits.
 fn new_id() -> String {
-    let bytes: [u8; 8] = rand::random();
-    let mut id = String::from("apr-");
-    for b in bytes {
-        id.push_str(&format!("{b:02x}"));
-    }
-    id
+    format!("apr-{}", crate::hex::random::<8>())
 }
 
 impl ApprovalStore for MemoryApprovals {

@@ -56,7 +56,7 @@ pub fn fingerprint_and_comments(sql: &str) -> (String, bool) {
     let scanned = scan(sql);
     let text = scanned.as_ref().map(|(t, _)| t.as_str()).unwrap_or(sql);
     let digest = Sha256::digest(text.as_bytes());
-    let hash = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let hash = crate::hex::encode(&digest[..8]);
     (hash, scanned.is_some_and(|(_, c)| c))
 }
 

@@ -101,7 +101,7 @@ pub fn mint(key: &KeyPair, req: &MintRequest) -> Result<(String, String), TokenE
     let expires_secs = epoch_secs(expires, "the expiry")?;
     let expires_at = Term::Date(expires_secs);
 
-    let token_id = hex(&rand::random::<[u8; 16]>());
+    let token_id = crate::hex::random::<16>();
     let mut facts = vec![
         fact("token_id", &[string(&token_id)]),
         fact("agent", &[string(&req.agent)]),

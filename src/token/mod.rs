@@ -36,6 +36,7 @@ pub use verify::{Claims, VerifiedToken, verify};
 
 pub use biscuit_auth::{KeyPair, PublicKey};
 
+use crate::hex::encode as hex;
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use biscuit_auth::AuthorizerLimits;
@@ -140,14 +141,6 @@ fn encode(bytes: &[u8]) -> Result<String, TokenError> {
     let token = B64.encode(bytes);
     check_size(&token)?;
     Ok(token)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 /// Seconds since the epoch (floored); times before the epoch are refused
