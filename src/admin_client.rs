@@ -42,13 +42,17 @@ pub struct AdminClient {
 impl AdminClient {
     /// `url` is `http://HOST:PORT` (the `[admin] listen` address).
     pub fn new(url: &str, token: String) -> Result<AdminClient, AdminClientError> {
-        let authority = url
-            .strip_prefix("http://")
-            .map(|r| r.trim_end_matches('/'))
-            .filter(|r| !r.is_empty() && !r.contains('/'))
+        let parsed = crate::http::HttpUrl::parse(url)
+            .ok()
+            .filter(|u| !u.tls && u.path == "/")
             .ok_or_else(|| AdminClientError::Url(url.to_owned()))?;
+        let authority = if parsed.host.contains(':') {
+            format!("[{}]:{}", parsed.host, parsed.port)
+        } else {
+            format!("{}:{}", parsed.host, parsed.port)
+        };
         Ok(AdminClient {
-            authority: authority.to_owned(),
+            authority,
             token,
             timeout: Duration::from_secs(10),
         })
@@ -107,11 +111,7 @@ impl AdminClient {
         let (head, body) = text
             .split_once("\r\n\r\n")
             .ok_or(AdminClientError::BadResponse)?;
-        let status: u16 = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or(AdminClientError::BadResponse)?;
+        let status = crate::http::status_code(head).ok_or(AdminClientError::BadResponse)?;
         if (200..300).contains(&status) {
             Ok(body.to_owned())
         } else {

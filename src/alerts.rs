@@ -11,6 +11,7 @@
 
 use crate::audit::{AuditEvent, AuditLog};
 use crate::config::AlertsConfig;
+use crate::http::HttpUrl;
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,12 +21,8 @@ use tokio::sync::mpsc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
-    #[error("expected an http:// or https:// URL")]
-    Scheme,
-    #[error("the URL has no host")]
-    NoHost,
-    #[error("invalid port {0:?}")]
-    Port(String),
+    #[error(transparent)]
+    Url(#[from] crate::http::UrlError),
     #[error("cannot start the alert thread: {0}")]
     Thread(std::io::Error),
     #[error(transparent)]
@@ -45,73 +42,6 @@ enum DeliveryError {
     ServerName(String),
     #[error("https:// needs a CA bundle (alerts.ca_file)")]
     NoTls,
-}
-
-/// A parsed webhook URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookUrl {
-    pub tls: bool,
-    pub host: String,
-    pub port: u16,
-    /// Path and query, at least `/`.
-    pub path: String,
-}
-
-impl WebhookUrl {
-    pub fn parse(url: &str) -> Result<WebhookUrl, AlertError> {
-        let (tls, rest) = if let Some(r) = url.strip_prefix("http://") {
-            (false, r)
-        } else if let Some(r) = url.strip_prefix("https://") {
-            (true, r)
-        } else {
-            return Err(AlertError::Scheme);
-        };
-        let (authority, path) = match rest.find(['/', '?']) {
-            Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], rest[i..].to_owned()),
-            Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
-            None => (rest, "/".to_owned()),
-        };
-        if authority.contains('@') {
-            return Err(AlertError::NoHost);
-        }
-        let default = if tls { 443 } else { 80 };
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or(AlertError::NoHost)?;
-            let port = match after.strip_prefix(':') {
-                Some(p) => p.parse().map_err(|_| AlertError::Port(p.to_owned()))?,
-                None => default,
-            };
-            (h.to_owned(), port)
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (
-                    h.to_owned(),
-                    p.parse().map_err(|_| AlertError::Port(p.to_owned()))?,
-                ),
-                None => (authority.to_owned(), default),
-            }
-        };
-        if host.is_empty() {
-            return Err(AlertError::NoHost);
-        }
-        Ok(WebhookUrl {
-            tls,
-            host,
-            port,
-            path,
-        })
-    }
-}
-
-impl std::fmt::Display for WebhookUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let scheme = if self.tls { "https" } else { "http" };
-        if self.host.contains(':') {
-            write!(f, "{scheme}://[{}]:{}{}", self.host, self.port, self.path)
-        } else {
-            write!(f, "{scheme}://{}:{}{}", self.host, self.port, self.path)
-        }
-    }
 }
 
 /// One alert, as POSTed (`Content-Type: application/json`).
@@ -175,7 +105,7 @@ pub struct AlertStats {
 }
 
 struct Target {
-    url: WebhookUrl,
+    url: HttpUrl,
     tx: mpsc::Sender<Arc<Alert>>,
 }
 
@@ -211,7 +141,7 @@ impl Alerter {
         let mut targets = Vec::new();
         let mut workers = Vec::new();
         for raw in &config.webhooks {
-            let url = WebhookUrl::parse(raw)?;
+            let url = HttpUrl::parse(raw)?;
             let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
             targets.push(Target {
                 url: url.clone(),
@@ -297,7 +227,7 @@ impl Alerter {
 }
 
 struct Worker {
-    url: WebhookUrl,
+    url: HttpUrl,
     rx: mpsc::Receiver<Arc<Alert>>,
     tls: Option<tokio_rustls::TlsConnector>,
     timeout: Duration,
@@ -403,8 +333,7 @@ async fn exchange<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         .next()
         .map(|l| String::from_utf8_lossy(l).into_owned())
         .unwrap_or_default();
-    let code = line.split(' ').nth(1).unwrap_or_default();
-    if line.starts_with("HTTP/1.") && code.len() == 3 && code.starts_with('2') {
+    if crate::http::status_code(&line).is_some_and(|c| (200..300).contains(&c)) {
         Ok(())
     } else if line.is_empty() {
         Err(DeliveryError::Status("nothing".into()))
@@ -416,44 +345,6 @@ async fn exchange<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_parse() {
-        let u = WebhookUrl::parse("http://127.0.0.1:9000/hooks/actgate?x=1").unwrap();
-        assert_eq!(
-            u,
-            WebhookUrl {
-                tls: false,
-                host: "127.0.0.1".into(),
-                port: 9000,
-                path: "/hooks/actgate?x=1".into()
-            }
-        );
-        let u = WebhookUrl::parse("https://hooks.example.com").unwrap();
-        assert_eq!((u.port, u.path.as_str(), u.tls), (443, "/", true));
-        let u = WebhookUrl::parse("http://[::1]:81?a").unwrap();
-        assert_eq!(
-            (u.host.as_str(), u.port, u.path.as_str()),
-            ("::1", 81, "/?a")
-        );
-        assert_eq!(u.to_string(), "http://[::1]:81/?a");
-        assert!(matches!(
-            WebhookUrl::parse("ftp://x"),
-            Err(AlertError::Scheme)
-        ));
-        assert!(matches!(
-            WebhookUrl::parse("http://:80/"),
-            Err(AlertError::NoHost)
-        ));
-        assert!(matches!(
-            WebhookUrl::parse("http://u:p@h/"),
-            Err(AlertError::NoHost)
-        ));
-        assert!(matches!(
-            WebhookUrl::parse("http://h:x/"),
-            Err(AlertError::Port(_))
-        ));
-    }
 
     #[test]
     fn a_disabled_alerter_raises_nothing() {

@@ -450,7 +450,7 @@ impl Config {
                     return Err(invalid("alerts.webhooks: list at least one URL".into()));
                 }
                 for url in &a.webhooks {
-                    if let Err(e) = crate::alerts::WebhookUrl::parse(url) {
+                    if let Err(e) = crate::http::HttpUrl::parse(url) {
                         return Err(invalid(format!("alerts.webhooks {url:?}: {e}")));
                     }
                 }

@@ -39,6 +39,7 @@ pub mod dba;
 pub mod demo;
 pub mod explain;
 pub mod hex;
+pub mod http;
 pub mod launcher;
 pub mod metrics;
 pub mod policy;
