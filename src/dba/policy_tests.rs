@@ -197,34 +197,22 @@ pub fn decide_query(
         return verdict;
     };
     let enforce = policy.mode == crate::policy::Mode::Enforce;
-    let refusal = policy
-        .prepare_refusal(a)
-        .or_else(|| {
-            (enforce && policy.has_row_limits())
-                .then(|| policy.row_limit(a, true).err())
-                .flatten()
+    let refusal = policy.query_refusal(a).or_else(|| {
+        // A statement the proxy would hold for a human: refused with
+        // `approval_required` (no request is made here).
+        if !(enforce && policy.has_approvals()) {
+            return None;
+        }
+        let needs = policy.approvals_needed(a).ok()?;
+        needs.first().map(|n| {
+            policy.approval_denial(
+                n.index,
+                "(none: actgate test)",
+                crate::policy::ApprovalStatus::Requested,
+                None,
+            )
         })
-        .or_else(|| {
-            (enforce && policy.has_write_caps())
-                .then(|| policy.write_cap(a).err())
-                .flatten()
-        })
-        .or_else(|| {
-            // A statement the proxy would hold for a human: refused with
-            // `approval_required` (no request is made here).
-            if !(enforce && policy.has_approvals()) {
-                return None;
-            }
-            let needs = policy.approvals_needed(a).ok()?;
-            needs.first().map(|n| {
-                policy.approval_denial(
-                    n.index,
-                    "(none: actgate test)",
-                    crate::policy::ApprovalStatus::Requested,
-                    None,
-                )
-            })
-        });
+    });
     refusal.map_or(Verdict::Allow, Verdict::Deny)
 }
 

@@ -938,6 +938,25 @@ impl Policy {
         None
     }
 
+    /// The refusal the proxy gives an allowed simple Query before it runs,
+    /// whatever the time or history: [`Policy::prepare_refusal`], and in
+    /// enforce mode a row limit or write cap the simple protocol cannot
+    /// honour.
+    pub fn query_refusal(&self, analysis: &Analysis) -> Option<Denial> {
+        let enforce = self.mode == Mode::Enforce;
+        self.prepare_refusal(analysis)
+            .or_else(|| {
+                (enforce && self.has_row_limits())
+                    .then(|| self.row_limit(analysis, true).err())
+                    .flatten()
+            })
+            .or_else(|| {
+                (enforce && self.has_write_caps())
+                    .then(|| self.write_cap(analysis).err())
+                    .flatten()
+            })
+    }
+
     /// Whether a statement uses one of `policy.sensitive_tables`.
     pub fn touches_sensitive(&self, analysis: &Analysis) -> bool {
         !self.sensitive_tables.is_empty()
