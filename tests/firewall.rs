@@ -496,3 +496,72 @@ async fn a_forty_thousand_term_or_chain_cannot_take_the_proxy_down() {
     let e = client.simple_query(&sql).await.unwrap_err();
     assert_denied(&e, "statement_too_long");
 }
+
+/// A Parse naming a statement that already exists does not replace it in
+/// PostgreSQL (42P05): actgate must not replace what it holds the old one
+/// to either, or the old statement would run under the new one's checks.
+#[tokio::test]
+async fn reparsing_an_existing_statement_name_cannot_shed_its_checks() {
+    use bytes::BytesMut;
+    use postgres_protocol::message::frontend;
+    let proxy = Proxy::start().await;
+    let mut conn = common::raw::RawConn::login(proxy.addr, SUPPORT_BOT, "shop").await;
+    let order = common::connect_direct()
+        .await
+        .query_one("SELECT min(id) FROM orders", &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0)
+        .to_string();
+    let insert = "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES ($1::bigint, $2::int, 'reparse', 'kpatel')";
+    let mut buf = BytesMut::new();
+    frontend::parse("s", insert, [], &mut buf).unwrap();
+    frontend::sync(&mut buf);
+    conn.send(&buf).await;
+    let answer = conn.until_ready().await;
+    assert!(answer.iter().all(|m| m.tag != b'E'), "{answer:?}");
+
+    // The same name for an innocent statement, then the old one bound to
+    // a refund far above the value limit.
+    let mut buf = BytesMut::new();
+    frontend::parse("s", "SELECT 1", [], &mut buf).unwrap();
+    frontend::sync(&mut buf);
+    conn.send(&buf).await;
+    let answer = conn.until_ready().await;
+    let error = answer
+        .iter()
+        .find_map(|m| m.error())
+        .expect("the second Parse is refused");
+    assert_eq!(error.code, "42P05", "{error:?}");
+
+    let mut buf = BytesMut::new();
+    frontend::bind(
+        "",
+        "s",
+        [0i16],
+        [order.as_str(), "90000"],
+        |v: &str, b: &mut BytesMut| {
+            b.extend_from_slice(v.as_bytes());
+            Ok(postgres_protocol::IsNull::No)
+        },
+        [0i16],
+        &mut buf,
+    )
+    .unwrap_or_else(|_| panic!("encoding Bind"));
+    frontend::execute("", 0, &mut buf).unwrap();
+    frontend::sync(&mut buf);
+    conn.send(&buf).await;
+    let answer = conn.until_ready().await;
+    let error = answer
+        .iter()
+        .find_map(|m| m.error())
+        .unwrap_or_else(|| panic!("the old statement ran unchecked: {answer:?}"));
+    assert_eq!(error.code, "42501", "{error:?}");
+    let written: i64 = common::connect_direct()
+        .await
+        .query_one("SELECT count(*) FROM refunds WHERE reason = 'reparse'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(written, 0);
+}

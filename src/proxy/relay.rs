@@ -711,6 +711,23 @@ impl Relay<'_> {
                 sql,
                 param_types,
             } => {
+                if !statement.is_empty() && state.is_prepared(statement) {
+                    // PostgreSQL refuses to replace a named statement and
+                    // keeps the old one; recording the new one would hold
+                    // the old one to the new one's checks.
+                    let d = Denial {
+                        sqlstate: "42P05",
+                        reason: "statement_exists",
+                        rule: "builtin.protocol".into(),
+                        message: format!("prepared statement \"{statement}\" already exists"),
+                        hint: Some(
+                            "close it first (Close or DEALLOCATE), or use another name".into(),
+                        ),
+                    };
+                    self.audit_statement("statement_blocked", Some(&d), None, sql);
+                    *discarding = true;
+                    return Action::Deny(d, Protocol::Extended);
+                }
                 let verdict = self.evaluate_parse(statement, sql, state, limits).await;
                 if verdict.is_allow() {
                     let declared = crate::protocol::frontend::param_type_oids(param_types);
@@ -792,6 +809,7 @@ impl Relay<'_> {
                 limits.statement_caps.remove(name);
                 limits.statement_controls.remove(name);
                 limits.statement_approvals.remove(name);
+                limits.prepared_sql.remove(name);
                 return Action::Forward;
             }
             FrontendMessage::Execute { portal, .. }
