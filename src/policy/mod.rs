@@ -637,9 +637,12 @@ impl SessionState {
         {
             for p in &st.prepared {
                 match p {
+                    // PostgreSQL refuses to replace an existing statement
+                    // (42P05) and keeps it: so do its checks.
                     PreparedRef::Prepare(n) => {
-                        self.prepared.insert(n.clone());
-                        self.checks.remove(n);
+                        if self.prepared.insert(n.clone()) {
+                            self.checks.remove(n);
+                        }
                     }
                     PreparedRef::Deallocate(Some(n)) => {
                         self.prepared.remove(n);
@@ -1827,5 +1830,40 @@ impl Policy {
                     .join(", ")
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use super::*;
+
+    fn analysis(sql: &str) -> Analysis {
+        let search_path = vec!["public".to_string()];
+        let resolver = names::Resolver {
+            search_path: &search_path,
+            catalog: None,
+            database: None,
+        };
+        analyze::analyze(sql, &resolver, Default::default()).unwrap()
+    }
+
+    #[test]
+    fn a_prepare_of_an_existing_name_keeps_its_checks() {
+        let mut state = SessionState::default();
+        let check = ParamCheck {
+            param: 1,
+            relation: QualifiedName::from_config("orders", "public"),
+            column: "customer_id".into(),
+            rule: "tables.orders.scope".into(),
+            kind: ParamCheckKind::Equals("42".into()),
+        };
+        state.parsed("s", vec![check.clone()]);
+        // PostgreSQL refuses this PREPARE (42P05): "s" stays what it was.
+        state.executed(&analysis("PREPARE s AS SELECT 1"));
+        assert_eq!(state.checks("s"), [check]);
+        // After DEALLOCATE the name is free, and the new statement has none.
+        state.executed(&analysis("DEALLOCATE s; PREPARE s AS SELECT 1"));
+        assert!(state.checks("s").is_empty());
+        assert!(state.is_prepared("s"));
     }
 }
