@@ -315,6 +315,13 @@ pub struct StatementInfo {
 }
 
 impl StatementInfo {
+    /// `DISCARD ALL`: the session's prepared statements are gone too.
+    pub fn discards_all(&self) -> bool {
+        self.settings
+            .iter()
+            .any(|s| s.action == SettingAction::Discard && s.name == "all")
+    }
+
     pub fn primary_class(&self) -> Option<Class> {
         self.classes.first().copied()
     }

@@ -655,11 +655,7 @@ impl SessionState {
                     PreparedRef::Execute(_) => {}
                 }
             }
-            if st
-                .settings
-                .iter()
-                .any(|s| s.action == SettingAction::Discard && s.name == "all")
-            {
+            if st.discards_all() {
                 self.prepared.clear();
             }
         }

@@ -643,7 +643,10 @@ impl Relay<'_> {
                             for st in &a.statements {
                                 for p in &st.prepared {
                                     if let PreparedRef::Execute(name) = p
-                                        && let Some(c) = limits.statement_controls.get(name)
+                                        && let Some(c) = limits
+                                            .prepared
+                                            .get(name)
+                                            .and_then(|p| p.controls.as_ref())
                                     {
                                         controls.extend(c);
                                     }
@@ -659,18 +662,7 @@ impl Relay<'_> {
                 }
                 if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref()) {
                     state.executed(a);
-                    for p in a.statements.iter().flat_map(|st| &st.prepared) {
-                        if let PreparedRef::Prepare(name) = p {
-                            limits.prepared_sql.insert(
-                                name.clone(),
-                                (
-                                    self.generation.load(Ordering::Relaxed),
-                                    Arc::from(sql),
-                                    false,
-                                ),
-                            );
-                        }
-                    }
+                    limits.executed(a, sql, self.generation.load(Ordering::Relaxed));
                     if self.row_limits_on() {
                         match self.policy().row_limit(a, true) {
                             Err(d) => {
@@ -736,20 +728,30 @@ impl Relay<'_> {
                 (verdict, Protocol::Extended)
             }
             FrontendMessage::Bind(ref b) => {
-                if let Some((generation, sql, true)) = limits.prepared_sql.get(b.statement).cloned()
-                    && generation != self.generation.load(Ordering::Relaxed)
+                if let Some(p) = limits.prepared.get(b.statement)
+                    && p.via_parse
+                    && p.generation != self.generation.load(Ordering::Relaxed)
                 {
                     // Prepared under older rules: decided again under the
                     // rules in force before it may run.
+                    let sql = p.sql.clone();
                     let verdict = self.evaluate_parse(b.statement, &sql, state, limits).await;
                     if let Verdict::Deny(denial) = verdict {
-                        limits
-                            .prepared_sql
-                            .insert(b.statement.to_owned(), (generation, sql, true));
                         *discarding = true;
                         return Action::Deny(denial, Protocol::Extended);
                     }
                 }
+                let prepared = limits.prepared.get(b.statement);
+                let (sql, approvals, controls, limit, cap) = match prepared {
+                    Some(p) => (
+                        Some(p.sql.clone()),
+                        p.approvals.clone(),
+                        p.controls.clone(),
+                        p.limit,
+                        p.cap,
+                    ),
+                    None => (None, None, None, None, None),
+                };
                 let types = lock(&shared.param_types)
                     .get(b.statement)
                     .cloned()
@@ -763,30 +765,26 @@ impl Relay<'_> {
                 let mut verdict = self.policy().evaluate_bind(b.statement, state, &param);
                 if let Verdict::Deny(d) = &verdict {
                     self.audit_denial(d, None, None);
-                } else if let Some(held) = limits.statement_approvals.get(b.statement).cloned() {
+                } else if let (Some(needs), Some(sql)) = (approvals, sql) {
                     let params: Vec<(i16, Option<&[u8]>)> = b
                         .params()
                         .enumerate()
                         .map(|(i, v)| (b.param_format(i), v))
                         .collect();
-                    let (sql, needs) = &*held;
-                    verdict = self.hold(needs, sql, &params, &param, None);
+                    verdict = self.hold(&needs, &sql, &params, &param, None);
                 }
                 limits.portal_controls.remove(b.portal);
                 if verdict.is_allow()
-                    && let Some(controls) = limits.statement_controls.get(b.statement)
+                    && let Some(controls) = controls
                 {
                     // Charged at Execute under the rules of this Bind, even
                     // if a reload comes in between.
-                    limits.portal_controls.insert(
-                        b.portal.to_owned(),
-                        (self.policy.load_full(), controls.clone()),
-                    );
+                    limits
+                        .portal_controls
+                        .insert(b.portal.to_owned(), (self.policy.load_full(), controls));
                 }
                 if verdict.is_allow() && (self.row_limits_on() || self.write_caps_on()) {
-                    let limit = limits.statements.get(b.statement).copied().flatten();
                     limits.portals.insert(b.portal.to_owned(), limit);
-                    let cap = limits.statement_caps.get(b.statement).copied().flatten();
                     limits.portal_caps.insert(b.portal.to_owned(), cap);
                 }
                 (self.enforce(verdict), Protocol::Extended)
@@ -805,11 +803,7 @@ impl Relay<'_> {
             } => {
                 state.closed(name);
                 lock(&shared.param_types).remove(name);
-                limits.statements.remove(name);
-                limits.statement_caps.remove(name);
-                limits.statement_controls.remove(name);
-                limits.statement_approvals.remove(name);
-                limits.prepared_sql.remove(name);
+                limits.prepared.remove(name);
                 return Action::Forward;
             }
             FrontendMessage::Execute { portal, .. }
@@ -900,18 +894,14 @@ impl Relay<'_> {
         let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
         let mut checks = Vec::new();
         let mut verdict = self.decide(&analysis, sql, state, Some(&mut checks));
-        limits.statement_controls.remove(statement);
-        limits.statement_approvals.remove(statement);
+        let mut approvals = None;
+        let mut controls = None;
         if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
             && self.policy().has_approvals()
         {
             match self.policy().approvals_needed(a) {
                 Ok(needs) if needs.is_empty() => {}
-                Ok(needs) => {
-                    limits
-                        .statement_approvals
-                        .insert(statement.to_owned(), Arc::new((sql.to_owned(), needs)));
-                }
+                Ok(needs) => approvals = Some(Arc::from(needs)),
                 Err(d) => {
                     self.audit_denial(&d, Some(a), Some(sql));
                     verdict = self.enforce(Verdict::Deny(d));
@@ -922,48 +912,68 @@ impl Relay<'_> {
             && self.policy().has_runtime_controls()
         {
             match self.policy().runtime_controls(a) {
-                Ok(controls) if controls.is_empty() => {}
-                Ok(controls) => {
-                    limits
-                        .statement_controls
-                        .insert(statement.to_owned(), controls);
-                }
+                Ok(c) if c.is_empty() => {}
+                Ok(c) => controls = Some(c),
                 Err(d) => {
                     self.audit_denial(&d, Some(a), Some(sql));
                     verdict = self.enforce(Verdict::Deny(d));
                 }
             }
         }
-        if !verdict.is_allow() && statement.is_empty() {
-            // Postgres drops the unnamed statement before parsing a
-            // new one, so a later Bind of "" must fail, not reach
-            // the previous statement.
-            state.closed(statement);
+        if !verdict.is_allow() {
+            if statement.is_empty() {
+                // Postgres drops the unnamed statement before parsing a
+                // new one, so a later Bind of "" must fail, not reach
+                // the previous statement.
+                state.closed(statement);
+                limits.prepared.remove(statement);
+            }
+            // A named statement that is refused (or, after a reload, no
+            // longer allowed) keeps its record, so it is decided again at
+            // its next Bind.
+            return verdict;
         }
-        if verdict.is_allow() {
-            if self.row_limits_on()
-                && let Ok(a) = analysis.as_ref()
-            {
-                let limit = self.policy().row_limit(a, false).ok().flatten();
-                limits.statements.insert(statement.to_owned(), limit);
+        let a = analysis.as_ref().as_ref().ok();
+        let limit = a
+            .filter(|_| self.row_limits_on())
+            .and_then(|a| self.policy().row_limit(a, false).ok().flatten());
+        let cap = a
+            .filter(|_| self.write_caps_on())
+            .and_then(|a| self.policy().write_cap(a).ok().flatten());
+        state.parsed(statement, checks);
+        let generation = self.generation.load(Ordering::Relaxed);
+        match limits.prepared.get_mut(statement) {
+            // Drivers re-Parse the unnamed statement with the same text on
+            // every query: no new allocation then.
+            Some(p) => {
+                let sql = if *p.sql == *sql {
+                    p.sql.clone()
+                } else {
+                    Arc::from(sql)
+                };
+                *p = Prepared {
+                    generation,
+                    sql,
+                    via_parse: true,
+                    limit,
+                    cap,
+                    controls,
+                    approvals,
+                };
             }
-            if self.write_caps_on()
-                && let Ok(a) = analysis.as_ref()
-            {
-                let cap = self.policy().write_cap(a).ok().flatten();
-                limits.statement_caps.insert(statement.to_owned(), cap);
-            }
-            state.parsed(statement, checks);
-            let generation = self.generation.load(Ordering::Relaxed);
-            match limits.prepared_sql.get_mut(statement) {
-                // Drivers re-Parse the unnamed statement with the same text
-                // on every query: no new allocation then.
-                Some(entry) if *entry.1 == *sql => *entry = (generation, entry.1.clone(), true),
-                _ => {
-                    limits
-                        .prepared_sql
-                        .insert(statement.to_owned(), (generation, Arc::from(sql), true));
-                }
+            None => {
+                limits.prepared.insert(
+                    statement.to_owned(),
+                    Prepared {
+                        generation,
+                        sql: Arc::from(sql),
+                        via_parse: true,
+                        limit,
+                        cap,
+                        controls,
+                        approvals,
+                    },
+                );
             }
         }
         verdict
@@ -982,12 +992,13 @@ impl Relay<'_> {
             let PreparedRef::Execute(name) = p else {
                 continue;
             };
-            let Some((generation, sql, via_parse)) = limits.prepared_sql.get(name).cloned() else {
+            let Some(p) = limits.prepared.get(name) else {
                 continue;
             };
-            if generation == current {
+            if p.generation == current {
                 continue;
             }
+            let (sql, via_parse) = (p.sql.clone(), p.via_parse);
             let verdict = if via_parse {
                 self.evaluate_parse(name, &sql, state, limits).await
             } else {
@@ -995,17 +1006,14 @@ impl Relay<'_> {
                 self.decide(&prepared, &sql, state, None)
             };
             match verdict {
+                // (evaluate_parse records a Parse-prepared statement itself.)
                 Verdict::Allow => {
-                    limits
-                        .prepared_sql
-                        .insert(name.clone(), (current, sql, via_parse));
+                    if let Some(p) = limits.prepared.get_mut(name) {
+                        p.generation = current;
+                    }
                 }
-                Verdict::Deny(d) => {
-                    limits
-                        .prepared_sql
-                        .insert(name.clone(), (generation, sql, via_parse));
-                    return Verdict::Deny(d);
-                }
+                // Kept as it was: decided again at its next use.
+                Verdict::Deny(d) => return Verdict::Deny(d),
             }
         }
         Verdict::Allow
@@ -1968,20 +1976,68 @@ fn parameter_description(body: &[u8]) -> Vec<u32> {
 /// Executes forwarded (client half).
 #[derive(Default)]
 struct RowLimits {
-    statements: HashMap<String, Option<RowLimit>>,
+    /// What actgate holds each prepared statement to.
+    prepared: HashMap<String, Prepared>,
     portals: HashMap<String, Option<RowLimit>>,
-    statement_caps: HashMap<String, Option<u64>>,
     portal_caps: HashMap<String, Option<u64>>,
-    /// Runtime controls (budgets, time windows) of prepared statements and
-    /// of bound portals not yet executed.
-    statement_controls: HashMap<String, RuntimeControls>,
+    /// Runtime controls (budgets, time windows) of bound portals not yet
+    /// executed, with the rules they were bound under.
     portal_controls: HashMap<String, (Arc<Policy>, RuntimeControls)>,
-    /// Every prepared statement's rules generation, text, and whether it
-    /// came from Parse (else from SQL PREPARE): re-decided after a reload.
-    prepared_sql: HashMap<String, (u64, Arc<str>, bool)>,
-    /// Prepared statements that may need approval: their text and needs.
-    statement_approvals: HashMap<String, Arc<(String, Vec<ApprovalNeed>)>>,
     executes: u64,
+}
+
+/// One prepared statement, as actgate decided it.
+struct Prepared {
+    /// The rules generation it was decided under: after a reload it is
+    /// decided again at its next Bind or EXECUTE.
+    generation: u64,
+    sql: Arc<str>,
+    /// Prepared by Parse; otherwise by SQL `PREPARE`, which carries none of
+    /// the conditions below (actgate refuses such a PREPARE when it would).
+    via_parse: bool,
+    /// Row limit and write cap (when enforced).
+    limit: Option<RowLimit>,
+    cap: Option<u64>,
+    /// Budgets and time windows, charged at the first Execute of a portal.
+    controls: Option<RuntimeControls>,
+    /// Approval rules it may fall under, decided at Bind.
+    approvals: Option<Arc<[ApprovalNeed]>>,
+}
+
+impl RowLimits {
+    /// Records what an allowed Query did to prepared statements, as
+    /// PostgreSQL does it: `DEALLOCATE` forgets, `PREPARE` of a free name
+    /// records (of a taken one fails, keeping the old), `DISCARD ALL`
+    /// forgets all.
+    fn executed(&mut self, analysis: &Analysis, sql: &str, generation: u64) {
+        for st in &analysis.statements {
+            for p in &st.prepared {
+                match p {
+                    PreparedRef::Prepare(name) => {
+                        self.prepared
+                            .entry(name.clone())
+                            .or_insert_with(|| Prepared {
+                                generation,
+                                sql: Arc::from(sql),
+                                via_parse: false,
+                                limit: None,
+                                cap: None,
+                                controls: None,
+                                approvals: None,
+                            });
+                    }
+                    PreparedRef::Deallocate(Some(name)) => {
+                        self.prepared.remove(name);
+                    }
+                    PreparedRef::Deallocate(None) => self.prepared.clear(),
+                    PreparedRef::Execute(_) => {}
+                }
+            }
+            if st.discards_all() {
+                self.prepared.clear();
+            }
+        }
+    }
 }
 
 /// What an approval adds to a statement's audit event.
