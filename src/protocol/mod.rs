@@ -13,6 +13,7 @@
 
 pub mod backend;
 pub mod frontend;
+pub mod pipeline;
 pub mod startup;
 pub mod values;
 

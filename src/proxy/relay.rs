@@ -33,6 +33,7 @@ use crate::policy::{
 use crate::protocol::backend::{BackendMessage, ErrorFields, Severity, TransactionStatus};
 use crate::protocol::frontend::FrontendMessage;
 use crate::protocol::frontend::Target;
+use crate::protocol::pipeline::{Batch, Fate};
 use crate::protocol::{ProtocolError, peek_header, put_cstr, put_message};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -53,6 +54,9 @@ const SENTINEL_SQL: &str = "actgate_denied /* statement blocked by actgate */";
 /// first drop the client's unnamed statement.
 const SENTINEL_STATEMENT: &str = "actgate_denied";
 const SENTINEL_SQLSTATE: &str = "42601";
+/// The statement a probe closes: it never exists (closing a statement that
+/// does not exist is no error), so the probe has no effect.
+const PROBE_STATEMENT: &str = "actgate_probe";
 
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -129,6 +133,31 @@ struct Shared {
     swallow_batches: Mutex<HashMap<u64, Swallow>>,
     /// How the last capped statement went (set by the server half).
     cap_outcome: Mutex<Option<CapOutcome>>,
+    /// The probe that tells whether the server is skipping to Sync.
+    probe: Mutex<Probe>,
+    /// Close messages sent in the current batch (client half): a probe is
+    /// known by the position of its CloseComplete among the batch's.
+    closes: Mutex<CloseCount>,
+}
+
+/// A probe sent by [`Relay::settle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    None,
+    /// Sent in batch `batch` as its `index`-th Close.
+    Waiting {
+        batch: u64,
+        index: u64,
+    },
+    /// Its CloseComplete arrived: no message of its batch failed.
+    Answered,
+}
+
+/// The number of Close messages sent in one batch.
+#[derive(Debug, Default)]
+struct CloseCount {
+    batch: u64,
+    count: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +187,44 @@ struct Expect {
 }
 
 impl Shared {
+    /// The number of the ReadyForQuery that will close the batch the
+    /// client half is sending now.
+    fn current_batch(&self) -> u64 {
+        self.sent.load(Ordering::Acquire) + 1
+    }
+
+    /// Whether the server reported an error in the current batch (it then
+    /// skips the rest of an extended batch until Sync).
+    fn failed_in_current_batch(&self) -> bool {
+        self.batch_failed.load(Ordering::Acquire) == self.current_batch()
+    }
+
+    fn closes_sent_in(&self, batch: u64) -> u64 {
+        let c = lock(&self.closes);
+        if c.batch == batch { c.count } else { 0 }
+    }
+
+    fn note_close_sent(&self, batch: u64) {
+        let mut c = lock(&self.closes);
+        if c.batch != batch {
+            *c = CloseCount { batch, count: 0 };
+        }
+        c.count += 1;
+    }
+
+    /// A CloseComplete, the `nth` of batch `batch`: whether it answers the
+    /// probe (then it is actgate's, not forwarded).
+    fn probe_answered(&self, batch: u64, nth: u64) -> bool {
+        let mut probe = lock(&self.probe);
+        if *probe == (Probe::Waiting { batch, index: nth }) {
+            *probe = Probe::Answered;
+            drop(probe);
+            self.progress.notify_waiters();
+            return true;
+        }
+        false
+    }
+
     fn idle(&self) -> bool {
         self.sent.load(Ordering::Acquire) == self.received.load(Ordering::Acquire)
             && self.status.load(Ordering::Relaxed) == TransactionStatus::Idle.byte()
@@ -189,6 +256,20 @@ enum Action {
     Drop,
     Deny(Denial, Protocol),
     Terminate,
+}
+
+impl Action {
+    /// Whether the client's message goes to the server.
+    fn forwards(&self) -> bool {
+        matches!(
+            self,
+            Action::Forward
+                | Action::ForwardSync
+                | Action::ForwardSyncWait(_)
+                | Action::ForwardExecWait { .. }
+                | Action::CappedQuery(_)
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -288,6 +369,8 @@ impl Relay<'_> {
             progress: tokio::sync::Notify::new(),
             swallow_batches: Mutex::new(HashMap::new()),
             cap_outcome: Mutex::new(None),
+            probe: Mutex::new(Probe::None),
+            closes: Mutex::new(CloseCount::default()),
         };
         let (stop_tx, stop_rx) = oneshot::channel();
         let c2u = async {
@@ -347,7 +430,7 @@ impl Relay<'_> {
     ) -> Stop {
         let limit = self.gateway.config.limits.max_message_bytes;
         let idle_timeout = self.gateway.config.limits.idle_timeout;
-        let mut discarding = false;
+        let mut batch = Batch::Closed;
         let mut state = SessionState::default();
         let mut limits = RowLimits::default();
         // Bytes of an oversized message still to be thrown away.
@@ -355,7 +438,25 @@ impl Relay<'_> {
         loop {
             let mut pos = 0;
             while skip == 0 {
-                let header = match peek_header(&buf[pos..], limit) {
+                let peeked = peek_header(&buf[pos..], limit);
+                // A Query (or FunctionCall) is answered with its own
+                // ReadyForQuery only if the server is not skipping to Sync:
+                // know which before sending anything in its place.
+                let tag = match &peeked {
+                    Ok(Some(h)) if buf.len() - pos >= h.total => Some(h.tag),
+                    Err(ProtocolError::TooLong { tag, .. }) => Some(*tag as u8),
+                    _ => None,
+                };
+                if let Some(tag @ (b'Q' | b'F')) = tag
+                    && let Err(stop) = self
+                        .settle(
+                            tag, upstream, client, &mut buf, &mut pos, shared, &mut batch,
+                        )
+                        .await
+                {
+                    return stop;
+                }
+                let header = match peeked {
                     Ok(Some(h)) => h,
                     Ok(None) => break,
                     Err(ProtocolError::TooLong { tag, length, limit })
@@ -370,7 +471,7 @@ impl Relay<'_> {
                         let have = buf.len().min(total);
                         buf.advance(have);
                         skip = total - have;
-                        if discarding {
+                        if batch.is_skipping() {
                             // After an error the server ignores everything
                             // until Sync; so does actgate.
                             continue;
@@ -388,9 +489,9 @@ impl Relay<'_> {
                         let protocol = if tag == 'Q' {
                             Protocol::Simple
                         } else {
+                            batch = batch.failed();
                             Protocol::Extended
                         };
-                        discarding |= matches!(protocol, Protocol::Extended);
                         if let Err(e) = self.deny(upstream, shared, &denial, protocol).await {
                             return io_stop(e);
                         }
@@ -401,6 +502,11 @@ impl Relay<'_> {
                 if buf.len() - pos < header.total {
                     buf.reserve(header.total - (buf.len() - pos));
                     break;
+                }
+                if batch == Batch::Open && shared.failed_in_current_batch() {
+                    // The server reported an error in this batch: it is
+                    // skipping to Sync.
+                    batch = batch.failed();
                 }
                 let body = &buf[pos + 5..pos + header.total];
                 let action = match FrontendMessage::decode_parts(header.tag, body) {
@@ -414,82 +520,64 @@ impl Relay<'_> {
                         });
                     }
                     Ok(msg) => {
-                        self.inspect(&msg, &mut state, shared, &mut limits, &mut discarding)
+                        self.inspect(&msg, &mut state, shared, &mut limits, &mut batch)
                             .await
                     }
                     Err(e) => return fatal_stop(e),
                 };
-                match action {
-                    Action::Forward => pos += header.total,
+                if action.forwards() {
+                    batch = batch.sent(header.tag);
+                    if header.tag == b'C' {
+                        shared.note_close_sent(shared.current_batch());
+                    }
+                }
+                let result = match action {
+                    Action::Forward => {
+                        pos += header.total;
+                        Ok(())
+                    }
                     Action::ForwardSync => {
                         pos += header.total;
                         shared.sent.fetch_add(1, Ordering::AcqRel);
+                        Ok(())
                     }
                     Action::ForwardSyncWait(seq) => {
                         pos += header.total;
                         shared.sent.fetch_add(1, Ordering::AcqRel);
-                        if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
-                            return io_stop(e);
-                        }
-                        wait_for(shared, || shared.received.load(Ordering::Acquire) >= seq).await;
-                        if shared.failed_result.swap(false, Ordering::AcqRel)
-                            && let Err(e) =
-                                self.fail_upstream(upstream, shared, Protocol::Simple).await
-                        {
-                            return io_stop(e);
-                        }
+                        self.await_query(upstream, client, &mut buf, &mut pos, shared, seq)
+                            .await
                     }
-                    Action::CappedQuery(cap) => {
-                        if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
-                            return io_stop(e);
-                        }
-                        let message = buf.split_to(header.total);
-                        if let Err(e) = self.run_capped(upstream, shared, &message, cap).await {
-                            return io_stop(e);
-                        }
-                    }
-                    Action::ForwardExecWait { execute: n, batch } => {
-                        pos += header.total;
-                        if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
-                            return io_stop(e);
-                        }
-                        // The server keeps results until Sync or Flush.
-                        let mut flush_msg = BytesMut::with_capacity(5);
-                        put_message(&mut flush_msg, b'H', |_| {});
-                        if let Err(e) = upstream.write_all(&flush_msg).await {
-                            return io_stop(e);
-                        }
-                        wait_for(shared, || {
-                            shared.execs_done.load(Ordering::Acquire) >= n
-                                || shared.batch_failed.load(Ordering::Acquire) == batch
-                        })
-                        .await;
-                        if shared.failed_result.swap(false, Ordering::AcqRel) {
-                            // The agent was told this Execute failed: make the
-                            // server fail the batch too, and discard the rest
-                            // of it until Sync as the server will.
-                            if let Err(e) = self
-                                .fail_upstream(upstream, shared, Protocol::Extended)
+                    Action::CappedQuery(cap) => match flush(upstream, &mut buf, &mut pos).await {
+                        Err(e) => Err(io_stop(e)),
+                        Ok(()) => {
+                            let message = buf.split_to(header.total);
+                            self.run_capped(upstream, client, &mut buf, shared, &message, cap)
                                 .await
-                            {
-                                return io_stop(e);
-                            }
-                            discarding = true;
                         }
-                    }
-                    Action::Drop => {
-                        if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
-                            return io_stop(e);
+                    },
+                    Action::ForwardExecWait { execute, batch: n } => {
+                        pos += header.total;
+                        let r = self
+                            .await_execute(upstream, client, &mut buf, &mut pos, shared, execute, n)
+                            .await;
+                        if let Ok(true) = r {
+                            batch = batch.failed();
                         }
-                        buf.advance(header.total);
+                        r.map(|_| ())
                     }
+                    Action::Drop => flush(upstream, &mut buf, &mut pos)
+                        .await
+                        .map(|()| buf.advance(header.total))
+                        .map_err(io_stop),
                     Action::Deny(denial, protocol) => {
-                        if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
-                            return io_stop(e);
-                        }
-                        buf.advance(header.total);
-                        if let Err(e) = self.deny(upstream, shared, &denial, protocol).await {
-                            return io_stop(e);
+                        match flush(upstream, &mut buf, &mut pos).await {
+                            Err(e) => Err(io_stop(e)),
+                            Ok(()) => {
+                                buf.advance(header.total);
+                                self.deny(upstream, shared, &denial, protocol)
+                                    .await
+                                    .map_err(io_stop)
+                            }
                         }
                     }
                     Action::Terminate => {
@@ -497,6 +585,9 @@ impl Relay<'_> {
                         let _ = flush(upstream, &mut buf, &mut pos).await;
                         return Stop::Ended(SessionEnd::ClientTerminated);
                     }
+                };
+                if let Err(stop) = result {
+                    return stop;
                 }
             }
             if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
@@ -538,6 +629,155 @@ impl Relay<'_> {
         }
     }
 
+    /// Makes the batch state known before a message whose answer depends on
+    /// it (a Query or FunctionCall, `tag`): if extended-protocol messages
+    /// were sent since the last Sync and none is known to have failed, asks
+    /// the server with a probe (Close of a statement that does not exist:
+    /// answered with CloseComplete unless the server is skipping, no effect
+    /// either way) and waits for its answer or an error.
+    #[allow(clippy::too_many_arguments)]
+    async fn settle(
+        &self,
+        tag: u8,
+        upstream: &mut WriteHalf<MaybeTls>,
+        client: &mut ReadHalf<MaybeTls>,
+        buf: &mut BytesMut,
+        pos: &mut usize,
+        shared: &Shared,
+        batch: &mut Batch,
+    ) -> Result<(), Stop> {
+        if batch.fate(tag) != Fate::Unknown {
+            return Ok(());
+        }
+        if shared.failed_in_current_batch() {
+            *batch = batch.failed();
+            return Ok(());
+        }
+        flush(upstream, buf, pos).await.map_err(io_stop)?;
+        let current = shared.current_batch();
+        let index = shared.closes_sent_in(current) + 1;
+        *lock(&shared.probe) = Probe::Waiting {
+            batch: current,
+            index,
+        };
+        let mut probe = BytesMut::new();
+        put_message(&mut probe, b'C', |b| {
+            b.put_u8(b'S');
+            put_cstr(b, PROBE_STATEMENT);
+        });
+        put_message(&mut probe, b'H', |_| {});
+        upstream.write_all(&probe).await.map_err(io_stop)?;
+        shared.note_close_sent(current);
+        self.wait_for(shared, client, buf, || {
+            *lock(&shared.probe) == Probe::Answered || shared.failed_in_current_batch()
+        })
+        .await?;
+        let answered = std::mem::replace(&mut *lock(&shared.probe), Probe::None);
+        *batch = if answered == Probe::Answered {
+            batch.answered()
+        } else {
+            batch.failed()
+        };
+        Ok(())
+    }
+
+    /// After a row-limited Query (error mode): waits for its ReadyForQuery,
+    /// then makes the server fail what actgate failed.
+    async fn await_query(
+        &self,
+        upstream: &mut WriteHalf<MaybeTls>,
+        client: &mut ReadHalf<MaybeTls>,
+        buf: &mut BytesMut,
+        pos: &mut usize,
+        shared: &Shared,
+        seq: u64,
+    ) -> Result<(), Stop> {
+        flush(upstream, buf, pos).await.map_err(io_stop)?;
+        self.wait_for(shared, client, buf, || {
+            shared.received.load(Ordering::Acquire) >= seq
+        })
+        .await?;
+        if shared.failed_result.swap(false, Ordering::AcqRel) {
+            self.fail_upstream(upstream, shared, Protocol::Simple)
+                .await
+                .map_err(io_stop)?;
+        }
+        Ok(())
+    }
+
+    /// After a row-limited or capped Execute: flushes it, waits for its
+    /// result (or an error in its batch), and if actgate failed it makes
+    /// the server fail the batch too. `Ok(true)`: the server now skips to
+    /// Sync.
+    #[allow(clippy::too_many_arguments)]
+    async fn await_execute(
+        &self,
+        upstream: &mut WriteHalf<MaybeTls>,
+        client: &mut ReadHalf<MaybeTls>,
+        buf: &mut BytesMut,
+        pos: &mut usize,
+        shared: &Shared,
+        execute: u64,
+        batch: u64,
+    ) -> Result<bool, Stop> {
+        flush(upstream, buf, pos).await.map_err(io_stop)?;
+        // The server keeps results until Sync or Flush.
+        let mut flush_msg = BytesMut::with_capacity(5);
+        put_message(&mut flush_msg, b'H', |_| {});
+        upstream.write_all(&flush_msg).await.map_err(io_stop)?;
+        self.wait_for(shared, client, buf, || {
+            shared.execs_done.load(Ordering::Acquire) >= execute
+                || shared.batch_failed.load(Ordering::Acquire) == batch
+        })
+        .await?;
+        if shared.failed_result.swap(false, Ordering::AcqRel) {
+            // The agent was told this Execute failed: make the server fail
+            // the batch too, and discard the rest of it until Sync as the
+            // server will.
+            self.fail_upstream(upstream, shared, Protocol::Extended)
+                .await
+                .map_err(io_stop)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Waits until `done` holds; the server half notifies on progress.
+    /// Meanwhile the client is read (into `buf`, up to a bound), so that a
+    /// client that goes away ends the session, whatever it was waiting for.
+    async fn wait_for(
+        &self,
+        shared: &Shared,
+        client: &mut ReadHalf<MaybeTls>,
+        buf: &mut BytesMut,
+        done: impl Fn() -> bool,
+    ) -> Result<(), Stop> {
+        let bound = self.gateway.config.limits.max_message_bytes + READ_CHUNK;
+        loop {
+            let notified = shared.progress.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if done() {
+                return Ok(());
+            }
+            if buf.len() >= bound {
+                notified.await;
+                continue;
+            }
+            if buf.capacity() - buf.len() < 1024 {
+                buf.reserve(READ_CHUNK);
+            }
+            tokio::select! {
+                () = &mut notified => {}
+                n = client.read_buf(buf) => {
+                    if matches!(n, Ok(0) | Err(_)) {
+                        return Err(Stop::Ended(SessionEnd::ClientClosed));
+                    }
+                }
+            }
+        }
+    }
+
     /// Decides what happens to one well-framed client message.
     /// Decides one client message, then audits an allowed statement if
     /// nothing else was recorded for it.
@@ -547,11 +787,11 @@ impl Relay<'_> {
         state: &mut SessionState,
         shared: &Shared,
         limits: &mut RowLimits,
-        discarding: &mut bool,
+        batch: &mut Batch,
     ) -> Action {
         let events = self.events.load(Ordering::Relaxed);
         let action = self
-            .inspect_message(msg, state, shared, limits, discarding)
+            .inspect_message(msg, state, shared, limits, batch)
             .await;
         if let Some((analysis, sql)) = lock(&self.allowed).take()
             && self.events.load(Ordering::Relaxed) == events
@@ -568,14 +808,11 @@ impl Relay<'_> {
         state: &mut SessionState,
         shared: &Shared,
         limits: &mut RowLimits,
-        discarding: &mut bool,
+        batch: &mut Batch,
     ) -> Action {
         if let Err(denial) = self.refresh() {
             return match msg {
-                FrontendMessage::Sync => {
-                    *discarding = false;
-                    Action::ForwardSync
-                }
+                FrontendMessage::Sync => Action::ForwardSync,
                 FrontendMessage::Terminate => Action::Terminate,
                 FrontendMessage::Query { .. } | FrontendMessage::FunctionCall => {
                     self.audit_denial(&denial, None, None);
@@ -584,22 +821,19 @@ impl Relay<'_> {
                 FrontendMessage::Parse { .. }
                 | FrontendMessage::Bind(_)
                 | FrontendMessage::Execute { .. }
-                    if !*discarding =>
+                    if !batch.is_skipping() =>
                 {
                     self.audit_denial(&denial, None, None);
-                    *discarding = true;
+                    *batch = batch.failed();
                     Action::Deny(denial, Protocol::Extended)
                 }
-                _ if *discarding => Action::Drop,
+                _ if batch.is_skipping() => Action::Drop,
                 _ => Action::Forward,
             };
         }
-        if *discarding {
+        if batch.is_skipping() {
             return match msg {
-                FrontendMessage::Sync => {
-                    *discarding = false;
-                    Action::ForwardSync
-                }
+                FrontendMessage::Sync => Action::ForwardSync,
                 FrontendMessage::Terminate => Action::Terminate,
                 _ => Action::Drop,
             };
@@ -610,7 +844,7 @@ impl Relay<'_> {
         {
             // A portal is counted once, at its first Execute; the next
             // Executes of a suspended portal continue the same statement.
-            *discarding = true;
+            *batch = batch.failed();
             return Action::Deny(denial, Protocol::Extended);
         }
         let (verdict, protocol) = match *msg {
@@ -717,7 +951,7 @@ impl Relay<'_> {
                         ),
                     };
                     self.audit_statement("statement_blocked", Some(&d), None, sql);
-                    *discarding = true;
+                    *batch = batch.failed();
                     return Action::Deny(d, Protocol::Extended);
                 }
                 let verdict = self.evaluate_parse(statement, sql, state, limits).await;
@@ -737,7 +971,7 @@ impl Relay<'_> {
                     let sql = p.sql.clone();
                     let verdict = self.evaluate_parse(b.statement, &sql, state, limits).await;
                     if let Verdict::Deny(denial) = verdict {
-                        *discarding = true;
+                        *batch = batch.failed();
                         return Action::Deny(denial, Protocol::Extended);
                     }
                 }
@@ -817,7 +1051,7 @@ impl Relay<'_> {
                     cap.map(|_| self.policy().evaluate_capped_execute(in_transaction))
                 {
                     self.audit_denial(&denial, None, None);
-                    *discarding = true;
+                    *batch = batch.failed();
                     return Action::Deny(denial, Protocol::Extended);
                 }
                 let seq = shared.sent.load(Ordering::Acquire) + 1;
@@ -875,7 +1109,7 @@ impl Relay<'_> {
                     "statement denied"
                 );
                 if matches!(protocol, Protocol::Extended) {
-                    *discarding = true;
+                    *batch = batch.failed();
                 }
                 Action::Deny(denial, protocol)
             }
@@ -1361,19 +1595,21 @@ impl Relay<'_> {
     async fn run_capped(
         &self,
         upstream: &mut WriteHalf<MaybeTls>,
+        client: &mut ReadHalf<MaybeTls>,
+        buf: &mut BytesMut,
         shared: &Shared,
         message: &[u8],
         cap: u64,
-    ) -> std::io::Result<()> {
-        wait_for(shared, || {
+    ) -> Result<(), Stop> {
+        self.wait_for(shared, client, buf, || {
             shared.received.load(Ordering::Acquire) == shared.sent.load(Ordering::Acquire)
         })
-        .await;
+        .await?;
         let status = shared.status.load(Ordering::Acquire);
         if status == TransactionStatus::Failed.byte() {
             // The server answers 25P02; nothing to protect.
             shared.sent.fetch_add(1, Ordering::AcqRel);
-            return upstream.write_all(message).await;
+            return upstream.write_all(message).await.map_err(io_stop);
         }
         let outside = status == TransactionStatus::Idle.byte();
         let (open, keep, undo) = if outside {
@@ -1385,7 +1621,9 @@ impl Relay<'_> {
                 "ROLLBACK TO SAVEPOINT actgate_cap; RELEASE SAVEPOINT actgate_cap",
             )
         };
-        self.inject(upstream, shared, open, Swallow::All).await?;
+        self.inject(upstream, shared, open, Swallow::All)
+            .await
+            .map_err(io_stop)?;
         let seq = shared.sent.fetch_add(1, Ordering::AcqRel) + 1;
         lock(&shared.expects).push_back(Expect {
             seq,
@@ -1396,8 +1634,11 @@ impl Relay<'_> {
         // The statement's own ReadyForQuery would show actgate's
         // transaction; the closing statement's carries the true status.
         lock(&shared.swallow_rfq).insert(seq);
-        upstream.write_all(message).await?;
-        wait_for(shared, || shared.received.load(Ordering::Acquire) >= seq).await;
+        upstream.write_all(message).await.map_err(io_stop)?;
+        self.wait_for(shared, client, buf, || {
+            shared.received.load(Ordering::Acquire) >= seq
+        })
+        .await?;
         let outcome = lock(&shared.cap_outcome)
             .take()
             .unwrap_or(CapOutcome::Failed);
@@ -1407,7 +1648,8 @@ impl Relay<'_> {
             undo
         };
         self.inject(upstream, shared, close, Swallow::AllButErrorsAndReady)
-            .await?;
+            .await
+            .map_err(io_stop)?;
         Ok(())
     }
 
@@ -1649,6 +1891,9 @@ impl Relay<'_> {
         let limits_on = self.row_limits_on() || self.write_caps_on();
         let caps_on = self.write_caps_on();
         let mut counting = Counting::default();
+        // CloseComplete messages of the current batch (probes are known by
+        // their position).
+        let mut closes_seen = 0u64;
         let mut revocations = self.gateway.subscribe_revocations();
         let mut suspensions = self.gateway.subscribe_suspensions();
         let mut generations = self.gateway.subscribe_generations();
@@ -1722,6 +1967,7 @@ impl Relay<'_> {
                     b'Z' => {
                         let status = body.first().copied().unwrap_or(b'I');
                         shared.status.store(status, Ordering::Relaxed);
+                        closes_seen = 0;
                         let received = shared.received.fetch_add(1, Ordering::AcqRel) + 1;
                         {
                             let mut markers = shared.markers();
@@ -1800,6 +2046,17 @@ impl Relay<'_> {
                                     .map_err(SessionError::ClientIo)?;
                                 continue;
                             }
+                        }
+                    }
+                    b'3' => {
+                        closes_seen += 1;
+                        let current = shared.received.load(Ordering::Acquire) + 1;
+                        if shared.probe_answered(current, closes_seen) {
+                            flush(client, &mut buf, &mut pos)
+                                .await
+                                .map_err(SessionError::ClientIo)?;
+                            buf.advance(header.total);
+                            continue;
                         }
                     }
                     b't' => {
@@ -2081,19 +2338,6 @@ async fn send_sentinel(
     };
     shared.markers().push_back(Marker { seq, replacement });
     upstream.write_all(&sentinel).await
-}
-
-/// Waits until `done` holds; the server half notifies on progress.
-async fn wait_for(shared: &Shared, done: impl Fn() -> bool) {
-    loop {
-        let notified = shared.progress.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if done() {
-            return;
-        }
-        notified.await;
-    }
 }
 
 /// What happens to one server message under row limits.

@@ -1,0 +1,507 @@
+//! The relay follows PostgreSQL's reply rule exactly: after an
+//! ErrorResponse in the extended protocol, whoever raised it, the server
+//! ignores every message (a simple Query included) until Sync.
+//!
+//! Each test sends the same messages through actgate and straight to
+//! PostgreSQL and compares what comes back, message type by message type
+//! (with the ReadyForQuery transaction status). A statement actgate refuses
+//! is sent to PostgreSQL as one that fails at the same point, so the
+//! streams must be identical. The property test does this for random
+//! pipelines, and checks the model of the reply rule
+//! (`actgate::protocol::pipeline::Batch`) against the real server.
+
+mod common;
+
+use actgate::protocol::pipeline::{Batch, Fate};
+use common::Proxy;
+use common::raw::{Message, RawConn, message, query};
+use std::net::SocketAddr;
+
+/// tests/rules/pipeline.toml: row limit 5 (error mode), write cap 3 on orders.
+const PIPELINE: (&str, &str) = ("pipeline", "pipeline-secret");
+
+/// What an unnamed statement does, through actgate and straight to
+/// PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sql {
+    /// Three rows.
+    Rows,
+    /// More rows than the limit: through actgate five rows then an error;
+    /// straight, five rows then a division by zero.
+    OverLimit,
+    /// Fails in the server when executed.
+    ExecError,
+    /// Fails in the server when parsed.
+    ParseError,
+    /// Refused by actgate (straight: a syntax error).
+    Denied,
+    /// An UPDATE within the write cap.
+    CappedOk,
+    /// An UPDATE over the write cap (straight: fails when executed).
+    CappedOver,
+}
+
+impl Sql {
+    const ALL: [Sql; 7] = [
+        Sql::Rows,
+        Sql::OverLimit,
+        Sql::ExecError,
+        Sql::ParseError,
+        Sql::Denied,
+        Sql::CappedOk,
+        Sql::CappedOver,
+    ];
+
+    /// (through actgate, straight to PostgreSQL)
+    fn text(self) -> (&'static str, &'static str) {
+        match self {
+            Sql::Rows => (
+                "SELECT id FROM orders ORDER BY id LIMIT 3",
+                "SELECT id FROM orders ORDER BY id LIMIT 3",
+            ),
+            Sql::OverLimit => (
+                "SELECT id FROM orders ORDER BY id",
+                "SELECT CASE WHEN g > 5 THEN g / 0 ELSE g END FROM generate_series(1, 200) AS g",
+            ),
+            Sql::ExecError => (
+                "SELECT id / (id - id) FROM orders",
+                "SELECT id / (id - id) FROM orders",
+            ),
+            Sql::ParseError => (
+                "SELECT id FROM orders WHERE id = 'abc'",
+                "SELECT id FROM orders WHERE id = 'abc'",
+            ),
+            Sql::Denied => ("SELECT email FROM customers", "SELECT FROM WHERE"),
+            Sql::CappedOk => (
+                "UPDATE orders SET status = status WHERE id <= 2",
+                "UPDATE orders SET status = status WHERE id <= 2",
+            ),
+            Sql::CappedOver => (
+                "UPDATE orders SET status = status WHERE id <= 10",
+                "UPDATE orders SET status = status WHERE id <= 10 AND id / (id - id) = 0",
+            ),
+        }
+    }
+
+    /// Whether a Parse of it fails (in the server or in actgate).
+    fn parse_fails(self) -> bool {
+        matches!(self, Sql::ParseError | Sql::Denied)
+    }
+
+    /// The answer to executing it: (rows, fails).
+    fn result(self) -> (usize, bool) {
+        match self {
+            Sql::Rows => (3, false),
+            Sql::OverLimit => (5, true),
+            Sql::ExecError | Sql::CappedOver => (0, true),
+            Sql::CappedOk => (0, false),
+            Sql::ParseError | Sql::Denied => unreachable!("never executed"),
+        }
+    }
+
+    /// Whether the result has a RowDescription.
+    fn has_rows(self) -> bool {
+        matches!(self, Sql::Rows | Sql::OverLimit | Sql::ExecError)
+    }
+}
+
+/// One message of a pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Parse(Sql),
+    Bind,
+    Execute,
+    DescribeStatement,
+    DescribePortal,
+    Close,
+    Flush,
+    Sync,
+    Query(Sql),
+}
+
+impl Step {
+    fn bytes(self, straight: bool) -> Vec<u8> {
+        let pick = |sql: Sql| {
+            let (through, direct) = sql.text();
+            if straight { direct } else { through }
+        };
+        match self {
+            Step::Parse(sql) => {
+                let mut body = vec![0];
+                body.extend_from_slice(pick(sql).as_bytes());
+                body.extend_from_slice(&[0, 0, 0]);
+                message(b'P', &body)
+            }
+            Step::Bind => message(b'B', &[0, 0, 0, 0, 0, 0, 0, 0]),
+            Step::Execute => message(b'E', &[0, 0, 0, 0, 0]),
+            Step::DescribeStatement => message(b'D', b"S\0"),
+            Step::DescribePortal => message(b'D', b"P\0"),
+            Step::Close => message(b'C', b"Sno_such_statement\0"),
+            Step::Flush => message(b'H', &[]),
+            Step::Sync => message(b'S', &[]),
+            Step::Query(sql) => query(pick(sql)),
+        }
+    }
+
+    fn tag(self) -> u8 {
+        match self {
+            Step::Parse(_) => b'P',
+            Step::Bind => b'B',
+            Step::Execute => b'E',
+            Step::DescribeStatement | Step::DescribePortal => b'D',
+            Step::Close => b'C',
+            Step::Flush => b'H',
+            Step::Sync => b'S',
+            Step::Query(_) => b'Q',
+        }
+    }
+}
+
+/// The end of every pipeline: close it, leave no transaction open, and
+/// show that both sides are in step.
+fn tail() -> Vec<u8> {
+    let mut out = Step::Sync.bytes(false);
+    out.extend(query("ROLLBACK"));
+    out.extend(query("SELECT 'pipeline end'"));
+    out
+}
+
+/// A reply stream as comparable text: one entry per message, ReadyForQuery
+/// with its status.
+fn shape(messages: &[Message]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|m| match m.tag {
+            b'Z' => format!("Z{}", m.body[0] as char),
+            b'E' => "E".to_owned(),
+            t => (t as char).to_string(),
+        })
+        .collect()
+}
+
+/// Sends `steps` (and the tail) and reads every answer up to the tail's
+/// last ReadyForQuery.
+async fn run(conn: &mut RawConn, steps: &[Step], straight: bool) -> Vec<Message> {
+    let mut out: Vec<u8> = steps.iter().flat_map(|s| s.bytes(straight)).collect();
+    out.extend(tail());
+    conn.send(&out).await;
+    let mut replies = Vec::new();
+    loop {
+        let m = conn
+            .recv()
+            .await
+            .unwrap_or_else(|| panic!("connection closed in the middle of {steps:?}: {replies:?}"));
+        let end = m.tag == b'D'
+            && m.data_row()
+                .is_some_and(|r| r[0].as_deref() == Some("pipeline end"));
+        replies.push(m);
+        if end {
+            replies.extend(conn.until_ready().await);
+            return replies;
+        }
+    }
+}
+
+/// What PostgreSQL answers, predicted from the model of its reply rule.
+fn predict(steps: &[Step]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut batch = Batch::Closed;
+    // The batch failed (in the server's eyes) since its last Sync.
+    let mut failed = false;
+    // The unnamed statement and the unnamed portal, if they exist.
+    let mut statement: Option<Sql> = None;
+    let mut portal: Option<Sql> = None;
+    // The transaction is open (implicitly, by extended messages).
+    for &step in steps.iter().chain(&[Step::Sync]) {
+        let fate = match batch.fate(step.tag()) {
+            Fate::Unknown if failed => {
+                batch = batch.failed();
+                Fate::Ignored
+            }
+            Fate::Unknown => {
+                batch = batch.answered();
+                Fate::Processed
+            }
+            f => f,
+        };
+        if fate == Fate::Ignored {
+            continue;
+        }
+        batch = batch.sent(step.tag());
+        let mut error = false;
+        match step {
+            Step::Parse(sql) => {
+                statement = None;
+                if sql.parse_fails() {
+                    error = true;
+                } else {
+                    statement = Some(sql);
+                    out.push("1".to_owned());
+                }
+            }
+            Step::Bind => match statement {
+                Some(sql) => {
+                    portal = Some(sql);
+                    out.push("2".to_owned());
+                }
+                None => error = true,
+            },
+            Step::Execute => match portal {
+                Some(sql) => {
+                    let (rows, fails) = sql.result();
+                    out.extend(std::iter::repeat_n("D".to_owned(), rows));
+                    if fails {
+                        error = true;
+                    } else {
+                        out.push("C".to_owned());
+                    }
+                }
+                None => error = true,
+            },
+            Step::DescribeStatement => match statement {
+                Some(sql) => {
+                    out.push("t".to_owned());
+                    out.push(if sql.has_rows() { "T" } else { "n" }.to_owned());
+                }
+                None => error = true,
+            },
+            Step::DescribePortal => match portal {
+                Some(sql) => out.push(if sql.has_rows() { "T" } else { "n" }.to_owned()),
+                None => error = true,
+            },
+            Step::Close => out.push("3".to_owned()),
+            Step::Flush => {}
+            Step::Sync => {
+                failed = false;
+                // The portal does not outlive the (implicit) transaction.
+                portal = None;
+                out.push("ZI".to_owned());
+            }
+            Step::Query(sql) => {
+                // A Query drops the unnamed statement and ends the
+                // implicit transaction (portals go).
+                statement = None;
+                portal = None;
+                if sql.parse_fails() {
+                    out.push("E".to_owned());
+                } else {
+                    let (rows, fails) = sql.result();
+                    if sql.has_rows() {
+                        out.push("T".to_owned());
+                    }
+                    out.extend(std::iter::repeat_n("D".to_owned(), rows));
+                    out.push(if fails { "E" } else { "C" }.to_owned());
+                }
+                out.push("ZI".to_owned());
+            }
+        }
+        if error {
+            out.push("E".to_owned());
+            if step.tag() != b'Q' {
+                failed = true;
+                batch = batch.failed();
+            }
+        }
+    }
+    out
+}
+
+async fn direct() -> RawConn {
+    let db = common::database();
+    let addr: SocketAddr = format!("{}:{}", db.pg.host(), db.pg.port())
+        .parse()
+        .expect("server address");
+    RawConn::login(
+        addr,
+        (actgate::demo::UPSTREAM_ROLE, &db.upstream_password),
+        "shop",
+    )
+    .await
+}
+
+/// Runs one pipeline both ways and compares; returns the stream.
+async fn compare(through: &mut RawConn, straight: &mut RawConn, steps: &[Step]) -> Vec<Message> {
+    let expected = run(straight, steps, true).await;
+    let got = run(through, steps, false).await;
+    assert_eq!(
+        shape(&got),
+        shape(&expected),
+        "through actgate and straight to PostgreSQL differ for {steps:?}"
+    );
+    got
+}
+
+/// A deterministic pseudo-random generator (xorshift), so a failure names
+/// the seed that reproduces it.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+
+    fn step(&mut self) -> Step {
+        let sql = Sql::ALL[self.below(Sql::ALL.len())];
+        match self.below(12) {
+            0 | 1 => Step::Parse(sql),
+            2 | 3 => Step::Bind,
+            4 | 5 => Step::Execute,
+            6 => Step::DescribeStatement,
+            7 => Step::DescribePortal,
+            8 => Step::Close,
+            9 => Step::Flush,
+            10 => Step::Sync,
+            _ => Step::Query(sql),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_query_after_a_server_error_is_ignored_as_postgres_ignores_it() {
+    let proxy = Proxy::start().await;
+    let mut through = RawConn::login(proxy.addr, PIPELINE, "shop").await;
+    let mut straight = direct().await;
+    // The failing Execute, then a row-limited Query (which PostgreSQL
+    // ignores: it is skipping to Sync), then Sync.
+    for ignored in [Sql::OverLimit, Sql::CappedOver, Sql::Denied, Sql::Rows] {
+        let steps = [
+            Step::Parse(Sql::ExecError),
+            Step::Bind,
+            Step::Execute,
+            Step::Query(ignored),
+            Step::Sync,
+        ];
+        let got = compare(&mut through, &mut straight, &steps).await;
+        assert_eq!(
+            shape(&got[..4]),
+            ["1", "2", "E", "ZI"],
+            "the Query must go unanswered: {got:?}"
+        );
+    }
+    // The row limit still holds afterwards, and a denial carries its own
+    // reason (not a stale one, not the sentinel's syntax error).
+    let replies = through
+        .simple_query("SELECT id FROM orders ORDER BY id")
+        .await;
+    assert_eq!(
+        replies.iter().filter(|m| m.tag == b'D').count(),
+        5,
+        "{replies:?}"
+    );
+    let e = replies
+        .iter()
+        .find_map(Message::error)
+        .expect("row limit error");
+    assert!(e.detail.unwrap_or_default().contains("row_limit_exceeded"));
+    let replies = through.simple_query("SELECT email FROM customers").await;
+    let e = replies.iter().find_map(Message::error).expect("denial");
+    assert_eq!(e.code, "42501", "{e:?}");
+    assert!(
+        e.detail.unwrap_or_default().contains("table_not_allowed"),
+        "{replies:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_execute_of_an_unknown_portal_skips_to_sync() {
+    let proxy = Proxy::start().await;
+    let mut through = RawConn::login(proxy.addr, PIPELINE, "shop").await;
+    let mut straight = direct().await;
+    let steps = [
+        Step::Sync,
+        Step::Execute,
+        Step::Query(Sql::OverLimit),
+        Step::Parse(Sql::Rows),
+        Step::Bind,
+        Step::Execute,
+        Step::Sync,
+        Step::Query(Sql::OverLimit),
+    ];
+    compare(&mut through, &mut straight, &steps).await;
+}
+
+/// Every error source followed by every message type (and a second one),
+/// with row limits and the write cap on.
+#[tokio::test]
+async fn every_interleaving_of_an_error_and_the_next_message_matches_postgres() {
+    let proxy = Proxy::start().await;
+    let mut through = RawConn::login(proxy.addr, PIPELINE, "shop").await;
+    let mut straight = direct().await;
+    let errors: [&[Step]; 6] = [
+        // The server fails an Execute.
+        &[Step::Parse(Sql::ExecError), Step::Bind, Step::Execute],
+        // The server fails a Parse.
+        &[Step::Parse(Sql::ParseError)],
+        // actgate refuses a Parse.
+        &[Step::Parse(Sql::Denied)],
+        // actgate fails an Execute over the row limit.
+        &[Step::Parse(Sql::OverLimit), Step::Bind, Step::Execute],
+        // actgate fails an Execute over the write cap.
+        &[Step::Parse(Sql::CappedOver), Step::Bind, Step::Execute],
+        // The server fails a Bind (no statement).
+        &[Step::Sync, Step::Bind],
+    ];
+    let next = [
+        Step::Parse(Sql::Rows),
+        Step::Bind,
+        Step::Execute,
+        Step::DescribeStatement,
+        Step::DescribePortal,
+        Step::Close,
+        Step::Flush,
+        Step::Sync,
+        Step::Query(Sql::Rows),
+        Step::Query(Sql::OverLimit),
+        Step::Query(Sql::CappedOver),
+        Step::Query(Sql::Denied),
+    ];
+    for error in errors {
+        for a in next {
+            for b in [Step::Query(Sql::OverLimit), Step::Execute, Step::Sync] {
+                let mut steps = error.to_vec();
+                steps.extend([a, b]);
+                compare(&mut through, &mut straight, &steps).await;
+            }
+        }
+    }
+}
+
+/// Random pipelines, both ways, and the model of the reply rule against
+/// the real server. Bounded: `ACTGATE_PIPELINE_CASES` pipelines (300 by
+/// default) of up to 12 messages.
+#[tokio::test]
+async fn random_pipelines_match_postgres_and_the_model() {
+    let cases: u64 = std::env::var("ACTGATE_PIPELINE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let proxy = Proxy::start().await;
+    let mut through = RawConn::login(proxy.addr, PIPELINE, "shop").await;
+    let mut straight = direct().await;
+    for seed in 1..=cases {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let len = 1 + rng.below(12);
+        let steps: Vec<Step> = (0..len).map(|_| rng.step()).collect();
+        // The model, checked against the server (without the tail's
+        // ROLLBACK and end query: NoticeResponse, CommandComplete,
+        // ReadyForQuery; RowDescription, DataRow, CommandComplete,
+        // ReadyForQuery).
+        let expected = run(&mut straight, &steps, true).await;
+        let shaped = shape(&expected);
+        let body = &shaped[..shaped.len() - 7];
+        assert_eq!(
+            body,
+            predict(&steps),
+            "seed {seed}: the model of the reply rule disagrees with PostgreSQL for {steps:?}"
+        );
+        let got = run(&mut through, &steps, false).await;
+        assert_eq!(
+            shape(&got),
+            shaped,
+            "seed {seed}: through actgate and straight to PostgreSQL differ for {steps:?}"
+        );
+    }
+}
