@@ -11,7 +11,8 @@
 //! - `POST /agents/NAME/suspend?seconds=N[&subject=S]`
 //! - `POST /agents/NAME/resume[?subject=S]`
 //! - `GET /status`: rules generation, last reload, sessions (JSON).
-//! - `POST /reload`: reload the rules now (422 with the errors if invalid).
+//! - `POST /reload`: reload the rules once the directory holds still (422
+//!   with the errors if invalid, 409 if the directory is still changing).
 //! - `GET /approvals`: statements held for approval (JSON).
 //! - `POST /approvals/ID/approve[?by=NAME]`, `POST /approvals/ID/reject[?by=NAME]`
 
@@ -24,7 +25,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// Most bytes of a request head.
 const MAX_REQUEST_BYTES: usize = 16 * 1024;
-/// Time a client has to send its request.
+/// Time a client has to send its request, and to take the answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest suspension an operator can set: 30 days.
 const MAX_SUSPEND_SECONDS: u64 = 30 * 86_400;
@@ -48,7 +49,7 @@ pub async fn serve(
                 };
                 let (gateway, token) = (gateway.clone(), token.clone());
                 tokio::spawn(async move {
-                    let _ = tokio::time::timeout(REQUEST_TIMEOUT, handle(tcp, &gateway, &token)).await;
+                    let _ = handle(tcp, &gateway, &token).await;
                 });
             }
         }
@@ -79,21 +80,35 @@ impl Response {
     }
 }
 
-async fn handle(mut tcp: TcpStream, gateway: &Gateway, token: &str) -> std::io::Result<()> {
+/// Reads a request head (bounded in size): the bytes read and the head's
+/// length, `None` if too large; `Ok(None)` if the client went away.
+async fn read_head(tcp: &mut TcpStream) -> std::io::Result<Option<(Vec<u8>, Option<usize>)>> {
     let mut buf = Vec::with_capacity(1024);
-    let head_len = loop {
+    loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break Some(i);
+            return Ok(Some((buf, Some(i))));
         }
         if buf.len() >= MAX_REQUEST_BYTES {
-            break None;
+            return Ok(Some((buf, None)));
         }
         let mut chunk = [0u8; 2048];
         let n = tcp.read(&mut chunk).await?;
         if n == 0 {
-            return Ok(());
+            return Ok(None);
         }
         buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// One request. Reading it and writing the answer are bounded in time;
+/// the work between is not (a reload waits for the rules directory to
+/// hold still, `server.rules_settle_ms`, and loads catalogs).
+async fn handle(mut tcp: TcpStream, gateway: &Gateway, token: &str) -> std::io::Result<()> {
+    let Ok(read) = tokio::time::timeout(REQUEST_TIMEOUT, read_head(&mut tcp)).await else {
+        return Ok(());
+    };
+    let Some((buf, head_len)) = read? else {
+        return Ok(());
     };
     let response = match head_len.and_then(|n| std::str::from_utf8(&buf[..n]).ok()) {
         None => Response::text(400, "bad request\n"),
@@ -121,8 +136,13 @@ async fn handle(mut tcp: TcpStream, gateway: &Gateway, token: &str) -> std::io::
     }
     out.push_str("\r\n");
     out.push_str(&response.body);
-    tcp.write_all(out.as_bytes()).await?;
-    tcp.shutdown().await
+    let write = async {
+        tcp.write_all(out.as_bytes()).await?;
+        tcp.shutdown().await
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, write)
+        .await
+        .unwrap_or(Ok(()))
 }
 
 async fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
@@ -235,7 +255,12 @@ async fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
                 Response::json(&serde_json::json!({ "reloaded": true, "generation": generation }))
             }
             Err(e) => Response {
-                status: 422,
+                // 409: the directory is being written, try again once it
+                // holds still; 422: the rules themselves were refused.
+                status: match e {
+                    crate::proxy::reload::ReloadError::StillChanging { .. } => 409,
+                    _ => 422,
+                },
                 content_type: "text/plain; charset=utf-8",
                 body: format!("rules not reloaded, the previous rules stay in force: {e}\n"),
             },

@@ -58,6 +58,13 @@ impl AdminClient {
         })
     }
 
+    /// Waits up to `timeout` to connect and for each read of the answer
+    /// (default 10 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> AdminClient {
+        self.timeout = timeout;
+        self
+    }
+
     /// The token from `file`, else `ACTGATE_ADMIN_TOKEN`.
     pub fn token(file: Option<&Path>) -> Result<String, AdminClientError> {
         if let Some(f) = file {

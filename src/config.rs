@@ -122,6 +122,12 @@ fn default_audit_sql() -> usize {
     2_048
 }
 
+/// `server.rules_settle_ms` when not set.
+pub const DEFAULT_RULES_SETTLE_MS: u64 = 1_000;
+/// What `server.rules_settle_ms` may be: short enough for `POST /reload`
+/// to answer while the client waits.
+pub const RULES_SETTLE_MS: std::ops::RangeInclusive<u64> = 10..=30_000;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawServer {
@@ -136,6 +142,7 @@ struct RawServer {
     shutdown_grace_ms: u64,
     allow_cleartext_without_tls: bool,
     rules_poll_ms: u64,
+    rules_settle_ms: u64,
 }
 
 impl Default for RawServer {
@@ -152,6 +159,7 @@ impl Default for RawServer {
             shutdown_grace_ms: 30_000,
             allow_cleartext_without_tls: false,
             rules_poll_ms: 1_000,
+            rules_settle_ms: DEFAULT_RULES_SETTLE_MS,
         }
     }
 }
@@ -212,6 +220,9 @@ pub struct Config {
     /// How often the rules directory is checked for changes (`None`: only
     /// SIGHUP and the admin endpoint reload).
     pub rules_poll: Option<Duration>,
+    /// How long the rules directory must hold still before any reload
+    /// (watcher, SIGHUP, admin) loads it.
+    pub rules_settle: Duration,
     pub limits: Limits,
     pub allow_cleartext_without_tls: bool,
     pub tls: Option<TlsFiles>,
@@ -390,6 +401,14 @@ impl Config {
             }
             Some(n) => n,
         };
+        if !RULES_SETTLE_MS.contains(&s.rules_settle_ms) {
+            return Err(invalid(format!(
+                "server.rules_settle_ms {} must be between {} and {}",
+                s.rules_settle_ms,
+                RULES_SETTLE_MS.start(),
+                RULES_SETTLE_MS.end()
+            )));
+        }
         if s.startup_timeout_ms == 0 {
             return Err(invalid("server.startup_timeout_ms must be positive".into()));
         }
@@ -487,6 +506,7 @@ impl Config {
             listen,
             rules_dir: base.join(&s.rules_dir),
             rules_poll: (s.rules_poll_ms > 0).then(|| Duration::from_millis(s.rules_poll_ms.max(50))),
+            rules_settle: Duration::from_millis(s.rules_settle_ms),
             limits: Limits {
                 max_connections: s.max_connections,
                 max_message_bytes: s.max_message_bytes,
@@ -641,5 +661,21 @@ mod tests {
     fn absurd_message_limit_is_rejected() {
         let e = parse("[server]\nmax_message_bytes = 10\n[upstream]\nuser = \"a\"\n").unwrap_err();
         assert!(e.to_string().contains("max_message_bytes"), "{e}");
+    }
+
+    #[test]
+    fn the_rules_settle_interval_is_bounded() {
+        let c = parse("[upstream]\nuser = \"a\"\n").unwrap();
+        assert_eq!(
+            c.rules_settle,
+            Duration::from_millis(DEFAULT_RULES_SETTLE_MS)
+        );
+        for bad in [0, 9, 30_001] {
+            let e = parse(&format!(
+                "[server]\nrules_settle_ms = {bad}\n[upstream]\nuser = \"a\"\n"
+            ))
+            .unwrap_err();
+            assert!(e.to_string().contains("rules_settle_ms"), "{e}");
+        }
     }
 }

@@ -89,8 +89,10 @@ fn upstream_tls(config: &config::Config) -> Result<Option<tokio_rustls::TlsConne
 pub async fn build_gateway(config: config::Config) -> Result<Arc<proxy::Gateway>, StartError> {
     let search_path = config.upstream.search_path_list();
     let upstream_tls = upstream_tls(&config)?;
+    // Read once: the files whose databases are loaded are the files compiled.
+    let snapshot = rules::RulesSnapshot::read(&config.rules_dir)?;
     let mut catalogs = HashMap::new();
-    for db in rules::databases_in(&config.rules_dir, &search_path)? {
+    for db in snapshot.databases(&search_path)? {
         let catalog = proxy::catalog::load(
             &config.upstream,
             upstream_tls.as_ref(),
@@ -100,25 +102,27 @@ pub async fn build_gateway(config: config::Config) -> Result<Arc<proxy::Gateway>
         .await?;
         catalogs.insert(db, Arc::new(catalog));
     }
-    finish_gateway(config, catalogs, upstream_tls)
+    finish_gateway(config, snapshot, catalogs, upstream_tls)
 }
 
 /// Like [`build_gateway`] without contacting the database: rules are
 /// checked for structure only and `*` cannot be expanded.
 pub fn build_gateway_offline(config: config::Config) -> Result<Arc<proxy::Gateway>, StartError> {
     let upstream_tls = upstream_tls(&config)?;
-    finish_gateway(config, HashMap::new(), upstream_tls)
+    let snapshot = rules::RulesSnapshot::read(&config.rules_dir)?;
+    finish_gateway(config, snapshot, HashMap::new(), upstream_tls)
 }
 
 fn finish_gateway(
     config: config::Config,
+    snapshot: rules::RulesSnapshot,
     catalogs: HashMap<String, Arc<policy::catalog::Catalog>>,
     upstream_tls: Option<tokio_rustls::TlsConnector>,
 ) -> Result<Arc<proxy::Gateway>, StartError> {
     let search_path = config.upstream.search_path_list();
-    // Taken before loading: a change made while loading is reloaded.
-    let fingerprint = proxy::reload::rules_fingerprint(&config.rules_dir).ok();
-    let rules = rules::RuleSet::load_dir_with(&config.rules_dir, &search_path, &catalogs)?;
+    // The watcher reloads any change made since the snapshot was read.
+    let fingerprint = Some(snapshot.fingerprint());
+    let rules = rules::RuleSet::load_snapshot(&snapshot, &search_path, &catalogs)?;
     let acceptor = config
         .tls
         .as_ref()

@@ -170,7 +170,9 @@ enum Command {
         #[command(flatten)]
         admin: AdminArgs,
     },
-    /// Reload the rules of a running actgate now (as SIGHUP does).
+    /// Reload the rules of a running actgate now (as SIGHUP does), once the
+    /// rules directory holds still. Exits with status 1 if the rules were
+    /// not loaded (invalid, or still being written).
     Reload {
         #[command(flatten)]
         admin: AdminArgs,
@@ -516,7 +518,10 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Reload { admin } => {
-            let body: serde_json::Value = serde_json::from_str(&admin.client()?.post("/reload")?)?;
+            // The reload waits for the rules directory to hold still
+            // (server.rules_settle_ms, at most 30 s), then loads catalogs.
+            let client = admin.client()?.with_timeout(Duration::from_secs(120));
+            let body: serde_json::Value = serde_json::from_str(&client.post("/reload")?)?;
             println!("rules reloaded: generation {}", body["generation"]);
             Ok(())
         }

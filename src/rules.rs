@@ -120,17 +120,26 @@ impl RuleSet {
         search_path: &[String],
         catalogs: &HashMap<String, Arc<Catalog>>,
     ) -> Result<RuleSet, RulesError> {
+        RuleSet::load_snapshot(&RulesSnapshot::read(dir)?, search_path, catalogs)
+    }
+
+    /// Compiles the files of a snapshot (nothing is read from disk).
+    pub fn load_snapshot(
+        snapshot: &RulesSnapshot,
+        search_path: &[String],
+        catalogs: &HashMap<String, Arc<Catalog>>,
+    ) -> Result<RuleSet, RulesError> {
         let mut set = RuleSet::default();
-        for path in agent_files(dir)? {
-            let text = std::fs::read_to_string(&path).map_err(|source| RulesError::ReadFile {
-                path: path.clone(),
-                source,
+        for file in &snapshot.files {
+            let text = std::str::from_utf8(&file.text).map_err(|e| RulesError::ReadFile {
+                path: file.path.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
             })?;
-            set.add(parse_agent(&text, &path, search_path, catalogs)?)?;
+            set.add(parse_agent(text, &file.path, search_path, catalogs)?)?;
         }
         if set.agents.is_empty() {
             return Err(RulesError::Empty {
-                path: dir.to_owned(),
+                path: snapshot.dir.clone(),
             });
         }
         Ok(set)
@@ -186,20 +195,133 @@ pub fn agent_files(dir: &Path) -> Result<Vec<PathBuf>, RulesError> {
     })
 }
 
-/// The `*.toml` files directly in `dir`, in name order.
+/// The `*.toml` files directly in `dir`, in name order. Hidden files
+/// (`.name.toml`: a publisher's file before it is renamed into place) are
+/// not read.
 pub fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
-    files.retain(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file());
+    files.retain(|p| {
+        p.extension().is_some_and(|e| e == "toml")
+            && !p
+                .file_name()
+                .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."))
+            && p.is_file()
+    });
     files.sort();
     Ok(files)
+}
+
+/// The agent files of a rules directory as read at one moment. A load
+/// compiles a snapshot, so the files checked (and their databases' catalogs
+/// loaded) are exactly the files swapped in, and two snapshots tell whether
+/// the directory held still between them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesSnapshot {
+    /// The directory as configured (files are named under it in errors).
+    pub dir: PathBuf,
+    pub files: Vec<RulesFile>,
+}
+
+/// One agent file of a [`RulesSnapshot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesFile {
+    pub path: PathBuf,
+    /// Size and modification time as the file's metadata gave them.
+    pub len: u64,
+    pub modified: Option<std::time::SystemTime>,
+    pub text: Vec<u8>,
+}
+
+impl RulesSnapshot {
+    /// Reads every agent file of `dir`. A directory symlink is resolved
+    /// once, so a swap of it is read wholly before or wholly after.
+    pub fn read(dir: &Path) -> Result<RulesSnapshot, RulesError> {
+        let read_dir = |source| RulesError::ReadDir {
+            path: dir.to_owned(),
+            source,
+        };
+        let real = std::fs::canonicalize(dir).map_err(read_dir)?;
+        let mut files = Vec::new();
+        for real_path in toml_files(&real).map_err(read_dir)? {
+            let path = dir.join(real_path.file_name().unwrap_or_default());
+            files.push(RulesFile::read(&real_path, path)?);
+        }
+        Ok(RulesSnapshot {
+            dir: dir.to_owned(),
+            files,
+        })
+    }
+
+    /// A hash of the files' names and contents (not their times): what
+    /// tells whether the rules changed.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for f in &self.files {
+            let name = f.path.file_name().unwrap_or_default().as_encoded_bytes();
+            h.update((name.len() as u64).to_be_bytes());
+            h.update(name);
+            h.update((f.text.len() as u64).to_be_bytes());
+            h.update(&f.text);
+        }
+        h.finalize().into()
+    }
+
+    /// The names of the files that differ between two snapshots (added,
+    /// removed, or with another size, time or content).
+    pub fn changed_files(&self, other: &RulesSnapshot) -> Vec<String> {
+        let name = |f: &RulesFile| {
+            f.path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        };
+        let mut changed: Vec<String> = self
+            .files
+            .iter()
+            .filter(|f| !other.files.contains(f))
+            .chain(other.files.iter().filter(|f| !self.files.contains(f)))
+            .map(name)
+            .collect();
+        changed.sort();
+        changed.dedup();
+        changed
+    }
+
+    /// The databases the snapshot's agents name (to know which catalogs
+    /// to load), compiling without a catalog.
+    pub fn databases(&self, search_path: &[String]) -> Result<Vec<String>, RulesError> {
+        Ok(RuleSet::load_snapshot(self, search_path, &HashMap::new())?.databases())
+    }
+}
+
+impl RulesFile {
+    fn read(real_path: &Path, path: PathBuf) -> Result<RulesFile, RulesError> {
+        use std::io::Read;
+        let failed = |source| RulesError::ReadFile {
+            path: path.clone(),
+            source,
+        };
+        let mut file = std::fs::File::open(real_path).map_err(failed)?;
+        let meta = file.metadata().map_err(failed)?;
+        let mut text = Vec::new();
+        file.read_to_end(&mut text).map_err(failed)?;
+        Ok(RulesFile {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            text,
+            path,
+        })
+    }
 }
 
 /// Lists the databases named in a rules directory without compiling it
 /// (to know which catalogs to load).
 pub fn databases_in(dir: &Path, search_path: &[String]) -> Result<Vec<String>, RulesError> {
-    Ok(RuleSet::load_dir(dir, search_path)?.databases())
+    RulesSnapshot::read(dir)?.databases(search_path)
 }
 
 /// Parses one agent file and compiles its policy; `path` names it in
@@ -391,6 +513,60 @@ mod tests {
         );
         let set = RuleSet::load_dir(dir.path(), &sp()).unwrap();
         assert_eq!(set.agents().count(), 1);
+    }
+
+    #[test]
+    fn the_fingerprint_covers_visible_toml_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let fingerprint = || RulesSnapshot::read(dir.path()).unwrap().fingerprint();
+        std::fs::write(dir.path().join("a.toml"), "x").unwrap();
+        let one = fingerprint();
+        std::fs::write(dir.path().join("notes.txt"), "y").unwrap();
+        std::fs::create_dir(dir.path().join("tests")).unwrap();
+        std::fs::write(dir.path().join("tests/t.toml"), "z").unwrap();
+        // A publisher's file before its rename, and a temporary file.
+        std::fs::write(dir.path().join(".b.toml"), "half").unwrap();
+        std::fs::write(dir.path().join("b.toml.tmp"), "half").unwrap();
+        assert_eq!(fingerprint(), one);
+        std::fs::write(dir.path().join("a.toml"), "x2").unwrap();
+        let two = fingerprint();
+        assert_ne!(two, one);
+        std::fs::rename(dir.path().join("a.toml"), dir.path().join("b.toml")).unwrap();
+        assert_ne!(fingerprint(), two);
+    }
+
+    #[test]
+    fn snapshots_tell_which_files_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.toml"), "a").unwrap();
+        std::fs::write(dir.path().join("b.toml"), "b").unwrap();
+        let before = RulesSnapshot::read(dir.path()).unwrap();
+        assert_eq!(RulesSnapshot::read(dir.path()).unwrap(), before);
+        std::fs::write(dir.path().join("b.toml"), "b, longer").unwrap();
+        std::fs::write(dir.path().join("c.toml"), "c").unwrap();
+        let after = RulesSnapshot::read(dir.path()).unwrap();
+        assert_ne!(after, before);
+        assert_eq!(before.changed_files(&after), ["b.toml", "c.toml"]);
+        assert_eq!(after.files[0].path, dir.path().join("a.toml"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_symlink_is_read_through_and_named_as_configured() {
+        let root = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[agent]\nname = \"bot\"\ndatabases = [\"shop\"]\nsecret_verifier = \"{}\"\n",
+            verifier()
+        );
+        let v1 = root.path().join("rules.v1");
+        std::fs::create_dir(&v1).unwrap();
+        std::fs::write(v1.join("bot.toml"), &text).unwrap();
+        let link = root.path().join("rules");
+        std::os::unix::fs::symlink(&v1, &link).unwrap();
+        let snapshot = RulesSnapshot::read(&link).unwrap();
+        assert_eq!(snapshot.files[0].path, link.join("bot.toml"));
+        let set = RuleSet::load_snapshot(&snapshot, &sp(), &HashMap::new()).unwrap();
+        assert_eq!(set.agent("bot").unwrap().source, link.join("bot.toml"));
     }
 
     #[test]

@@ -378,6 +378,7 @@ const CONFIG_KEYS: &[&str] = &[
     "server.listen",
     "server.rules_dir",
     "server.rules_poll_ms",
+    "server.rules_settle_ms",
     "server.max_connections",
     "server.max_message_bytes",
     "server.max_backend_message_bytes",
@@ -525,6 +526,7 @@ fn example_config_is_valid_and_documents_every_key() {
     assert_eq!(example.listen, defaults.listen);
     assert_eq!(example.rules_dir, defaults.rules_dir);
     assert_eq!(example.rules_dir, base.join("rules"));
+    assert_eq!(example.rules_settle, defaults.rules_settle);
     assert!(example.rules_dir.is_dir(), "the example points at rules/");
     let (e, d) = (&example.limits, &defaults.limits);
     assert_eq!(e.max_connections, d.max_connections);

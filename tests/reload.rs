@@ -82,7 +82,12 @@ fn reason(e: &tokio_postgres::Error) -> String {
 async fn twenty_reloads_under_load_change_nothing_they_should_not() {
     let rules = common::rules_copy();
     put(rules.path(), "reloader.toml", &reloader('A', "v0"));
-    let (_, config) = common::config_text_in(rules.path(), "127.0.0.1:0", "rules_poll_ms = 20", "");
+    let (_, config) = common::config_text_in(
+        rules.path(),
+        "127.0.0.1:0",
+        "rules_poll_ms = 20\nrules_settle_ms = 100",
+        "",
+    );
     let proxy = Proxy::start_with(config).await;
 
     // Two clients run statements without pause through every reload: one
@@ -213,7 +218,7 @@ async fn an_invalid_set_is_refused_reported_and_the_old_one_stays() {
     let (_, config) = common::config_text_in(
         rules.path(),
         "127.0.0.1:0",
-        "rules_poll_ms = 20",
+        "rules_poll_ms = 20\nrules_settle_ms = 100",
         &format!("\n[audit]\npath = {:?}\n", audit.display().to_string()),
     );
     let proxy = Proxy::start_with(config).await;
@@ -527,7 +532,12 @@ async fn sighup_reloads_a_running_actgate_and_status_shows_failures() {
 #[tokio::test]
 async fn a_reload_that_could_not_reach_the_database_is_retried() {
     let rules = common::rules_copy();
-    let (_, config) = common::config_text_in(rules.path(), "127.0.0.1:0", "rules_poll_ms = 20", "");
+    let (_, config) = common::config_text_in(
+        rules.path(),
+        "127.0.0.1:0",
+        "rules_poll_ms = 20\nrules_settle_ms = 100",
+        "",
+    );
     let proxy = Proxy::start_with(config).await;
     // An agent for a database that does not exist yet: its catalog cannot
     // be loaded, so the set is refused, and retried.
@@ -554,4 +564,230 @@ async fn a_reload_that_could_not_reach_the_database_is_retried() {
     let status = proxy.gateway.reload_status();
     assert_eq!(status.last_trigger, Some("retry"), "{status:?}");
     assert!(proxy.gateway.rules().agent("remote").is_some());
+}
+
+// ---------------------------------------------------------------------------
+// A rules file caught half-written is never loaded (issue 11, item 2)
+// ---------------------------------------------------------------------------
+
+/// The `guarded` agent: customers readable without `email`, split just
+/// before its `columns` restriction. The first part alone is valid TOML
+/// that would let the agent read every column, emails included.
+fn guarded(comment: &str) -> (String, &'static str) {
+    (
+        format!(
+            "# {comment}\n[agent]\nname = \"guarded\"\ndatabases = [\"shop\"]\n{}\n\n[policy]\nstatements = [\"read\"]\n\n[tables.customers]\noperations = [\"select\"]\n",
+            verifier()
+        ),
+        "columns = [\"id\", \"country\"]\n",
+    )
+}
+
+/// What `/status` says about reloads (its JSON, as an operator sees it).
+fn reload_json(proxy: &Proxy) -> serde_json::Value {
+    serde_json::to_value(proxy.gateway.reload_status()).unwrap()
+}
+
+/// Whether a reload is waiting for the rules directory to hold still.
+fn settling(proxy: &Proxy) -> bool {
+    reload_json(proxy)["settling"] == true
+}
+
+/// Overwrites `path` in place in two chunks, as a slow `cp` or an editor
+/// saving over the file does: writes `first`, starts `reload`, and writes
+/// `rest` once the reload has looked at the directory (it waits for it to
+/// hold still) or has finished. Returns the reload's outcome.
+///
+/// The test runtime has one thread: between seeing the reload wait and
+/// writing `rest` nothing else runs, so the second chunk always lands
+/// inside the reload's settle interval, whatever the machine's speed.
+async fn write_in_two_chunks_during<T: Send + 'static>(
+    proxy: &Proxy,
+    path: &Path,
+    (first, rest): (String, &str),
+    reload: impl FnOnce() -> tokio::task::JoinHandle<T>,
+) -> T {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).unwrap();
+    file.write_all(first.as_bytes()).unwrap();
+    let task = reload();
+    for _ in 0..4000 {
+        if task.is_finished() || settling(proxy) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    file.write_all(rest.as_bytes()).unwrap();
+    drop(file);
+    task.await.unwrap()
+}
+
+/// `SELECT email FROM customers` is refused for column_denied, and the
+/// allowed columns still read (a session follows every new generation).
+async fn emails_stay_hidden(proxy: &Proxy, client: &tokio_postgres::Client, what: &str) {
+    match client
+        .simple_query("SELECT email FROM customers LIMIT 1")
+        .await
+    {
+        Ok(_) => panic!(
+            "{what}: SELECT email FROM customers was allowed: a half-written rules file was loaded ({:?})",
+            proxy.gateway.reload_status()
+        ),
+        Err(e) => assert!(
+            reason(&e).contains("reason: column_denied"),
+            "{what}: {e:?}"
+        ),
+    }
+    client
+        .simple_query("SELECT id, country FROM customers LIMIT 1")
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e:?}"));
+}
+
+#[tokio::test]
+async fn an_explicit_reload_during_a_write_reports_it_and_loads_nothing() {
+    let rules = common::rules_copy();
+    let (first, rest) = guarded("v0");
+    put(rules.path(), "guarded.toml", &format!("{first}{rest}"));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let (_, config) = common::config_text_in(
+        rules.path(),
+        "127.0.0.1:0",
+        "rules_poll_ms = 0\nrules_settle_ms = 200",
+        &format!("\n[audit]\npath = {:?}\n", audit.display().to_string()),
+    );
+    let proxy = Proxy::start_with(config).await;
+    let client = connect(&proxy, "guarded").await;
+    emails_stay_hidden(&proxy, &client, "as started").await;
+    let path = rules.path().join("guarded.toml");
+
+    // SIGHUP (the signal handler calls exactly this) while the file is
+    // being written: refused as still changing, nothing loaded.
+    let gateway = proxy.gateway.clone();
+    let outcome = write_in_two_chunks_during(&proxy, &path, guarded("v1"), || {
+        tokio::spawn(async move { gateway.reload_rules("sighup").await })
+    })
+    .await;
+    emails_stay_hidden(&proxy, &client, "SIGHUP during a write").await;
+    let e = outcome.expect_err("a reload during a write loads nothing");
+    assert!(e.to_string().contains("still changing"), "{e}");
+    let status = proxy.gateway.reload_status();
+    assert_eq!(status.generation, 1, "{status:?}");
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("still changing"),
+        "{status:?}"
+    );
+    // Once it holds still, the next SIGHUP loads the whole file.
+    assert_eq!(proxy.gateway.reload_rules("sighup").await.unwrap(), 2);
+    emails_stay_hidden(&proxy, &client, "after the write").await;
+
+    // `actgate reload` (POST /reload) during a write: exit status 1 and
+    // the reason, nothing loaded.
+    let token = "reload-admin-token-0123456789";
+    let token_file = dir.path().join("admin-token");
+    std::fs::write(&token_file, token).unwrap();
+    let admin = common::start_admin(&proxy, token).await;
+    let url = format!("http://{admin}");
+    let cli = |url: String, token_file: std::path::PathBuf| {
+        move || {
+            tokio::task::spawn_blocking(move || run(&["reload", "--admin-url", &url], &token_file))
+        }
+    };
+    let out = write_in_two_chunks_during(
+        &proxy,
+        &path,
+        guarded("v2"),
+        cli(url.clone(), token_file.clone()),
+    )
+    .await;
+    emails_stay_hidden(&proxy, &client, "actgate reload during a write").await;
+    assert!(!out.status.success(), "{}", common::describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("409") && stderr.contains("still changing"),
+        "{}",
+        common::describe(&out)
+    );
+    assert_eq!(proxy.gateway.reload_status().generation, 2);
+    let out = cli(url, token_file)().await.unwrap();
+    assert!(out.status.success(), "{}", common::describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("generation 3"),
+        "{}",
+        common::describe(&out)
+    );
+    emails_stay_hidden(&proxy, &client, "after the second write").await;
+
+    // Both refusals are audited, with the reason.
+    let mut failed = Vec::new();
+    for _ in 0..200 {
+        failed = std::fs::read_to_string(&audit)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["event"] == "rules_reload_failed")
+            .collect();
+        if failed.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    for e in &failed {
+        assert!(
+            e["message"].as_str().unwrap().contains("still changing"),
+            "{e}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_watcher_does_not_load_a_file_that_changes_while_it_settles() {
+    let rules = common::rules_copy();
+    let (first, rest) = guarded("v0");
+    put(rules.path(), "guarded.toml", &format!("{first}{rest}"));
+    let (_, config) = common::config_text_in(
+        rules.path(),
+        "127.0.0.1:0",
+        "rules_poll_ms = 20\nrules_settle_ms = 200",
+        "",
+    );
+    let proxy = Proxy::start_with(config).await;
+    let client = connect(&proxy, "guarded").await;
+    emails_stay_hidden(&proxy, &client, "as started").await;
+    let path = rules.path().join("guarded.toml");
+    // The watcher starts the reload itself; the second chunk lands while it
+    // waits for the directory to hold still (or, if it did not wait, just
+    // after it loaded the first).
+    let gateway = proxy.gateway.clone();
+    write_in_two_chunks_during(&proxy, &path, guarded("v1"), || {
+        tokio::spawn(async move {
+            for _ in 0..4000 {
+                if gateway.reload_status().generation > 1 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+    })
+    .await;
+    // The task above ends at the first new generation; without it having
+    // waited, that is the half file.
+    emails_stay_hidden(&proxy, &client, "the watcher during a write").await;
+    until(&proxy, "the watcher loads the whole file", |s| {
+        s.generation >= 2
+    })
+    .await;
+    emails_stay_hidden(&proxy, &client, "the watcher after the write").await;
+    let status = proxy.gateway.reload_status();
+    assert_eq!(
+        status.generation, 2,
+        "one load, of the whole file: {status:?}"
+    );
+    assert_eq!(status.reloads_failed, 0, "{status:?}");
 }

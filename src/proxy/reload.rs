@@ -7,12 +7,20 @@
 //! pick it up at their next statement. A set that fails leaves the old one
 //! in force and is reported in the log, the audit log, `/metrics`
 //! (`actgate_rules_reload_failing`), `/readyz` and `actgate status`.
+//!
+//! Whatever starts it (the watcher, SIGHUP, `actgate reload`, `POST
+//! /reload`), a reload loads the directory only once it has held still:
+//! it reads every file, waits `server.rules_settle_ms`, reads them again,
+//! and goes on only if nothing changed (names, sizes, times, contents). It
+//! compiles the files as read, and reads them once more before swapping
+//! the set in. A directory that changed meanwhile is not loaded: an
+//! explicit reload reports it, the watcher tries again.
 
 use super::Gateway;
 use crate::audit::AuditEvent;
+use crate::rules::RulesSnapshot;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
@@ -24,7 +32,40 @@ pub enum ReloadError {
     Catalog(#[from] super::catalog::CatalogError),
     #[error("an agent logs in with capability tokens but [tokens] public_keys is not configured")]
     TokensNotConfigured,
+    /// The directory changed while it was being read or loaded: it is
+    /// being written, and nothing was loaded.
+    #[error(
+        "rules directory {} is still changing ({files} changed {during}); nothing was loaded. \
+         Publish rules by writing each file elsewhere (or as a hidden .name.toml) and renaming it into place",
+        dir.display()
+    )]
+    StillChanging {
+        dir: PathBuf,
+        files: String,
+        during: String,
+    },
 }
+
+impl ReloadError {
+    fn still_changing(before: &RulesSnapshot, after: &RulesSnapshot, during: String) -> Self {
+        let files = before.changed_files(after);
+        ReloadError::StillChanging {
+            dir: before.dir.clone(),
+            files: if files.is_empty() {
+                "its files".to_owned()
+            } else {
+                files.join(", ")
+            },
+            during,
+        }
+    }
+}
+
+/// A loaded rule set and its analysis contexts, ready to swap in.
+type NextGeneration = (
+    crate::rules::RuleSet,
+    std::collections::HashMap<String, std::sync::Arc<super::analysis::AnalysisContext>>,
+);
 
 /// What `/status` and `/readyz` report about reloads.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -41,6 +82,25 @@ pub struct ReloadStatus {
     pub reloads_failed: u64,
     /// What started the last attempt: `watch`, `retry`, `sighup` or `admin`.
     pub last_trigger: Option<&'static str>,
+    /// Whether a reload is waiting for the rules directory to hold still
+    /// (`server.rules_settle_ms`) before it loads it.
+    pub settling: bool,
+}
+
+/// Marks a reload as settling while it lives.
+struct Settling<'a>(&'a Mutex<ReloadStatus>);
+
+impl<'a> Settling<'a> {
+    fn start(status: &'a Mutex<ReloadStatus>) -> Settling<'a> {
+        status.lock().unwrap_or_else(|e| e.into_inner()).settling = true;
+        Settling(status)
+    }
+}
+
+impl Drop for Settling<'_> {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).settling = false;
+    }
 }
 
 /// The reload bookkeeping of a gateway.
@@ -64,22 +124,6 @@ impl ReloadState {
             .loaded_at = Some(jiff::Timestamp::now().to_string());
         state
     }
-}
-
-/// A hash of every `*.toml` file directly in `dir` (names and contents,
-/// in name order): what the loader reads.
-pub fn rules_fingerprint(dir: &Path) -> std::io::Result<[u8; 32]> {
-    let files = crate::rules::toml_files(dir)?;
-    let mut h = Sha256::new();
-    for f in files {
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
-        let text = std::fs::read(&f)?;
-        h.update((name.as_deref().unwrap_or_default().len() as u64).to_be_bytes());
-        h.update(name.unwrap_or_default().as_bytes());
-        h.update((text.len() as u64).to_be_bytes());
-        h.update(&text);
-    }
-    Ok(h.finalize().into())
 }
 
 impl Gateway {
@@ -107,19 +151,24 @@ impl Gateway {
         s
     }
 
-    /// Loads the rules directory again and, if it is valid, swaps it in.
-    /// Returns the new generation's number.
+    /// Loads the rules directory again once it holds still and, if it is
+    /// valid, swaps it in. Returns the new generation's number.
     pub async fn reload_rules(&self, trigger: &'static str) -> Result<u64, ReloadError> {
         let _one = self.reload.running.lock().await;
         let dir = self.config.rules_dir.clone();
-        let fingerprint = rules_fingerprint(&dir).ok();
-        *self
-            .reload
-            .fingerprint
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = fingerprint;
+        if trigger == "watch" && self.tried_is_current() {
+            // Loaded (or refused) by another trigger while this one waited.
+            return Ok(self.generation().number);
+        }
+        let result = match self.settled_load().await {
+            Err(e @ ReloadError::StillChanging { .. }) if matches!(trigger, "watch" | "retry") => {
+                // Someone is writing: the watcher tries again at its next poll.
+                tracing::info!(error = %e, trigger, "rules directory still changing; reload postponed");
+                return Err(e);
+            }
+            other => other,
+        };
         let now = jiff::Timestamp::now().to_string();
-        let result = self.load_generation().await;
         let mut status = self.reload.status.lock().unwrap_or_else(|e| e.into_inner());
         status.last_attempt_at = Some(now.clone());
         status.last_trigger = Some(trigger);
@@ -155,6 +204,8 @@ impl Gateway {
                 tracing::error!(error = %e, trigger, "rules reload failed; the previous rules stay in force");
                 self.audit.record(&AuditEvent {
                     event: "rules_reload_failed",
+                    reason: matches!(e, ReloadError::StillChanging { .. })
+                        .then_some("rules_still_changing"),
                     message: Some(e.to_string()),
                     ..Default::default()
                 });
@@ -163,21 +214,66 @@ impl Gateway {
         }
     }
 
-    /// The next rules and catalogs, checked as at startup.
+    /// Waits for the rules directory to hold still, loads it, and checks
+    /// that what was loaded is still what is there. Notes the contents
+    /// tried, for the watcher (none when they were still changing or could
+    /// not be read: the watcher then tries again).
+    async fn settled_load(&self) -> Result<NextGeneration, ReloadError> {
+        let dir = &self.config.rules_dir;
+        let read = || RulesSnapshot::read(dir).inspect_err(|_| self.note_rules_fingerprint(None));
+        let settle = self.config.rules_settle;
+        let first = read()?;
+        {
+            let _settling = Settling::start(&self.reload.status);
+            tokio::time::sleep(settle).await;
+        }
+        let second = read()?;
+        if second != first {
+            self.note_rules_fingerprint(None);
+            return Err(ReloadError::still_changing(
+                &first,
+                &second,
+                format!("during the {} ms settle interval", settle.as_millis()),
+            ));
+        }
+        self.note_rules_fingerprint(Some(second.fingerprint()));
+        let next = self.load_generation(&second).await?;
+        let after = read()?;
+        if after != second {
+            self.note_rules_fingerprint(None);
+            return Err(ReloadError::still_changing(
+                &second,
+                &after,
+                "while it was loaded".to_owned(),
+            ));
+        }
+        Ok(next)
+    }
+
+    /// Whether the rules directory holds what was last tried.
+    fn tried_is_current(&self) -> bool {
+        let tried = *self
+            .reload
+            .fingerprint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        tried.is_some()
+            && RulesSnapshot::read(&self.config.rules_dir)
+                .ok()
+                .map(|s| s.fingerprint())
+                == tried
+    }
+
+    /// The next rules and catalogs, compiled from `snapshot` and checked
+    /// as at startup.
     async fn load_generation(
         &self,
-    ) -> Result<
-        (
-            crate::rules::RuleSet,
-            std::collections::HashMap<String, std::sync::Arc<super::analysis::AnalysisContext>>,
-        ),
-        ReloadError,
-    > {
-        let dir = &self.config.rules_dir;
+        snapshot: &RulesSnapshot,
+    ) -> Result<NextGeneration, ReloadError> {
         let search_path = self.config.upstream.search_path_list();
         let mut catalogs = std::collections::HashMap::new();
         if self.online {
-            for db in crate::rules::databases_in(dir, &search_path)? {
+            for db in snapshot.databases(&search_path)? {
                 let catalog = super::catalog::load(
                     &self.config.upstream,
                     self.upstream_tls.as_ref(),
@@ -188,7 +284,7 @@ impl Gateway {
                 catalogs.insert(db, std::sync::Arc::new(catalog));
             }
         }
-        let rules = crate::rules::RuleSet::load_dir_with(dir, &search_path, &catalogs)?;
+        let rules = crate::rules::RuleSet::load_snapshot(snapshot, &search_path, &catalogs)?;
         if rules.uses_tokens() && self.token_keys.is_none() {
             return Err(ReloadError::TokensNotConfigured);
         }
@@ -201,14 +297,14 @@ impl Gateway {
     }
 
     /// Reloads the rules whenever the directory's `*.toml` files change
-    /// (polled every `server.rules_poll_ms`; a change must be seen twice
-    /// in a row, so a file caught half-written is not loaded).
+    /// (polled every `server.rules_poll_ms`). The reload itself waits for
+    /// the directory to hold still; while it does not, it is tried again at
+    /// the next poll.
     pub async fn watch_rules(self: std::sync::Arc<Self>) {
         let Some(every) = self.config.rules_poll else {
             return;
         };
         let dir = self.config.rules_dir.clone();
-        let mut pending = None;
         // A reload that failed because a database could not be reached is
         // retried, with backoff, until it loads or the contents change.
         let base = (every * 5).max(std::time::Duration::from_millis(100));
@@ -217,14 +313,13 @@ impl Gateway {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let seen = rules_fingerprint(&dir).ok();
+            let seen = RulesSnapshot::read(&dir).ok().map(|s| s.fingerprint());
             let tried = *self
                 .reload
                 .fingerprint
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
             let (trigger, backoff) = if seen == tried {
-                pending = None;
                 match retry {
                     Some((at, backoff))
                         if tokio::time::Instant::now() >= at
@@ -239,11 +334,7 @@ impl Gateway {
                     }
                     _ => continue,
                 }
-            } else if pending != Some(seen) {
-                pending = Some(seen);
-                continue;
             } else {
-                pending = None;
                 ("watch", base)
             };
             // Failures are reported by reload_rules.
@@ -300,26 +391,5 @@ impl Gateway {
             let _ = self.reload_revocations();
             let _ = self.reload_rules("sighup").await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_fingerprint_covers_toml_files_only() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.toml"), "x").unwrap();
-        let one = rules_fingerprint(dir.path()).unwrap();
-        std::fs::write(dir.path().join("notes.txt"), "y").unwrap();
-        std::fs::create_dir(dir.path().join("tests")).unwrap();
-        std::fs::write(dir.path().join("tests/t.toml"), "z").unwrap();
-        assert_eq!(rules_fingerprint(dir.path()).unwrap(), one);
-        std::fs::write(dir.path().join("a.toml"), "x2").unwrap();
-        let two = rules_fingerprint(dir.path()).unwrap();
-        assert_ne!(two, one);
-        std::fs::rename(dir.path().join("a.toml"), dir.path().join("b.toml")).unwrap();
-        assert_ne!(rules_fingerprint(dir.path()).unwrap(), two);
     }
 }
