@@ -9,11 +9,13 @@
 //! descriptor of [`crate::fds::SpareFd`] lets it accept that connection to
 //! say so). `max_connections` is enforced at login.
 
+use crate::config::Limits;
 use crate::fds::{SpareFd, is_fd_exhaustion};
 use crate::protocol::backend::{ErrorFields, Severity};
-use crate::proxy::{Gateway, Slots, handle_connection};
+use crate::proxy::{Admission, Gateway, Slots, handle_connection};
 use bytes::BytesMut;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -39,10 +41,7 @@ const REFUSAL_DRAIN_BYTES: usize = 16 * 1024;
 /// finish for up to the configured grace period, and closes the rest.
 pub async fn run(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Future<Output = ()>) {
     let limits = gateway.config.limits.clone();
-    let slots = Slots::new(&limits);
-    let mut spare = SpareFd::new();
-    let mut accept_errors = Throttle::new(WARN_INTERVAL);
-    let mut refusals = Throttle::new(WARN_INTERVAL);
+    let mut gate = Gate::new(&limits);
     let (hard_stop_tx, hard_stop_rx) = watch::channel(false);
     let mut sessions = JoinSet::new();
     let revocation_watch = tokio::spawn(gateway.clone().watch_revocations());
@@ -50,7 +49,7 @@ pub async fn run(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Fu
     tokio::pin!(shutdown);
     info!(addr = ?listener.local_addr().ok(), "actgate listening");
     loop {
-        spare.refill();
+        gate.spare.refill();
         tokio::select! {
             () = &mut shutdown => break,
             Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
@@ -58,50 +57,20 @@ pub async fn run(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Fu
                 let (tcp, peer) = match accepted {
                     Ok(v) => v,
                     Err(e) => {
-                        if let Some(held_back) = accept_errors.tick(Instant::now()) {
-                            warn!(error = %e, held_back, "accept failed");
-                        }
-                        if is_fd_exhaustion(&e) && spare.release() {
-                            // The waiting connection gets the spare's
-                            // descriptor at the next accept, to be refused.
-                            continue;
-                        }
-                        if !matches!(
-                            e.kind(),
-                            std::io::ErrorKind::ConnectionAborted
-                                | std::io::ErrorKind::ConnectionReset
-                                | std::io::ErrorKind::Interrupted
-                        ) {
-                            // Back off instead of spinning.
-                            tokio::time::sleep(ACCEPT_BACKOFF).await;
-                        }
+                        gate.accept_failed(&e).await;
                         continue;
                     }
                 };
-                if spare.take_released() {
-                    if let Some(held_back) = refusals.tick(Instant::now()) {
-                        warn!(client = %peer, held_back, "connection refused: too many open files");
+                match gate.admit(peer) {
+                    Ok(admission) => {
+                        let gateway = gateway.clone();
+                        let hard_stop = hard_stop_rx.clone();
+                        sessions.spawn(handle_connection(tcp, peer, gateway, admission, hard_stop));
                     }
-                    let fatal = ErrorFields::new(Severity::Fatal, "53300", "too many open files in actgate")
-                        .with_hint("actgate is at its open-file limit; try again later");
-                    sessions.spawn(refuse(tcp, fatal));
-                    continue;
+                    Err(fatal) => {
+                        sessions.spawn(refuse(tcp, fatal));
+                    }
                 }
-                let Some(admission) = slots.admit() else {
-                    if let Some(held_back) = refusals.tick(Instant::now()) {
-                        warn!(client = %peer, held_back, "connection refused: too many connections waiting to log in");
-                    }
-                    let fatal = ErrorFields::new(
-                        Severity::Fatal,
-                        "53300",
-                        "sorry, too many clients waiting to log in",
-                    );
-                    sessions.spawn(refuse(tcp, fatal));
-                    continue;
-                };
-                let gateway = gateway.clone();
-                let hard_stop = hard_stop_rx.clone();
-                sessions.spawn(handle_connection(tcp, peer, gateway, admission, hard_stop));
             }
         }
     }
@@ -132,6 +101,77 @@ pub async fn run(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Fu
     revocation_watch.abort();
     rules_watch.abort();
     info!("actgate stopped");
+}
+
+/// What decides whether an accepted connection is served: its slots, the
+/// spare descriptor, and the throttles of the warnings about both.
+struct Gate {
+    slots: Slots,
+    spare: SpareFd,
+    accept_errors: Throttle,
+    no_fd_refusals: Throttle,
+    waiting_refusals: Throttle,
+}
+
+impl Gate {
+    fn new(limits: &Limits) -> Gate {
+        Gate {
+            slots: Slots::new(limits),
+            spare: SpareFd::new(),
+            accept_errors: Throttle::new(WARN_INTERVAL),
+            no_fd_refusals: Throttle::new(WARN_INTERVAL),
+            waiting_refusals: Throttle::new(WARN_INTERVAL),
+        }
+    }
+
+    /// After a failed accept: frees the spare descriptor when descriptors
+    /// ran out (the connection waiting is then accepted, to be refused), or
+    /// backs off instead of spinning.
+    async fn accept_failed(&mut self, e: &std::io::Error) {
+        if let Some(held_back) = self.accept_errors.tick(Instant::now()) {
+            warn!(error = %e, held_back, "accept failed");
+        }
+        if is_fd_exhaustion(e) && self.spare.release() {
+            return;
+        }
+        // Errors of one connection that is gone need no pause.
+        use std::io::ErrorKind as K;
+        if !matches!(
+            e.kind(),
+            K::ConnectionAborted | K::ConnectionReset | K::Interrupted
+        ) {
+            tokio::time::sleep(ACCEPT_BACKOFF).await;
+        }
+    }
+
+    /// The slot of an accepted connection, or the FATAL that refuses it.
+    fn admit(&mut self, peer: SocketAddr) -> Result<Admission, ErrorFields> {
+        if self.spare.take_released() {
+            if let Some(held_back) = self.no_fd_refusals.tick(Instant::now()) {
+                warn!(client = %peer, held_back, "connection refused: too many open files");
+            }
+            return Err(ErrorFields::new(
+                Severity::Fatal,
+                "53300",
+                "too many open files in actgate",
+            )
+            .with_hint("actgate is at its open-file limit; try again later"));
+        }
+        self.slots.admit().ok_or_else(|| {
+            if let Some(held_back) = self.waiting_refusals.tick(Instant::now()) {
+                warn!(
+                    client = %peer,
+                    held_back,
+                    "connection refused: too many connections waiting to log in"
+                );
+            }
+            ErrorFields::new(
+                Severity::Fatal,
+                "53300",
+                "sorry, too many clients waiting to log in",
+            )
+        })
+    }
 }
 
 /// Sends `fatal` to a connection actgate will not serve and closes it,
