@@ -134,6 +134,7 @@ struct RawServer {
     listen: String,
     rules_dir: String,
     max_connections: usize,
+    max_unauthenticated_connections: usize,
     max_message_bytes: usize,
     max_backend_message_bytes: usize,
     max_sql_bytes: Option<usize>,
@@ -151,6 +152,7 @@ impl Default for RawServer {
             listen: "127.0.0.1:6432".into(),
             rules_dir: "rules".into(),
             max_connections: 500,
+            max_unauthenticated_connections: 128,
             max_message_bytes: 1 << 20,
             max_backend_message_bytes: 256 << 20,
             max_sql_bytes: None,
@@ -294,6 +296,9 @@ pub struct AuditConfig {
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_connections: usize,
+    /// Connections that have not authenticated yet, counted apart from
+    /// `max_connections`.
+    pub max_unauthenticated_connections: usize,
     pub max_message_bytes: usize,
     pub max_backend_message_bytes: usize,
     /// Longest statement text that is analysed; longer ones are denied.
@@ -376,6 +381,11 @@ impl Config {
         let s = &raw.server;
         if s.max_connections == 0 {
             return Err(invalid("server.max_connections must be at least 1".into()));
+        }
+        if s.max_unauthenticated_connections == 0 {
+            return Err(invalid(
+                "server.max_unauthenticated_connections must be at least 1".into(),
+            ));
         }
         for (name, v) in [
             ("server.max_message_bytes", s.max_message_bytes),
@@ -509,6 +519,7 @@ impl Config {
             rules_settle: Duration::from_millis(s.rules_settle_ms),
             limits: Limits {
                 max_connections: s.max_connections,
+                max_unauthenticated_connections: s.max_unauthenticated_connections,
                 max_message_bytes: s.max_message_bytes,
                 max_backend_message_bytes: s.max_backend_message_bytes,
                 max_sql_bytes,
@@ -583,6 +594,7 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:6432");
         assert_eq!(c.rules_dir, Path::new("/etc/actgate/rules"));
         assert_eq!(c.limits.max_message_bytes, 1 << 20);
+        assert_eq!(c.limits.max_unauthenticated_connections, 128);
         assert_eq!(c.upstream.search_path, "public");
         assert!(c.limits.idle_timeout.is_none());
     }

@@ -15,7 +15,8 @@
 //! - [`rules`]: the rules directory (one TOML file per agent).
 //! - [`config`]: `actgate.toml`, validated into a ready-to-use [`config::Config`].
 //! - [`controls`]: runtime controls (budgets, time windows) over an injectable clock.
-//! - [`server`]: listener, connection limit, graceful shutdown.
+//! - [`server`]: listener, connection limits, graceful shutdown.
+//! - [`fds`]: the open-file limit and the spare descriptor of the accept loop.
 //! - [`tls`]: certificates for agents and trust anchors for upstream.
 //! - [`admin`]: the admin HTTP endpoint (health, metrics, sessions, suspensions).
 //! - [`audit`]: the JSON-lines audit log and its non-blocking writer.
@@ -38,6 +39,7 @@ pub mod controls;
 pub mod dba;
 pub mod demo;
 pub mod explain;
+pub mod fds;
 pub mod hex;
 pub mod http;
 pub mod launcher;

@@ -718,6 +718,8 @@ fn split_search_path(s: &str) -> Vec<String> {
 
 fn serve(config_path: PathBuf) -> anyhow::Result<()> {
     let config = actgate::config::Config::load(&config_path)?;
+    // Before anything opens descriptors: the soft limit up to the hard one.
+    actgate::fds::raise_open_file_limit(&config.limits);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let gateway = actgate::build_gateway(config).await?;

@@ -380,6 +380,7 @@ const CONFIG_KEYS: &[&str] = &[
     "server.rules_poll_ms",
     "server.rules_settle_ms",
     "server.max_connections",
+    "server.max_unauthenticated_connections",
     "server.max_message_bytes",
     "server.max_backend_message_bytes",
     "server.max_sql_bytes",
@@ -530,6 +531,10 @@ fn example_config_is_valid_and_documents_every_key() {
     assert!(example.rules_dir.is_dir(), "the example points at rules/");
     let (e, d) = (&example.limits, &defaults.limits);
     assert_eq!(e.max_connections, d.max_connections);
+    assert_eq!(
+        e.max_unauthenticated_connections,
+        d.max_unauthenticated_connections
+    );
     assert_eq!(e.max_message_bytes, d.max_message_bytes);
     assert_eq!(e.max_backend_message_bytes, d.max_backend_message_bytes);
     assert_eq!(e.max_sql_bytes, d.max_sql_bytes);

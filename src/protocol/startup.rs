@@ -7,6 +7,14 @@ use bytes::{BufMut, BytesMut};
 /// Postgres refuses startup packets longer than this (MAX_STARTUP_PACKET_LENGTH).
 pub const MAX_STARTUP_PACKET_BYTES: usize = 10_000;
 
+/// Largest credential message (PasswordMessage, SASLInitialResponse,
+/// SASLResponse; the value of its length word) read before a client has
+/// authenticated. A SCRAM message is a few hundred bytes and a capability
+/// token at most 8 KiB; PostgreSQL's own bound
+/// is 65535 (PG_MAX_AUTH_TOKEN_LENGTH). Anything larger is refused from its
+/// length word, so a stranger never makes actgate hold more than this.
+pub const MAX_AUTH_MESSAGE_BYTES: usize = 16 * 1024;
+
 const SSL_REQUEST: i32 = 80877103;
 const GSSENC_REQUEST: i32 = 80877104;
 const CANCEL_REQUEST: i32 = 80877102;

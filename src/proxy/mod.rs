@@ -3,6 +3,7 @@
 //!
 //! The proxy carries out verdicts; it never makes policy decisions itself.
 
+mod admission;
 pub mod analysis;
 mod cancel;
 mod capability;
@@ -14,6 +15,7 @@ mod session;
 mod stream;
 mod upstream;
 
+pub use admission::{Admission, Slots};
 pub use cancel::CancelRegistry;
 pub use error::SessionError;
 pub use session::handle_connection;

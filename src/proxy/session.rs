@@ -4,6 +4,7 @@
 //! ever opened for a client that has not authenticated.
 
 use super::Gateway;
+use super::admission::Admission;
 use super::cancel::UpstreamKey;
 use super::error::SessionError;
 use super::relay::{Relay, SessionEnd};
@@ -17,7 +18,9 @@ use crate::protocol::backend::{
     ErrorFields, Severity, TransactionStatus, auth, encode_auth_sasl, encode_authentication,
     encode_backend_key_data, encode_negotiate_protocol_version, encode_ready_for_query,
 };
-use crate::protocol::startup::{MAX_STARTUP_PACKET_BYTES, Startup, StartupPacket, decode_startup};
+use crate::protocol::startup::{
+    MAX_AUTH_MESSAGE_BYTES, MAX_STARTUP_PACKET_BYTES, Startup, StartupPacket, decode_startup,
+};
 use crate::protocol::{Frame, ProtocolError, decode_frame};
 use base64::Engine;
 use bytes::BytesMut;
@@ -28,12 +31,15 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::{Instrument, debug, info, info_span, warn};
 
-/// Serves one accepted connection until it closes. `hard_stop` turns true
-/// when the server's shutdown grace period is over.
+/// Serves one accepted connection until it closes. It holds `admission`
+/// (a slot for connections waiting to log in, traded for a session slot at
+/// login) until then. `hard_stop` turns true when the server's shutdown
+/// grace period is over.
 pub async fn handle_connection(
     tcp: TcpStream,
     peer: SocketAddr,
     gateway: Arc<Gateway>,
+    admission: Admission,
     hard_stop: watch::Receiver<bool>,
 ) {
     let session_id = next_session_id();
@@ -41,7 +47,7 @@ pub async fn handle_connection(
         info_span!("session", id = session_id, client = %peer, agent = tracing::field::Empty);
     async move {
         let _ = tcp.set_nodelay(true);
-        match run(tcp, peer, session_id, &gateway, hard_stop).await {
+        match run(tcp, peer, session_id, &gateway, admission, hard_stop).await {
             Ok(end) => info!(reason = ?end, "session ended"),
             Err(e) => match &e {
                 SessionError::ClientIo(_) | SessionError::StartupTimeout => {
@@ -75,6 +81,7 @@ async fn run(
     peer: SocketAddr,
     session_id: u64,
     gateway: &Gateway,
+    mut admission: Admission,
     hard_stop: watch::Receiver<bool>,
 ) -> Result<SessionEnd, SessionError> {
     let mut buf = BytesMut::with_capacity(8192);
@@ -126,6 +133,20 @@ async fn run(
         );
         let fatal = ErrorFields::new(Severity::Fatal, "28000", suspension.message())
             .with_hint(crate::controls::Suspension::HINT);
+        send_fatal(&mut stream, &fatal).await;
+        return Ok(SessionEnd::Refused);
+    }
+    if admission.promote().is_err() {
+        info!(agent = %authed.agent, "login refused: connection limit reached");
+        audit_login(
+            gateway,
+            "login_failed",
+            &authed.agent,
+            session_id,
+            peer,
+            Some("too_many_connections"),
+        );
+        let fatal = ErrorFields::new(Severity::Fatal, "53300", "sorry, too many clients already");
         send_fatal(&mut stream, &fatal).await;
         return Ok(SessionEnd::Refused);
     }
@@ -428,7 +449,7 @@ async fn authenticate(
         .write_all(&out)
         .await
         .map_err(SessionError::ClientIo)?;
-    let limit = gateway.config.limits.max_message_bytes;
+    let limit = auth_message_limit(gateway);
 
     let first = read_password_message(stream, buf, limit, "SASL").await?;
     let (mechanism, client_first) = scram::parse_initial_response(first.body())?;
@@ -529,7 +550,7 @@ async fn cleartext_password(
         .write_all(&out)
         .await
         .map_err(SessionError::ClientIo)?;
-    read_password_message(stream, buf, cfg.limits.max_message_bytes, "password")
+    read_password_message(stream, buf, auth_message_limit(gateway), "password")
         .await
         .map(Some)
 }
@@ -648,7 +669,17 @@ fn audit_login(
     });
 }
 
-/// Reads the next message, which must be a PasswordMessage ('p').
+// A capability token at its size limit, its NUL and the length word fit.
+const _: () = assert!(crate::token::MAX_TOKEN_BYTES + 1 + 4 <= MAX_AUTH_MESSAGE_BYTES);
+
+/// The largest credential message read before login: a stranger never
+/// makes actgate hold `max_message_bytes` for it.
+fn auth_message_limit(gateway: &Gateway) -> usize {
+    MAX_AUTH_MESSAGE_BYTES.min(gateway.config.limits.max_message_bytes)
+}
+
+/// Reads the next message, which must be a PasswordMessage ('p') of at
+/// most `limit` bytes; a longer one is refused from its length word.
 async fn read_password_message(
     stream: &mut MaybeTls,
     buf: &mut BytesMut,
@@ -676,7 +707,17 @@ async fn read_password_message(
             }
             Ok(None) => {}
             Err(e) => {
-                send_fatal(stream, &protocol_violation(&e)).await;
+                let fatal = match e {
+                    ProtocolError::TooLong { length, limit, .. } => ErrorFields::new(
+                        Severity::Fatal,
+                        "08P01",
+                        format!(
+                            "{expected} message of {length} bytes exceeds actgate's limit of {limit} bytes before login"
+                        ),
+                    ),
+                    _ => protocol_violation(&e),
+                };
+                send_fatal(stream, &fatal).await;
                 return Err(e.into());
             }
         }
