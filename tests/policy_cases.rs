@@ -4255,6 +4255,9 @@ fn role_management_needs_explicit_classes() {
         "ALTER FUNCTION f(int) STABLE EXTERNAL SECURITY DEFINER",
         "CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'",
         "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = public AS 'SELECT 1'",
+        // A function that switches role when called runs as that role too.
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET role = postgres AS 'SELECT 1'",
+        "ALTER FUNCTION f() SET ROLE TO postgres",
     ];
     let mut cases = Vec::new();
     for sql in roles.iter().chain(&ownership) {
@@ -4288,6 +4291,7 @@ fn role_management_needs_explicit_classes() {
         ),
         (G, "ALTER FUNCTION f() SECURITY INVOKER", "allow"),
         (G, "ALTER FUNCTION f() RENAME TO g", "allow"),
+        (G, "ALTER FUNCTION f() SET search_path = public", "allow"),
         (T, "ALTER TABLE orders ADD COLUMN x int", "allow"),
         (
             T,

@@ -83,7 +83,8 @@ pub enum Class {
     Roles,
     /// Handing an object to another role or running code with its owner's
     /// rights: `ALTER … OWNER TO`, `CREATE SCHEMA … AUTHORIZATION`,
-    /// `SECURITY DEFINER` (see [`super::ownership`]). Always on top of
+    /// `SECURITY DEFINER`, a function's `SET role` (see
+    /// [`super::ownership`]). Always on top of
     /// the statement's own class.
     Ownership,
 }

@@ -1,6 +1,7 @@
 //! Which statements hand an object to another role or make code run with
 //! its owner's rights: `ALTER … OWNER TO`, `CREATE SCHEMA … AUTHORIZATION`
-//! and `SECURITY DEFINER` functions. The analysis gives them the
+//! and `SECURITY DEFINER` functions (or functions that `SET ROLE` or the
+//! session authorization when called). The analysis gives them the
 //! `ownership` class on top of their own (`ddl`), so they run only for an
 //! agent whose rules list that class.
 //!
@@ -9,8 +10,8 @@
 //! the parser or the relation walk does not take) need no entry here.
 
 use sqlparser::ast::{
-    self, AlterFunctionAction, AlterFunctionOperation, AlterTableOperation, FunctionSecurity,
-    Statement,
+    self, AlterFunctionAction, AlterFunctionOperation, AlterTableOperation,
+    FunctionDefinitionSetParam, FunctionSecurity, Statement,
 };
 
 /// Whether `st` changes an object's owner or creates or makes
@@ -37,21 +38,33 @@ pub fn hands_over(st: &Statement) -> bool {
         }
         Statement::AlterFunction(f) => match &f.operation {
             AlterFunctionOperation::OwnerTo(_) => true,
-            AlterFunctionOperation::Actions { actions, .. } => actions.iter().any(|a| {
-                matches!(
-                    a,
-                    AlterFunctionAction::Security {
-                        security: FunctionSecurity::Definer,
-                        ..
-                    }
-                )
+            AlterFunctionOperation::Actions { actions, .. } => actions.iter().any(|a| match a {
+                AlterFunctionAction::Security { security, .. } => {
+                    *security == FunctionSecurity::Definer
+                }
+                AlterFunctionAction::Set(param) => sets_role(param),
+                _ => false,
             }),
             _ => false,
         },
-        Statement::CreateFunction(f) => f.security == Some(FunctionSecurity::Definer),
+        Statement::CreateFunction(f) => {
+            f.security == Some(FunctionSecurity::Definer) || f.set_params.iter().any(sets_role)
+        }
         Statement::CreateSchema { schema_name, .. } => {
             !matches!(schema_name, ast::SchemaName::Simple(_))
         }
+        _ => false,
+    }
+}
+
+/// `SET role …` or `SET session_authorization …` attached to a function:
+/// the function then runs as that role.
+fn sets_role(param: &FunctionDefinitionSetParam) -> bool {
+    match param.name.0.as_slice() {
+        [part] => part.as_ident().is_some_and(|i| {
+            let name = i.value.to_ascii_lowercase();
+            name == "role" || name == "session_authorization"
+        }),
         _ => false,
     }
 }
@@ -84,6 +97,10 @@ mod tests {
             "CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'",
             "CREATE SCHEMA s AUTHORIZATION bob",
             "CREATE SCHEMA AUTHORIZATION bob",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET role = admin AS 'SELECT 1'",
+            "ALTER FUNCTION f() SET ROLE TO admin",
+            "ALTER FUNCTION f() SET \"role\" = 'admin'",
+            "ALTER FUNCTION f() SET session_authorization = admin",
         ] {
             assert!(hands_over(&parsed(sql)), "{sql}");
         }
@@ -101,6 +118,9 @@ mod tests {
             "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
             "CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY INVOKER AS 'SELECT 1'",
             "CREATE SCHEMA s",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = public AS 'SELECT 1'",
+            "ALTER FUNCTION f() SET work_mem = '1MB'",
+            "ALTER FUNCTION f() RESET ALL",
             "CREATE TABLE t (id int)",
             "SELECT 'OWNER TO bob', 'SECURITY DEFINER'",
             "COMMENT ON TABLE orders IS 'ALTER TABLE orders OWNER TO bob'",
