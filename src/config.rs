@@ -94,11 +94,22 @@ struct RawControls {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTokens {
+    #[serde(default)]
     public_keys: Vec<String>,
+    /// `[[tokens.keys]]`: keys bound to agents.
+    #[serde(default)]
+    keys: Vec<RawTokenKey>,
     #[serde(default)]
     revocation_file: Option<String>,
     #[serde(default = "default_revocation_poll")]
     revocation_poll_ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTokenKey {
+    public_key: String,
+    agents: Vec<String>,
 }
 
 fn default_revocation_poll() -> u64 {
@@ -277,8 +288,11 @@ pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
 /// Capability-token verification.
 #[derive(Debug, Clone)]
 pub struct TokensConfig {
-    /// Public keys tokens may be signed with (several: key rotation).
+    /// Public keys that may sign tokens for every agent (several: key
+    /// rotation).
     pub public_keys: Vec<PathBuf>,
+    /// Public keys that may sign tokens only for some agents.
+    pub bound_keys: Vec<crate::token::KeyBinding>,
     /// Token ids to refuse, one per line; watched for changes.
     pub revocation_file: Option<PathBuf>,
     pub revocation_poll: Duration,
@@ -535,16 +549,7 @@ impl Config {
             }),
             tokens: match raw.tokens {
                 None => None,
-                Some(t) if t.public_keys.is_empty() => {
-                    return Err(invalid(
-                        "tokens.public_keys must name at least one key file".into(),
-                    ));
-                }
-                Some(t) => Some(TokensConfig {
-                    public_keys: t.public_keys.iter().map(|k| base.join(k)).collect(),
-                    revocation_file: t.revocation_file.map(|f| base.join(f)),
-                    revocation_poll: Duration::from_millis(t.revocation_poll_ms.max(10)),
-                }),
+                Some(t) => Some(tokens_config(t, base).map_err(invalid)?),
             },
             time_zone: match raw.controls.time_zone.as_deref() {
                 None => jiff::tz::TimeZone::UTC,
@@ -571,6 +576,38 @@ impl Config {
             },
         })
     }
+}
+
+fn tokens_config(t: RawTokens, base: &Path) -> Result<TokensConfig, String> {
+    if t.public_keys.is_empty() && t.keys.is_empty() {
+        return Err(
+            "[tokens] must name at least one key file in public_keys or [[tokens.keys]]".into(),
+        );
+    }
+    let mut bound_keys = Vec::new();
+    for (i, k) in t.keys.into_iter().enumerate() {
+        if k.agents.is_empty() {
+            return Err(format!(
+                "tokens.keys[{i}].agents must name at least one agent or pattern (\"support-*\")"
+            ));
+        }
+        let agents = k
+            .agents
+            .iter()
+            .map(|a| crate::token::AgentPattern::parse(a))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("tokens.keys[{i}].agents: {e}"))?;
+        bound_keys.push(crate::token::KeyBinding {
+            public_key: base.join(k.public_key),
+            agents,
+        });
+    }
+    Ok(TokensConfig {
+        public_keys: t.public_keys.iter().map(|k| base.join(k)).collect(),
+        bound_keys,
+        revocation_file: t.revocation_file.map(|f| base.join(f)),
+        revocation_poll: Duration::from_millis(t.revocation_poll_ms.max(10)),
+    })
 }
 
 /// A lower-case unquoted identifier, safe to place in a startup parameter.
@@ -605,6 +642,67 @@ mod tests {
         assert!(e.to_string().contains("unknown field"), "{e}");
         let e = parse("[server]\nlisten_addr = \"x\"\n[upstream]\nuser = \"a\"\n").unwrap_err();
         assert!(e.to_string().contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn token_keys_may_be_bound_to_agents() {
+        use crate::token::AgentPattern;
+        let up = "[upstream]\nuser = \"a\"\n";
+        // The plain list alone, as before: every key signs for every agent.
+        let c = parse(&format!("{up}[tokens]\npublic_keys = [\"k.pub\"]\n")).unwrap();
+        let t = c.tokens.unwrap();
+        assert_eq!(t.public_keys, vec![PathBuf::from("/etc/actgate/k.pub")]);
+        assert!(t.bound_keys.is_empty());
+        // Bound keys alone, or next to the plain list.
+        let c = parse(&format!(
+            "{up}[tokens]\npublic_keys = [\"k.pub\"]\n\
+             [[tokens.keys]]\npublic_key = \"support.pub\"\nagents = [\"support-*\", \"billing-bot\"]\n\
+             [[tokens.keys]]\npublic_key = \"/keys/ops.pub\"\nagents = [\"ops\"]\n"
+        ))
+        .unwrap();
+        let t = c.tokens.unwrap();
+        assert_eq!(t.bound_keys.len(), 2);
+        assert_eq!(
+            t.bound_keys[0].public_key,
+            PathBuf::from("/etc/actgate/support.pub")
+        );
+        assert_eq!(
+            t.bound_keys[0].agents,
+            vec![
+                AgentPattern::Prefix("support-".into()),
+                AgentPattern::Exact("billing-bot".into())
+            ]
+        );
+        assert_eq!(t.bound_keys[1].public_key, PathBuf::from("/keys/ops.pub"));
+        let c = parse(&format!(
+            "{up}[[tokens.keys]]\npublic_key = \"b.pub\"\nagents = [\"b\"]\n"
+        ))
+        .unwrap();
+        assert!(c.tokens.unwrap().public_keys.is_empty());
+
+        for (tokens, error) in [
+            ("[tokens]\n", "at least one key file"),
+            ("[tokens]\npublic_keys = []\n", "at least one key file"),
+            (
+                "[[tokens.keys]]\npublic_key = \"b.pub\"\nagents = []\n",
+                "tokens.keys[0].agents must name",
+            ),
+            (
+                "[[tokens.keys]]\npublic_key = \"b.pub\"\nagents = [\"a*b\"]\n",
+                "tokens.keys[0].agents: agent pattern \"a*b\"",
+            ),
+            (
+                "[[tokens.keys]]\npublic_key = \"b.pub\"\n",
+                "missing field `agents`",
+            ),
+            (
+                "[[tokens.keys]]\npublic_key = \"b.pub\"\nagents = [\"b\"]\nagent = \"c\"\n",
+                "unknown field",
+            ),
+        ] {
+            let e = parse(&format!("{up}{tokens}")).unwrap_err();
+            assert!(e.to_string().contains(error), "{tokens}: {e}");
+        }
     }
 
     #[test]

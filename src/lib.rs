@@ -132,7 +132,10 @@ fn finish_gateway(
         .transpose()?;
     let (token_keys, revocations) = match &config.tokens {
         Some(t) => (
-            Some(token::PublicKeys::load(&t.public_keys)?),
+            Some(token::PublicKeys::load_with_bindings(
+                &t.public_keys,
+                &t.bound_keys,
+            )?),
             match &t.revocation_file {
                 Some(path) => token::RevocationList::load(path)?,
                 None => token::RevocationList::default(),
@@ -141,6 +144,18 @@ fn finish_gateway(
         None if rules.uses_tokens() => return Err(StartError::TokensNotConfigured),
         None => (None, token::RevocationList::default()),
     };
+    if let Some(keys) = &token_keys {
+        for agent in rules.agents() {
+            if matches!(agent.credential, auth::Credential::Token)
+                && keys.signing_for(&agent.name, true).next().is_none()
+            {
+                tracing::warn!(
+                    agent = %agent.name,
+                    "no token key may sign for this agent; its logins will be refused"
+                );
+            }
+        }
+    }
     let audit = Arc::new(match &config.audit {
         Some(a) => audit::AuditLog::open(&a.path, a.queue_capacity, a.sql_max_bytes)?,
         None => audit::AuditLog::disabled(),

@@ -405,6 +405,8 @@ const CONFIG_KEYS: &[&str] = &[
     "tokens.public_keys",
     "tokens.revocation_file",
     "tokens.revocation_poll_ms",
+    "tokens.keys.public_key",
+    "tokens.keys.agents",
     "controls.time_zone",
     "admin.listen",
     "admin.token_file",
@@ -417,12 +419,20 @@ const CONFIG_KEYS: &[&str] = &[
     "alerts.ca_file",
 ];
 
-/// The table a line opens, set (`[name]`) or commented out (`# [name]`).
+/// The table a line opens, set (`[name]`) or commented out (`# [name]`);
+/// an array of tables (`[[name]]`) too.
 fn table_header(line: &str) -> Option<&str> {
-    line.strip_prefix("# ")
+    let inner = line
+        .strip_prefix("# ")
         .unwrap_or(line)
         .strip_prefix('[')?
-        .strip_suffix(']')
+        .strip_suffix(']')?;
+    Some(
+        inner
+            .strip_prefix('[')
+            .and_then(|i| i.strip_suffix(']'))
+            .unwrap_or(inner),
+    )
 }
 
 /// The key of a `key = value` line, set or commented out, and whether it
@@ -594,6 +604,17 @@ fn example_config_is_valid_and_documents_every_key() {
     assert!(audit.path.starts_with(base), "{audit:?}");
     assert_eq!(audit.queue_capacity, default_audit.queue_capacity);
     assert_eq!(audit.sql_max_bytes, default_audit.sql_max_bytes);
+    // [tokens] and its [[tokens.keys]] switched on: one key for every
+    // agent, one bound to some.
+    let tokens = parse(&uncomment_table(
+        &uncomment_table(&with_file, "tokens"),
+        "tokens.keys",
+    ))
+    .tokens
+    .expect("[tokens] switched on");
+    assert_eq!(tokens.public_keys.len(), 1);
+    assert_eq!(tokens.bound_keys.len(), 1, "{tokens:?}");
+    assert_eq!(tokens.bound_keys[0].agents.len(), 2, "{tokens:?}");
     // [controls] switched on shows the default time zone.
     let controls = parse(&uncomment_table(&with_file, "controls"));
     assert_eq!(controls.time_zone, defaults.time_zone);

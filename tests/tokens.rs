@@ -295,6 +295,93 @@ async fn key_rotation_accepts_every_configured_key() {
         .expect("new key");
 }
 
+/// Issue 11, item 9: `[[tokens.keys]]` binds a key to agents, so one
+/// team's signing key cannot mint tokens for another team's agents. Key A
+/// (the tests' usual key) may sign for `budgeted` and `support-*`, key B
+/// for `order-*` only.
+#[tokio::test]
+async fn a_key_bound_to_other_agents_cannot_sign_for_this_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key_b, pub_b) = (dir.path().join("b.key"), dir.path().join("b.pub"));
+    actgate::token::keygen(&key_b, &pub_b).unwrap();
+    let key_a = common::private_key_path();
+    let pub_a = key_a.with_file_name("actgate.pub");
+    let audit = dir.path().join("audit.jsonl");
+    let (text, _) = common::config_text_in(&common::rules_dir(), "127.0.0.1:0", "", "");
+    let (head, _) = text
+        .split_once("\n[tokens]\n")
+        .expect("the test config has [tokens]");
+    let text = format!(
+        "{head}\n[tokens]\n\n\
+         [[tokens.keys]]\npublic_key = {a:?}\nagents = [\"budgeted\", \"support-*\"]\n\n\
+         [[tokens.keys]]\npublic_key = {b:?}\nagents = [\"order-*\"]\n\n\
+         [audit]\npath = {audit:?}\n",
+        a = pub_a.display().to_string(),
+        b = pub_b.display().to_string(),
+        audit = audit.display().to_string(),
+    );
+    let config =
+        actgate::config::Config::from_toml(&text, std::path::Path::new("test.toml"), dir.path())
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let proxy = Proxy::start_with(config).await;
+    let mint_with = |key: &std::path::Path, agent: &str| {
+        actgate::token::mint(
+            &actgate::token::load_private_key(key).unwrap(),
+            &actgate::token::MintRequest {
+                agent: agent.into(),
+                subject: "customer-42".into(),
+                tenant: None,
+                claims: [("customer_id".to_string(), "42".to_string())].into(),
+                ttl: Duration::from_secs(600),
+                now: SystemTime::now(),
+                not_before: None,
+            },
+        )
+        .unwrap()
+        .0
+    };
+
+    // Key A minting for order-assistant: a good signature from a key that
+    // may not sign for it is refused like any invalid token.
+    assert_refused(&proxy, AGENT, &mint_with(&key_a, AGENT)).await;
+    // Key B may.
+    let client = connect(&proxy, &mint_with(&key_b, AGENT))
+        .await
+        .expect("key B signs for order-assistant");
+    client.simple_query("SELECT 1").await.unwrap();
+    // And the other way round for an agent bound to key A.
+    let budgeted = |token: String| {
+        let url = url(&proxy, "budgeted", &token);
+        async move { tokio_postgres::connect(&url, NoTls).await.map(|_| ()) }
+    };
+    budgeted(mint_with(&key_a, "budgeted"))
+        .await
+        .expect("key A signs for budgeted");
+    assert_refused(&proxy, "budgeted", &mint_with(&key_b, "budgeted")).await;
+
+    // Each refusal is audited with its reason.
+    let mut refused = Vec::new();
+    for _ in 0..200 {
+        refused = common::audit_events(&audit)
+            .into_iter()
+            .filter(|e| e["event"] == "login_failed")
+            .map(|e| (e["agent"].to_string(), e["reason"].to_string()))
+            .collect();
+        if refused.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reason = "\"token_key_not_allowed\"".to_owned();
+    assert_eq!(
+        refused,
+        vec![
+            (format!("{AGENT:?}"), reason.clone()),
+            ("\"budgeted\"".to_owned(), reason)
+        ]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_ends_live_sessions_of_the_token_and_its_descendants() {
     let dir = tempfile::tempdir().unwrap();

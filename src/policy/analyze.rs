@@ -77,6 +77,16 @@ pub enum Class {
     Cursor,
     Call,
     Explain,
+    /// Role management: CREATE/ALTER/DROP ROLE, USER and GROUP, GRANT and
+    /// REVOKE of role membership, ALTER DEFAULT PRIVILEGES. Roles are
+    /// cluster-wide objects; no other class implies this one.
+    Roles,
+    /// Handing an object to another role or running code with its owner's
+    /// rights: `ALTER … OWNER TO`, `CREATE SCHEMA … AUTHORIZATION`,
+    /// `SECURITY DEFINER`, a function's `SET role` (see
+    /// [`super::ownership`]). Always on top of
+    /// the statement's own class.
+    Ownership,
 }
 
 impl Class {
@@ -103,6 +113,8 @@ impl Class {
         Class::Cursor,
         Class::Call,
         Class::Explain,
+        Class::Roles,
+        Class::Ownership,
     ];
 
     pub fn name(self) -> &'static str {
@@ -129,6 +141,8 @@ impl Class {
             Class::Cursor => "cursor",
             Class::Call => "call",
             Class::Explain => "explain",
+            Class::Roles => "roles",
+            Class::Ownership => "ownership",
         }
     }
 
@@ -300,8 +314,8 @@ pub struct StatementInfo {
     pub settings: Vec<SettingUse>,
     pub copy: Option<CopyInfo>,
     pub prepared: Vec<PreparedRef>,
-    /// DDL on cluster-wide objects (databases, extensions, servers, roles
-    /// through DROP …): never for an agent.
+    /// DDL on cluster-wide objects (databases, extensions, servers, …):
+    /// never for an agent. Roles have their own class, [`Class::Roles`].
     pub cluster_level: bool,
     /// Every use of a relation, in order, with its WHERE pins.
     pub occurrences: Vec<Occurrence>,
@@ -394,7 +408,7 @@ impl Analysis {
                     Class::Ddl => {
                         risk.insert("ddl");
                     }
-                    Class::Dcl => {
+                    Class::Dcl | Class::Roles | Class::Ownership => {
                         risk.insert("dcl");
                     }
                     Class::Session => {
@@ -851,6 +865,15 @@ impl Walker<'_> {
     // ----- statements -------------------------------------------------
 
     fn statement(&mut self, st: &Statement, env: &Env) -> Result<(), AnalysisError> {
+        self.statement_classes(st, env)?;
+        // After the statement's own class, which stays its primary one.
+        if super::ownership::hands_over(st) {
+            self.info.class(Class::Ownership);
+        }
+        Ok(())
+    }
+
+    fn statement_classes(&mut self, st: &Statement, env: &Env) -> Result<(), AnalysisError> {
         match st {
             Statement::Query(q) => {
                 self.info.class(Class::Read);
@@ -1036,16 +1059,22 @@ impl Walker<'_> {
                 self.info.class(Class::Notify);
                 Ok(())
             }
-            Statement::Grant(_)
-            | Statement::Revoke(_)
-            | Statement::GrantRole(_)
+            Statement::Grant(_) | Statement::Revoke(_) => {
+                self.info.class(Class::Dcl);
+                self.ddl_functions(st)
+            }
+            Statement::AlterDefaultPrivileges(_) => {
+                self.info.class(Class::Dcl);
+                self.info.class(Class::Roles);
+                self.ddl_functions(st)
+            }
+            Statement::GrantRole(_)
             | Statement::RevokeRole(_)
             | Statement::CreateRole(_)
             | Statement::AlterRole { .. }
             | Statement::CreateUser(_)
-            | Statement::AlterUser(_)
-            | Statement::AlterDefaultPrivileges(_) => {
-                self.info.class(Class::Dcl);
+            | Statement::AlterUser(_) => {
+                self.info.class(Class::Roles);
                 self.ddl_functions(st)
             }
             Statement::CreatePolicy(ast::CreatePolicy { table_name, .. })
@@ -1083,8 +1112,12 @@ impl Walker<'_> {
             Statement::Drop {
                 object_type, names, ..
             } => {
-                self.info.class(Class::Ddl);
                 use ast::ObjectType as O;
+                if matches!(object_type, O::Role | O::User | O::Group) {
+                    self.info.class(Class::Roles);
+                    return Ok(());
+                }
+                self.info.class(Class::Ddl);
                 match object_type {
                     O::Table
                     | O::View

@@ -15,6 +15,7 @@ pub mod compile;
 pub mod explain;
 pub mod fingerprint;
 pub mod names;
+pub mod ownership;
 pub mod risk;
 pub mod rls;
 
@@ -1321,6 +1322,13 @@ impl Policy {
             }
         }
 
+        // Before the other classes: an attempt to manage roles is named as
+        // such, whatever else the agent may or may not do.
+        for c in [Class::Roles, Class::Ownership] {
+            if st.classes.contains(&c) && !self.classes.contains(&c) {
+                return Err(self.role_management_denial(c));
+            }
+        }
         for c in &st.classes {
             let allowed = self.classes.contains(c)
                 || (*c == Class::Transaction && self.driver_profile)
@@ -1344,7 +1352,7 @@ impl Policy {
             return Err(Denial::new(
                 "cluster_object_denied",
                 "builtin.cluster_objects",
-                "actgate denied DDL on databases, extensions, servers or roles",
+                "actgate denied DDL on databases, extensions, servers or other cluster-wide objects",
             ));
         }
         for p in &st.prepared {
@@ -1790,6 +1798,32 @@ impl Policy {
         } else {
             format!("tables this agent may use: {}", names.join("; "))
         }
+    }
+
+    /// The refusal of a `roles` or `ownership` statement by an agent
+    /// whose rules do not list the class.
+    fn role_management_denial(&self, class: Class) -> Denial {
+        let what = match class {
+            Class::Roles => {
+                "it creates, alters or drops a role, user or group, grants or revokes role membership or changes default privileges"
+            }
+            _ => {
+                "it hands an object to another role or makes code run with its owner's rights (OWNER TO, AUTHORIZATION, SECURITY DEFINER)"
+            }
+        };
+        Denial::new(
+            "role_management_denied",
+            format!("{}: policy.statements", self.file()),
+            format!(
+                "actgate denied this statement: {what}, and the {} statement class is not allowed for agent {:?}",
+                class.name(),
+                self.agent
+            ),
+        )
+        .hint(format!(
+            "only rules that list \"{}\" under [policy] statements allow this",
+            class.name()
+        ))
     }
 
     fn classes_hint(&self) -> String {

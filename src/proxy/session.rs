@@ -646,6 +646,7 @@ fn token_refusal_reason(e: &crate::token::TokenError) -> &'static str {
         E::Expired { .. } => "token_expired",
         E::NotYetValid { .. } => "token_not_yet_valid",
         E::WrongAgent { .. } => "token_wrong_agent",
+        E::KeyNotAllowed { .. } => "token_key_not_allowed",
         E::Revoked { .. } => "token_revoked",
         _ => "token_invalid",
     }

@@ -1,5 +1,6 @@
 //! Key files: generating a pair, loading the signing key and the
-//! verification keys.
+//! verification keys, and which agents each verification key may sign
+//! tokens for.
 //!
 //! Keys are read as PEM (PKCS#8 / SPKI, as [`keygen`] writes them), as
 //! biscuit's prefixed hex (`ed25519-private/…`, `ed25519/…`) or as bare
@@ -12,24 +13,135 @@ use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
-/// Verification keys; a token signed by any of them is accepted (rotation).
+/// Names of the agents a key may sign tokens for: one agent's name, or
+/// every name that starts with a prefix (`support-*`; `*` alone is every
+/// agent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentPattern {
+    Exact(String),
+    Prefix(String),
+}
+
+impl AgentPattern {
+    /// A name, or a prefix followed by one `*` at the very end.
+    pub fn parse(text: &str) -> Result<AgentPattern, String> {
+        let (stem, prefix) = match text.strip_suffix('*') {
+            Some(stem) => (stem, true),
+            None => (text, false),
+        };
+        if text.is_empty() || text.len() > 64 || text.contains('\0') {
+            return Err(format!(
+                "agent pattern {text:?} must be 1 to 64 bytes without NUL"
+            ));
+        }
+        if stem.contains('*') {
+            return Err(format!(
+                "agent pattern {text:?}: `*` may only end a pattern (as in \"support-*\")"
+            ));
+        }
+        Ok(if prefix {
+            AgentPattern::Prefix(stem.to_owned())
+        } else {
+            AgentPattern::Exact(stem.to_owned())
+        })
+    }
+
+    pub fn matches(&self, agent: &str) -> bool {
+        match self {
+            AgentPattern::Exact(name) => agent == name,
+            AgentPattern::Prefix(stem) => agent.starts_with(stem.as_str()),
+        }
+    }
+}
+
+impl std::fmt::Display for AgentPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AgentPattern::Exact(name) => f.write_str(name),
+            AgentPattern::Prefix(stem) => write!(f, "{stem}*"),
+        }
+    }
+}
+
+/// A verification key that may sign tokens only for some agents
+/// (`[[tokens.keys]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyBinding {
+    pub public_key: PathBuf,
+    /// Not empty.
+    pub agents: Vec<AgentPattern>,
+}
+
+/// Which agents one trusted key may sign for.
+#[derive(Debug, Clone)]
+enum Signer {
+    /// Listed in `public_keys`: every agent.
+    AnyAgent,
+    /// Bound by `[[tokens.keys]]`: agents matching one of the patterns.
+    Agents(Vec<AgentPattern>),
+}
+
+impl Signer {
+    fn may_sign_for(&self, agent: &str) -> bool {
+        match self {
+            Signer::AnyAgent => true,
+            Signer::Agents(patterns) => patterns.iter().any(|p| p.matches(agent)),
+        }
+    }
+}
+
+/// Verification keys, each with the agents it may sign tokens for. A
+/// token is accepted if a key that may sign for its agent verifies it;
+/// several keys may sign for one agent (rotation).
 #[derive(Debug, Clone, Default)]
 pub struct PublicKeys {
-    keys: Vec<PublicKey>,
+    keys: Vec<(PublicKey, Signer)>,
 }
 
 impl PublicKeys {
-    /// Loads one public key per file.
+    /// Loads one public key per file; each may sign for every agent.
     pub fn load(paths: &[PathBuf]) -> Result<PublicKeys, TokenError> {
-        let keys = paths
-            .iter()
-            .map(|p| load_public_key(p))
-            .collect::<Result<_, _>>()?;
-        Ok(PublicKeys { keys })
+        PublicKeys::load_with_bindings(paths, &[])
     }
 
+    /// `paths` may sign for every agent, each binding's key only for its
+    /// agents. A key both in `paths` and bound would make the binding
+    /// meaningless, and is refused.
+    pub fn load_with_bindings(
+        paths: &[PathBuf],
+        bindings: &[KeyBinding],
+    ) -> Result<PublicKeys, TokenError> {
+        let mut keys = PublicKeys::default();
+        for path in paths {
+            keys.keys.push((load_public_key(path)?, Signer::AnyAgent));
+        }
+        for binding in bindings {
+            let key = load_public_key(&binding.public_key)?;
+            if keys.keys.iter().any(|(k, signer)| {
+                matches!(signer, Signer::AnyAgent) && k.to_bytes() == key.to_bytes()
+            }) {
+                return Err(TokenError::Key(format!(
+                    "{}: the key is also in tokens.public_keys, where it may sign for every agent; \
+                     list it in one place only",
+                    binding.public_key.display()
+                )));
+            }
+            keys = keys.bind(key, binding.agents.clone());
+        }
+        Ok(keys)
+    }
+
+    /// Keys that may sign for every agent.
     pub fn from_keys(keys: Vec<PublicKey>) -> Self {
-        PublicKeys { keys }
+        PublicKeys {
+            keys: keys.into_iter().map(|k| (k, Signer::AnyAgent)).collect(),
+        }
+    }
+
+    /// Adds `key`, which may sign only for agents matching `agents`.
+    pub fn bind(mut self, key: PublicKey, agents: Vec<AgentPattern>) -> Self {
+        self.keys.push((key, Signer::Agents(agents)));
+        self
     }
 
     pub fn is_empty(&self) -> bool {
@@ -40,8 +152,22 @@ impl PublicKeys {
         self.keys.len()
     }
 
+    /// Every key, whoever it may sign for.
     pub fn iter(&self) -> impl Iterator<Item = &PublicKey> {
-        self.keys.iter()
+        self.keys.iter().map(|(k, _)| k)
+    }
+
+    /// The keys that may (`true`) or may not (`false`) sign tokens for
+    /// `agent`.
+    pub fn signing_for<'a>(
+        &'a self,
+        agent: &'a str,
+        may: bool,
+    ) -> impl Iterator<Item = &'a PublicKey> + 'a {
+        self.keys
+            .iter()
+            .filter(move |(_, signer)| signer.may_sign_for(agent) == may)
+            .map(|(k, _)| k)
     }
 }
 
@@ -222,6 +348,98 @@ mod tests {
             keys.iter()
                 .all(|k| k.to_bytes() == pair.public().to_bytes())
         );
+    }
+
+    #[test]
+    fn agent_patterns_are_names_or_trailing_star_prefixes() {
+        let p = |s: &str| AgentPattern::parse(s).unwrap();
+        assert_eq!(p("billing-bot"), AgentPattern::Exact("billing-bot".into()));
+        assert_eq!(p("support-*"), AgentPattern::Prefix("support-".into()));
+        assert!(p("billing-bot").matches("billing-bot"));
+        assert!(!p("billing-bot").matches("billing-bot-2"));
+        assert!(!p("billing-bot").matches("billing"));
+        assert!(p("support-*").matches("support-"));
+        assert!(p("support-*").matches("support-desk"));
+        assert!(!p("support-*").matches("support"));
+        assert!(!p("support-*").matches("Support-desk"));
+        assert!(p("*").matches("anything"));
+        assert_eq!(p("support-*").to_string(), "support-*");
+        for bad in ["", "a*b", "**", "*a", "a\0", &"a".repeat(65)] {
+            let err = AgentPattern::parse(bad).unwrap_err();
+            assert!(err.contains("agent pattern"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn bound_keys_sign_only_for_their_agents() {
+        let (any, support, billing) = (KeyPair::new(), KeyPair::new(), KeyPair::new());
+        let keys = PublicKeys::from_keys(vec![any.public()])
+            .bind(
+                support.public(),
+                vec![AgentPattern::parse("support-*").unwrap()],
+            )
+            .bind(
+                billing.public(),
+                vec![
+                    AgentPattern::parse("billing-bot").unwrap(),
+                    AgentPattern::parse("ledger").unwrap(),
+                ],
+            );
+        let signers = |agent: &str| -> Vec<Vec<u8>> {
+            keys.signing_for(agent, true)
+                .map(|k| k.to_bytes())
+                .collect()
+        };
+        let b = |k: &KeyPair| k.public().to_bytes();
+        assert_eq!(signers("support-desk"), vec![b(&any), b(&support)]);
+        assert_eq!(signers("billing-bot"), vec![b(&any), b(&billing)]);
+        assert_eq!(signers("ledger"), vec![b(&any), b(&billing)]);
+        assert_eq!(signers("analytics"), vec![b(&any)]);
+        let others: Vec<Vec<u8>> = keys
+            .signing_for("support-desk", false)
+            .map(|k| k.to_bytes())
+            .collect();
+        assert_eq!(others, vec![b(&billing)]);
+        assert_eq!(keys.len(), 3);
+    }
+
+    #[test]
+    fn bindings_load_from_files_and_may_not_repeat_an_unbound_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |n: &str| dir.path().join(n);
+        keygen(&path("a.key"), &path("a.pub")).unwrap();
+        keygen(&path("b.key"), &path("b.pub")).unwrap();
+        let binding = |file: &str| KeyBinding {
+            public_key: path(file),
+            agents: vec![AgentPattern::parse("team-b-*").unwrap()],
+        };
+        let keys = PublicKeys::load_with_bindings(&[path("a.pub")], &[binding("b.pub")]).unwrap();
+        let b = load_private_key(&path("b.key"))
+            .unwrap()
+            .public()
+            .to_bytes();
+        let a = load_private_key(&path("a.key"))
+            .unwrap()
+            .public()
+            .to_bytes();
+        let for_agent = |agent: &str| -> Vec<Vec<u8>> {
+            keys.signing_for(agent, true)
+                .map(|k| k.to_bytes())
+                .collect()
+        };
+        assert_eq!(for_agent("team-b-bot"), vec![a.clone(), b]);
+        assert_eq!(for_agent("team-a-bot"), vec![a]);
+        // Only bindings: no key signs for an agent no pattern names.
+        let only = PublicKeys::load_with_bindings(&[], &[binding("b.pub")]).unwrap();
+        assert_eq!(only.signing_for("team-a-bot", true).count(), 0);
+        assert_eq!(only.signing_for("team-a-bot", false).count(), 1);
+
+        let err =
+            PublicKeys::load_with_bindings(&[path("b.pub")], &[binding("b.pub")]).unwrap_err();
+        assert!(err.to_string().contains("b.pub"), "{err}");
+        assert!(err.to_string().contains("public_keys"), "{err}");
+        let err = PublicKeys::load_with_bindings(&[], &[binding("missing.pub")]).unwrap_err();
+        assert!(err.to_string().contains("missing.pub"), "{err}");
     }
 
     #[test]

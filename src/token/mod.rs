@@ -18,7 +18,8 @@
 //! - this file: errors, limits, encoding helpers.
 //! - `mint`: [`mint`], [`attenuate`], [`inspect`].
 //! - `verify`: [`verify`], [`Claims`], [`VerifiedToken::authorize`].
-//! - `keys`: [`keygen`], [`load_private_key`], [`PublicKeys`].
+//! - `keys`: [`keygen`], [`load_private_key`], [`PublicKeys`] and the
+//!   agents each key may sign for ([`KeyBinding`], [`AgentPattern`]).
 //! - `revocation`: [`RevocationList`], [`revoke`].
 //! - `duration`: [`parse_duration`] for `15m`, `30s`, `2h`, `1d`.
 
@@ -29,7 +30,7 @@ mod revocation;
 mod verify;
 
 pub use duration::{DurationError, parse_duration};
-pub use keys::{PublicKeys, keygen, load_private_key};
+pub use keys::{AgentPattern, KeyBinding, PublicKeys, keygen, load_private_key};
 pub use mint::{Attenuation, MintRequest, attenuate, connection_string, inspect, mint};
 pub use revocation::{RevocationList, revoke};
 pub use verify::{Claims, VerifiedToken, verify};
@@ -93,6 +94,10 @@ pub enum TokenError {
     NotYetValid { issued_at: String },
     #[error("token was issued for agent {found:?}, not {expected:?}")]
     WrongAgent { expected: String, found: String },
+    /// The signature is good, but no key that verifies it may sign
+    /// tokens for the agent (`[[tokens.keys]]`).
+    #[error("token is signed by a key that may not sign tokens for agent {agent:?}")]
+    KeyNotAllowed { agent: String },
     #[error("token has no {0} claim")]
     MissingClaim(String),
     #[error("token is revoked (id {id})")]

@@ -167,8 +167,10 @@ fn extract_claims(biscuit: &Biscuit) -> Result<(Claims, Option<SystemTime>), Tok
     Ok((claims, date("not_before")?))
 }
 
-/// Size first (before decoding), then the signature chain against any of
-/// the keys, then the authority facts: the agent must equal
+/// Size first (before decoding), then the signature chain against the
+/// keys that may sign for `expected_agent` (a token that only another key
+/// verifies is [`TokenError::KeyNotAllowed`]), then the authority facts:
+/// the agent must equal
 /// `expected_agent`, `issued_at` must not lie more than [`MAX_CLOCK_SKEW`]
 /// in the future and `not_before` (if any) not in the future
 /// (NotYetValid), and `now < expires_at` (Expired).
@@ -190,7 +192,9 @@ pub fn verify(
     }
     let mut last_error = None;
     let mut verified = None;
-    for key in keys.iter() {
+    let mut candidates = 0;
+    for key in keys.signing_for(expected_agent, true) {
+        candidates += 1;
         match unverified.clone().verify(*key) {
             Ok(biscuit) => {
                 verified = Some(biscuit);
@@ -200,11 +204,21 @@ pub fn verify(
         }
     }
     let Some(biscuit) = verified else {
+        // Each key is tried once: those bound to other agents only now,
+        // to tell a misdirected key from a forgery.
+        if keys
+            .signing_for(expected_agent, false)
+            .any(|key| unverified.clone().verify(*key).is_ok())
+        {
+            return Err(TokenError::KeyNotAllowed {
+                agent: expected_agent.to_owned(),
+            });
+        }
         let detail = last_error
-            .map(|e| describe(&biscuit_auth::error::Token::Format(e)))
+            .map(|e| format!(": {}", describe(&biscuit_auth::error::Token::Format(e))))
             .unwrap_or_default();
         return Err(TokenError::Signature(format!(
-            "no trusted key ({} configured) verifies the token: {detail}",
+            "no trusted key verifies the token ({candidates} of {} configured may sign for agent {expected_agent:?}){detail}",
             keys.len()
         )));
     };
@@ -461,6 +475,55 @@ mod tests {
         let other = KeyPair::new();
         let both = PublicKeys::from_keys(vec![other.public(), key.public()]);
         verify(&token, &both, "support", t0()).unwrap();
+    }
+
+    #[test]
+    fn a_key_signs_only_for_the_agents_it_is_bound_to() {
+        let (key, token, _) = minted();
+        let pattern = |s: &str| super::super::AgentPattern::parse(s).unwrap();
+        // Bound to the token's agent, by name or by prefix: accepted.
+        for bound in ["support", "supp*", "*"] {
+            let keys = PublicKeys::default().bind(key.public(), vec![pattern(bound)]);
+            let v = verify(&token, &keys, "support", t0()).unwrap();
+            assert_eq!(v.claims.agent, "support");
+        }
+        // Bound to other agents only: refused, though the signature holds.
+        let keys = PublicKeys::default().bind(
+            key.public(),
+            vec![pattern("billing-*"), pattern("supporter")],
+        );
+        match verify(&token, &keys, "support", t0()).unwrap_err() {
+            TokenError::KeyNotAllowed { agent } => assert_eq!(agent, "support"),
+            other => panic!("{other}"),
+        }
+        // Another key may sign for the agent: still refused, and a key that
+        // verifies nothing stays a signature error.
+        let other = KeyPair::new();
+        let keys = PublicKeys::from_keys(vec![other.public()])
+            .bind(key.public(), vec![pattern("billing-*")]);
+        assert!(matches!(
+            verify(&token, &keys, "support", t0()),
+            Err(TokenError::KeyNotAllowed { .. })
+        ));
+        let keys = PublicKeys::default().bind(other.public(), vec![pattern("support")]);
+        match verify(&token, &keys, "support", t0()).unwrap_err() {
+            TokenError::Signature(detail) => {
+                assert!(detail.contains("1 of 1 configured"), "{detail}")
+            }
+            other => panic!("{other}"),
+        }
+        // Key B bound to the agent verifies B's tokens even when key A,
+        // bound elsewhere, comes first.
+        let b = KeyPair::new();
+        let (token_b, _) = mint(&b, &request()).unwrap();
+        let keys = PublicKeys::default()
+            .bind(key.public(), vec![pattern("billing-*")])
+            .bind(b.public(), vec![pattern("support")]);
+        verify(&token_b, &keys, "support", t0()).unwrap();
+        assert!(matches!(
+            verify(&token, &keys, "support", t0()),
+            Err(TokenError::KeyNotAllowed { .. })
+        ));
     }
 
     #[test]
