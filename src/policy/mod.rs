@@ -665,6 +665,35 @@ impl SessionState {
     pub fn is_prepared(&self, statement: &str) -> bool {
         self.prepared.contains(statement)
     }
+
+    /// What the session holds about `statement`, to put back with
+    /// [`SessionState::restore`] if the server never saw the message that
+    /// changed it.
+    pub fn snapshot(&self, statement: &str) -> StatementSnapshot {
+        StatementSnapshot {
+            prepared: self.prepared.contains(statement),
+            checks: self.checks.get(statement).cloned(),
+        }
+    }
+
+    pub fn restore(&mut self, statement: &str, snapshot: StatementSnapshot) {
+        if snapshot.prepared {
+            self.prepared.insert(statement.to_owned());
+        } else {
+            self.prepared.remove(statement);
+        }
+        match snapshot.checks {
+            Some(c) => self.checks.insert(statement.to_owned(), c),
+            None => self.checks.remove(statement),
+        };
+    }
+}
+
+/// One prepared statement's entry in a [`SessionState`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementSnapshot {
+    prepared: bool,
+    checks: Option<Vec<ParamCheck>>,
 }
 
 fn token_denial(d: CapabilityDenial, table: Option<&QualifiedName>, op: &str) -> Denial {

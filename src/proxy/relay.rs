@@ -17,6 +17,8 @@
 //! batch until Sync, and reports the true status in ReadyForQuery, and
 //! responses to pipelined messages stay in order.
 
+mod journal;
+
 use super::Gateway;
 use super::analysis::AnalysisContext;
 use super::error::SessionError;
@@ -36,6 +38,7 @@ use crate::protocol::frontend::Target;
 use crate::protocol::pipeline::{Batch, Fate};
 use crate::protocol::{ProtocolError, peek_header, put_cstr, put_message};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use journal::{Journal, Undo};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -138,6 +141,25 @@ struct Shared {
     /// Close messages sent in the current batch (client half): a probe is
     /// known by the position of its CloseComplete among the batch's.
     closes: Mutex<CloseCount>,
+    /// The last batch with an error, and how many of its messages had
+    /// completed before it (server half).
+    first_error: Mutex<(u64, u64)>,
+    /// ReadyForQuery messages whose status shows the transaction or
+    /// savepoint actgate opened around a capped statement, not the
+    /// session's: not recorded as the session's status.
+    transient_status: Mutex<HashSet<u64>>,
+    /// The batch in which the server last entered copy-in mode.
+    copy_in_started: AtomicU64,
+}
+
+/// Whether the server may be in copy-in mode (client half).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CopyIn {
+    None,
+    /// An Execute of COPY … FROM STDIN was sent in this batch.
+    MayStart(u64),
+    /// The server answered it with CopyInResponse.
+    Copying,
 }
 
 /// A probe sent by [`Relay::settle`].
@@ -225,6 +247,13 @@ impl Shared {
         false
     }
 
+    /// How many messages of batch `batch` completed before its first
+    /// error; `None` if it had none. Asked once its ReadyForQuery is in.
+    fn completed_before_error(&self, batch: u64) -> Option<u64> {
+        let (failed, completed) = *lock(&self.first_error);
+        (failed == batch).then_some(completed)
+    }
+
     fn idle(&self) -> bool {
         self.sent.load(Ordering::Acquire) == self.received.load(Ordering::Acquire)
             && self.status.load(Ordering::Relaxed) == TransactionStatus::Idle.byte()
@@ -276,6 +305,9 @@ impl Action {
 enum Protocol {
     Simple,
     Extended,
+    /// A Parse of the unnamed statement: PostgreSQL drops the unnamed
+    /// statement before it parses the new one, so the sentinel does too.
+    UnnamedParse,
 }
 
 pub struct Relay<'a> {
@@ -371,6 +403,9 @@ impl Relay<'_> {
             cap_outcome: Mutex::new(None),
             probe: Mutex::new(Probe::None),
             closes: Mutex::new(CloseCount::default()),
+            first_error: Mutex::new((0, 0)),
+            transient_status: Mutex::new(HashSet::new()),
+            copy_in_started: AtomicU64::new(0),
         };
         let (stop_tx, stop_rx) = oneshot::channel();
         let c2u = async {
@@ -431,6 +466,8 @@ impl Relay<'_> {
         let limit = self.gateway.config.limits.max_message_bytes;
         let idle_timeout = self.gateway.config.limits.idle_timeout;
         let mut batch = Batch::Closed;
+        let mut journal = Journal::default();
+        let mut copy = CopyIn::None;
         let mut state = SessionState::default();
         let mut limits = RowLimits::default();
         // Bytes of an oversized message still to be thrown away.
@@ -447,10 +484,40 @@ impl Relay<'_> {
                     Err(ProtocolError::TooLong { tag, .. }) => Some(*tag as u8),
                     _ => None,
                 };
+                if tag.is_some()
+                    && let Some(earlier) = journal.unresolved_before(shared.current_batch())
+                {
+                    // A message of a new batch is decided on records that the
+                    // previous batch may have changed in ways the server skipped.
+                    if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
+                        return io_stop(e);
+                    }
+                    if let Err(stop) = self
+                        .wait_for(shared, client, &mut buf, || {
+                            shared.received.load(Ordering::Acquire) >= earlier
+                        })
+                        .await
+                    {
+                        return stop;
+                    }
+                    journal.resolve(
+                        shared.completed_before_error(earlier),
+                        &mut state,
+                        &mut limits,
+                        &mut lock(&shared.param_types),
+                    );
+                }
                 if let Some(tag @ (b'Q' | b'F')) = tag
                     && let Err(stop) = self
                         .settle(
-                            tag, upstream, client, &mut buf, &mut pos, shared, &mut batch,
+                            tag,
+                            upstream,
+                            client,
+                            &mut buf,
+                            &mut pos,
+                            shared,
+                            &mut batch,
+                            &mut journal,
                         )
                         .await
                 {
@@ -492,6 +559,9 @@ impl Relay<'_> {
                             batch = batch.failed();
                             Protocol::Extended
                         };
+                        if matches!(protocol, Protocol::Extended) {
+                            journal.push(shared.current_batch(), Undo::Nothing, false);
+                        }
                         if let Err(e) = self.deny(upstream, shared, &denial, protocol).await {
                             return io_stop(e);
                         }
@@ -509,7 +579,7 @@ impl Relay<'_> {
                     batch = batch.failed();
                 }
                 let body = &buf[pos + 5..pos + header.total];
-                let action = match FrontendMessage::decode_parts(header.tag, body) {
+                let msg = match FrontendMessage::decode_parts(header.tag, body) {
                     // Authentication is over: a password message now is a
                     // protocol violation, as PostgreSQL treats it; it is
                     // never forwarded.
@@ -519,16 +589,54 @@ impl Relay<'_> {
                             byte: b'p',
                         });
                     }
-                    Ok(msg) => {
-                        self.inspect(&msg, &mut state, shared, &mut limits, &mut batch)
-                            .await
-                    }
+                    Ok(msg) => msg,
                     Err(e) => return fatal_stop(e),
                 };
+                let undo = records_of(&msg, &state, &limits, shared);
+                let copy_execute = matches!(msg, FrontendMessage::Execute { portal, .. }
+                    if limits.copy_in_portals.contains(portal));
+                let action = self
+                    .inspect(&msg, &mut state, shared, &mut limits, &mut batch)
+                    .await;
+                let entry = match &action {
+                    a if a.forwards() && matches!(header.tag, b'P' | b'B' | b'E' | b'D' | b'C') => {
+                        Some(header.tag == b'P')
+                    }
+                    Action::Deny(_, Protocol::UnnamedParse) => Some(true),
+                    Action::Deny(_, Protocol::Extended) => Some(false),
+                    _ => None,
+                };
+                if let Some(parses_its_name) = entry {
+                    let undo = undo.unless_unchanged(&state, &limits, &lock(&shared.param_types));
+                    journal.push(shared.current_batch(), undo, parses_its_name);
+                }
+                let before = batch;
                 if action.forwards() {
                     batch = batch.sent(header.tag);
                     if header.tag == b'C' {
                         shared.note_close_sent(shared.current_batch());
+                    }
+                    if copy_execute {
+                        copy = CopyIn::MayStart(shared.current_batch());
+                    }
+                }
+                if matches!(header.tag, b'c' | b'f') {
+                    copy = CopyIn::None;
+                }
+                let mut action = action;
+                if header.tag == b'S' && matches!(action, Action::ForwardSync) {
+                    match self
+                        .sync_in_copy(upstream, client, &mut buf, &mut pos, shared, &mut copy)
+                        .await
+                    {
+                        Err(stop) => return stop,
+                        // The server ignores it: no ReadyForQuery comes, and
+                        // the batch goes on.
+                        Ok(true) => {
+                            action = Action::Forward;
+                            batch = before;
+                        }
+                        Ok(false) => {}
                     }
                 }
                 let result = match action {
@@ -561,6 +669,8 @@ impl Relay<'_> {
                             .await_execute(upstream, client, &mut buf, &mut pos, shared, execute, n)
                             .await;
                         if let Ok(true) = r {
+                            // actgate's sentinel failed the batch.
+                            journal.push(shared.current_batch(), Undo::Nothing, false);
                             batch = batch.failed();
                         }
                         r.map(|_| ())
@@ -645,6 +755,7 @@ impl Relay<'_> {
         pos: &mut usize,
         shared: &Shared,
         batch: &mut Batch,
+        journal: &mut Journal,
     ) -> Result<(), Stop> {
         if batch.fate(tag) != Fate::Unknown {
             return Ok(());
@@ -674,11 +785,46 @@ impl Relay<'_> {
         .await?;
         let answered = std::mem::replace(&mut *lock(&shared.probe), Probe::None);
         *batch = if answered == Probe::Answered {
+            // Every message of the batch so far was processed.
+            journal.clear();
             batch.answered()
         } else {
             batch.failed()
         };
         Ok(())
+    }
+
+    /// A Sync after an Execute of COPY … FROM STDIN: PostgreSQL ignores
+    /// Sync (and Flush) in copy-in mode, so whether this one is answered
+    /// depends on whether the copy started (CopyInResponse) or the batch
+    /// failed first. `Ok(true)`: the server is copying and ignores it.
+    #[allow(clippy::too_many_arguments)]
+    async fn sync_in_copy(
+        &self,
+        upstream: &mut WriteHalf<MaybeTls>,
+        client: &mut ReadHalf<MaybeTls>,
+        buf: &mut BytesMut,
+        pos: &mut usize,
+        shared: &Shared,
+        copy: &mut CopyIn,
+    ) -> Result<bool, Stop> {
+        let batch = match *copy {
+            CopyIn::None => return Ok(false),
+            CopyIn::Copying => return Ok(true),
+            CopyIn::MayStart(batch) => batch,
+        };
+        flush(upstream, buf, pos).await.map_err(io_stop)?;
+        self.wait_for(shared, client, buf, || {
+            shared.copy_in_started.load(Ordering::Acquire) == batch
+                || shared.batch_failed.load(Ordering::Acquire) == batch
+        })
+        .await?;
+        if shared.batch_failed.load(Ordering::Acquire) == batch {
+            *copy = CopyIn::None;
+            return Ok(false);
+        }
+        *copy = CopyIn::Copying;
+        Ok(true)
     }
 
     /// After a row-limited Query (error mode): waits for its ReadyForQuery,
@@ -959,7 +1105,12 @@ impl Relay<'_> {
                     let declared = crate::protocol::frontend::param_type_oids(param_types);
                     lock(&shared.param_types).insert(statement.to_owned(), declared);
                 }
-                (verdict, Protocol::Extended)
+                let protocol = if statement.is_empty() {
+                    Protocol::UnnamedParse
+                } else {
+                    Protocol::Extended
+                };
+                (verdict, protocol)
             }
             FrontendMessage::Bind(ref b) => {
                 if let Some(p) = limits.prepared.get(b.statement)
@@ -976,6 +1127,7 @@ impl Relay<'_> {
                     }
                 }
                 let prepared = limits.prepared.get(b.statement);
+                let copy_in = prepared.is_some_and(|p| p.copy_in);
                 let (sql, approvals, controls, limit, cap) = match prepared {
                     Some(p) => (
                         Some(p.sql.clone()),
@@ -1008,6 +1160,11 @@ impl Relay<'_> {
                     verdict = self.hold(&needs, &sql, &params, &param, None);
                 }
                 limits.portal_controls.remove(b.portal);
+                if verdict.is_allow() && copy_in {
+                    limits.copy_in_portals.insert(b.portal.to_owned());
+                } else {
+                    limits.copy_in_portals.remove(b.portal);
+                }
                 if verdict.is_allow()
                     && let Some(controls) = controls
                 {
@@ -1100,7 +1257,7 @@ impl Relay<'_> {
         match verdict {
             Verdict::Allow => match protocol {
                 Protocol::Simple => Action::ForwardSync,
-                Protocol::Extended => Action::Forward,
+                Protocol::Extended | Protocol::UnnamedParse => Action::Forward,
             },
             Verdict::Deny(denial) => {
                 info!(
@@ -1108,7 +1265,7 @@ impl Relay<'_> {
                     message = msg.name(),
                     "statement denied"
                 );
-                if matches!(protocol, Protocol::Extended) {
+                if !matches!(protocol, Protocol::Simple) {
                     *batch = batch.failed();
                 }
                 Action::Deny(denial, protocol)
@@ -1174,6 +1331,14 @@ impl Relay<'_> {
         let cap = a
             .filter(|_| self.write_caps_on())
             .and_then(|a| self.policy().write_cap(a).ok().flatten());
+        let copy_in = a.is_some_and(|a| {
+            a.statements.iter().any(|st| {
+                st.copy.is_some_and(|c| {
+                    c.direction == crate::policy::analyze::CopyDirection::From
+                        && c.endpoint == crate::policy::analyze::CopyEndpoint::Client
+                })
+            })
+        });
         state.parsed(statement, checks);
         let generation = self.generation.load(Ordering::Relaxed);
         match limits.prepared.get_mut(statement) {
@@ -1189,6 +1354,7 @@ impl Relay<'_> {
                     generation,
                     sql,
                     via_parse: true,
+                    copy_in,
                     limit,
                     cap,
                     controls,
@@ -1202,6 +1368,7 @@ impl Relay<'_> {
                         generation,
                         sql: Arc::from(sql),
                         via_parse: true,
+                        copy_in,
                         limit,
                         cap,
                         controls,
@@ -1621,6 +1788,10 @@ impl Relay<'_> {
                 "ROLLBACK TO SAVEPOINT actgate_cap; RELEASE SAVEPOINT actgate_cap",
             )
         };
+        // (Only this half moves `sent`: the opening statement and the
+        // capped one are the next two.)
+        let opened = shared.current_batch();
+        lock(&shared.transient_status).extend([opened, opened + 1]);
         self.inject(upstream, shared, open, Swallow::All)
             .await
             .map_err(io_stop)?;
@@ -1894,6 +2065,11 @@ impl Relay<'_> {
         // CloseComplete messages of the current batch (probes are known by
         // their position).
         let mut closes_seen = 0u64;
+        // Messages of the current batch answered with their completion
+        // (ParseComplete, BindComplete, CloseComplete, the end of a
+        // Describe, CommandComplete, EmptyQueryResponse, PortalSuspended):
+        // at an error, the position of the message that failed.
+        let mut completed = 0u64;
         let mut revocations = self.gateway.subscribe_revocations();
         let mut suspensions = self.gateway.subscribe_suspensions();
         let mut generations = self.gateway.subscribe_generations();
@@ -1921,6 +2097,22 @@ impl Relay<'_> {
                 if buf.len() - pos < header.total {
                     buf.reserve(header.total - (buf.len() - pos));
                     break;
+                }
+                match header.tag {
+                    b'1' | b'2' | b'3' | b'n' | b'T' | b'C' | b'I' | b's' => completed += 1,
+                    b'E' => {
+                        let current = shared.received.load(Ordering::Acquire) + 1;
+                        if shared.batch_failed.load(Ordering::Acquire) != current {
+                            *lock(&shared.first_error) = (current, completed);
+                        }
+                    }
+                    b'Z' => completed = 0,
+                    b'G' => {
+                        let current = shared.received.load(Ordering::Acquire) + 1;
+                        shared.copy_in_started.store(current, Ordering::Release);
+                        shared.progress.notify_waiters();
+                    }
+                    _ => {}
                 }
                 if caps_on && header.tag != b'Z' {
                     let current = shared.received.load(Ordering::Acquire) + 1;
@@ -1966,7 +2158,12 @@ impl Relay<'_> {
                 match header.tag {
                     b'Z' => {
                         let status = body.first().copied().unwrap_or(b'I');
-                        shared.status.store(status, Ordering::Relaxed);
+                        let next = shared.received.load(Ordering::Acquire) + 1;
+                        // (Stored before `received` moves: a waiter reads it
+                        // once `received` says its answer is in.)
+                        if !lock(&shared.transient_status).remove(&next) {
+                            shared.status.store(status, Ordering::Relaxed);
+                        }
                         closes_seen = 0;
                         let received = shared.received.fetch_add(1, Ordering::AcqRel) + 1;
                         {
@@ -2240,10 +2437,13 @@ struct RowLimits {
     /// Runtime controls (budgets, time windows) of bound portals not yet
     /// executed, with the rules they were bound under.
     portal_controls: HashMap<String, (Arc<Policy>, RuntimeControls)>,
+    /// Portals bound to a COPY … FROM STDIN.
+    copy_in_portals: HashSet<String>,
     executes: u64,
 }
 
 /// One prepared statement, as actgate decided it.
+#[derive(Clone)]
 struct Prepared {
     /// The rules generation it was decided under: after a reload it is
     /// decided again at its next Bind or EXECUTE.
@@ -2252,6 +2452,9 @@ struct Prepared {
     /// Prepared by Parse; otherwise by SQL `PREPARE`, which carries none of
     /// the conditions below (actgate refuses such a PREPARE when it would).
     via_parse: bool,
+    /// It is a COPY … FROM STDIN: executing it puts the server in copy-in
+    /// mode, where it ignores Sync and Flush.
+    copy_in: bool,
     /// Row limit and write cap (when enforced).
     limit: Option<RowLimit>,
     cap: Option<u64>,
@@ -2259,6 +2462,24 @@ struct Prepared {
     controls: Option<RuntimeControls>,
     /// Approval rules it may fall under, decided at Bind.
     approvals: Option<Arc<[ApprovalNeed]>>,
+}
+
+impl Prepared {
+    /// Whether `other` holds the statement to the same conditions.
+    fn same_as(&self, other: &Prepared) -> bool {
+        self.generation == other.generation
+            && self.sql == other.sql
+            && self.via_parse == other.via_parse
+            && self.copy_in == other.copy_in
+            && self.limit == other.limit
+            && self.cap == other.cap
+            && self.controls == other.controls
+            && match (&self.approvals, &other.approvals) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
 }
 
 impl RowLimits {
@@ -2277,6 +2498,7 @@ impl RowLimits {
                                 generation,
                                 sql: Arc::from(sql),
                                 via_parse: false,
+                                copy_in: false,
                                 limit: None,
                                 cap: None,
                                 controls: None,
@@ -2305,6 +2527,29 @@ struct Held {
     alert: Option<&'static str>,
 }
 
+/// What a message may change in the session's records, as they are
+/// before it.
+fn records_of(
+    msg: &FrontendMessage<'_>,
+    state: &SessionState,
+    limits: &RowLimits,
+    shared: &Shared,
+) -> Undo {
+    match *msg {
+        FrontendMessage::Parse { statement, .. }
+        | FrontendMessage::Close {
+            kind: Target::Statement,
+            name: statement,
+        } => Undo::statement(statement, state, limits, &lock(&shared.param_types)),
+        FrontendMessage::Bind(ref b) => Undo::portal(b.portal, limits),
+        FrontendMessage::Close {
+            kind: Target::Portal,
+            name,
+        } => Undo::portal(name, limits),
+        _ => Undo::Nothing,
+    }
+}
+
 /// Sends the side-effect-free sentinel that fails to parse, in the place of
 /// a refused message (or to fail the server's transaction or batch), and
 /// records that its error is to be replaced by `replacement` (nothing:
@@ -2327,9 +2572,13 @@ async fn send_sentinel(
             }
             seq
         }
-        Protocol::Extended => {
+        Protocol::Extended | Protocol::UnnamedParse => {
+            let name = match protocol {
+                Protocol::UnnamedParse => "",
+                _ => SENTINEL_STATEMENT,
+            };
             put_message(&mut sentinel, b'P', |b| {
-                put_cstr(b, SENTINEL_STATEMENT);
+                put_cstr(b, name);
                 put_cstr(b, SENTINEL_SQL);
                 b.put_i16(0);
             });
