@@ -400,6 +400,7 @@ const CONFIG_KEYS: &[&str] = &[
     "audit.path",
     "audit.queue_capacity",
     "audit.sql_max_bytes",
+    "audit.on_failure",
     "tokens.public_keys",
     "tokens.revocation_file",
     "tokens.revocation_poll_ms",
@@ -587,6 +588,7 @@ fn example_config_is_valid_and_documents_every_key() {
     assert!(audit.path.starts_with(base), "{audit:?}");
     assert_eq!(audit.queue_capacity, default_audit.queue_capacity);
     assert_eq!(audit.sql_max_bytes, default_audit.sql_max_bytes);
+    assert_eq!(audit.on_failure, default_audit.on_failure);
     // [controls] switched on shows the default time zone.
     let controls = parse(&uncomment_table(&with_file, "controls"));
     assert_eq!(controls.time_zone, defaults.time_zone);

@@ -90,14 +90,40 @@ async fn run(
         send_fatal(&mut stream, &bad).await;
         return Ok(SessionEnd::Refused);
     }
+    let user = startup.param("user").unwrap_or_default().to_owned();
     let authed = match tokio::time::timeout(
         timeout,
         authenticate(&mut stream, &mut buf, gateway, startup, peer),
     )
     .await
     {
-        Err(_) => return Err(SessionError::StartupTimeout),
-        Ok(Err(e)) => return Err(e),
+        Err(_) => {
+            // Every login attempt has a closing event.
+            audit_login(
+                gateway,
+                "login_failed",
+                &user,
+                session_id,
+                peer,
+                Some("startup_timeout"),
+            );
+            return Err(SessionError::StartupTimeout);
+        }
+        Ok(Err(e)) => {
+            let reason = match &e {
+                SessionError::ClientIo(_) => "client_disconnected",
+                _ => "protocol_violation",
+            };
+            audit_login(
+                gateway,
+                "login_failed",
+                &user,
+                session_id,
+                peer,
+                Some(reason),
+            );
+            return Err(e);
+        }
         Ok(Ok(Err((fatal, user, reason)))) => {
             info!(code = fatal.code, reason, "login refused");
             audit_login(
@@ -130,21 +156,28 @@ async fn run(
         return Ok(SessionEnd::Refused);
     }
     tracing::Span::current().record("agent", authed.agent.as_str());
-    gateway.audit.record(&AuditEvent {
-        event: "login_succeeded",
-        agent: Some(authed.agent.clone()),
-        session_id: Some(session_id),
-        client_addr: Some(peer.to_string()),
-        database: Some(authed.database.clone()),
-        token_id: authed.token.as_ref().map(|t| t.claims.token_id.clone()),
-        subject: authed.token.as_ref().map(|t| t.claims.subject.clone()),
-        chain: authed
-            .token
-            .as_ref()
-            .map(|t| t.claims.chain.clone())
-            .unwrap_or_default(),
-        ..AuditEvent::default()
-    });
+    if let Some(why) = gateway.audit.refusal() {
+        // [audit] on_failure = "block": a session that cannot be audited
+        // is not opened. 57P03, as PostgreSQL refuses sessions it cannot
+        // serve yet: clients and pools retry.
+        info!(reason = %why, "login refused: the audit log cannot be written");
+        gateway.audit.record(&login_event(
+            &authed,
+            "login_failed",
+            session_id,
+            peer,
+            Some("audit_unavailable"),
+            Some(why.clone()),
+        ));
+        let fatal = ErrorFields::new(
+            Severity::Fatal,
+            "57P03",
+            format!("actgate cannot open a session now: it cannot be audited ({why})"),
+        )
+        .with_hint("retry later; the operator sees why in actgate's /readyz");
+        send_fatal(&mut stream, &fatal).await;
+        return Ok(SessionEnd::Refused);
+    }
 
     let cfg = &gateway.config;
     // The whole upstream handshake is bounded, not only the TCP connect: a
@@ -165,6 +198,9 @@ async fn run(
             addr: format!("{}:{}", cfg.upstream.host, cfg.upstream.port),
         }),
     };
+    gateway
+        .upstream_health
+        .observe(connected.as_ref().map(|_| ()));
     let upstream = match connected {
         Ok(u) => u,
         Err(e) => {
@@ -173,10 +209,28 @@ async fn run(
                 .upstream_errors_total
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             warn!(error = %e, "upstream connection failed");
+            // The login ends here: audited as failed, with the cause.
+            gateway.audit.record(&login_event(
+                &authed,
+                "login_failed",
+                session_id,
+                peer,
+                Some("upstream_connect_failed"),
+                Some(e.to_string()),
+            ));
             relay_upstream_refusal(&mut stream, &e).await;
             return Err(e.into());
         }
     };
+    // Only now is the session open: audited as succeeded.
+    gateway.audit.record(&login_event(
+        &authed,
+        "login_succeeded",
+        session_id,
+        peer,
+        None,
+        None,
+    ));
 
     let cancel = gateway.cancels.register(UpstreamKey {
         process_id: upstream.process_id,
@@ -646,6 +700,31 @@ fn audit_login(
         reason,
         ..AuditEvent::default()
     });
+}
+
+/// The event closing an authenticated agent's login attempt.
+fn login_event(
+    authed: &Authenticated,
+    event: &'static str,
+    session_id: u64,
+    peer: SocketAddr,
+    reason: Option<&'static str>,
+    message: Option<String>,
+) -> AuditEvent {
+    let token = authed.token.as_ref().map(|t| &t.claims);
+    AuditEvent {
+        event,
+        agent: Some(authed.agent.clone()),
+        session_id: Some(session_id),
+        client_addr: Some(peer.to_string()),
+        database: Some(authed.database.clone()),
+        reason,
+        message,
+        token_id: token.map(|c| c.token_id.clone()),
+        subject: token.map(|c| c.subject.clone()),
+        chain: token.map(|c| c.chain.clone()).unwrap_or_default(),
+        ..AuditEvent::default()
+    }
 }
 
 /// Reads the next message, which must be a PasswordMessage ('p').
