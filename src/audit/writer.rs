@@ -301,6 +301,10 @@ impl Writer {
                     );
                 }
                 self.reopen_error = Some(format!("cannot reopen the audit log: {e}"));
+                if cause == Reopen::Requested {
+                    // Tried again before the next batch until it works.
+                    self.shared.reopen.store(true, Ordering::Release);
+                }
                 if !still_named {
                     // Writing on would lose events without counting them.
                     self.file = None;

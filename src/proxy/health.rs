@@ -189,3 +189,42 @@ impl Gateway {
         Readiness { ready, text }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(sqlstate: &str) -> UpstreamError {
+        UpstreamError::Refused {
+            sqlstate: sqlstate.into(),
+            message: String::new(),
+            frame: crate::protocol::Frame {
+                tag: b'E',
+                raw: bytes::Bytes::from_static(b"E\0\0\0\x04"),
+            },
+        }
+    }
+
+    #[test]
+    fn only_server_wide_failures_make_actgate_unready() {
+        let health = UpstreamHealth::default();
+        health.observe(Ok(()));
+        // One database missing or closed to actgate: others still serve.
+        health.observe(Err(&refused("3D000")));
+        health.observe(Err(&refused("42501")));
+        assert_eq!(health.fresh(), Some(Ok(())));
+        // Too many connections, shutting down, unreachable: none serve.
+        for e in [
+            refused("53300"),
+            refused("57P03"),
+            UpstreamError::Closed,
+            UpstreamError::ConnectTimeout {
+                addr: "127.0.0.1:1".into(),
+            },
+        ] {
+            health.observe(Err(&e));
+            assert_eq!(health.fresh(), Some(Err(e.to_string())));
+            health.observe(Ok(()));
+        }
+    }
+}

@@ -90,40 +90,14 @@ async fn run(
         send_fatal(&mut stream, &bad).await;
         return Ok(SessionEnd::Refused);
     }
-    let user = startup.param("user").unwrap_or_default().to_owned();
     let authed = match tokio::time::timeout(
         timeout,
         authenticate(&mut stream, &mut buf, gateway, startup, peer),
     )
     .await
     {
-        Err(_) => {
-            // Every login attempt has a closing event.
-            audit_login(
-                gateway,
-                "login_failed",
-                &user,
-                session_id,
-                peer,
-                Some("startup_timeout"),
-            );
-            return Err(SessionError::StartupTimeout);
-        }
-        Ok(Err(e)) => {
-            let reason = match &e {
-                SessionError::ClientIo(_) => "client_disconnected",
-                _ => "protocol_violation",
-            };
-            audit_login(
-                gateway,
-                "login_failed",
-                &user,
-                session_id,
-                peer,
-                Some(reason),
-            );
-            return Err(e);
-        }
+        Err(_) => return Err(SessionError::StartupTimeout),
+        Ok(Err(e)) => return Err(e),
         Ok(Ok(Err((fatal, user, reason)))) => {
             info!(code = fatal.code, reason, "login refused");
             audit_login(
