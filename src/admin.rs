@@ -157,19 +157,15 @@ async fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
     match (method, path) {
         ("GET", "/healthz") => return Response::text(200, "ok\n"),
         ("GET", "/readyz") => {
+            // Not ready while no new session could be served (upstream
+            // down, or an unwritable audit log with on_failure = "block").
             // A failed reload leaves the previous rules serving: still
             // ready (taking every replica out over one bad file would be
             // an outage), but said so for whoever looks.
-            let status = gateway.reload_status();
+            let readiness = gateway.readiness().await;
             return Response::text(
-                200,
-                match &status.last_error {
-                    None => format!("ready (rules generation {})\n", status.generation),
-                    Some(e) => format!(
-                        "ready (rules generation {}); the last rules reload failed, the previous rules are in force: {e}\n",
-                        status.generation
-                    ),
-                },
+                if readiness.ready { 200 } else { 503 },
+                format!("{}\n", readiness.text),
             );
         }
         _ => {}
@@ -248,23 +244,28 @@ async fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
                     .filter(|a| a.state == crate::controls::ApprovalState::Pending)
                     .count(),
                 "audit_dropped": gateway.audit.dropped(),
+                "audit": audit_status(&gateway.audit),
             }))
         }
-        ("POST", ["reload"]) => match gateway.reload_rules("admin").await {
-            Ok(generation) => {
-                Response::json(&serde_json::json!({ "reloaded": true, "generation": generation }))
-            }
-            Err(e) => Response {
-                // 409: the directory is being written, try again once it
-                // holds still; 422: the rules themselves were refused.
-                status: match e {
-                    crate::proxy::reload::ReloadError::StillChanging { .. } => 409,
-                    _ => 422,
+        ("POST", ["reload"]) => {
+            // As SIGHUP: the audit log is reopened too (log rotation).
+            gateway.audit.reopen();
+            match gateway.reload_rules("admin").await {
+                Ok(generation) => Response::json(
+                    &serde_json::json!({ "reloaded": true, "generation": generation }),
+                ),
+                Err(e) => Response {
+                    // 409: the directory is being written, try again once it
+                    // holds still; 422: the rules themselves were refused.
+                    status: match e {
+                        crate::proxy::reload::ReloadError::StillChanging { .. } => 409,
+                        _ => 422,
+                    },
+                    content_type: "text/plain; charset=utf-8",
+                    body: format!("rules not reloaded, the previous rules stay in force: {e}\n"),
                 },
-                content_type: "text/plain; charset=utf-8",
-                body: format!("rules not reloaded, the previous rules stay in force: {e}\n"),
-            },
-        },
+            }
+        }
         ("GET", ["approvals"]) => Response::json(&gateway.approvals()),
         ("POST", ["approvals", id, decision @ ("approve" | "reject")]) => {
             let by = param("by").unwrap_or("admin-api");
@@ -281,6 +282,23 @@ async fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
         | (_, ["agents", _, "suspend" | "resume"]) => Response::text(405, "method not allowed\n"),
         _ => Response::text(404, "not found\n"),
     }
+}
+
+/// The audit log's state, for `/status`.
+fn audit_status(audit: &crate::audit::AuditLog) -> serde_json::Value {
+    use crate::audit::{AuditHealth, DropCause};
+    serde_json::json!({
+        "enabled": audit.enabled(),
+        "on_failure": audit.on_failure().name(),
+        "error": match audit.health() {
+            AuditHealth::Writing => None,
+            AuditHealth::Failing { error } => Some(error),
+        },
+        "dropped_queue_full": audit.dropped_by(DropCause::QueueFull),
+        "dropped_write_failed": audit.dropped_by(DropCause::WriteFailed),
+        "dropped_unreported": audit.unreported(),
+        "reopened": audit.reopened(),
+    })
 }
 
 /// `a=1&b=x%20y` → pairs, percent-decoded.

@@ -2,17 +2,26 @@
 //! login, in a stable schema (documented in README.md).
 //!
 //! Writing never blocks the data path: events go through a bounded queue
-//! to a writer thread. When the queue is full the event is dropped and
-//! counted; the writer reports every drop in the log itself
-//! (`audit_events_dropped`) and through tracing, so a gap is never silent.
+//! to a writer thread ([`writer`]). An event that is lost — the queue was
+//! full, or the file could not be written — is counted by its cause, and
+//! the writer reports it in the log itself (`audit_events_dropped`) once it
+//! can write that report, and through tracing, so a gap is never silent.
+//!
+//! The writer keeps the file the one at the configured path: it reopens it
+//! on request (SIGHUP, `actgate reload`: rotation by rename) and when the
+//! file at the path was deleted or replaced. While it cannot write, the
+//! log reports itself unhealthy; with `on_failure = "block"` actgate then
+//! refuses what it cannot audit ([`AuditLog::accepting`]).
 
+mod writer;
+
+use crate::config::AuditOnFailure;
 use serde::Serialize;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Version of the line schema, written in every event.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -96,11 +105,80 @@ struct Line<'a> {
     event: &'a AuditEvent,
 }
 
+/// Why events were lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropCause {
+    /// The queue to the writer was full.
+    QueueFull,
+    /// The file could not be written (full disk, I/O error, not open).
+    WriteFailed,
+}
+
+impl DropCause {
+    pub const ALL: [DropCause; 2] = [DropCause::QueueFull, DropCause::WriteFailed];
+
+    /// The `reason` of its `audit_events_dropped` events.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropCause::QueueFull => "queue_full",
+            DropCause::WriteFailed => "write_failed",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Whether events reach the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditHealth {
+    /// Writing (or no audit log is configured).
+    Writing,
+    /// The last write (or reopen) failed: events are being lost.
+    Failing { error: String },
+}
+
+/// State shared by the log's handles and its writer thread.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Events lost, by [`DropCause::index`].
+    dropped: [AtomicU64; 2],
+    /// Of those, how many a written `audit_events_dropped` line accounts for.
+    reported: [AtomicU64; 2],
+    /// Events queued and not yet taken by the writer.
+    queued: AtomicUsize,
+    /// Set by the writer from a failed write until a write succeeds.
+    failing: AtomicBool,
+    /// Why, while failing.
+    error: Mutex<Option<String>>,
+    /// A reopen was asked for (SIGHUP, `actgate reload`).
+    reopen: AtomicBool,
+    /// Times the writer opened the file again.
+    reopened: AtomicU64,
+}
+
+impl Shared {
+    fn drop_events(&self, cause: DropCause, n: u64) {
+        self.dropped[cause.index()].fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn set_error(&self, error: Option<String>) {
+        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = error;
+    }
+
+    fn error(&self) -> Option<String> {
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
 /// Where events go.
 pub struct AuditLog {
     tx: Option<SyncSender<Vec<u8>>>,
-    dropped: Arc<AtomicU64>,
+    shared: Arc<Shared>,
+    capacity: usize,
     sql_max_bytes: usize,
+    on_failure: AuditOnFailure,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
@@ -109,40 +187,61 @@ impl AuditLog {
     pub fn disabled() -> AuditLog {
         AuditLog {
             tx: None,
-            dropped: Arc::new(AtomicU64::new(0)),
+            shared: Arc::default(),
+            capacity: 0,
             sql_max_bytes: 2048,
+            on_failure: AuditOnFailure::Continue,
             writer: Mutex::new(None),
         }
     }
 
-    /// Appends to `path`, creating it if needed.
+    /// Appends to `path`, creating it if needed; fails only if it cannot
+    /// be opened. Its first line, `audit_log_opened`, is written before
+    /// this returns: a file that cannot be written (a full disk) leaves the
+    /// log [`AuditHealth::Failing`] from the start.
     pub fn open(
         path: &Path,
         capacity: usize,
         sql_max_bytes: usize,
     ) -> Result<AuditLog, AuditError> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|source| AuditError::Open {
-                path: path.to_owned(),
-                source,
-            })?;
-        let (tx, rx) = sync_channel(capacity.max(1));
-        let dropped = Arc::new(AtomicU64::new(0));
-        let writer_dropped = dropped.clone();
+        AuditLog::open_with(path, capacity, sql_max_bytes, AuditOnFailure::Continue)
+    }
+
+    /// [`AuditLog::open`] with the `on_failure` policy.
+    pub fn open_with(
+        path: &Path,
+        capacity: usize,
+        sql_max_bytes: usize,
+        on_failure: AuditOnFailure,
+    ) -> Result<AuditLog, AuditError> {
+        let opened = |source| AuditError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let file = writer::open(path).map_err(opened)?;
+        let shared = Arc::new(Shared::default());
+        let mut writer = writer::Writer::new(path.to_owned(), file, shared.clone());
+        writer.write_event(&AuditEvent {
+            event: "audit_log_opened",
+            message: Some(format!(
+                "actgate {}; on_failure = {}",
+                env!("CARGO_PKG_VERSION"),
+                on_failure.name()
+            )),
+            ..AuditEvent::default()
+        });
+        let capacity = capacity.max(1);
+        let (tx, rx) = sync_channel(capacity);
         let writer = std::thread::Builder::new()
             .name("actgate-audit".into())
-            .spawn(move || write_loop(file, rx, writer_dropped))
-            .map_err(|source| AuditError::Open {
-                path: path.to_owned(),
-                source,
-            })?;
+            .spawn(move || writer.run(rx))
+            .map_err(opened)?;
         Ok(AuditLog {
             tx: Some(tx),
-            dropped,
+            shared,
+            capacity,
             sql_max_bytes,
+            on_failure,
             writer: Mutex::new(Some(writer)),
         })
     }
@@ -151,9 +250,79 @@ impl AuditLog {
         self.tx.is_some()
     }
 
-    /// Events dropped because the queue was full.
+    /// Events lost so far, whatever the cause.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        DropCause::ALL.iter().map(|c| self.dropped_by(*c)).sum()
+    }
+
+    /// Events lost for `cause`.
+    pub fn dropped_by(&self, cause: DropCause) -> u64 {
+        self.shared.dropped[cause.index()].load(Ordering::Relaxed)
+    }
+
+    /// Lost events that no `audit_events_dropped` line in the file
+    /// accounts for yet (written when the file can be written again).
+    pub fn unreported(&self) -> u64 {
+        DropCause::ALL
+            .iter()
+            .map(|c| {
+                let i = c.index();
+                self.shared.dropped[i]
+                    .load(Ordering::Relaxed)
+                    .saturating_sub(self.shared.reported[i].load(Ordering::Relaxed))
+            })
+            .sum()
+    }
+
+    /// Times the file was opened again (rotation, deletion, replacement).
+    pub fn reopened(&self) -> u64 {
+        self.shared.reopened.load(Ordering::Relaxed)
+    }
+
+    /// Whether events reach the file.
+    pub fn health(&self) -> AuditHealth {
+        if !self.shared.failing.load(Ordering::Acquire) {
+            return AuditHealth::Writing;
+        }
+        AuditHealth::Failing {
+            error: self
+                .shared
+                .error()
+                .unwrap_or_else(|| "the audit log cannot be written".into()),
+        }
+    }
+
+    pub fn on_failure(&self) -> AuditOnFailure {
+        self.on_failure
+    }
+
+    /// Whether an event recorded now can be expected to be written: always
+    /// with `on_failure = "continue"` (a loss is counted and reported);
+    /// with `"block"`, only while the writer is writing and the queue has
+    /// room. Cheap: two atomic loads, for the data path.
+    pub fn accepting(&self) -> bool {
+        self.refusal().is_none()
+    }
+
+    /// Why an event could not be audited now, with `on_failure = "block"`.
+    pub fn refusal(&self) -> Option<String> {
+        if self.on_failure == AuditOnFailure::Continue || !self.enabled() {
+            return None;
+        }
+        if let AuditHealth::Failing { error } = self.health() {
+            return Some(format!("the audit log cannot be written: {error}"));
+        }
+        (self.shared.queued.load(Ordering::Relaxed) >= self.capacity)
+            .then(|| "the audit queue is full".to_owned())
+    }
+
+    /// Asks the writer to close the file and open the path again, for log
+    /// rotation by rename (SIGHUP, `actgate reload`). Done by the writer
+    /// before its next write, or within its 200 ms tick.
+    pub fn reopen(&self) {
+        if self.enabled() {
+            self.shared.reopen.store(true, Ordering::Release);
+        }
     }
 
     /// Truncates SQL to the configured length (on a character boundary).
@@ -173,23 +342,25 @@ impl AuditLog {
         let Some(tx) = &self.tx else {
             return;
         };
-        let line = Line {
-            v: SCHEMA_VERSION,
-            ts: timestamp(SystemTime::now()),
-            event,
+        let Some(bytes) = line(event) else {
+            self.shared.drop_events(DropCause::WriteFailed, 1);
+            return;
         };
-        let mut bytes = match serde_json::to_vec(&line) {
-            Ok(b) => b,
-            Err(_) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-        };
-        bytes.push(b'\n');
+        // Counted before the send, so the writer's decrement never comes
+        // first.
+        self.shared.queued.fetch_add(1, Ordering::Relaxed);
         match tx.try_send(bytes) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
+            Err(TrySendError::Full(_)) => {
+                self.shared.queued.fetch_sub(1, Ordering::Relaxed);
+                self.shared.drop_events(DropCause::QueueFull, 1);
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.shared.queued.fetch_sub(1, Ordering::Relaxed);
+                self.shared.drop_events(DropCause::WriteFailed, 1);
+                self.shared
+                    .set_error(Some("the audit writer has stopped".into()));
+                self.shared.failing.store(true, Ordering::Release);
             }
         }
     }
@@ -209,61 +380,16 @@ impl Drop for AuditLog {
     }
 }
 
-fn write_loop(file: std::fs::File, rx: Receiver<Vec<u8>>, dropped: Arc<AtomicU64>) {
-    let mut out = std::io::BufWriter::new(file);
-    let mut reported = 0u64;
-    let report = |out: &mut std::io::BufWriter<std::fs::File>, reported: &mut u64| {
-        let now = dropped.load(Ordering::Relaxed);
-        if now > *reported {
-            let n = now - *reported;
-            *reported = now;
-            tracing::warn!(
-                dropped = n,
-                "audit events dropped: the audit queue was full"
-            );
-            let event = AuditEvent {
-                event: "audit_events_dropped",
-                count: Some(n),
-                ..AuditEvent::default()
-            };
-            let line = Line {
-                v: SCHEMA_VERSION,
-                ts: timestamp(SystemTime::now()),
-                event: &event,
-            };
-            if let Ok(mut b) = serde_json::to_vec(&line) {
-                b.push(b'\n');
-                let _ = out.write_all(&b);
-            }
-        }
+/// One event as a JSON line, stamped now.
+fn line(event: &AuditEvent) -> Option<Vec<u8>> {
+    let line = Line {
+        v: SCHEMA_VERSION,
+        ts: timestamp(SystemTime::now()),
+        event,
     };
-    loop {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) => {
-                if let Err(e) = out.write_all(&line) {
-                    tracing::error!(error = %e, "audit log write failed");
-                    dropped.fetch_add(1, Ordering::Relaxed);
-                }
-                // Drain what is queued, then flush once.
-                while let Ok(line) = rx.try_recv() {
-                    if out.write_all(&line).is_err() {
-                        dropped.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                report(&mut out, &mut reported);
-                let _ = out.flush();
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                report(&mut out, &mut reported);
-                let _ = out.flush();
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                report(&mut out, &mut reported);
-                let _ = out.flush();
-                return;
-            }
-        }
-    }
+    let mut bytes = serde_json::to_vec(&line).ok()?;
+    bytes.push(b'\n');
+    Some(bytes)
 }
 
 /// RFC 3339 UTC timestamp with microseconds.
@@ -291,6 +417,7 @@ fn timestamp(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn timestamps_are_rfc3339() {
@@ -314,7 +441,10 @@ mod tests {
         });
         log.close();
         let text = std::fs::read_to_string(&path).unwrap();
-        let v: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        let mut lines = text.lines();
+        let opened: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+        assert_eq!(opened["event"], "audit_log_opened");
+        let v: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
         assert_eq!(v["event"], "statement_allowed");
         assert_eq!(v["agent"], "bot");
         assert_eq!(v["sql"], "SELECT *");
@@ -335,21 +465,184 @@ mod tests {
         }
         let dropped = log.dropped();
         log.close();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let written = text
-            .lines()
-            .filter(|l| l.contains("statement_allowed"))
+        let events = read(&path);
+        let written = events
+            .iter()
+            .filter(|e| e["event"] == "statement_allowed")
             .count() as u64;
-        let reported: u64 = text
-            .lines()
-            .filter(|l| l.contains("audit_events_dropped"))
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["count"]
-                    .as_u64()
-                    .unwrap()
-            })
-            .sum();
         assert_eq!(written + dropped, 10_000);
-        assert_eq!(reported, dropped);
+        assert_eq!(reported(&events, "queue_full"), dropped);
+        assert_eq!(reported(&events, "write_failed"), 0);
+        assert_eq!(log.dropped_by(DropCause::QueueFull), dropped);
+        assert_eq!(log.unreported(), 0);
+    }
+
+    fn read(path: &Path) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("line {l:?}: {e}")))
+            .collect()
+    }
+
+    /// The drops `audit_events_dropped` lines account for, for `reason`.
+    fn reported(events: &[serde_json::Value], reason: &str) -> u64 {
+        events
+            .iter()
+            .filter(|e| e["event"] == "audit_events_dropped" && e["reason"] == reason)
+            .map(|e| e["count"].as_u64().unwrap())
+            .sum()
+    }
+
+    fn event(name: &'static str, message: &str) -> AuditEvent {
+        AuditEvent {
+            event: name,
+            message: Some(message.into()),
+            ..AuditEvent::default()
+        }
+    }
+
+    /// Waits (bounded) until `done`.
+    fn until(what: &str, done: impl Fn() -> bool) {
+        for _ in 0..1000 {
+            if done() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("{what}");
+    }
+
+    fn contains(path: &Path, text: &str) -> bool {
+        std::fs::read_to_string(path).is_ok_and(|t| t.contains(text))
+    }
+
+    /// A full disk: the path is a symlink to /dev/full, where every write
+    /// fails with ENOSPC.
+    fn full_disk(dir: &Path) -> PathBuf {
+        let path = dir.join("audit.jsonl");
+        std::os::unix::fs::symlink("/dev/full", &path).unwrap();
+        path
+    }
+
+    /// Frees the disk: a regular file takes the symlink's place.
+    fn free_disk(path: &Path) {
+        let fresh = path.with_extension("fresh");
+        std::fs::write(&fresh, "").unwrap();
+        std::fs::rename(&fresh, path).unwrap();
+    }
+
+    #[test]
+    fn failed_writes_are_counted_by_cause_and_reported_once_a_report_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = full_disk(dir.path());
+        let mut log = AuditLog::open(&path, 64, 64).unwrap();
+        // The opening line could not be written.
+        assert!(
+            matches!(&log.health(), AuditHealth::Failing { error } if error.contains("No space left")),
+            "{:?}",
+            log.health()
+        );
+        assert_eq!(log.dropped_by(DropCause::WriteFailed), 1);
+        for i in 0..5 {
+            log.record(&event("statement_allowed", &format!("lost {i}")));
+        }
+        until("the five events are lost", || log.dropped() == 6);
+        assert_eq!(log.dropped_by(DropCause::QueueFull), 0);
+        // No report could be written: none counts as reported.
+        assert_eq!(log.unreported(), 6);
+        // Continue mode: still accepting.
+        assert!(log.accepting());
+
+        free_disk(&path);
+        log.record(&event("statement_allowed", "kept"));
+        until("the disk is written again", || {
+            log.health() == AuditHealth::Writing && log.unreported() == 0
+        });
+        log.close();
+        let events = read(&path);
+        assert_eq!(reported(&events, "write_failed"), 6, "{events:#?}");
+        assert_eq!(reported(&events, "queue_full"), 0);
+        let reopened = events
+            .iter()
+            .find(|e| e["event"] == "audit_log_reopened")
+            .expect("the reopen is recorded");
+        assert_eq!(reopened["reason"], "replaced");
+        let drop = events
+            .iter()
+            .find(|e| e["event"] == "audit_events_dropped")
+            .unwrap();
+        assert!(
+            drop["message"].as_str().unwrap().contains("No space left"),
+            "{drop}"
+        );
+        assert!(events.iter().any(|e| e["message"] == "kept"));
+        assert!(!events.iter().any(|e| e["message"] == "lost 0"));
+    }
+
+    #[test]
+    fn a_deleted_file_is_made_again_and_the_gap_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let mut log = AuditLog::open(&path, 64, 64).unwrap();
+        log.record(&event("statement_allowed", "before"));
+        until("the first event is written", || contains(&path, "before"));
+        std::fs::remove_file(&path).unwrap();
+        log.record(&event("statement_allowed", "after"));
+        log.close();
+        let events = read(&path);
+        assert_eq!(events[0]["event"], "audit_log_reopened", "{events:#?}");
+        assert_eq!(events[0]["reason"], "deleted");
+        assert!(events.iter().any(|e| e["message"] == "after"));
+        assert_eq!(log.reopened(), 1);
+    }
+
+    #[test]
+    fn a_reopen_follows_a_rotation_by_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let rotated = dir.path().join("audit.jsonl.1");
+        let mut log = AuditLog::open(&path, 64, 64).unwrap();
+        log.record(&event("statement_allowed", "one"));
+        until("written", || contains(&path, "\"one\""));
+        std::fs::rename(&path, &rotated).unwrap();
+        // Until the reopen, events still land in the renamed file.
+        log.record(&event("statement_allowed", "two"));
+        until("written to the renamed file", || {
+            contains(&rotated, "\"two\"")
+        });
+        assert!(!path.exists());
+        log.reopen();
+        log.record(&event("statement_allowed", "three"));
+        log.close();
+        let old = read(&rotated);
+        let new = read(&path);
+        assert_eq!(new[0]["event"], "audit_log_reopened", "{new:#?}");
+        assert_eq!(new[0]["reason"], "requested");
+        assert!(new[0]["count"].is_null(), "nothing lost: {new:#?}");
+        assert!(new.iter().any(|e| e["message"] == "three"));
+        assert!(!old.iter().any(|e| e["message"] == "three"));
+        assert!(old.iter().any(|e| e["message"] == "two"));
+        assert_eq!(log.dropped(), 0);
+    }
+
+    #[test]
+    fn with_block_an_unwritable_log_refuses_and_a_writable_one_accepts() {
+        let dir = tempfile::tempdir().unwrap();
+        let full =
+            AuditLog::open_with(&full_disk(dir.path()), 64, 64, AuditOnFailure::Block).unwrap();
+        assert!(!full.accepting());
+        let why = full.refusal().unwrap();
+        assert!(why.contains("No space left on device"), "{why}");
+
+        let fine = AuditLog::open_with(
+            &dir.path().join("fine.jsonl"),
+            64,
+            64,
+            AuditOnFailure::Block,
+        )
+        .unwrap();
+        assert!(fine.accepting());
+        assert!(AuditLog::disabled().accepting());
     }
 }

@@ -124,6 +124,8 @@ struct RawAudit {
     queue_capacity: usize,
     #[serde(default = "default_audit_sql")]
     sql_max_bytes: usize,
+    #[serde(default)]
+    on_failure: AuditOnFailure,
 }
 
 fn default_audit_queue() -> usize {
@@ -304,6 +306,27 @@ pub struct AuditConfig {
     pub path: PathBuf,
     pub queue_capacity: usize,
     pub sql_max_bytes: usize,
+    pub on_failure: AuditOnFailure,
+}
+
+/// What happens while an event cannot be audited (`[audit] on_failure`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditOnFailure {
+    /// Serve on; lost events are counted and reported in the log.
+    #[default]
+    Continue,
+    /// Fail closed: refuse logins and statements, and say not ready.
+    Block,
+}
+
+impl AuditOnFailure {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuditOnFailure::Continue => "continue",
+            AuditOnFailure::Block => "block",
+        }
+    }
 }
 
 /// Bounds on what one client may make actgate do.
@@ -563,6 +586,7 @@ impl Config {
                 path: base.join(a.path),
                 queue_capacity: a.queue_capacity,
                 sql_max_bytes: a.sql_max_bytes,
+                on_failure: a.on_failure,
             }),
             upstream: UpstreamConfig {
                 host: u.host,

@@ -157,7 +157,9 @@ fn finish_gateway(
         }
     }
     let audit = Arc::new(match &config.audit {
-        Some(a) => audit::AuditLog::open(&a.path, a.queue_capacity, a.sql_max_bytes)?,
+        Some(a) => {
+            audit::AuditLog::open_with(&a.path, a.queue_capacity, a.sql_max_bytes, a.on_failure)?
+        }
         None => audit::AuditLog::disabled(),
     });
     let alerter = match &config.alerts {

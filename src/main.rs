@@ -510,7 +510,16 @@ fn main() -> anyhow::Result<()> {
             println!("sessions:     {}", body["sessions_active"]);
             println!("suspensions:  {}", body["suspensions"]);
             println!("approvals:    {} pending", body["approvals_pending"]);
-            println!("audit drops:  {}", body["audit_dropped"]);
+            println!(
+                "audit drops:  {} ({} not yet reported in the log)",
+                body["audit_dropped"], body["audit"]["dropped_unreported"]
+            );
+            if let Some(e) = body["audit"]["error"].as_str() {
+                println!(
+                    "AUDIT LOG CANNOT BE WRITTEN (on_failure = {}): {e}",
+                    s(&body["audit"]["on_failure"])
+                );
+            }
             if let Some(e) = rules["last_error"].as_str() {
                 println!("LAST RELOAD FAILED (the previous rules are in force):\n{e}");
                 std::process::exit(1);

@@ -65,6 +65,12 @@ pub const APPROVAL_STATES: [&str; 4] = ["requested", "approved", "rejected", "us
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Gauges {
     pub audit_dropped: u64,
+    /// Of those, how many no `audit_events_dropped` line accounts for yet.
+    pub audit_unreported: u64,
+    /// 1 while the audit log cannot be written.
+    pub audit_failing: bool,
+    /// Times the audit file was opened again (rotation, deletion).
+    pub audit_reopened: u64,
     pub suspensions_active: usize,
     pub approvals_pending: usize,
     /// Alerts queued, sent, failed (after every retry) and dropped.
@@ -143,8 +149,26 @@ impl Metrics {
         metric(
             "actgate_audit_dropped_total",
             "counter",
-            "Audit events dropped because the queue was full.",
+            "Audit events lost (queue full or write failed).",
             gauges.audit_dropped,
+        );
+        metric(
+            "actgate_audit_dropped_unreported",
+            "gauge",
+            "Lost audit events not yet reported by an audit_events_dropped line in the log.",
+            gauges.audit_unreported,
+        );
+        metric(
+            "actgate_audit_failing",
+            "gauge",
+            "1 while the audit log cannot be written.",
+            u64::from(gauges.audit_failing),
+        );
+        metric(
+            "actgate_audit_reopened_total",
+            "counter",
+            "Times the audit log was opened again (rotation, deletion, replacement).",
+            gauges.audit_reopened,
         );
         metric(
             "actgate_suspensions_active",
@@ -266,6 +290,7 @@ mod tests {
             suspensions_active: 1,
             approvals_pending: 3,
             alerts: [4, 3, 1, 0],
+            ..Gauges::default()
         });
         assert!(
             text.contains("actgate_approvals_total{event=\"requested\"} 1"),

@@ -402,6 +402,7 @@ const CONFIG_KEYS: &[&str] = &[
     "audit.path",
     "audit.queue_capacity",
     "audit.sql_max_bytes",
+    "audit.on_failure",
     "tokens.public_keys",
     "tokens.revocation_file",
     "tokens.revocation_poll_ms",
@@ -604,6 +605,7 @@ fn example_config_is_valid_and_documents_every_key() {
     assert!(audit.path.starts_with(base), "{audit:?}");
     assert_eq!(audit.queue_capacity, default_audit.queue_capacity);
     assert_eq!(audit.sql_max_bytes, default_audit.sql_max_bytes);
+    assert_eq!(audit.on_failure, default_audit.on_failure);
     // [tokens] and its [[tokens.keys]] switched on: one key for every
     // agent, one bound to some.
     let tokens = parse(&uncomment_table(

@@ -9,6 +9,7 @@ mod cancel;
 mod capability;
 pub mod catalog;
 mod error;
+pub mod health;
 mod relay;
 pub mod reload;
 mod session;
@@ -67,6 +68,8 @@ pub struct Gateway {
     suspensions: tokio::sync::watch::Sender<Arc<Suspensions>>,
     pub metrics: crate::metrics::Metrics,
     sessions: std::sync::Mutex<std::collections::BTreeMap<u64, SessionInfo>>,
+    /// The upstream server as last seen, for `/readyz`.
+    upstream_health: health::UpstreamHealth,
 }
 
 /// A live agent session, for the admin endpoint.
@@ -147,6 +150,7 @@ impl Gateway {
             suspensions: tokio::sync::watch::Sender::new(Arc::new(Suspensions::default())),
             metrics: crate::metrics::Metrics::default(),
             sessions: Default::default(),
+            upstream_health: Default::default(),
         }
     }
 
@@ -190,6 +194,9 @@ impl Gateway {
         let a = &self.alerter.stats;
         self.metrics.render(crate::metrics::Gauges {
             audit_dropped: self.audit.dropped(),
+            audit_unreported: self.audit.unreported(),
+            audit_failing: self.audit.health() != crate::audit::AuditHealth::Writing,
+            audit_reopened: self.audit.reopened(),
             suspensions_active: self.suspensions().len(),
             approvals_pending: self
                 .approvals()

@@ -1431,6 +1431,18 @@ impl Relay<'_> {
         state: &SessionState,
         checks: Option<&mut Vec<crate::policy::ParamCheck>>,
     ) -> Verdict {
+        // [audit] on_failure = "block": nothing runs that cannot be audited
+        // (not a policy violation: no circuit-breaker count; not subject to
+        // monitor mode).
+        if let Some(d) = self.gateway.audit_refusal() {
+            self.audit_statement(
+                "statement_blocked",
+                Some(&d),
+                analysis.as_ref().as_ref().ok(),
+                sql,
+            );
+            return Verdict::Deny(d);
+        }
         if let Some(t) = &self.token
             && t.is_revoked(&self.gateway.revocations())
         {

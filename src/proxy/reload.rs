@@ -378,7 +378,8 @@ impl Gateway {
         }
     }
 
-    /// SIGHUP: reload the rules and the revocation list.
+    /// SIGHUP: reload the rules and the revocation list, and reopen the
+    /// audit log (log rotation).
     #[cfg(unix)]
     pub async fn reload_on_sighup(self: std::sync::Arc<Self>) {
         use tokio::signal::unix::{SignalKind, signal};
@@ -388,6 +389,7 @@ impl Gateway {
         };
         while hup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading");
+            self.audit.reopen();
             let _ = self.reload_revocations();
             let _ = self.reload_rules("sighup").await;
         }

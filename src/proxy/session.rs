@@ -151,21 +151,28 @@ async fn run(
         return Ok(SessionEnd::Refused);
     }
     tracing::Span::current().record("agent", authed.agent.as_str());
-    gateway.audit.record(&AuditEvent {
-        event: "login_succeeded",
-        agent: Some(authed.agent.clone()),
-        session_id: Some(session_id),
-        client_addr: Some(peer.to_string()),
-        database: Some(authed.database.clone()),
-        token_id: authed.token.as_ref().map(|t| t.claims.token_id.clone()),
-        subject: authed.token.as_ref().map(|t| t.claims.subject.clone()),
-        chain: authed
-            .token
-            .as_ref()
-            .map(|t| t.claims.chain.clone())
-            .unwrap_or_default(),
-        ..AuditEvent::default()
-    });
+    if let Some(why) = gateway.audit.refusal() {
+        // [audit] on_failure = "block": a session that cannot be audited
+        // is not opened. 57P03, as PostgreSQL refuses sessions it cannot
+        // serve yet: clients and pools retry.
+        info!(reason = %why, "login refused: the audit log cannot be written");
+        gateway.audit.record(&login_event(
+            &authed,
+            "login_failed",
+            session_id,
+            peer,
+            Some("audit_unavailable"),
+            Some(why.clone()),
+        ));
+        let fatal = ErrorFields::new(
+            Severity::Fatal,
+            "57P03",
+            format!("actgate cannot open a session now: it cannot be audited ({why})"),
+        )
+        .with_hint("retry later; the operator sees why in actgate's /readyz");
+        send_fatal(&mut stream, &fatal).await;
+        return Ok(SessionEnd::Refused);
+    }
 
     let cfg = &gateway.config;
     // The whole upstream handshake is bounded, not only the TCP connect: a
@@ -186,6 +193,9 @@ async fn run(
             addr: format!("{}:{}", cfg.upstream.host, cfg.upstream.port),
         }),
     };
+    gateway
+        .upstream_health
+        .observe(connected.as_ref().map(|_| ()));
     let upstream = match connected {
         Ok(u) => u,
         Err(e) => {
@@ -194,10 +204,28 @@ async fn run(
                 .upstream_errors_total
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             warn!(error = %e, "upstream connection failed");
+            // The login ends here: audited as failed, with the cause.
+            gateway.audit.record(&login_event(
+                &authed,
+                "login_failed",
+                session_id,
+                peer,
+                Some("upstream_connect_failed"),
+                Some(e.to_string()),
+            ));
             relay_upstream_refusal(&mut stream, &e).await;
             return Err(e.into());
         }
     };
+    // Only now is the session open: audited as succeeded.
+    gateway.audit.record(&login_event(
+        &authed,
+        "login_succeeded",
+        session_id,
+        peer,
+        None,
+        None,
+    ));
 
     let cancel = gateway.cancels.register(UpstreamKey {
         process_id: upstream.process_id,
@@ -668,6 +696,31 @@ fn audit_login(
         reason,
         ..AuditEvent::default()
     });
+}
+
+/// The event closing an authenticated agent's login attempt.
+fn login_event(
+    authed: &Authenticated,
+    event: &'static str,
+    session_id: u64,
+    peer: SocketAddr,
+    reason: Option<&'static str>,
+    message: Option<String>,
+) -> AuditEvent {
+    let token = authed.token.as_ref().map(|t| &t.claims);
+    AuditEvent {
+        event,
+        agent: Some(authed.agent.clone()),
+        session_id: Some(session_id),
+        client_addr: Some(peer.to_string()),
+        database: Some(authed.database.clone()),
+        reason,
+        message,
+        token_id: token.map(|c| c.token_id.clone()),
+        subject: token.map(|c| c.subject.clone()),
+        chain: token.map(|c| c.chain.clone()).unwrap_or_default(),
+        ..AuditEvent::default()
+    }
 }
 
 // A capability token at its size limit, its NUL and the length word fit.
