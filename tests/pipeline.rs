@@ -677,3 +677,56 @@ async fn a_sync_during_copy_in_is_ignored_as_postgres_ignores_it() {
         assert_eq!(replies[0], expected, "fail_first {fail_first}");
     }
 }
+
+/// Where the server need not take part, a refusal leaves nothing in its
+/// log; where it must (inside a transaction), what it logs says plainly
+/// that actgate refused a statement.
+#[tokio::test]
+async fn a_refusal_outside_a_transaction_leaves_the_server_log_alone() {
+    let proxy = Proxy::start().await;
+    let log = common::database().pg.log_path().to_owned();
+    let log_len = || std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    let mut conn = RawConn::login(proxy.addr, PIPELINE, "shop").await;
+    let before = log_len();
+    for _ in 0..3 {
+        let replies = conn.simple_query("SELECT email FROM customers").await;
+        assert_eq!(shape(&replies), ["E", "ZI"]);
+        let e = replies.iter().find_map(Message::error).expect("denial");
+        assert_eq!(e.code, "42501", "{e:?}");
+    }
+    // Pipelined with allowed statements, answers stay in order.
+    let mut out = query("SELECT email FROM customers");
+    out.extend(query("SELECT id FROM orders ORDER BY id LIMIT 1"));
+    out.extend(query("SELECT email FROM customers"));
+    conn.send(&out).await;
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.extend(conn.until_ready().await);
+    }
+    assert_eq!(shape(&got), ["E", "ZI", "T", "D", "C", "ZI", "E", "ZI"]);
+    // An allowed query afterwards: the log grows only if something was
+    // logged (nothing is, for a successful query).
+    conn.simple_query("SELECT 1").await;
+    let logged = std::fs::read(&log).unwrap_or_default();
+    let new = String::from_utf8_lossy(&logged[before as usize..]).into_owned();
+    assert!(
+        !new.contains("syntax error"),
+        "the refusals reached the server log:\n{new}"
+    );
+    // Inside a transaction the server must fail it: its log says why.
+    let replies = conn.simple_query("BEGIN").await;
+    assert_eq!(shape(&replies), ["C", "ZT"]);
+    let replies = conn.simple_query("SELECT email FROM customers").await;
+    assert_eq!(shape(&replies), ["E", "ZE"]);
+    conn.simple_query("ROLLBACK").await;
+    let mut seen = String::new();
+    for _ in 0..50 {
+        let logged = std::fs::read(&log).unwrap_or_default();
+        seen = String::from_utf8_lossy(&logged[before as usize..]).into_owned();
+        if seen.contains("actgate refused a statement") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the server log does not say actgate refused a statement:\n{seen}");
+}

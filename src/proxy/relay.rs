@@ -15,7 +15,18 @@
 //! exactly its position in the stream: the server fails an open
 //! transaction (25P02 until ROLLBACK), discards the rest of an extended
 //! batch until Sync, and reports the true status in ReadyForQuery, and
-//! responses to pipelined messages stay in order.
+//! responses to pipelined messages stay in order. A simple-protocol denial
+//! in a session with nothing in flight and no transaction is answered by
+//! actgate alone.
+//!
+//! The server's reply rule is modelled exactly
+//! ([`crate::protocol::pipeline::Batch`]): after an error in an extended
+//! batch, whoever raised it, the server ignores everything until Sync, a
+//! simple Query included. Before a Query is sent into an open batch the
+//! relay learns whether the server is skipping (a probe); records changed
+//! by messages the server skipped are undone ([`journal`]); a Sync the
+//! server ignores in copy-in mode is not counted. Every wait for the
+//! server also watches the client, so a departed client ends the session.
 
 mod journal;
 
@@ -48,13 +59,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{oneshot, watch};
 use tracing::{debug, info};
 
-/// The statement text of both sentinels. Postgres reports a syntax error at
-/// position 1 while parsing it, before touching any statement, portal or
-/// transaction state, and logs it as is, which tells a DBA reading the
-/// server log what happened.
-const SENTINEL_SQL: &str = "actgate_denied /* statement blocked by actgate */";
+/// The statement text of both sentinels: one quoted identifier. Postgres
+/// reports a syntax error at position 1 while parsing it, before touching
+/// any statement, portal or transaction state, and its log line reads
+/// `syntax error at or near ""actgate refused a statement; see its audit
+/// log""` (under 64 bytes: no truncation notice). Sentinels are sent only
+/// where the server must take part (a transaction, an extended batch,
+/// answers in flight); other refusals are answered without it.
+const SENTINEL_SQL: &str = "\"actgate refused a statement; see its audit log\"";
 /// A named statement, because a failed Parse of the unnamed statement would
-/// first drop the client's unnamed statement.
+/// first drop the client's unnamed statement (which only the refusal of a
+/// Parse of the unnamed statement does, as PostgreSQL would).
 const SENTINEL_STATEMENT: &str = "actgate_denied";
 const SENTINEL_SQLSTATE: &str = "42601";
 /// The statement a probe closes: it never exists (closing a statement that
@@ -150,6 +165,10 @@ struct Shared {
     transient_status: Mutex<HashSet<u64>>,
     /// The batch in which the server last entered copy-in mode.
     copy_in_started: AtomicU64,
+    /// Answers actgate gives without the server (client half), for the
+    /// server half to write in order.
+    local: Mutex<BytesMut>,
+    local_ready: tokio::sync::Notify,
 }
 
 /// Whether the server may be in copy-in mode (client half).
@@ -406,6 +425,8 @@ impl Relay<'_> {
             first_error: Mutex::new((0, 0)),
             transient_status: Mutex::new(HashSet::new()),
             copy_in_started: AtomicU64::new(0),
+            local: Mutex::new(BytesMut::new()),
+            local_ready: tokio::sync::Notify::new(),
         };
         let (stop_tx, stop_rx) = oneshot::channel();
         let c2u = async {
@@ -562,7 +583,9 @@ impl Relay<'_> {
                         if matches!(protocol, Protocol::Extended) {
                             journal.push(shared.current_batch(), Undo::Nothing, false);
                         }
-                        if let Err(e) = self.deny(upstream, shared, &denial, protocol).await {
+                        let alone = batch == Batch::Closed && copy == CopyIn::None;
+                        if let Err(e) = self.deny(upstream, shared, &denial, protocol, alone).await
+                        {
                             return io_stop(e);
                         }
                         continue;
@@ -680,11 +703,12 @@ impl Relay<'_> {
                         .map(|()| buf.advance(header.total))
                         .map_err(io_stop),
                     Action::Deny(denial, protocol) => {
+                        let alone = batch == Batch::Closed && copy == CopyIn::None;
                         match flush(upstream, &mut buf, &mut pos).await {
                             Err(e) => Err(io_stop(e)),
                             Ok(()) => {
                                 buf.advance(header.total);
-                                self.deny(upstream, shared, &denial, protocol)
+                                self.deny(upstream, shared, &denial, protocol, alone)
                                     .await
                                     .map_err(io_stop)
                             }
@@ -2043,12 +2067,18 @@ impl Relay<'_> {
 
     /// Sends the sentinel in place of a denied message and arranges for its
     /// error to be replaced by `denial`.
+    ///
+    /// A simple-protocol denial in a session with nothing in flight, no
+    /// transaction and no extended batch open (`alone`) needs no server:
+    /// actgate answers it itself (ErrorResponse, then ReadyForQuery idle),
+    /// as PostgreSQL would, and the server's log stays clean.
     async fn deny(
         &self,
         upstream: &mut WriteHalf<MaybeTls>,
         shared: &Shared,
         denial: &Denial,
         protocol: Protocol,
+        alone: bool,
     ) -> std::io::Result<()> {
         let mut replacement = BytesMut::new();
         let mut fields = ErrorFields::new(Severity::Error, denial.sqlstate, denial.message.clone())
@@ -2057,6 +2087,14 @@ impl Relay<'_> {
             fields = fields.with_hint(h.clone());
         }
         fields.encode(&mut replacement);
+        if alone && matches!(protocol, Protocol::Simple) && shared.idle() {
+            put_message(&mut replacement, b'Z', |b| {
+                b.put_u8(TransactionStatus::Idle.byte())
+            });
+            lock(&shared.local).extend_from_slice(&replacement);
+            shared.local_ready.notify_one();
+            return Ok(());
+        }
         send_sentinel(upstream, shared, protocol, replacement.freeze(), false).await
     }
 
@@ -2384,6 +2422,13 @@ impl Relay<'_> {
                     .encode(&mut out);
                     let _ = client.write_all(&out).await;
                     return Ok(SessionEnd::Shutdown);
+                }
+                // Before the server's answers: nothing was in flight when
+                // actgate answered, so whatever the server sends now came
+                // after.
+                () = shared.local_ready.notified() => {
+                    let out = std::mem::take(&mut *lock(&shared.local));
+                    client.write_all(&out).await.map_err(SessionError::ClientIo)?;
                 }
                 n = upstream.read_buf(&mut buf) => {
                     match n {
