@@ -730,3 +730,43 @@ async fn a_refusal_outside_a_transaction_leaves_the_server_log_alone() {
     }
     panic!("the server log does not say actgate refused a statement:\n{seen}");
 }
+
+/// A client that goes away while actgate waits for the server (here for a
+/// row-limited statement's answer) ends its session: the statement is
+/// cancelled and the backend freed, not left running to completion.
+#[tokio::test]
+async fn a_client_that_leaves_during_a_wait_frees_its_backend() {
+    let proxy = Proxy::start().await;
+    let admin = common::connect_direct().await;
+    let running = || async {
+        admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    let mut conn = RawConn::login(proxy.addr, PIPELINE, "shop").await;
+    conn.send(&query("SELECT pg_sleep(60), id FROM orders"))
+        .await;
+    for _ in 0..100 {
+        if running().await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(running().await, 1, "the statement never started");
+    drop(conn);
+    // Bounded polling (not a timing assertion): the backend would
+    // otherwise sleep its whole minute.
+    for _ in 0..200 {
+        if running().await == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the departed client's statement is still running");
+}
