@@ -15,6 +15,7 @@
 //! visitor's own relation and function reports, so a relation in a position
 //! this walker does not know fails closed.
 
+use super::builtin;
 use super::names::{QualifiedName, Resolver, fold, parts};
 use sqlparser::ast::{
     self, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, Query, Select,
@@ -810,7 +811,7 @@ impl Walker<'_> {
 
     /// `set_config(name, value, is_local)` changes a setting like SET: the
     /// name must be a literal so the setting rules can judge it.
-    fn set_config(&mut self, f: &ast::Function) -> Result<(), AnalysisError> {
+    fn set_config(&mut self, f: &ast::Function, scope: &Scope<'_>) -> Result<(), AnalysisError> {
         let Ok(q) = self.resolver.function(&f.name) else {
             return Ok(());
         };
@@ -834,6 +835,11 @@ impl Walker<'_> {
             _ => None,
         };
         let Some(name) = literal else {
+            if action == SettingAction::Show && first.is_some_and(|a| listed_setting(a, scope)) {
+                // Reads no more than the pg_settings row it names (which
+                // the FROM clause reads and the policy judges).
+                return Ok(());
+            }
             return unsupported(format!(
                 "{} with a setting name that is not a literal",
                 q.name
@@ -2428,6 +2434,9 @@ impl Walker<'_> {
         match &src.kind {
             SourceKind::Table(t) => match self.table_column(src, t, name) {
                 Some(c) => self.column(t, c, ColumnAccess::Read),
+                // Row metadata: no column rule covers it, and the read of
+                // the table is judged already.
+                None if self.system_column(name) => {}
                 None => {
                     self.whole_row(&src.kind);
                     self.function(&ObjectName::from(vec![ast::Ident::new(name)]))?;
@@ -2457,6 +2466,23 @@ impl Walker<'_> {
             SourceKind::Other(_) => {}
         }
         Ok(())
+    }
+
+    /// Whether `alias.name`, where `name` is no column of a table whose
+    /// columns the catalog knows (it lists no system columns), is a system
+    /// column rather than attribute notation. PostgreSQL takes the system
+    /// column on a table; a view has none, and there the name calls a
+    /// function of the row: a function of that name keeps the call.
+    fn system_column(&self, name: &str) -> bool {
+        builtin::SYSTEM_COLUMNS.contains(&name)
+            && self.resolver.catalog.is_some_and(|c| {
+                !c.has_function(&QualifiedName::new("pg_catalog", name))
+                    && !self
+                        .resolver
+                        .search_path
+                        .iter()
+                        .any(|s| c.has_function(&QualifiedName::new(s.clone(), name)))
+            })
     }
 
     /// Cross-checks the walk with sqlparser's own reports: every relation
@@ -2545,7 +2571,7 @@ impl Visitor for ExprVisitor<'_, '_, '_, '_> {
             Expr::Function(f) => {
                 let mut r = self.walker.function(&f.name);
                 if r.is_ok() {
-                    r = self.walker.set_config(f);
+                    r = self.walker.set_config(f, self.scope);
                 }
                 if r.is_ok()
                     && let FunctionArguments::List(list) = &f.args
@@ -2628,6 +2654,26 @@ impl Visitor for RelationCollector {
         self.queries += 1;
         ControlFlow::Continue(())
     }
+}
+
+/// Whether a function argument is `alias.name` of pg_catalog.pg_settings
+/// (without column aliases, which could rename another column to `name`):
+/// a setting pg_settings lists, as in psql's `\dconfig`
+/// (`current_setting(s.name) FROM pg_settings s`). pg_settings lists no
+/// custom placeholder settings, so this reads nothing pg_settings hides.
+fn listed_setting(arg: &FunctionArg, scope: &Scope<'_>) -> bool {
+    let FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::CompoundIdentifier(is))) = arg else {
+        return false;
+    };
+    let [alias, column] = is.as_slice() else {
+        return false;
+    };
+    fold(column) == "name"
+        && scope.find_alias(&fold(alias)).is_some_and(|s| {
+            s.renames.is_empty()
+                && matches!(&s.kind, SourceKind::Table(t)
+                    if t.schema == "pg_catalog" && t.name == "pg_settings")
+        })
 }
 
 fn first_part(name: &ObjectName) -> Result<String, AnalysisError> {
@@ -2818,6 +2864,41 @@ mod tests {
             .and_then(|mut p| p.parse_statements())
             .unwrap();
         statements.iter().any(has_tautology)
+    }
+
+    /// `o.xmin` on a table is the system column (no function call, no
+    /// column use); with a function of that name on the path it stays
+    /// attribute notation, as on a view without such a column.
+    #[test]
+    fn system_columns_unless_a_function_has_the_name() {
+        use super::super::catalog::Catalog;
+        let path = vec!["public".to_string()];
+        let first = |catalog: &Catalog, sql: &str| {
+            let resolver = Resolver {
+                search_path: &path,
+                catalog: Some(catalog),
+                database: None,
+            };
+            analyze(sql, &resolver, AnalysisLimits::default())
+                .unwrap()
+                .statements
+                .remove(0)
+        };
+        let mut catalog = Catalog::default();
+        let orders = QualifiedName::new("public", "orders");
+        catalog.add_relation(orders.clone(), vec!["id".into()]);
+        let st = first(&catalog, "SELECT o.xmin, o.ctid, o.id FROM orders o");
+        assert!(st.functions.is_empty(), "{st:?}");
+        assert_eq!(st.columns.len(), 1, "{st:?}");
+        assert_eq!(st.columns[0].column, ColumnName::Named("id".into()));
+        let st = first(&catalog, "SELECT o.pg_sleep FROM orders o");
+        assert_eq!(
+            st.functions,
+            vec![QualifiedName::new("pg_catalog", "pg_sleep")]
+        );
+        catalog.add_function(QualifiedName::new("public", "xmin"));
+        let st = first(&catalog, "SELECT o.xmin FROM orders o");
+        assert_eq!(st.functions, vec![QualifiedName::new("public", "xmin")]);
     }
 
     #[test]
