@@ -2988,6 +2988,51 @@ fn driver_profile_psql_and_jdbc() {
     ]);
 }
 
+/// set_config and current_setting called as table functions in FROM are
+/// judged like SET and SHOW, as in expressions (they were not judged at
+/// all there: `FROM set_config('search_path', …)` passed).
+#[test]
+fn setting_functions_in_from() {
+    check(&[
+        (
+            A,
+            "SELECT * FROM set_config('search_path', 'evil', false)",
+            "setting_pinned",
+        ),
+        (
+            A,
+            "SELECT x FROM pg_catalog.set_config('role', 'postgres', false) AS x",
+            "setting_pinned",
+        ),
+        (
+            A,
+            "SELECT * FROM orders o, LATERAL set_config('search_path', o.status, false) AS x",
+            "setting_pinned",
+        ),
+        (
+            A,
+            "SELECT * FROM orders o CROSS JOIN set_config(o.status, 'x', false) AS x",
+            "deny",
+        ),
+        (
+            A,
+            "SELECT * FROM current_setting('app.jwt_secret')",
+            "setting_denied",
+        ),
+        (
+            A,
+            "SELECT * FROM set_config('application_name', 'x', false)",
+            "allow",
+        ),
+        (A, "SELECT * FROM current_setting('timezone')", "allow"),
+        (
+            A,
+            "SELECT * FROM pg_catalog.pg_settings s, current_setting(s.name) AS v",
+            "allow",
+        ),
+    ]);
+}
+
 /// Row scoping with claims (`scope = { customer_id = "{{claims.customer_id}}" }`
 /// on orders for the test agent `scoped`): only top-level AND conjuncts of
 /// each use's own WHERE count.

@@ -810,9 +810,16 @@ impl Walker<'_> {
     }
 
     /// `set_config(name, value, is_local)` changes a setting like SET: the
-    /// name must be a literal so the setting rules can judge it.
-    fn set_config(&mut self, f: &ast::Function, scope: &Scope<'_>) -> Result<(), AnalysisError> {
-        let Ok(q) = self.resolver.function(&f.name) else {
+    /// name must be a literal so the setting rules can judge it. Called for
+    /// every call of a function `name` with `args`, in expressions and as a
+    /// table function in FROM alike.
+    fn set_config(
+        &mut self,
+        name: &ObjectName,
+        args: &[FunctionArg],
+        scope: &Scope<'_>,
+    ) -> Result<(), AnalysisError> {
+        let Ok(q) = self.resolver.function(name) else {
             return Ok(());
         };
         let action = match (q.schema.as_str(), q.name.as_str()) {
@@ -821,10 +828,7 @@ impl Walker<'_> {
             ("pg_catalog", "current_setting") => SettingAction::Show,
             _ => return Ok(()),
         };
-        let first = match &f.args {
-            FunctionArguments::List(list) => list.args.first(),
-            _ => None,
-        };
+        let first = args.first();
         let literal = match first {
             Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))) => match &v.value {
                 ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => {
@@ -2072,6 +2076,7 @@ impl Walker<'_> {
                     self.function(name)?;
                     self.table_functions.insert(folded.clone());
                     let lateral = scope.lateral();
+                    self.set_config(name, &args.args, &lateral)?;
                     for a in &args.args {
                         self.function_arg(a, &lateral, env)?;
                     }
@@ -2137,6 +2142,7 @@ impl Walker<'_> {
                     self.table_functions.insert(p);
                 }
                 let lateral = scope.lateral();
+                self.set_config(name, args, &lateral)?;
                 for a in args {
                     self.function_arg(a, &lateral, env)?;
                 }
@@ -2571,7 +2577,11 @@ impl Visitor for ExprVisitor<'_, '_, '_, '_> {
             Expr::Function(f) => {
                 let mut r = self.walker.function(&f.name);
                 if r.is_ok() {
-                    r = self.walker.set_config(f, self.scope);
+                    let args = match &f.args {
+                        FunctionArguments::List(list) => &list.args[..],
+                        _ => &[],
+                    };
+                    r = self.walker.set_config(&f.name, args, self.scope);
                 }
                 if r.is_ok()
                     && let FunctionArguments::List(list) = &f.args
