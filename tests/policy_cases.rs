@@ -2715,6 +2715,16 @@ fn system_columns() {
             "SELECT o.id FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.xmin = i.xmin ORDER BY o.ctid",
             "allow",
         ),
+        (
+            A,
+            "SELECT count(DISTINCT o.tableoid), max(o.xmin::text) FROM orders o",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT id FROM orders o WHERE EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id AND o.xmin IS NOT NULL)",
+            "allow",
+        ),
         // Column rules do not cover row metadata ...
         (A, "SELECT c.ctid, c.xmin, c.id FROM customers c", "allow"),
         (A, "SELECT r.tableoid, r.ctid FROM refunds r", "allow"),

@@ -840,8 +840,14 @@ impl Walker<'_> {
         };
         let Some(name) = literal else {
             if action == SettingAction::Show && first.is_some_and(|a| listed_setting(a, scope)) {
-                // Reads no more than the pg_settings row it names (which
-                // the FROM clause reads and the policy judges).
+                // Reads the `setting` of the pg_settings row it names: the
+                // FROM clause reads the relation, and a column rule on it
+                // covers the value too.
+                self.column(
+                    &QualifiedName::new("pg_catalog", "pg_settings"),
+                    ColumnName::Named("setting".into()),
+                    ColumnAccess::Read,
+                );
                 return Ok(());
             }
             return unsupported(format!(
@@ -2909,6 +2915,39 @@ mod tests {
         catalog.add_function(QualifiedName::new("public", "xmin"));
         let st = first(&catalog, "SELECT o.xmin FROM orders o");
         assert_eq!(st.functions, vec![QualifiedName::new("public", "xmin")]);
+    }
+
+    /// psql's `\dconfig`: current_setting of pg_settings' own names reads
+    /// their `setting` (so a column rule on pg_settings covers it); a
+    /// computed name is not judged and stays unsupported.
+    #[test]
+    fn current_setting_of_a_listed_name_reads_pg_settings() {
+        use super::super::catalog::Catalog;
+        let path = vec!["public".to_string()];
+        let catalog = Catalog::default();
+        let resolver = Resolver {
+            search_path: &path,
+            catalog: Some(&catalog),
+            database: None,
+        };
+        let sql = "SELECT s.name, current_setting(s.name) FROM pg_catalog.pg_settings s";
+        let st = analyze(sql, &resolver, AnalysisLimits::default())
+            .unwrap()
+            .statements
+            .remove(0);
+        let settings = QualifiedName::new("pg_catalog", "pg_settings");
+        assert!(
+            st.columns
+                .iter()
+                .any(|c| c.relation == settings && c.column == ColumnName::Named("setting".into())),
+            "{st:?}"
+        );
+        assert!(st.settings.is_empty(), "{st:?}");
+        let sql = "SELECT current_setting(s.name || '') FROM pg_catalog.pg_settings s";
+        assert!(matches!(
+            analyze(sql, &resolver, AnalysisLimits::default()),
+            Err(AnalysisError::Unsupported(_))
+        ));
     }
 
     #[test]
