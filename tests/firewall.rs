@@ -215,10 +215,14 @@ async fn pinned_settings_cannot_be_changed() {
         "RESET search_path",
         "SET ROLE postgres",
         "SELECT set_config('search_path', 'evil', false)",
+        // As a table function in FROM too.
+        "SELECT * FROM set_config('search_path', 'evil', false)",
     ] {
         let e = client.simple_query(sql).await.unwrap_err();
         assert_eq!(db_error(&e).code().code(), "42501", "{sql}");
     }
+    let rows = client.simple_query("SHOW search_path").await.unwrap();
+    assert_eq!(first_value(&rows).as_deref(), Some("public"));
     // Harmless settings drivers send are fine.
     client
         .batch_execute("SET application_name = 'report-7'; SET statement_timeout = 5000")
