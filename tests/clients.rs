@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Proxy, TESTER};
+use common::{ANALYTICS, Proxy, TESTER};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -234,6 +234,55 @@ async fn psql_reports_errors_and_keeps_the_session_usable() {
             && stderr.contains("current transaction is aborted"),
         "{}",
         common::describe(&output)
+    );
+    proxy.stop().await;
+}
+
+/// psql 15's describe commands whose catalog reads the driver profile
+/// allows (system columns such as `tableoid`, pg_cast, pg_opfamily,
+/// pg_get_functiondef, …), each with a line of its output.
+const PSQL_DESCRIBE_COMMANDS: &[(&str, &str)] = &[
+    ("\\dL", "plpgsql"),
+    ("\\df+", "List of functions"),
+    ("\\l+", "shop"),
+    ("\\db", "pg_default"),
+    (
+        "\\sf pg_catalog.lower(text)",
+        "CREATE OR REPLACE FUNCTION pg_catalog.lower(text)",
+    ),
+    ("\\do", "List of operators"),
+    ("\\dy", "List of event triggers"),
+    ("\\dF", "english"),
+    ("\\dd", "Object descriptions"),
+    ("\\dC", "(binary coercible)"),
+    ("\\dc", "List of conversions"),
+    ("\\dconfig", "List of non-default configuration parameters"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_describe_commands_work_for_the_analytics_agent() {
+    let proxy = Proxy::start().await;
+    let mut failures = Vec::new();
+    for (command, expected) in PSQL_DESCRIBE_COMMANDS {
+        let mut psql = client("psql");
+        psql.args(["-X", "-v", "ON_ERROR_STOP=1", "-d"])
+            .arg(proxy.url(ANALYTICS, "shop"))
+            .args(["-c", command]);
+        let output = run(psql).await;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() || !output.stderr.is_empty() || !stdout.contains(expected) {
+            failures.push(format!(
+                "{command} (expected {expected:?} in its output)\n{}",
+                common::describe(&output)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} psql commands failed:\n{}",
+        failures.len(),
+        PSQL_DESCRIBE_COMMANDS.len(),
+        failures.join("\n")
     );
     proxy.stop().await;
 }

@@ -215,10 +215,14 @@ async fn pinned_settings_cannot_be_changed() {
         "RESET search_path",
         "SET ROLE postgres",
         "SELECT set_config('search_path', 'evil', false)",
+        // As a table function in FROM too.
+        "SELECT * FROM set_config('search_path', 'evil', false)",
     ] {
         let e = client.simple_query(sql).await.unwrap_err();
         assert_eq!(db_error(&e).code().code(), "42501", "{sql}");
     }
+    let rows = client.simple_query("SHOW search_path").await.unwrap();
+    assert_eq!(first_value(&rows).as_deref(), Some("public"));
     // Harmless settings drivers send are fine.
     client
         .batch_execute("SET application_name = 'report-7'; SET statement_timeout = 5000")
@@ -297,6 +301,67 @@ async fn psql_meta_commands_work_under_the_driver_profile() {
     );
     assert!(stdout.contains("orders"), "{stdout}");
     assert!(stdout.contains("customer_id"), "{stdout}");
+}
+
+/// pgjdbc 42.5's DatabaseMetaData.getPrimaryKeys (with ORDER BY on
+/// `information_schema._pg_expandarray`), as it sends it.
+const PGJDBC_PRIMARY_KEYS: &str = "SELECT        result.TABLE_CAT,        result.TABLE_SCHEM,        result.TABLE_NAME,        result.COLUMN_NAME,        result.KEY_SEQ,        result.PK_NAME FROM      (SELECT NULL AS TABLE_CAT, n.nspname AS TABLE_SCHEM,   ct.relname AS TABLE_NAME, a.attname AS COLUMN_NAME,   (information_schema._pg_expandarray(i.indkey)).n AS KEY_SEQ, ci.relname AS PK_NAME,   information_schema._pg_expandarray(i.indkey) AS KEYS, a.attnum AS A_ATTNUM FROM pg_catalog.pg_class ct   JOIN pg_catalog.pg_attribute a ON (ct.oid = a.attrelid)   JOIN pg_catalog.pg_namespace n ON (ct.relnamespace = n.oid)   JOIN pg_catalog.pg_index i ON ( a.attrelid = i.indrelid)   JOIN pg_catalog.pg_class ci ON (ci.oid = i.indexrelid) WHERE true  AND n.nspname = 'public' AND ct.relname = 'orders' AND i.indisprimary  ) result where  result.A_ATTNUM = (result.KEYS).x  ORDER BY result.table_name, result.pk_name, result.key_seq";
+
+/// pgjdbc 42.5's getIndexInfo (server 9.6 or later).
+const PGJDBC_INDEX_INFO: &str = "SELECT     tmp.TABLE_CAT,     tmp.TABLE_SCHEM,     tmp.TABLE_NAME,     tmp.NON_UNIQUE,     tmp.INDEX_QUALIFIER,     tmp.INDEX_NAME,     tmp.TYPE,     tmp.ORDINAL_POSITION,     trim(both '\"' from pg_catalog.pg_get_indexdef(tmp.CI_OID, tmp.ORDINAL_POSITION, false)) AS COLUMN_NAME,   CASE tmp.AM_NAME     WHEN 'btree' THEN CASE tmp.I_INDOPTION[tmp.ORDINAL_POSITION - 1] & 1::smallint       WHEN 1 THEN 'D'       ELSE 'A'     END     ELSE NULL   END AS ASC_OR_DESC,     tmp.CARDINALITY,     tmp.PAGES,     tmp.FILTER_CONDITION FROM (SELECT NULL AS TABLE_CAT, n.nspname AS TABLE_SCHEM,   ct.relname AS TABLE_NAME, NOT i.indisunique AS NON_UNIQUE,   NULL AS INDEX_QUALIFIER, ci.relname AS INDEX_NAME,   CASE i.indisclustered     WHEN true THEN 1    ELSE CASE am.amname       WHEN 'hash' THEN 2      ELSE 3    END   END AS TYPE,   (information_schema._pg_expandarray(i.indkey)).n AS ORDINAL_POSITION,   ci.reltuples AS CARDINALITY,   ci.relpages AS PAGES,   pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS FILTER_CONDITION,   ci.oid AS CI_OID,   i.indoption AS I_INDOPTION,   am.amname AS AM_NAME FROM pg_catalog.pg_class ct   JOIN pg_catalog.pg_namespace n ON (ct.relnamespace = n.oid)   JOIN pg_catalog.pg_index i ON (ct.oid = i.indrelid)   JOIN pg_catalog.pg_class ci ON (ci.oid = i.indexrelid)   JOIN pg_catalog.pg_am am ON (ci.relam = am.oid) WHERE true  AND n.nspname = 'public' AND ct.relname = 'orders') AS tmp ORDER BY NON_UNIQUE, TYPE, INDEX_NAME, ORDINAL_POSITION ";
+
+/// pgjdbc 42.5's getBestRowIdentifier.
+const PGJDBC_BEST_ROW_IDENTIFIER: &str = "SELECT a.attname, a.atttypid, atttypmod FROM pg_catalog.pg_class ct   JOIN pg_catalog.pg_attribute a ON (ct.oid = a.attrelid)   JOIN pg_catalog.pg_namespace n ON (ct.relnamespace = n.oid)   JOIN (SELECT i.indexrelid, i.indrelid, i.indisprimary,              information_schema._pg_expandarray(i.indkey) AS keys         FROM pg_catalog.pg_index i) i     ON (a.attnum = (i.keys).x AND a.attrelid = i.indrelid) WHERE true  AND n.nspname = 'public' AND ct.relname = 'orders' AND i.indisprimary  ORDER BY a.attnum ";
+
+/// pgjdbc's metadata queries and system columns against the live catalog
+/// (which lists no system columns), over the extended protocol as pgjdbc
+/// sends them.
+#[tokio::test]
+async fn pgjdbc_metadata_and_system_columns_under_the_driver_profile() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(ANALYTICS).await;
+    let keys = client.query(PGJDBC_PRIMARY_KEYS, &[]).await.unwrap();
+    let columns: Vec<&str> = keys.iter().map(|r| r.get("column_name")).collect();
+    assert_eq!(columns, ["id"]);
+    let indexes = client.query(PGJDBC_INDEX_INFO, &[]).await.unwrap();
+    assert!(
+        indexes
+            .iter()
+            .any(|r| r.get::<_, Option<&str>>("column_name") == Some("id")),
+        "{indexes:?}"
+    );
+    let best = client.query(PGJDBC_BEST_ROW_IDENTIFIER, &[]).await.unwrap();
+    let columns: Vec<&str> = best.iter().map(|r| r.get("attname")).collect();
+    assert_eq!(columns, ["id"]);
+
+    let row = client
+        .query_one(
+            "SELECT o.tableoid::regclass::text, o.ctid::text, o.xmin::text, o.id \
+             FROM orders o ORDER BY o.id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, &str>(0), "orders");
+    // Column rules on customers do not cover row metadata ...
+    client
+        .query_one(
+            "SELECT c.ctid::text, c.xmin::text, c.country FROM customers c ORDER BY c.id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    // ... nor do they stop covering the columns read beside it.
+    let e = client
+        .query("SELECT c.ctid, c.email FROM customers c LIMIT 1", &[])
+        .await
+        .unwrap_err();
+    assert_denied(&e, "column_denied");
+    let e = client
+        .query("SELECT s.ctid FROM staff_users s LIMIT 1", &[])
+        .await
+        .unwrap_err();
+    assert_denied(&e, "table_denied");
 }
 
 #[tokio::test]

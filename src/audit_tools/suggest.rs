@@ -198,9 +198,10 @@ pub fn suggest(
                 }
             }
             for f in &st.functions {
-                let builtin = f.schema == "pg_catalog"
+                let builtin = (f.schema == "pg_catalog"
                     && (builtin::is_builtin_function(&f.name)
-                        || builtin::is_driver_function(&f.name));
+                        || builtin::is_driver_function(&f.name)))
+                    || builtin::is_driver_qualified_function(&f.schema, &f.name);
                 if !builtin {
                     functions.insert(f.to_string());
                 }

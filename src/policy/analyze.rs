@@ -15,6 +15,7 @@
 //! visitor's own relation and function reports, so a relation in a position
 //! this walker does not know fails closed.
 
+use super::builtin;
 use super::names::{QualifiedName, Resolver, fold, parts};
 use sqlparser::ast::{
     self, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, Query, Select,
@@ -809,9 +810,16 @@ impl Walker<'_> {
     }
 
     /// `set_config(name, value, is_local)` changes a setting like SET: the
-    /// name must be a literal so the setting rules can judge it.
-    fn set_config(&mut self, f: &ast::Function) -> Result<(), AnalysisError> {
-        let Ok(q) = self.resolver.function(&f.name) else {
+    /// name must be a literal so the setting rules can judge it. Called for
+    /// every call of a function `name` with `args`, in expressions and as a
+    /// table function in FROM alike.
+    fn set_config(
+        &mut self,
+        name: &ObjectName,
+        args: &[FunctionArg],
+        scope: &Scope<'_>,
+    ) -> Result<(), AnalysisError> {
+        let Ok(q) = self.resolver.function(name) else {
             return Ok(());
         };
         let action = match (q.schema.as_str(), q.name.as_str()) {
@@ -820,10 +828,7 @@ impl Walker<'_> {
             ("pg_catalog", "current_setting") => SettingAction::Show,
             _ => return Ok(()),
         };
-        let first = match &f.args {
-            FunctionArguments::List(list) => list.args.first(),
-            _ => None,
-        };
+        let first = args.first();
         let literal = match first {
             Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))) => match &v.value {
                 ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => {
@@ -834,6 +839,17 @@ impl Walker<'_> {
             _ => None,
         };
         let Some(name) = literal else {
+            if action == SettingAction::Show && first.is_some_and(|a| listed_setting(a, scope)) {
+                // Reads the `setting` of the pg_settings row it names: the
+                // FROM clause reads the relation, and a column rule on it
+                // covers the value too.
+                self.column(
+                    &QualifiedName::new("pg_catalog", "pg_settings"),
+                    ColumnName::Named("setting".into()),
+                    ColumnAccess::Read,
+                );
+                return Ok(());
+            }
             return unsupported(format!(
                 "{} with a setting name that is not a literal",
                 q.name
@@ -2066,6 +2082,7 @@ impl Walker<'_> {
                     self.function(name)?;
                     self.table_functions.insert(folded.clone());
                     let lateral = scope.lateral();
+                    self.set_config(name, &args.args, &lateral)?;
                     for a in &args.args {
                         self.function_arg(a, &lateral, env)?;
                     }
@@ -2131,6 +2148,7 @@ impl Walker<'_> {
                     self.table_functions.insert(p);
                 }
                 let lateral = scope.lateral();
+                self.set_config(name, args, &lateral)?;
                 for a in args {
                     self.function_arg(a, &lateral, env)?;
                 }
@@ -2428,6 +2446,9 @@ impl Walker<'_> {
         match &src.kind {
             SourceKind::Table(t) => match self.table_column(src, t, name) {
                 Some(c) => self.column(t, c, ColumnAccess::Read),
+                // Row metadata: no column rule covers it, and the read of
+                // the table is judged already.
+                None if self.system_column(name) => {}
                 None => {
                     self.whole_row(&src.kind);
                     self.function(&ObjectName::from(vec![ast::Ident::new(name)]))?;
@@ -2457,6 +2478,23 @@ impl Walker<'_> {
             SourceKind::Other(_) => {}
         }
         Ok(())
+    }
+
+    /// Whether `alias.name`, where `name` is no column of a table whose
+    /// columns the catalog knows (it lists no system columns), is a system
+    /// column rather than attribute notation. PostgreSQL takes the system
+    /// column on a table; a view has none, and there the name calls a
+    /// function of the row: a function of that name keeps the call.
+    fn system_column(&self, name: &str) -> bool {
+        builtin::SYSTEM_COLUMNS.contains(&name)
+            && self.resolver.catalog.is_some_and(|c| {
+                !c.has_function(&QualifiedName::new("pg_catalog", name))
+                    && !self
+                        .resolver
+                        .search_path
+                        .iter()
+                        .any(|s| c.has_function(&QualifiedName::new(s.clone(), name)))
+            })
     }
 
     /// Cross-checks the walk with sqlparser's own reports: every relation
@@ -2545,7 +2583,11 @@ impl Visitor for ExprVisitor<'_, '_, '_, '_> {
             Expr::Function(f) => {
                 let mut r = self.walker.function(&f.name);
                 if r.is_ok() {
-                    r = self.walker.set_config(f);
+                    let args = match &f.args {
+                        FunctionArguments::List(list) => &list.args[..],
+                        _ => &[],
+                    };
+                    r = self.walker.set_config(&f.name, args, self.scope);
                 }
                 if r.is_ok()
                     && let FunctionArguments::List(list) = &f.args
@@ -2628,6 +2670,26 @@ impl Visitor for RelationCollector {
         self.queries += 1;
         ControlFlow::Continue(())
     }
+}
+
+/// Whether a function argument is `alias.name` of pg_catalog.pg_settings
+/// (without column aliases, which could rename another column to `name`):
+/// a setting pg_settings lists, as in psql's `\dconfig`
+/// (`current_setting(s.name) FROM pg_settings s`). pg_settings lists no
+/// custom placeholder settings, so this reads nothing pg_settings hides.
+fn listed_setting(arg: &FunctionArg, scope: &Scope<'_>) -> bool {
+    let FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::CompoundIdentifier(is))) = arg else {
+        return false;
+    };
+    let [alias, column] = is.as_slice() else {
+        return false;
+    };
+    fold(column) == "name"
+        && scope.find_alias(&fold(alias)).is_some_and(|s| {
+            s.renames.is_empty()
+                && matches!(&s.kind, SourceKind::Table(t)
+                    if t.schema == "pg_catalog" && t.name == "pg_settings")
+        })
 }
 
 fn first_part(name: &ObjectName) -> Result<String, AnalysisError> {
@@ -2818,6 +2880,74 @@ mod tests {
             .and_then(|mut p| p.parse_statements())
             .unwrap();
         statements.iter().any(has_tautology)
+    }
+
+    /// `o.xmin` on a table is the system column (no function call, no
+    /// column use); with a function of that name on the path it stays
+    /// attribute notation, as on a view without such a column.
+    #[test]
+    fn system_columns_unless_a_function_has_the_name() {
+        use super::super::catalog::Catalog;
+        let path = vec!["public".to_string()];
+        let first = |catalog: &Catalog, sql: &str| {
+            let resolver = Resolver {
+                search_path: &path,
+                catalog: Some(catalog),
+                database: None,
+            };
+            analyze(sql, &resolver, AnalysisLimits::default())
+                .unwrap()
+                .statements
+                .remove(0)
+        };
+        let mut catalog = Catalog::default();
+        let orders = QualifiedName::new("public", "orders");
+        catalog.add_relation(orders.clone(), vec!["id".into()]);
+        let st = first(&catalog, "SELECT o.xmin, o.ctid, o.id FROM orders o");
+        assert!(st.functions.is_empty(), "{st:?}");
+        assert_eq!(st.columns.len(), 1, "{st:?}");
+        assert_eq!(st.columns[0].column, ColumnName::Named("id".into()));
+        let st = first(&catalog, "SELECT o.pg_sleep FROM orders o");
+        assert_eq!(
+            st.functions,
+            vec![QualifiedName::new("pg_catalog", "pg_sleep")]
+        );
+        catalog.add_function(QualifiedName::new("public", "xmin"));
+        let st = first(&catalog, "SELECT o.xmin FROM orders o");
+        assert_eq!(st.functions, vec![QualifiedName::new("public", "xmin")]);
+    }
+
+    /// psql's `\dconfig`: current_setting of pg_settings' own names reads
+    /// their `setting` (so a column rule on pg_settings covers it); a
+    /// computed name is not judged and stays unsupported.
+    #[test]
+    fn current_setting_of_a_listed_name_reads_pg_settings() {
+        use super::super::catalog::Catalog;
+        let path = vec!["public".to_string()];
+        let catalog = Catalog::default();
+        let resolver = Resolver {
+            search_path: &path,
+            catalog: Some(&catalog),
+            database: None,
+        };
+        let sql = "SELECT s.name, current_setting(s.name) FROM pg_catalog.pg_settings s";
+        let st = analyze(sql, &resolver, AnalysisLimits::default())
+            .unwrap()
+            .statements
+            .remove(0);
+        let settings = QualifiedName::new("pg_catalog", "pg_settings");
+        assert!(
+            st.columns
+                .iter()
+                .any(|c| c.relation == settings && c.column == ColumnName::Named("setting".into())),
+            "{st:?}"
+        );
+        assert!(st.settings.is_empty(), "{st:?}");
+        let sql = "SELECT current_setting(s.name || '') FROM pg_catalog.pg_settings s";
+        assert!(matches!(
+            analyze(sql, &resolver, AnalysisLimits::default()),
+            Err(AnalysisError::Unsupported(_))
+        ));
     }
 
     #[test]

@@ -332,7 +332,23 @@ pub const DRIVER_FUNCTIONS: &[&str] = &[
     "pg_collation_is_visible",
     "pg_opclass_is_visible",
     "pg_relation_is_publishable",
+    // psql's describe commands (\df+ \l+ \db \sf \do \dd \dF \dc)
+    "pg_get_function_sqlbody",
+    "pg_get_functiondef",
+    "has_database_privilege",
+    "pg_database_size",
+    "pg_tablespace_location",
+    "pg_operator_is_visible",
+    "pg_opfamily_is_visible",
+    "pg_conversion_is_visible",
+    "pg_ts_config_is_visible",
 ];
+
+/// Driver functions outside pg_catalog, as `schema.name`: pgjdbc's
+/// getPrimaryKeys, getIndexInfo and getBestRowIdentifier expand index keys
+/// with information_schema's own helper (an SQL function over
+/// generate_series).
+pub const DRIVER_QUALIFIED_FUNCTIONS: &[&str] = &["information_schema._pg_expandarray"];
 
 /// pg_catalog and information_schema relations that drivers read on their
 /// own (asyncpg, JDBC, psycopg, node-postgres, SQLAlchemy reflection). None
@@ -380,6 +396,11 @@ pub const DRIVER_RELATIONS: &[&str] = &[
     "pg_catalog.pg_tablespace",
     "pg_catalog.pg_roles",
     "pg_catalog.pg_auth_members",
+    "pg_catalog.pg_event_trigger",
+    "pg_catalog.pg_ts_config",
+    "pg_catalog.pg_opfamily",
+    "pg_catalog.pg_cast",
+    "pg_catalog.pg_conversion",
     "information_schema.tables",
     "information_schema.columns",
     "information_schema.views",
@@ -467,6 +488,12 @@ pub const PINNED_SETTINGS: &[&str] = &[
     "temp_tablespaces",
 ];
 
+/// PostgreSQL's system columns: row metadata of every table (its oid, the
+/// row's physical location, the transactions and commands that wrote it).
+/// They reveal no user data, so no column rule covers them; reading them
+/// needs only the table. A view has none, and may name its own columns so.
+pub const SYSTEM_COLUMNS: &[&str] = &["tableoid", "ctid", "xmin", "xmax", "cmin", "cmax"];
+
 /// Whether `schema.name` is in `list` (entries are `schema.name`), without
 /// allocating.
 pub fn listed(list: &[&str], schema: &str, name: &str) -> bool {
@@ -484,6 +511,11 @@ pub fn is_builtin_function(name: &str) -> bool {
 
 pub fn is_driver_function(name: &str) -> bool {
     DRIVER_FUNCTIONS.contains(&name)
+}
+
+/// Whether `schema.name` is a driver function outside pg_catalog.
+pub fn is_driver_qualified_function(schema: &str, name: &str) -> bool {
+    listed(DRIVER_QUALIFIED_FUNCTIONS, schema, name)
 }
 
 pub fn is_pinned_setting(name: &str) -> bool {

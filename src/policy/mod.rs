@@ -1798,9 +1798,10 @@ impl Policy {
     }
 
     fn function(&self, f: &QualifiedName) -> Result<(), Denial> {
-        let builtin = f.schema == "pg_catalog"
+        let builtin = (f.schema == "pg_catalog"
             && (builtin::is_builtin_function(&f.name)
-                || (self.driver_profile && builtin::is_driver_function(&f.name)));
+                || (self.driver_profile && builtin::is_driver_function(&f.name))))
+            || (self.driver_profile && builtin::is_driver_qualified_function(&f.schema, &f.name));
         if builtin || self.function_listed(&self.functions, f) {
             return Ok(());
         }

@@ -133,10 +133,35 @@ pub fn shop_catalog() -> Catalog {
         "pg_largeobject",
         "pg_statistic",
         "pg_tables",
+        "pg_event_trigger",
+        "pg_ts_config",
+        "pg_opfamily",
+        "pg_cast",
+        "pg_conversion",
+        "pg_db_role_setting",
     ] {
         // Columns unknown: the catalog names the relation only.
         c.add_relation(QualifiedName::new("pg_catalog", t), vec![]);
     }
+    // A catalog whose columns are known, as in a live catalog (which lists
+    // no system columns).
+    c.add_relation(
+        QualifiedName::new("pg_catalog", "pg_language"),
+        [
+            "oid",
+            "lanname",
+            "lanowner",
+            "lanispl",
+            "lanpltrusted",
+            "lanplcallfoid",
+            "laninline",
+            "lanvalidator",
+            "lanacl",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    );
     for f in [
         "pg_sleep",
         "pg_notify",
