@@ -1536,6 +1536,54 @@ fn pool_resets() {
     ]);
 }
 
+/// Without the driver profile, RESET ALL / DISCARD ALL need
+/// `settings = ["all"]`, as before; narrowing needs nothing.
+#[test]
+fn pool_resets_without_the_driver_profile() {
+    use actgate::policy::analyze::{AnalysisLimits, analyze};
+    use actgate::policy::names::Resolver;
+    use actgate::policy::{SessionState, Verdict};
+    let dir = tempfile::tempdir().unwrap();
+    for (name, extra) in [("strict", ""), ("strict-resets", "settings = [\"all\"]\n")] {
+        let text = format!(
+            "[agent]\nname = \"{name}\"\ndatabases = [\"shop\"]\nauth = \"token\"\n\n\
+             [policy]\nstatements = [\"read\"]\ndriver_profile = false\n{extra}"
+        );
+        std::fs::write(dir.path().join(format!("{name}.toml")), text).unwrap();
+    }
+    let rules = actgate::rules::RuleSet::load_dir(dir.path(), &["public".into()]).unwrap();
+    let search_path = vec!["public".to_string()];
+    let outcome = |agent: &str, sql: &str| {
+        let resolver = Resolver {
+            search_path: &search_path,
+            catalog: None,
+            database: Some("shop"),
+        };
+        let analysis = analyze(sql, &resolver, AnalysisLimits::default());
+        let policy = &rules.agent(agent).unwrap().policy;
+        match policy.decide(&analysis, None, &SessionState::default(), None) {
+            Verdict::Allow => "allow".to_string(),
+            Verdict::Deny(d) => d.reason.to_string(),
+        }
+    };
+    for (agent, sql, expected) in [
+        ("strict", "RESET ALL", "setting_denied"),
+        ("strict", "DISCARD ALL", "setting_denied"),
+        ("strict-resets", "RESET ALL", "allow"),
+        ("strict-resets", "DISCARD ALL", "allow"),
+        ("strict", "SET default_transaction_read_only = on", "allow"),
+        ("strict", "RESET default_transaction_read_only", "allow"),
+        (
+            "strict",
+            "SET default_transaction_read_only = off",
+            "setting_pinned",
+        ),
+        ("strict-resets", "RESET ROLE", "setting_pinned"),
+    ] {
+        assert_eq!(outcome(agent, sql), expected, "[{agent}] {sql}");
+    }
+}
+
 /// Row locks and LOCK TABLE need lock rights (update implies them).
 #[test]
 fn locks() {
