@@ -338,3 +338,60 @@ async fn node_postgres() {
     )
     .await;
 }
+
+/// An asyncpg pool as a token agent (support-bot, for customer 42): its
+/// reset on release (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN
+/// *; RESET ALL;`) passes, undoes the checkout's SET and leaves actgate's
+/// pinned settings as they were (issue 12, item 7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asyncpg_pool_with_a_token_agent() {
+    require_python_modules(&["asyncpg"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let proxy = Proxy::start_with(common::config_with_audit(&audit, "")).await;
+    let (token, _) = common::mint(
+        "support-bot",
+        "customer-42",
+        &[("customer_id", "42")],
+        Duration::from_secs(3600),
+    );
+    let url = actgate::token::connection_string(
+        "support-bot",
+        &token,
+        "127.0.0.1",
+        proxy.addr.port(),
+        "shop",
+    );
+    let mut cmd = interpreter("python3");
+    cmd.arg(drivers_dir().join("asyncpg_token_pool.py"))
+        .arg(url);
+    let output = run(cmd).await;
+    proxy.stop().await;
+
+    let blocked: Vec<String> = read_audit(&audit)
+        .await
+        .iter()
+        .filter(|l| l["event"] == "statement_blocked")
+        .map(|b| b["reason"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let context = format!(
+        "{}\n--- statements actgate blocked ---\n{}",
+        common::describe(&output),
+        blocked.join("\n")
+    );
+    assert!(output.status.success(), "{context}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "acquired: 6 4321ms\n\
+         released: idle 1\n\
+         reused: True 0 public UTF8 on off\n\
+         read-only transaction: on\n\
+         denied: 42501 reason: scope_violation\n\
+         released after denial: idle 1\n\
+         reused again: True\n\
+         closed\n",
+        "{context}"
+    );
+    // The script's own out-of-scope query, and nothing the pool sent.
+    assert_eq!(blocked, ["scope_violation"], "{context}");
+}

@@ -1340,9 +1340,6 @@ fn session_settings() {
         (T, "SELECT current_setting('search_path')", "allow"),
         (A, "RESET ALL", "allow"),
         (A, "DISCARD ALL", "allow"),
-        (S, "RESET ALL", "setting_pinned|setting_denied"),
-        (T, "RESET ALL", "setting_pinned|setting_denied"),
-        (T, "DISCARD ALL", "setting_pinned|setting_denied"),
         (A, "SET app.user_id = '1'", "setting_denied"),
         (A, "SET LOCAL app.user_id = '1'", "setting_denied"),
         (A, "SET SESSION app.tenant = 'acme'", "setting_denied"),
@@ -1371,6 +1368,220 @@ fn session_settings() {
             "allow",
         ),
     ]);
+}
+
+/// Making the session more restrictive only narrows it: allowed. What
+/// would widen it beyond the start value actgate let it begin with stays
+/// pinned (issue 12, item 6). RESET and `TO DEFAULT` return to that start
+/// value, which an agent can never have widened.
+#[test]
+fn read_only_sessions_narrow() {
+    check(&[
+        (A, "SET default_transaction_read_only TO on", "allow"),
+        (A, "SET default_transaction_read_only = on", "allow"),
+        (A, "SET default_transaction_read_only = 'on'", "allow"),
+        (A, "SET default_transaction_read_only = true", "allow"),
+        (A, "SET default_transaction_read_only = 1", "allow"),
+        (A, "SET default_transaction_read_only = 'yes'", "allow"),
+        (A, "SET SESSION default_transaction_read_only = ON", "allow"),
+        (A, "SET LOCAL default_transaction_read_only = on", "allow"),
+        (S, "SET default_transaction_read_only TO on", "allow"),
+        (T, "SET default_transaction_read_only TO on", "allow"),
+        (A, "SET default_transaction_read_only TO DEFAULT", "allow"),
+        (A, "SET default_transaction_read_only = default", "allow"),
+        (A, "RESET default_transaction_read_only", "allow"),
+        (S, "RESET default_transaction_read_only", "allow"),
+        (
+            A,
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+            "allow",
+        ),
+        (
+            A,
+            "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY",
+            "allow",
+        ),
+        // Widening stays refused: actgate cannot know the session began
+        // read-write.
+        (
+            A,
+            "SET default_transaction_read_only = off",
+            "setting_pinned",
+        ),
+        (
+            A,
+            "SET default_transaction_read_only TO 'off'",
+            "setting_pinned",
+        ),
+        (
+            A,
+            "SET default_transaction_read_only = false",
+            "setting_pinned",
+        ),
+        (A, "SET default_transaction_read_only = 0", "setting_pinned"),
+        (
+            A,
+            "SET default_transaction_read_only = 'no'",
+            "setting_pinned",
+        ),
+        (
+            A,
+            "SET LOCAL default_transaction_read_only = off",
+            "setting_pinned",
+        ),
+        // Not a boolean PostgreSQL would take as true: not narrowing.
+        (
+            A,
+            "SET default_transaction_read_only = 'onx'",
+            "setting_pinned",
+        ),
+        (
+            A,
+            "SET default_transaction_read_only = 'o'",
+            "setting_pinned",
+        ),
+        (
+            A,
+            "SET default_transaction_read_only = on, off",
+            "setting_pinned",
+        ),
+        (
+            A,
+            "SET default_transaction_read_only = (SELECT 'on')",
+            "deny",
+        ),
+        (
+            S,
+            "SET default_transaction_read_only = off",
+            "setting_pinned",
+        ),
+        (
+            A,
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+            "setting_pinned",
+        ),
+        (
+            A,
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY, READ WRITE",
+            "setting_pinned",
+        ),
+        (
+            T,
+            "SELECT set_config('default_transaction_read_only', 'off', false)",
+            "setting_pinned",
+        ),
+        // The other pinned settings stay pinned whatever the value.
+        (A, "SET row_security = on", "setting_pinned"),
+        (A, "RESET row_security", "setting_pinned"),
+        (
+            A,
+            "SET session_replication_role TO DEFAULT",
+            "setting_pinned",
+        ),
+        (A, "SET search_path TO DEFAULT", "setting_pinned"),
+    ]);
+}
+
+/// Pool resets (asyncpg's `SELECT pg_advisory_unlock_all(); CLOSE ALL;
+/// UNLISTEN *; RESET ALL;`, pgbouncer-style `DISCARD ALL`) restore the
+/// session's start values, which hold every pinned and identity setting:
+/// allowed for every agent (issue 12, item 7). Identity changes stay
+/// refused.
+#[test]
+fn pool_resets() {
+    const ASYNCPG_RESET: &str =
+        "SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;";
+    let claims = [("customer_id", "42")];
+    for agent in ["support-bot", "order-assistant"] {
+        for sql in [
+            ASYNCPG_RESET,
+            "SELECT pg_advisory_unlock_all()",
+            "CLOSE ALL",
+            "UNLISTEN *",
+            "RESET ALL",
+            "DISCARD ALL",
+        ] {
+            assert_eq!(
+                common::policy::outcome_with_claims(agent, sql, &claims),
+                "allow",
+                "[{agent}] {sql}"
+            );
+        }
+    }
+    check(&[
+        (A, ASYNCPG_RESET, "allow"),
+        (S, ASYNCPG_RESET, "allow"),
+        (T, ASYNCPG_RESET, "allow"),
+        (S, "RESET ALL", "allow"),
+        (T, "RESET ALL", "allow"),
+        (S, "DISCARD ALL", "allow"),
+        (T, "DISCARD ALL", "allow"),
+        (S, "SELECT pg_advisory_unlock_all()", "allow"),
+        // Taking locks is still not a driver's business.
+        (S, "SELECT pg_advisory_lock(1)", "function_not_allowed"),
+        (S, "SELECT pg_advisory_unlock(1)", "function_not_allowed"),
+        // Identity and lexing stay pinned.
+        (S, "RESET ROLE", "setting_pinned"),
+        (S, "RESET SESSION AUTHORIZATION", "setting_pinned"),
+        (S, "SET SESSION AUTHORIZATION DEFAULT", "setting_pinned"),
+        (S, "SET ROLE NONE", "setting_pinned"),
+        (S, "RESET search_path", "setting_pinned"),
+        (S, "RESET client_encoding", "setting_pinned"),
+        (S, "RESET actgate.agent", "setting_pinned"),
+        (S, "DISCARD ALL; SET ROLE postgres", "setting_pinned"),
+        (S, "RESET ALL; SET search_path = evil", "setting_pinned"),
+        // Other DISCARDs are still the session class's.
+        (S, "DISCARD PLANS", "setting_denied"),
+        (S, "DISCARD TEMP", "setting_denied"),
+    ]);
+}
+
+/// Without the driver profile, RESET ALL / DISCARD ALL need
+/// `settings = ["all"]`, as before; narrowing needs nothing.
+#[test]
+fn pool_resets_without_the_driver_profile() {
+    use actgate::policy::analyze::{AnalysisLimits, analyze};
+    use actgate::policy::names::Resolver;
+    use actgate::policy::{SessionState, Verdict};
+    let dir = tempfile::tempdir().unwrap();
+    for (name, extra) in [("strict", ""), ("strict-resets", "settings = [\"all\"]\n")] {
+        let text = format!(
+            "[agent]\nname = \"{name}\"\ndatabases = [\"shop\"]\nauth = \"token\"\n\n\
+             [policy]\nstatements = [\"read\"]\ndriver_profile = false\n{extra}"
+        );
+        std::fs::write(dir.path().join(format!("{name}.toml")), text).unwrap();
+    }
+    let rules = actgate::rules::RuleSet::load_dir(dir.path(), &["public".into()]).unwrap();
+    let search_path = vec!["public".to_string()];
+    let outcome = |agent: &str, sql: &str| {
+        let resolver = Resolver {
+            search_path: &search_path,
+            catalog: None,
+            database: Some("shop"),
+        };
+        let analysis = analyze(sql, &resolver, AnalysisLimits::default());
+        let policy = &rules.agent(agent).unwrap().policy;
+        match policy.decide(&analysis, None, &SessionState::default(), None) {
+            Verdict::Allow => "allow".to_string(),
+            Verdict::Deny(d) => d.reason.to_string(),
+        }
+    };
+    for (agent, sql, expected) in [
+        ("strict", "RESET ALL", "setting_denied"),
+        ("strict", "DISCARD ALL", "setting_denied"),
+        ("strict-resets", "RESET ALL", "allow"),
+        ("strict-resets", "DISCARD ALL", "allow"),
+        ("strict", "SET default_transaction_read_only = on", "allow"),
+        ("strict", "RESET default_transaction_read_only", "allow"),
+        (
+            "strict",
+            "SET default_transaction_read_only = off",
+            "setting_pinned",
+        ),
+        ("strict-resets", "RESET ROLE", "setting_pinned"),
+    ] {
+        assert_eq!(outcome(agent, sql), expected, "[{agent}] {sql}");
+    }
 }
 
 /// Row locks and LOCK TABLE need lock rights (update implies them).

@@ -191,6 +191,15 @@ pub fn suggest(
                 let custom = s.name.contains('.');
                 let needed = match s.action {
                     SettingAction::Show => custom,
+                    // Allowed without listing them (driver_profile stays
+                    // on): narrowing the session, RESET ALL / DISCARD ALL.
+                    SettingAction::Narrow => false,
+                    SettingAction::Reset | SettingAction::Discard
+                        if s.name == "all"
+                            || builtin::NARROWABLE_SETTINGS.contains(&s.name.as_str()) =>
+                    {
+                        false
+                    }
                     _ => custom || !builtin::SETTINGS.contains(&s.name.as_str()),
                 };
                 if needed {

@@ -253,6 +253,12 @@ pub struct AmbiguousColumn {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SettingAction {
     Set,
+    /// A SET that can only make the session more restrictive
+    /// (`default_transaction_read_only = on`, `SET SESSION
+    /// CHARACTERISTICS AS TRANSACTION READ ONLY`; see
+    /// [`builtin::narrows`](super::builtin::narrows)).
+    Narrow,
+    /// RESET, and `SET … TO DEFAULT`, which is the same.
     Reset,
     Show,
     Discard,
@@ -1233,11 +1239,15 @@ impl Walker<'_> {
                 action: SettingAction::Set,
             });
         };
+        let assign = |this: &mut Self, name: String, values: &[Expr]| {
+            let action = set_action(&name, values);
+            this.info.settings.push(SettingUse { name, action });
+        };
         match set {
             ast::Set::SingleAssignment {
                 variable, values, ..
             } => {
-                push(self, setting_name(variable)?);
+                assign(self, setting_name(variable)?, values);
                 for v in values {
                     self.setting_value(v, &scope, env)?;
                 }
@@ -1252,7 +1262,7 @@ impl Walker<'_> {
             }
             ast::Set::MultipleAssignments { assignments } => {
                 for a in assignments {
-                    push(self, setting_name(&a.name)?);
+                    assign(self, setting_name(&a.name)?, std::slice::from_ref(&a.value));
                     self.setting_value(&a.value, &scope, env)?;
                 }
             }
@@ -1273,11 +1283,21 @@ impl Walker<'_> {
                 // SET SESSION CHARACTERISTICS AS TRANSACTION … changes the
                 // session defaults.
                 for m in modes {
-                    let name = match m {
-                        ast::TransactionMode::AccessMode(_) => "default_transaction_read_only",
-                        ast::TransactionMode::IsolationLevel(_) => "default_transaction_isolation",
+                    let (name, action) = match m {
+                        ast::TransactionMode::AccessMode(ast::TransactionAccessMode::ReadOnly) => {
+                            ("default_transaction_read_only", SettingAction::Narrow)
+                        }
+                        ast::TransactionMode::AccessMode(_) => {
+                            ("default_transaction_read_only", SettingAction::Set)
+                        }
+                        ast::TransactionMode::IsolationLevel(_) => {
+                            ("default_transaction_isolation", SettingAction::Set)
+                        }
                     };
-                    push(self, name.into());
+                    self.info.settings.push(SettingUse {
+                        name: name.into(),
+                        action,
+                    });
                 }
             }
             ast::Set::SetTransaction { .. } => {
@@ -2808,6 +2828,35 @@ fn setting_name(name: &ObjectName) -> Result<String, AnalysisError> {
     let p =
         parts(name).ok_or_else(|| AnalysisError::Unsupported(format!("setting name {name}")))?;
     Ok(normalise_setting(&p.join(".").to_ascii_lowercase()))
+}
+
+/// What `SET name = values` does: `TO DEFAULT` is RESET; a single value
+/// that can only make the session more restrictive narrows it; anything
+/// else is a SET.
+fn set_action(name: &str, values: &[Expr]) -> SettingAction {
+    let [value] = values else {
+        return SettingAction::Set;
+    };
+    let text = match value {
+        Expr::Identifier(i)
+            if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default") =>
+        {
+            return SettingAction::Reset;
+        }
+        Expr::Identifier(i) => i.value.clone(),
+        Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => s.clone(),
+            ast::Value::Boolean(b) => b.to_string(),
+            ast::Value::Number(n, _) => n.to_string(),
+            _ => return SettingAction::Set,
+        },
+        _ => return SettingAction::Set,
+    };
+    if super::builtin::narrows(name, &text) {
+        SettingAction::Narrow
+    } else {
+        SettingAction::Set
+    }
 }
 
 /// Canonical names for settings with SQL-standard spellings.

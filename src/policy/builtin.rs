@@ -521,3 +521,58 @@ pub fn is_driver_qualified_function(schema: &str, name: &str) -> bool {
 pub fn is_pinned_setting(name: &str) -> bool {
     PINNED_SETTINGS.contains(&name) || name.starts_with("actgate.")
 }
+
+/// Pinned settings whose only change an agent may make is a narrowing one
+/// (see [`narrows`]). RESETting them returns to the session's start
+/// value, which the agent can never have widened: allowed too.
+pub const NARROWABLE_SETTINGS: &[&str] = &["default_transaction_read_only"];
+
+/// Whether `SET name = value` can only make the session more restrictive:
+/// today, `default_transaction_read_only` set to a value PostgreSQL reads
+/// as true.
+pub fn narrows(name: &str, value: &str) -> bool {
+    NARROWABLE_SETTINGS.contains(&name) && parse_bool(value) == Some(true)
+}
+
+/// PostgreSQL's `parse_bool`: `true`, `yes`, `false`, `no` and unique
+/// prefixes of them, `on`, `off` (at least two letters), `1`, `0`, in any
+/// case, and nothing else (no trimming).
+pub fn parse_bool(value: &str) -> Option<bool> {
+    let v = value.to_ascii_lowercase();
+    let prefix_of = |word: &str| !v.is_empty() && word.starts_with(v.as_str());
+    match v.as_bytes().first()? {
+        b't' if prefix_of("true") => Some(true),
+        b'f' if prefix_of("false") => Some(false),
+        b'y' if prefix_of("yes") => Some(true),
+        b'n' if prefix_of("no") => Some(false),
+        b'o' if v == "on" => Some(true),
+        b'o' if v.len() >= 2 && prefix_of("off") => Some(false),
+        b'1' if v.len() == 1 => Some(true),
+        b'0' if v.len() == 1 => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As PostgreSQL 15 reads a boolean setting (`parse_bool_with_len`).
+    #[test]
+    fn booleans_as_postgres_reads_them() {
+        for t in ["on", "ON", "true", "t", "TrU", "yes", "y", "1"] {
+            assert_eq!(parse_bool(t), Some(true), "{t}");
+        }
+        for f in ["off", "of", "OFF", "false", "f", "no", "n", "0"] {
+            assert_eq!(parse_bool(f), Some(false), "{f}");
+        }
+        for x in [
+            "", "o", "onx", "offf", " on", "on ", "10", "2", "truex", "default",
+        ] {
+            assert_eq!(parse_bool(x), None, "{x:?}");
+        }
+        assert!(narrows("default_transaction_read_only", "on"));
+        assert!(!narrows("default_transaction_read_only", "off"));
+        assert!(!narrows("row_security", "on"));
+    }
+}

@@ -80,6 +80,7 @@ pub fn explain(
                 for s in &st.settings {
                     let verb = match s.action {
                         SettingAction::Set => "set",
+                        SettingAction::Narrow => "set, narrowing",
                         SettingAction::Reset => "reset",
                         SettingAction::Show => "show",
                         SettingAction::Discard => "discard",

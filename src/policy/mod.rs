@@ -1617,12 +1617,23 @@ impl Policy {
                 }
                 Ok(())
             }
-            SettingAction::Set | SettingAction::Reset | SettingAction::Discard => {
+            SettingAction::Set
+            | SettingAction::Narrow
+            | SettingAction::Reset
+            | SettingAction::Discard => {
                 let verb = match s.action {
-                    SettingAction::Set => "SET",
+                    SettingAction::Set | SettingAction::Narrow => "SET",
                     SettingAction::Reset => "RESET",
                     _ => "DISCARD",
                 };
+                // Making the session more restrictive, or RESETting such a
+                // setting back to the start value actgate let the session
+                // begin with, never widens it.
+                let narrowable = builtin::NARROWABLE_SETTINGS.contains(&s.name.as_str())
+                    && matches!(s.action, SettingAction::Narrow | SettingAction::Reset);
+                if narrowable {
+                    return Ok(());
+                }
                 if builtin::is_pinned_setting(&s.name) {
                     return Err(Denial::new(
                         "setting_pinned",
@@ -1634,7 +1645,14 @@ impl Policy {
                     ));
                 }
                 let discard_other = s.action == SettingAction::Discard && s.name != "all";
+                // RESET ALL / DISCARD ALL (pool resets) return every
+                // setting to the session's start values, which hold the
+                // pinned and identity ones (set in the startup packet or
+                // never changeable): part of the driver profile.
+                let reset_all = s.name == "all"
+                    && matches!(s.action, SettingAction::Reset | SettingAction::Discard);
                 let allowed = self.settings.contains(&s.name)
+                    || (reset_all && self.driver_profile)
                     || (self.driver_profile
                         && !custom
                         && builtin::SETTINGS.contains(&s.name.as_str()))
