@@ -373,6 +373,22 @@ pub async fn connect_token(
 
 /// The audit log's events written so far (the writer runs behind a
 /// queue: poll for what must be there).
+/// The audit log's events once `ready` holds for them (polled for up to
+/// 10 s: the writer runs behind a queue), or as they are then.
+pub fn audit_events_when(
+    path: &Path,
+    ready: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    for _ in 0..100 {
+        let events = audit_events(path);
+        if ready(&events) {
+            return events;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    audit_events(path)
+}
+
 pub fn audit_events(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
