@@ -29,6 +29,7 @@
 //! server also watches the client, so a departed client ends the session.
 
 mod journal;
+mod wait;
 
 use super::Gateway;
 use super::analysis::AnalysisContext;
@@ -58,6 +59,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{oneshot, watch};
 use tracing::{debug, info};
+use wait::Wire;
 
 /// The statement text of both sentinels: one quoted identifier. Postgres
 /// reports a syntax error at position 1 while parsing it, before touching
@@ -510,15 +512,13 @@ impl Relay<'_> {
                 {
                     // A message of a new batch is decided on records that the
                     // previous batch may have changed in ways the server skipped.
-                    if let Err(e) = flush(upstream, &mut buf, &mut pos).await {
-                        return io_stop(e);
-                    }
-                    if let Err(stop) = self
-                        .wait_for(shared, client, &mut buf, || {
-                            shared.received.load(Ordering::Acquire) >= earlier
-                        })
-                        .await
-                    {
+                    let mut wire = Wire {
+                        upstream: &mut *upstream,
+                        client: &mut *client,
+                        buf: &mut buf,
+                        pos: &mut pos,
+                    };
+                    if let Err(stop) = self.await_batch(&mut wire, shared, earlier).await {
                         return stop;
                     }
                     journal.resolve(
@@ -528,21 +528,19 @@ impl Relay<'_> {
                         &mut lock(&shared.param_types),
                     );
                 }
-                if let Some(tag @ (b'Q' | b'F')) = tag
-                    && let Err(stop) = self
-                        .settle(
-                            tag,
-                            upstream,
-                            client,
-                            &mut buf,
-                            &mut pos,
-                            shared,
-                            &mut batch,
-                            &mut journal,
-                        )
+                if let Some(tag @ (b'Q' | b'F')) = tag {
+                    let mut wire = Wire {
+                        upstream: &mut *upstream,
+                        client: &mut *client,
+                        buf: &mut buf,
+                        pos: &mut pos,
+                    };
+                    if let Err(stop) = self
+                        .settle(tag, &mut wire, shared, &mut batch, &mut journal)
                         .await
-                {
-                    return stop;
+                    {
+                        return stop;
+                    }
                 }
                 let header = match peeked {
                     Ok(Some(h)) => h,
@@ -615,7 +613,7 @@ impl Relay<'_> {
                     Ok(msg) => msg,
                     Err(e) => return fatal_stop(e),
                 };
-                let undo = records_of(&msg, &state, &limits, shared);
+                let undo = Undo::before(&msg, &state, &limits, &lock(&shared.param_types));
                 let copy_execute = matches!(msg, FrontendMessage::Execute { portal, .. }
                     if limits.copy_in_portals.contains(portal));
                 let action = self
@@ -648,10 +646,13 @@ impl Relay<'_> {
                 }
                 let mut action = action;
                 if header.tag == b'S' && matches!(action, Action::ForwardSync) {
-                    match self
-                        .sync_in_copy(upstream, client, &mut buf, &mut pos, shared, &mut copy)
-                        .await
-                    {
+                    let mut wire = Wire {
+                        upstream: &mut *upstream,
+                        client: &mut *client,
+                        buf: &mut buf,
+                        pos: &mut pos,
+                    };
+                    match self.sync_in_copy(&mut wire, shared, &mut copy).await {
                         Err(stop) => return stop,
                         // The server ignores it: no ReadyForQuery comes, and
                         // the batch goes on.
@@ -675,22 +676,36 @@ impl Relay<'_> {
                     Action::ForwardSyncWait(seq) => {
                         pos += header.total;
                         shared.sent.fetch_add(1, Ordering::AcqRel);
-                        self.await_query(upstream, client, &mut buf, &mut pos, shared, seq)
-                            .await
+                        let mut wire = Wire {
+                            upstream: &mut *upstream,
+                            client: &mut *client,
+                            buf: &mut buf,
+                            pos: &mut pos,
+                        };
+                        self.await_query(&mut wire, shared, seq).await
                     }
                     Action::CappedQuery(cap) => match flush(upstream, &mut buf, &mut pos).await {
                         Err(e) => Err(io_stop(e)),
                         Ok(()) => {
                             let message = buf.split_to(header.total);
-                            self.run_capped(upstream, client, &mut buf, shared, &message, cap)
-                                .await
+                            let mut wire = Wire {
+                                upstream: &mut *upstream,
+                                client: &mut *client,
+                                buf: &mut buf,
+                                pos: &mut pos,
+                            };
+                            self.run_capped(&mut wire, shared, &message, cap).await
                         }
                     },
                     Action::ForwardExecWait { execute, batch: n } => {
                         pos += header.total;
-                        let r = self
-                            .await_execute(upstream, client, &mut buf, &mut pos, shared, execute, n)
-                            .await;
+                        let mut wire = Wire {
+                            upstream: &mut *upstream,
+                            client: &mut *client,
+                            buf: &mut buf,
+                            pos: &mut pos,
+                        };
+                        let r = self.await_execute(&mut wire, shared, execute, n).await;
                         if let Ok(true) = r {
                             // actgate's sentinel failed the batch.
                             journal.push(shared.current_batch(), Undo::Nothing, false);
@@ -759,191 +774,6 @@ impl Relay<'_> {
                 let d = skip.min(buf.len());
                 buf.advance(d);
                 skip -= d;
-            }
-        }
-    }
-
-    /// Makes the batch state known before a message whose answer depends on
-    /// it (a Query or FunctionCall, `tag`): if extended-protocol messages
-    /// were sent since the last Sync and none is known to have failed, asks
-    /// the server with a probe (Close of a statement that does not exist:
-    /// answered with CloseComplete unless the server is skipping, no effect
-    /// either way) and waits for its answer or an error.
-    #[allow(clippy::too_many_arguments)]
-    async fn settle(
-        &self,
-        tag: u8,
-        upstream: &mut WriteHalf<MaybeTls>,
-        client: &mut ReadHalf<MaybeTls>,
-        buf: &mut BytesMut,
-        pos: &mut usize,
-        shared: &Shared,
-        batch: &mut Batch,
-        journal: &mut Journal,
-    ) -> Result<(), Stop> {
-        if batch.fate(tag) != Fate::Unknown {
-            return Ok(());
-        }
-        if shared.failed_in_current_batch() {
-            *batch = batch.failed();
-            return Ok(());
-        }
-        flush(upstream, buf, pos).await.map_err(io_stop)?;
-        let current = shared.current_batch();
-        let index = shared.closes_sent_in(current) + 1;
-        *lock(&shared.probe) = Probe::Waiting {
-            batch: current,
-            index,
-        };
-        let mut probe = BytesMut::new();
-        put_message(&mut probe, b'C', |b| {
-            b.put_u8(b'S');
-            put_cstr(b, PROBE_STATEMENT);
-        });
-        put_message(&mut probe, b'H', |_| {});
-        upstream.write_all(&probe).await.map_err(io_stop)?;
-        shared.note_close_sent(current);
-        self.wait_for(shared, client, buf, || {
-            *lock(&shared.probe) == Probe::Answered || shared.failed_in_current_batch()
-        })
-        .await?;
-        let answered = std::mem::replace(&mut *lock(&shared.probe), Probe::None);
-        *batch = if answered == Probe::Answered {
-            // Every message of the batch so far was processed.
-            journal.clear();
-            batch.answered()
-        } else {
-            batch.failed()
-        };
-        Ok(())
-    }
-
-    /// A Sync after an Execute of COPY … FROM STDIN: PostgreSQL ignores
-    /// Sync (and Flush) in copy-in mode, so whether this one is answered
-    /// depends on whether the copy started (CopyInResponse) or the batch
-    /// failed first. `Ok(true)`: the server is copying and ignores it.
-    #[allow(clippy::too_many_arguments)]
-    async fn sync_in_copy(
-        &self,
-        upstream: &mut WriteHalf<MaybeTls>,
-        client: &mut ReadHalf<MaybeTls>,
-        buf: &mut BytesMut,
-        pos: &mut usize,
-        shared: &Shared,
-        copy: &mut CopyIn,
-    ) -> Result<bool, Stop> {
-        let batch = match *copy {
-            CopyIn::None => return Ok(false),
-            CopyIn::Copying => return Ok(true),
-            CopyIn::MayStart(batch) => batch,
-        };
-        flush(upstream, buf, pos).await.map_err(io_stop)?;
-        self.wait_for(shared, client, buf, || {
-            shared.copy_in_started.load(Ordering::Acquire) == batch
-                || shared.batch_failed.load(Ordering::Acquire) == batch
-        })
-        .await?;
-        if shared.batch_failed.load(Ordering::Acquire) == batch {
-            *copy = CopyIn::None;
-            return Ok(false);
-        }
-        *copy = CopyIn::Copying;
-        Ok(true)
-    }
-
-    /// After a row-limited Query (error mode): waits for its ReadyForQuery,
-    /// then makes the server fail what actgate failed.
-    async fn await_query(
-        &self,
-        upstream: &mut WriteHalf<MaybeTls>,
-        client: &mut ReadHalf<MaybeTls>,
-        buf: &mut BytesMut,
-        pos: &mut usize,
-        shared: &Shared,
-        seq: u64,
-    ) -> Result<(), Stop> {
-        flush(upstream, buf, pos).await.map_err(io_stop)?;
-        self.wait_for(shared, client, buf, || {
-            shared.received.load(Ordering::Acquire) >= seq
-        })
-        .await?;
-        if shared.failed_result.swap(false, Ordering::AcqRel) {
-            self.fail_upstream(upstream, shared, Protocol::Simple)
-                .await
-                .map_err(io_stop)?;
-        }
-        Ok(())
-    }
-
-    /// After a row-limited or capped Execute: flushes it, waits for its
-    /// result (or an error in its batch), and if actgate failed it makes
-    /// the server fail the batch too. `Ok(true)`: the server now skips to
-    /// Sync.
-    #[allow(clippy::too_many_arguments)]
-    async fn await_execute(
-        &self,
-        upstream: &mut WriteHalf<MaybeTls>,
-        client: &mut ReadHalf<MaybeTls>,
-        buf: &mut BytesMut,
-        pos: &mut usize,
-        shared: &Shared,
-        execute: u64,
-        batch: u64,
-    ) -> Result<bool, Stop> {
-        flush(upstream, buf, pos).await.map_err(io_stop)?;
-        // The server keeps results until Sync or Flush.
-        let mut flush_msg = BytesMut::with_capacity(5);
-        put_message(&mut flush_msg, b'H', |_| {});
-        upstream.write_all(&flush_msg).await.map_err(io_stop)?;
-        self.wait_for(shared, client, buf, || {
-            shared.execs_done.load(Ordering::Acquire) >= execute
-                || shared.batch_failed.load(Ordering::Acquire) == batch
-        })
-        .await?;
-        if shared.failed_result.swap(false, Ordering::AcqRel) {
-            // The agent was told this Execute failed: make the server fail
-            // the batch too, and discard the rest of it until Sync as the
-            // server will.
-            self.fail_upstream(upstream, shared, Protocol::Extended)
-                .await
-                .map_err(io_stop)?;
-            return Ok(true);
-        }
-        Ok(false)
-    }
-
-    /// Waits until `done` holds; the server half notifies on progress.
-    /// Meanwhile the client is read (into `buf`, up to a bound), so that a
-    /// client that goes away ends the session, whatever it was waiting for.
-    async fn wait_for(
-        &self,
-        shared: &Shared,
-        client: &mut ReadHalf<MaybeTls>,
-        buf: &mut BytesMut,
-        done: impl Fn() -> bool,
-    ) -> Result<(), Stop> {
-        let bound = self.gateway.config.limits.max_message_bytes + READ_CHUNK;
-        loop {
-            let notified = shared.progress.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if done() {
-                return Ok(());
-            }
-            if buf.len() >= bound {
-                notified.await;
-                continue;
-            }
-            if buf.capacity() - buf.len() < 1024 {
-                buf.reserve(READ_CHUNK);
-            }
-            tokio::select! {
-                () = &mut notified => {}
-                n = client.read_buf(buf) => {
-                    if matches!(n, Ok(0) | Err(_)) {
-                        return Err(Stop::Ended(SessionEnd::ClientClosed));
-                    }
-                }
             }
         }
     }
@@ -1797,14 +1627,12 @@ impl Relay<'_> {
     /// agent's transaction survives.
     async fn run_capped(
         &self,
-        upstream: &mut WriteHalf<MaybeTls>,
-        client: &mut ReadHalf<MaybeTls>,
-        buf: &mut BytesMut,
+        wire: &mut Wire<'_>,
         shared: &Shared,
         message: &[u8],
         cap: u64,
     ) -> Result<(), Stop> {
-        self.wait_for(shared, client, buf, || {
+        self.wait_for(shared, wire, || {
             shared.received.load(Ordering::Acquire) == shared.sent.load(Ordering::Acquire)
         })
         .await?;
@@ -1812,7 +1640,7 @@ impl Relay<'_> {
         if status == TransactionStatus::Failed.byte() {
             // The server answers 25P02; nothing to protect.
             shared.sent.fetch_add(1, Ordering::AcqRel);
-            return upstream.write_all(message).await.map_err(io_stop);
+            return wire.upstream.write_all(message).await.map_err(io_stop);
         }
         let outside = status == TransactionStatus::Idle.byte();
         let (open, keep, undo) = if outside {
@@ -1828,7 +1656,7 @@ impl Relay<'_> {
         // capped one are the next two.)
         let opened = shared.current_batch();
         lock(&shared.transient_status).extend([opened, opened + 1]);
-        self.inject(upstream, shared, open, Swallow::All)
+        self.inject(wire.upstream, shared, open, Swallow::All)
             .await
             .map_err(io_stop)?;
         let seq = shared.sent.fetch_add(1, Ordering::AcqRel) + 1;
@@ -1841,8 +1669,8 @@ impl Relay<'_> {
         // The statement's own ReadyForQuery would show actgate's
         // transaction; the closing statement's carries the true status.
         lock(&shared.swallow_rfq).insert(seq);
-        upstream.write_all(message).await.map_err(io_stop)?;
-        self.wait_for(shared, client, buf, || {
+        wire.upstream.write_all(message).await.map_err(io_stop)?;
+        self.wait_for(shared, wire, || {
             shared.received.load(Ordering::Acquire) >= seq
         })
         .await?;
@@ -1854,7 +1682,7 @@ impl Relay<'_> {
         } else {
             undo
         };
-        self.inject(upstream, shared, close, Swallow::AllButErrorsAndReady)
+        self.inject(wire.upstream, shared, close, Swallow::AllButErrorsAndReady)
             .await
             .map_err(io_stop)?;
         Ok(())
@@ -2582,29 +2410,6 @@ struct Held {
     approval_id: Option<String>,
     /// Alert kind raised whatever the risk (`approval_requested`).
     alert: Option<&'static str>,
-}
-
-/// What a message may change in the session's records, as they are
-/// before it.
-fn records_of(
-    msg: &FrontendMessage<'_>,
-    state: &SessionState,
-    limits: &RowLimits,
-    shared: &Shared,
-) -> Undo {
-    match *msg {
-        FrontendMessage::Parse { statement, .. }
-        | FrontendMessage::Close {
-            kind: Target::Statement,
-            name: statement,
-        } => Undo::statement(statement, state, limits, &lock(&shared.param_types)),
-        FrontendMessage::Bind(ref b) => Undo::portal(b.portal, limits),
-        FrontendMessage::Close {
-            kind: Target::Portal,
-            name,
-        } => Undo::portal(name, limits),
-        _ => Undo::Nothing,
-    }
 }
 
 /// Sends the side-effect-free sentinel that fails to parse, in the place of

@@ -15,6 +15,7 @@
 
 use super::{Prepared, RowLimits};
 use crate::policy::{Policy, RowLimit, RuntimeControls, SessionState, StatementSnapshot};
+use crate::protocol::frontend::{FrontendMessage, Target};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -41,6 +42,44 @@ pub(super) enum Undo {
 }
 
 impl Undo {
+    /// What `msg` may change in the session's records, as they are before
+    /// it. A re-Parse of the text a statement already has, with the same
+    /// declared parameter types (what drivers do for the unnamed statement
+    /// on every query), leaves the server's statement as it was whether or
+    /// not the server skips it: no copy is taken.
+    pub(super) fn before(
+        msg: &FrontendMessage<'_>,
+        state: &SessionState,
+        limits: &RowLimits,
+        param_types: &HashMap<String, Vec<u32>>,
+    ) -> Undo {
+        match *msg {
+            FrontendMessage::Parse {
+                statement,
+                sql,
+                param_types: declared,
+            } if limits
+                .prepared
+                .get(statement)
+                .is_some_and(|p| p.via_parse && *p.sql == *sql)
+                && same_types(param_types.get(statement), declared) =>
+            {
+                Undo::Nothing
+            }
+            FrontendMessage::Parse { statement, .. }
+            | FrontendMessage::Close {
+                kind: Target::Statement,
+                name: statement,
+            } => Undo::statement(statement, state, limits, param_types),
+            FrontendMessage::Bind(ref b) => Undo::portal(b.portal, limits),
+            FrontendMessage::Close {
+                kind: Target::Portal,
+                name,
+            } => Undo::portal(name, limits),
+            _ => Undo::Nothing,
+        }
+    }
+
     /// The records of statement `name` as they are.
     pub(super) fn statement(
         name: &str,
@@ -149,6 +188,18 @@ impl Undo {
             }
         }
     }
+}
+
+/// Whether a Parse's declared parameter types (raw Int32s) are those
+/// recorded for the statement (0, unspecified, counts as recorded from the
+/// server's ParameterDescription: then they may differ, so no).
+fn same_types(recorded: Option<&Vec<u32>>, declared: &[u8]) -> bool {
+    let recorded = recorded.map(Vec::as_slice).unwrap_or_default();
+    declared.len() == recorded.len() * 4
+        && declared
+            .chunks_exact(4)
+            .zip(recorded)
+            .all(|(d, r)| u32::from_be_bytes([d[0], d[1], d[2], d[3]]) == *r && *r != 0)
 }
 
 fn restore<T>(map: &mut HashMap<String, T>, name: &str, value: Option<T>) {
