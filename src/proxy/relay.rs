@@ -491,6 +491,9 @@ impl Relay<'_> {
         let mut batch = Batch::Closed;
         let mut journal = Journal::default();
         let mut copy = CopyIn::None;
+        // No extended-protocol message since the last Sync: no implicit
+        // transaction is open in the server.
+        let mut synced = true;
         let mut state = SessionState::default();
         let mut limits = RowLimits::default();
         // Bytes of an oversized message still to be thrown away.
@@ -581,7 +584,7 @@ impl Relay<'_> {
                         if matches!(protocol, Protocol::Extended) {
                             journal.push(shared.current_batch(), Undo::Nothing, false);
                         }
-                        let alone = batch == Batch::Closed && copy == CopyIn::None;
+                        let alone = synced && copy == CopyIn::None && !state.is_prepared("");
                         if let Err(e) = self.deny(upstream, shared, &denial, protocol, alone).await
                         {
                             return io_stop(e);
@@ -634,6 +637,11 @@ impl Relay<'_> {
                 let before = batch;
                 if action.forwards() {
                     batch = batch.sent(header.tag);
+                    match header.tag {
+                        b'P' | b'B' | b'E' | b'D' | b'C' | b'H' => synced = false,
+                        b'S' => synced = true,
+                        _ => {}
+                    }
                     if header.tag == b'C' {
                         shared.note_close_sent(shared.current_batch());
                     }
@@ -659,6 +667,7 @@ impl Relay<'_> {
                         Ok(true) => {
                             action = Action::Forward;
                             batch = before;
+                            synced = false;
                         }
                         Ok(false) => {}
                     }
@@ -718,7 +727,7 @@ impl Relay<'_> {
                         .map(|()| buf.advance(header.total))
                         .map_err(io_stop),
                     Action::Deny(denial, protocol) => {
-                        let alone = batch == Batch::Closed && copy == CopyIn::None;
+                        let alone = synced && copy == CopyIn::None && !state.is_prepared("");
                         match flush(upstream, &mut buf, &mut pos).await {
                             Err(e) => Err(io_stop(e)),
                             Ok(()) => {
@@ -1897,9 +1906,10 @@ impl Relay<'_> {
     /// error to be replaced by `denial`.
     ///
     /// A simple-protocol denial in a session with nothing in flight, no
-    /// transaction and no extended batch open (`alone`) needs no server:
-    /// actgate answers it itself (ErrorResponse, then ReadyForQuery idle),
-    /// as PostgreSQL would, and the server's log stays clean.
+    /// transaction, no extended message since the last Sync and no unnamed
+    /// statement (which a Query drops) (`alone`) needs no server: actgate
+    /// answers it itself (ErrorResponse, then ReadyForQuery idle), as
+    /// PostgreSQL would, and the server's log stays clean.
     async fn deny(
         &self,
         upstream: &mut WriteHalf<MaybeTls>,
