@@ -149,7 +149,8 @@ async fn a_held_refund_runs_once_after_approval_through_the_api() {
             .filter(|e| e["event"] == "approval_requested" && e["sql"] == sql.as_str())
             .count()
             >= 2
-    });
+    })
+    .await;
     let with_id = |event: &str| {
         events
             .iter()

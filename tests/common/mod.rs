@@ -375,7 +375,7 @@ pub async fn connect_token(
 /// queue: poll for what must be there).
 /// The audit log's events once `ready` holds for them (polled for up to
 /// 10 s: the writer runs behind a queue), or as they are then.
-pub fn audit_events_when(
+pub async fn audit_events_when(
     path: &Path,
     ready: impl Fn(&[serde_json::Value]) -> bool,
 ) -> Vec<serde_json::Value> {
@@ -384,7 +384,7 @@ pub fn audit_events_when(
         if ready(&events) {
             return events;
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     audit_events(path)
 }
