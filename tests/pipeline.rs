@@ -510,16 +510,19 @@ async fn random_pipelines_match_postgres_and_the_model() {
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let len = 1 + rng.below(12);
         let mut steps: Vec<Step> = (0..len).map(|_| rng.step()).collect();
+        // One known difference: an UPDATE that fails while it runs from a
+        // simple Query inside a transaction leaves the unnamed portal it
+        // ran in (failed) until the transaction ends, so a Describe of
+        // portal "" answers NoData; actgate undoes an over-cap UPDATE and
+        // fails the transaction without leaving that portal, so the
+        // Describe answers 34000. Both are errors-then-skip for every
+        // client; only a Describe of a portal nobody bound can tell.
         if steps.contains(&Step::Query(Sql::Begin)) {
-            // By design an over-cap simple-protocol UPDATE inside the
-            // agent's transaction is undone by a savepoint and leaves the
-            // transaction usable (README, "Row limits and write caps"),
-            // which no single PostgreSQL error does; and a capped Execute
-            // inside one is refused today (write_cap_in_transaction).
+            let mut leftover = false;
             for s in &mut steps {
                 match *s {
-                    Step::Query(Sql::CappedOver) => *s = Step::Query(Sql::CappedOk),
-                    Step::Parse(Sql::CappedOk | Sql::CappedOver) => *s = Step::Parse(Sql::Rows),
+                    Step::Query(Sql::CappedOver) => leftover = true,
+                    Step::DescribePortal if leftover => *s = Step::DescribeStatement,
                     _ => {}
                 }
             }

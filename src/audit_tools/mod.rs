@@ -32,7 +32,10 @@ pub const RUNTIME_REASONS: &[&str] = &[
     "row_limit_exceeded",
     "row_limit_side_effects",
     "write_cap_exceeded",
+    // Recorded by earlier versions, which refused capped Executes in a
+    // transaction.
     "write_cap_in_transaction",
+    "write_cap_partial_execute",
     "write_cap_multi_statement",
     "token_expired",
     "token_revoked",

@@ -1182,23 +1182,6 @@ impl Policy {
         Ok(Some(*cap))
     }
 
-    /// A capped Execute (extended protocol) can be undone only by failing
-    /// its implicit batch; inside an explicit transaction that would undo
-    /// the agent's earlier work too, so it is refused there.
-    pub fn evaluate_capped_execute(&self, in_transaction: bool) -> Verdict {
-        if !in_transaction {
-            return Verdict::Allow;
-        }
-        Verdict::Deny(
-            Denial::new(
-                "write_cap_in_transaction",
-                format!("{}: max_affected_rows", self.file()),
-                "actgate denied this capped UPDATE/DELETE: in an explicit transaction it must be sent with the simple protocol",
-            )
-            .hint("send it as a plain query, or outside an explicit transaction"),
-        )
-    }
-
     /// Whether any row limit is configured (the relay counts rows only then).
     pub fn has_row_limits(&self) -> bool {
         self.max_rows.is_some() || self.tables.values().any(|t| t.max_rows.is_some())

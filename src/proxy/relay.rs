@@ -1064,16 +1064,11 @@ impl Relay<'_> {
                 if self.row_limits_on() || self.write_caps_on() =>
             {
                 let limit = limits.portals.get(portal).copied().flatten();
+                // A capped Execute over its cap fails its batch, and with
+                // it the implicit or explicit transaction it is part of,
+                // exactly as a server error would: its effects never
+                // commit.
                 let cap = limits.portal_caps.get(portal).copied().flatten();
-                let in_transaction =
-                    shared.status.load(Ordering::Relaxed) != TransactionStatus::Idle.byte();
-                if let Some(Verdict::Deny(denial)) =
-                    cap.map(|_| self.policy().evaluate_capped_execute(in_transaction))
-                {
-                    self.audit_denial(&denial, None, None);
-                    *batch = batch.failed();
-                    return Action::Deny(denial, Protocol::Extended);
-                }
                 let seq = shared.sent.load(Ordering::Acquire) + 1;
                 lock(&shared.expects).push_back(Expect {
                     seq,
@@ -1411,12 +1406,17 @@ impl Relay<'_> {
                     Some(cap) if tag == b'C' => {
                         let changed = command_rows(body).unwrap_or(u64::MAX);
                         if changed > cap {
-                            self.cap_exceeded(shared, &e, changed, cap)
+                            self.cap_exceeded(shared, &e, Some(changed), cap)
                         } else {
                             *lock(&shared.cap_outcome) = Some(CapOutcome::Within);
                             None
                         }
                     }
+                    // A suspended portal (an Execute with a row count of a
+                    // write with RETURNING) has changed its rows already
+                    // but says how many only at its end: it cannot be
+                    // checked, so it is undone.
+                    Some(cap) if tag == b's' => self.cap_exceeded(shared, &e, None, cap),
                     Some(_) if tag == b'E' => {
                         *lock(&shared.cap_outcome) = Some(CapOutcome::Failed);
                         None
@@ -1632,8 +1632,9 @@ impl Relay<'_> {
     /// Runs a capped statement: in a transaction (outside one) or a
     /// savepoint (inside one) that actgate opens, then commits or releases
     /// it if at most `cap` rows changed, and rolls it back otherwise, so
-    /// an over-cap statement leaves no effect and earlier work in the
-    /// agent's transaction survives.
+    /// an over-cap statement leaves no effect. Inside the agent's
+    /// transaction, an over-cap (or failed) statement then fails that
+    /// transaction, exactly as a PostgreSQL error would.
     async fn run_capped(
         &self,
         wire: &mut Wire<'_>,
@@ -1686,14 +1687,24 @@ impl Relay<'_> {
         let outcome = lock(&shared.cap_outcome)
             .take()
             .unwrap_or(CapOutcome::Failed);
-        let close = if outcome == CapOutcome::Within {
-            keep
+        if outcome == CapOutcome::Within {
+            self.inject(wire.upstream, shared, keep, Swallow::AllButErrorsAndReady)
+                .await
+                .map_err(io_stop)?;
+        } else if outside {
+            self.inject(wire.upstream, shared, undo, Swallow::AllButErrorsAndReady)
+                .await
+                .map_err(io_stop)?;
         } else {
-            undo
-        };
-        self.inject(wire.upstream, shared, close, Swallow::AllButErrorsAndReady)
-            .await
-            .map_err(io_stop)?;
+            // Undone; and the agent's transaction fails, as after any
+            // error in it: the sentinel's ReadyForQuery carries that.
+            self.inject(wire.upstream, shared, undo, Swallow::All)
+                .await
+                .map_err(io_stop)?;
+            send_sentinel(wire.upstream, shared, Protocol::Simple, Bytes::new(), false)
+                .await
+                .map_err(io_stop)?;
+        }
         Ok(())
     }
 
@@ -1726,26 +1737,43 @@ impl Relay<'_> {
     /// A capped statement changed too many rows: its completion becomes an
     /// error, and the statement is undone (by the closing statement for a
     /// Query, by failing the batch for an Execute).
-    fn cap_exceeded(&self, shared: &Shared, e: &Expect, changed: u64, cap: u64) -> Option<Bytes> {
+    fn cap_exceeded(
+        &self,
+        shared: &Shared,
+        e: &Expect,
+        changed: Option<u64>,
+        cap: u64,
+    ) -> Option<Bytes> {
         *lock(&shared.cap_outcome) = Some(CapOutcome::Exceeded);
         if e.portal.is_some() {
             shared.failed_result.store(true, Ordering::Release);
         }
-        let mut out = BytesMut::new();
-        ErrorFields::new(
-            Severity::Error,
-            "42501",
-            format!(
-                "actgate undid this statement: it changed {changed} rows, more than the {cap} allowed for agent {:?}",
-                self.agent
+        let (reason, message, hint) = match changed {
+            Some(changed) => (
+                "write_cap_exceeded",
+                format!(
+                    "actgate undid this statement: it changed {changed} rows, more than the {cap} allowed for agent {:?}",
+                    self.agent
+                ),
+                "narrow the WHERE clause so that fewer rows change, or change them in smaller batches",
             ),
-        )
-        .with_detail(format!(
-            "reason: write_cap_exceeded; rule: {}: max_affected_rows",
-            self.policy().source.display()
-        ))
-        .with_hint("narrow the WHERE clause so that fewer rows change, or change them in smaller batches")
-        .encode(&mut out);
+            None => (
+                "write_cap_partial_execute",
+                format!(
+                    "actgate undid this statement: an UPDATE or DELETE with a write cap ({cap} rows for agent {:?}) must run to completion in one Execute to be checked",
+                    self.agent
+                ),
+                "execute it without a row count (fetch size 0), or drop RETURNING",
+            ),
+        };
+        let mut out = BytesMut::new();
+        ErrorFields::new(Severity::Error, "42501", message)
+            .with_detail(format!(
+                "reason: {reason}; rule: {}: max_affected_rows",
+                self.policy().source.display()
+            ))
+            .with_hint(hint)
+            .encode(&mut out);
         Some(out.freeze())
     }
 
