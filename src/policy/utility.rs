@@ -222,8 +222,12 @@ pub fn parse(sql: &str, recursion_limit: usize) -> Result<Vec<Parsed>, AnalysisE
 /// Reads the statement at the parser's position with [`claim`]; leaves the
 /// position untouched when the statement is not one of this module's.
 fn utility(parser: &mut Parser<'_>) -> Option<Result<Utility, String>> {
-    let first = keyword(&parser.peek_token_ref().token)?;
-    if !matches!(first.as_str(), "BEGIN" | "START" | "FETCH" | "MOVE" | "SET") {
+    // The hot path: most statements are not ours; decide without allocating.
+    let Token::Word(first) = &parser.peek_token_ref().token else {
+        return None;
+    };
+    let ours = ["BEGIN", "START", "FETCH", "MOVE", "SET"];
+    if first.quote_style.is_some() || !ours.iter().any(|k| first.value.eq_ignore_ascii_case(k)) {
         return None;
     }
     let claimed = parser.try_parse(|p| {
@@ -728,6 +732,58 @@ mod tests {
         refused("SELECT 1 SELECT 2");
         assert!(read("").unwrap().is_empty());
         assert!(read(" ; ;").unwrap().is_empty());
+    }
+
+    /// DECLARE and CLOSE are sqlparser's; the analysis records their
+    /// cursor too.
+    #[test]
+    fn cursors_in_the_analysis() {
+        use super::super::analyze::{AnalysisLimits, analyze};
+        use super::super::names::Resolver;
+        let search_path = vec!["public".to_string()];
+        let resolver = Resolver {
+            search_path: &search_path,
+            catalog: None,
+            database: None,
+        };
+        let cursors = |sql: &str| -> Vec<Option<CursorRef>> {
+            analyze(sql, &resolver, AnalysisLimits::default())
+                .unwrap()
+                .statements
+                .into_iter()
+                .map(|s| s.cursor)
+                .collect()
+        };
+        assert_eq!(
+            cursors(
+                "DECLARE \"Big\" SCROLL CURSOR WITH HOLD FOR SELECT 1; \
+                 DECLARE c NO SCROLL CURSOR FOR SELECT 1; FETCH 2 FROM C; \
+                 MOVE LAST IN \"Big\"; CLOSE c; CLOSE ALL; SELECT 1"
+            ),
+            [
+                Some(CursorRef::Declare {
+                    name: "Big".into(),
+                    scroll: true,
+                    hold: true
+                }),
+                Some(CursorRef::Declare {
+                    name: "c".into(),
+                    scroll: false,
+                    hold: false
+                }),
+                Some(CursorRef::Fetch {
+                    name: "c".into(),
+                    direction: D::Forward(2)
+                }),
+                Some(CursorRef::Move {
+                    name: "Big".into(),
+                    direction: D::Last
+                }),
+                Some(CursorRef::Close(Some("c".into()))),
+                Some(CursorRef::Close(None)),
+                None,
+            ]
+        );
     }
 
     #[test]
