@@ -17,12 +17,12 @@
 
 use super::builtin;
 use super::names::{QualifiedName, Resolver, fold, parts};
+use super::utility::{self, Parsed};
+pub use super::utility::{CursorRef, Direction};
 use sqlparser::ast::{
     self, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, Query, Select,
     SelectItem, SetExpr, Statement, TableFactor, TableWithJoins, Visit, Visitor,
 };
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
@@ -331,8 +331,10 @@ pub struct StatementInfo {
     pub returns_rows: bool,
     /// DEALLOCATE, CLOSE and UNLISTEN: they only drop the session's own
     /// prepared statements, cursors and listens, and drivers send them on
-    /// their own (allowed by the driver profile).
+    /// their own (allowed by the driver profile); MOVE too.
     pub housekeeping: bool,
+    /// The cursor a DECLARE, FETCH, MOVE or CLOSE names.
+    pub cursor: Option<CursorRef>,
 }
 
 impl StatementInfo {
@@ -463,18 +465,21 @@ pub fn analyze(
             limit: limits.max_sql_bytes,
         });
     }
-    let statements = Parser::new(&PostgreSqlDialect {})
-        .with_recursion_limit(limits.recursion_limit)
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements())
-        .map_err(|e| AnalysisError::Parse(e.to_string()))?;
+    let statements = utility::parse(sql, limits.recursion_limit)?;
     let (fingerprint, comments) = super::fingerprint::fingerprint_and_comments(sql);
     let mut analysis = Analysis {
         statements: Vec::new(),
         fingerprint,
         comments,
     };
-    for statement in &statements {
+    for parsed in &statements {
+        let statement = match parsed {
+            Parsed::Sql(statement) => &**statement,
+            Parsed::Utility(u) => {
+                analysis.statements.push(u.info());
+                continue;
+            }
+        };
         let mut walker = Walker {
             resolver,
             info: StatementInfo::default(),
@@ -976,6 +981,15 @@ impl Walker<'_> {
                         self.query(q, None, env)?;
                     }
                 }
+                if let [d] = stmts.as_slice()
+                    && let [name] = d.names.as_slice()
+                {
+                    self.info.cursor = Some(CursorRef::Declare {
+                        name: fold(name),
+                        scroll: d.scroll == Some(true),
+                        hold: d.hold == Some(true),
+                    });
+                }
                 Ok(())
             }
             Statement::Fetch { into, .. } => {
@@ -985,9 +999,13 @@ impl Walker<'_> {
                 self.info.class(Class::Cursor);
                 Ok(())
             }
-            Statement::Close { .. } => {
+            Statement::Close { cursor } => {
                 self.info.class(Class::Cursor);
                 self.info.housekeeping = true;
+                self.info.cursor = Some(CursorRef::Close(match cursor {
+                    ast::CloseCursor::All => None,
+                    ast::CloseCursor::Specific { name } => Some(fold(name)),
+                }));
                 Ok(())
             }
             Statement::Call(f) => {
@@ -1275,35 +1293,8 @@ impl Walker<'_> {
             ast::Set::SetNames { .. } | ast::Set::SetNamesDefault {} => {
                 push(self, "client_encoding".into())
             }
-            ast::Set::SetTransaction {
-                session: true,
-                modes,
-                ..
-            } => {
-                // SET SESSION CHARACTERISTICS AS TRANSACTION … changes the
-                // session defaults.
-                for m in modes {
-                    let (name, action) = match m {
-                        ast::TransactionMode::AccessMode(ast::TransactionAccessMode::ReadOnly) => {
-                            ("default_transaction_read_only", SettingAction::Narrow)
-                        }
-                        ast::TransactionMode::AccessMode(_) => {
-                            ("default_transaction_read_only", SettingAction::Set)
-                        }
-                        ast::TransactionMode::IsolationLevel(_) => {
-                            ("default_transaction_isolation", SettingAction::Set)
-                        }
-                    };
-                    self.info.settings.push(SettingUse {
-                        name: name.into(),
-                        action,
-                    });
-                }
-            }
-            ast::Set::SetTransaction { .. } => {
-                self.info.classes.retain(|c| *c != Class::Session);
-                self.info.class(Class::Transaction);
-            }
+            // Every PostgreSQL form of SET TRANSACTION and SET SESSION
+            // CHARACTERISTICS is read by super::utility first.
             other => return unsupported(format!("SET form {other}")),
         }
         Ok(())
@@ -2922,6 +2913,8 @@ fn statement_kind(st: &Statement) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
 
     fn tautology(sql: &str) -> bool {
         let statements = Parser::new(&PostgreSqlDialect {})

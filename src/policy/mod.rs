@@ -18,6 +18,7 @@ pub mod names;
 pub mod ownership;
 pub mod risk;
 pub mod rls;
+pub mod utility;
 
 use analyze::{
     Access, Analysis, AnalysisError, Class, ColumnAccess, ColumnName, CopyEndpoint, PreparedRef,

@@ -1,0 +1,153 @@
+//! Transaction modes and cursor movement as real drivers send them, through
+//! actgate (issue 12, items 2, 3 and 6): asyncpg's
+//! `transaction(isolation=, readonly=, deferrable=)` and `Cursor.forward()`
+//! as the demo `analytics` agent; psycopg 3's `isolation_level`,
+//! `read_only` and `set_deferrable()` as `analytics`, and its named cursor's
+//! `scroll()` as the test agent `tester` (DECLARE is the cursor class,
+//! which analytics does not allow). Each script's output is compared
+//! exactly, and the audit log must show no blocked statement but the
+//! script's own refused widening.
+//!
+//! python3 and the driver packages come from `PATH` and
+//! scripts/ensure-drivers.sh (run by scripts/test.sh).
+
+mod common;
+
+use common::{ANALYTICS, Proxy, TESTER};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn drivers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers")
+}
+
+/// python3 in tests/drivers, with no ambient libpq settings.
+fn python() -> Command {
+    let mut cmd = Command::new("python3");
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("PG") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.current_dir(drivers_dir())
+        .env("PGPASSFILE", "/dev/null")
+        .env("PGSYSCONFDIR", "/nonexistent")
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("PYTHONIOENCODING", "utf-8")
+        .env_remove("PYTHONSTARTUP")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+async fn run(cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || common::run_blocking(cmd, RUN_TIMEOUT))
+        .await
+        .expect("driver runner panicked")
+}
+
+async fn require_python_module(module: &str) {
+    let mut cmd = python();
+    cmd.arg("-c").arg(format!("import {module}"));
+    let output = run(cmd).await;
+    assert!(
+        output.status.success(),
+        "python3 cannot import {module}: scripts/test.sh installs it \
+         (scripts/ensure-drivers.sh)\n{}",
+        common::describe(&output)
+    );
+}
+
+/// Runs `script` with the proxy URLs of `agents` as arguments and checks
+/// its exact output and that actgate blocked only `denied`, in order.
+async fn run_script(script: &str, agents: &[(&str, &str)], expected: &str, denied: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let proxy = Proxy::start_with(common::config_with_audit(&audit, "")).await;
+    let mut cmd = python();
+    cmd.arg(drivers_dir().join(script));
+    for agent in agents {
+        cmd.arg(proxy.url(*agent, "shop"));
+    }
+    let output = run(cmd).await;
+    proxy.stop().await;
+
+    let is_blocked = |l: &&serde_json::Value| l["event"] == "statement_blocked";
+    let blocked: Vec<(String, String)> = common::audit_events_when(&audit, |events| {
+        events.iter().filter(is_blocked).count() >= denied.len()
+    })
+    .await
+    .iter()
+    .filter(is_blocked)
+    .map(|b| {
+        (
+            b["sql"].as_str().unwrap_or_default().to_owned(),
+            format!("{}: {}", b["reason"], b["message"]),
+        )
+    })
+    .collect();
+    let context = format!(
+        "{}\n--- statements actgate blocked ---\n{blocked:#?}",
+        common::describe(&output)
+    );
+    assert!(output.status.success(), "{script} failed\n{context}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        expected,
+        "{script} output\n{context}"
+    );
+    let blocked_sql: Vec<&str> = blocked.iter().map(|(sql, _)| sql.as_str()).collect();
+    assert_eq!(blocked_sql, denied, "{context}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asyncpg_transaction_modes_and_cursor_forward() {
+    require_python_module("asyncpg").await;
+    run_script(
+        "txmodes_asyncpg.py",
+        &[ANALYTICS],
+        "serializable read-only deferrable: serializable on on\n\
+         in transaction: True\n\
+         after commit: False\n\
+         set transaction: repeatable read on on\n\
+         default transaction: read committed off off\n\
+         cursor forward: moved 5, then id is the 6th: True\n\
+         forward past the end: moved 194, then None\n\
+         session read-only deferrable: on on\n\
+         widening: 42501 reason: setting_pinned\n\
+         after reset: off\n\
+         still usable: 200\n\
+         closed\n",
+        &["SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psycopg_transaction_characteristics_and_scroll() {
+    require_python_module("psycopg").await;
+    run_script(
+        "txmodes_psycopg.py",
+        &[ANALYTICS, TESTER],
+        "serializable read-only deferrable: serializable on on\n\
+         orders: 200\n\
+         read-write not deferrable: read committed off off\n\
+         defaults: read committed off off\n\
+         session read-only: on\n\
+         widening: 42501 reason: setting_pinned\n\
+         after default: off\n\
+         scroll 5: True\n\
+         scroll -3: True\n\
+         absolute 0: True\n\
+         fetch: True True True\n\
+         rest: True\n\
+         closed\n",
+        &["SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE, DEFERRABLE"],
+    )
+    .await;
+}
