@@ -333,6 +333,15 @@ pub struct StatementInfo {
     /// prepared statements, cursors and listens, and drivers send them on
     /// their own (allowed by the driver profile).
     pub housekeeping: bool,
+    /// The statement's own classes that only wrap another statement, judged
+    /// by what they wrap (its classes are in `classes` too): `cursor` of
+    /// DECLARE … CURSOR FOR a query and of FETCH, `copy` of COPY … TO
+    /// STDOUT, `explain` of EXPLAIN without ANALYZE, `prepare` of PREPARE
+    /// and `execute` of EXECUTE. The driver profile implies them.
+    pub wrappers: Vec<Class>,
+    /// The statement defines rows a later statement returns: the query of
+    /// a cursor (FETCH) or of a prepared statement (EXECUTE).
+    pub deferred_rows: bool,
 }
 
 impl StatementInfo {
@@ -350,6 +359,12 @@ impl StatementInfo {
     fn class(&mut self, c: Class) {
         if !self.classes.contains(&c) {
             self.classes.push(c);
+        }
+    }
+
+    fn wrapper(&mut self, c: Class) {
+        if !self.wrappers.contains(&c) {
+            self.wrappers.push(c);
         }
     }
 
@@ -535,6 +550,43 @@ fn returns_rows(st: &Statement) -> bool {
         Statement::Copy { to, .. } => *to,
         _ => false,
     }
+}
+
+/// Whether an EXPLAIN runs its statement: `ANALYZE`, or an `ANALYZE`
+/// option that is not explicitly false.
+fn explain_runs(analyze: bool, options: Option<&[ast::UtilityOption]>) -> bool {
+    analyze
+        || options.unwrap_or_default().iter().any(|o| {
+            o.name.value.eq_ignore_ascii_case("analyze")
+                && !o.arg.as_ref().is_some_and(|a| {
+                    let text = match a {
+                        Expr::Value(v) => match &v.value {
+                            ast::Value::Boolean(b) => b.to_string(),
+                            ast::Value::Number(n, _) => n.clone(),
+                            ast::Value::SingleQuotedString(s) => s.clone(),
+                            _ => return false,
+                        },
+                        Expr::Identifier(i) => i.value.clone(),
+                        _ => return false,
+                    };
+                    matches!(
+                        text.to_ascii_lowercase().as_str(),
+                        "false" | "off" | "0" | "no"
+                    )
+                })
+        })
+}
+
+/// The statements PostgreSQL's PREPARE accepts.
+fn preparable(st: &Statement) -> bool {
+    matches!(
+        st,
+        Statement::Query(_)
+            | Statement::Insert(_)
+            | Statement::Update(_)
+            | Statement::Delete(_)
+            | Statement::Merge(_)
+    )
 }
 
 fn unsupported<T>(what: impl Into<String>) -> Result<T, AnalysisError> {
@@ -920,10 +972,17 @@ impl Walker<'_> {
                 ..
             } => self.copy(source, *to, target, payload.is_some(), env),
             Statement::Explain {
-                analyze, statement, ..
+                analyze,
+                statement,
+                options,
+                ..
             } => {
                 self.info.class(Class::Explain);
-                let _ = analyze; // EXPLAIN without ANALYZE is checked as strictly.
+                // EXPLAIN ANALYZE runs the statement: its class stays one
+                // the agent must have.
+                if !explain_runs(*analyze, options.as_deref()) {
+                    self.info.wrapper(Class::Explain);
+                }
                 self.statement(statement, env)
             }
             Statement::Prepare {
@@ -931,6 +990,10 @@ impl Walker<'_> {
             } => {
                 self.info.class(Class::Prepare);
                 self.info.prepared.push(PreparedRef::Prepare(fold(name)));
+                if preparable(statement) {
+                    self.info.wrapper(Class::Prepare);
+                    self.info.deferred_rows = returns_rows(statement);
+                }
                 self.statement(statement, env)
             }
             Statement::Execute {
@@ -947,6 +1010,8 @@ impl Walker<'_> {
                     return unsupported("this form of EXECUTE");
                 }
                 self.info.class(Class::Execute);
+                // Runs a statement judged when it was prepared.
+                self.info.wrapper(Class::Execute);
                 let Some(name) = name.as_ref().and_then(parts) else {
                     return unsupported("EXECUTE without a statement name");
                 };
@@ -973,6 +1038,8 @@ impl Walker<'_> {
                 for d in stmts {
                     if let Some(q) = &d.for_query {
                         self.info.class(Class::Read);
+                        self.info.wrapper(Class::Cursor);
+                        self.info.deferred_rows = true;
                         self.query(q, None, env)?;
                     }
                 }
@@ -982,7 +1049,9 @@ impl Walker<'_> {
                 if into.is_some() {
                     return unsupported("FETCH … INTO");
                 }
+                // Reads a cursor whose query was judged at DECLARE.
                 self.info.class(Class::Cursor);
+                self.info.wrapper(Class::Cursor);
                 Ok(())
             }
             Statement::Close { .. } => {
@@ -1659,12 +1728,18 @@ impl Walker<'_> {
             endpoint,
             inline_payload: payload,
         });
+        // COPY … TO STDOUT is a read, judged as one; COPY … FROM STDIN
+        // stays a write of its own class.
+        if to && endpoint == CopyEndpoint::Client && !payload {
+            self.info.wrapper(Class::Copy);
+        }
         match source {
             ast::CopySource::Table {
                 table_name,
                 columns,
             } => {
                 let (access, col_access) = if to {
+                    self.info.class(Class::Read);
                     (Access::Read, ColumnAccess::Read)
                 } else {
                     (Access::Insert, ColumnAccess::Write)
