@@ -215,3 +215,80 @@ async fn psql_copy_to_stdout_and_explain() {
     expected.sort();
     assert_eq!(copied, expected, "\\copy products (sku) to a file");
 }
+
+/// The `reason: CODE` of an actgate refusal.
+fn reason(e: &tokio_postgres::Error) -> String {
+    let db = e
+        .as_db_error()
+        .unwrap_or_else(|| panic!("expected a server error: {e}"));
+    assert_eq!(db.code().code(), "42501", "{db:?}");
+    db.detail()
+        .and_then(|d| d.strip_prefix("reason: "))
+        .and_then(|d| d.split(';').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Rows of a simple-protocol answer.
+fn rows(messages: &[tokio_postgres::SimpleQueryMessage]) -> usize {
+    messages
+        .iter()
+        .filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
+        .count()
+}
+
+/// Write caps and row limits follow a statement into its wrapper, or the
+/// wrapper is refused: EXPLAIN of a capped UPDATE runs nothing, a PREPARE
+/// of it is refused; FETCH is held to the agent's row limit, and a cursor
+/// over a table with a tighter one is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controls_follow_the_wrapped_statement() {
+    let proxy = Proxy::start().await;
+    let admin = common::connect_direct().await;
+    let before: i64 = admin
+        .query_one("SELECT count(*) FROM orders WHERE notes = 'explained'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let capped = proxy.connect(("capped", "capped-secret")).await;
+    let plan = capped
+        .simple_query("EXPLAIN UPDATE orders SET notes = 'explained' WHERE id > 0")
+        .await
+        .unwrap();
+    assert!(rows(&plan) >= 1, "{plan:?}");
+    let after: i64 = admin
+        .query_one("SELECT count(*) FROM orders WHERE notes = 'explained'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(after, before, "EXPLAIN without ANALYZE ran the UPDATE");
+    let e = capped
+        .simple_query("PREPARE p AS UPDATE orders SET notes = 'explained' WHERE id > 0")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "runtime_control_prepare");
+    let e = capped
+        .simple_query("EXPLAIN ANALYZE UPDATE orders SET notes = 'explained' WHERE id > 0")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "statement_class_denied");
+    let limited = proxy.connect(("limited", "limited-secret")).await;
+    let e = limited
+        .simple_query("DECLARE p CURSOR WITH HOLD FOR SELECT id FROM products")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "row_limit_cursor");
+    limited
+        .simple_query("BEGIN; DECLARE c CURSOR FOR SELECT id FROM orders ORDER BY id")
+        .await
+        .unwrap();
+    let fetched = limited.simple_query("FETCH 5 FROM c").await.unwrap();
+    assert_eq!(rows(&fetched), 5);
+    let e = limited.simple_query("FETCH 6 FROM c").await.unwrap_err();
+    assert_eq!(reason(&e), "row_limit_exceeded");
+    limited.simple_query("ROLLBACK").await.unwrap();
+    let n = limited.simple_query("SELECT 1").await.unwrap();
+    assert_eq!(rows(&n), 1);
+    drop((capped, limited));
+    proxy.stop().await;
+}

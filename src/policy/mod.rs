@@ -1209,6 +1209,8 @@ impl Policy {
         let caps: Vec<(u64, &TableRule)> = analysis
             .statements
             .iter()
+            // EXPLAIN without ANALYZE runs nothing.
+            .filter(|s| !s.wrappers.contains(&Class::Explain))
             .flat_map(|s| s.relations.iter())
             .filter(|r| matches!(r.access, Access::Update | Access::Delete))
             .filter_map(|r| self.tables.get(&r.name))
