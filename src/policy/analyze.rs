@@ -3074,6 +3074,110 @@ mod tests {
         ));
     }
 
+    /// Wrapper classes that only wrap another statement, and the forms
+    /// that stay classes of their own (EXPLAIN ANALYZE, COPY FROM).
+    #[test]
+    fn wrappers_of_reads() {
+        let path = vec!["public".to_string()];
+        let resolver = Resolver {
+            search_path: &path,
+            catalog: None,
+            database: None,
+        };
+        let first = |sql: &str| {
+            analyze(sql, &resolver, AnalysisLimits::default())
+                .unwrap()
+                .statements
+                .remove(0)
+        };
+        for (sql, classes, wrappers, deferred) in [
+            (
+                "DECLARE c CURSOR FOR SELECT 1",
+                vec![Class::Cursor, Class::Read],
+                vec![Class::Cursor],
+                true,
+            ),
+            (
+                "FETCH 10 FROM c",
+                vec![Class::Cursor],
+                vec![Class::Cursor],
+                false,
+            ),
+            (
+                "COPY orders TO STDOUT",
+                vec![Class::Copy, Class::Read],
+                vec![Class::Copy],
+                false,
+            ),
+            (
+                "COPY (SELECT 1) TO STDOUT",
+                vec![Class::Copy, Class::Read],
+                vec![Class::Copy],
+                false,
+            ),
+            ("COPY orders FROM STDIN", vec![Class::Copy], vec![], false),
+            (
+                "COPY orders TO '/tmp/x'",
+                vec![Class::Copy, Class::Read],
+                vec![],
+                false,
+            ),
+            (
+                "EXPLAIN SELECT 1",
+                vec![Class::Explain, Class::Read],
+                vec![Class::Explain],
+                false,
+            ),
+            (
+                "EXPLAIN (ANALYZE off) SELECT 1",
+                vec![Class::Explain, Class::Read],
+                vec![Class::Explain],
+                false,
+            ),
+            (
+                "EXPLAIN ANALYZE SELECT 1",
+                vec![Class::Explain, Class::Read],
+                vec![],
+                false,
+            ),
+            (
+                "EXPLAIN (ANALYZE) SELECT 1",
+                vec![Class::Explain, Class::Read],
+                vec![],
+                false,
+            ),
+            (
+                "EXPLAIN (ANALYZE f) SELECT 1",
+                vec![Class::Explain, Class::Read],
+                vec![],
+                false,
+            ),
+            (
+                "PREPARE p AS SELECT 1",
+                vec![Class::Prepare, Class::Read],
+                vec![Class::Prepare],
+                true,
+            ),
+            (
+                "PREPARE p AS DELETE FROM orders",
+                vec![Class::Prepare, Class::Delete],
+                vec![Class::Prepare],
+                false,
+            ),
+            (
+                "EXECUTE p",
+                vec![Class::Execute],
+                vec![Class::Execute],
+                false,
+            ),
+        ] {
+            let st = first(sql);
+            assert_eq!(st.classes, classes, "{sql}");
+            assert_eq!(st.wrappers, wrappers, "{sql}");
+            assert_eq!(st.deferred_rows, deferred, "{sql}");
+        }
+    }
+
     #[test]
     fn tautologies_are_noticed() {
         for sql in [
