@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{ANALYTICS, Proxy, TESTER};
+use common::{ANALYTICS, Proxy};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -133,7 +133,7 @@ async fn psycopg_transaction_characteristics_and_scroll() {
     require_python_module("psycopg").await;
     run_script(
         "txmodes_psycopg.py",
-        &[ANALYTICS, TESTER],
+        &[ANALYTICS, ANALYTICS],
         "serializable read-only deferrable: serializable on on\n\
          orders: 200\n\
          read-write not deferrable: read committed off off\n\

@@ -182,7 +182,10 @@ pub fn suggest(
         for st in &analysis.statements {
             for c in &st.classes {
                 // Allowed without listing them (driver_profile stays on).
-                let implicit = *c == Class::Transaction || *c == Class::Session || st.housekeeping;
+                let implicit = *c == Class::Transaction
+                    || *c == Class::Session
+                    || st.housekeeping
+                    || crate::policy::implied(st, *c);
                 if !implicit {
                     classes.insert(*c);
                 }

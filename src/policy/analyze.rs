@@ -335,6 +335,15 @@ pub struct StatementInfo {
     pub housekeeping: bool,
     /// The cursor a DECLARE, FETCH, MOVE or CLOSE names.
     pub cursor: Option<CursorRef>,
+    /// The statement's own classes that only wrap another statement, judged
+    /// by what they wrap (its classes are in `classes` too): `cursor` of
+    /// DECLARE … CURSOR FOR a query and of FETCH, `copy` of COPY … TO
+    /// STDOUT, `explain` of EXPLAIN without ANALYZE, `prepare` of PREPARE
+    /// and `execute` of EXECUTE. The driver profile implies them.
+    pub wrappers: Vec<Class>,
+    /// The statement defines rows a later statement returns: the query of
+    /// a cursor (FETCH) or of a prepared statement (EXECUTE).
+    pub deferred_rows: bool,
 }
 
 impl StatementInfo {
@@ -352,6 +361,12 @@ impl StatementInfo {
     fn class(&mut self, c: Class) {
         if !self.classes.contains(&c) {
             self.classes.push(c);
+        }
+    }
+
+    fn wrapper(&mut self, c: Class) {
+        if !self.wrappers.contains(&c) {
+            self.wrappers.push(c);
         }
     }
 
@@ -540,6 +555,43 @@ fn returns_rows(st: &Statement) -> bool {
         Statement::Copy { to, .. } => *to,
         _ => false,
     }
+}
+
+/// Whether an EXPLAIN runs its statement: `ANALYZE`, or an `ANALYZE`
+/// option that is not explicitly false.
+fn explain_runs(analyze: bool, options: Option<&[ast::UtilityOption]>) -> bool {
+    analyze
+        || options.unwrap_or_default().iter().any(|o| {
+            o.name.value.eq_ignore_ascii_case("analyze")
+                && !o.arg.as_ref().is_some_and(|a| {
+                    let text = match a {
+                        Expr::Value(v) => match &v.value {
+                            ast::Value::Boolean(b) => b.to_string(),
+                            ast::Value::Number(n, _) => n.clone(),
+                            ast::Value::SingleQuotedString(s) => s.clone(),
+                            _ => return false,
+                        },
+                        Expr::Identifier(i) => i.value.clone(),
+                        _ => return false,
+                    };
+                    matches!(
+                        text.to_ascii_lowercase().as_str(),
+                        "false" | "off" | "0" | "no"
+                    )
+                })
+        })
+}
+
+/// The statements PostgreSQL's PREPARE accepts.
+fn preparable(st: &Statement) -> bool {
+    matches!(
+        st,
+        Statement::Query(_)
+            | Statement::Insert(_)
+            | Statement::Update(_)
+            | Statement::Delete(_)
+            | Statement::Merge(_)
+    )
 }
 
 fn unsupported<T>(what: impl Into<String>) -> Result<T, AnalysisError> {
@@ -925,10 +977,17 @@ impl Walker<'_> {
                 ..
             } => self.copy(source, *to, target, payload.is_some(), env),
             Statement::Explain {
-                analyze, statement, ..
+                analyze,
+                statement,
+                options,
+                ..
             } => {
                 self.info.class(Class::Explain);
-                let _ = analyze; // EXPLAIN without ANALYZE is checked as strictly.
+                // EXPLAIN ANALYZE runs the statement: its class stays one
+                // the agent must have.
+                if !explain_runs(*analyze, options.as_deref()) {
+                    self.info.wrapper(Class::Explain);
+                }
                 self.statement(statement, env)
             }
             Statement::Prepare {
@@ -936,6 +995,10 @@ impl Walker<'_> {
             } => {
                 self.info.class(Class::Prepare);
                 self.info.prepared.push(PreparedRef::Prepare(fold(name)));
+                if preparable(statement) {
+                    self.info.wrapper(Class::Prepare);
+                    self.info.deferred_rows = returns_rows(statement);
+                }
                 self.statement(statement, env)
             }
             Statement::Execute {
@@ -952,6 +1015,8 @@ impl Walker<'_> {
                     return unsupported("this form of EXECUTE");
                 }
                 self.info.class(Class::Execute);
+                // Runs a statement judged when it was prepared.
+                self.info.wrapper(Class::Execute);
                 let Some(name) = name.as_ref().and_then(parts) else {
                     return unsupported("EXECUTE without a statement name");
                 };
@@ -978,6 +1043,8 @@ impl Walker<'_> {
                 for d in stmts {
                     if let Some(q) = &d.for_query {
                         self.info.class(Class::Read);
+                        self.info.wrapper(Class::Cursor);
+                        self.info.deferred_rows = true;
                         self.query(q, None, env)?;
                     }
                 }
@@ -996,7 +1063,9 @@ impl Walker<'_> {
                 if into.is_some() {
                     return unsupported("FETCH … INTO");
                 }
+                // Reads a cursor whose query was judged at DECLARE.
                 self.info.class(Class::Cursor);
+                self.info.wrapper(Class::Cursor);
                 Ok(())
             }
             Statement::Close { cursor } => {
@@ -1650,12 +1719,18 @@ impl Walker<'_> {
             endpoint,
             inline_payload: payload,
         });
+        // COPY … TO STDOUT is a read, judged as one; COPY … FROM STDIN
+        // stays a write of its own class.
+        if to && endpoint == CopyEndpoint::Client && !payload {
+            self.info.wrapper(Class::Copy);
+        }
         match source {
             ast::CopySource::Table {
                 table_name,
                 columns,
             } => {
                 let (access, col_access) = if to {
+                    self.info.class(Class::Read);
                     (Access::Read, ColumnAccess::Read)
                 } else {
                     (Access::Insert, ColumnAccess::Write)
@@ -2990,6 +3065,110 @@ mod tests {
             analyze(sql, &resolver, AnalysisLimits::default()),
             Err(AnalysisError::Unsupported(_))
         ));
+    }
+
+    /// Wrapper classes that only wrap another statement, and the forms
+    /// that stay classes of their own (EXPLAIN ANALYZE, COPY FROM).
+    #[test]
+    fn wrappers_of_reads() {
+        let path = vec!["public".to_string()];
+        let resolver = Resolver {
+            search_path: &path,
+            catalog: None,
+            database: None,
+        };
+        let first = |sql: &str| {
+            analyze(sql, &resolver, AnalysisLimits::default())
+                .unwrap()
+                .statements
+                .remove(0)
+        };
+        for (sql, classes, wrappers, deferred) in [
+            (
+                "DECLARE c CURSOR FOR SELECT 1",
+                vec![Class::Cursor, Class::Read],
+                vec![Class::Cursor],
+                true,
+            ),
+            (
+                "FETCH 10 FROM c",
+                vec![Class::Cursor],
+                vec![Class::Cursor],
+                false,
+            ),
+            (
+                "COPY orders TO STDOUT",
+                vec![Class::Copy, Class::Read],
+                vec![Class::Copy],
+                false,
+            ),
+            (
+                "COPY (SELECT 1) TO STDOUT",
+                vec![Class::Copy, Class::Read],
+                vec![Class::Copy],
+                false,
+            ),
+            ("COPY orders FROM STDIN", vec![Class::Copy], vec![], false),
+            (
+                "COPY orders TO '/tmp/x'",
+                vec![Class::Copy, Class::Read],
+                vec![],
+                false,
+            ),
+            (
+                "EXPLAIN SELECT 1",
+                vec![Class::Explain, Class::Read],
+                vec![Class::Explain],
+                false,
+            ),
+            (
+                "EXPLAIN (ANALYZE off) SELECT 1",
+                vec![Class::Explain, Class::Read],
+                vec![Class::Explain],
+                false,
+            ),
+            (
+                "EXPLAIN ANALYZE SELECT 1",
+                vec![Class::Explain, Class::Read],
+                vec![],
+                false,
+            ),
+            (
+                "EXPLAIN (ANALYZE) SELECT 1",
+                vec![Class::Explain, Class::Read],
+                vec![],
+                false,
+            ),
+            (
+                "EXPLAIN (ANALYZE f) SELECT 1",
+                vec![Class::Explain, Class::Read],
+                vec![],
+                false,
+            ),
+            (
+                "PREPARE p AS SELECT 1",
+                vec![Class::Prepare, Class::Read],
+                vec![Class::Prepare],
+                true,
+            ),
+            (
+                "PREPARE p AS DELETE FROM orders",
+                vec![Class::Prepare, Class::Delete],
+                vec![Class::Prepare],
+                false,
+            ),
+            (
+                "EXECUTE p",
+                vec![Class::Execute],
+                vec![Class::Execute],
+                false,
+            ),
+        ] {
+            let st = first(sql);
+            assert_eq!(st.classes, classes, "{sql}");
+            assert_eq!(st.wrappers, wrappers, "{sql}");
+            assert_eq!(st.deferred_rows, deferred, "{sql}");
+        }
     }
 
     #[test]

@@ -109,6 +109,10 @@ pub struct RawDeny {
     pub tables: Vec<Spanned<String>>,
     #[serde(default)]
     pub functions: Vec<Spanned<String>>,
+    /// Statement classes never allowed, even when listed or implied by the
+    /// driver profile (`cursor`, `copy`, `explain`, `prepare`, …).
+    #[serde(default)]
+    pub statements: Vec<Spanned<String>>,
 }
 
 /// One `[[rate_limits]]` entry.
@@ -276,6 +280,31 @@ pub fn compile_all(
     }
 }
 
+/// A list of statement classes: unknown or repeated names are errors.
+fn class_set(ctx: &Ctx<'_>, names: &[Spanned<String>]) -> Result<BTreeSet<Class>, CompileError> {
+    let mut classes = BTreeSet::new();
+    for s in names {
+        let Some(c) = Class::from_name(s.get_ref()) else {
+            let known: Vec<&str> = Class::ALL.iter().map(|c| c.name()).collect();
+            return ctx.err(
+                s.span(),
+                format!(
+                    "unknown statement class {:?}; known: {}",
+                    s.get_ref(),
+                    known.join(", ")
+                ),
+            );
+        };
+        if !classes.insert(c) {
+            return ctx.err(
+                s.span(),
+                format!("statement class {:?} listed twice", s.get_ref()),
+            );
+        }
+    }
+    Ok(classes)
+}
+
 fn compile_with(
     ctx: &Ctx<'_>,
     agent: &str,
@@ -298,23 +327,16 @@ fn compile_with(
         }
     };
 
-    let mut classes = BTreeSet::new();
-    for s in &p.statements {
-        let Some(c) = Class::from_name(s.get_ref()) else {
-            let known: Vec<&str> = Class::ALL.iter().map(|c| c.name()).collect();
-            return ctx.err(
+    let classes = class_set(ctx, &p.statements)?;
+    let denied_classes = class_set(ctx, &raw.deny.statements)?;
+    for s in &raw.deny.statements {
+        if Class::from_name(s.get_ref()).is_some_and(|c| classes.contains(&c)) {
+            ctx.report(
                 s.span(),
                 format!(
-                    "unknown statement class {:?}; known: {}",
-                    s.get_ref(),
-                    known.join(", ")
+                    "statement class {:?} is both allowed and denied",
+                    s.get_ref()
                 ),
-            );
-        };
-        if !classes.insert(c) {
-            return ctx.err(
-                s.span(),
-                format!("statement class {:?} listed twice", s.get_ref()),
             );
         }
     }
@@ -649,6 +671,7 @@ fn compile_with(
         source: path.to_owned(),
         mode,
         classes,
+        denied_classes,
         require_where: p.require_where.unwrap_or(true),
         tables,
         denied_tables,

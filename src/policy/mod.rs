@@ -441,6 +441,8 @@ pub struct Policy {
     pub source: PathBuf,
     pub mode: Mode,
     pub classes: BTreeSet<Class>,
+    /// `deny.statements`: never allowed, listed or implied.
+    pub denied_classes: BTreeSet<Class>,
     pub require_where: bool,
     pub tables: HashMap<QualifiedName, TableRule>,
     /// Operations on every relation of a schema that has no table rule.
@@ -598,6 +600,10 @@ pub struct RowLimit {
 #[derive(Debug, Clone, Default)]
 pub struct SessionState {
     prepared: HashSet<String>,
+    /// Those of `prepared` made by SQL `PREPARE` (judged whole when
+    /// prepared), not by Parse (whose Binds have checks and limits that a
+    /// SQL `EXECUTE` would not be held to).
+    sql_prepared: HashSet<String>,
     /// Conditions on the parameters of prepared statements, checked at
     /// every Bind.
     checks: HashMap<String, Vec<ParamCheck>>,
@@ -607,6 +613,7 @@ impl SessionState {
     /// Records an allowed Parse and the conditions its Binds must meet.
     pub fn parsed(&mut self, statement: &str, checks: Vec<ParamCheck>) {
         self.prepared.insert(statement.to_owned());
+        self.sql_prepared.remove(statement);
         if checks.is_empty() {
             self.checks.remove(statement);
         } else {
@@ -625,6 +632,7 @@ impl SessionState {
     /// Records a Close of a statement.
     pub fn closed(&mut self, statement: &str) {
         self.prepared.remove(statement);
+        self.sql_prepared.remove(statement);
         self.checks.remove(statement);
     }
 
@@ -644,14 +652,17 @@ impl SessionState {
                     PreparedRef::Prepare(n) => {
                         if self.prepared.insert(n.clone()) {
                             self.checks.remove(n);
+                            self.sql_prepared.insert(n.clone());
                         }
                     }
                     PreparedRef::Deallocate(Some(n)) => {
                         self.prepared.remove(n);
+                        self.sql_prepared.remove(n);
                         self.checks.remove(n);
                     }
                     PreparedRef::Deallocate(None) => {
                         self.prepared.clear();
+                        self.sql_prepared.clear();
                         self.checks.clear();
                     }
                     PreparedRef::Execute(_) => {}
@@ -659,6 +670,7 @@ impl SessionState {
             }
             if st.discards_all() {
                 self.prepared.clear();
+                self.sql_prepared.clear();
             }
         }
     }
@@ -667,12 +679,18 @@ impl SessionState {
         self.prepared.contains(statement)
     }
 
+    /// Whether `statement` was prepared by an allowed SQL `PREPARE`.
+    pub fn is_sql_prepared(&self, statement: &str) -> bool {
+        self.sql_prepared.contains(statement)
+    }
+
     /// What the session holds about `statement`, to put back with
     /// [`SessionState::restore`] if the server never saw the message that
     /// changed it.
     pub fn snapshot(&self, statement: &str) -> StatementSnapshot {
         StatementSnapshot {
             prepared: self.prepared.contains(statement),
+            sql_prepared: self.sql_prepared.contains(statement),
             checks: self.checks.get(statement).cloned(),
         }
     }
@@ -682,6 +700,11 @@ impl SessionState {
             self.prepared.insert(statement.to_owned());
         } else {
             self.prepared.remove(statement);
+        }
+        if snapshot.sql_prepared {
+            self.sql_prepared.insert(statement.to_owned());
+        } else {
+            self.sql_prepared.remove(statement);
         }
         match snapshot.checks {
             Some(c) => self.checks.insert(statement.to_owned(), c),
@@ -694,6 +717,7 @@ impl SessionState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatementSnapshot {
     prepared: bool,
+    sql_prepared: bool,
     checks: Option<Vec<ParamCheck>>,
 }
 
@@ -712,6 +736,15 @@ fn token_denial(d: CapabilityDenial, table: Option<&QualifiedName>, op: &str) ->
         format!("actgate denied {what}: {}", d.message),
     )
     .hint(hint)
+}
+
+/// Whether class `c` of a statement follows, under the driver profile,
+/// from what the statement wraps (whose own classes are checked as well):
+/// [`StatementInfo::wrappers`], and every cursor statement (DECLARE is
+/// judged by its query; FETCH, MOVE and CLOSE only use a cursor so
+/// declared).
+pub fn implied(st: &StatementInfo, c: Class) -> bool {
+    st.wrappers.contains(&c) || c == Class::Cursor
 }
 
 /// A value as SQL would write it, for hints.
@@ -803,10 +836,23 @@ impl Policy {
         let mut local: Option<SessionState> = None;
         for st in &analysis.statements {
             let state = local.as_ref().unwrap_or(session);
+            // The $n of a PREPARE are its EXECUTE's arguments, not the
+            // message's Bind parameters: no Bind-time checks for them.
+            let prepares = st
+                .prepared
+                .iter()
+                .any(|p| matches!(p, PreparedRef::Prepare(_)));
+            let mut no_checks = None;
+            let sink = if prepares {
+                &mut no_checks
+            } else {
+                &mut checks
+            };
             if let Err(d) = self
                 .statement(st, catalog, state)
-                .and_then(|()| self.scoping(st, capability, &mut checks))
+                .and_then(|()| self.scoping(st, capability, sink))
                 .and_then(|()| self.token(st, capability))
+                .and_then(|()| self.deferred_controls(st))
             {
                 return Verdict::Deny(d);
             }
@@ -1164,6 +1210,8 @@ impl Policy {
         let caps: Vec<(u64, &TableRule)> = analysis
             .statements
             .iter()
+            // EXPLAIN without ANALYZE runs nothing.
+            .filter(|s| !s.wrappers.contains(&Class::Explain))
             .flat_map(|s| s.relations.iter())
             .filter(|r| matches!(r.access, Access::Update | Access::Delete))
             .filter_map(|r| self.tables.get(&r.name))
@@ -1335,6 +1383,25 @@ impl Policy {
             }
         }
 
+        // CLOSE, DEALLOCATE and UNLISTEN only release what the session
+        // holds (pool resets send them): no class deny stops them.
+        if let Some(c) = st
+            .classes
+            .iter()
+            .find(|c| !st.housekeeping && self.denied_classes.contains(c))
+        {
+            return Err(Denial::new(
+                "statement_class_denied",
+                format!("{}: deny.statements", self.file()),
+                format!(
+                    "actgate denied this {} statement: {} statements are denied for agent {:?}",
+                    class_name.to_uppercase(),
+                    c.name(),
+                    self.agent
+                ),
+            ));
+        }
+
         // Before the other classes: an attempt to manage roles is named as
         // such, whatever else the agent may or may not do.
         for c in [Class::Roles, Class::Ownership] {
@@ -1346,6 +1413,7 @@ impl Policy {
             let allowed = self.classes.contains(c)
                 || (*c == Class::Transaction && self.driver_profile)
                 || (st.housekeeping && self.driver_profile)
+                || self.implied(st, *c, session)
                 || *c == Class::Session;
             if !allowed {
                 return Err(Denial::new(
@@ -1421,6 +1489,89 @@ impl Policy {
                 ),
             )
             .hint("add a WHERE clause that selects the rows to change"));
+        }
+        Ok(())
+    }
+
+    /// Whether the driver profile implies class `c` of a statement from
+    /// what the statement wraps (see [`implied`]). A SQL `EXECUTE` is
+    /// implied only for statements prepared by SQL `PREPARE`: one prepared
+    /// by Parse is held at Bind to checks and limits EXECUTE would skip.
+    fn implied(&self, st: &StatementInfo, c: Class, session: &SessionState) -> bool {
+        self.driver_profile
+            && implied(st, c)
+            && (c != Class::Execute
+                || st.prepared.iter().all(|p| match p {
+                    // (An unknown one is refused as such below.)
+                    PreparedRef::Execute(name) => {
+                        session.is_sql_prepared(name) || !session.is_prepared(name)
+                    }
+                    _ => true,
+                }))
+    }
+
+    /// Refuses a PREPARE or DECLARE whose later EXECUTE or FETCH could
+    /// not be held to the statement's own row limit or write cap: an
+    /// EXECUTE carries no table (and a Bind of a SQL-level prepared
+    /// statement no limit at all), a FETCH only the agent's `max_rows`.
+    fn deferred_controls(&self, st: &StatementInfo) -> Result<(), Denial> {
+        let prepares = st
+            .prepared
+            .iter()
+            .any(|p| matches!(p, PreparedRef::Prepare(_)));
+        let table_limit = |r: &analyze::RelationUse| {
+            self.tables
+                .get(&r.name)
+                .and_then(|t| t.max_rows.map(|m| (m, t)))
+        };
+        if prepares {
+            let refuse = |rule: String, what: &str| {
+                Denial::new(
+                    "runtime_control_prepare",
+                    format!("{}: {rule}", self.file()),
+                    format!(
+                        "actgate denied this PREPARE: the statement is under {what} ({rule}), which SQL-level prepared statements cannot be held to"
+                    ),
+                )
+                .hint("run the statement directly, or prepare it with your driver (extended protocol)")
+            };
+            for r in &st.relations {
+                if matches!(r.access, Access::Update | Access::Delete)
+                    && let Some(t) = self.tables.get(&r.name)
+                    && t.max_affected_rows.is_some()
+                {
+                    return Err(refuse(
+                        format!("{}.max_affected_rows", t.rule),
+                        "a write cap",
+                    ));
+                }
+            }
+            if st.deferred_rows {
+                if let Some((_, t)) = st.relations.iter().find_map(table_limit) {
+                    return Err(refuse(format!("{}.max_rows", t.rule), "a row limit"));
+                }
+                if self.max_rows.is_some() {
+                    return Err(refuse("policy.max_rows".into(), "a row limit"));
+                }
+            }
+        } else if st.deferred_rows
+            && let Some((max, t)) = st
+                .relations
+                .iter()
+                .filter_map(table_limit)
+                .min_by_key(|(m, _)| *m)
+            && self.max_rows.is_none_or(|m| max < m)
+        {
+            return Err(Denial::new(
+                "row_limit_cursor",
+                format!("{}: {}.max_rows", self.file(), t.rule),
+                format!(
+                    "actgate denied this cursor: it reads {} under a row limit of {max} ({}.max_rows), which FETCH from a cursor cannot be held to",
+                    t.rule.trim_start_matches("tables."),
+                    t.rule
+                ),
+            )
+            .hint("run the query directly, as a plain SELECT"));
         }
         Ok(())
     }

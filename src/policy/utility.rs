@@ -150,7 +150,11 @@ impl Utility {
             Utility::Cursor(c) => {
                 info.classes.push(Class::Cursor);
                 match c {
-                    CursorRef::Fetch { .. } => info.returns_rows = true,
+                    // Reads a cursor whose query was judged at DECLARE.
+                    CursorRef::Fetch { .. } => {
+                        info.returns_rows = true;
+                        info.wrappers.push(Class::Cursor);
+                    }
                     // Like CLOSE: moves the session's own cursor, returns
                     // no rows (drivers send it on their own).
                     _ => info.housekeeping = true,
