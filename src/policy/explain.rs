@@ -278,6 +278,9 @@ fn pin_text(v: &super::analyze::PinValue) -> String {
     match v {
         super::analyze::PinValue::Literal(l) => format!("'{l}'"),
         super::analyze::PinValue::Param(n) => format!("${n} (checked at Bind)"),
+        super::analyze::PinValue::ParamArray(n) => {
+            format!("every element of ${n} (checked at Bind)")
+        }
         super::analyze::PinValue::Set(vs) => {
             format!(
                 "any of ({})",
