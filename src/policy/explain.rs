@@ -87,6 +87,17 @@ pub fn explain(
                     };
                     let _ = writeln!(out, "  setting   {} ({verb})", s.name);
                 }
+                for p in &st.setting_params {
+                    let verb = match p.action {
+                        SettingAction::Show => "show",
+                        _ => "set",
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  setting   named by ${} ({verb}, checked at Bind)",
+                        p.param
+                    );
+                }
                 if let Some(c) = &st.copy {
                     let _ = writeln!(
                         out,
