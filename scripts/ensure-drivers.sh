@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure the client drivers tests/drivers.rs runs through actgate are
-# installed: for python3, psycopg 3 (with its binary build), asyncpg and
-# SQLAlchemy from PyPI; for node, node-postgres (`pg`) from npm, into
-# tests/drivers/node_modules (git-ignored). Installs only what is missing,
+# installed: for python3, psycopg 3 (with its binary build), asyncpg,
+# SQLAlchemy, pandas, langchain-core and langchain-community from PyPI; for
+# node, node-postgres (`pg`) from npm, into tests/drivers/node_modules
+# (git-ignored). Installs only what is missing,
 # so it is quick when everything is there. Fails saying what to install
 # when python3, pip, node or npm themselves are missing.
 set -euo pipefail
@@ -29,6 +30,10 @@ python3 -c 'import psycopg, psycopg_binary' >/dev/null 2>&1 || missing+=('psycop
 python3 -c 'import asyncpg' >/dev/null 2>&1 || missing+=('asyncpg>=0.29')
 python3 -c 'import sqlalchemy; assert int(sqlalchemy.__version__.split(".")[0]) >= 2' >/dev/null 2>&1 ||
   missing+=('sqlalchemy>=2,<3')
+python3 -c 'import pandas' >/dev/null 2>&1 || missing+=('pandas>=2')
+python3 -c 'import langchain_core' >/dev/null 2>&1 || missing+=('langchain-core')
+python3 -W ignore -c 'import langchain_community.utilities' >/dev/null 2>&1 ||
+  missing+=('langchain-community')
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "==> installing Python drivers (pip): ${missing[*]}"
   pip_flags=(--quiet --disable-pip-version-check)
@@ -44,7 +49,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
   fi
   python3 -m pip install "${pip_flags[@]}" "${missing[@]}"
-  python3 -c 'import psycopg, psycopg_binary, asyncpg, sqlalchemy' ||
+  python3 -W ignore -c 'import psycopg, psycopg_binary, asyncpg, sqlalchemy, pandas, langchain_core, langchain_community.utilities' ||
     fail "pip installed ${missing[*]} but python3 still cannot import them"
 fi
 

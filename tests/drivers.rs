@@ -24,7 +24,8 @@ use std::time::Duration;
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
 const INSTALL_HINT: &str = "scripts/test.sh installs them (scripts/ensure-drivers.sh: \
-     psycopg[binary], asyncpg and sqlalchemy from PyPI, pg@8 from npm into \
+     psycopg[binary], asyncpg, sqlalchemy, pandas, langchain-core and langchain-community \
+     from PyPI, pg@8 from npm into \
      tests/drivers/node_modules)";
 
 fn drivers_dir() -> PathBuf {
@@ -394,4 +395,106 @@ async fn asyncpg_pool_with_a_token_agent() {
     );
     // The script's own out-of-scope query, and nothing the pool sent.
     assert_eq!(blocked, ["scope_violation"], "{context}");
+}
+
+/// Reflection that binds a setting name (issue 12, item 1): LangChain's
+/// `SQLDatabase.from_uri("postgresql://…")`, `MetaData.reflect`,
+/// `Table(autoload_with=)` and `pandas.read_sql_table` on psycopg 3 and
+/// asyncpg send `current_setting($1::VARCHAR)`, decided at Bind with the
+/// bound name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn langchain_and_sqlalchemy_reflection() {
+    require_python_modules(&[
+        "langchain_community",
+        "pandas",
+        "sqlalchemy",
+        "psycopg",
+        "asyncpg",
+    ])
+    .await;
+    run_driver(
+        "python3",
+        "langchain_reflection.py",
+        "langchain dialect: postgresql psycopg\n\
+         langchain tables: orders products\n\
+         langchain table info: True True\n\
+         langchain run: [(200,)]\n\
+         reflected: customers orders products\n\
+         autoloaded: 9 columns, key ['id']\n\
+         read_sql_table: 20 rows 8 columns\n\
+         asyncpg reflected: customers orders products\n\
+         asyncpg autoloaded: 9 columns\n\
+         closed\n",
+        &[],
+    )
+    .await;
+}
+
+/// `customer_id = ANY(<list>)` as a token agent's scope (issue 12, item
+/// 11): psycopg 3's `= ANY(%s)` with a list, in text and binary format and
+/// prepared, and asyncpg's `= ANY($1::int[])`; every element must be the
+/// customer in the token, checked at each Bind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_of_an_array_parameter_as_a_scope() {
+    require_python_modules(&["psycopg", "asyncpg"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let proxy = Proxy::start_with(common::config_with_audit(&audit, "")).await;
+    let (token, _) = common::mint(
+        "order-assistant",
+        "customer-42",
+        &[("customer_id", "42")],
+        Duration::from_secs(3600),
+    );
+    let url = actgate::token::connection_string(
+        "order-assistant",
+        &token,
+        "127.0.0.1",
+        proxy.addr.port(),
+        "shop",
+    );
+    let mut cmd = interpreter("python3");
+    cmd.arg(drivers_dir().join("any_scope.py")).arg(url);
+    let output = run(cmd).await;
+    proxy.stop().await;
+
+    let blocked: Vec<String> = read_audit(&audit)
+        .await
+        .iter()
+        .filter(|l| l["event"] == "statement_blocked")
+        .map(|b| format!("{} {}", b["reason"], b["sql"]))
+        .collect();
+    let context = format!(
+        "{}\n--- statements actgate blocked ---\n{}",
+        common::describe(&output),
+        blocked.join("\n")
+    );
+    assert!(output.status.success(), "{context}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "psycopg list: 6\n\
+         psycopg repeated: 6\n\
+         psycopg empty: 0\n\
+         psycopg with NULL: 6\n\
+         psycopg binary: 6\n\
+         psycopg ARRAY[]: 6\n\
+         psycopg denied: 42501 reason: scope_violation\n\
+         psycopg denied: 42501 reason: scope_violation\n\
+         psycopg prepared [42]: 6\n\
+         psycopg prepared [7]: reason: scope_violation\n\
+         psycopg prepared [42]: 6\n\
+         asyncpg int[]: 6\n\
+         asyncpg bigint[]: 6\n\
+         asyncpg empty: 0\n\
+         asyncpg denied: 42501 reason: scope_violation\n\
+         asyncpg after denial: 6\n\
+         closed\n",
+        "{context}"
+    );
+    // The script's own out-of-scope lists, and nothing else.
+    let reasons: Vec<&str> = blocked
+        .iter()
+        .map(|b| b.split(' ').next().unwrap_or_default())
+        .collect();
+    assert_eq!(reasons, ["\"scope_violation\""; 4], "{context}");
 }

@@ -219,6 +219,9 @@ pub enum PinValue {
     Param(usize),
     /// `col IN (…)` or `col = ANY(ARRAY[…])`: every value must qualify.
     Set(Vec<PinValue>),
+    /// `col = ANY($n)`: an array parameter (1-based), every element of
+    /// which must qualify, known only at Bind.
+    ParamArray(usize),
 }
 
 /// A column, or every column (`*`, `t.*`, a whole-row reference, an INSERT
@@ -272,6 +275,16 @@ pub struct SettingUse {
     pub action: SettingAction,
 }
 
+/// `current_setting($n)` (a [`SettingAction::Show`]) or `set_config($n, …)`
+/// (a [`SettingAction::Set`]): the setting is named by a parameter, so it
+/// is judged at Bind with the bound name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SettingParam {
+    /// 1-based parameter number.
+    pub param: usize,
+    pub action: SettingAction,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CopyDirection {
     To,
@@ -319,6 +332,8 @@ pub struct StatementInfo {
     /// An UPDATE or DELETE without a WHERE clause.
     pub missing_where: bool,
     pub settings: Vec<SettingUse>,
+    /// Settings named by a parameter, judged at Bind.
+    pub setting_params: Vec<SettingParam>,
     pub copy: Option<CopyInfo>,
     pub prepared: Vec<PreparedRef>,
     /// DDL on cluster-wide objects (databases, extensions, servers, …):
@@ -814,16 +829,9 @@ impl Walker<'_> {
                     compare_op: ast::BinaryOperator::Eq,
                     right,
                     ..
-                } => match strip_nested(right) {
-                    Expr::Array(ast::Array { elem, .. }) => {
-                        match elem.iter().map(pin_value).collect::<Option<Vec<_>>>() {
-                            Some(values) if !values.is_empty() => {
-                                (left.as_ref(), PinValue::Set(values))
-                            }
-                            _ => continue,
-                        }
-                    }
-                    _ => continue,
+                } => match any_array(right) {
+                    Some(value) => (left.as_ref(), value),
+                    None => continue,
                 },
                 _ => continue,
             };
@@ -902,6 +910,14 @@ impl Walker<'_> {
             _ => None,
         };
         let Some(name) = literal else {
+            if let Some(param) = first.and_then(text_param) {
+                // The bound name is judged at Bind like this literal form.
+                self.info.class(Class::Session);
+                self.info
+                    .setting_params
+                    .push(SettingParam { param, action });
+                return Ok(());
+            }
             if action == SettingAction::Show && first.is_some_and(|a| listed_setting(a, scope)) {
                 // Reads the `setting` of the pg_settings row it names: the
                 // FROM clause reads the relation, and a column rule on it
@@ -2868,6 +2884,72 @@ fn pin_value(e: &Expr) -> Option<PinValue> {
     }
 }
 
+/// The right side of `col = ANY(…)` when every element is evident: an
+/// `ARRAY[…]` of literals and parameters, or a parameter holding the whole
+/// array (`ANY($1)`, `ANY($1::int[])`), looking through casts that keep
+/// the values.
+fn any_array(e: &Expr) -> Option<PinValue> {
+    match strip_nested(e) {
+        Expr::Array(ast::Array { elem, .. }) => {
+            match elem.iter().map(pin_value).collect::<Option<Vec<_>>>() {
+                Some(values) if !values.is_empty() => Some(PinValue::Set(values)),
+                _ => None,
+            }
+        }
+        Expr::Value(v) => match &v.value {
+            ast::Value::Placeholder(p) => placeholder(p).map(PinValue::ParamArray),
+            _ => None,
+        },
+        Expr::Cast {
+            expr,
+            data_type:
+                ast::DataType::Array(
+                    ast::ArrayElemTypeDef::SquareBracket(elem, None)
+                    | ast::ArrayElemTypeDef::AngleBracket(elem)
+                    | ast::ArrayElemTypeDef::Parenthesis(elem),
+                ),
+            format: None,
+            ..
+        } if value_preserving(elem) => any_array(expr),
+        _ => None,
+    }
+}
+
+/// `$n` as its 1-based number.
+fn placeholder(p: &str) -> Option<usize> {
+    p.strip_prefix('$')
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n > 0)
+}
+
+/// A function argument that is a parameter, bare or cast to an unbounded
+/// text type (`$1`, `$1::VARCHAR`, `$1::text`): a setting name bound at
+/// Bind, whose value is the name used.
+fn text_param(arg: &FunctionArg) -> Option<usize> {
+    use ast::DataType as T;
+    let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg else {
+        return None;
+    };
+    let mut e = strip_nested(e);
+    loop {
+        match e {
+            Expr::Value(v) => {
+                return match &v.value {
+                    ast::Value::Placeholder(p) => placeholder(p),
+                    _ => None,
+                };
+            }
+            Expr::Cast {
+                expr,
+                data_type: T::Text | T::Varchar(None) | T::CharacterVarying(None),
+                format: None,
+                ..
+            } => e = strip_nested(expr),
+            _ => return None,
+        }
+    }
+}
+
 /// Casts that keep a literal's value (or fail): integer types, unbounded
 /// numeric and unbounded text types.
 fn value_preserving(t: &ast::DataType) -> bool {
@@ -2926,7 +3008,7 @@ fn set_action(name: &str, values: &[Expr]) -> SettingAction {
 }
 
 /// Canonical names for settings with SQL-standard spellings.
-fn normalise_setting(name: &str) -> String {
+pub(super) fn normalise_setting(name: &str) -> String {
     match name {
         "time zone" => "timezone".into(),
         "transaction isolation level" => "transaction_isolation".into(),

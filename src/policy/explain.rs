@@ -87,6 +87,17 @@ pub fn explain(
                     };
                     let _ = writeln!(out, "  setting   {} ({verb})", s.name);
                 }
+                for p in &st.setting_params {
+                    let verb = match p.action {
+                        SettingAction::Show => "show",
+                        _ => "set",
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  setting   named by ${} ({verb}, checked at Bind)",
+                        p.param
+                    );
+                }
                 if let Some(c) = &st.copy {
                     let _ = writeln!(
                         out,
@@ -278,6 +289,9 @@ fn pin_text(v: &super::analyze::PinValue) -> String {
     match v {
         super::analyze::PinValue::Literal(l) => format!("'{l}'"),
         super::analyze::PinValue::Param(n) => format!("${n} (checked at Bind)"),
+        super::analyze::PinValue::ParamArray(n) => {
+            format!("every element of ${n} (checked at Bind)")
+        }
         super::analyze::PinValue::Set(vs) => {
             format!(
                 "any of ({})",

@@ -9,6 +9,7 @@
 //! is allowed. An explicit deny always wins.
 
 pub mod analyze;
+pub mod arrays;
 pub mod builtin;
 pub mod catalog;
 pub mod compile;
@@ -284,7 +285,15 @@ pub struct ParamCheck {
 pub enum ParamCheckKind {
     /// Row scoping: the parameter must equal this value.
     Equals(String),
+    /// Row scoping by `col = ANY($n)`: the parameter is a one-dimensional
+    /// array whose every element equals this value (NULL elements, which
+    /// match no row, and an empty array, which selects nothing, pass).
+    EveryElementEquals(String),
     Limit(ValueLimit),
+    /// `current_setting($n)` / `set_config($n, …)`: the bound setting name
+    /// must be one the policy lets this statement read or set, judged by
+    /// [`Policy::evaluate_bind`] like the literal form.
+    Setting(analyze::SettingAction),
 }
 
 impl ParamCheck {
@@ -322,6 +331,57 @@ impl ParamCheck {
                     .hint(format!("bind ${} to {}", self.param, sql_literal(required))))
                 }
             }
+            ParamCheckKind::EveryElementEquals(required) => {
+                let Some(elements) = arrays::parse_text_array(v) else {
+                    return Err(Denial::new(
+                        "parameter_unverifiable",
+                        self.rule.clone(),
+                        format!(
+                            "actgate denied Bind: parameter ${} (for {} of {}) is not a one-dimensional array actgate can read",
+                            self.param, self.column, self.relation
+                        ),
+                    )
+                    .hint(format!(
+                        "bind ${} to a one-dimensional array such as {{{}}}",
+                        self.param, required
+                    )));
+                };
+                match elements
+                    .iter()
+                    .flatten()
+                    .find(|e| !same_value(e, required))
+                {
+                    None => Ok(()),
+                    Some(e) => Err(Denial::new(
+                        "scope_violation",
+                        self.rule.clone(),
+                        format!(
+                            "actgate denied access to {} where {} = ANY(${}) with the element {}: this agent may only use rows where {} = {}",
+                            self.relation,
+                            self.column,
+                            self.param,
+                            sql_literal(e),
+                            self.column,
+                            sql_literal(required)
+                        ),
+                    )
+                    .hint(format!(
+                        "bind ${} to an array whose elements are all {}",
+                        self.param,
+                        sql_literal(required)
+                    ))),
+                }
+            }
+            // Needs the policy's setting rules: decided by
+            // `Policy::evaluate_bind`, never here.
+            ParamCheckKind::Setting(_) => Err(Denial::new(
+                "parameter_unverifiable",
+                self.rule.clone(),
+                format!(
+                    "actgate denied Bind: parameter ${} names a setting and was not checked",
+                    self.param
+                ),
+            )),
             ParamCheckKind::Limit(limit) => limit.check_text(v).map_err(|why| {
                 Denial::new(
                     "value_limit",
@@ -387,14 +447,20 @@ impl ScopeTarget<'_> {
                 ),
             )),
             analyze::PinValue::Set(vs) => vs.iter().try_for_each(|v| self.require(v, checks)),
-            analyze::PinValue::Param(n) => match checks {
+            analyze::PinValue::Param(n) | analyze::PinValue::ParamArray(n) => match checks {
                 Some(sink) => {
+                    let required = self.required.to_owned();
                     sink.push(ParamCheck {
                         param: *n,
                         relation: self.relation.clone(),
                         column: self.column.to_owned(),
                         rule: self.rule.clone(),
-                        kind: ParamCheckKind::Equals(self.required.to_owned()),
+                        kind: match value {
+                            analyze::PinValue::ParamArray(_) => {
+                                ParamCheckKind::EveryElementEquals(required)
+                            }
+                            _ => ParamCheckKind::Equals(required),
+                        },
                     });
                     Ok(())
                 }
@@ -850,6 +916,7 @@ impl Policy {
             };
             if let Err(d) = self
                 .statement(st, catalog, state)
+                .and_then(|()| self.setting_params(st, sink))
                 .and_then(|()| self.scoping(st, capability, sink))
                 .and_then(|()| self.token(st, capability))
                 .and_then(|()| self.deferred_controls(st))
@@ -1301,7 +1368,14 @@ impl Policy {
     ) -> Verdict {
         if session.is_prepared(statement) {
             for check in session.checks(statement) {
-                if let Err(d) = check.check(param(check.param).as_deref()) {
+                let value = param(check.param);
+                let result = match &check.kind {
+                    ParamCheckKind::Setting(action) => {
+                        self.bound_setting(check.param, *action, value.as_deref())
+                    }
+                    _ => check.check(value.as_deref()),
+                };
+                if let Err(d) = result {
                     return Verdict::Deny(d);
                 }
             }
@@ -1322,6 +1396,66 @@ impl Policy {
 
     fn file(&self) -> String {
         self.source.display().to_string()
+    }
+
+    /// Settings named by a parameter (`current_setting($1)`,
+    /// `set_config($1, …)`) become checks of the bound name at Bind; with
+    /// no Bind to come (a simple Query, SQL PREPARE) they are refused.
+    fn setting_params(
+        &self,
+        st: &StatementInfo,
+        checks: &mut Option<&mut Vec<ParamCheck>>,
+    ) -> Result<(), Denial> {
+        for p in &st.setting_params {
+            let Some(sink) = checks else {
+                return Err(Denial::new(
+                    "setting_parameter",
+                    format!("{}: policy.settings", self.file()),
+                    format!(
+                        "actgate denied this statement: the setting it reads or sets is named by parameter ${}, which cannot be checked here",
+                        p.param
+                    ),
+                )
+                .hint("name the setting with a string literal, or bind the parameter over the extended protocol"));
+            };
+            let function = match p.action {
+                SettingAction::Show => "current_setting",
+                _ => "set_config",
+            };
+            sink.push(ParamCheck {
+                param: p.param,
+                relation: QualifiedName::new("pg_catalog", function),
+                column: "setting_name".into(),
+                rule: format!("{}: policy.settings", self.file()),
+                kind: ParamCheckKind::Setting(p.action),
+            });
+        }
+        Ok(())
+    }
+
+    /// Judges the setting name bound to parameter `param` as the literal
+    /// form would be: `current_setting('name')` or `set_config('name', …)`.
+    fn bound_setting(
+        &self,
+        param: usize,
+        action: SettingAction,
+        value: Option<&str>,
+    ) -> Result<(), Denial> {
+        let Some(name) = value else {
+            return Err(Denial::new(
+                "parameter_unverifiable",
+                format!("{}: policy.settings", self.file()),
+                format!(
+                    "actgate denied Bind: parameter ${param} names a setting and is NULL or in a format actgate cannot check"
+                ),
+            )
+            .hint("send it in text format, or declare its type in Parse"));
+        };
+        self.setting(&analyze::SettingUse {
+            // Not trimmed: PostgreSQL looks the name up as bound.
+            name: analyze::normalise_setting(&name.to_ascii_lowercase()),
+            action,
+        })
     }
 
     fn statement(

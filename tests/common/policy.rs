@@ -257,3 +257,57 @@ pub fn outcome(agent: &str, sql: &str) -> String {
         Verdict::Deny(d) => d.reason.to_string(),
     }
 }
+
+/// `"allow"` or the reason, for `sql` sent as a Parse (parameter
+/// conditions deferred to Bind) by a session whose credentials carry
+/// `claims`, then bound to `params` as text (`None` for NULL).
+pub fn outcome_at_bind(
+    agent: &str,
+    sql: &str,
+    claims: &[(&str, &str)],
+    params: &[Option<&str>],
+) -> String {
+    let f = fixture();
+    let policy = &f
+        .rules
+        .agent(agent)
+        .unwrap_or_else(|| panic!("no agent {agent}"))
+        .policy;
+    let caps = actgate::policy::StaticClaims(
+        claims
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+    let search_path = vec!["public".to_string()];
+    let resolver = Resolver {
+        search_path: &search_path,
+        catalog: Some(&f.catalog),
+        database: Some("shop"),
+    };
+    let analysis = analyze(sql, &resolver, AnalysisLimits::default());
+    let mut session = SessionState::default();
+    let mut checks = Vec::new();
+    let capability: Option<&dyn actgate::policy::Capability> =
+        if claims.is_empty() { None } else { Some(&caps) };
+    let parse = policy.decide_with(
+        &analysis,
+        Some(&f.catalog),
+        &session,
+        capability,
+        Some(&mut checks),
+    );
+    if let Verdict::Deny(d) = parse {
+        return d.reason.to_string();
+    }
+    session.parsed("s", checks);
+    let param = |n: usize| {
+        n.checked_sub(1)
+            .and_then(|i| params.get(i).copied().flatten())
+            .map(str::to_owned)
+    };
+    match policy.evaluate_bind("s", &session, &param) {
+        Verdict::Allow => "allow".into(),
+        Verdict::Deny(d) => d.reason.to_string(),
+    }
+}
