@@ -2170,6 +2170,11 @@ max_rows = 50
                 "shop.toml: tables.orders.write_columns",
             ),
             (
+                "SELECT cost FROM orders, products WHERE customer_id = 7",
+                "ambiguous_column",
+                "shop.toml: tables.orders.columns",
+            ),
+            (
                 "SELECT id FROM orders",
                 "scope_missing",
                 "shop.toml: tables.orders.scope.customer_id",
