@@ -131,7 +131,7 @@ fn replay_reports_exactly_what_candidate_rules_change_and_exits_1() {
         refund["rule"]
             .as_str()
             .unwrap()
-            .ends_with("support-bot.toml: tables.refunds.limits"),
+            .ends_with("support-bot.toml: tables.refunds.limits.amount_cents"),
         "{refund}"
     );
     assert!(

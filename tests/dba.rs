@@ -218,7 +218,7 @@ fn a_failing_case_fails_the_run_and_is_explained() {
              \x20 sql:      DELETE FROM orders WHERE id = 1\n\
              \x20 expected allow, got deny (statement_class_denied)\n\
              \x20 reason:   statement_class_denied\n\
-             \x20 rule:     rules/analytics.toml: policy.statements\n"
+             \x20 rule:     analytics.toml: policy.statements\n"
         )),
         "{out}"
     );
@@ -441,9 +441,9 @@ fn junit_output_has_a_suite_per_file_and_a_failure_per_failed_case() {
         "expected allow, got deny (statement_class_denied)"
     );
     assert!(
-        failures[0].text.contains(
-            "reason: statement_class_denied\nrule: rules/analytics.toml: policy.statements\n"
-        ),
+        failures[0]
+            .text
+            .contains("reason: statement_class_denied\nrule: analytics.toml: policy.statements\n"),
         "{}",
         failures[0].text
     );

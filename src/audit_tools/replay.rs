@@ -224,7 +224,7 @@ pub fn replay(
             Some(db) => Verdict::Deny(crate::policy::Denial {
                 sqlstate: "3D000",
                 reason: "database_not_allowed",
-                rule: format!("{}: agent.databases", agent.source.display()),
+                rule: format!("{}: agent.databases", agent.policy.file()),
                 message: format!(
                     "agent {agent_name:?} may not connect to database {db:?} under the candidate rules"
                 ),
@@ -276,7 +276,7 @@ pub fn replay(
         };
         if !held.is_empty() {
             report.held_for_approval.push(Change {
-                rule: Some(format!("{}: {}", agent.source.display(), held.join(", "))),
+                rule: Some(format!("{}: {}", agent.policy.file(), held.join(", "))),
                 note: was_blocked.then(|| "recorded blocked".to_owned()),
                 ..change(r)
             });

@@ -435,6 +435,35 @@ pub const CREDENTIAL_RELATIONS: &[&str] = &[
     "information_schema.user_mappings",
 ];
 
+/// What an agent can read instead of a credential relation (the HINT of a
+/// `credential_catalog` denial).
+pub fn credential_alternative(schema: &str, name: &str) -> &'static str {
+    match (schema, name) {
+        ("pg_catalog", "pg_authid") => "read pg_roles instead: the same roles, without passwords",
+        ("pg_catalog", "pg_shadow") => {
+            "read pg_user (or pg_roles) instead: the same users, without passwords"
+        }
+        ("pg_catalog", "pg_subscription") => {
+            "pg_stat_subscription shows subscriptions without their connection strings"
+        }
+        ("pg_catalog", "pg_hba_file_rules" | "pg_ident_file_mappings" | "pg_file_settings") => {
+            "SHOW or current_setting() gives a setting's value in effect; the server's configuration files are not readable"
+        }
+        ("pg_catalog", "pg_db_role_setting") => {
+            "SHOW or current_setting() gives the settings in effect for this session"
+        }
+        ("pg_catalog", "pg_largeobject") => {
+            "pg_largeobject_metadata lists large objects without their contents"
+        }
+        ("pg_catalog", "pg_statistic" | "pg_statistic_ext_data") => {
+            "read pg_stats or pg_stats_ext instead: the statistics of the tables you may read"
+        }
+        _ => {
+            "user mappings hold passwords for remote servers; pg_foreign_server lists the servers without them"
+        }
+    }
+}
+
 /// Session settings that are harmless to SET/RESET and that drivers send.
 pub const SETTINGS: &[&str] = &[
     "application_name",

@@ -148,7 +148,7 @@ pub fn explain(
                             };
                             let _ = writeln!(
                                 out,
-                                "            scope rule: {col} = {v} ({})",
+                                "            scope rule: {col} = {v} ({}.scope.{col})",
                                 rule.rule
                             );
                         }
@@ -160,13 +160,16 @@ pub fn explain(
                         {
                             let _ = writeln!(
                                 out,
-                                "            write cap: at most {cap} rows changed ({})",
+                                "            write cap: at most {cap} rows changed ({}.max_affected_rows)",
                                 rule.rule
                             );
                         }
                         for col in rule.limits.keys() {
-                            let _ =
-                                writeln!(out, "            value limit on {col} ({})", rule.rule);
+                            let _ = writeln!(
+                                out,
+                                "            value limit on {col} ({}.limits.{col})",
+                                rule.rule
+                            );
                         }
                     }
                 }
@@ -193,7 +196,11 @@ pub fn explain(
                 match policy.row_limit(a, true) {
                     Ok(Some(l)) => {
                         let mode = if l.truncate { "truncated" } else { "an error" };
-                        let _ = writeln!(out, "  rows     at most {}; more is {mode}", l.max);
+                        let _ = writeln!(
+                            out,
+                            "  rows     at most {}; more is {mode} ({})",
+                            l.max, l.rule
+                        );
                     }
                     Ok(None) => {}
                     Err(d) => {

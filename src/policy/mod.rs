@@ -29,6 +29,7 @@ use catalog::Catalog;
 use names::QualifiedName;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A refusal, worded for the agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +60,18 @@ impl Denial {
         self.hint = Some(hint.into());
         self
     }
+
+    /// The DETAIL sent with the error (and nowhere else worded).
+    pub fn detail(&self) -> String {
+        denial_detail(self.reason, &self.rule)
+    }
+}
+
+/// The DETAIL of an actgate refusal: `reason: CODE; rule: RULE`. Every
+/// refusal the agent reads, decided by the policy or while a statement
+/// runs (row limits, write caps), is worded by this one function.
+pub fn denial_detail(reason: &str, rule: &str) -> String {
+    format!("reason: {reason}; rule: {rule}")
 }
 
 /// The outcome of one policy evaluation.
@@ -655,10 +668,21 @@ impl RateLimit {
 }
 
 /// How many rows a statement may return, and what happens beyond.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowLimit {
     pub max: u64,
     pub truncate: bool,
+    /// The rule that set `max`, as DETAIL names it
+    /// (`analytics.toml: tables.orders.max_rows`).
+    pub rule: Arc<str>,
+}
+
+/// Most rows one UPDATE or DELETE may change, and the rule that says so
+/// (`capped.toml: tables.orders.max_affected_rows`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteCap {
+    pub max: u64,
+    pub rule: Arc<str>,
 }
 
 /// Prepared statements a session created through allowed Parse or PREPARE:
@@ -825,29 +849,41 @@ fn sql_literal(v: &str) -> String {
     }
 }
 
+/// What passes where actgate's parser or analysis gave up (the HINT of a
+/// `parse_error` or `unsupported_statement` denial).
+const PLAINER_FORMS: &str = "plain SELECT, INSERT, UPDATE and DELETE in standard syntax pass \
+(SELECT … FROM … WHERE … with ordinary joins, subqueries, CTEs and functions)";
+
 /// The denial for a statement that could not be analysed (fail closed).
+/// A parse failure is actgate's limit, not necessarily the agent's error:
+/// the statement may well be valid PostgreSQL, so the agent is told so
+/// and what plainer form passes, not that its syntax is wrong.
 pub fn analysis_denial(e: &AnalysisError) -> Denial {
-    let (reason, hint) = match e {
+    let (reason, message, hint) = match e {
         AnalysisError::TooLong { limit, .. } => (
             "statement_too_long",
+            format!("actgate denied this statement: {e}"),
             format!("send statements shorter than {limit} bytes"),
         ),
-        AnalysisError::Parse(_) => (
+        AnalysisError::Parse(why) => (
             "parse_error",
-            "check the syntax; actgate only forwards SQL it can parse".to_owned(),
+            format!(
+                "actgate denied this statement: its SQL parser could not read it, though it may well be valid PostgreSQL (the parser does not cover every PostgreSQL form; it stopped at: {})",
+                why.strip_prefix("sql parser error: ").unwrap_or(why)
+            ),
+            format!(
+                "rewrite the statement without the construct at that position (PostgreSQL-specific syntax, an unusual clause or operator); {PLAINER_FORMS}"
+            ),
         ),
-        AnalysisError::Unsupported(_) => (
+        AnalysisError::Unsupported(what) => (
             "unsupported_statement",
-            "rewrite the statement in plainer SQL; actgate only forwards SQL it fully understands"
-                .to_owned(),
+            format!(
+                "actgate denied this statement: its analysis does not support {what}, though the statement may well be valid PostgreSQL; actgate forwards only SQL it fully understands"
+            ),
+            format!("rewrite the statement without {what}; {PLAINER_FORMS}"),
         ),
     };
-    Denial::new(
-        reason,
-        "builtin.analysis",
-        format!("actgate denied this statement: {e}"),
-    )
-    .hint(hint)
+    Denial::new(reason, "builtin.analysis", message).hint(hint)
 }
 
 impl Policy {
@@ -1273,7 +1309,7 @@ impl Policy {
     /// The write cap for a statement: the smallest `max_affected_rows` of
     /// the tables it updates or deletes from. A capped statement must be
     /// sent alone, since actgate wraps it to be able to undo it.
-    pub fn write_cap(&self, analysis: &Analysis) -> Result<Option<u64>, Denial> {
+    pub fn write_cap(&self, analysis: &Analysis) -> Result<Option<WriteCap>, Denial> {
         let caps: Vec<(u64, &TableRule)> = analysis
             .statements
             .iter()
@@ -1287,15 +1323,19 @@ impl Policy {
         let Some((cap, rule)) = caps.iter().min_by_key(|(m, _)| *m) else {
             return Ok(None);
         };
+        let rule = format!("{}: {}.max_affected_rows", self.file(), rule.rule);
         if analysis.statements.len() > 1 {
             return Err(Denial::new(
                 "write_cap_multi_statement",
-                format!("{}: {}.max_affected_rows", self.file(), rule.rule),
+                rule,
                 "actgate denied this message: a statement with a write cap must be sent on its own",
             )
             .hint("send the capped UPDATE or DELETE as a separate statement"));
         }
-        Ok(Some(*cap))
+        Ok(Some(WriteCap {
+            max: *cap,
+            rule: rule.into(),
+        }))
     }
 
     /// Whether any row limit is configured (the relay counts rows only then).
@@ -1308,20 +1348,25 @@ impl Policy {
     /// message must be one statement without side effects, because its
     /// effects could not be undone once the limit is found exceeded.
     pub fn row_limit(&self, analysis: &Analysis, simple: bool) -> Result<Option<RowLimit>, Denial> {
+        if !analysis.statements.iter().any(|s| s.returns_rows) {
+            return Ok(None);
+        }
+        // The smallest limit, and the rule that set it: a table's own limit
+        // (the first in the statement) when it ties with the agent's.
         let tables = analysis
             .statements
             .iter()
             .flat_map(|s| s.relations.iter())
-            .filter_map(|r| self.tables.get(&r.name).and_then(|t| t.max_rows));
-        if !analysis.statements.iter().any(|s| s.returns_rows) {
-            return Ok(None);
-        }
-        let Some(max) = self.max_rows.into_iter().chain(tables).min() else {
+            .filter_map(|r| self.tables.get(&r.name))
+            .filter_map(|t| t.max_rows.map(|m| (m, t.rule.as_str())));
+        let agent = self.max_rows.map(|m| (m, "policy"));
+        let Some((max, rule)) = tables.chain(agent).min_by_key(|(m, _)| *m) else {
             return Ok(None);
         };
         let limit = RowLimit {
             max,
             truncate: self.truncate_rows,
+            rule: format!("{}: {rule}.max_rows", self.file()).into(),
         };
         if limit.truncate || !simple {
             return Ok(Some(limit));
@@ -1348,7 +1393,7 @@ impl Policy {
         } else {
             Err(Denial::new(
                 "row_limit_side_effects",
-                format!("{}: policy.max_rows", self.file()),
+                limit.rule.to_string(),
                 format!(
                     "actgate denied this message: with a row limit of {max}, a simple-protocol message must be a single statement without side effects"
                 ),
@@ -1394,8 +1439,14 @@ impl Policy {
         }
     }
 
-    fn file(&self) -> String {
-        self.source.display().to_string()
+    /// The rules file as refusals name it: relative to the rules
+    /// directory (agent files sit directly in it), never the server's
+    /// absolute path.
+    pub fn file(&self) -> String {
+        match self.source.file_name() {
+            Some(name) => name.to_string_lossy().into_owned(),
+            None => self.source.display().to_string(),
+        }
     }
 
     /// Settings named by a parameter (`current_setting($1)`,
@@ -1504,7 +1555,11 @@ impl Policy {
                         "actgate denied access to {}: it exposes credentials",
                         r.name
                     ),
-                ));
+                )
+                .hint(format!(
+                    "{}; relations that expose credentials are never readable, whatever the rules say",
+                    builtin::credential_alternative(&r.name.schema, &r.name.name)
+                )));
             }
         }
         for f in &st.functions {
@@ -1599,7 +1654,7 @@ impl Policy {
                         "ambiguous_column",
                         self.tables
                             .get(t)
-                            .map(|r| r.rule.clone())
+                            .map(|r| format!("{}: {}.columns", self.file(), r.rule))
                             .unwrap_or_else(|| "default_deny".into()),
                         format!(
                             "actgate could not tell which table column {:?} belongs to, and reading it from {t} is not allowed",
@@ -1725,7 +1780,9 @@ impl Policy {
             let Some(rule) = self.tables.get(&o.relation) else {
                 continue;
             };
-            let rule_id = |what: &str| format!("{}: {}.{what}", self.file(), rule.rule);
+            let rule_id = |what: &str, column: &str| {
+                format!("{}: {}.{what}.{column}", self.file(), rule.rule)
+            };
             for (column, want) in &rule.scope {
                 let required = match want {
                     ScopeValue::Literal(v) => v.clone(),
@@ -1734,7 +1791,7 @@ impl Policy {
                         None => {
                             return Err(Denial::new(
                                 "claim_missing",
-                                rule_id("scope"),
+                                rule_id("scope", column),
                                 format!(
                                     "actgate denied access to {}: its rule needs the claim {name:?}, which this session's credentials do not carry",
                                     o.relation
@@ -1748,7 +1805,7 @@ impl Policy {
                     relation: &o.relation,
                     column,
                     required: &required,
-                    rule: rule_id("scope"),
+                    rule: rule_id("scope", column),
                 };
                 match o.access {
                     Access::Insert => {
@@ -1823,7 +1880,7 @@ impl Policy {
                         None => {
                             return Err(Denial::new(
                                 "value_unverifiable",
-                                rule_id("limits"),
+                                rule_id("limits", column),
                                 format!(
                                     "actgate denied INSERT into {}: {column} has value limits and only INSERT … VALUES with evident values can be verified",
                                     o.relation
@@ -1839,7 +1896,13 @@ impl Policy {
                         .collect(),
                 };
                 for v in values {
-                    limit.check(v.as_ref(), &o.relation, column, &rule_id("limits"), checks)?;
+                    limit.check(
+                        v.as_ref(),
+                        &o.relation,
+                        column,
+                        &rule_id("limits", column),
+                        checks,
+                    )?;
                 }
             }
         }
@@ -1911,7 +1974,8 @@ impl Policy {
                             "actgate denied {verb} {}: actgate pins this setting",
                             s.name
                         ),
-                    ));
+                    )
+                    .hint(self.pinned_hint(&s.name)));
                 }
                 let discard_other = s.action == SettingAction::Discard && s.name != "all";
                 // RESET ALL / DISCARD ALL (pool resets) return every
@@ -1952,7 +2016,7 @@ impl Policy {
             let ops: Vec<&str> = rule.operations.iter().map(|a| a.name()).collect();
             return Err(Denial::new(
                 "operation_not_allowed",
-                format!("{}: {}", self.file(), rule.rule),
+                format!("{}: {}.operations", self.file(), rule.rule),
                 format!(
                     "actgate denied {} on table {name} for agent {:?}",
                     access.name(),
@@ -2029,7 +2093,7 @@ impl Policy {
                 None => {
                     return Err(Denial::new(
                         "column_expansion_unavailable",
-                        format!("{}: {}", self.file(), rule.rule),
+                        format!("{}: {}.columns", self.file(), rule.rule),
                         format!(
                             "actgate denied * on {relation}: the table has column rules and its columns are unknown"
                         ),
@@ -2066,9 +2130,20 @@ impl Policy {
                     ),
                     _ => format!("allowed columns of {relation}: {}", self.columns_hint(rule)),
                 };
+                // The key that refused the column: a denied column is
+                // named by deny_columns, one outside the allow-list by
+                // columns, a readable one that may not be written by
+                // write_columns.
+                let key = if rule.deny_columns.contains(&c) {
+                    "deny_columns"
+                } else if !readable {
+                    "columns"
+                } else {
+                    "write_columns"
+                };
                 return Err(Denial::new(
                     "column_denied",
-                    format!("{}: {}", self.file(), rule.rule),
+                    format!("{}: {}.{key}", self.file(), rule.rule),
                     format!(
                         "actgate denied {verb} {what} of {relation} for agent {:?}",
                         self.agent
@@ -2157,7 +2232,30 @@ impl Policy {
             names.extend(builtin::SETTINGS.iter().map(|s| s.to_string()));
         }
         names.sort();
+        if names.is_empty() {
+            return "none".to_owned();
+        }
         names.join(", ")
+    }
+
+    /// What an agent can do instead of changing a pinned setting.
+    fn pinned_hint(&self, name: &str) -> String {
+        let instead = match name {
+            "search_path" => {
+                "the search_path actgate set is in effect; qualify names with their schema (public.orders) to reach another schema"
+            }
+            "role" | "session_authorization" => {
+                "the session's role is fixed by actgate and cannot be changed"
+            }
+            "default_transaction_read_only" => {
+                "only making the session read-only passes: SET default_transaction_read_only = on, or RESET it"
+            }
+            _ => "the value actgate set is already in effect; leave it as it is",
+        };
+        format!(
+            "{instead}; settings this agent may change: {}",
+            self.settings_hint()
+        )
     }
 
     fn columns_hint(&self, rule: &TableRule) -> String {
@@ -2212,5 +2310,217 @@ mod session_tests {
         state.executed(&analysis("DEALLOCATE s; PREPARE s AS SELECT 1"));
         assert!(state.checks("s").is_empty());
         assert!(state.is_prepared("s"));
+    }
+}
+
+#[cfg(test)]
+mod denial_tests {
+    use super::*;
+    use std::path::Path;
+
+    const RULES: &str = r#"
+[agent]
+name = "shop"
+databases = ["shop"]
+auth = "token"
+
+[policy]
+statements = ["read", "update"]
+max_rows = 50
+
+[tables.orders]
+operations = ["select", "update"]
+columns = ["id", "status", "customer_id"]
+write_columns = ["status"]
+scope = { customer_id = "7" }
+max_rows = 10
+max_affected_rows = 3
+
+[tables.products]
+operations = ["select"]
+deny_columns = ["cost"]
+max_rows = 50
+"#;
+
+    fn policy() -> Arc<Policy> {
+        crate::rules::parse_agent(
+            RULES,
+            Path::new("/etc/actgate/rules/shop.toml"),
+            &["public".to_string()],
+            &HashMap::new(),
+        )
+        .unwrap()
+        .policy
+    }
+
+    fn analysis(sql: &str) -> Result<Analysis, AnalysisError> {
+        let search_path = vec!["public".to_string()];
+        let resolver = names::Resolver {
+            search_path: &search_path,
+            catalog: None,
+            database: None,
+        };
+        analyze::analyze(sql, &resolver, Default::default())
+    }
+
+    fn denial(sql: &str) -> Denial {
+        match policy().decide(&analysis(sql), None, &SessionState::default(), None) {
+            Verdict::Deny(d) => d,
+            Verdict::Allow => panic!("{sql} was allowed"),
+        }
+    }
+
+    #[test]
+    fn detail_is_worded_once() {
+        assert_eq!(
+            denial_detail("row_limit_exceeded", "a.toml: policy.max_rows"),
+            "reason: row_limit_exceeded; rule: a.toml: policy.max_rows"
+        );
+        let d = denial("SELECT * FROM secrets");
+        assert_eq!(d.detail(), "reason: table_not_allowed; rule: default_deny");
+    }
+
+    #[test]
+    fn a_parse_failure_is_actgates_limit_not_the_agents_error() {
+        let d = denial("SELEC 1");
+        assert_eq!(d.reason, "parse_error");
+        assert_eq!(d.rule, "builtin.analysis");
+        assert!(
+            d.message.starts_with(
+                "actgate denied this statement: its SQL parser could not read it, though it may well be valid PostgreSQL"
+            ),
+            "{}",
+            d.message
+        );
+        // The parser's own words name where it stopped, without its prefix.
+        assert!(d.message.contains("SELEC"), "{}", d.message);
+        assert!(!d.message.contains("sql parser error"), "{}", d.message);
+        let hint = d.hint.unwrap();
+        assert!(!hint.contains("check the syntax"), "{hint}");
+        assert!(
+            hint.contains("plain SELECT, INSERT, UPDATE and DELETE in standard syntax pass"),
+            "{hint}"
+        );
+    }
+
+    #[test]
+    fn an_unsupported_statement_names_what_to_avoid() {
+        let d = analysis_denial(&AnalysisError::Unsupported("DELETE from a join".into()));
+        assert_eq!(d.reason, "unsupported_statement");
+        assert_eq!(
+            d.message,
+            "actgate denied this statement: its analysis does not support DELETE from a join, though the statement may well be valid PostgreSQL; actgate forwards only SQL it fully understands"
+        );
+        assert!(
+            d.hint
+                .unwrap()
+                .starts_with("rewrite the statement without DELETE from a join; plain SELECT")
+        );
+    }
+
+    #[test]
+    fn rules_are_named_by_the_key_that_decided_relative_to_the_rules_directory() {
+        let p = policy();
+        assert_eq!(p.file(), "shop.toml");
+        for (sql, reason, rule) in [
+            (
+                "SELECT total FROM orders WHERE customer_id = 7",
+                "column_denied",
+                "shop.toml: tables.orders.columns",
+            ),
+            (
+                "SELECT cost FROM products",
+                "column_denied",
+                "shop.toml: tables.products.deny_columns",
+            ),
+            (
+                "UPDATE orders SET id = 1 WHERE customer_id = 7",
+                "column_denied",
+                "shop.toml: tables.orders.write_columns",
+            ),
+            (
+                "SELECT cost FROM orders, products WHERE customer_id = 7",
+                "ambiguous_column",
+                "shop.toml: tables.orders.columns",
+            ),
+            (
+                "SELECT id FROM orders",
+                "scope_missing",
+                "shop.toml: tables.orders.scope.customer_id",
+            ),
+            (
+                "SELECT id FROM orders WHERE customer_id = 8",
+                "scope_violation",
+                "shop.toml: tables.orders.scope.customer_id",
+            ),
+            (
+                "UPDATE products SET cost = 1 WHERE id = 1",
+                "operation_not_allowed",
+                "shop.toml: tables.products.operations",
+            ),
+        ] {
+            let d = denial(sql);
+            assert_eq!((d.reason, d.rule.as_str()), (reason, rule), "{sql}");
+            assert!(!d.detail().contains("/etc/actgate"), "{sql}");
+        }
+    }
+
+    #[test]
+    fn row_limits_and_write_caps_name_the_rule_that_set_them() {
+        let p = policy();
+        let limit = |sql: &str| {
+            let a = analysis(sql).unwrap();
+            let l = p.row_limit(&a, false).unwrap().unwrap();
+            (l.max, l.rule.to_string())
+        };
+        assert_eq!(
+            limit("SELECT id FROM orders WHERE customer_id = 7"),
+            (10, "shop.toml: tables.orders.max_rows".into())
+        );
+        // A table's limit equal to the agent's: the table's rule is named.
+        assert_eq!(
+            limit("SELECT id FROM products"),
+            (50, "shop.toml: tables.products.max_rows".into())
+        );
+        assert_eq!(limit("SELECT 1"), (50, "shop.toml: policy.max_rows".into()));
+        let a = analysis("UPDATE orders SET status = 'x' WHERE customer_id = 7").unwrap();
+        assert_eq!(
+            p.write_cap(&a).unwrap(),
+            Some(WriteCap {
+                max: 3,
+                rule: "shop.toml: tables.orders.max_affected_rows".into()
+            })
+        );
+        let a = analysis("SELECT 1; UPDATE orders SET status = 'x' WHERE customer_id = 7").unwrap();
+        assert_eq!(
+            p.write_cap(&a).unwrap_err().rule,
+            "shop.toml: tables.orders.max_affected_rows"
+        );
+    }
+
+    #[test]
+    fn pinned_settings_and_credential_catalogs_say_what_to_do_instead() {
+        let d = denial("SET search_path = other");
+        assert_eq!(d.reason, "setting_pinned");
+        let hint = d.hint.unwrap();
+        assert!(hint.contains("qualify names with their schema"), "{hint}");
+        assert!(hint.contains("settings this agent may change: "), "{hint}");
+        let d = denial("SET standard_conforming_strings = off");
+        assert!(
+            d.hint
+                .unwrap()
+                .starts_with("the value actgate set is already in effect")
+        );
+        for (sql, instead) in [
+            ("SELECT * FROM pg_authid", "read pg_roles instead"),
+            ("SELECT * FROM pg_shadow", "read pg_user"),
+            ("SELECT * FROM pg_user_mappings", "pg_foreign_server"),
+            ("SELECT * FROM pg_statistic", "pg_stats"),
+        ] {
+            let d = denial(sql);
+            assert_eq!(d.reason, "credential_catalog", "{sql}");
+            let hint = d.hint.unwrap();
+            assert!(hint.contains(instead), "{sql}: {hint}");
+        }
     }
 }

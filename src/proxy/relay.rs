@@ -42,7 +42,7 @@ use crate::controls::{ApprovalKey, ApprovalRequest, Gate};
 use crate::policy::analyze::{Analysis, PreparedRef};
 use crate::policy::{
     ApprovalNeed, ApprovalStatus, Denial, Mode, Policy, RowLimit, RuntimeControls, SessionState,
-    Verdict,
+    Verdict, WriteCap,
 };
 use crate::protocol::backend::{BackendMessage, ErrorFields, Severity, TransactionStatus};
 use crate::protocol::frontend::FrontendMessage;
@@ -226,7 +226,7 @@ struct Expect {
     portal: Option<String>,
     limit: Option<RowLimit>,
     /// Most rows the statement may change (write cap).
-    cap: Option<u64>,
+    cap: Option<WriteCap>,
 }
 
 impl Shared {
@@ -301,7 +301,7 @@ enum Action {
     },
     /// Run a capped UPDATE/DELETE (simple protocol) inside a transaction or
     /// savepoint actgate manages, and undo it if it changes too many rows.
-    CappedQuery(u64),
+    CappedQuery(WriteCap),
     /// Swallow it (discarding after a denial until Sync).
     Drop,
     Deny(Denial, Protocol),
@@ -914,13 +914,14 @@ impl Relay<'_> {
                             }
                             Ok(limit) => {
                                 let seq = shared.sent.load(Ordering::Acquire) + 1;
+                                let wait = limit.as_ref().is_some_and(|l| !l.truncate);
                                 lock(&shared.expects).push_back(Expect {
                                     seq,
                                     portal: None,
                                     limit,
                                     cap: None,
                                 });
-                                if limit.is_some_and(|l| !l.truncate) {
+                                if wait {
                                     return Action::ForwardSyncWait(seq);
                                 }
                             }
@@ -996,8 +997,8 @@ impl Relay<'_> {
                         Some(p.sql.clone()),
                         p.approvals.clone(),
                         p.controls.clone(),
-                        p.limit,
-                        p.cap,
+                        p.limit.clone(),
+                        p.cap.clone(),
                     ),
                     None => (None, None, None, None, None),
                 };
@@ -1063,13 +1064,14 @@ impl Relay<'_> {
             FrontendMessage::Execute { portal, .. }
                 if self.row_limits_on() || self.write_caps_on() =>
             {
-                let limit = limits.portals.get(portal).copied().flatten();
+                let limit = limits.portals.get(portal).cloned().flatten();
                 // A capped Execute over its cap fails its batch, and with
                 // it the implicit or explicit transaction it is part of,
                 // exactly as a server error would: its effects never
                 // commit.
-                let cap = limits.portal_caps.get(portal).copied().flatten();
+                let cap = limits.portal_caps.get(portal).cloned().flatten();
                 let seq = shared.sent.load(Ordering::Acquire) + 1;
+                let wait = cap.is_some() || limit.as_ref().is_some_and(|l| !l.truncate);
                 lock(&shared.expects).push_back(Expect {
                     seq,
                     portal: Some(portal.to_owned()),
@@ -1077,7 +1079,6 @@ impl Relay<'_> {
                     cap,
                 });
                 limits.executes += 1;
-                let wait = cap.is_some() || limit.is_some_and(|l| !l.truncate);
                 return if wait {
                     Action::ForwardExecWait {
                         execute: limits.executes,
@@ -1360,7 +1361,7 @@ impl Relay<'_> {
         };
         match tag {
             b'D' | b'd' => {
-                let Some(l) = e.limit else {
+                let Some(l) = &e.limit else {
                     return RowAction::Pass;
                 };
                 let n = match &e.portal {
@@ -1389,7 +1390,7 @@ impl Relay<'_> {
             }
             b'c' => {
                 // COPY TO: Postgres reports an error instead of CopyDone.
-                match e.limit {
+                match &e.limit {
                     Some(l) if c.over && !l.truncate => {
                         c.over = false;
                         c.drop_complete = true;
@@ -1402,10 +1403,10 @@ impl Relay<'_> {
                 let drop_complete = std::mem::take(&mut c.drop_complete);
                 let over = std::mem::take(&mut c.over);
                 let forwarded = std::mem::take(&mut c.forwarded);
-                let capped = match e.cap {
+                let capped = match &e.cap {
                     Some(cap) if tag == b'C' => {
                         let changed = command_rows(body).unwrap_or(u64::MAX);
-                        if changed > cap {
+                        if changed > cap.max {
                             self.cap_exceeded(shared, &e, Some(changed), cap)
                         } else {
                             *lock(&shared.cap_outcome) = Some(CapOutcome::Within);
@@ -1423,7 +1424,7 @@ impl Relay<'_> {
                     }
                     _ => None,
                 };
-                let action = match (over, e.limit) {
+                let action = match (over, &e.limit) {
                     _ if capped.is_some() => RowAction::Replace(capped.expect("checked")),
                     (true, Some(l)) if tag == b'C' && l.truncate => {
                         let mut out = BytesMut::new();
@@ -1640,7 +1641,7 @@ impl Relay<'_> {
         wire: &mut Wire<'_>,
         shared: &Shared,
         message: &[u8],
-        cap: u64,
+        cap: WriteCap,
     ) -> Result<(), Stop> {
         self.wait_for(shared, wire, || {
             shared.received.load(Ordering::Acquire) == shared.sent.load(Ordering::Acquire)
@@ -1711,7 +1712,13 @@ impl Relay<'_> {
     /// The error that replaces the end of a result over its row limit; the
     /// statement (and, via the client half, the server's batch or
     /// transaction) counts as failed.
-    fn row_limit_error(&self, shared: &Shared, e: &Expect, c: &mut Counting, l: RowLimit) -> Bytes {
+    fn row_limit_error(
+        &self,
+        shared: &Shared,
+        e: &Expect,
+        c: &mut Counting,
+        l: &RowLimit,
+    ) -> Bytes {
         match &e.portal {
             None => c.query_failed = true,
             Some(_) => shared.failed_result.store(true, Ordering::Release),
@@ -1725,10 +1732,7 @@ impl Relay<'_> {
                 l.max, self.agent
             ),
         )
-        .with_detail(format!(
-            "reason: row_limit_exceeded; rule: {}: policy.max_rows",
-            self.policy().source.display()
-        ))
+        .with_detail(crate::policy::denial_detail("row_limit_exceeded", &l.rule))
         .with_hint(format!("add LIMIT {} or narrow the WHERE clause", l.max))
         .encode(&mut out);
         out.freeze()
@@ -1742,7 +1746,7 @@ impl Relay<'_> {
         shared: &Shared,
         e: &Expect,
         changed: Option<u64>,
-        cap: u64,
+        cap: &WriteCap,
     ) -> Option<Bytes> {
         *lock(&shared.cap_outcome) = Some(CapOutcome::Exceeded);
         if e.portal.is_some() {
@@ -1752,26 +1756,23 @@ impl Relay<'_> {
             Some(changed) => (
                 "write_cap_exceeded",
                 format!(
-                    "actgate undid this statement: it changed {changed} rows, more than the {cap} allowed for agent {:?}",
-                    self.agent
+                    "actgate undid this statement: it changed {changed} rows, more than the {} allowed for agent {:?}",
+                    cap.max, self.agent
                 ),
                 "narrow the WHERE clause so that fewer rows change, or change them in smaller batches",
             ),
             None => (
                 "write_cap_partial_execute",
                 format!(
-                    "actgate undid this statement: an UPDATE or DELETE with a write cap ({cap} rows for agent {:?}) must run to completion in one Execute to be checked",
-                    self.agent
+                    "actgate undid this statement: an UPDATE or DELETE with a write cap ({} rows for agent {:?}) must run to completion in one Execute to be checked",
+                    cap.max, self.agent
                 ),
                 "execute it without a row count (fetch size 0), or drop RETURNING",
             ),
         };
         let mut out = BytesMut::new();
         ErrorFields::new(Severity::Error, "42501", message)
-            .with_detail(format!(
-                "reason: {reason}; rule: {}: max_affected_rows",
-                self.policy().source.display()
-            ))
+            .with_detail(crate::policy::denial_detail(reason, &cap.rule))
             .with_hint(hint)
             .encode(&mut out);
         Some(out.freeze())
@@ -1948,7 +1949,7 @@ impl Relay<'_> {
     ) -> std::io::Result<()> {
         let mut replacement = BytesMut::new();
         let mut fields = ErrorFields::new(Severity::Error, denial.sqlstate, denial.message.clone())
-            .with_detail(format!("reason: {}; rule: {}", denial.reason, denial.rule));
+            .with_detail(denial.detail());
         if let Some(h) = &denial.hint {
             fields = fields.with_hint(h.clone());
         }
@@ -2356,7 +2357,7 @@ struct RowLimits {
     /// What actgate holds each prepared statement to.
     prepared: HashMap<String, Prepared>,
     portals: HashMap<String, Option<RowLimit>>,
-    portal_caps: HashMap<String, Option<u64>>,
+    portal_caps: HashMap<String, Option<WriteCap>>,
     /// Runtime controls (budgets, time windows) of bound portals not yet
     /// executed, with the rules they were bound under.
     portal_controls: HashMap<String, (Arc<Policy>, RuntimeControls)>,
@@ -2380,7 +2381,7 @@ struct Prepared {
     copy_in: bool,
     /// Row limit and write cap (when enforced).
     limit: Option<RowLimit>,
-    cap: Option<u64>,
+    cap: Option<WriteCap>,
     /// Budgets and time windows, charged at the first Execute of a portal.
     controls: Option<RuntimeControls>,
     /// Approval rules it may fall under, decided at Bind.

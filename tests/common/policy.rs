@@ -311,3 +311,25 @@ pub fn outcome_at_bind(
         Verdict::Deny(d) => d.reason.to_string(),
     }
 }
+
+/// An agent's compiled policy, from the same rules as [`verdict`].
+pub fn policy(agent: &str) -> Arc<actgate::policy::Policy> {
+    fixture()
+        .rules
+        .agent(agent)
+        .unwrap_or_else(|| panic!("no agent {agent}"))
+        .policy
+        .clone()
+}
+
+/// The analysis of `sql` with the shop catalog (it must analyse).
+pub fn analysis(sql: &str) -> actgate::policy::analyze::Analysis {
+    let f = fixture();
+    let search_path = vec!["public".to_string()];
+    let resolver = Resolver {
+        search_path: &search_path,
+        catalog: Some(&f.catalog),
+        database: Some("shop"),
+    };
+    analyze(sql, &resolver, AnalysisLimits::default()).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}

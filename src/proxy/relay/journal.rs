@@ -14,7 +14,7 @@
 //! undone, in reverse order.
 
 use super::{Prepared, RowLimits};
-use crate::policy::{Policy, RowLimit, RuntimeControls, SessionState, StatementSnapshot};
+use crate::policy::{Policy, RowLimit, RuntimeControls, SessionState, StatementSnapshot, WriteCap};
 use crate::protocol::frontend::{FrontendMessage, Target};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,7 +36,7 @@ pub(super) enum Undo {
     Portal {
         name: String,
         limit: Option<Option<RowLimit>>,
-        cap: Option<Option<u64>>,
+        cap: Option<Option<WriteCap>>,
         controls: Option<(Arc<Policy>, RuntimeControls)>,
     },
 }
@@ -99,8 +99,8 @@ impl Undo {
     pub(super) fn portal(name: &str, limits: &RowLimits) -> Undo {
         Undo::Portal {
             name: name.to_owned(),
-            limit: limits.portals.get(name).copied(),
-            cap: limits.portal_caps.get(name).copied(),
+            limit: limits.portals.get(name).cloned(),
+            cap: limits.portal_caps.get(name).cloned(),
             controls: limits.portal_controls.get(name).cloned(),
         }
     }
