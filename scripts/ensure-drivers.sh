@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure the client drivers tests/drivers.rs runs through actgate are
-# installed: for python3, psycopg 3 (with its binary build), asyncpg,
-# SQLAlchemy, pandas, langchain-core and langchain-community from PyPI; for
-# node, node-postgres (`pg`) from npm, into tests/drivers/node_modules
-# (git-ignored). Installs only what is missing,
+# installed: for python3, psycopg 3 (with its binary build), asyncpg and
+# SQLAlchemy from PyPI, and for tests/python_clients.rs psycopg2-binary,
+# psycopg_pool, SQLAlchemy's asyncio support (greenlet), pandas,
+# langchain-community and postgres-mcp; for node, node-postgres (`pg`) from npm, into
+# tests/drivers/node_modules (git-ignored). Installs only what is missing,
 # so it is quick when everything is there. Fails saying what to install
 # when python3, pip, node or npm themselves are missing.
 set -euo pipefail
@@ -30,12 +31,33 @@ python3 -c 'import psycopg, psycopg_binary' >/dev/null 2>&1 || missing+=('psycop
 python3 -c 'import asyncpg' >/dev/null 2>&1 || missing+=('asyncpg>=0.29')
 python3 -c 'import sqlalchemy; assert int(sqlalchemy.__version__.split(".")[0]) >= 2' >/dev/null 2>&1 ||
   missing+=('sqlalchemy>=2,<3')
+# The client matrix (tests/python_clients.rs).
+python3 -c 'import psycopg2' >/dev/null 2>&1 || missing+=('psycopg2-binary>=2.9,<3')
+python3 -c 'import psycopg_pool' >/dev/null 2>&1 || missing+=('psycopg-pool>=3.2,<4')
+python3 -c 'import greenlet' >/dev/null 2>&1 || missing+=('greenlet>=1')
 python3 -c 'import pandas' >/dev/null 2>&1 || missing+=('pandas>=2')
 python3 -c 'import langchain_core' >/dev/null 2>&1 || missing+=('langchain-core')
-python3 -W ignore -c 'import langchain_community.utilities' >/dev/null 2>&1 ||
-  missing+=('langchain-community')
+python3 -c 'import langchain_community.utilities' >/dev/null 2>&1 || missing+=('langchain-community>=0.3')
+# postgres-mcp declares Python >= 3.12 (for typing.override alone, which
+# tests/drivers/postgres_mcp_client.py takes from typing_extensions on
+# 3.11) and pins pglast 7.2.0, which has no build for every Python: on
+# older Pythons it goes in without its declared dependencies, which are
+# installed next to it (mcp before 2, the pglast 7 series).
+pg_mcp=()
+import_pg_mcp='import typing, typing_extensions
+typing.override = getattr(typing, "override", typing_extensions.override)
+import postgres_mcp.sql'
+if ! python3 -c "$import_pg_mcp" >/dev/null 2>&1; then
+  if python3 -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
+    missing+=('postgres-mcp==0.3.0')
+  else
+    pg_mcp=('postgres-mcp==0.3.0')
+    missing+=('mcp[cli]>=1.5,<2' 'pglast>=7.2,<8' 'instructor>=1.7.9' 'humanize>=4.8' 'attrs>=25.3'
+      'psycopg-pool>=3.2.6' 'typing_extensions>=4.4')
+  fi
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
-  echo "==> installing Python drivers (pip): ${missing[*]}"
+  echo "==> installing Python drivers (pip): ${missing[*]} ${pg_mcp[*]}"
   pip_flags=(--quiet --disable-pip-version-check)
   pip_help=$(python3 -m pip install --help 2>/dev/null || true)
   # As root (CI), pip warns on every install; the install is what is wanted.
@@ -49,8 +71,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
   fi
   python3 -m pip install "${pip_flags[@]}" "${missing[@]}"
-  python3 -W ignore -c 'import psycopg, psycopg_binary, asyncpg, sqlalchemy, pandas, langchain_core, langchain_community.utilities' ||
-    fail "pip installed ${missing[*]} but python3 still cannot import them"
+  if [ "${#pg_mcp[@]}" -gt 0 ]; then
+    python3 -m pip install "${pip_flags[@]}" --no-deps --ignore-requires-python "${pg_mcp[@]}"
+  fi
+  python3 -W ignore -c 'import psycopg, psycopg_binary, asyncpg, sqlalchemy, psycopg2, psycopg_pool, greenlet, pandas, langchain_core, langchain_community.utilities' &&
+    python3 -c "$import_pg_mcp" ||
+    fail "pip installed ${missing[*]} ${pg_mcp[*]} but python3 still cannot import them"
 fi
 
 # Node: node-postgres, local to tests/drivers.
