@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Makes sure the client drivers tests/drivers.rs runs through actgate are
-# installed: for python3, psycopg 3 (with its binary build), asyncpg and
-# SQLAlchemy from PyPI, and for tests/python_clients.rs psycopg2-binary,
-# psycopg_pool, SQLAlchemy's asyncio support (greenlet), pandas,
-# langchain-community and postgres-mcp; for node, node-postgres (`pg`) from npm, into
-# tests/drivers/node_modules (git-ignored). Installs only what is missing,
+# Makes sure the client drivers the tests run through actgate are installed
+# (tests/drivers.rs, tests/python_clients.rs, tests/client_matrix.rs): for
+# python3, psycopg 3 (with its binary build), asyncpg, SQLAlchemy,
+# psycopg2-binary, psycopg_pool, SQLAlchemy's asyncio support (greenlet),
+# pandas, langchain-core, langchain-community and postgres-mcp from PyPI; for
+# node, node-postgres (`pg`), pg-cursor, postgres.js and Kysely from npm,
+# into tests/drivers/node_modules (git-ignored); a JDK, pgjdbc, Go and pgx v4
+# from Debian's packages (as root with apt-get). Installs only what is missing,
 # so it is quick when everything is there. Fails saying what to install
 # when python3, pip, node or npm themselves are missing.
 set -euo pipefail
@@ -79,10 +81,33 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fail "pip installed ${missing[*]} ${pg_mcp[*]} but python3 still cannot import them"
 fi
 
-# Node: node-postgres, local to tests/drivers.
-if ! (cd tests/drivers && node -e "require('pg')") >/dev/null 2>&1; then
-  echo "==> installing node-postgres (npm install --prefix tests/drivers pg@8)"
-  npm install --prefix tests/drivers pg@8 --no-audit --no-fund --no-save --loglevel=error >/dev/null
-  (cd tests/drivers && node -e "require('pg')") ||
-    fail "npm installed pg@8 but node still cannot require('pg') from tests/drivers"
+# Node: node-postgres, pg-cursor, postgres.js and Kysely, local to
+# tests/drivers (tests/drivers.rs, tests/client_matrix.rs). npm prunes
+# packages it was not asked for, so all of them are installed together.
+node_packages=(pg@8 pg-cursor@2 postgres@3 kysely@0.27)
+if ! (cd tests/drivers && node -e "for (const m of ['pg', 'pg-cursor', 'postgres', 'kysely']) require(m)") >/dev/null 2>&1; then
+  echo "==> installing Node drivers (npm install --prefix tests/drivers ${node_packages[*]})"
+  npm install --prefix tests/drivers "${node_packages[@]}" --no-audit --no-fund --no-save --loglevel=error >/dev/null
+  (cd tests/drivers && node -e "for (const m of ['pg', 'pg-cursor', 'postgres', 'kysely']) require(m)") ||
+    fail "npm installed ${node_packages[*]} but node still cannot require them from tests/drivers"
+fi
+
+# Java and Go (tests/client_matrix.rs): a JDK with pgjdbc, and Go with pgx
+# v4, all from Debian's packages (built offline, in GOPATH mode).
+apt_missing=()
+command -v javac >/dev/null 2>&1 || apt_missing+=(default-jdk-headless)
+[ -f /usr/share/java/postgresql.jar ] || apt_missing+=(libpostgresql-jdbc-java)
+command -v go >/dev/null 2>&1 || apt_missing+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/jackc/pgx/v4/pgxpool ] || apt_missing+=(golang-github-jackc-pgx-v4-dev)
+if [ "${#apt_missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    fail "the client matrix (tests/client_matrix.rs) needs ${apt_missing[*]} (Debian: apt-get install ${apt_missing[*]})"
+  fi
+  echo "==> installing ${apt_missing[*]} (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null
+  command -v javac >/dev/null 2>&1 && [ -f /usr/share/java/postgresql.jar ] &&
+    command -v go >/dev/null 2>&1 && [ -d /usr/share/gocode/src/github.com/jackc/pgx/v4/pgxpool ] ||
+    fail "apt-get installed ${apt_missing[*]} but javac, pgjdbc, go or pgx v4 is still missing"
 fi

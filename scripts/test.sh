@@ -16,7 +16,7 @@ log() { printf '==> %s\n' "$*"; }
 log "checking for PostgreSQL server binaries, psql, pgbench and openssl (scripts/ensure-postgres.sh)"
 bash scripts/ensure-postgres.sh
 log "using PostgreSQL: $(command -v initdb || ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
-log "checking for the Python clients (psycopg, psycopg2, asyncpg, SQLAlchemy, pandas, LangChain, postgres-mcp) and node-postgres (scripts/ensure-drivers.sh)"
+log "checking for the client drivers: Python (psycopg, psycopg2, asyncpg, SQLAlchemy, pandas, LangChain, postgres-mcp), Node (node-postgres, pg-cursor, postgres.js, Kysely), pgjdbc and pgx (scripts/ensure-drivers.sh)"
 bash scripts/ensure-drivers.sh
 
 for tool in fmt clippy; do

@@ -238,12 +238,21 @@ async fn psql_reports_errors_and_keeps_the_session_usable() {
     proxy.stop().await;
 }
 
-/// psql 15's describe commands whose catalog reads the driver profile
+/// psql 15's describe commands, each with a line of its output: the whole
+/// `\d` family, including those whose catalog reads the driver profile
 /// allows (system columns such as `tableoid`, pg_cast, pg_opfamily,
-/// pg_get_functiondef, …), each with a line of its output.
+/// pg_get_functiondef, …).
 const PSQL_DESCRIBE_COMMANDS: &[(&str, &str)] = &[
-    ("\\dL", "plpgsql"),
+    ("\\d", "List of relations"),
+    ("\\d+ orders", "Table \"public.orders\""),
+    ("\\dt", "order_items"),
+    ("\\di", "orders_customer_id_idx"),
+    ("\\dv", "clients_order_totals"),
+    ("\\df", "List of functions"),
     ("\\df+", "List of functions"),
+    ("\\dn", "public"),
+    ("\\du", "List of roles"),
+    ("\\l", "shop"),
     ("\\l+", "shop"),
     ("\\db", "pg_default"),
     (
@@ -257,34 +266,153 @@ const PSQL_DESCRIBE_COMMANDS: &[(&str, &str)] = &[
     ("\\dC", "(binary coercible)"),
     ("\\dc", "List of conversions"),
     ("\\dconfig", "List of non-default configuration parameters"),
+    ("\\dL", "plpgsql"),
+    ("\\dx", "plpgsql"),
+    ("\\dT", "List of data types"),
 ];
 
+/// A view for `\dv` to list (the demo schema has none), made once per
+/// test binary as the superuser.
+fn describe_fixture() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        common::database()
+            .pg
+            .psql(
+                "shop",
+                "CREATE VIEW clients_order_totals AS \
+                 SELECT status, count(*) AS orders FROM orders GROUP BY status;",
+            )
+            .expect("creating the view \\dv lists");
+    });
+}
+
+/// Splits psql output at `\echo` markers `==> NAME`: each marker's name
+/// and the output up to the next one.
+fn sections(stdout: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in stdout.lines() {
+        if let Some(name) = line.strip_prefix("==> ") {
+            out.push((name.to_owned(), String::new()));
+        } else if let Some((_, text)) = out.last_mut() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    out
+}
+
+/// Runs `script` in one psql session as the analytics agent through an
+/// audited actgate (psql carries on after errors); returns psql's output
+/// and the SQL of every statement actgate blocked.
+async fn psql_as_analytics(script: &str) -> (Output, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let path = dir.path().join("script.sql");
+    std::fs::write(&path, script).unwrap();
+    let proxy = Proxy::start_with(common::config_with_audit(&audit, "sql_max_bytes = 65536")).await;
+    let mut psql = client("psql");
+    psql.args(["-X", "-d"])
+        .arg(proxy.url(ANALYTICS, "shop"))
+        .arg("-f")
+        .arg(&path);
+    let output = run(psql).await;
+    proxy.stop().await;
+    // The script ends with COMMIT: once that is logged, so is the rest.
+    let blocked = common::audit_events_when(&audit, |events| {
+        events.iter().any(|e| e["sql"] == "COMMIT;")
+    })
+    .await
+    .iter()
+    .filter(|e| e["event"] == "statement_blocked")
+    .map(|e| {
+        format!(
+            "{} ({})",
+            e["sql"].as_str().unwrap_or_default(),
+            e["reason"]
+        )
+    })
+    .collect();
+    (output, blocked)
+}
+
+/// The `\d` family, a refused statement (ERROR, DETAIL and HINT on
+/// stderr) and ordinary queries after it, all in one psql session as the
+/// analytics agent: nothing but the script's own refusal is blocked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn psql_describe_commands_work_for_the_analytics_agent() {
-    let proxy = Proxy::start().await;
+async fn psql_describe_commands_and_a_refusal_as_the_analytics_agent() {
+    tokio::task::spawn_blocking(describe_fixture).await.unwrap();
+    let mut script = String::new();
+    // Markers by number: psql reads backslashes in `\echo` arguments.
+    for (i, (command, _)) in PSQL_DESCRIBE_COMMANDS.iter().enumerate() {
+        script.push_str(&format!("\\echo '==> {i}'\n{command}\n"));
+    }
+    script.push_str(
+        "\\echo '==> refused'\n\
+         SELECT password_hash FROM staff_users;\n\
+         \\echo '==> after'\n\
+         SELECT count(*) AS orders FROM orders WHERE status = 'paid';\n\
+         \\echo '==> transaction'\n\
+         BEGIN;\n\
+         SELECT sum(total_cents) > 0 AS revenue FROM orders;\n\
+         COMMIT;\n",
+    );
+    let (output, blocked) = psql_as_analytics(&script).await;
+    let context = format!(
+        "{}\n--- blocked ---\n{}",
+        common::describe(&output),
+        blocked.join("\n")
+    );
+    assert!(output.status.success(), "psql failed\n{context}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let found = sections(&stdout);
     let mut failures = Vec::new();
-    for (command, expected) in PSQL_DESCRIBE_COMMANDS {
-        let mut psql = client("psql");
-        psql.args(["-X", "-v", "ON_ERROR_STOP=1", "-d"])
-            .arg(proxy.url(ANALYTICS, "shop"))
-            .args(["-c", command]);
-        let output = run(psql).await;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        if !output.status.success() || !output.stderr.is_empty() || !stdout.contains(expected) {
-            failures.push(format!(
-                "{command} (expected {expected:?} in its output)\n{}",
-                common::describe(&output)
-            ));
+    for (i, (command, expected)) in PSQL_DESCRIBE_COMMANDS.iter().enumerate() {
+        match found.iter().find(|(name, _)| *name == i.to_string()) {
+            Some((_, text)) if text.contains(expected) => {}
+            other => failures.push(format!("{command}: expected {expected:?} in {other:?}")),
         }
     }
     assert!(
         failures.is_empty(),
-        "{} of {} psql commands failed:\n{}",
+        "{} of {} describe commands failed:\n{}\n{context}",
         failures.len(),
         PSQL_DESCRIBE_COMMANDS.len(),
         failures.join("\n")
     );
-    proxy.stop().await;
+    let tail: Vec<&(String, String)> = found.iter().rev().take(3).collect();
+    assert_eq!(tail[2], &("refused".to_owned(), String::new()), "{context}");
+    assert_eq!(
+        tail[1],
+        &(
+            "after".to_owned(),
+            " orders \n--------\n     30\n(1 row)\n\n".to_owned()
+        ),
+        "{context}"
+    );
+    assert_eq!(
+        tail[0].1, "BEGIN\n revenue \n---------\n t\n(1 row)\n\nCOMMIT\n",
+        "{context}"
+    );
+    // The refusal, as psql shows it: the only thing on stderr.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{context}");
+    assert!(
+        lines[0].contains("ERROR:  actgate denied access to table public.staff_users")
+            && lines[0].contains("staff_users"),
+        "{context}"
+    );
+    assert!(
+        lines[1].starts_with("DETAIL:  reason: table_denied"),
+        "{context}"
+    );
+    assert!(lines[2].starts_with("HINT:  "), "{context}");
+    assert_eq!(
+        blocked,
+        ["SELECT password_hash FROM staff_users; (\"table_denied\")"],
+        "{context}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -338,61 +466,123 @@ fn pgbench_tables() {
     });
 }
 
-async fn pgbench_through_actgate(mode: &str) {
+/// A custom pgbench script an analytics agent might run: a parameterised
+/// lookup and an aggregate over the demo shop, read-only.
+const PGBENCH_READ_SCRIPT: &str = "\\set id random(1, 200)\n\
+     SELECT status, total_cents FROM orders WHERE id = :id;\n\
+     SELECT count(*), sum(total_cents) FROM orders WHERE customer_id = :id % 50 + 1;\n";
+
+/// Transactions per client for the short read-only runs.
+const PGBENCH_READ_TRANSACTIONS: u32 = 50;
+
+/// One pgbench run through `proxy` as `agent`; checks that every
+/// transaction went through with no failure, and that pgbench names
+/// `script` (the built-in script's title, or the custom file) and `mode`.
+async fn pgbench_run(
+    proxy: &Proxy,
+    agent: (&str, &str),
+    mode: &str,
+    script_args: &[&str],
+    script: &str,
+    transactions: u32,
+    major: u32,
+) {
     let mut bench = client("pgbench");
-    tokio::task::spawn_blocking(pgbench_tables).await.unwrap();
-    let major = tokio::task::spawn_blocking(pgbench_major_version)
-        .await
-        .unwrap();
-    let proxy = Proxy::start().await;
     bench
         .args(["-n", "-c", &PGBENCH_CLIENTS.to_string(), "-j", "2"])
-        .args(["-t", &PGBENCH_TRANSACTIONS.to_string(), "-M", mode])
-        .arg(proxy.url(TESTER, "shop"));
+        .args(["-t", &transactions.to_string(), "-M", mode])
+        .args(script_args)
+        .arg(proxy.url(agent, "shop"));
     let output = run(bench).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
+    let what = format!("pgbench -M {mode} {}", script_args.join(" "));
     assert!(
         output.status.success(),
-        "pgbench -M {mode} failed\n{}",
+        "{what} failed\n{}",
         common::describe(&output)
     );
     assert!(
-        stdout.contains("TPC-B (sort of)"),
-        "default script expected\n{}",
+        stdout.contains(script),
+        "{what}: {script:?} expected\n{}",
         common::describe(&output)
     );
     assert!(
         stdout.contains(&format!("query mode: {mode}\n")),
-        "{}",
+        "{what}\n{}",
         common::describe(&output)
     );
-    let total = PGBENCH_CLIENTS * PGBENCH_TRANSACTIONS;
+    let total = PGBENCH_CLIENTS * transactions;
     assert!(
         stdout.contains(&format!(
             "number of transactions actually processed: {total}/{total}\n"
         )),
-        "{}",
+        "{what}\n{}",
         common::describe(&output)
     );
     // pgbench 15 counts failed transactions; older versions abort instead.
     if major >= 15 {
         assert!(
             stdout.contains("number of failed transactions: 0 (0.000%)\n"),
-            "{}",
+            "{what}\n{}",
             common::describe(&output)
         );
     }
     assert!(
         !stdout.contains("number of failed transactions: ") || major >= 15,
-        "{}",
+        "{what}\n{}",
         common::describe(&output)
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         !stderr.contains("error") && !stderr.contains("ERROR"),
-        "{}",
+        "{what}\n{}",
         common::describe(&output)
     );
+}
+
+/// pgbench in query mode `mode`: its default TPC-B-like script and `-S`
+/// (select-only) as the tester agent over the pgbench tables, and a custom
+/// read script as the analytics agent over the demo shop.
+async fn pgbench_through_actgate(mode: &str) {
+    tokio::task::spawn_blocking(pgbench_tables).await.unwrap();
+    let major = tokio::task::spawn_blocking(pgbench_major_version)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let read_script = dir.path().join("shop-read.sql");
+    std::fs::write(&read_script, PGBENCH_READ_SCRIPT).unwrap();
+    let read_script = read_script.display().to_string();
+    let proxy = Proxy::start().await;
+    pgbench_run(
+        &proxy,
+        TESTER,
+        mode,
+        &[],
+        "TPC-B (sort of)",
+        PGBENCH_TRANSACTIONS,
+        major,
+    )
+    .await;
+    pgbench_run(
+        &proxy,
+        TESTER,
+        mode,
+        &["-S"],
+        "<builtin: select only>",
+        PGBENCH_READ_TRANSACTIONS,
+        major,
+    )
+    .await;
+    pgbench_run(
+        &proxy,
+        ANALYTICS,
+        mode,
+        &["-f", &read_script],
+        &read_script,
+        PGBENCH_READ_TRANSACTIONS,
+        major,
+    )
+    .await;
     proxy.stop().await;
 }
 
