@@ -12,7 +12,8 @@
 //! nothing but the program's own refusals. Java and Go sources are
 //! compiled at test time into target/tmp; the toolchains and driver
 //! packages come from scripts/ensure-drivers.sh (run by scripts/test.sh).
-//! Checks that wait for other issue-12 items live in tests/drivers/pending/.
+//! Driver features (DEFERRABLE, named cursors, capped writes in a
+//! transaction, read-only modes) run from tests/drivers/features/.
 
 mod common;
 
@@ -437,5 +438,58 @@ async fn node_clients() {
             "select * from \"staff_users\" (table_denied)",
             "SELECT card_token FROM payment_methods (table_denied)",
         ],
+    );
+}
+
+/// tests/drivers/features/JdbcFeatures.java: item 6 (pgjdbc readOnlyMode=always
+/// then setAutoCommit(false) / setReadOnly(false) sends SET SESSION
+/// CHARACTERISTICS AS TRANSACTION READ WRITE: setting_pinned today).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pgjdbc_read_only_always_then_a_transaction() {
+    let source = drivers_dir().join("features/JdbcFeatures.java");
+    let classpath = javac(&source, "JdbcFeatures").await;
+    let gate = Gate::start().await;
+    let mut cmd = command("java");
+    cmd.args(["-cp", &classpath]).args([
+        "JdbcFeatures",
+        "127.0.0.1",
+        &gate.port(),
+        "shop",
+        &gate.token,
+    ]);
+    let output = run(cmd).await;
+    let blocked = gate.blocked().await;
+    check(
+        "pgjdbc features",
+        &output,
+        &blocked,
+        "readOnlyMode=always then a transaction: ok on off\n",
+        &[],
+    );
+}
+
+/// tests/drivers/features/pgx_features.go: item 2 (BeginTx DEFERRABLE), item 9
+/// (capped write in a transaction, BEGIN acknowledged first), item 8 (named
+/// cursor).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pgx_deferrable_capped_write_and_named_cursor() {
+    let binary = go_build(
+        &drivers_dir().join("features/pgx_features.go"),
+        "pgx_features",
+    )
+    .await;
+    let gate = Gate::start().await;
+    let mut cmd = command(binary.to_str().unwrap());
+    cmd.arg(gate.analytics_url()).arg(gate.token_url());
+    let output = run(cmd).await;
+    let blocked = gate.blocked().await;
+    check(
+        "pgx features",
+        &output,
+        &blocked,
+        "BeginTx deferrable: ok on\n\
+         capped write in a transaction: ok 1\n\
+         named cursor: ok 10\n",
+        &[],
     );
 }

@@ -861,3 +861,28 @@ fn example_config_is_valid_and_documents_every_key() {
     assert_eq!(controls.time_zone, defaults.time_zone);
     assert_eq!(controls.time_zone, jiff::tz::TimeZone::UTC);
 }
+
+/// `\copy (query) to stdout` and `\copy table to stdout` as the analytics
+/// agent; today both are statement_class_denied (copy).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_copy_to_stdout_as_the_analytics_agent() {
+    let (output, blocked) = psql_as_analytics(
+        "\\copy (SELECT id, status FROM orders WHERE id <= 3 ORDER BY id) to stdout\n\
+         \\copy products (sku) to stdout\n\
+         \\copy (SELECT email FROM customers) to stdout\n\
+         SELECT 1 AS still_usable;\n\
+         BEGIN;\nCOMMIT;\n",
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with("1\tpaid\n") || stdout.starts_with("1\t"),
+        "{}",
+        common::describe(&output)
+    );
+    // The denied column stays denied inside COPY.
+    assert_eq!(
+        blocked,
+        ["COPY  ( SELECT email FROM customers ) TO STDOUT  (\"column_denied\")"]
+    );
+}

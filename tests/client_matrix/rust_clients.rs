@@ -322,3 +322,43 @@ async fn sqlx_pool() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokio_postgres_capped_write_in_a_transaction() {
+    let gate = Gate::start().await;
+    let mut t = connect(&gate.token_url()).await;
+    let tx = t.transaction().await.unwrap();
+    let n = tx
+        .execute(
+            "UPDATE orders SET notes = NULL WHERE id = $1 AND customer_id = $2",
+            &[&164_i64, &42_i64],
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(n, 1);
+    drop(t);
+    assert_eq!(gate.blocked().await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlx_capped_write_in_a_transaction() {
+    let gate = Gate::start().await;
+    let tokens = PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&gate.token_url())
+        .await
+        .unwrap();
+    let mut tx = tokens.begin().await.unwrap();
+    let updated = sqlx::query("UPDATE orders SET notes = NULL WHERE id = $1 AND customer_id = $2")
+        .bind(94_i64)
+        .bind(42_i64)
+        .execute(&mut *tx)
+        .await
+        .unwrap()
+        .rows_affected();
+    tx.commit().await.unwrap();
+    assert_eq!(updated, 1);
+    tokens.close().await;
+    assert_eq!(gate.blocked().await, Vec::<String>::new());
+}

@@ -1,7 +1,6 @@
-"""psycopg 3 features that wait on issue 12 items 2, 3, 8, 9 and 11
-(see README.md).
+"""psycopg 3 features (issue 12 items 2, 3, 8, 9 and 11).
 
-Usage: python3 psycopg_pending.py ANALYTICS_URL SUPPORT_BOT_URL
+Usage: python3 psycopg_features.py ANALYTICS_URL SUPPORT_BOT_URL
 (with tests/drivers on PYTHONPATH)
 """
 

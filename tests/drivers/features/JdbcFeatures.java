@@ -1,9 +1,9 @@
-// PENDING (issue 12): pgjdbc checks that actgate refuses today, kept out of
-// the default run (tests/client_matrix.rs runs tests/drivers/java/JdbcDriver.java).
+// pgjdbc driver features issue 12 made pass (run by tests/client_matrix.rs
+// beside tests/drivers/java/JdbcDriver.java).
 // Each prints "ok" once the item it waits for is in; see
-// tests/drivers/pending/README.md.
+// tests/client_matrix.rs.
 //
-// Usage: java -cp postgresql.jar:DIR JdbcPending HOST PORT DATABASE TOKEN
+// Usage: java -cp postgresql.jar:DIR JdbcFeatures HOST PORT DATABASE TOKEN
 
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -12,7 +12,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Properties;
 
-public class JdbcPending {
+public class JdbcFeatures {
     static Connection connect(String base, String user, String password, String... options)
             throws SQLException {
         Properties props = new Properties();

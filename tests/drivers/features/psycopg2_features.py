@@ -1,6 +1,6 @@
-"""psycopg2 features that wait on issue 12 items 2, 3 and 8 (see README.md).
+"""psycopg2 features (issue 12 items 2, 3 and 8).
 
-Usage: python3 psycopg2_pending.py ANALYTICS_URL SUPPORT_BOT_URL
+Usage: python3 psycopg2_features.py ANALYTICS_URL SUPPORT_BOT_URL
 (run from tests/drivers, or with tests/drivers on PYTHONPATH)
 """
 

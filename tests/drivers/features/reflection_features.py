@@ -1,8 +1,8 @@
 """SQLAlchemy reflection on psycopg 3 and asyncpg and what is built on it
 (pandas read_sql_table, LangChain's default URI), and stream_results on
-psycopg 2/3: waits on issue 12 items 1 and 8 (see README.md).
+psycopg 2/3 (issue 12 items 1 and 8).
 
-Usage: python3 reflection_pending.py ANALYTICS_URL SUPPORT_BOT_URL
+Usage: python3 reflection_features.py ANALYTICS_URL SUPPORT_BOT_URL
 (with tests/drivers on PYTHONPATH)
 """
 

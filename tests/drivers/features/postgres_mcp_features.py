@@ -1,7 +1,7 @@
-"""postgres-mcp's explain_query tool: waits on issue 12 item 8 (EXPLAIN
-without ANALYZE judged as the query inside). See README.md.
+"""postgres-mcp's explain_query tool (issue 12 item 8: EXPLAIN
+without ANALYZE judged as the query inside).
 
-Usage: python3 postgres_mcp_pending.py ANALYTICS_URL SUPPORT_BOT_URL
+Usage: python3 postgres_mcp_features.py ANALYTICS_URL SUPPORT_BOT_URL
 (with tests/drivers on PYTHONPATH)
 """
 

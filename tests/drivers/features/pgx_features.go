@@ -1,10 +1,10 @@
-// PENDING (issue 12): pgx v4 checks that actgate refuses today, kept out of
-// the default run (tests/client_matrix.rs runs tests/drivers/go/pgx_driver.go).
+// pgx v4 driver features issue 12 made pass (run by tests/client_matrix.rs
+// beside tests/drivers/go/pgx_driver.go).
 // Each prints "ok …" once the item it waits for is in; see
-// tests/drivers/pending/README.md. Build it as tests/client_matrix.rs builds
+// tests/client_matrix.rs. Build it as tests/client_matrix.rs builds
 // pgx_driver.go (GO111MODULE=off, GOPATH=/usr/share/gocode).
 //
-// Usage: pgx_pending ANALYTICS_URL TOKEN_URL
+// Usage: pgx_features ANALYTICS_URL TOKEN_URL
 package main
 
 import (
