@@ -697,9 +697,31 @@ pub struct SessionState {
     /// Conditions on the parameters of prepared statements, checked at
     /// every Bind.
     checks: HashMap<String, Vec<ParamCheck>>,
+    /// The server reported `default_transaction_read_only = off` when the
+    /// session started: setting it back to off (pgjdbc's `setReadOnly(false)`
+    /// after `setReadOnly(true)`) returns to the start value, like RESET.
+    read_write_at_start: bool,
 }
 
 impl SessionState {
+    /// A session whose server reported `default_transaction_read_only`
+    /// as `start` (its ParameterStatus at startup; `None` if it did not).
+    pub fn starting_with_read_only(start: Option<&str>) -> SessionState {
+        SessionState {
+            read_write_at_start: start.is_some_and(|v| v.eq_ignore_ascii_case("off")),
+            ..SessionState::default()
+        }
+    }
+
+    /// Whether a change of `setting` can only return the session to (or
+    /// narrow it from) the value it started with: any SET of
+    /// `default_transaction_read_only` when it started read-write.
+    fn within_start(&self, setting: &analyze::SettingUse) -> bool {
+        self.read_write_at_start
+            && setting.name == "default_transaction_read_only"
+            && setting.action == SettingAction::Set
+    }
+
     /// Records an allowed Parse and the conditions its Binds must meet.
     pub fn parsed(&mut self, statement: &str, checks: Vec<ParamCheck>) {
         self.prepared.insert(statement.to_owned());
@@ -1639,7 +1661,9 @@ impl Policy {
             }
         }
         for s in &st.settings {
-            self.setting(s)?;
+            if !session.within_start(s) {
+                self.setting(s)?;
+            }
         }
         for r in &st.relations {
             self.relation(&r.name, r.access)?;
@@ -2248,7 +2272,7 @@ impl Policy {
                 "the session's role is fixed by actgate and cannot be changed"
             }
             "default_transaction_read_only" => {
-                "only making the session read-only passes: SET default_transaction_read_only = on, or RESET it"
+                "only making the session read-only passes: SET default_transaction_read_only = on, or RESET it (or SET it back to off when the session started read-write)"
             }
             _ => "the value actgate set is already in effect; leave it as it is",
         };
@@ -2368,6 +2392,34 @@ max_rows = 50
             Verdict::Deny(d) => d,
             Verdict::Allow => panic!("{sql} was allowed"),
         }
+    }
+
+    /// Read-write again is a return to the start value only when the
+    /// server said the session started read-write; a session that started
+    /// read-only (a DBA's `ALTER ROLE … SET default_transaction_read_only
+    /// = on`) or whose start is unknown may only narrow or RESET.
+    #[test]
+    fn read_write_again_only_when_the_session_started_so() {
+        let widen = [
+            "SET default_transaction_read_only = off",
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+        ];
+        for sql in widen {
+            for start in [None, Some("on"), Some("ON")] {
+                let state = SessionState::starting_with_read_only(start);
+                match policy().decide(&analysis(sql), None, &state, None) {
+                    Verdict::Deny(d) => assert_eq!(d.reason, "setting_pinned", "{sql} {start:?}"),
+                    Verdict::Allow => panic!("{sql} allowed with start {start:?}"),
+                }
+            }
+            let state = SessionState::starting_with_read_only(Some("off"));
+            let verdict = policy().decide(&analysis(sql), None, &state, None);
+            assert!(verdict.is_allow(), "{sql}: {verdict:?}");
+        }
+        // Other pinned settings stay pinned whatever the start.
+        let state = SessionState::starting_with_read_only(Some("off"));
+        let verdict = policy().decide(&analysis("SET search_path = evil"), None, &state, None);
+        assert!(!verdict.is_allow());
     }
 
     #[test]

@@ -355,6 +355,9 @@ pub struct Relay<'a> {
     /// Denials so far in this session (for the `repeated_violations` risk
     /// factor).
     pub violations: std::sync::atomic::AtomicU32,
+    /// `default_transaction_read_only` as the server reported it when the
+    /// session started (PostgreSQL 14 and later report it).
+    pub read_only_at_start: Option<String>,
 }
 
 impl Relay<'_> {
@@ -494,7 +497,7 @@ impl Relay<'_> {
         // No extended-protocol message since the last Sync: no implicit
         // transaction is open in the server.
         let mut synced = true;
-        let mut state = SessionState::default();
+        let mut state = SessionState::starting_with_read_only(self.read_only_at_start.as_deref());
         let mut limits = RowLimits::default();
         // Bytes of an oversized message still to be thrown away.
         let mut skip = 0usize;

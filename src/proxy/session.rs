@@ -15,8 +15,9 @@ use crate::auth::scram::{self, ScramExchange};
 use crate::auth::{Credential, Verifier};
 use crate::policy::Policy;
 use crate::protocol::backend::{
-    ErrorFields, Severity, TransactionStatus, auth, encode_auth_sasl, encode_authentication,
-    encode_backend_key_data, encode_negotiate_protocol_version, encode_ready_for_query,
+    BackendMessage, ErrorFields, Severity, TransactionStatus, auth, encode_auth_sasl,
+    encode_authentication, encode_backend_key_data, encode_negotiate_protocol_version,
+    encode_ready_for_query,
 };
 use crate::protocol::startup::{
     MAX_AUTH_MESSAGE_BYTES, MAX_STARTUP_PACKET_BYTES, Startup, StartupPacket, decode_startup,
@@ -263,6 +264,16 @@ async fn run(
             .map(|t| Arc::new(super::capability::TokenCapability::new(t)) as _),
         token: authed.token.clone(),
         violations: Default::default(),
+        read_only_at_start: upstream.greeting.iter().find_map(
+            |f| match BackendMessage::decode_parts(f.tag, f.body()) {
+                Ok(BackendMessage::ParameterStatus { name, value })
+                    if name == "default_transaction_read_only" =>
+                {
+                    Some(value.to_owned())
+                }
+                _ => None,
+            },
+        ),
     };
     let _registered = gateway.register_session(crate::proxy::SessionInfo {
         id: session_id,
