@@ -266,11 +266,10 @@ async fn run(
         violations: Default::default(),
         read_only_at_start: upstream.greeting.iter().find_map(
             |f| match BackendMessage::decode_parts(f.tag, f.body()) {
-                Ok(BackendMessage::ParameterStatus { name, value })
-                    if name == "default_transaction_read_only" =>
-                {
-                    Some(value.to_owned())
-                }
+                Ok(BackendMessage::ParameterStatus {
+                    name: "default_transaction_read_only",
+                    value,
+                }) => Some(value.to_owned()),
                 _ => None,
             },
         ),
