@@ -6259,6 +6259,29 @@ fn row_limits_and_write_caps_name_their_rule() {
             "limited.toml: tables.products.max_rows"
         )
     );
+    // A single write with RETURNING is run so that it can be undone.
+    let writer = policy("limited-writer");
+    let l = writer
+        .row_limit(
+            &analysis("UPDATE orders SET notes = 'x' WHERE id < 9 RETURNING id"),
+            true,
+        )
+        .unwrap()
+        .expect("limited");
+    assert!(l.undo, "{l:?}");
+    let read = writer
+        .row_limit(&analysis("SELECT id FROM orders"), true)
+        .unwrap()
+        .expect("limited");
+    assert!(!read.undo);
+    // Two statements, one of them a write, are still refused.
+    let d = writer
+        .row_limit(
+            &analysis("UPDATE orders SET notes = 'x' WHERE id < 9 RETURNING id; SELECT 1"),
+            true,
+        )
+        .unwrap_err();
+    assert_eq!(d.reason, "row_limit_side_effects");
     let capped = policy("capped");
     let cap = capped
         .write_cap(&analysis("UPDATE orders SET notes = 'x' WHERE id = 1"))

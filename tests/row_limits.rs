@@ -209,3 +209,59 @@ async fn copy_to_is_limited_too() {
     assert_eq!(reason(&e), "row_limit_exceeded");
     client.simple_query("SELECT 1").await.unwrap();
 }
+
+/// A write with RETURNING under a row limit in error mode, sent with the
+/// simple protocol (issue 12 item 10): within the limit it runs and
+/// commits; over it, it leaves no effect and fails as a PostgreSQL error
+/// would, its implicit transaction or the agent's explicit one.
+#[tokio::test]
+async fn simple_protocol_write_with_returning_is_undone_over_the_limit() {
+    let proxy = Proxy::start().await;
+    let admin = common::connect_direct().await;
+    let client = proxy.connect(("limited-writer", "limited-secret")).await;
+    let notes = |n: &'static str| {
+        let admin = &admin;
+        async move {
+            admin
+                .query_one("SELECT count(*) FROM orders WHERE notes = $1", &[&n])
+                .await
+                .unwrap()
+                .get::<_, i64>(0)
+        }
+    };
+    // Within the limit: the rows come back and the change is committed.
+    let rows = client
+        .simple_query("UPDATE orders SET notes = 'ret-ok' WHERE id <= 3 RETURNING id")
+        .await
+        .unwrap();
+    let returned = rows
+        .iter()
+        .filter(|m| matches!(m, SimpleQueryMessage::Row(_)))
+        .count();
+    assert_eq!(returned, 3);
+    assert_eq!(notes("ret-ok").await, 3);
+    // Over it: refused after the fact, and nothing changed.
+    let e = client
+        .simple_query("UPDATE orders SET notes = 'ret-over' WHERE id <= 20 RETURNING id")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "row_limit_exceeded");
+    assert_eq!(notes("ret-over").await, 0);
+    client.simple_query("SELECT 1").await.unwrap();
+    // Inside the agent's transaction: undone, and the transaction fails.
+    client.batch_execute("BEGIN").await.unwrap();
+    client
+        .simple_query("UPDATE orders SET notes = 'ret-tx' WHERE id = 4 RETURNING id")
+        .await
+        .unwrap();
+    let e = client
+        .simple_query("UPDATE orders SET notes = 'ret-tx' WHERE id <= 20 RETURNING id")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "row_limit_exceeded");
+    let e = client.simple_query("SELECT 1").await.unwrap_err();
+    assert_eq!(code(&e), "25P02");
+    client.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(notes("ret-tx").await, 0);
+    client.simple_query("SELECT 1").await.unwrap();
+}

@@ -675,6 +675,10 @@ pub struct RowLimit {
     /// The rule that set `max`, as DETAIL names it
     /// (`analytics.toml: tables.orders.max_rows`).
     pub rule: Arc<str>,
+    /// The statement has effects (a write with RETURNING in the simple
+    /// protocol, error mode): it runs in a transaction or savepoint that
+    /// is rolled back if it returns too many rows.
+    pub undo: bool,
 }
 
 /// Most rows one UPDATE or DELETE may change, and the rule that says so
@@ -1367,8 +1371,9 @@ impl Policy {
 
     /// The row limit for an allowed statement: the smallest of the agent's
     /// and those of every table it reads. In error mode a simple-protocol
-    /// message must be one statement without side effects, because its
-    /// effects could not be undone once the limit is found exceeded.
+    /// message must be one statement: without side effects, or a single
+    /// write (with RETURNING) that the relay runs so that it can be undone
+    /// once the limit is found exceeded.
     pub fn row_limit(&self, analysis: &Analysis, simple: bool) -> Result<Option<RowLimit>, Denial> {
         if !analysis.statements.iter().any(|s| s.returns_rows) {
             return Ok(None);
@@ -1389,6 +1394,7 @@ impl Policy {
             max,
             truncate: self.truncate_rows,
             rule: format!("{}: {rule}.max_rows", self.file()).into(),
+            undo: false,
         };
         if limit.truncate || !simple {
             return Ok(Some(limit));
@@ -1410,8 +1416,31 @@ impl Policy {
             }
             _ => false,
         };
+        // A single write with RETURNING can be undone if it returns too
+        // many rows: the relay runs it in a transaction or savepoint.
+        let undoable_write = match analysis.statements.as_slice() {
+            [st] => {
+                st.copy.is_none()
+                    && st.classes.iter().all(|c| {
+                        matches!(
+                            c,
+                            Class::Read
+                                | Class::Insert
+                                | Class::Update
+                                | Class::Delete
+                                | Class::Merge
+                        )
+                    })
+            }
+            _ => false,
+        };
         if pure_read {
             Ok(Some(limit))
+        } else if undoable_write {
+            Ok(Some(RowLimit {
+                undo: true,
+                ..limit
+            }))
         } else {
             Err(Denial::new(
                 "row_limit_side_effects",

@@ -216,6 +216,14 @@ enum CapOutcome {
     Failed,
 }
 
+/// What a statement actgate runs in its own transaction or savepoint is
+/// held to.
+#[derive(Debug, Clone)]
+struct Guard {
+    cap: Option<WriteCap>,
+    limit: Option<RowLimit>,
+}
+
 /// What to count in the results of one Query or Execute.
 #[derive(Debug, Clone)]
 struct Expect {
@@ -227,6 +235,9 @@ struct Expect {
     limit: Option<RowLimit>,
     /// Most rows the statement may change (write cap).
     cap: Option<WriteCap>,
+    /// Run by [`Relay::run_guarded`] in a transaction or savepoint of
+    /// actgate's: its outcome decides whether that is kept or undone.
+    guarded: bool,
 }
 
 impl Shared {
@@ -299,9 +310,10 @@ enum Action {
         execute: u64,
         batch: u64,
     },
-    /// Run a capped UPDATE/DELETE (simple protocol) inside a transaction or
-    /// savepoint actgate manages, and undo it if it changes too many rows.
-    CappedQuery(WriteCap),
+    /// Run a capped UPDATE/DELETE, or a write with RETURNING under a row
+    /// limit (simple protocol), inside a transaction or savepoint actgate
+    /// manages, and undo it if it changes or returns too many rows.
+    CappedQuery(Guard),
     /// Swallow it (discarding after a denial until Sync).
     Drop,
     Deny(Denial, Protocol),
@@ -706,7 +718,7 @@ impl Relay<'_> {
                                 buf: &mut buf,
                                 pos: &mut pos,
                             };
-                            self.run_capped(&mut wire, shared, &message, cap).await
+                            self.run_guarded(&mut wire, shared, &message, cap).await
                         }
                     },
                     Action::ForwardExecWait { execute, batch: n } => {
@@ -909,38 +921,45 @@ impl Relay<'_> {
                 if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref()) {
                     state.executed(a);
                     limits.executed(a, sql, self.generation.load(Ordering::Relaxed));
-                    if self.row_limits_on() {
-                        match self.policy().row_limit(a, true) {
-                            Err(d) => {
-                                self.audit_denial(&d, Some(a), Some(sql));
-                                verdict = Verdict::Deny(d);
-                            }
-                            Ok(limit) => {
-                                let seq = shared.sent.load(Ordering::Acquire) + 1;
-                                let wait = limit.as_ref().is_some_and(|l| !l.truncate);
-                                lock(&shared.expects).push_back(Expect {
-                                    seq,
-                                    portal: None,
-                                    limit,
-                                    cap: None,
-                                });
-                                if wait {
-                                    return Action::ForwardSyncWait(seq);
-                                }
-                            }
-                        }
-                    }
-                }
-                if let (Verdict::Allow, Ok(a)) = (&verdict, analysis.as_ref())
-                    && self.write_caps_on()
-                {
-                    match self.policy().write_cap(a) {
-                        Err(d) => {
+                    let policy = self.policy();
+                    let limit = match self.row_limits_on().then(|| policy.row_limit(a, true)) {
+                        Some(Err(d)) => {
                             self.audit_denial(&d, Some(a), Some(sql));
                             verdict = Verdict::Deny(d);
+                            None
                         }
-                        Ok(Some(cap)) => return Action::CappedQuery(cap),
-                        Ok(None) => {}
+                        Some(Ok(limit)) => limit,
+                        None => None,
+                    };
+                    let cap = match (verdict.is_allow() && self.write_caps_on())
+                        .then(|| policy.write_cap(a))
+                    {
+                        Some(Err(d)) => {
+                            self.audit_denial(&d, Some(a), Some(sql));
+                            verdict = Verdict::Deny(d);
+                            None
+                        }
+                        Some(Ok(cap)) => cap,
+                        None => None,
+                    };
+                    if verdict.is_allow() {
+                        if cap.is_some() || limit.as_ref().is_some_and(|l| l.undo) {
+                            return Action::CappedQuery(Guard { cap, limit });
+                        }
+                        if self.row_limits_on() {
+                            let seq = shared.sent.load(Ordering::Acquire) + 1;
+                            let wait = limit.as_ref().is_some_and(|l| !l.truncate);
+                            lock(&shared.expects).push_back(Expect {
+                                seq,
+                                portal: None,
+                                limit,
+                                cap: None,
+                                guarded: false,
+                            });
+                            if wait {
+                                return Action::ForwardSyncWait(seq);
+                            }
+                        }
                     }
                 }
                 (verdict, Protocol::Simple)
@@ -1080,6 +1099,7 @@ impl Relay<'_> {
                     portal: Some(portal.to_owned()),
                     limit,
                     cap,
+                    guarded: false,
                 });
                 limits.executes += 1;
                 return if wait {
@@ -1406,6 +1426,13 @@ impl Relay<'_> {
                 let drop_complete = std::mem::take(&mut c.drop_complete);
                 let over = std::mem::take(&mut c.over);
                 let forwarded = std::mem::take(&mut c.forwarded);
+                if e.guarded {
+                    // Kept unless a limit below says otherwise.
+                    *lock(&shared.cap_outcome) = Some(match tag {
+                        b'C' => CapOutcome::Within,
+                        _ => CapOutcome::Failed,
+                    });
+                }
                 let capped = match &e.cap {
                     Some(cap) if tag == b'C' => {
                         let changed = command_rows(body).unwrap_or(u64::MAX);
@@ -1639,12 +1666,12 @@ impl Relay<'_> {
     /// an over-cap statement leaves no effect. Inside the agent's
     /// transaction, an over-cap (or failed) statement then fails that
     /// transaction, exactly as a PostgreSQL error would.
-    async fn run_capped(
+    async fn run_guarded(
         &self,
         wire: &mut Wire<'_>,
         shared: &Shared,
         message: &[u8],
-        cap: WriteCap,
+        guard: Guard,
     ) -> Result<(), Stop> {
         self.wait_for(shared, wire, || {
             shared.received.load(Ordering::Acquire) == shared.sent.load(Ordering::Acquire)
@@ -1677,8 +1704,9 @@ impl Relay<'_> {
         lock(&shared.expects).push_back(Expect {
             seq,
             portal: None,
-            limit: None,
-            cap: Some(cap),
+            limit: guard.limit,
+            cap: guard.cap,
+            guarded: true,
         });
         // The statement's own ReadyForQuery would show actgate's
         // transaction; the closing statement's carries the true status.
@@ -1723,6 +1751,9 @@ impl Relay<'_> {
         l: &RowLimit,
     ) -> Bytes {
         match &e.portal {
+            // Undone by run_guarded, which also fails the agent's
+            // transaction.
+            None if e.guarded => *lock(&shared.cap_outcome) = Some(CapOutcome::Exceeded),
             None => c.query_failed = true,
             Some(_) => shared.failed_result.store(true, Ordering::Release),
         }
