@@ -52,10 +52,8 @@ def main(url, cursor_url):
         conn.autocommit = True
         conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         print(f"session read-only: {conn.execute('SHOW default_transaction_read_only').fetchone()[0]}")
-        try:
-            conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE, DEFERRABLE")
-        except psycopg.errors.InsufficientPrivilege as e:
-            print(f"widening: {e.sqlstate} {reason(e.diag.message_detail)}")
+        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE, DEFERRABLE")
+        print(f"read-write again: {conn.execute('SHOW default_transaction_read_only').fetchone()[0]}")
         conn.execute("SET default_transaction_read_only TO DEFAULT")
         print(f"after default: {conn.execute('SHOW default_transaction_read_only').fetchone()[0]}")
 
