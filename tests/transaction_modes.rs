@@ -2,11 +2,9 @@
 //! actgate (issue 12, items 2, 3 and 6): asyncpg's
 //! `transaction(isolation=, readonly=, deferrable=)` and `Cursor.forward()`
 //! as the demo `analytics` agent; psycopg 3's `isolation_level`,
-//! `read_only` and `set_deferrable()` as `analytics`, and its named cursor's
-//! `scroll()` as the test agent `tester` (DECLARE is the cursor class,
-//! which analytics does not allow). Each script's output is compared
-//! exactly, and the audit log must show no blocked statement but the
-//! script's own refused widening.
+//! `read_only` and `set_deferrable()` and its named cursor's `scroll()`,
+//! all as `analytics`. Each script's output is compared exactly, and the
+//! audit log must show no blocked statement.
 //!
 //! python3 and the driver packages come from `PATH` and
 //! scripts/ensure-drivers.sh (run by scripts/test.sh).
