@@ -6250,7 +6250,7 @@ fn row_limits_and_write_caps_name_their_rule() {
     // In error mode a simple-protocol message with effects is refused by
     // the same rule.
     let d = policy("limited")
-        .row_limit(&analysis("SELECT id FROM products; SELECT 1"), true)
+        .row_limit(&analysis("SELECT id FROM products; COMMIT"), true)
         .unwrap_err();
     assert_eq!(
         (d.reason, d.rule.as_str()),
@@ -6274,6 +6274,38 @@ fn row_limits_and_write_caps_name_their_rule() {
         .unwrap()
         .expect("limited");
     assert!(!read.undo);
+    // Reads alone or in a block the message opens (and may commit) pass;
+    // other transaction control, or a write among them, does not.
+    let limited = policy("limited");
+    for (sql, block) in [
+        (
+            "SELECT id FROM orders; SELECT id FROM products",
+            Some(false),
+        ),
+        ("BEGIN; SELECT id FROM orders; COMMIT", Some(true)),
+        ("BEGIN; SELECT id FROM orders", Some(true)),
+        (
+            "START TRANSACTION READ ONLY; SELECT id FROM orders; END",
+            Some(true),
+        ),
+        ("SELECT id FROM orders; COMMIT", None),
+        ("BEGIN; SELECT id FROM orders; ROLLBACK", None),
+        ("BEGIN; SELECT id FROM orders; COMMIT; SELECT 1", None),
+        ("SAVEPOINT a; SELECT id FROM orders", None),
+        ("SELECT id FROM orders FOR UPDATE; SELECT 1", None),
+    ] {
+        let got = limited
+            .row_limit(&analysis(sql), true)
+            .map(|l| l.map(|l| l.block));
+        match block {
+            Some(b) => assert_eq!(got.ok().flatten(), Some(b), "{sql}"),
+            None => assert_eq!(
+                got.err().map(|d| d.reason),
+                Some("row_limit_side_effects"),
+                "{sql}"
+            ),
+        }
+    }
     // Two statements, one of them a write, are still refused.
     let d = writer
         .row_limit(

@@ -239,6 +239,14 @@ async fn simple_protocol_write_with_returning_is_undone_over_the_limit() {
         .filter(|m| matches!(m, SimpleQueryMessage::Row(_)))
         .count();
     assert_eq!(returned, 3);
+    let completions = rows
+        .iter()
+        .filter(|m| matches!(m, SimpleQueryMessage::CommandComplete(_)))
+        .count();
+    assert_eq!(
+        completions, 1,
+        "actgate's own BEGIN and COMMIT are not seen"
+    );
     assert_eq!(notes("ret-ok").await, 3);
     // Over it: refused after the fact, and nothing changed.
     let e = client
@@ -263,5 +271,67 @@ async fn simple_protocol_write_with_returning_is_undone_over_the_limit() {
     assert_eq!(code(&e), "25P02");
     client.batch_execute("ROLLBACK").await.unwrap();
     assert_eq!(notes("ret-tx").await, 0);
+    client.simple_query("SELECT 1").await.unwrap();
+}
+
+/// A simple-protocol message of reads, alone or in a block it opens
+/// (`BEGIN; SELECT …; COMMIT`), under a row limit in error mode: it fails
+/// as in PostgreSQL when a statement goes over, with nothing after it
+/// answered, and a block it opened is left open and failed.
+#[tokio::test]
+async fn simple_protocol_messages_of_reads_fail_as_postgres_fails_them() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(LIMITED).await;
+    let count = |msgs: &[SimpleQueryMessage]| {
+        msgs.iter()
+            .filter(|m| matches!(m, SimpleQueryMessage::Row(_)))
+            .count()
+    };
+    // Within the limit, in a block and without.
+    let ok = client
+        .simple_query("BEGIN; SELECT id FROM orders ORDER BY id LIMIT 2; COMMIT")
+        .await
+        .unwrap();
+    assert_eq!(count(&ok), 2);
+    let ok = client
+        .simple_query("SELECT id FROM orders LIMIT 1; SELECT id FROM products LIMIT 2")
+        .await
+        .unwrap();
+    assert_eq!(count(&ok), 3);
+    // Over it in a block: the block stays open and failed.
+    let e = client
+        .simple_query("BEGIN; SELECT id FROM orders; COMMIT")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "row_limit_exceeded");
+    let e = client.simple_query("SELECT 1").await.unwrap_err();
+    assert_eq!(code(&e), "25P02");
+    client.batch_execute("ROLLBACK").await.unwrap();
+    // Over it without a block: its implicit transaction ends.
+    let e = client
+        .simple_query("SELECT id FROM orders LIMIT 1; SELECT id FROM orders; SELECT 2")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "row_limit_exceeded");
+    client.simple_query("SELECT 1").await.unwrap();
+    // Inside the agent's own transaction a message that commits is refused
+    // (its COMMIT would commit earlier work a failure must not); reads
+    // alone fail the transaction.
+    client.batch_execute("BEGIN").await.unwrap();
+    let e = client
+        .simple_query("BEGIN; SELECT id FROM orders LIMIT 1; COMMIT")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "row_limit_side_effects");
+    client.batch_execute("ROLLBACK").await.unwrap();
+    client.batch_execute("BEGIN").await.unwrap();
+    let e = client
+        .simple_query("SELECT id FROM orders LIMIT 1; SELECT id FROM orders")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "row_limit_exceeded");
+    let e = client.simple_query("SELECT 1").await.unwrap_err();
+    assert_eq!(code(&e), "25P02");
+    client.batch_execute("ROLLBACK").await.unwrap();
     client.simple_query("SELECT 1").await.unwrap();
 }

@@ -253,6 +253,14 @@ pub struct AmbiguousColumn {
     pub candidates: Vec<(QualifiedName, ColumnName)>,
 }
 
+/// What a transaction-control statement does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionControl {
+    Begin,
+    Commit,
+    Other,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SettingAction {
     Set,
@@ -350,6 +358,9 @@ pub struct StatementInfo {
     pub housekeeping: bool,
     /// The cursor a DECLARE, FETCH, MOVE or CLOSE names.
     pub cursor: Option<CursorRef>,
+    /// Transaction control: BEGIN (or START TRANSACTION), COMMIT (or END),
+    /// or another (ROLLBACK, SAVEPOINT, SET TRANSACTION, …).
+    pub transaction: Option<TransactionControl>,
     /// The statement's own classes that only wrap another statement, judged
     /// by what they wrap (its classes are in `classes` too): `cursor` of
     /// DECLARE … CURSOR FOR a query and of FETCH, `copy` of COPY … TO
@@ -1105,6 +1116,11 @@ impl Walker<'_> {
             | Statement::Savepoint { .. }
             | Statement::ReleaseSavepoint { .. } => {
                 self.info.class(Class::Transaction);
+                self.info.transaction = Some(match st {
+                    Statement::StartTransaction { .. } => TransactionControl::Begin,
+                    Statement::Commit { chain: false, .. } => TransactionControl::Commit,
+                    _ => TransactionControl::Other,
+                });
                 Ok(())
             }
             Statement::Set(set) => self.set(set, env),

@@ -412,6 +412,36 @@ impl ParamCheck {
     }
 }
 
+/// Whether a simple-protocol message of several statements changes
+/// nothing, so that the relay can fail it after the fact exactly: reads
+/// (and EXPLAIN of them), alone (`Some(false)`) or inside a block it opens
+/// with its first statement and may close with its last (`BEGIN; SELECT
+/// …; COMMIT`: `Some(true)`). No other transaction control.
+fn reads_in_a_block(statements: &[StatementInfo]) -> Option<bool> {
+    use analyze::TransactionControl as T;
+    let read = |st: &StatementInfo| {
+        st.copy.is_none()
+            && !st.row_locks
+            && st.transaction.is_none()
+            && !st.classes.is_empty()
+            && st
+                .classes
+                .iter()
+                .all(|c| matches!(c, Class::Read | Class::Explain))
+            && (!st.classes.contains(&Class::Explain) || st.wrappers.contains(&Class::Explain))
+    };
+    match statements {
+        [first, rest @ ..] if first.transaction == Some(T::Begin) => {
+            let body = match rest {
+                [body @ .., last] if last.transaction == Some(T::Commit) => body,
+                _ => rest,
+            };
+            body.iter().all(read).then_some(true)
+        }
+        _ => statements.iter().all(read).then_some(false),
+    }
+}
+
 /// Equal as Postgres would compare a literal with the column: numbers by
 /// value (`042` = `42`), everything else as text.
 fn same_value(a: &str, b: &str) -> bool {
@@ -679,6 +709,11 @@ pub struct RowLimit {
     /// protocol, error mode): it runs in a transaction or savepoint that
     /// is rolled back if it returns too many rows.
     pub undo: bool,
+    /// A simple-protocol message of side-effect-free statements that opens
+    /// a transaction block (`BEGIN; SELECT …; COMMIT`): exact only from a
+    /// session outside any transaction, where a failure leaves the block
+    /// open and failed, as PostgreSQL leaves it.
+    pub block: bool,
 }
 
 /// Most rows one UPDATE or DELETE may change, and the rule that says so
@@ -1395,6 +1430,7 @@ impl Policy {
             truncate: self.truncate_rows,
             rule: format!("{}: {rule}.max_rows", self.file()).into(),
             undo: false,
+            block: false,
         };
         if limit.truncate || !simple {
             return Ok(Some(limit));
@@ -1436,6 +1472,8 @@ impl Policy {
         };
         if pure_read {
             Ok(Some(limit))
+        } else if let Some(block) = reads_in_a_block(&analysis.statements) {
+            Ok(Some(RowLimit { block, ..limit }))
         } else if undoable_write {
             Ok(Some(RowLimit {
                 undo: true,
@@ -1451,6 +1489,22 @@ impl Policy {
             )
             .hint("send the statements one at a time, use the extended protocol, or drop RETURNING"))
         }
+    }
+
+    /// A message that opens a block around its reads (`BEGIN; SELECT …;
+    /// COMMIT`) under a row limit is exact only from outside a
+    /// transaction: inside one its COMMIT would commit earlier work that a
+    /// failure must leave uncommitted.
+    pub fn row_limit_block_refusal(&self, limit: &RowLimit) -> Denial {
+        Denial::new(
+            "row_limit_side_effects",
+            limit.rule.to_string(),
+            format!(
+                "actgate denied this message: with a row limit of {}, a message that opens and commits a transaction must be sent outside a transaction",
+                limit.max
+            ),
+        )
+        .hint("send the statements one at a time, or end the open transaction first")
     }
 
     /// Decides a Bind: the statement must be one this session prepared,

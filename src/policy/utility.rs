@@ -18,7 +18,9 @@
 //! CONSTRAINTS and no DEFERRABLE mode, and a wrapping dialect has to
 //! forward some sixty PostgreSqlDialect methods by hand.)
 
-use super::analyze::{AnalysisError, Class, SettingAction, SettingUse, StatementInfo};
+use super::analyze::{
+    AnalysisError, Class, SettingAction, SettingUse, StatementInfo, TransactionControl,
+};
 use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::keywords::Keyword;
@@ -137,10 +139,14 @@ impl Utility {
     pub fn info(&self) -> StatementInfo {
         let mut info = StatementInfo::default();
         match self {
-            Utility::Begin(_)
-            | Utility::SetTransaction(_)
-            | Utility::SetSnapshot
-            | Utility::SetConstraints => info.classes.push(Class::Transaction),
+            Utility::Begin(_) => {
+                info.classes.push(Class::Transaction);
+                info.transaction = Some(TransactionControl::Begin);
+            }
+            Utility::SetTransaction(_) | Utility::SetSnapshot | Utility::SetConstraints => {
+                info.classes.push(Class::Transaction);
+                info.transaction = Some(TransactionControl::Other);
+            }
             Utility::SessionCharacteristics(modes) => {
                 info.classes.push(Class::Session);
                 info.settings = modes.iter().map(|m| session_default(*m)).collect();

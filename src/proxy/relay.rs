@@ -141,6 +141,9 @@ struct Shared {
     /// Set when a row-limited result was failed by actgate: the server must
     /// be made to fail too before anything else is forwarded.
     failed_result: AtomicBool,
+    /// The server must be put in a failed transaction block (BEGIN, then
+    /// the sentinel) before anything else runs.
+    reopen_failed: AtomicBool,
     /// The batch (ReadyForQuery number) in which the server last reported
     /// an error: it skips the rest of that batch, so barriers release.
     batch_failed: AtomicU64,
@@ -432,6 +435,7 @@ impl Relay<'_> {
             expects: Mutex::new(VecDeque::new()),
             execs_done: AtomicU64::new(0),
             failed_result: AtomicBool::new(false),
+            reopen_failed: AtomicBool::new(false),
             batch_failed: AtomicU64::new(0),
             swallow_rfq: Mutex::new(HashSet::new()),
             progress: tokio::sync::Notify::new(),
@@ -942,6 +946,15 @@ impl Relay<'_> {
                         Some(Ok(cap)) => cap,
                         None => None,
                     };
+                    if let Some(l) = limit.as_ref().filter(|l| l.block)
+                        && !(shared.idle()
+                            && shared.status.load(Ordering::Acquire)
+                                == TransactionStatus::Idle.byte())
+                    {
+                        let d = policy.row_limit_block_refusal(l);
+                        self.audit_denial(&d, Some(a), Some(sql));
+                        verdict = Verdict::Deny(d);
+                    }
                     if verdict.is_allow() {
                         if cap.is_some() || limit.as_ref().is_some_and(|l| l.undo) {
                             return Action::CappedQuery(Guard { cap, limit });
@@ -1369,6 +1382,11 @@ impl Relay<'_> {
     /// Counts the rows of row-limited results and decides what happens to
     /// one server message.
     fn count_rows(&self, tag: u8, body: &[u8], shared: &Shared, c: &mut Counting) -> RowAction {
+        // After a failed statement PostgreSQL runs none of the rest of the
+        // Query: their results are not the agent's to see.
+        if c.query_failed && matches!(tag, b'T' | b'D' | b'C' | b'I' | b'E' | b'N' | b'n') {
+            return RowAction::Drop;
+        }
         if !matches!(tag, b'D' | b'd' | b'c' | b'C' | b's' | b'I' | b'E') {
             return RowAction::Pass;
         }
@@ -1754,7 +1772,10 @@ impl Relay<'_> {
             // Undone by run_guarded, which also fails the agent's
             // transaction.
             None if e.guarded => *lock(&shared.cap_outcome) = Some(CapOutcome::Exceeded),
-            None => c.query_failed = true,
+            None => {
+                c.query_failed = true;
+                c.block_failed = l.block;
+            }
             Some(_) => shared.failed_result.store(true, Ordering::Release),
         }
         let mut out = BytesMut::new();
@@ -2011,7 +2032,6 @@ impl Relay<'_> {
         let limit = self.gateway.config.limits.max_backend_message_bytes;
         let mut last_was_fatal = false;
         let limits_on = self.row_limits_on() || self.write_caps_on();
-        let caps_on = self.write_caps_on();
         let mut counting = Counting::default();
         // CloseComplete messages of the current batch (probes are known by
         // their position).
@@ -2065,7 +2085,7 @@ impl Relay<'_> {
                     }
                     _ => {}
                 }
-                if caps_on && header.tag != b'Z' {
+                if limits_on && header.tag != b'Z' {
                     let current = shared.received.load(Ordering::Acquire) + 1;
                     let swallow = lock(&shared.swallow_batches).get(&current).copied();
                     let drop_it = match swallow {
@@ -2139,6 +2159,7 @@ impl Relay<'_> {
                                 drop(expects);
                                 shared.execs_done.fetch_add(done, Ordering::AcqRel);
                                 let failed = std::mem::take(&mut counting.query_failed);
+                                let block = std::mem::take(&mut counting.block_failed);
                                 counting.reset();
                                 if failed && status == TransactionStatus::InTransaction.byte() {
                                     // The agent was told the statement failed: so
@@ -2146,10 +2167,19 @@ impl Relay<'_> {
                                     // made to agree before anything else runs.
                                     buf[pos + 5] = TransactionStatus::Failed.byte();
                                     shared.failed_result.store(true, Ordering::Release);
+                                } else if failed
+                                    && block
+                                    && status == TransactionStatus::Idle.byte()
+                                {
+                                    // The block the Query opened was committed
+                                    // (it changed nothing); PostgreSQL would have
+                                    // left it open and failed: so will the server.
+                                    buf[pos + 5] = TransactionStatus::Failed.byte();
+                                    shared.reopen_failed.store(true, Ordering::Release);
                                 }
                             }
                         }
-                        if caps_on {
+                        if limits_on {
                             lock(&shared.swallow_batches).remove(&received);
                         }
                         let swallowed = lock(&shared.swallow_rfq).remove(&received);
@@ -2544,8 +2574,12 @@ struct Counting {
     portal_rows: HashMap<String, u64>,
     /// The current result went over its limit.
     over: bool,
-    /// A Query's result was failed: its ReadyForQuery must say so.
+    /// A Query's result was failed: its ReadyForQuery must say so, and
+    /// the results of its later statements are not forwarded.
     query_failed: bool,
+    /// … and the Query opened a block around its reads (`BEGIN; SELECT
+    /// …; COMMIT`), which PostgreSQL would leave open and failed.
+    block_failed: bool,
     /// A failed COPY's CommandComplete is not forwarded (the error took
     /// CopyDone's place).
     drop_complete: bool,

@@ -5,7 +5,7 @@
 
 use super::{
     Batch, CopyIn, Fate, Journal, PROBE_STATEMENT, Probe, Protocol, READ_CHUNK, Relay, SessionEnd,
-    Shared, Stop, flush, io_stop, lock,
+    Shared, Stop, Swallow, flush, io_stop, lock,
 };
 use crate::protocol::{put_cstr, put_message};
 use crate::proxy::stream::MaybeTls;
@@ -139,6 +139,12 @@ impl Relay<'_> {
             shared.received.load(Ordering::Acquire) >= seq
         })
         .await?;
+        if shared.reopen_failed.swap(false, Ordering::AcqRel) {
+            self.inject(wire.upstream, shared, "BEGIN", Swallow::All)
+                .await
+                .map_err(io_stop)?;
+            shared.failed_result.store(true, Ordering::Release);
+        }
         if shared.failed_result.swap(false, Ordering::AcqRel) {
             self.fail_upstream(wire.upstream, shared, Protocol::Simple)
                 .await
