@@ -22,7 +22,7 @@ mod rust_clients;
 
 use common::Proxy;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
 /// A client program still running after this long is killed.
@@ -33,9 +33,7 @@ const INSTALL_HINT: &str = "scripts/test.sh installs them (scripts/ensure-driver
      golang-github-jackc-pgx-v4-dev; pg, pg-cursor, postgres and kysely from npm into \
      tests/drivers/node_modules)";
 
-fn drivers_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers")
-}
+use common::clients::drivers_dir;
 
 /// Where compiled test programs are cached between runs.
 fn build_dir(what: &str) -> PathBuf {
@@ -46,42 +44,13 @@ fn build_dir(what: &str) -> PathBuf {
     dir
 }
 
-/// Finds a program on `PATH`, or fails the test saying how to get it.
-fn program(name: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join(name))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| panic!("{name} not found on PATH: {INSTALL_HINT}"))
-}
-
-/// A command with no ambient PostgreSQL connection settings and piped output.
+/// A client command (see [`common::clients::command`]).
 fn command(name: &str) -> Command {
-    let mut cmd = Command::new(program(name));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("PG") {
-            cmd.env_remove(&key);
-        }
-    }
-    cmd.current_dir(drivers_dir())
-        .env("PGPASSFILE", "/dev/null")
-        .env("PGSYSCONFDIR", "/nonexistent")
-        .env_remove("NODE_OPTIONS")
-        .env_remove("JAVA_TOOL_OPTIONS")
-        .env_remove("_JAVA_OPTIONS")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
+    common::clients::command(name, INSTALL_HINT)
 }
 
-/// Runs a command off the async runtime, killing it after [`RUN_TIMEOUT`].
 async fn run(cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || common::run_blocking(cmd, RUN_TIMEOUT))
-        .await
-        .expect("client runner panicked")
+    common::clients::run(cmd, RUN_TIMEOUT).await
 }
 
 /// Runs `cmd` to completion and fails the test unless it succeeded.
@@ -124,12 +93,7 @@ impl Gate {
         let audit = dir.path().join("audit.jsonl");
         let proxy =
             Proxy::start_with(common::config_with_audit(&audit, "sql_max_bytes = 65536")).await;
-        let (token, _) = common::mint(
-            "support-bot",
-            "customer-42",
-            &[("customer_id", "42")],
-            Duration::from_secs(3600),
-        );
+        let token = common::clients::support_bot_token();
         Gate {
             proxy,
             _dir: dir,

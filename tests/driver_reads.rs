@@ -13,56 +13,23 @@
 mod common;
 
 use common::{ANALYTICS, Proxy};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 /// A client still running after this long is killed and the test fails.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Finds a program on `PATH`, or fails the test saying how to get it.
-fn program(name: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join(name))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "{name} not found on PATH: scripts/test.sh installs the clients these tests run \
-                 (psql from postgresql-client; psycopg[binary] and sqlalchemy from PyPI)"
-            )
-        })
-}
-
-/// A command with no ambient PostgreSQL connection settings.
+/// A client command (see [`common::clients::command`]).
 fn command(name: &str) -> Command {
-    let mut cmd = Command::new(program(name));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("PG") {
-            cmd.env_remove(&key);
-        }
-    }
-    cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers"))
-        .env("PGPASSFILE", "/dev/null")
-        .env("PGSYSCONFDIR", "/nonexistent")
-        .env("PGCONNECT_TIMEOUT", "10")
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONIOENCODING", "utf-8")
-        .env_remove("PYTHONSTARTUP")
-        .env_remove("PSQLRC")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
+    common::clients::command(
+        name,
+        "scripts/test.sh installs the clients these tests run \
+         (psql from postgresql-client; psycopg[binary] and sqlalchemy from PyPI)",
+    )
 }
 
 async fn run(cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || common::run_blocking(cmd, RUN_TIMEOUT))
-        .await
-        .expect("client runner panicked")
+    common::clients::run(cmd, RUN_TIMEOUT).await
 }
 
 /// Runs `cmd` (given the analytics agent's URL) through an audited

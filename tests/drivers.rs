@@ -16,8 +16,8 @@
 mod common;
 
 use common::{ANALYTICS, Proxy};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output};
 use std::time::Duration;
 
 /// A driver script still running after this long is killed and the test fails.
@@ -28,56 +28,16 @@ const INSTALL_HINT: &str = "scripts/test.sh installs them (scripts/ensure-driver
      from PyPI, pg@8 from npm into \
      tests/drivers/node_modules)";
 
-fn drivers_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers")
-}
+use common::clients::drivers_dir;
 
-/// Finds a program on `PATH`, or fails the test saying how to get it.
-fn program(name: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join(name))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "{name} not found on PATH: these tests run real Python and Node.js drivers \
-                 through actgate; {INSTALL_HINT}"
-            )
-        })
-}
-
-/// A command for `interpreter` run in tests/drivers, with no ambient
-/// PostgreSQL connection settings (libpq and node-postgres read `PG*`
-/// variables) and unbuffered, byte-exact output.
+/// A command for `interpreter` run in tests/drivers (see
+/// [`common::clients::command`]).
 fn interpreter(name: &str) -> Command {
-    let mut cmd = Command::new(program(name));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("PG") {
-            cmd.env_remove(&key);
-        }
-    }
-    cmd.current_dir(drivers_dir())
-        .env("PGPASSFILE", "/dev/null")
-        .env("PGSYSCONFDIR", "/nonexistent")
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONIOENCODING", "utf-8")
-        .env_remove("PYTHONSTARTUP")
-        .env_remove("NODE_OPTIONS")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
+    common::clients::command(name, INSTALL_HINT)
 }
 
-/// Runs a command to completion off the async runtime (the proxy serving
-/// it runs on that runtime), killing it after [`RUN_TIMEOUT`].
 async fn run(cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || common::run_blocking(cmd, RUN_TIMEOUT))
-        .await
-        .expect("driver runner panicked")
+    common::clients::run(cmd, RUN_TIMEOUT).await
 }
 
 /// Fails the test unless python3 can import every module.
@@ -350,19 +310,7 @@ async fn asyncpg_pool_with_a_token_agent() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let proxy = Proxy::start_with(common::config_with_audit(&audit, "")).await;
-    let (token, _) = common::mint(
-        "support-bot",
-        "customer-42",
-        &[("customer_id", "42")],
-        Duration::from_secs(3600),
-    );
-    let url = actgate::token::connection_string(
-        "support-bot",
-        &token,
-        "127.0.0.1",
-        proxy.addr.port(),
-        "shop",
-    );
+    let url = common::clients::support_bot_url(&proxy);
     let mut cmd = interpreter("python3");
     cmd.arg(drivers_dir().join("asyncpg_token_pool.py"))
         .arg(url);

@@ -23,8 +23,7 @@
 mod common;
 
 use common::{ANALYTICS, Proxy};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 /// A client script still running after this long is killed and the test fails.
@@ -34,47 +33,18 @@ const INSTALL_HINT: &str = "scripts/test.sh installs them (scripts/ensure-driver
      psycopg2-binary, psycopg[binary], psycopg-pool, asyncpg, sqlalchemy[asyncio], pandas, \
      langchain-community and postgres-mcp from PyPI)";
 
-fn drivers_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers")
-}
+use common::clients::drivers_dir;
 
-/// python3 from `PATH`, run in tests/drivers with no ambient PostgreSQL
-/// connection settings (libpq reads `PG*` variables) and unbuffered,
-/// byte-exact output.
+/// python3 for the client scripts, warnings silenced (their output is
+/// compared exactly).
 fn python() -> Command {
-    let python = std::env::var_os("PATH")
-        .and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("python3"))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| panic!("python3 not found on PATH: {INSTALL_HINT}"));
-    let mut cmd = Command::new(python);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("PG") {
-            cmd.env_remove(&key);
-        }
-    }
-    cmd.current_dir(drivers_dir())
-        .env("PYTHONPATH", drivers_dir())
-        .env("PGPASSFILE", "/dev/null")
-        .env("PGSYSCONFDIR", "/nonexistent")
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONIOENCODING", "utf-8")
-        .env("PYTHONWARNINGS", "ignore")
-        .env_remove("PYTHONSTARTUP")
-        .env_remove("DATABASE_URI")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = common::clients::command("python3", INSTALL_HINT);
+    cmd.env("PYTHONWARNINGS", "ignore");
     cmd
 }
 
 async fn run(cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || common::run_blocking(cmd, RUN_TIMEOUT))
-        .await
-        .expect("client runner panicked")
+    common::clients::run(cmd, RUN_TIMEOUT).await
 }
 
 /// Fails the test unless python3 can import every module.
@@ -106,19 +76,7 @@ async fn run_client(script: &str, expected: &str, blocked: &[(&str, &str, &str)]
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let proxy = Proxy::start_with(common::config_with_audit(&audit, "")).await;
-    let (token, _) = common::mint(
-        "support-bot",
-        "customer-42",
-        &[("customer_id", "42")],
-        Duration::from_secs(3600),
-    );
-    let support_bot = actgate::token::connection_string(
-        "support-bot",
-        &token,
-        "127.0.0.1",
-        proxy.addr.port(),
-        "shop",
-    );
+    let support_bot = common::clients::support_bot_url(&proxy);
     let mut cmd = python();
     cmd.arg(drivers_dir().join(script))
         .arg(proxy.url(ANALYTICS, "shop"))

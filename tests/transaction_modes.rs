@@ -12,41 +12,22 @@
 mod common;
 
 use common::{ANALYTICS, Proxy};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
-fn drivers_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers")
-}
+use common::clients::drivers_dir;
 
-/// python3 in tests/drivers, with no ambient libpq settings.
 fn python() -> Command {
-    let mut cmd = Command::new("python3");
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("PG") {
-            cmd.env_remove(&key);
-        }
-    }
-    cmd.current_dir(drivers_dir())
-        .env("PGPASSFILE", "/dev/null")
-        .env("PGSYSCONFDIR", "/nonexistent")
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONIOENCODING", "utf-8")
-        .env_remove("PYTHONSTARTUP")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
+    common::clients::command(
+        "python3",
+        "scripts/test.sh installs it and the drivers (scripts/ensure-drivers.sh)",
+    )
 }
 
 async fn run(cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || common::run_blocking(cmd, RUN_TIMEOUT))
-        .await
-        .expect("driver runner panicked")
+    common::clients::run(cmd, RUN_TIMEOUT).await
 }
 
 async fn require_python_module(module: &str) {

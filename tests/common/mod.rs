@@ -3,6 +3,7 @@
 //! in-process on 127.0.0.1:0 in front of it, governed by the shipped rules.
 #![allow(dead_code)]
 
+pub mod clients;
 pub mod policy;
 pub mod raw;
 
