@@ -155,7 +155,7 @@ struct Shared {
     /// (all of them, or all but errors and ReadyForQuery).
     swallow_batches: Mutex<HashMap<u64, Swallow>>,
     /// How the last capped statement went (set by the server half).
-    cap_outcome: Mutex<Option<CapOutcome>>,
+    guard_outcome: Mutex<Option<GuardOutcome>>,
     /// The probe that tells whether the server is skipping to Sync.
     probe: Mutex<Probe>,
     /// Close messages sent in the current batch (client half): a probe is
@@ -213,7 +213,7 @@ enum Swallow {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CapOutcome {
+enum GuardOutcome {
     Within,
     Exceeded,
     Failed,
@@ -316,7 +316,7 @@ enum Action {
     /// Run a capped UPDATE/DELETE, or a write with RETURNING under a row
     /// limit (simple protocol), inside a transaction or savepoint actgate
     /// manages, and undo it if it changes or returns too many rows.
-    CappedQuery(Guard),
+    GuardedQuery(Guard),
     /// Swallow it (discarding after a denial until Sync).
     Drop,
     Deny(Denial, Protocol),
@@ -332,7 +332,7 @@ impl Action {
                 | Action::ForwardSync
                 | Action::ForwardSyncWait(_)
                 | Action::ForwardExecWait { .. }
-                | Action::CappedQuery(_)
+                | Action::GuardedQuery(_)
         )
     }
 }
@@ -440,7 +440,7 @@ impl Relay<'_> {
             swallow_rfq: Mutex::new(HashSet::new()),
             progress: tokio::sync::Notify::new(),
             swallow_batches: Mutex::new(HashMap::new()),
-            cap_outcome: Mutex::new(None),
+            guard_outcome: Mutex::new(None),
             probe: Mutex::new(Probe::None),
             closes: Mutex::new(CloseCount::default()),
             first_error: Mutex::new((0, 0)),
@@ -712,7 +712,7 @@ impl Relay<'_> {
                         };
                         self.await_query(&mut wire, shared, seq).await
                     }
-                    Action::CappedQuery(cap) => match flush(upstream, &mut buf, &mut pos).await {
+                    Action::GuardedQuery(cap) => match flush(upstream, &mut buf, &mut pos).await {
                         Err(e) => Err(io_stop(e)),
                         Ok(()) => {
                             let message = buf.split_to(header.total);
@@ -957,7 +957,7 @@ impl Relay<'_> {
                     }
                     if verdict.is_allow() {
                         if cap.is_some() || limit.as_ref().is_some_and(|l| l.undo) {
-                            return Action::CappedQuery(Guard { cap, limit });
+                            return Action::GuardedQuery(Guard { cap, limit });
                         }
                         if self.row_limits_on() {
                             let seq = shared.sent.load(Ordering::Acquire) + 1;
@@ -1446,9 +1446,9 @@ impl Relay<'_> {
                 let forwarded = std::mem::take(&mut c.forwarded);
                 if e.guarded {
                     // Kept unless a limit below says otherwise.
-                    *lock(&shared.cap_outcome) = Some(match tag {
-                        b'C' => CapOutcome::Within,
-                        _ => CapOutcome::Failed,
+                    *lock(&shared.guard_outcome) = Some(match tag {
+                        b'C' => GuardOutcome::Within,
+                        _ => GuardOutcome::Failed,
                     });
                 }
                 let capped = match &e.cap {
@@ -1457,7 +1457,6 @@ impl Relay<'_> {
                         if changed > cap.max {
                             self.cap_exceeded(shared, &e, Some(changed), cap)
                         } else {
-                            *lock(&shared.cap_outcome) = Some(CapOutcome::Within);
                             None
                         }
                     }
@@ -1466,10 +1465,6 @@ impl Relay<'_> {
                     // but says how many only at its end: it cannot be
                     // checked, so it is undone.
                     Some(cap) if tag == b's' => self.cap_exceeded(shared, &e, None, cap),
-                    Some(_) if tag == b'E' => {
-                        *lock(&shared.cap_outcome) = Some(CapOutcome::Failed);
-                        None
-                    }
                     _ => None,
                 };
                 let action = match (over, &e.limit) {
@@ -1734,10 +1729,10 @@ impl Relay<'_> {
             shared.received.load(Ordering::Acquire) >= seq
         })
         .await?;
-        let outcome = lock(&shared.cap_outcome)
+        let outcome = lock(&shared.guard_outcome)
             .take()
-            .unwrap_or(CapOutcome::Failed);
-        if outcome == CapOutcome::Within {
+            .unwrap_or(GuardOutcome::Failed);
+        if outcome == GuardOutcome::Within {
             self.inject(wire.upstream, shared, keep, Swallow::AllButErrorsAndReady)
                 .await
                 .map_err(io_stop)?;
@@ -1771,7 +1766,7 @@ impl Relay<'_> {
         match &e.portal {
             // Undone by run_guarded, which also fails the agent's
             // transaction.
-            None if e.guarded => *lock(&shared.cap_outcome) = Some(CapOutcome::Exceeded),
+            None if e.guarded => *lock(&shared.guard_outcome) = Some(GuardOutcome::Exceeded),
             None => {
                 c.query_failed = true;
                 c.block_failed = l.block;
@@ -1803,7 +1798,9 @@ impl Relay<'_> {
         changed: Option<u64>,
         cap: &WriteCap,
     ) -> Option<Bytes> {
-        *lock(&shared.cap_outcome) = Some(CapOutcome::Exceeded);
+        if e.guarded {
+            *lock(&shared.guard_outcome) = Some(GuardOutcome::Exceeded);
+        }
         if e.portal.is_some() {
             shared.failed_result.store(true, Ordering::Release);
         }
