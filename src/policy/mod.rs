@@ -15,11 +15,14 @@ pub mod catalog;
 pub mod compile;
 pub mod explain;
 pub mod fingerprint;
+mod limits;
 pub mod names;
 pub mod ownership;
 pub mod risk;
 pub mod rls;
 pub mod utility;
+
+pub use limits::{RowLimit, WriteCap};
 
 use analyze::{
     Access, Analysis, AnalysisError, Class, ColumnAccess, ColumnName, CopyEndpoint, PreparedRef,
@@ -29,7 +32,6 @@ use catalog::Catalog;
 use names::QualifiedName;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// A refusal, worded for the agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -412,36 +414,6 @@ impl ParamCheck {
     }
 }
 
-/// Whether a simple-protocol message of several statements changes
-/// nothing, so that the relay can fail it after the fact exactly: reads
-/// (and EXPLAIN of them), alone (`Some(false)`) or inside a block it opens
-/// with its first statement and may close with its last (`BEGIN; SELECT
-/// …; COMMIT`: `Some(true)`). No other transaction control.
-fn reads_in_a_block(statements: &[StatementInfo]) -> Option<bool> {
-    use analyze::TransactionControl as T;
-    let read = |st: &StatementInfo| {
-        st.copy.is_none()
-            && !st.row_locks
-            && st.transaction.is_none()
-            && !st.classes.is_empty()
-            && st
-                .classes
-                .iter()
-                .all(|c| matches!(c, Class::Read | Class::Explain))
-            && (!st.classes.contains(&Class::Explain) || st.wrappers.contains(&Class::Explain))
-    };
-    match statements {
-        [first, rest @ ..] if first.transaction == Some(T::Begin) => {
-            let body = match rest {
-                [body @ .., last] if last.transaction == Some(T::Commit) => body,
-                _ => rest,
-            };
-            body.iter().all(read).then_some(true)
-        }
-        _ => statements.iter().all(read).then_some(false),
-    }
-}
-
 /// Equal as Postgres would compare a literal with the column: numbers by
 /// value (`042` = `42`), everything else as text.
 fn same_value(a: &str, b: &str) -> bool {
@@ -695,33 +667,6 @@ impl RateLimit {
                 && (self.operations.is_empty() || self.operations.contains(&r.access))
         })
     }
-}
-
-/// How many rows a statement may return, and what happens beyond.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowLimit {
-    pub max: u64,
-    pub truncate: bool,
-    /// The rule that set `max`, as DETAIL names it
-    /// (`analytics.toml: tables.orders.max_rows`).
-    pub rule: Arc<str>,
-    /// The statement has effects (a write with RETURNING in the simple
-    /// protocol, error mode): it runs in a transaction or savepoint that
-    /// is rolled back if it returns too many rows.
-    pub undo: bool,
-    /// A simple-protocol message of side-effect-free statements that opens
-    /// a transaction block (`BEGIN; SELECT …; COMMIT`): exact only from a
-    /// session outside any transaction, where a failure leaves the block
-    /// open and failed, as PostgreSQL leaves it.
-    pub block: bool,
-}
-
-/// Most rows one UPDATE or DELETE may change, and the rule that says so
-/// (`capped.toml: tables.orders.max_affected_rows`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriteCap {
-    pub max: u64,
-    pub rule: Arc<str>,
 }
 
 /// Prepared statements a session created through allowed Parse or PREPARE:
@@ -1360,151 +1305,6 @@ impl Policy {
             )
             .hint("wait until an operator has decided the waiting requests; do not send new ones"),
         }
-    }
-
-    /// Whether any write cap is configured.
-    pub fn has_write_caps(&self) -> bool {
-        self.tables.values().any(|t| t.max_affected_rows.is_some())
-    }
-
-    /// The write cap for a statement: the smallest `max_affected_rows` of
-    /// the tables it updates or deletes from. A capped statement must be
-    /// sent alone, since actgate wraps it to be able to undo it.
-    pub fn write_cap(&self, analysis: &Analysis) -> Result<Option<WriteCap>, Denial> {
-        let caps: Vec<(u64, &TableRule)> = analysis
-            .statements
-            .iter()
-            // EXPLAIN without ANALYZE runs nothing.
-            .filter(|s| !s.wrappers.contains(&Class::Explain))
-            .flat_map(|s| s.relations.iter())
-            .filter(|r| matches!(r.access, Access::Update | Access::Delete))
-            .filter_map(|r| self.tables.get(&r.name))
-            .filter_map(|t| t.max_affected_rows.map(|m| (m, t)))
-            .collect();
-        let Some((cap, rule)) = caps.iter().min_by_key(|(m, _)| *m) else {
-            return Ok(None);
-        };
-        let rule = format!("{}: {}.max_affected_rows", self.file(), rule.rule);
-        if analysis.statements.len() > 1 {
-            return Err(Denial::new(
-                "write_cap_multi_statement",
-                rule,
-                "actgate denied this message: a statement with a write cap must be sent on its own",
-            )
-            .hint("send the capped UPDATE or DELETE as a separate statement"));
-        }
-        Ok(Some(WriteCap {
-            max: *cap,
-            rule: rule.into(),
-        }))
-    }
-
-    /// Whether any row limit is configured (the relay counts rows only then).
-    pub fn has_row_limits(&self) -> bool {
-        self.max_rows.is_some() || self.tables.values().any(|t| t.max_rows.is_some())
-    }
-
-    /// The row limit for an allowed statement: the smallest of the agent's
-    /// and those of every table it reads. In error mode a simple-protocol
-    /// message must be one statement: without side effects, or a single
-    /// write (with RETURNING) that the relay runs so that it can be undone
-    /// once the limit is found exceeded.
-    pub fn row_limit(&self, analysis: &Analysis, simple: bool) -> Result<Option<RowLimit>, Denial> {
-        if !analysis.statements.iter().any(|s| s.returns_rows) {
-            return Ok(None);
-        }
-        // The smallest limit, and the rule that set it: a table's own limit
-        // (the first in the statement) when it ties with the agent's.
-        let tables = analysis
-            .statements
-            .iter()
-            .flat_map(|s| s.relations.iter())
-            .filter_map(|r| self.tables.get(&r.name))
-            .filter_map(|t| t.max_rows.map(|m| (m, t.rule.as_str())));
-        let agent = self.max_rows.map(|m| (m, "policy"));
-        let Some((max, rule)) = tables.chain(agent).min_by_key(|(m, _)| *m) else {
-            return Ok(None);
-        };
-        let limit = RowLimit {
-            max,
-            truncate: self.truncate_rows,
-            rule: format!("{}: {rule}.max_rows", self.file()).into(),
-            undo: false,
-            block: false,
-        };
-        if limit.truncate || !simple {
-            return Ok(Some(limit));
-        }
-        // Reads, COPY … TO, FETCH and EXPLAIN of reads change nothing.
-        let pure_read = match analysis.statements.as_slice() {
-            [] => true,
-            [st] => {
-                let copy_to = st
-                    .copy
-                    .is_none_or(|c| c.direction == analyze::CopyDirection::To);
-                st.classes.iter().all(|c| {
-                    matches!(
-                        c,
-                        Class::Read | Class::Copy | Class::Cursor | Class::Explain
-                    )
-                }) && copy_to
-                    && !st.row_locks
-            }
-            _ => false,
-        };
-        // A single write with RETURNING can be undone if it returns too
-        // many rows: the relay runs it in a transaction or savepoint.
-        let undoable_write = match analysis.statements.as_slice() {
-            [st] => {
-                st.copy.is_none()
-                    && st.classes.iter().all(|c| {
-                        matches!(
-                            c,
-                            Class::Read
-                                | Class::Insert
-                                | Class::Update
-                                | Class::Delete
-                                | Class::Merge
-                        )
-                    })
-            }
-            _ => false,
-        };
-        if pure_read {
-            Ok(Some(limit))
-        } else if let Some(block) = reads_in_a_block(&analysis.statements) {
-            Ok(Some(RowLimit { block, ..limit }))
-        } else if undoable_write {
-            Ok(Some(RowLimit {
-                undo: true,
-                ..limit
-            }))
-        } else {
-            Err(Denial::new(
-                "row_limit_side_effects",
-                limit.rule.to_string(),
-                format!(
-                    "actgate denied this message: with a row limit of {max}, a simple-protocol message must be a single statement without side effects"
-                ),
-            )
-            .hint("send the statements one at a time, use the extended protocol, or drop RETURNING"))
-        }
-    }
-
-    /// A message that opens a block around its reads (`BEGIN; SELECT …;
-    /// COMMIT`) under a row limit is exact only from outside a
-    /// transaction: inside one its COMMIT would commit earlier work that a
-    /// failure must leave uncommitted.
-    pub fn row_limit_block_refusal(&self, limit: &RowLimit) -> Denial {
-        Denial::new(
-            "row_limit_side_effects",
-            limit.rule.to_string(),
-            format!(
-                "actgate denied this message: with a row limit of {}, a message that opens and commits a transaction must be sent outside a transaction",
-                limit.max
-            ),
-        )
-        .hint("send the statements one at a time, or end the open transaction first")
     }
 
     /// Decides a Bind: the statement must be one this session prepared,
@@ -2424,6 +2224,7 @@ mod session_tests {
 mod denial_tests {
     use super::*;
     use std::path::Path;
+    use std::sync::Arc;
 
     const RULES: &str = r#"
 [agent]
