@@ -29,6 +29,7 @@
 //! server also watches the client, so a departed client ends the session.
 
 mod journal;
+mod limits;
 mod wait;
 
 use super::Gateway;
@@ -51,6 +52,7 @@ use crate::protocol::pipeline::{Batch, Fate};
 use crate::protocol::{ProtocolError, peek_header, put_cstr, put_message};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use journal::{Journal, Undo};
+use limits::{Counting, Guard, RowAction};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -217,14 +219,6 @@ enum GuardOutcome {
     Within,
     Exceeded,
     Failed,
-}
-
-/// What a statement actgate runs in its own transaction or savepoint is
-/// held to.
-#[derive(Debug, Clone)]
-struct Guard {
-    cap: Option<WriteCap>,
-    limit: Option<RowLimit>,
 }
 
 /// What to count in the results of one Query or Execute.
@@ -1379,141 +1373,6 @@ impl Relay<'_> {
         self.enforce(verdict)
     }
 
-    /// Counts the rows of row-limited results and decides what happens to
-    /// one server message.
-    fn count_rows(&self, tag: u8, body: &[u8], shared: &Shared, c: &mut Counting) -> RowAction {
-        // After a failed statement PostgreSQL runs none of the rest of the
-        // Query: their results are not the agent's to see.
-        if c.query_failed && matches!(tag, b'T' | b'D' | b'C' | b'I' | b'E' | b'N' | b'n') {
-            return RowAction::Drop;
-        }
-        if !matches!(tag, b'D' | b'd' | b'c' | b'C' | b's' | b'I' | b'E') {
-            return RowAction::Pass;
-        }
-        if c.current.is_none() {
-            let current = shared.received.load(Ordering::Acquire) + 1;
-            c.current = lock(&shared.expects)
-                .front()
-                .filter(|e| e.seq == current)
-                .cloned();
-        }
-        let Some(e) = c.current.clone() else {
-            return RowAction::Pass;
-        };
-        match tag {
-            b'D' | b'd' => {
-                let Some(l) = &e.limit else {
-                    return RowAction::Pass;
-                };
-                let n = match &e.portal {
-                    None => {
-                        c.rows += 1;
-                        c.rows
-                    }
-                    Some(p) => match c.portal_rows.get_mut(p) {
-                        Some(r) => {
-                            *r += 1;
-                            *r
-                        }
-                        None => {
-                            c.portal_rows.insert(p.clone(), 1);
-                            1
-                        }
-                    },
-                };
-                if n > l.max {
-                    c.over = true;
-                    RowAction::Drop
-                } else {
-                    c.forwarded += 1;
-                    RowAction::Pass
-                }
-            }
-            b'c' => {
-                // COPY TO: Postgres reports an error instead of CopyDone.
-                match &e.limit {
-                    Some(l) if c.over && !l.truncate => {
-                        c.over = false;
-                        c.drop_complete = true;
-                        RowAction::Replace(self.row_limit_error(shared, &e, c, l))
-                    }
-                    _ => RowAction::Pass,
-                }
-            }
-            b'C' | b's' | b'I' | b'E' => {
-                let drop_complete = std::mem::take(&mut c.drop_complete);
-                let over = std::mem::take(&mut c.over);
-                let forwarded = std::mem::take(&mut c.forwarded);
-                if e.guarded {
-                    // Kept unless a limit below says otherwise.
-                    *lock(&shared.guard_outcome) = Some(match tag {
-                        b'C' => GuardOutcome::Within,
-                        _ => GuardOutcome::Failed,
-                    });
-                }
-                let capped = match &e.cap {
-                    Some(cap) if tag == b'C' => {
-                        let changed = command_rows(body).unwrap_or(u64::MAX);
-                        if changed > cap.max {
-                            self.cap_exceeded(shared, &e, Some(changed), cap)
-                        } else {
-                            None
-                        }
-                    }
-                    // A suspended portal (an Execute with a row count of a
-                    // write with RETURNING) has changed its rows already
-                    // but says how many only at its end: it cannot be
-                    // checked, so it is undone.
-                    Some(cap) if tag == b's' => self.cap_exceeded(shared, &e, None, cap),
-                    _ => None,
-                };
-                let action = match (over, &e.limit) {
-                    _ if capped.is_some() => RowAction::Replace(capped.expect("checked")),
-                    (true, Some(l)) if tag == b'C' && l.truncate => {
-                        let mut out = BytesMut::new();
-                        ErrorFields::new(
-                            Severity::Notice,
-                            "01000",
-                            format!("actgate truncated the result to {} rows (row limit)", l.max),
-                        )
-                        .with_hint("add LIMIT or narrow the WHERE clause to see the rows you need")
-                        .encode(&mut out);
-                        match retag(body, forwarded) {
-                            Some(tag_body) => {
-                                put_message(&mut out, b'C', |b| b.put_slice(&tag_body))
-                            }
-                            None => put_message(&mut out, b'C', |b| b.put_slice(body)),
-                        }
-                        RowAction::Replace(out.freeze())
-                    }
-                    (true, Some(l)) if matches!(tag, b'C' | b's') && !l.truncate => {
-                        RowAction::Replace(self.row_limit_error(shared, &e, c, l))
-                    }
-                    _ if drop_complete && tag == b'C' => RowAction::Drop,
-                    _ => RowAction::Pass,
-                };
-                match &e.portal {
-                    None => {
-                        if tag == b'C' {
-                            c.rows = 0;
-                        }
-                    }
-                    Some(p) => {
-                        if tag != b's' {
-                            c.portal_rows.remove(p);
-                        }
-                        lock(&shared.expects).pop_front();
-                        c.current = None;
-                        shared.execs_done.fetch_add(1, Ordering::AcqRel);
-                        shared.progress.notify_waiters();
-                    }
-                }
-                action
-            }
-            _ => RowAction::Pass,
-        }
-    }
-
     /// Holds a message that is about to run to its time windows, then
     /// counts it against its budgets; a closed window or a used-up budget is
     /// audited and, in enforce mode, denies.
@@ -1671,163 +1530,6 @@ impl Relay<'_> {
         put_message(&mut out, b'Q', |b| put_cstr(b, sql));
         upstream.write_all(&out).await?;
         Ok(seq)
-    }
-
-    /// Runs a capped statement: in a transaction (outside one) or a
-    /// savepoint (inside one) that actgate opens, then commits or releases
-    /// it if at most `cap` rows changed, and rolls it back otherwise, so
-    /// an over-cap statement leaves no effect. Inside the agent's
-    /// transaction, an over-cap (or failed) statement then fails that
-    /// transaction, exactly as a PostgreSQL error would.
-    async fn run_guarded(
-        &self,
-        wire: &mut Wire<'_>,
-        shared: &Shared,
-        message: &[u8],
-        guard: Guard,
-    ) -> Result<(), Stop> {
-        self.wait_for(shared, wire, || {
-            shared.received.load(Ordering::Acquire) == shared.sent.load(Ordering::Acquire)
-        })
-        .await?;
-        let status = shared.status.load(Ordering::Acquire);
-        if status == TransactionStatus::Failed.byte() {
-            // The server answers 25P02; nothing to protect.
-            shared.sent.fetch_add(1, Ordering::AcqRel);
-            return wire.upstream.write_all(message).await.map_err(io_stop);
-        }
-        let outside = status == TransactionStatus::Idle.byte();
-        let (open, keep, undo) = if outside {
-            ("BEGIN", "COMMIT", "ROLLBACK")
-        } else {
-            (
-                "SAVEPOINT actgate_cap",
-                "RELEASE SAVEPOINT actgate_cap",
-                "ROLLBACK TO SAVEPOINT actgate_cap; RELEASE SAVEPOINT actgate_cap",
-            )
-        };
-        // (Only this half moves `sent`: the opening statement and the
-        // capped one are the next two.)
-        let opened = shared.current_batch();
-        lock(&shared.transient_status).extend([opened, opened + 1]);
-        self.inject(wire.upstream, shared, open, Swallow::All)
-            .await
-            .map_err(io_stop)?;
-        let seq = shared.sent.fetch_add(1, Ordering::AcqRel) + 1;
-        lock(&shared.expects).push_back(Expect {
-            seq,
-            portal: None,
-            limit: guard.limit,
-            cap: guard.cap,
-            guarded: true,
-        });
-        // The statement's own ReadyForQuery would show actgate's
-        // transaction; the closing statement's carries the true status.
-        lock(&shared.swallow_rfq).insert(seq);
-        wire.upstream.write_all(message).await.map_err(io_stop)?;
-        self.wait_for(shared, wire, || {
-            shared.received.load(Ordering::Acquire) >= seq
-        })
-        .await?;
-        let outcome = lock(&shared.guard_outcome)
-            .take()
-            .unwrap_or(GuardOutcome::Failed);
-        if outcome == GuardOutcome::Within {
-            self.inject(wire.upstream, shared, keep, Swallow::AllButErrorsAndReady)
-                .await
-                .map_err(io_stop)?;
-        } else if outside {
-            self.inject(wire.upstream, shared, undo, Swallow::AllButErrorsAndReady)
-                .await
-                .map_err(io_stop)?;
-        } else {
-            // Undone; and the agent's transaction fails, as after any
-            // error in it: the sentinel's ReadyForQuery carries that.
-            self.inject(wire.upstream, shared, undo, Swallow::All)
-                .await
-                .map_err(io_stop)?;
-            send_sentinel(wire.upstream, shared, Protocol::Simple, Bytes::new(), false)
-                .await
-                .map_err(io_stop)?;
-        }
-        Ok(())
-    }
-
-    /// The error that replaces the end of a result over its row limit; the
-    /// statement (and, via the client half, the server's batch or
-    /// transaction) counts as failed.
-    fn row_limit_error(
-        &self,
-        shared: &Shared,
-        e: &Expect,
-        c: &mut Counting,
-        l: &RowLimit,
-    ) -> Bytes {
-        match &e.portal {
-            // Undone by run_guarded, which also fails the agent's
-            // transaction.
-            None if e.guarded => *lock(&shared.guard_outcome) = Some(GuardOutcome::Exceeded),
-            None => {
-                c.query_failed = true;
-                c.block_failed = l.block;
-            }
-            Some(_) => shared.failed_result.store(true, Ordering::Release),
-        }
-        let mut out = BytesMut::new();
-        ErrorFields::new(
-            Severity::Error,
-            "42501",
-            format!(
-                "actgate stopped this statement: it returns more than {} rows, the row limit for agent {:?}",
-                l.max, self.agent
-            ),
-        )
-        .with_detail(crate::policy::denial_detail("row_limit_exceeded", &l.rule))
-        .with_hint(format!("add LIMIT {} or narrow the WHERE clause", l.max))
-        .encode(&mut out);
-        out.freeze()
-    }
-
-    /// A capped statement changed too many rows: its completion becomes an
-    /// error, and the statement is undone (by the closing statement for a
-    /// Query, by failing the batch for an Execute).
-    fn cap_exceeded(
-        &self,
-        shared: &Shared,
-        e: &Expect,
-        changed: Option<u64>,
-        cap: &WriteCap,
-    ) -> Option<Bytes> {
-        if e.guarded {
-            *lock(&shared.guard_outcome) = Some(GuardOutcome::Exceeded);
-        }
-        if e.portal.is_some() {
-            shared.failed_result.store(true, Ordering::Release);
-        }
-        let (reason, message, hint) = match changed {
-            Some(changed) => (
-                "write_cap_exceeded",
-                format!(
-                    "actgate undid this statement: it changed {changed} rows, more than the {} allowed for agent {:?}",
-                    cap.max, self.agent
-                ),
-                "narrow the WHERE clause so that fewer rows change, or change them in smaller batches",
-            ),
-            None => (
-                "write_cap_partial_execute",
-                format!(
-                    "actgate undid this statement: an UPDATE or DELETE with a write cap ({} rows for agent {:?}) must run to completion in one Execute to be checked",
-                    cap.max, self.agent
-                ),
-                "execute it without a row count (fetch size 0), or drop RETURNING",
-            ),
-        };
-        let mut out = BytesMut::new();
-        ErrorFields::new(Severity::Error, "42501", message)
-            .with_detail(crate::policy::denial_detail(reason, &cap.rule))
-            .with_hint(hint)
-            .encode(&mut out);
-        Some(out.freeze())
     }
 
     /// Row limits are enforced (never in monitor mode).
@@ -2549,62 +2251,6 @@ async fn send_sentinel(
     };
     shared.markers().push_back(Marker { seq, replacement });
     upstream.write_all(&sentinel).await
-}
-
-/// What happens to one server message under row limits.
-enum RowAction {
-    Pass,
-    Drop,
-    Replace(Bytes),
-}
-
-/// What the server half knows about the result being relayed.
-#[derive(Default)]
-struct Counting {
-    /// The expectation the current results belong to.
-    current: Option<Expect>,
-    /// Rows forwarded in the current result.
-    forwarded: u64,
-    /// Rows of the current Query result.
-    rows: u64,
-    /// Rows sent per portal (Executes with a row count continue a portal).
-    portal_rows: HashMap<String, u64>,
-    /// The current result went over its limit.
-    over: bool,
-    /// A Query's result was failed: its ReadyForQuery must say so, and
-    /// the results of its later statements are not forwarded.
-    query_failed: bool,
-    /// … and the Query opened a block around its reads (`BEGIN; SELECT
-    /// …; COMMIT`), which PostgreSQL would leave open and failed.
-    block_failed: bool,
-    /// A failed COPY's CommandComplete is not forwarded (the error took
-    /// CopyDone's place).
-    drop_complete: bool,
-}
-
-impl Counting {
-    /// After a ReadyForQuery: nothing is in progress.
-    fn reset(&mut self) {
-        self.current = None;
-        self.rows = 0;
-        self.forwarded = 0;
-        self.over = false;
-    }
-}
-
-/// The row count of a completion tag (`UPDATE 12`, `INSERT 0 3`).
-fn command_rows(body: &[u8]) -> Option<u64> {
-    let tag = std::str::from_utf8(body.strip_suffix(&[0])?).ok()?;
-    tag.rsplit_once(' ')?.1.parse().ok()
-}
-
-/// The completion tag with its row count replaced (`SELECT 10`).
-fn retag(body: &[u8], rows: u64) -> Option<Vec<u8>> {
-    let tag = std::str::from_utf8(body.strip_suffix(&[0])?).ok()?;
-    let (verb, _count) = tag.rsplit_once(' ')?;
-    let mut out = format!("{verb} {rows}").into_bytes();
-    out.push(0);
-    Some(out)
 }
 
 /// Resolves with the token's id once the revocation list names it; never
