@@ -45,9 +45,10 @@ fn bench(c: &mut Criterion) {
         c.bench_function(&format!("analyze/{name}"), |b| {
             b.iter(|| analyze(black_box(sql), &resolver, AnalysisLimits::default()))
         });
-        let analysis = analyze(sql, &resolver, AnalysisLimits::default()).expect("analysable");
+        let analysis = Ok(analyze(sql, &resolver, AnalysisLimits::default()).expect("analysable"));
+        let situation = actgate::policy::Situation::offline(None, &session, None);
         c.bench_function(&format!("evaluate/{name}"), |b| {
-            b.iter(|| policy.evaluate(black_box(&analysis), None, &session, None))
+            b.iter(|| policy.decide_query(black_box(&analysis), &situation))
         });
     }
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -107,14 +107,10 @@ pub(crate) fn decide(
     session: &SessionState,
     capability: Option<&dyn Capability>,
 ) -> Verdict {
-    let mut checks = Vec::new();
-    let verdict = policy.decide_with(analysis, catalog, session, capability, Some(&mut checks));
-    if let (Verdict::Allow, Ok(a)) = (&verdict, analysis)
-        && let Some(d) = policy.prepare_refusal(a)
-    {
-        return Verdict::Deny(d);
-    }
-    verdict
+    let situation = crate::policy::Situation::offline(catalog, session, capability);
+    policy
+        .decide_prepared(analysis, &situation)
+        .offline_verdict(policy, None)
 }
 
 /// Runs `f` on a thread with a large stack (see [`BIG_STACK_BYTES`]).

@@ -192,28 +192,13 @@ pub fn decide_query(
         database: database.map(|(d, _)| d),
     };
     let analysis = analyze(sql, &resolver, AnalysisLimits::default());
-    let verdict = policy.decide(&analysis, catalog, &SessionState::default(), capability);
-    let (Verdict::Allow, Ok(a)) = (&verdict, &analysis) else {
-        return verdict;
-    };
-    let enforce = policy.mode == crate::policy::Mode::Enforce;
-    let refusal = policy.query_refusal(a).or_else(|| {
-        // A statement the proxy would hold for a human: refused with
-        // `approval_required` (no request is made here).
-        if !(enforce && policy.has_approvals()) {
-            return None;
-        }
-        let needs = policy.approvals_needed(a).ok()?;
-        needs.first().map(|n| {
-            policy.approval_denial(
-                n.index,
-                "(none: actgate test)",
-                crate::policy::ApprovalStatus::Requested,
-                None,
-            )
-        })
-    });
-    refusal.map_or(Verdict::Allow, Verdict::Deny)
+    let session = SessionState::default();
+    let situation = crate::policy::Situation::offline(catalog, &session, capability);
+    // A statement the proxy would hold for a human is refused with
+    // `approval_required` (no request is made here).
+    policy
+        .decide_query(&analysis, &situation)
+        .offline_verdict(policy, Some("(none: actgate test)"))
 }
 
 /// What went wrong in a failed case.

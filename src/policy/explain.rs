@@ -5,7 +5,7 @@ use super::analyze::{
     Analysis, AnalysisError, ColumnAccess, ColumnName, RelationUse, SettingAction,
 };
 use super::catalog::Catalog;
-use super::{Capability, Policy, SessionState, Verdict};
+use super::{Capability, Policy, SessionState, Situation, Verdict};
 use std::fmt::Write;
 
 /// Explains `analysis` under `policy`.
@@ -189,7 +189,10 @@ pub fn explain(
             }
         }
     }
-    match policy.decide(analysis, catalog, &SessionState::default(), capability) {
+    let session = SessionState::default();
+    let situation = Situation::offline(catalog, &session, capability);
+    let decision = policy.decide_query(analysis, &situation);
+    match decision.offline_verdict(policy, Some("(none: actgate explain)")) {
         Verdict::Allow => {
             let _ = writeln!(out, "verdict:  ALLOW");
             if let Ok(a) = analysis {

@@ -33,6 +33,49 @@ pub struct WriteCap {
     pub rule: Arc<str>,
 }
 
+impl RowLimit {
+    /// The error that replaces the end of a result over this limit.
+    pub fn exceeded(&self, agent: &str) -> Denial {
+        Denial::new(
+            "row_limit_exceeded",
+            self.rule.to_string(),
+            format!(
+                "actgate stopped this statement: it returns more than {} rows, the row limit for agent {agent:?}",
+                self.max
+            ),
+        )
+        .hint(format!("add LIMIT {} or narrow the WHERE clause", self.max))
+    }
+}
+
+impl WriteCap {
+    /// The error that replaces the completion of a statement that changed
+    /// `changed` rows, more than this cap (`None`: it was suspended before
+    /// it completed, so its count cannot be known).
+    pub fn exceeded(&self, agent: &str, changed: Option<u64>) -> Denial {
+        match changed {
+            Some(changed) => Denial::new(
+                "write_cap_exceeded",
+                self.rule.to_string(),
+                format!(
+                    "actgate undid this statement: it changed {changed} rows, more than the {} allowed for agent {agent:?}",
+                    self.max
+                ),
+            )
+            .hint("narrow the WHERE clause so that fewer rows change, or change them in smaller batches"),
+            None => Denial::new(
+                "write_cap_partial_execute",
+                self.rule.to_string(),
+                format!(
+                    "actgate undid this statement: an UPDATE or DELETE with a write cap ({} rows for agent {agent:?}) must run to completion in one Execute to be checked",
+                    self.max
+                ),
+            )
+            .hint("execute it without a row count (fetch size 0), or drop RETURNING"),
+        }
+    }
+}
+
 impl Policy {
     /// Whether any write cap is configured.
     pub fn has_write_caps(&self) -> bool {

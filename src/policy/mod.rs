@@ -15,12 +15,14 @@ pub mod builtin;
 pub mod catalog;
 pub mod compile;
 mod controls;
+mod decision;
 pub mod explain;
 pub mod fingerprint;
 mod limits;
 pub mod names;
 pub mod ownership;
 mod params;
+pub mod refusals;
 pub mod risk;
 pub mod rls;
 mod scoping;
@@ -33,6 +35,7 @@ mod verdict;
 
 pub use approvals::{ApprovalNeed, ApprovalRule, ApprovalStatus};
 pub use controls::{ActiveWindow, CircuitBreaker, RateLimit, RuntimeControls};
+pub use decision::{Decision, Obligations, Refusal, Situation, Stage};
 pub use limits::{RowLimit, WriteCap};
 pub use params::{ParamCheck, ParamCheckKind, ScopeValue, ValueLimit};
 pub use session::{SessionState, StatementSnapshot};
@@ -210,124 +213,6 @@ pub fn analysis_denial(e: &AnalysisError) -> Denial {
 }
 
 impl Policy {
-    /// Decides the outcome of an analysis: an analysis error is a denial.
-    pub fn decide(
-        &self,
-        analysis: &Result<Analysis, AnalysisError>,
-        catalog: Option<&Catalog>,
-        session: &SessionState,
-        capability: Option<&dyn Capability>,
-    ) -> Verdict {
-        self.decide_with(analysis, catalog, session, capability, None)
-    }
-
-    /// Like [`Policy::decide`], collecting parameter conditions (Parse).
-    pub fn decide_with(
-        &self,
-        analysis: &Result<Analysis, AnalysisError>,
-        catalog: Option<&Catalog>,
-        session: &SessionState,
-        capability: Option<&dyn Capability>,
-        checks: Option<&mut Vec<ParamCheck>>,
-    ) -> Verdict {
-        match analysis {
-            Ok(a) => self.evaluate_with(a, catalog, session, capability, checks),
-            Err(e) => Verdict::Deny(analysis_denial(e)),
-        }
-    }
-
-    /// Decides a Query. Every statement must be allowed.
-    pub fn evaluate(
-        &self,
-        analysis: &Analysis,
-        catalog: Option<&Catalog>,
-        session: &SessionState,
-        capability: Option<&dyn Capability>,
-    ) -> Verdict {
-        self.evaluate_with(analysis, catalog, session, capability, None)
-    }
-
-    /// Like [`Policy::evaluate`]; for a Parse, conditions on parameters are
-    /// collected into `checks` (to run at each Bind) instead of denying.
-    pub fn evaluate_with(
-        &self,
-        analysis: &Analysis,
-        catalog: Option<&Catalog>,
-        session: &SessionState,
-        capability: Option<&dyn Capability>,
-        mut checks: Option<&mut Vec<ParamCheck>>,
-    ) -> Verdict {
-        // Statements of one message see each other's PREPARE/DEALLOCATE.
-        let mut local: Option<SessionState> = None;
-        for st in &analysis.statements {
-            let state = local.as_ref().unwrap_or(session);
-            // The $n of a PREPARE are its EXECUTE's arguments, not the
-            // message's Bind parameters: no Bind-time checks for them.
-            let prepares = st
-                .prepared
-                .iter()
-                .any(|p| matches!(p, PreparedRef::Prepare(_)));
-            let mut no_checks = None;
-            let sink = if prepares {
-                &mut no_checks
-            } else {
-                &mut checks
-            };
-            if let Err(d) = self
-                .statement(st, catalog, state)
-                .and_then(|()| self.setting_params(st, sink))
-                .and_then(|()| self.scoping(st, capability, sink))
-                .and_then(|()| self.token(st, capability))
-                .and_then(|()| self.deferred_controls(st))
-            {
-                return Verdict::Deny(d);
-            }
-            if !st.prepared.is_empty() {
-                local
-                    .get_or_insert_with(|| session.clone())
-                    .executed_statement(st);
-            }
-        }
-        Verdict::Allow
-    }
-
-    /// The refusal the proxy gives an allowed statement whatever the time,
-    /// history or bound values: a SQL-level `PREPARE` of a statement that
-    /// may need approval or is under a budget or time window (as the proxy
-    /// checks them: approvals first).
-    pub fn prepare_refusal(&self, analysis: &Analysis) -> Option<Denial> {
-        if self.has_approvals()
-            && let Err(d) = self.approvals_needed(analysis)
-        {
-            return Some(d);
-        }
-        if self.has_runtime_controls()
-            && let Err(d) = self.runtime_controls(analysis)
-        {
-            return Some(d);
-        }
-        None
-    }
-
-    /// The refusal the proxy gives an allowed simple Query before it runs,
-    /// whatever the time or history: [`Policy::prepare_refusal`], and in
-    /// enforce mode a row limit or write cap the simple protocol cannot
-    /// honour.
-    pub fn query_refusal(&self, analysis: &Analysis) -> Option<Denial> {
-        let enforce = self.mode == Mode::Enforce;
-        self.prepare_refusal(analysis)
-            .or_else(|| {
-                (enforce && self.has_row_limits())
-                    .then(|| self.row_limit(analysis, true).err())
-                    .flatten()
-            })
-            .or_else(|| {
-                (enforce && self.has_write_caps())
-                    .then(|| self.write_cap(analysis).err())
-                    .flatten()
-            })
-    }
-
     /// Whether a statement uses one of `policy.sensitive_tables`.
     pub fn touches_sensitive(&self, analysis: &Analysis) -> bool {
         !self.sensitive_tables.is_empty()
@@ -336,43 +221,6 @@ impl Policy {
                 .iter()
                 .flat_map(|s| &s.relations)
                 .any(|r| self.sensitive_tables.contains(&r.name))
-    }
-
-    /// Decides a Bind: the statement must be one this session prepared,
-    /// and its parameters must meet the conditions found at Parse.
-    /// `param` gives parameter `n` (1-based) as text, if it can be told.
-    pub fn evaluate_bind(
-        &self,
-        statement: &str,
-        session: &SessionState,
-        param: &dyn Fn(usize) -> Option<String>,
-    ) -> Verdict {
-        if session.is_prepared(statement) {
-            for check in session.checks(statement) {
-                let value = param(check.param);
-                let result = match &check.kind {
-                    ParamCheckKind::Setting(action) => {
-                        self.bound_setting(check.param, *action, value.as_deref())
-                    }
-                    _ => check.check(value.as_deref()),
-                };
-                if let Err(d) = result {
-                    return Verdict::Deny(d);
-                }
-            }
-            Verdict::Allow
-        } else {
-            Verdict::Deny(
-                Denial::new(
-                    "unknown_prepared_statement",
-                    "default_deny",
-                    format!(
-                        "actgate denied Bind of prepared statement {statement:?}: it was not prepared by an allowed statement in this session"
-                    ),
-                )
-                .hint("Parse the statement first; only statements actgate allowed can be bound"),
-            )
-        }
     }
 
     /// The rules file as refusals name it: relative to the rules

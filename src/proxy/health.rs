@@ -12,7 +12,6 @@ use super::Gateway;
 use super::upstream::{self, UpstreamError};
 use crate::audit::AuditHealth;
 use crate::config::AuditOnFailure;
-use crate::policy::Denial;
 use crate::protocol::put_message;
 use bytes::BytesMut;
 use std::sync::Mutex;
@@ -128,23 +127,6 @@ impl Gateway {
         tokio::time::timeout(limit, attempt)
             .await
             .unwrap_or_else(|_| Err(format!("no answer within {} ms", limit.as_millis())))
-    }
-
-    /// With `[audit] on_failure = "block"`, the refusal for a statement
-    /// that cannot be audited now (`None`: go ahead). SQLSTATE 58030
-    /// (io_error, class 58: a failure outside the database): the session
-    /// stays usable and the agent may retry later.
-    pub fn audit_refusal(&self) -> Option<Denial> {
-        let why = self.audit.refusal()?;
-        Some(Denial {
-            sqlstate: "58030",
-            reason: "audit_unavailable",
-            rule: "audit.on_failure".into(),
-            message: format!("actgate refused this statement: it cannot be audited ({why})"),
-            hint: Some(
-                "the statement did not run; retry once the operator has fixed the audit log".into(),
-            ),
-        })
     }
 
     /// `/readyz`: not ready while the upstream server cannot take a

@@ -254,8 +254,6 @@ async fn run(
         // Refreshed to the rules in force at the first message.
         generation: Default::default(),
         counts: gateway.metrics.agent(&authed.agent),
-        events: Default::default(),
-        allowed: Default::default(),
         session_id,
         client_addr: peer,
         capability: authed

@@ -5,7 +5,7 @@
 use actgate::policy::analyze::{AnalysisLimits, analyze};
 use actgate::policy::catalog::Catalog;
 use actgate::policy::names::{QualifiedName, Resolver};
-use actgate::policy::{SessionState, Verdict};
+use actgate::policy::{SessionState, Situation, Verdict};
 use actgate::rules::RuleSet;
 use std::collections::HashMap;
 use std::path::Path;
@@ -287,26 +287,21 @@ pub fn outcome_at_bind(
     };
     let analysis = analyze(sql, &resolver, AnalysisLimits::default());
     let mut session = SessionState::default();
-    let mut checks = Vec::new();
     let capability: Option<&dyn actgate::policy::Capability> =
         if claims.is_empty() { None } else { Some(&caps) };
-    let parse = policy.decide_with(
-        &analysis,
-        Some(&f.catalog),
-        &session,
-        capability,
-        Some(&mut checks),
-    );
-    if let Verdict::Deny(d) = parse {
+    let situation = Situation::offline(Some(&f.catalog), &session, capability);
+    let parse = policy.decide_parse("s", &analysis, &situation);
+    if let Verdict::Deny(d) = parse.offline_verdict(policy, None) {
         return d.reason.to_string();
     }
-    session.parsed("s", checks);
+    session.parsed("s", parse.param_checks);
     let param = |n: usize| {
         n.checked_sub(1)
             .and_then(|i| params.get(i).copied().flatten())
             .map(str::to_owned)
     };
-    match policy.evaluate_bind("s", &session, &param) {
+    let bind = policy.decide_bind("s", &session, &param, &parse.obligations.approvals);
+    match bind.offline_verdict(policy, None) {
         Verdict::Allow => "allow".into(),
         Verdict::Deny(d) => d.reason.to_string(),
     }

@@ -312,17 +312,7 @@ impl Relay<'_> {
             Some(_) => shared.failed_result.store(true, Ordering::Release),
         }
         let mut out = BytesMut::new();
-        ErrorFields::new(
-            Severity::Error,
-            "42501",
-            format!(
-                "actgate stopped this statement: it returns more than {} rows, the row limit for agent {:?}",
-                l.max, self.agent
-            ),
-        )
-        .with_detail(crate::policy::denial_detail("row_limit_exceeded", &l.rule))
-        .with_hint(format!("add LIMIT {} or narrow the WHERE clause", l.max))
-        .encode(&mut out);
+        error_fields(&l.exceeded(self.agent)).encode(&mut out);
         out.freeze()
     }
 
@@ -342,29 +332,8 @@ impl Relay<'_> {
         if e.portal.is_some() {
             shared.failed_result.store(true, Ordering::Release);
         }
-        let (reason, message, hint) = match changed {
-            Some(changed) => (
-                "write_cap_exceeded",
-                format!(
-                    "actgate undid this statement: it changed {changed} rows, more than the {} allowed for agent {:?}",
-                    cap.max, self.agent
-                ),
-                "narrow the WHERE clause so that fewer rows change, or change them in smaller batches",
-            ),
-            None => (
-                "write_cap_partial_execute",
-                format!(
-                    "actgate undid this statement: an UPDATE or DELETE with a write cap ({} rows for agent {:?}) must run to completion in one Execute to be checked",
-                    cap.max, self.agent
-                ),
-                "execute it without a row count (fetch size 0), or drop RETURNING",
-            ),
-        };
         let mut out = BytesMut::new();
-        ErrorFields::new(Severity::Error, "42501", message)
-            .with_detail(crate::policy::denial_detail(reason, &cap.rule))
-            .with_hint(hint)
-            .encode(&mut out);
+        error_fields(&cap.exceeded(self.agent, changed)).encode(&mut out);
         Some(out.freeze())
     }
 }

@@ -1,0 +1,827 @@
+//! Carrying out the policy's decision about each client message, one
+//! phase per protocol moment: [`Relay::on_query`], [`Relay::on_parse`],
+//! [`Relay::on_bind`], [`Relay::on_execute`], [`Relay::on_close`].
+//!
+//! The decision itself is the policy's ([`crate::policy::decision`]):
+//! every refusal is worded there. Here it is carried out stage by stage
+//! ([`Relay::carry_out`]): each refusal is audited and, unless monitor
+//! mode lets it pass, answered; the approval hold and the windows and
+//! budgets run at their stages; what the statement is held to later
+//! (Bind checks, approvals, controls, row limit, write cap, COPY) is
+//! recorded against its prepared statement and portal.
+
+use super::limits::Guard;
+use super::{Action, Expect, Held, Prepared, Protocol, Relay, RowLimits, Shared, lock};
+use crate::controls::{ApprovalKey, ApprovalRequest, Gate};
+use crate::policy::analyze::{Analysis, CopyDirection, CopyEndpoint, PreparedRef};
+use crate::policy::{
+    ApprovalNeed, ApprovalStatus, Capability, Decision, Denial, Mode, Policy, RuntimeControls,
+    SessionState, Situation, Stage, Verdict, refusals,
+};
+use crate::protocol::backend::TransactionStatus;
+use crate::protocol::frontend::{Bind, FrontendMessage, Target};
+use crate::protocol::pipeline::Batch;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tracing::info;
+
+/// What a decision's carrying out came to.
+struct Carried {
+    verdict: Verdict,
+    /// Something was audited for the message (then an allowed statement
+    /// gets no `statement_allowed` event of its own).
+    recorded: bool,
+    /// A refusal was found, even if monitor mode let the message pass.
+    refused: bool,
+}
+
+/// The approval hold a statement is under when it runs.
+struct Hold<'a> {
+    need: ApprovalNeed,
+    sql: &'a str,
+    params: &'a [(i16, Option<&'a [u8]>)],
+    param: &'a dyn Fn(usize) -> Option<String>,
+}
+
+/// What one carrying out audits and runs.
+struct Run<'a> {
+    analysis: Option<&'a Analysis>,
+    sql: &'a str,
+    hold: Option<Hold<'a>>,
+    controls: Option<&'a RuntimeControls>,
+}
+
+impl Relay<'_> {
+    /// Decides one well-framed client message and says what to do with it.
+    pub(super) async fn inspect(
+        &self,
+        msg: &FrontendMessage<'_>,
+        state: &mut SessionState,
+        shared: &Shared,
+        limits: &mut RowLimits,
+        batch: &mut Batch,
+    ) -> Action {
+        if let Err(denial) = self.refresh() {
+            return self.removed_agent(msg, denial, batch);
+        }
+        if batch.is_skipping() {
+            return match msg {
+                FrontendMessage::Sync => Action::ForwardSync,
+                FrontendMessage::Terminate => Action::Terminate,
+                _ => Action::Drop,
+            };
+        }
+        let (verdict, protocol) = match *msg {
+            FrontendMessage::Query { sql } => match self.on_query(sql, state, shared, limits).await
+            {
+                Ok(action) => return action,
+                Err(verdict) => (verdict, Protocol::Simple),
+            },
+            FrontendMessage::Parse {
+                statement,
+                sql,
+                param_types,
+            } => {
+                let verdict = self.on_parse(statement, sql, state, limits).await;
+                if verdict.is_allow() {
+                    let declared = crate::protocol::frontend::param_type_oids(param_types);
+                    lock(&shared.param_types).insert(statement.to_owned(), declared);
+                }
+                let protocol = if statement.is_empty() {
+                    Protocol::UnnamedParse
+                } else {
+                    Protocol::Extended
+                };
+                (verdict, protocol)
+            }
+            FrontendMessage::Bind(ref b) => (
+                self.on_bind(b, state, shared, limits).await,
+                Protocol::Extended,
+            ),
+            FrontendMessage::Execute { portal, .. } => {
+                return self.on_execute(portal, shared, limits, batch);
+            }
+            FrontendMessage::Describe {
+                kind: Target::Statement,
+                name,
+            } => {
+                let seq = shared.current_batch();
+                lock(&shared.describes).push_back((seq, name.to_owned()));
+                return Action::Forward;
+            }
+            FrontendMessage::Close { kind, name } => {
+                on_close(kind, name, state, shared, limits);
+                return Action::Forward;
+            }
+            FrontendMessage::Sync => return Action::ForwardSync,
+            FrontendMessage::Terminate => return Action::Terminate,
+            FrontendMessage::FunctionCall => {
+                let decision = refusals::decide_function_call();
+                let run = Run::bare("");
+                (self.carry_out(&decision, run).verdict, Protocol::Simple)
+            }
+            _ => return Action::Forward,
+        };
+        match verdict {
+            Verdict::Allow => match protocol {
+                Protocol::Simple => Action::ForwardSync,
+                Protocol::Extended | Protocol::UnnamedParse => Action::Forward,
+            },
+            Verdict::Deny(denial) => {
+                info!(
+                    reason = denial.reason,
+                    message = msg.name(),
+                    "statement denied"
+                );
+                if !matches!(protocol, Protocol::Simple) {
+                    *batch = batch.failed();
+                }
+                Action::Deny(denial, protocol)
+            }
+        }
+    }
+
+    /// A reload removed the agent: every statement is refused until the
+    /// session ends (the watcher ends it).
+    fn removed_agent(
+        &self,
+        msg: &FrontendMessage<'_>,
+        denial: Denial,
+        batch: &mut Batch,
+    ) -> Action {
+        match msg {
+            FrontendMessage::Sync => Action::ForwardSync,
+            FrontendMessage::Terminate => Action::Terminate,
+            FrontendMessage::Query { .. } | FrontendMessage::FunctionCall => {
+                self.audit_denial(&denial, None, None);
+                Action::Deny(denial, Protocol::Simple)
+            }
+            FrontendMessage::Parse { .. }
+            | FrontendMessage::Bind(_)
+            | FrontendMessage::Execute { .. }
+                if !batch.is_skipping() =>
+            {
+                self.audit_denial(&denial, None, None);
+                *batch = batch.failed();
+                Action::Deny(denial, Protocol::Extended)
+            }
+            _ if batch.is_skipping() => Action::Drop,
+            _ => Action::Forward,
+        }
+    }
+
+    /// Moves the session to the newest rules generation before it decides
+    /// its next message. `Err` when a reload removed the agent or its
+    /// access to this database (the session is then ended).
+    fn refresh(&self) -> Result<(), Denial> {
+        if self.gateway.generation.load().number == self.generation.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let generation = self.gateway.generation();
+        match generation.rules.agent(self.agent) {
+            Some(agent) if agent.may_use_database(self.database) => {
+                self.policy.store(agent.policy.clone());
+                self.analysis
+                    .store(self.gateway.analysis_context_in(&generation, self.database));
+                self.generation.store(generation.number, Ordering::Relaxed);
+                Ok(())
+            }
+            _ => Err(refusals::agent_removed(self.agent, self.database)),
+        }
+    }
+
+    /// The decision inputs besides the SQL.
+    fn decide_in<T>(
+        &self,
+        state: &SessionState,
+        idle: bool,
+        decide: impl FnOnce(&Policy, &Situation<'_>) -> T,
+    ) -> T {
+        let context = self.analysis();
+        let audit_unavailable = self.gateway.audit.refusal();
+        let revocations;
+        let revoked_token = match &self.token {
+            Some(t) => {
+                revocations = self.gateway.revocations();
+                t.is_revoked(&revocations)
+                    .then_some(t.claims.token_id.as_str())
+            }
+            None => None,
+        };
+        let situation = Situation {
+            catalog: context.catalog.as_deref(),
+            session: state,
+            capability: self.capability.as_deref().map(|c| c as &dyn Capability),
+            audit_unavailable: audit_unavailable.as_deref(),
+            revoked_token,
+            idle,
+        };
+        let started = std::time::Instant::now();
+        let out = decide(&self.policy(), &situation);
+        self.gateway.metrics.decision(started.elapsed());
+        out
+    }
+
+    /// A simple Query: `Ok` with what to do when it goes ahead, `Err` with
+    /// its refusal.
+    async fn on_query(
+        &self,
+        sql: &str,
+        state: &mut SessionState,
+        shared: &Shared,
+        limits: &mut RowLimits,
+    ) -> Result<Action, Verdict> {
+        let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
+        let a = analysis.as_ref().as_ref().ok();
+        if let Some(a) = a
+            && let Verdict::Deny(d) = self.revalidate_executes(a, state, limits).await
+        {
+            return Err(Verdict::Deny(d));
+        }
+        let idle = shared.idle()
+            && shared.status.load(Ordering::Acquire) == TransactionStatus::Idle.byte();
+        let decision = self.decide_in(state, idle, |p, s| p.decide_query(&analysis, s));
+        // SQL EXECUTE of a statement prepared through Parse is held to
+        // that statement's controls.
+        let mut controls = decision.obligations.controls.clone();
+        for name in a.iter().flat_map(|a| executed_names(a)) {
+            if let Some(c) = limits.prepared.get(name).and_then(|p| p.controls.as_ref()) {
+                controls.extend(c);
+            }
+        }
+        let no_params = |_| None;
+        let run = Run {
+            analysis: a,
+            sql,
+            hold: decision.obligations.approvals.first().map(|&need| Hold {
+                need,
+                sql,
+                params: &[],
+                param: &no_params,
+            }),
+            controls: Some(&controls),
+        };
+        let carried = self.carry_out(&decision, run);
+        if decision.passed_rules && !carried.recorded {
+            self.audit_statement("statement_allowed", None, a, sql);
+        }
+        let (Verdict::Allow, Some(a)) = (&carried.verdict, a) else {
+            return Err(carried.verdict);
+        };
+        state.executed(a);
+        limits.executed(a, sql, self.generation.load(Ordering::Relaxed));
+        if !self.row_limits_on() && !self.write_caps_on() {
+            return Ok(Action::ForwardSync);
+        }
+        let limit = decision.obligations.row_limit.clone();
+        let cap = decision.obligations.write_cap.clone();
+        if cap.is_some() || limit.as_ref().is_some_and(|l| l.undo) {
+            return Ok(Action::GuardedQuery(Guard { cap, limit }));
+        }
+        if !self.row_limits_on() {
+            return Ok(Action::ForwardSync);
+        }
+        let seq = shared.current_batch();
+        let wait = limit.as_ref().is_some_and(|l| !l.truncate);
+        lock(&shared.expects).push_back(Expect {
+            seq,
+            portal: None,
+            limit,
+            cap: None,
+            guarded: false,
+        });
+        Ok(if wait {
+            Action::ForwardSyncWait(seq)
+        } else {
+            Action::ForwardSync
+        })
+    }
+
+    /// A Parse: decided, and on success recorded with what its Binds and
+    /// Executes are held to.
+    async fn on_parse(
+        &self,
+        statement: &str,
+        sql: &str,
+        state: &mut SessionState,
+        limits: &mut RowLimits,
+    ) -> Verdict {
+        let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
+        let decision = self.decide_in(state, false, |p, s| p.decide_parse(statement, &analysis, s));
+        let a = analysis.as_ref().as_ref().ok();
+        let carried = self.carry_out(&decision, Run::of(a, sql));
+        if decision.passed_rules && !carried.recorded {
+            self.audit_statement("statement_allowed", None, a, sql);
+        }
+        self.record_parse(statement, sql, a, decision, carried.verdict, state, limits)
+    }
+
+    /// Decides a prepared statement again under the rules in force (after
+    /// a reload) and records it anew. `Ok` with whether it is to be
+    /// audited as allowed once the message is done.
+    async fn redecide_parse(
+        &self,
+        statement: &str,
+        sql: &str,
+        state: &mut SessionState,
+        limits: &mut RowLimits,
+    ) -> Result<Option<crate::proxy::analysis::AnalysisResult>, Denial> {
+        let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
+        let decision = self.decide_in(state, false, |p, s| p.decide_prepared(&analysis, s));
+        let a = analysis.as_ref().as_ref().ok();
+        let carried = self.carry_out(&decision, Run::of(a, sql));
+        let allowed = (decision.passed_rules && !carried.recorded).then(|| analysis.clone());
+        match self.record_parse(statement, sql, a, decision, carried.verdict, state, limits) {
+            Verdict::Allow => Ok(allowed),
+            Verdict::Deny(d) => Err(d),
+        }
+    }
+
+    /// Records the outcome of a Parse's decision in the session.
+    #[allow(clippy::too_many_arguments)]
+    fn record_parse(
+        &self,
+        statement: &str,
+        sql: &str,
+        analysis: Option<&Analysis>,
+        decision: Decision,
+        verdict: Verdict,
+        state: &mut SessionState,
+        limits: &mut RowLimits,
+    ) -> Verdict {
+        if !verdict.is_allow() {
+            if statement.is_empty() {
+                // Postgres drops the unnamed statement before parsing a
+                // new one, so a later Bind of "" must fail, not reach
+                // the previous statement.
+                state.closed(statement);
+                limits.prepared.remove(statement);
+            }
+            // A named statement that is refused (or, after a reload, no
+            // longer allowed) keeps its record, so it is decided again at
+            // its next Bind.
+            return verdict;
+        }
+        let copy_in = analysis.is_some_and(|a| {
+            a.statements.iter().any(|st| {
+                st.copy.is_some_and(|c| {
+                    c.direction == CopyDirection::From && c.endpoint == CopyEndpoint::Client
+                })
+            })
+        });
+        let o = decision.obligations;
+        state.parsed(statement, decision.param_checks);
+        let record = |sql: Arc<str>| Prepared {
+            generation: self.generation.load(Ordering::Relaxed),
+            sql,
+            via_parse: true,
+            copy_in,
+            limit: o.row_limit.clone(),
+            cap: o.write_cap.clone(),
+            controls: (!o.controls.is_empty()).then(|| o.controls.clone()),
+            approvals: (!o.approvals.is_empty()).then(|| Arc::from(o.approvals.as_slice())),
+        };
+        match limits.prepared.get_mut(statement) {
+            // Drivers re-Parse the unnamed statement with the same text on
+            // every query: no new allocation then.
+            Some(p) => {
+                let sql = if *p.sql == *sql {
+                    p.sql.clone()
+                } else {
+                    Arc::from(sql)
+                };
+                *p = record(sql);
+            }
+            None => {
+                limits
+                    .prepared
+                    .insert(statement.to_owned(), record(Arc::from(sql)));
+            }
+        }
+        verdict
+    }
+
+    /// A Bind: its statement decided again if it was prepared under older
+    /// rules, its parameters checked, its approval hold carried out, and
+    /// the portal recorded with what its Execute is held to.
+    async fn on_bind(
+        &self,
+        b: &Bind<'_>,
+        state: &mut SessionState,
+        shared: &Shared,
+        limits: &mut RowLimits,
+    ) -> Verdict {
+        let mut allowed_again = None;
+        if let Some(p) = limits.prepared.get(b.statement)
+            && p.via_parse
+            && p.generation != self.generation.load(Ordering::Relaxed)
+        {
+            // Prepared under older rules: decided again under the rules in
+            // force before it may run.
+            let sql = p.sql.clone();
+            match self.redecide_parse(b.statement, &sql, state, limits).await {
+                Ok(allowed) => allowed_again = allowed.map(|a| (a, sql)),
+                Err(denial) => return Verdict::Deny(denial),
+            }
+        }
+        let prepared = limits.prepared.get(b.statement).cloned();
+        let types = lock(&shared.param_types)
+            .get(b.statement)
+            .cloned()
+            .unwrap_or_default();
+        let param = |n: usize| {
+            let i = n.checked_sub(1)?;
+            let value = b.params().nth(i)?;
+            let oid = types.get(i).copied().unwrap_or(0);
+            crate::protocol::values::param_text(value, b.param_format(i), oid)
+        };
+        let stored: &[ApprovalNeed] = prepared
+            .as_ref()
+            .and_then(|p| p.approvals.as_deref())
+            .unwrap_or_default();
+        let decision = self
+            .policy()
+            .decide_bind(b.statement, state, &param, stored);
+        let params: Vec<(i16, Option<&[u8]>)> = b
+            .params()
+            .enumerate()
+            .map(|(i, v)| (b.param_format(i), v))
+            .collect();
+        let sql = prepared.as_ref().map(|p| p.sql.clone()).unwrap_or_default();
+        let run = Run {
+            analysis: None,
+            sql: "",
+            hold: decision.obligations.approvals.first().map(|&need| Hold {
+                need,
+                sql: &sql,
+                params: &params,
+                param: &param,
+            }),
+            controls: None,
+        };
+        let carried = self.carry_out(&decision, run);
+        if let Some((analysis, sql)) = allowed_again
+            && !carried.recorded
+        {
+            let a = analysis.as_ref().as_ref().ok();
+            self.audit_statement("statement_allowed", None, a, &sql);
+        }
+        record_portal(
+            self,
+            b.portal,
+            prepared.as_ref(),
+            // (in monitor mode a refused Bind passes but is held to nothing)
+            !carried.refused,
+            limits,
+        );
+        carried.verdict
+    }
+
+    /// An Execute: the portal's windows and budgets are charged at its
+    /// first Execute; under row limits or write caps its result is
+    /// counted.
+    fn on_execute(
+        &self,
+        portal: &str,
+        shared: &Shared,
+        limits: &mut RowLimits,
+        batch: &mut Batch,
+    ) -> Action {
+        if let Some((policy, controls)) = limits.portal_controls.remove(portal)
+            && let (Verdict::Deny(denial), _) = self.run_controls(&policy, &controls, None, None)
+        {
+            // A portal is counted once, at its first Execute; the next
+            // Executes of a suspended portal continue the same statement.
+            *batch = batch.failed();
+            return Action::Deny(denial, Protocol::Extended);
+        }
+        if !(self.row_limits_on() || self.write_caps_on()) {
+            return Action::Forward;
+        }
+        let limit = limits.portals.get(portal).cloned().flatten();
+        // A capped Execute over its cap fails its batch, and with it the
+        // implicit or explicit transaction it is part of, exactly as a
+        // server error would: its effects never commit.
+        let cap = limits.portal_caps.get(portal).cloned().flatten();
+        let seq = shared.current_batch();
+        let wait = cap.is_some() || limit.as_ref().is_some_and(|l| !l.truncate);
+        lock(&shared.expects).push_back(Expect {
+            seq,
+            portal: Some(portal.to_owned()),
+            limit,
+            cap,
+            guarded: false,
+        });
+        limits.executes += 1;
+        if wait {
+            Action::ForwardExecWait {
+                execute: limits.executes,
+                batch: seq,
+            }
+        } else {
+            Action::Forward
+        }
+    }
+
+    /// SQL `EXECUTE` of a statement prepared under older rules: the
+    /// statement is decided again under the rules in force first.
+    async fn revalidate_executes(
+        &self,
+        analysis: &Analysis,
+        state: &mut SessionState,
+        limits: &mut RowLimits,
+    ) -> Verdict {
+        let current = self.generation.load(Ordering::Relaxed);
+        for name in executed_names(analysis) {
+            let Some(p) = limits.prepared.get(name) else {
+                continue;
+            };
+            if p.generation == current {
+                continue;
+            }
+            let (sql, via_parse) = (p.sql.clone(), p.via_parse);
+            let verdict = if via_parse {
+                // (recorded anew by redecide_parse itself)
+                match self.redecide_parse(name, &sql, state, limits).await {
+                    Ok(_) => Verdict::Allow,
+                    Err(d) => Verdict::Deny(d),
+                }
+            } else {
+                let prepared = self.gateway.analyzer.analyze(&self.analysis(), &sql).await;
+                let decision = self.decide_in(state, false, |p, s| p.decide_prepared(&prepared, s));
+                let a = prepared.as_ref().as_ref().ok();
+                self.carry_out(&decision, Run::of(a, &sql)).verdict
+            };
+            match verdict {
+                Verdict::Allow => {
+                    if let Some(p) = limits.prepared.get_mut(name) {
+                        p.generation = current;
+                    }
+                }
+                // Kept as it was: decided again at its next use.
+                Verdict::Deny(d) => return Verdict::Deny(d),
+            }
+        }
+        Verdict::Allow
+    }
+
+    /// Carries out a decision stage by stage: each refusal is audited and
+    /// answers the message unless monitor mode lets it pass; the approval
+    /// hold runs after the approval refusals, windows and budgets after
+    /// the control refusals.
+    fn carry_out(&self, decision: &Decision, run: Run<'_>) -> Carried {
+        let mode = self.policy().mode;
+        let mut recorded = false;
+        let refused = !decision.refusals.is_empty();
+        for stage in Stage::ALL {
+            for r in decision.at(stage) {
+                recorded = true;
+                match stage {
+                    Stage::Message => {
+                        self.audit_statement("statement_blocked", Some(&r.denial), None, run.sql)
+                    }
+                    Stage::Audit => self.audit_statement(
+                        "statement_blocked",
+                        Some(&r.denial),
+                        run.analysis,
+                        run.sql,
+                    ),
+                    _ => self.audit_denial(&r.denial, run.analysis, Some(run.sql)),
+                }
+                if mode == Mode::Enforce || stage.binding() {
+                    return Carried {
+                        verdict: Verdict::Deny(r.denial.clone()),
+                        recorded,
+                        refused: true,
+                    };
+                }
+            }
+            let verdict = match (stage, &run.hold, run.controls) {
+                (Stage::Approval, Some(h), _) => {
+                    recorded = true;
+                    self.hold(h, run.analysis)
+                }
+                (Stage::Controls, _, Some(c)) if !c.is_empty() => {
+                    let (verdict, audited) =
+                        self.run_controls(&self.policy(), c, run.analysis, Some(run.sql));
+                    recorded |= audited;
+                    verdict
+                }
+                _ => Verdict::Allow,
+            };
+            if !verdict.is_allow() {
+                return Carried {
+                    verdict,
+                    recorded,
+                    refused: true,
+                };
+            }
+        }
+        Carried {
+            verdict: Verdict::Allow,
+            recorded,
+            refused,
+        }
+    }
+
+    /// Holds a message that is about to run to its time windows, then
+    /// counts it against its budgets; a closed window or a used-up budget is
+    /// audited (the second value) and, in enforce mode, denies.
+    pub(super) fn run_controls(
+        &self,
+        policy: &Policy,
+        controls: &RuntimeControls,
+        analysis: Option<&Analysis>,
+        sql: Option<&str>,
+    ) -> (Verdict, bool) {
+        let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
+        let mut verdict = Verdict::Allow;
+        if !controls.windows.is_empty() {
+            let now = self.gateway.clock().now();
+            verdict = policy.evaluate_windows(&controls.windows, now);
+        }
+        if verdict.is_allow() {
+            verdict = self
+                .gateway
+                .charge_budgets(policy, subject, &controls.budgets);
+        }
+        let Verdict::Deny(d) = &verdict else {
+            return (verdict, false);
+        };
+        self.audit_denial(d, analysis, sql);
+        (self.enforce(verdict), true)
+    }
+
+    /// Holds a statement under `[[approvals]]`: it runs if an operator
+    /// approved exactly this statement (text and parameters, agent and end
+    /// user); otherwise it is refused with the request's id. Nothing
+    /// waits. Every outcome is audited.
+    fn hold(&self, hold: &Hold<'_>, analysis: Option<&Analysis>) -> Verdict {
+        let Hold {
+            need,
+            sql,
+            params,
+            param,
+        } = *hold;
+        let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
+        let policy = self.policy();
+        if policy.mode == Mode::Monitor {
+            let d = policy.approval_denial(
+                need.index,
+                "(none: monitor mode)",
+                ApprovalStatus::Requested,
+                subject,
+            );
+            self.audit_statement("statement_blocked", Some(&d), analysis, sql);
+            return Verdict::Allow;
+        }
+        let rule = policy.approvals.get(need.index);
+        let request = ApprovalRequest {
+            key: ApprovalKey::new(self.agent, subject, sql, params),
+            agent: self.agent.to_owned(),
+            subject: subject.map(str::to_owned),
+            rule: rule.map(|r| r.rule.clone()).unwrap_or_default(),
+            sql: sql.to_owned(),
+            params: (1..=params.len()).map(param).collect(),
+            ttl: rule
+                .map(|r| r.ttl)
+                .unwrap_or(jiff::SignedDuration::from_secs(3600)),
+        };
+        let now = self.gateway.clock().now();
+        let (status, approval) = match self.gateway.approvals.gate(request, now) {
+            Gate::Approved(a) => {
+                self.gateway.metrics.approval("used");
+                info!(approval_id = %a.id, "approved statement released");
+                let held = Held {
+                    approval_id: Some(a.id),
+                    alert: None,
+                };
+                self.audit_statement_with("approval_used", None, analysis, sql, held);
+                return Verdict::Allow;
+            }
+            Gate::Requested(a) => (ApprovalStatus::Requested, Some(a)),
+            Gate::Pending(a) => (ApprovalStatus::Pending, Some(a)),
+            Gate::Rejected(a) => (ApprovalStatus::Rejected, Some(a)),
+            Gate::Full => (ApprovalStatus::Unavailable, None),
+        };
+        let id = approval.as_ref().map(|a| a.id.clone());
+        let d = policy.approval_denial(
+            need.index,
+            id.as_deref().unwrap_or_default(),
+            status,
+            subject,
+        );
+        match status {
+            ApprovalStatus::Requested => {
+                self.gateway.metrics.approval("requested");
+                info!(
+                    approval_id = id.as_deref().unwrap_or_default(),
+                    "statement held for approval"
+                );
+                let held = Held {
+                    approval_id: id,
+                    alert: Some("approval_requested"),
+                };
+                self.audit_statement_with("approval_requested", Some(&d), analysis, sql, held);
+            }
+            ApprovalStatus::Pending => {
+                let held = Held {
+                    approval_id: id,
+                    alert: None,
+                };
+                self.audit_statement_with("statement_blocked", Some(&d), analysis, sql, held);
+            }
+            // Retrying a rejected statement is a violation.
+            ApprovalStatus::Rejected | ApprovalStatus::Unavailable => {
+                self.audit_denial(&d, analysis, Some(sql))
+            }
+        }
+        Verdict::Deny(d)
+    }
+}
+
+impl<'a> Run<'a> {
+    /// Audited with `analysis` and `sql`; no hold, no controls.
+    fn of(analysis: Option<&'a Analysis>, sql: &'a str) -> Run<'a> {
+        Run {
+            analysis,
+            sql,
+            hold: None,
+            controls: None,
+        }
+    }
+
+    fn bare(sql: &'a str) -> Run<'a> {
+        Run::of(None, sql)
+    }
+}
+
+/// The statements a message runs by SQL `EXECUTE`.
+fn executed_names(analysis: &Analysis) -> impl Iterator<Item = &str> {
+    analysis
+        .statements
+        .iter()
+        .flat_map(|st| &st.prepared)
+        .filter_map(|p| match p {
+            PreparedRef::Execute(name) => Some(name.as_str()),
+            _ => None,
+        })
+}
+
+/// Records a bound portal with what its Execute is held to (or forgets
+/// the name if the Bind was refused).
+fn record_portal(
+    relay: &Relay<'_>,
+    portal: &str,
+    prepared: Option<&Prepared>,
+    allowed: bool,
+    limits: &mut RowLimits,
+) {
+    limits.portal_controls.remove(portal);
+    if allowed && prepared.is_some_and(|p| p.copy_in) {
+        limits.copy_in_portals.insert(portal.to_owned());
+    } else {
+        limits.copy_in_portals.remove(portal);
+    }
+    if !allowed {
+        return;
+    }
+    if let Some(controls) = prepared.and_then(|p| p.controls.clone()) {
+        // Charged at Execute under the rules of this Bind, even if a
+        // reload comes in between.
+        limits
+            .portal_controls
+            .insert(portal.to_owned(), (relay.policy.load_full(), controls));
+    }
+    if relay.row_limits_on() || relay.write_caps_on() {
+        limits
+            .portals
+            .insert(portal.to_owned(), prepared.and_then(|p| p.limit.clone()));
+        limits
+            .portal_caps
+            .insert(portal.to_owned(), prepared.and_then(|p| p.cap.clone()));
+    }
+}
+
+/// A Close of a statement or portal: forgotten at once (a Close that
+/// fails is journalled and undone).
+fn on_close(
+    kind: Target,
+    name: &str,
+    state: &mut SessionState,
+    shared: &Shared,
+    limits: &mut RowLimits,
+) {
+    match kind {
+        Target::Statement => {
+            state.closed(name);
+            lock(&shared.param_types).remove(name);
+            limits.prepared.remove(name);
+        }
+        Target::Portal => {
+            limits.portals.remove(name);
+            limits.portal_caps.remove(name);
+            limits.portal_controls.remove(name);
+        }
+    }
+}
