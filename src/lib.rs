@@ -5,6 +5,17 @@
 //! credentials the agent never sees, checks every statement against the
 //! agent's policy and relays the conversation byte for byte.
 //!
+//! **Where a statement is decided:** [`policy::decision`] —
+//! `Policy::decide_query`, `decide_parse` and `decide_bind` return a
+//! [`policy::Decision`] (every refusal, by stage; the Bind-time checks; the
+//! obligations only a running session can carry out). Every refusal is
+//! worded in `policy` ([`policy::refusals`] for those no rule decides).
+//! **Where the decision is carried out:** `proxy::relay`'s `decisions`
+//! module (`on_query`, `on_parse`, `on_bind`, `on_execute`, `on_close`),
+//! stage by stage; the rest of the relay keeps the wire exact. `actgate
+//! test`, `explain`, `replay`, `suggest` and the policy case tables read the
+//! same [`policy::Decision`].
+//!
 //! Module map (layers point one way: `proxy` uses `protocol` and `policy`;
 //! `policy` and `protocol` never do I/O):
 //! - [`protocol`]: strict wire-protocol framing, no I/O.

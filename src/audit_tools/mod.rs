@@ -4,7 +4,7 @@
 //! from what an agent was seen doing).
 //!
 //! Both re-analyse the recorded SQL with [`crate::policy::analyze`] and
-//! decide it with [`crate::policy::Policy::decide_with`], exactly as the
+//! decide it with [`crate::policy::Policy::decide_prepared`], exactly as the
 //! proxy does at Query/Parse: this module owns no policy logic. What
 //! depends on time or traffic (budgets, time windows, row limits, write
 //! caps, token expiry and revocation, Bind parameters) is not replayed;
@@ -95,11 +95,10 @@ pub(crate) fn catalog_for<'a>(
     database.and_then(|d| catalogs.get(d)).map(|c| c.as_ref())
 }
 
-/// The policy's decision at Query/Parse: [`Policy::decide_with`], with
-/// parameter conditions deferred to Bind (a recorded `$n` statement came
-/// from a Parse), then the static part of approvals and runtime controls
-/// (a SQL `PREPARE` of a statement that may need approval, or is under a
-/// budget, is refused).
+/// The policy's decision at Query/Parse: [`Policy::decide_prepared`] (the
+/// decision of a Parse: parameter conditions deferred to Bind, as a
+/// recorded `$n` statement came from a Parse), read as
+/// [`crate::policy::Decision::offline_verdict`] with approvals passing.
 pub(crate) fn decide(
     policy: &Policy,
     analysis: &Result<Analysis, AnalysisError>,

@@ -3,10 +3,10 @@
 //! directory, and reports like a test runner (text and JUnit XML).
 //!
 //! Statements are decided as the proxy decides a simple-protocol Query
-//! ([`decide_query`]): the same analysis and [`Policy::decide`], then the
-//! proxy's static refusals of an allowed statement (a SQL `PREPARE` under a
-//! runtime control, a row limit a simple query cannot honour, a write cap
-//! over several statements). What depends on time or history is not
+//! ([`decide_query`]): the same analysis and the same
+//! [`Policy::decide_query`], read by
+//! [`crate::policy::Decision::offline_verdict`] (a statement the proxy would
+//! hold for approval is refused with `approval_required`). What depends on time or history is not
 //! decided here: budgets, time windows, the circuit breaker, row counts.
 //! The verdict is the policy's, also for agents in monitor mode (which
 //! would audit a denial rather than block it). Without a live catalog,

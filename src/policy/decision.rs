@@ -446,3 +446,7 @@ impl Policy {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "decision_tests.rs"]
+mod tests;

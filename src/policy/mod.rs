@@ -15,7 +15,7 @@ pub mod builtin;
 pub mod catalog;
 pub mod compile;
 mod controls;
-mod decision;
+pub mod decision;
 pub mod explain;
 pub mod fingerprint;
 mod limits;

@@ -138,7 +138,7 @@ pub enum ParamCheckKind {
     Limit(ValueLimit),
     /// `current_setting($n)` / `set_config($n, …)`: the bound setting name
     /// must be one the policy lets this statement read or set, judged by
-    /// [`Policy::evaluate_bind`] like the literal form.
+    /// [`Policy::decide_bind`] like the literal form.
     Setting(analyze::SettingAction),
 }
 
@@ -219,7 +219,7 @@ impl ParamCheck {
                 }
             }
             // Needs the policy's setting rules: decided by
-            // `Policy::evaluate_bind`, never here.
+            // `Policy::decide_bind`, never here.
             ParamCheckKind::Setting(_) => Err(Denial::new(
                 "parameter_unverifiable",
                 self.rule.clone(),

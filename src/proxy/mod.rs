@@ -1,7 +1,8 @@
 //! Sessions: one task per client. Startup and agent authentication,
 //! the upstream connection, the message relay and cancel requests.
 //!
-//! The proxy carries out verdicts; it never makes policy decisions itself.
+//! The proxy carries out decisions ([`crate::policy::Decision`]); it never
+//! makes policy decisions itself, and words no refusal.
 
 mod admission;
 pub mod analysis;
