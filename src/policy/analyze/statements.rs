@@ -58,11 +58,32 @@ impl Walker<'_> {
         Ok(())
     }
 
+    /// The statement's classes and what it touches. Each group below
+    /// handles its own statement kinds and answers whether `st` is one of
+    /// them; a kind no group handles is unsupported.
     pub(super) fn statement_classes(
         &mut self,
         st: &Statement,
         env: &Env,
     ) -> Result<(), AnalysisError> {
+        let handled = self.data_statement(st, env)?
+            || self.wrapper_statement(st, env)?
+            || self.cursor_statement(st, env)?
+            || self.session_statement(st, env)?
+            || self.maintenance_statement(st)?
+            || self.privilege_statement(st)?
+            || self.relation_ddl(st, env)?
+            || self.other_ddl(st)?;
+        if handled {
+            Ok(())
+        } else {
+            unsupported(statement_kind(st))
+        }
+    }
+
+    /// Queries and the statements that read or write rows: SELECT, INSERT,
+    /// UPDATE, DELETE, MERGE, TRUNCATE, COPY and CALL.
+    fn data_statement(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
         match st {
             Statement::Query(q) => {
                 self.info.class(Class::Read);
@@ -86,6 +107,21 @@ impl Walker<'_> {
                 payload,
                 ..
             } => self.copy(source, *to, target, payload.is_some(), env),
+            Statement::Call(f) => {
+                self.info.class(Class::Call);
+                self.function(&f.name)?;
+                let scope = Scope::new(None);
+                self.function_args(&f.args, &scope, env)
+            }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
+    }
+
+    /// EXPLAIN, PREPARE, EXECUTE and DEALLOCATE: statements that wrap, run or
+    /// drop another statement.
+    fn wrapper_statement(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
+        match st {
             Statement::Explain {
                 analyze,
                 statement,
@@ -148,6 +184,14 @@ impl Walker<'_> {
                 ));
                 Ok(())
             }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
+    }
+
+    /// DECLARE, FETCH and CLOSE.
+    fn cursor_statement(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
+        match st {
             Statement::Declare { stmts, .. } => {
                 self.info.class(Class::Cursor);
                 for d in stmts {
@@ -187,12 +231,15 @@ impl Walker<'_> {
                 }));
                 Ok(())
             }
-            Statement::Call(f) => {
-                self.info.class(Class::Call);
-                self.function(&f.name)?;
-                let scope = Scope::new(None);
-                self.function_args(&f.args, &scope, env)
-            }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
+    }
+
+    /// Transaction control, settings (SET, RESET, SHOW, DISCARD) and
+    /// LISTEN/UNLISTEN/NOTIFY.
+    fn session_statement(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
+        match st {
             Statement::StartTransaction { .. }
             | Statement::Commit { .. }
             | Statement::Rollback { .. }
@@ -249,6 +296,27 @@ impl Walker<'_> {
                 });
                 Ok(())
             }
+            Statement::LISTEN { .. } => {
+                self.info.class(Class::Listen);
+                Ok(())
+            }
+            Statement::UNLISTEN { .. } => {
+                self.info.class(Class::Listen);
+                self.info.housekeeping = true;
+                Ok(())
+            }
+            Statement::NOTIFY { .. } => {
+                self.info.class(Class::Notify);
+                Ok(())
+            }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
+    }
+
+    /// ANALYZE, VACUUM and LOCK.
+    fn maintenance_statement(&mut self, st: &Statement) -> Result<bool, AnalysisError> {
+        match st {
             Statement::Analyze(a) => {
                 self.info.class(Class::Analyze);
                 if let Some(t) = &a.table_name {
@@ -270,19 +338,15 @@ impl Walker<'_> {
                 }
                 Ok(())
             }
-            Statement::LISTEN { .. } => {
-                self.info.class(Class::Listen);
-                Ok(())
-            }
-            Statement::UNLISTEN { .. } => {
-                self.info.class(Class::Listen);
-                self.info.housekeeping = true;
-                Ok(())
-            }
-            Statement::NOTIFY { .. } => {
-                self.info.class(Class::Notify);
-                Ok(())
-            }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
+    }
+
+    /// GRANT and REVOKE, roles, default privileges and row-level security
+    /// policies.
+    fn privilege_statement(&mut self, st: &Statement) -> Result<bool, AnalysisError> {
+        match st {
             Statement::Grant(_) | Statement::Revoke(_) => {
                 self.info.class(Class::Dcl);
                 self.ddl_functions(st)
@@ -308,6 +372,14 @@ impl Walker<'_> {
                 self.relation(table_name, Access::Ddl)?;
                 self.ddl_functions(st)
             }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
+    }
+
+    /// DDL on relations: CREATE TABLE/VIEW/INDEX, ALTER TABLE and DROP.
+    fn relation_ddl(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
+        match st {
             Statement::CreateTable(ct) => {
                 self.info.class(Class::Ddl);
                 self.relation(&ct.name, Access::Ddl)?;
@@ -339,7 +411,7 @@ impl Walker<'_> {
                 use ast::ObjectType as O;
                 if matches!(object_type, O::Role | O::User | O::Group) {
                     self.info.class(Class::Roles);
-                    return Ok(());
+                    return Ok(true);
                 }
                 self.info.class(Class::Ddl);
                 match object_type {
@@ -364,6 +436,15 @@ impl Walker<'_> {
                 }
                 Ok(())
             }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
+    }
+
+    /// DDL on schemas, cluster-wide objects (databases, extensions, servers,
+    /// …) and every other kind of object.
+    fn other_ddl(&mut self, st: &Statement) -> Result<bool, AnalysisError> {
+        match st {
             Statement::CreateSchema { schema_name, .. } => {
                 self.info.class(Class::Ddl);
                 match schema_name {
@@ -417,8 +498,9 @@ impl Walker<'_> {
                 self.info.class(Class::Ddl);
                 self.ddl_functions(st)
             }
-            other => unsupported(statement_kind(other)),
-        }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
     }
 
     /// DDL carries expressions (defaults, checks, index expressions): the

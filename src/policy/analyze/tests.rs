@@ -200,3 +200,43 @@ fn tautologies_are_noticed() {
         assert!(!tautology(sql), "{sql}");
     }
 }
+
+/// One statement of each group `statement_classes` dispatches to gets its
+/// group's primary class; a kind no group handles is unsupported.
+#[test]
+fn every_statement_group_classifies_and_the_rest_is_unsupported() {
+    let path = vec!["public".to_string()];
+    let resolver = Resolver {
+        search_path: &path,
+        catalog: None,
+        database: None,
+    };
+    let primary = |sql: &str| {
+        analyze(sql, &resolver, AnalysisLimits::default())
+            .unwrap()
+            .statements
+            .remove(0)
+            .primary_class()
+    };
+    for (sql, class) in [
+        ("TRUNCATE orders", Class::Truncate),
+        ("CALL p(1)", Class::Call),
+        ("DEALLOCATE ALL", Class::Deallocate),
+        ("CLOSE c", Class::Cursor),
+        ("SAVEPOINT s", Class::Transaction),
+        ("NOTIFY ch", Class::Notify),
+        ("LOCK TABLE orders", Class::Lock),
+        ("GRANT SELECT ON orders TO bob", Class::Dcl),
+        ("DROP ROLE bob", Class::Roles),
+        ("DROP TABLE orders", Class::Ddl),
+        ("CREATE EXTENSION hstore", Class::Ddl),
+    ] {
+        assert_eq!(primary(sql), Some(class), "{sql}");
+    }
+    assert_eq!(
+        analyze("SHOW TABLES", &resolver, AnalysisLimits::default()),
+        Err(AnalysisError::Unsupported(
+            "the statement kind SHOW TABLES".into()
+        ))
+    );
+}
