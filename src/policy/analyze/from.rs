@@ -4,7 +4,9 @@
 use super::super::names::{QualifiedName, fold, parts};
 use super::scope::{Env, Scope, Source, SourceKind};
 use super::{Access, AnalysisError, Walker, first_words, last_part, unsupported};
-use sqlparser::ast::{self, Expr, Query, SelectItem, SetExpr, TableFactor, TableWithJoins};
+use sqlparser::ast::{
+    self, Expr, ObjectName, Query, SelectItem, SetExpr, TableFactor, TableWithJoins,
+};
 
 /// A derived table, function or CTE reference: its own columns only.
 pub(super) fn other_source(alias: &Option<ast::TableAlias>) -> Source {
@@ -12,6 +14,11 @@ pub(super) fn other_source(alias: &Option<ast::TableAlias>) -> Source {
         alias.as_ref().map(|a| fold(&a.name)).unwrap_or_default(),
         SourceKind::Other(alias_columns(alias)),
     )
+}
+
+/// The folded name of a FROM item's alias.
+pub(super) fn alias_of(alias: &Option<ast::TableAlias>) -> Option<String> {
+    alias.as_ref().map(|a| fold(&a.name))
 }
 
 pub(super) fn alias_columns(alias: &Option<ast::TableAlias>) -> Option<Vec<String>> {
@@ -112,7 +119,6 @@ impl Walker<'_> {
         scope: &Scope<'_>,
         env: &Env,
     ) -> Result<Source, AnalysisError> {
-        let alias_of = |alias: &Option<ast::TableAlias>| alias.as_ref().map(|a| fold(&a.name));
         match tf {
             TableFactor::Table {
                 name,
@@ -134,43 +140,7 @@ impl Walker<'_> {
                 {
                     return unsupported("table hints");
                 }
-                let folded = parts(name)
-                    .ok_or_else(|| AnalysisError::Unsupported(format!("name {name}")))?;
-                if let Some(args) = args {
-                    // A function in FROM: `FROM generate_series(1, 3)`.
-                    self.function(name)?;
-                    self.table_functions.insert(folded.clone());
-                    let lateral = scope.lateral();
-                    self.set_config(name, &args.args, &lateral)?;
-                    for a in &args.args {
-                        self.function_arg(a, &lateral, env)?;
-                    }
-                    let default = folded.last().cloned().unwrap_or_default();
-                    return Ok(Source::new(
-                        alias_of(alias).unwrap_or(default),
-                        SourceKind::Other(alias_columns(alias)),
-                    ));
-                }
-                if let Some(sample) = sample {
-                    // TABLESAMPLE arguments are expressions, subqueries included.
-                    self.visit_exprs(sample, scope, env)?;
-                }
-                if folded.len() == 1 && env.has(&folded[0]) {
-                    self.cte_refs.insert(folded.clone());
-                    return Ok(Source::new(
-                        alias_of(alias).unwrap_or_else(|| folded[0].clone()),
-                        SourceKind::Other(alias_columns(alias)),
-                    ));
-                }
-                let q = self.relation(name, Access::Read)?;
-                let occurrence = self.occurrence(&q, Access::Read);
-                let mut source = Source::new(
-                    alias_of(alias).unwrap_or_else(|| q.name.clone()),
-                    SourceKind::Table(q),
-                );
-                source.renames = alias_columns(alias).unwrap_or_default();
-                source.occurrence = Some(occurrence);
-                Ok(source)
+                self.named_factor(name, alias, args.as_ref(), sample.as_ref(), scope, env)
             }
             TableFactor::Derived {
                 lateral,
@@ -181,23 +151,7 @@ impl Walker<'_> {
                 if sample.is_some() {
                     return unsupported("TABLESAMPLE on a subquery");
                 }
-                let before = self.info.relations.len();
-                if *lateral {
-                    let lateral_scope = scope.lateral();
-                    self.query(subquery, Some(&lateral_scope), env)?;
-                } else {
-                    self.query(subquery, scope.parent, env)?;
-                }
-                let mut source = Source::new(
-                    alias_of(alias).unwrap_or_default(),
-                    SourceKind::Other(alias_columns(alias).or_else(|| output_columns(subquery))),
-                );
-                source.bases = self.info.relations[before..]
-                    .iter()
-                    .filter(|r| r.access == Access::Read)
-                    .map(|r| r.name.clone())
-                    .collect();
-                Ok(source)
+                self.derived_table(*lateral, subquery, alias, scope, env)
             }
             TableFactor::Function {
                 name, args, alias, ..
@@ -234,41 +188,130 @@ impl Walker<'_> {
             TableFactor::NestedJoin {
                 table_with_joins,
                 alias,
-            } => {
-                if alias.as_ref().is_some_and(|a| !a.columns.is_empty()) {
-                    return unsupported("column aliases on a parenthesised join");
-                }
-                let mut inner = Scope::new(scope.parent);
-                inner.sources = scope.sources.clone();
-                let before = inner.sources.len();
-                self.add_from_item(table_with_joins, &mut inner, env)?;
-                let added: Vec<Source> = inner.sources.split_off(before);
-                match alias {
-                    None if added.len() == 1 => Ok(added.into_iter().next().expect("one source")),
-                    _ => {
-                        let tables = added
-                            .iter()
-                            .flat_map(|s| match &s.kind {
-                                SourceKind::Table(t) => vec![t.clone()],
-                                SourceKind::Group(g) => g.clone(),
-                                SourceKind::Other(_) => vec![],
-                            })
-                            .collect();
-                        // Without an alias the inner names stay visible;
-                        // model that as a group reachable by each name.
-                        Ok(Source::new(
-                            alias_of(alias).unwrap_or_default(),
-                            SourceKind::Group(tables),
-                        ))
-                    }
-                }
-            }
+            } => self.nested_join(table_with_joins, alias, scope, env),
             TableFactor::TableFunction { expr, alias } => {
                 let lateral = scope.lateral();
                 self.expr(expr, &lateral, env)?;
                 Ok(other_source(alias))
             }
             other => unsupported(format!("FROM item {}", first_words(&other.to_string()))),
+        }
+    }
+
+    /// A name in FROM: a function called with arguments, a CTE, or a
+    /// relation (with its TABLESAMPLE expressions).
+    fn named_factor(
+        &mut self,
+        name: &ObjectName,
+        alias: &Option<ast::TableAlias>,
+        args: Option<&ast::TableFunctionArgs>,
+        sample: Option<&ast::TableSampleKind>,
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<Source, AnalysisError> {
+        let folded =
+            parts(name).ok_or_else(|| AnalysisError::Unsupported(format!("name {name}")))?;
+        if let Some(args) = args {
+            // A function in FROM: `FROM generate_series(1, 3)`.
+            self.function(name)?;
+            self.table_functions.insert(folded.clone());
+            let lateral = scope.lateral();
+            self.set_config(name, &args.args, &lateral)?;
+            for a in &args.args {
+                self.function_arg(a, &lateral, env)?;
+            }
+            let default = folded.last().cloned().unwrap_or_default();
+            return Ok(Source::new(
+                alias_of(alias).unwrap_or(default),
+                SourceKind::Other(alias_columns(alias)),
+            ));
+        }
+        if let Some(sample) = sample {
+            // TABLESAMPLE arguments are expressions, subqueries included.
+            self.visit_exprs(sample, scope, env)?;
+        }
+        if folded.len() == 1 && env.has(&folded[0]) {
+            self.cte_refs.insert(folded.clone());
+            return Ok(Source::new(
+                alias_of(alias).unwrap_or_else(|| folded[0].clone()),
+                SourceKind::Other(alias_columns(alias)),
+            ));
+        }
+        let q = self.relation(name, Access::Read)?;
+        let occurrence = self.occurrence(&q, Access::Read);
+        let mut source = Source::new(
+            alias_of(alias).unwrap_or_else(|| q.name.clone()),
+            SourceKind::Table(q),
+        );
+        source.renames = alias_columns(alias).unwrap_or_default();
+        source.occurrence = Some(occurrence);
+        Ok(source)
+    }
+
+    /// A subquery in FROM: its columns, and the relations it reads (which
+    /// a row lock on it locks).
+    fn derived_table(
+        &mut self,
+        lateral: bool,
+        subquery: &Query,
+        alias: &Option<ast::TableAlias>,
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<Source, AnalysisError> {
+        let before = self.info.relations.len();
+        if lateral {
+            let lateral_scope = scope.lateral();
+            self.query(subquery, Some(&lateral_scope), env)?;
+        } else {
+            self.query(subquery, scope.parent, env)?;
+        }
+        let mut source = Source::new(
+            alias_of(alias).unwrap_or_default(),
+            SourceKind::Other(alias_columns(alias).or_else(|| output_columns(subquery))),
+        );
+        source.bases = self.info.relations[before..]
+            .iter()
+            .filter(|r| r.access == Access::Read)
+            .map(|r| r.name.clone())
+            .collect();
+        Ok(source)
+    }
+
+    /// A parenthesised join as one FROM item: its single item, or a group
+    /// of its tables under the alias.
+    fn nested_join(
+        &mut self,
+        table_with_joins: &TableWithJoins,
+        alias: &Option<ast::TableAlias>,
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<Source, AnalysisError> {
+        if alias.as_ref().is_some_and(|a| !a.columns.is_empty()) {
+            return unsupported("column aliases on a parenthesised join");
+        }
+        let mut inner = Scope::new(scope.parent);
+        inner.sources = scope.sources.clone();
+        let before = inner.sources.len();
+        self.add_from_item(table_with_joins, &mut inner, env)?;
+        let added: Vec<Source> = inner.sources.split_off(before);
+        match alias {
+            None if added.len() == 1 => Ok(added.into_iter().next().expect("one source")),
+            _ => {
+                let tables = added
+                    .iter()
+                    .flat_map(|s| match &s.kind {
+                        SourceKind::Table(t) => vec![t.clone()],
+                        SourceKind::Group(g) => g.clone(),
+                        SourceKind::Other(_) => vec![],
+                    })
+                    .collect();
+                // Without an alias the inner names stay visible;
+                // model that as a group reachable by each name.
+                Ok(Source::new(
+                    alias_of(alias).unwrap_or_default(),
+                    SourceKind::Group(tables),
+                ))
+            }
         }
     }
 }

@@ -240,3 +240,37 @@ fn every_statement_group_classifies_and_the_rest_is_unsupported() {
         ))
     );
 }
+
+/// A FROM item's alias and column aliases are folded like names.
+#[test]
+fn aliases_of_from_items_are_folded() {
+    use super::from::{alias_columns, alias_of};
+    let statements = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(r#"SELECT * FROM t AS "X"(a, "B"), u Y, v"#)
+        .and_then(|mut p| p.parse_statements())
+        .unwrap();
+    let Statement::Query(q) = &statements[0] else {
+        panic!("a query");
+    };
+    let sqlparser::ast::SetExpr::Select(s) = q.body.as_ref() else {
+        panic!("a select");
+    };
+    let aliases: Vec<_> = s
+        .from
+        .iter()
+        .map(|twj| match &twj.relation {
+            sqlparser::ast::TableFactor::Table { alias, .. } => {
+                (alias_of(alias), alias_columns(alias))
+            }
+            other => panic!("{other}"),
+        })
+        .collect();
+    assert_eq!(
+        aliases,
+        vec![
+            (Some("X".into()), Some(vec!["a".into(), "B".into()])),
+            (Some("y".into()), None),
+            (None, None),
+        ]
+    );
+}
