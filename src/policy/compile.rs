@@ -305,6 +305,8 @@ fn class_set(ctx: &Ctx<'_>, names: &[Spanned<String>]) -> Result<BTreeSet<Class>
     Ok(classes)
 }
 
+/// Compiles the policy sections in the order their problems are reported:
+/// each step checks one section (or one key of `[policy]`).
 fn compile_with(
     ctx: &Ctx<'_>,
     agent: &str,
@@ -316,18 +318,84 @@ fn compile_with(
     let default_schema = search_path.first().map(String::as_str).unwrap_or("public");
     let p = &raw.policy;
 
-    let mode = match p.mode.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
-        None | Some(("enforce", _)) => Mode::Enforce,
-        Some(("monitor", _)) => Mode::Monitor,
-        Some((other, span)) => {
-            return ctx.err(
-                span,
-                format!("policy.mode {other:?}: expected \"enforce\" or \"monitor\""),
-            );
-        }
-    };
+    let mode = policy_mode(ctx, p)?;
+    let (classes, denied_classes) = class_lists(ctx, raw)?;
+    let catalog_access = catalog_access(ctx, p)?;
+    let settings = allowed_settings(ctx, p)?;
+    let (functions, denied_functions) = function_lists(ctx, raw, catalog);
+    let denied_tables = denied_tables(ctx, raw, default_schema, catalog);
 
-    let classes = class_set(ctx, &p.statements)?;
+    let time_zone = time_zone(ctx, p)?;
+    let mut time_windows = Vec::new();
+    if let Some(w) = &p.active_hours {
+        time_windows.push(active_window(
+            ctx,
+            &time_zone,
+            w,
+            "policy.active_hours".into(),
+            None,
+        )?);
+    }
+    let tables = table_rules(
+        ctx,
+        raw,
+        default_schema,
+        catalog,
+        &denied_tables,
+        &time_zone,
+        &mut time_windows,
+    )?;
+    let schemas = schema_rules(ctx, raw)?;
+
+    let rate_limits = rate_limits(ctx, &raw.rate_limits, default_schema, catalog)?;
+    let circuit_breaker = circuit_breaker(ctx, raw.circuit_breaker.as_ref())?;
+    let approvals = approvals(ctx, &raw.approvals, default_schema, catalog)?;
+    let sensitive_tables = sensitive_tables(ctx, p, default_schema, catalog);
+    let truncate_rows = truncate_rows(ctx, p)?;
+
+    Ok(Policy {
+        approvals,
+        sensitive_tables,
+        circuit_breaker,
+        rate_limits,
+        time_windows,
+        agent: agent.to_owned(),
+        schemas,
+        source: path.to_owned(),
+        mode,
+        classes,
+        denied_classes,
+        require_where: p.require_where.unwrap_or(true),
+        tables,
+        denied_tables,
+        functions,
+        denied_functions,
+        settings,
+        catalog_access,
+        driver_profile: p.driver_profile.unwrap_or(true),
+        max_rows: p.max_rows,
+        truncate_rows,
+    })
+}
+
+/// `policy.mode`: enforce (the default) or monitor.
+fn policy_mode(ctx: &Ctx<'_>, p: &RawPolicy) -> Result<Mode, CompileError> {
+    match p.mode.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
+        None | Some(("enforce", _)) => Ok(Mode::Enforce),
+        Some(("monitor", _)) => Ok(Mode::Monitor),
+        Some((other, span)) => ctx.err(
+            span,
+            format!("policy.mode {other:?}: expected \"enforce\" or \"monitor\""),
+        ),
+    }
+}
+
+/// `policy.statements` and `deny.statements`: allowed and denied classes.
+fn class_lists(
+    ctx: &Ctx<'_>,
+    raw: &RawRules,
+) -> Result<(BTreeSet<Class>, BTreeSet<Class>), CompileError> {
+    let classes = class_set(ctx, &raw.policy.statements)?;
     let denied_classes = class_set(ctx, &raw.deny.statements)?;
     for s in &raw.deny.statements {
         if Class::from_name(s.get_ref()).is_some_and(|c| classes.contains(&c)) {
@@ -340,19 +408,24 @@ fn compile_with(
             );
         }
     }
+    Ok((classes, denied_classes))
+}
 
-    let catalog_access = match p.catalog.as_ref().map(|c| (c.get_ref().as_str(), c.span())) {
-        None | Some(("drivers", _)) => CatalogAccess::Drivers,
-        Some(("none", _)) => CatalogAccess::None,
-        Some(("all", _)) => CatalogAccess::All,
-        Some((other, span)) => {
-            return ctx.err(
-                span,
-                format!("policy.catalog {other:?}: expected \"none\", \"drivers\" or \"all\""),
-            );
-        }
-    };
+/// `policy.catalog`: drivers (the default), none or all.
+fn catalog_access(ctx: &Ctx<'_>, p: &RawPolicy) -> Result<CatalogAccess, CompileError> {
+    match p.catalog.as_ref().map(|c| (c.get_ref().as_str(), c.span())) {
+        None | Some(("drivers", _)) => Ok(CatalogAccess::Drivers),
+        Some(("none", _)) => Ok(CatalogAccess::None),
+        Some(("all", _)) => Ok(CatalogAccess::All),
+        Some((other, span)) => ctx.err(
+            span,
+            format!("policy.catalog {other:?}: expected \"none\", \"drivers\" or \"all\""),
+        ),
+    }
+}
 
+/// `policy.settings`: settings actgate pins can never be allowed.
+fn allowed_settings(ctx: &Ctx<'_>, p: &RawPolicy) -> Result<HashSet<String>, CompileError> {
     let mut settings = HashSet::new();
     for s in &p.settings {
         let name = s.get_ref().to_ascii_lowercase();
@@ -364,13 +437,21 @@ fn compile_with(
         }
         settings.insert(name);
     }
+    Ok(settings)
+}
 
+/// `policy.functions` and `deny.functions`: allowed and denied functions.
+fn function_lists(
+    ctx: &Ctx<'_>,
+    raw: &RawRules,
+    catalog: Option<&Catalog>,
+) -> (HashSet<QualifiedName>, HashSet<QualifiedName>) {
     let mut denied_functions = HashSet::new();
     for f in &raw.deny.functions {
         denied_functions.insert(QualifiedName::from_config(f.get_ref(), "pg_catalog"));
     }
     let mut functions = HashSet::new();
-    for f in &p.functions {
+    for f in &raw.policy.functions {
         let q = QualifiedName::from_config(f.get_ref(), "pg_catalog");
         if denied_functions.contains(&q) {
             ctx.report(f.span(), format!("function {q} is both allowed and denied"));
@@ -386,16 +467,29 @@ fn compile_with(
         }
         functions.insert(q);
     }
+    (functions, denied_functions)
+}
 
+/// `deny.tables`.
+fn denied_tables(
+    ctx: &Ctx<'_>,
+    raw: &RawRules,
+    default_schema: &str,
+    catalog: Option<&Catalog>,
+) -> HashSet<QualifiedName> {
     let mut denied_tables = HashSet::new();
     for t in &raw.deny.tables {
         let q = QualifiedName::from_config(t.get_ref(), default_schema);
         check_relation(ctx, catalog, &q, t.span());
         denied_tables.insert(q);
     }
+    denied_tables
+}
 
-    let time_zone = match &p.time_zone {
-        None => "UTC".to_owned(),
+/// `policy.time_zone` (default UTC): the zone of every `active_hours`.
+fn time_zone(ctx: &Ctx<'_>, p: &RawPolicy) -> Result<String, CompileError> {
+    match &p.time_zone {
+        None => Ok("UTC".to_owned()),
         Some(tz) => {
             if jiff::tz::TimeZone::get(tz.get_ref()).is_err() {
                 return ctx.err(
@@ -406,31 +500,46 @@ fn compile_with(
                     ),
                 );
             }
-            tz.get_ref().clone()
+            Ok(tz.get_ref().clone())
         }
-    };
-    let window = |text: &Spanned<String>,
-                  rule: String,
-                  table: Option<QualifiedName>|
-     -> Result<ActiveWindow, CompileError> {
-        let window = crate::controls::TimeWindow::parse(text.get_ref(), &time_zone)
-            .or_else(|e| ctx.err(text.span(), format!("{rule}: {e}")))?;
-        Ok(ActiveWindow {
-            rule,
-            window,
-            table,
-        })
-    };
-    let mut time_windows = Vec::new();
-    if let Some(w) = &p.active_hours {
-        time_windows.push(window(w, "policy.active_hours".into(), None)?);
     }
+}
 
+/// An `active_hours` of the file (`rule` names it), in `time_zone`.
+fn active_window(
+    ctx: &Ctx<'_>,
+    time_zone: &str,
+    text: &Spanned<String>,
+    rule: String,
+    table: Option<QualifiedName>,
+) -> Result<ActiveWindow, CompileError> {
+    let window = crate::controls::TimeWindow::parse(text.get_ref(), time_zone)
+        .or_else(|e| ctx.err(text.span(), format!("{rule}: {e}")))?;
+    Ok(ActiveWindow {
+        rule,
+        window,
+        table,
+    })
+}
+
+/// `[tables.*]`: one rule per table; their `active_hours` are added to
+/// `time_windows`.
+fn table_rules(
+    ctx: &Ctx<'_>,
+    raw: &RawRules,
+    default_schema: &str,
+    catalog: Option<&Catalog>,
+    denied_tables: &HashSet<QualifiedName>,
+    time_zone: &str,
+    time_windows: &mut Vec<ActiveWindow>,
+) -> Result<HashMap<QualifiedName, TableRule>, CompileError> {
     let mut tables = HashMap::new();
     for (name, rule) in &raw.tables {
         let q = QualifiedName::from_config(name.get_ref(), default_schema);
         if let Some(w) = &rule.active_hours {
-            time_windows.push(window(
+            time_windows.push(active_window(
+                ctx,
+                time_zone,
                 w,
                 format!("tables.{}.active_hours", name.get_ref()),
                 Some(q.clone()),
@@ -455,136 +564,17 @@ fn compile_with(
                 ),
             );
         }
-        let columns = |list: &[Spanned<String>]| -> Result<BTreeSet<String>, CompileError> {
-            let mut out = BTreeSet::new();
-            for c in list {
-                let col = fold_config(c.get_ref());
-                if let Some(cat) = catalog
-                    && cat.has_relation(&q)
-                    && !cat.has_column(&q, &col)
-                {
-                    ctx.report(c.span(), format!("column {col:?} does not exist in {q}"));
-                }
-                out.insert(col);
-            }
-            Ok(out)
-        };
-        let allowed = rule.columns.as_deref().map(columns).transpose()?;
-        let denied = columns(&rule.deny_columns)?;
-        let writable = rule.write_columns.as_deref().map(columns).transpose()?;
-        if let Some(a) = &allowed {
-            for both in a.intersection(&denied) {
-                let span = rule
-                    .deny_columns
-                    .iter()
-                    .find(|c| fold_config(c.get_ref()) == *both)
-                    .map(|c| c.span())
-                    .unwrap_or(name.span());
-                ctx.report(
-                    span,
-                    format!("column {both:?} of {q} is both allowed and denied"),
-                );
-            }
-        }
-        if let Some(w) = &writable {
-            for c in w {
-                let readable =
-                    allowed.as_ref().is_none_or(|a| a.contains(c)) && !denied.contains(c);
-                if !readable {
-                    let span = rule
-                        .write_columns
-                        .iter()
-                        .flatten()
-                        .find(|s| fold_config(s.get_ref()) == *c)
-                        .map(|s| s.span())
-                        .unwrap_or(name.span());
-                    ctx.report(
-                        span,
-                        format!("write column {c:?} of {q} is not an allowed column"),
-                    );
-                }
-            }
-            if !operations.contains(&Access::Insert) && !operations.contains(&Access::Update) {
-                ctx.report(
-                    name.span(),
-                    format!("write_columns on {q} need the insert or update operation"),
-                );
-            }
-        }
-        let mut scope = BTreeMap::new();
-        for (col, value) in &rule.scope {
-            let c = fold_config(col.get_ref());
-            if let Some(cat) = catalog
-                && cat.has_relation(&q)
-                && !cat.has_column(&q, &c)
-            {
-                ctx.report(
-                    col.span(),
-                    format!("scope column {c:?} does not exist in {q}"),
-                );
-            }
-            let v = ScopeValue::parse(value.get_ref());
-            if let ScopeValue::Claim(name) = &v
-                && name.is_empty()
-            {
-                return ctx.err(value.span(), "empty claim name in {{claims.}}");
-            }
-            if value.get_ref().contains("{{") && matches!(v, ScopeValue::Literal(_)) {
-                return ctx.err(
-                    value.span(),
-                    format!(
-                        "scope value {:?}: write {{{{claims.NAME}}}} or a literal",
-                        value.get_ref()
-                    ),
-                );
-            }
-            scope.insert(c, v);
-        }
-        let mut limits = BTreeMap::new();
-        for (col, raw) in &rule.limits {
-            let c = fold_config(col.get_ref());
-            if let Some(cat) = catalog
-                && cat.has_relation(&q)
-                && !cat.has_column(&q, &c)
-            {
-                ctx.report(
-                    col.span(),
-                    format!("limit column {c:?} does not exist in {q}"),
-                );
-            }
-            let l = raw.get_ref();
-            if l.min.is_none() && l.max.is_none() && l.allowed.is_none() && l.domain.is_none() {
-                return ctx.err(
-                    raw.span(),
-                    format!("limit on {c:?} sets none of min, max, in, domain"),
-                );
-            }
-            if let (Some(min), Some(max)) = (l.min, l.max)
-                && min > max
-            {
-                return ctx.err(
-                    raw.span(),
-                    format!("limit on {c:?}: min {min} is above max {max}"),
-                );
-            }
-            limits.insert(
-                c,
-                ValueLimit {
-                    min: l.min,
-                    max: l.max,
-                    allowed: l.allowed.clone(),
-                    domain: l.domain.clone(),
-                },
-            );
-        }
+        let columns = column_rules(ctx, catalog, &q, name, rule, &operations)?;
+        let scope = scope_rule(ctx, catalog, &q, rule)?;
+        let limits = value_limits(ctx, catalog, &q, rule)?;
         tables.insert(
             q,
             TableRule {
                 rule: format!("tables.{}", name.get_ref()),
                 operations,
-                columns: allowed,
-                deny_columns: denied,
-                write_columns: writable,
+                columns: columns.allowed,
+                deny_columns: columns.denied,
+                write_columns: columns.writable,
                 scope,
                 limits,
                 max_rows: rule.max_rows,
@@ -592,7 +582,175 @@ fn compile_with(
             },
         );
     }
+    Ok(tables)
+}
 
+/// The column lists of one `[tables.*]` rule.
+struct ColumnRules {
+    allowed: Option<BTreeSet<String>>,
+    denied: BTreeSet<String>,
+    writable: Option<BTreeSet<String>>,
+}
+
+/// `columns`, `deny_columns` and `write_columns` of table `q`.
+fn column_rules(
+    ctx: &Ctx<'_>,
+    catalog: Option<&Catalog>,
+    q: &QualifiedName,
+    name: &Spanned<String>,
+    rule: &RawTable,
+    operations: &BTreeSet<Access>,
+) -> Result<ColumnRules, CompileError> {
+    let columns = |list: &[Spanned<String>]| -> Result<BTreeSet<String>, CompileError> {
+        let mut out = BTreeSet::new();
+        for c in list {
+            let col = fold_config(c.get_ref());
+            if let Some(cat) = catalog
+                && cat.has_relation(q)
+                && !cat.has_column(q, &col)
+            {
+                ctx.report(c.span(), format!("column {col:?} does not exist in {q}"));
+            }
+            out.insert(col);
+        }
+        Ok(out)
+    };
+    let allowed = rule.columns.as_deref().map(columns).transpose()?;
+    let denied = columns(&rule.deny_columns)?;
+    let writable = rule.write_columns.as_deref().map(columns).transpose()?;
+    if let Some(a) = &allowed {
+        for both in a.intersection(&denied) {
+            let span = rule
+                .deny_columns
+                .iter()
+                .find(|c| fold_config(c.get_ref()) == *both)
+                .map(|c| c.span())
+                .unwrap_or(name.span());
+            ctx.report(
+                span,
+                format!("column {both:?} of {q} is both allowed and denied"),
+            );
+        }
+    }
+    if let Some(w) = &writable {
+        for c in w {
+            let readable = allowed.as_ref().is_none_or(|a| a.contains(c)) && !denied.contains(c);
+            if !readable {
+                let span = rule
+                    .write_columns
+                    .iter()
+                    .flatten()
+                    .find(|s| fold_config(s.get_ref()) == *c)
+                    .map(|s| s.span())
+                    .unwrap_or(name.span());
+                ctx.report(
+                    span,
+                    format!("write column {c:?} of {q} is not an allowed column"),
+                );
+            }
+        }
+        if !operations.contains(&Access::Insert) && !operations.contains(&Access::Update) {
+            ctx.report(
+                name.span(),
+                format!("write_columns on {q} need the insert or update operation"),
+            );
+        }
+    }
+    Ok(ColumnRules {
+        allowed,
+        denied,
+        writable,
+    })
+}
+
+/// `scope` of table `q`: each column's literal or `{{claims.NAME}}`.
+fn scope_rule(
+    ctx: &Ctx<'_>,
+    catalog: Option<&Catalog>,
+    q: &QualifiedName,
+    rule: &RawTable,
+) -> Result<BTreeMap<String, ScopeValue>, CompileError> {
+    let mut scope = BTreeMap::new();
+    for (col, value) in &rule.scope {
+        let c = fold_config(col.get_ref());
+        if let Some(cat) = catalog
+            && cat.has_relation(q)
+            && !cat.has_column(q, &c)
+        {
+            ctx.report(
+                col.span(),
+                format!("scope column {c:?} does not exist in {q}"),
+            );
+        }
+        let v = ScopeValue::parse(value.get_ref());
+        if let ScopeValue::Claim(name) = &v
+            && name.is_empty()
+        {
+            return ctx.err(value.span(), "empty claim name in {{claims.}}");
+        }
+        if value.get_ref().contains("{{") && matches!(v, ScopeValue::Literal(_)) {
+            return ctx.err(
+                value.span(),
+                format!(
+                    "scope value {:?}: write {{{{claims.NAME}}}} or a literal",
+                    value.get_ref()
+                ),
+            );
+        }
+        scope.insert(c, v);
+    }
+    Ok(scope)
+}
+
+/// `limits` of table `q`: bounds on the values written to each column.
+fn value_limits(
+    ctx: &Ctx<'_>,
+    catalog: Option<&Catalog>,
+    q: &QualifiedName,
+    rule: &RawTable,
+) -> Result<BTreeMap<String, ValueLimit>, CompileError> {
+    let mut limits = BTreeMap::new();
+    for (col, raw) in &rule.limits {
+        let c = fold_config(col.get_ref());
+        if let Some(cat) = catalog
+            && cat.has_relation(q)
+            && !cat.has_column(q, &c)
+        {
+            ctx.report(
+                col.span(),
+                format!("limit column {c:?} does not exist in {q}"),
+            );
+        }
+        let l = raw.get_ref();
+        if l.min.is_none() && l.max.is_none() && l.allowed.is_none() && l.domain.is_none() {
+            return ctx.err(
+                raw.span(),
+                format!("limit on {c:?} sets none of min, max, in, domain"),
+            );
+        }
+        if let (Some(min), Some(max)) = (l.min, l.max)
+            && min > max
+        {
+            return ctx.err(
+                raw.span(),
+                format!("limit on {c:?}: min {min} is above max {max}"),
+            );
+        }
+        limits.insert(
+            c,
+            ValueLimit {
+                min: l.min,
+                max: l.max,
+                allowed: l.allowed.clone(),
+                domain: l.domain.clone(),
+            },
+        );
+    }
+    Ok(limits)
+}
+
+/// `[schemas.*]`: operations on every relation of a schema.
+fn schema_rules(ctx: &Ctx<'_>, raw: &RawRules) -> Result<HashMap<String, TableRule>, CompileError> {
     let mut schemas = HashMap::new();
     for (name, rule) in &raw.schemas {
         let schema = fold_config(name.get_ref());
@@ -621,81 +779,72 @@ fn compile_with(
             },
         );
     }
+    Ok(schemas)
+}
 
-    let rate_limits = rate_limits(ctx, &raw.rate_limits, default_schema, catalog)?;
-    let circuit_breaker = match &raw.circuit_breaker {
-        None => None,
-        Some(b) => {
-            let trip = b
-                .trip_after
-                .get_ref()
-                .parse::<crate::controls::Budget>()
-                .or_else(|e| {
-                    ctx.err(
-                        b.trip_after.span(),
-                        format!("circuit_breaker.trip_after: {e}"),
-                    )
-                })?;
-            let seconds = *b.suspend_for_s.get_ref();
-            if !(1..=30 * 86_400).contains(&seconds) {
-                return ctx.err(
-                    b.suspend_for_s.span(),
-                    "circuit_breaker.suspend_for_s must be between 1 and 2592000 (30 days)",
-                );
-            }
-            let per_subject = per_subject(ctx, b.per.as_ref(), "circuit_breaker")?;
-            Some(CircuitBreaker {
-                trip,
-                suspend_for: jiff::SignedDuration::from_secs(seconds as i64),
-                per_subject,
-            })
-        }
+/// `[circuit_breaker]`.
+fn circuit_breaker(
+    ctx: &Ctx<'_>,
+    raw: Option<&RawCircuitBreaker>,
+) -> Result<Option<CircuitBreaker>, CompileError> {
+    let Some(b) = raw else {
+        return Ok(None);
     };
+    let trip = b
+        .trip_after
+        .get_ref()
+        .parse::<crate::controls::Budget>()
+        .or_else(|e| {
+            ctx.err(
+                b.trip_after.span(),
+                format!("circuit_breaker.trip_after: {e}"),
+            )
+        })?;
+    let seconds = *b.suspend_for_s.get_ref();
+    if !(1..=30 * 86_400).contains(&seconds) {
+        return ctx.err(
+            b.suspend_for_s.span(),
+            "circuit_breaker.suspend_for_s must be between 1 and 2592000 (30 days)",
+        );
+    }
+    let per_subject = per_subject(ctx, b.per.as_ref(), "circuit_breaker")?;
+    Ok(Some(CircuitBreaker {
+        trip,
+        suspend_for: jiff::SignedDuration::from_secs(seconds as i64),
+        per_subject,
+    }))
+}
 
-    let approvals = approvals(ctx, &raw.approvals, default_schema, catalog)?;
+/// `policy.sensitive_tables`.
+fn sensitive_tables(
+    ctx: &Ctx<'_>,
+    p: &RawPolicy,
+    default_schema: &str,
+    catalog: Option<&Catalog>,
+) -> HashSet<QualifiedName> {
     let mut sensitive_tables = HashSet::new();
     for t in &p.sensitive_tables {
         let q = QualifiedName::from_config(t.get_ref(), default_schema);
         check_relation(ctx, catalog, &q, t.span());
         sensitive_tables.insert(q);
     }
+    sensitive_tables
+}
 
-    Ok(Policy {
-        approvals,
-        sensitive_tables,
-        circuit_breaker,
-        rate_limits,
-        time_windows,
-        agent: agent.to_owned(),
-        schemas,
-        source: path.to_owned(),
-        mode,
-        classes,
-        denied_classes,
-        require_where: p.require_where.unwrap_or(true),
-        tables,
-        denied_tables,
-        functions,
-        denied_functions,
-        settings,
-        catalog_access,
-        driver_profile: p.driver_profile.unwrap_or(true),
-        max_rows: p.max_rows,
-        truncate_rows: match p
-            .on_row_limit
-            .as_ref()
-            .map(|m| (m.get_ref().as_str(), m.span()))
-        {
-            None | Some(("error", _)) => false,
-            Some(("truncate", _)) => true,
-            Some((other, span)) => {
-                return ctx.err(
-                    span,
-                    format!("policy.on_row_limit {other:?}: expected \"error\" or \"truncate\""),
-                );
-            }
-        },
-    })
+/// `policy.on_row_limit`: error (the default) or truncate.
+fn truncate_rows(ctx: &Ctx<'_>, p: &RawPolicy) -> Result<bool, CompileError> {
+    match p
+        .on_row_limit
+        .as_ref()
+        .map(|m| (m.get_ref().as_str(), m.span()))
+    {
+        None | Some(("error", _)) => Ok(false),
+        Some(("truncate", _)) => Ok(true),
+        Some((other, span)) => ctx.err(
+            span,
+            format!("policy.on_row_limit {other:?}: expected \"error\" or \"truncate\""),
+        ),
+    }
 }
 
 fn operations(
