@@ -405,3 +405,6 @@ fn check_relation(
         ctx.report(span, format!("table {q} does not exist in the database"));
     }
 }
+
+#[cfg(test)]
+mod tests;
