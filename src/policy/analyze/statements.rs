@@ -1,0 +1,516 @@
+//! The walk of one statement: its classes, and the handler for each kind.
+
+use super::super::names::{fold, parts};
+use super::cross_check::FunctionCollector;
+use super::scope::{Env, Scope};
+use super::settings::normalise_setting;
+use super::settings::setting_name;
+use super::{
+    Access, AnalysisError, Class, CursorRef, PreparedRef, SettingAction, SettingUse,
+    TransactionControl, Walker, returns_rows, statement_kind, unsupported,
+};
+use sqlparser::ast::{self, Expr, Statement, Visit};
+
+/// Whether an EXPLAIN runs its statement: `ANALYZE`, or an `ANALYZE`
+/// option that is not explicitly false.
+pub(super) fn explain_runs(analyze: bool, options: Option<&[ast::UtilityOption]>) -> bool {
+    analyze
+        || options.unwrap_or_default().iter().any(|o| {
+            o.name.value.eq_ignore_ascii_case("analyze")
+                && !o.arg.as_ref().is_some_and(|a| {
+                    let text = match a {
+                        Expr::Value(v) => match &v.value {
+                            ast::Value::Boolean(b) => b.to_string(),
+                            ast::Value::Number(n, _) => n.clone(),
+                            ast::Value::SingleQuotedString(s) => s.clone(),
+                            _ => return false,
+                        },
+                        Expr::Identifier(i) => i.value.clone(),
+                        _ => return false,
+                    };
+                    matches!(
+                        text.to_ascii_lowercase().as_str(),
+                        "false" | "off" | "0" | "no"
+                    )
+                })
+        })
+}
+
+/// The statements PostgreSQL's PREPARE accepts.
+pub(super) fn preparable(st: &Statement) -> bool {
+    matches!(
+        st,
+        Statement::Query(_)
+            | Statement::Insert(_)
+            | Statement::Update(_)
+            | Statement::Delete(_)
+            | Statement::Merge(_)
+    )
+}
+
+impl Walker<'_> {
+    pub(super) fn statement(&mut self, st: &Statement, env: &Env) -> Result<(), AnalysisError> {
+        self.statement_classes(st, env)?;
+        // After the statement's own class, which stays its primary one.
+        if super::super::ownership::hands_over(st) {
+            self.info.class(Class::Ownership);
+        }
+        Ok(())
+    }
+
+    /// The statement's classes and what it touches. Each group below
+    /// handles its own statement kinds and answers whether `st` is one of
+    /// them; a kind no group handles is unsupported.
+    pub(super) fn statement_classes(
+        &mut self,
+        st: &Statement,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        let handled = self.data_statement(st, env)?
+            || self.wrapper_statement(st, env)?
+            || self.cursor_statement(st, env)?
+            || self.session_statement(st, env)?
+            || self.maintenance_statement(st)?
+            || self.privilege_statement(st)?
+            || self.relation_ddl(st, env)?
+            || self.other_ddl(st)?;
+        if handled {
+            Ok(())
+        } else {
+            unsupported(statement_kind(st))
+        }
+    }
+
+    /// Queries and the statements that read or write rows: SELECT, INSERT,
+    /// UPDATE, DELETE, MERGE, TRUNCATE, COPY and CALL.
+    fn data_statement(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
+        match st {
+            Statement::Query(q) => {
+                self.info.class(Class::Read);
+                self.query(q, None, env)
+            }
+            Statement::Insert(ins) => self.insert(ins, env),
+            Statement::Update(u) => self.update(u, env),
+            Statement::Delete(d) => self.delete(d, env),
+            Statement::Merge(m) => self.merge(m, env),
+            Statement::Truncate(t) => {
+                self.info.class(Class::Truncate);
+                for target in &t.table_names {
+                    self.relation(&target.name, Access::Truncate)?;
+                }
+                Ok(())
+            }
+            Statement::Copy {
+                source,
+                to,
+                target,
+                payload,
+                ..
+            } => self.copy(source, *to, target, payload.is_some(), env),
+            Statement::Call(f) => {
+                self.info.class(Class::Call);
+                self.function(&f.name)?;
+                let scope = Scope::new(None);
+                self.function_args(&f.args, &scope, env)
+            }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
+    }
+
+    /// EXPLAIN, PREPARE, EXECUTE and DEALLOCATE: statements that wrap, run or
+    /// drop another statement.
+    fn wrapper_statement(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
+        match st {
+            Statement::Explain {
+                analyze,
+                statement,
+                options,
+                ..
+            } => {
+                self.info.class(Class::Explain);
+                // EXPLAIN ANALYZE runs the statement: its class stays one
+                // the agent must have.
+                if !explain_runs(*analyze, options.as_deref()) {
+                    self.info.wrapper(Class::Explain);
+                }
+                self.statement(statement, env)
+            }
+            Statement::Prepare {
+                name, statement, ..
+            } => {
+                self.info.class(Class::Prepare);
+                self.info.prepared.push(PreparedRef::Prepare(fold(name)));
+                if preparable(statement) {
+                    self.info.wrapper(Class::Prepare);
+                    self.info.deferred_rows = returns_rows(statement);
+                }
+                self.statement(statement, env)
+            }
+            Statement::Execute {
+                name,
+                parameters,
+                immediate,
+                into,
+                using,
+                output,
+                default,
+                ..
+            } => {
+                if *immediate || !into.is_empty() || !using.is_empty() || *output || *default {
+                    return unsupported("this form of EXECUTE");
+                }
+                self.info.class(Class::Execute);
+                // Runs a statement judged when it was prepared.
+                self.info.wrapper(Class::Execute);
+                let Some(name) = name.as_ref().and_then(parts) else {
+                    return unsupported("EXECUTE without a statement name");
+                };
+                self.info
+                    .prepared
+                    .push(PreparedRef::Execute(name.join(".")));
+                let scope = Scope::new(None);
+                for p in parameters {
+                    self.expr(p, &scope, env)?;
+                }
+                Ok(())
+            }
+            Statement::Deallocate { name, .. } => {
+                self.info.class(Class::Deallocate);
+                self.info.housekeeping = true;
+                let n = fold(name);
+                self.info.prepared.push(PreparedRef::Deallocate(
+                    (!(name.quote_style.is_none() && n == "all")).then_some(n),
+                ));
+                Ok(())
+            }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
+    }
+
+    /// DECLARE, FETCH and CLOSE.
+    fn cursor_statement(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
+        match st {
+            Statement::Declare { stmts, .. } => {
+                self.info.class(Class::Cursor);
+                for d in stmts {
+                    if let Some(q) = &d.for_query {
+                        self.info.class(Class::Read);
+                        self.info.wrapper(Class::Cursor);
+                        self.info.deferred_rows = true;
+                        self.query(q, None, env)?;
+                    }
+                }
+                if let [d] = stmts.as_slice()
+                    && let [name] = d.names.as_slice()
+                {
+                    self.info.cursor = Some(CursorRef::Declare {
+                        name: fold(name),
+                        scroll: d.scroll == Some(true),
+                        hold: d.hold == Some(true),
+                    });
+                }
+                Ok(())
+            }
+            Statement::Fetch { into, .. } => {
+                if into.is_some() {
+                    return unsupported("FETCH … INTO");
+                }
+                // Reads a cursor whose query was judged at DECLARE.
+                self.info.class(Class::Cursor);
+                self.info.wrapper(Class::Cursor);
+                Ok(())
+            }
+            Statement::Close { cursor } => {
+                self.info.class(Class::Cursor);
+                self.info.housekeeping = true;
+                self.info.cursor = Some(CursorRef::Close(match cursor {
+                    ast::CloseCursor::All => None,
+                    ast::CloseCursor::Specific { name } => Some(fold(name)),
+                }));
+                Ok(())
+            }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
+    }
+
+    /// Transaction control, settings (SET, RESET, SHOW, DISCARD) and
+    /// LISTEN/UNLISTEN/NOTIFY.
+    fn session_statement(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
+        match st {
+            Statement::StartTransaction { .. }
+            | Statement::Commit { .. }
+            | Statement::Rollback { .. }
+            | Statement::Savepoint { .. }
+            | Statement::ReleaseSavepoint { .. } => {
+                self.info.class(Class::Transaction);
+                self.info.transaction = Some(match st {
+                    Statement::StartTransaction { .. } => TransactionControl::Begin,
+                    Statement::Commit { chain: false, .. } => TransactionControl::Commit,
+                    _ => TransactionControl::Other,
+                });
+                Ok(())
+            }
+            Statement::Set(set) => self.set(set, env),
+            Statement::Reset(r) => {
+                self.info.class(Class::Session);
+                let name = match &r.reset {
+                    ast::Reset::ALL => "all".to_owned(),
+                    ast::Reset::SessionAuthorization => "session_authorization".to_owned(),
+                    ast::Reset::ConfigurationParameter(n) => setting_name(n)?,
+                };
+                self.info.settings.push(SettingUse {
+                    name,
+                    action: SettingAction::Reset,
+                });
+                Ok(())
+            }
+            Statement::ShowVariable { variable } => {
+                self.info.class(Class::Session);
+                let words: Vec<String> = variable
+                    .iter()
+                    .map(|i| i.value.to_ascii_lowercase())
+                    .collect();
+                let spaced = words.join(" ");
+                // Multi-word forms are SQL-standard spellings; any other
+                // multi-part name is a dotted custom setting.
+                let name = match spaced.as_str() {
+                    "time zone" | "transaction isolation level" | "session authorization" => {
+                        normalise_setting(&spaced)
+                    }
+                    _ => words.join("."),
+                };
+                self.info.settings.push(SettingUse {
+                    name,
+                    action: SettingAction::Show,
+                });
+                Ok(())
+            }
+            Statement::Discard { object_type } => {
+                self.info.class(Class::Session);
+                self.info.settings.push(SettingUse {
+                    name: object_type.to_string().to_ascii_lowercase(),
+                    action: SettingAction::Discard,
+                });
+                Ok(())
+            }
+            Statement::LISTEN { .. } => {
+                self.info.class(Class::Listen);
+                Ok(())
+            }
+            Statement::UNLISTEN { .. } => {
+                self.info.class(Class::Listen);
+                self.info.housekeeping = true;
+                Ok(())
+            }
+            Statement::NOTIFY { .. } => {
+                self.info.class(Class::Notify);
+                Ok(())
+            }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
+    }
+
+    /// ANALYZE, VACUUM and LOCK.
+    fn maintenance_statement(&mut self, st: &Statement) -> Result<bool, AnalysisError> {
+        match st {
+            Statement::Analyze(a) => {
+                self.info.class(Class::Analyze);
+                if let Some(t) = &a.table_name {
+                    self.relation(t, Access::Read)?;
+                }
+                Ok(())
+            }
+            Statement::Vacuum(v) => {
+                self.info.class(Class::Vacuum);
+                if let Some(t) = &v.table_name {
+                    self.relation(t, Access::Read)?;
+                }
+                Ok(())
+            }
+            Statement::Lock(l) => {
+                self.info.class(Class::Lock);
+                for t in &l.tables {
+                    self.relation(&t.name, Access::Lock)?;
+                }
+                Ok(())
+            }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
+    }
+
+    /// GRANT and REVOKE, roles, default privileges and row-level security
+    /// policies.
+    fn privilege_statement(&mut self, st: &Statement) -> Result<bool, AnalysisError> {
+        match st {
+            Statement::Grant(_) | Statement::Revoke(_) => {
+                self.info.class(Class::Dcl);
+                self.ddl_functions(st)
+            }
+            Statement::AlterDefaultPrivileges(_) => {
+                self.info.class(Class::Dcl);
+                self.info.class(Class::Roles);
+                self.ddl_functions(st)
+            }
+            Statement::GrantRole(_)
+            | Statement::RevokeRole(_)
+            | Statement::CreateRole(_)
+            | Statement::AlterRole { .. }
+            | Statement::CreateUser(_)
+            | Statement::AlterUser(_) => {
+                self.info.class(Class::Roles);
+                self.ddl_functions(st)
+            }
+            Statement::CreatePolicy(ast::CreatePolicy { table_name, .. })
+            | Statement::AlterPolicy(ast::AlterPolicy { table_name, .. })
+            | Statement::DropPolicy(ast::DropPolicy { table_name, .. }) => {
+                self.info.class(Class::Dcl);
+                self.relation(table_name, Access::Ddl)?;
+                self.ddl_functions(st)
+            }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
+    }
+
+    /// DDL on relations: CREATE TABLE/VIEW/INDEX, ALTER TABLE and DROP.
+    fn relation_ddl(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
+        match st {
+            Statement::CreateTable(ct) => {
+                self.info.class(Class::Ddl);
+                self.relation(&ct.name, Access::Ddl)?;
+                if let Some(q) = &ct.query {
+                    self.info.class(Class::Read);
+                    self.query(q, None, env)?;
+                }
+                self.ddl_functions(st)
+            }
+            Statement::CreateView(v) => {
+                self.info.class(Class::Ddl);
+                self.relation(&v.name, Access::Ddl)?;
+                self.query(&v.query, None, env)?;
+                self.ddl_functions(st)
+            }
+            Statement::CreateIndex(ci) => {
+                self.info.class(Class::Ddl);
+                self.relation(&ci.table_name, Access::Ddl)?;
+                self.ddl_functions(st)
+            }
+            Statement::AlterTable(at) => {
+                self.info.class(Class::Ddl);
+                self.relation(&at.name, Access::Ddl)?;
+                self.ddl_functions(st)
+            }
+            Statement::Drop {
+                object_type, names, ..
+            } => {
+                use ast::ObjectType as O;
+                if matches!(object_type, O::Role | O::User | O::Group) {
+                    self.info.class(Class::Roles);
+                    return Ok(true);
+                }
+                self.info.class(Class::Ddl);
+                match object_type {
+                    O::Table
+                    | O::View
+                    | O::MaterializedView
+                    | O::ForeignTable
+                    | O::Index
+                    | O::Sequence
+                    | O::Type
+                    | O::Collation => {
+                        for n in names {
+                            self.relation(n, Access::Ddl)?;
+                        }
+                    }
+                    O::Schema => {
+                        for n in names {
+                            self.schema_object(n)?;
+                        }
+                    }
+                    _ => self.info.cluster_level = true,
+                }
+                Ok(())
+            }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
+    }
+
+    /// DDL on schemas, cluster-wide objects (databases, extensions, servers,
+    /// …) and every other kind of object.
+    fn other_ddl(&mut self, st: &Statement) -> Result<bool, AnalysisError> {
+        match st {
+            Statement::CreateSchema { schema_name, .. } => {
+                self.info.class(Class::Ddl);
+                match schema_name {
+                    ast::SchemaName::Simple(n) | ast::SchemaName::NamedAuthorization(n, _) => {
+                        self.schema_object(n)
+                    }
+                    ast::SchemaName::UnnamedAuthorization(_) => {
+                        self.info.cluster_level = true;
+                        Ok(())
+                    }
+                }
+            }
+            Statement::CreateDatabase { .. }
+            | Statement::CreateExtension(_)
+            | Statement::DropExtension(_)
+            | Statement::CreateServer(_)
+            | Statement::CreateForeignDataWrapper(_)
+            | Statement::CreateUserMapping(_) => {
+                self.info.class(Class::Ddl);
+                self.info.cluster_level = true;
+                Ok(())
+            }
+            Statement::Comment { .. }
+            | Statement::CreateFunction(_)
+            | Statement::CreateProcedure { .. }
+            | Statement::CreateTrigger(_)
+            | Statement::DropTrigger(_)
+            | Statement::DropFunction(_)
+            | Statement::DropProcedure { .. }
+            | Statement::CreateSequence { .. }
+            | Statement::CreateType { .. }
+            | Statement::CreateDomain(_)
+            | Statement::DropDomain(_)
+            | Statement::AlterSchema(_)
+            | Statement::AlterIndex { .. }
+            | Statement::AlterView(_)
+            | Statement::AlterType(_)
+            | Statement::AlterFunction(_)
+            | Statement::AlterTrigger(_)
+            | Statement::CreateRule(_)
+            | Statement::DropRule(_)
+            | Statement::CreateAggregate(_)
+            | Statement::CreateOperator(_)
+            | Statement::CreateCollation(_)
+            | Statement::CreateTextSearch(_)
+            | Statement::AlterTextSearch(_)
+            | Statement::AlterCollation(_)
+            | Statement::AlterOperator(_)
+            | Statement::DropOperator(_)
+            | Statement::CreateForeignTable(_) => {
+                self.info.class(Class::Ddl);
+                self.ddl_functions(st)
+            }
+            _ => return Ok(false),
+        }?;
+        Ok(true)
+    }
+
+    /// DDL carries expressions (defaults, checks, index expressions): the
+    /// class gate decides, but functions in them are still recorded.
+    pub(super) fn ddl_functions(&mut self, st: &Statement) -> Result<(), AnalysisError> {
+        let mut v = FunctionCollector { found: Vec::new() };
+        let _ = st.visit(&mut v);
+        for f in v.found {
+            self.function(&f)?;
+        }
+        Ok(())
+    }
+}
