@@ -1,7 +1,8 @@
 //! The proposal as a TOML rules file with review comments.
 
-use super::{PLACEHOLDER_VERIFIER, Seen, Skipped};
+use super::{PLACEHOLDER_VERIFIER, Seen, Skipped, TableSeen};
 use crate::policy::analyze::Access;
+use crate::policy::names::QualifiedName;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -52,6 +53,17 @@ pub(super) fn render(
 ) -> String {
     let mut out = String::new();
     let w = &mut out;
+    header(w, seen, skipped, source, agent);
+    agent_section(w, seen, agent);
+    policy_section(w, seen);
+    for (name, t) in &seen.tables {
+        table_section(w, name, t, default_schema, catalog);
+    }
+    out
+}
+
+/// What the proposal was built from and which events were not used.
+fn header(w: &mut String, seen: &Seen, skipped: &Skipped, source: &str, agent: &str) {
     let _ = writeln!(
         w,
         "# Suggested by `actgate suggest` for agent {agent:?} from {}.",
@@ -101,6 +113,10 @@ pub(super) fn render(
         w,
         "# Review every entry: this is what the agent did, not necessarily what it should do."
     );
+}
+
+/// `[agent]`: the databases and the way the agent logs in.
+fn agent_section(w: &mut String, seen: &Seen, agent: &str) {
     let _ = writeln!(w, "\n[agent]");
     let _ = writeln!(w, "name = {}", quoted(agent));
     let _ = writeln!(
@@ -129,7 +145,11 @@ pub(super) fn render(
         );
         let _ = writeln!(w, "secret_verifier = {}", quoted(PLACEHOLDER_VERIFIER));
     }
+}
 
+/// `[policy]`: statement classes, functions, settings, require_where and
+/// a hint at the claims the tokens carried.
+fn policy_section(w: &mut String, seen: &Seen) {
     let _ = writeln!(w, "\n[policy]");
     let _ = writeln!(
         w,
@@ -178,67 +198,73 @@ pub(super) fn render(
             names.join(", ")
         );
     }
+}
 
-    for (name, t) in &seen.tables {
-        let key = if name.schema == default_schema {
-            crate::policy::names::quote_if_needed(&name.name)
-        } else {
-            name.to_string()
-        };
-        let _ = writeln!(w, "\n[tables.{}]", toml_key(&key));
-        let ops = t
-            .operations
-            .iter()
-            .map(|(a, n)| format!("{} {n}", a.name()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let _ = writeln!(w, "# used by {} statement(s): {ops}", t.statements);
+/// `[tables.NAME]`: its operations, columns and write columns.
+fn table_section(
+    w: &mut String,
+    name: &QualifiedName,
+    t: &TableSeen,
+    default_schema: &str,
+    catalog: bool,
+) {
+    let key = if name.schema == default_schema {
+        crate::policy::names::quote_if_needed(&name.name)
+    } else {
+        name.to_string()
+    };
+    let _ = writeln!(w, "\n[tables.{}]", toml_key(&key));
+    let ops = t
+        .operations
+        .iter()
+        .map(|(a, n)| format!("{} {n}", a.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(w, "# used by {} statement(s): {ops}", t.statements);
+    let _ = writeln!(
+        w,
+        "operations = {}",
+        list(t.operations.keys().map(|a| a.name()))
+    );
+    let writes = t
+        .operations
+        .keys()
+        .any(|a| matches!(a, Access::Insert | Access::Update));
+    let unknown_why = if catalog {
+        "not in the catalog"
+    } else {
+        "unknown without a catalog (pass --database to expand *)"
+    };
+    if t.read_unknown > 0 || t.write_unknown > 0 {
         let _ = writeln!(
             w,
-            "operations = {}",
-            list(t.operations.keys().map(|a| a.name()))
+            "# columns omitted: {} statement(s) used * or a whole row, whose columns are {unknown_why}",
+            t.read_unknown + t.write_unknown
         );
-        let writes = t
-            .operations
-            .keys()
-            .any(|a| matches!(a, Access::Insert | Access::Update));
-        let unknown_why = if catalog {
-            "not in the catalog"
-        } else {
-            "unknown without a catalog (pass --database to expand *)"
-        };
-        if t.read_unknown > 0 || t.write_unknown > 0 {
+    } else if t.read.is_empty() && t.written.is_empty() {
+        let _ = writeln!(w, "# no column of it was named");
+    } else {
+        // `columns` bounds reads and writes alike.
+        let all: BTreeSet<&str> = t
+            .read
+            .iter()
+            .chain(&t.written)
+            .map(String::as_str)
+            .collect();
+        let _ = writeln!(w, "columns = {}", list(all));
+    }
+    if writes {
+        if t.write_unknown > 0 {
             let _ = writeln!(
                 w,
-                "# columns omitted: {} statement(s) used * or a whole row, whose columns are {unknown_why}",
-                t.read_unknown + t.write_unknown
+                "# write_columns omitted: an INSERT without a column list writes columns {unknown_why}"
             );
-        } else if t.read.is_empty() && t.written.is_empty() {
-            let _ = writeln!(w, "# no column of it was named");
         } else {
-            // `columns` bounds reads and writes alike.
-            let all: BTreeSet<&str> = t
-                .read
-                .iter()
-                .chain(&t.written)
-                .map(String::as_str)
-                .collect();
-            let _ = writeln!(w, "columns = {}", list(all));
-        }
-        if writes {
-            if t.write_unknown > 0 {
-                let _ = writeln!(
-                    w,
-                    "# write_columns omitted: an INSERT without a column list writes columns {unknown_why}"
-                );
-            } else {
-                let _ = writeln!(
-                    w,
-                    "write_columns = {}",
-                    list(t.written.iter().map(String::as_str))
-                );
-            }
+            let _ = writeln!(
+                w,
+                "write_columns = {}",
+                list(t.written.iter().map(String::as_str))
+            );
         }
     }
-    out
 }

@@ -163,3 +163,64 @@ fn no_statements_is_an_error() {
         Err(SuggestError::NoStatements(_))
     ));
 }
+
+fn setting(name: &str, action: SettingAction) -> SettingUse {
+    SettingUse {
+        name: name.to_owned(),
+        action,
+    }
+}
+
+#[test]
+fn settings_a_rules_file_must_list() {
+    // Built-in settings drivers send, narrowing and RESET/DISCARD ALL: no.
+    assert!(!setting_needed(&setting(
+        "application_name",
+        SettingAction::Set
+    )));
+    assert!(!setting_needed(&setting(
+        "application_name",
+        SettingAction::Show
+    )));
+    assert!(!setting_needed(&setting(
+        "default_transaction_read_only",
+        SettingAction::Narrow
+    )));
+    assert!(!setting_needed(&setting("all", SettingAction::Reset)));
+    assert!(!setting_needed(&setting("all", SettingAction::Discard)));
+    assert!(!setting_needed(&setting(
+        "default_transaction_read_only",
+        SettingAction::Reset
+    )));
+    // Custom settings, and other settings changed: yes.
+    assert!(setting_needed(&setting("app.tenant", SettingAction::Show)));
+    assert!(setting_needed(&setting("app.tenant", SettingAction::Set)));
+    assert!(!setting_needed(&setting("work_mem", SettingAction::Set)));
+    assert!(setting_needed(&setting("search_path", SettingAction::Set)));
+    assert!(setting_needed(&setting(
+        "search_path",
+        SettingAction::Reset
+    )));
+    assert!(!setting_needed(&setting(
+        "search_path",
+        SettingAction::Show
+    )));
+}
+
+#[test]
+fn builtin_and_driver_functions_are_never_listed() {
+    assert!(builtin_function(&QualifiedName::new("pg_catalog", "count")));
+    assert!(builtin_function(&QualifiedName::new(
+        "pg_catalog",
+        "format_type"
+    )));
+    assert!(builtin_function(&QualifiedName::new(
+        "information_schema",
+        "_pg_expandarray"
+    )));
+    assert!(!builtin_function(&QualifiedName::new("public", "count")));
+    assert!(!builtin_function(&QualifiedName::new(
+        "pg_catalog",
+        "pg_read_file"
+    )));
+}
