@@ -9,9 +9,10 @@
 
 use super::record::{self, Log, Malformed, Record, RecordError};
 use super::{CatalogLoadError, RUNTIME_REASONS, analyze_recorded, catalog_for, decide};
+use crate::policy::analyze::{Analysis, AnalysisError};
 use crate::policy::catalog::Catalog;
 use crate::policy::{Capability, Mode, SessionState, Verdict};
-use crate::rules::{RuleSet, RulesError};
+use crate::rules::{Agent, RuleSet, RulesError};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -145,23 +146,46 @@ pub fn replay(
     search_path: &[String],
     only_agent: Option<&str>,
 ) -> Report {
-    let mut report = Report {
-        catalog: !catalogs.is_empty(),
-        malformed: log.malformed.clone(),
-        ..Report::default()
+    let mut replayer = Replayer {
+        rules,
+        catalogs,
+        search_path,
+        sessions: HashMap::new(),
+        report: Report {
+            catalog: !catalogs.is_empty(),
+            malformed: log.malformed.clone(),
+            ..Report::default()
+        },
     };
-    let mut sessions: HashMap<(String, Option<u64>), SessionState> = HashMap::new();
     for (line, r) in &log.records {
         if !r.is_statement() {
-            report.other_events += 1;
+            replayer.report.other_events += 1;
             continue;
         }
         if only_agent.is_some_and(|a| r.agent.as_deref() != Some(a)) {
-            report.filtered_out += 1;
+            replayer.report.filtered_out += 1;
             continue;
         }
-        report.statement_events += 1;
-        let line = *line;
+        replayer.report.statement_events += 1;
+        replayer.statement(*line, r);
+    }
+    replayer.report
+}
+
+/// A replay under way: the candidate rules, one session state per
+/// recorded session, and the report so far.
+struct Replayer<'a> {
+    rules: &'a RuleSet,
+    catalogs: &'a HashMap<String, Arc<Catalog>>,
+    search_path: &'a [String],
+    sessions: HashMap<(String, Option<u64>), SessionState>,
+    report: Report,
+}
+
+impl Replayer<'_> {
+    /// Re-decides the statement event on `line` and reports the outcome.
+    fn statement(&mut self, line: usize, r: &Record) {
+        let report = &mut self.report;
         let Some(agent_name) = r.agent.clone() else {
             report.not_replayable.push(Unreplayable {
                 line,
@@ -169,15 +193,9 @@ pub fn replay(
                 kind: "no_agent",
                 detail: "the event names no agent".into(),
             });
-            continue;
+            return;
         };
         let counts = report.agents.entry(agent_name.clone()).or_default();
-        let skip = |kind, detail: String| Unreplayable {
-            line,
-            agent: Some(agent_name.clone()),
-            kind,
-            detail,
-        };
         // Refused at run time (a budget, a window, an approval hold, the
         // token's state) after the policy allowed it: the policy's part is
         // replayed as an allowed statement; the run-time part is not.
@@ -186,53 +204,28 @@ pub fn replay(
             .as_deref()
             .filter(|reason| r.was_blocked() && RUNTIME_REASONS.contains(reason));
         let was_blocked = r.was_blocked() && runtime.is_none();
-        let unreplayable = if r.sql.is_none() {
-            Some(skip(
-                "no_sql",
-                match (r.was_blocked(), r.reason.as_deref()) {
-                    (true, Some(reason)) => {
-                        format!("a Bind or protocol-level denial recorded without SQL ({reason})")
-                    }
-                    _ => "the event records no SQL".into(),
-                },
-            ))
-        } else if r.sql_truncated == Some(true) {
-            Some(skip(
-                "sql_truncated",
-                "the recorded SQL was cut at the audit log's sql_max_bytes".into(),
-            ))
-        } else if rules.agent(&agent_name).is_none() {
-            Some(skip(
-                "unknown_agent",
-                format!("agent {agent_name:?} is not in the candidate rules"),
-            ))
-        } else {
-            None
-        };
-        if let Some(u) = unreplayable {
+        if let Some((kind, detail)) = unreplayable(r, &agent_name, self.rules) {
             counts.not_replayable += 1;
-            report.not_replayable.push(u);
-            continue;
+            report.not_replayable.push(Unreplayable {
+                line,
+                agent: Some(agent_name.clone()),
+                kind,
+                detail,
+            });
+            return;
         }
-        let agent = rules.agent(&agent_name).expect("checked above");
+        let agent = self.rules.agent(&agent_name).expect("checked above");
         let sql = r.sql.as_deref().unwrap_or_default();
         let database = r.database.as_deref();
-        let catalog = catalog_for(database, catalogs);
-        let analysis = analyze_recorded(sql, database, search_path, catalogs);
-        let session = sessions
+        let catalog = catalog_for(database, self.catalogs);
+        let analysis = analyze_recorded(sql, database, self.search_path, self.catalogs);
+        let session = self
+            .sessions
             .entry((agent_name.clone(), r.session_id))
             .or_default();
         let capability = r.capability();
         let verdict = match database.filter(|d| !agent.may_use_database(d)) {
-            Some(db) => Verdict::Deny(crate::policy::Denial {
-                sqlstate: "3D000",
-                reason: "database_not_allowed",
-                rule: format!("{}: agent.databases", agent.policy.file()),
-                message: format!(
-                    "agent {agent_name:?} may not connect to database {db:?} under the candidate rules"
-                ),
-                hint: None,
-            }),
+            Some(db) => database_denial(agent, &agent_name, db),
             None => decide(
                 &agent.policy,
                 &analysis,
@@ -241,19 +234,7 @@ pub fn replay(
                 capability.as_ref().map(|c| c as &dyn Capability),
             ),
         };
-        // The approval rules whose need does not depend on a Bind value.
-        let held: Vec<&str> = match (&verdict, &analysis) {
-            (Verdict::Allow, Ok(a)) if agent.policy.has_approvals() => agent
-                .policy
-                .approvals_needed(a)
-                .unwrap_or_default()
-                .iter()
-                .filter(|n| n.param.is_none())
-                .filter_map(|n| agent.policy.approvals.get(n.index))
-                .map(|r| r.rule.as_str())
-                .collect(),
-            _ => Vec::new(),
-        };
+        let held = approvals_holding(agent, &verdict, &analysis);
         if let (Verdict::Allow, Ok(a)) = (&verdict, &analysis) {
             session.executed(a);
         }
@@ -261,22 +242,7 @@ pub fn replay(
         if no_claims {
             report.without_claims += 1;
         }
-        let change = |r: &Record| Change {
-            line,
-            agent: agent_name.clone(),
-            session_id: r.session_id,
-            database: r.database.clone(),
-            sql: sql.to_owned(),
-            recorded_mode: r.mode.clone(),
-            recorded_reason: None,
-            recorded_rule: None,
-            reason: None,
-            rule: None,
-            message: None,
-            hint: None,
-            candidate_mode: agent.policy.mode.name(),
-            note: None,
-        };
+        let change = |r: &Record| change(line, &agent_name, sql, r, agent);
         if !held.is_empty() {
             report.held_for_approval.push(Change {
                 rule: Some(format!("{}: {}", agent.policy.file(), held.join(", "))),
@@ -284,28 +250,18 @@ pub fn replay(
                 ..change(r)
             });
         }
-        let runtime_note = runtime.map(|reason| {
-            format!(
-                "recorded as allowed by the policy, then refused at run time ({reason}); the run-time control is not replayed"
-            )
-        });
         match (was_blocked, verdict) {
             (false, Verdict::Allow) => counts.unchanged_allowed += 1,
             (true, Verdict::Deny(_)) => counts.unchanged_blocked += 1,
             (false, Verdict::Deny(d)) => {
                 counts.newly_blocked += 1;
-                let note = match (d.reason, no_claims, capability.is_some()) {
-                    ("claim_missing", true, _) => Some(
-                        "the event records no claims (an older log, or a token without custom claims): replayed with the subject and token id only".to_owned(),
-                    ),
-                    ("claim_missing", _, false) => Some(
-                        "a secret login carries no claims: rules that need claims deny it".to_owned(),
-                    ),
-                    _ if agent.policy.mode == Mode::Monitor => Some(
-                        "the candidate agent is in monitor mode: this would be audited, not blocked".to_owned(),
-                    ),
-                    _ => runtime_note,
-                };
+                let note = newly_blocked_note(
+                    d.reason,
+                    no_claims,
+                    capability.is_some(),
+                    agent.policy.mode,
+                    runtime,
+                );
                 report.newly_blocked.push(Change {
                     reason: Some(d.reason.to_owned()),
                     rule: Some(d.rule),
@@ -325,7 +281,115 @@ pub fn replay(
             }
         }
     }
-    report
+}
+
+/// Why the event of `agent_name` cannot be replayed under `rules`, as
+/// (kind, detail); `None` when it can.
+fn unreplayable(r: &Record, agent_name: &str, rules: &RuleSet) -> Option<(&'static str, String)> {
+    if r.sql.is_none() {
+        Some((
+            "no_sql",
+            match (r.was_blocked(), r.reason.as_deref()) {
+                (true, Some(reason)) => {
+                    format!("a Bind or protocol-level denial recorded without SQL ({reason})")
+                }
+                _ => "the event records no SQL".into(),
+            },
+        ))
+    } else if r.sql_truncated == Some(true) {
+        Some((
+            "sql_truncated",
+            "the recorded SQL was cut at the audit log's sql_max_bytes".into(),
+        ))
+    } else if rules.agent(agent_name).is_none() {
+        Some((
+            "unknown_agent",
+            format!("agent {agent_name:?} is not in the candidate rules"),
+        ))
+    } else {
+        None
+    }
+}
+
+/// The candidate rules do not let the agent connect to the event's database.
+fn database_denial(agent: &Agent, agent_name: &str, db: &str) -> Verdict {
+    Verdict::Deny(crate::policy::Denial {
+        sqlstate: "3D000",
+        reason: "database_not_allowed",
+        rule: format!("{}: agent.databases", agent.policy.file()),
+        message: format!(
+            "agent {agent_name:?} may not connect to database {db:?} under the candidate rules"
+        ),
+        hint: None,
+    })
+}
+
+/// The approval rules whose need does not depend on a Bind value.
+fn approvals_holding<'a>(
+    agent: &'a Agent,
+    verdict: &Verdict,
+    analysis: &Result<Analysis, AnalysisError>,
+) -> Vec<&'a str> {
+    match (verdict, analysis) {
+        (Verdict::Allow, Ok(a)) if agent.policy.has_approvals() => agent
+            .policy
+            .approvals_needed(a)
+            .unwrap_or_default()
+            .iter()
+            .filter(|n| n.param.is_none())
+            .filter_map(|n| agent.policy.approvals.get(n.index))
+            .map(|r| r.rule.as_str())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A change of the statement on `line`, without the verdicts.
+fn change(line: usize, agent_name: &str, sql: &str, r: &Record, agent: &Agent) -> Change {
+    Change {
+        line,
+        agent: agent_name.to_owned(),
+        session_id: r.session_id,
+        database: r.database.clone(),
+        sql: sql.to_owned(),
+        recorded_mode: r.mode.clone(),
+        recorded_reason: None,
+        recorded_rule: None,
+        reason: None,
+        rule: None,
+        message: None,
+        hint: None,
+        candidate_mode: agent.policy.mode.name(),
+        note: None,
+    }
+}
+
+/// Why a newly blocked statement may not be what a live session would
+/// get: claims the event lacks, a candidate in monitor mode, or a
+/// run-time refusal (`runtime`) that is not replayed.
+fn newly_blocked_note(
+    reason: &str,
+    no_claims: bool,
+    capability: bool,
+    mode: Mode,
+    runtime: Option<&str>,
+) -> Option<String> {
+    match (reason, no_claims, capability) {
+        ("claim_missing", true, _) => Some(
+            "the event records no claims (an older log, or a token without custom claims): replayed with the subject and token id only".to_owned(),
+        ),
+        ("claim_missing", _, false) => Some(
+            "a secret login carries no claims: rules that need claims deny it".to_owned(),
+        ),
+        _ if mode == Mode::Monitor => Some(
+            "the candidate agent is in monitor mode: this would be audited, not blocked".to_owned(),
+        ),
+        _ => runtime.map(|reason| {
+            format!(
+                "recorded as allowed by the policy, then refused at run time ({reason}); the run-time control is not replayed"
+            )
+        }),
+    }
 }
 
 #[cfg(test)]

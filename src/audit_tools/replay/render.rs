@@ -11,6 +11,15 @@ fn one_line(sql: &str) -> String {
 /// The human-readable report.
 pub fn render_text(report: &Report) -> String {
     let mut out = String::new();
+    summary(&mut out, report);
+    changes(&mut out, report);
+    unreplayed(&mut out, report);
+    footer(&mut out, report);
+    out
+}
+
+/// What was replayed under what, and the counts per agent.
+fn summary(out: &mut String, report: &Report) {
     let _ = writeln!(
         out,
         "replayed {} statement events from {} under {} (catalog: {})",
@@ -45,6 +54,10 @@ pub fn render_text(report: &Report) -> String {
         out,
         "(allowed, blocked: unchanged; blocked includes monitor-mode events that would have been blocked)"
     );
+}
+
+/// The statements newly blocked, newly allowed and held for approval.
+fn changes(out: &mut String, report: &Report) {
     if !report.newly_blocked.is_empty() {
         let _ = writeln!(out, "\nnewly blocked: {}", report.newly_blocked.len());
         for c in &report.newly_blocked {
@@ -104,6 +117,10 @@ pub fn render_text(report: &Report) -> String {
             let _ = writeln!(out, "    sql:     {}", one_line(&c.sql));
         }
     }
+}
+
+/// The events that could not be replayed and the malformed lines.
+fn unreplayed(out: &mut String, report: &Report) {
     if !report.not_replayable.is_empty() {
         let _ = writeln!(out, "\nnot replayable: {}", report.not_replayable.len());
         for u in &report.not_replayable {
@@ -123,6 +140,10 @@ pub fn render_text(report: &Report) -> String {
             let _ = writeln!(out, "  line {}: {}", m.line, m.error);
         }
     }
+}
+
+/// Events not replayed, claims missing, and the result.
+fn footer(out: &mut String, report: &Report) {
     let _ = writeln!(out);
     if report.without_claims > 0 {
         let _ = writeln!(
@@ -155,7 +176,6 @@ pub fn render_text(report: &Report) -> String {
             "result: {n} statement(s) would be newly blocked (exit status 1)"
         ),
     };
-    out
 }
 
 fn session(id: Option<u64>) -> String {

@@ -176,3 +176,26 @@ fn a_database_the_candidate_drops_blocks_its_statements() {
         Some("database_not_allowed")
     );
 }
+
+#[test]
+fn notes_on_newly_blocked_statements() {
+    let note = |reason, no_claims, capability, mode, runtime| {
+        newly_blocked_note(reason, no_claims, capability, mode, runtime).unwrap_or_default()
+    };
+    assert!(note("claim_missing", true, true, Mode::Enforce, None).contains("records no claims"));
+    assert!(note("claim_missing", false, false, Mode::Enforce, None).contains("secret login"));
+    // A token session with its claims recorded: no claims note.
+    assert_eq!(note("claim_missing", false, true, Mode::Enforce, None), "");
+    assert!(note("table_denied", false, true, Mode::Monitor, None).contains("monitor mode"));
+    assert!(
+        note(
+            "table_denied",
+            false,
+            true,
+            Mode::Enforce,
+            Some("rate_limited")
+        )
+        .contains("refused at run time (rate_limited)")
+    );
+    assert_eq!(note("table_denied", false, true, Mode::Enforce, None), "");
+}
