@@ -154,8 +154,19 @@ async fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
         return Response::text(400, "bad request line\n");
     };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if let Some(response) = probe(method, path, gateway).await {
+        return response;
+    }
+    if !authorized(lines, token) {
+        return Response::text(401, "a valid bearer token is required\n");
+    }
+    operate(method, path, query, gateway).await
+}
+
+/// The probes anyone may call: `/healthz` and `/readyz`.
+async fn probe(method: &str, path: &str, gateway: &Gateway) -> Option<Response> {
     match (method, path) {
-        ("GET", "/healthz") => return Response::text(200, "ok\n"),
+        ("GET", "/healthz") => Some(Response::text(200, "ok\n")),
         ("GET", "/readyz") => {
             // Not ready while no new session could be served (upstream
             // down, or an unwritable audit log with on_failure = "block").
@@ -163,22 +174,28 @@ async fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
             // ready (taking every replica out over one bad file would be
             // an outage), but said so for whoever looks.
             let readiness = gateway.readiness().await;
-            return Response::text(
+            Some(Response::text(
                 if readiness.ready { 200 } else { 503 },
                 format!("{}\n", readiness.text),
-            );
+            ))
         }
-        _ => {}
+        _ => None,
     }
-    let presented = lines
+}
+
+/// Whether the header lines carry `Authorization: Bearer TOKEN` with the
+/// admin token, compared in constant time.
+fn authorized<'a>(headers: impl Iterator<Item = &'a str>, token: &str) -> bool {
+    let presented = headers
         .filter_map(|l| l.split_once(':'))
         .find(|(name, _)| name.trim().eq_ignore_ascii_case("authorization"))
         .and_then(|(_, v)| v.trim().strip_prefix("Bearer "))
         .map(str::trim);
-    let authorized = presented.is_some_and(|p| bool::from(p.as_bytes().ct_eq(token.as_bytes())));
-    if !authorized {
-        return Response::text(401, "a valid bearer token is required\n");
-    }
+    presented.is_some_and(|p| bool::from(p.as_bytes().ct_eq(token.as_bytes())))
+}
+
+/// The operations that need the bearer token.
+async fn operate(method: &str, path: &str, query: &str, gateway: &Gateway) -> Response {
     let params = query_params(query);
     let param = |name: &str| {
         params
@@ -194,78 +211,16 @@ async fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
             body: gateway.render_metrics(),
         },
         ("GET", ["sessions"]) => Response::json(&gateway.sessions()),
-        ("GET", ["suspensions"]) => {
-            let list: Vec<serde_json::Value> = gateway
-                .suspensions()
-                .iter()
-                .map(|s| {
-                    serde_json::json!({
-                        "agent": s.agent,
-                        "subject": s.subject,
-                        "until": s.until.to_string(),
-                        "cause": s.cause,
-                    })
-                })
-                .collect();
-            Response::json(&list)
-        }
+        ("GET", ["suspensions"]) => suspensions(gateway),
         ("POST", ["agents", agent, "suspend"]) => {
-            let Some(seconds) = param("seconds")
-                .and_then(|s| s.parse::<u64>().ok())
-                .filter(|s| (1..=MAX_SUSPEND_SECONDS).contains(s))
-            else {
-                return Response::text(
-                    400,
-                    format!("seconds=N is required, 1 to {MAX_SUSPEND_SECONDS}\n"),
-                );
-            };
-            let s = gateway.suspend(
-                agent,
-                param("subject"),
-                jiff::SignedDuration::from_secs(seconds as i64),
-                "suspended by an operator".into(),
-            );
-            Response::json(&serde_json::json!({ "suspended": true, "until": s.until.to_string() }))
+            suspend(gateway, agent, param("seconds"), param("subject"))
         }
         ("POST", ["agents", agent, "resume"]) => {
             let resumed = gateway.resume(agent, param("subject"));
             Response::json(&serde_json::json!({ "resumed": resumed }))
         }
-        ("GET", ["status"]) => {
-            let approvals = gateway.approvals();
-            Response::json(&serde_json::json!({
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": gateway.reload_status(),
-                "rules_dir": gateway.config.rules_dir.display().to_string(),
-                "sessions_active": gateway.sessions().len(),
-                "suspensions": gateway.suspensions().len(),
-                "approvals_pending": approvals
-                    .iter()
-                    .filter(|a| a.state == crate::controls::ApprovalState::Pending)
-                    .count(),
-                "audit_dropped": gateway.audit.dropped(),
-                "audit": audit_status(&gateway.audit),
-            }))
-        }
-        ("POST", ["reload"]) => {
-            // As SIGHUP: the audit log is reopened too (log rotation).
-            gateway.audit.reopen();
-            match gateway.reload_rules("admin").await {
-                Ok(generation) => Response::json(
-                    &serde_json::json!({ "reloaded": true, "generation": generation }),
-                ),
-                Err(e) => Response {
-                    // 409: the directory is being written, try again once it
-                    // holds still; 422: the rules themselves were refused.
-                    status: match e {
-                        crate::proxy::reload::ReloadError::StillChanging { .. } => 409,
-                        _ => 422,
-                    },
-                    content_type: "text/plain; charset=utf-8",
-                    body: format!("rules not reloaded, the previous rules stay in force: {e}\n"),
-                },
-            }
-        }
+        ("GET", ["status"]) => status(gateway),
+        ("POST", ["reload"]) => reload(gateway).await,
         ("GET", ["approvals"]) => Response::json(&gateway.approvals()),
         ("POST", ["approvals", id, decision @ ("approve" | "reject")]) => {
             let by = param("by").unwrap_or("admin-api");
@@ -281,6 +236,87 @@ async fn route(head: &str, gateway: &Gateway, token: &str) -> Response {
         | (_, ["approvals", _, "approve" | "reject"])
         | (_, ["agents", _, "suspend" | "resume"]) => Response::text(405, "method not allowed\n"),
         _ => Response::text(404, "not found\n"),
+    }
+}
+
+/// `GET /suspensions`.
+fn suspensions(gateway: &Gateway) -> Response {
+    let list: Vec<serde_json::Value> = gateway
+        .suspensions()
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "agent": s.agent,
+                "subject": s.subject,
+                "until": s.until.to_string(),
+                "cause": s.cause,
+            })
+        })
+        .collect();
+    Response::json(&list)
+}
+
+/// `POST /agents/NAME/suspend?seconds=N[&subject=S]`.
+fn suspend(
+    gateway: &Gateway,
+    agent: &str,
+    seconds: Option<&str>,
+    subject: Option<&str>,
+) -> Response {
+    let Some(seconds) = seconds
+        .and_then(|s| s.parse::<u64>().ok())
+        .filter(|s| (1..=MAX_SUSPEND_SECONDS).contains(s))
+    else {
+        return Response::text(
+            400,
+            format!("seconds=N is required, 1 to {MAX_SUSPEND_SECONDS}\n"),
+        );
+    };
+    let s = gateway.suspend(
+        agent,
+        subject,
+        jiff::SignedDuration::from_secs(seconds as i64),
+        "suspended by an operator".into(),
+    );
+    Response::json(&serde_json::json!({ "suspended": true, "until": s.until.to_string() }))
+}
+
+/// `GET /status`.
+fn status(gateway: &Gateway) -> Response {
+    let approvals = gateway.approvals();
+    Response::json(&serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "rules": gateway.reload_status(),
+        "rules_dir": gateway.config.rules_dir.display().to_string(),
+        "sessions_active": gateway.sessions().len(),
+        "suspensions": gateway.suspensions().len(),
+        "approvals_pending": approvals
+            .iter()
+            .filter(|a| a.state == crate::controls::ApprovalState::Pending)
+            .count(),
+        "audit_dropped": gateway.audit.dropped(),
+        "audit": audit_status(&gateway.audit),
+    }))
+}
+
+/// `POST /reload`.
+async fn reload(gateway: &Gateway) -> Response {
+    // As SIGHUP: the audit log is reopened too (log rotation).
+    gateway.audit.reopen();
+    match gateway.reload_rules("admin").await {
+        Ok(generation) => {
+            Response::json(&serde_json::json!({ "reloaded": true, "generation": generation }))
+        }
+        Err(e) => Response {
+            // 409: the directory is being written, try again once it
+            // holds still; 422: the rules themselves were refused.
+            status: match e {
+                crate::proxy::reload::ReloadError::StillChanging { .. } => 409,
+                _ => 422,
+            },
+            content_type: "text/plain; charset=utf-8",
+            body: format!("rules not reloaded, the previous rules stay in force: {e}\n"),
+        },
     }
 }
 
@@ -360,5 +396,15 @@ mod tests {
                 ("end".to_owned(), "%4".to_owned()),
             ]
         );
+    }
+    #[test]
+    fn only_the_admin_bearer_token_authorizes() {
+        let ok = |headers: &str| authorized(headers.split("\r\n"), "s3cret");
+        assert!(ok("Host: x\r\nAuthorization: Bearer s3cret"));
+        assert!(ok("authorization:  Bearer  s3cret "));
+        assert!(!ok("Authorization: Bearer s3cre"));
+        assert!(!ok("Authorization: Basic s3cret"));
+        assert!(!ok("X-Token: Bearer s3cret"));
+        assert!(!ok(""));
     }
 }

@@ -122,6 +122,15 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self, gauges: Gauges) -> String {
         let mut out = String::new();
+        self.render_scalars(&mut out, &gauges);
+        self.render_labelled(&mut out, &gauges);
+        self.render_statements(&mut out);
+        self.render_decision_seconds(&mut out);
+        out
+    }
+
+    /// One-value counters and gauges.
+    fn render_scalars(&self, out: &mut String, gauges: &Gauges) {
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
             let _ = writeln!(
                 out,
@@ -188,6 +197,10 @@ impl Metrics {
             "1 while the last rules reload failed and the previous rules are in force.",
             self.reload_failing.load(Ordering::Relaxed),
         );
+    }
+
+    /// Rules reloads, approvals and alerts, by label.
+    fn render_labelled(&self, out: &mut String, gauges: &Gauges) {
         let _ = writeln!(
             out,
             "# HELP actgate_rules_reloads_total Rules reloads, by result.\n# TYPE actgate_rules_reloads_total counter\nactgate_rules_reloads_total{{result=\"ok\"}} {}\nactgate_rules_reloads_total{{result=\"failed\"}} {}",
@@ -216,6 +229,10 @@ impl Metrics {
                 gauges.alerts[i]
             );
         }
+    }
+
+    /// Policy decisions, by agent, verdict and reason.
+    fn render_statements(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "# HELP actgate_statements_total Policy decisions, by agent, verdict and reason.\n# TYPE actgate_statements_total counter"
@@ -239,6 +256,10 @@ impl Metrics {
             }
         }
         drop(map);
+    }
+
+    /// The histogram of decision times.
+    fn render_decision_seconds(&self, out: &mut String) {
         let name = "actgate_policy_decision_seconds";
         let _ = writeln!(
             out,
@@ -260,7 +281,6 @@ impl Metrics {
             self.decision_sum_ns.load(Ordering::Relaxed) as f64 / 1e9
         );
         let _ = writeln!(out, "{name}_count {count}");
-        out
     }
 }
 

@@ -13,7 +13,9 @@
 
 use super::record::{self, Log, Record, RecordError};
 use super::{CatalogLoadError, RUNTIME_REASONS, analyze_recorded, catalog_for, decide};
-use crate::policy::analyze::{Access, Class, ColumnAccess, ColumnName, SettingAction};
+use crate::policy::analyze::{
+    Access, Analysis, Class, ColumnAccess, ColumnName, SettingAction, SettingUse, StatementInfo,
+};
 use crate::policy::builtin;
 use crate::policy::catalog::Catalog;
 use crate::policy::names::QualifiedName;
@@ -23,6 +25,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
+
+mod render;
+
+use render::{comment, render};
 
 /// A verifier in the valid format that no secret matches (its keys are
 /// zero): the proposal loads, and nobody can log in until the DBA puts a
@@ -122,163 +128,7 @@ pub fn suggest(
     search_path: &[String],
 ) -> Result<Suggestion, SuggestError> {
     let default_schema = search_path.first().map(String::as_str).unwrap_or("public");
-    let mut seen = Seen::default();
-    let mut skipped = Skipped::default();
-    let mut used: Vec<(usize, &Record)> = Vec::new();
-    for (line, r) in &log.records {
-        if !r.is_statement() || r.agent.as_deref() != Some(agent) {
-            continue;
-        }
-        // Refused at run time (a budget, a window, an approval hold) after
-        // the policy allowed it: the agent needs what it used.
-        let runtime = r.was_blocked()
-            && r.reason
-                .as_deref()
-                .is_some_and(|x| RUNTIME_REASONS.contains(&x));
-        if r.was_blocked() && !r.monitor() && !runtime {
-            // It never ran: widening the policy to it is replay's question.
-            skipped.blocked_enforce += 1;
-            continue;
-        }
-        let Some(sql) = r.sql.as_deref() else {
-            skipped.no_sql.push(*line);
-            continue;
-        };
-        if r.sql_truncated == Some(true) {
-            skipped.truncated.push(*line);
-            continue;
-        }
-        let database = r.database.as_deref();
-        let analysis = match analyze_recorded(sql, database, search_path, catalogs) {
-            Ok(a) => a,
-            Err(e) => {
-                skipped.unparseable.push((*line, e.to_string()));
-                continue;
-            }
-        };
-        used.push((*line, r));
-        if r.was_blocked() {
-            seen.monitor_blocked += 1;
-        } else {
-            seen.allowed += 1;
-        }
-        if let Some(db) = database {
-            *seen.databases.entry(db.to_owned()).or_default() += 1;
-        }
-        if r.token_session() {
-            seen.token_sessions += 1;
-            seen.claim_names
-                .extend(r.claims.iter().flat_map(|c| c.keys().cloned()));
-        } else {
-            seen.secret_sessions += 1;
-        }
-        let catalog = catalog_for(database, catalogs);
-        // What this one statement needs; counted once per statement.
-        let mut classes = BTreeSet::new();
-        let mut functions = BTreeSet::new();
-        let mut settings = BTreeSet::new();
-        let mut tables: BTreeMap<QualifiedName, TableSeen> = BTreeMap::new();
-        let mut missing_where = false;
-        for st in &analysis.statements {
-            for c in &st.classes {
-                // Allowed without listing them (driver_profile stays on).
-                let implicit = *c == Class::Transaction
-                    || *c == Class::Session
-                    || st.housekeeping
-                    || crate::policy::implied(st, *c);
-                if !implicit {
-                    classes.insert(*c);
-                }
-            }
-            for s in &st.settings {
-                let custom = s.name.contains('.');
-                let needed = match s.action {
-                    SettingAction::Show => custom,
-                    // Allowed without listing them (driver_profile stays
-                    // on): narrowing the session, RESET ALL / DISCARD ALL.
-                    SettingAction::Narrow => false,
-                    SettingAction::Reset | SettingAction::Discard
-                        if s.name == "all"
-                            || builtin::NARROWABLE_SETTINGS.contains(&s.name.as_str()) =>
-                    {
-                        false
-                    }
-                    _ => custom || !builtin::SETTINGS.contains(&s.name.as_str()),
-                };
-                if needed {
-                    settings.insert(s.name.clone());
-                }
-            }
-            for f in &st.functions {
-                let builtin = (f.schema == "pg_catalog"
-                    && (builtin::is_builtin_function(&f.name)
-                        || builtin::is_driver_function(&f.name)))
-                    || builtin::is_driver_qualified_function(&f.schema, &f.name);
-                if !builtin {
-                    functions.insert(f.to_string());
-                }
-            }
-            for rel in &st.relations {
-                let system =
-                    rel.name.schema == "pg_catalog" || rel.name.schema == "information_schema";
-                if system
-                    && rel.access == Access::Read
-                    && builtin::listed(builtin::DRIVER_RELATIONS, &rel.name.schema, &rel.name.name)
-                {
-                    continue;
-                }
-                let t = tables.entry(rel.name.clone()).or_default();
-                t.operations.insert(rel.access, 1);
-            }
-            let mut column = |relation: &QualifiedName, column: &ColumnName, access| {
-                let Some(t) = tables.get_mut(relation) else {
-                    return;
-                };
-                let names: Option<Vec<String>> = match column {
-                    ColumnName::Named(n) => Some(vec![n.clone()]),
-                    ColumnName::All => catalog
-                        .and_then(|c| c.columns(relation))
-                        .map(|c| c.to_vec()),
-                };
-                match (names, access) {
-                    (Some(n), ColumnAccess::Read) => t.read.extend(n),
-                    (Some(n), ColumnAccess::Write) => t.written.extend(n),
-                    (None, ColumnAccess::Read) => t.read_unknown = 1,
-                    (None, ColumnAccess::Write) => t.write_unknown = 1,
-                }
-            };
-            for c in &st.columns {
-                column(&c.relation, &c.column, c.access);
-            }
-            for a in &st.ambiguous {
-                for (t, c) in &a.candidates {
-                    column(t, c, ColumnAccess::Read);
-                }
-            }
-            missing_where |= st.missing_where;
-        }
-        for c in classes {
-            *seen.classes.entry(c).or_default() += 1;
-        }
-        for f in functions {
-            *seen.functions.entry(f).or_default() += 1;
-        }
-        for s in settings {
-            *seen.settings.entry(s).or_default() += 1;
-        }
-        seen.missing_where += usize::from(missing_where);
-        for (name, t) in tables {
-            let all = seen.tables.entry(name).or_default();
-            all.statements += 1;
-            for (op, n) in t.operations {
-                *all.operations.entry(op).or_default() += n;
-            }
-            all.read.extend(t.read);
-            all.written.extend(t.written);
-            all.read_unknown += t.read_unknown;
-            all.write_unknown += t.write_unknown;
-        }
-    }
+    let (seen, skipped, used) = collect(log, agent, catalogs, search_path);
     if used.is_empty() {
         return Err(SuggestError::NoStatements(agent.to_owned()));
     }
@@ -295,11 +145,247 @@ pub fn suggest(
     );
 
     // The proposal must load, and allow what it was built from.
+    let uncovered = still_denied(&toml, &used, catalogs, search_path)?;
+    append_uncovered(&mut toml, &uncovered);
+    Ok(Suggestion {
+        toml,
+        used: used.iter().map(|(l, _)| *l).collect(),
+        uncovered,
+    })
+}
+
+/// Reads `agent`'s recorded statements: what those that ran need, why
+/// the others were not used, and the (line, record) of each one used.
+fn collect<'a>(
+    log: &'a Log,
+    agent: &str,
+    catalogs: &HashMap<String, Arc<Catalog>>,
+    search_path: &[String],
+) -> (Seen, Skipped, Vec<(usize, &'a Record)>) {
+    let mut seen = Seen::default();
+    let mut skipped = Skipped::default();
+    let mut used: Vec<(usize, &Record)> = Vec::new();
+    for (line, r) in &log.records {
+        if !r.is_statement() || r.agent.as_deref() != Some(agent) {
+            continue;
+        }
+        let Some(sql) = skipped.usable_sql(*line, r) else {
+            continue;
+        };
+        let database = r.database.as_deref();
+        let analysis = match analyze_recorded(sql, database, search_path, catalogs) {
+            Ok(a) => a,
+            Err(e) => {
+                skipped.unparseable.push((*line, e.to_string()));
+                continue;
+            }
+        };
+        used.push((*line, r));
+        seen.statement(r, database);
+        seen.add(Needs::of(&analysis, catalog_for(database, catalogs)));
+    }
+    (seen, skipped, used)
+}
+
+impl Skipped {
+    /// The SQL of a recorded statement that ran; `None` (counted here,
+    /// under the reason) when it cannot be used.
+    fn usable_sql<'r>(&mut self, line: usize, r: &'r Record) -> Option<&'r str> {
+        // Refused at run time (a budget, a window, an approval hold) after
+        // the policy allowed it: the agent needs what it used.
+        let runtime = r.was_blocked()
+            && r.reason
+                .as_deref()
+                .is_some_and(|x| RUNTIME_REASONS.contains(&x));
+        if r.was_blocked() && !r.monitor() && !runtime {
+            // It never ran: widening the policy to it is replay's question.
+            self.blocked_enforce += 1;
+            return None;
+        }
+        let Some(sql) = r.sql.as_deref() else {
+            self.no_sql.push(line);
+            return None;
+        };
+        if r.sql_truncated == Some(true) {
+            self.truncated.push(line);
+            return None;
+        }
+        Some(sql)
+    }
+}
+
+impl Seen {
+    /// Counts a used statement: how it was decided, its database and the
+    /// way its session logged in.
+    fn statement(&mut self, r: &Record, database: Option<&str>) {
+        if r.was_blocked() {
+            self.monitor_blocked += 1;
+        } else {
+            self.allowed += 1;
+        }
+        if let Some(db) = database {
+            *self.databases.entry(db.to_owned()).or_default() += 1;
+        }
+        if r.token_session() {
+            self.token_sessions += 1;
+            self.claim_names
+                .extend(r.claims.iter().flat_map(|c| c.keys().cloned()));
+        } else {
+            self.secret_sessions += 1;
+        }
+    }
+
+    /// Adds what one statement needs.
+    fn add(&mut self, needs: Needs) {
+        for c in needs.classes {
+            *self.classes.entry(c).or_default() += 1;
+        }
+        for f in needs.functions {
+            *self.functions.entry(f).or_default() += 1;
+        }
+        for s in needs.settings {
+            *self.settings.entry(s).or_default() += 1;
+        }
+        self.missing_where += usize::from(needs.missing_where);
+        for (name, t) in needs.tables {
+            let all = self.tables.entry(name).or_default();
+            all.statements += 1;
+            for (op, n) in t.operations {
+                *all.operations.entry(op).or_default() += n;
+            }
+            all.read.extend(t.read);
+            all.written.extend(t.written);
+            all.read_unknown += t.read_unknown;
+            all.write_unknown += t.write_unknown;
+        }
+    }
+}
+
+/// What one recorded statement needs; counted once per statement.
+#[derive(Default)]
+struct Needs {
+    classes: BTreeSet<Class>,
+    functions: BTreeSet<String>,
+    settings: BTreeSet<String>,
+    tables: BTreeMap<QualifiedName, TableSeen>,
+    missing_where: bool,
+}
+
+impl Needs {
+    fn of(analysis: &Analysis, catalog: Option<&Catalog>) -> Needs {
+        let mut needs = Needs::default();
+        for st in &analysis.statements {
+            for c in &st.classes {
+                if class_needed(st, *c) {
+                    needs.classes.insert(*c);
+                }
+            }
+            for s in &st.settings {
+                if setting_needed(s) {
+                    needs.settings.insert(s.name.clone());
+                }
+            }
+            for f in &st.functions {
+                if !builtin_function(f) {
+                    needs.functions.insert(f.to_string());
+                }
+            }
+            needs.tables_of(st, catalog);
+            needs.missing_where |= st.missing_where;
+        }
+        needs
+    }
+
+    /// The tables `st` uses, with their operations and columns.
+    fn tables_of(&mut self, st: &StatementInfo, catalog: Option<&Catalog>) {
+        let tables = &mut self.tables;
+        for rel in &st.relations {
+            let system = rel.name.schema == "pg_catalog" || rel.name.schema == "information_schema";
+            if system
+                && rel.access == Access::Read
+                && builtin::listed(builtin::DRIVER_RELATIONS, &rel.name.schema, &rel.name.name)
+            {
+                continue;
+            }
+            let t = tables.entry(rel.name.clone()).or_default();
+            t.operations.insert(rel.access, 1);
+        }
+        let mut column = |relation: &QualifiedName, column: &ColumnName, access| {
+            let Some(t) = tables.get_mut(relation) else {
+                return;
+            };
+            let names: Option<Vec<String>> = match column {
+                ColumnName::Named(n) => Some(vec![n.clone()]),
+                ColumnName::All => catalog
+                    .and_then(|c| c.columns(relation))
+                    .map(|c| c.to_vec()),
+            };
+            match (names, access) {
+                (Some(n), ColumnAccess::Read) => t.read.extend(n),
+                (Some(n), ColumnAccess::Write) => t.written.extend(n),
+                (None, ColumnAccess::Read) => t.read_unknown = 1,
+                (None, ColumnAccess::Write) => t.write_unknown = 1,
+            }
+        };
+        for c in &st.columns {
+            column(&c.relation, &c.column, c.access);
+        }
+        for a in &st.ambiguous {
+            for (t, c) in &a.candidates {
+                column(t, c, ColumnAccess::Read);
+            }
+        }
+    }
+}
+
+/// Whether the rules file must list class `c` of `st`: transaction and
+/// session statements, housekeeping and implied classes are allowed
+/// without listing them (driver_profile stays on).
+fn class_needed(st: &StatementInfo, c: Class) -> bool {
+    let implicit = c == Class::Transaction
+        || c == Class::Session
+        || st.housekeeping
+        || crate::policy::implied(st, c);
+    !implicit
+}
+
+/// Whether the rules file must list the setting `s` uses.
+fn setting_needed(s: &SettingUse) -> bool {
+    let custom = s.name.contains('.');
+    match s.action {
+        SettingAction::Show => custom,
+        // Allowed without listing them (driver_profile stays
+        // on): narrowing the session, RESET ALL / DISCARD ALL.
+        SettingAction::Narrow => false,
+        SettingAction::Reset | SettingAction::Discard
+            if s.name == "all" || builtin::NARROWABLE_SETTINGS.contains(&s.name.as_str()) =>
+        {
+            false
+        }
+        _ => custom || !builtin::SETTINGS.contains(&s.name.as_str()),
+    }
+}
+
+/// A function on the built-in or driver allow-list: never listed.
+fn builtin_function(f: &QualifiedName) -> bool {
+    (f.schema == "pg_catalog"
+        && (builtin::is_builtin_function(&f.name) || builtin::is_driver_function(&f.name)))
+        || builtin::is_driver_qualified_function(&f.schema, &f.name)
+}
+
+/// Loads the proposal and decides under it every statement it was built
+/// from: those it still denies, as (line, reason).
+fn still_denied(
+    toml: &str,
+    used: &[(usize, &Record)],
+    catalogs: &HashMap<String, Arc<Catalog>>,
+    search_path: &[String],
+) -> Result<Vec<(usize, String)>, SuggestError> {
     let compiled =
-        crate::rules::parse_agent(&toml, Path::new("suggested.toml"), search_path, catalogs)?;
+        crate::rules::parse_agent(toml, Path::new("suggested.toml"), search_path, catalogs)?;
     let mut sessions: HashMap<Option<u64>, SessionState> = HashMap::new();
     let mut uncovered = Vec::new();
-    for (line, r) in &used {
+    for (line, r) in used {
         let database = r.database.as_deref();
         let analysis = analyze_recorded(
             r.sql.as_deref().unwrap_or_default(),
@@ -324,426 +410,22 @@ pub fn suggest(
             _ => {}
         }
     }
+    Ok(uncovered)
+}
+
+/// Lists the statements the proposal still denies in a closing comment.
+fn append_uncovered(toml: &mut String, uncovered: &[(usize, String)]) {
     if !uncovered.is_empty() {
         let _ = writeln!(
             toml,
             "\n# NOT COVERED: {} recorded statement(s) this policy still denies (no rules file can allow them, or they need a claim or catalog this replay lacks):",
             uncovered.len()
         );
-        for (line, why) in &uncovered {
+        for (line, why) in uncovered {
             let _ = writeln!(toml, "#   line {line}: {}", comment(why));
         }
     }
-    Ok(Suggestion {
-        toml,
-        used: used.iter().map(|(l, _)| *l).collect(),
-        uncovered,
-    })
-}
-
-/// A TOML key: bare when TOML allows it.
-fn toml_key(s: &str) -> String {
-    let bare = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if bare { s.to_owned() } else { quoted(s) }
-}
-
-/// A TOML string literal.
-fn quoted(s: &str) -> String {
-    toml::Value::String(s.to_owned()).to_string()
-}
-
-fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
-    let items: Vec<String> = items.into_iter().map(quoted).collect();
-    format!("[{}]", items.join(", "))
-}
-
-/// Text safe inside a `#` comment line.
-fn comment(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn counted<K: std::fmt::Display>(m: &BTreeMap<K, usize>) -> String {
-    m.iter()
-        .map(|(k, n)| format!("{k}: {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn lines(v: &[usize]) -> String {
-    v.iter()
-        .map(usize::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn render(
-    seen: &Seen,
-    skipped: &Skipped,
-    source: &str,
-    agent: &str,
-    default_schema: &str,
-    catalog: bool,
-) -> String {
-    let mut out = String::new();
-    let w = &mut out;
-    let _ = writeln!(
-        w,
-        "# Suggested by `actgate suggest` for agent {agent:?} from {}.",
-        comment(source)
-    );
-    let _ = writeln!(
-        w,
-        "# Built from {} recorded statement(s): {} allowed, {} blocked in monitor mode (they ran).",
-        seen.allowed + seen.monitor_blocked,
-        seen.allowed,
-        seen.monitor_blocked
-    );
-    if skipped.blocked_enforce > 0 {
-        let _ = writeln!(
-            w,
-            "# Not used: {} statement(s) blocked in enforce mode (they never ran; check them with `actgate replay`).",
-            skipped.blocked_enforce
-        );
-    }
-    if !skipped.truncated.is_empty() {
-        let _ = writeln!(
-            w,
-            "# NOT ANALYSED: {} statement(s) with truncated SQL (sql_truncated), line(s) {}: raise [audit] sql_max_bytes or review them by hand.",
-            skipped.truncated.len(),
-            lines(&skipped.truncated)
-        );
-    }
-    if !skipped.no_sql.is_empty() {
-        let _ = writeln!(
-            w,
-            "# NOT ANALYSED: {} event(s) without SQL, line(s) {}.",
-            skipped.no_sql.len(),
-            lines(&skipped.no_sql)
-        );
-    }
-    if !skipped.unparseable.is_empty() {
-        let _ = writeln!(
-            w,
-            "# NOT ANALYSED: {} statement(s) actgate cannot parse (it denies them under any policy):",
-            skipped.unparseable.len()
-        );
-        for (line, e) in &skipped.unparseable {
-            let _ = writeln!(w, "#   line {line}: {}", comment(e));
-        }
-    }
-    let _ = writeln!(
-        w,
-        "# Review every entry: this is what the agent did, not necessarily what it should do."
-    );
-    let _ = writeln!(w, "\n[agent]");
-    let _ = writeln!(w, "name = {}", quoted(agent));
-    let _ = writeln!(
-        w,
-        "databases = {}   # statements per database: {}",
-        list(seen.databases.keys().map(String::as_str)),
-        counted(&seen.databases)
-    );
-    if seen.token_sessions > 0 {
-        let _ = writeln!(
-            w,
-            "auth = \"token\"   # {} statement(s) came from capability-token sessions",
-            seen.token_sessions
-        );
-        if seen.secret_sessions > 0 {
-            let _ = writeln!(
-                w,
-                "# NOTE: {} statement(s) came from secret logins; an agent has one way to log in.",
-                seen.secret_sessions
-            );
-        }
-    } else {
-        let _ = writeln!(
-            w,
-            "# EDIT ME: a placeholder that no secret matches; replace it with the output of `actgate secret`."
-        );
-        let _ = writeln!(w, "secret_verifier = {}", quoted(PLACEHOLDER_VERIFIER));
-    }
-
-    let _ = writeln!(w, "\n[policy]");
-    let _ = writeln!(
-        w,
-        "# mode = \"monitor\"   # to trial this policy first: evaluate and audit, never block"
-    );
-    let _ = writeln!(
-        w,
-        "statements = {}   # statements per class: {}",
-        list(seen.classes.keys().map(|c| c.name())),
-        counted(
-            &seen
-                .classes
-                .iter()
-                .map(|(c, n)| (c.name(), *n))
-                .collect::<BTreeMap<_, _>>()
-        )
-    );
-    if !seen.functions.is_empty() {
-        let _ = writeln!(
-            w,
-            "functions = {}   # beyond the built-in allow-list; statements per function: {}",
-            list(seen.functions.keys().map(String::as_str)),
-            counted(&seen.functions)
-        );
-    }
-    if !seen.settings.is_empty() {
-        let _ = writeln!(
-            w,
-            "settings = {}   # statements per setting: {}",
-            list(seen.settings.keys().map(String::as_str)),
-            counted(&seen.settings)
-        );
-    }
-    if seen.missing_where > 0 {
-        let _ = writeln!(
-            w,
-            "require_where = false   # WARNING: {} UPDATE/DELETE statement(s) without a WHERE clause were seen",
-            seen.missing_where
-        );
-    }
-    if seen.token_sessions > 0 && !seen.claim_names.is_empty() {
-        let names: Vec<&str> = seen.claim_names.iter().map(String::as_str).collect();
-        let _ = writeln!(
-            w,
-            "# The tokens carried the claims {}: consider `scope = {{ <column> = \"{{{{claims.NAME}}}}\" }}` on tables holding end users' rows.",
-            names.join(", ")
-        );
-    }
-
-    for (name, t) in &seen.tables {
-        let key = if name.schema == default_schema {
-            crate::policy::names::quote_if_needed(&name.name)
-        } else {
-            name.to_string()
-        };
-        let _ = writeln!(w, "\n[tables.{}]", toml_key(&key));
-        let ops = t
-            .operations
-            .iter()
-            .map(|(a, n)| format!("{} {n}", a.name()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let _ = writeln!(w, "# used by {} statement(s): {ops}", t.statements);
-        let _ = writeln!(
-            w,
-            "operations = {}",
-            list(t.operations.keys().map(|a| a.name()))
-        );
-        let writes = t
-            .operations
-            .keys()
-            .any(|a| matches!(a, Access::Insert | Access::Update));
-        let unknown_why = if catalog {
-            "not in the catalog"
-        } else {
-            "unknown without a catalog (pass --database to expand *)"
-        };
-        if t.read_unknown > 0 || t.write_unknown > 0 {
-            let _ = writeln!(
-                w,
-                "# columns omitted: {} statement(s) used * or a whole row, whose columns are {unknown_why}",
-                t.read_unknown + t.write_unknown
-            );
-        } else if t.read.is_empty() && t.written.is_empty() {
-            let _ = writeln!(w, "# no column of it was named");
-        } else {
-            // `columns` bounds reads and writes alike.
-            let all: BTreeSet<&str> = t
-                .read
-                .iter()
-                .chain(&t.written)
-                .map(String::as_str)
-                .collect();
-            let _ = writeln!(w, "columns = {}", list(all));
-        }
-        if writes {
-            if t.write_unknown > 0 {
-                let _ = writeln!(
-                    w,
-                    "# write_columns omitted: an INSERT without a column list writes columns {unknown_why}"
-                );
-            } else {
-                let _ = writeln!(
-                    w,
-                    "write_columns = {}",
-                    list(t.written.iter().map(String::as_str))
-                );
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rules::parse_agent;
-
-    fn sp() -> Vec<String> {
-        vec!["public".into()]
-    }
-
-    fn event(event: &str, mode: &str, sql: &str) -> String {
-        serde_json::json!({
-            "v": 1, "event": event, "agent": "watcher", "session_id": 3,
-            "database": "shop", "mode": mode, "sql": sql, "sql_truncated": false,
-        })
-        .to_string()
-    }
-
-    fn suggest_from(lines: &[String]) -> Suggestion {
-        let log = record::parse(&lines.join("\n"));
-        suggest(&log, "audit.jsonl", "watcher", &HashMap::new(), &sp()).unwrap()
-    }
-
-    #[test]
-    fn the_proposal_loads_and_allows_what_it_was_built_from() {
-        let s = suggest_from(&[
-            event(
-                "statement_allowed",
-                "monitor",
-                "SELECT id, status FROM orders WHERE id = 1",
-            ),
-            event(
-                "statement_blocked",
-                "monitor",
-                "UPDATE orders SET status = 'paid' WHERE id = 1",
-            ),
-            event(
-                "statement_blocked",
-                "monitor",
-                "SELECT count(*) FROM customers",
-            ),
-            event(
-                "statement_blocked",
-                "monitor",
-                "SELECT public.order_total(1)",
-            ),
-            event("statement_allowed", "monitor", "BEGIN"),
-        ]);
-        assert!(s.uncovered.is_empty(), "{}", s.toml);
-        assert_eq!(s.used, vec![1, 2, 3, 4, 5]);
-        let agent = parse_agent(&s.toml, Path::new("s.toml"), &sp(), &HashMap::new()).unwrap();
-        let p = &agent.policy;
-        let names: Vec<&str> = p.classes.iter().map(|c| c.name()).collect();
-        assert_eq!(names, vec!["read", "update"], "{}", s.toml);
-        let orders = &p.tables[&QualifiedName::new("public", "orders")];
-        let cols: Vec<&str> = orders
-            .columns
-            .iter()
-            .flatten()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(cols, vec!["id", "status"], "{}", s.toml);
-        let written: Vec<&str> = orders
-            .write_columns
-            .iter()
-            .flatten()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(written, vec!["status"], "{}", s.toml);
-        assert!(
-            p.functions
-                .contains(&QualifiedName::new("public", "order_total")),
-            "{}",
-            s.toml
-        );
-        assert!(s.toml.contains("EDIT ME"), "{}", s.toml);
-    }
-
-    #[test]
-    fn star_without_a_catalog_omits_columns_and_says_why() {
-        let s = suggest_from(&[event(
-            "statement_allowed",
-            "monitor",
-            "SELECT * FROM orders",
-        )]);
-        assert!(s.toml.contains("# columns omitted"), "{}", s.toml);
-        assert!(!s.toml.contains("columns = "), "{}", s.toml);
-        assert!(s.uncovered.is_empty(), "{}", s.toml);
-    }
-
-    #[test]
-    fn unusable_events_are_reported_not_dropped() {
-        let truncated = serde_json::json!({
-            "event": "statement_allowed", "agent": "watcher", "database": "shop",
-            "mode": "monitor", "sql": "SELECT id FRO", "sql_truncated": true,
-        })
-        .to_string();
-        let s = suggest_from(&[
-            event("statement_allowed", "monitor", "SELECT id FROM orders"),
-            truncated,
-            event("statement_allowed", "monitor", "SELEC nonsense"),
-            event("statement_blocked", "enforce", "DELETE FROM orders"),
-            event(
-                "statement_blocked",
-                "monitor",
-                "COPY orders TO '/tmp/orders.csv'",
-            ),
-        ]);
-        assert!(
-            s.toml.contains("truncated SQL (sql_truncated), line(s) 2"),
-            "{}",
-            s.toml
-        );
-        assert!(s.toml.contains("#   line 3: "), "{}", s.toml);
-        assert!(
-            s.toml.contains("1 statement(s) blocked in enforce mode"),
-            "{}",
-            s.toml
-        );
-        // A server-side COPY is refused whatever the rules say.
-        assert_eq!(s.uncovered.len(), 1, "{}", s.toml);
-        assert_eq!(s.uncovered[0].0, 5);
-        assert!(
-            s.uncovered[0].1.starts_with("copy_server_side"),
-            "{:?}",
-            s.uncovered
-        );
-        assert!(s.toml.contains("# NOT COVERED: 1"), "{}", s.toml);
-        parse_agent(&s.toml, Path::new("s.toml"), &sp(), &HashMap::new()).unwrap();
-    }
-
-    #[test]
-    fn token_sessions_make_a_token_agent() {
-        let e = serde_json::json!({
-            "event": "statement_allowed", "agent": "watcher", "database": "shop",
-            "mode": "monitor", "sql": "SELECT id FROM orders WHERE customer_id = 42",
-            "subject": "customer-42", "token_id": "t1", "claims": {"customer_id": "42"},
-        })
-        .to_string();
-        let s = suggest_from(&[e]);
-        assert!(s.toml.contains("auth = \"token\""), "{}", s.toml);
-        assert!(!s.toml.contains("secret_verifier"), "{}", s.toml);
-        assert!(s.toml.contains("claims customer_id"), "{}", s.toml);
-    }
-
-    #[test]
-    fn statements_refused_at_run_time_count_as_used() {
-        let held = serde_json::json!({
-            "event": "statement_blocked", "agent": "watcher", "database": "shop",
-            "mode": "enforce", "reason": "rate_limited",
-            "sql": "SELECT id FROM products WHERE id = 1",
-        })
-        .to_string();
-        let s = suggest_from(&[held]);
-        assert!(s.toml.contains("[tables.products]"), "{}", s.toml);
-        assert!(s.uncovered.is_empty(), "{}", s.toml);
-    }
-
-    #[test]
-    fn no_statements_is_an_error() {
-        let log = record::parse(
-            &event("statement_allowed", "monitor", "SELECT 1").replace("watcher", "other"),
-        );
-        assert!(matches!(
-            suggest(&log, "a", "watcher", &HashMap::new(), &sp()),
-            Err(SuggestError::NoStatements(_))
-        ));
-    }
-}
+mod tests;

@@ -1,0 +1,228 @@
+use super::*;
+use std::time::Duration;
+
+#[test]
+fn timestamps_are_rfc3339() {
+    let t = UNIX_EPOCH + Duration::from_secs(1_795_000_000) + Duration::from_micros(42);
+    assert_eq!(timestamp(t), "2026-11-18T11:06:40.000042Z");
+    assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
+}
+
+#[test]
+fn events_are_written_as_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let mut log = AuditLog::open(&path, 16, 8).unwrap();
+    let (sql, truncated) = log.sql("SELECT * FROM orders");
+    log.record(&AuditEvent {
+        event: "statement_allowed",
+        agent: Some("bot".into()),
+        sql: Some(sql),
+        sql_truncated: Some(truncated),
+        ..AuditEvent::default()
+    });
+    log.close();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    let opened: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(opened["event"], "audit_log_opened");
+    let v: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(v["event"], "statement_allowed");
+    assert_eq!(v["agent"], "bot");
+    assert_eq!(v["sql"], "SELECT *");
+    assert_eq!(v["sql_truncated"], true);
+    assert_eq!(v["v"], 1);
+}
+
+#[test]
+fn a_full_queue_drops_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let mut log = AuditLog::open(&path, 1, 64).unwrap();
+    for _ in 0..10_000 {
+        log.record(&AuditEvent {
+            event: "statement_allowed",
+            ..AuditEvent::default()
+        });
+    }
+    let dropped = log.dropped();
+    log.close();
+    let events = read(&path);
+    let written = events
+        .iter()
+        .filter(|e| e["event"] == "statement_allowed")
+        .count() as u64;
+    assert_eq!(written + dropped, 10_000);
+    assert_eq!(reported(&events, "queue_full"), dropped);
+    assert_eq!(reported(&events, "write_failed"), 0);
+    assert_eq!(log.dropped_by(DropCause::QueueFull), dropped);
+    assert_eq!(log.unreported(), 0);
+}
+
+fn read(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("line {l:?}: {e}")))
+        .collect()
+}
+
+/// The drops `audit_events_dropped` lines account for, for `reason`.
+fn reported(events: &[serde_json::Value], reason: &str) -> u64 {
+    events
+        .iter()
+        .filter(|e| e["event"] == "audit_events_dropped" && e["reason"] == reason)
+        .map(|e| e["count"].as_u64().unwrap())
+        .sum()
+}
+
+fn event(name: &'static str, message: &str) -> AuditEvent {
+    AuditEvent {
+        event: name,
+        message: Some(message.into()),
+        ..AuditEvent::default()
+    }
+}
+
+/// Waits (bounded) until `done`.
+fn until(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..1000 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{what}");
+}
+
+fn contains(path: &Path, text: &str) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| t.contains(text))
+}
+
+/// A full disk: the path is a symlink to /dev/full, where every write
+/// fails with ENOSPC.
+fn full_disk(dir: &Path) -> PathBuf {
+    let path = dir.join("audit.jsonl");
+    std::os::unix::fs::symlink("/dev/full", &path).unwrap();
+    path
+}
+
+/// Frees the disk: a regular file takes the symlink's place.
+fn free_disk(path: &Path) {
+    let fresh = path.with_extension("fresh");
+    std::fs::write(&fresh, "").unwrap();
+    std::fs::rename(&fresh, path).unwrap();
+}
+
+#[test]
+fn failed_writes_are_counted_by_cause_and_reported_once_a_report_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = full_disk(dir.path());
+    let mut log = AuditLog::open(&path, 64, 64).unwrap();
+    // The opening line could not be written.
+    assert!(
+        matches!(&log.health(), AuditHealth::Failing { error } if error.contains("No space left")),
+        "{:?}",
+        log.health()
+    );
+    assert_eq!(log.dropped_by(DropCause::WriteFailed), 1);
+    for i in 0..5 {
+        log.record(&event("statement_allowed", &format!("lost {i}")));
+    }
+    until("the five events are lost", || log.dropped() == 6);
+    assert_eq!(log.dropped_by(DropCause::QueueFull), 0);
+    // No report could be written: none counts as reported.
+    assert_eq!(log.unreported(), 6);
+    // Continue mode: still accepting.
+    assert!(log.accepting());
+
+    free_disk(&path);
+    log.record(&event("statement_allowed", "kept"));
+    until("the disk is written again", || {
+        log.health() == AuditHealth::Writing && log.unreported() == 0
+    });
+    log.close();
+    let events = read(&path);
+    assert_eq!(reported(&events, "write_failed"), 6, "{events:#?}");
+    assert_eq!(reported(&events, "queue_full"), 0);
+    let reopened = events
+        .iter()
+        .find(|e| e["event"] == "audit_log_reopened")
+        .expect("the reopen is recorded");
+    assert_eq!(reopened["reason"], "replaced");
+    let drop = events
+        .iter()
+        .find(|e| e["event"] == "audit_events_dropped")
+        .unwrap();
+    assert!(
+        drop["message"].as_str().unwrap().contains("No space left"),
+        "{drop}"
+    );
+    assert!(events.iter().any(|e| e["message"] == "kept"));
+    assert!(!events.iter().any(|e| e["message"] == "lost 0"));
+}
+
+#[test]
+fn a_deleted_file_is_made_again_and_the_gap_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let mut log = AuditLog::open(&path, 64, 64).unwrap();
+    log.record(&event("statement_allowed", "before"));
+    until("the first event is written", || contains(&path, "before"));
+    std::fs::remove_file(&path).unwrap();
+    log.record(&event("statement_allowed", "after"));
+    log.close();
+    let events = read(&path);
+    assert_eq!(events[0]["event"], "audit_log_reopened", "{events:#?}");
+    assert_eq!(events[0]["reason"], "deleted");
+    assert!(events.iter().any(|e| e["message"] == "after"));
+    assert_eq!(log.reopened(), 1);
+}
+
+#[test]
+fn a_reopen_follows_a_rotation_by_rename() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let rotated = dir.path().join("audit.jsonl.1");
+    let mut log = AuditLog::open(&path, 64, 64).unwrap();
+    log.record(&event("statement_allowed", "one"));
+    until("written", || contains(&path, "\"one\""));
+    std::fs::rename(&path, &rotated).unwrap();
+    // Until the reopen, events still land in the renamed file.
+    log.record(&event("statement_allowed", "two"));
+    until("written to the renamed file", || {
+        contains(&rotated, "\"two\"")
+    });
+    assert!(!path.exists());
+    log.reopen();
+    log.record(&event("statement_allowed", "three"));
+    log.close();
+    let old = read(&rotated);
+    let new = read(&path);
+    assert_eq!(new[0]["event"], "audit_log_reopened", "{new:#?}");
+    assert_eq!(new[0]["reason"], "requested");
+    assert!(new[0]["count"].is_null(), "nothing lost: {new:#?}");
+    assert!(new.iter().any(|e| e["message"] == "three"));
+    assert!(!old.iter().any(|e| e["message"] == "three"));
+    assert!(old.iter().any(|e| e["message"] == "two"));
+    assert_eq!(log.dropped(), 0);
+}
+
+#[test]
+fn with_block_an_unwritable_log_refuses_and_a_writable_one_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = AuditLog::open_with(&full_disk(dir.path()), 64, 64, AuditOnFailure::Block).unwrap();
+    assert!(!full.accepting());
+    let why = full.refusal().unwrap();
+    assert!(why.contains("No space left on device"), "{why}");
+
+    let fine = AuditLog::open_with(
+        &dir.path().join("fine.jsonl"),
+        64,
+        64,
+        AuditOnFailure::Block,
+    )
+    .unwrap();
+    assert!(fine.accepting());
+    assert!(AuditLog::disabled().accepting());
+}
