@@ -10,6 +10,7 @@
 //! - [`protocol`]: strict wire-protocol framing, no I/O.
 //! - [`proxy`]: sessions, agent login, upstream connection, relay, cancel.
 //! - [`policy`]: pure, synchronous decisions returning a [`policy::Verdict`].
+//! - [`catalog_load`]: reads a database's live catalog (for the proxy and the offline tools).
 //! - [`auth`]: agent credentials (SCRAM-SHA-256 verifiers).
 //! - [`token`]: signed agent tokens (Biscuit): mint, attenuate, verify, revoke.
 //! - [`rules`]: the rules directory (one TOML file per agent).
@@ -34,6 +35,7 @@ pub mod alerts;
 pub mod audit;
 pub mod audit_tools;
 pub mod auth;
+pub mod catalog_load;
 pub mod config;
 pub mod controls;
 pub mod dba;
@@ -67,7 +69,7 @@ pub enum StartError {
     #[error("upstream.tls = \"require\" needs upstream.ca_file")]
     UpstreamTlsWithoutCa,
     #[error(transparent)]
-    Catalog(#[from] proxy::catalog::CatalogError),
+    Catalog(#[from] catalog_load::CatalogError),
     #[error(transparent)]
     Audit(#[from] audit::AuditError),
     #[error("alerts: {0}")]
@@ -95,7 +97,7 @@ pub async fn build_gateway(config: config::Config) -> Result<Arc<proxy::Gateway>
     let snapshot = rules::RulesSnapshot::read(&config.rules_dir)?;
     let mut catalogs = HashMap::new();
     for db in snapshot.databases(&search_path)? {
-        let catalog = proxy::catalog::load(
+        let catalog = catalog_load::load(
             &config.upstream,
             upstream_tls.as_ref(),
             &db,

@@ -7,14 +7,13 @@ mod admission;
 pub mod analysis;
 mod cancel;
 mod capability;
-pub mod catalog;
 mod error;
 pub mod health;
 mod relay;
 pub mod reload;
 mod session;
 mod stream;
-mod upstream;
+pub(crate) mod upstream;
 
 pub use admission::{Admission, Slots};
 pub use cancel::CancelRegistry;

@@ -29,7 +29,7 @@ pub enum ReloadError {
     #[error(transparent)]
     Rules(#[from] crate::rules::RulesError),
     #[error(transparent)]
-    Catalog(#[from] super::catalog::CatalogError),
+    Catalog(#[from] crate::catalog_load::CatalogError),
     #[error("an agent logs in with capability tokens but [tokens] public_keys is not configured")]
     TokensNotConfigured,
     /// The directory changed while it was being read or loaded: it is
@@ -274,7 +274,7 @@ impl Gateway {
         let mut catalogs = std::collections::HashMap::new();
         if self.online {
             for db in snapshot.databases(&search_path)? {
-                let catalog = super::catalog::load(
+                let catalog = crate::catalog_load::load(
                     &self.config.upstream,
                     self.upstream_tls.as_ref(),
                     &db,
