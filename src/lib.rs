@@ -168,17 +168,17 @@ fn finish_gateway(
         Some(a) => alerts::Alerter::start(a, audit.clone())?,
         None => alerts::Alerter::disabled(),
     };
-    let gateway = Arc::new(proxy::Gateway::new(
+    let gateway = Arc::new(proxy::Gateway::new(proxy::GatewayParts {
         config,
         rules,
         catalogs,
-        acceptor,
+        tls_acceptor: acceptor,
         upstream_tls,
         audit,
         alerter,
         token_keys,
         revocations,
-    ));
+    }));
     gateway.note_rules_fingerprint(fingerprint);
     Ok(gateway)
 }

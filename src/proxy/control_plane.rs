@@ -1,13 +1,67 @@
 //! The control plane: suspensions (and the circuit breaker that trips
 //! them), budgets, held statements awaiting approval, and the clock they
-//! all read.
+//! all read. [`super::Gateway`] hands its sessions and the admin endpoint
+//! to it.
 
-use super::Gateway;
-use crate::controls::{BudgetKey, Clock, Suspension, Suspensions};
+use crate::alerts::Alerter;
+use crate::audit::AuditLog;
+use crate::controls::{ApprovalStore, BudgetKey, Clock, ControlStore, Suspension, Suspensions};
+use crate::metrics::Metrics;
 use crate::policy::{Policy, Verdict};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
-impl Gateway {
+/// Runtime controls shared by every session: what they count and hold,
+/// and the services they report to.
+pub struct ControlPlane {
+    /// The zone calendar budget windows are counted in.
+    time_zone: jiff::tz::TimeZone,
+    clock: RwLock<Arc<dyn Clock>>,
+    /// Agents and end users suspended by their circuit breaker.
+    suspensions: tokio::sync::watch::Sender<Arc<Suspensions>>,
+    /// Where budgets are counted.
+    budgets: Arc<dyn ControlStore>,
+    /// Statements held for human approval.
+    approvals: Arc<dyn ApprovalStore>,
+    audit: Arc<AuditLog>,
+    alerter: Arc<Alerter>,
+    metrics: Arc<Metrics>,
+}
+
+/// The services a [`ControlPlane`] reports to and keeps its state in.
+pub struct ControlServices {
+    pub time_zone: jiff::tz::TimeZone,
+    pub clock: Arc<dyn Clock>,
+    pub budgets: Arc<dyn ControlStore>,
+    pub approvals: Arc<dyn ApprovalStore>,
+    pub audit: Arc<AuditLog>,
+    pub alerter: Arc<Alerter>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl ControlPlane {
+    /// A control plane with nothing suspended.
+    pub fn new(services: ControlServices) -> ControlPlane {
+        let ControlServices {
+            time_zone,
+            clock,
+            budgets,
+            approvals,
+            audit,
+            alerter,
+            metrics,
+        } = services;
+        ControlPlane {
+            time_zone,
+            clock: RwLock::new(clock),
+            suspensions: tokio::sync::watch::Sender::new(Arc::new(Suspensions::default())),
+            budgets,
+            approvals,
+            audit,
+            alerter,
+            metrics,
+        }
+    }
+
     /// The suspensions in force.
     pub fn suspensions(&self) -> Vec<Suspension> {
         let now = self.clock().now();
@@ -84,7 +138,7 @@ impl Gateway {
             budget: breaker.trip,
         };
         let now = self.clock().now();
-        let tz = &self.config.time_zone;
+        let tz = &self.time_zone;
         if self.budgets.record(&key, now, tz) < breaker.trip.limit {
             return None;
         }
@@ -190,7 +244,7 @@ impl Gateway {
             })
             .collect();
         let now = self.clock().now();
-        match self.budgets.charge(&keys, now, &self.config.time_zone) {
+        match self.budgets.charge(&keys, now, &self.time_zone) {
             Ok(()) => Verdict::Allow,
             Err(e) => Verdict::Deny(policy.rate_limit_denial(
                 indices.get(e.index).copied().unwrap_or(usize::MAX),

@@ -7,7 +7,7 @@ mod admission;
 pub mod analysis;
 mod cancel;
 mod capability;
-mod control_plane;
+pub mod control_plane;
 mod error;
 pub mod health;
 mod relay;
@@ -18,19 +18,21 @@ pub(crate) mod upstream;
 
 pub use admission::{Admission, Slots};
 pub use cancel::CancelRegistry;
+pub use control_plane::{ControlPlane, ControlServices};
 pub use error::SessionError;
 pub use session::handle_connection;
 pub use stream::MaybeTls;
 
 use crate::audit::AuditLog;
 use crate::config::Config;
-use crate::controls::{Clock, ControlStore, MemoryStore, Suspensions, SystemClock};
+use crate::controls::{Clock, MemoryStore, Suspension, Suspensions, SystemClock};
 use crate::policy::analyze::AnalysisLimits;
 use crate::policy::catalog::Catalog;
+use crate::policy::{Policy, Verdict};
 use crate::rules::RuleSet;
 use analysis::{AnalysisContext, Analyzer};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 /// State shared by every session of one running actgate.
@@ -50,20 +52,18 @@ pub struct Gateway {
     pub analyzer: Analyzer,
     search_path: Arc<Vec<String>>,
     pub audit: Arc<AuditLog>,
-    pub alerter: crate::alerts::Alerter,
-    /// Statements held for human approval.
+    pub alerter: Arc<crate::alerts::Alerter>,
+    /// Statements held for human approval (the store the control plane
+    /// decides in).
     pub approvals: Arc<dyn crate::controls::ApprovalStore>,
     /// Keys capability tokens may be signed with.
     pub token_keys: Option<crate::token::PublicKeys>,
     revocations: tokio::sync::watch::Sender<Arc<crate::token::RevocationList>>,
     /// Key for the mock SCRAM salts of unknown agents.
     mock_key: [u8; 32],
-    /// Where budgets are counted.
-    pub budgets: Arc<dyn ControlStore>,
-    clock: RwLock<Arc<dyn Clock>>,
-    /// Agents and end users suspended by their circuit breaker.
-    suspensions: tokio::sync::watch::Sender<Arc<Suspensions>>,
-    pub metrics: crate::metrics::Metrics,
+    /// Suspensions, budgets, approvals and the clock they read.
+    controls: ControlPlane,
+    pub metrics: Arc<crate::metrics::Metrics>,
     sessions: std::sync::Mutex<std::collections::BTreeMap<u64, SessionInfo>>,
     /// The upstream server as last seen, for `/readyz`.
     upstream_health: health::UpstreamHealth,
@@ -101,19 +101,35 @@ impl Drop for SessionGuard<'_> {
     }
 }
 
+/// What a [`Gateway`] is built from: the configuration, the rules and
+/// catalogs loaded at startup, and the services already opened.
+pub struct GatewayParts {
+    pub config: Config,
+    pub rules: RuleSet,
+    /// The live catalog of every database the rules name; empty when
+    /// actgate runs offline (then reloads load no catalogs either).
+    pub catalogs: HashMap<String, Arc<Catalog>>,
+    pub tls_acceptor: Option<TlsAcceptor>,
+    pub upstream_tls: Option<TlsConnector>,
+    pub audit: Arc<AuditLog>,
+    pub alerter: crate::alerts::Alerter,
+    pub token_keys: Option<crate::token::PublicKeys>,
+    pub revocations: crate::token::RevocationList,
+}
+
 impl Gateway {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        config: Config,
-        rules: RuleSet,
-        catalogs: HashMap<String, Arc<Catalog>>,
-        tls_acceptor: Option<TlsAcceptor>,
-        upstream_tls: Option<TlsConnector>,
-        audit: Arc<AuditLog>,
-        alerter: crate::alerts::Alerter,
-        token_keys: Option<crate::token::PublicKeys>,
-        revocations: crate::token::RevocationList,
-    ) -> Gateway {
+    pub fn new(parts: GatewayParts) -> Gateway {
+        let GatewayParts {
+            config,
+            rules,
+            catalogs,
+            tls_acceptor,
+            upstream_tls,
+            audit,
+            alerter,
+            token_keys,
+            revocations,
+        } = parts;
         let search_path = Arc::new(config.upstream.search_path_list());
         let limits = AnalysisLimits {
             max_sql_bytes: config.limits.max_sql_bytes,
@@ -121,6 +137,19 @@ impl Gateway {
         };
         let online = !catalogs.is_empty();
         let contexts = contexts_for(catalogs, &search_path, limits, 1);
+        let alerter = Arc::new(alerter);
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let approvals: Arc<dyn crate::controls::ApprovalStore> =
+            Arc::new(crate::controls::MemoryApprovals::default());
+        let controls = ControlPlane::new(ControlServices {
+            time_zone: config.time_zone.clone(),
+            clock: Arc::new(SystemClock),
+            budgets: Arc::new(MemoryStore::new()),
+            approvals: approvals.clone(),
+            audit: audit.clone(),
+            alerter: alerter.clone(),
+            metrics: metrics.clone(),
+        });
         Gateway {
             config,
             generation: arc_swap::ArcSwap::from_pointee(Generation {
@@ -138,14 +167,12 @@ impl Gateway {
             search_path,
             audit,
             alerter,
-            approvals: Arc::new(crate::controls::MemoryApprovals::default()),
+            approvals,
             token_keys,
             revocations: tokio::sync::watch::Sender::new(Arc::new(revocations)),
             mock_key: rand::random(),
-            budgets: Arc::new(MemoryStore::new()),
-            clock: RwLock::new(Arc::new(SystemClock)),
-            suspensions: tokio::sync::watch::Sender::new(Arc::new(Suspensions::default())),
-            metrics: crate::metrics::Metrics::default(),
+            controls,
+            metrics,
             sessions: Default::default(),
             upstream_health: Default::default(),
         }
@@ -196,6 +223,82 @@ impl Gateway {
                 a.dropped.load(Relaxed),
             ],
         })
+    }
+
+    /// The control plane: suspensions, budgets, approvals, the clock.
+    pub fn controls(&self) -> &ControlPlane {
+        &self.controls
+    }
+
+    /// See [`ControlPlane::suspensions`].
+    pub fn suspensions(&self) -> Vec<Suspension> {
+        self.controls.suspensions()
+    }
+
+    /// See [`ControlPlane::suspend`].
+    pub fn suspend(
+        &self,
+        agent: &str,
+        subject: Option<&str>,
+        duration: jiff::SignedDuration,
+        cause: String,
+    ) -> Suspension {
+        self.controls.suspend(agent, subject, duration, cause)
+    }
+
+    /// See [`ControlPlane::suspension`].
+    pub fn suspension(&self, agent: &str, subject: Option<&str>) -> Option<Suspension> {
+        self.controls.suspension(agent, subject)
+    }
+
+    /// See [`ControlPlane::subscribe_suspensions`].
+    pub fn subscribe_suspensions(&self) -> tokio::sync::watch::Receiver<Arc<Suspensions>> {
+        self.controls.subscribe_suspensions()
+    }
+
+    /// See [`ControlPlane::violation`].
+    pub fn violation(&self, policy: &Policy, subject: Option<&str>) -> Option<Suspension> {
+        self.controls.violation(policy, subject)
+    }
+
+    /// See [`ControlPlane::resume`].
+    pub fn resume(&self, agent: &str, subject: Option<&str>) -> bool {
+        self.controls.resume(agent, subject)
+    }
+
+    /// See [`ControlPlane::approvals`].
+    pub fn approvals(&self) -> Vec<crate::controls::Approval> {
+        self.controls.approvals()
+    }
+
+    /// See [`ControlPlane::decide_approval`].
+    pub fn decide_approval(
+        &self,
+        id: &str,
+        approve: bool,
+        by: &str,
+    ) -> Result<crate::controls::Approval, crate::controls::ApprovalError> {
+        self.controls.decide_approval(id, approve, by)
+    }
+
+    /// See [`ControlPlane::clock`].
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.controls.clock()
+    }
+
+    /// See [`ControlPlane::set_clock`].
+    pub fn set_clock(&self, clock: Arc<dyn Clock>) {
+        self.controls.set_clock(clock)
+    }
+
+    /// See [`ControlPlane::charge_budgets`].
+    pub fn charge_budgets(
+        &self,
+        policy: &Policy,
+        subject: Option<&str>,
+        indices: &[usize],
+    ) -> Verdict {
+        self.controls.charge_budgets(policy, subject, indices)
     }
 
     /// The current revocation list.
