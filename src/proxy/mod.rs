@@ -9,6 +9,7 @@ mod cancel;
 mod capability;
 pub mod control_plane;
 mod error;
+mod generation;
 pub mod health;
 mod relay;
 pub mod reload;
@@ -20,6 +21,8 @@ pub use admission::{Admission, Slots};
 pub use cancel::CancelRegistry;
 pub use control_plane::{ControlPlane, ControlServices};
 pub use error::SessionError;
+pub use generation::Generation;
+use generation::contexts_for;
 pub use session::handle_connection;
 pub use stream::MaybeTls;
 
@@ -405,55 +408,4 @@ impl Gateway {
             },
         )
     }
-}
-
-/// One version of the rules and the catalogs they were checked against.
-pub struct Generation {
-    /// 1 at startup, +1 per reload.
-    pub number: u64,
-    pub rules: Arc<RuleSet>,
-    contexts: HashMap<String, Arc<AnalysisContext>>,
-}
-
-impl Generation {
-    /// The analysis context for `database` (without a catalog if none was
-    /// loaded for it).
-    pub fn context(
-        &self,
-        database: &str,
-        search_path: &Arc<Vec<String>>,
-        limits: AnalysisLimits,
-    ) -> Arc<AnalysisContext> {
-        match self.contexts.get(database) {
-            Some(c) => c.clone(),
-            None => Arc::new(AnalysisContext {
-                database: database.to_owned(),
-                search_path: search_path.clone(),
-                catalog: None,
-                limits,
-                generation: self.number,
-            }),
-        }
-    }
-}
-
-fn contexts_for(
-    catalogs: HashMap<String, Arc<Catalog>>,
-    search_path: &Arc<Vec<String>>,
-    limits: AnalysisLimits,
-    generation: u64,
-) -> HashMap<String, Arc<AnalysisContext>> {
-    catalogs
-        .into_iter()
-        .map(|(db, catalog)| {
-            let ctx = AnalysisContext {
-                database: db.clone(),
-                search_path: search_path.clone(),
-                catalog: Some(catalog),
-                limits,
-                generation,
-            };
-            (db, Arc::new(ctx))
-        })
-        .collect()
 }

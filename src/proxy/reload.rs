@@ -292,7 +292,7 @@ impl Gateway {
             max_sql_bytes: self.config.limits.max_sql_bytes,
             ..Default::default()
         };
-        let contexts = super::contexts_for(catalogs, &self.search_path, limits, 0);
+        let contexts = super::generation::contexts_for(catalogs, &self.search_path, limits, 0);
         Ok((rules, contexts))
     }
 
