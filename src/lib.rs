@@ -80,6 +80,17 @@ pub enum StartError {
     TokensNotConfigured,
 }
 
+impl From<proxy::generation::LoadError> for StartError {
+    fn from(e: proxy::generation::LoadError) -> Self {
+        use proxy::generation::LoadError;
+        match e {
+            LoadError::Rules(e) => StartError::Rules(e),
+            LoadError::Catalog(e) => StartError::Catalog(e),
+            LoadError::TokensNotConfigured => StartError::TokensNotConfigured,
+        }
+    }
+}
+
 fn upstream_tls(config: &config::Config) -> Result<Option<tokio_rustls::TlsConnector>, StartError> {
     match (config.upstream.tls, &config.upstream.ca_file) {
         (config::UpstreamTls::Disable, _) => Ok(None),
@@ -91,21 +102,11 @@ fn upstream_tls(config: &config::Config) -> Result<Option<tokio_rustls::TlsConne
 /// Loads rules, the live catalog of every database the rules name (rules
 /// are checked against it), TLS material and the audit log.
 pub async fn build_gateway(config: config::Config) -> Result<Arc<proxy::Gateway>, StartError> {
-    let search_path = config.upstream.search_path_list();
     let upstream_tls = upstream_tls(&config)?;
     // Read once: the files whose databases are loaded are the files compiled.
     let snapshot = rules::RulesSnapshot::read(&config.rules_dir)?;
-    let mut catalogs = HashMap::new();
-    for db in snapshot.databases(&search_path)? {
-        let catalog = catalog_load::load(
-            &config.upstream,
-            upstream_tls.as_ref(),
-            &db,
-            config.limits.max_backend_message_bytes,
-        )
-        .await?;
-        catalogs.insert(db, Arc::new(catalog));
-    }
+    let catalogs =
+        proxy::generation::load_catalogs(&config, upstream_tls.as_ref(), &snapshot).await?;
     finish_gateway(config, snapshot, catalogs, upstream_tls)
 }
 
@@ -123,10 +124,9 @@ fn finish_gateway(
     catalogs: HashMap<String, Arc<policy::catalog::Catalog>>,
     upstream_tls: Option<tokio_rustls::TlsConnector>,
 ) -> Result<Arc<proxy::Gateway>, StartError> {
-    let search_path = config.upstream.search_path_list();
     // The watcher reloads any change made since the snapshot was read.
     let fingerprint = Some(snapshot.fingerprint());
-    let rules = rules::RuleSet::load_snapshot(&snapshot, &search_path, &catalogs)?;
+    let rules = proxy::generation::compile_rules(&config, &snapshot, &catalogs)?;
     let acceptor = config
         .tls
         .as_ref()
@@ -143,7 +143,6 @@ fn finish_gateway(
                 None => token::RevocationList::default(),
             },
         ),
-        None if rules.uses_tokens() => return Err(StartError::TokensNotConfigured),
         None => (None, token::RevocationList::default()),
     };
     if let Some(keys) = &token_keys {

@@ -9,7 +9,7 @@ mod cancel;
 mod capability;
 pub mod control_plane;
 mod error;
-mod generation;
+pub mod generation;
 pub mod health;
 mod relay;
 pub mod reload;
