@@ -183,143 +183,37 @@ impl TempPostgres {
         }
         let bin_dir = find_bin_dir()?;
         let postgres_bin = bin_dir.join("postgres");
-        let initdb_bin = bin_dir.join("initdb");
         let psql_bin = find_client(&bin_dir, "psql")?;
         let version_major = server_version_major(&postgres_bin)?;
         let run_as = RunAs::detect()?;
-
-        let base = if Path::new("/tmp").is_dir() {
-            PathBuf::from("/tmp")
-        } else {
-            std::env::temp_dir()
-        };
-        let dir = tempfile::Builder::new()
-            .prefix("actgate-pg-")
-            .tempdir_in(&base)
-            .map_err(|e| LaunchError::io(format!("creating temp dir in {}", base.display()), e))?;
-        let root = dir.path().to_path_buf();
-        fs::set_permissions(&root, fs::Permissions::from_mode(0o700))
-            .map_err(|e| LaunchError::io(format!("chmod 0700 {}", root.display()), e))?;
-        run_as.give(&root)?;
-
-        let data_dir = root.join("data");
-        let log_path = root.join("server.log");
-        let pwfile = root.join("pwfile");
-        let password = random_password()?;
-        write_owned(&run_as, &pwfile, format!("{password}\n").as_bytes(), 0o600)?;
-        write_owned(&run_as, &log_path, b"", 0o600)?;
-
-        let initdb_args: Vec<OsString> = vec![
-            initdb_bin.clone().into(),
-            "-D".into(),
-            data_dir.clone().into(),
-            "-U".into(),
-            SUPERUSER.into(),
-            "-A".into(),
-            "scram-sha-256".into(),
-            concat_os("--pwfile=", &pwfile),
-            "-E".into(),
-            "UTF8".into(),
-            "--locale=C".into(),
-            "--no-sync".into(),
-        ];
-        let mut initdb = run_as.command(&initdb_args);
-        initdb.current_dir(&root).stdin(Stdio::null());
-        let output = initdb
-            .output()
-            .map_err(|e| LaunchError::io(format!("running {}", initdb_bin.display()), e))?;
-        let _ = fs::remove_file(&pwfile);
-        if !output.status.success() {
-            return Err(command_failed(&initdb_args, &output));
-        }
-
-        let hba_path = data_dir.join("pg_hba.conf");
-        write_owned(
-            &run_as,
-            &hba_path,
-            hba_conf(version_major).as_bytes(),
-            0o600,
-        )?;
-
-        let cluster_name = root
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "actgate".to_owned());
-
+        let cluster = Cluster::init(&run_as, &bin_dir, version_major)?;
         let mut last_error = None;
         for _ in 0..START_ATTEMPTS {
             let port = free_port()?;
-            let log_offset = fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
-            let mut server_cmd: Vec<OsString> = vec![
-                "sh".into(),
-                "-c".into(),
-                WATCHDOG_SCRIPT.into(),
-                "actgate-pg-watchdog".into(),
-                log_path.clone().into(),
-                root.clone().into(),
-                postgres_bin.clone().into(),
-                "-D".into(),
-                data_dir.clone().into(),
-                "-p".into(),
-                port.to_string().into(),
-                "-k".into(),
-                root.clone().into(),
-            ];
-            let settings = [
-                ("listen_addresses", HOST.to_owned()),
-                ("cluster_name", cluster_name.clone()),
-                ("fsync", "off".to_owned()),
-                ("synchronous_commit", "off".to_owned()),
-                ("full_page_writes", "off".to_owned()),
-                ("max_connections", "200".to_owned()),
-                ("shared_buffers", "128MB".to_owned()),
-                ("logging_collector", "off".to_owned()),
-            ];
-            for (name, value) in settings {
-                server_cmd.push("-c".into());
-                server_cmd.push(format!("{name}={value}").into());
-            }
-            let log_file = fs::OpenOptions::new()
-                .append(true)
-                .open(&log_path)
-                .map_err(|e| LaunchError::io(format!("opening {}", log_path.display()), e))?;
-            let mut cmd = run_as.command(&server_cmd);
-            cmd.current_dir(&root)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::from(log_file))
-                // Keep terminal signals (Ctrl-C) away from the server: it stops when we do.
-                .process_group(0);
-            let mut child = cmd
-                .spawn()
-                .map_err(|e| LaunchError::io("spawning the postgres watchdog (sh)", e))?;
-            let pipe = child.stdin.take();
-            let mut server = ServerProcess {
-                child,
-                pipe,
-                stopped: false,
-            };
-
+            let log_offset = fs::metadata(&cluster.log_path)
+                .map(|m| m.len())
+                .unwrap_or(0);
+            let mut server = cluster.spawn(&run_as, &postgres_bin, port)?;
             match wait_ready(
                 &mut server,
                 &psql_bin,
                 port,
-                &password,
-                &cluster_name,
-                &log_path,
+                &cluster.password,
+                &cluster.name,
+                &cluster.log_path,
                 log_offset,
             ) {
                 Ok(()) => {
                     let pg = TempPostgres {
                         _server: server,
                         port,
-                        password,
+                        password: cluster.password,
                         bin_dir,
                         psql_bin,
-                        data_dir,
-                        log_path,
+                        data_dir: cluster.data_dir,
+                        log_path: cluster.log_path,
                         version_major,
-                        dir,
+                        dir: cluster.dir,
                     };
                     pg.bootstrap(opts)?;
                     return Ok(pg);
@@ -478,6 +372,151 @@ impl TempPostgres {
     /// Loads [`SHOP_SQL`] (the demo e-commerce schema and data) into `database`.
     pub fn load_shop(&self, database: &str) -> Result<(), LaunchError> {
         self.psql(database, SHOP_SQL).map(drop)
+    }
+}
+
+/// An initialised cluster directory, before its server runs.
+struct Cluster {
+    dir: TempDir,
+    root: PathBuf,
+    data_dir: PathBuf,
+    log_path: PathBuf,
+    password: String,
+    /// `cluster_name`, which tells our server from another on a reused port.
+    name: String,
+}
+
+impl Cluster {
+    /// Creates the cluster directory (owned by whoever the server runs as),
+    /// runs `initdb` with a random superuser password, and writes `pg_hba.conf`.
+    fn init(run_as: &RunAs, bin_dir: &Path, version_major: u32) -> Result<Cluster, LaunchError> {
+        let initdb_bin = bin_dir.join("initdb");
+        let base = if Path::new("/tmp").is_dir() {
+            PathBuf::from("/tmp")
+        } else {
+            std::env::temp_dir()
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("actgate-pg-")
+            .tempdir_in(&base)
+            .map_err(|e| LaunchError::io(format!("creating temp dir in {}", base.display()), e))?;
+        let root = dir.path().to_path_buf();
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o700))
+            .map_err(|e| LaunchError::io(format!("chmod 0700 {}", root.display()), e))?;
+        run_as.give(&root)?;
+
+        let data_dir = root.join("data");
+        let log_path = root.join("server.log");
+        let pwfile = root.join("pwfile");
+        let password = random_password()?;
+        write_owned(run_as, &pwfile, format!("{password}\n").as_bytes(), 0o600)?;
+        write_owned(run_as, &log_path, b"", 0o600)?;
+
+        let initdb_args: Vec<OsString> = vec![
+            initdb_bin.clone().into(),
+            "-D".into(),
+            data_dir.clone().into(),
+            "-U".into(),
+            SUPERUSER.into(),
+            "-A".into(),
+            "scram-sha-256".into(),
+            concat_os("--pwfile=", &pwfile),
+            "-E".into(),
+            "UTF8".into(),
+            "--locale=C".into(),
+            "--no-sync".into(),
+        ];
+        let mut initdb = run_as.command(&initdb_args);
+        initdb.current_dir(&root).stdin(Stdio::null());
+        let output = initdb
+            .output()
+            .map_err(|e| LaunchError::io(format!("running {}", initdb_bin.display()), e))?;
+        let _ = fs::remove_file(&pwfile);
+        if !output.status.success() {
+            return Err(command_failed(&initdb_args, &output));
+        }
+
+        let hba_path = data_dir.join("pg_hba.conf");
+        write_owned(run_as, &hba_path, hba_conf(version_major).as_bytes(), 0o600)?;
+
+        let cluster_name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "actgate".to_owned());
+
+        Ok(Cluster {
+            dir,
+            root,
+            data_dir,
+            log_path,
+            password,
+            name: cluster_name,
+        })
+    }
+
+    /// Starts `postgres` on `port` under its watchdog, logging to the cluster's log.
+    fn spawn(
+        &self,
+        run_as: &RunAs,
+        postgres_bin: &Path,
+        port: u16,
+    ) -> Result<ServerProcess, LaunchError> {
+        let Cluster {
+            root,
+            data_dir,
+            log_path,
+            name: cluster_name,
+            ..
+        } = self;
+        let mut server_cmd: Vec<OsString> = vec![
+            "sh".into(),
+            "-c".into(),
+            WATCHDOG_SCRIPT.into(),
+            "actgate-pg-watchdog".into(),
+            log_path.clone().into(),
+            root.clone().into(),
+            postgres_bin.into(),
+            "-D".into(),
+            data_dir.clone().into(),
+            "-p".into(),
+            port.to_string().into(),
+            "-k".into(),
+            root.clone().into(),
+        ];
+        let settings = [
+            ("listen_addresses", HOST.to_owned()),
+            ("cluster_name", cluster_name.clone()),
+            ("fsync", "off".to_owned()),
+            ("synchronous_commit", "off".to_owned()),
+            ("full_page_writes", "off".to_owned()),
+            ("max_connections", "200".to_owned()),
+            ("shared_buffers", "128MB".to_owned()),
+            ("logging_collector", "off".to_owned()),
+        ];
+        for (name, value) in settings {
+            server_cmd.push("-c".into());
+            server_cmd.push(format!("{name}={value}").into());
+        }
+        let log_file = fs::OpenOptions::new()
+            .append(true)
+            .open(log_path)
+            .map_err(|e| LaunchError::io(format!("opening {}", log_path.display()), e))?;
+        let mut cmd = run_as.command(&server_cmd);
+        cmd.current_dir(root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log_file))
+            // Keep terminal signals (Ctrl-C) away from the server: it stops when we do.
+            .process_group(0);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| LaunchError::io("spawning the postgres watchdog (sh)", e))?;
+        let pipe = child.stdin.take();
+        Ok(ServerProcess {
+            child,
+            pipe,
+            stopped: false,
+        })
     }
 }
 
