@@ -230,136 +230,17 @@ impl Config {
             .parse()
             .map_err(|e| invalid(format!("server.listen {:?}: {e}", raw.server.listen)))?;
         let s = &raw.server;
-        if s.max_connections == 0 {
-            return Err(invalid("server.max_connections must be at least 1".into()));
-        }
-        if s.max_unauthenticated_connections == 0 {
-            return Err(invalid(
-                "server.max_unauthenticated_connections must be at least 1".into(),
-            ));
-        }
-        for (name, v) in [
-            ("server.max_message_bytes", s.max_message_bytes),
-            (
-                "server.max_backend_message_bytes",
-                s.max_backend_message_bytes,
-            ),
-        ] {
-            if !(1024..=crate::protocol::HARD_MAX_MESSAGE_BYTES).contains(&v) {
-                return Err(invalid(format!(
-                    "{name} {v} must be between 1024 and {}",
-                    crate::protocol::HARD_MAX_MESSAGE_BYTES
-                )));
-            }
-        }
-        let max_sql_bytes = match s.max_sql_bytes {
-            None => (256 * 1024).min(s.max_message_bytes),
-            Some(n) if n == 0 || n > s.max_message_bytes => {
-                return Err(invalid(format!(
-                    "server.max_sql_bytes {n} must be between 1 and server.max_message_bytes ({})",
-                    s.max_message_bytes
-                )));
-            }
-            Some(n) => n,
-        };
-        if !RULES_SETTLE_MS.contains(&s.rules_settle_ms) {
-            return Err(invalid(format!(
-                "server.rules_settle_ms {} must be between {} and {}",
-                s.rules_settle_ms,
-                RULES_SETTLE_MS.start(),
-                RULES_SETTLE_MS.end()
-            )));
-        }
-        if s.startup_timeout_ms == 0 {
-            return Err(invalid("server.startup_timeout_ms must be positive".into()));
-        }
+        let max_sql_bytes = check_server(s).map_err(invalid)?;
         let u = raw.upstream;
-        if u.password_env.is_some() && u.password_file.is_some() {
-            return Err(invalid(
-                "upstream: set password_env or password_file, not both".into(),
-            ));
-        }
-        if !u
-            .search_path
-            .split(',')
-            .all(|p| is_plain_identifier(p.trim()))
-        {
-            return Err(invalid(format!(
-                "upstream.search_path {:?} must be a comma-separated list of lower-case identifiers",
-                u.search_path
-            )));
-        }
-        let password = match (&u.password_env, &u.password_file) {
-            (Some(var), None) => Some(std::env::var(var).map_err(|_| {
-                ConfigError::Password(format!("environment variable {var} is not set"))
-            })?),
-            (None, Some(file)) => {
-                let p = base.join(file);
-                let text = std::fs::read_to_string(&p).map_err(|e| {
-                    ConfigError::Password(format!("cannot read {}: {e}", p.display()))
-                })?;
-                Some(text.trim_end_matches(['\n', '\r']).to_owned())
-            }
-            _ => None,
-        };
+        check_upstream(&u).map_err(invalid)?;
+        let password = upstream_password(&u, base)?;
         let admin = match raw.admin {
             None => None,
-            Some(a) => {
-                let listen = a
-                    .listen
-                    .parse()
-                    .map_err(|e| invalid(format!("admin.listen {:?}: {e}", a.listen)))?;
-                let p = base.join(&a.token_file);
-                let token = std::fs::read_to_string(&p)
-                    .map_err(|e| invalid(format!("admin.token_file {}: {e}", p.display())))?
-                    .trim()
-                    .to_owned();
-                if token.chars().count() < MIN_ADMIN_TOKEN_CHARS {
-                    return Err(invalid(format!(
-                        "admin.token_file {}: the token must be at least {MIN_ADMIN_TOKEN_CHARS} characters",
-                        p.display()
-                    )));
-                }
-                Some(AdminConfig { listen, token })
-            }
+            Some(a) => Some(admin_config(a, base).map_err(invalid)?),
         };
         let alerts = match raw.alerts {
             None => None,
-            Some(a) => {
-                if a.webhooks.is_empty() {
-                    return Err(invalid("alerts.webhooks: list at least one URL".into()));
-                }
-                for url in &a.webhooks {
-                    if let Err(e) = crate::http::HttpUrl::parse(url) {
-                        return Err(invalid(format!("alerts.webhooks {url:?}: {e}")));
-                    }
-                }
-                if a.min_risk > crate::policy::risk::MAX {
-                    return Err(invalid(format!(
-                        "alerts.min_risk {}: scores go from 0 to {}",
-                        a.min_risk,
-                        crate::policy::risk::MAX
-                    )));
-                }
-                if !(1..=1_000_000).contains(&a.queue_capacity) {
-                    return Err(invalid("alerts.queue_capacity must be 1 to 1000000".into()));
-                }
-                if !(1..=100).contains(&a.max_attempts) {
-                    return Err(invalid("alerts.max_attempts must be 1 to 100".into()));
-                }
-                if !(1..=600_000).contains(&a.timeout_ms) {
-                    return Err(invalid("alerts.timeout_ms must be 1 to 600000".into()));
-                }
-                Some(AlertsConfig {
-                    webhooks: a.webhooks,
-                    min_risk: a.min_risk,
-                    queue_capacity: a.queue_capacity,
-                    timeout_ms: a.timeout_ms,
-                    max_attempts: a.max_attempts,
-                    backoff_ms: a.backoff_ms.min(600_000),
-                    ca_file: a.ca_file.map(|f| base.join(f)),
-                })
-            }
+            Some(a) => Some(alerts_config(a, base).map_err(invalid)?),
         };
         Ok(Config {
             alerts,
@@ -414,6 +295,144 @@ impl Config {
             },
         })
     }
+}
+
+/// The `[server]` limits that need checking; returns `max_sql_bytes`
+/// (defaulted from `max_message_bytes`).
+fn check_server(s: &raw::RawServer) -> Result<usize, String> {
+    if s.max_connections == 0 {
+        return Err("server.max_connections must be at least 1".into());
+    }
+    if s.max_unauthenticated_connections == 0 {
+        return Err("server.max_unauthenticated_connections must be at least 1".into());
+    }
+    for (name, v) in [
+        ("server.max_message_bytes", s.max_message_bytes),
+        (
+            "server.max_backend_message_bytes",
+            s.max_backend_message_bytes,
+        ),
+    ] {
+        if !(1024..=crate::protocol::HARD_MAX_MESSAGE_BYTES).contains(&v) {
+            return Err(format!(
+                "{name} {v} must be between 1024 and {}",
+                crate::protocol::HARD_MAX_MESSAGE_BYTES
+            ));
+        }
+    }
+    let max_sql_bytes = match s.max_sql_bytes {
+        None => (256 * 1024).min(s.max_message_bytes),
+        Some(n) if n == 0 || n > s.max_message_bytes => {
+            return Err(format!(
+                "server.max_sql_bytes {n} must be between 1 and server.max_message_bytes ({})",
+                s.max_message_bytes
+            ));
+        }
+        Some(n) => n,
+    };
+    if !RULES_SETTLE_MS.contains(&s.rules_settle_ms) {
+        return Err(format!(
+            "server.rules_settle_ms {} must be between {} and {}",
+            s.rules_settle_ms,
+            RULES_SETTLE_MS.start(),
+            RULES_SETTLE_MS.end()
+        ));
+    }
+    if s.startup_timeout_ms == 0 {
+        return Err("server.startup_timeout_ms must be positive".into());
+    }
+    Ok(max_sql_bytes)
+}
+
+/// `[upstream]`: one password source, a plain search_path.
+fn check_upstream(u: &raw::RawUpstream) -> Result<(), String> {
+    if u.password_env.is_some() && u.password_file.is_some() {
+        return Err("upstream: set password_env or password_file, not both".into());
+    }
+    if !u
+        .search_path
+        .split(',')
+        .all(|p| is_plain_identifier(p.trim()))
+    {
+        return Err(format!(
+            "upstream.search_path {:?} must be a comma-separated list of lower-case identifiers",
+            u.search_path
+        ));
+    }
+    Ok(())
+}
+
+/// The upstream password, from its environment variable or file.
+fn upstream_password(u: &raw::RawUpstream, base: &Path) -> Result<Option<String>, ConfigError> {
+    Ok(match (&u.password_env, &u.password_file) {
+        (Some(var), None) => Some(std::env::var(var).map_err(|_| {
+            ConfigError::Password(format!("environment variable {var} is not set"))
+        })?),
+        (None, Some(file)) => {
+            let p = base.join(file);
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| ConfigError::Password(format!("cannot read {}: {e}", p.display())))?;
+            Some(text.trim_end_matches(['\n', '\r']).to_owned())
+        }
+        _ => None,
+    })
+}
+
+/// `[admin]`: its listen address and bearer token (read from its file).
+fn admin_config(a: raw::RawAdmin, base: &Path) -> Result<AdminConfig, String> {
+    let listen = a
+        .listen
+        .parse()
+        .map_err(|e| format!("admin.listen {:?}: {e}", a.listen))?;
+    let p = base.join(&a.token_file);
+    let token = std::fs::read_to_string(&p)
+        .map_err(|e| format!("admin.token_file {}: {e}", p.display()))?
+        .trim()
+        .to_owned();
+    if token.chars().count() < MIN_ADMIN_TOKEN_CHARS {
+        return Err(format!(
+            "admin.token_file {}: the token must be at least {MIN_ADMIN_TOKEN_CHARS} characters",
+            p.display()
+        ));
+    }
+    Ok(AdminConfig { listen, token })
+}
+
+/// `[alerts]`: webhooks and delivery limits.
+fn alerts_config(a: raw::RawAlerts, base: &Path) -> Result<AlertsConfig, String> {
+    if a.webhooks.is_empty() {
+        return Err("alerts.webhooks: list at least one URL".into());
+    }
+    for url in &a.webhooks {
+        if let Err(e) = crate::http::HttpUrl::parse(url) {
+            return Err(format!("alerts.webhooks {url:?}: {e}"));
+        }
+    }
+    if a.min_risk > crate::policy::risk::MAX {
+        return Err(format!(
+            "alerts.min_risk {}: scores go from 0 to {}",
+            a.min_risk,
+            crate::policy::risk::MAX
+        ));
+    }
+    if !(1..=1_000_000).contains(&a.queue_capacity) {
+        return Err("alerts.queue_capacity must be 1 to 1000000".into());
+    }
+    if !(1..=100).contains(&a.max_attempts) {
+        return Err("alerts.max_attempts must be 1 to 100".into());
+    }
+    if !(1..=600_000).contains(&a.timeout_ms) {
+        return Err("alerts.timeout_ms must be 1 to 600000".into());
+    }
+    Ok(AlertsConfig {
+        webhooks: a.webhooks,
+        min_risk: a.min_risk,
+        queue_capacity: a.queue_capacity,
+        timeout_ms: a.timeout_ms,
+        max_attempts: a.max_attempts,
+        backoff_ms: a.backoff_ms.min(600_000),
+        ca_file: a.ca_file.map(|f| base.join(f)),
+    })
 }
 
 fn tokens_config(t: RawTokens, base: &Path) -> Result<TokensConfig, String> {

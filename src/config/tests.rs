@@ -165,3 +165,17 @@ fn the_rules_settle_interval_is_bounded() {
         assert!(e.to_string().contains("rules_settle_ms"), "{e}");
     }
 }
+
+#[test]
+fn server_checks_default_max_sql_bytes_and_refuse_zero_limits() {
+    let s = raw::RawServer::default();
+    assert_eq!(check_server(&s), Ok((256 * 1024).min(s.max_message_bytes)));
+    let zero = raw::RawServer {
+        startup_timeout_ms: 0,
+        ..raw::RawServer::default()
+    };
+    assert_eq!(
+        check_server(&zero),
+        Err("server.startup_timeout_ms must be positive".to_owned())
+    );
+}
