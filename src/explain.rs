@@ -21,7 +21,7 @@ pub enum ExplainError {
     #[error("invalid database URL: {0}")]
     Url(String),
     #[error(transparent)]
-    Catalog(#[from] crate::proxy::catalog::CatalogError),
+    Catalog(#[from] crate::catalog_load::CatalogError),
 }
 
 /// A parsed `postgres://user:password@host:port/database` URL.
@@ -99,7 +99,7 @@ pub async fn run(
     if let Some(url) = database_url {
         let (mut cfg, db) = parse_url(url)?;
         cfg.search_path = search_path.join(",");
-        let catalog = crate::proxy::catalog::load(&cfg, None, &db, 256 << 20).await?;
+        let catalog = crate::catalog_load::load(&cfg, None, &db, 256 << 20).await?;
         catalogs.insert(db.clone(), Arc::new(catalog));
         database = Some(db);
     }

@@ -21,6 +21,7 @@
 //! - [`protocol`]: strict wire-protocol framing, no I/O.
 //! - [`proxy`]: sessions, agent login, upstream connection, relay, cancel.
 //! - [`policy`]: pure, synchronous decisions returning a [`policy::Verdict`].
+//! - [`catalog_load`]: reads a database's live catalog (for the proxy and the offline tools).
 //! - [`auth`]: agent credentials (SCRAM-SHA-256 verifiers).
 //! - [`token`]: signed agent tokens (Biscuit): mint, attenuate, verify, revoke.
 //! - [`rules`]: the rules directory (one TOML file per agent).
@@ -45,6 +46,7 @@ pub mod alerts;
 pub mod audit;
 pub mod audit_tools;
 pub mod auth;
+pub mod catalog_load;
 pub mod config;
 pub mod controls;
 pub mod dba;
@@ -78,7 +80,7 @@ pub enum StartError {
     #[error("upstream.tls = \"require\" needs upstream.ca_file")]
     UpstreamTlsWithoutCa,
     #[error(transparent)]
-    Catalog(#[from] proxy::catalog::CatalogError),
+    Catalog(#[from] catalog_load::CatalogError),
     #[error(transparent)]
     Audit(#[from] audit::AuditError),
     #[error("alerts: {0}")]
@@ -87,6 +89,17 @@ pub enum StartError {
     Token(#[from] token::TokenError),
     #[error("an agent logs in with capability tokens but [tokens] public_keys is not configured")]
     TokensNotConfigured,
+}
+
+impl From<proxy::generation::LoadError> for StartError {
+    fn from(e: proxy::generation::LoadError) -> Self {
+        use proxy::generation::LoadError;
+        match e {
+            LoadError::Rules(e) => StartError::Rules(e),
+            LoadError::Catalog(e) => StartError::Catalog(e),
+            LoadError::TokensNotConfigured => StartError::TokensNotConfigured,
+        }
+    }
 }
 
 fn upstream_tls(config: &config::Config) -> Result<Option<tokio_rustls::TlsConnector>, StartError> {
@@ -100,21 +113,11 @@ fn upstream_tls(config: &config::Config) -> Result<Option<tokio_rustls::TlsConne
 /// Loads rules, the live catalog of every database the rules name (rules
 /// are checked against it), TLS material and the audit log.
 pub async fn build_gateway(config: config::Config) -> Result<Arc<proxy::Gateway>, StartError> {
-    let search_path = config.upstream.search_path_list();
     let upstream_tls = upstream_tls(&config)?;
     // Read once: the files whose databases are loaded are the files compiled.
     let snapshot = rules::RulesSnapshot::read(&config.rules_dir)?;
-    let mut catalogs = HashMap::new();
-    for db in snapshot.databases(&search_path)? {
-        let catalog = proxy::catalog::load(
-            &config.upstream,
-            upstream_tls.as_ref(),
-            &db,
-            config.limits.max_backend_message_bytes,
-        )
-        .await?;
-        catalogs.insert(db, Arc::new(catalog));
-    }
+    let catalogs =
+        proxy::generation::load_catalogs(&config, upstream_tls.as_ref(), &snapshot).await?;
     finish_gateway(config, snapshot, catalogs, upstream_tls)
 }
 
@@ -132,10 +135,9 @@ fn finish_gateway(
     catalogs: HashMap<String, Arc<policy::catalog::Catalog>>,
     upstream_tls: Option<tokio_rustls::TlsConnector>,
 ) -> Result<Arc<proxy::Gateway>, StartError> {
-    let search_path = config.upstream.search_path_list();
     // The watcher reloads any change made since the snapshot was read.
     let fingerprint = Some(snapshot.fingerprint());
-    let rules = rules::RuleSet::load_snapshot(&snapshot, &search_path, &catalogs)?;
+    let rules = proxy::generation::compile_rules(&config, &snapshot, &catalogs)?;
     let acceptor = config
         .tls
         .as_ref()
@@ -152,7 +154,6 @@ fn finish_gateway(
                 None => token::RevocationList::default(),
             },
         ),
-        None if rules.uses_tokens() => return Err(StartError::TokensNotConfigured),
         None => (None, token::RevocationList::default()),
     };
     if let Some(keys) = &token_keys {
@@ -177,17 +178,17 @@ fn finish_gateway(
         Some(a) => alerts::Alerter::start(a, audit.clone())?,
         None => alerts::Alerter::disabled(),
     };
-    let gateway = Arc::new(proxy::Gateway::new(
+    let gateway = Arc::new(proxy::Gateway::new(proxy::GatewayParts {
         config,
         rules,
         catalogs,
-        acceptor,
+        tls_acceptor: acceptor,
         upstream_tls,
         audit,
         alerter,
         token_keys,
         revocations,
-    ));
+    }));
     gateway.note_rules_fingerprint(fingerprint);
     Ok(gateway)
 }

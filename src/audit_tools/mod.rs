@@ -57,7 +57,7 @@ pub enum CatalogLoadError {
     #[error(transparent)]
     Url(#[from] crate::explain::ExplainError),
     #[error(transparent)]
-    Catalog(#[from] crate::proxy::catalog::CatalogError),
+    Catalog(#[from] crate::catalog_load::CatalogError),
 }
 
 /// Loads the live catalog of the database a `postgres://` URL names, as
@@ -68,7 +68,7 @@ pub async fn load_catalog(
 ) -> Result<HashMap<String, Arc<Catalog>>, CatalogLoadError> {
     let (mut cfg, db) = crate::explain::parse_url(url)?;
     cfg.search_path = search_path.join(",");
-    let catalog = crate::proxy::catalog::load(&cfg, None, &db, 256 << 20).await?;
+    let catalog = crate::catalog_load::load(&cfg, None, &db, 256 << 20).await?;
     Ok(HashMap::from([(db, Arc::new(catalog))]))
 }
 

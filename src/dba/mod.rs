@@ -9,9 +9,9 @@
 pub mod check;
 pub mod policy_tests;
 
+use crate::catalog_load::CatalogError;
 use crate::explain::ExplainError;
 use crate::policy::catalog::Catalog;
-use crate::proxy::catalog::CatalogError;
 use std::sync::Arc;
 
 /// Largest catalog message accepted from the server (as `explain`).
@@ -36,7 +36,7 @@ pub async fn load_catalog(
     let (mut cfg, database) = crate::explain::parse_url(url)?;
     cfg.search_path = search_path.join(",");
     let catalog =
-        crate::proxy::catalog::load(&cfg, None, &database, MAX_CATALOG_MESSAGE_BYTES).await?;
+        crate::catalog_load::load(&cfg, None, &database, MAX_CATALOG_MESSAGE_BYTES).await?;
     Ok((database, Arc::new(catalog)))
 }
 

@@ -8,33 +8,35 @@ mod admission;
 pub mod analysis;
 mod cancel;
 mod capability;
-pub mod catalog;
+pub mod control_plane;
 mod error;
+pub mod generation;
 pub mod health;
 mod relay;
 pub mod reload;
 mod session;
 mod stream;
-mod upstream;
+pub(crate) mod upstream;
 
 pub use admission::{Admission, Slots};
 pub use cancel::CancelRegistry;
+pub use control_plane::{ControlPlane, ControlServices};
 pub use error::SessionError;
+pub use generation::Generation;
+use generation::contexts_for;
 pub use session::handle_connection;
 pub use stream::MaybeTls;
 
 use crate::audit::AuditLog;
 use crate::config::Config;
-use crate::controls::{
-    BudgetKey, Clock, ControlStore, MemoryStore, Suspension, Suspensions, SystemClock,
-};
+use crate::controls::{Clock, MemoryStore, Suspension, Suspensions, SystemClock};
 use crate::policy::analyze::AnalysisLimits;
 use crate::policy::catalog::Catalog;
 use crate::policy::{Policy, Verdict};
 use crate::rules::RuleSet;
 use analysis::{AnalysisContext, Analyzer};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 /// State shared by every session of one running actgate.
@@ -54,20 +56,18 @@ pub struct Gateway {
     pub analyzer: Analyzer,
     search_path: Arc<Vec<String>>,
     pub audit: Arc<AuditLog>,
-    pub alerter: crate::alerts::Alerter,
-    /// Statements held for human approval.
+    pub alerter: Arc<crate::alerts::Alerter>,
+    /// Statements held for human approval (the store the control plane
+    /// decides in).
     pub approvals: Arc<dyn crate::controls::ApprovalStore>,
     /// Keys capability tokens may be signed with.
     pub token_keys: Option<crate::token::PublicKeys>,
     revocations: tokio::sync::watch::Sender<Arc<crate::token::RevocationList>>,
     /// Key for the mock SCRAM salts of unknown agents.
     mock_key: [u8; 32],
-    /// Where budgets are counted.
-    pub budgets: Arc<dyn ControlStore>,
-    clock: RwLock<Arc<dyn Clock>>,
-    /// Agents and end users suspended by their circuit breaker.
-    suspensions: tokio::sync::watch::Sender<Arc<Suspensions>>,
-    pub metrics: crate::metrics::Metrics,
+    /// Suspensions, budgets, approvals and the clock they read.
+    controls: ControlPlane,
+    pub metrics: Arc<crate::metrics::Metrics>,
     sessions: std::sync::Mutex<std::collections::BTreeMap<u64, SessionInfo>>,
     /// The upstream server as last seen, for `/readyz`.
     upstream_health: health::UpstreamHealth,
@@ -105,19 +105,35 @@ impl Drop for SessionGuard<'_> {
     }
 }
 
+/// What a [`Gateway`] is built from: the configuration, the rules and
+/// catalogs loaded at startup, and the services already opened.
+pub struct GatewayParts {
+    pub config: Config,
+    pub rules: RuleSet,
+    /// The live catalog of every database the rules name; empty when
+    /// actgate runs offline (then reloads load no catalogs either).
+    pub catalogs: HashMap<String, Arc<Catalog>>,
+    pub tls_acceptor: Option<TlsAcceptor>,
+    pub upstream_tls: Option<TlsConnector>,
+    pub audit: Arc<AuditLog>,
+    pub alerter: crate::alerts::Alerter,
+    pub token_keys: Option<crate::token::PublicKeys>,
+    pub revocations: crate::token::RevocationList,
+}
+
 impl Gateway {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        config: Config,
-        rules: RuleSet,
-        catalogs: HashMap<String, Arc<Catalog>>,
-        tls_acceptor: Option<TlsAcceptor>,
-        upstream_tls: Option<TlsConnector>,
-        audit: Arc<AuditLog>,
-        alerter: crate::alerts::Alerter,
-        token_keys: Option<crate::token::PublicKeys>,
-        revocations: crate::token::RevocationList,
-    ) -> Gateway {
+    pub fn new(parts: GatewayParts) -> Gateway {
+        let GatewayParts {
+            config,
+            rules,
+            catalogs,
+            tls_acceptor,
+            upstream_tls,
+            audit,
+            alerter,
+            token_keys,
+            revocations,
+        } = parts;
         let search_path = Arc::new(config.upstream.search_path_list());
         let limits = AnalysisLimits {
             max_sql_bytes: config.limits.max_sql_bytes,
@@ -125,6 +141,19 @@ impl Gateway {
         };
         let online = !catalogs.is_empty();
         let contexts = contexts_for(catalogs, &search_path, limits, 1);
+        let alerter = Arc::new(alerter);
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let approvals: Arc<dyn crate::controls::ApprovalStore> =
+            Arc::new(crate::controls::MemoryApprovals::default());
+        let controls = ControlPlane::new(ControlServices {
+            time_zone: config.time_zone.clone(),
+            clock: Arc::new(SystemClock),
+            budgets: Arc::new(MemoryStore::new()),
+            approvals: approvals.clone(),
+            audit: audit.clone(),
+            alerter: alerter.clone(),
+            metrics: metrics.clone(),
+        });
         Gateway {
             config,
             generation: arc_swap::ArcSwap::from_pointee(Generation {
@@ -142,14 +171,12 @@ impl Gateway {
             search_path,
             audit,
             alerter,
-            approvals: Arc::new(crate::controls::MemoryApprovals::default()),
+            approvals,
             token_keys,
             revocations: tokio::sync::watch::Sender::new(Arc::new(revocations)),
             mock_key: rand::random(),
-            budgets: Arc::new(MemoryStore::new()),
-            clock: RwLock::new(Arc::new(SystemClock)),
-            suspensions: tokio::sync::watch::Sender::new(Arc::new(Suspensions::default())),
-            metrics: crate::metrics::Metrics::default(),
+            controls,
+            metrics,
             sessions: Default::default(),
             upstream_health: Default::default(),
         }
@@ -178,17 +205,6 @@ impl Gateway {
             .collect()
     }
 
-    /// The suspensions in force.
-    pub fn suspensions(&self) -> Vec<Suspension> {
-        let now = self.clock().now();
-        self.suspensions
-            .borrow()
-            .list(now)
-            .into_iter()
-            .cloned()
-            .collect()
-    }
-
     /// `/metrics`.
     pub fn render_metrics(&self) -> String {
         use std::sync::atomic::Ordering::Relaxed;
@@ -213,8 +229,17 @@ impl Gateway {
         })
     }
 
-    /// Suspends `agent` (or one end user) for `duration`, ending their
-    /// sessions and refusing their logins until it ends or is lifted.
+    /// The control plane: suspensions, budgets, approvals, the clock.
+    pub fn controls(&self) -> &ControlPlane {
+        &self.controls
+    }
+
+    /// See [`ControlPlane::suspensions`].
+    pub fn suspensions(&self) -> Vec<Suspension> {
+        self.controls.suspensions()
+    }
+
+    /// See [`ControlPlane::suspend`].
     pub fn suspend(
         &self,
         agent: &str,
@@ -222,177 +247,62 @@ impl Gateway {
         duration: jiff::SignedDuration,
         cause: String,
     ) -> Suspension {
-        let now = self.clock().now();
-        let suspension = Suspension {
-            agent: agent.to_owned(),
-            subject: subject.map(str::to_owned),
-            until: now.checked_add(duration).unwrap_or(jiff::Timestamp::MAX),
-            cause,
-        };
-        let mut next = (**self.suspensions.borrow()).clone();
-        next.insert(suspension.clone(), now);
-        self.suspensions.send_replace(Arc::new(next));
-        tracing::warn!(agent = %suspension.agent, until = %suspension.until, "agent suspended");
-        let status = self.alerter.raise(crate::alerts::Alert {
-            kind: "agent_suspended",
-            agent: Some(suspension.agent.clone()),
-            subject: suspension.subject.clone(),
-            message: Some(suspension.message()),
-            ..Default::default()
-        });
-        let (alert, alert_id) = status.audit_fields();
-        self.audit.record(&crate::audit::AuditEvent {
-            event: "agent_suspended",
-            agent: Some(suspension.agent.clone()),
-            subject: suspension.subject.clone(),
-            message: Some(suspension.message()),
-            alert,
-            alert_id,
-            ..Default::default()
-        });
-        suspension
+        self.controls.suspend(agent, subject, duration, cause)
     }
 
-    /// The suspension that holds for `agent` acting for `subject` now.
+    /// See [`ControlPlane::suspension`].
     pub fn suspension(&self, agent: &str, subject: Option<&str>) -> Option<Suspension> {
-        let now = self.clock().now();
-        self.suspensions.borrow().find(agent, subject, now).cloned()
+        self.controls.suspension(agent, subject)
     }
 
-    /// Notified whenever a suspension is added or lifted.
+    /// See [`ControlPlane::subscribe_suspensions`].
     pub fn subscribe_suspensions(&self) -> tokio::sync::watch::Receiver<Arc<Suspensions>> {
-        self.suspensions.subscribe()
+        self.controls.subscribe_suspensions()
     }
 
-    /// Counts a denial against `policy`'s circuit breaker; when it trips,
-    /// suspends the agent (or the end user), which ends their sessions.
+    /// See [`ControlPlane::violation`].
     pub fn violation(&self, policy: &Policy, subject: Option<&str>) -> Option<Suspension> {
-        let breaker = policy.circuit_breaker.as_ref()?;
-        let subject = breaker
-            .per_subject
-            .then(|| subject.unwrap_or_default().to_owned());
-        let key = BudgetKey {
-            agent: policy.agent.clone(),
-            subject: subject.clone(),
-            rule: "circuit_breaker".into(),
-            budget: breaker.trip,
-        };
-        let now = self.clock().now();
-        let tz = &self.config.time_zone;
-        if self.budgets.record(&key, now, tz) < breaker.trip.limit {
-            return None;
-        }
-        // A fresh count after the suspension.
-        self.budgets.forget(&key);
-        Some(self.suspend(
-            &policy.agent,
-            subject.as_deref(),
-            breaker.suspend_for,
-            format!(
-                "circuit breaker: {} denials within the window of {}",
-                breaker.trip.limit, breaker.trip
-            ),
-        ))
+        self.controls.violation(policy, subject)
     }
 
-    /// Lifts a suspension before it ends; returns whether there was one.
+    /// See [`ControlPlane::resume`].
     pub fn resume(&self, agent: &str, subject: Option<&str>) -> bool {
-        let mut next = (**self.suspensions.borrow()).clone();
-        let removed = next.remove(agent, subject);
-        if removed {
-            self.suspensions.send_replace(Arc::new(next));
-            self.audit.record(&crate::audit::AuditEvent {
-                event: "agent_resumed",
-                agent: Some(agent.to_owned()),
-                subject: subject.map(str::to_owned),
-                ..Default::default()
-            });
-        }
-        removed
+        self.controls.resume(agent, subject)
     }
 
-    /// The approval requests not yet expired, oldest first.
+    /// See [`ControlPlane::approvals`].
     pub fn approvals(&self) -> Vec<crate::controls::Approval> {
-        self.approvals.list(self.clock().now())
+        self.controls.approvals()
     }
 
-    /// An operator's decision on a held statement, audited.
+    /// See [`ControlPlane::decide_approval`].
     pub fn decide_approval(
         &self,
         id: &str,
         approve: bool,
         by: &str,
     ) -> Result<crate::controls::Approval, crate::controls::ApprovalError> {
-        let now = self.clock().now();
-        let decided = self.approvals.decide(id, approve, by, now)?;
-        tracing::info!(approval_id = %decided.id, agent = %decided.agent, state = decided.state.name(), "approval decided");
-        self.metrics.approval(decided.state.name());
-        self.audit.record(&crate::audit::AuditEvent {
-            event: if approve {
-                "approval_approved"
-            } else {
-                "approval_rejected"
-            },
-            agent: Some(decided.agent.clone()),
-            subject: decided.subject.clone(),
-            rule: Some(decided.rule.clone()),
-            sql: Some(self.audit.sql(&decided.sql).0),
-            message: Some(format!("decided by {by}")),
-            approval_id: Some(decided.id.clone()),
-            ..Default::default()
-        });
-        Ok(decided)
+        self.controls.decide_approval(id, approve, by)
     }
 
-    /// The clock runtime controls read.
+    /// See [`ControlPlane::clock`].
     pub fn clock(&self) -> Arc<dyn Clock> {
-        self.clock
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.controls.clock()
     }
 
-    /// Replaces the clock (tests drive budgets with a [`crate::controls::ManualClock`]).
+    /// See [`ControlPlane::set_clock`].
     pub fn set_clock(&self, clock: Arc<dyn Clock>) {
-        *self
-            .clock
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = clock;
+        self.controls.set_clock(clock)
     }
 
-    /// Counts one allowed message against the budgets `indices` of
-    /// `policy` (see [`Policy::runtime_controls`]); all or none are charged.
+    /// See [`ControlPlane::charge_budgets`].
     pub fn charge_budgets(
         &self,
         policy: &Policy,
         subject: Option<&str>,
         indices: &[usize],
     ) -> Verdict {
-        if indices.is_empty() {
-            return Verdict::Allow;
-        }
-        let keys: Vec<BudgetKey> = indices
-            .iter()
-            .filter_map(|&i| policy.rate_limits.get(i))
-            .map(|limit| BudgetKey {
-                agent: policy.agent.clone(),
-                subject: limit
-                    .per_subject
-                    .then(|| subject.unwrap_or_default().to_owned()),
-                rule: limit.rule.clone(),
-                budget: limit.budget,
-            })
-            .collect();
-        let now = self.clock().now();
-        match self.budgets.charge(&keys, now, &self.config.time_zone) {
-            Ok(()) => Verdict::Allow,
-            Err(e) => Verdict::Deny(policy.rate_limit_denial(
-                indices.get(e.index).copied().unwrap_or(usize::MAX),
-                now,
-                e.resets_at,
-                subject,
-            )),
-        }
+        self.controls.charge_budgets(policy, subject, indices)
     }
 
     /// The current revocation list.
@@ -499,55 +409,4 @@ impl Gateway {
             },
         )
     }
-}
-
-/// One version of the rules and the catalogs they were checked against.
-pub struct Generation {
-    /// 1 at startup, +1 per reload.
-    pub number: u64,
-    pub rules: Arc<RuleSet>,
-    contexts: HashMap<String, Arc<AnalysisContext>>,
-}
-
-impl Generation {
-    /// The analysis context for `database` (without a catalog if none was
-    /// loaded for it).
-    pub fn context(
-        &self,
-        database: &str,
-        search_path: &Arc<Vec<String>>,
-        limits: AnalysisLimits,
-    ) -> Arc<AnalysisContext> {
-        match self.contexts.get(database) {
-            Some(c) => c.clone(),
-            None => Arc::new(AnalysisContext {
-                database: database.to_owned(),
-                search_path: search_path.clone(),
-                catalog: None,
-                limits,
-                generation: self.number,
-            }),
-        }
-    }
-}
-
-fn contexts_for(
-    catalogs: HashMap<String, Arc<Catalog>>,
-    search_path: &Arc<Vec<String>>,
-    limits: AnalysisLimits,
-    generation: u64,
-) -> HashMap<String, Arc<AnalysisContext>> {
-    catalogs
-        .into_iter()
-        .map(|(db, catalog)| {
-            let ctx = AnalysisContext {
-                database: db.clone(),
-                search_path: search_path.clone(),
-                catalog: Some(catalog),
-                limits,
-                generation,
-            };
-            (db, Arc::new(ctx))
-        })
-        .collect()
 }

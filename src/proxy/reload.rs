@@ -17,6 +17,7 @@
 //! explicit reload reports it, the watcher tries again.
 
 use super::Gateway;
+use super::generation::{LoadError, compile_rules, load_catalogs};
 use crate::audit::AuditEvent;
 use crate::rules::RulesSnapshot;
 use serde::Serialize;
@@ -29,7 +30,7 @@ pub enum ReloadError {
     #[error(transparent)]
     Rules(#[from] crate::rules::RulesError),
     #[error(transparent)]
-    Catalog(#[from] super::catalog::CatalogError),
+    Catalog(#[from] crate::catalog_load::CatalogError),
     #[error("an agent logs in with capability tokens but [tokens] public_keys is not configured")]
     TokensNotConfigured,
     /// The directory changed while it was being read or loaded: it is
@@ -44,6 +45,16 @@ pub enum ReloadError {
         files: String,
         during: String,
     },
+}
+
+impl From<LoadError> for ReloadError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::Rules(e) => ReloadError::Rules(e),
+            LoadError::Catalog(e) => ReloadError::Catalog(e),
+            LoadError::TokensNotConfigured => ReloadError::TokensNotConfigured,
+        }
+    }
 }
 
 impl ReloadError {
@@ -270,29 +281,17 @@ impl Gateway {
         &self,
         snapshot: &RulesSnapshot,
     ) -> Result<NextGeneration, ReloadError> {
-        let search_path = self.config.upstream.search_path_list();
-        let mut catalogs = std::collections::HashMap::new();
-        if self.online {
-            for db in snapshot.databases(&search_path)? {
-                let catalog = super::catalog::load(
-                    &self.config.upstream,
-                    self.upstream_tls.as_ref(),
-                    &db,
-                    self.config.limits.max_backend_message_bytes,
-                )
-                .await?;
-                catalogs.insert(db, std::sync::Arc::new(catalog));
-            }
-        }
-        let rules = crate::rules::RuleSet::load_snapshot(snapshot, &search_path, &catalogs)?;
-        if rules.uses_tokens() && self.token_keys.is_none() {
-            return Err(ReloadError::TokensNotConfigured);
-        }
+        let catalogs = if self.online {
+            load_catalogs(&self.config, self.upstream_tls.as_ref(), snapshot).await?
+        } else {
+            std::collections::HashMap::new()
+        };
+        let rules = compile_rules(&self.config, snapshot, &catalogs)?;
         let limits = crate::policy::analyze::AnalysisLimits {
             max_sql_bytes: self.config.limits.max_sql_bytes,
             ..Default::default()
         };
-        let contexts = super::contexts_for(catalogs, &self.search_path, limits, 0);
+        let contexts = super::generation::contexts_for(catalogs, &self.search_path, limits, 0);
         Ok((rules, contexts))
     }
 

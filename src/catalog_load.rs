@@ -2,11 +2,11 @@
 //! their columns, function names) over actgate's own upstream connection,
 //! so TLS and every auth method work as for sessions.
 
-use super::upstream::{self, UpstreamError};
 use crate::config::UpstreamConfig;
 use crate::policy::catalog::Catalog;
 use crate::policy::names::QualifiedName;
 use crate::protocol::{Reader, decode_frame, put_cstr, put_message};
+use crate::proxy::upstream::{self, UpstreamError};
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
