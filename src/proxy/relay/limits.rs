@@ -3,7 +3,18 @@
 //! running a statement in actgate's own transaction or savepoint so that
 //! it can be undone (client half).
 
-use super::*;
+use super::lifecycle::{Stop, io_stop};
+use super::sentinel::send_sentinel;
+use super::shared::{Expect, GuardOutcome, Shared, Swallow, lock};
+use super::wait::Wire;
+use super::{Protocol, Relay};
+use crate::policy::{RowLimit, WriteCap};
+use crate::protocol::backend::{ErrorFields, Severity, TransactionStatus};
+use crate::protocol::put_message;
+use bytes::{BufMut, Bytes, BytesMut};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use tokio::io::AsyncWriteExt;
 
 /// What a statement actgate runs in its own transaction or savepoint is
 /// held to.
