@@ -58,12 +58,12 @@ use crate::protocol::pipeline::Batch;
 use crate::protocol::put_message;
 use bytes::BytesMut;
 use limits::Guard;
-use shared::{CloseCount, Expect, Probe, Shared, lock};
-use std::collections::{HashMap, HashSet, VecDeque};
+use shared::{Expect, Shared, lock};
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{oneshot, watch};
 use tracing::{debug, info};
@@ -194,30 +194,7 @@ impl Relay<'_> {
         let (mut client_read, mut client_write) = tokio::io::split(client);
         let upstream_key = (upstream.process_id, upstream.secret_key);
         let (mut upstream_read, mut upstream_write) = tokio::io::split(upstream.stream);
-        let shared = Shared {
-            sent: AtomicU64::new(0),
-            received: AtomicU64::new(0),
-            status: AtomicU8::new(TransactionStatus::Idle.byte()),
-            markers: Mutex::new(VecDeque::new()),
-            describes: Mutex::new(VecDeque::new()),
-            param_types: Mutex::new(HashMap::new()),
-            expects: Mutex::new(VecDeque::new()),
-            execs_done: AtomicU64::new(0),
-            failed_result: AtomicBool::new(false),
-            reopen_failed: AtomicBool::new(false),
-            batch_failed: AtomicU64::new(0),
-            swallow_rfq: Mutex::new(HashSet::new()),
-            progress: tokio::sync::Notify::new(),
-            swallow_batches: Mutex::new(HashMap::new()),
-            guard_outcome: Mutex::new(None),
-            probe: Mutex::new(Probe::None),
-            closes: Mutex::new(CloseCount::default()),
-            first_error: Mutex::new((0, 0)),
-            transient_status: Mutex::new(HashSet::new()),
-            copy_in_started: AtomicU64::new(0),
-            local: Mutex::new(BytesMut::new()),
-            local_ready: tokio::sync::Notify::new(),
-        };
+        let shared = Shared::new();
         let (stop_tx, stop_rx) = oneshot::channel();
         let c2u = async {
             let stop = self

@@ -32,13 +32,29 @@ struct ClientHalf {
     /// server skipped.
     journal: Journal,
     copy: CopyIn,
-    /// No extended-protocol message since the last Sync: no implicit
-    /// transaction is open in the server.
-    synced: bool,
+    sync: SyncState,
     state: SessionState,
     limits: RowLimits,
     /// Bytes of an oversized message still to be thrown away.
     skip: usize,
+}
+
+impl ClientHalf {
+    /// Whether a simple-protocol refusal can be answered by actgate alone
+    /// ([`Relay::deny`]): no extended message since the last Sync, no
+    /// copy, and no unnamed statement (which a Query drops).
+    fn answers_alone(&self) -> bool {
+        self.sync == SyncState::Synced && self.copy == CopyIn::None && !self.state.is_prepared("")
+    }
+}
+
+/// Extended-protocol messages since the last Sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SyncState {
+    /// None: no implicit transaction is open in the server.
+    Synced,
+    /// Some were sent: the server may hold an implicit transaction.
+    Unsynced,
 }
 
 /// What comes after one framed message.
@@ -61,7 +77,7 @@ impl Relay<'_> {
             batch: Batch::Closed,
             journal: Journal::default(),
             copy: CopyIn::None,
-            synced: true,
+            sync: SyncState::Synced,
             state: SessionState::starting_with_read_only(self.read_only_at_start.as_deref()),
             limits: RowLimits::default(),
             skip: 0,
@@ -209,7 +225,7 @@ impl Relay<'_> {
             half.journal
                 .push(shared.current_batch(), Undo::Nothing, false);
         }
-        let alone = half.synced && half.copy == CopyIn::None && !half.state.is_prepared("");
+        let alone = half.answers_alone();
         self.deny(wire.upstream, shared, &denial, protocol, alone)
             .await
             .map_err(io_stop)
@@ -268,8 +284,8 @@ impl Relay<'_> {
         if action.forwards() {
             half.batch = half.batch.sent(header.tag);
             match header.tag {
-                b'P' | b'B' | b'E' | b'D' | b'C' | b'H' => half.synced = false,
-                b'S' => half.synced = true,
+                b'P' | b'B' | b'E' | b'D' | b'C' | b'H' => half.sync = SyncState::Unsynced,
+                b'S' => half.sync = SyncState::Synced,
                 _ => {}
             }
             if header.tag == b'C' {
@@ -291,7 +307,7 @@ impl Relay<'_> {
             // batch goes on.
             action = Action::Forward;
             half.batch = before;
-            half.synced = false;
+            half.sync = SyncState::Unsynced;
         }
         Ok(action)
     }
@@ -341,7 +357,7 @@ impl Relay<'_> {
                 Ok(())
             }
             Action::Deny(denial, protocol) => {
-                let alone = half.synced && half.copy == CopyIn::None && !half.state.is_prepared("");
+                let alone = half.answers_alone();
                 wire.flush().await?;
                 wire.buf.advance(header.total);
                 self.deny(wire.upstream, shared, &denial, protocol, alone)

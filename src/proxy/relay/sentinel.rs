@@ -41,10 +41,7 @@ impl Relay<'_> {
         swallow: Swallow,
     ) -> std::io::Result<u64> {
         let seq = shared.sent.fetch_add(1, Ordering::AcqRel) + 1;
-        lock(&shared.swallow_batches).insert(seq, swallow);
-        if swallow == Swallow::All {
-            lock(&shared.swallow_rfq).insert(seq);
-        }
+        shared.swallow(seq, swallow);
         let mut out = BytesMut::new();
         put_message(&mut out, b'Q', |b| put_cstr(b, sql));
         upstream.write_all(&out).await?;
@@ -116,7 +113,7 @@ pub(super) async fn send_sentinel(
             put_message(&mut sentinel, b'Q', |b| put_cstr(b, SENTINEL_SQL));
             let seq = shared.sent.fetch_add(1, Ordering::AcqRel) + 1;
             if swallow_rfq {
-                lock(&shared.swallow_rfq).insert(seq);
+                shared.swallow(seq, Swallow::Ready);
             }
             seq
         }

@@ -2,18 +2,18 @@
 //! ReadyForQuery, ErrorResponse (sentinel errors are replaced), row counts,
 //! ParameterStatus and the probe's CloseComplete.
 //!
-//! Every message passes, in order: the batch bookkeeping
-//! ([`Relay::track_progress`]), the answers of actgate's own statements
-//! ([`Relay::swallowed`]), row counting ([`Relay::count_rows`]), and the
-//! handler of its class ([`Relay::on_message`]). Between buffers,
+//! Every message passes, in order ([`Relay::route`]): the batch
+//! bookkeeping ([`Relay::track_progress`]), the answers of actgate's own
+//! statements ([`Shared::swallows`]), row counting ([`Relay::count_rows`]),
+//! and the handler of its class ([`Relay::on_message`]). Between buffers,
 //! [`Relay::next_event`] waits for the server, the client half's end, the
 //! session's watchers and actgate's own answers.
 
 use super::Relay;
 use super::lifecycle::{SessionEnd, Stop, drifted, flush, revoked, stopped};
-use super::limits::{Counting, RowAction};
+use super::limits::{Counting, QueryResult, RowAction};
 use super::sentinel::SENTINEL_SQLSTATE;
-use super::shared::{READ_CHUNK, Shared, Swallow, lock};
+use super::shared::{READ_CHUNK, Shared, lock};
 use crate::protocol::backend::{BackendMessage, ErrorFields, Severity, TransactionStatus};
 use crate::protocol::peek_header;
 use crate::proxy::error::SessionError;
@@ -143,26 +143,8 @@ impl Relay<'_> {
                 buf.reserve(header.total - (buf.len() - pos));
                 break;
             }
-            self.track_progress(half, header.tag, shared);
-            let out = if half.limits_on && header.tag != b'Z' && self.swallowed(header.tag, shared)
-            {
-                Out::Drop
-            } else {
-                let counted = if half.limits_on {
-                    let body = &buf[pos + 5..pos + header.total];
-                    self.count_rows(header.tag, body, shared, &mut half.counting)
-                } else {
-                    RowAction::Pass
-                };
-                match counted {
-                    RowAction::Pass => {
-                        let body = &mut buf[pos + 5..pos + header.total];
-                        self.on_message(half, header.tag, body, shared)
-                    }
-                    RowAction::Drop => Out::Drop,
-                    RowAction::Replace(bytes) => Out::Replace(bytes),
-                }
-            };
+            let body = &mut buf[pos + 5..pos + header.total];
+            let out = self.route(half, header.tag, body, shared);
             match out {
                 Out::Forward => pos += header.total,
                 Out::Drop => {
@@ -208,6 +190,24 @@ impl Relay<'_> {
         Ok(None)
     }
 
+    /// Passes one message through the stages of the server half, in order,
+    /// and says what becomes of it.
+    fn route(&self, half: &mut ServerHalf, tag: u8, body: &mut [u8], shared: &Shared) -> Out {
+        self.track_progress(half, tag, shared);
+        let current = shared.received.load(Ordering::Acquire) + 1;
+        if half.limits_on && tag != b'Z' && shared.swallows(current, tag) {
+            return Out::Drop;
+        }
+        if half.limits_on {
+            match self.count_rows(tag, body, shared, &mut half.counting) {
+                RowAction::Pass => {}
+                RowAction::Drop => return Out::Drop,
+                RowAction::Replace(bytes) => return Out::Replace(bytes),
+            }
+        }
+        self.on_message(half, tag, body, shared)
+    }
+
     /// Counts the messages of the current batch that completed, notes where
     /// its first error came, and when the server entered copy-in mode.
     fn track_progress(&self, half: &mut ServerHalf, tag: u8, shared: &Shared) {
@@ -226,18 +226,6 @@ impl Relay<'_> {
                 shared.progress.notify_waiters();
             }
             _ => {}
-        }
-    }
-
-    /// Whether a message (not a ReadyForQuery) answers one of actgate's
-    /// own statements and is not forwarded.
-    fn swallowed(&self, tag: u8, shared: &Shared) -> bool {
-        let current = shared.received.load(Ordering::Acquire) + 1;
-        let swallow = lock(&shared.swallow_batches).get(&current).copied();
-        match swallow {
-            Some(Swallow::All) => true,
-            Some(Swallow::AllButErrorsAndReady) => tag != b'E',
-            None => false,
         }
     }
 
@@ -295,16 +283,18 @@ impl Relay<'_> {
                 drop(expects);
                 shared.execs_done.fetch_add(done, Ordering::AcqRel);
                 let counting = &mut half.counting;
-                let failed = std::mem::take(&mut counting.query_failed);
-                let block = std::mem::take(&mut counting.block_failed);
+                let query = std::mem::take(&mut counting.query);
                 counting.reset();
+                let failed = query != QueryResult::Relayed;
                 if failed && status == TransactionStatus::InTransaction.byte() {
                     // The agent was told the statement failed: so
                     // is its transaction, and the server will be
                     // made to agree before anything else runs.
                     set_status(body, TransactionStatus::Failed);
                     shared.failed_result.store(true, Ordering::Release);
-                } else if failed && block && status == TransactionStatus::Idle.byte() {
+                } else if query == QueryResult::FailedInBlock
+                    && status == TransactionStatus::Idle.byte()
+                {
                     // The block the Query opened was committed
                     // (it changed nothing); PostgreSQL would have
                     // left it open and failed: so will the server.
@@ -313,10 +303,7 @@ impl Relay<'_> {
                 }
             }
         }
-        if half.limits_on {
-            lock(&shared.swallow_batches).remove(&received);
-        }
-        let swallowed = lock(&shared.swallow_rfq).remove(&received);
+        let swallowed = shared.swallows_ready(received);
         shared.progress.notify_waiters();
         if swallowed { Out::Drop } else { Out::Forward }
     }

@@ -46,13 +46,11 @@ pub(super) struct Shared {
     /// The batch (ReadyForQuery number) in which the server last reported
     /// an error: it skips the rest of that batch, so barriers release.
     pub(super) batch_failed: AtomicU64,
-    /// ReadyForQuery messages of actgate's own sentinels, not forwarded.
-    pub(super) swallow_rfq: Mutex<HashSet<u64>>,
     /// Wakes the client half waiting at a barrier.
     pub(super) progress: tokio::sync::Notify,
-    /// Batches of actgate's own statements whose answers are not forwarded
-    /// (all of them, or all but errors and ReadyForQuery).
-    pub(super) swallow_batches: Mutex<HashMap<u64, Swallow>>,
+    /// Batches (ReadyForQuery numbers) of actgate's own statements and
+    /// sentinels, and which of their answers are not forwarded.
+    swallowed: Mutex<HashMap<u64, Swallow>>,
     /// How the last capped statement went (set by the server half).
     pub(super) guard_outcome: Mutex<Option<GuardOutcome>>,
     /// The probe that tells whether the server is skipping to Sync.
@@ -105,9 +103,16 @@ pub(super) struct CloseCount {
     count: u64,
 }
 
+/// Which answers to one of actgate's own statements (one batch) are not
+/// forwarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Swallow {
+    /// Its ReadyForQuery only: a sentinel's, or the one that would show
+    /// actgate's own transaction around a guarded statement.
+    Ready,
+    /// Every answer.
     All,
+    /// Every answer but errors and ReadyForQuery.
     AllButErrorsAndReady,
 }
 
@@ -135,6 +140,32 @@ pub(super) struct Expect {
 }
 
 impl Shared {
+    pub(super) fn new() -> Shared {
+        Shared {
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            status: AtomicU8::new(TransactionStatus::Idle.byte()),
+            markers: Mutex::new(VecDeque::new()),
+            describes: Mutex::new(VecDeque::new()),
+            param_types: Mutex::new(HashMap::new()),
+            expects: Mutex::new(VecDeque::new()),
+            execs_done: AtomicU64::new(0),
+            failed_result: AtomicBool::new(false),
+            reopen_failed: AtomicBool::new(false),
+            batch_failed: AtomicU64::new(0),
+            progress: tokio::sync::Notify::new(),
+            swallowed: Mutex::new(HashMap::new()),
+            guard_outcome: Mutex::new(None),
+            probe: Mutex::new(Probe::None),
+            closes: Mutex::new(CloseCount::default()),
+            first_error: Mutex::new((0, 0)),
+            transient_status: Mutex::new(HashSet::new()),
+            copy_in_started: AtomicU64::new(0),
+            local: Mutex::new(BytesMut::new()),
+            local_ready: tokio::sync::Notify::new(),
+        }
+    }
+
     /// The number of the ReadyForQuery that will close the batch the
     /// client half is sending now.
     pub(super) fn current_batch(&self) -> u64 {
@@ -183,6 +214,30 @@ impl Shared {
     pub(super) fn idle(&self) -> bool {
         self.sent.load(Ordering::Acquire) == self.received.load(Ordering::Acquire)
             && self.status.load(Ordering::Relaxed) == TransactionStatus::Idle.byte()
+    }
+
+    /// Answers of batch `batch` (actgate's own statement) are not
+    /// forwarded, as `what` says.
+    pub(super) fn swallow(&self, batch: u64, what: Swallow) {
+        lock(&self.swallowed).insert(batch, what);
+    }
+
+    /// Whether a message `tag` (not a ReadyForQuery) of batch `batch` is
+    /// swallowed.
+    pub(super) fn swallows(&self, batch: u64, tag: u8) -> bool {
+        match lock(&self.swallowed).get(&batch) {
+            Some(Swallow::All) => true,
+            Some(Swallow::AllButErrorsAndReady) => tag != b'E',
+            Some(Swallow::Ready) | None => false,
+        }
+    }
+
+    /// Batch `batch` is over: whether its ReadyForQuery is swallowed.
+    pub(super) fn swallows_ready(&self, batch: u64) -> bool {
+        matches!(
+            lock(&self.swallowed).remove(&batch),
+            Some(Swallow::Ready | Swallow::All)
+        )
     }
 
     pub(super) fn markers(&self) -> std::sync::MutexGuard<'_, VecDeque<Marker>> {
