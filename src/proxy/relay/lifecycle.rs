@@ -162,3 +162,7 @@ pub(super) fn io_stop(e: std::io::Error) -> Stop {
     debug!(error = %e, "upstream write failed");
     Stop::Ended(SessionEnd::UpstreamClosed)
 }
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;

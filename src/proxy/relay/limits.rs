@@ -393,3 +393,7 @@ impl Relay<'_> {
         Some(out.freeze())
     }
 }
+
+#[cfg(test)]
+#[path = "limits_tests.rs"]
+mod tests;

@@ -493,3 +493,7 @@ pub(super) fn parameter_description(body: &[u8]) -> Vec<u32> {
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
 }
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;
