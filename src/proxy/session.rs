@@ -82,148 +82,15 @@ async fn run(
     hard_stop: watch::Receiver<bool>,
 ) -> Result<SessionEnd, SessionError> {
     let mut buf = BytesMut::with_capacity(8192);
-    let timeout = gateway.config.limits.startup_timeout;
-    let (mut stream, startup) =
-        tokio::time::timeout(timeout, negotiate(MaybeTls::Plain(tcp), &mut buf, gateway))
-            .await
-            .map_err(|_| SessionError::StartupTimeout)??;
-    let Some(startup) = startup else {
-        return Ok(SessionEnd::CancelRequest);
+    let (mut stream, authed) = match login(tcp, peer, session_id, gateway, &mut buf).await? {
+        Login::Authenticated(stream, authed) => (stream, *authed),
+        Login::Ended(end) => return Ok(end),
     };
-    if let Some(bad) = refuse_startup(&startup) {
-        send_fatal(&mut stream, &bad).await;
-        return Ok(SessionEnd::Refused);
-    }
-    let authed = match tokio::time::timeout(
-        timeout,
-        login::authenticate(&mut stream, &mut buf, gateway, startup, peer),
-    )
-    .await
-    {
-        Err(_) => return Err(SessionError::StartupTimeout),
-        Ok(Err(e)) => return Err(e),
-        Ok(Ok(Err((fatal, user, reason)))) => {
-            info!(code = fatal.code, reason, "login refused");
-            audit_login(
-                gateway,
-                "login_failed",
-                &user,
-                session_id,
-                peer,
-                Some(reason),
-            );
-            send_fatal(&mut stream, &fatal).await;
-            return Ok(SessionEnd::Refused);
-        }
-        Ok(Ok(Ok(authed))) => authed,
-    };
-    let subject = authed.token.as_ref().map(|t| t.claims.subject.as_str());
-    if let Some(suspension) = gateway.suspension(&authed.agent, subject) {
-        info!(agent = %authed.agent, "login refused: agent suspended");
-        audit_login(
-            gateway,
-            "login_failed",
-            &authed.agent,
-            session_id,
-            peer,
-            Some("suspended"),
-        );
-        let fatal = ErrorFields::new(Severity::Fatal, "28000", suspension.message())
-            .with_hint(crate::controls::Suspension::HINT);
+    if let Some(fatal) = admit(gateway, &authed, &mut admission, session_id, peer) {
         send_fatal(&mut stream, &fatal).await;
         return Ok(SessionEnd::Refused);
     }
-    if admission.promote().is_err() {
-        info!(agent = %authed.agent, "login refused: connection limit reached");
-        audit_login(
-            gateway,
-            "login_failed",
-            &authed.agent,
-            session_id,
-            peer,
-            Some("too_many_connections"),
-        );
-        let fatal = ErrorFields::new(Severity::Fatal, "53300", "sorry, too many clients already");
-        send_fatal(&mut stream, &fatal).await;
-        return Ok(SessionEnd::Refused);
-    }
-    tracing::Span::current().record("agent", authed.agent.as_str());
-    if let Some(why) = gateway.audit.refusal() {
-        // [audit] on_failure = "block": a session that cannot be audited
-        // is not opened. 57P03, as PostgreSQL refuses sessions it cannot
-        // serve yet: clients and pools retry.
-        info!(reason = %why, "login refused: the audit log cannot be written");
-        gateway.audit.record(&login_event(
-            &authed,
-            "login_failed",
-            session_id,
-            peer,
-            Some("audit_unavailable"),
-            Some(why.clone()),
-        ));
-        let fatal = ErrorFields::new(
-            Severity::Fatal,
-            "57P03",
-            format!("actgate cannot open a session now: it cannot be audited ({why})"),
-        )
-        .with_hint("retry later; the operator sees why in actgate's /readyz");
-        send_fatal(&mut stream, &fatal).await;
-        return Ok(SessionEnd::Refused);
-    }
-
-    let cfg = &gateway.config;
-    // The whole upstream handshake is bounded, not only the TCP connect: a
-    // server that accepts and then says nothing must not hang the agent.
-    let identity = session_identity(&authed);
-    let connect = upstream::connect(
-        &cfg.upstream,
-        gateway.upstream_tls.as_ref(),
-        &authed.database,
-        &authed.startup.params,
-        &identity,
-        cfg.limits.max_backend_message_bytes,
-    );
-    let handshake_timeout = cfg.upstream.connect_timeout + cfg.limits.startup_timeout;
-    let connected = match tokio::time::timeout(handshake_timeout, connect).await {
-        Ok(r) => r,
-        Err(_) => Err(UpstreamError::ConnectTimeout {
-            addr: format!("{}:{}", cfg.upstream.host, cfg.upstream.port),
-        }),
-    };
-    gateway
-        .upstream_health
-        .observe(connected.as_ref().map(|_| ()));
-    let upstream = match connected {
-        Ok(u) => u,
-        Err(e) => {
-            gateway
-                .metrics
-                .upstream_errors_total
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            warn!(error = %e, "upstream connection failed");
-            // The login ends here: audited as failed, with the cause.
-            gateway.audit.record(&login_event(
-                &authed,
-                "login_failed",
-                session_id,
-                peer,
-                Some("upstream_connect_failed"),
-                Some(e.to_string()),
-            ));
-            relay_upstream_refusal(&mut stream, &e).await;
-            return Err(e.into());
-        }
-    };
-    // Only now is the session open: audited as succeeded.
-    gateway.audit.record(&login_event(
-        &authed,
-        "login_succeeded",
-        session_id,
-        peer,
-        None,
-        None,
-    ));
-
+    let upstream = open_upstream(gateway, &authed, session_id, peer, &mut stream).await?;
     let cancel = gateway.cancels.register(UpstreamKey {
         process_id: upstream.process_id,
         secret_key: upstream.secret_key,
@@ -284,6 +151,186 @@ async fn run(
     let end = relay.run(stream, buf, upstream, hard_stop).await;
     drop(cancel);
     end
+}
+
+/// How the login phase ended.
+enum Login {
+    Authenticated(MaybeTls, Box<Authenticated>),
+    /// A cancel request, or a refused login (its FATAL was sent).
+    Ended(SessionEnd),
+}
+
+/// TLS negotiation, the StartupMessage and the agent's credential
+/// exchange, each bounded by the startup timeout.
+async fn login(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    session_id: u64,
+    gateway: &Gateway,
+    buf: &mut BytesMut,
+) -> Result<Login, SessionError> {
+    let timeout = gateway.config.limits.startup_timeout;
+    let (mut stream, startup) =
+        tokio::time::timeout(timeout, negotiate(MaybeTls::Plain(tcp), buf, gateway))
+            .await
+            .map_err(|_| SessionError::StartupTimeout)??;
+    let Some(startup) = startup else {
+        return Ok(Login::Ended(SessionEnd::CancelRequest));
+    };
+    if let Some(bad) = refuse_startup(&startup) {
+        send_fatal(&mut stream, &bad).await;
+        return Ok(Login::Ended(SessionEnd::Refused));
+    }
+    let authed = match tokio::time::timeout(
+        timeout,
+        login::authenticate(&mut stream, buf, gateway, startup, peer),
+    )
+    .await
+    {
+        Err(_) => return Err(SessionError::StartupTimeout),
+        Ok(Err(e)) => return Err(e),
+        Ok(Ok(Err((fatal, user, reason)))) => {
+            info!(code = fatal.code, reason, "login refused");
+            audit_login(
+                gateway,
+                "login_failed",
+                &user,
+                session_id,
+                peer,
+                Some(reason),
+            );
+            send_fatal(&mut stream, &fatal).await;
+            return Ok(Login::Ended(SessionEnd::Refused));
+        }
+        Ok(Ok(Ok(authed))) => authed,
+    };
+    Ok(Login::Authenticated(stream, Box::new(authed)))
+}
+
+/// Whether an authenticated agent may open a session now: not while it
+/// is suspended, over the connection limit, or while the audit log cannot
+/// be written (`[audit] on_failure = "block"`). `Some`: the FATAL to send.
+fn admit(
+    gateway: &Gateway,
+    authed: &Authenticated,
+    admission: &mut Admission,
+    session_id: u64,
+    peer: SocketAddr,
+) -> Option<ErrorFields> {
+    let subject = authed.token.as_ref().map(|t| t.claims.subject.as_str());
+    if let Some(suspension) = gateway.suspension(&authed.agent, subject) {
+        info!(agent = %authed.agent, "login refused: agent suspended");
+        audit_login(
+            gateway,
+            "login_failed",
+            &authed.agent,
+            session_id,
+            peer,
+            Some("suspended"),
+        );
+        let fatal = ErrorFields::new(Severity::Fatal, "28000", suspension.message())
+            .with_hint(crate::controls::Suspension::HINT);
+        return Some(fatal);
+    }
+    if admission.promote().is_err() {
+        info!(agent = %authed.agent, "login refused: connection limit reached");
+        audit_login(
+            gateway,
+            "login_failed",
+            &authed.agent,
+            session_id,
+            peer,
+            Some("too_many_connections"),
+        );
+        let fatal = ErrorFields::new(Severity::Fatal, "53300", "sorry, too many clients already");
+        return Some(fatal);
+    }
+    tracing::Span::current().record("agent", authed.agent.as_str());
+    if let Some(why) = gateway.audit.refusal() {
+        // [audit] on_failure = "block": a session that cannot be audited
+        // is not opened. 57P03, as PostgreSQL refuses sessions it cannot
+        // serve yet: clients and pools retry.
+        info!(reason = %why, "login refused: the audit log cannot be written");
+        gateway.audit.record(&login_event(
+            authed,
+            "login_failed",
+            session_id,
+            peer,
+            Some("audit_unavailable"),
+            Some(why.clone()),
+        ));
+        let fatal = ErrorFields::new(
+            Severity::Fatal,
+            "57P03",
+            format!("actgate cannot open a session now: it cannot be audited ({why})"),
+        )
+        .with_hint("retry later; the operator sees why in actgate's /readyz");
+        return Some(fatal);
+    }
+    None
+}
+
+/// Opens the agent's upstream session and audits how the login ended.
+async fn open_upstream(
+    gateway: &Gateway,
+    authed: &Authenticated,
+    session_id: u64,
+    peer: SocketAddr,
+    stream: &mut MaybeTls,
+) -> Result<upstream::Upstream, SessionError> {
+    let cfg = &gateway.config;
+    // The whole upstream handshake is bounded, not only the TCP connect: a
+    // server that accepts and then says nothing must not hang the agent.
+    let identity = session_identity(authed);
+    let connect = upstream::connect(
+        &cfg.upstream,
+        gateway.upstream_tls.as_ref(),
+        &authed.database,
+        &authed.startup.params,
+        &identity,
+        cfg.limits.max_backend_message_bytes,
+    );
+    let handshake_timeout = cfg.upstream.connect_timeout + cfg.limits.startup_timeout;
+    let connected = match tokio::time::timeout(handshake_timeout, connect).await {
+        Ok(r) => r,
+        Err(_) => Err(UpstreamError::ConnectTimeout {
+            addr: format!("{}:{}", cfg.upstream.host, cfg.upstream.port),
+        }),
+    };
+    gateway
+        .upstream_health
+        .observe(connected.as_ref().map(|_| ()));
+    let upstream = match connected {
+        Ok(u) => u,
+        Err(e) => {
+            gateway
+                .metrics
+                .upstream_errors_total
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            warn!(error = %e, "upstream connection failed");
+            // The login ends here: audited as failed, with the cause.
+            gateway.audit.record(&login_event(
+                authed,
+                "login_failed",
+                session_id,
+                peer,
+                Some("upstream_connect_failed"),
+                Some(e.to_string()),
+            ));
+            relay_upstream_refusal(stream, &e).await;
+            return Err(e.into());
+        }
+    };
+    // Only now is the session open: audited as succeeded.
+    gateway.audit.record(&login_event(
+        authed,
+        "login_succeeded",
+        session_id,
+        peer,
+        None,
+        None,
+    ));
+    Ok(upstream)
 }
 
 /// The `actgate.*` settings of an agent's upstream session: the agent, and
