@@ -3,6 +3,8 @@
 //! authentication and the upstream connection. No upstream connection is
 //! ever opened for a client that has not authenticated.
 
+mod login;
+
 use super::Gateway;
 use super::admission::Admission;
 use super::cancel::UpstreamKey;
@@ -11,19 +13,13 @@ use super::relay::{Relay, SessionEnd};
 use super::stream::MaybeTls;
 use super::upstream::{self, UpstreamError};
 use crate::audit::AuditEvent;
-use crate::auth::scram::{self, ScramExchange};
-use crate::auth::{Credential, Verifier};
 use crate::policy::Policy;
+use crate::protocol::ProtocolError;
 use crate::protocol::backend::{
-    BackendMessage, ErrorFields, Severity, TransactionStatus, auth, encode_auth_sasl,
-    encode_authentication, encode_backend_key_data, encode_negotiate_protocol_version,
-    encode_ready_for_query,
+    BackendMessage, ErrorFields, Severity, TransactionStatus, auth, encode_authentication,
+    encode_backend_key_data, encode_ready_for_query,
 };
-use crate::protocol::startup::{
-    MAX_AUTH_MESSAGE_BYTES, MAX_STARTUP_PACKET_BYTES, Startup, StartupPacket, decode_startup,
-};
-use crate::protocol::{Frame, ProtocolError, decode_frame};
-use base64::Engine;
+use crate::protocol::startup::{MAX_STARTUP_PACKET_BYTES, Startup, StartupPacket, decode_startup};
 use bytes::BytesMut;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -86,148 +82,15 @@ async fn run(
     hard_stop: watch::Receiver<bool>,
 ) -> Result<SessionEnd, SessionError> {
     let mut buf = BytesMut::with_capacity(8192);
-    let timeout = gateway.config.limits.startup_timeout;
-    let (mut stream, startup) =
-        tokio::time::timeout(timeout, negotiate(MaybeTls::Plain(tcp), &mut buf, gateway))
-            .await
-            .map_err(|_| SessionError::StartupTimeout)??;
-    let Some(startup) = startup else {
-        return Ok(SessionEnd::CancelRequest);
+    let (mut stream, authed) = match login(tcp, peer, session_id, gateway, &mut buf).await? {
+        Login::Authenticated(stream, authed) => (stream, *authed),
+        Login::Ended(end) => return Ok(end),
     };
-    if let Some(bad) = refuse_startup(&startup) {
-        send_fatal(&mut stream, &bad).await;
-        return Ok(SessionEnd::Refused);
-    }
-    let authed = match tokio::time::timeout(
-        timeout,
-        authenticate(&mut stream, &mut buf, gateway, startup, peer),
-    )
-    .await
-    {
-        Err(_) => return Err(SessionError::StartupTimeout),
-        Ok(Err(e)) => return Err(e),
-        Ok(Ok(Err((fatal, user, reason)))) => {
-            info!(code = fatal.code, reason, "login refused");
-            audit_login(
-                gateway,
-                "login_failed",
-                &user,
-                session_id,
-                peer,
-                Some(reason),
-            );
-            send_fatal(&mut stream, &fatal).await;
-            return Ok(SessionEnd::Refused);
-        }
-        Ok(Ok(Ok(authed))) => authed,
-    };
-    let subject = authed.token.as_ref().map(|t| t.claims.subject.as_str());
-    if let Some(suspension) = gateway.suspension(&authed.agent, subject) {
-        info!(agent = %authed.agent, "login refused: agent suspended");
-        audit_login(
-            gateway,
-            "login_failed",
-            &authed.agent,
-            session_id,
-            peer,
-            Some("suspended"),
-        );
-        let fatal = ErrorFields::new(Severity::Fatal, "28000", suspension.message())
-            .with_hint(crate::controls::Suspension::HINT);
+    if let Some(fatal) = admit(gateway, &authed, &mut admission, session_id, peer) {
         send_fatal(&mut stream, &fatal).await;
         return Ok(SessionEnd::Refused);
     }
-    if admission.promote().is_err() {
-        info!(agent = %authed.agent, "login refused: connection limit reached");
-        audit_login(
-            gateway,
-            "login_failed",
-            &authed.agent,
-            session_id,
-            peer,
-            Some("too_many_connections"),
-        );
-        let fatal = ErrorFields::new(Severity::Fatal, "53300", "sorry, too many clients already");
-        send_fatal(&mut stream, &fatal).await;
-        return Ok(SessionEnd::Refused);
-    }
-    tracing::Span::current().record("agent", authed.agent.as_str());
-    if let Some(why) = gateway.audit.refusal() {
-        // [audit] on_failure = "block": a session that cannot be audited
-        // is not opened. 57P03, as PostgreSQL refuses sessions it cannot
-        // serve yet: clients and pools retry.
-        info!(reason = %why, "login refused: the audit log cannot be written");
-        gateway.audit.record(&login_event(
-            &authed,
-            "login_failed",
-            session_id,
-            peer,
-            Some("audit_unavailable"),
-            Some(why.clone()),
-        ));
-        let fatal = ErrorFields::new(
-            Severity::Fatal,
-            "57P03",
-            format!("actgate cannot open a session now: it cannot be audited ({why})"),
-        )
-        .with_hint("retry later; the operator sees why in actgate's /readyz");
-        send_fatal(&mut stream, &fatal).await;
-        return Ok(SessionEnd::Refused);
-    }
-
-    let cfg = &gateway.config;
-    // The whole upstream handshake is bounded, not only the TCP connect: a
-    // server that accepts and then says nothing must not hang the agent.
-    let identity = session_identity(&authed);
-    let connect = upstream::connect(
-        &cfg.upstream,
-        gateway.upstream_tls.as_ref(),
-        &authed.database,
-        &authed.startup.params,
-        &identity,
-        cfg.limits.max_backend_message_bytes,
-    );
-    let handshake_timeout = cfg.upstream.connect_timeout + cfg.limits.startup_timeout;
-    let connected = match tokio::time::timeout(handshake_timeout, connect).await {
-        Ok(r) => r,
-        Err(_) => Err(UpstreamError::ConnectTimeout {
-            addr: format!("{}:{}", cfg.upstream.host, cfg.upstream.port),
-        }),
-    };
-    gateway
-        .upstream_health
-        .observe(connected.as_ref().map(|_| ()));
-    let upstream = match connected {
-        Ok(u) => u,
-        Err(e) => {
-            gateway
-                .metrics
-                .upstream_errors_total
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            warn!(error = %e, "upstream connection failed");
-            // The login ends here: audited as failed, with the cause.
-            gateway.audit.record(&login_event(
-                &authed,
-                "login_failed",
-                session_id,
-                peer,
-                Some("upstream_connect_failed"),
-                Some(e.to_string()),
-            ));
-            relay_upstream_refusal(&mut stream, &e).await;
-            return Err(e.into());
-        }
-    };
-    // Only now is the session open: audited as succeeded.
-    gateway.audit.record(&login_event(
-        &authed,
-        "login_succeeded",
-        session_id,
-        peer,
-        None,
-        None,
-    ));
-
+    let upstream = open_upstream(gateway, &authed, session_id, peer, &mut stream).await?;
     let cancel = gateway.cancels.register(UpstreamKey {
         process_id: upstream.process_id,
         secret_key: upstream.secret_key,
@@ -286,6 +149,186 @@ async fn run(
     let end = relay.run(stream, buf, upstream, hard_stop).await;
     drop(cancel);
     end
+}
+
+/// How the login phase ended.
+enum Login {
+    Authenticated(MaybeTls, Box<Authenticated>),
+    /// A cancel request, or a refused login (its FATAL was sent).
+    Ended(SessionEnd),
+}
+
+/// TLS negotiation, the StartupMessage and the agent's credential
+/// exchange, each bounded by the startup timeout.
+async fn login(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    session_id: u64,
+    gateway: &Gateway,
+    buf: &mut BytesMut,
+) -> Result<Login, SessionError> {
+    let timeout = gateway.config.limits.startup_timeout;
+    let (mut stream, startup) =
+        tokio::time::timeout(timeout, negotiate(MaybeTls::Plain(tcp), buf, gateway))
+            .await
+            .map_err(|_| SessionError::StartupTimeout)??;
+    let Some(startup) = startup else {
+        return Ok(Login::Ended(SessionEnd::CancelRequest));
+    };
+    if let Some(bad) = refuse_startup(&startup) {
+        send_fatal(&mut stream, &bad).await;
+        return Ok(Login::Ended(SessionEnd::Refused));
+    }
+    let authed = match tokio::time::timeout(
+        timeout,
+        login::authenticate(&mut stream, buf, gateway, startup, peer),
+    )
+    .await
+    {
+        Err(_) => return Err(SessionError::StartupTimeout),
+        Ok(Err(e)) => return Err(e),
+        Ok(Ok(Err((fatal, user, reason)))) => {
+            info!(code = fatal.code, reason, "login refused");
+            audit_login(
+                gateway,
+                "login_failed",
+                &user,
+                session_id,
+                peer,
+                Some(reason),
+            );
+            send_fatal(&mut stream, &fatal).await;
+            return Ok(Login::Ended(SessionEnd::Refused));
+        }
+        Ok(Ok(Ok(authed))) => authed,
+    };
+    Ok(Login::Authenticated(stream, Box::new(authed)))
+}
+
+/// Whether an authenticated agent may open a session now: not while it
+/// is suspended, over the connection limit, or while the audit log cannot
+/// be written (`[audit] on_failure = "block"`). `Some`: the FATAL to send.
+fn admit(
+    gateway: &Gateway,
+    authed: &Authenticated,
+    admission: &mut Admission,
+    session_id: u64,
+    peer: SocketAddr,
+) -> Option<ErrorFields> {
+    let subject = authed.token.as_ref().map(|t| t.claims.subject.as_str());
+    if let Some(suspension) = gateway.suspension(&authed.agent, subject) {
+        info!(agent = %authed.agent, "login refused: agent suspended");
+        audit_login(
+            gateway,
+            "login_failed",
+            &authed.agent,
+            session_id,
+            peer,
+            Some("suspended"),
+        );
+        let fatal = ErrorFields::new(Severity::Fatal, "28000", suspension.message())
+            .with_hint(crate::controls::Suspension::HINT);
+        return Some(fatal);
+    }
+    if admission.promote().is_err() {
+        info!(agent = %authed.agent, "login refused: connection limit reached");
+        audit_login(
+            gateway,
+            "login_failed",
+            &authed.agent,
+            session_id,
+            peer,
+            Some("too_many_connections"),
+        );
+        let fatal = ErrorFields::new(Severity::Fatal, "53300", "sorry, too many clients already");
+        return Some(fatal);
+    }
+    tracing::Span::current().record("agent", authed.agent.as_str());
+    if let Some(why) = gateway.audit.refusal() {
+        // [audit] on_failure = "block": a session that cannot be audited
+        // is not opened. 57P03, as PostgreSQL refuses sessions it cannot
+        // serve yet: clients and pools retry.
+        info!(reason = %why, "login refused: the audit log cannot be written");
+        gateway.audit.record(&login_event(
+            authed,
+            "login_failed",
+            session_id,
+            peer,
+            Some("audit_unavailable"),
+            Some(why.clone()),
+        ));
+        let fatal = ErrorFields::new(
+            Severity::Fatal,
+            "57P03",
+            format!("actgate cannot open a session now: it cannot be audited ({why})"),
+        )
+        .with_hint("retry later; the operator sees why in actgate's /readyz");
+        return Some(fatal);
+    }
+    None
+}
+
+/// Opens the agent's upstream session and audits how the login ended.
+async fn open_upstream(
+    gateway: &Gateway,
+    authed: &Authenticated,
+    session_id: u64,
+    peer: SocketAddr,
+    stream: &mut MaybeTls,
+) -> Result<upstream::Upstream, SessionError> {
+    let cfg = &gateway.config;
+    // The whole upstream handshake is bounded, not only the TCP connect: a
+    // server that accepts and then says nothing must not hang the agent.
+    let identity = session_identity(authed);
+    let connect = upstream::connect(
+        &cfg.upstream,
+        gateway.upstream_tls.as_ref(),
+        &authed.database,
+        &authed.startup.params,
+        &identity,
+        cfg.limits.max_backend_message_bytes,
+    );
+    let handshake_timeout = cfg.upstream.connect_timeout + cfg.limits.startup_timeout;
+    let connected = match tokio::time::timeout(handshake_timeout, connect).await {
+        Ok(r) => r,
+        Err(_) => Err(UpstreamError::ConnectTimeout {
+            addr: format!("{}:{}", cfg.upstream.host, cfg.upstream.port),
+        }),
+    };
+    gateway
+        .upstream_health
+        .observe(connected.as_ref().map(|_| ()));
+    let upstream = match connected {
+        Ok(u) => u,
+        Err(e) => {
+            gateway
+                .metrics
+                .upstream_errors_total
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            warn!(error = %e, "upstream connection failed");
+            // The login ends here: audited as failed, with the cause.
+            gateway.audit.record(&login_event(
+                authed,
+                "login_failed",
+                session_id,
+                peer,
+                Some("upstream_connect_failed"),
+                Some(e.to_string()),
+            ));
+            relay_upstream_refusal(stream, &e).await;
+            return Err(e.into());
+        }
+    };
+    // Only now is the session open: audited as succeeded.
+    gateway.audit.record(&login_event(
+        authed,
+        "login_succeeded",
+        session_id,
+        peer,
+        None,
+        None,
+    ));
+    Ok(upstream)
 }
 
 /// The `actgate.*` settings of an agent's upstream session: the agent, and
@@ -427,267 +470,6 @@ fn refuse_startup(s: &Startup) -> Option<ErrorFields> {
     None
 }
 
-fn password_failed(user: &str) -> ErrorFields {
-    ErrorFields::new(
-        Severity::Fatal,
-        "28P01",
-        format!("password authentication failed for user \"{user}\""),
-    )
-}
-
-/// A refused login: the FATAL to send, the user name tried, and the
-/// precise reason (for the log and audit only).
-type Refusal = (ErrorFields, String, &'static str);
-
-/// Runs the agent's credential exchange. The outer `Result` is an I/O or
-/// protocol failure; the inner `Err` is a refusal to send as FATAL.
-async fn authenticate(
-    stream: &mut MaybeTls,
-    buf: &mut BytesMut,
-    gateway: &Gateway,
-    startup: Startup,
-    peer: SocketAddr,
-) -> Result<Result<Authenticated, Refusal>, SessionError> {
-    let user = startup.param("user").unwrap_or_default().to_owned();
-    let database = startup
-        .param("database")
-        .filter(|d| !d.is_empty())
-        .unwrap_or(&user)
-        .to_owned();
-    let mut out = BytesMut::new();
-    if startup.minor > 0 || startup.protocol_options().next().is_some() {
-        let opts: Vec<&str> = startup.protocol_options().collect();
-        encode_negotiate_protocol_version(&mut out, 0, opts.into_iter());
-    }
-    let rules = gateway.rules();
-    let agent = rules.agent(&user);
-    let (verifier, doomed) = match agent.map(|a| &a.credential) {
-        Some(Credential::ScramSecret(v)) => (v.clone(), false),
-        Some(Credential::Token) => {
-            let agent = agent.expect("matched Some");
-            return token_login(
-                stream, buf, gateway, out, agent, user, database, startup, peer,
-            )
-            .await;
-        }
-        // An unknown agent gets a mock exchange: SCRAM, or, when some agents
-        // use tokens, for about half the names (stable per name) a
-        // cleartext request, so that the method asked for does not tell
-        // which names exist.
-        None if gateway.token_keys.is_some() && mock_asks_cleartext(&user, &gateway.mock_key) => {
-            return mock_token_login(stream, buf, gateway, out, user, peer).await;
-        }
-        None => (Verifier::mock(&user, &gateway.mock_key), true),
-    };
-
-    encode_auth_sasl(&mut out, &[scram::MECHANISM]);
-    stream
-        .write_all(&out)
-        .await
-        .map_err(SessionError::ClientIo)?;
-    let limit = auth_message_limit(gateway);
-
-    let first = read_password_message(stream, buf, limit, "SASL").await?;
-    let (mechanism, client_first) = scram::parse_initial_response(first.body())?;
-    let server_nonce = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 18]>());
-    let (exchange, server_first) =
-        match ScramExchange::start(verifier, doomed, mechanism, client_first, &server_nonce) {
-            Ok(v) => v,
-            Err(e) => {
-                debug!(error = %e, "scram exchange refused");
-                return Ok(Err((
-                    password_failed(&user),
-                    user,
-                    "scram_exchange_refused",
-                )));
-            }
-        };
-    out.clear();
-    encode_authentication(&mut out, auth::SASL_CONTINUE, server_first.as_bytes());
-    stream
-        .write_all(&out)
-        .await
-        .map_err(SessionError::ClientIo)?;
-
-    let last = read_password_message(stream, buf, limit, "SASL").await?;
-    let server_final = match exchange.finish(last.body()) {
-        Ok(v) => v,
-        Err(e) => {
-            debug!(error = %e, "scram exchange failed");
-            let reason = if doomed {
-                "unknown_agent"
-            } else {
-                "wrong_secret"
-            };
-            return Ok(Err((password_failed(&user), user, reason)));
-        }
-    };
-    let agent = agent.expect("a doomed exchange never succeeds");
-    if !agent.may_use_database(&database) {
-        return Ok(Err(database_refusal(&database, user)));
-    }
-    out.clear();
-    encode_authentication(&mut out, auth::SASL_FINAL, server_final.as_bytes());
-    stream
-        .write_all(&out)
-        .await
-        .map_err(SessionError::ClientIo)?;
-    Ok(Ok(Authenticated {
-        agent: agent.name.clone(),
-        database,
-        startup,
-        policy: agent.policy.clone(),
-        token: None,
-    }))
-}
-
-/// Whether the mock login for an unknown `user` asks for a cleartext
-/// password: a keyed, stable choice per name.
-fn mock_asks_cleartext(user: &str, key: &[u8; 32]) -> bool {
-    Verifier::mock(user, key).salt[0] & 1 == 1
-}
-
-/// The token login an unknown agent gets: the same requests and refusals
-/// as for a token agent, ending in the same FATAL as a wrong token.
-async fn mock_token_login(
-    stream: &mut MaybeTls,
-    buf: &mut BytesMut,
-    gateway: &Gateway,
-    out: BytesMut,
-    user: String,
-    peer: SocketAddr,
-) -> Result<Result<Authenticated, Refusal>, SessionError> {
-    if cleartext_password(stream, buf, gateway, out, peer)
-        .await?
-        .is_none()
-    {
-        return Ok(Err((cleartext_refusal(), user, "cleartext_without_tls")));
-    }
-    Ok(Err((password_failed(&user), user, "unknown_agent")))
-}
-
-/// Asks for a cleartext password (a capability token) and reads it; `None`
-/// when cleartext is not allowed on this connection. Real and unknown
-/// token agents go through the same steps, so they cannot be told apart.
-async fn cleartext_password(
-    stream: &mut MaybeTls,
-    buf: &mut BytesMut,
-    gateway: &Gateway,
-    mut out: BytesMut,
-    peer: SocketAddr,
-) -> Result<Option<Frame>, SessionError> {
-    let cfg = &gateway.config;
-    if !crate::auth::cleartext_allowed(stream.is_tls(), peer.ip(), cfg.allow_cleartext_without_tls)
-    {
-        return Ok(None);
-    }
-    encode_authentication(&mut out, auth::CLEARTEXT_PASSWORD, &[]);
-    stream
-        .write_all(&out)
-        .await
-        .map_err(SessionError::ClientIo)?;
-    read_password_message(stream, buf, auth_message_limit(gateway), "password")
-        .await
-        .map(Some)
-}
-
-fn cleartext_refusal() -> ErrorFields {
-    ErrorFields::new(
-        Severity::Fatal,
-        "28000",
-        "capability token login requires TLS (sslmode=require) or a loopback connection",
-    )
-}
-
-/// Token login: the agent sends its capability token as a cleartext
-/// password (only over TLS or loopback unless the operator allowed it).
-#[allow(clippy::too_many_arguments)]
-async fn token_login(
-    stream: &mut MaybeTls,
-    buf: &mut BytesMut,
-    gateway: &Gateway,
-    out: BytesMut,
-    agent: &crate::rules::Agent,
-    user: String,
-    database: String,
-    startup: Startup,
-    peer: SocketAddr,
-) -> Result<Result<Authenticated, Refusal>, SessionError> {
-    let Some(frame) = cleartext_password(stream, buf, gateway, out, peer).await? else {
-        return Ok(Err((cleartext_refusal(), user, "cleartext_without_tls")));
-    };
-    let body = frame.body();
-    let token = match body.split_last() {
-        Some((0, text)) if !text.contains(&0) => std::str::from_utf8(text).ok(),
-        _ => None,
-    };
-    let Some(token) = token else {
-        return Err(ProtocolError::Malformed {
-            what: "PasswordMessage",
-            detail: "password must be one NUL-terminated UTF-8 string",
-        }
-        .into());
-    };
-    let Some(keys) = gateway.token_keys.as_ref() else {
-        return Ok(Err((password_failed(&user), user, "tokens_not_configured")));
-    };
-    let verified =
-        match crate::token::verify(token, keys, &agent.name, std::time::SystemTime::now()) {
-            Ok(v) => v,
-            Err(e) => {
-                info!(error = %e, "token refused");
-                return Ok(Err((
-                    password_failed(&user),
-                    user,
-                    token_refusal_reason(&e),
-                )));
-            }
-        };
-    if verified.is_revoked(&gateway.revocations()) {
-        return Ok(Err((password_failed(&user), user, "token_revoked")));
-    }
-    if !agent.may_use_database(&database) {
-        return Ok(Err(database_refusal(&database, user)));
-    }
-    Ok(Ok(Authenticated {
-        agent: agent.name.clone(),
-        database,
-        startup,
-        policy: agent.policy.clone(),
-        token: Some(Arc::new(verified)),
-    }))
-}
-
-/// A database the agent may not use is reported as Postgres reports a
-/// missing one.
-fn database_refusal(database: &str, user: String) -> Refusal {
-    (
-        ErrorFields::new(
-            Severity::Fatal,
-            "3D000",
-            format!("database \"{database}\" does not exist"),
-        ),
-        user,
-        "database_not_allowed",
-    )
-}
-
-/// The audit reason for a refused token (the client only ever sees 28P01).
-fn token_refusal_reason(e: &crate::token::TokenError) -> &'static str {
-    use crate::token::TokenError as E;
-    match e {
-        E::TooLarge { .. } => "token_too_large",
-        E::Malformed(_) => "token_malformed",
-        E::Signature(_) => "token_signature",
-        E::Expired { .. } => "token_expired",
-        E::NotYetValid { .. } => "token_not_yet_valid",
-        E::WrongAgent { .. } => "token_wrong_agent",
-        E::KeyNotAllowed { .. } => "token_key_not_allowed",
-        E::Revoked { .. } => "token_revoked",
-        _ => "token_invalid",
-    }
-}
-
 fn audit_login(
     gateway: &Gateway,
     event: &'static str,
@@ -728,66 +510,6 @@ fn login_event(
         subject: token.map(|c| c.subject.clone()),
         chain: token.map(|c| c.chain.clone()).unwrap_or_default(),
         ..AuditEvent::default()
-    }
-}
-
-// A capability token at its size limit, its NUL and the length word fit.
-const _: () = assert!(crate::token::MAX_TOKEN_BYTES + 1 + 4 <= MAX_AUTH_MESSAGE_BYTES);
-
-/// The largest credential message read before login: a stranger never
-/// makes actgate hold `max_message_bytes` for it.
-fn auth_message_limit(gateway: &Gateway) -> usize {
-    MAX_AUTH_MESSAGE_BYTES.min(gateway.config.limits.max_message_bytes)
-}
-
-/// Reads the next message, which must be a PasswordMessage ('p') of at
-/// most `limit` bytes; a longer one is refused from its length word.
-async fn read_password_message(
-    stream: &mut MaybeTls,
-    buf: &mut BytesMut,
-    limit: usize,
-    expected: &'static str,
-) -> Result<Frame, SessionError> {
-    loop {
-        match decode_frame(buf, limit) {
-            Ok(Some(frame)) if frame.tag == b'p' => return Ok(frame),
-            Ok(Some(frame)) => {
-                let e = ErrorFields::new(
-                    Severity::Fatal,
-                    "08P01",
-                    format!(
-                        "expected {expected} response, got message type {}",
-                        frame.tag
-                    ),
-                );
-                send_fatal(stream, &e).await;
-                return Err(ProtocolError::UnknownType {
-                    tag: frame.tag as char,
-                    byte: frame.tag,
-                }
-                .into());
-            }
-            Ok(None) => {}
-            Err(e) => {
-                let fatal = match e {
-                    ProtocolError::TooLong { length, limit, .. } => ErrorFields::new(
-                        Severity::Fatal,
-                        "08P01",
-                        format!(
-                            "{expected} message of {length} bytes exceeds actgate's limit of {limit} bytes before login"
-                        ),
-                    ),
-                    _ => protocol_violation(&e),
-                };
-                send_fatal(stream, &fatal).await;
-                return Err(e.into());
-            }
-        }
-        if stream.read_buf(buf).await.map_err(SessionError::ClientIo)? == 0 {
-            return Err(SessionError::ClientIo(
-                std::io::ErrorKind::UnexpectedEof.into(),
-            ));
-        }
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! The decision itself is the policy's ([`crate::policy::decision`]):
 //! every refusal is worded there. Here it is carried out stage by stage
-//! ([`Relay::carry_out`]): each refusal is audited and, unless monitor
+//! ([`Relay::carry_out_decision`]): each refusal is audited and, unless monitor
 //! mode lets it pass, answered; the approval hold and the windows and
 //! budgets run at their stages; what the statement is held to later
 //! (Bind checks, approvals, controls, row limit, write cap, COPY) is
@@ -118,7 +118,10 @@ impl Relay<'_> {
             FrontendMessage::FunctionCall => {
                 let decision = refusals::decide_function_call();
                 let run = Run::bare("");
-                (self.carry_out(&decision, run).verdict, Protocol::Simple)
+                (
+                    self.carry_out_decision(&decision, run).verdict,
+                    Protocol::Simple,
+                )
             }
             _ => return Action::Forward,
         };
@@ -261,7 +264,7 @@ impl Relay<'_> {
             }),
             controls: Some(&controls),
         };
-        let carried = self.carry_out(&decision, run);
+        let carried = self.carry_out_decision(&decision, run);
         if decision.passed_rules && !carried.recorded {
             self.audit_statement("statement_allowed", None, a, sql);
         }
@@ -309,7 +312,7 @@ impl Relay<'_> {
         let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
         let decision = self.decide_in(state, false, |p, s| p.decide_parse(statement, &analysis, s));
         let a = analysis.as_ref().as_ref().ok();
-        let carried = self.carry_out(&decision, Run::of(a, sql));
+        let carried = self.carry_out_decision(&decision, Run::of(a, sql));
         if decision.passed_rules && !carried.recorded {
             self.audit_statement("statement_allowed", None, a, sql);
         }
@@ -329,7 +332,7 @@ impl Relay<'_> {
         let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
         let decision = self.decide_in(state, false, |p, s| p.decide_prepared(&analysis, s));
         let a = analysis.as_ref().as_ref().ok();
-        let carried = self.carry_out(&decision, Run::of(a, sql));
+        let carried = self.carry_out_decision(&decision, Run::of(a, sql));
         let allowed = (decision.passed_rules && !carried.recorded).then(|| analysis.clone());
         match self.record_parse(statement, sql, a, decision, carried.verdict, state, limits) {
             Verdict::Allow => Ok(allowed),
@@ -459,7 +462,7 @@ impl Relay<'_> {
             }),
             controls: None,
         };
-        let carried = self.carry_out(&decision, run);
+        let carried = self.carry_out_decision(&decision, run);
         if let Some((analysis, sql)) = allowed_again
             && !carried.recorded
         {
@@ -550,7 +553,7 @@ impl Relay<'_> {
                 let prepared = self.gateway.analyzer.analyze(&self.analysis(), &sql).await;
                 let decision = self.decide_in(state, false, |p, s| p.decide_prepared(&prepared, s));
                 let a = prepared.as_ref().as_ref().ok();
-                self.carry_out(&decision, Run::of(a, &sql)).verdict
+                self.carry_out_decision(&decision, Run::of(a, &sql)).verdict
             };
             match verdict {
                 Verdict::Allow => {
@@ -569,7 +572,7 @@ impl Relay<'_> {
     /// answers the message unless monitor mode lets it pass; the approval
     /// hold runs after the approval refusals, windows and budgets after
     /// the control refusals.
-    fn carry_out(&self, decision: &Decision, run: Run<'_>) -> Carried {
+    fn carry_out_decision(&self, decision: &Decision, run: Run<'_>) -> Carried {
         let mode = self.policy().mode;
         let mut recorded = false;
         let refused = !decision.refusals.is_empty();

@@ -3,7 +3,19 @@
 //! running a statement in actgate's own transaction or savepoint so that
 //! it can be undone (client half).
 
-use super::*;
+use super::lifecycle::{Stop, io_stop};
+use super::sentinel::error_fields;
+use super::sentinel::send_sentinel;
+use super::shared::{Expect, GuardOutcome, Shared, Swallow, lock};
+use super::wait::Wire;
+use super::{Protocol, Relay};
+use crate::policy::{RowLimit, WriteCap};
+use crate::protocol::backend::{ErrorFields, Severity, TransactionStatus};
+use crate::protocol::put_message;
+use bytes::{BufMut, Bytes, BytesMut};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use tokio::io::AsyncWriteExt;
 
 /// What a statement actgate runs in its own transaction or savepoint is
 /// held to.
@@ -33,15 +45,24 @@ pub(super) struct Counting {
     portal_rows: HashMap<String, u64>,
     /// The current result went over its limit.
     over: bool,
-    /// A Query's result was failed: its ReadyForQuery must say so, and
-    /// the results of its later statements are not forwarded.
-    pub(super) query_failed: bool,
-    /// … and the Query opened a block around its reads (`BEGIN; SELECT
-    /// …; COMMIT`), which PostgreSQL would leave open and failed.
-    pub(super) block_failed: bool,
+    /// Whether actgate failed the current Query's result.
+    pub(super) query: QueryResult,
     /// A failed COPY's CommandComplete is not forwarded (the error took
     /// CopyDone's place).
     drop_complete: bool,
+}
+
+/// Whether actgate failed a Query's result (row limit, error mode).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) enum QueryResult {
+    #[default]
+    Relayed,
+    /// Failed: its ReadyForQuery must say so, and the results of its later
+    /// statements are not forwarded.
+    Failed,
+    /// Failed, and the Query opened a block around its reads (`BEGIN;
+    /// SELECT …; COMMIT`), which PostgreSQL would leave open and failed.
+    FailedInBlock,
 }
 
 impl Counting {
@@ -81,7 +102,9 @@ impl Relay<'_> {
     ) -> RowAction {
         // After a failed statement PostgreSQL runs none of the rest of the
         // Query: their results are not the agent's to see.
-        if c.query_failed && matches!(tag, b'T' | b'D' | b'C' | b'I' | b'E' | b'N' | b'n') {
+        if c.query != QueryResult::Relayed
+            && matches!(tag, b'T' | b'D' | b'C' | b'I' | b'E' | b'N' | b'n')
+        {
             return RowAction::Drop;
         }
         if !matches!(tag, b'D' | b'd' | b'c' | b'C' | b's' | b'I' | b'E') {
@@ -261,7 +284,7 @@ impl Relay<'_> {
         });
         // The statement's own ReadyForQuery would show actgate's
         // transaction; the closing statement's carries the true status.
-        lock(&shared.swallow_rfq).insert(seq);
+        shared.swallow(seq, Swallow::Ready);
         wire.upstream.write_all(message).await.map_err(io_stop)?;
         self.wait_for(shared, wire, || {
             shared.received.load(Ordering::Acquire) >= seq
@@ -306,8 +329,11 @@ impl Relay<'_> {
             // transaction.
             None if e.guarded => *lock(&shared.guard_outcome) = Some(GuardOutcome::Exceeded),
             None => {
-                c.query_failed = true;
-                c.block_failed = l.block;
+                c.query = if l.block {
+                    QueryResult::FailedInBlock
+                } else {
+                    QueryResult::Failed
+                };
             }
             Some(_) => shared.failed_result.store(true, Ordering::Release),
         }
@@ -337,3 +363,7 @@ impl Relay<'_> {
         Some(out.freeze())
     }
 }
+
+#[cfg(test)]
+#[path = "limits_tests.rs"]
+mod tests;

@@ -3,10 +3,12 @@
 //! copy started, a row-limited or capped statement's result), each also
 //! watching the client so that a client that goes away ends the session.
 
-use super::{
-    Batch, CopyIn, Fate, Journal, PROBE_STATEMENT, Probe, Protocol, READ_CHUNK, Relay, SessionEnd,
-    Shared, Stop, Swallow, flush, io_stop, lock,
-};
+use super::journal::Journal;
+use super::lifecycle::{SessionEnd, Stop, flush, io_stop};
+use super::sentinel::PROBE_STATEMENT;
+use super::shared::{CopyIn, Probe, READ_CHUNK, Shared, Swallow, lock};
+use super::{Protocol, Relay};
+use crate::protocol::pipeline::{Batch, Fate};
 use crate::protocol::{put_cstr, put_message};
 use crate::proxy::stream::MaybeTls;
 use bytes::{BufMut, BytesMut};

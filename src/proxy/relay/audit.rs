@@ -1,0 +1,142 @@
+//! Auditing statement events: every denial and allowed statement of the
+//! session, with its risk score, and the alert it raises.
+
+use super::{Held, Relay};
+use crate::audit::AuditEvent;
+use crate::policy::analyze::Analysis;
+use crate::policy::{Denial, Mode};
+use std::sync::atomic::Ordering;
+
+impl Relay<'_> {
+    /// Every denial passes here: it is counted for the risk score and the
+    /// circuit breaker, and audited.
+    pub(super) fn audit_denial(
+        &self,
+        denial: &Denial,
+        analysis: Option<&Analysis>,
+        sql: Option<&str>,
+    ) {
+        self.violations.fetch_add(1, Ordering::Relaxed);
+        if self.policy().mode == Mode::Enforce {
+            // A trip ends this session through the suspension watch.
+            let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
+            self.gateway.violation(&self.policy(), subject);
+        }
+        self.audit_statement(
+            "statement_blocked",
+            Some(denial),
+            analysis,
+            sql.unwrap_or_default(),
+        );
+    }
+
+    pub(super) fn audit_statement(
+        &self,
+        event: &'static str,
+        denial: Option<&Denial>,
+        analysis: Option<&Analysis>,
+        sql: &str,
+    ) {
+        self.audit_statement_with(event, denial, analysis, sql, Held::default());
+    }
+
+    /// Audits one statement event and raises its alert: always for `held`
+    /// alerts, otherwise when its risk score reaches `[alerts] min_risk`.
+    pub(super) fn audit_statement_with(
+        &self,
+        event: &'static str,
+        denial: Option<&Denial>,
+        analysis: Option<&Analysis>,
+        sql: &str,
+        held: Held,
+    ) {
+        self.counts.count(denial.map(|d| d.reason));
+        let audit = &self.gateway.audit;
+        let alerter = &self.gateway.alerter;
+        if !audit.enabled() && !alerter.enabled() {
+            return;
+        }
+        let mut risk = analysis.map(|a| a.risk_factors()).unwrap_or_default();
+        if let Some(a) = analysis
+            && self.policy().touches_sensitive(a)
+        {
+            risk.push("sensitive_table");
+        }
+        if denial.is_some() {
+            risk.push("denied");
+            if self.violations.load(Ordering::Relaxed) >= crate::policy::risk::REPEATED_VIOLATIONS {
+                risk.push("repeated_violations");
+            }
+        }
+        let risk_score = crate::policy::risk::score(&risk);
+        let subject = self.token.as_ref().map(|t| t.claims.subject.clone());
+        let (sql_text, truncated) = audit.sql(sql);
+        let kind = held.alert.or_else(|| {
+            alerter
+                .min_risk()
+                .is_some_and(|min| risk_score >= min)
+                .then_some("high_risk_statement")
+        });
+        let status = match kind {
+            Some(kind) => alerter.raise(crate::alerts::Alert {
+                kind,
+                agent: Some(self.agent.to_owned()),
+                subject: subject.clone(),
+                session_id: Some(self.session_id),
+                risk_score: Some(risk_score),
+                risk: risk.clone(),
+                reason: denial.map(|d| d.reason),
+                rule: denial.map(|d| d.rule.clone()),
+                sql: (!sql.is_empty()).then(|| sql_text.clone()),
+                message: denial.map(|d| d.message.clone()),
+                approval_id: held.approval_id.clone(),
+                ..Default::default()
+            }),
+            None => crate::alerts::AlertStatus::None,
+        };
+        if !audit.enabled() {
+            return;
+        }
+        let (alert, alert_id) = status.audit_fields();
+        let claims = match &self.token {
+            Some(t) => {
+                let mut c = t.claims.custom.clone();
+                if let Some(tenant) = &t.claims.tenant {
+                    c.insert("tenant".into(), tenant.clone());
+                }
+                c
+            }
+            None => Default::default(),
+        };
+        audit.record(&AuditEvent {
+            event,
+            agent: Some(self.agent.to_owned()),
+            session_id: Some(self.session_id),
+            client_addr: Some(self.client_addr.to_string()),
+            database: Some(self.database.to_owned()),
+            statement_class: analysis.and_then(|a| a.primary_class()).map(|c| c.name()),
+            tables: analysis.map(|a| a.tables()).unwrap_or_default(),
+            reason: denial.map(|d| d.reason),
+            rule: denial.map(|d| d.rule.clone()),
+            mode: Some(self.policy().mode.name()),
+            risk,
+            risk_score: Some(risk_score),
+            fingerprint: analysis.map(|a| a.fingerprint.clone()),
+            sql: (!sql.is_empty()).then_some(sql_text),
+            sql_truncated: (!sql.is_empty()).then_some(truncated),
+            message: denial.map(|d| d.message.clone()),
+            count: None,
+            token_id: self.token.as_ref().map(|t| t.claims.token_id.clone()),
+            subject,
+            chain: self
+                .token
+                .as_ref()
+                .map(|t| t.claims.chain.clone())
+                .unwrap_or_default(),
+            claims,
+            approval_id: held.approval_id,
+            alert,
+            alert_id,
+        });
+    }
+}

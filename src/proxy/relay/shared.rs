@@ -1,0 +1,254 @@
+//! State both halves of the relay see (counters, markers, expectations,
+//! what to swallow) and the small types it is made of.
+
+use crate::policy::{RowLimit, WriteCap};
+use crate::protocol::backend::TransactionStatus;
+use bytes::{Bytes, BytesMut};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+
+pub(super) const READ_CHUNK: usize = 64 * 1024;
+
+/// An injected sentinel whose syntax error is to be replaced.
+pub(super) struct Marker {
+    /// The number of the ReadyForQuery that closes the sentinel's batch.
+    pub(super) seq: u64,
+    pub(super) replacement: Bytes,
+}
+
+/// State both halves see. Counters are lock-free; the marker queue is
+/// locked only on ErrorResponse and ReadyForQuery.
+pub(super) struct Shared {
+    /// Query, Sync and sentinel Query messages sent upstream: each will be
+    /// answered by one ReadyForQuery.
+    pub(super) sent: AtomicU64,
+    /// ReadyForQuery messages received from upstream.
+    pub(super) received: AtomicU64,
+    pub(super) status: AtomicU8,
+    pub(super) markers: Mutex<VecDeque<Marker>>,
+    /// Describe(statement) messages awaiting their ParameterDescription:
+    /// (number of the ReadyForQuery closing the batch, statement name).
+    pub(super) describes: Mutex<VecDeque<(u64, String)>>,
+    /// Parameter type OIDs of prepared statements, declared in Parse or
+    /// reported by ParameterDescription (to decode binary Bind values).
+    pub(super) param_types: Mutex<HashMap<String, Vec<u32>>>,
+    /// Row-limit expectations, in the order their results come back.
+    pub(super) expects: Mutex<VecDeque<Expect>>,
+    /// Executes whose results have completed (for barriers).
+    pub(super) execs_done: AtomicU64,
+    /// Set when a row-limited result was failed by actgate: the server must
+    /// be made to fail too before anything else is forwarded.
+    pub(super) failed_result: AtomicBool,
+    /// The server must be put in a failed transaction block (BEGIN, then
+    /// the sentinel) before anything else runs.
+    pub(super) reopen_failed: AtomicBool,
+    /// The batch (ReadyForQuery number) in which the server last reported
+    /// an error: it skips the rest of that batch, so barriers release.
+    pub(super) batch_failed: AtomicU64,
+    /// Wakes the client half waiting at a barrier.
+    pub(super) progress: tokio::sync::Notify,
+    /// Batches (ReadyForQuery numbers) of actgate's own statements and
+    /// sentinels, and which of their answers are not forwarded.
+    swallowed: Mutex<HashMap<u64, Swallow>>,
+    /// How the last capped statement went (set by the server half).
+    pub(super) guard_outcome: Mutex<Option<GuardOutcome>>,
+    /// The probe that tells whether the server is skipping to Sync.
+    pub(super) probe: Mutex<Probe>,
+    /// Close messages sent in the current batch (client half): a probe is
+    /// known by the position of its CloseComplete among the batch's.
+    pub(super) closes: Mutex<CloseCount>,
+    /// The last batch with an error, and how many of its messages had
+    /// completed before it (server half).
+    pub(super) first_error: Mutex<(u64, u64)>,
+    /// ReadyForQuery messages whose status shows the transaction or
+    /// savepoint actgate opened around a capped statement, not the
+    /// session's: not recorded as the session's status.
+    pub(super) transient_status: Mutex<HashSet<u64>>,
+    /// The batch in which the server last entered copy-in mode.
+    pub(super) copy_in_started: AtomicU64,
+    /// Answers actgate gives without the server (client half), for the
+    /// server half to write in order.
+    pub(super) local: Mutex<BytesMut>,
+    pub(super) local_ready: tokio::sync::Notify,
+}
+
+/// Whether the server may be in copy-in mode (client half).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CopyIn {
+    None,
+    /// An Execute of COPY … FROM STDIN was sent in this batch.
+    MayStart(u64),
+    /// The server answered it with CopyInResponse.
+    Copying,
+}
+
+/// A probe sent by [`Relay::settle`](super::Relay::settle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Probe {
+    None,
+    /// Sent in batch `batch` as its `index`-th Close.
+    Waiting {
+        batch: u64,
+        index: u64,
+    },
+    /// Its CloseComplete arrived: no message of its batch failed.
+    Answered,
+}
+
+/// The number of Close messages sent in one batch.
+#[derive(Debug, Default)]
+pub(super) struct CloseCount {
+    batch: u64,
+    count: u64,
+}
+
+/// Which answers to one of actgate's own statements (one batch) are not
+/// forwarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Swallow {
+    /// Its ReadyForQuery only: a sentinel's, or the one that would show
+    /// actgate's own transaction around a guarded statement.
+    Ready,
+    /// Every answer.
+    All,
+    /// Every answer but errors and ReadyForQuery.
+    AllButErrorsAndReady,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum GuardOutcome {
+    Within,
+    Exceeded,
+    Failed,
+}
+
+/// What to count in the results of one Query or Execute.
+#[derive(Debug, Clone)]
+pub(super) struct Expect {
+    /// The number of the ReadyForQuery closing its batch.
+    pub(super) seq: u64,
+    /// `None` for a Query (every result until ReadyForQuery); the portal
+    /// for an Execute (one result).
+    pub(super) portal: Option<String>,
+    pub(super) limit: Option<RowLimit>,
+    /// Most rows the statement may change (write cap).
+    pub(super) cap: Option<WriteCap>,
+    /// Run by [`Relay::run_guarded`](super::Relay::run_guarded) in a transaction or savepoint of
+    /// actgate's: its outcome decides whether that is kept or undone.
+    pub(super) guarded: bool,
+}
+
+impl Shared {
+    pub(super) fn new() -> Shared {
+        Shared {
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            status: AtomicU8::new(TransactionStatus::Idle.byte()),
+            markers: Mutex::new(VecDeque::new()),
+            describes: Mutex::new(VecDeque::new()),
+            param_types: Mutex::new(HashMap::new()),
+            expects: Mutex::new(VecDeque::new()),
+            execs_done: AtomicU64::new(0),
+            failed_result: AtomicBool::new(false),
+            reopen_failed: AtomicBool::new(false),
+            batch_failed: AtomicU64::new(0),
+            progress: tokio::sync::Notify::new(),
+            swallowed: Mutex::new(HashMap::new()),
+            guard_outcome: Mutex::new(None),
+            probe: Mutex::new(Probe::None),
+            closes: Mutex::new(CloseCount::default()),
+            first_error: Mutex::new((0, 0)),
+            transient_status: Mutex::new(HashSet::new()),
+            copy_in_started: AtomicU64::new(0),
+            local: Mutex::new(BytesMut::new()),
+            local_ready: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The number of the ReadyForQuery that will close the batch the
+    /// client half is sending now.
+    pub(super) fn current_batch(&self) -> u64 {
+        self.sent.load(Ordering::Acquire) + 1
+    }
+
+    /// Whether the server reported an error in the current batch (it then
+    /// skips the rest of an extended batch until Sync).
+    pub(super) fn failed_in_current_batch(&self) -> bool {
+        self.batch_failed.load(Ordering::Acquire) == self.current_batch()
+    }
+
+    pub(super) fn closes_sent_in(&self, batch: u64) -> u64 {
+        let c = lock(&self.closes);
+        if c.batch == batch { c.count } else { 0 }
+    }
+
+    pub(super) fn note_close_sent(&self, batch: u64) {
+        let mut c = lock(&self.closes);
+        if c.batch != batch {
+            *c = CloseCount { batch, count: 0 };
+        }
+        c.count += 1;
+    }
+
+    /// A CloseComplete, the `nth` of batch `batch`: whether it answers the
+    /// probe (then it is actgate's, not forwarded).
+    pub(super) fn probe_answered(&self, batch: u64, nth: u64) -> bool {
+        let mut probe = lock(&self.probe);
+        if *probe == (Probe::Waiting { batch, index: nth }) {
+            *probe = Probe::Answered;
+            drop(probe);
+            self.progress.notify_waiters();
+            return true;
+        }
+        false
+    }
+
+    /// How many messages of batch `batch` completed before its first
+    /// error; `None` if it had none. Asked once its ReadyForQuery is in.
+    pub(super) fn completed_before_error(&self, batch: u64) -> Option<u64> {
+        let (failed, completed) = *lock(&self.first_error);
+        (failed == batch).then_some(completed)
+    }
+
+    pub(super) fn idle(&self) -> bool {
+        self.sent.load(Ordering::Acquire) == self.received.load(Ordering::Acquire)
+            && self.status.load(Ordering::Relaxed) == TransactionStatus::Idle.byte()
+    }
+
+    /// Answers of batch `batch` (actgate's own statement) are not
+    /// forwarded, as `what` says.
+    pub(super) fn swallow(&self, batch: u64, what: Swallow) {
+        lock(&self.swallowed).insert(batch, what);
+    }
+
+    /// Whether a message `tag` (not a ReadyForQuery) of batch `batch` is
+    /// swallowed.
+    pub(super) fn swallows(&self, batch: u64, tag: u8) -> bool {
+        match lock(&self.swallowed).get(&batch) {
+            Some(Swallow::All) => true,
+            Some(Swallow::AllButErrorsAndReady) => tag != b'E',
+            Some(Swallow::Ready) | None => false,
+        }
+    }
+
+    /// Batch `batch` is over: whether its ReadyForQuery is swallowed.
+    pub(super) fn swallows_ready(&self, batch: u64) -> bool {
+        matches!(
+            lock(&self.swallowed).remove(&batch),
+            Some(Swallow::Ready | Swallow::All)
+        )
+    }
+
+    pub(super) fn markers(&self) -> std::sync::MutexGuard<'_, VecDeque<Marker>> {
+        self.markers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+#[path = "shared_tests.rs"]
+mod tests;

@@ -1,0 +1,84 @@
+use super::*;
+
+#[test]
+fn the_current_batch_is_the_next_ready_for_query_and_fails_once_its_error_is_seen() {
+    let shared = Shared::new();
+    assert_eq!(shared.current_batch(), 1);
+    assert!(!shared.failed_in_current_batch());
+    shared.batch_failed.store(1, Ordering::Release);
+    assert!(shared.failed_in_current_batch());
+    shared.sent.fetch_add(1, Ordering::AcqRel);
+    assert_eq!(shared.current_batch(), 2);
+    assert!(!shared.failed_in_current_batch());
+}
+
+#[test]
+fn closes_are_counted_per_batch() {
+    let shared = Shared::new();
+    assert_eq!(shared.closes_sent_in(1), 0);
+    shared.note_close_sent(1);
+    shared.note_close_sent(1);
+    assert_eq!(shared.closes_sent_in(1), 2);
+    assert_eq!(shared.closes_sent_in(2), 0);
+    shared.note_close_sent(2);
+    assert_eq!(shared.closes_sent_in(2), 1);
+    assert_eq!(shared.closes_sent_in(1), 0);
+}
+
+#[test]
+fn only_the_probes_own_close_complete_answers_it() {
+    let shared = Shared::new();
+    assert!(!shared.probe_answered(1, 1));
+    *lock(&shared.probe) = Probe::Waiting { batch: 3, index: 2 };
+    assert!(!shared.probe_answered(3, 1));
+    assert!(!shared.probe_answered(2, 2));
+    assert_eq!(*lock(&shared.probe), Probe::Waiting { batch: 3, index: 2 });
+    assert!(shared.probe_answered(3, 2));
+    assert_eq!(*lock(&shared.probe), Probe::Answered);
+    assert!(!shared.probe_answered(3, 2));
+}
+
+#[test]
+fn completed_before_error_is_known_only_for_the_batch_that_failed() {
+    let shared = Shared::new();
+    assert_eq!(shared.completed_before_error(1), None);
+    *lock(&shared.first_error) = (4, 2);
+    assert_eq!(shared.completed_before_error(4), Some(2));
+    assert_eq!(shared.completed_before_error(3), None);
+}
+
+#[test]
+fn idle_means_every_answer_in_and_no_transaction() {
+    let shared = Shared::new();
+    assert!(shared.idle());
+    shared.sent.fetch_add(1, Ordering::AcqRel);
+    assert!(!shared.idle());
+    shared.received.fetch_add(1, Ordering::AcqRel);
+    assert!(shared.idle());
+    shared
+        .status
+        .store(TransactionStatus::InTransaction.byte(), Ordering::Relaxed);
+    assert!(!shared.idle());
+}
+
+#[test]
+fn what_is_swallowed_of_each_kind_of_batch() {
+    let shared = Shared::new();
+    shared.swallow(1, Swallow::Ready);
+    shared.swallow(2, Swallow::All);
+    shared.swallow(3, Swallow::AllButErrorsAndReady);
+    for tag in [b'C', b'E', b'T', b'D'] {
+        assert!(!shared.swallows(1, tag));
+        assert!(shared.swallows(2, tag));
+        assert_eq!(shared.swallows(3, tag), tag != b'E');
+        assert!(!shared.swallows(4, tag));
+    }
+    assert!(shared.swallows_ready(1));
+    assert!(shared.swallows_ready(2));
+    assert!(!shared.swallows_ready(3));
+    assert!(!shared.swallows_ready(4));
+    // A batch is over at its ReadyForQuery: nothing of it is swallowed
+    // after.
+    assert!(!shared.swallows_ready(1));
+    assert!(!shared.swallows(2, b'C'));
+}
