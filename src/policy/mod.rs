@@ -38,7 +38,7 @@ pub use controls::{ActiveWindow, CircuitBreaker, RateLimit, RuntimeControls};
 pub use decision::{Decision, Obligations, Refusal, Situation, Stage};
 pub use limits::{RowLimit, WriteCap};
 pub use params::{ParamCheck, ParamCheckKind, ScopeValue, ValueLimit};
-pub use session::{SessionState, StatementSnapshot};
+pub use session::{Origin, Portal, PreparedStatement, SessionState};
 pub use verdict::{Capability, CapabilityDenial, Denial, StaticClaims, Verdict, denial_detail};
 
 use analyze::{

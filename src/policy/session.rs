@@ -1,24 +1,97 @@
-//! What a session holds that later statements are decided against: its
-//! prepared statements and their Bind-time checks.
+//! What a session holds that later messages are decided against and held
+//! to: one record per prepared statement ([`PreparedStatement`]) and one
+//! per bound portal ([`Portal`]), kept as PostgreSQL keeps them.
 
 use super::*;
+use std::sync::Arc;
 
-/// Prepared statements a session created through allowed Parse or PREPARE:
-/// a Bind or EXECUTE may only use these.
+/// The prepared statements and portals of one session.
 #[derive(Debug, Clone, Default)]
 pub struct SessionState {
-    prepared: HashSet<String>,
-    /// Those of `prepared` made by SQL `PREPARE` (judged whole when
-    /// prepared), not by Parse (whose Binds have checks and limits that a
-    /// SQL `EXECUTE` would not be held to).
-    sql_prepared: HashSet<String>,
-    /// Conditions on the parameters of prepared statements, checked at
-    /// every Bind.
-    checks: HashMap<String, Vec<ParamCheck>>,
+    statements: HashMap<String, PreparedStatement>,
+    portals: HashMap<String, Portal>,
     /// The server reported `default_transaction_read_only = off` when the
     /// session started: setting it back to off (pgjdbc's `setReadOnly(false)`
     /// after `setReadOnly(true)`) returns to the start value, like RESET.
     read_write_at_start: bool,
+}
+
+/// How a statement was prepared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Origin {
+    /// By Parse: its Binds are held to its checks, limits and approvals.
+    #[default]
+    Parse,
+    /// By SQL `PREPARE`, judged whole when prepared (its `EXECUTE` carries
+    /// none of a Parse's conditions; actgate refuses such a PREPARE when
+    /// it would need them).
+    Sql,
+}
+
+/// One prepared statement, as actgate decided it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PreparedStatement {
+    pub origin: Origin,
+    /// Conditions on its parameters, checked at every Bind.
+    pub checks: Vec<ParamCheck>,
+    /// The rules generation it was decided under: after a reload it is
+    /// decided again at its next Bind or EXECUTE.
+    pub generation: u64,
+    /// Its text (for a SQL `PREPARE`, the message that prepared it).
+    pub sql: Arc<str>,
+    /// A COPY … FROM STDIN: executing it puts the server in copy-in mode,
+    /// where it ignores Sync and Flush.
+    pub copy_in: bool,
+    /// Row limit and write cap (when enforced).
+    pub limit: Option<RowLimit>,
+    pub cap: Option<WriteCap>,
+    /// Budgets and time windows, charged at the first Execute of a portal.
+    pub controls: Option<RuntimeControls>,
+    /// Approval rules it may fall under, decided at Bind.
+    pub approvals: Option<Arc<[ApprovalNeed]>>,
+    /// Parameter type OIDs, declared in Parse or reported by the server's
+    /// ParameterDescription (to decode binary Bind values).
+    pub param_types: Vec<u32>,
+}
+
+/// One bound portal: what its Execute is held to.
+#[derive(Debug, Clone, Default)]
+pub struct Portal {
+    pub limit: Option<RowLimit>,
+    pub cap: Option<WriteCap>,
+    /// Budgets and time windows not yet charged (at its first Execute),
+    /// with the rules it was bound under.
+    pub controls: Option<(Arc<Policy>, RuntimeControls)>,
+    /// Bound to a COPY … FROM STDIN.
+    pub copy_in: bool,
+}
+
+impl PartialEq for Portal {
+    /// The same conditions (rules compared by identity).
+    fn eq(&self, other: &Portal) -> bool {
+        self.limit == other.limit
+            && self.cap == other.cap
+            && self.copy_in == other.copy_in
+            && match (&self.controls, &other.controls) {
+                (None, None) => true,
+                (Some((p, c)), Some((q, d))) => Arc::ptr_eq(p, q) && c == d,
+                _ => false,
+            }
+    }
+}
+
+impl PreparedStatement {
+    /// Records the parameter types the server reported for it: declared
+    /// types win; the server fills in the rest.
+    pub fn described(&mut self, reported: Vec<u32>) {
+        for (i, oid) in reported.into_iter().enumerate() {
+            match self.param_types.get_mut(i) {
+                Some(t) if *t != 0 => {}
+                Some(t) => *t = oid,
+                None => self.param_types.push(oid),
+            }
+        }
+    }
 }
 
 impl SessionState {
@@ -42,111 +115,141 @@ impl SessionState {
 
     /// Records an allowed Parse and the conditions its Binds must meet.
     pub fn parsed(&mut self, statement: &str, checks: Vec<ParamCheck>) {
-        self.prepared.insert(statement.to_owned());
-        self.sql_prepared.remove(statement);
-        if checks.is_empty() {
-            self.checks.remove(statement);
-        } else {
-            self.checks.insert(statement.to_owned(), checks);
+        self.prepare(
+            statement,
+            PreparedStatement {
+                checks,
+                ..PreparedStatement::default()
+            },
+        );
+    }
+
+    /// Records an allowed Parse with everything it is held to.
+    pub fn prepare(&mut self, statement: &str, record: PreparedStatement) {
+        match self.statements.get_mut(statement) {
+            Some(r) => *r = record,
+            None => {
+                self.statements.insert(statement.to_owned(), record);
+            }
+        }
+    }
+
+    /// The record of `statement`.
+    pub fn statement(&self, statement: &str) -> Option<&PreparedStatement> {
+        self.statements.get(statement)
+    }
+
+    pub fn statement_mut(&mut self, statement: &str) -> Option<&mut PreparedStatement> {
+        self.statements.get_mut(statement)
+    }
+
+    /// Puts back the record of `statement` as it was (`None`: none).
+    pub fn restore_statement(&mut self, statement: &str, record: Option<PreparedStatement>) {
+        match record {
+            Some(r) => self.prepare(statement, r),
+            None => self.closed(statement),
         }
     }
 
     /// The conditions a Bind of `statement` must meet.
     pub fn checks(&self, statement: &str) -> &[ParamCheck] {
-        self.checks
+        self.statements
             .get(statement)
-            .map(Vec::as_slice)
+            .map(|r| r.checks.as_slice())
             .unwrap_or_default()
     }
 
-    /// Records a Close of a statement.
+    /// Records a Close of a statement (or its failed Parse).
     pub fn closed(&mut self, statement: &str) {
-        self.prepared.remove(statement);
-        self.sql_prepared.remove(statement);
-        self.checks.remove(statement);
+        self.statements.remove(statement);
     }
 
     /// Records the effects of an allowed simple Query.
     pub fn executed(&mut self, analysis: &Analysis) {
+        self.executed_in(analysis, &Arc::from(""), 0);
+    }
+
+    /// Records what an allowed Query did to prepared statements, as
+    /// PostgreSQL does it: `PREPARE` of a free name records the statement
+    /// (of a taken one fails, keeping the old one and its checks),
+    /// `DEALLOCATE` forgets, `DISCARD ALL` forgets all. `sql` and
+    /// `generation` are the message's and its rules'.
+    pub fn executed_in(&mut self, analysis: &Analysis, sql: &Arc<str>, generation: u64) {
         for st in &analysis.statements {
-            self.executed_statement(st);
+            self.executed_statement_in(st, sql, generation);
         }
     }
 
     pub(super) fn executed_statement(&mut self, st: &StatementInfo) {
-        {
-            for p in &st.prepared {
-                match p {
-                    // PostgreSQL refuses to replace an existing statement
-                    // (42P05) and keeps it: so do its checks.
-                    PreparedRef::Prepare(n) => {
-                        if self.prepared.insert(n.clone()) {
-                            self.checks.remove(n);
-                            self.sql_prepared.insert(n.clone());
-                        }
-                    }
-                    PreparedRef::Deallocate(Some(n)) => {
-                        self.prepared.remove(n);
-                        self.sql_prepared.remove(n);
-                        self.checks.remove(n);
-                    }
-                    PreparedRef::Deallocate(None) => {
-                        self.prepared.clear();
-                        self.sql_prepared.clear();
-                        self.checks.clear();
-                    }
-                    PreparedRef::Execute(_) => {}
+        self.executed_statement_in(st, &Arc::from(""), 0);
+    }
+
+    fn executed_statement_in(&mut self, st: &StatementInfo, sql: &Arc<str>, generation: u64) {
+        for p in &st.prepared {
+            match p {
+                PreparedRef::Prepare(n) => {
+                    self.statements
+                        .entry(n.clone())
+                        .or_insert_with(|| PreparedStatement {
+                            origin: Origin::Sql,
+                            generation,
+                            sql: sql.clone(),
+                            ..PreparedStatement::default()
+                        });
                 }
+                PreparedRef::Deallocate(Some(n)) => self.closed(n),
+                PreparedRef::Deallocate(None) => self.statements.clear(),
+                PreparedRef::Execute(_) => {}
             }
-            if st.discards_all() {
-                self.prepared.clear();
-                self.sql_prepared.clear();
-            }
+        }
+        if st.discards_all() {
+            self.statements.clear();
         }
     }
 
     pub fn is_prepared(&self, statement: &str) -> bool {
-        self.prepared.contains(statement)
+        self.statements.contains_key(statement)
     }
 
     /// Whether `statement` was prepared by an allowed SQL `PREPARE`.
     pub fn is_sql_prepared(&self, statement: &str) -> bool {
-        self.sql_prepared.contains(statement)
+        self.statements
+            .get(statement)
+            .is_some_and(|r| r.origin == Origin::Sql)
     }
 
-    /// What the session holds about `statement`, to put back with
-    /// [`SessionState::restore`] if the server never saw the message that
-    /// changed it.
-    pub fn snapshot(&self, statement: &str) -> StatementSnapshot {
-        StatementSnapshot {
-            prepared: self.prepared.contains(statement),
-            sql_prepared: self.sql_prepared.contains(statement),
-            checks: self.checks.get(statement).cloned(),
+    /// Records a bound portal (replacing one of the same name).
+    pub fn bind(&mut self, portal: &str, record: Portal) {
+        match self.portals.get_mut(portal) {
+            Some(p) => *p = record,
+            None => {
+                self.portals.insert(portal.to_owned(), record);
+            }
         }
     }
 
-    pub fn restore(&mut self, statement: &str, snapshot: StatementSnapshot) {
-        if snapshot.prepared {
-            self.prepared.insert(statement.to_owned());
-        } else {
-            self.prepared.remove(statement);
+    pub fn portal(&self, portal: &str) -> Option<&Portal> {
+        self.portals.get(portal)
+    }
+
+    pub fn portal_mut(&mut self, portal: &str) -> Option<&mut Portal> {
+        self.portals.get_mut(portal)
+    }
+
+    /// Records a Close of a portal (or a refused Bind of its name).
+    pub fn portal_closed(&mut self, portal: &str) {
+        self.portals.remove(portal);
+    }
+
+    /// Puts back the record of `portal` as it was (`None`: none).
+    pub fn restore_portal(&mut self, portal: &str, record: Option<Portal>) {
+        match record {
+            Some(p) => self.bind(portal, p),
+            None => self.portal_closed(portal),
         }
-        if snapshot.sql_prepared {
-            self.sql_prepared.insert(statement.to_owned());
-        } else {
-            self.sql_prepared.remove(statement);
-        }
-        match snapshot.checks {
-            Some(c) => self.checks.insert(statement.to_owned(), c),
-            None => self.checks.remove(statement),
-        };
     }
 }
 
-/// One prepared statement's entry in a [`SessionState`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct StatementSnapshot {
-    prepared: bool,
-    sql_prepared: bool,
-    checks: Option<Vec<ParamCheck>>,
-}
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

@@ -46,15 +46,11 @@ use super::analysis::AnalysisContext;
 use super::error::SessionError;
 use super::stream::MaybeTls;
 use super::upstream::Upstream;
-use crate::policy::analyze::{Analysis, PreparedRef};
-use crate::policy::{
-    ApprovalNeed, Denial, Mode, Policy, RowLimit, RuntimeControls, Verdict, WriteCap,
-};
+use crate::policy::{Denial, Mode, Policy, Verdict};
 use crate::protocol::put_message;
 use bytes::BytesMut;
 use limits::Guard;
 use shared::{Expect, Shared, lock};
-use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
@@ -218,99 +214,6 @@ impl Relay<'_> {
         match self.policy().mode {
             Mode::Enforce => verdict,
             Mode::Monitor => Verdict::Allow,
-        }
-    }
-}
-
-/// Row limits of prepared statements and bound portals, and the number of
-/// Executes forwarded (client half).
-#[derive(Default)]
-struct RowLimits {
-    /// What actgate holds each prepared statement to.
-    prepared: HashMap<String, Prepared>,
-    portals: HashMap<String, Option<RowLimit>>,
-    portal_caps: HashMap<String, Option<WriteCap>>,
-    /// Runtime controls (budgets, time windows) of bound portals not yet
-    /// executed, with the rules they were bound under.
-    portal_controls: HashMap<String, (Arc<Policy>, RuntimeControls)>,
-    /// Portals bound to a COPY … FROM STDIN.
-    copy_in_portals: HashSet<String>,
-    executes: u64,
-}
-
-/// One prepared statement, as actgate decided it.
-#[derive(Clone)]
-struct Prepared {
-    /// The rules generation it was decided under: after a reload it is
-    /// decided again at its next Bind or EXECUTE.
-    generation: u64,
-    sql: Arc<str>,
-    /// Prepared by Parse; otherwise by SQL `PREPARE`, which carries none of
-    /// the conditions below (actgate refuses such a PREPARE when it would).
-    via_parse: bool,
-    /// It is a COPY … FROM STDIN: executing it puts the server in copy-in
-    /// mode, where it ignores Sync and Flush.
-    copy_in: bool,
-    /// Row limit and write cap (when enforced).
-    limit: Option<RowLimit>,
-    cap: Option<WriteCap>,
-    /// Budgets and time windows, charged at the first Execute of a portal.
-    controls: Option<RuntimeControls>,
-    /// Approval rules it may fall under, decided at Bind.
-    approvals: Option<Arc<[ApprovalNeed]>>,
-}
-
-impl Prepared {
-    /// Whether `other` holds the statement to the same conditions.
-    fn same_as(&self, other: &Prepared) -> bool {
-        self.generation == other.generation
-            && self.sql == other.sql
-            && self.via_parse == other.via_parse
-            && self.copy_in == other.copy_in
-            && self.limit == other.limit
-            && self.cap == other.cap
-            && self.controls == other.controls
-            && match (&self.approvals, &other.approvals) {
-                (None, None) => true,
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                _ => false,
-            }
-    }
-}
-
-impl RowLimits {
-    /// Records what an allowed Query did to prepared statements, as
-    /// PostgreSQL does it: `DEALLOCATE` forgets, `PREPARE` of a free name
-    /// records (of a taken one fails, keeping the old), `DISCARD ALL`
-    /// forgets all.
-    fn executed(&mut self, analysis: &Analysis, sql: &str, generation: u64) {
-        for st in &analysis.statements {
-            for p in &st.prepared {
-                match p {
-                    PreparedRef::Prepare(name) => {
-                        self.prepared
-                            .entry(name.clone())
-                            .or_insert_with(|| Prepared {
-                                generation,
-                                sql: Arc::from(sql),
-                                via_parse: false,
-                                copy_in: false,
-                                limit: None,
-                                cap: None,
-                                controls: None,
-                                approvals: None,
-                            });
-                    }
-                    PreparedRef::Deallocate(Some(name)) => {
-                        self.prepared.remove(name);
-                    }
-                    PreparedRef::Deallocate(None) => self.prepared.clear(),
-                    PreparedRef::Execute(_) => {}
-                }
-            }
-            if st.discards_all() {
-                self.prepared.clear();
-            }
         }
     }
 }

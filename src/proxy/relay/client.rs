@@ -11,9 +11,9 @@
 
 use super::journal::{Journal, Undo};
 use super::lifecycle::{SessionEnd, Stop, fatal_stop, io_stop};
-use super::shared::{CopyIn, READ_CHUNK, Shared, lock};
+use super::shared::{CopyIn, READ_CHUNK, Shared};
 use super::wait::Wire;
-use super::{Action, Protocol, Relay, RowLimits};
+use super::{Action, Protocol, Relay};
 use crate::policy::SessionState;
 use crate::protocol::backend::{ErrorFields, Severity};
 use crate::protocol::frontend::FrontendMessage;
@@ -33,8 +33,10 @@ struct ClientHalf {
     journal: Journal,
     copy: CopyIn,
     sync: SyncState,
+    /// The session's prepared statements and portals.
     state: SessionState,
-    limits: RowLimits,
+    /// Executes forwarded under row limits or write caps.
+    executes: u64,
     /// Bytes of an oversized message still to be thrown away.
     skip: usize,
 }
@@ -79,7 +81,7 @@ impl Relay<'_> {
             copy: CopyIn::None,
             sync: SyncState::Synced,
             state: SessionState::starting_with_read_only(self.read_only_at_start.as_deref()),
-            limits: RowLimits::default(),
+            executes: 0,
             skip: 0,
         };
         loop {
@@ -170,12 +172,8 @@ impl Relay<'_> {
     ) -> Result<(), Stop> {
         if let Some(earlier) = half.journal.unresolved_before(shared.current_batch()) {
             self.await_batch(wire, shared, earlier).await?;
-            half.journal.resolve(
-                shared.completed_before_error(earlier),
-                &mut half.state,
-                &mut half.limits,
-                &mut lock(&shared.param_types),
-            );
+            half.journal
+                .resolve(shared.completed_before_error(earlier), &mut half.state);
         }
         if matches!(tag, b'Q' | b'F') {
             self.settle(tag, wire, shared, &mut half.batch, &mut half.journal)
@@ -247,15 +245,16 @@ impl Relay<'_> {
             Ok(msg) => msg,
             Err(e) => return Err(fatal_stop(e)),
         };
-        let undo = Undo::before(&msg, &half.state, &half.limits, &lock(&shared.param_types));
+        shared.record_described(&mut half.state);
+        let undo = Undo::before(&msg, &half.state);
         let copy_execute = matches!(msg, FrontendMessage::Execute { portal, .. }
-            if half.limits.copy_in_portals.contains(portal));
+            if half.state.portal(portal).is_some_and(|p| p.copy_in));
         let action = self
             .inspect(
                 &msg,
                 &mut half.state,
                 shared,
-                &mut half.limits,
+                &mut half.executes,
                 &mut half.batch,
             )
             .await;
@@ -268,7 +267,7 @@ impl Relay<'_> {
             _ => None,
         };
         if let Some(parses_its_name) = entry {
-            let undo = undo.unless_unchanged(&half.state, &half.limits, &lock(&shared.param_types));
+            let undo = undo.unless_unchanged(&half.state);
             half.journal
                 .push(shared.current_batch(), undo, parses_its_name);
         }

@@ -11,12 +11,12 @@
 //! recorded against its prepared statement and portal.
 
 use super::limits::Guard;
-use super::{Action, Expect, Held, Prepared, Protocol, Relay, RowLimits, Shared, lock};
+use super::{Action, Expect, Held, Protocol, Relay, Shared, lock};
 use crate::controls::{ApprovalKey, ApprovalRequest, Gate};
 use crate::policy::analyze::{Analysis, CopyDirection, CopyEndpoint, PreparedRef};
 use crate::policy::{
-    ApprovalNeed, ApprovalStatus, Capability, Decision, Denial, Mode, Policy, RuntimeControls,
-    SessionState, Situation, Stage, Verdict, refusals,
+    ApprovalNeed, ApprovalStatus, Capability, Decision, Denial, Mode, Origin, Policy, Portal,
+    PreparedStatement, RuntimeControls, SessionState, Situation, Stage, Verdict, refusals,
 };
 use crate::protocol::backend::TransactionStatus;
 use crate::protocol::frontend::{Bind, FrontendMessage, Target};
@@ -58,7 +58,7 @@ impl Relay<'_> {
         msg: &FrontendMessage<'_>,
         state: &mut SessionState,
         shared: &Shared,
-        limits: &mut RowLimits,
+        executes: &mut u64,
         batch: &mut Batch,
     ) -> Action {
         if let Err(denial) = self.refresh() {
@@ -72,8 +72,7 @@ impl Relay<'_> {
             };
         }
         let (verdict, protocol) = match *msg {
-            FrontendMessage::Query { sql } => match self.on_query(sql, state, shared, limits).await
-            {
+            FrontendMessage::Query { sql } => match self.on_query(sql, state, shared).await {
                 Ok(action) => return action,
                 Err(verdict) => (verdict, Protocol::Simple),
             },
@@ -82,11 +81,8 @@ impl Relay<'_> {
                 sql,
                 param_types,
             } => {
-                let verdict = self.on_parse(statement, sql, state, limits).await;
-                if verdict.is_allow() {
-                    let declared = crate::protocol::frontend::param_type_oids(param_types);
-                    lock(&shared.param_types).insert(statement.to_owned(), declared);
-                }
+                let declared = crate::protocol::frontend::param_type_oids(param_types);
+                let verdict = self.on_parse(statement, sql, declared, state).await;
                 let protocol = if statement.is_empty() {
                     Protocol::UnnamedParse
                 } else {
@@ -94,12 +90,9 @@ impl Relay<'_> {
                 };
                 (verdict, protocol)
             }
-            FrontendMessage::Bind(ref b) => (
-                self.on_bind(b, state, shared, limits).await,
-                Protocol::Extended,
-            ),
+            FrontendMessage::Bind(ref b) => (self.on_bind(b, state).await, Protocol::Extended),
             FrontendMessage::Execute { portal, .. } => {
-                return self.on_execute(portal, shared, limits, batch);
+                return self.on_execute(portal, state, shared, executes, batch);
             }
             FrontendMessage::Describe {
                 kind: Target::Statement,
@@ -110,7 +103,7 @@ impl Relay<'_> {
                 return Action::Forward;
             }
             FrontendMessage::Close { kind, name } => {
-                on_close(kind, name, state, shared, limits);
+                on_close(kind, name, state);
                 return Action::Forward;
             }
             FrontendMessage::Sync => return Action::ForwardSync,
@@ -232,12 +225,11 @@ impl Relay<'_> {
         sql: &str,
         state: &mut SessionState,
         shared: &Shared,
-        limits: &mut RowLimits,
     ) -> Result<Action, Verdict> {
         let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
         let a = analysis.as_ref().as_ref().ok();
         if let Some(a) = a
-            && let Verdict::Deny(d) = self.revalidate_executes(a, state, limits).await
+            && let Verdict::Deny(d) = self.revalidate_executes(a, state).await
         {
             return Err(Verdict::Deny(d));
         }
@@ -248,7 +240,7 @@ impl Relay<'_> {
         // that statement's controls.
         let mut controls = decision.obligations.controls.clone();
         for name in a.iter().flat_map(|a| executed_names(a)) {
-            if let Some(c) = limits.prepared.get(name).and_then(|p| p.controls.as_ref()) {
+            if let Some(c) = state.statement(name).and_then(|p| p.controls.as_ref()) {
                 controls.extend(c);
             }
         }
@@ -271,8 +263,7 @@ impl Relay<'_> {
         let (Verdict::Allow, Some(a)) = (&carried.verdict, a) else {
             return Err(carried.verdict);
         };
-        state.executed(a);
-        limits.executed(a, sql, self.generation.load(Ordering::Relaxed));
+        state.executed_in(a, &Arc::from(sql), self.generation.load(Ordering::Relaxed));
         if !self.row_limits_on() && !self.write_caps_on() {
             return Ok(Action::ForwardSync);
         }
@@ -306,8 +297,8 @@ impl Relay<'_> {
         &self,
         statement: &str,
         sql: &str,
+        declared: Vec<u32>,
         state: &mut SessionState,
-        limits: &mut RowLimits,
     ) -> Verdict {
         let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
         let decision = self.decide_in(state, false, |p, s| p.decide_parse(statement, &analysis, s));
@@ -316,7 +307,12 @@ impl Relay<'_> {
         if decision.passed_rules && !carried.recorded {
             self.audit_statement("statement_allowed", None, a, sql);
         }
-        self.record_parse(statement, sql, a, decision, carried.verdict, state, limits)
+        let parse = Parsed {
+            statement,
+            sql,
+            declared: Some(declared),
+        };
+        record_parse(self, parse, a, decision, carried.verdict, state)
     }
 
     /// Decides a prepared statement again under the rules in force (after
@@ -327,110 +323,44 @@ impl Relay<'_> {
         statement: &str,
         sql: &str,
         state: &mut SessionState,
-        limits: &mut RowLimits,
     ) -> Result<Option<crate::proxy::analysis::AnalysisResult>, Denial> {
         let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
         let decision = self.decide_in(state, false, |p, s| p.decide_prepared(&analysis, s));
         let a = analysis.as_ref().as_ref().ok();
         let carried = self.carry_out_decision(&decision, Run::of(a, sql));
         let allowed = (decision.passed_rules && !carried.recorded).then(|| analysis.clone());
-        match self.record_parse(statement, sql, a, decision, carried.verdict, state, limits) {
+        let parse = Parsed {
+            statement,
+            sql,
+            declared: None,
+        };
+        match record_parse(self, parse, a, decision, carried.verdict, state) {
             Verdict::Allow => Ok(allowed),
             Verdict::Deny(d) => Err(d),
         }
     }
 
-    /// Records the outcome of a Parse's decision in the session.
-    #[allow(clippy::too_many_arguments)]
-    fn record_parse(
-        &self,
-        statement: &str,
-        sql: &str,
-        analysis: Option<&Analysis>,
-        decision: Decision,
-        verdict: Verdict,
-        state: &mut SessionState,
-        limits: &mut RowLimits,
-    ) -> Verdict {
-        if !verdict.is_allow() {
-            if statement.is_empty() {
-                // Postgres drops the unnamed statement before parsing a
-                // new one, so a later Bind of "" must fail, not reach
-                // the previous statement.
-                state.closed(statement);
-                limits.prepared.remove(statement);
-            }
-            // A named statement that is refused (or, after a reload, no
-            // longer allowed) keeps its record, so it is decided again at
-            // its next Bind.
-            return verdict;
-        }
-        let copy_in = analysis.is_some_and(|a| {
-            a.statements.iter().any(|st| {
-                st.copy.is_some_and(|c| {
-                    c.direction == CopyDirection::From && c.endpoint == CopyEndpoint::Client
-                })
-            })
-        });
-        let o = decision.obligations;
-        state.parsed(statement, decision.param_checks);
-        let record = |sql: Arc<str>| Prepared {
-            generation: self.generation.load(Ordering::Relaxed),
-            sql,
-            via_parse: true,
-            copy_in,
-            limit: o.row_limit.clone(),
-            cap: o.write_cap.clone(),
-            controls: (!o.controls.is_empty()).then(|| o.controls.clone()),
-            approvals: (!o.approvals.is_empty()).then(|| Arc::from(o.approvals.as_slice())),
-        };
-        match limits.prepared.get_mut(statement) {
-            // Drivers re-Parse the unnamed statement with the same text on
-            // every query: no new allocation then.
-            Some(p) => {
-                let sql = if *p.sql == *sql {
-                    p.sql.clone()
-                } else {
-                    Arc::from(sql)
-                };
-                *p = record(sql);
-            }
-            None => {
-                limits
-                    .prepared
-                    .insert(statement.to_owned(), record(Arc::from(sql)));
-            }
-        }
-        verdict
-    }
-
     /// A Bind: its statement decided again if it was prepared under older
     /// rules, its parameters checked, its approval hold carried out, and
     /// the portal recorded with what its Execute is held to.
-    async fn on_bind(
-        &self,
-        b: &Bind<'_>,
-        state: &mut SessionState,
-        shared: &Shared,
-        limits: &mut RowLimits,
-    ) -> Verdict {
+    async fn on_bind(&self, b: &Bind<'_>, state: &mut SessionState) -> Verdict {
         let mut allowed_again = None;
-        if let Some(p) = limits.prepared.get(b.statement)
-            && p.via_parse
+        if let Some(p) = state.statement(b.statement)
+            && p.origin == Origin::Parse
             && p.generation != self.generation.load(Ordering::Relaxed)
         {
             // Prepared under older rules: decided again under the rules in
             // force before it may run.
             let sql = p.sql.clone();
-            match self.redecide_parse(b.statement, &sql, state, limits).await {
+            match self.redecide_parse(b.statement, &sql, state).await {
                 Ok(allowed) => allowed_again = allowed.map(|a| (a, sql)),
                 Err(denial) => return Verdict::Deny(denial),
             }
         }
-        let prepared = limits.prepared.get(b.statement).cloned();
-        let types = lock(&shared.param_types)
-            .get(b.statement)
-            .cloned()
+        let prepared = state.statement(b.statement).cloned();
+        let types = prepared
+            .as_ref()
+            .map(|p| p.param_types.as_slice())
             .unwrap_or_default();
         let param = |n: usize| {
             let i = n.checked_sub(1)?;
@@ -469,14 +399,11 @@ impl Relay<'_> {
             let a = analysis.as_ref().as_ref().ok();
             self.audit_statement("statement_allowed", None, a, &sql);
         }
-        record_portal(
-            self,
-            b.portal,
-            prepared.as_ref(),
+        match prepared.filter(|_| !carried.refused) {
+            Some(p) => state.bind(b.portal, self.portal(p)),
             // (in monitor mode a refused Bind passes but is held to nothing)
-            !carried.refused,
-            limits,
-        );
+            None => state.portal_closed(b.portal),
+        }
         carried.verdict
     }
 
@@ -486,11 +413,13 @@ impl Relay<'_> {
     fn on_execute(
         &self,
         portal: &str,
+        state: &mut SessionState,
         shared: &Shared,
-        limits: &mut RowLimits,
+        executes: &mut u64,
         batch: &mut Batch,
     ) -> Action {
-        if let Some((policy, controls)) = limits.portal_controls.remove(portal)
+        let record = state.portal_mut(portal);
+        if let Some((policy, controls)) = record.and_then(|p| p.controls.take())
             && let (Verdict::Deny(denial), _) = self.run_controls(&policy, &controls, None, None)
         {
             // A portal is counted once, at its first Execute; the next
@@ -501,11 +430,12 @@ impl Relay<'_> {
         if !(self.row_limits_on() || self.write_caps_on()) {
             return Action::Forward;
         }
-        let limit = limits.portals.get(portal).cloned().flatten();
+        let record = state.portal(portal);
+        let limit = record.and_then(|p| p.limit.clone());
         // A capped Execute over its cap fails its batch, and with it the
         // implicit or explicit transaction it is part of, exactly as a
         // server error would: its effects never commit.
-        let cap = limits.portal_caps.get(portal).cloned().flatten();
+        let cap = record.and_then(|p| p.cap.clone());
         let seq = shared.current_batch();
         let wait = cap.is_some() || limit.as_ref().is_some_and(|l| !l.truncate);
         lock(&shared.expects).push_back(Expect {
@@ -515,10 +445,10 @@ impl Relay<'_> {
             cap,
             guarded: false,
         });
-        limits.executes += 1;
+        *executes += 1;
         if wait {
             Action::ForwardExecWait {
-                execute: limits.executes,
+                execute: *executes,
                 batch: seq,
             }
         } else {
@@ -528,24 +458,19 @@ impl Relay<'_> {
 
     /// SQL `EXECUTE` of a statement prepared under older rules: the
     /// statement is decided again under the rules in force first.
-    async fn revalidate_executes(
-        &self,
-        analysis: &Analysis,
-        state: &mut SessionState,
-        limits: &mut RowLimits,
-    ) -> Verdict {
+    async fn revalidate_executes(&self, analysis: &Analysis, state: &mut SessionState) -> Verdict {
         let current = self.generation.load(Ordering::Relaxed);
         for name in executed_names(analysis) {
-            let Some(p) = limits.prepared.get(name) else {
+            let Some(p) = state.statement(name) else {
                 continue;
             };
             if p.generation == current {
                 continue;
             }
-            let (sql, via_parse) = (p.sql.clone(), p.via_parse);
-            let verdict = if via_parse {
+            let (sql, origin) = (p.sql.clone(), p.origin);
+            let verdict = if origin == Origin::Parse {
                 // (recorded anew by redecide_parse itself)
-                match self.redecide_parse(name, &sql, state, limits).await {
+                match self.redecide_parse(name, &sql, state).await {
                     Ok(_) => Verdict::Allow,
                     Err(d) => Verdict::Deny(d),
                 }
@@ -557,7 +482,7 @@ impl Relay<'_> {
             };
             match verdict {
                 Verdict::Allow => {
-                    if let Some(p) = limits.prepared.get_mut(name) {
+                    if let Some(p) = state.statement_mut(name) {
                         p.generation = current;
                     }
                 }
@@ -566,6 +491,19 @@ impl Relay<'_> {
             }
         }
         Verdict::Allow
+    }
+
+    /// What a portal bound to `prepared` is held to at its Execute.
+    fn portal(&self, prepared: PreparedStatement) -> Portal {
+        let limited = self.row_limits_on() || self.write_caps_on();
+        Portal {
+            limit: prepared.limit.filter(|_| limited),
+            cap: prepared.cap.filter(|_| limited),
+            // Charged at Execute under the rules of this Bind, even if a
+            // reload comes in between.
+            controls: prepared.controls.map(|c| (self.policy.load_full(), c)),
+            copy_in: prepared.copy_in,
+        }
     }
 
     /// Carries out a decision stage by stage: each refusal is audited and
@@ -759,6 +697,75 @@ impl<'a> Run<'a> {
     }
 }
 
+/// A Parse being recorded: its name, its text and the parameter types it
+/// declared (`None` when a statement is decided again: it keeps them).
+struct Parsed<'a> {
+    statement: &'a str,
+    sql: &'a str,
+    declared: Option<Vec<u32>>,
+}
+
+/// Records the outcome of a Parse's decision in the session.
+fn record_parse(
+    relay: &Relay<'_>,
+    parse: Parsed<'_>,
+    analysis: Option<&Analysis>,
+    decision: Decision,
+    verdict: Verdict,
+    state: &mut SessionState,
+) -> Verdict {
+    let Parsed {
+        statement,
+        sql,
+        declared,
+    } = parse;
+    if !verdict.is_allow() {
+        if statement.is_empty() {
+            // Postgres drops the unnamed statement before parsing a new
+            // one, so a later Bind of "" must fail, not reach the previous
+            // statement.
+            state.closed(statement);
+        }
+        // A named statement that is refused (or, after a reload, no longer
+        // allowed) keeps its record, so it is decided again at its next
+        // Bind.
+        return verdict;
+    }
+    let copy_in = analysis.is_some_and(|a| {
+        a.statements.iter().any(|st| {
+            st.copy.is_some_and(|c| {
+                c.direction == CopyDirection::From && c.endpoint == CopyEndpoint::Client
+            })
+        })
+    });
+    let previous = state.statement(statement);
+    // Drivers re-Parse the unnamed statement with the same text on every
+    // query: no new allocation then.
+    let sql = match previous {
+        Some(p) if *p.sql == *sql => p.sql.clone(),
+        _ => Arc::from(sql),
+    };
+    let param_types = match declared {
+        Some(declared) => declared,
+        None => previous.map(|p| p.param_types.clone()).unwrap_or_default(),
+    };
+    let o = decision.obligations;
+    let record = PreparedStatement {
+        origin: Origin::Parse,
+        checks: decision.param_checks,
+        generation: relay.generation.load(Ordering::Relaxed),
+        sql,
+        copy_in,
+        limit: o.row_limit,
+        cap: o.write_cap,
+        controls: (!o.controls.is_empty()).then_some(o.controls),
+        approvals: (!o.approvals.is_empty()).then(|| Arc::from(o.approvals)),
+        param_types,
+    };
+    state.prepare(statement, record);
+    verdict
+}
+
 /// The statements a message runs by SQL `EXECUTE`.
 fn executed_names(analysis: &Analysis) -> impl Iterator<Item = &str> {
     analysis
@@ -771,60 +778,11 @@ fn executed_names(analysis: &Analysis) -> impl Iterator<Item = &str> {
         })
 }
 
-/// Records a bound portal with what its Execute is held to (or forgets
-/// the name if the Bind was refused).
-fn record_portal(
-    relay: &Relay<'_>,
-    portal: &str,
-    prepared: Option<&Prepared>,
-    allowed: bool,
-    limits: &mut RowLimits,
-) {
-    limits.portal_controls.remove(portal);
-    if allowed && prepared.is_some_and(|p| p.copy_in) {
-        limits.copy_in_portals.insert(portal.to_owned());
-    } else {
-        limits.copy_in_portals.remove(portal);
-    }
-    if !allowed {
-        return;
-    }
-    if let Some(controls) = prepared.and_then(|p| p.controls.clone()) {
-        // Charged at Execute under the rules of this Bind, even if a
-        // reload comes in between.
-        limits
-            .portal_controls
-            .insert(portal.to_owned(), (relay.policy.load_full(), controls));
-    }
-    if relay.row_limits_on() || relay.write_caps_on() {
-        limits
-            .portals
-            .insert(portal.to_owned(), prepared.and_then(|p| p.limit.clone()));
-        limits
-            .portal_caps
-            .insert(portal.to_owned(), prepared.and_then(|p| p.cap.clone()));
-    }
-}
-
 /// A Close of a statement or portal: forgotten at once (a Close that
 /// fails is journalled and undone).
-fn on_close(
-    kind: Target,
-    name: &str,
-    state: &mut SessionState,
-    shared: &Shared,
-    limits: &mut RowLimits,
-) {
+fn on_close(kind: Target, name: &str, state: &mut SessionState) {
     match kind {
-        Target::Statement => {
-            state.closed(name);
-            lock(&shared.param_types).remove(name);
-            limits.prepared.remove(name);
-        }
-        Target::Portal => {
-            limits.portals.remove(name);
-            limits.portal_caps.remove(name);
-            limits.portal_controls.remove(name);
-        }
+        Target::Statement => state.closed(name),
+        Target::Portal => state.portal_closed(name),
     }
 }

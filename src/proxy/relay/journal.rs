@@ -13,11 +13,8 @@
 //! completed before the first error, and the entries from there on are
 //! undone, in reverse order.
 
-use super::{Prepared, RowLimits};
-use crate::policy::{Policy, RowLimit, RuntimeControls, SessionState, StatementSnapshot, WriteCap};
+use crate::policy::{Origin, Portal, PreparedStatement, SessionState};
 use crate::protocol::frontend::{FrontendMessage, Target};
-use std::collections::HashMap;
-use std::sync::Arc;
 
 /// How to put back what one message changed.
 #[derive(Default)]
@@ -25,19 +22,15 @@ pub(super) enum Undo {
     /// It changed nothing that needs undoing.
     #[default]
     Nothing,
-    /// A Parse or Close of a prepared statement.
+    /// A Parse or Close of a prepared statement: its record before.
     Statement {
         name: String,
-        session: StatementSnapshot,
-        prepared: Option<Prepared>,
-        param_types: Option<Vec<u32>>,
+        record: Option<PreparedStatement>,
     },
-    /// A Bind or Close of a portal.
+    /// A Bind or Close of a portal: its record before.
     Portal {
         name: String,
-        limit: Option<Option<RowLimit>>,
-        cap: Option<Option<WriteCap>>,
-        controls: Option<(Arc<Policy>, RuntimeControls)>,
+        record: Option<Portal>,
     },
 }
 
@@ -47,22 +40,15 @@ impl Undo {
     /// declared parameter types (what drivers do for the unnamed statement
     /// on every query), leaves the server's statement as it was whether or
     /// not the server skips it: no copy is taken.
-    pub(super) fn before(
-        msg: &FrontendMessage<'_>,
-        state: &SessionState,
-        limits: &RowLimits,
-        param_types: &HashMap<String, Vec<u32>>,
-    ) -> Undo {
+    pub(super) fn before(msg: &FrontendMessage<'_>, state: &SessionState) -> Undo {
         match *msg {
             FrontendMessage::Parse {
                 statement,
                 sql,
                 param_types: declared,
-            } if limits
-                .prepared
-                .get(statement)
-                .is_some_and(|p| p.via_parse && *p.sql == *sql)
-                && same_types(param_types.get(statement), declared) =>
+            } if state.statement(statement).is_some_and(|p| {
+                p.origin == Origin::Parse && *p.sql == *sql && same_types(&p.param_types, declared)
+            }) =>
             {
                 Undo::Nothing
             }
@@ -70,122 +56,51 @@ impl Undo {
             | FrontendMessage::Close {
                 kind: Target::Statement,
                 name: statement,
-            } => Undo::statement(statement, state, limits, param_types),
-            FrontendMessage::Bind(ref b) => Undo::portal(b.portal, limits),
+            } => Undo::statement(statement, state),
+            FrontendMessage::Bind(ref b) => Undo::portal(b.portal, state),
             FrontendMessage::Close {
                 kind: Target::Portal,
                 name,
-            } => Undo::portal(name, limits),
+            } => Undo::portal(name, state),
             _ => Undo::Nothing,
         }
     }
 
-    /// The records of statement `name` as they are.
-    pub(super) fn statement(
-        name: &str,
-        state: &SessionState,
-        limits: &RowLimits,
-        param_types: &HashMap<String, Vec<u32>>,
-    ) -> Undo {
+    /// The record of statement `name` as it is.
+    pub(super) fn statement(name: &str, state: &SessionState) -> Undo {
         Undo::Statement {
             name: name.to_owned(),
-            session: state.snapshot(name),
-            prepared: limits.prepared.get(name).cloned(),
-            param_types: param_types.get(name).cloned(),
+            record: state.statement(name).cloned(),
         }
     }
 
-    /// The records of portal `name` as they are.
-    pub(super) fn portal(name: &str, limits: &RowLimits) -> Undo {
+    /// The record of portal `name` as it is.
+    pub(super) fn portal(name: &str, state: &SessionState) -> Undo {
         Undo::Portal {
             name: name.to_owned(),
-            limit: limits.portals.get(name).cloned(),
-            cap: limits.portal_caps.get(name).cloned(),
-            controls: limits.portal_controls.get(name).cloned(),
+            record: state.portal(name).cloned(),
         }
     }
 
     /// [`Undo::Nothing`] if the records are still as this snapshot has
     /// them (a driver re-parsing the same text, say).
-    pub(super) fn unless_unchanged(
-        self,
-        state: &SessionState,
-        limits: &RowLimits,
-        param_types: &HashMap<String, Vec<u32>>,
-    ) -> Undo {
+    pub(super) fn unless_unchanged(self, state: &SessionState) -> Undo {
         let unchanged = match &self {
             Undo::Nothing => true,
-            Undo::Statement {
-                name,
-                session,
-                prepared,
-                param_types: types,
-            } => {
-                state.snapshot(name) == *session
-                    && param_types.get(name) == types.as_ref()
-                    && match (limits.prepared.get(name), prepared) {
-                        (None, None) => true,
-                        (Some(a), Some(b)) => a.same_as(b),
-                        _ => false,
-                    }
-            }
-            Undo::Portal {
-                name,
-                limit,
-                cap,
-                controls,
-            } => {
-                limits.portals.get(name) == limit.as_ref()
-                    && limits.portal_caps.get(name) == cap.as_ref()
-                    && controls.is_none()
-                    && !limits.portal_controls.contains_key(name)
-            }
+            Undo::Statement { name, record } => state.statement(name) == record.as_ref(),
+            Undo::Portal { name, record } => state.portal(name) == record.as_ref(),
         };
         if unchanged { Undo::Nothing } else { self }
     }
 
-    fn apply(
-        self,
-        parse_failed: bool,
-        state: &mut SessionState,
-        limits: &mut RowLimits,
-        param_types: &mut HashMap<String, Vec<u32>>,
-    ) {
+    fn apply(self, parse_failed: bool, state: &mut SessionState) {
         match self {
             Undo::Nothing => {}
             // A Parse that failed in the server leaves no statement of its
             // name (PostgreSQL drops the unnamed one before parsing).
-            Undo::Statement { name, .. } if parse_failed => {
-                state.closed(&name);
-                limits.prepared.remove(&name);
-                param_types.remove(&name);
-            }
-            Undo::Statement {
-                name,
-                session,
-                prepared,
-                param_types: types,
-            } => {
-                state.restore(&name, session);
-                match prepared {
-                    Some(p) => limits.prepared.insert(name.clone(), p),
-                    None => limits.prepared.remove(&name),
-                };
-                match types {
-                    Some(t) => param_types.insert(name, t),
-                    None => param_types.remove(&name),
-                };
-            }
-            Undo::Portal {
-                name,
-                limit,
-                cap,
-                controls,
-            } => {
-                restore(&mut limits.portals, &name, limit);
-                restore(&mut limits.portal_caps, &name, cap);
-                restore(&mut limits.portal_controls, &name, controls);
-            }
+            Undo::Statement { name, .. } if parse_failed => state.closed(&name),
+            Undo::Statement { name, record } => state.restore_statement(&name, record),
+            Undo::Portal { name, record } => state.restore_portal(&name, record),
         }
     }
 }
@@ -193,20 +108,12 @@ impl Undo {
 /// Whether a Parse's declared parameter types (raw Int32s) are those
 /// recorded for the statement (0, unspecified, counts as recorded from the
 /// server's ParameterDescription: then they may differ, so no).
-fn same_types(recorded: Option<&Vec<u32>>, declared: &[u8]) -> bool {
-    let recorded = recorded.map(Vec::as_slice).unwrap_or_default();
+fn same_types(recorded: &[u32], declared: &[u8]) -> bool {
     declared.len() == recorded.len() * 4
         && declared
             .chunks_exact(4)
             .zip(recorded)
             .all(|(d, r)| u32::from_be_bytes([d[0], d[1], d[2], d[3]]) == *r && *r != 0)
-}
-
-fn restore<T>(map: &mut HashMap<String, T>, name: &str, value: Option<T>) {
-    match value {
-        Some(v) => map.insert(name.to_owned(), v),
-        None => map.remove(name),
-    };
 }
 
 /// The entries of one batch, in the order the server sees the messages.
@@ -253,13 +160,7 @@ impl Journal {
 
     /// The batch is over; `completed` messages of it completed before the
     /// first error (`None`: no error). Undoes the rest.
-    pub(super) fn resolve(
-        &mut self,
-        completed: Option<u64>,
-        state: &mut SessionState,
-        limits: &mut RowLimits,
-        param_types: &mut HashMap<String, Vec<u32>>,
-    ) {
+    pub(super) fn resolve(&mut self, completed: Option<u64>, state: &mut SessionState) {
         let entries = std::mem::take(&mut self.entries);
         self.undoable = false;
         let Some(completed) = completed else {
@@ -267,7 +168,7 @@ impl Journal {
         };
         let first = usize::try_from(completed).unwrap_or(usize::MAX);
         for (i, (undo, parses)) in entries.into_iter().enumerate().skip(first).rev() {
-            undo.apply(i == first && parses, state, limits, param_types);
+            undo.apply(i == first && parses, state);
         }
     }
 }

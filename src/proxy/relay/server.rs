@@ -452,16 +452,7 @@ fn on_parameter_description(body: &[u8], shared: &Shared) {
     };
     if let Some((_, name)) = entry {
         let reported = parameter_description(body);
-        let mut types = lock(&shared.param_types);
-        let known = types.entry(name).or_default();
-        // Declared types win; the server fills in the rest.
-        for (i, oid) in reported.into_iter().enumerate() {
-            match known.get_mut(i) {
-                Some(t) if *t != 0 => {}
-                Some(t) => *t = oid,
-                None => known.push(oid),
-            }
-        }
+        lock(&shared.described).push((name, reported));
     }
 }
 

@@ -33,15 +33,24 @@ fn parameter_description_reads_as_many_oids_as_it_declares() {
 #[test]
 fn a_described_statement_keeps_its_declared_types_and_gets_the_rest() {
     let shared = Shared::new();
-    lock(&shared.param_types).insert("s".into(), vec![0, 20]);
+    let mut state = crate::policy::SessionState::default();
+    state.prepare(
+        "s",
+        crate::policy::PreparedStatement {
+            param_types: vec![0, 20],
+            ..Default::default()
+        },
+    );
     lock(&shared.describes).push_back((1, "s".into()));
     let mut body = vec![0, 3];
     for oid in [23u32, 25, 16] {
         body.extend_from_slice(&oid.to_be_bytes());
     }
     on_parameter_description(&body, &shared);
-    assert_eq!(lock(&shared.param_types)["s"], vec![23, 20, 16]);
     assert!(lock(&shared.describes).is_empty());
+    shared.record_described(&mut state);
+    assert_eq!(state.statement("s").unwrap().param_types, vec![23, 20, 16]);
+    assert!(lock(&shared.described).is_empty());
 }
 
 #[test]
@@ -49,7 +58,7 @@ fn a_parameter_description_of_another_batch_is_not_recorded() {
     let shared = Shared::new();
     lock(&shared.describes).push_back((2, "s".into()));
     on_parameter_description(&[0, 1, 0, 0, 0, 23], &shared);
-    assert!(lock(&shared.param_types).is_empty());
+    assert!(lock(&shared.described).is_empty());
     assert_eq!(lock(&shared.describes).len(), 1);
 }
 

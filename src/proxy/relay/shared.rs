@@ -30,9 +30,9 @@ pub(super) struct Shared {
     /// Describe(statement) messages awaiting their ParameterDescription:
     /// (number of the ReadyForQuery closing the batch, statement name).
     pub(super) describes: Mutex<VecDeque<(u64, String)>>,
-    /// Parameter type OIDs of prepared statements, declared in Parse or
-    /// reported by ParameterDescription (to decode binary Bind values).
-    pub(super) param_types: Mutex<HashMap<String, Vec<u32>>>,
+    /// Parameter types the server reported (ParameterDescription) for a
+    /// described statement, for the client half to record against it.
+    pub(super) described: Mutex<Vec<(String, Vec<u32>)>>,
     /// Row-limit expectations, in the order their results come back.
     pub(super) expects: Mutex<VecDeque<Expect>>,
     /// Executes whose results have completed (for barriers).
@@ -147,7 +147,7 @@ impl Shared {
             status: AtomicU8::new(TransactionStatus::Idle.byte()),
             markers: Mutex::new(VecDeque::new()),
             describes: Mutex::new(VecDeque::new()),
-            param_types: Mutex::new(HashMap::new()),
+            described: Mutex::new(Vec::new()),
             expects: Mutex::new(VecDeque::new()),
             execs_done: AtomicU64::new(0),
             failed_result: AtomicBool::new(false),
@@ -209,6 +209,17 @@ impl Shared {
     pub(super) fn completed_before_error(&self, batch: u64) -> Option<u64> {
         let (failed, completed) = *lock(&self.first_error);
         (failed == batch).then_some(completed)
+    }
+
+    /// Records the parameter types the server reported since the last
+    /// message against their statements (client half).
+    pub(super) fn record_described(&self, state: &mut crate::policy::SessionState) {
+        let mut described = lock(&self.described);
+        for (name, reported) in described.drain(..) {
+            if let Some(statement) = state.statement_mut(&name) {
+                statement.described(reported);
+            }
+        }
     }
 
     pub(super) fn idle(&self) -> bool {
