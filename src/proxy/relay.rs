@@ -29,6 +29,7 @@
 //! server also watches the client, so a departed client ends the session.
 
 mod audit;
+mod carry;
 mod client;
 mod decisions;
 mod journal;
