@@ -34,6 +34,16 @@ impl TransactionStatus {
             TransactionStatus::Failed => b'E',
         }
     }
+
+    /// The status a ReadyForQuery byte reports; an unknown byte is neither
+    /// idle nor failed.
+    pub fn from_byte(byte: u8) -> TransactionStatus {
+        match byte {
+            b'I' => TransactionStatus::Idle,
+            b'E' => TransactionStatus::Failed,
+            _ => TransactionStatus::InTransaction,
+        }
+    }
 }
 
 /// The fields of an ErrorResponse or NoticeResponse.

@@ -207,8 +207,7 @@ impl Relay<'_> {
         {
             return Err(Verdict::Deny(d));
         }
-        let idle = shared.idle()
-            && shared.status.load(Ordering::Acquire) == TransactionStatus::Idle.byte();
+        let idle = shared.idle() && shared.status.get() == TransactionStatus::Idle;
         let decision = self.decide_in(state, idle, |p, s| p.decide_query(&analysis, s));
         // SQL EXECUTE of a statement prepared through Parse is held to
         // that statement's controls.

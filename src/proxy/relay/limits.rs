@@ -251,13 +251,13 @@ impl Relay<'_> {
             shared.received.load(Ordering::Acquire) == shared.sent.load(Ordering::Acquire)
         })
         .await?;
-        let status = shared.status.load(Ordering::Acquire);
-        if status == TransactionStatus::Failed.byte() {
+        let status = shared.status.get();
+        if status == TransactionStatus::Failed {
             // The server answers 25P02; nothing to protect.
             shared.sent.fetch_add(1, Ordering::AcqRel);
             return wire.upstream.write_all(message).await.map_err(io_stop);
         }
-        let outside = status == TransactionStatus::Idle.byte();
+        let outside = status == TransactionStatus::Idle;
         let (open, keep, undo) = if outside {
             ("BEGIN", "COMMIT", "ROLLBACK")
         } else {

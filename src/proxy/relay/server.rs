@@ -257,7 +257,7 @@ impl Relay<'_> {
         // (Stored before `received` moves: a waiter reads it
         // once `received` says its answer is in.)
         if !lock(&shared.transient_status).remove(&next) {
-            shared.status.store(status, Ordering::Relaxed);
+            shared.status.set(TransactionStatus::from_byte(status));
         }
         half.closes_seen = 0;
         let received = shared.received.fetch_add(1, Ordering::AcqRel) + 1;

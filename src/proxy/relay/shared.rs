@@ -25,7 +25,7 @@ pub(super) struct Shared {
     pub(super) sent: AtomicU64,
     /// ReadyForQuery messages received from upstream.
     pub(super) received: AtomicU64,
-    pub(super) status: AtomicU8,
+    pub(super) status: StatusCell,
     pub(super) markers: Mutex<VecDeque<Marker>>,
     /// Describe(statement) messages awaiting their ParameterDescription:
     /// (number of the ReadyForQuery closing the batch, statement name).
@@ -144,7 +144,7 @@ impl Shared {
         Shared {
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
-            status: AtomicU8::new(TransactionStatus::Idle.byte()),
+            status: StatusCell::default(),
             markers: Mutex::new(VecDeque::new()),
             describes: Mutex::new(VecDeque::new()),
             described: Mutex::new(Vec::new()),
@@ -224,7 +224,7 @@ impl Shared {
 
     pub(super) fn idle(&self) -> bool {
         self.sent.load(Ordering::Acquire) == self.received.load(Ordering::Acquire)
-            && self.status.load(Ordering::Relaxed) == TransactionStatus::Idle.byte()
+            && self.status.get() == TransactionStatus::Idle
     }
 
     /// Answers of batch `batch` (actgate's own statement) are not
@@ -263,3 +263,24 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 #[path = "shared_tests.rs"]
 mod tests;
+
+/// The session's transaction status as the server last reported it
+/// (ReadyForQuery), shared by both halves.
+#[derive(Debug)]
+pub(super) struct StatusCell(AtomicU8);
+
+impl Default for StatusCell {
+    fn default() -> StatusCell {
+        StatusCell(AtomicU8::new(TransactionStatus::Idle.byte()))
+    }
+}
+
+impl StatusCell {
+    pub(super) fn get(&self) -> TransactionStatus {
+        TransactionStatus::from_byte(self.0.load(Ordering::Acquire))
+    }
+
+    pub(super) fn set(&self, status: TransactionStatus) {
+        self.0.store(status.byte(), Ordering::Release);
+    }
+}

@@ -55,9 +55,7 @@ fn idle_means_every_answer_in_and_no_transaction() {
     assert!(!shared.idle());
     shared.received.fetch_add(1, Ordering::AcqRel);
     assert!(shared.idle());
-    shared
-        .status
-        .store(TransactionStatus::InTransaction.byte(), Ordering::Relaxed);
+    shared.status.set(TransactionStatus::InTransaction);
     assert!(!shared.idle());
 }
 
