@@ -78,7 +78,7 @@ impl RateLimit {
 
 impl Policy {
     /// Whether any budget or time window is configured.
-    pub fn has_runtime_controls(&self) -> bool {
+    pub(crate) fn has_runtime_controls(&self) -> bool {
         !self.rate_limits.is_empty() || !self.time_windows.is_empty()
     }
 
@@ -86,7 +86,7 @@ impl Policy {
     ///
     /// A SQL-level `PREPARE` of a statement under a table or operation
     /// control is refused: its later `EXECUTE`s could not be matched.
-    pub fn runtime_controls(&self, analysis: &Analysis) -> Result<RuntimeControls, Denial> {
+    pub(crate) fn runtime_controls(&self, analysis: &Analysis) -> Result<RuntimeControls, Denial> {
         let mut out = RuntimeControls::default();
         for statement in &analysis.statements {
             let prepares = statement

@@ -210,7 +210,7 @@ impl Policy {
     /// COMMIT`) under a row limit is exact only from outside a
     /// transaction: inside one its COMMIT would commit earlier work that a
     /// failure must leave uncommitted.
-    pub fn row_limit_block_refusal(&self, limit: &RowLimit) -> Denial {
+    pub(crate) fn row_limit_block_refusal(&self, limit: &RowLimit) -> Denial {
         Denial::new(
             "row_limit_side_effects",
             limit.rule.to_string(),
