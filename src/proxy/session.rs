@@ -556,3 +556,7 @@ async fn relay_upstream_refusal(stream: &mut MaybeTls, e: &UpstreamError) {
     };
     send_fatal(stream, &fatal).await;
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;
