@@ -27,12 +27,9 @@ use std::sync::atomic::Ordering;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReloadError {
+    /// The next generation could not be loaded (as at startup).
     #[error(transparent)]
-    Rules(#[from] crate::rules::RulesError),
-    #[error(transparent)]
-    Catalog(#[from] crate::catalog_load::CatalogError),
-    #[error("an agent logs in with capability tokens but [tokens] public_keys is not configured")]
-    TokensNotConfigured,
+    Load(#[from] LoadError),
     /// The directory changed while it was being read or loaded: it is
     /// being written, and nothing was loaded.
     #[error(
@@ -47,13 +44,9 @@ pub enum ReloadError {
     },
 }
 
-impl From<LoadError> for ReloadError {
-    fn from(e: LoadError) -> Self {
-        match e {
-            LoadError::Rules(e) => ReloadError::Rules(e),
-            LoadError::Catalog(e) => ReloadError::Catalog(e),
-            LoadError::TokensNotConfigured => ReloadError::TokensNotConfigured,
-        }
+impl From<crate::rules::RulesError> for ReloadError {
+    fn from(e: crate::rules::RulesError) -> Self {
+        ReloadError::Load(LoadError::Rules(e))
     }
 }
 
@@ -338,7 +331,7 @@ impl Gateway {
             };
             // Failures are reported by reload_rules.
             retry = match self.reload_rules(trigger).await {
-                Err(ReloadError::Catalog(_)) => {
+                Err(ReloadError::Load(LoadError::Catalog(_))) => {
                     let next = (backoff * 2).min(std::time::Duration::from_secs(60));
                     Some((tokio::time::Instant::now() + backoff, next))
                 }
