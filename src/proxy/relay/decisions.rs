@@ -330,9 +330,8 @@ impl Relay<'_> {
                 Err(denial) => return Verdict::Deny(denial),
             }
         }
-        let prepared = state.statement(b.statement).cloned();
+        let prepared = state.statement(b.statement);
         let types = prepared
-            .as_ref()
             .map(|p| p.param_types.as_slice())
             .unwrap_or_default();
         let param = |n: usize| {
@@ -342,39 +341,44 @@ impl Relay<'_> {
             crate::protocol::values::param_text(value, b.param_format(i), oid)
         };
         let stored: &[ApprovalNeed] = prepared
-            .as_ref()
             .and_then(|p| p.approvals.as_deref())
             .unwrap_or_default();
         let decision = self
             .policy()
             .decide_bind(b.statement, state, &param, stored);
-        let params: Vec<(i16, Option<&[u8]>)> = b
-            .params()
-            .enumerate()
-            .map(|(i, v)| (b.param_format(i), v))
-            .collect();
-        let sql = prepared.as_ref().map(|p| p.sql.clone()).unwrap_or_default();
+        // The bound values, for an approval request (only when held).
+        let params: Vec<(i16, Option<&[u8]>)> = if decision.obligations.approvals.is_empty() {
+            Vec::new()
+        } else {
+            b.params()
+                .enumerate()
+                .map(|(i, v)| (b.param_format(i), v))
+                .collect()
+        };
         let run = Run {
             analysis: None,
             sql: "",
             hold: decision.obligations.approvals.first().map(|&need| Hold {
                 need,
-                sql: &sql,
+                sql: prepared.map(|p| &*p.sql).unwrap_or_default(),
                 params: &params,
                 param: &param,
             }),
             controls: None,
         };
         let carried = self.carry_out_decision(&decision, run);
+        // (in monitor mode a refused Bind passes but is held to nothing)
+        let portal = prepared
+            .filter(|_| !carried.refused)
+            .map(|p| self.portal(p));
         if let Some((analysis, sql)) = allowed_again
             && !carried.recorded
         {
             let a = analysis.as_ref().as_ref().ok();
             self.audit_statement("statement_allowed", None, a, &sql);
         }
-        match prepared.filter(|_| !carried.refused) {
-            Some(p) => state.bind(b.portal, self.portal(p)),
-            // (in monitor mode a refused Bind passes but is held to nothing)
+        match portal {
+            Some(p) => state.bind(b.portal, p),
             None => state.portal_closed(b.portal),
         }
         carried.verdict
@@ -467,14 +471,17 @@ impl Relay<'_> {
     }
 
     /// What a portal bound to `prepared` is held to at its Execute.
-    fn portal(&self, prepared: PreparedStatement) -> Portal {
+    fn portal(&self, prepared: &PreparedStatement) -> Portal {
         let limited = self.row_limits_on() || self.write_caps_on();
         Portal {
-            limit: prepared.limit.filter(|_| limited),
-            cap: prepared.cap.filter(|_| limited),
+            limit: prepared.limit.clone().filter(|_| limited),
+            cap: prepared.cap.clone().filter(|_| limited),
             // Charged at Execute under the rules of this Bind, even if a
             // reload comes in between.
-            controls: prepared.controls.map(|c| (self.policy.load_full(), c)),
+            controls: prepared
+                .controls
+                .clone()
+                .map(|c| (self.policy.load_full(), c)),
             copy_in: prepared.copy_in,
         }
     }
