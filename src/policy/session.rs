@@ -166,7 +166,7 @@ impl SessionState {
 
     /// Records the effects of an allowed simple Query.
     pub fn executed(&mut self, analysis: &Analysis) {
-        self.executed_in(analysis, &Arc::from(""), 0);
+        self.executed_in(analysis, "", 0);
     }
 
     /// Records what an allowed Query did to prepared statements, as
@@ -174,17 +174,17 @@ impl SessionState {
     /// (of a taken one fails, keeping the old one and its checks),
     /// `DEALLOCATE` forgets, `DISCARD ALL` forgets all. `sql` and
     /// `generation` are the message's and its rules'.
-    pub fn executed_in(&mut self, analysis: &Analysis, sql: &Arc<str>, generation: u64) {
+    pub fn executed_in(&mut self, analysis: &Analysis, sql: &str, generation: u64) {
         for st in &analysis.statements {
             self.executed_statement_in(st, sql, generation);
         }
     }
 
     pub(super) fn executed_statement(&mut self, st: &StatementInfo) {
-        self.executed_statement_in(st, &Arc::from(""), 0);
+        self.executed_statement_in(st, "", 0);
     }
 
-    fn executed_statement_in(&mut self, st: &StatementInfo, sql: &Arc<str>, generation: u64) {
+    fn executed_statement_in(&mut self, st: &StatementInfo, sql: &str, generation: u64) {
         for p in &st.prepared {
             match p {
                 PreparedRef::Prepare(n) => {
@@ -193,7 +193,7 @@ impl SessionState {
                         .or_insert_with(|| PreparedStatement {
                             origin: Origin::Sql,
                             generation,
-                            sql: sql.clone(),
+                            sql: Arc::from(sql),
                             ..PreparedStatement::default()
                         });
                 }

@@ -236,7 +236,7 @@ impl Relay<'_> {
         let (Verdict::Allow, Some(a)) = (&carried.verdict, a) else {
             return Err(carried.verdict);
         };
-        state.executed_in(a, &Arc::from(sql), self.generation.load(Ordering::Relaxed));
+        state.executed_in(a, sql, self.generation.load(Ordering::Relaxed));
         if !self.row_limits_on() && !self.write_caps_on() {
             return Ok(Action::ForwardSync);
         }
