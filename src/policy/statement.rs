@@ -4,6 +4,8 @@
 use super::*;
 
 impl Policy {
+    /// Checks one statement against the rules, in a fixed order: the
+    /// first refusal wins.
     pub(super) fn statement(
         &self,
         st: &StatementInfo,
@@ -13,23 +15,37 @@ impl Policy {
         let class_name = st.primary_class().map(Class::name).unwrap_or("empty");
         // Explicit and built-in denials first: they always win.
         if let Some(copy) = &st.copy {
-            if copy.endpoint != CopyEndpoint::Client {
-                return Err(Denial::new(
-                    "copy_server_side",
-                    "builtin.copy",
-                    "actgate denied COPY to or from a server-side file or program",
-                )
-                .hint("use COPY … FROM STDIN or COPY … TO STDOUT"));
-            }
-            if copy.inline_payload {
-                return Err(Denial::new(
-                    "copy_inline_data",
-                    "builtin.copy",
-                    "actgate denied COPY with inline data in the statement text",
-                )
-                .hint("send COPY data with the COPY sub-protocol (CopyData messages)"));
+            copy_endpoint(copy)?;
+        }
+        self.denied_relations(st)?;
+        self.denied_functions(st)?;
+        self.denied_classes(st, class_name)?;
+        // Before the other classes: an attempt to manage roles is named as
+        // such, whatever else the agent may or may not do.
+        self.role_management(st)?;
+        self.classes_allowed(st, session, class_name)?;
+        cluster_objects(st)?;
+        unknown_prepared(st, session)?;
+        for s in &st.settings {
+            if !session.within_start(s) {
+                self.setting(s)?;
             }
         }
+        for r in &st.relations {
+            self.relation(&r.name, r.access)?;
+        }
+        for c in &st.columns {
+            self.column(&c.relation, &c.column, c.access, catalog)?;
+        }
+        self.ambiguous_columns(st, catalog)?;
+        for f in &st.functions {
+            self.function(f)?;
+        }
+        self.where_required(st, class_name)
+    }
+
+    /// Tables named in `deny.tables`, and the built-in credential catalogs.
+    fn denied_relations(&self, st: &StatementInfo) -> Result<(), Denial> {
         for r in &st.relations {
             if self.denied_tables.contains(&r.name) {
                 return Err(Denial::new(
@@ -57,6 +73,11 @@ impl Policy {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// Functions named in `deny.functions`.
+    fn denied_functions(&self, st: &StatementInfo) -> Result<(), Denial> {
         for f in &st.functions {
             if self.function_listed(&self.denied_functions, f) {
                 return Err(Denial::new(
@@ -66,9 +87,13 @@ impl Policy {
                 ));
             }
         }
+        Ok(())
+    }
 
-        // CLOSE, DEALLOCATE and UNLISTEN only release what the session
-        // holds (pool resets send them): no class deny stops them.
+    /// Classes named in `deny.statements`. CLOSE, DEALLOCATE and UNLISTEN
+    /// only release what the session holds (pool resets send them): no
+    /// class deny stops them.
+    fn denied_classes(&self, st: &StatementInfo, class_name: &str) -> Result<(), Denial> {
         if let Some(c) = st
             .classes
             .iter()
@@ -85,14 +110,27 @@ impl Policy {
                 ),
             ));
         }
+        Ok(())
+    }
 
-        // Before the other classes: an attempt to manage roles is named as
-        // such, whatever else the agent may or may not do.
+    /// A `roles` or `ownership` statement the rules do not allow.
+    fn role_management(&self, st: &StatementInfo) -> Result<(), Denial> {
         for c in [Class::Roles, Class::Ownership] {
             if st.classes.contains(&c) && !self.classes.contains(&c) {
                 return Err(self.role_management_denial(c));
             }
         }
+        Ok(())
+    }
+
+    /// Every class of the statement must be allowed by `policy.statements`,
+    /// the driver profile, or be a session statement.
+    fn classes_allowed(
+        &self,
+        st: &StatementInfo,
+        session: &SessionState,
+        class_name: &str,
+    ) -> Result<(), Denial> {
         for c in &st.classes {
             let allowed = self.classes.contains(c)
                 || (*c == Class::Transaction && self.driver_profile)
@@ -113,37 +151,16 @@ impl Policy {
                 .hint(self.classes_hint()));
             }
         }
-        if st.cluster_level {
-            return Err(Denial::new(
-                "cluster_object_denied",
-                "builtin.cluster_objects",
-                "actgate denied DDL on databases, extensions, servers or other cluster-wide objects",
-            ));
-        }
-        for p in &st.prepared {
-            if let PreparedRef::Execute(name) = p
-                && !session.is_prepared(name)
-            {
-                return Err(Denial::new(
-                    "unknown_prepared_statement",
-                    "default_deny",
-                    format!(
-                        "actgate denied EXECUTE {name}: it was not prepared by an allowed PREPARE in this session"
-                    ),
-                ));
-            }
-        }
-        for s in &st.settings {
-            if !session.within_start(s) {
-                self.setting(s)?;
-            }
-        }
-        for r in &st.relations {
-            self.relation(&r.name, r.access)?;
-        }
-        for c in &st.columns {
-            self.column(&c.relation, &c.column, c.access, catalog)?;
-        }
+        Ok(())
+    }
+
+    /// A column reference that could belong to a table the agent may not
+    /// read it from.
+    fn ambiguous_columns(
+        &self,
+        st: &StatementInfo,
+        catalog: Option<&Catalog>,
+    ) -> Result<(), Denial> {
         for a in &st.ambiguous {
             for (t, col) in &a.candidates {
                 if self.column(t, col, ColumnAccess::Read, catalog).is_err() {
@@ -162,9 +179,11 @@ impl Policy {
                 }
             }
         }
-        for f in &st.functions {
-            self.function(f)?;
-        }
+        Ok(())
+    }
+
+    /// An UPDATE or DELETE without a WHERE clause, under `policy.require_where`.
+    fn where_required(&self, st: &StatementInfo, class_name: &str) -> Result<(), Denial> {
         if st.missing_where && self.require_where {
             return Err(Denial::new(
                 "missing_where",
@@ -606,3 +625,58 @@ impl Policy {
         }
     }
 }
+
+/// COPY to or from a server-side file or program, or with inline data.
+fn copy_endpoint(copy: &analyze::CopyInfo) -> Result<(), Denial> {
+    if copy.endpoint != CopyEndpoint::Client {
+        return Err(Denial::new(
+            "copy_server_side",
+            "builtin.copy",
+            "actgate denied COPY to or from a server-side file or program",
+        )
+        .hint("use COPY … FROM STDIN or COPY … TO STDOUT"));
+    }
+    if copy.inline_payload {
+        return Err(Denial::new(
+            "copy_inline_data",
+            "builtin.copy",
+            "actgate denied COPY with inline data in the statement text",
+        )
+        .hint("send COPY data with the COPY sub-protocol (CopyData messages)"));
+    }
+    Ok(())
+}
+
+/// DDL on databases, extensions, servers and other cluster-wide objects.
+fn cluster_objects(st: &StatementInfo) -> Result<(), Denial> {
+    if st.cluster_level {
+        return Err(Denial::new(
+            "cluster_object_denied",
+            "builtin.cluster_objects",
+            "actgate denied DDL on databases, extensions, servers or other cluster-wide objects",
+        ));
+    }
+    Ok(())
+}
+
+/// A SQL EXECUTE of a statement this session did not prepare.
+fn unknown_prepared(st: &StatementInfo, session: &SessionState) -> Result<(), Denial> {
+    for p in &st.prepared {
+        if let PreparedRef::Execute(name) = p
+            && !session.is_prepared(name)
+        {
+            return Err(Denial::new(
+                "unknown_prepared_statement",
+                "default_deny",
+                format!(
+                    "actgate denied EXECUTE {name}: it was not prepared by an allowed PREPARE in this session"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "statement_tests.rs"]
+mod tests;
