@@ -11,7 +11,7 @@ use super::record::{self, Log, Malformed, Record, RecordError};
 use super::{CatalogLoadError, RUNTIME_REASONS, analyze_recorded, catalog_for, decide};
 use crate::policy::analyze::{Analysis, AnalysisError};
 use crate::policy::catalog::Catalog;
-use crate::policy::{Capability, Mode, SessionState, Verdict};
+use crate::policy::{Capability, Mode, SessionState, Verdict, refusals};
 use crate::rules::{Agent, RuleSet, RulesError};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -313,15 +313,11 @@ fn unreplayable(r: &Record, agent_name: &str, rules: &RuleSet) -> Option<(&'stat
 
 /// The candidate rules do not let the agent connect to the event's database.
 fn database_denial(agent: &Agent, agent_name: &str, db: &str) -> Verdict {
-    Verdict::Deny(crate::policy::Denial {
-        sqlstate: "3D000",
-        reason: "database_not_allowed",
-        rule: format!("{}: agent.databases", agent.policy.file()),
-        message: format!(
-            "agent {agent_name:?} may not connect to database {db:?} under the candidate rules"
-        ),
-        hint: None,
-    })
+    Verdict::Deny(refusals::database_not_allowed(
+        &agent.policy.file(),
+        agent_name,
+        db,
+    ))
 }
 
 /// The approval rules whose need does not depend on a Bind value.

@@ -67,6 +67,22 @@ pub fn agent_removed(agent: &str, database: &str) -> Denial {
     .hint("reconnect; ask the DBA if access should still be granted")
 }
 
+/// `actgate replay`: an event on a database the candidate rules
+/// (`rules_file`) no longer let the agent connect to. (The proxy itself
+/// refuses such a connection at startup, as PostgreSQL refuses a missing
+/// database.)
+pub fn database_not_allowed(rules_file: &str, agent: &str, database: &str) -> Denial {
+    Denial {
+        sqlstate: "3D000",
+        reason: "database_not_allowed",
+        rule: format!("{rules_file}: agent.databases"),
+        message: format!(
+            "agent {agent:?} may not connect to database {database:?} under the candidate rules"
+        ),
+        hint: None,
+    }
+}
+
 /// A statement message longer than `server.max_message_bytes`.
 pub fn message_too_long(length: usize, limit: usize) -> Denial {
     Denial {
@@ -98,3 +114,7 @@ pub fn decide_function_call() -> Decision {
 pub fn decide_oversized(length: usize, limit: usize) -> Decision {
     Decision::refused(Stage::Session, message_too_long(length, limit))
 }
+
+#[cfg(test)]
+#[path = "refusals_tests.rs"]
+mod tests;

@@ -69,6 +69,91 @@ impl ScopeTarget<'_> {
             },
         }
     }
+
+    /// One use of the table against the scope: by how it accesses the table.
+    fn occurrence(
+        &self,
+        o: &analyze::Occurrence,
+        checks: &mut Option<&mut Vec<ParamCheck>>,
+    ) -> Result<(), Denial> {
+        match o.access {
+            Access::Insert => self.inserted(o, checks),
+            Access::Read | Access::Update | Access::Delete => self.pinned(o, checks),
+            _ => Err(self.deny(
+                "scope_unverifiable",
+                format!(
+                    "actgate denied {} on {}: the table is scoped by {} and actgate cannot verify the scope of this statement",
+                    o.access.name(),
+                    o.relation,
+                    self.column
+                ),
+            )),
+        }
+    }
+
+    /// An INSERT must write the required value in every row.
+    fn inserted(
+        &self,
+        o: &analyze::Occurrence,
+        checks: &mut Option<&mut Vec<ParamCheck>>,
+    ) -> Result<(), Denial> {
+        let column = self.column;
+        let Some(rows) = &o.rows else {
+            return Err(self.deny(
+                "scope_unverifiable",
+                format!(
+                    "actgate denied INSERT into {}: the table is scoped by {column} and only INSERT … VALUES with evident values can be verified",
+                    o.relation
+                ),
+            ));
+        };
+        for row in rows {
+            match row.iter().find(|(c, _)| c == column) {
+                Some((_, Some(v))) => self.require(v, checks)?,
+                Some((_, None)) | None => {
+                    return Err(self.deny(
+                        "scope_missing",
+                        format!(
+                            "actgate denied INSERT into {}: every row must set {column} = {}",
+                            o.relation,
+                            sql_literal(self.required)
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A read, UPDATE or DELETE must not write the scope column and must
+    /// be pinned by its WHERE to the required value.
+    fn pinned(
+        &self,
+        o: &analyze::Occurrence,
+        checks: &mut Option<&mut Vec<ParamCheck>>,
+    ) -> Result<(), Denial> {
+        let column = self.column;
+        if o.written.iter().any(|(c, _)| c == column) {
+            return Err(self.deny(
+                "scope_column_write",
+                format!(
+                    "actgate denied UPDATE of {column} on {}: the table is scoped by that column",
+                    o.relation
+                ),
+            ));
+        }
+        match o.pins.iter().find(|p| p.column == *column) {
+            Some(p) => self.require(&p.value, checks),
+            None => Err(self.deny(
+                "scope_missing",
+                format!(
+                    "actgate denied access to {}: every use of it must be limited by a top-level `{column} = {}` condition in its WHERE clause",
+                    o.relation,
+                    sql_literal(self.required)
+                ),
+            )),
+        }
+    }
 }
 
 impl Policy {
@@ -87,131 +172,97 @@ impl Policy {
             let Some(rule) = self.tables.get(&o.relation) else {
                 continue;
             };
-            let rule_id = |what: &str, column: &str| {
-                format!("{}: {}.{what}.{column}", self.file(), rule.rule)
-            };
             for (column, want) in &rule.scope {
-                let required = match want {
-                    ScopeValue::Literal(v) => v.clone(),
-                    ScopeValue::Claim(name) => match capability.and_then(|c| c.claim(name)) {
-                        Some(v) => v.to_owned(),
-                        None => {
-                            return Err(Denial::new(
-                                "claim_missing",
-                                rule_id("scope", column),
-                                format!(
-                                    "actgate denied access to {}: its rule needs the claim {name:?}, which this session's credentials do not carry",
-                                    o.relation
-                                ),
-                            )
-                            .hint("connect with a capability token that carries the claim"));
-                        }
-                    },
-                };
+                let required = self.required_value(o, rule, column, want, capability)?;
                 let target = ScopeTarget {
                     relation: &o.relation,
                     column,
                     required: &required,
-                    rule: rule_id("scope", column),
+                    rule: self.rule_id(rule, "scope", column),
                 };
-                match o.access {
-                    Access::Insert => {
-                        let Some(rows) = &o.rows else {
-                            return Err(target.deny(
-                                "scope_unverifiable",
-                                format!(
-                                    "actgate denied INSERT into {}: the table is scoped by {column} and only INSERT … VALUES with evident values can be verified",
-                                    o.relation
-                                ),
-                            ));
-                        };
-                        for row in rows {
-                            match row.iter().find(|(c, _)| c == column) {
-                                Some((_, Some(v))) => target.require(v, checks)?,
-                                Some((_, None)) | None => {
-                                    return Err(target.deny(
-                                        "scope_missing",
-                                        format!(
-                                            "actgate denied INSERT into {}: every row must set {column} = {}",
-                                            o.relation,
-                                            sql_literal(&required)
-                                        ),
-                                    ));
-                                }
-                            }
-                        }
-                    }
-                    Access::Read | Access::Update | Access::Delete => {
-                        if o.written.iter().any(|(c, _)| c == column) {
-                            return Err(target.deny(
-                                "scope_column_write",
-                                format!(
-                                    "actgate denied UPDATE of {column} on {}: the table is scoped by that column",
-                                    o.relation
-                                ),
-                            ));
-                        }
-                        match o.pins.iter().find(|p| p.column == *column) {
-                            Some(p) => target.require(&p.value, checks)?,
-                            None => {
-                                return Err(target.deny(
-                                    "scope_missing",
-                                    format!(
-                                        "actgate denied access to {}: every use of it must be limited by a top-level `{column} = {}` condition in its WHERE clause",
-                                        o.relation,
-                                        sql_literal(&required)
-                                    ),
-                                ));
-                            }
-                        }
-                    }
-                    _ => {
-                        return Err(target.deny(
-                            "scope_unverifiable",
-                            format!(
-                                "actgate denied {} on {}: the table is scoped by {column} and actgate cannot verify the scope of this statement",
-                                o.access.name(),
-                                o.relation
-                            ),
-                        ));
-                    }
-                }
+                target.occurrence(o, checks)?;
             }
             for (column, limit) in &rule.limits {
-                let values: Vec<&Option<analyze::PinValue>> = match o.access {
-                    Access::Insert => match &o.rows {
-                        Some(rows) => rows
-                            .iter()
-                            .flat_map(|r| r.iter().filter(|(c, _)| c == column).map(|(_, v)| v))
-                            .collect(),
-                        None => {
-                            return Err(Denial::new(
-                                "value_unverifiable",
-                                rule_id("limits", column),
-                                format!(
-                                    "actgate denied INSERT into {}: {column} has value limits and only INSERT … VALUES with evident values can be verified",
-                                    o.relation
-                                ),
-                            ));
-                        }
-                    },
-                    _ => o
-                        .written
-                        .iter()
-                        .filter(|(c, _)| c == column)
-                        .map(|(_, v)| v)
-                        .collect(),
-                };
-                for v in values {
-                    limit.check(
-                        v.as_ref(),
-                        &o.relation,
-                        column,
-                        &rule_id("limits", column),
-                        checks,
-                    )?;
-                }
+                self.value_limit(o, rule, column, limit, checks)?;
             }
+        }
+        Ok(())
+    }
+
+    /// `file: tables.NAME.what.column`, the rule key of a scope or limit.
+    fn rule_id(&self, rule: &TableRule, what: &str, column: &str) -> String {
+        format!("{}: {}.{what}.{column}", self.file(), rule.rule)
+    }
+
+    /// The value a scope rule requires: a literal, or a claim the
+    /// session's credentials must carry.
+    fn required_value(
+        &self,
+        o: &analyze::Occurrence,
+        rule: &TableRule,
+        column: &str,
+        want: &ScopeValue,
+        capability: Option<&dyn Capability>,
+    ) -> Result<String, Denial> {
+        match want {
+            ScopeValue::Literal(v) => Ok(v.clone()),
+            ScopeValue::Claim(name) => match capability.and_then(|c| c.claim(name)) {
+                Some(v) => Ok(v.to_owned()),
+                None => Err(Denial::new(
+                    "claim_missing",
+                    self.rule_id(rule, "scope", column),
+                    format!(
+                        "actgate denied access to {}: its rule needs the claim {name:?}, which this session's credentials do not carry",
+                        o.relation
+                    ),
+                )
+                .hint("connect with a capability token that carries the claim")),
+            },
+        }
+    }
+
+    /// The values one use of a table writes to a column with value
+    /// limits, each checked against the limit.
+    fn value_limit(
+        &self,
+        o: &analyze::Occurrence,
+        rule: &TableRule,
+        column: &str,
+        limit: &ValueLimit,
+        checks: &mut Option<&mut Vec<ParamCheck>>,
+    ) -> Result<(), Denial> {
+        let values: Vec<&Option<analyze::PinValue>> = match o.access {
+            Access::Insert => match &o.rows {
+                Some(rows) => rows
+                    .iter()
+                    .flat_map(|r| r.iter().filter(|(c, _)| c == column).map(|(_, v)| v))
+                    .collect(),
+                None => {
+                    return Err(Denial::new(
+                        "value_unverifiable",
+                        self.rule_id(rule, "limits", column),
+                        format!(
+                            "actgate denied INSERT into {}: {column} has value limits and only INSERT … VALUES with evident values can be verified",
+                            o.relation
+                        ),
+                    ));
+                }
+            },
+            _ => o
+                .written
+                .iter()
+                .filter(|(c, _)| c == column)
+                .map(|(_, v)| v)
+                .collect(),
+        };
+        for v in values {
+            limit.check(
+                v.as_ref(),
+                &o.relation,
+                column,
+                &self.rule_id(rule, "limits", column),
+                checks,
+            )?;
         }
         Ok(())
     }
@@ -244,3 +295,7 @@ impl Policy {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "scoping_tests.rs"]
+mod tests;

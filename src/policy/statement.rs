@@ -3,7 +3,11 @@
 
 use super::*;
 
+mod hints;
+
 impl Policy {
+    /// Checks one statement against the rules, in a fixed order: the
+    /// first refusal wins.
     pub(super) fn statement(
         &self,
         st: &StatementInfo,
@@ -13,23 +17,37 @@ impl Policy {
         let class_name = st.primary_class().map(Class::name).unwrap_or("empty");
         // Explicit and built-in denials first: they always win.
         if let Some(copy) = &st.copy {
-            if copy.endpoint != CopyEndpoint::Client {
-                return Err(Denial::new(
-                    "copy_server_side",
-                    "builtin.copy",
-                    "actgate denied COPY to or from a server-side file or program",
-                )
-                .hint("use COPY … FROM STDIN or COPY … TO STDOUT"));
-            }
-            if copy.inline_payload {
-                return Err(Denial::new(
-                    "copy_inline_data",
-                    "builtin.copy",
-                    "actgate denied COPY with inline data in the statement text",
-                )
-                .hint("send COPY data with the COPY sub-protocol (CopyData messages)"));
+            copy_endpoint(copy)?;
+        }
+        self.denied_relations(st)?;
+        self.denied_functions(st)?;
+        self.denied_classes(st, class_name)?;
+        // Before the other classes: an attempt to manage roles is named as
+        // such, whatever else the agent may or may not do.
+        self.role_management(st)?;
+        self.classes_allowed(st, session, class_name)?;
+        cluster_objects(st)?;
+        unknown_prepared(st, session)?;
+        for s in &st.settings {
+            if !session.within_start(s) {
+                self.setting(s)?;
             }
         }
+        for r in &st.relations {
+            self.relation(&r.name, r.access)?;
+        }
+        for c in &st.columns {
+            self.column(&c.relation, &c.column, c.access, catalog)?;
+        }
+        self.ambiguous_columns(st, catalog)?;
+        for f in &st.functions {
+            self.function(f)?;
+        }
+        self.where_required(st, class_name)
+    }
+
+    /// Tables named in `deny.tables`, and the built-in credential catalogs.
+    fn denied_relations(&self, st: &StatementInfo) -> Result<(), Denial> {
         for r in &st.relations {
             if self.denied_tables.contains(&r.name) {
                 return Err(Denial::new(
@@ -57,6 +75,11 @@ impl Policy {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// Functions named in `deny.functions`.
+    fn denied_functions(&self, st: &StatementInfo) -> Result<(), Denial> {
         for f in &st.functions {
             if self.function_listed(&self.denied_functions, f) {
                 return Err(Denial::new(
@@ -66,9 +89,13 @@ impl Policy {
                 ));
             }
         }
+        Ok(())
+    }
 
-        // CLOSE, DEALLOCATE and UNLISTEN only release what the session
-        // holds (pool resets send them): no class deny stops them.
+    /// Classes named in `deny.statements`. CLOSE, DEALLOCATE and UNLISTEN
+    /// only release what the session holds (pool resets send them): no
+    /// class deny stops them.
+    fn denied_classes(&self, st: &StatementInfo, class_name: &str) -> Result<(), Denial> {
         if let Some(c) = st
             .classes
             .iter()
@@ -85,14 +112,27 @@ impl Policy {
                 ),
             ));
         }
+        Ok(())
+    }
 
-        // Before the other classes: an attempt to manage roles is named as
-        // such, whatever else the agent may or may not do.
+    /// A `roles` or `ownership` statement the rules do not allow.
+    fn role_management(&self, st: &StatementInfo) -> Result<(), Denial> {
         for c in [Class::Roles, Class::Ownership] {
             if st.classes.contains(&c) && !self.classes.contains(&c) {
                 return Err(self.role_management_denial(c));
             }
         }
+        Ok(())
+    }
+
+    /// Every class of the statement must be allowed by `policy.statements`,
+    /// the driver profile, or be a session statement.
+    fn classes_allowed(
+        &self,
+        st: &StatementInfo,
+        session: &SessionState,
+        class_name: &str,
+    ) -> Result<(), Denial> {
         for c in &st.classes {
             let allowed = self.classes.contains(c)
                 || (*c == Class::Transaction && self.driver_profile)
@@ -113,37 +153,16 @@ impl Policy {
                 .hint(self.classes_hint()));
             }
         }
-        if st.cluster_level {
-            return Err(Denial::new(
-                "cluster_object_denied",
-                "builtin.cluster_objects",
-                "actgate denied DDL on databases, extensions, servers or other cluster-wide objects",
-            ));
-        }
-        for p in &st.prepared {
-            if let PreparedRef::Execute(name) = p
-                && !session.is_prepared(name)
-            {
-                return Err(Denial::new(
-                    "unknown_prepared_statement",
-                    "default_deny",
-                    format!(
-                        "actgate denied EXECUTE {name}: it was not prepared by an allowed PREPARE in this session"
-                    ),
-                ));
-            }
-        }
-        for s in &st.settings {
-            if !session.within_start(s) {
-                self.setting(s)?;
-            }
-        }
-        for r in &st.relations {
-            self.relation(&r.name, r.access)?;
-        }
-        for c in &st.columns {
-            self.column(&c.relation, &c.column, c.access, catalog)?;
-        }
+        Ok(())
+    }
+
+    /// A column reference that could belong to a table the agent may not
+    /// read it from.
+    fn ambiguous_columns(
+        &self,
+        st: &StatementInfo,
+        catalog: Option<&Catalog>,
+    ) -> Result<(), Denial> {
         for a in &st.ambiguous {
             for (t, col) in &a.candidates {
                 if self.column(t, col, ColumnAccess::Read, catalog).is_err() {
@@ -162,9 +181,11 @@ impl Policy {
                 }
             }
         }
-        for f in &st.functions {
-            self.function(f)?;
-        }
+        Ok(())
+    }
+
+    /// An UPDATE or DELETE without a WHERE clause, under `policy.require_where`.
+    fn where_required(&self, st: &StatementInfo, class_name: &str) -> Result<(), Denial> {
         if st.missing_where && self.require_where {
             return Err(Denial::new(
                 "missing_where",
@@ -503,106 +524,59 @@ impl Policy {
         )
         .hint("ordinary functions (aggregates, string, date, math, JSON) are allowed; ask a DBA to add others to policy.functions"))
     }
-
-    pub(super) fn tables_hint(&self) -> String {
-        let mut names: Vec<String> = self
-            .tables
-            .iter()
-            .map(|(n, r)| {
-                let ops: Vec<&str> = r.operations.iter().map(|a| a.name()).collect();
-                format!("{n} ({})", ops.join(", "))
-            })
-            .collect();
-        names.sort();
-        if names.is_empty() {
-            "this agent may use no tables".into()
-        } else {
-            format!("tables this agent may use: {}", names.join("; "))
-        }
-    }
-
-    /// The refusal of a `roles` or `ownership` statement by an agent
-    /// whose rules do not list the class.
-    pub(super) fn role_management_denial(&self, class: Class) -> Denial {
-        let what = match class {
-            Class::Roles => {
-                "it creates, alters or drops a role, user or group, grants or revokes role membership or changes default privileges"
-            }
-            _ => {
-                "it hands an object to another role or makes code run with its owner's rights (OWNER TO, AUTHORIZATION, SECURITY DEFINER)"
-            }
-        };
-        Denial::new(
-            "role_management_denied",
-            format!("{}: policy.statements", self.file()),
-            format!(
-                "actgate denied this statement: {what}, and the {} statement class is not allowed for agent {:?}",
-                class.name(),
-                self.agent
-            ),
-        )
-        .hint(format!(
-            "only rules that list \"{}\" under [policy] statements allow this",
-            class.name()
-        ))
-    }
-
-    pub(super) fn classes_hint(&self) -> String {
-        let mut names: Vec<&str> = self.classes.iter().map(|c| c.name()).collect();
-        if self.driver_profile && !self.classes.contains(&Class::Transaction) {
-            names.push("transaction");
-        }
-        format!("allowed statement classes: {}", names.join(", "))
-    }
-
-    pub(super) fn settings_hint(&self) -> String {
-        let mut names: Vec<String> = self.settings.iter().cloned().collect();
-        if self.driver_profile {
-            names.extend(builtin::SETTINGS.iter().map(|s| s.to_string()));
-        }
-        names.sort();
-        if names.is_empty() {
-            return "none".to_owned();
-        }
-        names.join(", ")
-    }
-
-    /// What an agent can do instead of changing a pinned setting.
-    pub(super) fn pinned_hint(&self, name: &str) -> String {
-        let instead = match name {
-            "search_path" => {
-                "the search_path actgate set is in effect; qualify names with their schema (public.orders) to reach another schema"
-            }
-            "role" | "session_authorization" => {
-                "the session's role is fixed by actgate and cannot be changed"
-            }
-            "default_transaction_read_only" => {
-                "only making the session read-only passes: SET default_transaction_read_only = on, or RESET it (or SET it back to off when the session started read-write)"
-            }
-            _ => "the value actgate set is already in effect; leave it as it is",
-        };
-        format!(
-            "{instead}; settings this agent may change: {}",
-            self.settings_hint()
-        )
-    }
-
-    pub(super) fn columns_hint(&self, rule: &TableRule) -> String {
-        match &rule.columns {
-            Some(cols) => cols
-                .iter()
-                .filter(|c| !rule.deny_columns.contains(*c))
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
-            None => format!(
-                "all except {}",
-                rule.deny_columns
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
-    }
 }
+
+/// COPY to or from a server-side file or program, or with inline data.
+fn copy_endpoint(copy: &analyze::CopyInfo) -> Result<(), Denial> {
+    if copy.endpoint != CopyEndpoint::Client {
+        return Err(Denial::new(
+            "copy_server_side",
+            "builtin.copy",
+            "actgate denied COPY to or from a server-side file or program",
+        )
+        .hint("use COPY … FROM STDIN or COPY … TO STDOUT"));
+    }
+    if copy.inline_payload {
+        return Err(Denial::new(
+            "copy_inline_data",
+            "builtin.copy",
+            "actgate denied COPY with inline data in the statement text",
+        )
+        .hint("send COPY data with the COPY sub-protocol (CopyData messages)"));
+    }
+    Ok(())
+}
+
+/// DDL on databases, extensions, servers and other cluster-wide objects.
+fn cluster_objects(st: &StatementInfo) -> Result<(), Denial> {
+    if st.cluster_level {
+        return Err(Denial::new(
+            "cluster_object_denied",
+            "builtin.cluster_objects",
+            "actgate denied DDL on databases, extensions, servers or other cluster-wide objects",
+        ));
+    }
+    Ok(())
+}
+
+/// A SQL EXECUTE of a statement this session did not prepare.
+fn unknown_prepared(st: &StatementInfo, session: &SessionState) -> Result<(), Denial> {
+    for p in &st.prepared {
+        if let PreparedRef::Execute(name) = p
+            && !session.is_prepared(name)
+        {
+            return Err(Denial::new(
+                "unknown_prepared_statement",
+                "default_deny",
+                format!(
+                    "actgate denied EXECUTE {name}: it was not prepared by an allowed PREPARE in this session"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "statement_tests.rs"]
+mod tests;

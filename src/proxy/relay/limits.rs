@@ -73,6 +73,37 @@ impl Counting {
         self.forwarded = 0;
         self.over = false;
     }
+
+    /// A DataRow (or CopyData) of result `e`: counted, and dropped once
+    /// the result is over its limit.
+    fn data_row(&mut self, e: &Expect) -> RowAction {
+        let Some(l) = &e.limit else {
+            return RowAction::Pass;
+        };
+        let n = match &e.portal {
+            None => {
+                self.rows += 1;
+                self.rows
+            }
+            Some(p) => match self.portal_rows.get_mut(p) {
+                Some(r) => {
+                    *r += 1;
+                    *r
+                }
+                None => {
+                    self.portal_rows.insert(p.clone(), 1);
+                    1
+                }
+            },
+        };
+        if n > l.max {
+            self.over = true;
+            RowAction::Drop
+        } else {
+            self.forwarded += 1;
+            RowAction::Pass
+        }
+    }
 }
 
 /// The row count of a completion tag (`UPDATE 12`, `INSERT 0 3`).
@@ -88,6 +119,24 @@ fn retag(body: &[u8], rows: u64) -> Option<Vec<u8>> {
     let mut out = format!("{verb} {rows}").into_bytes();
     out.push(0);
     Some(out)
+}
+
+/// The end of a result truncated to `l.max` rows: a notice, then the
+/// CommandComplete (`body`) counting the `forwarded` rows.
+fn truncated(body: &[u8], forwarded: u64, l: &RowLimit) -> Bytes {
+    let mut out = BytesMut::new();
+    ErrorFields::new(
+        Severity::Notice,
+        "01000",
+        format!("actgate truncated the result to {} rows (row limit)", l.max),
+    )
+    .with_hint("add LIMIT or narrow the WHERE clause to see the rows you need")
+    .encode(&mut out);
+    match retag(body, forwarded) {
+        Some(tag_body) => put_message(&mut out, b'C', |b| b.put_slice(&tag_body)),
+        None => put_message(&mut out, b'C', |b| b.put_slice(body)),
+    }
+    out.freeze()
 }
 
 impl Relay<'_> {
@@ -110,127 +159,85 @@ impl Relay<'_> {
         if !matches!(tag, b'D' | b'd' | b'c' | b'C' | b's' | b'I' | b'E') {
             return RowAction::Pass;
         }
-        if c.current.is_none() {
-            let current = shared.received.load(Ordering::Acquire) + 1;
-            c.current = lock(&shared.expects)
-                .front()
-                .filter(|e| e.seq == current)
-                .cloned();
-        }
-        let Some(e) = c.current.clone() else {
+        let Some(e) = current_expect(shared, c) else {
             return RowAction::Pass;
         };
         match tag {
-            b'D' | b'd' => {
-                let Some(l) = &e.limit else {
-                    return RowAction::Pass;
-                };
-                let n = match &e.portal {
-                    None => {
-                        c.rows += 1;
-                        c.rows
-                    }
-                    Some(p) => match c.portal_rows.get_mut(p) {
-                        Some(r) => {
-                            *r += 1;
-                            *r
-                        }
-                        None => {
-                            c.portal_rows.insert(p.clone(), 1);
-                            1
-                        }
-                    },
-                };
-                if n > l.max {
-                    c.over = true;
-                    RowAction::Drop
-                } else {
-                    c.forwarded += 1;
-                    RowAction::Pass
-                }
-            }
-            b'c' => {
-                // COPY TO: Postgres reports an error instead of CopyDone.
-                match &e.limit {
-                    Some(l) if c.over && !l.truncate => {
-                        c.over = false;
-                        c.drop_complete = true;
-                        RowAction::Replace(self.row_limit_error(shared, &e, c, l))
-                    }
-                    _ => RowAction::Pass,
-                }
-            }
-            b'C' | b's' | b'I' | b'E' => {
-                let drop_complete = std::mem::take(&mut c.drop_complete);
-                let over = std::mem::take(&mut c.over);
-                let forwarded = std::mem::take(&mut c.forwarded);
-                if e.guarded {
-                    // Kept unless a limit below says otherwise.
-                    *lock(&shared.guard_outcome) = Some(match tag {
-                        b'C' => GuardOutcome::Within,
-                        _ => GuardOutcome::Failed,
-                    });
-                }
-                let capped = match &e.cap {
-                    Some(cap) if tag == b'C' => {
-                        let changed = command_rows(body).unwrap_or(u64::MAX);
-                        if changed > cap.max {
-                            self.cap_exceeded(shared, &e, Some(changed), cap)
-                        } else {
-                            None
-                        }
-                    }
-                    // A suspended portal (an Execute with a row count of a
-                    // write with RETURNING) has changed its rows already
-                    // but says how many only at its end: it cannot be
-                    // checked, so it is undone.
-                    Some(cap) if tag == b's' => self.cap_exceeded(shared, &e, None, cap),
-                    _ => None,
-                };
-                let action = match (over, &e.limit) {
-                    _ if capped.is_some() => RowAction::Replace(capped.expect("checked")),
-                    (true, Some(l)) if tag == b'C' && l.truncate => {
-                        let mut out = BytesMut::new();
-                        ErrorFields::new(
-                            Severity::Notice,
-                            "01000",
-                            format!("actgate truncated the result to {} rows (row limit)", l.max),
-                        )
-                        .with_hint("add LIMIT or narrow the WHERE clause to see the rows you need")
-                        .encode(&mut out);
-                        match retag(body, forwarded) {
-                            Some(tag_body) => {
-                                put_message(&mut out, b'C', |b| b.put_slice(&tag_body))
-                            }
-                            None => put_message(&mut out, b'C', |b| b.put_slice(body)),
-                        }
-                        RowAction::Replace(out.freeze())
-                    }
-                    (true, Some(l)) if matches!(tag, b'C' | b's') && !l.truncate => {
-                        RowAction::Replace(self.row_limit_error(shared, &e, c, l))
-                    }
-                    _ if drop_complete && tag == b'C' => RowAction::Drop,
-                    _ => RowAction::Pass,
-                };
-                match &e.portal {
-                    None => {
-                        if tag == b'C' {
-                            c.rows = 0;
-                        }
-                    }
-                    Some(p) => {
-                        if tag != b's' {
-                            c.portal_rows.remove(p);
-                        }
-                        lock(&shared.expects).pop_front();
-                        c.current = None;
-                        shared.execs_done.fetch_add(1, Ordering::AcqRel);
-                        shared.progress.notify_waiters();
-                    }
-                }
-                action
+            b'D' | b'd' => c.data_row(&e),
+            b'c' => self.copy_done(shared, c, &e),
+            b'C' | b's' | b'I' | b'E' => self.result_end(tag, body, shared, c, &e),
+            _ => RowAction::Pass,
+        }
+    }
+
+    /// CopyDone of a COPY TO: over an error-mode limit, Postgres reports
+    /// an error in its place.
+    fn copy_done(&self, shared: &Shared, c: &mut Counting, e: &Expect) -> RowAction {
+        match &e.limit {
+            Some(l) if c.over && !l.truncate => {
+                c.over = false;
+                c.drop_complete = true;
+                RowAction::Replace(self.row_limit_error(shared, e, c, l))
             }
             _ => RowAction::Pass,
+        }
+    }
+
+    /// The end of a result (CommandComplete, PortalSuspended,
+    /// EmptyQueryResponse or ErrorResponse): the write cap and row limit
+    /// are settled, and the result's counts are closed.
+    fn result_end(
+        &self,
+        tag: u8,
+        body: &[u8],
+        shared: &Shared,
+        c: &mut Counting,
+        e: &Expect,
+    ) -> RowAction {
+        let drop_complete = std::mem::take(&mut c.drop_complete);
+        let over = std::mem::take(&mut c.over);
+        let forwarded = std::mem::take(&mut c.forwarded);
+        if e.guarded {
+            // Kept unless a limit below says otherwise.
+            *lock(&shared.guard_outcome) = Some(match tag {
+                b'C' => GuardOutcome::Within,
+                _ => GuardOutcome::Failed,
+            });
+        }
+        let capped = self.write_cap(tag, body, shared, e);
+        let action = match (over, &e.limit) {
+            _ if capped.is_some() => RowAction::Replace(capped.expect("checked")),
+            (true, Some(l)) if tag == b'C' && l.truncate => {
+                RowAction::Replace(truncated(body, forwarded, l))
+            }
+            (true, Some(l)) if matches!(tag, b'C' | b's') && !l.truncate => {
+                RowAction::Replace(self.row_limit_error(shared, e, c, l))
+            }
+            _ if drop_complete && tag == b'C' => RowAction::Drop,
+            _ => RowAction::Pass,
+        };
+        close_result(tag, shared, c, e);
+        action
+    }
+
+    /// The error that replaces a capped statement's completion when it
+    /// changed too many rows, if it did.
+    fn write_cap(&self, tag: u8, body: &[u8], shared: &Shared, e: &Expect) -> Option<Bytes> {
+        match &e.cap {
+            Some(cap) if tag == b'C' => {
+                let changed = command_rows(body).unwrap_or(u64::MAX);
+                if changed > cap.max {
+                    self.cap_exceeded(shared, e, Some(changed), cap)
+                } else {
+                    None
+                }
+            }
+            // A suspended portal (an Execute with a row count of a
+            // write with RETURNING) has changed its rows already
+            // but says how many only at its end: it cannot be
+            // checked, so it is undone.
+            Some(cap) if tag == b's' => self.cap_exceeded(shared, e, None, cap),
+            _ => None,
         }
     }
 
@@ -361,6 +368,41 @@ impl Relay<'_> {
         let mut out = BytesMut::new();
         error_fields(&cap.exceeded(self.agent, changed)).encode(&mut out);
         Some(out.freeze())
+    }
+}
+
+/// The expectation the current result belongs to: the one of the batch
+/// whose ReadyForQuery comes next, looked up once per result.
+fn current_expect(shared: &Shared, c: &mut Counting) -> Option<Expect> {
+    if c.current.is_none() {
+        let current = shared.received.load(Ordering::Acquire) + 1;
+        c.current = lock(&shared.expects)
+            .front()
+            .filter(|e| e.seq == current)
+            .cloned();
+    }
+    c.current.clone()
+}
+
+/// After the end of a result: a Query's row count restarts at its next
+/// statement; an Execute's expectation is done (a suspended portal keeps
+/// its count for the next Execute).
+fn close_result(tag: u8, shared: &Shared, c: &mut Counting, e: &Expect) {
+    match &e.portal {
+        None => {
+            if tag == b'C' {
+                c.rows = 0;
+            }
+        }
+        Some(p) => {
+            if tag != b's' {
+                c.portal_rows.remove(p);
+            }
+            lock(&shared.expects).pop_front();
+            c.current = None;
+            shared.execs_done.fetch_add(1, Ordering::AcqRel);
+            shared.progress.notify_waiters();
+        }
     }
 }
 
