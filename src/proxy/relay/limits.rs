@@ -43,13 +43,22 @@ pub(super) struct Counting {
     rows: u64,
     /// Rows sent per portal (Executes with a row count continue a portal).
     portal_rows: HashMap<String, u64>,
-    /// The current result went over its limit.
-    over: bool,
+    /// Where the current result stands against its limit.
+    result: ResultState,
     /// Whether actgate failed the current Query's result.
     pub(super) query: QueryResult,
-    /// A failed COPY's CommandComplete is not forwarded (the error took
-    /// CopyDone's place).
-    drop_complete: bool,
+}
+
+/// Where the result being relayed stands against its row limit.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum ResultState {
+    #[default]
+    Within,
+    /// It went over: its further rows are dropped.
+    Over,
+    /// A COPY TO went over and its CopyDone was replaced by the error: its
+    /// CommandComplete is not forwarded either.
+    CopyFailed,
 }
 
 /// Whether actgate failed a Query's result (row limit, error mode).
@@ -71,7 +80,7 @@ impl Counting {
         self.current = None;
         self.rows = 0;
         self.forwarded = 0;
-        self.over = false;
+        self.result = ResultState::Within;
     }
 
     /// A DataRow (or CopyData) of result `e`: counted, and dropped once
@@ -97,7 +106,7 @@ impl Counting {
             },
         };
         if n > l.max {
-            self.over = true;
+            self.result = ResultState::Over;
             RowAction::Drop
         } else {
             self.forwarded += 1;
@@ -174,9 +183,8 @@ impl Relay<'_> {
     /// an error in its place.
     fn copy_done(&self, shared: &Shared, c: &mut Counting, e: &Expect) -> RowAction {
         match &e.limit {
-            Some(l) if c.over && !l.truncate => {
-                c.over = false;
-                c.drop_complete = true;
+            Some(l) if c.result == ResultState::Over && !l.truncate => {
+                c.result = ResultState::CopyFailed;
                 RowAction::Replace(self.row_limit_error(shared, e, c, l))
             }
             _ => RowAction::Pass,
@@ -194,8 +202,9 @@ impl Relay<'_> {
         c: &mut Counting,
         e: &Expect,
     ) -> RowAction {
-        let drop_complete = std::mem::take(&mut c.drop_complete);
-        let over = std::mem::take(&mut c.over);
+        let result = std::mem::take(&mut c.result);
+        let over = result == ResultState::Over;
+        let drop_complete = result == ResultState::CopyFailed;
         let forwarded = std::mem::take(&mut c.forwarded);
         if e.guarded {
             // Kept unless a limit below says otherwise.

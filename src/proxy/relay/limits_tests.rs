@@ -35,7 +35,7 @@ fn rows_of_an_unlimited_result_pass_uncounted() {
     for _ in 0..5 {
         assert!(passes(c.data_row(&e)));
     }
-    assert_eq!((c.rows, c.forwarded, c.over), (0, 0, false));
+    assert_eq!((c.rows, c.forwarded, c.result), (0, 0, ResultState::Within));
 }
 
 #[test]
@@ -44,10 +44,10 @@ fn rows_beyond_the_limit_are_dropped_and_mark_the_result_over() {
     let e = expect(None, Some(limit(2, true)));
     assert!(passes(c.data_row(&e)));
     assert!(passes(c.data_row(&e)));
-    assert!(!c.over);
+    assert_eq!(c.result, ResultState::Within);
     assert!(drops(c.data_row(&e)));
     assert!(drops(c.data_row(&e)));
-    assert_eq!((c.rows, c.forwarded, c.over), (4, 2, true));
+    assert_eq!((c.rows, c.forwarded, c.result), (4, 2, ResultState::Over));
 }
 
 #[test]
@@ -61,7 +61,7 @@ fn a_portal_counts_its_rows_across_executes_separately_from_a_query() {
     assert_eq!(c.portal_rows.get("p1"), Some(&3));
     assert_eq!(c.rows, 0);
     let other = expect(Some("p2"), Some(limit(2, false)));
-    c.over = false;
+    c.result = ResultState::Within;
     assert!(passes(c.data_row(&other)));
     assert_eq!(c.portal_rows.get("p2"), Some(&1));
 }
@@ -126,13 +126,13 @@ fn a_ready_for_query_resets_the_result_but_not_the_query_or_portals() {
     let mut c = Counting {
         forwarded: 3,
         rows: 4,
-        over: true,
+        result: ResultState::Over,
         query: QueryResult::Failed,
         ..Counting::default()
     };
     c.portal_rows.insert("p".into(), 7);
     c.reset();
-    assert_eq!((c.forwarded, c.rows, c.over), (0, 0, false));
+    assert_eq!((c.forwarded, c.rows, c.result), (0, 0, ResultState::Within));
     assert!(c.current.is_none());
     assert_eq!(c.query, QueryResult::Failed);
     assert_eq!(c.portal_rows["p"], 7);
