@@ -6,7 +6,7 @@
 use super::lifecycle::{Stop, io_stop};
 use super::sentinel::error_fields;
 use super::sentinel::send_sentinel;
-use super::shared::{Expect, GuardOutcome, Shared, Swallow, lock};
+use super::shared::{CatchUp, Expect, GuardOutcome, Shared, Swallow, lock};
 use super::wait::Wire;
 use super::{Protocol, Relay};
 use crate::policy::{RowLimit, WriteCap};
@@ -351,7 +351,7 @@ impl Relay<'_> {
                     QueryResult::Failed
                 };
             }
-            Some(_) => shared.failed_result.store(true, Ordering::Release),
+            Some(_) => shared.catch_up.demand(CatchUp::Fail),
         }
         let mut out = BytesMut::new();
         error_fields(&l.exceeded(self.agent)).encode(&mut out);
@@ -372,7 +372,7 @@ impl Relay<'_> {
             *lock(&shared.guard_outcome) = Some(GuardOutcome::Exceeded);
         }
         if e.portal.is_some() {
-            shared.failed_result.store(true, Ordering::Release);
+            shared.catch_up.demand(CatchUp::Fail);
         }
         let mut out = BytesMut::new();
         error_fields(&cap.exceeded(self.agent, changed)).encode(&mut out);

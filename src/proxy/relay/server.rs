@@ -13,7 +13,7 @@ use super::Relay;
 use super::lifecycle::{SessionEnd, Stop, drifted, flush, revoked, stopped};
 use super::limits::{Counting, QueryResult, RowAction};
 use super::sentinel::SENTINEL_SQLSTATE;
-use super::shared::{READ_CHUNK, Shared, lock};
+use super::shared::{CatchUp, READ_CHUNK, Shared, lock};
 use crate::protocol::backend::{BackendMessage, ErrorFields, Severity, TransactionStatus};
 use crate::protocol::peek_header;
 use crate::proxy::error::SessionError;
@@ -291,7 +291,7 @@ impl Relay<'_> {
                     // is its transaction, and the server will be
                     // made to agree before anything else runs.
                     set_status(body, TransactionStatus::Failed);
-                    shared.failed_result.store(true, Ordering::Release);
+                    shared.catch_up.demand(CatchUp::Fail);
                 } else if query == QueryResult::FailedInBlock
                     && status == TransactionStatus::Idle.byte()
                 {
@@ -299,7 +299,7 @@ impl Relay<'_> {
                     // (it changed nothing); PostgreSQL would have
                     // left it open and failed: so will the server.
                     set_status(body, TransactionStatus::Failed);
-                    shared.reopen_failed.store(true, Ordering::Release);
+                    shared.catch_up.demand(CatchUp::ReopenAndFail);
                 }
             }
         }

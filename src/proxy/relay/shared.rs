@@ -6,7 +6,7 @@ use crate::protocol::backend::TransactionStatus;
 use bytes::{Bytes, BytesMut};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 pub(super) const READ_CHUNK: usize = 64 * 1024;
 
@@ -37,12 +37,9 @@ pub(super) struct Shared {
     pub(super) expects: Mutex<VecDeque<Expect>>,
     /// Executes whose results have completed (for barriers).
     pub(super) execs_done: AtomicU64,
-    /// Set when a row-limited result was failed by actgate: the server must
-    /// be made to fail too before anything else is forwarded.
-    pub(super) failed_result: AtomicBool,
-    /// The server must be put in a failed transaction block (BEGIN, then
-    /// the sentinel) before anything else runs.
-    pub(super) reopen_failed: AtomicBool,
+    /// What actgate failed (a row-limited or capped result) that the
+    /// server must be made to fail too before anything else runs.
+    pub(super) catch_up: CatchUpCell,
     /// The batch (ReadyForQuery number) in which the server last reported
     /// an error: it skips the rest of that batch, so barriers release.
     pub(super) batch_failed: AtomicU64,
@@ -150,8 +147,7 @@ impl Shared {
             described: Mutex::new(Vec::new()),
             expects: Mutex::new(VecDeque::new()),
             execs_done: AtomicU64::new(0),
-            failed_result: AtomicBool::new(false),
-            reopen_failed: AtomicBool::new(false),
+            catch_up: CatchUpCell::default(),
             batch_failed: AtomicU64::new(0),
             progress: tokio::sync::Notify::new(),
             swallowed: Mutex::new(HashMap::new()),
@@ -282,5 +278,43 @@ impl StatusCell {
 
     pub(super) fn set(&self, status: TransactionStatus) {
         self.0.store(status.byte(), Ordering::Release);
+    }
+}
+
+/// What the server must be made to do, before anything else runs, to agree
+/// with an error actgate reported in its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CatchUp {
+    Nothing,
+    /// Fail the current transaction or batch (the sentinel).
+    Fail,
+    /// Open a transaction block and fail it (BEGIN, then the sentinel):
+    /// the block a failed Query opened was committed by the server, and
+    /// PostgreSQL would have left it open and failed.
+    ReopenAndFail,
+}
+
+/// The pending [`CatchUp`], set by the server half and carried out by the
+/// client half.
+#[derive(Debug, Default)]
+pub(super) struct CatchUpCell(AtomicU8);
+
+impl CatchUpCell {
+    pub(super) fn demand(&self, catch_up: CatchUp) {
+        let byte = match catch_up {
+            CatchUp::Nothing => 0,
+            CatchUp::Fail => 1,
+            CatchUp::ReopenAndFail => 2,
+        };
+        self.0.store(byte, Ordering::Release);
+    }
+
+    /// The pending catch-up, which is no longer pending.
+    pub(super) fn take(&self) -> CatchUp {
+        match self.0.swap(0, Ordering::AcqRel) {
+            1 => CatchUp::Fail,
+            2 => CatchUp::ReopenAndFail,
+            _ => CatchUp::Nothing,
+        }
     }
 }

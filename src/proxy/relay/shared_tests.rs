@@ -80,3 +80,14 @@ fn what_is_swallowed_of_each_kind_of_batch() {
     assert!(!shared.swallows_ready(1));
     assert!(!shared.swallows(2, b'C'));
 }
+
+#[test]
+fn a_catch_up_is_carried_out_once() {
+    let shared = Shared::new();
+    assert_eq!(shared.catch_up.take(), CatchUp::Nothing);
+    shared.catch_up.demand(CatchUp::ReopenAndFail);
+    assert_eq!(shared.catch_up.take(), CatchUp::ReopenAndFail);
+    assert_eq!(shared.catch_up.take(), CatchUp::Nothing);
+    shared.catch_up.demand(CatchUp::Fail);
+    assert_eq!(shared.catch_up.take(), CatchUp::Fail);
+}

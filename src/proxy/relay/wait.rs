@@ -6,7 +6,7 @@
 use super::journal::Journal;
 use super::lifecycle::{SessionEnd, Stop, flush, io_stop};
 use super::sentinel::PROBE_STATEMENT;
-use super::shared::{CopyIn, Probe, READ_CHUNK, Shared, Swallow, lock};
+use super::shared::{CatchUp, CopyIn, Probe, READ_CHUNK, Shared, Swallow, lock};
 use super::{Protocol, Relay};
 use crate::protocol::pipeline::{Batch, Fate};
 use crate::protocol::{put_cstr, put_message};
@@ -141,13 +141,13 @@ impl Relay<'_> {
             shared.received.load(Ordering::Acquire) >= seq
         })
         .await?;
-        if shared.reopen_failed.swap(false, Ordering::AcqRel) {
+        let catch_up = shared.catch_up.take();
+        if catch_up == CatchUp::ReopenAndFail {
             self.inject(wire.upstream, shared, "BEGIN", Swallow::All)
                 .await
                 .map_err(io_stop)?;
-            shared.failed_result.store(true, Ordering::Release);
         }
-        if shared.failed_result.swap(false, Ordering::AcqRel) {
+        if catch_up != CatchUp::Nothing {
             self.fail_upstream(wire.upstream, shared, Protocol::Simple)
                 .await
                 .map_err(io_stop)?;
@@ -176,7 +176,7 @@ impl Relay<'_> {
                 || shared.batch_failed.load(Ordering::Acquire) == batch
         })
         .await?;
-        if shared.failed_result.swap(false, Ordering::AcqRel) {
+        if shared.catch_up.take() != CatchUp::Nothing {
             // The agent was told this Execute failed: make the server fail
             // the batch too, and discard the rest of it until Sync as the
             // server will.
