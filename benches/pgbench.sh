@@ -42,7 +42,7 @@
 #                       same run, interleaved (direct, actgate, baseline,
 #                       ...). The report gains the baseline's TPS, the ratio
 #                       actgate/baseline and the baseline's added average
-#                       latency. Unset: the report is as without it.
+#                       latency. Unset: the output is as it was before.
 #
 # Example: ROUNDS=1 DURATION=3 benches/pgbench.sh
 # Against an earlier build:
@@ -328,7 +328,12 @@ if [[ -n $baseline_bin ]]; then
     RUST_LOG=${RUST_LOG:-actgate=warn} "$baseline_bin" serve --config "$work/baseline.toml" \
         >"$work/baseline.log" 2>&1 &
     baseline_pid=$!
-    wait_for_port "$baseline_port" "the baseline ($baseline_bin)"
+    # In a subshell, to show the baseline's log if it does not come up.
+    (wait_for_port "$baseline_port" "the baseline ($baseline_bin)") || {
+        log "baseline log:"
+        cat "$work/baseline.log" >&2
+        die "the baseline did not start"
+    }
     baseline_url="postgres://$AGENT:$AGENT_SECRET@127.0.0.1:$baseline_port/$DB"
     PATHS="direct actgate baseline"
 fi
