@@ -24,7 +24,7 @@
 # creates is removed on exit.
 #
 # Settings (environment):
-#   ROUNDS=3     rounds of interleaved direct/actgate runs
+#   ROUNDS=3     rounds of interleaved direct/actgate(/baseline) runs
 #   DURATION=10  seconds per pgbench run
 #   CLIENTS=8    pgbench clients (-c)
 #   THREADS=2    pgbench threads (-j)
@@ -34,8 +34,21 @@
 #                       (default: initdb on PATH, else the newest
 #                       /usr/lib/postgresql/*/bin)
 #   CARGO_TARGET_DIR    honoured when locating the release binary
+#   BASELINE_BIN        optional: path of a second actgate binary to compare
+#                       against (e.g. built from an earlier commit). It is
+#                       started too, with the same rules and configuration
+#                       on its own port in front of the same PostgreSQL,
+#                       checked like the other paths and measured in the
+#                       same run, interleaved (direct, actgate, baseline,
+#                       ...). The report gains the baseline's TPS, the ratio
+#                       actgate/baseline and the baseline's added average
+#                       latency. Unset: the output is as it was before.
 #
 # Example: ROUNDS=1 DURATION=3 benches/pgbench.sh
+# Against an earlier build:
+#   git worktree add /tmp/base <commit>
+#   (cd /tmp/base && CARGO_TARGET_DIR=/tmp/base-target cargo build --release --bin actgate)
+#   BASELINE_BIN=/tmp/base-target/release/actgate ROUNDS=3 DURATION=5 benches/pgbench.sh
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -60,6 +73,15 @@ for mode in $MODES; do
             ;;
     esac
 done
+
+baseline_bin=""
+if [[ -n ${BASELINE_BIN:-} ]]; then
+    [[ -f $BASELINE_BIN && -x $BASELINE_BIN ]] || {
+        echo "pgbench.sh: BASELINE_BIN '$BASELINE_BIN' is not an executable file" >&2
+        exit 2
+    }
+    baseline_bin=$(readlink -f "$BASELINE_BIN")
+fi
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 select1="$repo/benches/select1.sql"
@@ -117,6 +139,7 @@ command -v cargo >/dev/null || die "cargo not found"
 
 work=""
 actgate_pid=""
+baseline_pid=""
 pg_started=""
 pgdir=""
 
@@ -131,10 +154,11 @@ as_pg() {
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
-    if [[ -n $actgate_pid ]]; then
-        kill "$actgate_pid" 2>/dev/null || true
-        wait "$actgate_pid" 2>/dev/null || true
-    fi
+    local pid
+    for pid in $actgate_pid $baseline_pid; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     if [[ -n $pg_started ]]; then
         as_pg "$bin_dir/pg_ctl" -D "$pgdir/data" -m immediate -w stop >/dev/null 2>&1 || true
     fi
@@ -265,9 +289,11 @@ operations = ["select"]
 EOF
 # The shipped rules include a token agent, so token keys must be configured.
 "$actgate_bin" keygen --private "$work/keys/actgate.key" --public "$work/keys/actgate.pub" >/dev/null
-cat >"$work/actgate.toml" <<EOF
+# write_config FILE PORT: actgate's configuration, listening on PORT.
+write_config() {
+    cat >"$1" <<EOF
 [server]
-listen = "127.0.0.1:$actgate_port"
+listen = "127.0.0.1:$2"
 rules_dir = "rules"
 max_connections = 500
 
@@ -280,6 +306,8 @@ password_file = "upstream-password"
 [tokens]
 public_keys = ["keys/actgate.pub"]
 EOF
+}
+write_config "$work/actgate.toml" "$actgate_port"
 RUST_LOG=${RUST_LOG:-actgate=warn} "$actgate_bin" serve --config "$work/actgate.toml" \
     >"$work/actgate.log" 2>&1 &
 actgate_pid=$!
@@ -287,15 +315,42 @@ wait_for_port "$actgate_port" actgate
 
 direct_url="postgres://$ROLE:$role_password@127.0.0.1:$pg_port/$DB"
 proxy_url="postgres://$AGENT:$AGENT_SECRET@127.0.0.1:$actgate_port/$DB"
+PATHS="direct actgate"
 
-# Both paths must work before measuring anything.
-for path in direct actgate; do
+# The baseline: the same rules, configuration and upstream, its own port.
+if [[ -n $baseline_bin ]]; then
+    baseline_port=$(free_port)
+    while [[ $baseline_port == "$pg_port" || $baseline_port == "$actgate_port" ]]; do
+        baseline_port=$(free_port)
+    done
+    write_config "$work/baseline.toml" "$baseline_port"
+    log "starting the baseline $baseline_bin…"
+    RUST_LOG=${RUST_LOG:-actgate=warn} "$baseline_bin" serve --config "$work/baseline.toml" \
+        >"$work/baseline.log" 2>&1 &
+    baseline_pid=$!
+    # In a subshell, to show the baseline's log if it does not come up.
+    (wait_for_port "$baseline_port" "the baseline ($baseline_bin)") || {
+        log "baseline log:"
+        cat "$work/baseline.log" >&2
+        die "the baseline did not start"
+    }
+    baseline_url="postgres://$AGENT:$AGENT_SECRET@127.0.0.1:$baseline_port/$DB"
+    PATHS="direct actgate baseline"
+fi
+
+# Every path must work before measuring anything.
+for path in $PATHS; do
     url=$direct_url
     [[ $path == actgate ]] && url=$proxy_url
+    [[ $path == baseline ]] && url=$baseline_url
     out=$(PGCONNECT_TIMEOUT=10 "$PSQL" -X -A -t -v ON_ERROR_STOP=1 -d "$url" \
         -c "SELECT count(*) FROM pgbench_branches") || {
         log "actgate log:"
         cat "$work/actgate.log" >&2
+        if [[ $path == baseline ]]; then
+            log "baseline log:"
+            cat "$work/baseline.log" >&2
+        fi
         die "cannot query the database $path"
     }
     [[ $out == "$SCALE" ]] || die "unexpected pgbench_branches count '$out' ($path)"
@@ -312,6 +367,7 @@ run_one() {
     case $path in
         direct) url=$direct_url ;;
         actgate) url=$proxy_url ;;
+        baseline) url=$baseline_url ;;
     esac
     local script_args=()
     case $script in
@@ -355,14 +411,15 @@ run_one() {
     log "  round $round  $mode  $script  $path: tps $tps, latency avg/p50/p99 $avg/${pct% *}/${pct#* } µs"
 }
 
-runs=$((ROUNDS * $(wc -w <<<"$MODES") * 2 * 2))
+runs=$((ROUNDS * $(wc -w <<<"$MODES") * 2 * $(wc -w <<<"$PATHS")))
 log "measuring: $runs runs of ${DURATION}s, $CLIENTS clients, $THREADS threads…"
 : >"$work/results"
 for round in $(seq 1 "$ROUNDS"); do
     for mode in $MODES; do
         for script in $SCRIPTS; do
-            run_one "$mode" "$script" direct "$round"
-            run_one "$mode" "$script" actgate "$round"
+            for path in $PATHS; do
+                run_one "$mode" "$script" "$path" "$round"
+            done
         done
     done
 done
@@ -383,11 +440,16 @@ median() {
 echo
 echo "actgate overhead: pgbench, $CLIENTS clients, $THREADS threads, ${DURATION}s per run, median of $ROUNDS round(s)"
 echo "PostgreSQL $("$bin_dir/postgres" --version | grep -oE '[0-9]+(\.[0-9]+)+' | head -n 1), scale $SCALE, $(nproc 2>/dev/null || echo '?') CPUs; latencies are per transaction, in µs"
+[[ -n $baseline_bin ]] && echo "baseline: $baseline_bin"
 echo
-printf '%-9s %-12s %12s %12s %7s %9s %9s %9s\n' \
+printf '%-9s %-12s %12s %12s %7s %9s %9s %9s' \
     mode script "tps direct" "tps actgate" ratio "+avg µs" "+p50 µs" "+p99 µs"
-printf '%-9s %-12s %12s %12s %7s %9s %9s %9s\n' \
+[[ -n $baseline_bin ]] && printf ' %12s %9s %9s' "tps baseline" "ratio/bl" "bl+avg µs"
+printf '\n'
+printf '%-9s %-12s %12s %12s %7s %9s %9s %9s' \
     --------- ------------ ------------ ------------ ------- --------- --------- ---------
+[[ -n $baseline_bin ]] && printf ' %12s %9s %9s' ------------ --------- ---------
+printf '\n'
 for mode in $MODES; do
     for script in $SCRIPTS; do
         td=$(median "$mode" "$script" direct 5)
@@ -398,14 +460,24 @@ for mode in $MODES; do
         p99p=$(median "$mode" "$script" actgate 7)
         avgd=$(median "$mode" "$script" direct 8)
         avgp=$(median "$mode" "$script" actgate 8)
+        tb="" avgb=""
+        if [[ -n $baseline_bin ]]; then
+            tb=$(median "$mode" "$script" baseline 5)
+            avgb=$(median "$mode" "$script" baseline 8)
+        fi
         awk -v mode="$mode" -v script="$script" -v td="$td" -v tp="$tp" \
             -v p50d="$p50d" -v p50p="$p50p" -v p99d="$p99d" -v p99p="$p99p" \
-            -v avgd="$avgd" -v avgp="$avgp" '
+            -v avgd="$avgd" -v avgp="$avgp" -v tb="$tb" -v avgb="$avgb" '
             function diff(d, p) { return (d == "NA" || p == "NA") ? "NA" : sprintf("%+.0f", p - d) }
             BEGIN {
                 ratio = (td > 0) ? sprintf("%.3f", tp / td) : "NA"
-                printf "%-9s %-12s %12.1f %12.1f %7s %9s %9s %9s\n", mode, script, td, tp, ratio,
+                printf "%-9s %-12s %12.1f %12.1f %7s %9s %9s %9s", mode, script, td, tp, ratio,
                     diff(avgd, avgp), diff(p50d, p50p), diff(p99d, p99p)
+                if (tb != "") {
+                    rb = (tb > 0) ? sprintf("%.3f", tp / tb) : "NA"
+                    printf " %12.1f %9s %9s", tb, rb, diff(avgd, avgb)
+                }
+                printf "\n"
             }'
     done
 done
@@ -413,3 +485,7 @@ echo
 echo "ratio = tps via actgate / tps direct; +avg/+p50/+p99 = latency via actgate minus direct"
 echo "(avg from pgbench's latency average; p50/p99 from its per-transaction log, see the caveat"
 echo "at the top of benches/pgbench.sh about 0 µs entries)."
+if [[ -n $baseline_bin ]]; then
+    echo "ratio/bl = tps via actgate / tps via the baseline (above 1: actgate is faster);"
+    echo "bl+avg = latency average via the baseline minus direct (compare with +avg)."
+fi
