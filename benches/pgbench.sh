@@ -11,8 +11,11 @@
 # Prints, per mode and script, the median TPS of each path, their ratio,
 # and the latency actgate adds: on average (pgbench's "latency average",
 # derived from run time and transaction count) and at p50 and p99 (the
-# percentiles of pgbench's per-transaction log, --log). Each figure is the
-# median over the rounds.
+# percentiles of pgbench's per-transaction log, --log), and the proxy
+# process's CPU time per transaction it relayed (user + system, read from
+# /proc before and after each run; on a machine where pgbench, PostgreSQL
+# and the proxy share few cores this is steadier than TPS). Each figure is
+# the median over the rounds.
 #
 # A caveat on the percentiles: pgbench reads its clock lazily, so a
 # transaction whose result is already there when pgbench looks for it is
@@ -360,8 +363,23 @@ done
 
 SCRIPTS="select-only select1"
 
-# run_one MODE SCRIPT PATH ROUND: one pgbench run; appends TPS and the p50
-# and p99 per-transaction latency (µs) to $work/results.
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# proxy_cpu PID: the CPU time (user + system, in clock ticks) process PID
+# has used so far ("NA" without /proc).
+proxy_cpu() {
+    [[ -n $1 && -r /proc/$1/stat ]] || {
+        echo NA
+        return
+    }
+    # After the command name (in parentheses), utime and stime are the
+    # 12th and 13th fields.
+    sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+# run_one MODE SCRIPT PATH ROUND: one pgbench run; appends TPS, the p50
+# and p99 per-transaction latency (µs), the average latency and the
+# proxy's CPU time per transaction (µs; NA for direct) to $work/results.
 run_one() {
     local mode=$1 script=$2 path=$3 round=$4 url
     case $path in
@@ -377,11 +395,24 @@ run_one() {
     local tag="$mode.$script.$path.$round"
     local dir="$work/logs/$tag"
     mkdir "$dir"
+    local pid="" cpu_before cpu_after
+    case $path in
+        actgate) pid=$actgate_pid ;;
+        baseline) pid=$baseline_pid ;;
+    esac
+    cpu_before=$(proxy_cpu "$pid")
     local out
     if ! out=$(PGCONNECT_TIMEOUT=10 "$PGBENCH" -n -c "$CLIENTS" -j "$THREADS" -T "$DURATION" \
         -M "$mode" "${script_args[@]}" --log --log-prefix="$dir/tx" "$url" 2>&1); then
         printf '%s\n' "$out" >&2
         die "pgbench failed ($tag)"
+    fi
+    cpu_after=$(proxy_cpu "$pid")
+    local txns cpu=NA
+    txns=$(printf '%s\n' "$out" | awk '/^number of transactions actually processed: / { split($6, n, "/"); print n[1]; exit }')
+    if [[ $cpu_before != NA && $cpu_after != NA && ${txns:-0} -gt 0 ]]; then
+        cpu=$(awk -v b="$cpu_before" -v a="$cpu_after" -v t="$txns" -v hz="$CLK_TCK" \
+            'BEGIN { printf "%.1f\n", (a - b) * 1000000 / hz / t }')
     fi
     local tps avg
     avg=$(printf '%s\n' "$out" | awk '/^latency average = / { printf "%.0f\n", $4 * 1000; exit }')
@@ -406,9 +437,9 @@ run_one() {
             print v[i50], v[i99]
         }')
     rm -rf -- "$dir"
-    printf '%s %s %s %s %s %s %s\n' "$mode" "$script" "$path" "$round" "$tps" "$pct" "$avg" \
+    printf '%s %s %s %s %s %s %s %s\n' "$mode" "$script" "$path" "$round" "$tps" "$pct" "$avg" "$cpu" \
         >>"$work/results"
-    log "  round $round  $mode  $script  $path: tps $tps, latency avg/p50/p99 $avg/${pct% *}/${pct#* } µs"
+    log "  round $round  $mode  $script  $path: tps $tps, latency avg/p50/p99 $avg/${pct% *}/${pct#* } µs, proxy CPU $cpu µs/tx"
 }
 
 runs=$((ROUNDS * $(wc -w <<<"$MODES") * 2 * $(wc -w <<<"$PATHS")))
@@ -426,7 +457,8 @@ done
 
 # --- report -----------------------------------------------------------------
 
-# median MODE SCRIPT PATH FIELD (5 tps, 6 p50, 7 p99, 8 average latency)
+# median MODE SCRIPT PATH FIELD (5 tps, 6 p50, 7 p99, 8 average latency,
+# 9 proxy CPU µs per transaction)
 median() {
     awk -v m="$1" -v s="$2" -v p="$3" -v f="$4" '$1 == m && $2 == s && $3 == p && $f != "NA" { print $f }' \
         "$work/results" | sort -g | awk '
@@ -442,13 +474,13 @@ echo "actgate overhead: pgbench, $CLIENTS clients, $THREADS threads, ${DURATION}
 echo "PostgreSQL $("$bin_dir/postgres" --version | grep -oE '[0-9]+(\.[0-9]+)+' | head -n 1), scale $SCALE, $(nproc 2>/dev/null || echo '?') CPUs; latencies are per transaction, in µs"
 [[ -n $baseline_bin ]] && echo "baseline: $baseline_bin"
 echo
-printf '%-9s %-12s %12s %12s %7s %9s %9s %9s' \
-    mode script "tps direct" "tps actgate" ratio "+avg µs" "+p50 µs" "+p99 µs"
-[[ -n $baseline_bin ]] && printf ' %12s %9s %9s' "tps baseline" "ratio/bl" "bl+avg µs"
+printf '%-9s %-12s %12s %12s %7s %9s %9s %9s %9s' \
+    mode script "tps direct" "tps actgate" ratio "+avg µs" "+p50 µs" "+p99 µs" "cpu µs/tx"
+[[ -n $baseline_bin ]] && printf ' %12s %9s %9s %9s' "tps baseline" "ratio/bl" "bl+avg µs" "bl cpu/tx"
 printf '\n'
-printf '%-9s %-12s %12s %12s %7s %9s %9s %9s' \
-    --------- ------------ ------------ ------------ ------- --------- --------- ---------
-[[ -n $baseline_bin ]] && printf ' %12s %9s %9s' ------------ --------- ---------
+printf '%-9s %-12s %12s %12s %7s %9s %9s %9s %9s' \
+    --------- ------------ ------------ ------------ ------- --------- --------- --------- ---------
+[[ -n $baseline_bin ]] && printf ' %12s %9s %9s %9s' ------------ --------- --------- ---------
 printf '\n'
 for mode in $MODES; do
     for script in $SCRIPTS; do
@@ -460,22 +492,25 @@ for mode in $MODES; do
         p99p=$(median "$mode" "$script" actgate 7)
         avgd=$(median "$mode" "$script" direct 8)
         avgp=$(median "$mode" "$script" actgate 8)
-        tb="" avgb=""
+        cpup=$(median "$mode" "$script" actgate 9)
+        tb="" avgb="" cpub=""
         if [[ -n $baseline_bin ]]; then
             tb=$(median "$mode" "$script" baseline 5)
             avgb=$(median "$mode" "$script" baseline 8)
+            cpub=$(median "$mode" "$script" baseline 9)
         fi
         awk -v mode="$mode" -v script="$script" -v td="$td" -v tp="$tp" \
             -v p50d="$p50d" -v p50p="$p50p" -v p99d="$p99d" -v p99p="$p99p" \
-            -v avgd="$avgd" -v avgp="$avgp" -v tb="$tb" -v avgb="$avgb" '
+            -v avgd="$avgd" -v avgp="$avgp" -v tb="$tb" -v avgb="$avgb" \
+            -v cpup="$cpup" -v cpub="$cpub" '
             function diff(d, p) { return (d == "NA" || p == "NA") ? "NA" : sprintf("%+.0f", p - d) }
             BEGIN {
                 ratio = (td > 0) ? sprintf("%.3f", tp / td) : "NA"
-                printf "%-9s %-12s %12.1f %12.1f %7s %9s %9s %9s", mode, script, td, tp, ratio,
-                    diff(avgd, avgp), diff(p50d, p50p), diff(p99d, p99p)
+                printf "%-9s %-12s %12.1f %12.1f %7s %9s %9s %9s %9s", mode, script, td, tp, ratio,
+                    diff(avgd, avgp), diff(p50d, p50p), diff(p99d, p99p), cpup
                 if (tb != "") {
                     rb = (tb > 0) ? sprintf("%.3f", tp / tb) : "NA"
-                    printf " %12.1f %9s %9s", tb, rb, diff(avgd, avgb)
+                    printf " %12.1f %9s %9s %9s", tb, rb, diff(avgd, avgb), cpub
                 }
                 printf "\n"
             }'
@@ -485,6 +520,7 @@ echo
 echo "ratio = tps via actgate / tps direct; +avg/+p50/+p99 = latency via actgate minus direct"
 echo "(avg from pgbench's latency average; p50/p99 from its per-transaction log, see the caveat"
 echo "at the top of benches/pgbench.sh about 0 µs entries)."
+echo "cpu µs/tx = the proxy process's CPU time (user + system, /proc) per transaction it relayed."
 if [[ -n $baseline_bin ]]; then
     echo "ratio/bl = tps via actgate / tps via the baseline (above 1: actgate is faster);"
     echo "bl+avg = latency average via the baseline minus direct (compare with +avg)."
