@@ -613,3 +613,59 @@ fn other_statement_classes() {
         (A, "PREPARE TRANSACTION 'x'", "deny"),
     ]);
 }
+
+/// `CREATE TABLE … PARTITION OF` and `INHERITS` change their parent's
+/// definition: DDL on the parent too, so a partition of a table outside the
+/// agent's DDL rights is refused; what a bound hides (a function, a
+/// subquery) is still seen.
+#[test]
+fn partitions_and_children_are_ddl_on_their_parent() {
+    check(&[
+        (
+            T,
+            "CREATE TABLE orders_2026 PARTITION OF orders FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')",
+            "allow",
+        ),
+        (
+            T,
+            "CREATE TABLE orders_rest PARTITION OF orders DEFAULT",
+            "allow",
+        ),
+        (
+            T,
+            "CREATE TABLE orders_h0 PARTITION OF public.orders FOR VALUES WITH (MODULUS 4, REMAINDER 0)",
+            "allow",
+        ),
+        (T, "CREATE TABLE child (x int) INHERITS (orders)", "allow"),
+        (
+            T,
+            "CREATE TABLE p PARTITION OF audit.log FOR VALUES IN (1)",
+            "table_not_allowed",
+        ),
+        (
+            T,
+            "CREATE TABLE p PARTITION OF pg_catalog.pg_class FOR VALUES IN (1)",
+            "catalog_write",
+        ),
+        (
+            T,
+            "CREATE TABLE c (x int) INHERITS (audit.log)",
+            "table_not_allowed",
+        ),
+        (
+            T,
+            "CREATE TABLE p PARTITION OF orders FOR VALUES FROM (nextval('s')) TO (MAXVALUE)",
+            "function_not_allowed",
+        ),
+        (
+            T,
+            "CREATE TABLE p PARTITION OF orders FOR VALUES IN ((SELECT 1 FROM audit.log))",
+            "deny",
+        ),
+        (
+            S,
+            "CREATE TABLE orders_2026 PARTITION OF orders FOR VALUES IN (1)",
+            "statement_class_denied",
+        ),
+    ]);
+}

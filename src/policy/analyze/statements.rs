@@ -383,6 +383,11 @@ impl Walker<'_> {
             Statement::CreateTable(ct) => {
                 self.info.class(Class::Ddl);
                 self.relation(&ct.name, Access::Ddl)?;
+                // A partition or child changes its parent's definition
+                // (PostgreSQL requires owning the parent): DDL on it too.
+                for parent in ct.partition_of.iter().chain(ct.inherits.iter().flatten()) {
+                    self.relation(parent, Access::Ddl)?;
+                }
                 if let Some(q) = &ct.query {
                     self.info.class(Class::Read);
                     self.query(q, None, env)?;
