@@ -507,3 +507,32 @@ fn analytics_ordinary_queries() {
     let cases: Vec<(&str, &str, &str)> = queries.iter().map(|q| (A, *q, "allow")).collect();
     check(&cases);
 }
+
+/// `JOIN … USING (…) AS alias`: a column through the join alias is a read
+/// of that column in every joined relation, so a denied column cannot hide
+/// behind it; a join alias over a subquery stays unsupported.
+#[test]
+fn join_using_aliases_are_judged_like_their_relations() {
+    check(&[
+        (
+            S,
+            "SELECT j.id, o.status FROM orders o JOIN order_items i USING (id) AS j",
+            "allow",
+        ),
+        (
+            S,
+            "SELECT j.marketing_opt_in FROM customers c JOIN orders o USING (id) AS j",
+            "column_denied",
+        ),
+        (
+            S,
+            "SELECT j.id FROM customers c JOIN payment_methods p USING (id) AS j",
+            "table_denied",
+        ),
+        (
+            S,
+            "SELECT j.id FROM orders o JOIN (SELECT 1 AS id) s USING (id) AS j",
+            "unsupported_statement",
+        ),
+    ]);
+}

@@ -21,6 +21,22 @@ pub(super) fn alias_of(alias: &Option<ast::TableAlias>) -> Option<String> {
     alias.as_ref().map(|a| fold(&a.name))
 }
 
+/// The relations a `JOIN … USING (…) AS alias` merges columns of: only
+/// base relations (and groups of them) are understood.
+fn join_alias_tables(sources: &[Source]) -> Result<Vec<QualifiedName>, AnalysisError> {
+    let mut tables = Vec::new();
+    for s in sources {
+        match &s.kind {
+            SourceKind::Table(t) => tables.push(t.clone()),
+            SourceKind::Group(g) => tables.extend(g.iter().cloned()),
+            SourceKind::Other(_) => {
+                return unsupported("JOIN USING … AS over a subquery or function");
+            }
+        }
+    }
+    Ok(tables)
+}
+
 pub(super) fn alias_columns(alias: &Option<ast::TableAlias>) -> Option<Vec<String>> {
     alias
         .as_ref()
@@ -72,6 +88,7 @@ impl Walker<'_> {
         scope: &mut Scope<'_>,
         env: &Env,
     ) -> Result<(), AnalysisError> {
+        let first = scope.sources.len();
         self.add_factor(&twj.relation, scope, env)?;
         for join in &twj.joins {
             if join.global {
@@ -92,7 +109,19 @@ impl Walker<'_> {
             };
             match constraint {
                 ast::JoinConstraint::On(e) => self.expr(e, scope, env)?,
-                ast::JoinConstraint::UsingAlias(..) => return unsupported("JOIN USING … AS"),
+                ast::JoinConstraint::UsingAlias(cols, alias) => {
+                    for c in cols {
+                        let name = last_part(c)?;
+                        self.unqualified_column(&name, scope);
+                    }
+                    // `alias.col` names a merged join column: modelled as a
+                    // column of every relation joined so far (a superset of
+                    // what PostgreSQL reads). The joined names stay visible.
+                    let joined = join_alias_tables(&scope.sources[first..])?;
+                    scope
+                        .sources
+                        .push(Source::new(fold(alias), SourceKind::Group(joined)));
+                }
                 ast::JoinConstraint::Using(cols) => {
                     for c in cols {
                         let name = last_part(c)?;
