@@ -669,3 +669,28 @@ fn partitions_and_children_are_ddl_on_their_parent() {
         ),
     ]);
 }
+
+/// `REFRESH MATERIALIZED VIEW` rewrites the view's rows (PostgreSQL
+/// requires owning it): DDL on the view, refused outside the agent's DDL
+/// rights and to agents without DDL.
+#[test]
+fn refresh_materialized_view_is_ddl_on_the_view() {
+    check(&[
+        (T, "REFRESH MATERIALIZED VIEW order_totals", "allow"),
+        (
+            T,
+            "REFRESH MATERIALIZED VIEW CONCURRENTLY public.order_totals WITH NO DATA",
+            "allow",
+        ),
+        (
+            T,
+            "REFRESH MATERIALIZED VIEW audit.totals",
+            "table_not_allowed",
+        ),
+        (
+            A,
+            "REFRESH MATERIALIZED VIEW order_totals",
+            "statement_class_denied",
+        ),
+    ]);
+}

@@ -400,6 +400,13 @@ impl Walker<'_> {
                 self.query(&v.query, None, env)?;
                 self.ddl_functions(st)
             }
+            // Rewrites the view's rows with its stored query (run as the
+            // view's owner); PostgreSQL requires owning the view: DDL.
+            Statement::RefreshMaterializedView(r) => {
+                self.info.class(Class::Ddl);
+                self.relation(&r.name, Access::Ddl)?;
+                self.ddl_functions(st)
+            }
             Statement::CreateIndex(ci) => {
                 self.info.class(Class::Ddl);
                 self.relation(&ci.table_name, Access::Ddl)?;
