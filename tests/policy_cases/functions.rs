@@ -313,3 +313,47 @@ fn functions_in_every_position() {
         (A, "SET statement_timeout = pg_sleep(1)", "deny"),
     ]);
 }
+
+/// What PostgreSQL's grammar reads as syntax is not a function call: the
+/// row constructor `ROW(…)` and the strategy of `PARTITION BY RANGE (…)`.
+/// What they contain is still checked, and a quoted or qualified `row`
+/// is a call.
+#[test]
+fn row_constructors_and_partition_strategies_are_not_calls() {
+    check(&[
+        (S, "SELECT ROW(o.id, o.status) FROM orders o", "allow"),
+        (
+            S,
+            "SELECT * FROM orders o WHERE ROW(o.id, o.status) = ROW(1, 'open')",
+            "allow",
+        ),
+        (
+            S,
+            "SELECT ROW(c.id, c.marketing_opt_in) FROM customers c",
+            "column_denied",
+        ),
+        (
+            S,
+            "SELECT ROW(pg_read_file('x'))",
+            "function_not_allowed|function_denied",
+        ),
+        (S, "SELECT \"row\"(1)", "function_not_allowed"),
+        (S, "SELECT public.row(1)", "function_not_allowed"),
+        (
+            T,
+            "CREATE TABLE pt (a int, b text) PARTITION BY RANGE (a)",
+            "allow",
+        ),
+        (
+            T,
+            "CREATE TABLE pt (a int, b text) PARTITION BY LIST (lower(b))",
+            "allow",
+        ),
+        (
+            T,
+            "CREATE TABLE pt (a int) PARTITION BY HASH (nextval('s'))",
+            "function_not_allowed",
+        ),
+        (T, "SELECT range(1)", "function_not_allowed"),
+    ]);
+}

@@ -3,6 +3,7 @@
 
 use super::super::builtin;
 use super::super::names::{QualifiedName, fold};
+use super::cross_check::is_row_constructor;
 use super::scope::{Env, Scope, Source, SourceKind};
 use super::{AmbiguousColumn, AnalysisError, ColumnAccess, ColumnName, Walker, unsupported};
 use sqlparser::ast::{
@@ -49,7 +50,12 @@ impl Visitor for ExprVisitor<'_, '_, '_, '_> {
             }
             Expr::CompoundIdentifier(is) => self.walker.compound_column(is, self.scope),
             Expr::Function(f) => {
-                let mut r = self.walker.function(&f.name);
+                // A row constructor calls nothing; its fields are walked.
+                let mut r = if is_row_constructor(f) {
+                    Ok(())
+                } else {
+                    self.walker.function(&f.name)
+                };
                 if r.is_ok() {
                     let args = match &f.args {
                         FunctionArguments::List(list) => &list.args[..],

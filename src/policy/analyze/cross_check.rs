@@ -2,20 +2,64 @@
 
 use super::super::names::{QualifiedName, parts};
 use super::{AnalysisError, Walker, unsupported};
-use sqlparser::ast::{Expr, ObjectName, Query, Statement, TableFactor, Visit, Visitor};
+use sqlparser::ast::{
+    Expr, Function, FunctionArguments, ObjectName, ObjectNamePart, Query, Statement, TableFactor,
+    Visit, Visitor,
+};
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
-/// Every function call anywhere in a statement.
+/// Every function call anywhere in a statement. What PostgreSQL's
+/// grammar reads as syntax, not as a call, is not one: a row constructor
+/// `ROW(…)` and the strategy of `CREATE TABLE … PARTITION BY RANGE (…)`
+/// (sqlparser shows both as calls); what they contain still is.
+#[derive(Default)]
 pub(super) struct FunctionCollector {
     pub(super) found: Vec<ObjectName>,
+    /// The `PARTITION BY` expression of the statement being visited.
+    strategy: Option<*const Expr>,
+}
+
+/// The function call sqlparser makes of unqualified, unquoted `NAME(…)`
+/// with a plain argument list and nothing else (no FILTER, OVER, WITHIN
+/// GROUP…), for one of `names`.
+fn plain_keyword_call(f: &Function, names: &[&str]) -> bool {
+    let [ObjectNamePart::Identifier(id)] = f.name.0.as_slice() else {
+        return false;
+    };
+    id.quote_style.is_none()
+        && names.iter().any(|n| id.value.eq_ignore_ascii_case(n))
+        && matches!(f.args, FunctionArguments::List(_))
+        && matches!(f.parameters, FunctionArguments::None)
+        && f.over.is_none()
+        && f.filter.is_none()
+        && f.within_group.is_empty()
+        && f.null_treatment.is_none()
+        && !f.uses_odbc_syntax
+}
+
+/// `ROW(…)`: in PostgreSQL's grammar `row` is a column-name keyword, which
+/// cannot name a function unquoted and unqualified, so this is always the
+/// row constructor.
+pub(super) fn is_row_constructor(f: &Function) -> bool {
+    plain_keyword_call(f, &["row"])
 }
 
 impl Visitor for FunctionCollector {
     type Break = ();
+    fn pre_visit_statement(&mut self, s: &Statement) -> ControlFlow<()> {
+        if let Statement::CreateTable(ct) = s {
+            self.strategy = ct.partition_by.as_deref().map(|e| e as *const Expr);
+        }
+        ControlFlow::Continue(())
+    }
     fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
         if let Expr::Function(f) = e {
-            self.found.push(f.name.clone());
+            let strategy = self.strategy.is_some_and(|p| std::ptr::eq(p, e))
+                && plain_keyword_call(f, &["range", "list", "hash"]);
+            if !strategy && !is_row_constructor(f) {
+                self.found.push(f.name.clone());
+            }
         }
         ControlFlow::Continue(())
     }
@@ -59,7 +103,7 @@ impl Walker<'_> {
     /// query node (a subquery in a position it does not know fails closed),
     /// and every function call is recorded.
     pub(super) fn cross_check(&mut self, st: &Statement) -> Result<(), AnalysisError> {
-        let mut funcs = FunctionCollector { found: Vec::new() };
+        let mut funcs = FunctionCollector::default();
         let _ = st.visit(&mut funcs);
         for f in funcs.found {
             self.function(&f)?;

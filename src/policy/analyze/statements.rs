@@ -518,7 +518,7 @@ impl Walker<'_> {
     /// DDL carries expressions (defaults, checks, index expressions): the
     /// class gate decides, but functions in them are still recorded.
     pub(super) fn ddl_functions(&mut self, st: &Statement) -> Result<(), AnalysisError> {
-        let mut v = FunctionCollector { found: Vec::new() };
+        let mut v = FunctionCollector::default();
         let _ = st.visit(&mut v);
         for f in v.found {
             self.function(&f)?;
