@@ -110,11 +110,6 @@ pub fn decide_function_call() -> Decision {
     )
 }
 
-/// The decision about an over-long statement message.
-pub fn decide_oversized(length: usize, limit: usize) -> Decision {
-    Decision::refused(Stage::Session, message_too_long(length, limit))
-}
-
 #[cfg(test)]
 #[path = "refusals_tests.rs"]
 mod tests;

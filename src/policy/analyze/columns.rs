@@ -263,19 +263,7 @@ impl Walker<'_> {
             let kind = source.kind.clone();
             self.whole_row(&kind);
         }
-        candidates.sort();
-        candidates.dedup();
-        match candidates.len() {
-            0 => {}
-            1 => {
-                let (t, c) = candidates.remove(0);
-                self.column(&t, c, ColumnAccess::Read);
-            }
-            _ => self.info.ambiguous.push(AmbiguousColumn {
-                column: name.into(),
-                candidates,
-            }),
-        }
+        self.read_one_of(name, candidates);
     }
 
     /// Attributes a qualified column reference. Postgres reads `a.b.c` as
@@ -351,24 +339,12 @@ impl Walker<'_> {
             },
             SourceKind::Group(g) => {
                 let catalog = self.resolver.catalog;
-                let mut candidates: Vec<(QualifiedName, ColumnName)> = g
+                let candidates: Vec<(QualifiedName, ColumnName)> = g
                     .iter()
                     .filter(|t| catalog.is_none_or(|c| !c.has_relation(t) || c.has_column(t, name)))
                     .map(|t| (t.clone(), ColumnName::Named(name.to_owned())))
                     .collect();
-                candidates.sort();
-                candidates.dedup();
-                match candidates.len() {
-                    0 => {}
-                    1 => {
-                        let (t, c) = candidates.remove(0);
-                        self.column(&t, c, ColumnAccess::Read);
-                    }
-                    _ => self.info.ambiguous.push(AmbiguousColumn {
-                        column: name.into(),
-                        candidates,
-                    }),
-                }
+                self.read_one_of(name, candidates);
             }
             SourceKind::Other(_) => {}
         }
@@ -380,6 +356,25 @@ impl Walker<'_> {
     /// column rather than attribute notation. PostgreSQL takes the system
     /// column on a table; a view has none, and there the name calls a
     /// function of the row: a function of that name keeps the call.
+    /// A read of column `name`, which is one of `candidates`: recorded as
+    /// that column when there is one, as ambiguous (every candidate
+    /// judged) when there are several.
+    fn read_one_of(&mut self, name: &str, mut candidates: Vec<(QualifiedName, ColumnName)>) {
+        candidates.sort();
+        candidates.dedup();
+        match candidates.len() {
+            0 => {}
+            1 => {
+                let (t, c) = candidates.remove(0);
+                self.column(&t, c, ColumnAccess::Read);
+            }
+            _ => self.info.ambiguous.push(AmbiguousColumn {
+                column: name.into(),
+                candidates,
+            }),
+        }
+    }
+
     pub(super) fn system_column(&self, name: &str) -> bool {
         builtin::SYSTEM_COLUMNS.contains(&name)
             && self.resolver.catalog.is_some_and(|c| {

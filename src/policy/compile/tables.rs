@@ -94,12 +94,7 @@ pub(super) fn column_rules(
         let mut out = BTreeSet::new();
         for c in list {
             let col = fold_config(c.get_ref());
-            if let Some(cat) = catalog
-                && cat.has_relation(q)
-                && !cat.has_column(q, &col)
-            {
-                ctx.report(c.span(), format!("column {col:?} does not exist in {q}"));
-            }
+            report_missing_column(ctx, catalog, q, c.span(), &col, "column");
             out.insert(col);
         }
         Ok(out)
@@ -152,6 +147,24 @@ pub(super) fn column_rules(
     })
 }
 
+/// Reports a rule naming column `col` of `q` that the live catalog knows
+/// `q` does not have (`what`: how the rule names it).
+fn report_missing_column(
+    ctx: &Ctx<'_>,
+    catalog: Option<&Catalog>,
+    q: &QualifiedName,
+    span: std::ops::Range<usize>,
+    col: &str,
+    what: &str,
+) {
+    if let Some(cat) = catalog
+        && cat.has_relation(q)
+        && !cat.has_column(q, col)
+    {
+        ctx.report(span, format!("{what} {col:?} does not exist in {q}"));
+    }
+}
+
 /// `scope` of table `q`: each column's literal or `{{claims.NAME}}`.
 pub(super) fn scope_rule(
     ctx: &Ctx<'_>,
@@ -162,15 +175,7 @@ pub(super) fn scope_rule(
     let mut scope = BTreeMap::new();
     for (col, value) in &rule.scope {
         let c = fold_config(col.get_ref());
-        if let Some(cat) = catalog
-            && cat.has_relation(q)
-            && !cat.has_column(q, &c)
-        {
-            ctx.report(
-                col.span(),
-                format!("scope column {c:?} does not exist in {q}"),
-            );
-        }
+        report_missing_column(ctx, catalog, q, col.span(), &c, "scope column");
         let v = ScopeValue::parse(value.get_ref());
         if let ScopeValue::Claim(name) = &v
             && name.is_empty()
@@ -201,15 +206,7 @@ pub(super) fn value_limits(
     let mut limits = BTreeMap::new();
     for (col, raw) in &rule.limits {
         let c = fold_config(col.get_ref());
-        if let Some(cat) = catalog
-            && cat.has_relation(q)
-            && !cat.has_column(q, &c)
-        {
-            ctx.report(
-                col.span(),
-                format!("limit column {c:?} does not exist in {q}"),
-            );
-        }
+        report_missing_column(ctx, catalog, q, col.span(), &c, "limit column");
         let l = raw.get_ref();
         if l.min.is_none() && l.max.is_none() && l.allowed.is_none() && l.domain.is_none() {
             return ctx.err(

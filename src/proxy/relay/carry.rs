@@ -222,8 +222,4 @@ impl<'a> Run<'a> {
             controls: None,
         }
     }
-
-    pub(super) fn bare(sql: &'a str) -> Run<'a> {
-        Run::of(None, sql)
-    }
 }

@@ -84,7 +84,7 @@ impl Relay<'_> {
             FrontendMessage::Terminate => return Action::Terminate,
             FrontendMessage::FunctionCall => {
                 let decision = refusals::decide_function_call();
-                let run = Run::bare("");
+                let run = Run::of(None, "");
                 (
                     self.carry_out_decision(&decision, run).verdict,
                     Protocol::Simple,
@@ -237,14 +237,13 @@ impl Relay<'_> {
             return Err(carried.verdict);
         };
         state.executed_in(a, sql, self.generation.load(Ordering::Relaxed));
-        if !self.row_limits_on() && !self.write_caps_on() {
-            return Ok(Action::ForwardSync);
-        }
         let limit = decision.obligations.row_limit.clone();
         let cap = decision.obligations.write_cap.clone();
         if cap.is_some() || limit.as_ref().is_some_and(|l| l.undo) {
             return Ok(Action::GuardedQuery(Guard { cap, limit }));
         }
+        // Under row limits every Query's results are counted, to keep the
+        // server half's expectations in step with the results.
         if !self.row_limits_on() {
             return Ok(Action::ForwardSync);
         }

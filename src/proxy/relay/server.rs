@@ -453,6 +453,7 @@ fn on_parameter_description(body: &[u8], shared: &Shared) {
     if let Some((_, name)) = entry {
         let reported = parameter_description(body);
         lock(&shared.described).push((name, reported));
+        shared.described_pending.store(true, Ordering::Release);
     }
 }
 

@@ -6,7 +6,7 @@ use crate::protocol::backend::TransactionStatus;
 use bytes::{Bytes, BytesMut};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 pub(super) const READ_CHUNK: usize = 64 * 1024;
 
@@ -33,6 +33,9 @@ pub(super) struct Shared {
     /// Parameter types the server reported (ParameterDescription) for a
     /// described statement, for the client half to record against it.
     pub(super) described: Mutex<Vec<(String, Vec<u32>)>>,
+    /// `described` is not empty (checked without the lock on every client
+    /// message).
+    pub(super) described_pending: AtomicBool,
     /// Row-limit expectations, in the order their results come back.
     pub(super) expects: Mutex<VecDeque<Expect>>,
     /// Executes whose results have completed (for barriers).
@@ -145,6 +148,7 @@ impl Shared {
             markers: Mutex::new(VecDeque::new()),
             describes: Mutex::new(VecDeque::new()),
             described: Mutex::new(Vec::new()),
+            described_pending: AtomicBool::new(false),
             expects: Mutex::new(VecDeque::new()),
             execs_done: AtomicU64::new(0),
             catch_up: CatchUpCell::default(),
@@ -210,6 +214,9 @@ impl Shared {
     /// Records the parameter types the server reported since the last
     /// message against their statements (client half).
     pub(super) fn record_described(&self, state: &mut crate::policy::SessionState) {
+        if !self.described_pending.swap(false, Ordering::AcqRel) {
+            return;
+        }
         let mut described = lock(&self.described);
         for (name, reported) in described.drain(..) {
             if let Some(statement) = state.statement_mut(&name) {
