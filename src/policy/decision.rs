@@ -210,9 +210,7 @@ impl Policy {
         if !self.decide_held(a, &mut d) {
             return d;
         }
-        if self.mode == Mode::Enforce {
-            self.decide_limits(a, s, &mut d);
-        }
+        self.decide_limits(a, s, &mut d);
         d
     }
 
@@ -250,14 +248,13 @@ impl Policy {
         if !self.decide_held(a, &mut d) {
             return d;
         }
-        if self.mode == Mode::Enforce {
-            // Over the extended protocol a limit is always honoured.
-            if self.has_row_limits() {
-                d.obligations.row_limit = self.row_limit(a, false).ok().flatten();
-            }
-            if self.has_write_caps() {
-                d.obligations.write_cap = self.write_cap(a).ok().flatten();
-            }
+        // Over the extended protocol a limit is always honoured: a Parse
+        // is one statement, so neither can be refused here.
+        if self.enforces_row_limits() {
+            d.obligations.row_limit = self.row_limit(a, false).ok().flatten();
+        }
+        if self.enforces_write_caps() {
+            d.obligations.write_cap = self.write_cap(a).ok().flatten();
         }
         d
     }
@@ -353,7 +350,7 @@ impl Policy {
     /// The row limit and write cap of a simple Query, or why the simple
     /// protocol cannot honour them (enforce mode).
     fn decide_limits(&self, a: &Analysis, s: &Situation<'_>, d: &mut Decision) {
-        if self.has_row_limits() {
+        if self.enforces_row_limits() {
             match self.row_limit(a, true) {
                 Ok(limit) => d.obligations.row_limit = limit,
                 Err(denial) => {
@@ -362,7 +359,7 @@ impl Policy {
                 }
             }
         }
-        if self.has_write_caps() {
+        if self.enforces_write_caps() {
             match self.write_cap(a) {
                 Ok(cap) => d.obligations.write_cap = cap,
                 Err(denial) => {

@@ -114,7 +114,18 @@ impl Policy {
         }))
     }
 
-    /// Whether any row limit is configured (the relay counts rows only then).
+    /// Whether row limits are enforced: configured, in enforce mode (the
+    /// relay counts rows only then).
+    pub fn enforces_row_limits(&self) -> bool {
+        self.mode == super::Mode::Enforce && self.has_row_limits()
+    }
+
+    /// Whether write caps are enforced: configured, in enforce mode.
+    pub fn enforces_write_caps(&self) -> bool {
+        self.mode == super::Mode::Enforce && self.has_write_caps()
+    }
+
+    /// Whether any row limit is configured.
     pub fn has_row_limits(&self) -> bool {
         self.max_rows.is_some() || self.tables.values().any(|t| t.max_rows.is_some())
     }

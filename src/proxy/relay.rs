@@ -202,12 +202,12 @@ impl Relay<'_> {
 
     /// Write caps are enforced (never in monitor mode).
     fn write_caps_on(&self) -> bool {
-        self.policy().mode == Mode::Enforce && self.policy().has_write_caps()
+        self.policy().enforces_write_caps()
     }
 
     /// Row limits are enforced (never in monitor mode).
     fn row_limits_on(&self) -> bool {
-        self.policy().mode == Mode::Enforce && self.policy().has_row_limits()
+        self.policy().enforces_row_limits()
     }
 
     /// In monitor mode nothing is blocked (the denial was audited).
