@@ -151,17 +151,8 @@ impl Gate {
 /// Checks a client program's exact output, and that actgate blocked
 /// exactly `denied` (`sql (reason)`, in order).
 fn check(what: &str, output: &Output, blocked: &[String], expected: &str, denied: &[&str]) {
-    let context = format!(
-        "{}\n--- statements actgate blocked ---\n{}",
-        common::describe(output),
-        blocked.join("\n")
-    );
-    assert!(output.status.success(), "{what} failed\n{context}");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        expected,
-        "{what} output\n{context}"
-    );
+    let context = common::clients::blocked_context(output, &blocked.join("\n"));
+    common::clients::assert_output(output, what, expected, &context);
     assert_eq!(
         blocked, denied,
         "actgate blocked statements other than {what}'s own refusals\n{context}"

@@ -55,21 +55,13 @@ async fn run_reads(cmd: impl FnOnce(String) -> Command, expected: &str, denied: 
     let events = common::audit_events_when(&audit, |e| blocked_of(e).len() >= denied.len()).await;
     proxy.stop().await;
     let blocked = blocked_of(&events);
-    let context = format!(
-        "{}\n--- statements actgate blocked ---\n{}",
-        common::describe(&output),
-        blocked
-            .iter()
-            .map(|(sql, reason)| format!("- {reason}: {sql}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    assert!(output.status.success(), "client failed\n{context}");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        expected,
-        "client output\n{context}"
-    );
+    let report = blocked
+        .iter()
+        .map(|(sql, reason)| format!("- {reason}: {sql}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let context = common::clients::blocked_context(&output, &report);
+    common::clients::assert_output(&output, "client", expected, &context);
     let denied: Vec<(String, String)> = denied
         .iter()
         .map(|(s, r)| (s.to_string(), r.to_string()))
@@ -183,19 +175,6 @@ async fn psql_copy_to_stdout_and_explain() {
     assert_eq!(copied, expected, "\\copy products (sku) to a file");
 }
 
-/// The `reason: CODE` of an actgate refusal.
-fn reason(e: &tokio_postgres::Error) -> String {
-    let db = e
-        .as_db_error()
-        .unwrap_or_else(|| panic!("expected a server error: {e}"));
-    assert_eq!(db.code().code(), "42501", "{db:?}");
-    db.detail()
-        .and_then(|d| d.strip_prefix("reason: "))
-        .and_then(|d| d.split(';').next())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// Rows of a simple-protocol answer.
 fn rows(messages: &[tokio_postgres::SimpleQueryMessage]) -> usize {
     messages
@@ -233,18 +212,18 @@ async fn controls_follow_the_wrapped_statement() {
         .simple_query("PREPARE p AS UPDATE orders SET notes = 'explained' WHERE id > 0")
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "runtime_control_prepare");
+    assert_eq!(common::denial_reason(&e), "runtime_control_prepare");
     let e = capped
         .simple_query("EXPLAIN ANALYZE UPDATE orders SET notes = 'explained' WHERE id > 0")
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "statement_class_denied");
+    assert_eq!(common::denial_reason(&e), "statement_class_denied");
     let limited = proxy.connect(("limited", "limited-secret")).await;
     let e = limited
         .simple_query("DECLARE p CURSOR WITH HOLD FOR SELECT id FROM products")
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "row_limit_cursor");
+    assert_eq!(common::denial_reason(&e), "row_limit_cursor");
     limited
         .simple_query("BEGIN; DECLARE c CURSOR FOR SELECT id FROM orders ORDER BY id")
         .await
@@ -252,7 +231,7 @@ async fn controls_follow_the_wrapped_statement() {
     let fetched = limited.simple_query("FETCH 5 FROM c").await.unwrap();
     assert_eq!(rows(&fetched), 5);
     let e = limited.simple_query("FETCH 6 FROM c").await.unwrap_err();
-    assert_eq!(reason(&e), "row_limit_exceeded");
+    assert_eq!(common::denial_reason(&e), "row_limit_exceeded");
     limited.simple_query("ROLLBACK").await.unwrap();
     let n = limited.simple_query("SELECT 1").await.unwrap();
     assert_eq!(rows(&n), 1);

@@ -42,15 +42,14 @@ async fn run(cmd: Command) -> Output {
 
 /// Fails the test unless python3 can import every module.
 async fn require_python_modules(modules: &[&str]) {
-    let mut cmd = interpreter("python3");
-    cmd.arg("-c").arg(format!("import {}", modules.join(", ")));
-    let output = run(cmd).await;
-    assert!(
-        output.status.success(),
-        "python3 cannot import {}: {INSTALL_HINT}\n{}",
-        modules.join(", "),
-        common::describe(&output)
-    );
+    common::clients::require_python(
+        interpreter("python3"),
+        &format!("import {}", modules.join(", ")),
+        &modules.join(", "),
+        INSTALL_HINT,
+        RUN_TIMEOUT,
+    )
+    .await;
 }
 
 /// Fails the test unless node can `require('pg')` from tests/drivers.
@@ -114,17 +113,9 @@ async fn run_driver(interpreter_name: &str, script: &str, expected: &str, denied
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let context = format!(
-        "{}\n--- statements actgate blocked ---\n{blocked_report}",
-        common::describe(&output)
-    );
+    let context = common::clients::blocked_context(&output, &blocked_report);
 
-    assert!(output.status.success(), "{script} failed\n{context}");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        expected,
-        "{script} output\n{context}"
-    );
+    common::clients::assert_output(&output, script, expected, &context);
     let blocked_sql: Vec<&str> = blocked
         .iter()
         .map(|b| b["sql"].as_str().unwrap_or_default())
@@ -323,11 +314,7 @@ async fn asyncpg_pool_with_a_token_agent() {
         .filter(|l| l["event"] == "statement_blocked")
         .map(|b| b["reason"].as_str().unwrap_or_default().to_owned())
         .collect();
-    let context = format!(
-        "{}\n--- statements actgate blocked ---\n{}",
-        common::describe(&output),
-        blocked.join("\n")
-    );
+    let context = common::clients::blocked_context(&output, &blocked.join("\n"));
     assert!(output.status.success(), "{context}");
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
@@ -412,11 +399,7 @@ async fn any_of_an_array_parameter_as_a_scope() {
         .filter(|l| l["event"] == "statement_blocked")
         .map(|b| format!("{} {}", b["reason"], b["sql"]))
         .collect();
-    let context = format!(
-        "{}\n--- statements actgate blocked ---\n{}",
-        common::describe(&output),
-        blocked.join("\n")
-    );
+    let context = common::clients::blocked_context(&output, &blocked.join("\n"));
     assert!(output.status.success(), "{context}");
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),

@@ -58,14 +58,7 @@ async fn require(modules: &[&str]) {
 
 /// Fails the test unless python3 runs `code`, which imports `what`.
 async fn require_code(code: &str, what: &str) {
-    let mut cmd = python();
-    cmd.arg("-c").arg(code);
-    let output = run(cmd).await;
-    assert!(
-        output.status.success(),
-        "python3 cannot import {what}: {INSTALL_HINT}\n{}",
-        common::describe(&output)
-    );
+    common::clients::require_python(python(), code, what, INSTALL_HINT, RUN_TIMEOUT).await;
 }
 
 /// Runs `python3 tests/drivers/SCRIPT ANALYTICS_URL SUPPORT_BOT_URL`
@@ -106,16 +99,8 @@ async fn run_client(script: &str, expected: &str, blocked: &[(&str, &str, &str)]
         .map(|(a, r, s)| format!("- {a} {r}: {s}"))
         .collect::<Vec<_>>()
         .join("\n");
-    let context = format!(
-        "{}\n--- statements actgate blocked ---\n{report}",
-        common::describe(&output)
-    );
-    assert!(output.status.success(), "{script} failed\n{context}");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        expected,
-        "{script} output\n{context}"
-    );
+    let context = common::clients::blocked_context(&output, &report);
+    common::clients::assert_output(&output, script, expected, &context);
     let mut want = blocked.to_vec();
     want.sort();
     let matches = got.len() == want.len()

@@ -14,18 +14,6 @@ use tokio_postgres::{AsyncMessage, NoTls, SimpleQueryMessage};
 const LIMITED: (&str, &str) = ("limited", "limited-secret");
 const TRUNCATING: (&str, &str) = ("limited-trunc", "limited-trunc-secret");
 
-fn reason(e: &tokio_postgres::Error) -> String {
-    let db = e
-        .as_db_error()
-        .unwrap_or_else(|| panic!("expected a server error: {e}"));
-    assert_eq!(db.code().code(), "42501", "{db:?}");
-    db.detail()
-        .and_then(|d| d.strip_prefix("reason: "))
-        .and_then(|d| d.split(';').next())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 fn code(e: &tokio_postgres::Error) -> String {
     e.as_db_error()
         .map(|d| d.code().code().to_owned())
@@ -57,7 +45,7 @@ async fn extended_protocol_never_delivers_row_six() {
     }
     assert!(rows <= 5, "received {rows} rows");
     assert_eq!(
-        reason(&error.expect("the statement must fail")),
+        common::denial_reason(&error.expect("the statement must fail")),
         "row_limit_exceeded"
     );
     // Within the limit everything arrives; the session is usable.
@@ -71,7 +59,7 @@ async fn extended_protocol_never_delivers_row_six() {
         .query("SELECT id FROM products", &[])
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "row_limit_exceeded");
+    assert_eq!(common::denial_reason(&e), "row_limit_exceeded");
     assert_eq!(
         client
             .query("SELECT id FROM products LIMIT 3", &[])
@@ -90,7 +78,7 @@ async fn simple_protocol_fails_the_statement_and_its_transaction() {
         .simple_query("SELECT id FROM orders ORDER BY id")
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "row_limit_exceeded");
+    assert_eq!(common::denial_reason(&e), "row_limit_exceeded");
     let ok = client
         .simple_query("SELECT id FROM orders ORDER BY id LIMIT 2")
         .await
@@ -108,7 +96,7 @@ async fn simple_protocol_fails_the_statement_and_its_transaction() {
         .simple_query("SELECT id FROM orders")
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "row_limit_exceeded");
+    assert_eq!(common::denial_reason(&e), "row_limit_exceeded");
     let e = client.simple_query("SELECT 1").await.unwrap_err();
     assert_eq!(code(&e), "25P02");
     client.batch_execute("ROLLBACK").await.unwrap();
@@ -124,7 +112,7 @@ async fn extended_protocol_failure_fails_the_transaction_too() {
         .query("SELECT id FROM orders", &[])
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "row_limit_exceeded");
+    assert_eq!(common::denial_reason(&e), "row_limit_exceeded");
     let e = client.query("SELECT 1", &[]).await.unwrap_err();
     assert_eq!(code(&e), "25P02");
     client.batch_execute("ROLLBACK").await.unwrap();
@@ -135,7 +123,7 @@ async fn extended_protocol_failure_fails_the_transaction_too() {
         client.query_one("SELECT 3::int4", &[]),
     );
     assert_eq!(a.unwrap().get::<_, i32>(0), 1);
-    assert_eq!(reason(&b.unwrap_err()), "row_limit_exceeded");
+    assert_eq!(common::denial_reason(&b.unwrap_err()), "row_limit_exceeded");
     assert_eq!(c.unwrap().get::<_, i32>(0), 3);
 }
 
@@ -206,7 +194,7 @@ async fn copy_to_is_limited_too() {
             .await
             .expect_err("over the limit"),
     };
-    assert_eq!(reason(&e), "row_limit_exceeded");
+    assert_eq!(common::denial_reason(&e), "row_limit_exceeded");
     client.simple_query("SELECT 1").await.unwrap();
 }
 
@@ -253,7 +241,7 @@ async fn simple_protocol_write_with_returning_is_undone_over_the_limit() {
         .simple_query("UPDATE orders SET notes = 'ret-over' WHERE id <= 20 RETURNING id")
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "row_limit_exceeded");
+    assert_eq!(common::denial_reason(&e), "row_limit_exceeded");
     assert_eq!(notes("ret-over").await, 0);
     client.simple_query("SELECT 1").await.unwrap();
     // Inside the agent's transaction: undone, and the transaction fails.
@@ -266,7 +254,7 @@ async fn simple_protocol_write_with_returning_is_undone_over_the_limit() {
         .simple_query("UPDATE orders SET notes = 'ret-tx' WHERE id <= 20 RETURNING id")
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "row_limit_exceeded");
+    assert_eq!(common::denial_reason(&e), "row_limit_exceeded");
     let e = client.simple_query("SELECT 1").await.unwrap_err();
     assert_eq!(code(&e), "25P02");
     client.batch_execute("ROLLBACK").await.unwrap();
@@ -303,7 +291,7 @@ async fn simple_protocol_messages_of_reads_fail_as_postgres_fails_them() {
         .simple_query("BEGIN; SELECT id FROM orders; COMMIT")
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "row_limit_exceeded");
+    assert_eq!(common::denial_reason(&e), "row_limit_exceeded");
     let e = client.simple_query("SELECT 1").await.unwrap_err();
     assert_eq!(code(&e), "25P02");
     client.batch_execute("ROLLBACK").await.unwrap();
@@ -312,7 +300,7 @@ async fn simple_protocol_messages_of_reads_fail_as_postgres_fails_them() {
         .simple_query("SELECT id FROM orders LIMIT 1; SELECT id FROM orders; SELECT 2")
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "row_limit_exceeded");
+    assert_eq!(common::denial_reason(&e), "row_limit_exceeded");
     client.simple_query("SELECT 1").await.unwrap();
     // Inside the agent's own transaction a message that commits is refused
     // (its COMMIT would commit earlier work a failure must not); reads
@@ -322,14 +310,14 @@ async fn simple_protocol_messages_of_reads_fail_as_postgres_fails_them() {
         .simple_query("BEGIN; SELECT id FROM orders LIMIT 1; COMMIT")
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "row_limit_side_effects");
+    assert_eq!(common::denial_reason(&e), "row_limit_side_effects");
     client.batch_execute("ROLLBACK").await.unwrap();
     client.batch_execute("BEGIN").await.unwrap();
     let e = client
         .simple_query("SELECT id FROM orders LIMIT 1; SELECT id FROM orders")
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "row_limit_exceeded");
+    assert_eq!(common::denial_reason(&e), "row_limit_exceeded");
     let e = client.simple_query("SELECT 1").await.unwrap_err();
     assert_eq!(code(&e), "25P02");
     client.batch_execute("ROLLBACK").await.unwrap();

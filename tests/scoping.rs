@@ -16,18 +16,6 @@ async fn token_client(proxy: &Proxy, customer: &str) -> tokio_postgres::Client {
     .await
 }
 
-fn reason(e: &tokio_postgres::Error) -> String {
-    let db = e
-        .as_db_error()
-        .unwrap_or_else(|| panic!("expected a server error: {e}"));
-    assert_eq!(db.code().code(), "42501", "{db:?}");
-    db.detail()
-        .and_then(|d| d.strip_prefix("reason: "))
-        .and_then(|d| d.split(';').next())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn a_prepared_statement_is_checked_at_every_bind() {
     let proxy = Proxy::start().await;
@@ -41,7 +29,7 @@ async fn a_prepared_statement_is_checked_at_every_bind() {
     assert!(n > 0);
     // …then to another one: refused at this Bind only.
     let e = client.query_one(&stmt, &[&43i64]).await.unwrap_err();
-    assert_eq!(reason(&e), "scope_violation");
+    assert_eq!(common::denial_reason(&e), "scope_violation");
     let n2: i64 = client.query_one(&stmt, &[&42i64]).await.unwrap().get(0);
     assert_eq!(n, n2, "the session and the statement stay usable");
 }
@@ -69,7 +57,7 @@ async fn text_format_parameters_are_checked_too() {
         )
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "scope_violation");
+    assert_eq!(common::denial_reason(&e), "scope_violation");
 }
 
 #[tokio::test]
@@ -99,13 +87,13 @@ async fn writes_are_scoped_and_limited() {
         )
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "scope_violation");
+    assert_eq!(common::denial_reason(&e), "scope_violation");
     // Another customer's order cannot be touched by literal either.
     let e = client
         .simple_query("UPDATE orders SET notes = 'x' WHERE customer_id = 43")
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "scope_violation");
+    assert_eq!(common::denial_reason(&e), "scope_violation");
     let notes: Option<String> = admin
         .query_one("SELECT notes FROM orders WHERE id = $1", &[&id])
         .await

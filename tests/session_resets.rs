@@ -35,18 +35,6 @@ async fn show(client: &Client, name: &str) -> String {
         .unwrap_or_else(|| panic!("SHOW {name}: no row"))
 }
 
-fn reason(e: &tokio_postgres::Error) -> String {
-    let db = e
-        .as_db_error()
-        .unwrap_or_else(|| panic!("expected a server error: {e}"));
-    assert_eq!(db.code().code(), "42501", "{db:?}");
-    db.detail()
-        .and_then(|d| d.strip_prefix("reason: "))
-        .and_then(|d| d.split(';').next())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// The settings actgate pins in the upstream startup packet, as SHOW
 /// reports them through the proxy.
 async fn pinned(client: &Client) -> Vec<(&'static str, String)> {
@@ -106,7 +94,7 @@ async fn asyncpg_pool_reset_works_for_a_token_agent_and_keeps_the_pins() {
         .simple_query("SELECT id FROM orders WHERE customer_id = 7")
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "scope_violation");
+    assert_eq!(common::denial_reason(&e), "scope_violation");
 
     // Identity and lexing stay pinned around the reset.
     for sql in [
@@ -117,7 +105,7 @@ async fn asyncpg_pool_reset_works_for_a_token_agent_and_keeps_the_pins() {
         "RESET ALL; SET search_path = evil",
     ] {
         let e = client.simple_query(sql).await.unwrap_err();
-        assert_eq!(reason(&e), "setting_pinned", "{sql}");
+        assert_eq!(common::denial_reason(&e), "setting_pinned", "{sql}");
     }
     assert_eq!(pinned(&client).await, before);
 }

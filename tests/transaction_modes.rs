@@ -31,15 +31,14 @@ async fn run(cmd: Command) -> Output {
 }
 
 async fn require_python_module(module: &str) {
-    let mut cmd = python();
-    cmd.arg("-c").arg(format!("import {module}"));
-    let output = run(cmd).await;
-    assert!(
-        output.status.success(),
-        "python3 cannot import {module}: scripts/test.sh installs it \
-         (scripts/ensure-drivers.sh)\n{}",
-        common::describe(&output)
-    );
+    common::clients::require_python(
+        python(),
+        &format!("import {module}"),
+        module,
+        "scripts/test.sh installs it (scripts/ensure-drivers.sh)",
+        RUN_TIMEOUT,
+    )
+    .await;
 }
 
 /// Runs `script` with the proxy URLs of `agents` as arguments and checks
@@ -70,16 +69,8 @@ async fn run_script(script: &str, agents: &[(&str, &str)], expected: &str, denie
         )
     })
     .collect();
-    let context = format!(
-        "{}\n--- statements actgate blocked ---\n{blocked:#?}",
-        common::describe(&output)
-    );
-    assert!(output.status.success(), "{script} failed\n{context}");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        expected,
-        "{script} output\n{context}"
-    );
+    let context = common::clients::blocked_context(&output, &format!("{blocked:#?}"));
+    common::clients::assert_output(&output, script, expected, &context);
     let blocked_sql: Vec<&str> = blocked.iter().map(|(sql, _)| sql.as_str()).collect();
     assert_eq!(blocked_sql, denied, "{context}");
 }

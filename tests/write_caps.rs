@@ -9,18 +9,6 @@ use common::Proxy;
 
 const CAPPED: (&str, &str) = ("capped", "capped-secret");
 
-fn reason(e: &tokio_postgres::Error) -> String {
-    let db = e
-        .as_db_error()
-        .unwrap_or_else(|| panic!("expected a server error: {e}"));
-    assert_eq!(db.code().code(), "42501", "{db:?}");
-    db.detail()
-        .and_then(|d| d.strip_prefix("reason: "))
-        .and_then(|d| d.split(';').next())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// A customer with more than 3 orders, and its order count.
 async fn busy_customer(admin: &tokio_postgres::Client) -> (i64, i64) {
     let row = admin
@@ -31,6 +19,18 @@ async fn busy_customer(admin: &tokio_postgres::Client) -> (i64, i64) {
         .await
         .unwrap();
     (row.get(0), row.get(1))
+}
+
+/// How many orders `customer` has.
+async fn count_orders(admin: &tokio_postgres::Client, customer: i64) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(*) FROM orders WHERE customer_id = $1",
+            &[&customer],
+        )
+        .await
+        .unwrap()
+        .get(0)
 }
 
 async fn count_notes(admin: &tokio_postgres::Client, customer: i64, notes: &str) -> i64 {
@@ -56,7 +56,7 @@ async fn simple_protocol_over_the_cap_leaves_no_effect() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "write_cap_exceeded");
+    assert_eq!(common::denial_reason(&e), "write_cap_exceeded");
     assert_eq!(
         count_notes(&admin, customer, "cap-simple").await,
         0,
@@ -131,7 +131,7 @@ async fn inside_a_transaction_an_over_cap_statement_fails_it_like_an_error() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "write_cap_exceeded");
+    assert_eq!(common::denial_reason(&e), "write_cap_exceeded");
     let e = client.simple_query("SELECT 1").await.unwrap_err();
     assert_eq!(sqlstate(&e), "25P02", "the transaction failed: {e}");
     client
@@ -146,14 +146,7 @@ async fn inside_a_transaction_an_over_cap_statement_fails_it_like_an_error() {
         .await
         .unwrap();
     client.batch_execute("COMMIT").await.unwrap();
-    let left: i64 = admin
-        .query_one(
-            "SELECT count(*) FROM orders WHERE customer_id = $1",
-            &[&customer],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let left = count_orders(&admin, customer).await;
     assert_eq!(left, orders, "the over-cap DELETE left every row in place");
     assert_eq!(count_notes(&admin, customer, "cap-early").await, 1);
     assert_eq!(count_notes(&admin, customer, "cap-late").await, 1);
@@ -172,7 +165,7 @@ async fn inside_a_transaction_an_over_cap_statement_fails_it_like_an_error() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "write_cap_exceeded");
+    assert_eq!(common::denial_reason(&e), "write_cap_exceeded");
     let rows = client.simple_query("COMMIT").await.unwrap();
     assert!(
         rows.iter()
@@ -205,7 +198,7 @@ async fn extended_protocol_in_a_transaction_is_capped() {
         .execute("DELETE FROM orders WHERE customer_id = $1", &[&customer])
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "write_cap_exceeded");
+    assert_eq!(common::denial_reason(&e), "write_cap_exceeded");
     let e = client.execute("SELECT 1", &[]).await.unwrap_err();
     assert_eq!(sqlstate(&e), "25P02", "the transaction failed: {e}");
     client.execute("ROLLBACK", &[]).await.unwrap();
@@ -228,16 +221,12 @@ async fn extended_protocol_in_a_transaction_is_capped() {
     let delete = client.execute("DELETE FROM orders WHERE customer_id = $1", &params);
     let (begun, deleted) = tokio::join!(begin, delete);
     begun.unwrap();
-    assert_eq!(reason(&deleted.unwrap_err()), "write_cap_exceeded");
+    assert_eq!(
+        common::denial_reason(&deleted.unwrap_err()),
+        "write_cap_exceeded"
+    );
     client.execute("COMMIT", &[]).await.unwrap();
-    let left: i64 = admin
-        .query_one(
-            "SELECT count(*) FROM orders WHERE customer_id = $1",
-            &[&customer],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let left = count_orders(&admin, customer).await;
     assert_eq!(left, orders, "the over-cap DELETE left every row in place");
     client.simple_query("SELECT 1").await.unwrap();
 }
@@ -259,7 +248,7 @@ async fn a_capped_write_executed_in_parts_is_undone() {
     // A portal fetched one row at a time.
     let portal = tx.bind(&stmt, &[&customer]).await.unwrap();
     let e = tx.query_portal(&portal, 1).await.unwrap_err();
-    assert_eq!(reason(&e), "write_cap_partial_execute");
+    assert_eq!(common::denial_reason(&e), "write_cap_partial_execute");
     // COMMIT of the failed transaction completes as ROLLBACK.
     tx.commit().await.unwrap();
     assert_eq!(count_notes(&admin, customer, "cap-part").await, 0);
@@ -276,15 +265,8 @@ async fn extended_protocol_over_the_cap_leaves_no_effect() {
         .execute("DELETE FROM orders WHERE customer_id = $1", &[&customer])
         .await
         .unwrap_err();
-    assert_eq!(reason(&e), "write_cap_exceeded");
-    let left: i64 = admin
-        .query_one(
-            "SELECT count(*) FROM orders WHERE customer_id = $1",
-            &[&customer],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    assert_eq!(common::denial_reason(&e), "write_cap_exceeded");
+    let left = count_orders(&admin, customer).await;
     assert_eq!(left, orders);
     // Within the cap it works.
     let id: i64 = admin

@@ -84,3 +84,41 @@ pub fn support_bot_url(proxy: &super::Proxy) -> String {
         "shop",
     )
 }
+
+/// Fails the test unless `python` (a python3 [`command`]) runs `code`,
+/// which imports `what`; `install_hint` says how to get it.
+pub async fn require_python(
+    mut python: Command,
+    code: &str,
+    what: &str,
+    install_hint: &str,
+    timeout: Duration,
+) {
+    python.arg("-c").arg(code);
+    let output = run(python, timeout).await;
+    assert!(
+        output.status.success(),
+        "python3 cannot import {what}: {install_hint}\n{}",
+        super::describe(&output)
+    );
+}
+
+/// The context for assertion messages about a client script's run: its
+/// status and output, then `blocked`, the statements actgate blocked.
+pub fn blocked_context(output: &Output, blocked: &str) -> String {
+    format!(
+        "{}\n--- statements actgate blocked ---\n{blocked}",
+        super::describe(output)
+    )
+}
+
+/// Asserts that `script` exited successfully and printed exactly
+/// `expected`, with `context` in the failure messages.
+pub fn assert_output(output: &Output, script: &str, expected: &str, context: &str) {
+    assert!(output.status.success(), "{script} failed\n{context}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        expected,
+        "{script} output\n{context}"
+    );
+}

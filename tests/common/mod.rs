@@ -337,6 +337,20 @@ pub fn describe(output: &std::process::Output) -> String {
     )
 }
 
+/// The `reason: CODE` in the DETAIL of an actgate refusal; asserts the
+/// error is a server error with SQLSTATE 42501.
+pub fn denial_reason(e: &tokio_postgres::Error) -> String {
+    let db = e
+        .as_db_error()
+        .unwrap_or_else(|| panic!("expected a server error: {e}"));
+    assert_eq!(db.code().code(), "42501", "{db:?}");
+    db.detail()
+        .and_then(|d| d.strip_prefix("reason: "))
+        .and_then(|d| d.split(';').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Loads a rules directory holding one token agent `x` whose file ends
 /// with `sections`; returns the error, which must name the file.
 pub fn rules_error(sections: &str) -> String {
