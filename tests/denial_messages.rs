@@ -28,23 +28,23 @@ fn refusal(e: &tokio_postgres::Error) -> (String, String, String, String) {
 async fn a_parse_failure_says_actgate_could_not_parse_it_and_what_passes() {
     let proxy = Proxy::start().await;
     let client = proxy.connect(ANALYTICS).await;
-    // Simple and extended protocol alike.
-    let simple = client
-        .simple_query("SELEC id FROM orders")
-        .await
-        .unwrap_err();
-    let extended = client.query("SELEC id FROM orders", &[]).await.unwrap_err();
+    // Valid PostgreSQL (adjacent string constants on separate lines are one
+    // constant) that actgate's parser does not read. Simple and extended
+    // protocol alike.
+    let sql = "SELECT id FROM orders WHERE status = 'sh'\n'ipped'";
+    let simple = client.simple_query(sql).await.unwrap_err();
+    let extended = client.query(sql, &[]).await.unwrap_err();
     for e in [simple, extended] {
         let (code, message, detail, hint) = refusal(&e);
         assert_eq!(code, "42501");
         assert!(
             message.starts_with(
-                "actgate denied this statement: its SQL parser could not read it, though it may well be valid PostgreSQL"
+                "actgate denied this statement: PostgreSQL's parser accepts it, but actgate's SQL parser cannot read it"
             ),
             "{message}"
         );
         // Where the parser stopped, in its own words.
-        assert!(message.contains("found: SELEC"), "{message}");
+        assert!(message.contains("found: 'ipped'"), "{message}");
         assert_eq!(detail, "reason: parse_error; rule: builtin.analysis");
         assert!(!hint.contains("check the syntax"), "{hint}");
         assert!(
@@ -53,6 +53,28 @@ async fn a_parse_failure_says_actgate_could_not_parse_it_and_what_passes() {
         );
     }
     // The session is still usable.
+    client.simple_query("SELECT 1").await.unwrap();
+}
+
+#[tokio::test]
+async fn invalid_sql_gets_postgresqls_own_syntax_error() {
+    let proxy = Proxy::start().await;
+    let client = proxy.connect(ANALYTICS).await;
+    let e = client
+        .simple_query("SELEC id FROM orders")
+        .await
+        .unwrap_err();
+    let (code, message, detail, hint) = refusal(&e);
+    assert_eq!(code, "42501");
+    assert_eq!(
+        message,
+        "actgate denied this statement: it is not valid PostgreSQL (PostgreSQL's own parser rejects it: syntax error at or near \"SELEC\")"
+    );
+    assert_eq!(detail, "reason: parse_error; rule: builtin.analysis");
+    assert_eq!(
+        hint,
+        "correct the syntax at that position and send the statement again"
+    );
     client.simple_query("SELECT 1").await.unwrap();
 }
 

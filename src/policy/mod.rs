@@ -22,6 +22,7 @@ mod limits;
 pub mod names;
 pub mod ownership;
 mod params;
+pub mod referee;
 pub mod refusals;
 pub mod risk;
 pub mod rls;
@@ -199,6 +200,32 @@ pub fn analysis_denial(e: &AnalysisError) -> Denial {
             ),
             format!(
                 "rewrite the statement without the construct at that position (PostgreSQL-specific syntax, an unusual clause or operator); {PLAINER_FORMS}"
+            ),
+        ),
+        AnalysisError::ParserGap(why) => (
+            "parse_error",
+            format!(
+                "actgate denied this statement: PostgreSQL's parser accepts it, but actgate's SQL parser cannot read it, and actgate forwards only SQL it has checked (actgate's parser stopped at: {})",
+                why.strip_prefix("sql parser error: ").unwrap_or(why)
+            ),
+            format!(
+                "rewrite the statement without the construct at that position (PostgreSQL-specific syntax, an unusual clause or operator); {PLAINER_FORMS}"
+            ),
+        ),
+        AnalysisError::Invalid(postgres) => (
+            "parse_error",
+            format!(
+                "actgate denied this statement: it is not valid PostgreSQL (PostgreSQL's own parser rejects it: {postgres})"
+            ),
+            "correct the syntax at that position and send the statement again".to_owned(),
+        ),
+        AnalysisError::Disagreement(d) => (
+            "parser_disagreement",
+            format!(
+                "actgate denied this statement: actgate's SQL parser and PostgreSQL's read it differently, so what PostgreSQL would run is not what actgate checked: {d}"
+            ),
+            format!(
+                "write the statement plainly (no unusual quoting, escapes or comments inside names and strings, one statement per message); {PLAINER_FORMS}"
             ),
         ),
         AnalysisError::Unsupported(what) => (

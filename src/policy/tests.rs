@@ -131,24 +131,35 @@ max_rows = 50
 
     #[test]
     fn a_parse_failure_is_actgates_limit_not_the_agents_error() {
-        let d = denial("SELEC 1");
+        // Valid PostgreSQL actgate's parser does not read.
+        let d = denial("SELECT 'a'\n'b'");
         assert_eq!(d.reason, "parse_error");
         assert_eq!(d.rule, "builtin.analysis");
         assert!(
             d.message.starts_with(
-                "actgate denied this statement: its SQL parser could not read it, though it may well be valid PostgreSQL"
+                "actgate denied this statement: PostgreSQL's parser accepts it, but actgate's SQL parser cannot read it"
             ),
             "{}",
             d.message
         );
         // The parser's own words name where it stopped, without its prefix.
-        assert!(d.message.contains("SELEC"), "{}", d.message);
+        assert!(d.message.contains("found: 'b'"), "{}", d.message);
         assert!(!d.message.contains("sql parser error"), "{}", d.message);
         let hint = d.hint.unwrap();
         assert!(!hint.contains("check the syntax"), "{hint}");
         assert!(
             hint.contains("plain SELECT, INSERT, UPDATE and DELETE in standard syntax pass"),
             "{hint}"
+        );
+    }
+
+    #[test]
+    fn invalid_sql_is_told_postgresqls_own_error() {
+        let d = denial("SELEC 1");
+        assert_eq!(d.reason, "parse_error");
+        assert_eq!(
+            d.message,
+            "actgate denied this statement: it is not valid PostgreSQL (PostgreSQL's own parser rejects it: syntax error at or near \"SELEC\")"
         );
     }
 

@@ -3,8 +3,8 @@
 use super::super::names::{QualifiedName, parts};
 use super::{AnalysisError, Walker, unsupported};
 use sqlparser::ast::{
-    Expr, Function, FunctionArguments, ObjectName, ObjectNamePart, Query, Statement, TableFactor,
-    Visit, Visitor,
+    Expr, Function, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, Statement,
+    TableFactor, Visit, Visitor,
 };
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
@@ -38,6 +38,23 @@ fn plain_keyword_call(f: &Function, names: &[&str]) -> bool {
         && !f.uses_odbc_syntax
 }
 
+/// The function PostgreSQL calls for an ordinary call that sqlparser reads
+/// as syntax of its own: `substr(a, 2)`, `substring(a, 2, 3)` (the comma
+/// forms; `SUBSTRING(a FROM 2)` is the grammar's own `pg_catalog.substring`),
+/// `ceil(x)` and `floor(x)`. PostgreSQL resolves these names on the
+/// search_path like any call, so they are calls here too.
+fn call_as_syntax(e: &Expr) -> Option<&'static str> {
+    match e {
+        Expr::Substring {
+            shorthand: true, ..
+        } => Some("substr"),
+        Expr::Substring { special: true, .. } => Some("substring"),
+        Expr::Ceil { .. } => Some("ceil"),
+        Expr::Floor { .. } => Some("floor"),
+        _ => None,
+    }
+}
+
 /// `ROW(…)`: in PostgreSQL's grammar `row` is a column-name keyword, which
 /// cannot name a function unquoted and unqualified, so this is always the
 /// row constructor.
@@ -60,6 +77,8 @@ impl Visitor for FunctionCollector {
             if !strategy && !is_row_constructor(f) {
                 self.found.push(f.name.clone());
             }
+        } else if let Some(name) = call_as_syntax(e) {
+            self.found.push(ObjectName::from(vec![Ident::new(name)]));
         }
         ControlFlow::Continue(())
     }

@@ -34,6 +34,7 @@ pub use info::{
 pub(super) use settings::normalise_setting;
 
 use super::names::{QualifiedName, Resolver, parts};
+use super::referee;
 use super::utility::{self, Parsed};
 pub use super::utility::{CursorRef, Direction};
 use scope::Env;
@@ -62,6 +63,16 @@ pub enum AnalysisError {
     TooLong { length: usize, limit: usize },
     #[error("could not parse the statement: {0}")]
     Parse(String),
+    /// actgate's parser cannot read a statement PostgreSQL's parser
+    /// accepts (the referee's verdict on a [`AnalysisError::Parse`]).
+    #[error("could not parse the statement, which PostgreSQL's parser accepts: {0}")]
+    ParserGap(String),
+    /// PostgreSQL's parser rejects the text: it is not valid PostgreSQL.
+    #[error("the statement is not valid PostgreSQL: {0}")]
+    Invalid(String),
+    /// The two parsers read the text differently (see [`super::referee`]).
+    #[error("actgate's parser and PostgreSQL's read the statement differently: {0}")]
+    Disagreement(Box<super::referee::Disagreement>),
     #[error("could not analyse the statement: {0} is not supported")]
     Unsupported(String),
 }
@@ -82,7 +93,11 @@ pub fn analyze(
             limit: limits.max_sql_bytes,
         });
     }
-    let statements = utility::parse(sql, limits.recursion_limit)?;
+    let statements = match utility::parse(sql, limits.recursion_limit) {
+        Ok(statements) => statements,
+        Err(AnalysisError::Parse(why)) => return Err(unparsed(sql, why)),
+        Err(other) => return Err(other),
+    };
     let (fingerprint, comments) = super::fingerprint::fingerprint_and_comments(sql);
     let mut analysis = Analysis {
         statements: Vec::new(),
@@ -111,7 +126,19 @@ pub fn analyze(
         walker.info.finish();
         analysis.statements.push(walker.info);
     }
-    Ok(analysis)
+    match referee::check(sql, &analysis) {
+        Ok(()) => Ok(analysis),
+        Err(Ok(disagreement)) => Err(AnalysisError::Disagreement(Box::new(disagreement))),
+        Err(Err(postgres)) => Err(AnalysisError::Invalid(postgres)),
+    }
+}
+
+/// A text actgate's parser could not read, as PostgreSQL's parser judges it.
+fn unparsed(sql: &str, why: String) -> AnalysisError {
+    match referee::postgres_reading(sql) {
+        referee::Verdict::Accepts => AnalysisError::ParserGap(why),
+        referee::Verdict::Rejects(postgres) => AnalysisError::Invalid(postgres),
+    }
 }
 
 /// Whether a condition in the statement is true whatever the data: equal

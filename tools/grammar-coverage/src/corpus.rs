@@ -135,7 +135,7 @@ pub fn load(dir: &Path) -> Result<Corpus, String> {
             if !seen.insert(sql.to_owned()) {
                 continue;
             }
-            match pg_query::parse(sql) {
+            match pg_query::parse(sql, pg_query::ParserOptions::DEFAULT) {
                 Ok(parsed) if parsed.protobuf.stmts.len() == 1 => {
                     corpus.note(&parsed);
                     corpus.statements.push(Statement {
