@@ -10,11 +10,18 @@
 # The toolchain this repository is developed with (edition 2024, let chains).
 FROM rust:1.95-bookworm AS builder
 WORKDIR /src
+# The pg_query crate (PostgreSQL's parser, the analysis's referee) compiles C
+# and generates bindings with bindgen, which needs libclang.
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends clang libclang-dev \
+    && rm -rf /var/lib/apt/lists/*
 
 # Dependencies first, in their own layer: rebuilt only when Cargo.toml or
 # Cargo.lock change. Stub targets stand in for the sources (cargo checks that
 # every target the manifest declares exists).
 COPY Cargo.toml Cargo.lock ./
+# The patched sqlparser ([patch.crates-io] in Cargo.toml).
+COPY vendor ./vendor
 RUN mkdir -p src benches tests \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \

@@ -1,6 +1,8 @@
 //! The per-statement cost of the firewall: SQL analysis (what a cache miss
-//! pays), the analysis cache (a hit), and evaluating a policy. Measures;
-//! asserts nothing about time.
+//! pays, the referee included), the referee alone (PostgreSQL's parser
+//! reading the statement again), the analysis cache (a hit: no analysis,
+//! no referee), and evaluating a policy. Measures; asserts nothing about
+//! time.
 //!
 //! `cargo bench --bench policy`
 
@@ -46,6 +48,11 @@ fn bench(c: &mut Criterion) {
             b.iter(|| analyze(black_box(sql), &resolver, AnalysisLimits::default()))
         });
         let analysis = Ok(analyze(sql, &resolver, AnalysisLimits::default()).expect("analysable"));
+        if let Ok(a) = &analysis {
+            c.bench_function(&format!("referee/{name}"), |b| {
+                b.iter(|| actgate::policy::referee::check(black_box(sql), a))
+            });
+        }
         let situation = actgate::policy::Situation::offline(None, &session, None);
         c.bench_function(&format!("evaluate/{name}"), |b| {
             b.iter(|| policy.decide_query(black_box(&analysis), &situation))

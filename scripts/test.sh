@@ -2,7 +2,8 @@
 # The project's single test command: formatting, lints and every test.
 #
 # CI runs this as root on a fresh Debian 12 machine with the Rust toolchain
-# (.ci/run). The tests start throwaway PostgreSQL clusters (src/launcher.rs)
+# (.ci/run). The build needs clang/libclang (scripts/ensure-build-deps.sh
+# installs them as root). The tests start throwaway PostgreSQL clusters (src/launcher.rs)
 # and drive psql, pgbench and openssl, so those must be installed; as root,
 # scripts/ensure-postgres.sh installs whatever is missing with apt-get
 # (postgresql postgresql-contrib postgresql-client openssl), otherwise it
@@ -16,6 +17,8 @@ log() { printf '==> %s\n' "$*"; }
 log "checking for PostgreSQL server binaries, psql, pgbench and openssl (scripts/ensure-postgres.sh)"
 bash scripts/ensure-postgres.sh
 log "using PostgreSQL: $(command -v initdb || ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+log "checking for clang and libclang, which the pg_query crate's build needs (scripts/ensure-build-deps.sh)"
+bash scripts/ensure-build-deps.sh
 log "checking for the client drivers: Python (psycopg, psycopg2, asyncpg, SQLAlchemy, pandas, LangChain, postgres-mcp), Node (node-postgres, pg-cursor, postgres.js, Kysely), pgjdbc and pgx (scripts/ensure-drivers.sh)"
 bash scripts/ensure-drivers.sh
 
