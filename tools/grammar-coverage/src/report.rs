@@ -62,6 +62,7 @@ pub struct Report {
     pub failing_kinds: HashMap<String, usize>,
     pub analysis: Vec<Duration>,
     pub decision: Vec<Duration>,
+    pub referee: Vec<Duration>,
 }
 
 impl Report {
@@ -72,6 +73,7 @@ impl Report {
         }
         self.analysis.push(m.analysis);
         self.decision.push(m.decision);
+        self.referee.extend(m.referee);
         if m.outcome.analysable() {
             return;
         }
@@ -156,10 +158,13 @@ impl Report {
         println!("\nfailing statements by kind: {}", kinds.join(", "));
         let (a50, a99) = percentiles(&mut self.analysis);
         let (d50, d99) = percentiles(&mut self.decision);
+        let (r50, r99) = percentiles(&mut self.referee);
         println!(
-            "\nanalysis: median {:.1} µs, p99 {:.1} µs; decision: median {:.1} µs, p99 {:.1} µs; run {:.1} s",
+            "\nanalysis (referee included): median {:.1} µs, p99 {:.1} µs; of it the referee: median {:.1} µs, p99 {:.1} µs; decision: median {:.1} µs, p99 {:.1} µs; run {:.1} s",
             micros(a50),
             micros(a99),
+            micros(r50),
+            micros(r99),
             micros(d50),
             micros(d99),
             elapsed.as_secs_f64()
@@ -169,6 +174,7 @@ impl Report {
     pub fn json(&mut self, corpus: &Corpus, source: &str, elapsed: Duration) -> Value {
         let (a50, a99) = percentiles(&mut self.analysis);
         let (d50, d99) = percentiles(&mut self.decision);
+        let (r50, r99) = percentiles(&mut self.referee);
         let top: Vec<Value> = self
             .top_groups()
             .into_iter()
@@ -184,6 +190,7 @@ impl Report {
             "top_failures": top,
             "failing_kinds": self.failing_kinds,
             "analysis_us": {"p50": round(micros(a50)), "p99": round(micros(a99))},
+            "referee_us": {"p50": round(micros(r50)), "p99": round(micros(r99))},
             "decision_us": {"p50": round(micros(d50)), "p99": round(micros(d99))},
             "run_s": round(elapsed.as_secs_f64()),
         })

@@ -3,7 +3,7 @@
 use crate::corpus::Statement;
 use actgate::policy::analyze::{AnalysisError, AnalysisLimits, analyze};
 use actgate::policy::names::Resolver;
-use actgate::policy::{Policy, SessionState, Verdict};
+use actgate::policy::{Policy, SessionState, Verdict, referee};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
@@ -93,6 +93,10 @@ pub struct Measured {
     pub outcome: Outcome,
     pub analysis: Duration,
     pub decision: Duration,
+    /// The referee alone (PostgreSQL's parser reading the statement again
+    /// and the comparison), on statements the analysis read; part of
+    /// `analysis`, measured a second time on its own.
+    pub referee: Option<Duration>,
 }
 
 /// Analyses and decides `statement` as a simple Query from the
@@ -107,10 +111,16 @@ pub fn measure(policy: &Policy, statement: &Statement) -> Measured {
     let session = SessionState::default();
     let mut analysis_time = Duration::ZERO;
     let mut decision_time = Duration::ZERO;
+    let mut referee_time = None;
     let run = catch_unwind(AssertUnwindSafe(|| {
         let start = Instant::now();
         let analysis = analyze(&statement.sql, &resolver, AnalysisLimits::default());
         analysis_time = start.elapsed();
+        if let Ok(a) = &analysis {
+            let start = Instant::now();
+            let _ = referee::check(&statement.sql, a);
+            referee_time = Some(start.elapsed());
+        }
         let start = Instant::now();
         let verdict = policy.decide(&analysis, None, &session, None);
         decision_time = start.elapsed();
@@ -132,6 +142,7 @@ pub fn measure(policy: &Policy, statement: &Statement) -> Measured {
         outcome,
         analysis: analysis_time,
         decision: decision_time,
+        referee: referee_time,
     }
 }
 
