@@ -209,7 +209,7 @@ pub fn analysis_denial(e: &AnalysisError) -> Denial {
                 why.strip_prefix("sql parser error: ").unwrap_or(why)
             ),
             format!(
-                "rewrite the statement without the construct at that position (PostgreSQL-specific syntax, an unusual clause or operator); {PLAINER_FORMS}"
+                "PostgreSQL would run this statement, but actgate cannot check it, so it is refused: rewrite it without the construct at that position (PostgreSQL-specific syntax, an unusual clause or operator); {PLAINER_FORMS}"
             ),
         ),
         AnalysisError::Invalid(postgres) => (
