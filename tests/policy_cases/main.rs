@@ -54,6 +54,7 @@ mod functions;
 mod names;
 mod privileges;
 mod reads;
+mod referee;
 mod rule_names;
 mod scoping;
 mod settings;
