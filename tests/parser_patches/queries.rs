@@ -107,6 +107,8 @@ fn table_statement() {
         "TABLE information_schema.enabled_roles ORDER BY role_name",
     );
     round_trips_as("table a union table b", "TABLE a UNION TABLE b");
+    round_trips_as("insert into t table u", "INSERT INTO t TABLE u");
+    round_trips_as("insert into t as x table u", "INSERT INTO t AS x TABLE u");
 }
 
 #[test]

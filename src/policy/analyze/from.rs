@@ -218,6 +218,9 @@ impl Walker<'_> {
                 table_with_joins,
                 alias,
             } => self.nested_join(table_with_joins, alias, scope, env),
+            TableFactor::RowsFrom {
+                functions, alias, ..
+            } => self.rows_from(functions, alias, scope, env),
             TableFactor::TableFunction { expr, alias } => {
                 let lateral = scope.lateral();
                 self.expr(expr, &lateral, env)?;

@@ -19890,6 +19890,10 @@ impl<'a> Parser<'a> {
                 && self
                     .peek_one_of_keywords(&[Keyword::DEFAULT, Keyword::VALUES])
                     .is_none()
+                // actgate patch: table_statement (`INSERT INTO t TABLE u`: the
+                // source, not an alias)
+                && !(dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.peek_keyword(Keyword::TABLE))
             {
                 if self.parse_keyword(Keyword::AS) {
                     Some(TableAliasWithoutColumns {
