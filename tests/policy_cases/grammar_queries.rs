@@ -309,3 +309,74 @@ fn cte_search_and_cycle() {
         ),
     ]);
 }
+
+/// Column aliases on a parenthesised join rename its output columns by
+/// position: a renamed column is the table column at that position (known
+/// from the catalog), or, when a join merges columns (USING, NATURAL) or an
+/// item's columns are unknown, every column of every table joined.
+#[test]
+fn column_aliases_on_a_join() {
+    check(&[
+        (A, "SELECT a FROM (orders CROSS JOIN customers) AS j(a)", "allow"),
+        (
+            A,
+            "SELECT j.x FROM (customers c CROSS JOIN orders o) AS j(i, x)",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT x FROM (customers CROSS JOIN orders) j(i, x)",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT country FROM (customers CROSS JOIN orders) j(i)",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT email FROM (customers CROSS JOIN orders) j(i)",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT j FROM (orders CROSS JOIN orders_2) j(a, b, c, d, e, f, g, h, i, j)",
+            "table_not_allowed",
+        ),
+        (
+            A,
+            "SELECT j FROM (orders CROSS JOIN customers) t(a, b, c, d, e, f, g, h, i, j)",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT k FROM (orders CROSS JOIN customers) t(a, b, c, d, e, f, g, h, i, j, k)",
+            "column_denied",
+        ),
+        (
+            A,
+            "SELECT j.a, j.b FROM (orders o JOIN order_items i ON o.id = i.order_id) AS j(a, b)",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT k FROM (orders JOIN customers USING (id)) j(k, l, m)",
+            "column_denied|ambiguous_column",
+        ),
+        (
+            A,
+            "SELECT a FROM (orders CROSS JOIN staff_users) j(a)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT a FROM ((orders CROSS JOIN customers) CROSS JOIN products) AS j(a, b)",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT a FROM (orders CROSS JOIN (SELECT email FROM customers) s) AS j(a)",
+            "column_denied",
+        ),
+    ]);
+}
