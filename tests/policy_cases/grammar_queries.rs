@@ -248,6 +248,23 @@ fn rows_from_and_column_definitions() {
             "SELECT * FROM generate_series(1, 3) AS g(x int)",
             "allow",
         ),
+        // A pinned setting changed from inside ROWS FROM or a column
+        // definition list stays pinned (the tester may call set_config).
+        (
+            T,
+            "SELECT * FROM ROWS FROM (generate_series(1, 2), set_config('search_path', 'evil', false))",
+            "setting_pinned",
+        ),
+        (
+            T,
+            "SELECT * FROM set_config('standard_conforming_strings', 'off', false) AS (x text)",
+            "setting_pinned",
+        ),
+        (
+            T,
+            "SELECT (set_config('client_encoding', 'SJIS', false)).*",
+            "setting_pinned",
+        ),
     ]);
 }
 
