@@ -334,7 +334,11 @@ fn cte_search_and_cycle() {
 #[test]
 fn column_aliases_on_a_join() {
     check(&[
-        (A, "SELECT a FROM (orders CROSS JOIN customers) AS j(a)", "allow"),
+        (
+            A,
+            "SELECT a FROM (orders CROSS JOIN customers) AS j(a)",
+            "allow",
+        ),
         (
             A,
             "SELECT j.x FROM (customers c CROSS JOIN orders o) AS j(i, x)",
