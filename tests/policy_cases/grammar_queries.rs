@@ -163,7 +163,27 @@ fn table_statement() {
             "WITH orders AS (TABLE staff_users) TABLE orders",
             "table_denied",
         ),
-        (A, "TABLE orders FOR UPDATE", "deny"),
+        // A row lock on `TABLE t` or on a parenthesised body locks what it
+        // reads (support-desk may lock orders, through its update right).
+        (A, "TABLE orders FOR UPDATE", "operation_not_allowed"),
+        (S, "TABLE orders FOR UPDATE", "allow"),
+        (S, "TABLE products FOR SHARE", "operation_not_allowed"),
+        (S, "TABLE orders FOR UPDATE OF orders", "allow"),
+        (
+            S,
+            "(SELECT id FROM products) FOR UPDATE",
+            "operation_not_allowed",
+        ),
+        (
+            S,
+            "(SELECT id FROM orders UNION SELECT id FROM products) FOR UPDATE",
+            "operation_not_allowed",
+        ),
+        (
+            S,
+            "WITH p AS (SELECT 1 AS id) (TABLE products) FOR UPDATE",
+            "operation_not_allowed",
+        ),
         (
             A,
             "INSERT INTO orders TABLE orders",
