@@ -225,6 +225,9 @@ impl Walker<'_> {
                             found.push((t.clone(), c));
                         }
                     }
+                    SourceKind::Group(_) if src.renames.iter().any(|r| r == name) => {
+                        found.extend(Self::renamed_join_column(src, name));
+                    }
                     SourceKind::Group(g) => {
                         for t in g {
                             let has =
@@ -337,6 +340,10 @@ impl Walker<'_> {
                     self.function(&ObjectName::from(vec![ast::Ident::new(name)]))?;
                 }
             },
+            SourceKind::Group(_) if src.renames.iter().any(|r| r == name) => {
+                let candidates = Self::renamed_join_column(src, name);
+                self.read_one_of(name, candidates);
+            }
             SourceKind::Group(g) => {
                 let catalog = self.resolver.catalog;
                 let candidates: Vec<(QualifiedName, ColumnName)> = g
@@ -349,6 +356,17 @@ impl Walker<'_> {
             SourceKind::Other(_) => {}
         }
         Ok(())
+    }
+
+    /// What column alias `name` of an aliased join (`(a JOIN b) AS j(x, y)`)
+    /// denotes in the tables joined.
+    fn renamed_join_column(src: &Source, name: &str) -> Vec<(QualifiedName, ColumnName)> {
+        src.renames
+            .iter()
+            .position(|r| r == name)
+            .and_then(|i| src.rename_targets.get(i))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Whether `alias.name`, where `name` is no column of a table whose

@@ -3,7 +3,7 @@
 
 use super::super::names::{QualifiedName, fold, parts};
 use super::scope::{Env, Scope, Source, SourceKind};
-use super::{Access, AnalysisError, Walker, first_words, last_part, unsupported};
+use super::{Access, AnalysisError, ColumnName, Walker, first_words, last_part, unsupported};
 use sqlparser::ast::{
     self, Expr, ObjectName, Query, SelectItem, SetExpr, TableFactor, TableWithJoins,
 };
@@ -218,6 +218,9 @@ impl Walker<'_> {
                 table_with_joins,
                 alias,
             } => self.nested_join(table_with_joins, alias, scope, env),
+            TableFactor::RowsFrom {
+                functions, alias, ..
+            } => self.rows_from(functions, alias, scope, env),
             TableFactor::TableFunction { expr, alias } => {
                 let lateral = scope.lateral();
                 self.expr(expr, &lateral, env)?;
@@ -315,9 +318,6 @@ impl Walker<'_> {
         scope: &Scope<'_>,
         env: &Env,
     ) -> Result<Source, AnalysisError> {
-        if alias.as_ref().is_some_and(|a| !a.columns.is_empty()) {
-            return unsupported("column aliases on a parenthesised join");
-        }
         let mut inner = Scope::new(scope.parent);
         inner.sources = scope.sources.clone();
         let before = inner.sources.len();
@@ -326,7 +326,7 @@ impl Walker<'_> {
         match alias {
             None if added.len() == 1 => Ok(added.into_iter().next().expect("one source")),
             _ => {
-                let tables = added
+                let tables: Vec<QualifiedName> = added
                     .iter()
                     .flat_map(|s| match &s.kind {
                         SourceKind::Table(t) => vec![t.clone()],
@@ -336,11 +336,94 @@ impl Walker<'_> {
                     .collect();
                 // Without an alias the inner names stay visible;
                 // model that as a group reachable by each name.
-                Ok(Source::new(
+                let renames = alias_columns(alias).unwrap_or_default();
+                let rename_targets =
+                    self.join_rename_targets(table_with_joins, &added, &tables, renames.len());
+                let mut source = Source::new(
                     alias_of(alias).unwrap_or_default(),
                     SourceKind::Group(tables),
-                ))
+                );
+                source.renames = renames;
+                source.rename_targets = rename_targets;
+                Ok(source)
             }
         }
+    }
+}
+
+/// Whether a join merges columns (USING, NATURAL), here or in a
+/// parenthesised join inside: its output columns are then no longer its
+/// items' columns side by side.
+fn merges_columns(twj: &TableWithJoins) -> bool {
+    let nested = |tf: &TableFactor| match tf {
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => merges_columns(table_with_joins),
+        _ => false,
+    };
+    nested(&twj.relation)
+        || twj.joins.iter().any(|j| {
+            use ast::JoinOperator as J;
+            let constraint = match &j.join_operator {
+                J::Join(c)
+                | J::Inner(c)
+                | J::Left(c)
+                | J::LeftOuter(c)
+                | J::Right(c)
+                | J::RightOuter(c)
+                | J::FullOuter(c)
+                | J::CrossJoin(c) => Some(c),
+                _ => None,
+            };
+            nested(&j.relation)
+                || !matches!(
+                    constraint,
+                    Some(ast::JoinConstraint::On(_) | ast::JoinConstraint::None)
+                )
+        })
+}
+
+impl Walker<'_> {
+    /// What each of the first `n` columns of a parenthesised join renamed
+    /// by `AS j(c1, …)` denotes. By position when every item is a table
+    /// whose columns the catalog lists (in attnum order) and no join merges
+    /// columns; otherwise every column of every table joined, a superset.
+    fn join_rename_targets(
+        &self,
+        twj: &TableWithJoins,
+        added: &[Source],
+        tables: &[QualifiedName],
+        n: usize,
+    ) -> Vec<Vec<(QualifiedName, ColumnName)>> {
+        let all: Vec<(QualifiedName, ColumnName)> = tables
+            .iter()
+            .map(|t| (t.clone(), ColumnName::All))
+            .collect();
+        let mut positions = Vec::new();
+        let mut known = !merges_columns(twj);
+        for s in added {
+            let columns = match &s.kind {
+                SourceKind::Table(t) => self
+                    .resolver
+                    .catalog
+                    .and_then(|c| c.columns(t))
+                    .filter(|cols| !cols.is_empty())
+                    .map(|cols| (t, cols)),
+                _ => None,
+            };
+            match columns {
+                Some((t, cols)) => positions.extend(
+                    cols.iter()
+                        .map(|c| (t.clone(), ColumnName::Named(c.clone()))),
+                ),
+                None => known = false,
+            }
+        }
+        (0..n)
+            .map(|i| match positions.get(i) {
+                Some(p) if known => vec![p.clone()],
+                _ => all.clone(),
+            })
+            .collect()
     }
 }

@@ -20,6 +20,7 @@ mod cross_check;
 mod dml;
 mod from;
 mod info;
+mod pg_forms;
 mod pins;
 mod query;
 mod scope;

@@ -58,6 +58,7 @@ impl Walker<'_> {
                     env.with(names[..i].iter().cloned())
                 };
                 self.query(&cte.query, parent, &visible)?;
+                self.cte_clauses(cte, parent, &visible)?;
             }
             env = env.with(names);
         }
@@ -80,6 +81,8 @@ impl Walker<'_> {
         match body {
             SetExpr::Select(s) => self.select(s, parent, env, tail),
             other => {
+                let before = self.info.relations.len();
+                let mut table = None;
                 match other {
                     SetExpr::Query(q) => self.query(q, parent, env)?,
                     SetExpr::SetOperation { left, right, .. } => {
@@ -98,35 +101,52 @@ impl Walker<'_> {
                     | SetExpr::Update(st)
                     | SetExpr::Delete(st)
                     | SetExpr::Merge(st) => self.statement(st, env)?,
-                    SetExpr::Table(t) => {
-                        let Some(table) = &t.table_name else {
-                            return unsupported("TABLE without a name");
-                        };
-                        let mut name = Vec::new();
-                        if let Some(s) = &t.schema_name {
-                            name.push(s.clone());
-                        }
-                        name.push(table.clone());
-                        let obj = ObjectName::from(name);
-                        let folded = parts(&obj).unwrap_or_default();
-                        if folded.len() == 1 && env.has(&folded[0]) {
-                            self.cte_refs.insert(folded);
-                        } else {
-                            let q = self.relation(&obj, Access::Read)?;
-                            self.occurrence(&q, Access::Read);
-                            self.column(&q, ColumnName::All, ColumnAccess::Read);
-                        }
-                    }
+                    SetExpr::Table(t) => table = self.table_body(t, env)?,
                     SetExpr::Select(_) => unreachable!("handled above"),
                 }
-                // ORDER BY/LIMIT of a set operation see only output columns.
+                // ORDER BY/LIMIT of a set operation see only output columns;
+                // a row lock (`TABLE t FOR UPDATE`, `(SELECT …) FOR UPDATE`)
+                // locks the rows of what the body reads.
                 if let Some(tail) = tail {
-                    let scope = Scope::new(parent);
+                    let mut scope = Scope::new(parent);
+                    let source = table.unwrap_or_else(|| {
+                        let mut s = Source::new(String::new(), SourceKind::Other(None));
+                        s.bases = self.info.relations[before..]
+                            .iter()
+                            .filter(|r| r.access == Access::Read)
+                            .map(|r| r.name.clone())
+                            .collect();
+                        s
+                    });
+                    scope.sources.push(source);
                     self.tail(tail, &scope, env)?;
                 }
                 Ok(())
             }
         }
+    }
+
+    /// `TABLE t`: every column of the relation, or a CTE reference. The
+    /// relation is returned as the FROM item a row lock applies to.
+    fn table_body(&mut self, t: &ast::Table, env: &Env) -> Result<Option<Source>, AnalysisError> {
+        let Some(table) = &t.table_name else {
+            return unsupported("TABLE without a name");
+        };
+        let mut name = Vec::new();
+        if let Some(s) = &t.schema_name {
+            name.push(s.clone());
+        }
+        name.push(table.clone());
+        let obj = ObjectName::from(name);
+        let folded = parts(&obj).unwrap_or_default();
+        if folded.len() == 1 && env.has(&folded[0]) {
+            self.cte_refs.insert(folded);
+            return Ok(None);
+        }
+        let q = self.relation(&obj, Access::Read)?;
+        self.occurrence(&q, Access::Read);
+        self.column(&q, ColumnName::All, ColumnAccess::Read);
+        Ok(Some(Source::new(q.name.clone(), SourceKind::Table(q))))
     }
 
     pub(super) fn tail(

@@ -2,6 +2,7 @@
 //! items ([`Scope`] of [`Source`]s).
 
 use super::super::names::QualifiedName;
+use super::ColumnName;
 
 /// CTE names visible at a point of a query.
 #[derive(Debug, Clone, Default)]
@@ -42,6 +43,9 @@ pub(super) struct Source {
     /// For derived tables: the base relations read inside (row locks on
     /// the derived table lock their rows).
     pub(super) bases: Vec<QualifiedName>,
+    /// For an aliased join with column aliases (`(a JOIN b) AS j(x, y)`):
+    /// what each name of `renames` denotes, in the tables joined.
+    pub(super) rename_targets: Vec<Vec<(QualifiedName, ColumnName)>>,
     /// Index into `StatementInfo::occurrences` for a base table.
     pub(super) occurrence: Option<usize>,
 }
@@ -52,6 +56,7 @@ impl Source {
             alias,
             kind,
             renames: Vec::new(),
+            rename_targets: Vec::new(),
             bases: Vec::new(),
             occurrence: None,
         }

@@ -179,6 +179,8 @@ define_keywords!(
     BOOST,
     BOTH,
     BOX,
+    // actgate patch: cte_search_cycle
+    BREADTH,
     BRIN,
     BROWSE,
     BTREE,
@@ -336,6 +338,8 @@ define_keywords!(
     DENSE_RANK,
     DENY,
     DEPENDS,
+    // actgate patch: cte_search_cycle
+    DEPTH,
     DEREF,
     DESC,
     DESCRIBE,
@@ -776,6 +780,8 @@ define_keywords!(
     ORDINALITY,
     ORGANIZATION,
     OTHER,
+    // actgate patch: window_frame_exclude
+    OTHERS,
     OTP,
     OUT,
     OUTER,

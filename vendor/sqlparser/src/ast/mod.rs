@@ -123,6 +123,9 @@ pub use self::query::{
     XmlPassingClause, XmlTableColumn, XmlTableColumnOption,
 };
 
+// actgate patch: rows_from, cte_search_cycle
+pub use self::query::{CteCycle, CteSearch, RowsFromFunction};
+
 pub use self::trigger::{
     TriggerEvent, TriggerExecBody, TriggerExecBodyType, TriggerObject, TriggerPeriod,
     TriggerReferencing, TriggerReferencingType,
@@ -2154,7 +2157,13 @@ impl fmt::Display for Expr {
                 for set in sets {
                     write!(f, "{sep}")?;
                     sep = ", ";
-                    write!(f, "({})", display_comma_separated(set))?;
+                    match set.as_slice() {
+                        // actgate patch: nested_grouping_sets
+                        [nested @ (Expr::GroupingSets(_) | Expr::Rollup(_) | Expr::Cube(_))] => {
+                            write!(f, "{nested}")?
+                        }
+                        _ => write!(f, "({})", display_comma_separated(set))?,
+                    }
                 }
                 write!(f, ")")
             }
@@ -2413,6 +2422,10 @@ impl fmt::Display for WindowSpec {
             } else {
                 write!(f, "{} {}", window_frame.units, window_frame.start_bound)?;
             }
+            // actgate patch: window_frame_exclude
+            if let Some(exclude) = &window_frame.exclude {
+                write!(f, " {exclude}")?;
+            }
         }
         Ok(())
     }
@@ -2435,7 +2448,37 @@ pub struct WindowFrame {
     /// indicates the shorthand form (e.g. `ROWS 1 PRECEDING`), which must
     /// behave the same as `end_bound = WindowFrameBound::CurrentRow`.
     pub end_bound: Option<WindowFrameBound>,
-    // TBD: EXCLUDE
+    // actgate patch: window_frame_exclude
+    /// The frame exclusion (`EXCLUDE CURRENT ROW | GROUP | TIES | NO OTHERS`),
+    /// if written.
+    pub exclude: Option<WindowFrameExclusion>,
+}
+
+// actgate patch: window_frame_exclude
+/// The `EXCLUDE` option of a window frame (PostgreSQL, SQL:2011).
+#[derive(Debug, Copy, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub enum WindowFrameExclusion {
+    /// `EXCLUDE CURRENT ROW`
+    CurrentRow,
+    /// `EXCLUDE GROUP`
+    Group,
+    /// `EXCLUDE TIES`
+    Ties,
+    /// `EXCLUDE NO OTHERS`
+    NoOthers,
+}
+
+impl fmt::Display for WindowFrameExclusion {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            WindowFrameExclusion::CurrentRow => "EXCLUDE CURRENT ROW",
+            WindowFrameExclusion::Group => "EXCLUDE GROUP",
+            WindowFrameExclusion::Ties => "EXCLUDE TIES",
+            WindowFrameExclusion::NoOthers => "EXCLUDE NO OTHERS",
+        })
+    }
 }
 
 impl Default for WindowFrame {
@@ -2447,6 +2490,7 @@ impl Default for WindowFrame {
             units: WindowFrameUnits::Range,
             start_bound: WindowFrameBound::Preceding(None),
             end_bound: None,
+            exclude: None,
         }
     }
 }

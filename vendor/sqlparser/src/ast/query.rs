@@ -811,6 +811,102 @@ pub struct Cte {
     pub materialized: Option<CteAsMaterialized>,
     /// Token for the closing parenthesis of the CTE definition.
     pub closing_paren_token: AttachedToken,
+    // actgate patch: cte_search_cycle
+    /// `SEARCH … FIRST BY … SET …`, if written.
+    pub search: Option<CteSearch>,
+    /// `CYCLE … SET … USING …`, if written.
+    pub cycle: Option<CteCycle>,
+}
+
+// actgate patch: rows_from
+/// One function of `ROWS FROM (…)`: the call and its column definition list
+/// (`AS (a int, b text)`), if any.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub struct RowsFromFunction {
+    /// The function call (an [`Expr::Function`]).
+    pub function: Expr,
+    /// The column definition list, empty if none was written.
+    pub column_definitions: Vec<TableAliasColumnDef>,
+}
+
+impl fmt::Display for RowsFromFunction {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}", self.function)?;
+        if !self.column_definitions.is_empty() {
+            write!(
+                f,
+                " AS ({})",
+                display_comma_separated(&self.column_definitions)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+// actgate patch: cte_search_cycle
+/// `SEARCH { DEPTH | BREADTH } FIRST BY col, … SET seq_col` of a recursive CTE.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub struct CteSearch {
+    /// `BREADTH FIRST` (else `DEPTH FIRST`).
+    pub breadth_first: bool,
+    /// The columns after `BY`.
+    pub columns: Vec<Ident>,
+    /// The sequence column after `SET`.
+    pub set: Ident,
+}
+
+impl fmt::Display for CteSearch {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "SEARCH {} FIRST BY {} SET {}",
+            if self.breadth_first {
+                "BREADTH"
+            } else {
+                "DEPTH"
+            },
+            display_comma_separated(&self.columns),
+            self.set
+        )
+    }
+}
+
+// actgate patch: cte_search_cycle
+/// `CYCLE col, … SET mark_col [TO value DEFAULT value] USING path_col` of a
+/// recursive CTE.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub struct CteCycle {
+    /// The columns after `CYCLE`.
+    pub columns: Vec<Ident>,
+    /// The cycle mark column after `SET`.
+    pub set: Ident,
+    /// The mark value after `TO`, if written.
+    pub mark: Option<Expr>,
+    /// The default value after `DEFAULT` (written with `TO`).
+    pub mark_default: Option<Expr>,
+    /// The path column after `USING`.
+    pub using: Ident,
+}
+
+impl fmt::Display for CteCycle {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "CYCLE {} SET {}",
+            display_comma_separated(&self.columns),
+            self.set
+        )?;
+        if let (Some(to), Some(default)) = (&self.mark, &self.mark_default) {
+            write!(f, " TO {to} DEFAULT {default}")?;
+        }
+        write!(f, " USING {}", self.using)
+    }
 }
 
 impl fmt::Display for Cte {
@@ -835,6 +931,13 @@ impl fmt::Display for Cte {
                 f.write_str(")")?;
             }
         };
+        // actgate patch: cte_search_cycle
+        if let Some(search) = &self.search {
+            write!(f, " {search}")?;
+        }
+        if let Some(cycle) = &self.cycle {
+            write!(f, " {cycle}")?;
+        }
         if let Some(ref fr) = self.from {
             write!(f, " FROM {fr}")?;
         }
@@ -1551,6 +1654,22 @@ pub enum TableFactor {
         /// Expression representing the table function call.
         expr: Expr,
         /// Optional alias for the table function result.
+        alias: Option<TableAlias>,
+    },
+    // actgate patch: rows_from
+    /// PostgreSQL's `[LATERAL] ROWS FROM (f(x) [AS (col type, …)], …)
+    /// [WITH ORDINALITY] [alias]`, and one function with a column definition
+    /// list but no alias name, `f(x) AS (col type, …)` (`rows_from` false).
+    RowsFrom {
+        /// Whether the item is LATERAL.
+        lateral: bool,
+        /// Whether `ROWS FROM (…)` was written (else one bare function).
+        rows_from: bool,
+        /// The functions, each with its column definition list.
+        functions: Vec<RowsFromFunction>,
+        /// Whether `WITH ORDINALITY` was specified.
+        with_ordinality: bool,
+        /// Optional alias for the result.
         alias: Option<TableAlias>,
     },
     /// `e.g. LATERAL FLATTEN(<args>)[ AS <alias> ]`
@@ -2354,6 +2473,30 @@ impl fmt::Display for TableFactor {
                 }
                 write!(f, "{name}")?;
                 write!(f, "({})", display_comma_separated(args))?;
+                if *with_ordinality {
+                    write!(f, " WITH ORDINALITY")?;
+                }
+                if let Some(alias) = alias {
+                    write!(f, " {alias}")?;
+                }
+                Ok(())
+            }
+            // actgate patch: rows_from
+            TableFactor::RowsFrom {
+                lateral,
+                rows_from,
+                functions,
+                with_ordinality,
+                alias,
+            } => {
+                if *lateral {
+                    write!(f, "LATERAL ")?;
+                }
+                if *rows_from {
+                    write!(f, "ROWS FROM ({})", display_comma_separated(functions))?;
+                } else {
+                    write!(f, "{}", display_comma_separated(functions))?;
+                }
                 if *with_ordinality {
                     write!(f, " WITH ORDINALITY")?;
                 }

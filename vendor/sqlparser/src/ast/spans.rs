@@ -205,6 +205,9 @@ impl Spanned for Cte {
             from,
             materialized: _, // enum
             closing_paren_token,
+            // actgate patch: cte_search_cycle
+            search: _,
+            cycle: _,
         } = self;
 
         union_spans(
@@ -2190,6 +2193,15 @@ impl Spanned for TableFactor {
                     .iter()
                     .map(|i| i.span())
                     .chain(args.iter().map(|i| i.span()))
+                    .chain(alias.as_ref().map(|alias| alias.span())),
+            ),
+            // actgate patch: rows_from
+            TableFactor::RowsFrom {
+                functions, alias, ..
+            } => union_spans(
+                functions
+                    .iter()
+                    .map(|f| f.function.span())
                     .chain(alias.as_ref().map(|alias| alias.span())),
             ),
             TableFactor::JsonTable { .. } => Span::empty(),

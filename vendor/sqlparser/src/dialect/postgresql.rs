@@ -351,6 +351,11 @@ impl Dialect for PostgreSqlDialect {
         true
     }
 
+    // actgate patch: select_expr_star (`SELECT (f(x)).*`, `(row_var).*`)
+    fn supports_select_expr_star(&self) -> bool {
+        true
+    }
+
     fn supports_drop_group(&self) -> bool {
         true
     }

@@ -678,6 +678,11 @@ impl<'a> Parser<'a> {
                     self.prev_token();
                     self.parse_query().map(Into::into)
                 }
+                // actgate patch: table_statement (`TABLE t` is `SELECT * FROM t`)
+                Keyword::TABLE if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                    self.prev_token();
+                    self.parse_query().map(Into::into)
+                }
                 Keyword::TRUNCATE => self.parse_truncate().map(Into::into),
                 Keyword::ATTACH => {
                     if dialect_of!(self is DuckDbDialect) {
@@ -2138,7 +2143,11 @@ impl<'a> Parser<'a> {
                     Token::Mul => {
                         // Postgres explicitly allows funcnm(tablenm.*) and the
                         // function array_agg traverses this control flow
-                        if dialect_of!(self is PostgreSqlDialect) {
+                        // actgate patch: select_expr_star (`(f(x)).*` leaves
+                        // the `.*` to the select item, as other dialects do)
+                        if dialect_of!(self is PostgreSqlDialect)
+                            && Self::is_all_ident(&root, &chain)
+                        {
                             ending_wildcard = Some(self.next_token());
                         } else {
                             // Put back the consumed `.` tokens before exiting.
@@ -2779,10 +2788,32 @@ impl<'a> Parser<'a> {
         } else {
             (self.parse_window_frame_bound()?, None)
         };
+        // actgate patch: window_frame_exclude
+        let exclude = if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::EXCLUDE)
+        {
+            Some(if self.parse_keywords(&[Keyword::CURRENT, Keyword::ROW]) {
+                WindowFrameExclusion::CurrentRow
+            } else if self.parse_keyword(Keyword::GROUP) {
+                WindowFrameExclusion::Group
+            } else if self.parse_keyword(Keyword::TIES) {
+                WindowFrameExclusion::Ties
+            } else if self.parse_keywords(&[Keyword::NO, Keyword::OTHERS]) {
+                WindowFrameExclusion::NoOthers
+            } else {
+                return self.expected_ref(
+                    "CURRENT ROW, GROUP, TIES or NO OTHERS after EXCLUDE",
+                    self.peek_token_ref(),
+                );
+            })
+        } else {
+            None
+        };
         Ok(WindowFrame {
             units,
             start_bound,
             end_bound,
+            exclude,
         })
     }
 
@@ -2795,7 +2826,11 @@ impl<'a> Parser<'a> {
                 None
             } else {
                 Some(Box::new(match &self.peek_token_ref().token {
-                    Token::SingleQuotedString(_) => self.parse_interval()?,
+                    // actgate patch: window_frame_offset_expr (PostgreSQL's
+                    // offset is any expression, e.g. `'1 year'::interval`)
+                    Token::SingleQuotedString(_) if !dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                        self.parse_interval()?
+                    }
                     _ => self.parse_expr()?,
                 }))
             };
@@ -2809,12 +2844,27 @@ impl<'a> Parser<'a> {
         }
     }
 
+    // actgate patch: nested_grouping_sets
+    /// One element of `GROUPING SETS (…)`: PostgreSQL also accepts a nested
+    /// `GROUPING SETS`, `ROLLUP` or `CUBE` there, kept as a one-element set.
+    fn parse_grouping_set(&mut self) -> Result<Vec<Expr>, ParserError> {
+        let nested = dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && (self.peek_keywords(&[Keyword::GROUPING, Keyword::SETS])
+                || ((self.peek_keyword(Keyword::ROLLUP) || self.peek_keyword(Keyword::CUBE))
+                    && self.peek_nth_token_ref(1).token == Token::LParen));
+        if nested {
+            Ok(vec![self.parse_group_by_expr()?])
+        } else {
+            self.parse_tuple(true, true)
+        }
+    }
+
     /// Parse a group by expr. Group by expr can be one of group sets, roll up, cube, or simple expr.
     fn parse_group_by_expr(&mut self) -> Result<Expr, ParserError> {
         if self.dialect.supports_group_by_expr() {
             if self.parse_keywords(&[Keyword::GROUPING, Keyword::SETS]) {
                 self.expect_token(&Token::LParen)?;
-                let result = self.parse_comma_separated(|p| p.parse_tuple(true, true))?;
+                let result = self.parse_comma_separated(|p| p.parse_grouping_set())?;
                 self.expect_token(&Token::RParen)?;
                 Ok(Expr::GroupingSets(result))
             } else if self.parse_keyword(Keyword::CUBE) {
@@ -15954,6 +16004,8 @@ impl<'a> Parser<'a> {
                     from: None,
                     materialized: None,
                     closing_paren_token: closing_paren_token.into(),
+                    search: None,
+                    cycle: None,
                 };
                 if self.parse_keyword(Keyword::FROM) {
                     cte.from = Some(self.parse_identifier()?);
@@ -15999,11 +16051,66 @@ impl<'a> Parser<'a> {
             from: None,
             materialized: is_materialized,
             closing_paren_token: closing_paren_token.into(),
+            search: None,
+            cycle: None,
         };
+        // actgate patch: cte_search_cycle
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            cte.search = self.parse_cte_search()?;
+            cte.cycle = self.parse_cte_cycle()?;
+        }
         if self.dialect.supports_from_first_insert() && self.parse_keyword(Keyword::FROM) {
             cte.from = Some(self.parse_identifier()?);
         }
         Ok(cte)
+    }
+
+    // actgate patch: cte_search_cycle
+    /// `SEARCH { DEPTH | BREADTH } FIRST BY col, … SET col` after a CTE.
+    fn parse_cte_search(&mut self) -> Result<Option<CteSearch>, ParserError> {
+        let breadth_first = if self.parse_keywords(&[Keyword::SEARCH, Keyword::DEPTH]) {
+            false
+        } else if self.parse_keywords(&[Keyword::SEARCH, Keyword::BREADTH]) {
+            true
+        } else {
+            return Ok(None);
+        };
+        self.expect_keywords(&[Keyword::FIRST, Keyword::BY])?;
+        let columns = self.parse_comma_separated(|p| p.parse_identifier())?;
+        self.expect_keyword_is(Keyword::SET)?;
+        let set = self.parse_identifier()?;
+        Ok(Some(CteSearch {
+            breadth_first,
+            columns,
+            set,
+        }))
+    }
+
+    // actgate patch: cte_search_cycle
+    /// `CYCLE col, … SET col [TO value DEFAULT value] USING col` after a CTE.
+    fn parse_cte_cycle(&mut self) -> Result<Option<CteCycle>, ParserError> {
+        if !self.parse_keyword(Keyword::CYCLE) {
+            return Ok(None);
+        }
+        let columns = self.parse_comma_separated(|p| p.parse_identifier())?;
+        self.expect_keyword_is(Keyword::SET)?;
+        let set = self.parse_identifier()?;
+        let (mark, mark_default) = if self.parse_keyword(Keyword::TO) {
+            let to = self.parse_expr()?;
+            self.expect_keyword_is(Keyword::DEFAULT)?;
+            (Some(to), Some(self.parse_expr()?))
+        } else {
+            (None, None)
+        };
+        self.expect_keyword_is(Keyword::USING)?;
+        let using = self.parse_identifier()?;
+        Ok(Some(CteCycle {
+            columns,
+            set,
+            mark,
+            mark_default,
+            using,
+        }))
     }
 
     /// Parse a "query body", which is an expression with roughly the
@@ -17389,19 +17496,126 @@ impl<'a> Parser<'a> {
         )
     }
 
+    // actgate patch: rows_from
+    /// `ROWS FROM (f(x) [AS (col type, …)], …) [WITH ORDINALITY] [alias]`,
+    /// after `ROWS FROM`.
+    fn parse_rows_from(&mut self, lateral: bool) -> Result<TableFactor, ParserError> {
+        self.expect_token(&Token::LParen)?;
+        let functions = self.parse_comma_separated(|p| {
+            let function = p.parse_expr()?;
+            if !matches!(function, Expr::Function(_)) {
+                return parser_err!(
+                    format!("a function call in ROWS FROM, found {function}"),
+                    function.span().start
+                );
+            }
+            let column_definitions = if p.parse_keyword(Keyword::AS) {
+                p.expect_token(&Token::LParen)?;
+                p.prev_token();
+                p.parse_table_alias_column_defs()?
+            } else {
+                vec![]
+            };
+            Ok(RowsFromFunction {
+                function,
+                column_definitions,
+            })
+        })?;
+        self.expect_token(&Token::RParen)?;
+        let with_ordinality = self.parse_keywords(&[Keyword::WITH, Keyword::ORDINALITY]);
+        let alias = self.maybe_parse_table_alias()?;
+        Ok(TableFactor::RowsFrom {
+            lateral,
+            rows_from: true,
+            functions,
+            with_ordinality,
+            alias,
+        })
+    }
+
+    // actgate patch: rows_from
+    /// PostgreSQL's column definition list without an alias name after a
+    /// function in FROM: `AS (col type, …)`.
+    fn maybe_parse_column_definition_list(
+        &mut self,
+    ) -> Result<Option<Vec<TableAliasColumnDef>>, ParserError> {
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.peek_keyword(Keyword::AS)
+            && self.peek_nth_token_ref(1).token == Token::LParen
+        {
+            self.expect_keyword_is(Keyword::AS)?;
+            Ok(Some(self.parse_table_alias_column_defs()?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    // actgate patch: rows_from
+    /// One function in FROM with a column definition list and no alias name.
+    fn bare_rows_from(
+        lateral: bool,
+        name: ObjectName,
+        args: Vec<FunctionArg>,
+        with_ordinality: bool,
+        column_definitions: Vec<TableAliasColumnDef>,
+    ) -> TableFactor {
+        let function = Expr::Function(Function {
+            name,
+            uses_odbc_syntax: false,
+            parameters: FunctionArguments::None,
+            args: FunctionArguments::List(FunctionArgumentList {
+                duplicate_treatment: None,
+                args,
+                clauses: vec![],
+            }),
+            filter: None,
+            null_treatment: None,
+            over: None,
+            within_group: vec![],
+        });
+        TableFactor::RowsFrom {
+            lateral,
+            rows_from: false,
+            functions: vec![RowsFromFunction {
+                function,
+                column_definitions,
+            }],
+            with_ordinality,
+            alias: None,
+        }
+    }
+
     /// A table name or a parenthesized subquery, followed by optional `[AS] alias`
     #[cfg_attr(feature = "recursive-protection", recursive::recursive)]
     pub fn parse_table_factor(&mut self) -> Result<TableFactor, ParserError> {
         let _guard = self.recursion_counter.try_decrease()?;
+        // actgate patch: rows_from
+        let pg = dialect_of!(self is PostgreSqlDialect | GenericDialect);
+        if pg && self.parse_keywords(&[Keyword::ROWS, Keyword::FROM]) {
+            return self.parse_rows_from(false);
+        }
         if self.parse_keyword(Keyword::LATERAL) {
             // LATERAL must always be followed by a subquery or table function.
             if self.consume_token(&Token::LParen) {
                 self.parse_derived_table_factor(Lateral)
+            } else if pg && self.parse_keywords(&[Keyword::ROWS, Keyword::FROM]) {
+                // actgate patch: rows_from
+                self.parse_rows_from(true)
             } else {
                 let name = self.parse_object_name(false)?;
                 self.expect_token(&Token::LParen)?;
                 let args = self.parse_optional_args()?;
                 let with_ordinality = self.parse_keywords(&[Keyword::WITH, Keyword::ORDINALITY]);
+                // actgate patch: rows_from
+                if let Some(defs) = self.maybe_parse_column_definition_list()? {
+                    return Ok(Self::bare_rows_from(
+                        true,
+                        name,
+                        args,
+                        with_ordinality,
+                        defs,
+                    ));
+                }
                 let alias = self.maybe_parse_table_alias()?;
                 Ok(TableFactor::Function {
                     lateral: true,
@@ -17518,6 +17732,8 @@ impl<'a> Parser<'a> {
                         TableFactor::Derived { alias, .. }
                         | TableFactor::Table { alias, .. }
                         | TableFactor::Function { alias, .. }
+                        // actgate patch: rows_from
+                        | TableFactor::RowsFrom { alias, .. }
                         | TableFactor::UNNEST { alias, .. }
                         | TableFactor::JsonTable { alias, .. }
                         | TableFactor::XmlTable { alias, .. }
@@ -17715,6 +17931,20 @@ impl<'a> Parser<'a> {
             };
 
             let with_ordinality = self.parse_keywords(&[Keyword::WITH, Keyword::ORDINALITY]);
+
+            // actgate patch: rows_from
+            if let Some(args) = args.as_ref().filter(|a| a.settings.is_none()) {
+                if let Some(defs) = self.maybe_parse_column_definition_list()? {
+                    let args = args.args.clone();
+                    return Ok(Self::bare_rows_from(
+                        false,
+                        name,
+                        args,
+                        with_ordinality,
+                        defs,
+                    ));
+                }
+            }
 
             let mut sample = None;
             if self.dialect.supports_table_sample_before_alias() {
@@ -19660,6 +19890,10 @@ impl<'a> Parser<'a> {
                 && self
                     .peek_one_of_keywords(&[Keyword::DEFAULT, Keyword::VALUES])
                     .is_none()
+                // actgate patch: table_statement (`INSERT INTO t TABLE u`: the
+                // source, not an alias)
+                && !(dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.peek_keyword(Keyword::TABLE))
             {
                 if self.parse_keyword(Keyword::AS) {
                     Some(TableAliasWithoutColumns {
