@@ -324,15 +324,18 @@ fn cte_search_and_cycle() {
             "WITH RECURSIVE c(e) AS (SELECT email FROM customers UNION ALL SELECT e FROM c) SEARCH DEPTH FIRST BY e SET s SELECT * FROM c",
             "column_denied",
         ),
+        // PostgreSQL takes only a constant as a CYCLE mark value (sqlparser
+        // takes any expression): the referee refuses the rest as invalid,
+        // before anything hidden in it could run.
         (
             A,
             "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) CYCLE n SET c TO (SELECT max(username) FROM staff_users) DEFAULT 'N' USING p SELECT * FROM t",
-            "table_denied",
+            "parse_error",
         ),
         (
             A,
             "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) CYCLE n SET c TO 'Y' DEFAULT pg_read_file('/etc/passwd') USING p SELECT * FROM t",
-            "function_not_allowed",
+            "parse_error",
         ),
         (
             A,
