@@ -18,6 +18,8 @@ pub(super) fn written_values(
     for a in assignments {
         match &a.target {
             ast::AssignmentTarget::ColumnName(n) => out.push((first_part(n)?, pin_value(&a.value))),
+            // `SET a[1] = v` writes an element: the column's new value is not `v`.
+            ast::AssignmentTarget::Subscripted { column, .. } => out.push((first_part(column)?, None)),
             ast::AssignmentTarget::Tuple(ns) => {
                 // (a, b) = (1, 2) or = (SELECT …): values by position when evident.
                 let values: Vec<Option<PinValue>> = match strip_nested(&a.value) {
@@ -58,6 +60,8 @@ impl Walker<'_> {
                 .map(first_part)
                 .collect::<Result<_, _>>()?
         };
+        // `(a[1], …)` writes an element of `a`: its value is not the column's.
+        let whole = |i: usize| ins.column_subscripts.get(i).is_none_or(Vec::is_empty);
         let mut rows = Vec::new();
         for row in &values.rows {
             if row.content.len() > columns.len() {
@@ -67,7 +71,8 @@ impl Walker<'_> {
                 columns
                     .iter()
                     .zip(row.content.iter())
-                    .map(|(c, e)| (c.clone(), pin_value(e)))
+                    .enumerate()
+                    .map(|(i, (c, e))| (c.clone(), if whole(i) { pin_value(e) } else { None }))
                     .collect(),
             );
         }
@@ -105,6 +110,8 @@ impl Walker<'_> {
             let col = first_part(c)?;
             self.column(&target, ColumnName::Named(col), ColumnAccess::Write);
         }
+        // Subscripts of target columns see no table's columns.
+        self.visit_exprs(&ins.column_subscripts, &Scope::new(None), env)?;
         if let Some(q) = &ins.source {
             self.query(q, None, env)?;
         }
@@ -120,13 +127,7 @@ impl Walker<'_> {
         match &ins.on {
             None => {}
             Some(ast::OnInsert::OnConflict(oc)) => {
-                if let Some(ast::ConflictTarget::Columns { columns: cols, .. }) =
-                    &oc.conflict_target
-                {
-                    for c in cols {
-                        self.column(&target, ColumnName::Named(fold(c)), ColumnAccess::Read);
-                    }
-                }
+                self.conflict_target(&target, oc.conflict_target.as_ref(), &scope, env)?;
                 if let ast::OnConflictAction::DoUpdate(du) = &oc.action {
                     self.info.class(Class::Update);
                     self.info.relations.push(RelationUse {
@@ -155,6 +156,42 @@ impl Walker<'_> {
         Ok(())
     }
 
+    /// The arbiter of ON CONFLICT: columns, or index expressions and the
+    /// index predicate, all over the target's columns.
+    fn conflict_target(
+        &mut self,
+        target: &QualifiedName,
+        conflict: Option<&ast::ConflictTarget>,
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        let predicate = match conflict {
+            None | Some(ast::ConflictTarget::OnConstraint(_)) => None,
+            Some(ast::ConflictTarget::Columns { columns, predicate }) => {
+                for c in columns {
+                    self.column(target, ColumnName::Named(fold(c)), ColumnAccess::Read);
+                }
+                predicate.as_ref()
+            }
+            Some(ast::ConflictTarget::IndexElements {
+                elements,
+                predicate,
+            }) => {
+                for e in elements {
+                    if e.column.with_fill.is_some() {
+                        return unsupported("WITH FILL in ON CONFLICT");
+                    }
+                    self.expr(&e.column.expr, scope, env)?;
+                }
+                predicate.as_ref()
+            }
+        };
+        match predicate {
+            Some(p) => self.expr(p, scope, env),
+            None => Ok(()),
+        }
+    }
+
     pub(super) fn assignments(
         &mut self,
         target: &QualifiedName,
@@ -166,6 +203,11 @@ impl Walker<'_> {
             let names: Vec<&ObjectName> = match &a.target {
                 ast::AssignmentTarget::ColumnName(n) => vec![n],
                 ast::AssignmentTarget::Tuple(ns) => ns.iter().collect(),
+                ast::AssignmentTarget::Subscripted { column, subscripts } => {
+                    // The subscripts are expressions over the same scope.
+                    self.visit_exprs(subscripts, scope, env)?;
+                    vec![column]
+                }
             };
             for n in names {
                 // `SET col.field = …` assigns to `col`.

@@ -569,6 +569,7 @@ define_keywords!(
     INVOKER,
     IO,
     IS,
+    ISNULL, // actgate patch: isnull-postfix
     ISODOW,
     ISOLATION,
     ISOWEEK,

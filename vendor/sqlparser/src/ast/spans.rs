@@ -1498,6 +1498,7 @@ impl Spanned for Insert {
             table,
             table_alias,
             columns,
+            column_subscripts, // actgate patch: subscripted-insert-column
             by_name: _,   // bool
             overwrite: _, // bool
             source,
@@ -1525,6 +1526,7 @@ impl Spanned for Insert {
                 .chain(core::iter::once(table.span()))
                 .chain(table_alias.iter().map(|k| k.alias.span))
                 .chain(columns.iter().map(|i| i.span()))
+                .chain(column_subscripts.iter().flatten().map(|s| s.span()))
                 .chain(source.as_ref().map(|q| q.span()))
                 .chain(assignments.iter().map(|i| i.span()))
                 .chain(partitioned.iter().flat_map(|i| i.iter().map(|k| k.span())))
@@ -1568,6 +1570,16 @@ impl Spanned for ConflictTarget {
                     .chain(predicate.iter().map(|p| p.span())),
             ),
             ConflictTarget::OnConstraint(object_name) => object_name.span(),
+            // actgate patch: conflict-index-expressions
+            ConflictTarget::IndexElements {
+                elements,
+                predicate,
+            } => union_spans(
+                elements
+                    .iter()
+                    .map(|e| e.span())
+                    .chain(predicate.iter().map(|p| p.span())),
+            ),
         }
     }
 }
@@ -1622,6 +1634,10 @@ impl Spanned for AssignmentTarget {
         match self {
             AssignmentTarget::ColumnName(object_name) => object_name.span(),
             AssignmentTarget::Tuple(vec) => union_spans(vec.iter().map(|i| i.span())),
+            // actgate patch: subscripted-assignment-target
+            AssignmentTarget::Subscripted { column, subscripts } => column
+                .span()
+                .union(&union_spans(subscripts.iter().map(|s| s.span()))),
         }
     }
 }
@@ -1683,6 +1699,7 @@ impl Spanned for Expr {
             Expr::Between {
                 expr,
                 negated: _,
+                symmetric: _, // actgate patch: between-symmetric
                 low,
                 high,
             } => expr.span().union(&low.span()).union(&high.span()),
@@ -1844,6 +1861,7 @@ impl Spanned for Expr {
                     .chain(iter::once(token.0.span)),
             ),
             Expr::OuterJoin(expr) => expr.span(),
+            Expr::CurrentOf(cursor) => cursor.span, // actgate patch: where-current-of
             Expr::Prior(expr) => expr.span(),
             Expr::Lambda(_) => Span::empty(),
             Expr::MemberOf(member_of) => member_of.value.span().union(&member_of.array.span()),
@@ -2366,6 +2384,8 @@ impl Spanned for FunctionArgExpr {
     fn span(&self) -> Span {
         match self {
             FunctionArgExpr::Expr(expr) => expr.span(),
+            // actgate patch: variadic-function-argument
+            FunctionArgExpr::Variadic(expr) => expr.span(),
             FunctionArgExpr::QualifiedWildcard(object_name) => {
                 union_spans(object_name.0.iter().map(|i| i.span()))
             }

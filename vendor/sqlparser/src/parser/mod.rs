@@ -1643,6 +1643,16 @@ impl<'a> Parser<'a> {
                 self.prev_token();
                 Ok(Some(self.parse_substring()?))
             }
+            // actgate patch: collation-for
+            Keyword::COLLATION
+                if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.parse_keyword(Keyword::FOR) =>
+            {
+                self.expect_token(&Token::LParen)?;
+                let expr = self.parse_expr()?;
+                self.expect_token(&Token::RParen)?;
+                Ok(Some(pg_catalog_call("pg_collation_for", vec![expr])))
+            }
             Keyword::OVERLAY => Ok(Some(self.parse_overlay_expr()?)),
             Keyword::TRIM => Ok(Some(self.parse_trim_expr()?)),
             Keyword::INTERVAL => Ok(Some(self.parse_interval()?)),
@@ -3131,6 +3141,17 @@ impl<'a> Parser<'a> {
         };
         self.expect_token(&Token::LParen)?;
         let expr = self.parse_expr()?;
+        // actgate patch: substring-similar
+        if !shorthand
+            && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::SIMILAR)
+        {
+            let pattern = self.parse_expr()?;
+            self.expect_keyword_is(Keyword::ESCAPE)?;
+            let escape = self.parse_expr()?;
+            self.expect_token(&Token::RParen)?;
+            return Ok(pg_catalog_call("substring", vec![expr, pattern, escape]));
+        }
         let mut from_expr = None;
         let special = self.consume_token(&Token::Comma);
         if special || self.parse_keyword(Keyword::FROM) {
@@ -4279,6 +4300,10 @@ impl<'a> Parser<'a> {
                 Keyword::NOTNULL if dialect.supports_notnull_operator() => {
                     Ok(Expr::IsNotNull(Box::new(expr)))
                 }
+                // actgate patch: isnull-postfix
+                Keyword::ISNULL if dialect.supports_notnull_operator() => {
+                    Ok(Expr::IsNull(Box::new(expr)))
+                }
                 Keyword::MEMBER => {
                     if self.parse_keyword(Keyword::OF) {
                         self.expect_token(&Token::LParen)?;
@@ -4605,6 +4630,12 @@ impl<'a> Parser<'a> {
 
     /// Parses `BETWEEN <low> AND <high>`, assuming the `BETWEEN` keyword was already consumed.
     pub fn parse_between(&mut self, expr: Expr, negated: bool) -> Result<Expr, ParserError> {
+        // actgate patch: between-symmetric
+        let symmetric = dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && match self.parse_one_of_keywords(&[Keyword::SYMMETRIC, Keyword::ASYMMETRIC]) {
+                Some(Keyword::SYMMETRIC) => true,
+                _ => false,
+            };
         let mut low = self.parse_subexpr(self.dialect.between_low_bound_precedence())?;
         if self.dialect.supports_comparison_in_between_low_bound()
             && matches!(
@@ -4626,6 +4657,7 @@ impl<'a> Parser<'a> {
         Ok(Expr::Between {
             expr: Box::new(expr),
             negated,
+            symmetric,
             low: Box::new(low),
             high: Box::new(high),
         })
@@ -14931,6 +14963,32 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// actgate patch: subscripted-insert-column
+    /// The optional column list of an INSERT; PostgreSQL lets each column
+    /// carry subscripts (`(a[1:2], b)`). The second list is empty when no
+    /// column has one, else holds each column's subscripts.
+    fn parse_insert_columns(
+        &mut self,
+        allow_empty: bool,
+    ) -> Result<(Vec<ObjectName>, Vec<Vec<Subscript>>), ParserError> {
+        if !dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            let columns = self.parse_parenthesized_qualified_column_list(Optional, allow_empty)?;
+            return Ok((columns, vec![]));
+        }
+        let pairs = self.parse_parenthesized_column_list_inner(Optional, allow_empty, |p| {
+            let column = p.parse_object_name(true)?;
+            let subscripts = if p.peek_token_ref().token == Token::LBracket {
+                p.parse_column_subscripts()?
+            } else {
+                vec![]
+            };
+            Ok((column, subscripts))
+        })?;
+        let any = pairs.iter().any(|(_, s)| !s.is_empty());
+        let (columns, subscripts): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
+        Ok((columns, if any { subscripts } else { vec![] }))
+    }
+
     /// Parses a parenthesized comma-separated list of columns using
     /// the provided function to parse each element.
     fn parse_parenthesized_column_list_inner<F, T>(
@@ -15311,7 +15369,7 @@ impl<'a> Parser<'a> {
             None
         };
         let selection = if self.parse_keyword(Keyword::WHERE) {
-            Some(self.parse_expr()?)
+            Some(self.parse_where_or_current_of()?) // actgate patch: where-current-of
         } else {
             None
         };
@@ -19681,14 +19739,16 @@ impl<'a> Parser<'a> {
 
             let mut by_name = false;
             let mut overriding = None;
+            let mut column_subscripts = vec![];
             let (columns, partitioned, after_columns, output, source, assignments) = if self
                 .parse_keywords(&[Keyword::DEFAULT, Keyword::VALUES])
             {
                 (vec![], None, vec![], None, None, vec![])
             } else {
                 let (columns, partitioned, after_columns) = if !self.peek_subquery_start() {
-                    let columns =
-                        self.parse_parenthesized_qualified_column_list(Optional, is_mysql)?;
+                    // actgate patch: subscripted-insert-column
+                    let (columns, subscripts) = self.parse_insert_columns(is_mysql)?;
+                    column_subscripts = subscripts;
 
                     let partitioned = self.parse_insert_partition()?;
                     by_name = self.parse_keywords(&[Keyword::BY, Keyword::NAME]);
@@ -19762,15 +19822,35 @@ impl<'a> Parser<'a> {
                         if self.parse_keywords(&[Keyword::ON, Keyword::CONSTRAINT]) {
                             Some(ConflictTarget::OnConstraint(self.parse_object_name(false)?))
                         } else if self.peek_token_ref().token == Token::LParen {
-                            let columns =
-                                self.parse_parenthesized_column_list(IsOptional::Mandatory, false)?;
+                            // actgate patch: conflict-index-expressions
+                            let columns = if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                            {
+                                self.maybe_parse(|p| {
+                                    p.parse_parenthesized_column_list(IsOptional::Mandatory, false)
+                                })?
+                            } else {
+                                Some(self.parse_parenthesized_column_list(
+                                    IsOptional::Mandatory,
+                                    false,
+                                )?)
+                            };
+                            let elements = match columns {
+                                Some(columns) => Err(columns),
+                                None => Ok(self.parse_parenthesized_index_column_list()?),
+                            };
                             // PostgreSQL: `( column [, ...] ) [ WHERE index_predicate ]`.
                             let predicate = if self.parse_keyword(Keyword::WHERE) {
                                 Some(self.parse_expr()?)
                             } else {
                                 None
                             };
-                            Some(ConflictTarget::Columns { columns, predicate })
+                            Some(match elements {
+                                Err(columns) => ConflictTarget::Columns { columns, predicate },
+                                Ok(elements) => ConflictTarget::IndexElements {
+                                    elements,
+                                    predicate,
+                                },
+                            })
                         } else {
                             None
                         };
@@ -19827,6 +19907,7 @@ impl<'a> Parser<'a> {
                 by_name,
                 partitioned,
                 columns,
+                column_subscripts,
                 after_columns,
                 overriding,
                 source,
@@ -19998,7 +20079,7 @@ impl<'a> Parser<'a> {
             from_before_set
         };
         let selection = if self.parse_keyword(Keyword::WHERE) {
-            Some(self.parse_expr()?)
+            Some(self.parse_where_or_current_of()?) // actgate patch: where-current-of
         } else {
             None
         };
@@ -20060,12 +20141,49 @@ impl<'a> Parser<'a> {
             Ok(AssignmentTarget::Tuple(columns))
         } else {
             let column = self.parse_object_name(false)?;
+            // actgate patch: subscripted-assignment-target
+            if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                && self.peek_token_ref().token == Token::LBracket
+            {
+                let subscripts = self.parse_column_subscripts()?;
+                return Ok(AssignmentTarget::Subscripted { column, subscripts });
+            }
             Ok(AssignmentTarget::ColumnName(column))
         }
     }
 
+    /// actgate patch: subscripted-assignment-target
+    /// The subscripts after a target column, `[1]`, `[1:2][3]`, …
+    fn parse_column_subscripts(&mut self) -> Result<Vec<Subscript>, ParserError> {
+        let mut subscripts = Vec::new();
+        while self.consume_token(&Token::LBracket) {
+            subscripts.push(self.parse_subscript_inner()?);
+        }
+        Ok(subscripts)
+    }
+
+    /// actgate patch: where-current-of
+    /// The condition after WHERE in UPDATE or DELETE, where PostgreSQL also
+    /// takes `CURRENT OF cursor` (the row the cursor is on).
+    fn parse_where_or_current_of(&mut self) -> Result<Expr, ParserError> {
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keywords(&[Keyword::CURRENT, Keyword::OF])
+        {
+            return Ok(Expr::CurrentOf(self.parse_identifier()?));
+        }
+        self.parse_expr()
+    }
+
     /// Parse a single function argument, handling named and unnamed variants.
     pub fn parse_function_args(&mut self) -> Result<FunctionArg, ParserError> {
+        // actgate patch: variadic-function-argument
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::VARIADIC)
+        {
+            return Ok(FunctionArg::Unnamed(FunctionArgExpr::Variadic(
+                self.parse_expr()?,
+            )));
+        }
         // Parse the argument expression once, then check for a named-arg
         // operator. Parsing it speculatively and re-parsing on the unnamed
         // path is O(2^depth) on nested calls like `CAST(CASE (CAST(CASE (…`.
@@ -22681,6 +22799,30 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// actgate patch: collation-for, substring-similar
+/// A call of the pg_catalog function PostgreSQL's grammar turns a special
+/// form into (`COLLATION FOR (x)` is `pg_catalog.pg_collation_for(x)`,
+/// `SUBSTRING(x SIMILAR p ESCAPE e)` is `pg_catalog.substring(x, p, e)`).
+fn pg_catalog_call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(Function {
+        name: ObjectName::from(vec![Ident::new("pg_catalog"), Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args
+                .into_iter()
+                .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e)))
+                .collect(),
+            clauses: vec![],
+        }),
+        null_treatment: None,
+        filter: None,
+        over: None,
+        within_group: vec![],
+    })
+}
+
 fn maybe_prefixed_expr(expr: Expr, prefix: Option<Ident>) -> Expr {
     if let Some(prefix) = prefix {
         Expr::Prefixed {
@@ -22792,7 +22934,8 @@ mod tests {
         })
     }
 
-    #[cfg(test)]
+
+#[cfg(test)]
     mod test_parse_data_type {
         use crate::ast::{
             CharLengthUnits, CharacterLength, DataType, ExactNumberInfo, Ident, ObjectName,
@@ -23524,3 +23667,4 @@ mod tests {
         }
     }
 }
+
