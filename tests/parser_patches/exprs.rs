@@ -93,3 +93,19 @@ fn conflict_index_expressions() {
         "INSERT INTO t VALUES (1) ON CONFLICT(k) DO NOTHING",
     );
 }
+
+#[test]
+fn pg_any_all_operators() {
+    round_trips_as(
+        "select 33 * any ('{1,2,3}'), a @@ any ('{wr,qh}') from t",
+        "SELECT 33 * ANY('{1,2,3}'), a @@ ANY('{wr,qh}') FROM t",
+    );
+    round_trips_as(
+        "select 'foo' like all (array['f%', '%o']), 'foo' not ilike some (array['%a'])",
+        "SELECT 'foo' ~~ ALL(ARRAY['f%', '%o']), 'foo' !~~* SOME(ARRAY['%a'])",
+    );
+    round_trips_as(
+        "select 'foo' like all (select p from t)",
+        "SELECT 'foo' ~~ ALL(SELECT p FROM t)",
+    );
+}

@@ -19,7 +19,9 @@ pub(super) fn written_values(
         match &a.target {
             ast::AssignmentTarget::ColumnName(n) => out.push((first_part(n)?, pin_value(&a.value))),
             // `SET a[1] = v` writes an element: the column's new value is not `v`.
-            ast::AssignmentTarget::Subscripted { column, .. } => out.push((first_part(column)?, None)),
+            ast::AssignmentTarget::Subscripted { column, .. } => {
+                out.push((first_part(column)?, None))
+            }
             ast::AssignmentTarget::Tuple(ns) => {
                 // (a, b) = (1, 2) or = (SELECT …): values by position when evident.
                 let values: Vec<Option<PinValue>> = match strip_nested(&a.value) {

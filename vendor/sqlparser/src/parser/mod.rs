@@ -4116,7 +4116,9 @@ impl<'a> Parser<'a> {
                     right
                 };
 
-                if !matches!(
+                // actgate patch: pg-any-all-operators
+                // PostgreSQL takes any operator before ANY/ALL (`33 * ANY (…)`).
+                if !dialect_of!(self is PostgreSqlDialect | GenericDialect) && !matches!(
                     op,
                     BinaryOperator::Gt
                         | BinaryOperator::Lt
@@ -4265,6 +4267,15 @@ impl<'a> Parser<'a> {
                     } else if self.parse_keyword(Keyword::BETWEEN) {
                         self.parse_between(expr, negated)
                     } else if self.parse_keyword(Keyword::LIKE) {
+                        // actgate patch: pg-any-all-operators
+                        let op = if negated {
+                            BinaryOperator::PGNotLikeMatch
+                        } else {
+                            BinaryOperator::PGLikeMatch
+                        };
+                        if let Some(e) = self.maybe_parse_pg_like_all(&expr, op)? {
+                            return Ok(e);
+                        }
                         Ok(Expr::Like {
                             negated,
                             any: self.parse_keyword(Keyword::ANY),
@@ -4275,6 +4286,15 @@ impl<'a> Parser<'a> {
                             escape_char: self.parse_escape_char()?,
                         })
                     } else if self.parse_keyword(Keyword::ILIKE) {
+                        // actgate patch: pg-any-all-operators
+                        let op = if negated {
+                            BinaryOperator::PGNotILikeMatch
+                        } else {
+                            BinaryOperator::PGILikeMatch
+                        };
+                        if let Some(e) = self.maybe_parse_pg_like_all(&expr, op)? {
+                            return Ok(e);
+                        }
                         Ok(Expr::ILike {
                             negated,
                             any: self.parse_keyword(Keyword::ANY),
@@ -4354,6 +4374,50 @@ impl<'a> Parser<'a> {
                 tok.span.start
             )
         }
+    }
+
+    /// actgate patch: pg-any-all-operators
+    /// PostgreSQL's `x [NOT] [I]LIKE ALL|SOME (array or subquery)`: the
+    /// LIKE operator applied over an array (`~~ ALL (…)`), not a call of a
+    /// function named `all`. `LIKE ANY` keeps upstream's `Like { any }`.
+    fn maybe_parse_pg_like_all(
+        &mut self,
+        expr: &Expr,
+        op: BinaryOperator,
+    ) -> Result<Option<Expr>, ParserError> {
+        if !dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            || self.peek_nth_token_ref(1).token != Token::LParen
+        {
+            return Ok(None);
+        }
+        let Some(keyword) = self.parse_one_of_keywords(&[Keyword::ALL, Keyword::SOME]) else {
+            return Ok(None);
+        };
+        let precedence = self.dialect.prec_value(Precedence::Like);
+        self.expect_token(&Token::LParen)?;
+        let right = if self.peek_sub_query() {
+            self.prev_token();
+            self.parse_subexpr(precedence)?
+        } else {
+            let right = self.parse_expr()?;
+            self.expect_token(&Token::RParen)?;
+            right
+        };
+        let (left, right) = (Box::new(expr.clone()), Box::new(right));
+        Ok(Some(if keyword == Keyword::ALL {
+            Expr::AllOp {
+                left,
+                compare_op: op,
+                right,
+            }
+        } else {
+            Expr::AnyOp {
+                left,
+                compare_op: op,
+                right,
+                is_some: true,
+            }
+        }))
     }
 
     /// Parse the `ESCAPE CHAR` portion of `LIKE`, `ILIKE`, and `SIMILAR TO`
