@@ -12,6 +12,10 @@ fn subscripted_assignment_target() {
         "insert into t values (1) on conflict (k) do update set f[1] = excluded.f[1]",
         "INSERT INTO t VALUES (1) ON CONFLICT(k) DO UPDATE SET f[1] = excluded.f[1]",
     );
+    round_trips_as(
+        "update t set d1[1].r = 1, f4[1].if2[2] = 'x'",
+        "UPDATE t SET d1[1].r = 1, f4[1].if2[2] = 'x'",
+    );
 }
 
 #[test]
@@ -19,6 +23,10 @@ fn subscripted_insert_column() {
     round_trips_as(
         "insert into t (a[1:5], b[1], c) values ('{1}', 2, 3)",
         "INSERT INTO t (a[1:5], b[1], c) VALUES ('{1}', 2, 3)",
+    );
+    round_trips_as(
+        "insert into t (f4[1].if2[1], f4[1].if1) values ('a', 1)",
+        "INSERT INTO t (f4[1].if2[1], f4[1].if1) VALUES ('a', 1)",
     );
     round_trips_as(
         "insert into t (a, b) values (1, 2)",

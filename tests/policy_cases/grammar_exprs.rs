@@ -16,6 +16,22 @@ fn subscripted_targets() {
             "UPDATE orders SET notes[1:2] = '{x,y}', status[1][2] = 'z' WHERE id = 1",
             "allow",
         ),
+        // A field after a subscript names no column of the table.
+        (
+            S,
+            "UPDATE orders SET notes[1].customer_id = 'x' WHERE id = 1",
+            "allow",
+        ),
+        (
+            S,
+            "UPDATE orders SET customer_id[1].notes = 2 WHERE id = 1",
+            "column_denied",
+        ),
+        (
+            S,
+            "INSERT INTO refunds (order_id, amount_cents, reason[1].id, created_by) VALUES (1, 100, 'x', 'kpatel')",
+            "allow",
+        ),
         // The column written is the one subscripted.
         (
             S,

@@ -63,7 +63,7 @@ impl Walker<'_> {
                 .collect::<Result<_, _>>()?
         };
         // `(a[1], …)` writes an element of `a`: its value is not the column's.
-        let whole = |i: usize| ins.column_subscripts.get(i).is_none_or(Vec::is_empty);
+        let whole = |i: usize| ins.column_indirection.get(i).is_none_or(Vec::is_empty);
         let mut rows = Vec::new();
         for row in &values.rows {
             if row.content.len() > columns.len() {
@@ -113,7 +113,9 @@ impl Walker<'_> {
             self.column(&target, ColumnName::Named(col), ColumnAccess::Write);
         }
         // Subscripts of target columns see no table's columns.
-        self.visit_exprs(&ins.column_subscripts, &Scope::new(None), env)?;
+        for indirection in &ins.column_indirection {
+            self.indirection(indirection, &Scope::new(None), env)?;
+        }
         if let Some(q) = &ins.source {
             self.query(q, None, env)?;
         }
@@ -154,6 +156,24 @@ impl Walker<'_> {
         }
         if let Some(items) = &ins.returning {
             self.select_items(items, &scope, env)?;
+        }
+        Ok(())
+    }
+
+    /// The subscripts and field names after a target column (`a[i].f`):
+    /// each subscript is an expression in `scope`; a field names no column.
+    fn indirection(
+        &mut self,
+        indirection: &[ast::AccessExpr],
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        for access in indirection {
+            match access {
+                ast::AccessExpr::Subscript(s) => self.visit_exprs(s, scope, env)?,
+                ast::AccessExpr::Dot(Expr::Identifier(_)) => {}
+                ast::AccessExpr::Dot(_) => return unsupported("this field of a target column"),
+            }
         }
         Ok(())
     }
@@ -205,9 +225,11 @@ impl Walker<'_> {
             let names: Vec<&ObjectName> = match &a.target {
                 ast::AssignmentTarget::ColumnName(n) => vec![n],
                 ast::AssignmentTarget::Tuple(ns) => ns.iter().collect(),
-                ast::AssignmentTarget::Subscripted { column, subscripts } => {
-                    // The subscripts are expressions over the same scope.
-                    self.visit_exprs(subscripts, scope, env)?;
+                ast::AssignmentTarget::Subscripted {
+                    column,
+                    indirection,
+                } => {
+                    self.indirection(indirection, scope, env)?;
                     vec![column]
                 }
             };

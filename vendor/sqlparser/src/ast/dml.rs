@@ -31,9 +31,9 @@ use crate::{
 
 use super::{
     display_comma_separated, helpers::attached_token::AttachedToken, query::InputFormatClause,
-    Assignment, Expr, FromTable, Ident, InsertAliases, MysqlInsertPriority, ObjectName, OnInsert,
+    AccessExpr, Assignment, Expr, FromTable, Ident, InsertAliases, MysqlInsertPriority, ObjectName, OnInsert,
     OptimizerHint, OrderByExpr, Query, SelectInto, SelectItem, Setting, SqliteOnConflict,
-    Subscript, TableAliasWithoutColumns, TableFactor, TableObject, TableWithJoins, UpdateTableFromKind,
+    TableAliasWithoutColumns, TableFactor, TableObject, TableWithJoins, UpdateTableFromKind,
     Values,
 };
 
@@ -86,9 +86,10 @@ pub struct Insert {
     /// COLUMNS
     pub columns: Vec<ObjectName>,
     /// actgate patch: subscripted-insert-column
-    /// PostgreSQL's `INSERT INTO t (a[1:2], b)`: empty when no column has a
-    /// subscript, else the subscripts of each column of `columns` in order.
-    pub column_subscripts: Vec<Vec<Subscript>>,
+    /// PostgreSQL's `INSERT INTO t (a[1:2], b[1].f)`: empty when no column
+    /// has a subscript, else the subscripts and fields after each column of
+    /// `columns`, in order.
+    pub column_indirection: Vec<Vec<AccessExpr>>,
     /// `BY NAME` clause used by Databricks SQL.
     ///
     /// When present, columns from the source query are matched to columns in
@@ -235,17 +236,17 @@ impl Display for Insert {
         }
 
         // actgate patch: subscripted-insert-column
-        if !self.column_subscripts.is_empty() {
+        if !self.column_indirection.is_empty() {
             write!(f, "(")?;
-            for (i, (column, subscripts)) in
-                self.columns.iter().zip(&self.column_subscripts).enumerate()
+            for (i, (column, indirection)) in
+                self.columns.iter().zip(&self.column_indirection).enumerate()
             {
                 if i > 0 {
                     write!(f, ", ")?;
                 }
                 write!(f, "{column}")?;
-                for subscript in subscripts {
-                    write!(f, "[{subscript}]")?;
+                for access in indirection {
+                    write!(f, "{access}")?;
                 }
             }
             write!(f, ")")?;

@@ -8144,8 +8144,8 @@ pub enum AssignmentTarget {
     Subscripted {
         /// The column (or `column.field`) assigned to.
         column: ObjectName,
-        /// The subscripts, outermost first.
-        subscripts: Vec<Subscript>,
+        /// The subscripts (and fields after a subscript, `a[1].f`), in order.
+        indirection: Vec<AccessExpr>,
     },
 }
 
@@ -8155,10 +8155,13 @@ impl fmt::Display for AssignmentTarget {
             AssignmentTarget::ColumnName(column) => write!(f, "{column}"),
             AssignmentTarget::Tuple(columns) => write!(f, "({})", display_comma_separated(columns)),
             // actgate patch: subscripted-assignment-target
-            AssignmentTarget::Subscripted { column, subscripts } => {
+            AssignmentTarget::Subscripted {
+                column,
+                indirection,
+            } => {
                 write!(f, "{column}")?;
-                for subscript in subscripts {
-                    write!(f, "[{subscript}]")?;
+                for access in indirection {
+                    write!(f, "{access}")?;
                 }
                 Ok(())
             }

@@ -1498,7 +1498,7 @@ impl Spanned for Insert {
             table,
             table_alias,
             columns,
-            column_subscripts, // actgate patch: subscripted-insert-column
+            column_indirection, // actgate patch: subscripted-insert-column
             by_name: _,   // bool
             overwrite: _, // bool
             source,
@@ -1526,7 +1526,7 @@ impl Spanned for Insert {
                 .chain(core::iter::once(table.span()))
                 .chain(table_alias.iter().map(|k| k.alias.span))
                 .chain(columns.iter().map(|i| i.span()))
-                .chain(column_subscripts.iter().flatten().map(|s| s.span()))
+                .chain(column_indirection.iter().flatten().map(|s| s.span()))
                 .chain(source.as_ref().map(|q| q.span()))
                 .chain(assignments.iter().map(|i| i.span()))
                 .chain(partitioned.iter().flat_map(|i| i.iter().map(|k| k.span())))
@@ -1635,9 +1635,12 @@ impl Spanned for AssignmentTarget {
             AssignmentTarget::ColumnName(object_name) => object_name.span(),
             AssignmentTarget::Tuple(vec) => union_spans(vec.iter().map(|i| i.span())),
             // actgate patch: subscripted-assignment-target
-            AssignmentTarget::Subscripted { column, subscripts } => column
+            AssignmentTarget::Subscripted {
+                column,
+                indirection,
+            } => column
                 .span()
-                .union(&union_spans(subscripts.iter().map(|s| s.span()))),
+                .union(&union_spans(indirection.iter().map(|s| s.span()))),
         }
     }
 }

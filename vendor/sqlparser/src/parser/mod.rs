@@ -15029,12 +15029,12 @@ impl<'a> Parser<'a> {
 
     /// actgate patch: subscripted-insert-column
     /// The optional column list of an INSERT; PostgreSQL lets each column
-    /// carry subscripts (`(a[1:2], b)`). The second list is empty when no
-    /// column has one, else holds each column's subscripts.
+    /// carry subscripts (`(a[1:2], b[1].f)`). The second list is empty when
+    /// no column has one, else holds each column's subscripts and fields.
     fn parse_insert_columns(
         &mut self,
         allow_empty: bool,
-    ) -> Result<(Vec<ObjectName>, Vec<Vec<Subscript>>), ParserError> {
+    ) -> Result<(Vec<ObjectName>, Vec<Vec<AccessExpr>>), ParserError> {
         if !dialect_of!(self is PostgreSqlDialect | GenericDialect) {
             let columns = self.parse_parenthesized_qualified_column_list(Optional, allow_empty)?;
             return Ok((columns, vec![]));
@@ -15042,7 +15042,7 @@ impl<'a> Parser<'a> {
         let pairs = self.parse_parenthesized_column_list_inner(Optional, allow_empty, |p| {
             let column = p.parse_object_name(true)?;
             let subscripts = if p.peek_token_ref().token == Token::LBracket {
-                p.parse_column_subscripts()?
+                p.parse_column_indirection()?
             } else {
                 vec![]
             };
@@ -19803,7 +19803,7 @@ impl<'a> Parser<'a> {
 
             let mut by_name = false;
             let mut overriding = None;
-            let mut column_subscripts = vec![];
+            let mut column_indirection = vec![];
             let (columns, partitioned, after_columns, output, source, assignments) = if self
                 .parse_keywords(&[Keyword::DEFAULT, Keyword::VALUES])
             {
@@ -19812,7 +19812,7 @@ impl<'a> Parser<'a> {
                 let (columns, partitioned, after_columns) = if !self.peek_subquery_start() {
                     // actgate patch: subscripted-insert-column
                     let (columns, subscripts) = self.parse_insert_columns(is_mysql)?;
-                    column_subscripts = subscripts;
+                    column_indirection = subscripts;
 
                     let partitioned = self.parse_insert_partition()?;
                     by_name = self.parse_keywords(&[Keyword::BY, Keyword::NAME]);
@@ -19971,7 +19971,7 @@ impl<'a> Parser<'a> {
                 by_name,
                 partitioned,
                 columns,
-                column_subscripts,
+                column_indirection,
                 after_columns,
                 overriding,
                 source,
@@ -20209,21 +20209,31 @@ impl<'a> Parser<'a> {
             if dialect_of!(self is PostgreSqlDialect | GenericDialect)
                 && self.peek_token_ref().token == Token::LBracket
             {
-                let subscripts = self.parse_column_subscripts()?;
-                return Ok(AssignmentTarget::Subscripted { column, subscripts });
+                let indirection = self.parse_column_indirection()?;
+                return Ok(AssignmentTarget::Subscripted {
+                    column,
+                    indirection,
+                });
             }
             Ok(AssignmentTarget::ColumnName(column))
         }
     }
 
     /// actgate patch: subscripted-assignment-target
-    /// The subscripts after a target column, `[1]`, `[1:2][3]`, …
-    fn parse_column_subscripts(&mut self) -> Result<Vec<Subscript>, ParserError> {
-        let mut subscripts = Vec::new();
-        while self.consume_token(&Token::LBracket) {
-            subscripts.push(self.parse_subscript_inner()?);
+    /// The subscripts after a target column, `[1]`, `[1:2][3]`, and the
+    /// fields after one, `[1].f`.
+    fn parse_column_indirection(&mut self) -> Result<Vec<AccessExpr>, ParserError> {
+        let mut indirection = Vec::new();
+        loop {
+            if self.consume_token(&Token::LBracket) {
+                indirection.push(AccessExpr::Subscript(self.parse_subscript_inner()?));
+            } else if self.consume_token(&Token::Period) {
+                let field = self.parse_identifier()?;
+                indirection.push(AccessExpr::Dot(Expr::Identifier(field)));
+            } else {
+                return Ok(indirection);
+            }
         }
-        Ok(subscripts)
     }
 
     /// actgate patch: where-current-of
