@@ -117,3 +117,13 @@ fn pg_any_all_operators() {
         "SELECT 'foo' ~~ ALL(SELECT p FROM t)",
     );
 }
+
+#[test]
+fn pg_custom_operators() {
+    round_trips_as(
+        "select a *< b, a *>= b, 2*-1, 2 *+ 3, count(*) from t",
+        "SELECT a *< b, a *>= b, 2 * -1, 2 * +3, count(*) FROM t",
+    );
+    round_trips_as("select * from t", "SELECT * FROM t");
+    round_trips_as("select 2*/* c */3", "SELECT 2 * 3");
+}

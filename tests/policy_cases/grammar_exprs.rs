@@ -260,6 +260,22 @@ fn small_expression_forms() {
             "SELECT c.id FROM customers c WHERE 'x' LIKE ALL (ARRAY[c.email])",
             "column_denied",
         ),
+        // Operators lexed as PostgreSQL does (`*<` is one operator).
+        (
+            A,
+            "SELECT id FROM orders WHERE id *< 3 AND 2*-1 < 0",
+            "allow",
+        ),
+        (
+            A,
+            "SELECT id FROM orders WHERE id *>= (SELECT count(*) FROM staff_users)",
+            "table_denied",
+        ),
+        (
+            A,
+            "SELECT id FROM orders WHERE pg_sleep(1)::text *< 'x'",
+            "function_not_allowed",
+        ),
     ]);
 }
 

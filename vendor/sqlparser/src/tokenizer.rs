@@ -1781,6 +1781,18 @@ impl<'a> Tokenizer<'a> {
                     }
                 }
                 '+' => self.consume_and_return(chars, Token::Plus),
+                // actgate patch: pg-custom-operators
+                '*' if dialect_of!(self is PostgreSqlDialect) => {
+                    let operator = pg_operator_at(chars, &*self.dialect);
+                    if operator.len() == 1 {
+                        self.consume_and_return(chars, Token::Mul)
+                    } else {
+                        for _ in operator.chars() {
+                            chars.next();
+                        }
+                        Ok(Some(Token::CustomBinaryOperator(operator)))
+                    }
+                }
                 '*' => self.consume_and_return(chars, Token::Mul),
                 '%' => {
                     chars.next(); // advance past '%'
@@ -2711,6 +2723,30 @@ impl<'a> Tokenizer<'a> {
 /// Read from `chars` until `predicate` returns `false` or EOF is hit.
 /// Return the characters read as String, and keep the first non-matching
 /// char available as `chars.next()`.
+/// actgate patch: pg-custom-operators
+/// The operator PostgreSQL's lexer reads at `chars` (not consumed): the
+/// longest run of operator characters, cut before a comment start, and
+/// without trailing `+`/`-` unless it holds one of ``~!@#%^&|`?``
+/// (so `2*-1` is `*` then `-`, and `*<` one operator).
+fn pg_operator_at(chars: &State, dialect: &dyn Dialect) -> String {
+    let mut operator: String = chars
+        .peekable
+        .clone()
+        .take_while(|&c| dialect.is_custom_operator_part(c))
+        .collect();
+    for comment in ["/*", "--"] {
+        if let Some(i) = operator[1..].find(comment) {
+            operator.truncate(i + 1);
+        }
+    }
+    if !operator.contains(['~', '!', '@', '#', '%', '^', '&', '|', '`', '?']) {
+        while operator.len() > 1 && operator.ends_with(['+', '-']) {
+            operator.pop();
+        }
+    }
+    operator
+}
+
 fn peeking_take_while(chars: &mut State, mut predicate: impl FnMut(char) -> bool) -> String {
     let mut s = String::new();
     while let Some(&ch) = chars.peek() {
