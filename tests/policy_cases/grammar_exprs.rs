@@ -353,3 +353,40 @@ fn conflict_index_expressions() {
     let table: Vec<(&str, &str, &str)> = sql.iter().map(|(q, e)| (S, q.as_str(), *e)).collect();
     check(&table);
 }
+
+/// A row-scoped agent with value limits: an element write is not a value
+/// the limits can check, and `CURRENT OF` proves no scope.
+#[test]
+fn scoped_writes() {
+    let claims = [("customer_id", "42")];
+    let cases = [
+        (
+            "UPDATE orders SET status = 'paid' WHERE customer_id = 42 AND id = 1",
+            "allow",
+        ),
+        (
+            "UPDATE orders SET status[1] = 'paid' WHERE customer_id = 42 AND id = 1",
+            "deny",
+        ),
+        (
+            "UPDATE orders SET total_cents[1] = 99999999 WHERE customer_id = 42 AND id = 1",
+            "deny",
+        ),
+        (
+            "UPDATE orders SET status = 'paid' WHERE CURRENT OF c1",
+            "deny",
+        ),
+        (
+            "UPDATE orders SET status = 'paid' WHERE customer_id ISNULL",
+            "deny",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (sql, expected) in cases {
+        let got = common::policy::outcome_with_claims("scoped", sql, &claims);
+        if !matches(expected, &got) {
+            failures.push(format!("  {sql}\n      expected {expected}, got {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
