@@ -127,3 +127,31 @@ fn pg_custom_operators() {
     round_trips_as("select * from t", "SELECT * FROM t");
     round_trips_as("select 2*/* c */3", "SELECT 2 * 3");
 }
+
+#[test]
+fn unicode_escapes() {
+    round_trips_as(
+        r#"SELECT U&'d!0061t\+000061' UESCAPE '!' AS U&"d*0061t\+000061" UESCAPE '*'"#,
+        r#"SELECT U&'dat\\+000061' AS "dat\+000061""#,
+    );
+    round_trips_as(
+        r#"SELECT U&'d\0061t\+000061' AS U&"d\0061t\+000061""#,
+        r#"SELECT U&'data' AS "data""#,
+    );
+    round_trips_as(
+        r#"select * from U&"st\0061ff_users""#,
+        r#"SELECT * FROM "staff_users""#,
+    );
+    for bad in [
+        r"select U&'\00'",
+        r"select U&'\0000'",
+        r"select U&'\D800'",
+        r"select U&'x' uescape 'a'",
+    ] {
+        assert!(
+            sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, bad)
+                .is_err(),
+            "{bad} parses"
+        );
+    }
+}

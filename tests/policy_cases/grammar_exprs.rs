@@ -279,6 +279,30 @@ fn small_expression_forms() {
     ]);
 }
 
+/// `U&"…"` names are decoded before they are judged: a denied table or
+/// column spelt with escapes is the same table or column.
+#[test]
+fn unicode_escaped_names() {
+    check(&[
+        (A, r#"SELECT U&'d!0061t\+000061' UESCAPE '!' AS x"#, "allow"),
+        (A, r#"SELECT id FROM U&"\006Frders""#, "allow"),
+        (A, r#"SELECT * FROM U&"st\0061ff_users""#, "table_denied"),
+        (
+            A,
+            r#"SELECT * FROM U&"st!0061ff!+00005Fusers" UESCAPE '!'"#,
+            "table_denied",
+        ),
+        (
+            A,
+            r#"SELECT c.U&"em\0061il" FROM customers c"#,
+            "column_denied",
+        ),
+        // Case is kept: a quoted name is not folded.
+        (A, r#"SELECT * FROM U&"\0053taff_users""#, "deny"),
+        (A, r#"SELECT U&'\D800'"#, "parse_error"),
+    ]);
+}
+
 /// `WHERE CURRENT OF c` bounds the write to one row; the target's rules
 /// still apply.
 #[test]
