@@ -1434,9 +1434,9 @@ impl<'a> Tokenizer<'a> {
                         // we cannot advance the iterator here, as we need to consume the '&' later if the 'u' was an identifier
                         let mut chars_clone = chars.peekable.clone();
                         chars_clone.next(); // consume the '&' in the clone
-                        // actgate patch: unicode-escapes
-                        // PostgreSQL: `U&'…'` and `U&"…"` take `UESCAPE 'c'`
-                        // after them, so the body is read raw first.
+                                            // actgate patch: unicode-escapes
+                                            // PostgreSQL: `U&'…'` and `U&"…"` take `UESCAPE 'c'`
+                                            // after them, so the body is read raw first.
                         if dialect_of!(self is PostgreSqlDialect)
                             && matches!(chars_clone.peek(), Some('\'') | Some('"'))
                         {
@@ -1448,10 +1448,15 @@ impl<'a> Tokenizer<'a> {
                             } else {
                                 self.tokenize_quoted_identifier('"', chars)?
                             };
-                            let escape = pg_uescape(chars)
-                                .map_err(|m| TokenizerError { message: m, location: error_loc })?;
-                            let value = unescape_pg_unicode(&raw, escape)
-                                .map_err(|m| TokenizerError { message: m, location: error_loc })?;
+                            let escape = pg_uescape(chars).map_err(|m| TokenizerError {
+                                message: m,
+                                location: error_loc,
+                            })?;
+                            let value =
+                                unescape_pg_unicode(&raw, escape).map_err(|m| TokenizerError {
+                                    message: m,
+                                    location: error_loc,
+                                })?;
                             return Ok(Some(if quote == '\'' {
                                 Token::UnicodeStringLiteral(value)
                             } else {

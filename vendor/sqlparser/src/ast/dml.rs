@@ -31,8 +31,8 @@ use crate::{
 
 use super::{
     display_comma_separated, helpers::attached_token::AttachedToken, query::InputFormatClause,
-    AccessExpr, Assignment, Expr, FromTable, Ident, InsertAliases, MysqlInsertPriority, ObjectName, OnInsert,
-    OptimizerHint, OrderByExpr, Query, SelectInto, SelectItem, Setting, SqliteOnConflict,
+    AccessExpr, Assignment, Expr, FromTable, Ident, InsertAliases, MysqlInsertPriority, ObjectName,
+    OnInsert, OptimizerHint, OrderByExpr, Query, SelectInto, SelectItem, Setting, SqliteOnConflict,
     TableAliasWithoutColumns, TableFactor, TableObject, TableWithJoins, UpdateTableFromKind,
     Values,
 };
@@ -238,8 +238,11 @@ impl Display for Insert {
         // actgate patch: subscripted-insert-column
         if !self.column_indirection.is_empty() {
             write!(f, "(")?;
-            for (i, (column, indirection)) in
-                self.columns.iter().zip(&self.column_indirection).enumerate()
+            for (i, (column, indirection)) in self
+                .columns
+                .iter()
+                .zip(&self.column_indirection)
+                .enumerate()
             {
                 if i > 0 {
                     write!(f, ", ")?;

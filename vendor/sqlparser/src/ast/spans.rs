@@ -1499,8 +1499,8 @@ impl Spanned for Insert {
             table_alias,
             columns,
             column_indirection, // actgate patch: subscripted-insert-column
-            by_name: _,   // bool
-            overwrite: _, // bool
+            by_name: _,         // bool
+            overwrite: _,       // bool
             source,
             partitioned,
             after_columns,

@@ -4118,23 +4118,25 @@ impl<'a> Parser<'a> {
 
                 // actgate patch: pg-any-all-operators
                 // PostgreSQL takes any operator before ANY/ALL (`33 * ANY (…)`).
-                if !dialect_of!(self is PostgreSqlDialect | GenericDialect) && !matches!(
-                    op,
-                    BinaryOperator::Gt
-                        | BinaryOperator::Lt
-                        | BinaryOperator::GtEq
-                        | BinaryOperator::LtEq
-                        | BinaryOperator::Eq
-                        | BinaryOperator::NotEq
-                        | BinaryOperator::PGRegexMatch
-                        | BinaryOperator::PGRegexIMatch
-                        | BinaryOperator::PGRegexNotMatch
-                        | BinaryOperator::PGRegexNotIMatch
-                        | BinaryOperator::PGLikeMatch
-                        | BinaryOperator::PGILikeMatch
-                        | BinaryOperator::PGNotLikeMatch
-                        | BinaryOperator::PGNotILikeMatch
-                ) {
+                if !dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && !matches!(
+                        op,
+                        BinaryOperator::Gt
+                            | BinaryOperator::Lt
+                            | BinaryOperator::GtEq
+                            | BinaryOperator::LtEq
+                            | BinaryOperator::Eq
+                            | BinaryOperator::NotEq
+                            | BinaryOperator::PGRegexMatch
+                            | BinaryOperator::PGRegexIMatch
+                            | BinaryOperator::PGRegexNotMatch
+                            | BinaryOperator::PGRegexNotIMatch
+                            | BinaryOperator::PGLikeMatch
+                            | BinaryOperator::PGILikeMatch
+                            | BinaryOperator::PGNotLikeMatch
+                            | BinaryOperator::PGNotILikeMatch
+                    )
+                {
                     return parser_err!(
                         format!(
                         "Expected one of [=, >, <, =>, =<, !=, ~, ~*, !~, !~*, ~~, ~~*, !~~, !~~*] as comparison operator, found: {op}"
@@ -19882,42 +19884,41 @@ impl<'a> Parser<'a> {
 
             let on = if self.parse_keyword(Keyword::ON) {
                 if self.parse_keyword(Keyword::CONFLICT) {
-                    let conflict_target =
-                        if self.parse_keywords(&[Keyword::ON, Keyword::CONSTRAINT]) {
-                            Some(ConflictTarget::OnConstraint(self.parse_object_name(false)?))
-                        } else if self.peek_token_ref().token == Token::LParen {
-                            // actgate patch: conflict-index-expressions
-                            let columns = if dialect_of!(self is PostgreSqlDialect | GenericDialect)
-                            {
-                                self.maybe_parse(|p| {
-                                    p.parse_parenthesized_column_list(IsOptional::Mandatory, false)
-                                })?
-                            } else {
-                                Some(self.parse_parenthesized_column_list(
-                                    IsOptional::Mandatory,
-                                    false,
-                                )?)
-                            };
-                            let elements = match columns {
-                                Some(columns) => Err(columns),
-                                None => Ok(self.parse_parenthesized_index_column_list()?),
-                            };
-                            // PostgreSQL: `( column [, ...] ) [ WHERE index_predicate ]`.
-                            let predicate = if self.parse_keyword(Keyword::WHERE) {
-                                Some(self.parse_expr()?)
-                            } else {
-                                None
-                            };
-                            Some(match elements {
-                                Err(columns) => ConflictTarget::Columns { columns, predicate },
-                                Ok(elements) => ConflictTarget::IndexElements {
-                                    elements,
-                                    predicate,
-                                },
-                            })
+                    let conflict_target = if self
+                        .parse_keywords(&[Keyword::ON, Keyword::CONSTRAINT])
+                    {
+                        Some(ConflictTarget::OnConstraint(self.parse_object_name(false)?))
+                    } else if self.peek_token_ref().token == Token::LParen {
+                        // actgate patch: conflict-index-expressions
+                        let columns = if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+                            self.maybe_parse(|p| {
+                                p.parse_parenthesized_column_list(IsOptional::Mandatory, false)
+                            })?
+                        } else {
+                            Some(
+                                self.parse_parenthesized_column_list(IsOptional::Mandatory, false)?,
+                            )
+                        };
+                        let elements = match columns {
+                            Some(columns) => Err(columns),
+                            None => Ok(self.parse_parenthesized_index_column_list()?),
+                        };
+                        // PostgreSQL: `( column [, ...] ) [ WHERE index_predicate ]`.
+                        let predicate = if self.parse_keyword(Keyword::WHERE) {
+                            Some(self.parse_expr()?)
                         } else {
                             None
                         };
+                        Some(match elements {
+                            Err(columns) => ConflictTarget::Columns { columns, predicate },
+                            Ok(elements) => ConflictTarget::IndexElements {
+                                elements,
+                                predicate,
+                            },
+                        })
+                    } else {
+                        None
+                    };
 
                     self.expect_keyword_is(Keyword::DO)?;
                     let action = if self.parse_keyword(Keyword::NOTHING) {
@@ -23008,8 +23009,7 @@ mod tests {
         })
     }
 
-
-#[cfg(test)]
+    #[cfg(test)]
     mod test_parse_data_type {
         use crate::ast::{
             CharLengthUnits, CharacterLength, DataType, ExactNumberInfo, Ident, ObjectName,
@@ -23741,4 +23741,3 @@ mod tests {
         }
     }
 }
-
