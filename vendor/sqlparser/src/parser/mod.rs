@@ -19884,41 +19884,15 @@ impl<'a> Parser<'a> {
 
             let on = if self.parse_keyword(Keyword::ON) {
                 if self.parse_keyword(Keyword::CONFLICT) {
-                    let conflict_target = if self
-                        .parse_keywords(&[Keyword::ON, Keyword::CONSTRAINT])
-                    {
-                        Some(ConflictTarget::OnConstraint(self.parse_object_name(false)?))
-                    } else if self.peek_token_ref().token == Token::LParen {
-                        // actgate patch: conflict-index-expressions
-                        let columns = if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
-                            self.maybe_parse(|p| {
-                                p.parse_parenthesized_column_list(IsOptional::Mandatory, false)
-                            })?
-                        } else {
-                            Some(
-                                self.parse_parenthesized_column_list(IsOptional::Mandatory, false)?,
-                            )
-                        };
-                        let elements = match columns {
-                            Some(columns) => Err(columns),
-                            None => Ok(self.parse_parenthesized_index_column_list()?),
-                        };
-                        // PostgreSQL: `( column [, ...] ) [ WHERE index_predicate ]`.
-                        let predicate = if self.parse_keyword(Keyword::WHERE) {
-                            Some(self.parse_expr()?)
+                    let conflict_target =
+                        if self.parse_keywords(&[Keyword::ON, Keyword::CONSTRAINT]) {
+                            Some(ConflictTarget::OnConstraint(self.parse_object_name(false)?))
+                        } else if self.peek_token_ref().token == Token::LParen {
+                            // actgate patch: conflict-index-expressions
+                            Some(self.parse_conflict_target_elements()?)
                         } else {
                             None
                         };
-                        Some(match elements {
-                            Err(columns) => ConflictTarget::Columns { columns, predicate },
-                            Ok(elements) => ConflictTarget::IndexElements {
-                                elements,
-                                predicate,
-                            },
-                        })
-                    } else {
-                        None
-                    };
 
                     self.expect_keyword_is(Keyword::DO)?;
                     let action = if self.parse_keyword(Keyword::NOTHING) {
@@ -20247,6 +20221,38 @@ impl<'a> Parser<'a> {
             return Ok(Expr::CurrentOf(self.parse_identifier()?));
         }
         self.parse_expr()
+    }
+
+    /// actgate patch: conflict-index-expressions
+    /// `( column [, ...] ) [ WHERE index_predicate ]` after ON CONFLICT; in
+    /// PostgreSQL each element may also be an index expression with a
+    /// collation and an operator class (`lower(a) COLLATE "C" text_pattern_ops`).
+    fn parse_conflict_target_elements(&mut self) -> Result<ConflictTarget, ParserError> {
+        let columns = if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            self.maybe_parse(|p| p.parse_parenthesized_column_list(IsOptional::Mandatory, false))?
+        } else {
+            Some(self.parse_parenthesized_column_list(IsOptional::Mandatory, false)?)
+        };
+        let elements = match columns {
+            Some(_) => None,
+            None => Some(self.parse_parenthesized_index_column_list()?),
+        };
+        // PostgreSQL: `( column [, ...] ) [ WHERE index_predicate ]`.
+        let predicate = if self.parse_keyword(Keyword::WHERE) {
+            Some(self.parse_expr()?)
+        } else {
+            None
+        };
+        Ok(match (columns, elements) {
+            (_, Some(elements)) => ConflictTarget::IndexElements {
+                elements,
+                predicate,
+            },
+            (columns, None) => ConflictTarget::Columns {
+                columns: columns.unwrap_or_default(),
+                predicate,
+            },
+        })
     }
 
     /// Parse a single function argument, handling named and unnamed variants.
