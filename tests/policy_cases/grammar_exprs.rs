@@ -163,6 +163,17 @@ fn variadic_arguments() {
             "SELECT concat(VARIADIC ARRAY[c::text]) FROM customers c",
             "column_denied",
         ),
+        // In FROM, as a table function's argument.
+        (
+            A,
+            "SELECT * FROM pg_ls_dir(VARIADIC ARRAY['.']) AS f",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT * FROM generate_series(1, VARIADIC ARRAY[(SELECT count(*)::int FROM staff_users)]) AS g",
+            "table_denied",
+        ),
         // A setting name behind VARIADIC is not a literal one can judge.
         (
             A,
