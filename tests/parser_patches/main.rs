@@ -2,6 +2,8 @@
 //! each names its patch, parses PostgreSQL's syntax with the PostgreSQL
 //! dialect, and checks the tree sqlparser builds and prints back.
 
+mod exprs;
+
 use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;

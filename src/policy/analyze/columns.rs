@@ -161,7 +161,7 @@ impl Walker<'_> {
             FunctionArg::Unnamed(arg) => arg,
         };
         match arg {
-            FunctionArgExpr::Expr(e) => self.expr(e, scope, env),
+            FunctionArgExpr::Expr(e) | FunctionArgExpr::Variadic(e) => self.expr(e, scope, env),
             FunctionArgExpr::QualifiedWildcard(name) => self.qualified_wildcard(name, scope),
             FunctionArgExpr::Wildcard => Ok(()),
             FunctionArgExpr::WildcardWithOptions(_) => unsupported("wildcard options"),

@@ -18,6 +18,10 @@ pub(super) fn written_values(
     for a in assignments {
         match &a.target {
             ast::AssignmentTarget::ColumnName(n) => out.push((first_part(n)?, pin_value(&a.value))),
+            // `SET a[1] = v` writes an element: the column's new value is not `v`.
+            ast::AssignmentTarget::Subscripted { column, .. } => {
+                out.push((first_part(column)?, None))
+            }
             ast::AssignmentTarget::Tuple(ns) => {
                 // (a, b) = (1, 2) or = (SELECT …): values by position when evident.
                 let values: Vec<Option<PinValue>> = match strip_nested(&a.value) {
@@ -58,6 +62,8 @@ impl Walker<'_> {
                 .map(first_part)
                 .collect::<Result<_, _>>()?
         };
+        // `(a[1], …)` writes an element of `a`: its value is not the column's.
+        let whole = |i: usize| ins.column_indirection.get(i).is_none_or(Vec::is_empty);
         let mut rows = Vec::new();
         for row in &values.rows {
             if row.content.len() > columns.len() {
@@ -67,7 +73,8 @@ impl Walker<'_> {
                 columns
                     .iter()
                     .zip(row.content.iter())
-                    .map(|(c, e)| (c.clone(), pin_value(e)))
+                    .enumerate()
+                    .map(|(i, (c, e))| (c.clone(), if whole(i) { pin_value(e) } else { None }))
                     .collect(),
             );
         }
@@ -105,6 +112,10 @@ impl Walker<'_> {
             let col = first_part(c)?;
             self.column(&target, ColumnName::Named(col), ColumnAccess::Write);
         }
+        // Subscripts of target columns see no table's columns.
+        for indirection in &ins.column_indirection {
+            self.indirection(indirection, &Scope::new(None), env)?;
+        }
         if let Some(q) = &ins.source {
             self.query(q, None, env)?;
         }
@@ -120,13 +131,7 @@ impl Walker<'_> {
         match &ins.on {
             None => {}
             Some(ast::OnInsert::OnConflict(oc)) => {
-                if let Some(ast::ConflictTarget::Columns { columns: cols, .. }) =
-                    &oc.conflict_target
-                {
-                    for c in cols {
-                        self.column(&target, ColumnName::Named(fold(c)), ColumnAccess::Read);
-                    }
-                }
+                self.conflict_target(&target, oc.conflict_target.as_ref(), &scope, env)?;
                 if let ast::OnConflictAction::DoUpdate(du) = &oc.action {
                     self.info.class(Class::Update);
                     self.info.relations.push(RelationUse {
@@ -155,6 +160,60 @@ impl Walker<'_> {
         Ok(())
     }
 
+    /// The subscripts and field names after a target column (`a[i].f`):
+    /// each subscript is an expression in `scope`; a field names no column.
+    fn indirection(
+        &mut self,
+        indirection: &[ast::AccessExpr],
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        for access in indirection {
+            match access {
+                ast::AccessExpr::Subscript(s) => self.visit_exprs(s, scope, env)?,
+                ast::AccessExpr::Dot(Expr::Identifier(_)) => {}
+                ast::AccessExpr::Dot(_) => return unsupported("this field of a target column"),
+            }
+        }
+        Ok(())
+    }
+
+    /// The arbiter of ON CONFLICT: columns, or index expressions and the
+    /// index predicate, all over the target's columns.
+    fn conflict_target(
+        &mut self,
+        target: &QualifiedName,
+        conflict: Option<&ast::ConflictTarget>,
+        scope: &Scope<'_>,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        let predicate = match conflict {
+            None | Some(ast::ConflictTarget::OnConstraint(_)) => None,
+            Some(ast::ConflictTarget::Columns { columns, predicate }) => {
+                for c in columns {
+                    self.column(target, ColumnName::Named(fold(c)), ColumnAccess::Read);
+                }
+                predicate.as_ref()
+            }
+            Some(ast::ConflictTarget::IndexElements {
+                elements,
+                predicate,
+            }) => {
+                for e in elements {
+                    if e.column.with_fill.is_some() {
+                        return unsupported("WITH FILL in ON CONFLICT");
+                    }
+                    self.expr(&e.column.expr, scope, env)?;
+                }
+                predicate.as_ref()
+            }
+        };
+        match predicate {
+            Some(p) => self.expr(p, scope, env),
+            None => Ok(()),
+        }
+    }
+
     pub(super) fn assignments(
         &mut self,
         target: &QualifiedName,
@@ -166,6 +225,13 @@ impl Walker<'_> {
             let names: Vec<&ObjectName> = match &a.target {
                 ast::AssignmentTarget::ColumnName(n) => vec![n],
                 ast::AssignmentTarget::Tuple(ns) => ns.iter().collect(),
+                ast::AssignmentTarget::Subscripted {
+                    column,
+                    indirection,
+                } => {
+                    self.indirection(indirection, scope, env)?;
+                    vec![column]
+                }
             };
             for n in names {
                 // `SET col.field = …` assigns to `col`.

@@ -573,6 +573,7 @@ define_keywords!(
     INVOKER,
     IO,
     IS,
+    ISNULL, // actgate patch: isnull-postfix
     ISODOW,
     ISOLATION,
     ISOWEEK,

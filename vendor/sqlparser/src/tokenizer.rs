@@ -1434,6 +1434,35 @@ impl<'a> Tokenizer<'a> {
                         // we cannot advance the iterator here, as we need to consume the '&' later if the 'u' was an identifier
                         let mut chars_clone = chars.peekable.clone();
                         chars_clone.next(); // consume the '&' in the clone
+                                            // actgate patch: unicode-escapes
+                                            // PostgreSQL: `U&'…'` and `U&"…"` take `UESCAPE 'c'`
+                                            // after them, so the body is read raw first.
+                        if dialect_of!(self is PostgreSqlDialect)
+                            && matches!(chars_clone.peek(), Some('\'') | Some('"'))
+                        {
+                            chars.next(); // consume the '&'
+                            let quote = *chars.peek().expect("peeked");
+                            let error_loc = chars.location();
+                            let raw = if quote == '\'' {
+                                self.tokenize_single_quoted_string(chars, '\'', false)?
+                            } else {
+                                self.tokenize_quoted_identifier('"', chars)?
+                            };
+                            let escape = pg_uescape(chars).map_err(|m| TokenizerError {
+                                message: m,
+                                location: error_loc,
+                            })?;
+                            let value =
+                                unescape_pg_unicode(&raw, escape).map_err(|m| TokenizerError {
+                                    message: m,
+                                    location: error_loc,
+                                })?;
+                            return Ok(Some(if quote == '\'' {
+                                Token::UnicodeStringLiteral(value)
+                            } else {
+                                Token::make_word_owned(value, Some('"'))
+                            }));
+                        }
                         if chars_clone.peek() == Some(&'\'') {
                             chars.next(); // consume the '&' in the original iterator
                             let s = unescape_unicode_single_quoted_string(chars)?;
@@ -1781,6 +1810,18 @@ impl<'a> Tokenizer<'a> {
                     }
                 }
                 '+' => self.consume_and_return(chars, Token::Plus),
+                // actgate patch: pg-custom-operators
+                '*' if dialect_of!(self is PostgreSqlDialect) => {
+                    let operator = pg_operator_at(chars, &*self.dialect);
+                    if operator.len() == 1 {
+                        self.consume_and_return(chars, Token::Mul)
+                    } else {
+                        for _ in operator.chars() {
+                            chars.next();
+                        }
+                        Ok(Some(Token::CustomBinaryOperator(operator)))
+                    }
+                }
                 '*' => self.consume_and_return(chars, Token::Mul),
                 '%' => {
                     chars.next(); // advance past '%'
@@ -2711,6 +2752,30 @@ impl<'a> Tokenizer<'a> {
 /// Read from `chars` until `predicate` returns `false` or EOF is hit.
 /// Return the characters read as String, and keep the first non-matching
 /// char available as `chars.next()`.
+/// actgate patch: pg-custom-operators
+/// The operator PostgreSQL's lexer reads at `chars` (not consumed): the
+/// longest run of operator characters, cut before a comment start, and
+/// without trailing `+`/`-` unless it holds one of ``~!@#%^&|`?``
+/// (so `2*-1` is `*` then `-`, and `*<` one operator).
+fn pg_operator_at(chars: &State, dialect: &dyn Dialect) -> String {
+    let mut operator: String = chars
+        .peekable
+        .clone()
+        .take_while(|&c| dialect.is_custom_operator_part(c))
+        .collect();
+    for comment in ["/*", "--"] {
+        if let Some(i) = operator[1..].find(comment) {
+            operator.truncate(i + 1);
+        }
+    }
+    if !operator.contains(['~', '!', '@', '#', '%', '^', '&', '|', '`', '?']) {
+        while operator.len() > 1 && operator.ends_with(['+', '-']) {
+            operator.pop();
+        }
+    }
+    operator
+}
+
 fn peeking_take_while(chars: &mut State, mut predicate: impl FnMut(char) -> bool) -> String {
     let mut s = String::new();
     while let Some(&ch) = chars.peek() {
@@ -2870,6 +2935,79 @@ impl<'a: 'b, 'b> Unescape<'a, 'b> {
             Ok(n) => char::from_u32(n),
         }
     }
+}
+
+/// actgate patch: unicode-escapes
+/// The escape character of a PostgreSQL Unicode string or identifier: the
+/// one given by a following `UESCAPE 'c'` (consumed), else `\`.
+fn pg_uescape(chars: &mut State<'_>) -> Result<char, String> {
+    let mut ahead = chars.peekable.clone();
+    let mut taken = 0;
+    while ahead.peek().is_some_and(|c| c.is_whitespace()) {
+        ahead.next();
+        taken += 1;
+    }
+    let word: String = ahead.clone().take(7).collect();
+    let after = ahead.clone().nth(7);
+    if !word.eq_ignore_ascii_case("uescape")
+        || after.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$')
+    {
+        return Ok('\\');
+    }
+    ahead.nth(6);
+    taken += 7;
+    while ahead.peek().is_some_and(|c| c.is_whitespace()) {
+        ahead.next();
+        taken += 1;
+    }
+    let quoted: String = ahead.take(3).collect();
+    let mut parts = quoted.chars();
+    let (Some('\''), Some(escape), Some('\'')) = (parts.next(), parts.next(), parts.next()) else {
+        return Err("UESCAPE must be followed by a simple string literal".into());
+    };
+    if escape.is_ascii_hexdigit() || matches!(escape, '+' | '\'' | '"') || escape.is_whitespace() {
+        return Err("invalid Unicode escape character".into());
+    }
+    for _ in 0..taken + 3 {
+        chars.next();
+    }
+    Ok(escape)
+}
+
+/// actgate patch: unicode-escapes
+/// PostgreSQL's Unicode escapes in `raw` with `escape`: `eXXXX`,
+/// `e+XXXXXX`, `ee` for `e` itself. Anything else (a short code, a
+/// surrogate, zero) is an error, as in PostgreSQL.
+fn unescape_pg_unicode(raw: &str, escape: char) -> Result<String, String> {
+    let mut out = String::new();
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != escape {
+            out.push(c);
+            continue;
+        }
+        let rest = chars.as_str();
+        if rest.starts_with(escape) {
+            chars.next();
+            out.push(escape);
+            continue;
+        }
+        let (digits, skip) = match rest.strip_prefix('+') {
+            Some(r) => (r.get(..6), 7),
+            None => (rest.get(..4), 4),
+        };
+        let code = digits
+            .filter(|d| d.chars().all(|c| c.is_ascii_hexdigit()))
+            .and_then(|d| u32::from_str_radix(d, 16).ok())
+            .filter(|&code| code != 0)
+            .and_then(char::from_u32)
+            .ok_or_else(|| "invalid Unicode escape".to_string())?;
+        out.push(code);
+        for _ in 0..skip {
+            chars.next();
+        }
+    }
+    Ok(out)
 }
 
 fn unescape_unicode_single_quoted_string(chars: &mut State<'_>) -> Result<String, TokenizerError> {

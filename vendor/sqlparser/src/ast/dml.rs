@@ -31,8 +31,8 @@ use crate::{
 
 use super::{
     display_comma_separated, helpers::attached_token::AttachedToken, query::InputFormatClause,
-    Assignment, Expr, FromTable, Ident, InsertAliases, MysqlInsertPriority, ObjectName, OnInsert,
-    OptimizerHint, OrderByExpr, Query, SelectInto, SelectItem, Setting, SqliteOnConflict,
+    AccessExpr, Assignment, Expr, FromTable, Ident, InsertAliases, MysqlInsertPriority, ObjectName,
+    OnInsert, OptimizerHint, OrderByExpr, Query, SelectInto, SelectItem, Setting, SqliteOnConflict,
     TableAliasWithoutColumns, TableFactor, TableObject, TableWithJoins, UpdateTableFromKind,
     Values,
 };
@@ -85,6 +85,11 @@ pub struct Insert {
     pub table_alias: Option<TableAliasWithoutColumns>,
     /// COLUMNS
     pub columns: Vec<ObjectName>,
+    /// actgate patch: subscripted-insert-column
+    /// PostgreSQL's `INSERT INTO t (a[1:2], b[1].f)`: empty when no column
+    /// has a subscript, else the subscripts and fields after each column of
+    /// `columns`, in order.
+    pub column_indirection: Vec<Vec<AccessExpr>>,
     /// `BY NAME` clause used by Databricks SQL.
     ///
     /// When present, columns from the source query are matched to columns in
@@ -230,7 +235,26 @@ impl Display for Insert {
             }
         }
 
-        if !self.columns.is_empty() {
+        // actgate patch: subscripted-insert-column
+        if !self.column_indirection.is_empty() {
+            write!(f, "(")?;
+            for (i, (column, indirection)) in self
+                .columns
+                .iter()
+                .zip(&self.column_indirection)
+                .enumerate()
+            {
+                if i > 0 {
+                    write!(f, ", ")?;
+                }
+                write!(f, "{column}")?;
+                for access in indirection {
+                    write!(f, "{access}")?;
+                }
+            }
+            write!(f, ")")?;
+            SpaceOrNewline.fmt(f)?;
+        } else if !self.columns.is_empty() {
             write!(f, "({})", display_comma_separated(&self.columns))?;
             SpaceOrNewline.fmt(f)?;
         }

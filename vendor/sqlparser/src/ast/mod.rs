@@ -1052,6 +1052,9 @@ pub enum Expr {
         expr: Box<Expr>,
         /// `true` when the `NOT` modifier is present.
         negated: bool,
+        /// actgate patch: between-symmetric
+        /// `true` for PostgreSQL's `BETWEEN SYMMETRIC` (the bounds in either order).
+        symmetric: bool,
         /// Lower bound.
         low: Box<Expr>,
         /// Upper bound.
@@ -1431,6 +1434,10 @@ pub enum Expr {
     ///
     /// See <https://docs.snowflake.com/en/sql-reference/constructs/where#joins-in-the-where-clause>.
     OuterJoin(Box<Expr>),
+    /// actgate patch: where-current-of
+    /// PostgreSQL's `WHERE CURRENT OF cursor` in UPDATE and DELETE: the row
+    /// the named cursor is on.
+    CurrentOf(Ident),
     /// A reference to the prior level in a CONNECT BY clause.
     Prior(Box<Expr>),
     /// A lambda function.
@@ -1857,13 +1864,16 @@ impl fmt::Display for Expr {
             Expr::Between {
                 expr,
                 negated,
+                symmetric,
                 low,
                 high,
             } => write!(
                 f,
-                "{} {}BETWEEN {} AND {}",
+                "{} {}BETWEEN {}{} AND {}",
                 expr,
                 if *negated { "NOT " } else { "" },
+                // actgate patch: between-symmetric
+                if *symmetric { "SYMMETRIC " } else { "" },
                 low,
                 high
             ),
@@ -2317,6 +2327,8 @@ impl fmt::Display for Expr {
 
                 Ok(())
             }
+            // actgate patch: where-current-of
+            Expr::CurrentOf(cursor) => write!(f, "CURRENT OF {cursor}"),
             Expr::OuterJoin(expr) => {
                 write!(f, "{expr} (+)")
             }
@@ -7049,6 +7061,16 @@ pub enum ConflictTarget {
     },
     /// Target specified as a named constraint.
     OnConstraint(ObjectName),
+    /// actgate patch: conflict-index-expressions
+    /// PostgreSQL's inference of a unique index from index elements that
+    /// are not all plain columns: `ON CONFLICT (lower(a), b COLLATE "C"
+    /// text_pattern_ops) WHERE …`.
+    IndexElements {
+        /// The index elements (expression, operator class).
+        elements: Vec<IndexColumn>,
+        /// The `WHERE index_predicate` after the elements, if any.
+        predicate: Option<Expr>,
+    },
 }
 #[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
@@ -7104,6 +7126,17 @@ impl fmt::Display for ConflictTarget {
                 Ok(())
             }
             ConflictTarget::OnConstraint(name) => write!(f, " ON CONSTRAINT {name}"),
+            // actgate patch: conflict-index-expressions
+            ConflictTarget::IndexElements {
+                elements,
+                predicate,
+            } => {
+                write!(f, "({})", display_comma_separated(elements))?;
+                if let Some(predicate) = predicate {
+                    write!(f, " WHERE {predicate}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -8149,6 +8182,15 @@ pub enum AssignmentTarget {
     ColumnName(ObjectName),
     /// A tuple of columns
     Tuple(Vec<ObjectName>),
+    /// actgate patch: subscripted-assignment-target
+    /// An element or slice of an array column, e.g. PostgreSQL's
+    /// `a[1] = …`, `a[1:2] = …` or `a[1][2] = …`.
+    Subscripted {
+        /// The column (or `column.field`) assigned to.
+        column: ObjectName,
+        /// The subscripts (and fields after a subscript, `a[1].f`), in order.
+        indirection: Vec<AccessExpr>,
+    },
 }
 
 impl fmt::Display for AssignmentTarget {
@@ -8156,6 +8198,17 @@ impl fmt::Display for AssignmentTarget {
         match self {
             AssignmentTarget::ColumnName(column) => write!(f, "{column}"),
             AssignmentTarget::Tuple(columns) => write!(f, "({})", display_comma_separated(columns)),
+            // actgate patch: subscripted-assignment-target
+            AssignmentTarget::Subscripted {
+                column,
+                indirection,
+            } => {
+                write!(f, "{column}")?;
+                for access in indirection {
+                    write!(f, "{access}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -8175,6 +8228,10 @@ pub enum FunctionArgExpr {
     ///
     /// Used in Snowflake to support expressions like `HASH(* EXCLUDE(col))`.
     WildcardWithOptions(WildcardAdditionalOptions),
+    /// actgate patch: variadic-function-argument
+    /// PostgreSQL's `VARIADIC array`: the last argument, an array passed
+    /// whole to a variadic parameter, e.g. `concat_ws(',', VARIADIC a)`.
+    Variadic(Expr),
 }
 
 impl From<Expr> for FunctionArgExpr {
@@ -8194,6 +8251,8 @@ impl fmt::Display for FunctionArgExpr {
             FunctionArgExpr::QualifiedWildcard(prefix) => write!(f, "{prefix}.*"),
             FunctionArgExpr::Wildcard => f.write_str("*"),
             FunctionArgExpr::WildcardWithOptions(opts) => write!(f, "*{opts}"),
+            // actgate patch: variadic-function-argument
+            FunctionArgExpr::Variadic(expr) => write!(f, "VARIADIC {expr}"),
         }
     }
 }

@@ -1501,8 +1501,9 @@ impl Spanned for Insert {
             table,
             table_alias,
             columns,
-            by_name: _,   // bool
-            overwrite: _, // bool
+            column_indirection, // actgate patch: subscripted-insert-column
+            by_name: _,         // bool
+            overwrite: _,       // bool
             source,
             partitioned,
             after_columns,
@@ -1528,6 +1529,7 @@ impl Spanned for Insert {
                 .chain(core::iter::once(table.span()))
                 .chain(table_alias.iter().map(|k| k.alias.span))
                 .chain(columns.iter().map(|i| i.span()))
+                .chain(column_indirection.iter().flatten().map(|s| s.span()))
                 .chain(source.as_ref().map(|q| q.span()))
                 .chain(assignments.iter().map(|i| i.span()))
                 .chain(partitioned.iter().flat_map(|i| i.iter().map(|k| k.span())))
@@ -1571,6 +1573,16 @@ impl Spanned for ConflictTarget {
                     .chain(predicate.iter().map(|p| p.span())),
             ),
             ConflictTarget::OnConstraint(object_name) => object_name.span(),
+            // actgate patch: conflict-index-expressions
+            ConflictTarget::IndexElements {
+                elements,
+                predicate,
+            } => union_spans(
+                elements
+                    .iter()
+                    .map(|e| e.span())
+                    .chain(predicate.iter().map(|p| p.span())),
+            ),
         }
     }
 }
@@ -1625,6 +1637,13 @@ impl Spanned for AssignmentTarget {
         match self {
             AssignmentTarget::ColumnName(object_name) => object_name.span(),
             AssignmentTarget::Tuple(vec) => union_spans(vec.iter().map(|i| i.span())),
+            // actgate patch: subscripted-assignment-target
+            AssignmentTarget::Subscripted {
+                column,
+                indirection,
+            } => column
+                .span()
+                .union(&union_spans(indirection.iter().map(|s| s.span()))),
         }
     }
 }
@@ -1686,6 +1705,7 @@ impl Spanned for Expr {
             Expr::Between {
                 expr,
                 negated: _,
+                symmetric: _, // actgate patch: between-symmetric
                 low,
                 high,
             } => expr.span().union(&low.span()).union(&high.span()),
@@ -1847,6 +1867,7 @@ impl Spanned for Expr {
                     .chain(iter::once(token.0.span)),
             ),
             Expr::OuterJoin(expr) => expr.span(),
+            Expr::CurrentOf(cursor) => cursor.span, // actgate patch: where-current-of
             Expr::Prior(expr) => expr.span(),
             Expr::Lambda(_) => Span::empty(),
             Expr::MemberOf(member_of) => member_of.value.span().union(&member_of.array.span()),
@@ -2378,6 +2399,8 @@ impl Spanned for FunctionArgExpr {
     fn span(&self) -> Span {
         match self {
             FunctionArgExpr::Expr(expr) => expr.span(),
+            // actgate patch: variadic-function-argument
+            FunctionArgExpr::Variadic(expr) => expr.span(),
             FunctionArgExpr::QualifiedWildcard(object_name) => {
                 union_spans(object_name.0.iter().map(|i| i.span()))
             }

@@ -1019,6 +1019,10 @@ pub trait Dialect: Debug + Any {
             Token::Word(w) if w.keyword == Keyword::NOTNULL && self.supports_notnull_operator() => {
                 Ok(p!(Is))
             }
+            // actgate patch: isnull-postfix
+            Token::Word(w) if w.keyword == Keyword::ISNULL && self.supports_notnull_operator() => {
+                Ok(p!(Is))
+            }
             Token::Word(w) if w.keyword == Keyword::IS => Ok(p!(Is)),
             Token::Word(w) if w.keyword == Keyword::GLOBAL && self.supports_global_in() => {
                 match (

@@ -187,6 +187,7 @@ const TYPE_FUNC_NAME_KEYWORDS: &[Keyword] = &[
     Keyword::ILIKE,
     Keyword::INNER,
     Keyword::IS,
+    Keyword::ISNULL, // actgate patch: isnull-postfix
     Keyword::JOIN,
     Keyword::LEFT,
     Keyword::LIKE,
@@ -339,6 +340,15 @@ impl Dialect for PostgreSqlDialect {
             | Token::CustomBinaryOperator(_) => Some(Ok(PG_OTHER_PREC)),
             // lowest prec to prevent it from turning into a binary op
             Token::Colon | Token::Assignment => Some(Ok(self.prec_unknown())),
+            // actgate patch: substring-similar
+            // `SIMILAR` without `TO` ends the operand: `SUBSTRING(x SIMILAR p ESCAPE e)`.
+            Token::Word(w)
+                if w.keyword == Keyword::SIMILAR
+                    && !matches!(&parser.peek_nth_token_ref(1).token,
+                        Token::Word(t) if t.keyword == Keyword::TO) =>
+            {
+                Some(Ok(self.prec_unknown()))
+            }
             _ => None,
         }
     }

@@ -1912,6 +1912,7 @@ fn parse_multi_table_insert(
         table: TableObject::TableName(ObjectName(vec![])), // Not used for multi-table insert
         table_alias: None,
         columns: vec![],
+        column_indirection: vec![],
         by_name: false,
         overwrite,
         source: Some(source),

@@ -1648,6 +1648,16 @@ impl<'a> Parser<'a> {
                 self.prev_token();
                 Ok(Some(self.parse_substring()?))
             }
+            // actgate patch: collation-for
+            Keyword::COLLATION
+                if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.parse_keyword(Keyword::FOR) =>
+            {
+                self.expect_token(&Token::LParen)?;
+                let expr = self.parse_expr()?;
+                self.expect_token(&Token::RParen)?;
+                Ok(Some(pg_catalog_call("pg_collation_for", vec![expr])))
+            }
             Keyword::OVERLAY => Ok(Some(self.parse_overlay_expr()?)),
             Keyword::TRIM => Ok(Some(self.parse_trim_expr()?)),
             Keyword::INTERVAL => Ok(Some(self.parse_interval()?)),
@@ -3181,6 +3191,17 @@ impl<'a> Parser<'a> {
         };
         self.expect_token(&Token::LParen)?;
         let expr = self.parse_expr()?;
+        // actgate patch: substring-similar
+        if !shorthand
+            && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::SIMILAR)
+        {
+            let pattern = self.parse_expr()?;
+            self.expect_keyword_is(Keyword::ESCAPE)?;
+            let escape = self.parse_expr()?;
+            self.expect_token(&Token::RParen)?;
+            return Ok(pg_catalog_call("substring", vec![expr, pattern, escape]));
+        }
         let mut from_expr = None;
         let special = self.consume_token(&Token::Comma);
         if special || self.parse_keyword(Keyword::FROM) {
@@ -4145,23 +4166,27 @@ impl<'a> Parser<'a> {
                     right
                 };
 
-                if !matches!(
-                    op,
-                    BinaryOperator::Gt
-                        | BinaryOperator::Lt
-                        | BinaryOperator::GtEq
-                        | BinaryOperator::LtEq
-                        | BinaryOperator::Eq
-                        | BinaryOperator::NotEq
-                        | BinaryOperator::PGRegexMatch
-                        | BinaryOperator::PGRegexIMatch
-                        | BinaryOperator::PGRegexNotMatch
-                        | BinaryOperator::PGRegexNotIMatch
-                        | BinaryOperator::PGLikeMatch
-                        | BinaryOperator::PGILikeMatch
-                        | BinaryOperator::PGNotLikeMatch
-                        | BinaryOperator::PGNotILikeMatch
-                ) {
+                // actgate patch: pg-any-all-operators
+                // PostgreSQL takes any operator before ANY/ALL (`33 * ANY (…)`).
+                if !dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && !matches!(
+                        op,
+                        BinaryOperator::Gt
+                            | BinaryOperator::Lt
+                            | BinaryOperator::GtEq
+                            | BinaryOperator::LtEq
+                            | BinaryOperator::Eq
+                            | BinaryOperator::NotEq
+                            | BinaryOperator::PGRegexMatch
+                            | BinaryOperator::PGRegexIMatch
+                            | BinaryOperator::PGRegexNotMatch
+                            | BinaryOperator::PGRegexNotIMatch
+                            | BinaryOperator::PGLikeMatch
+                            | BinaryOperator::PGILikeMatch
+                            | BinaryOperator::PGNotLikeMatch
+                            | BinaryOperator::PGNotILikeMatch
+                    )
+                {
                     return parser_err!(
                         format!(
                         "Expected one of [=, >, <, =>, =<, !=, ~, ~*, !~, !~*, ~~, ~~*, !~~, !~~*] as comparison operator, found: {op}"
@@ -4294,6 +4319,15 @@ impl<'a> Parser<'a> {
                     } else if self.parse_keyword(Keyword::BETWEEN) {
                         self.parse_between(expr, negated)
                     } else if self.parse_keyword(Keyword::LIKE) {
+                        // actgate patch: pg-any-all-operators
+                        let op = if negated {
+                            BinaryOperator::PGNotLikeMatch
+                        } else {
+                            BinaryOperator::PGLikeMatch
+                        };
+                        if let Some(e) = self.maybe_parse_pg_like_all(&expr, op)? {
+                            return Ok(e);
+                        }
                         Ok(Expr::Like {
                             negated,
                             any: self.parse_keyword(Keyword::ANY),
@@ -4304,6 +4338,15 @@ impl<'a> Parser<'a> {
                             escape_char: self.parse_escape_char()?,
                         })
                     } else if self.parse_keyword(Keyword::ILIKE) {
+                        // actgate patch: pg-any-all-operators
+                        let op = if negated {
+                            BinaryOperator::PGNotILikeMatch
+                        } else {
+                            BinaryOperator::PGILikeMatch
+                        };
+                        if let Some(e) = self.maybe_parse_pg_like_all(&expr, op)? {
+                            return Ok(e);
+                        }
                         Ok(Expr::ILike {
                             negated,
                             any: self.parse_keyword(Keyword::ANY),
@@ -4328,6 +4371,10 @@ impl<'a> Parser<'a> {
                 }
                 Keyword::NOTNULL if dialect.supports_notnull_operator() => {
                     Ok(Expr::IsNotNull(Box::new(expr)))
+                }
+                // actgate patch: isnull-postfix
+                Keyword::ISNULL if dialect.supports_notnull_operator() => {
+                    Ok(Expr::IsNull(Box::new(expr)))
                 }
                 Keyword::MEMBER => {
                     if self.parse_keyword(Keyword::OF) {
@@ -4379,6 +4426,50 @@ impl<'a> Parser<'a> {
                 tok.span.start
             )
         }
+    }
+
+    /// actgate patch: pg-any-all-operators
+    /// PostgreSQL's `x [NOT] [I]LIKE ALL|SOME (array or subquery)`: the
+    /// LIKE operator applied over an array (`~~ ALL (…)`), not a call of a
+    /// function named `all`. `LIKE ANY` keeps upstream's `Like { any }`.
+    fn maybe_parse_pg_like_all(
+        &mut self,
+        expr: &Expr,
+        op: BinaryOperator,
+    ) -> Result<Option<Expr>, ParserError> {
+        if !dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            || self.peek_nth_token_ref(1).token != Token::LParen
+        {
+            return Ok(None);
+        }
+        let Some(keyword) = self.parse_one_of_keywords(&[Keyword::ALL, Keyword::SOME]) else {
+            return Ok(None);
+        };
+        let precedence = self.dialect.prec_value(Precedence::Like);
+        self.expect_token(&Token::LParen)?;
+        let right = if self.peek_sub_query() {
+            self.prev_token();
+            self.parse_subexpr(precedence)?
+        } else {
+            let right = self.parse_expr()?;
+            self.expect_token(&Token::RParen)?;
+            right
+        };
+        let (left, right) = (Box::new(expr.clone()), Box::new(right));
+        Ok(Some(if keyword == Keyword::ALL {
+            Expr::AllOp {
+                left,
+                compare_op: op,
+                right,
+            }
+        } else {
+            Expr::AnyOp {
+                left,
+                compare_op: op,
+                right,
+                is_some: true,
+            }
+        }))
     }
 
     /// Parse the `ESCAPE CHAR` portion of `LIKE`, `ILIKE`, and `SIMILAR TO`
@@ -4655,6 +4746,12 @@ impl<'a> Parser<'a> {
 
     /// Parses `BETWEEN <low> AND <high>`, assuming the `BETWEEN` keyword was already consumed.
     pub fn parse_between(&mut self, expr: Expr, negated: bool) -> Result<Expr, ParserError> {
+        // actgate patch: between-symmetric
+        let symmetric = dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && match self.parse_one_of_keywords(&[Keyword::SYMMETRIC, Keyword::ASYMMETRIC]) {
+                Some(Keyword::SYMMETRIC) => true,
+                _ => false,
+            };
         let mut low = self.parse_subexpr(self.dialect.between_low_bound_precedence())?;
         if self.dialect.supports_comparison_in_between_low_bound()
             && matches!(
@@ -4676,6 +4773,7 @@ impl<'a> Parser<'a> {
         Ok(Expr::Between {
             expr: Box::new(expr),
             negated,
+            symmetric,
             low: Box::new(low),
             high: Box::new(high),
         })
@@ -14981,6 +15079,32 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// actgate patch: subscripted-insert-column
+    /// The optional column list of an INSERT; PostgreSQL lets each column
+    /// carry subscripts (`(a[1:2], b[1].f)`). The second list is empty when
+    /// no column has one, else holds each column's subscripts and fields.
+    fn parse_insert_columns(
+        &mut self,
+        allow_empty: bool,
+    ) -> Result<(Vec<ObjectName>, Vec<Vec<AccessExpr>>), ParserError> {
+        if !dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            let columns = self.parse_parenthesized_qualified_column_list(Optional, allow_empty)?;
+            return Ok((columns, vec![]));
+        }
+        let pairs = self.parse_parenthesized_column_list_inner(Optional, allow_empty, |p| {
+            let column = p.parse_object_name(true)?;
+            let subscripts = if p.peek_token_ref().token == Token::LBracket {
+                p.parse_column_indirection()?
+            } else {
+                vec![]
+            };
+            Ok((column, subscripts))
+        })?;
+        let any = pairs.iter().any(|(_, s)| !s.is_empty());
+        let (columns, subscripts): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
+        Ok((columns, if any { subscripts } else { vec![] }))
+    }
+
     /// Parses a parenthesized comma-separated list of columns using
     /// the provided function to parse each element.
     fn parse_parenthesized_column_list_inner<F, T>(
@@ -15361,7 +15485,7 @@ impl<'a> Parser<'a> {
             None
         };
         let selection = if self.parse_keyword(Keyword::WHERE) {
-            Some(self.parse_expr()?)
+            Some(self.parse_where_or_current_of()?) // actgate patch: where-current-of
         } else {
             None
         };
@@ -19915,14 +20039,16 @@ impl<'a> Parser<'a> {
 
             let mut by_name = false;
             let mut overriding = None;
+            let mut column_indirection = vec![];
             let (columns, partitioned, after_columns, output, source, assignments) = if self
                 .parse_keywords(&[Keyword::DEFAULT, Keyword::VALUES])
             {
                 (vec![], None, vec![], None, None, vec![])
             } else {
                 let (columns, partitioned, after_columns) = if !self.peek_subquery_start() {
-                    let columns =
-                        self.parse_parenthesized_qualified_column_list(Optional, is_mysql)?;
+                    // actgate patch: subscripted-insert-column
+                    let (columns, subscripts) = self.parse_insert_columns(is_mysql)?;
+                    column_indirection = subscripts;
 
                     let partitioned = self.parse_insert_partition()?;
                     by_name = self.parse_keywords(&[Keyword::BY, Keyword::NAME]);
@@ -19996,15 +20122,8 @@ impl<'a> Parser<'a> {
                         if self.parse_keywords(&[Keyword::ON, Keyword::CONSTRAINT]) {
                             Some(ConflictTarget::OnConstraint(self.parse_object_name(false)?))
                         } else if self.peek_token_ref().token == Token::LParen {
-                            let columns =
-                                self.parse_parenthesized_column_list(IsOptional::Mandatory, false)?;
-                            // PostgreSQL: `( column [, ...] ) [ WHERE index_predicate ]`.
-                            let predicate = if self.parse_keyword(Keyword::WHERE) {
-                                Some(self.parse_expr()?)
-                            } else {
-                                None
-                            };
-                            Some(ConflictTarget::Columns { columns, predicate })
+                            // actgate patch: conflict-index-expressions
+                            Some(self.parse_conflict_target_elements()?)
                         } else {
                             None
                         };
@@ -20061,6 +20180,7 @@ impl<'a> Parser<'a> {
                 by_name,
                 partitioned,
                 columns,
+                column_indirection,
                 after_columns,
                 overriding,
                 source,
@@ -20232,7 +20352,7 @@ impl<'a> Parser<'a> {
             from_before_set
         };
         let selection = if self.parse_keyword(Keyword::WHERE) {
-            Some(self.parse_expr()?)
+            Some(self.parse_where_or_current_of()?) // actgate patch: where-current-of
         } else {
             None
         };
@@ -20294,12 +20414,91 @@ impl<'a> Parser<'a> {
             Ok(AssignmentTarget::Tuple(columns))
         } else {
             let column = self.parse_object_name(false)?;
+            // actgate patch: subscripted-assignment-target
+            if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                && self.peek_token_ref().token == Token::LBracket
+            {
+                let indirection = self.parse_column_indirection()?;
+                return Ok(AssignmentTarget::Subscripted {
+                    column,
+                    indirection,
+                });
+            }
             Ok(AssignmentTarget::ColumnName(column))
         }
     }
 
+    /// actgate patch: subscripted-assignment-target
+    /// The subscripts after a target column, `[1]`, `[1:2][3]`, and the
+    /// fields after one, `[1].f`.
+    fn parse_column_indirection(&mut self) -> Result<Vec<AccessExpr>, ParserError> {
+        let mut indirection = Vec::new();
+        loop {
+            if self.consume_token(&Token::LBracket) {
+                indirection.push(AccessExpr::Subscript(self.parse_subscript_inner()?));
+            } else if self.consume_token(&Token::Period) {
+                let field = self.parse_identifier()?;
+                indirection.push(AccessExpr::Dot(Expr::Identifier(field)));
+            } else {
+                return Ok(indirection);
+            }
+        }
+    }
+
+    /// actgate patch: where-current-of
+    /// The condition after WHERE in UPDATE or DELETE, where PostgreSQL also
+    /// takes `CURRENT OF cursor` (the row the cursor is on).
+    fn parse_where_or_current_of(&mut self) -> Result<Expr, ParserError> {
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keywords(&[Keyword::CURRENT, Keyword::OF])
+        {
+            return Ok(Expr::CurrentOf(self.parse_identifier()?));
+        }
+        self.parse_expr()
+    }
+
+    /// actgate patch: conflict-index-expressions
+    /// `( column [, ...] ) [ WHERE index_predicate ]` after ON CONFLICT; in
+    /// PostgreSQL each element may also be an index expression with a
+    /// collation and an operator class (`lower(a) COLLATE "C" text_pattern_ops`).
+    fn parse_conflict_target_elements(&mut self) -> Result<ConflictTarget, ParserError> {
+        let columns = if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            self.maybe_parse(|p| p.parse_parenthesized_column_list(IsOptional::Mandatory, false))?
+        } else {
+            Some(self.parse_parenthesized_column_list(IsOptional::Mandatory, false)?)
+        };
+        let elements = match columns {
+            Some(_) => None,
+            None => Some(self.parse_parenthesized_index_column_list()?),
+        };
+        // PostgreSQL: `( column [, ...] ) [ WHERE index_predicate ]`.
+        let predicate = if self.parse_keyword(Keyword::WHERE) {
+            Some(self.parse_expr()?)
+        } else {
+            None
+        };
+        Ok(match (columns, elements) {
+            (_, Some(elements)) => ConflictTarget::IndexElements {
+                elements,
+                predicate,
+            },
+            (columns, None) => ConflictTarget::Columns {
+                columns: columns.unwrap_or_default(),
+                predicate,
+            },
+        })
+    }
+
     /// Parse a single function argument, handling named and unnamed variants.
     pub fn parse_function_args(&mut self) -> Result<FunctionArg, ParserError> {
+        // actgate patch: variadic-function-argument
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::VARIADIC)
+        {
+            return Ok(FunctionArg::Unnamed(FunctionArgExpr::Variadic(
+                self.parse_expr()?,
+            )));
+        }
         // Parse the argument expression once, then check for a named-arg
         // operator. Parsing it speculatively and re-parsing on the unnamed
         // path is O(2^depth) on nested calls like `CAST(CASE (CAST(CASE (…`.
@@ -22913,6 +23112,30 @@ impl<'a> Parser<'a> {
             with_data,
         })
     }
+}
+
+/// actgate patch: collation-for, substring-similar
+/// A call of the pg_catalog function PostgreSQL's grammar turns a special
+/// form into (`COLLATION FOR (x)` is `pg_catalog.pg_collation_for(x)`,
+/// `SUBSTRING(x SIMILAR p ESCAPE e)` is `pg_catalog.substring(x, p, e)`).
+fn pg_catalog_call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(Function {
+        name: ObjectName::from(vec![Ident::new("pg_catalog"), Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args
+                .into_iter()
+                .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e)))
+                .collect(),
+            clauses: vec![],
+        }),
+        null_treatment: None,
+        filter: None,
+        over: None,
+        within_group: vec![],
+    })
 }
 
 fn maybe_prefixed_expr(expr: Expr, prefix: Option<Ident>) -> Expr {
