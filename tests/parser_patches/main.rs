@@ -37,3 +37,4 @@ pub fn round_trips_as(sql: &str, expected: &str) {
 fn unpatched_statement_round_trips() {
     round_trips_as("select a from t where b = 1", "SELECT a FROM t WHERE b = 1");
 }
+mod jsonxml;

@@ -1751,6 +1751,9 @@ pub enum TableFactor {
     /// );
     /// ````
     XmlTable {
+        /// PostgreSQL's `LATERAL XMLTABLE(…)` (XMLTABLE is lateral anyway).
+        // actgate patch: lateral-xmltable
+        lateral: bool,
         /// Optional XMLNAMESPACES clause (empty if not present)
         namespaces: Vec<XmlNamespaceDefinition>,
         /// The row-generating XPath expression.
@@ -2536,12 +2539,17 @@ impl fmt::Display for TableFactor {
                 Ok(())
             }
             TableFactor::XmlTable {
+                lateral,
                 row_expression,
                 passing,
                 columns,
                 alias,
                 namespaces,
             } => {
+                // actgate patch: lateral-xmltable
+                if *lateral {
+                    write!(f, "LATERAL ")?;
+                }
                 write!(f, "XMLTABLE(")?;
                 if !namespaces.is_empty() {
                     write!(
@@ -4403,6 +4411,33 @@ pub struct XmlPassingArgument {
     pub alias: Option<Ident>,
     /// `true` if `BY VALUE` is specified for the argument.
     pub by_value: bool,
+    /// PostgreSQL's `BY REF` before the argument.
+    // actgate patch: sqlxml-passing-by-ref
+    pub by_ref: bool,
+    /// PostgreSQL's `BY REF` or `BY VALUE` after the argument.
+    // actgate patch: sqlxml-passing-by-ref
+    pub trailing: Option<XmlPassingMechanism>,
+}
+
+/// `BY REF` or `BY VALUE` of an XML `PASSING` argument.
+// actgate patch: sqlxml-passing-by-ref
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub enum XmlPassingMechanism {
+    /// `BY REF`
+    ByRef,
+    /// `BY VALUE`
+    ByValue,
+}
+
+impl fmt::Display for XmlPassingMechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            XmlPassingMechanism::ByRef => "BY REF",
+            XmlPassingMechanism::ByValue => "BY VALUE",
+        })
+    }
 }
 
 impl fmt::Display for XmlPassingArgument {
@@ -4410,7 +4445,14 @@ impl fmt::Display for XmlPassingArgument {
         if self.by_value {
             write!(f, "BY VALUE ")?;
         }
+        // actgate patch: sqlxml-passing-by-ref
+        if self.by_ref {
+            write!(f, "BY REF ")?;
+        }
         write!(f, "{}", self.expr)?;
+        if let Some(trailing) = &self.trailing {
+            write!(f, " {trailing}")?;
+        }
         if let Some(alias) = &self.alias {
             write!(f, " AS {alias}")?;
         }
