@@ -127,3 +127,11 @@ fn sqlxml_is_document() {
         "SELECT xml '<a/>' IS DOCUMENT, x IS NOT DOCUMENT AND y FROM t",
     );
 }
+
+#[test]
+fn xmlnamespaces_default() {
+    round_trips_as(
+        "SELECT * FROM XMLTABLE(XMLNAMESPACES(DEFAULT 'http://x.y', 'http://z' AS z), '/r' PASSING '<r/>' COLUMNS a int PATH 'a')",
+        "SELECT * FROM XMLTABLE(XMLNAMESPACES(DEFAULT 'http://x.y', 'http://z' AS z), '/r' PASSING '<r/>' COLUMNS a INT PATH 'a')",
+    );
+}

@@ -344,5 +344,15 @@ fn sqlxml_xmltable() {
             "SELECT * FROM XMLTABLE(XMLNAMESPACES(pg_sleep(1)::text AS z), '/z:r' PASSING '<r/>' COLUMNS a text) x",
             "function_not_allowed",
         ),
+        (
+            A,
+            "SELECT * FROM XMLTABLE(XMLNAMESPACES(DEFAULT pg_sleep(1)::text), '/r' PASSING '<r/>' COLUMNS a text) x",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "SELECT x.a FROM XMLTABLE(XMLNAMESPACES(DEFAULT 'http://x.y'), '/r' PASSING '<r/>' COLUMNS a text) x",
+            "allow",
+        ),
     ]);
 }

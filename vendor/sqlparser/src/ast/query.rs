@@ -4488,12 +4488,18 @@ impl fmt::Display for XmlPassingClause {
 pub struct XmlNamespaceDefinition {
     /// The namespace URI (a text expression).
     pub uri: Expr,
-    /// The alias for the namespace (a simple identifier).
-    pub name: Ident,
+    /// The alias for the namespace (a simple identifier); `None` for
+    /// PostgreSQL's `DEFAULT uri`.
+    // actgate patch: xmlnamespaces-default
+    pub name: Option<Ident>,
 }
 
 impl fmt::Display for XmlNamespaceDefinition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} AS {}", self.uri, self.name)
+        // actgate patch: xmlnamespaces-default
+        match &self.name {
+            Some(name) => write!(f, "{} AS {}", self.uri, name),
+            None => write!(f, "DEFAULT {}", self.uri),
+        }
     }
 }

@@ -18045,9 +18045,16 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_xml_namespace_definition(&mut self) -> Result<XmlNamespaceDefinition, ParserError> {
+        // actgate patch: xmlnamespaces-default
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::DEFAULT)
+        {
+            let uri = self.parse_expr()?;
+            return Ok(XmlNamespaceDefinition { uri, name: None });
+        }
         let uri = self.parse_expr()?;
         self.expect_keyword_is(Keyword::AS)?;
-        let name = self.parse_identifier()?;
+        let name = Some(self.parse_identifier()?);
         Ok(XmlNamespaceDefinition { uri, name })
     }
 
