@@ -33,10 +33,13 @@ fn keyword_name(f: &Function, names: &[&str]) -> bool {
 }
 
 /// The SQL/XML expressions sqlparser parses as calls: column-name
-/// keywords of PostgreSQL since 8.3 (`xmlexists` 9.1), each an `XmlExpr`
-/// node, never a call of a function of that name. (`XMLELEMENT`, `XMLPI`,
-/// `XMLROOT`, `XMLSERIALIZE` and `XMLEXISTS` are `Expr::Xml`; `xmlagg`,
-/// `xmlcomment`, `xpath` … are ordinary functions.)
+/// keywords of PostgreSQL since 8.3, each an `XmlExpr` node, never a call
+/// of a function of that name. (`XMLELEMENT`, `XMLPI`, `XMLROOT`,
+/// `XMLSERIALIZE`, `XMLEXISTS` and `IS DOCUMENT` are `Expr::Xml`, which
+/// records no call either; `XMLEXISTS` (9.1) runs the built-in
+/// `pg_catalog.xmlexists` the grammar names, as `SUBSTRING(… FROM …)` runs
+/// `pg_catalog.substring`. `xmlagg`, `xmlcomment`, `xpath` … are ordinary
+/// functions.)
 const XML_KEYWORDS: &[&str] = &["xmlconcat", "xmlforest", "xmlparse"];
 
 /// The SQL/JSON constructors, keywords since PostgreSQL 16.
