@@ -3,6 +3,8 @@
 //! dialect, and checks the tree sqlparser builds and prints back.
 
 mod exprs;
+mod jsonxml;
+mod queries;
 
 use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;
@@ -39,4 +41,3 @@ pub fn round_trips_as(sql: &str, expected: &str) {
 fn unpatched_statement_round_trips() {
     round_trips_as("select a from t where b = 1", "SELECT a FROM t WHERE b = 1");
 }
-mod queries;

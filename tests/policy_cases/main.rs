@@ -52,6 +52,7 @@ mod columns;
 mod driver_profile;
 mod functions;
 mod grammar_exprs;
+mod grammar_jsonxml;
 mod grammar_queries;
 mod names;
 mod privileges;

@@ -3,8 +3,8 @@
 
 use super::super::builtin;
 use super::super::names::{QualifiedName, fold};
-use super::cross_check::is_row_constructor;
 use super::scope::{Env, Scope, Source, SourceKind};
+use super::syntax_calls::is_syntax_call;
 use super::{AmbiguousColumn, AnalysisError, ColumnAccess, ColumnName, Walker, unsupported};
 use sqlparser::ast::{
     self, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, Query, Visit, Visitor,
@@ -50,8 +50,9 @@ impl Visitor for ExprVisitor<'_, '_, '_, '_> {
             }
             Expr::CompoundIdentifier(is) => self.walker.compound_column(is, self.scope),
             Expr::Function(f) => {
-                // A row constructor calls nothing; its fields are walked.
-                let mut r = if is_row_constructor(f) {
+                // A row, SQL/XML or SQL/JSON constructor calls nothing;
+                // what it contains is walked.
+                let mut r = if is_syntax_call(f) {
                     Ok(())
                 } else {
                     self.walker.function(&f.name)

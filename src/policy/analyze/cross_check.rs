@@ -1,41 +1,22 @@
 //! The final cross-check of the walk with sqlparser's own visitor reports.
 
 use super::super::names::{QualifiedName, parts};
+use super::syntax_calls::{is_syntax_call, plain_keyword_call};
 use super::{AnalysisError, Walker, unsupported};
-use sqlparser::ast::{
-    Expr, Function, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, Statement,
-    TableFactor, Visit, Visitor,
-};
+use sqlparser::ast::{Expr, Ident, ObjectName, Query, Statement, TableFactor, Visit, Visitor};
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 /// Every function call anywhere in a statement. What PostgreSQL's
 /// grammar reads as syntax, not as a call, is not one: a row constructor
-/// `ROW(…)` and the strategy of `CREATE TABLE … PARTITION BY RANGE (…)`
-/// (sqlparser shows both as calls); what they contain still is.
+/// `ROW(…)`, the SQL/XML and SQL/JSON constructors (`syntax_calls`) and
+/// the strategy of `CREATE TABLE … PARTITION BY RANGE (…)` (sqlparser
+/// shows them as calls); what they contain still is.
 #[derive(Default)]
 pub(super) struct FunctionCollector {
     pub(super) found: Vec<ObjectName>,
     /// The `PARTITION BY` expression of the statement being visited.
     strategy: Option<*const Expr>,
-}
-
-/// The function call sqlparser makes of unqualified, unquoted `NAME(…)`
-/// with a plain argument list and nothing else (no FILTER, OVER, WITHIN
-/// GROUP…), for one of `names`.
-fn plain_keyword_call(f: &Function, names: &[&str]) -> bool {
-    let [ObjectNamePart::Identifier(id)] = f.name.0.as_slice() else {
-        return false;
-    };
-    id.quote_style.is_none()
-        && names.iter().any(|n| id.value.eq_ignore_ascii_case(n))
-        && matches!(f.args, FunctionArguments::List(_))
-        && matches!(f.parameters, FunctionArguments::None)
-        && f.over.is_none()
-        && f.filter.is_none()
-        && f.within_group.is_empty()
-        && f.null_treatment.is_none()
-        && !f.uses_odbc_syntax
 }
 
 /// The function PostgreSQL calls for an ordinary call that sqlparser reads
@@ -55,13 +36,6 @@ fn call_as_syntax(e: &Expr) -> Option<&'static str> {
     }
 }
 
-/// `ROW(…)`: in PostgreSQL's grammar `row` is a column-name keyword, which
-/// cannot name a function unquoted and unqualified, so this is always the
-/// row constructor.
-pub(super) fn is_row_constructor(f: &Function) -> bool {
-    plain_keyword_call(f, &["row"])
-}
-
 impl Visitor for FunctionCollector {
     type Break = ();
     fn pre_visit_statement(&mut self, s: &Statement) -> ControlFlow<()> {
@@ -74,7 +48,7 @@ impl Visitor for FunctionCollector {
         if let Expr::Function(f) = e {
             let strategy = self.strategy.is_some_and(|p| std::ptr::eq(p, e))
                 && plain_keyword_call(f, &["range", "list", "hash"]);
-            if !strategy && !is_row_constructor(f) {
+            if !strategy && !is_syntax_call(f) {
                 self.found.push(f.name.clone());
             }
         } else if let Some(name) = call_as_syntax(e) {

@@ -221,6 +221,18 @@ impl Walker<'_> {
             TableFactor::RowsFrom {
                 functions, alias, ..
             } => self.rows_from(functions, alias, scope, env),
+            TableFactor::XmlTable { columns, alias, .. } => {
+                // Always lateral in PostgreSQL; every expression inside
+                // (row and column paths, PASSING, DEFAULT, namespaces) is
+                // walked; column names and types are labels.
+                let lateral = scope.lateral();
+                self.visit_exprs(tf, &lateral, env)?;
+                let names = columns.iter().map(|c| fold(&c.name)).collect();
+                Ok(Source::new(
+                    alias_of(alias).unwrap_or_else(|| "xmltable".to_owned()),
+                    SourceKind::Other(alias_columns(alias).or(Some(names))),
+                ))
+            }
             TableFactor::TableFunction { expr, alias } => {
                 let lateral = scope.lateral();
                 self.expr(expr, &lateral, env)?;

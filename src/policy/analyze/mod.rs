@@ -26,6 +26,7 @@ mod query;
 mod scope;
 mod settings;
 mod statements;
+mod syntax_calls;
 
 pub use info::{
     Access, AmbiguousColumn, Analysis, Class, ColumnAccess, ColumnName, ColumnUse, CopyDirection,

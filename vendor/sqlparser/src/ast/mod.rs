@@ -120,7 +120,7 @@ pub use self::query::{
     TableSampleQuantity, TableSampleSeed, TableSampleSeedModifier, TableSampleUnit, TableVersion,
     TableWithJoins, Top, TopQuantity, UpdateTableFromKind, ValueTableMode, Values,
     WildcardAdditionalOptions, With, WithFill, XmlNamespaceDefinition, XmlPassingArgument,
-    XmlPassingClause, XmlTableColumn, XmlTableColumnOption,
+    XmlPassingClause, XmlPassingMechanism, XmlTableColumn, XmlTableColumnOption,
 };
 
 // actgate patch: rows_from, cte_search_cycle
@@ -1026,6 +1026,19 @@ pub enum Expr {
         /// `true` when `NOT` is present.
         negated: bool,
     },
+    /// `<expr> FORMAT JSON [ENCODING name]`: a value of a PostgreSQL SQL/JSON
+    /// constructor (`JSON_OBJECT`, `JSON_ARRAY`, `JSON_ARRAYAGG`, …).
+    // actgate patch: sqljson-format
+    JsonFormatted {
+        /// The value.
+        expr: Box<Expr>,
+        /// Its `FORMAT JSON` clause.
+        format: JsonFormat,
+    },
+    /// A PostgreSQL SQL/XML expression with its own syntax
+    /// (`XMLELEMENT(NAME n, …)`, `XMLSERIALIZE(DOCUMENT x AS t)`, …).
+    // actgate patch: sqlxml-expressions
+    Xml(Box<XmlExpr>),
     /// `<expr> IS [ NOT ] [ form ] NORMALIZED`
     IsNormalized {
         /// Expression being tested.
@@ -1941,6 +1954,10 @@ impl fmt::Display for Expr {
                 if *regexp { "REGEXP" } else { "RLIKE" },
                 pattern
             ),
+            // actgate patch: sqljson-format
+            Expr::JsonFormatted { expr, format } => write!(f, "{expr} {format}"),
+            // actgate patch: sqlxml-expressions
+            Expr::Xml(xml) => write!(f, "{xml}"),
             Expr::IsNormalized {
                 expr,
                 form,
@@ -8643,6 +8660,18 @@ pub enum FunctionArgumentClause {
     ///
     /// [`JSON_OBJECT`](https://www.postgresql.org/docs/current/functions-json.html#:~:text=json_object)
     JsonReturningClause(JsonReturningClause),
+    /// `WITH UNIQUE [KEYS]` or `WITHOUT UNIQUE [KEYS]` of PostgreSQL's
+    /// `JSON_OBJECT` and `JSON_OBJECTAGG`.
+    // actgate patch: sqljson-unique-keys
+    JsonUniqueKeys(JsonKeyUniqueness),
+    /// The query of PostgreSQL's `JSON_ARRAY(SELECT … [FORMAT JSON] …)`.
+    // actgate patch: sqljson-array-query
+    JsonArrayQuery {
+        /// The query whose rows become the elements.
+        query: Box<Query>,
+        /// Its `FORMAT JSON` clause.
+        format: Option<JsonFormat>,
+    },
 }
 
 impl fmt::Display for FunctionArgumentClause {
@@ -8662,6 +8691,16 @@ impl fmt::Display for FunctionArgumentClause {
             FunctionArgumentClause::JsonNullClause(null_clause) => write!(f, "{null_clause}"),
             FunctionArgumentClause::JsonReturningClause(returning_clause) => {
                 write!(f, "{returning_clause}")
+            }
+            // actgate patch: sqljson-unique-keys
+            FunctionArgumentClause::JsonUniqueKeys(unique) => write!(f, "{unique}"),
+            // actgate patch: sqljson-array-query
+            FunctionArgumentClause::JsonArrayQuery { query, format } => {
+                write!(f, "{query}")?;
+                if let Some(format) = format {
+                    write!(f, " {format}")?;
+                }
+                Ok(())
             }
         }
     }
@@ -11468,11 +11507,214 @@ impl Display for JsonNullClause {
 pub struct JsonReturningClause {
     /// The data type to return from the JSON function (e.g. JSON/JSONB).
     pub data_type: DataType,
+    /// PostgreSQL's `FORMAT JSON [ENCODING name]` after the type.
+    // actgate patch: sqljson-format
+    pub format: Option<JsonFormat>,
 }
 
 impl Display for JsonReturningClause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RETURNING {}", self.data_type)
+        write!(f, "RETURNING {}", self.data_type)?;
+        // actgate patch: sqljson-format
+        if let Some(format) = &self.format {
+            write!(f, " {format}")?;
+        }
+        Ok(())
+    }
+}
+
+/// PostgreSQL's `FORMAT JSON [ENCODING name]` clause of an SQL/JSON value
+/// or `RETURNING` type.
+// actgate patch: sqljson-format
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub struct JsonFormat {
+    /// The `ENCODING` name (`UTF8`, `UTF16`, `UTF32`).
+    pub encoding: Option<Ident>,
+}
+
+impl Display for JsonFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FORMAT JSON")?;
+        if let Some(encoding) = &self.encoding {
+            write!(f, " ENCODING {encoding}")?;
+        }
+        Ok(())
+    }
+}
+
+/// PostgreSQL's SQL/XML expressions with their own syntax.
+// actgate patch: sqlxml-expressions
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub enum XmlExpr {
+    /// `XMLELEMENT(NAME name [, XMLATTRIBUTES(value [AS name], …)] [, content, …])`
+    Element {
+        /// The element name (a label, not an expression).
+        name: Ident,
+        /// The `XMLATTRIBUTES(…)` list, if present.
+        attributes: Option<Vec<XmlAttribute>>,
+        /// The content expressions.
+        content: Vec<Expr>,
+    },
+    /// `XMLPI(NAME name [, content])`
+    Pi {
+        /// The processing instruction's target (a label).
+        name: Ident,
+        /// Its content.
+        content: Option<Box<Expr>>,
+    },
+    /// `XMLROOT(xml, VERSION {value | NO VALUE} [, STANDALONE {YES | NO | NO VALUE}])`
+    Root {
+        /// The XML value.
+        expr: Box<Expr>,
+        /// The version; `None` is `NO VALUE`.
+        version: Option<Box<Expr>>,
+        /// The `STANDALONE` setting, if given.
+        standalone: Option<XmlStandalone>,
+    },
+    /// `XMLSERIALIZE({DOCUMENT | CONTENT} value AS type [[NO] INDENT])`
+    Serialize {
+        /// `DOCUMENT` (true) or `CONTENT` (false).
+        document: bool,
+        /// The XML value.
+        expr: Box<Expr>,
+        /// The target type.
+        data_type: DataType,
+        /// `INDENT` (true) or `NO INDENT` (false), if given.
+        indent: Option<bool>,
+    },
+    /// `XMLEXISTS(xpath PASSING [BY {REF | VALUE}] xml [BY {REF | VALUE}])`
+    Exists {
+        /// The XPath expression.
+        path: Box<Expr>,
+        /// The passed document.
+        passing: XmlPassingArgument,
+    },
+    /// `xml IS [NOT] DOCUMENT`
+    // actgate patch: sqlxml-is-document
+    IsDocument {
+        /// The XML value.
+        expr: Box<Expr>,
+        /// `true` for `IS NOT DOCUMENT`.
+        negated: bool,
+    },
+}
+
+impl Display for XmlExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            XmlExpr::Element {
+                name,
+                attributes,
+                content,
+            } => {
+                write!(f, "XMLELEMENT(NAME {name}")?;
+                if let Some(attributes) = attributes {
+                    write!(
+                        f,
+                        ", XMLATTRIBUTES({})",
+                        display_comma_separated(attributes)
+                    )?;
+                }
+                for c in content {
+                    write!(f, ", {c}")?;
+                }
+                write!(f, ")")
+            }
+            XmlExpr::Pi { name, content } => {
+                write!(f, "XMLPI(NAME {name}")?;
+                if let Some(content) = content {
+                    write!(f, ", {content}")?;
+                }
+                write!(f, ")")
+            }
+            XmlExpr::Root {
+                expr,
+                version,
+                standalone,
+            } => {
+                write!(f, "XMLROOT({expr}, VERSION ")?;
+                match version {
+                    Some(v) => write!(f, "{v}")?,
+                    None => write!(f, "NO VALUE")?,
+                }
+                if let Some(standalone) = standalone {
+                    write!(f, ", STANDALONE {standalone}")?;
+                }
+                write!(f, ")")
+            }
+            XmlExpr::Serialize {
+                document,
+                expr,
+                data_type,
+                indent,
+            } => {
+                let mode = if *document { "DOCUMENT" } else { "CONTENT" };
+                write!(f, "XMLSERIALIZE({mode} {expr} AS {data_type}")?;
+                match indent {
+                    Some(true) => write!(f, " INDENT")?,
+                    Some(false) => write!(f, " NO INDENT")?,
+                    None => {}
+                }
+                write!(f, ")")
+            }
+            XmlExpr::Exists { path, passing } => {
+                write!(f, "XMLEXISTS({path} PASSING {passing})")
+            }
+            XmlExpr::IsDocument { expr, negated } => {
+                let not = if *negated { "NOT " } else { "" };
+                write!(f, "{expr} IS {not}DOCUMENT")
+            }
+        }
+    }
+}
+
+/// One `value [AS name]` of `XMLATTRIBUTES(…)`.
+// actgate patch: sqlxml-expressions
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub struct XmlAttribute {
+    /// The attribute's value.
+    pub value: Expr,
+    /// Its name (a label), if given.
+    pub name: Option<Ident>,
+}
+
+impl Display for XmlAttribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.value)?;
+        if let Some(name) = &self.name {
+            write!(f, " AS {name}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The `STANDALONE` setting of `XMLROOT`.
+// actgate patch: sqlxml-expressions
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub enum XmlStandalone {
+    /// `STANDALONE YES`
+    Yes,
+    /// `STANDALONE NO`
+    No,
+    /// `STANDALONE NO VALUE`
+    NoValue,
+}
+
+impl Display for XmlStandalone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            XmlStandalone::Yes => "YES",
+            XmlStandalone::No => "NO",
+            XmlStandalone::NoValue => "NO VALUE",
+        })
     }
 }
 

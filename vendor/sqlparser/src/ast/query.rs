@@ -1870,6 +1870,9 @@ pub enum TableFactor {
     /// );
     /// ````
     XmlTable {
+        /// PostgreSQL's `LATERAL XMLTABLE(…)` (XMLTABLE is lateral anyway).
+        // actgate patch: lateral-xmltable
+        lateral: bool,
         /// Optional XMLNAMESPACES clause (empty if not present)
         namespaces: Vec<XmlNamespaceDefinition>,
         /// The row-generating XPath expression.
@@ -2679,12 +2682,17 @@ impl fmt::Display for TableFactor {
                 Ok(())
             }
             TableFactor::XmlTable {
+                lateral,
                 row_expression,
                 passing,
                 columns,
                 alias,
                 namespaces,
             } => {
+                // actgate patch: lateral-xmltable
+                if *lateral {
+                    write!(f, "LATERAL ")?;
+                }
                 write!(f, "XMLTABLE(")?;
                 if !namespaces.is_empty() {
                     write!(
@@ -4546,6 +4554,33 @@ pub struct XmlPassingArgument {
     pub alias: Option<Ident>,
     /// `true` if `BY VALUE` is specified for the argument.
     pub by_value: bool,
+    /// PostgreSQL's `BY REF` before the argument.
+    // actgate patch: sqlxml-passing-by-ref
+    pub by_ref: bool,
+    /// PostgreSQL's `BY REF` or `BY VALUE` after the argument.
+    // actgate patch: sqlxml-passing-by-ref
+    pub trailing: Option<XmlPassingMechanism>,
+}
+
+/// `BY REF` or `BY VALUE` of an XML `PASSING` argument.
+// actgate patch: sqlxml-passing-by-ref
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub enum XmlPassingMechanism {
+    /// `BY REF`
+    ByRef,
+    /// `BY VALUE`
+    ByValue,
+}
+
+impl fmt::Display for XmlPassingMechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            XmlPassingMechanism::ByRef => "BY REF",
+            XmlPassingMechanism::ByValue => "BY VALUE",
+        })
+    }
 }
 
 impl fmt::Display for XmlPassingArgument {
@@ -4553,7 +4588,14 @@ impl fmt::Display for XmlPassingArgument {
         if self.by_value {
             write!(f, "BY VALUE ")?;
         }
+        // actgate patch: sqlxml-passing-by-ref
+        if self.by_ref {
+            write!(f, "BY REF ")?;
+        }
         write!(f, "{}", self.expr)?;
+        if let Some(trailing) = &self.trailing {
+            write!(f, " {trailing}")?;
+        }
         if let Some(alias) = &self.alias {
             write!(f, " AS {alias}")?;
         }
@@ -4589,12 +4631,18 @@ impl fmt::Display for XmlPassingClause {
 pub struct XmlNamespaceDefinition {
     /// The namespace URI (a text expression).
     pub uri: Expr,
-    /// The alias for the namespace (a simple identifier).
-    pub name: Ident,
+    /// The alias for the namespace (a simple identifier); `None` for
+    /// PostgreSQL's `DEFAULT uri`.
+    // actgate patch: xmlnamespaces-default
+    pub name: Option<Ident>,
 }
 
 impl fmt::Display for XmlNamespaceDefinition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} AS {}", self.uri, self.name)
+        // actgate patch: xmlnamespaces-default
+        match &self.name {
+            Some(name) => write!(f, "{} AS {}", self.uri, name),
+            None => write!(f, "DEFAULT {}", self.uri),
+        }
     }
 }

@@ -1726,6 +1726,10 @@ impl Spanned for Expr {
                 any: _,
             } => expr.span().union(&pattern.span()),
             Expr::RLike { .. } => Span::empty(),
+            // actgate patch: sqljson-format
+            Expr::JsonFormatted { expr, .. } => expr.span(),
+            // actgate patch: sqlxml-expressions
+            Expr::Xml(_) => Span::empty(),
             Expr::IsNormalized {
                 expr,
                 form: _,
@@ -2003,6 +2007,10 @@ impl Spanned for FunctionArgumentClause {
             FunctionArgumentClause::Separator(value) => value.span(),
             FunctionArgumentClause::JsonNullClause(_) => Span::empty(),
             FunctionArgumentClause::JsonReturningClause(_) => Span::empty(),
+            // actgate patch: sqljson-unique-keys
+            FunctionArgumentClause::JsonUniqueKeys(_) => Span::empty(),
+            // actgate patch: sqljson-array-query
+            FunctionArgumentClause::JsonArrayQuery { query, .. } => query.span(),
         }
     }
 }

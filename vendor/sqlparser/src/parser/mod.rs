@@ -2243,7 +2243,11 @@ impl<'a> Parser<'a> {
                             None => {
                                 let ident = self.parse_identifier()?;
                                 let field = if self.peek_token_ref().token == Token::LParen {
-                                    self.parse_function(ObjectName::from(vec![ident]))?
+                                    // actgate patch: sqlxml-expressions (a qualified
+                                    // name is an ordinary call, never XML syntax)
+                                    Expr::Function(
+                                        self.parse_function_call(ObjectName::from(vec![ident]))?,
+                                    )
                                 } else {
                                     Expr::Identifier(ident)
                                 };
@@ -2626,11 +2630,45 @@ impl<'a> Parser<'a> {
 
     /// Parse a function call expression named by `name` and return it as an `Expr`.
     pub fn parse_function(&mut self, name: ObjectName) -> Result<Expr, ParserError> {
+        // actgate patch: sqlxml-expressions
+        if self.dialect.supports_xml_expressions() {
+            if let Some(xml) = self.maybe_parse_xml_expr(&name)? {
+                return Ok(Expr::Xml(Box::new(xml)));
+            }
+        }
         self.parse_function_call(name).map(Expr::Function)
     }
 
     fn parse_function_call(&mut self, name: ObjectName) -> Result<Function, ParserError> {
         self.expect_token(&Token::LParen)?;
+
+        // actgate patch: sqljson-array-query
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && Self::is_simple_unquoted_object_name(&name, "json_array")
+            && self.peek_sub_query()
+        {
+            let query = self.parse_query()?;
+            let format = self.parse_json_format_clause()?;
+            let mut clauses = vec![FunctionArgumentClause::JsonArrayQuery { query, format }];
+            if let Some(returning) = self.maybe_parse_json_returning_clause()? {
+                clauses.push(FunctionArgumentClause::JsonReturningClause(returning));
+            }
+            self.expect_token(&Token::RParen)?;
+            return Ok(Function {
+                name,
+                uses_odbc_syntax: false,
+                parameters: FunctionArguments::None,
+                args: FunctionArguments::List(FunctionArgumentList {
+                    duplicate_treatment: None,
+                    args: vec![],
+                    clauses,
+                }),
+                filter: None,
+                null_treatment: None,
+                over: None,
+                within_group: vec![],
+            });
+        }
 
         // Snowflake permits a subquery to be passed as an argument without
         // an enclosing set of parens if it's the only argument.
@@ -4265,6 +4303,12 @@ impl<'a> Parser<'a> {
                         self.parse_is_json_predicate(expr, false)
                     } else if self.parse_keywords(&[Keyword::NOT, Keyword::JSON]) {
                         self.parse_is_json_predicate(expr, true)
+                    } else if let Some(negated) = self.parse_is_document() {
+                        // actgate patch: sqlxml-is-document
+                        Ok(Expr::Xml(Box::new(XmlExpr::IsDocument {
+                            expr: Box::new(expr),
+                            negated,
+                        })))
                     } else if let Ok(is_normalized) = self.parse_unicode_is_normalized(expr) {
                         Ok(is_normalized)
                     } else {
@@ -17725,6 +17769,12 @@ impl<'a> Parser<'a> {
             } else if pg && self.parse_keywords(&[Keyword::ROWS, Keyword::FROM]) {
                 // actgate patch: rows_from
                 self.parse_rows_from(true)
+            } else if self.dialect.supports_xml_expressions()
+                && self.parse_keyword_with_tokens(Keyword::XMLTABLE, &[Token::LParen])
+            {
+                // actgate patch: lateral-xmltable
+                self.prev_token();
+                self.parse_xml_table_factor(true)
             } else {
                 let name = self.parse_object_name(false)?;
                 self.expect_token(&Token::LParen)?;
@@ -17989,7 +18039,7 @@ impl<'a> Parser<'a> {
             self.parse_open_json_table_factor()
         } else if self.parse_keyword_with_tokens(Keyword::XMLTABLE, &[Token::LParen]) {
             self.prev_token();
-            self.parse_xml_table_factor()
+            self.parse_xml_table_factor(false)
         } else if self.dialect.supports_semantic_view_table_factor()
             && self.peek_keyword_with_tokens(Keyword::SEMANTIC_VIEW, &[Token::LParen])
         {
@@ -18321,7 +18371,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn parse_xml_table_factor(&mut self) -> Result<TableFactor, ParserError> {
+    fn parse_xml_table_factor(&mut self, lateral: bool) -> Result<TableFactor, ParserError> {
         self.expect_token(&Token::LParen)?;
         let namespaces = if self.parse_keyword(Keyword::XMLNAMESPACES) {
             self.expect_token(&Token::LParen)?;
@@ -18339,6 +18389,7 @@ impl<'a> Parser<'a> {
         self.expect_token(&Token::RParen)?;
         let alias = self.maybe_parse_table_alias()?;
         Ok(TableFactor::XmlTable {
+            lateral,
             namespaces,
             row_expression,
             passing,
@@ -18348,9 +18399,16 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_xml_namespace_definition(&mut self) -> Result<XmlNamespaceDefinition, ParserError> {
+        // actgate patch: xmlnamespaces-default
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::DEFAULT)
+        {
+            let uri = self.parse_expr()?;
+            return Ok(XmlNamespaceDefinition { uri, name: None });
+        }
         let uri = self.parse_expr()?;
         self.expect_keyword_is(Keyword::AS)?;
-        let name = self.parse_identifier()?;
+        let name = Some(self.parse_identifier()?);
         Ok(XmlNamespaceDefinition { uri, name })
     }
 
@@ -18389,13 +18447,218 @@ impl<'a> Parser<'a> {
         Ok(XmlTableColumn { name, option })
     }
 
+    /// PostgreSQL's `BY REF` or `BY VALUE` after a `PASSING` argument.
+    // actgate patch: sqlxml-passing-by-ref
+    fn parse_xml_passing_mechanism(&mut self) -> Option<XmlPassingMechanism> {
+        if !dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            None
+        } else if self.parse_keywords(&[Keyword::BY, Keyword::REF]) {
+            Some(XmlPassingMechanism::ByRef)
+        } else if self.parse_keywords(&[Keyword::BY, Keyword::VALUE]) {
+            Some(XmlPassingMechanism::ByValue)
+        } else {
+            None
+        }
+    }
+
+    /// PostgreSQL's `[NOT] DOCUMENT` after `IS`: whether negated, if next.
+    // actgate patch: sqlxml-is-document
+    fn parse_is_document(&mut self) -> Option<bool> {
+        if !self.dialect.supports_xml_expressions() {
+            return None;
+        }
+        if self.parse_unquoted_word("document") {
+            return Some(false);
+        }
+        let not_document = self.peek_keyword(Keyword::NOT)
+            && matches!(&self.peek_nth_token_ref(1).token,
+                Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("document"));
+        if not_document {
+            self.advance_token();
+            self.advance_token();
+            return Some(true);
+        }
+        None
+    }
+
+    /// Consumes the unquoted word `word` (not a keyword of sqlparser's), if next.
+    // actgate patch: sqlxml-expressions
+    fn parse_unquoted_word(&mut self, word: &str) -> bool {
+        let found = matches!(&self.peek_token_ref().token,
+            Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word));
+        if found {
+            self.advance_token();
+        }
+        found
+    }
+
+    /// PostgreSQL's SQL/XML expressions with their own syntax, after their
+    /// name (the `(` is next); `None` for every other name.
+    // actgate patch: sqlxml-expressions
+    fn maybe_parse_xml_expr(&mut self, name: &ObjectName) -> Result<Option<XmlExpr>, ParserError> {
+        const NAMES: [&str; 5] = [
+            "xmlelement",
+            "xmlpi",
+            "xmlroot",
+            "xmlserialize",
+            "xmlexists",
+        ];
+        let Some(which) = NAMES
+            .iter()
+            .find(|n| Self::is_simple_unquoted_object_name(name, n))
+        else {
+            return Ok(None);
+        };
+        self.expect_token(&Token::LParen)?;
+        let xml = match *which {
+            "xmlelement" => self.parse_xmlelement_body()?,
+            "xmlpi" => {
+                self.expect_keyword_is(Keyword::NAME)?;
+                let name = self.parse_identifier()?;
+                let content = if self.consume_token(&Token::Comma) {
+                    Some(Box::new(self.parse_expr()?))
+                } else {
+                    None
+                };
+                XmlExpr::Pi { name, content }
+            }
+            "xmlroot" => self.parse_xmlroot_body()?,
+            "xmlserialize" => {
+                let document = if self.parse_unquoted_word("document") {
+                    true
+                } else if self.parse_unquoted_word("content") {
+                    false
+                } else {
+                    return self.expected("DOCUMENT or CONTENT", self.peek_token());
+                };
+                let expr = Box::new(self.parse_expr()?);
+                self.expect_keyword_is(Keyword::AS)?;
+                let data_type = self.parse_data_type()?;
+                let indent = if self.parse_unquoted_word("indent") {
+                    Some(true)
+                } else if self.parse_keyword(Keyword::NO) {
+                    if !self.parse_unquoted_word("indent") {
+                        return self.expected("INDENT", self.peek_token());
+                    }
+                    Some(false)
+                } else {
+                    None
+                };
+                XmlExpr::Serialize {
+                    document,
+                    expr,
+                    data_type,
+                    indent,
+                }
+            }
+            _ => {
+                let path = Box::new(self.parse_expr()?);
+                self.expect_keyword_is(Keyword::PASSING)?;
+                let by_ref = self.parse_keywords(&[Keyword::BY, Keyword::REF]);
+                let by_value = !by_ref && self.parse_keywords(&[Keyword::BY, Keyword::VALUE]);
+                let expr = self.parse_expr()?;
+                let trailing = self.parse_xml_passing_mechanism();
+                XmlExpr::Exists {
+                    path,
+                    passing: XmlPassingArgument {
+                        expr,
+                        alias: None,
+                        by_value,
+                        by_ref,
+                        trailing,
+                    },
+                }
+            }
+        };
+        self.expect_token(&Token::RParen)?;
+        Ok(Some(xml))
+    }
+
+    /// `NAME name [, XMLATTRIBUTES(…)] [, content, …]` of `XMLELEMENT`.
+    // actgate patch: sqlxml-expressions
+    fn parse_xmlelement_body(&mut self) -> Result<XmlExpr, ParserError> {
+        self.expect_keyword_is(Keyword::NAME)?;
+        let name = self.parse_identifier()?;
+        let mut attributes = None;
+        let mut content = vec![];
+        while self.consume_token(&Token::Comma) {
+            let is_attributes = attributes.is_none()
+                && content.is_empty()
+                && matches!(&self.peek_token_ref().token,
+                    Token::Word(w) if w.quote_style.is_none()
+                        && w.value.eq_ignore_ascii_case("xmlattributes"))
+                && self.peek_nth_token_ref(1).token == Token::LParen;
+            if is_attributes {
+                self.advance_token();
+                self.expect_token(&Token::LParen)?;
+                let list = self.parse_comma_separated(|p| {
+                    let value = p.parse_expr()?;
+                    let name = if p.parse_keyword(Keyword::AS) {
+                        Some(p.parse_identifier()?)
+                    } else {
+                        None
+                    };
+                    Ok(XmlAttribute { value, name })
+                })?;
+                self.expect_token(&Token::RParen)?;
+                attributes = Some(list);
+            } else {
+                content.push(self.parse_expr()?);
+            }
+        }
+        Ok(XmlExpr::Element {
+            name,
+            attributes,
+            content,
+        })
+    }
+
+    /// `xml, VERSION {value | NO VALUE} [, STANDALONE {YES | NO | NO VALUE}]`
+    /// of `XMLROOT`.
+    // actgate patch: sqlxml-expressions
+    fn parse_xmlroot_body(&mut self) -> Result<XmlExpr, ParserError> {
+        let expr = Box::new(self.parse_expr()?);
+        self.expect_token(&Token::Comma)?;
+        self.expect_keyword_is(Keyword::VERSION)?;
+        let version = if self.parse_keywords(&[Keyword::NO, Keyword::VALUE]) {
+            None
+        } else {
+            Some(Box::new(self.parse_expr()?))
+        };
+        let standalone = if self.consume_token(&Token::Comma) {
+            if !self.parse_unquoted_word("standalone") {
+                return self.expected("STANDALONE", self.peek_token());
+            }
+            Some(if self.parse_keyword(Keyword::YES) {
+                XmlStandalone::Yes
+            } else if self.parse_keywords(&[Keyword::NO, Keyword::VALUE]) {
+                XmlStandalone::NoValue
+            } else {
+                self.expect_keyword_is(Keyword::NO)?;
+                XmlStandalone::No
+            })
+        } else {
+            None
+        };
+        Ok(XmlExpr::Root {
+            expr,
+            version,
+            standalone,
+        })
+    }
+
     fn parse_xml_passing_clause(&mut self) -> Result<XmlPassingClause, ParserError> {
         let mut arguments = vec![];
         if self.parse_keyword(Keyword::PASSING) {
             loop {
-                let by_value =
-                    self.parse_keyword(Keyword::BY) && self.expect_keyword(Keyword::VALUE).is_ok();
+                // actgate patch: sqlxml-passing-by-ref
+                let by_ref = dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.parse_keywords(&[Keyword::BY, Keyword::REF]);
+                let by_value = !by_ref
+                    && self.parse_keyword(Keyword::BY)
+                    && self.expect_keyword(Keyword::VALUE).is_ok();
                 let expr = self.parse_expr()?;
+                let trailing = self.parse_xml_passing_mechanism();
                 let alias = if self.parse_keyword(Keyword::AS) {
                     Some(self.parse_identifier()?)
                 } else {
@@ -18405,6 +18668,8 @@ impl<'a> Parser<'a> {
                     expr,
                     alias,
                     by_value,
+                    by_ref,
+                    trailing,
                 });
                 if !self.consume_token(&Token::Comma) {
                     break;
@@ -20509,7 +20774,9 @@ impl<'a> Parser<'a> {
                 if let Some(operator) =
                     self.maybe_parse(|p| p.parse_function_named_arg_operator())?
                 {
-                    let arg = self.parse_wildcard_expr()?.into();
+                    let arg = self.parse_wildcard_expr()?;
+                    // actgate patch: sqljson-format
+                    let arg = self.maybe_parse_json_formatted(arg)?.into();
                     return Ok(FunctionArg::ExprNamed {
                         name: expr,
                         arg,
@@ -20517,6 +20784,8 @@ impl<'a> Parser<'a> {
                     });
                 }
             }
+            // actgate patch: sqljson-format
+            let expr = self.maybe_parse_json_formatted(expr)?;
             let arg_expr = self.function_arg_expr_from_wildcard(expr)?;
             return Ok(FunctionArg::Unnamed(
                 self.maybe_parse_aliased_function_arg(arg_expr)?,
@@ -20740,6 +21009,13 @@ impl<'a> Parser<'a> {
             clauses.push(FunctionArgumentClause::JsonNullClause(null_clause));
         }
 
+        // actgate patch: sqljson-unique-keys
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            if let Some(unique) = self.parse_json_key_uniqueness() {
+                clauses.push(FunctionArgumentClause::JsonUniqueKeys(unique));
+            }
+        }
+
         if let Some(json_returning_clause) = self.maybe_parse_json_returning_clause()? {
             clauses.push(FunctionArgumentClause::JsonReturningClause(
                 json_returning_clause,
@@ -20769,10 +21045,57 @@ impl<'a> Parser<'a> {
     ) -> Result<Option<JsonReturningClause>, ParserError> {
         if self.parse_keyword(Keyword::RETURNING) {
             let data_type = self.parse_data_type()?;
-            Ok(Some(JsonReturningClause { data_type }))
+            // actgate patch: sqljson-format
+            let format = self.parse_json_format_clause()?;
+            Ok(Some(JsonReturningClause { data_type, format }))
         } else {
             Ok(None)
         }
+    }
+
+    /// PostgreSQL's `FORMAT JSON [ENCODING name]`, if next.
+    // actgate patch: sqljson-format
+    fn parse_json_format_clause(&mut self) -> Result<Option<JsonFormat>, ParserError> {
+        if !dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            || !self.parse_keywords(&[Keyword::FORMAT, Keyword::JSON])
+        {
+            return Ok(None);
+        }
+        let encoding = if self.parse_keyword(Keyword::ENCODING) {
+            Some(self.parse_identifier()?)
+        } else {
+            None
+        };
+        Ok(Some(JsonFormat { encoding }))
+    }
+
+    /// `expr`, or `expr FORMAT JSON [ENCODING name]` (PostgreSQL).
+    // actgate patch: sqljson-format
+    fn maybe_parse_json_formatted(&mut self, expr: Expr) -> Result<Expr, ParserError> {
+        if matches!(expr, Expr::Wildcard(_) | Expr::QualifiedWildcard(..)) {
+            return Ok(expr);
+        }
+        Ok(match self.parse_json_format_clause()? {
+            Some(format) => Expr::JsonFormatted {
+                expr: Box::new(expr),
+                format,
+            },
+            None => expr,
+        })
+    }
+
+    /// `WITH UNIQUE [KEYS]` or `WITHOUT UNIQUE [KEYS]`, if next.
+    // actgate patch: sqljson-unique-keys
+    fn parse_json_key_uniqueness(&mut self) -> Option<JsonKeyUniqueness> {
+        let unique = if self.parse_keywords(&[Keyword::WITH, Keyword::UNIQUE]) {
+            JsonKeyUniqueness::WithUniqueKeys
+        } else if self.parse_keywords(&[Keyword::WITHOUT, Keyword::UNIQUE]) {
+            JsonKeyUniqueness::WithoutUniqueKeys
+        } else {
+            return None;
+        };
+        let _ = self.parse_keyword(Keyword::KEYS);
+        Some(unique)
     }
 
     fn parse_duplicate_treatment(&mut self) -> Result<Option<DuplicateTreatment>, ParserError> {
