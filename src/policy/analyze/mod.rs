@@ -249,6 +249,22 @@ impl Walker<'_> {
         self.info.occurrences.len() - 1
     }
 
+    /// The new name of a relation `ALTER … RENAME TO` renames: in the
+    /// relation's own schema (PostgreSQL takes no schema there), and DDL on
+    /// it, since the statement makes a relation of that name.
+    fn renamed_to(&mut self, old: &QualifiedName, new: &ObjectName) -> Result<(), AnalysisError> {
+        let p =
+            parts(new).ok_or_else(|| AnalysisError::Unsupported(format!("relation name {new}")))?;
+        let [name] = p.as_slice() else {
+            return unsupported(format!("a schema-qualified new name {new}"));
+        };
+        self.info.relations.push(RelationUse {
+            name: QualifiedName::new(old.schema.clone(), name.clone()),
+            access: Access::Ddl,
+        });
+        Ok(())
+    }
+
     /// A whole schema as the object of DDL: recorded as `schema.*`, which
     /// only a `[schemas.<name>]` rule with `ddl` allows.
     fn schema_object(&mut self, name: &ObjectName) -> Result<(), AnalysisError> {

@@ -414,7 +414,14 @@ impl Walker<'_> {
             }
             Statement::AlterTable(at) => {
                 self.info.class(Class::Ddl);
-                self.relation(&at.name, Access::Ddl)?;
+                let table = self.relation(&at.name, Access::Ddl)?;
+                for op in &at.operations {
+                    if let ast::AlterTableOperation::RenameTable { table_name } = op {
+                        let (ast::RenameTableNameKind::To(new) | ast::RenameTableNameKind::As(new)) =
+                            table_name;
+                        self.renamed_to(&table, new)?;
+                    }
+                }
                 self.ddl_functions(st)
             }
             Statement::Drop {

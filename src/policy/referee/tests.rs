@@ -37,6 +37,9 @@ fn ordinary_statements_agree() {
         "BEGIN; SELECT 1; COMMIT",
         "SET CONSTRAINTS ALL DEFERRED",
         "ANALYZE orders",
+        // The new name is recorded (DDL on it), as PostgreSQL names it.
+        "ALTER TABLE orders RENAME TO orders_old",
+        "ALTER TABLE sales.orders RENAME TO orders_old",
         "CREATE TABLE t2 AS SELECT * FROM orders",
         "EXPLAIN SELECT * FROM orders",
         "SELECT * FROM \"Mixed\".\"Case\"",
