@@ -52,6 +52,14 @@ pub enum Utility {
     SetConstraints,
     /// `FETCH` or `MOVE` ([`CursorRef::Fetch`], [`CursorRef::Move`]).
     Cursor(CursorRef),
+    /// `DO [LANGUAGE lang] 'code'`: an anonymous code block, which runs
+    /// arbitrary procedural code no analysis can follow (refused by a
+    /// built-in rule).
+    Do,
+    /// `CREATE`, `ALTER` or `DROP SUBSCRIPTION`: logical replication from
+    /// another server (a connection string, a replication slot there),
+    /// cluster-wide and refused by a built-in rule.
+    Subscription,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +175,14 @@ impl Utility {
                 }
                 info.cursor = Some(c.clone());
             }
+            Utility::Subscription => {
+                info.classes.push(Class::Ddl);
+                info.cluster_level = true;
+            }
+            Utility::Do => {
+                info.classes.push(Class::Call);
+                info.code_block = true;
+            }
         }
         info
     }
@@ -236,7 +252,9 @@ fn utility(parser: &mut Parser<'_>) -> Option<Result<Utility, String>> {
     let Token::Word(first) = &parser.peek_token_ref().token else {
         return None;
     };
-    let ours = ["BEGIN", "START", "FETCH", "MOVE", "SET"];
+    let ours = [
+        "BEGIN", "START", "FETCH", "MOVE", "SET", "DO", "CREATE", "ALTER", "DROP",
+    ];
     if first.quote_style.is_some() || !ours.iter().any(|k| first.value.eq_ignore_ascii_case(k)) {
         return None;
     }
@@ -265,6 +283,10 @@ pub fn claim(tokens: &[Token]) -> Option<Result<Utility, String>> {
             .map(|(name, direction)| CursorRef::Move { name, direction })
             .map(Utility::Cursor),
         "SET" => return set(rest),
+        "DO" => do_block(rest),
+        "CREATE" | "ALTER" | "DROP" if is(rest.first(), "SUBSCRIPTION") => {
+            subscription(&first, &rest[1..])
+        }
         _ => return None,
     };
     Some(r)
@@ -463,6 +485,81 @@ fn cursor(t: &[Token]) -> Result<(String, Direction), String> {
         n => Direction::Forward(count(n)?),
     };
     Ok((name, direction))
+}
+
+/// The rest of `CREATE`, `ALTER` or `DROP SUBSCRIPTION` (gram.y's
+/// `CreateSubscriptionStmt`, `AlterSubscriptionStmt`, `DropSubscriptionStmt`),
+/// read as far as its shape: it names no relation, and is refused whatever
+/// its options.
+fn subscription(verb: &str, t: &[Token]) -> Result<Utility, String> {
+    let t = match verb {
+        "DROP" if is(t.first(), "IF") && is(t.get(1), "EXISTS") => &t[2..],
+        _ => t,
+    };
+    let Some((Token::Word(_), rest)) = t.split_first() else {
+        return fail("a subscription name", t);
+    };
+    let ok = match verb {
+        "CREATE" => is(rest.first(), "CONNECTION"),
+        "DROP" => {
+            rest.is_empty()
+                || (rest.len() == 1
+                    && (is(rest.first(), "CASCADE") || is(rest.first(), "RESTRICT")))
+        }
+        _ => [
+            "CONNECTION",
+            "SET",
+            "ADD",
+            "DROP",
+            "REFRESH",
+            "ENABLE",
+            "DISABLE",
+            "SKIP",
+            "OWNER",
+            "RENAME",
+        ]
+        .iter()
+        .any(|k| is(rest.first(), k)),
+    };
+    if !ok {
+        return fail("a subscription clause", rest);
+    }
+    Ok(Utility::Subscription)
+}
+
+/// `DO` options (gram.y's `dostmt_opt_list`): one code string and at
+/// most one `LANGUAGE name`, in either order.
+fn do_block(mut t: &[Token]) -> Result<Utility, String> {
+    let string = |t: &Token| {
+        matches!(
+            t,
+            Token::SingleQuotedString(_)
+                | Token::EscapedStringLiteral(_)
+                | Token::UnicodeStringLiteral(_)
+                | Token::DollarQuotedString(_)
+        )
+    };
+    let (mut code, mut language) = (false, false);
+    while let Some(first) = t.first() {
+        if string(first) && !code {
+            code = true;
+            t = &t[1..];
+        } else if is(Some(first), "LANGUAGE") && !language {
+            match t.get(1) {
+                Some(Token::Word(_)) => {}
+                Some(s) if string(s) => {}
+                _ => return fail("a language name", &t[1..]),
+            }
+            language = true;
+            t = &t[2..];
+        } else {
+            return fail("a code string or LANGUAGE", t);
+        }
+    }
+    if !code {
+        return fail("a code string", t);
+    }
+    Ok(Utility::Do)
 }
 
 /// PostgreSQL's `SignedIconst`: an optionally signed integer that fits in

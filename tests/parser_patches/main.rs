@@ -6,6 +6,8 @@ use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
+mod ddl;
+
 /// Parses `sql` (one statement) with the PostgreSQL dialect, panicking with
 /// the parser's error when it cannot.
 pub fn parse_one(sql: &str) -> Statement {

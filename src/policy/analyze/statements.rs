@@ -72,6 +72,7 @@ impl Walker<'_> {
             || self.session_statement(st, env)?
             || self.maintenance_statement(st)?
             || self.privilege_statement(st)?
+            || self.object_ddl(st, env)?
             || self.relation_ddl(st, env)?
             || self.other_ddl(st)?;
         if handled {
@@ -314,7 +315,7 @@ impl Walker<'_> {
         Ok(true)
     }
 
-    /// ANALYZE, VACUUM and LOCK.
+    /// ANALYZE, VACUUM, REINDEX, CLUSTER and LOCK.
     fn maintenance_statement(&mut self, st: &Statement) -> Result<bool, AnalysisError> {
         match st {
             Statement::Analyze(a) => {
@@ -330,6 +331,46 @@ impl Walker<'_> {
                     self.relation(t, Access::Read)?;
                 }
                 Ok(())
+            }
+            Statement::PgVacuum(v) => {
+                self.info.class(if v.analyze {
+                    Class::Analyze
+                } else {
+                    Class::Vacuum
+                });
+                for t in &v.tables {
+                    self.relation(&t.name, Access::Read)?;
+                }
+                self.ddl_functions(st)
+            }
+            Statement::Reindex(r) => {
+                use ast::ReindexObject as R;
+                self.info.class(Class::Ddl);
+                match (r.object_type, &r.relation, &r.name) {
+                    (R::Index | R::Table, Some(rel), _) => {
+                        self.relation(rel, Access::Ddl)?;
+                    }
+                    (R::Schema, _, Some(schema)) => self.schema_object(schema)?,
+                    (R::Database | R::System, _, _) => self.info.cluster_level = true,
+                    _ => return unsupported("this form of REINDEX"),
+                }
+                self.ddl_functions(st)
+            }
+            // Rewrites the table in index order (an exclusive lock, a new
+            // file): DDL on the table and the index; without a table, every
+            // table clustered before, database-wide.
+            Statement::PgCluster(c) => {
+                self.info.class(Class::Ddl);
+                match &c.table {
+                    Some(t) => {
+                        self.relation(t, Access::Ddl)?;
+                    }
+                    None => self.info.cluster_level = true,
+                }
+                if let Some(i) = &c.index {
+                    self.relation(i, Access::Ddl)?;
+                }
+                self.ddl_functions(st)
             }
             Statement::Lock(l) => {
                 self.info.class(Class::Lock);
@@ -365,9 +406,7 @@ impl Walker<'_> {
                 self.info.class(Class::Roles);
                 self.ddl_functions(st)
             }
-            Statement::CreatePolicy(ast::CreatePolicy { table_name, .. })
-            | Statement::AlterPolicy(ast::AlterPolicy { table_name, .. })
-            | Statement::DropPolicy(ast::DropPolicy { table_name, .. }) => {
+            Statement::DropPolicy(ast::DropPolicy { table_name, .. }) => {
                 self.info.class(Class::Dcl);
                 self.relation(table_name, Access::Ddl)?;
                 self.ddl_functions(st)
@@ -434,6 +473,7 @@ impl Walker<'_> {
                     | O::Index
                     | O::Sequence
                     | O::Type
+                    | O::Statistics
                     | O::Collation => {
                         for n in names {
                             self.relation(n, Access::Ddl)?;
@@ -479,34 +519,21 @@ impl Walker<'_> {
                 self.info.cluster_level = true;
                 Ok(())
             }
-            Statement::Comment { .. }
-            | Statement::CreateFunction(_)
+            Statement::CreateFunction(_)
             | Statement::CreateProcedure { .. }
-            | Statement::CreateTrigger(_)
-            | Statement::DropTrigger(_)
             | Statement::DropFunction(_)
             | Statement::DropProcedure { .. }
-            | Statement::CreateSequence { .. }
             | Statement::CreateType { .. }
             | Statement::CreateDomain(_)
             | Statement::DropDomain(_)
             | Statement::AlterSchema(_)
-            | Statement::AlterIndex { .. }
-            | Statement::AlterView(_)
             | Statement::AlterType(_)
             | Statement::AlterFunction(_)
-            | Statement::AlterTrigger(_)
-            | Statement::CreateRule(_)
-            | Statement::DropRule(_)
             | Statement::CreateAggregate(_)
-            | Statement::CreateOperator(_)
             | Statement::CreateCollation(_)
             | Statement::CreateTextSearch(_)
             | Statement::AlterTextSearch(_)
-            | Statement::AlterCollation(_)
-            | Statement::AlterOperator(_)
-            | Statement::DropOperator(_)
-            | Statement::CreateForeignTable(_) => {
+            | Statement::AlterCollation(_) => {
                 self.info.class(Class::Ddl);
                 self.ddl_functions(st)
             }

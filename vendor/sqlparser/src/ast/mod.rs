@@ -154,6 +154,15 @@ pub use table_constraints::{
     PrimaryKeyConstraint, TableConstraint, UniqueConstraint,
 };
 mod operator;
+// actgate patch: pg_maintenance
+mod pg_maintenance;
+// actgate patch: pg_statistics, pg_publication
+mod pg_objects;
+pub use self::pg_objects::{
+    AlterPgObjectOperation, AlterPublication, AlterStatistics, CreatePublication,
+    CreateStatistics, PublicationObject,
+};
+pub use self::pg_maintenance::{PgCluster, PgVacuum, PgVacuumTarget, Reindex, ReindexObject};
 mod query;
 mod spans;
 pub use spans::Spanned;
@@ -3849,6 +3858,23 @@ pub enum Statement {
     },
     /// A `CREATE SERVER` statement.
     CreateServer(CreateServerStatement),
+    // actgate patch: pg_maintenance
+    /// PostgreSQL `VACUUM` or `ANALYZE` with options and several tables.
+    PgVacuum(PgVacuum),
+    /// PostgreSQL `REINDEX`.
+    Reindex(Reindex),
+    /// PostgreSQL `CLUSTER`.
+    PgCluster(PgCluster),
+    // actgate patch: pg_statistics
+    /// PostgreSQL `CREATE STATISTICS`.
+    CreateStatistics(CreateStatistics),
+    /// PostgreSQL `ALTER STATISTICS`.
+    AlterStatistics(AlterStatistics),
+    // actgate patch: pg_publication
+    /// PostgreSQL `CREATE PUBLICATION`.
+    CreatePublication(CreatePublication),
+    /// PostgreSQL `ALTER PUBLICATION`.
+    AlterPublication(AlterPublication),
     /// ```sql
     /// CREATE FOREIGN TABLE
     /// ```
@@ -5757,6 +5783,15 @@ impl fmt::Display for Statement {
                 write!(f, "{stmt}")
             }
             Statement::CreateForeignTable(stmt) => write!(f, "{stmt}"),
+            // actgate patch: pg_maintenance
+            Statement::PgVacuum(stmt) => write!(f, "{stmt}"),
+            Statement::Reindex(stmt) => write!(f, "{stmt}"),
+            Statement::PgCluster(stmt) => write!(f, "{stmt}"),
+            // actgate patch: pg_statistics, pg_publication
+            Statement::CreateStatistics(stmt) => write!(f, "{stmt}"),
+            Statement::AlterStatistics(stmt) => write!(f, "{stmt}"),
+            Statement::CreatePublication(stmt) => write!(f, "{stmt}"),
+            Statement::AlterPublication(stmt) => write!(f, "{stmt}"),
             Statement::CreateForeignDataWrapper(stmt) => write!(f, "{stmt}"),
             Statement::CreateUserMapping(stmt) => write!(f, "{stmt}"),
             Statement::CreatePolicy(policy) => write!(f, "{policy}"),
@@ -8845,6 +8880,12 @@ pub enum ObjectType {
     Stream,
     /// A warehouse.
     Warehouse,
+    // actgate patch: pg_statistics
+    /// PostgreSQL extended statistics (`DROP STATISTICS`).
+    Statistics,
+    // actgate patch: pg_publication
+    /// PostgreSQL publication (`DROP PUBLICATION`).
+    Publication,
 }
 
 impl fmt::Display for ObjectType {
@@ -8866,6 +8907,9 @@ impl fmt::Display for ObjectType {
             ObjectType::User => "USER",
             ObjectType::Stream => "STREAM",
             ObjectType::Warehouse => "WAREHOUSE",
+            // actgate patch: pg_statistics, pg_publication
+            ObjectType::Statistics => "STATISTICS",
+            ObjectType::Publication => "PUBLICATION",
         })
     }
 }

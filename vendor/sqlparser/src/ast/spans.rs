@@ -525,6 +525,14 @@ impl Spanned for Statement {
             Statement::CreateUser(..) => Span::empty(),
             Statement::AlterSchema(s) => s.span(),
             Statement::Vacuum(..) => Span::empty(),
+            // actgate patch: pg_maintenance
+            Statement::PgVacuum(..)
+            | Statement::Reindex(..)
+            | Statement::PgCluster(..)
+            | Statement::CreateStatistics(..)
+            | Statement::AlterStatistics(..)
+            | Statement::CreatePublication(..)
+            | Statement::AlterPublication(..) => Span::empty(),
             Statement::AlterUser(..) => Span::empty(),
             Statement::Reset(..) => Span::empty(),
             Statement::RefreshMaterializedView(refresh) => refresh.span(),

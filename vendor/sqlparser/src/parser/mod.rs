@@ -72,6 +72,8 @@ macro_rules! parser_err {
 
 mod alter;
 mod merge;
+// actgate patch: pg_statistics, pg_publication
+mod pg_objects;
 
 /// Implementation of [`RecursionCounter`].
 ///
@@ -657,6 +659,19 @@ impl<'a> Parser<'a> {
                 Keyword::DESC => self.parse_explain(DescribeAlias::Desc),
                 Keyword::DESCRIBE => self.parse_explain(DescribeAlias::Describe),
                 Keyword::EXPLAIN => self.parse_explain(DescribeAlias::Explain),
+                // actgate patch: pg_maintenance
+                Keyword::ANALYZE if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                    self.parse_pg_vacuum(true)
+                }
+                Keyword::VACUUM if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                    self.parse_pg_vacuum(false)
+                }
+                Keyword::REINDEX if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                    self.parse_reindex()
+                }
+                Keyword::CLUSTER if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                    self.parse_pg_cluster()
+                }
                 Keyword::ANALYZE => self.parse_analyze().map(Into::into),
                 Keyword::CASE => {
                     self.prev_token();
@@ -1302,6 +1317,124 @@ impl<'a> Parser<'a> {
             schema_name,
             database_file_name,
         })
+    }
+
+    // actgate patch: pg_maintenance
+    /// Parse PostgreSQL's `VACUUM` or `ANALYZE` (the keyword is consumed).
+    fn parse_pg_vacuum(&mut self, analyze: bool) -> Result<Statement, ParserError> {
+        let options = if self.peek_token_ref().token == Token::LParen {
+            Some(self.parse_utility_options()?)
+        } else {
+            None
+        };
+        let mut keywords = vec![];
+        if options.is_none() {
+            let allowed: &[Keyword] = if analyze {
+                &[Keyword::VERBOSE]
+            } else {
+                &[Keyword::FULL, Keyword::FREEZE, Keyword::VERBOSE, Keyword::ANALYZE]
+            };
+            for k in allowed {
+                if self.parse_keyword(*k) {
+                    let t = self.get_current_token().clone();
+                    if let Token::Word(w) = t.token {
+                        keywords.push(Ident::with_span(t.span, w.value.to_uppercase()));
+                    }
+                }
+            }
+        }
+        let mut tables = vec![];
+        if !matches!(self.peek_token_ref().token, Token::SemiColon | Token::EOF) {
+            tables = self.parse_comma_separated(|p| {
+                let name = p.parse_object_name(false)?;
+                let columns = if p.consume_token(&Token::LParen) {
+                    let c = p.parse_comma_separated(|p| p.parse_identifier())?;
+                    p.expect_token(&Token::RParen)?;
+                    c
+                } else {
+                    vec![]
+                };
+                Ok(PgVacuumTarget { name, columns })
+            })?;
+        }
+        Ok(Statement::PgVacuum(PgVacuum {
+            analyze,
+            options,
+            keywords,
+            tables,
+        }))
+    }
+
+    // actgate patch: pg_maintenance
+    /// Parse PostgreSQL's `REINDEX` (the keyword is consumed).
+    fn parse_reindex(&mut self) -> Result<Statement, ParserError> {
+        let options = if self.peek_token_ref().token == Token::LParen {
+            Some(self.parse_utility_options()?)
+        } else {
+            None
+        };
+        let object_type = match self.expect_one_of_keywords(&[
+            Keyword::INDEX,
+            Keyword::TABLE,
+            Keyword::SCHEMA,
+            Keyword::DATABASE,
+            Keyword::SYSTEM,
+        ])? {
+            Keyword::INDEX => ReindexObject::Index,
+            Keyword::TABLE => ReindexObject::Table,
+            Keyword::SCHEMA => ReindexObject::Schema,
+            Keyword::DATABASE => ReindexObject::Database,
+            _ => ReindexObject::System,
+        };
+        let concurrently = self.parse_keyword(Keyword::CONCURRENTLY);
+        let at_end = matches!(self.peek_token_ref().token, Token::SemiColon | Token::EOF);
+        let (relation, name) = match object_type {
+            ReindexObject::Index | ReindexObject::Table => {
+                (Some(self.parse_object_name(false)?), None)
+            }
+            ReindexObject::Schema => (None, Some(self.parse_object_name(false)?)),
+            _ if at_end => (None, None),
+            _ => (None, Some(self.parse_object_name(false)?)),
+        };
+        Ok(Statement::Reindex(Reindex {
+            options,
+            object_type,
+            concurrently,
+            relation,
+            name,
+        }))
+    }
+
+    // actgate patch: pg_maintenance
+    /// Parse PostgreSQL's `CLUSTER` (the keyword is consumed).
+    fn parse_pg_cluster(&mut self) -> Result<Statement, ParserError> {
+        let options = if self.peek_token_ref().token == Token::LParen {
+            Some(self.parse_utility_options()?)
+        } else {
+            None
+        };
+        let verbose = options.is_none() && self.parse_keyword(Keyword::VERBOSE);
+        let (mut table, mut index, mut index_on_table) = (None, None, false);
+        if !matches!(self.peek_token_ref().token, Token::SemiColon | Token::EOF) {
+            let first = self.parse_object_name(false)?;
+            if options.is_none() && self.parse_keyword(Keyword::ON) {
+                index = Some(first);
+                table = Some(self.parse_object_name(false)?);
+                index_on_table = true;
+            } else {
+                if self.parse_keyword(Keyword::USING) {
+                    index = Some(self.parse_object_name(false)?);
+                }
+                table = Some(first);
+            }
+        }
+        Ok(Statement::PgCluster(PgCluster {
+            options,
+            verbose,
+            table,
+            index,
+            index_on_table,
+        }))
     }
 
     /// Parse `ANALYZE` statement.
@@ -5611,6 +5744,18 @@ impl<'a> Parser<'a> {
                 );
             }
             self.parse_create_foreign_table().map(Into::into)
+        // actgate patch: pg_statistics
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && !has_modifier
+            && self.parse_keyword(Keyword::STATISTICS)
+        {
+            self.parse_create_statistics()
+        // actgate patch: pg_publication
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && !has_modifier
+            && self.parse_pg_word("PUBLICATION")
+        {
+            self.parse_create_publication()
         } else if self.parse_keywords(&[Keyword::FOREIGN, Keyword::DATA, Keyword::WRAPPER]) {
             if has_modifier {
                 return parser_err!(
@@ -8201,6 +8346,16 @@ impl<'a> Parser<'a> {
             return self.parse_drop_trigger().map(Into::into);
         } else if self.parse_keyword(Keyword::EXTENSION) {
             return self.parse_drop_extension();
+        // actgate patch: pg_statistics
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::STATISTICS)
+        {
+            ObjectType::Statistics
+        // actgate patch: pg_publication
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_pg_word("PUBLICATION")
+        {
+            ObjectType::Publication
         } else if self.parse_keyword(Keyword::OPERATOR) {
             // Check if this is DROP OPERATOR FAMILY or DROP OPERATOR CLASS
             return if self.parse_keyword(Keyword::FAMILY) {
@@ -11969,6 +12124,18 @@ impl<'a> Parser<'a> {
                 self.parse_alter_role()
             }
             Keyword::USER => self.parse_alter_user().map(Into::into),
+            // actgate patch: pg_statistics
+            Keyword::STATISTICS if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                self.parse_alter_statistics()
+            }
+            // actgate patch: pg_publication
+            _ if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                && matches!(&self.get_current_token().token,
+                    Token::Word(w) if w.quote_style.is_none()
+                        && w.value.eq_ignore_ascii_case("PUBLICATION")) =>
+            {
+                self.parse_alter_publication()
+            }
             _ => {
                 self.index = index;
                 self.expected_ref(

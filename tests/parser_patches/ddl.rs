@@ -1,0 +1,86 @@
+//! Patches for PostgreSQL's maintenance and object statements (topic `ddl`).
+
+use super::{parse_one, round_trips_as};
+use sqlparser::ast::{ReindexObject, Statement};
+
+#[test]
+fn pg_maintenance() {
+    round_trips_as(
+        "vacuum (analyze, parallel 2) t1, s.t2 (a, b)",
+        "VACUUM (analyze, parallel 2) t1, s.t2 (a, b)",
+    );
+    round_trips_as(
+        "VACUUM FULL FREEZE VERBOSE ANALYZE t",
+        "VACUUM FULL FREEZE VERBOSE ANALYZE t",
+    );
+    round_trips_as("vacuum", "VACUUM");
+    round_trips_as("analyze verbose t (a), u", "ANALYZE VERBOSE t (a), u");
+    round_trips_as(
+        "reindex (verbose) table concurrently s.t",
+        "REINDEX (verbose) TABLE CONCURRENTLY s.t",
+    );
+    round_trips_as("reindex system", "REINDEX SYSTEM");
+    round_trips_as("reindex schema s", "REINDEX SCHEMA s");
+    match parse_one("REINDEX INDEX i") {
+        Statement::Reindex(r) => {
+            assert_eq!(r.object_type, ReindexObject::Index);
+            assert!(r.relation.is_some() && r.name.is_none());
+        }
+        other => panic!("not a REINDEX: {other:?}"),
+    }
+    round_trips_as("cluster verbose t using i", "CLUSTER VERBOSE t USING i");
+    round_trips_as("cluster i on t", "CLUSTER i ON t");
+    round_trips_as("cluster", "CLUSTER");
+}
+
+#[test]
+fn pg_statistics() {
+    round_trips_as(
+        "create statistics if not exists s.st (ndistinct, mcv) on a, (b + 1) from t",
+        "CREATE STATISTICS IF NOT EXISTS s.st (ndistinct, mcv) ON a, (b + 1) FROM t",
+    );
+    round_trips_as(
+        "create statistics on a, b from t",
+        "CREATE STATISTICS ON a, b FROM t",
+    );
+    round_trips_as(
+        "alter statistics st set statistics 100",
+        "ALTER STATISTICS st SET STATISTICS 100",
+    );
+    round_trips_as(
+        "alter statistics st rename to st2",
+        "ALTER STATISTICS st RENAME TO st2",
+    );
+    round_trips_as(
+        "drop statistics if exists st, s.st2",
+        "DROP STATISTICS IF EXISTS st, s.st2",
+    );
+}
+
+#[test]
+fn pg_publication() {
+    round_trips_as(
+        "create publication p for table only t1 (a, b) where (a > 1), t2, tables in schema s",
+        "CREATE PUBLICATION p FOR TABLE ONLY t1 (a, b) WHERE (a > 1), t2, TABLES IN SCHEMA s",
+    );
+    round_trips_as(
+        "create publication p for all tables with (publish = 'insert')",
+        "CREATE PUBLICATION p FOR ALL TABLES WITH (publish = 'insert')",
+    );
+    round_trips_as(
+        "alter publication p add table t",
+        "ALTER PUBLICATION p ADD TABLE t",
+    );
+    round_trips_as(
+        "alter publication p set (publish = 'update')",
+        "ALTER PUBLICATION p SET (publish = 'update')",
+    );
+    round_trips_as(
+        "alter publication p owner to r",
+        "ALTER PUBLICATION p OWNER TO r",
+    );
+    round_trips_as(
+        "drop publication if exists p",
+        "DROP PUBLICATION IF EXISTS p",
+    );
+}
