@@ -56,10 +56,14 @@ pub enum Utility {
     /// arbitrary procedural code no analysis can follow (refused by a
     /// built-in rule).
     Do,
-    /// `CREATE`, `ALTER` or `DROP SUBSCRIPTION`: logical replication from
-    /// another server (a connection string, a replication slot there),
-    /// cluster-wide and refused by a built-in rule.
-    Subscription,
+    /// DDL on an object of the cluster or the whole database that names no
+    /// relation (subscriptions, servers, tablespaces, event triggers, casts,
+    /// languages, …): refused by a built-in rule ([`objects`]).
+    ClusterObject,
+    /// DDL on a schema object that names no relation and carries no
+    /// expression (conversions, aggregates, text search objects, domains);
+    /// `ownership` when it hands the object to another role (`OWNER TO`).
+    SchemaObject { ownership: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,9 +179,15 @@ impl Utility {
                 }
                 info.cursor = Some(c.clone());
             }
-            Utility::Subscription => {
+            Utility::ClusterObject => {
                 info.classes.push(Class::Ddl);
                 info.cluster_level = true;
+            }
+            Utility::SchemaObject { ownership } => {
+                info.classes.push(Class::Ddl);
+                if *ownership {
+                    info.classes.push(Class::Ownership);
+                }
             }
             Utility::Do => {
                 info.classes.push(Class::Call);
@@ -253,7 +263,7 @@ fn utility(parser: &mut Parser<'_>) -> Option<Result<Utility, String>> {
         return None;
     };
     let ours = [
-        "BEGIN", "START", "FETCH", "MOVE", "SET", "DO", "CREATE", "ALTER", "DROP",
+        "BEGIN", "START", "FETCH", "MOVE", "SET", "DO", "CREATE", "ALTER", "DROP", "REASSIGN",
     ];
     if first.quote_style.is_some() || !ours.iter().any(|k| first.value.eq_ignore_ascii_case(k)) {
         return None;
@@ -284,9 +294,7 @@ pub fn claim(tokens: &[Token]) -> Option<Result<Utility, String>> {
             .map(Utility::Cursor),
         "SET" => return set(rest),
         "DO" => do_block(rest),
-        "CREATE" | "ALTER" | "DROP" if is(rest.first(), "SUBSCRIPTION") => {
-            subscription(&first, &rest[1..])
-        }
+        "CREATE" | "ALTER" | "DROP" | "REASSIGN" => return objects::claim(&first, rest),
         _ => return None,
     };
     Some(r)
@@ -487,46 +495,6 @@ fn cursor(t: &[Token]) -> Result<(String, Direction), String> {
     Ok((name, direction))
 }
 
-/// The rest of `CREATE`, `ALTER` or `DROP SUBSCRIPTION` (gram.y's
-/// `CreateSubscriptionStmt`, `AlterSubscriptionStmt`, `DropSubscriptionStmt`),
-/// read as far as its shape: it names no relation, and is refused whatever
-/// its options.
-fn subscription(verb: &str, t: &[Token]) -> Result<Utility, String> {
-    let t = match verb {
-        "DROP" if is(t.first(), "IF") && is(t.get(1), "EXISTS") => &t[2..],
-        _ => t,
-    };
-    let Some((Token::Word(_), rest)) = t.split_first() else {
-        return fail("a subscription name", t);
-    };
-    let ok = match verb {
-        "CREATE" => is(rest.first(), "CONNECTION"),
-        "DROP" => {
-            rest.is_empty()
-                || (rest.len() == 1
-                    && (is(rest.first(), "CASCADE") || is(rest.first(), "RESTRICT")))
-        }
-        _ => [
-            "CONNECTION",
-            "SET",
-            "ADD",
-            "DROP",
-            "REFRESH",
-            "ENABLE",
-            "DISABLE",
-            "SKIP",
-            "OWNER",
-            "RENAME",
-        ]
-        .iter()
-        .any(|k| is(rest.first(), k)),
-    };
-    if !ok {
-        return fail("a subscription clause", rest);
-    }
-    Ok(Utility::Subscription)
-}
-
 /// `DO` options (gram.y's `dostmt_opt_list`): one code string and at
 /// most one `LANGUAGE name`, in either order.
 fn do_block(mut t: &[Token]) -> Result<Utility, String> {
@@ -579,6 +547,8 @@ fn count(t: &[Token]) -> Result<i32, String> {
         .map_err(|_| format!("count {digits} is out of range"))?;
     Ok(if negative { -n } else { n })
 }
+
+mod objects;
 
 #[cfg(test)]
 #[path = "utility_tests.rs"]

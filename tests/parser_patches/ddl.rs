@@ -84,3 +84,47 @@ fn pg_publication() {
         "DROP PUBLICATION IF EXISTS p",
     );
 }
+
+#[test]
+fn pg_alter_index() {
+    round_trips_as(
+        "alter index i attach partition s.j",
+        "ALTER INDEX i ATTACH PARTITION s.j",
+    );
+    round_trips_as(
+        "alter index i set (fillfactor = 40)",
+        "ALTER INDEX i SET (fillfactor = 40)",
+    );
+    round_trips_as(
+        "alter index i reset (fillfactor)",
+        "ALTER INDEX i RESET (fillfactor)",
+    );
+    round_trips_as(
+        "alter index i alter column 1 set statistics 100",
+        "ALTER INDEX i ALTER COLUMN 1 SET STATISTICS 100",
+    );
+}
+
+#[test]
+fn pg_alter_column() {
+    round_trips_as(
+        "alter table t alter column a set (n_distinct = 1)",
+        "ALTER TABLE t ALTER COLUMN a SET (n_distinct = 1)",
+    );
+    round_trips_as(
+        "alter table t alter a reset (n_distinct)",
+        "ALTER TABLE t ALTER COLUMN a RESET (n_distinct)",
+    );
+    round_trips_as(
+        "alter table t alter a set storage plain",
+        "ALTER TABLE t ALTER COLUMN a SET STORAGE plain",
+    );
+    round_trips_as(
+        "alter table t alter a set statistics 10",
+        "ALTER TABLE t ALTER COLUMN a SET STATISTICS 10",
+    );
+    round_trips_as(
+        "alter table t alter a drop identity if exists",
+        "ALTER TABLE t ALTER COLUMN a DROP IDENTITY IF EXISTS",
+    );
+}

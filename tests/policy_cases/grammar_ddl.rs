@@ -152,6 +152,98 @@ fn ddl_agent_is_limited_to_its_tables() {
         ),
         (G, "ALTER SUBSCRIPTION s DISABLE", "cluster_object_denied"),
         (G, "DROP SUBSCRIPTION IF EXISTS s", "cluster_object_denied"),
+        // ALTER INDEX and ALTER TABLE forms that name another relation.
+        (
+            G,
+            "ALTER INDEX orders_pkey ATTACH PARTITION customers_pkey",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "ALTER INDEX customers_pkey SET (fillfactor = 40)",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "ALTER INDEX customers_pkey ALTER COLUMN 1 SET STATISTICS 100",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "ALTER TABLE orders ALTER COLUMN status SET (n_distinct = 1)",
+            "allow",
+        ),
+        (
+            G,
+            "ALTER TABLE customers ALTER COLUMN email SET STORAGE plain",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "ALTER TABLE orders ATTACH PARTITION staff_users FOR VALUES IN (1)",
+            "table_not_allowed|table_denied",
+        ),
+        (
+            G,
+            "ALTER TABLE orders DETACH PARTITION customers",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "ALTER TABLE orders INHERIT customers",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "ALTER TABLE orders NO INHERIT customers",
+            "table_not_allowed",
+        ),
+        // Objects of the cluster or database: refused whatever the form.
+        (
+            G,
+            "ALTER SERVER s OPTIONS (host 'x')",
+            "cluster_object_denied",
+        ),
+        (
+            G,
+            "DROP FOREIGN DATA WRAPPER w CASCADE",
+            "cluster_object_denied",
+        ),
+        (
+            G,
+            "CREATE EVENT TRIGGER e ON ddl_command_start EXECUTE FUNCTION f()",
+            "cluster_object_denied",
+        ),
+        (G, "ALTER TABLESPACE t RENAME TO u", "cluster_object_denied"),
+        (G, "DROP CAST (text AS int)", "cluster_object_denied"),
+        (G, "DROP OWNED BY someone", "cluster_object_denied"),
+        (G, "REASSIGN OWNED BY a TO b", "cluster_object_denied"),
+        // Schema objects without expressions.
+        (
+            G,
+            "DROP AGGREGATE IF EXISTS myavg (numeric), s.agg(int, text)",
+            "allow",
+        ),
+        (G, "ALTER DOMAIN d RENAME CONSTRAINT a TO b", "allow"),
+        (
+            G,
+            "ALTER DOMAIN d DROP CONSTRAINT IF EXISTS c CASCADE",
+            "allow",
+        ),
+        (
+            G,
+            "ALTER DOMAIN d OWNER TO someone",
+            "role_management_denied",
+        ),
+        (G, "ALTER CONVERSION c SET SCHEMA s", "allow"),
+        (G, "DROP TEXT SEARCH CONFIGURATION IF EXISTS c", "allow"),
+        // An expression in a domain is sqlparser's (not read by hand).
+        (
+            G,
+            "ALTER DOMAIN d ADD CONSTRAINT c CHECK (pg_read_file('x') IS NULL)",
+            "parse_error|function_not_allowed",
+        ),
+        (G, "DROP AGGREGATE a(1 + 1)", "parse_error"),
         // Operators: schema objects; the function they call is judged.
         (
             G,
@@ -193,6 +285,19 @@ fn read_only_agent_is_refused_ddl() {
             denied,
         ),
         (A, "CREATE POLICY p ON orders USING (true)", denied),
+        (A, "ALTER INDEX orders_pkey SET (fillfactor = 40)", denied),
+        (
+            A,
+            "ALTER TABLE orders ALTER COLUMN status SET STATISTICS 10",
+            denied,
+        ),
+        (A, "DROP AGGREGATE myavg (numeric)", denied),
+        (A, "ALTER DOMAIN d DROP NOT NULL", denied),
+        (
+            A,
+            "DROP SERVER s",
+            "statement_class_denied|cluster_object_denied",
+        ),
     ]);
 }
 

@@ -57,9 +57,13 @@ impl Walker<'_> {
                 }
                 self.ddl_functions(st)?;
             }
-            Statement::AlterIndex { name, .. } => {
+            Statement::AlterIndex { name, operation } => {
                 self.info.class(Class::Ddl);
                 self.relation(name, Access::Ddl)?;
+                if let ast::AlterIndexOperation::AttachPartition { partition } = operation {
+                    self.relation(partition, Access::Ddl)?;
+                }
+                self.ddl_functions(st)?;
             }
             Statement::CreateForeignTable(ft) => {
                 self.info.class(Class::Ddl);

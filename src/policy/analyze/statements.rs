@@ -452,8 +452,22 @@ impl Walker<'_> {
                 self.ddl_functions(st)
             }
             Statement::AlterTable(at) => {
+                use ast::AlterTableOperation as Op;
                 self.info.class(Class::Ddl);
                 self.relation(&at.name, Access::Ddl)?;
+                // Another table joins or leaves this one's hierarchy: its
+                // rows become (or stop being) rows of this table.
+                for op in &at.operations {
+                    match op {
+                        Op::AttachPartitionOf { partition, .. }
+                        | Op::DetachPartitionOf { partition, .. }
+                        | Op::Inherit { parent: partition }
+                        | Op::NoInherit { parent: partition } => {
+                            self.relation(partition, Access::Ddl)?;
+                        }
+                        _ => {}
+                    }
+                }
                 self.ddl_functions(st)
             }
             Statement::Drop {

@@ -803,6 +803,30 @@ pub enum AlterIndexOperation {
         /// The new name for the index.
         index_name: ObjectName,
     },
+    // actgate patch: pg_alter_index
+    /// `ATTACH PARTITION index_name` (PostgreSQL)
+    AttachPartition {
+        /// The partition's index.
+        #[cfg_attr(feature = "visitor", visit(with = "visit_relation"))]
+        partition: ObjectName,
+    },
+    /// `SET ( storage_parameter [= value] [, ... ] )` (PostgreSQL)
+    SetOptions {
+        /// The parameters.
+        options: Vec<SqlOption>,
+    },
+    /// `RESET ( storage_parameter [, ... ] )` (PostgreSQL)
+    ResetOptions {
+        /// The parameters.
+        options: Vec<Ident>,
+    },
+    /// `ALTER [COLUMN] column_number SET STATISTICS target` (PostgreSQL)
+    SetStatistics {
+        /// The column's number in the index.
+        column: Expr,
+        /// The statistics target.
+        target: Expr,
+    },
 }
 
 impl fmt::Display for AlterTableOperation {
@@ -1188,6 +1212,19 @@ impl fmt::Display for AlterIndexOperation {
             AlterIndexOperation::RenameIndex { index_name } => {
                 write!(f, "RENAME TO {index_name}")
             }
+            // actgate patch: pg_alter_index
+            AlterIndexOperation::AttachPartition { partition } => {
+                write!(f, "ATTACH PARTITION {partition}")
+            }
+            AlterIndexOperation::SetOptions { options } => {
+                write!(f, "SET ({})", display_comma_separated(options))
+            }
+            AlterIndexOperation::ResetOptions { options } => {
+                write!(f, "RESET ({})", display_comma_separated(options))
+            }
+            AlterIndexOperation::SetStatistics { column, target } => {
+                write!(f, "ALTER COLUMN {column} SET STATISTICS {target}")
+            }
         }
     }
 }
@@ -1439,6 +1476,32 @@ pub enum AlterColumnOperation {
         /// The option changes, in source order.
         options: Vec<AlterGenericOption>,
     },
+    // actgate patch: pg_alter_column
+    /// `SET ( attribute_option = value [, ... ] )` (PostgreSQL)
+    SetOptions {
+        /// The options.
+        options: Vec<SqlOption>,
+    },
+    /// `RESET ( attribute_option [, ... ] )` (PostgreSQL)
+    ResetOptions {
+        /// The options.
+        options: Vec<Ident>,
+    },
+    /// `SET STORAGE { PLAIN | EXTERNAL | EXTENDED | MAIN | DEFAULT }` (PostgreSQL)
+    SetStorage {
+        /// The storage mode.
+        storage: Ident,
+    },
+    /// `SET STATISTICS target` (PostgreSQL)
+    SetStatistics {
+        /// The statistics target.
+        target: Expr,
+    },
+    /// `DROP IDENTITY [ IF EXISTS ]` (PostgreSQL)
+    DropIdentity {
+        /// `IF EXISTS`
+        if_exists: bool,
+    },
 }
 
 impl fmt::Display for AlterColumnOperation {
@@ -1490,6 +1553,20 @@ impl fmt::Display for AlterColumnOperation {
             }
             AlterColumnOperation::GenericOptions { options } => {
                 write!(f, "OPTIONS ({})", display_comma_separated(options))
+            }
+            // actgate patch: pg_alter_column
+            AlterColumnOperation::SetOptions { options } => {
+                write!(f, "SET ({})", display_comma_separated(options))
+            }
+            AlterColumnOperation::ResetOptions { options } => {
+                write!(f, "RESET ({})", display_comma_separated(options))
+            }
+            AlterColumnOperation::SetStorage { storage } => write!(f, "SET STORAGE {storage}"),
+            AlterColumnOperation::SetStatistics { target } => {
+                write!(f, "SET STATISTICS {target}")
+            }
+            AlterColumnOperation::DropIdentity { if_exists } => {
+                write!(f, "DROP IDENTITY{}", if *if_exists { " IF EXISTS" } else { "" })
             }
         }
     }

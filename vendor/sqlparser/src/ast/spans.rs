@@ -990,6 +990,12 @@ impl Spanned for AlterColumnOperation {
             AlterColumnOperation::GenericOptions { options } => {
                 union_spans(options.iter().map(|option| option.span()))
             }
+            // actgate patch: pg_alter_column
+            AlterColumnOperation::SetOptions { .. }
+            | AlterColumnOperation::ResetOptions { .. }
+            | AlterColumnOperation::SetStorage { .. }
+            | AlterColumnOperation::SetStatistics { .. }
+            | AlterColumnOperation::DropIdentity { .. } => Span::empty(),
         }
     }
 }
@@ -1487,6 +1493,11 @@ impl Spanned for AlterIndexOperation {
     fn span(&self) -> Span {
         match self {
             AlterIndexOperation::RenameIndex { index_name } => index_name.span(),
+            // actgate patch: pg_alter_index
+            AlterIndexOperation::AttachPartition { partition } => partition.span(),
+            AlterIndexOperation::SetOptions { .. }
+            | AlterIndexOperation::ResetOptions { .. }
+            | AlterIndexOperation::SetStatistics { .. } => Span::empty(),
         }
     }
 }

@@ -11831,6 +11831,30 @@ impl<'a> Parser<'a> {
                 AlterColumnOperation::GenericOptions {
                     options: self.parse_alter_generic_options()?,
                 }
+            // actgate patch: pg_alter_column
+            } else if is_postgresql
+                && self.peek_keyword(Keyword::SET)
+                && self.peek_nth_token_ref(1).token == Token::LParen
+            {
+                AlterColumnOperation::SetOptions {
+                    options: self.parse_options(Keyword::SET)?,
+                }
+            } else if is_postgresql && self.parse_keyword(Keyword::RESET) {
+                AlterColumnOperation::ResetOptions {
+                    options: self.parse_parenthesized_column_list(Mandatory, false)?,
+                }
+            } else if is_postgresql && self.parse_keywords(&[Keyword::SET, Keyword::STORAGE]) {
+                AlterColumnOperation::SetStorage {
+                    storage: self.parse_identifier()?,
+                }
+            } else if is_postgresql && self.parse_keywords(&[Keyword::SET, Keyword::STATISTICS]) {
+                AlterColumnOperation::SetStatistics {
+                    target: self.parse_expr()?,
+                }
+            } else if is_postgresql && self.parse_keywords(&[Keyword::DROP, Keyword::IDENTITY]) {
+                AlterColumnOperation::DropIdentity {
+                    if_exists: self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]),
+                }
             } else {
                 let message = if is_postgresql {
                     "SET/DROP NOT NULL, SET DEFAULT, SET DATA TYPE, ADD GENERATED, or OPTIONS after ALTER COLUMN"
@@ -12095,6 +12119,36 @@ impl<'a> Parser<'a> {
                         AlterIndexOperation::RenameIndex { index_name }
                     } else {
                         return self.expected_ref("TO after RENAME", self.peek_token_ref());
+                    }
+                // actgate patch: pg_alter_index
+                } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.parse_keywords(&[Keyword::ATTACH, Keyword::PARTITION])
+                {
+                    AlterIndexOperation::AttachPartition {
+                        partition: self.parse_object_name(false)?,
+                    }
+                } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.peek_keyword(Keyword::SET)
+                    && self.peek_nth_token_ref(1).token == Token::LParen
+                {
+                    AlterIndexOperation::SetOptions {
+                        options: self.parse_options(Keyword::SET)?,
+                    }
+                } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.parse_keyword(Keyword::RESET)
+                {
+                    AlterIndexOperation::ResetOptions {
+                        options: self.parse_parenthesized_column_list(Mandatory, false)?,
+                    }
+                } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.parse_keyword(Keyword::ALTER)
+                {
+                    let _ = self.parse_keyword(Keyword::COLUMN);
+                    let column = self.parse_expr()?;
+                    self.expect_keywords(&[Keyword::SET, Keyword::STATISTICS])?;
+                    AlterIndexOperation::SetStatistics {
+                        column,
+                        target: self.parse_expr()?,
                     }
                 } else {
                     return self.expected_ref("RENAME after ALTER INDEX", self.peek_token_ref());
