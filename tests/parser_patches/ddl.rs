@@ -128,3 +128,25 @@ fn pg_alter_column() {
         "ALTER TABLE t ALTER COLUMN a DROP IDENTITY IF EXISTS",
     );
 }
+
+#[test]
+fn pg_alter_sequence() {
+    round_trips_as(
+        "alter sequence s restart with 4",
+        "ALTER SEQUENCE s RESTART WITH 4",
+    );
+    round_trips_as("alter sequence s restart", "ALTER SEQUENCE s RESTART");
+    round_trips_as(
+        "alter sequence if exists s as smallint increment by 2 owned by t.c",
+        "ALTER SEQUENCE IF EXISTS s AS SMALLINT INCREMENT BY 2 OWNED BY t.c",
+    );
+    round_trips_as(
+        "alter sequence s set unlogged",
+        "ALTER SEQUENCE s SET UNLOGGED",
+    );
+    round_trips_as("alter sequence s owner to r", "ALTER SEQUENCE s OWNER TO r");
+    round_trips_as(
+        "alter sequence s set schema x",
+        "ALTER SEQUENCE s SET SCHEMA x",
+    );
+}

@@ -198,6 +198,23 @@ fn ddl_agent_is_limited_to_its_tables() {
             "ALTER TABLE orders NO INHERIT customers",
             "table_not_allowed",
         ),
+        // ALTER SEQUENCE: the sequence, and the table that owns it.
+        (
+            G,
+            "ALTER SEQUENCE customers_id_seq RESTART WITH 4",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "ALTER SEQUENCE orders_id_seq OWNED BY customers.id",
+            "table_not_allowed",
+        ),
+        (G, "ALTER SEQUENCE orders RESTART", "allow"),
+        (
+            G,
+            "ALTER SEQUENCE orders OWNER TO someone",
+            "role_management_denied",
+        ),
         // Objects of the cluster or database: refused whatever the form.
         (
             G,

@@ -259,9 +259,17 @@ fn role_management_needs_explicit_classes() {
         (R, "RESET ROLE", "setting_pinned"),
         // Forms the parser does not take, or that act on every object of a
         // role, are refused for everyone.
-        (R, "REASSIGN OWNED BY grantor TO postgres", "cluster_object_denied"),
+        (
+            R,
+            "REASSIGN OWNED BY grantor TO postgres",
+            "cluster_object_denied",
+        ),
         (R, "DROP OWNED BY grantor", "cluster_object_denied"),
-        (G, "REASSIGN OWNED BY grantor TO postgres", "cluster_object_denied"),
+        (
+            G,
+            "REASSIGN OWNED BY grantor TO postgres",
+            "cluster_object_denied",
+        ),
         (G, "DROP OWNED BY grantor", "cluster_object_denied"),
         (G, "ALTER GROUP admins ADD USER bob", "parse_error"),
         (G, "CREATE USER evil WITH PASSWORD 'x'", "parse_error"),
@@ -269,7 +277,7 @@ fn role_management_needs_explicit_classes() {
         (G, "ALTER PROCEDURE p() SECURITY DEFINER", "parse_error"),
         (G, "ALTER ROUTINE r() OWNER TO bob", "parse_error"),
         (G, "ALTER TYPE t OWNER TO bob", "parse_error"),
-        (G, "ALTER SEQUENCE s OWNER TO bob", "parse_error"),
+        (G, "ALTER SEQUENCE s OWNER TO bob", "role_management_denied"),
         (G, "ALTER DATABASE shop OWNER TO bob", "parse_error"),
         (G, "ALTER VIEW v OWNER TO bob", "deny"),
         (G, "ALTER MATERIALIZED VIEW m OWNER TO bob", "deny"),

@@ -128,6 +128,18 @@ impl Walker<'_> {
                     self.expr(e, &scope, env)?;
                 }
             }
+            Statement::AlterSequence(a) => {
+                self.info.class(Class::Ddl);
+                self.relation(&a.name, Access::Ddl)?;
+                if let ast::AlterSequenceOperation::Options { options, .. } = &a.operation {
+                    for o in options {
+                        if let ast::SequenceOptions::OwnedBy(Some(column)) = o {
+                            self.column_owner(column)?;
+                        }
+                    }
+                }
+                self.ddl_functions(st)?;
+            }
             Statement::AlterStatistics(a) => {
                 self.info.class(Class::Ddl);
                 self.relation(&a.name, Access::Ddl)?;

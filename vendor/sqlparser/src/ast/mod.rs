@@ -159,7 +159,8 @@ mod pg_maintenance;
 // actgate patch: pg_statistics, pg_publication
 mod pg_objects;
 pub use self::pg_objects::{
-    AlterPgObjectOperation, AlterPublication, AlterStatistics, CreatePublication,
+    AlterPgObjectOperation, AlterPublication, AlterSequence, AlterSequenceOperation,
+    AlterStatistics, CreatePublication,
     CreateStatistics, PublicationObject,
 };
 pub use self::pg_maintenance::{PgCluster, PgVacuum, PgVacuumTarget, Reindex, ReindexObject};
@@ -3875,6 +3876,9 @@ pub enum Statement {
     CreatePublication(CreatePublication),
     /// PostgreSQL `ALTER PUBLICATION`.
     AlterPublication(AlterPublication),
+    // actgate patch: pg_alter_sequence
+    /// PostgreSQL `ALTER SEQUENCE`.
+    AlterSequence(AlterSequence),
     /// ```sql
     /// CREATE FOREIGN TABLE
     /// ```
@@ -5792,6 +5796,8 @@ impl fmt::Display for Statement {
             Statement::AlterStatistics(stmt) => write!(f, "{stmt}"),
             Statement::CreatePublication(stmt) => write!(f, "{stmt}"),
             Statement::AlterPublication(stmt) => write!(f, "{stmt}"),
+            // actgate patch: pg_alter_sequence
+            Statement::AlterSequence(stmt) => write!(f, "{stmt}"),
             Statement::CreateForeignDataWrapper(stmt) => write!(f, "{stmt}"),
             Statement::CreateUserMapping(stmt) => write!(f, "{stmt}"),
             Statement::CreatePolicy(policy) => write!(f, "{policy}"),

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "visitor")]
 use sqlparser_derive::{Visit, VisitMut};
 
-use super::{display_comma_separated, Expr, Ident, ObjectName, Owner, SqlOption};
+use super::{display_comma_separated, Expr, Ident, ObjectName, Owner, SequenceOptions, SqlOption};
 
 /// ```sql
 /// CREATE STATISTICS [ [ IF NOT EXISTS ] name ] [ ( kind [, ...] ) ]
@@ -241,5 +241,71 @@ pub struct AlterPublication {
 impl fmt::Display for AlterPublication {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "ALTER PUBLICATION {} {}", self.name, self.operation)
+    }
+}
+
+// actgate patch: pg_alter_sequence
+/// What an `ALTER SEQUENCE` changes.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub enum AlterSequenceOperation {
+    /// Sequence options, and `RESTART [[WITH] value]` among them.
+    Options {
+        /// The options as `CREATE SEQUENCE` takes them.
+        options: Vec<SequenceOptions>,
+        /// `RESTART`: `Some(None)` without a value.
+        restart: Option<Option<Expr>>,
+        /// `WITH` after `RESTART`.
+        restart_with: bool,
+    },
+    /// `SET LOGGED` (`true`) or `SET UNLOGGED`.
+    SetLogged(bool),
+    /// `RENAME TO`, `OWNER TO`, `SET SCHEMA`.
+    Common(AlterPgObjectOperation),
+}
+
+/// `ALTER SEQUENCE [ IF EXISTS ] name operation`
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub struct AlterSequence {
+    /// `IF EXISTS`
+    pub if_exists: bool,
+    /// The sequence.
+    #[cfg_attr(feature = "visitor", visit(with = "visit_relation"))]
+    pub name: ObjectName,
+    /// What is changed.
+    pub operation: AlterSequenceOperation,
+}
+
+impl fmt::Display for AlterSequence {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("ALTER SEQUENCE ")?;
+        if self.if_exists {
+            f.write_str("IF EXISTS ")?;
+        }
+        write!(f, "{}", self.name)?;
+        match &self.operation {
+            AlterSequenceOperation::Options {
+                options,
+                restart,
+                restart_with,
+            } => {
+                for o in options {
+                    // Each option prints its own leading space.
+                    write!(f, "{o}")?;
+                }
+                match (restart, restart_with) {
+                    (Some(Some(v)), true) => write!(f, " RESTART WITH {v}"),
+                    (Some(Some(v)), false) => write!(f, " RESTART {v}"),
+                    (Some(None), _) => f.write_str(" RESTART"),
+                    (None, _) => Ok(()),
+                }
+            }
+            AlterSequenceOperation::SetLogged(true) => f.write_str(" SET LOGGED"),
+            AlterSequenceOperation::SetLogged(false) => f.write_str(" SET UNLOGGED"),
+            AlterSequenceOperation::Common(op) => write!(f, " {op}"),
+        }
     }
 }

@@ -532,7 +532,8 @@ impl Spanned for Statement {
             | Statement::CreateStatistics(..)
             | Statement::AlterStatistics(..)
             | Statement::CreatePublication(..)
-            | Statement::AlterPublication(..) => Span::empty(),
+            | Statement::AlterPublication(..)
+            | Statement::AlterSequence(..) => Span::empty(),
             Statement::AlterUser(..) => Span::empty(),
             Statement::Reset(..) => Span::empty(),
             Statement::RefreshMaterializedView(refresh) => refresh.span(),

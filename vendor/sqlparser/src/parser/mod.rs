@@ -12182,6 +12182,10 @@ impl<'a> Parser<'a> {
             Keyword::STATISTICS if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
                 self.parse_alter_statistics()
             }
+            // actgate patch: pg_alter_sequence
+            Keyword::SEQUENCE if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                self.parse_alter_sequence()
+            }
             // actgate patch: pg_publication
             _ if dialect_of!(self is PostgreSqlDialect | GenericDialect)
                 && matches!(&self.get_current_token().token,

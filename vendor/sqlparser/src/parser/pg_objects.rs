@@ -8,7 +8,8 @@ use alloc::{boxed::Box, vec, vec::Vec};
 
 use super::{Parser, ParserError};
 use crate::ast::{
-    AlterPgObjectOperation, AlterPublication, AlterStatistics, CreatePublication,
+    AlterPgObjectOperation, AlterPublication, AlterSequence, AlterSequenceOperation,
+    AlterStatistics, CreatePublication,
     CreateStatistics, Ident, PublicationObject, Statement,
 };
 use crate::keywords::Keyword;
@@ -191,5 +192,55 @@ impl Parser<'_> {
                 filter,
             })
         })
+    }
+}
+
+// actgate patch: pg_alter_sequence
+impl Parser<'_> {
+    /// `ALTER SEQUENCE …` after `SEQUENCE`.
+    pub(crate) fn parse_alter_sequence(&mut self) -> Result<Statement, ParserError> {
+        let if_exists = self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+        let name = self.parse_object_name(false)?;
+        let operation = if self.parse_keywords(&[Keyword::SET, Keyword::LOGGED]) {
+            AlterSequenceOperation::SetLogged(true)
+        } else if self.parse_keywords(&[Keyword::SET, Keyword::UNLOGGED]) {
+            AlterSequenceOperation::SetLogged(false)
+        } else if self.peek_keyword(Keyword::RENAME)
+            || self.peek_keyword(Keyword::OWNER)
+            || self.peek_keywords(&[Keyword::SET, Keyword::SCHEMA])
+        {
+            AlterSequenceOperation::Common(self.parse_pg_object_common()?)
+        } else {
+            let mut options = self.parse_sequence_options(true)?;
+            let mut restart = None;
+            let mut restart_with = false;
+            if self.parse_keyword(Keyword::RESTART) {
+                let with = self.parse_keyword(Keyword::WITH);
+                restart_with = with;
+                let value = if with
+                    || matches!(self.peek_token_ref().token, Token::Number(..) | Token::Minus)
+                {
+                    Some(self.parse_number()?)
+                } else {
+                    None
+                };
+                restart = Some(value);
+                // Options may follow RESTART too.
+                options.extend(self.parse_sequence_options(true)?);
+            }
+            if options.is_empty() && restart.is_none() {
+                return self.expected_ref("a sequence option", self.peek_token_ref());
+            }
+            AlterSequenceOperation::Options {
+                options,
+                restart,
+                restart_with,
+            }
+        };
+        Ok(Statement::AlterSequence(AlterSequence {
+            if_exists,
+            name,
+            operation,
+        }))
     }
 }
