@@ -150,3 +150,34 @@ fn pg_alter_sequence() {
         "ALTER SEQUENCE s SET SCHEMA x",
     );
 }
+
+#[test]
+fn pg_alter_table() {
+    round_trips_as(
+        "alter table t alter constraint c deferrable initially deferred",
+        "ALTER TABLE t ALTER CONSTRAINT c DEFERRABLE INITIALLY DEFERRED",
+    );
+    round_trips_as("alter table t cluster on i", "ALTER TABLE t CLUSTER ON i");
+    round_trips_as(
+        "alter table t set without cluster",
+        "ALTER TABLE t SET WITHOUT CLUSTER",
+    );
+    round_trips_as(
+        "alter table t set without oids",
+        "ALTER TABLE t SET WITHOUT OIDS",
+    );
+    round_trips_as(
+        "alter table if exists t set schema s",
+        "ALTER TABLE IF EXISTS t SET SCHEMA s",
+    );
+    round_trips_as(
+        "alter table t set access method heap2",
+        "ALTER TABLE t SET ACCESS METHOD heap2",
+    );
+    round_trips_as(
+        "alter table t set tablespace ts",
+        "ALTER TABLE t SET TABLESPACE ts",
+    );
+    round_trips_as("alter table t of ty", "ALTER TABLE t OF ty");
+    round_trips_as("alter table t not of", "ALTER TABLE t NOT OF");
+}

@@ -462,7 +462,8 @@ impl Walker<'_> {
                         Op::AttachPartitionOf { partition, .. }
                         | Op::DetachPartitionOf { partition, .. }
                         | Op::Inherit { parent: partition }
-                        | Op::NoInherit { parent: partition } => {
+                        | Op::NoInherit { parent: partition }
+                        | Op::ClusterOn { index: partition } => {
                             self.relation(partition, Access::Ddl)?;
                         }
                         _ => {}

@@ -601,6 +601,46 @@ pub enum AlterTableOperation {
         /// The option changes, in source order.
         options: Vec<AlterGenericOption>,
     },
+    // actgate patch: pg_alter_table
+    /// `ALTER CONSTRAINT name [ [NOT] DEFERRABLE ] [ INITIALLY … ]` (PostgreSQL)
+    AlterConstraint {
+        /// The constraint.
+        name: Ident,
+        /// Its new characteristics.
+        characteristics: ConstraintCharacteristics,
+    },
+    /// `CLUSTER ON index_name` (PostgreSQL)
+    ClusterOn {
+        /// The index.
+        #[cfg_attr(feature = "visitor", visit(with = "visit_relation"))]
+        index: ObjectName,
+    },
+    /// `SET WITHOUT CLUSTER` (PostgreSQL)
+    SetWithoutCluster,
+    /// `SET WITHOUT OIDS` (PostgreSQL, no effect)
+    SetWithoutOids,
+    /// `SET SCHEMA schema` (PostgreSQL)
+    SetSchema {
+        /// The new schema.
+        schema: Ident,
+    },
+    /// `SET ACCESS METHOD method` (PostgreSQL)
+    SetAccessMethod {
+        /// The table access method.
+        method: Ident,
+    },
+    /// `SET TABLESPACE tablespace` (PostgreSQL)
+    SetTablespace {
+        /// The tablespace.
+        tablespace: Ident,
+    },
+    /// `OF type_name` (PostgreSQL)
+    OfType {
+        /// The composite type.
+        type_name: ObjectName,
+    },
+    /// `NOT OF` (PostgreSQL)
+    NotOf,
 }
 
 /// An `ALTER Policy` (`Statement::AlterPolicy`) operation
@@ -1202,6 +1242,23 @@ impl fmt::Display for AlterTableOperation {
             AlterTableOperation::GenericOptions { options } => {
                 write!(f, "OPTIONS ({})", display_comma_separated(options))
             }
+            // actgate patch: pg_alter_table
+            AlterTableOperation::AlterConstraint {
+                name,
+                characteristics,
+            } => write!(f, "ALTER CONSTRAINT {name} {characteristics}"),
+            AlterTableOperation::ClusterOn { index } => write!(f, "CLUSTER ON {index}"),
+            AlterTableOperation::SetWithoutCluster => write!(f, "SET WITHOUT CLUSTER"),
+            AlterTableOperation::SetWithoutOids => write!(f, "SET WITHOUT OIDS"),
+            AlterTableOperation::SetSchema { schema } => write!(f, "SET SCHEMA {schema}"),
+            AlterTableOperation::SetAccessMethod { method } => {
+                write!(f, "SET ACCESS METHOD {method}")
+            }
+            AlterTableOperation::SetTablespace { tablespace } => {
+                write!(f, "SET TABLESPACE {tablespace}")
+            }
+            AlterTableOperation::OfType { type_name } => write!(f, "OF {type_name}"),
+            AlterTableOperation::NotOf => write!(f, "NOT OF"),
         }
     }
 }

@@ -1408,6 +1408,16 @@ impl Spanned for AlterTableOperation {
             AlterTableOperation::GenericOptions { options } => {
                 union_spans(options.iter().map(|option| option.span()))
             }
+            // actgate patch: pg_alter_table
+            AlterTableOperation::AlterConstraint { name, .. } => name.span,
+            AlterTableOperation::ClusterOn { index } => index.span(),
+            AlterTableOperation::OfType { type_name } => type_name.span(),
+            AlterTableOperation::SetSchema { schema: i }
+            | AlterTableOperation::SetAccessMethod { method: i }
+            | AlterTableOperation::SetTablespace { tablespace: i } => i.span,
+            AlterTableOperation::SetWithoutCluster
+            | AlterTableOperation::SetWithoutOids
+            | AlterTableOperation::NotOf => Span::empty(),
         }
     }
 }

@@ -11498,6 +11498,12 @@ impl<'a> Parser<'a> {
 
     /// Parse a single `ALTER TABLE` operation and return an `AlterTableOperation`.
     pub fn parse_alter_table_operation(&mut self) -> Result<AlterTableOperation, ParserError> {
+        // actgate patch: pg_alter_table
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            if let Some(op) = self.parse_pg_alter_table_operation()? {
+                return Ok(op);
+            }
+        }
         let operation = if self.parse_keyword(Keyword::ADD) {
             if let Some(constraint) = self.parse_optional_table_constraint()? {
                 let not_valid = self.parse_keywords(&[Keyword::NOT, Keyword::VALID]);

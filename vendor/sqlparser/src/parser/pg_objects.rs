@@ -8,7 +8,7 @@ use alloc::{boxed::Box, vec, vec::Vec};
 
 use super::{Parser, ParserError};
 use crate::ast::{
-    AlterPgObjectOperation, AlterPublication, AlterSequence, AlterSequenceOperation,
+    AlterPgObjectOperation, AlterTableOperation, AlterPublication, AlterSequence, AlterSequenceOperation,
     AlterStatistics, CreatePublication,
     CreateStatistics, Ident, PublicationObject, Statement,
 };
@@ -241,6 +241,58 @@ impl Parser<'_> {
             if_exists,
             name,
             operation,
+        }))
+    }
+}
+
+// actgate patch: pg_alter_table
+impl Parser<'_> {
+    /// PostgreSQL's `ALTER TABLE` actions sqlparser has no other reading of;
+    /// `None` (nothing consumed) for the others.
+    pub(crate) fn parse_pg_alter_table_operation(
+        &mut self,
+    ) -> Result<Option<AlterTableOperation>, ParserError> {
+        Ok(Some(if self.parse_keywords(&[Keyword::ALTER, Keyword::CONSTRAINT]) {
+            let name = self.parse_identifier()?;
+            match self.parse_constraint_characteristics()? {
+                Some(characteristics) => AlterTableOperation::AlterConstraint {
+                    name,
+                    characteristics,
+                },
+                None => return self.expected_ref("constraint characteristics", self.peek_token_ref()),
+            }
+        } else if self.parse_keywords(&[Keyword::CLUSTER, Keyword::ON]) {
+            AlterTableOperation::ClusterOn {
+                index: self.parse_object_name(false)?,
+            }
+        } else if self.parse_keywords(&[Keyword::SET, Keyword::WITHOUT, Keyword::CLUSTER]) {
+            AlterTableOperation::SetWithoutCluster
+        } else if self.peek_keywords(&[Keyword::SET, Keyword::WITHOUT]) {
+            self.expect_keywords(&[Keyword::SET, Keyword::WITHOUT])?;
+            if !self.parse_pg_word("OIDS") {
+                return self.expected_ref("CLUSTER or OIDS", self.peek_token_ref());
+            }
+            AlterTableOperation::SetWithoutOids
+        } else if self.parse_keywords(&[Keyword::SET, Keyword::SCHEMA]) {
+            AlterTableOperation::SetSchema {
+                schema: self.parse_identifier()?,
+            }
+        } else if self.parse_keywords(&[Keyword::SET, Keyword::ACCESS, Keyword::METHOD]) {
+            AlterTableOperation::SetAccessMethod {
+                method: self.parse_identifier()?,
+            }
+        } else if self.parse_keywords(&[Keyword::SET, Keyword::TABLESPACE]) {
+            AlterTableOperation::SetTablespace {
+                tablespace: self.parse_identifier()?,
+            }
+        } else if self.parse_keyword(Keyword::OF) {
+            AlterTableOperation::OfType {
+                type_name: self.parse_object_name(false)?,
+            }
+        } else if self.parse_keywords(&[Keyword::NOT, Keyword::OF]) {
+            AlterTableOperation::NotOf
+        } else {
+            return Ok(None);
         }))
     }
 }
