@@ -181,3 +181,19 @@ fn pg_alter_table() {
     round_trips_as("alter table t of ty", "ALTER TABLE t OF ty");
     round_trips_as("alter table t not of", "ALTER TABLE t NOT OF");
 }
+
+#[test]
+fn pg_partition_with() {
+    round_trips_as(
+        "create table t (a int) partition by list (a) with (fillfactor=100)",
+        "CREATE TABLE t (a INT) WITH (fillfactor = 100) PARTITION BY list(a)",
+    );
+}
+
+#[test]
+fn pg_schema_elements() {
+    round_trips_as(
+        "create schema s create table t (a int) grant select on t to r create view v as select a from t",
+        "CREATE SCHEMA s CREATE TABLE t (a INT) GRANT SELECT ON t TO r CREATE VIEW v AS SELECT a FROM t",
+    );
+}

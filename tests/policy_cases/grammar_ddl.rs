@@ -215,6 +215,17 @@ fn ddl_agent_is_limited_to_its_tables() {
             "ALTER SEQUENCE orders OWNER TO someone",
             "role_management_denied",
         ),
+        // CREATE SCHEMA elements are judged as the statements they are.
+        (
+            G,
+            "CREATE SCHEMA s CREATE VIEW v AS SELECT * FROM staff_users",
+            "table_not_allowed|table_denied",
+        ),
+        (
+            G,
+            "CREATE SCHEMA AUTHORIZATION r CREATE TABLE t (a int)",
+            "role_management_denied|cluster_object_denied",
+        ),
         // Objects of the cluster or database: refused whatever the form.
         (
             G,

@@ -74,7 +74,7 @@ impl Walker<'_> {
             || self.privilege_statement(st)?
             || self.object_ddl(st, env)?
             || self.relation_ddl(st, env)?
-            || self.other_ddl(st)?;
+            || self.other_ddl(st, env)?;
         if handled {
             Ok(())
         } else {
@@ -510,19 +510,39 @@ impl Walker<'_> {
 
     /// DDL on schemas, cluster-wide objects (databases, extensions, servers,
     /// …) and every other kind of object.
-    fn other_ddl(&mut self, st: &Statement) -> Result<bool, AnalysisError> {
+    fn other_ddl(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
         match st {
-            Statement::CreateSchema { schema_name, .. } => {
+            Statement::CreateSchema {
+                schema_name,
+                elements,
+                ..
+            } => {
                 self.info.class(Class::Ddl);
                 match schema_name {
                     ast::SchemaName::Simple(n) | ast::SchemaName::NamedAuthorization(n, _) => {
-                        self.schema_object(n)
+                        self.schema_object(n)?
                     }
-                    ast::SchemaName::UnnamedAuthorization(_) => {
-                        self.info.cluster_level = true;
-                        Ok(())
-                    }
+                    ast::SchemaName::UnnamedAuthorization(_) => self.info.cluster_level = true,
                 }
+                // Each element is judged as the statement it is (its
+                // unqualified names resolve on the search path here, where
+                // PostgreSQL would create them in the new schema: one more
+                // relation to be allowed, never one less).
+                for e in elements {
+                    if !matches!(
+                        e,
+                        Statement::CreateTable(_)
+                            | Statement::CreateView(_)
+                            | Statement::CreateIndex(_)
+                            | Statement::CreateSequence { .. }
+                            | Statement::CreateTrigger(_)
+                            | Statement::Grant(_)
+                    ) {
+                        return unsupported("this schema element");
+                    }
+                    self.statement(e, env)?;
+                }
+                Ok(())
             }
             Statement::CreateDatabase { .. }
             | Statement::CreateExtension(_)

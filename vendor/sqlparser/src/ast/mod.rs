@@ -4549,6 +4549,10 @@ pub enum Statement {
         ///
         /// [Snowflake](https://docs.snowflake.com/en/sql-reference/sql/create-clone#databases-schemas)
         clone: Option<ObjectName>,
+        // actgate patch: pg_schema_elements
+        /// PostgreSQL's schema elements: `CREATE TABLE`, `VIEW`, `INDEX`,
+        /// `SEQUENCE`, `TRIGGER` and `GRANT` statements created in the schema.
+        elements: Vec<Statement>,
     },
     /// ```sql
     /// CREATE DATABASE
@@ -6215,6 +6219,7 @@ impl fmt::Display for Statement {
                 options,
                 default_collate_spec,
                 clone,
+                elements,
             } => {
                 write!(
                     f,
@@ -6238,6 +6243,10 @@ impl fmt::Display for Statement {
 
                 if let Some(clone) = clone {
                     write!(f, " CLONE {clone}")?;
+                }
+                // actgate patch: pg_schema_elements
+                for element in elements {
+                    write!(f, " {element}")?;
                 }
                 Ok(())
             }

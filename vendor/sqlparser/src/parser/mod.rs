@@ -6054,6 +6054,14 @@ impl<'a> Parser<'a> {
             None
         };
 
+        // actgate patch: pg_schema_elements
+        let mut elements = vec![];
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            while self.peek_keyword(Keyword::CREATE) || self.peek_keyword(Keyword::GRANT) {
+                elements.push(self.parse_statement()?);
+            }
+        }
+
         Ok(Statement::CreateSchema {
             schema_name,
             or_replace,
@@ -6062,6 +6070,7 @@ impl<'a> Parser<'a> {
             options,
             default_collate_spec,
             clone,
+            elements,
         })
     }
 
@@ -9908,6 +9917,17 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
+        // actgate patch: pg_partition_with
+        // PostgreSQL's order: `PARTITION BY …` comes before `WITH ( … )`.
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && partition_by.is_some()
+            && table_options == CreateTableOptions::None
+        {
+            let with_options = self.parse_options(Keyword::WITH)?;
+            if !with_options.is_empty() {
+                table_options = CreateTableOptions::With(with_options)
+            }
+        }
 
         let mut cluster_by = None;
         if dialect_of!(self is BigQueryDialect | GenericDialect) {
