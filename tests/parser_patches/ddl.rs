@@ -197,3 +197,11 @@ fn pg_schema_elements() {
         "CREATE SCHEMA s CREATE TABLE t (a INT) GRANT SELECT ON t TO r CREATE VIEW v AS SELECT a FROM t",
     );
 }
+
+#[test]
+fn pg_ctas_columns() {
+    round_trips_as(
+        "create temp table t (id, x) as select 1, 2",
+        "CREATE TEMPORARY TABLE t (id, x) AS SELECT 1, 2",
+    );
+}

@@ -1554,6 +1554,11 @@ pub enum AlterColumnOperation {
         /// The statistics target.
         target: Expr,
     },
+    /// `SET COMPRESSION method` (PostgreSQL)
+    SetCompression {
+        /// The compression method (or `default`).
+        compression: Ident,
+    },
     /// `DROP IDENTITY [ IF EXISTS ]` (PostgreSQL)
     DropIdentity {
         /// `IF EXISTS`
@@ -1621,6 +1626,9 @@ impl fmt::Display for AlterColumnOperation {
             AlterColumnOperation::SetStorage { storage } => write!(f, "SET STORAGE {storage}"),
             AlterColumnOperation::SetStatistics { target } => {
                 write!(f, "SET STATISTICS {target}")
+            }
+            AlterColumnOperation::SetCompression { compression } => {
+                write!(f, "SET COMPRESSION {compression}")
             }
             AlterColumnOperation::DropIdentity { if_exists } => {
                 write!(f, "DROP IDENTITY{}", if *if_exists { " IF EXISTS" } else { "" })

@@ -996,6 +996,7 @@ impl Spanned for AlterColumnOperation {
             | AlterColumnOperation::ResetOptions { .. }
             | AlterColumnOperation::SetStorage { .. }
             | AlterColumnOperation::SetStatistics { .. }
+            | AlterColumnOperation::SetCompression { .. }
             | AlterColumnOperation::DropIdentity { .. } => Span::empty(),
         }
     }

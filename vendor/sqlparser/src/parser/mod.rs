@@ -9531,6 +9531,27 @@ impl<'a> Parser<'a> {
         // parse optional column list (schema)
         let (columns, constraints) = if partition_of.is_some() {
             self.parse_partition_of_columns()?
+        // actgate patch: pg_ctas_columns
+        // `CREATE TABLE t (a, b) AS …`: names only, the types come from the query.
+        } else if let Some(names) = self.maybe_parse(|p| {
+            if !dialect_of!(p is PostgreSqlDialect | GenericDialect) {
+                return p.expected_ref("", p.peek_token_ref());
+            }
+            let names = p.parse_parenthesized_column_list(Mandatory, false)?;
+            if !(p.peek_keyword(Keyword::AS) || p.peek_keyword(Keyword::WITH)) {
+                return p.expected_ref("AS", p.peek_token_ref());
+            }
+            Ok(names)
+        })? {
+            let columns = names
+                .into_iter()
+                .map(|name| ColumnDef {
+                    name,
+                    data_type: DataType::Unspecified,
+                    options: vec![],
+                })
+                .collect();
+            (columns, vec![])
         } else {
             self.parse_columns()?
         };
@@ -11876,6 +11897,16 @@ impl<'a> Parser<'a> {
             } else if is_postgresql && self.parse_keywords(&[Keyword::SET, Keyword::STATISTICS]) {
                 AlterColumnOperation::SetStatistics {
                     target: self.parse_expr()?,
+                }
+            } else if is_postgresql && self.peek_keyword(Keyword::SET) && {
+                let next = &self.peek_nth_token_ref(1).token;
+                matches!(next, Token::Word(w) if w.quote_style.is_none()
+                    && w.value.eq_ignore_ascii_case("COMPRESSION"))
+            } {
+                self.advance_token();
+                self.advance_token();
+                AlterColumnOperation::SetCompression {
+                    compression: self.parse_identifier()?,
                 }
             } else if is_postgresql && self.parse_keywords(&[Keyword::DROP, Keyword::IDENTITY]) {
                 AlterColumnOperation::DropIdentity {
