@@ -205,3 +205,23 @@ fn pg_ctas_columns() {
         "CREATE TEMPORARY TABLE t (id, x) AS SELECT 1, 2",
     );
 }
+
+#[test]
+fn pg_view_tail() {
+    round_trips_as(
+        "create view v as select * from t with cascaded check option",
+        "CREATE VIEW v AS SELECT * FROM t WITH CASCADED CHECK OPTION",
+    );
+    round_trips_as(
+        "create view v as select * from t with check option",
+        "CREATE VIEW v AS SELECT * FROM t WITH CHECK OPTION",
+    );
+    round_trips_as(
+        "create materialized view m as select 1 as a with no data",
+        "CREATE MATERIALIZED VIEW m AS SELECT 1 AS a WITH NO DATA",
+    );
+    round_trips_as(
+        "create materialized view m as select 1 as a with data",
+        "CREATE MATERIALIZED VIEW m AS SELECT 1 AS a WITH DATA",
+    );
+}

@@ -215,6 +215,22 @@ fn ddl_agent_is_limited_to_its_tables() {
             "ALTER SEQUENCE orders OWNER TO someone",
             "role_management_denied",
         ),
+        // The query of a view with a PostgreSQL tail is still read.
+        (
+            G,
+            "CREATE MATERIALIZED VIEW orders AS SELECT * FROM customers WITH NO DATA",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "CREATE VIEW orders AS SELECT * FROM customers WITH LOCAL CHECK OPTION",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "CREATE TABLE orders (a, b) AS SELECT id, email FROM customers",
+            "table_not_allowed",
+        ),
         // CREATE SCHEMA elements are judged as the statements they are.
         (
             G,

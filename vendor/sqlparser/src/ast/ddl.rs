@@ -4807,6 +4807,11 @@ pub struct CreateView {
     pub to: Option<ObjectName>,
     /// MySQL: Optional parameters for the view algorithm, definer, and security context
     pub params: Option<CreateViewParams>,
+    // actgate patch: pg_view_tail
+    /// PostgreSQL: `WITH [ CASCADED | LOCAL ] CHECK OPTION` (the word, if any).
+    pub check_option: Option<Option<Ident>>,
+    /// PostgreSQL: `WITH DATA` (`true`) or `WITH NO DATA` after a materialized view's query.
+    pub with_data: Option<bool>,
 }
 
 impl fmt::Display for CreateView {
@@ -4872,6 +4877,17 @@ impl fmt::Display for CreateView {
         self.query.fmt(f)?;
         if self.with_no_schema_binding {
             write!(f, " WITH NO SCHEMA BINDING")?;
+        }
+        // actgate patch: pg_view_tail
+        match &self.check_option {
+            Some(Some(kind)) => write!(f, " WITH {kind} CHECK OPTION")?,
+            Some(None) => write!(f, " WITH CHECK OPTION")?,
+            None => {}
+        }
+        match self.with_data {
+            Some(true) => write!(f, " WITH DATA")?,
+            Some(false) => write!(f, " WITH NO DATA")?,
+            None => {}
         }
         Ok(())
     }

@@ -7217,6 +7217,30 @@ impl<'a> Parser<'a> {
                 Keyword::SCHEMA,
                 Keyword::BINDING,
             ]);
+        // actgate patch: pg_view_tail
+        let mut check_option = None;
+        let mut with_data = None;
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            if self.parse_keywords(&[Keyword::WITH, Keyword::CHECK, Keyword::OPTION]) {
+                check_option = Some(None);
+            } else if let Some(kind) = self.maybe_parse(|p| {
+                p.expect_keyword(Keyword::WITH)?;
+                let kind = p.parse_identifier()?;
+                if !["CASCADED", "LOCAL"].iter().any(|k| kind.value.eq_ignore_ascii_case(k)) {
+                    return p.expected_ref("CASCADED or LOCAL", p.peek_token_ref());
+                }
+                p.expect_keywords(&[Keyword::CHECK, Keyword::OPTION])?;
+                Ok(Ident::new(kind.value.to_uppercase()))
+            })? {
+                check_option = Some(Some(kind));
+            } else if materialized && self.parse_keywords(&[Keyword::WITH, Keyword::DATA]) {
+                with_data = Some(true);
+            } else if materialized
+                && self.parse_keywords(&[Keyword::WITH, Keyword::NO, Keyword::DATA])
+            {
+                with_data = Some(false);
+            }
+        }
 
         Ok(CreateView {
             or_alter,
@@ -7236,6 +7260,8 @@ impl<'a> Parser<'a> {
             to,
             params: create_view_params,
             name_before_not_exists,
+            check_option,
+            with_data,
         })
     }
 
