@@ -12,7 +12,9 @@ use super::{Access, AnalysisError, Class, Walker, unsupported};
 use sqlparser::ast::{self, CommentObject, CreateRuleAction, ObjectName, Statement};
 
 impl Walker<'_> {
-    /// The statements of this file; answers whether `st` is one of them.
+    /// Rules, triggers, ALTER VIEW/INDEX, foreign tables, sequences and
+    /// comments (then [`Self::catalog_object_ddl`]); answers whether `st`
+    /// is one of the statements of this file.
     pub(super) fn object_ddl(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
         match st {
             Statement::CreateRule(r) => self.create_rule(r, env)?,
@@ -92,6 +94,15 @@ impl Walker<'_> {
                 object_name,
                 ..
             } => self.comment(*object_type, object_name)?,
+            _ => return self.catalog_object_ddl(st, env),
+        }
+        Ok(true)
+    }
+
+    /// Policies, extended statistics, publications, ALTER SEQUENCE and
+    /// operators; answers whether `st` is one of them.
+    fn catalog_object_ddl(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
+        match st {
             Statement::CreatePolicy(ast::CreatePolicy {
                 table_name,
                 using,
@@ -208,7 +219,7 @@ impl Walker<'_> {
     fn create_rule(&mut self, r: &ast::CreateRule, env: &Env) -> Result<(), AnalysisError> {
         self.info.class(Class::Ddl);
         let table = self.relation(&r.table_name, Access::Ddl)?;
-        let saved = std::mem::replace(&mut self.rule_table, Some(table));
+        let saved = self.rule_table.replace(table);
         let result = (|| {
             if let Some(cond) = &r.condition {
                 self.expr(cond, &Scope::new(None), env)?;
