@@ -225,3 +225,23 @@ fn pg_view_tail() {
         "CREATE MATERIALIZED VIEW m AS SELECT 1 AS a WITH DATA",
     );
 }
+
+#[test]
+fn pg_comment_on() {
+    round_trips_as(
+        "comment on constraint c on s.t is 'x'",
+        "COMMENT ON CONSTRAINT c ON s.t IS 'x'",
+    );
+    round_trips_as(
+        "comment on trigger g on t is null",
+        "COMMENT ON TRIGGER g ON t IS NULL",
+    );
+    round_trips_as(
+        "comment on statistics s.st is 'x'",
+        "COMMENT ON STATISTICS s.st IS 'x'",
+    );
+    round_trips_as(
+        "comment on conversion c is 'x'",
+        "COMMENT ON CONVERSION c IS 'x'",
+    );
+}

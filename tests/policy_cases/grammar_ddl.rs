@@ -81,6 +81,22 @@ fn ddl_agent_is_limited_to_its_tables() {
             "COMMENT ON COLUMN customers.email IS 'x'",
             "table_not_allowed",
         ),
+        (
+            G,
+            "COMMENT ON CONSTRAINT c ON customers IS 'x'",
+            "table_not_allowed",
+        ),
+        (G, "COMMENT ON TRIGGER t ON orders IS 'x'", "allow"),
+        (
+            G,
+            "COMMENT ON POLICY p ON customers IS 'x'",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "COMMENT ON STATISTICS customers IS 'x'",
+            "table_not_allowed",
+        ),
         (G, "CREATE SEQUENCE customers_seq", "table_not_allowed"),
         (
             G,

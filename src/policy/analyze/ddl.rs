@@ -92,8 +92,14 @@ impl Walker<'_> {
             Statement::Comment {
                 object_type,
                 object_name,
+                on_table,
                 ..
-            } => self.comment(*object_type, object_name)?,
+            } => {
+                self.comment(*object_type, object_name)?;
+                if let Some(on) = on_table {
+                    self.relation(&on.table, Access::Ddl)?;
+                }
+            }
             _ => return self.catalog_object_ddl(st, env),
         }
         Ok(true)
@@ -309,7 +315,13 @@ impl Walker<'_> {
             }
             C::Schema => self.schema_object(name)?,
             C::Database | C::Role | C::User | C::Extension => self.info.cluster_level = true,
-            C::Collation | C::Domain | C::Function | C::Procedure | C::Type => {}
+            // Named by the object's own schema-qualified name, like a relation.
+            C::Statistics => {
+                self.relation(name, Access::Ddl)?;
+            }
+            // The table (`… ON table`) is recorded by the caller.
+            C::Constraint | C::Trigger | C::Rule | C::Policy => {}
+            C::Collation | C::Domain | C::Function | C::Procedure | C::Type | C::Conversion => {}
         }
         Ok(())
     }

@@ -2555,6 +2555,23 @@ impl fmt::Display for AddDropSync {
     }
 }
 
+// actgate patch: pg_comment_on
+/// The table of a `COMMENT ON {CONSTRAINT | TRIGGER | RULE | POLICY} name ON table`.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub struct CommentOnTable {
+    /// The table.
+    #[cfg_attr(feature = "visitor", visit(with = "visit_relation"))]
+    pub table: ObjectName,
+}
+
+impl fmt::Display for CommentOnTable {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}", self.table)
+    }
+}
+
 #[derive(Debug, Copy, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
@@ -2626,6 +2643,19 @@ pub enum CommentObject {
     User,
     /// A view.
     View,
+    // actgate patch: pg_comment_on
+    /// A table constraint (`CONSTRAINT name ON table`).
+    Constraint,
+    /// A trigger (`TRIGGER name ON table`).
+    Trigger,
+    /// A rule (`RULE name ON table`).
+    Rule,
+    /// A row-level security policy (`POLICY name ON table`).
+    Policy,
+    /// Extended statistics.
+    Statistics,
+    /// An encoding conversion.
+    Conversion,
 }
 
 impl fmt::Display for CommentObject {
@@ -2633,6 +2663,13 @@ impl fmt::Display for CommentObject {
         match self {
             CommentObject::Collation => f.write_str("COLLATION"),
             CommentObject::Column => f.write_str("COLUMN"),
+            // actgate patch: pg_comment_on
+            CommentObject::Constraint => f.write_str("CONSTRAINT"),
+            CommentObject::Trigger => f.write_str("TRIGGER"),
+            CommentObject::Rule => f.write_str("RULE"),
+            CommentObject::Policy => f.write_str("POLICY"),
+            CommentObject::Statistics => f.write_str("STATISTICS"),
+            CommentObject::Conversion => f.write_str("CONVERSION"),
             CommentObject::Database => f.write_str("DATABASE"),
             CommentObject::Domain => f.write_str("DOMAIN"),
             CommentObject::Extension => f.write_str("EXTENSION"),
@@ -4480,6 +4517,9 @@ pub enum Statement {
         /// An optional `IF EXISTS` clause. (Non-standard.)
         /// See <https://docs.snowflake.com/en/sql-reference/sql/comment>
         if_exists: bool,
+        // actgate patch: pg_comment_on
+        /// The table of a constraint, trigger, rule or policy (`… ON table`).
+        on_table: Option<CommentOnTable>,
     },
     /// ```sql
     /// COMMIT [ TRANSACTION | WORK ] [ AND [ NO ] CHAIN ]
@@ -6323,12 +6363,18 @@ impl fmt::Display for Statement {
                 object_name,
                 comment,
                 if_exists,
+                on_table,
             } => {
                 write!(f, "COMMENT ")?;
                 if *if_exists {
                     write!(f, "IF EXISTS ")?
                 };
-                write!(f, "ON {object_type} {object_name} IS ")?;
+                write!(f, "ON {object_type} {object_name} ")?;
+                // actgate patch: pg_comment_on
+                if let Some(table) = on_table {
+                    write!(f, "ON {table} ")?;
+                }
+                write!(f, "IS ")?;
                 if let Some(c) = comment {
                     write!(f, "'{c}'")
                 } else {

@@ -1044,7 +1044,50 @@ impl<'a> Parser<'a> {
             Token::Word(w) if w.keyword == Keyword::VIEW => {
                 (CommentObject::View, self.parse_object_name(false)?)
             }
+            // actgate patch: pg_comment_on
+            Token::Word(w)
+                if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && matches!(
+                        w.keyword,
+                        Keyword::CONSTRAINT
+                            | Keyword::TRIGGER
+                            | Keyword::RULE
+                            | Keyword::POLICY
+                            | Keyword::STATISTICS
+                    ) =>
+            {
+                let kind = match w.keyword {
+                    Keyword::CONSTRAINT => CommentObject::Constraint,
+                    Keyword::TRIGGER => CommentObject::Trigger,
+                    Keyword::RULE => CommentObject::Rule,
+                    Keyword::POLICY => CommentObject::Policy,
+                    _ => CommentObject::Statistics,
+                };
+                (kind, self.parse_object_name(false)?)
+            }
+            Token::Word(w)
+                if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && w.quote_style.is_none()
+                    && w.value.eq_ignore_ascii_case("CONVERSION") =>
+            {
+                (CommentObject::Conversion, self.parse_object_name(false)?)
+            }
             _ => self.expected("comment object_type", token)?,
+        };
+        // actgate patch: pg_comment_on
+        let on_table = if matches!(
+            object_type,
+            CommentObject::Constraint
+                | CommentObject::Trigger
+                | CommentObject::Rule
+                | CommentObject::Policy
+        ) {
+            self.expect_keyword_is(Keyword::ON)?;
+            Some(CommentOnTable {
+                table: self.parse_object_name(false)?,
+            })
+        } else {
+            None
         };
 
         self.expect_keyword_is(Keyword::IS)?;
@@ -1058,6 +1101,7 @@ impl<'a> Parser<'a> {
             object_name,
             comment,
             if_exists,
+            on_table,
         })
     }
 
