@@ -245,3 +245,11 @@ fn pg_comment_on() {
         "COMMENT ON CONVERSION c IS 'x'",
     );
 }
+
+#[test]
+fn pg_like_options() {
+    round_trips_as(
+        "create table t (like s including all excluding indexes)",
+        "CREATE TABLE t (LIKE s INCLUDING ALL EXCLUDING INDEXES)",
+    );
+}

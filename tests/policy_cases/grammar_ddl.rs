@@ -247,6 +247,22 @@ fn ddl_agent_is_limited_to_its_tables() {
             "CREATE TABLE orders (a, b) AS SELECT id, email FROM customers",
             "table_not_allowed",
         ),
+        // LIKE reads the source table's definition.
+        (
+            G,
+            "CREATE TABLE orders (LIKE staff_users INCLUDING ALL)",
+            "table_not_allowed|table_denied",
+        ),
+        (
+            G,
+            "CREATE TABLE orders (LIKE customers)",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "CREATE TABLE orders (LIKE orders INCLUDING DEFAULTS EXCLUDING INDEXES)",
+            "allow",
+        ),
         // CREATE SCHEMA elements are judged as the statements they are.
         (
             G,

@@ -427,6 +427,15 @@ impl Walker<'_> {
                 for parent in ct.partition_of.iter().chain(ct.inherits.iter().flatten()) {
                     self.relation(parent, Access::Ddl)?;
                 }
+                // `LIKE source` copies the source's columns (and with
+                // INCLUDING, its defaults, constraints, comments …).
+                if let Some(
+                    ast::CreateTableLikeKind::Parenthesized(like)
+                    | ast::CreateTableLikeKind::Plain(like),
+                ) = &ct.like
+                {
+                    self.relation(&like.name, Access::Read)?;
+                }
                 if let Some(q) = &ct.query {
                     self.info.class(Class::Read);
                     self.query(q, None, env)?;

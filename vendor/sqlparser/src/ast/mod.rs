@@ -12379,6 +12379,9 @@ pub struct CreateTableLike {
     pub name: ObjectName,
     /// Optional behavior controlling whether defaults are copied.
     pub defaults: Option<CreateTableLikeDefaults>,
+    // actgate patch: pg_like_options
+    /// PostgreSQL's other `{INCLUDING | EXCLUDING} option` pairs, as words in order.
+    pub options: Vec<Ident>,
 }
 
 impl fmt::Display for CreateTableLike {
@@ -12386,6 +12389,10 @@ impl fmt::Display for CreateTableLike {
         write!(f, "LIKE {}", self.name)?;
         if let Some(defaults) = &self.defaults {
             write!(f, " {defaults}")?;
+        }
+        // actgate patch: pg_like_options
+        for word in &self.options {
+            write!(f, " {word}")?;
         }
         Ok(())
     }

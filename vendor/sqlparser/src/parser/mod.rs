@@ -9875,10 +9875,27 @@ impl<'a> Parser<'a> {
                 } else {
                     None
                 };
+                // actgate patch: pg_like_options
+                let mut options = vec![];
+                if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+                    while let Some(k) =
+                        self.parse_one_of_keywords(&[Keyword::INCLUDING, Keyword::EXCLUDING])
+                    {
+                        let k = if k == Keyword::INCLUDING {
+                            "INCLUDING"
+                        } else {
+                            "EXCLUDING"
+                        };
+                        options.push(Ident::new(k));
+                        let option = self.parse_identifier()?;
+                        options.push(Ident::new(option.value.to_uppercase()));
+                    }
+                }
                 self.expect_token(&Token::RParen)?;
                 Some(CreateTableLikeKind::Parenthesized(CreateTableLike {
                     name,
                     defaults,
+                    options,
                 }))
             } else {
                 // Rollback the '(' it's probably the columns list
@@ -9890,6 +9907,7 @@ impl<'a> Parser<'a> {
             Some(CreateTableLikeKind::Plain(CreateTableLike {
                 name,
                 defaults: None,
+                options: vec![],
             }))
         } else {
             None
