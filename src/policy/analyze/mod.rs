@@ -21,6 +21,7 @@ mod ddl;
 mod dml;
 mod from;
 mod info;
+mod maintenance;
 mod pins;
 mod query;
 mod scope;
