@@ -1559,6 +1559,11 @@ pub enum AlterColumnOperation {
         /// The compression method (or `default`).
         compression: Ident,
     },
+    /// `DROP EXPRESSION [ IF EXISTS ]` (PostgreSQL: a generated column becomes a plain one)
+    DropExpression {
+        /// `IF EXISTS`
+        if_exists: bool,
+    },
     /// `DROP IDENTITY [ IF EXISTS ]` (PostgreSQL)
     DropIdentity {
         /// `IF EXISTS`
@@ -1629,6 +1634,9 @@ impl fmt::Display for AlterColumnOperation {
             }
             AlterColumnOperation::SetCompression { compression } => {
                 write!(f, "SET COMPRESSION {compression}")
+            }
+            AlterColumnOperation::DropExpression { if_exists } => {
+                write!(f, "DROP EXPRESSION{}", if *if_exists { " IF EXISTS" } else { "" })
             }
             AlterColumnOperation::DropIdentity { if_exists } => {
                 write!(f, "DROP IDENTITY{}", if *if_exists { " IF EXISTS" } else { "" })

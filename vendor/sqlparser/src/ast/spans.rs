@@ -997,6 +997,7 @@ impl Spanned for AlterColumnOperation {
             | AlterColumnOperation::SetStorage { .. }
             | AlterColumnOperation::SetStatistics { .. }
             | AlterColumnOperation::SetCompression { .. }
+            | AlterColumnOperation::DropExpression { .. }
             | AlterColumnOperation::DropIdentity { .. } => Span::empty(),
         }
     }

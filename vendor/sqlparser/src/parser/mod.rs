@@ -11996,6 +11996,16 @@ impl<'a> Parser<'a> {
                 AlterColumnOperation::SetCompression {
                     compression: self.parse_identifier()?,
                 }
+            } else if is_postgresql
+                && self.peek_keyword(Keyword::DROP)
+                && matches!(&self.peek_nth_token_ref(1).token, Token::Word(w)
+                    if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("EXPRESSION"))
+            {
+                self.advance_token();
+                self.advance_token();
+                AlterColumnOperation::DropExpression {
+                    if_exists: self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]),
+                }
             } else if is_postgresql && self.parse_keywords(&[Keyword::DROP, Keyword::IDENTITY]) {
                 AlterColumnOperation::DropIdentity {
                     if_exists: self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]),
