@@ -253,3 +253,19 @@ fn pg_like_options() {
         "CREATE TABLE t (LIKE s INCLUDING ALL EXCLUDING INDEXES)",
     );
 }
+
+#[test]
+fn pg_alter_routine() {
+    round_trips_as(
+        "alter procedure p(text) volatile",
+        "ALTER PROCEDURE p(TEXT) VOLATILE",
+    );
+    round_trips_as(
+        "alter routine r(int) rename to s",
+        "ALTER ROUTINE r(INT) RENAME TO s",
+    );
+    round_trips_as(
+        "alter routine r owner to bob",
+        "ALTER ROUTINE r OWNER TO bob",
+    );
+}

@@ -368,6 +368,12 @@ fn read_only_agent_is_refused_ddl() {
             denied,
         ),
         (A, "DROP AGGREGATE myavg (numeric)", denied),
+        (A, "ALTER PROCEDURE p(int) RENAME TO q", denied),
+        (
+            A,
+            "ALTER ROUTINE r(int) SECURITY DEFINER",
+            "role_management_denied|statement_class_denied",
+        ),
         (A, "ALTER DOMAIN d DROP NOT NULL", denied),
         (
             A,

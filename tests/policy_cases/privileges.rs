@@ -274,8 +274,16 @@ fn role_management_needs_explicit_classes() {
         (G, "ALTER GROUP admins ADD USER bob", "parse_error"),
         (G, "CREATE USER evil WITH PASSWORD 'x'", "parse_error"),
         (G, "CREATE USER evil SUPERUSER", "parse_error"),
-        (G, "ALTER PROCEDURE p() SECURITY DEFINER", "parse_error"),
-        (G, "ALTER ROUTINE r() OWNER TO bob", "parse_error"),
+        (
+            G,
+            "ALTER PROCEDURE p() SECURITY DEFINER",
+            "role_management_denied",
+        ),
+        (
+            G,
+            "ALTER ROUTINE r() OWNER TO bob",
+            "role_management_denied",
+        ),
         (G, "ALTER TYPE t OWNER TO bob", "parse_error"),
         (G, "ALTER SEQUENCE s OWNER TO bob", "role_management_denied"),
         (G, "ALTER DATABASE shop OWNER TO bob", "parse_error"),

@@ -6039,6 +6039,11 @@ pub enum AlterFunctionKind {
     Function,
     /// `AGGREGATE`
     Aggregate,
+    // actgate patch: pg_alter_routine
+    /// `PROCEDURE` (PostgreSQL)
+    Procedure,
+    /// `ROUTINE` (PostgreSQL: a function or a procedure)
+    Routine,
 }
 
 impl fmt::Display for AlterFunctionKind {
@@ -6046,6 +6051,9 @@ impl fmt::Display for AlterFunctionKind {
         match self {
             Self::Function => write!(f, "FUNCTION"),
             Self::Aggregate => write!(f, "AGGREGATE"),
+            // actgate patch: pg_alter_routine
+            Self::Procedure => write!(f, "PROCEDURE"),
+            Self::Routine => write!(f, "ROUTINE"),
         }
     }
 }
@@ -6120,7 +6128,10 @@ impl fmt::Display for AlterFunction {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "ALTER {} ", self.kind)?;
         match self.kind {
-            AlterFunctionKind::Function => {
+            // actgate patch: pg_alter_routine
+            AlterFunctionKind::Function
+            | AlterFunctionKind::Procedure
+            | AlterFunctionKind::Routine => {
                 write!(f, "{} ", self.function)?;
             }
             AlterFunctionKind::Aggregate => {

@@ -12316,6 +12316,13 @@ impl<'a> Parser<'a> {
             }
             Keyword::FUNCTION => self.parse_alter_function(AlterFunctionKind::Function),
             Keyword::AGGREGATE => self.parse_alter_function(AlterFunctionKind::Aggregate),
+            // actgate patch: pg_alter_routine
+            Keyword::PROCEDURE if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                self.parse_alter_function(AlterFunctionKind::Procedure)
+            }
+            Keyword::ROUTINE if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                self.parse_alter_function(AlterFunctionKind::Routine)
+            }
             Keyword::OPERATOR => {
                 if self.parse_keyword(Keyword::FAMILY) {
                     self.parse_alter_operator_family().map(Into::into)
@@ -12523,7 +12530,10 @@ impl<'a> Parser<'a> {
         kind: AlterFunctionKind,
     ) -> Result<Statement, ParserError> {
         let (function, aggregate_star, aggregate_order_by) = match kind {
-            AlterFunctionKind::Function => (self.parse_function_desc()?, false, None),
+            // actgate patch: pg_alter_routine
+            AlterFunctionKind::Function
+            | AlterFunctionKind::Procedure
+            | AlterFunctionKind::Routine => (self.parse_function_desc()?, false, None),
             AlterFunctionKind::Aggregate => self.parse_alter_aggregate_signature()?,
         };
 
@@ -12536,7 +12546,7 @@ impl<'a> Parser<'a> {
             AlterFunctionOperation::SetSchema {
                 schema_name: self.parse_object_name(false)?,
             }
-        } else if matches!(kind, AlterFunctionKind::Function) && self.parse_keyword(Keyword::NO) {
+        } else if !matches!(kind, AlterFunctionKind::Aggregate) && self.parse_keyword(Keyword::NO) {
             if !self.parse_keyword(Keyword::DEPENDS) {
                 return self.expected_ref("DEPENDS after NO", self.peek_token_ref());
             }
@@ -12545,7 +12555,7 @@ impl<'a> Parser<'a> {
                 no: true,
                 extension_name: self.parse_object_name(false)?,
             }
-        } else if matches!(kind, AlterFunctionKind::Function)
+        } else if !matches!(kind, AlterFunctionKind::Aggregate)
             && self.parse_keyword(Keyword::DEPENDS)
         {
             self.expect_keywords(&[Keyword::ON, Keyword::EXTENSION])?;
@@ -12553,7 +12563,7 @@ impl<'a> Parser<'a> {
                 no: false,
                 extension_name: self.parse_object_name(false)?,
             }
-        } else if matches!(kind, AlterFunctionKind::Function) {
+        } else if !matches!(kind, AlterFunctionKind::Aggregate) {
             let (actions, restrict) = self.parse_alter_function_actions()?;
             AlterFunctionOperation::Actions { actions, restrict }
         } else {
