@@ -269,3 +269,23 @@ fn pg_alter_routine() {
         "ALTER ROUTINE r OWNER TO bob",
     );
 }
+
+#[test]
+fn pg_trigger_args() {
+    round_trips_as(
+        "create trigger t before insert on s for each row execute procedure f('PS', 1, -2, x)",
+        "CREATE TRIGGER t BEFORE INSERT ON s FOR EACH ROW EXECUTE PROCEDURE f('PS', 1, -2, x)",
+    );
+    round_trips_as(
+        "create trigger t after delete on s execute function f()",
+        "CREATE TRIGGER t AFTER DELETE ON s EXECUTE FUNCTION f()",
+    );
+    assert!(
+        sqlparser::parser::Parser::parse_sql(
+            &sqlparser::dialect::PostgreSqlDialect {},
+            "create trigger t before insert on s for each row execute function f(g(1))",
+        )
+        .is_err(),
+        "a call is no trigger argument"
+    );
+}

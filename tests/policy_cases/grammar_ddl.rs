@@ -56,6 +56,21 @@ fn ddl_agent_is_limited_to_its_tables() {
             "CREATE TRIGGER t BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION trg()",
             "function_not_allowed",
         ),
+        (
+            G,
+            "CREATE TRIGGER t BEFORE INSERT ON customers FOR EACH ROW EXECUTE PROCEDURE trg('x', 1)",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "CREATE TRIGGER t BEFORE INSERT ON orders FOR EACH ROW EXECUTE PROCEDURE pg_read_file('x')",
+            "function_not_allowed",
+        ),
+        (
+            G,
+            "CREATE TRIGGER t BEFORE INSERT ON orders FOR EACH ROW EXECUTE PROCEDURE trg(pg_read_file('x'))",
+            "parse_error",
+        ),
         (G, "DROP TRIGGER t ON customers", "table_not_allowed"),
         (
             G,

@@ -6990,7 +6990,44 @@ impl<'a> Parser<'a> {
 
     /// Parse the execution body of a trigger (`FUNCTION` or `PROCEDURE`).
     pub fn parse_trigger_exec_body(&mut self) -> Result<TriggerExecBody, ParserError> {
+        // actgate patch: pg_trigger_args
+        // PostgreSQL passes constants (numbers, strings, words) to the
+        // trigger function, never argument types.
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            let exec_type =
+                match self.expect_one_of_keywords(&[Keyword::FUNCTION, Keyword::PROCEDURE])? {
+                    Keyword::FUNCTION => TriggerExecBodyType::Function,
+                    _ => TriggerExecBodyType::Procedure,
+                };
+            let name = self.parse_object_name(false)?;
+            self.expect_token(&Token::LParen)?;
+            let arguments = self.parse_comma_separated0(
+                |p| {
+                    let e = p.parse_expr()?;
+                    match &e {
+                        Expr::Value(_) | Expr::Identifier(_) => Ok(e),
+                        Expr::UnaryOp { op: UnaryOperator::Minus, expr }
+                            if matches!(**expr, Expr::Value(_)) =>
+                        {
+                            Ok(e)
+                        }
+                        _ => parser_err!(
+                            "a trigger function argument must be a constant",
+                            p.peek_token_ref().span.start
+                        ),
+                    }
+                },
+                Token::RParen,
+            )?;
+            self.expect_token(&Token::RParen)?;
+            return Ok(TriggerExecBody {
+                exec_type,
+                func_desc: FunctionDesc { name, args: None },
+                arguments: Some(arguments),
+            });
+        }
         Ok(TriggerExecBody {
+            arguments: None,
             exec_type: match self
                 .expect_one_of_keywords(&[Keyword::FUNCTION, Keyword::PROCEDURE])?
             {
