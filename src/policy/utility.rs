@@ -60,6 +60,10 @@ pub enum Utility {
     /// relation (subscriptions, servers, tablespaces, event triggers, casts,
     /// languages, …): refused by a built-in rule ([`objects`]).
     ClusterObject,
+    /// `GRANT`/`REVOKE` on a large object, foreign-data wrapper, foreign
+    /// server or language: privileges on cluster or database objects,
+    /// refused by the same built-in rule.
+    ClusterGrant,
     /// DDL on a schema object that names no relation and carries no
     /// expression (conversions, aggregates, text search objects, domains);
     /// `ownership` when it hands the object to another role (`OWNER TO`).
@@ -183,6 +187,10 @@ impl Utility {
                 info.classes.push(Class::Ddl);
                 info.cluster_level = true;
             }
+            Utility::ClusterGrant => {
+                info.classes.push(Class::Dcl);
+                info.cluster_level = true;
+            }
             Utility::SchemaObject { ownership } => {
                 info.classes.push(Class::Ddl);
                 if *ownership {
@@ -264,6 +272,7 @@ fn utility(parser: &mut Parser<'_>) -> Option<Result<Utility, String>> {
     };
     let ours = [
         "BEGIN", "START", "FETCH", "MOVE", "SET", "DO", "CREATE", "ALTER", "DROP", "REASSIGN",
+        "GRANT", "REVOKE",
     ];
     if first.quote_style.is_some() || !ours.iter().any(|k| first.value.eq_ignore_ascii_case(k)) {
         return None;
@@ -295,6 +304,7 @@ pub fn claim(tokens: &[Token]) -> Option<Result<Utility, String>> {
         "SET" => return set(rest),
         "DO" => do_block(rest),
         "CREATE" | "ALTER" | "DROP" | "REASSIGN" => return objects::claim(&first, rest),
+        "GRANT" | "REVOKE" => return objects::grant(rest),
         _ => return None,
     };
     Some(r)

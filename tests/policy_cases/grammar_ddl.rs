@@ -308,6 +308,23 @@ fn ddl_agent_is_limited_to_its_tables() {
         (G, "ALTER TABLESPACE t RENAME TO u", "cluster_object_denied"),
         (G, "DROP CAST (text AS int)", "cluster_object_denied"),
         (G, "DROP OWNED BY someone", "cluster_object_denied"),
+        (
+            G,
+            "GRANT SELECT ON LARGE OBJECT 42 TO public",
+            "cluster_object_denied",
+        ),
+        (
+            G,
+            "REVOKE USAGE ON FOREIGN DATA WRAPPER w FROM r",
+            "cluster_object_denied",
+        ),
+        (
+            G,
+            "GRANT USAGE ON LANGUAGE sql TO r",
+            "cluster_object_denied",
+        ),
+        (G, "GRANT USAGE ON FOREIGN SERVER", "parse_error"),
+        (G, "GRANT SELECT ON orders TO r", "allow"),
         (G, "REASSIGN OWNED BY a TO b", "cluster_object_denied"),
         // Schema objects without expressions.
         (

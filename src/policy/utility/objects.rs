@@ -4,7 +4,8 @@
 //! triggers, languages, access methods, casts, large objects, `DROP` and
 //! `REASSIGN OWNED`), refused by a built-in rule whatever their options;
 //! and schema objects in forms that carry no expression (conversions,
-//! aggregates, text search objects, domains).
+//! aggregates, text search objects, domains); and GRANT/REVOKE on large
+//! objects, foreign-data wrappers, foreign servers and languages (refused).
 //!
 //! A form with an expression (`ALTER DOMAIN … ADD CONSTRAINT … CHECK`,
 //! `SET DEFAULT`) is not claimed here: it stays sqlparser's, which refuses
@@ -207,4 +208,35 @@ fn alter_domain(t: &[Token]) -> Option<Result<Utility, String>> {
             _ => false,
         };
     ok.then_some(Ok(Utility::SchemaObject { ownership: false }))
+}
+
+/// `GRANT`/`REVOKE privileges ON {LARGE OBJECT | FOREIGN DATA WRAPPER |
+/// FOREIGN SERVER | LANGUAGE} …`; `None` for every other object (left to
+/// sqlparser).
+pub(super) fn grant(rest: &[Token]) -> Option<Result<Utility, String>> {
+    // The privileges name no object of these kinds: the first ON starts
+    // the object.
+    let on = rest.iter().position(|t| is(Some(t), "ON"))?;
+    let words: Vec<String> = rest[on + 1..]
+        .iter()
+        .take(3)
+        .map_while(super::keyword)
+        .collect();
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    let used = match w.as_slice() {
+        ["LARGE", "OBJECT", ..] | ["FOREIGN", "SERVER", ..] => 2,
+        ["FOREIGN", "DATA", "WRAPPER"] => 3,
+        ["LANGUAGE", ..] => 1,
+        _ => return None,
+    };
+    let target = &rest[on + 1 + used..];
+    let ok = target.first().is_some()
+        && target
+            .iter()
+            .any(|t| is(Some(t), "TO") || is(Some(t), "FROM"));
+    Some(if ok {
+        Ok(Utility::ClusterGrant)
+    } else {
+        fail("an object and TO or FROM", target)
+    })
 }
