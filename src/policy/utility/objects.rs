@@ -230,7 +230,7 @@ pub(super) fn grant(rest: &[Token]) -> Option<Result<Utility, String>> {
         _ => return None,
     };
     let target = &rest[on + 1 + used..];
-    let ok = target.first().is_some()
+    let ok = !target.is_empty()
         && target
             .iter()
             .any(|t| is(Some(t), "TO") || is(Some(t), "FROM"));
