@@ -92,7 +92,7 @@ async fn unparseable_and_unknown_sql_fails_closed() {
     let client = proxy.connect(TESTER).await;
     for (sql, reason) in [
         ("SELEC 1", "parse_error"),
-        ("DO $$ BEGIN PERFORM 1; END $$", "parse_error"),
+        ("DO $$ BEGIN PERFORM 1; END $$", "code_block_denied"),
         (
             "SELECT count(*) FROM orders GROUP BY DISTINCT ROLLUP (status)",
             "parse_error",

@@ -36,6 +36,12 @@ pub fn hands_over(st: &Statement) -> bool {
         Statement::AlterOperator(o) => {
             matches!(o.operation, ast::AlterOperatorOperation::OwnerTo(_))
         }
+        Statement::AlterStatistics(ast::AlterStatistics { operation, .. })
+        | Statement::AlterPublication(ast::AlterPublication { operation, .. })
+        | Statement::AlterSequence(ast::AlterSequence {
+            operation: ast::AlterSequenceOperation::Common(operation),
+            ..
+        }) => matches!(operation, ast::AlterPgObjectOperation::OwnerTo(_)),
         Statement::AlterFunction(f) => match &f.operation {
             AlterFunctionOperation::OwnerTo(_) => true,
             AlterFunctionOperation::Actions { actions, .. } => actions.iter().any(|a| match a {

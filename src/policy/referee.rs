@@ -323,7 +323,7 @@ fn accounted_for(kind: &str, classes: &[Class]) -> bool {
         "ExecuteStmt" => any(&[Execute]),
         "DeallocateStmt" => any(&[Deallocate]),
         "DeclareCursorStmt" | "FetchStmt" | "ClosePortalStmt" => any(&[Cursor]),
-        "CallStmt" => any(&[Call]),
+        "CallStmt" | "DoStmt" => any(&[Call]),
         "ListenStmt" | "UnlistenStmt" => any(&[Listen]),
         "NotifyStmt" => any(&[Notify]),
         "GrantStmt" => any(&[Dcl, Roles]),

@@ -19,6 +19,7 @@ impl Policy {
         if let Some(copy) = &st.copy {
             copy_endpoint(copy)?;
         }
+        code_block(st)?;
         self.denied_relations(st)?;
         self.denied_functions(st)?;
         self.denied_classes(st, class_name)?;
@@ -543,6 +544,20 @@ fn copy_endpoint(copy: &analyze::CopyInfo) -> Result<(), Denial> {
             "actgate denied COPY with inline data in the statement text",
         )
         .hint("send COPY data with the COPY sub-protocol (CopyData messages)"));
+    }
+    Ok(())
+}
+
+/// An anonymous code block (`DO`): it runs procedural code whose reads,
+/// writes and calls no analysis of the statement can see.
+fn code_block(st: &StatementInfo) -> Result<(), Denial> {
+    if st.code_block {
+        return Err(Denial::new(
+            "code_block_denied",
+            "builtin.code_blocks",
+            "actgate denied an anonymous code block (DO): the code it runs cannot be checked",
+        )
+        .hint("run the statements the block would run one by one"));
     }
     Ok(())
 }

@@ -52,6 +52,22 @@ pub enum Utility {
     SetConstraints,
     /// `FETCH` or `MOVE` ([`CursorRef::Fetch`], [`CursorRef::Move`]).
     Cursor(CursorRef),
+    /// `DO [LANGUAGE lang] 'code'`: an anonymous code block, which runs
+    /// arbitrary procedural code no analysis can follow (refused by a
+    /// built-in rule).
+    Do,
+    /// DDL on an object of the cluster or the whole database that names no
+    /// relation (subscriptions, servers, tablespaces, event triggers, casts,
+    /// languages, …): refused by a built-in rule ([`objects`]).
+    ClusterObject,
+    /// `GRANT`/`REVOKE` on a large object, foreign-data wrapper, foreign
+    /// server or language: privileges on cluster or database objects,
+    /// refused by the same built-in rule.
+    ClusterGrant,
+    /// DDL on a schema object that names no relation and carries no
+    /// expression (conversions, aggregates, text search objects, domains);
+    /// `ownership` when it hands the object to another role (`OWNER TO`).
+    SchemaObject { ownership: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +183,24 @@ impl Utility {
                 }
                 info.cursor = Some(c.clone());
             }
+            Utility::ClusterObject => {
+                info.classes.push(Class::Ddl);
+                info.cluster_level = true;
+            }
+            Utility::ClusterGrant => {
+                info.classes.push(Class::Dcl);
+                info.cluster_level = true;
+            }
+            Utility::SchemaObject { ownership } => {
+                info.classes.push(Class::Ddl);
+                if *ownership {
+                    info.classes.push(Class::Ownership);
+                }
+            }
+            Utility::Do => {
+                info.classes.push(Class::Call);
+                info.code_block = true;
+            }
         }
         info
     }
@@ -236,7 +270,10 @@ fn utility(parser: &mut Parser<'_>) -> Option<Result<Utility, String>> {
     let Token::Word(first) = &parser.peek_token_ref().token else {
         return None;
     };
-    let ours = ["BEGIN", "START", "FETCH", "MOVE", "SET"];
+    let ours = [
+        "BEGIN", "START", "FETCH", "MOVE", "SET", "DO", "CREATE", "ALTER", "DROP", "REASSIGN",
+        "GRANT", "REVOKE",
+    ];
     if first.quote_style.is_some() || !ours.iter().any(|k| first.value.eq_ignore_ascii_case(k)) {
         return None;
     }
@@ -265,6 +302,9 @@ pub fn claim(tokens: &[Token]) -> Option<Result<Utility, String>> {
             .map(|(name, direction)| CursorRef::Move { name, direction })
             .map(Utility::Cursor),
         "SET" => return set(rest),
+        "DO" => do_block(rest),
+        "CREATE" | "ALTER" | "DROP" | "REASSIGN" => return objects::claim(&first, rest),
+        "GRANT" | "REVOKE" => return objects::grant(rest),
         _ => return None,
     };
     Some(r)
@@ -465,6 +505,41 @@ fn cursor(t: &[Token]) -> Result<(String, Direction), String> {
     Ok((name, direction))
 }
 
+/// `DO` options (gram.y's `dostmt_opt_list`): one code string and at
+/// most one `LANGUAGE name`, in either order.
+fn do_block(mut t: &[Token]) -> Result<Utility, String> {
+    let string = |t: &Token| {
+        matches!(
+            t,
+            Token::SingleQuotedString(_)
+                | Token::EscapedStringLiteral(_)
+                | Token::UnicodeStringLiteral(_)
+                | Token::DollarQuotedString(_)
+        )
+    };
+    let (mut code, mut language) = (false, false);
+    while let Some(first) = t.first() {
+        if string(first) && !code {
+            code = true;
+            t = &t[1..];
+        } else if is(Some(first), "LANGUAGE") && !language {
+            match t.get(1) {
+                Some(Token::Word(_)) => {}
+                Some(s) if string(s) => {}
+                _ => return fail("a language name", &t[1..]),
+            }
+            language = true;
+            t = &t[2..];
+        } else {
+            return fail("a code string or LANGUAGE", t);
+        }
+    }
+    if !code {
+        return fail("a code string", t);
+    }
+    Ok(Utility::Do)
+}
+
 /// PostgreSQL's `SignedIconst`: an optionally signed integer that fits in
 /// 32 bits.
 fn count(t: &[Token]) -> Result<i32, String> {
@@ -482,6 +557,8 @@ fn count(t: &[Token]) -> Result<i32, String> {
         .map_err(|_| format!("count {digits} is out of range"))?;
     Ok(if negative { -n } else { n })
 }
+
+mod objects;
 
 #[cfg(test)]
 #[path = "utility_tests.rs"]

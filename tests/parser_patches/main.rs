@@ -2,6 +2,7 @@
 //! each names its patch, parses PostgreSQL's syntax with the PostgreSQL
 //! dialect, and checks the tree sqlparser builds and prints back.
 
+mod ddl;
 mod exprs;
 mod jsonxml;
 mod queries;

@@ -51,6 +51,7 @@ mod bind_time;
 mod columns;
 mod driver_profile;
 mod functions;
+mod grammar_ddl;
 mod grammar_exprs;
 mod grammar_jsonxml;
 mod grammar_queries;

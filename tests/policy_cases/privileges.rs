@@ -257,18 +257,35 @@ fn role_management_needs_explicit_classes() {
         (R, "SET ROLE postgres", "setting_pinned"),
         (R, "SET SESSION AUTHORIZATION postgres", "setting_pinned"),
         (R, "RESET ROLE", "setting_pinned"),
-        // Forms the parser does not take are refused for everyone.
-        (R, "REASSIGN OWNED BY grantor TO postgres", "parse_error"),
-        (R, "DROP OWNED BY grantor", "parse_error"),
-        (G, "REASSIGN OWNED BY grantor TO postgres", "parse_error"),
-        (G, "DROP OWNED BY grantor", "parse_error"),
+        // Forms the parser does not take, or that act on every object of a
+        // role, are refused for everyone.
+        (
+            R,
+            "REASSIGN OWNED BY grantor TO postgres",
+            "cluster_object_denied",
+        ),
+        (R, "DROP OWNED BY grantor", "cluster_object_denied"),
+        (
+            G,
+            "REASSIGN OWNED BY grantor TO postgres",
+            "cluster_object_denied",
+        ),
+        (G, "DROP OWNED BY grantor", "cluster_object_denied"),
         (G, "ALTER GROUP admins ADD USER bob", "parse_error"),
         (G, "CREATE USER evil WITH PASSWORD 'x'", "parse_error"),
         (G, "CREATE USER evil SUPERUSER", "parse_error"),
-        (G, "ALTER PROCEDURE p() SECURITY DEFINER", "parse_error"),
-        (G, "ALTER ROUTINE r() OWNER TO bob", "parse_error"),
+        (
+            G,
+            "ALTER PROCEDURE p() SECURITY DEFINER",
+            "role_management_denied",
+        ),
+        (
+            G,
+            "ALTER ROUTINE r() OWNER TO bob",
+            "role_management_denied",
+        ),
         (G, "ALTER TYPE t OWNER TO bob", "parse_error"),
-        (G, "ALTER SEQUENCE s OWNER TO bob", "parse_error"),
+        (G, "ALTER SEQUENCE s OWNER TO bob", "role_management_denied"),
         (G, "ALTER DATABASE shop OWNER TO bob", "parse_error"),
         (G, "ALTER VIEW v OWNER TO bob", "deny"),
         (G, "ALTER MATERIALIZED VIEW m OWNER TO bob", "deny"),

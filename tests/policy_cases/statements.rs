@@ -448,17 +448,17 @@ fn other_statement_classes() {
         (
             A,
             "DO $$ BEGIN PERFORM pg_sleep(1); END $$",
-            "parse_error|unsupported_statement",
+            "code_block_denied",
         ),
         (
             T,
             "DO $$ BEGIN DELETE FROM orders; END $$",
-            "parse_error|unsupported_statement",
+            "code_block_denied",
         ),
         (
             T,
             "DO LANGUAGE plpgsql $$ BEGIN NULL; END $$",
-            "parse_error|unsupported_statement",
+            "code_block_denied",
         ),
         (A, "CALL refresh_stats()", "statement_class_denied"),
         (T, "CALL refresh_stats()", "statement_class_denied"),

@@ -296,7 +296,7 @@ impl Walker<'_> {
                 Ok(())
             }
             [a, b] => {
-                match scope.find_alias(a).cloned() {
+                match scope.find_alias(a).cloned().or_else(|| self.rule_source(a)) {
                     Some(src) => self.qualified_source_column(&src, b)?,
                     // `(col).field`: the first part is a column.
                     None => self.unqualified_column(a, scope),

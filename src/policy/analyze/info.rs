@@ -301,6 +301,9 @@ pub struct StatementInfo {
     /// DDL on cluster-wide objects (databases, extensions, servers, …):
     /// never for an agent. Roles have their own class, [`Class::Roles`].
     pub cluster_level: bool,
+    /// An anonymous code block (`DO`): arbitrary procedural code, never
+    /// for an agent.
+    pub code_block: bool,
     /// Every use of a relation, in order, with its WHERE pins.
     pub occurrences: Vec<Occurrence>,
     /// The statement sends rows back (SELECT, RETURNING, FETCH, COPY TO,

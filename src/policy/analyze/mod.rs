@@ -17,9 +17,11 @@
 
 mod columns;
 mod cross_check;
+mod ddl;
 mod dml;
 mod from;
 mod info;
+mod maintenance;
 mod pg_forms;
 mod pins;
 mod query;
@@ -120,6 +122,7 @@ pub fn analyze(
             table_functions: BTreeSet::new(),
             cte_refs: BTreeSet::new(),
             queries_walked: 0,
+            rule_table: None,
         };
         walker.statement(statement, &Env::default())?;
         walker.cross_check(statement)?;
@@ -201,6 +204,8 @@ struct Walker<'r> {
     cte_refs: BTreeSet<Vec<String>>,
     /// Query nodes the walk entered (cross-checked with the visitor's count).
     queries_walked: usize,
+    /// The table of the rule whose action is being walked (`NEW`, `OLD`).
+    rule_table: Option<QualifiedName>,
 }
 
 impl Walker<'_> {

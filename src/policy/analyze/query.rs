@@ -320,7 +320,11 @@ impl Walker<'_> {
         let p =
             parts(name).ok_or_else(|| AnalysisError::Unsupported(format!("wildcard {name}")))?;
         let found = match p.as_slice() {
-            [alias] => scope.find_alias(alias).map(|s| s.kind.clone()),
+            [alias] => scope
+                .find_alias(alias)
+                .cloned()
+                .or_else(|| self.rule_source(alias))
+                .map(|s| s.kind),
             _ => {
                 let q = self
                     .resolver

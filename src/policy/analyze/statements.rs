@@ -72,8 +72,9 @@ impl Walker<'_> {
             || self.session_statement(st, env)?
             || self.maintenance_statement(st)?
             || self.privilege_statement(st)?
+            || self.object_ddl(st, env)?
             || self.relation_ddl(st, env)?
-            || self.other_ddl(st)?;
+            || self.other_ddl(st, env)?;
         if handled {
             Ok(())
         } else {
@@ -314,35 +315,6 @@ impl Walker<'_> {
         Ok(true)
     }
 
-    /// ANALYZE, VACUUM and LOCK.
-    fn maintenance_statement(&mut self, st: &Statement) -> Result<bool, AnalysisError> {
-        match st {
-            Statement::Analyze(a) => {
-                self.info.class(Class::Analyze);
-                if let Some(t) = &a.table_name {
-                    self.relation(t, Access::Read)?;
-                }
-                Ok(())
-            }
-            Statement::Vacuum(v) => {
-                self.info.class(Class::Vacuum);
-                if let Some(t) = &v.table_name {
-                    self.relation(t, Access::Read)?;
-                }
-                Ok(())
-            }
-            Statement::Lock(l) => {
-                self.info.class(Class::Lock);
-                for t in &l.tables {
-                    self.relation(&t.name, Access::Lock)?;
-                }
-                Ok(())
-            }
-            _ => return Ok(false),
-        }?;
-        Ok(true)
-    }
-
     /// GRANT and REVOKE, roles, default privileges and row-level security
     /// policies.
     fn privilege_statement(&mut self, st: &Statement) -> Result<bool, AnalysisError> {
@@ -365,9 +337,7 @@ impl Walker<'_> {
                 self.info.class(Class::Roles);
                 self.ddl_functions(st)
             }
-            Statement::CreatePolicy(ast::CreatePolicy { table_name, .. })
-            | Statement::AlterPolicy(ast::AlterPolicy { table_name, .. })
-            | Statement::DropPolicy(ast::DropPolicy { table_name, .. }) => {
+            Statement::DropPolicy(ast::DropPolicy { table_name, .. }) => {
                 self.info.class(Class::Dcl);
                 self.relation(table_name, Access::Ddl)?;
                 self.ddl_functions(st)
@@ -387,6 +357,15 @@ impl Walker<'_> {
                 // (PostgreSQL requires owning the parent): DDL on it too.
                 for parent in ct.partition_of.iter().chain(ct.inherits.iter().flatten()) {
                     self.relation(parent, Access::Ddl)?;
+                }
+                // `LIKE source` copies the source's columns (and with
+                // INCLUDING, its defaults, constraints, comments …).
+                if let Some(
+                    ast::CreateTableLikeKind::Parenthesized(like)
+                    | ast::CreateTableLikeKind::Plain(like),
+                ) = &ct.like
+                {
+                    self.relation(&like.name, Access::Read)?;
                 }
                 if let Some(q) = &ct.query {
                     self.info.class(Class::Read);
@@ -413,13 +392,26 @@ impl Walker<'_> {
                 self.ddl_functions(st)
             }
             Statement::AlterTable(at) => {
+                use ast::AlterTableOperation as Op;
                 self.info.class(Class::Ddl);
                 let table = self.relation(&at.name, Access::Ddl)?;
+                // Another table joins or leaves this one's hierarchy: its
+                // rows become (or stop being) rows of this table.
                 for op in &at.operations {
-                    if let ast::AlterTableOperation::RenameTable { table_name } = op {
-                        let (ast::RenameTableNameKind::To(new) | ast::RenameTableNameKind::As(new)) =
-                            table_name;
-                        self.renamed_to(&table, new)?;
+                    match op {
+                        Op::AttachPartitionOf { partition, .. }
+                        | Op::DetachPartitionOf { partition, .. }
+                        | Op::Inherit { parent: partition }
+                        | Op::NoInherit { parent: partition }
+                        | Op::ClusterOn { index: partition } => {
+                            self.relation(partition, Access::Ddl)?;
+                        }
+                        Op::RenameTable { table_name } => {
+                            let (ast::RenameTableNameKind::To(new)
+                            | ast::RenameTableNameKind::As(new)) = table_name;
+                            self.renamed_to(&table, new)?;
+                        }
+                        _ => {}
                     }
                 }
                 self.ddl_functions(st)
@@ -441,6 +433,7 @@ impl Walker<'_> {
                     | O::Index
                     | O::Sequence
                     | O::Type
+                    | O::Statistics
                     | O::Collation => {
                         for n in names {
                             self.relation(n, Access::Ddl)?;
@@ -462,19 +455,39 @@ impl Walker<'_> {
 
     /// DDL on schemas, cluster-wide objects (databases, extensions, servers,
     /// …) and every other kind of object.
-    fn other_ddl(&mut self, st: &Statement) -> Result<bool, AnalysisError> {
+    fn other_ddl(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
         match st {
-            Statement::CreateSchema { schema_name, .. } => {
+            Statement::CreateSchema {
+                schema_name,
+                elements,
+                ..
+            } => {
                 self.info.class(Class::Ddl);
                 match schema_name {
                     ast::SchemaName::Simple(n) | ast::SchemaName::NamedAuthorization(n, _) => {
-                        self.schema_object(n)
+                        self.schema_object(n)?
                     }
-                    ast::SchemaName::UnnamedAuthorization(_) => {
-                        self.info.cluster_level = true;
-                        Ok(())
-                    }
+                    ast::SchemaName::UnnamedAuthorization(_) => self.info.cluster_level = true,
                 }
+                // Each element is judged as the statement it is (its
+                // unqualified names resolve on the search path here, where
+                // PostgreSQL would create them in the new schema: one more
+                // relation to be allowed, never one less).
+                for e in elements {
+                    if !matches!(
+                        e,
+                        Statement::CreateTable(_)
+                            | Statement::CreateView(_)
+                            | Statement::CreateIndex(_)
+                            | Statement::CreateSequence { .. }
+                            | Statement::CreateTrigger(_)
+                            | Statement::Grant(_)
+                    ) {
+                        return unsupported("this schema element");
+                    }
+                    self.statement(e, env)?;
+                }
+                Ok(())
             }
             Statement::CreateDatabase { .. }
             | Statement::CreateExtension(_)
@@ -486,34 +499,21 @@ impl Walker<'_> {
                 self.info.cluster_level = true;
                 Ok(())
             }
-            Statement::Comment { .. }
-            | Statement::CreateFunction(_)
+            Statement::CreateFunction(_)
             | Statement::CreateProcedure { .. }
-            | Statement::CreateTrigger(_)
-            | Statement::DropTrigger(_)
             | Statement::DropFunction(_)
             | Statement::DropProcedure { .. }
-            | Statement::CreateSequence { .. }
             | Statement::CreateType { .. }
             | Statement::CreateDomain(_)
             | Statement::DropDomain(_)
             | Statement::AlterSchema(_)
-            | Statement::AlterIndex { .. }
-            | Statement::AlterView(_)
             | Statement::AlterType(_)
             | Statement::AlterFunction(_)
-            | Statement::AlterTrigger(_)
-            | Statement::CreateRule(_)
-            | Statement::DropRule(_)
             | Statement::CreateAggregate(_)
-            | Statement::CreateOperator(_)
             | Statement::CreateCollation(_)
             | Statement::CreateTextSearch(_)
             | Statement::AlterTextSearch(_)
-            | Statement::AlterCollation(_)
-            | Statement::AlterOperator(_)
-            | Statement::DropOperator(_)
-            | Statement::CreateForeignTable(_) => {
+            | Statement::AlterCollation(_) => {
                 self.info.class(Class::Ddl);
                 self.ddl_functions(st)
             }

@@ -601,6 +601,46 @@ pub enum AlterTableOperation {
         /// The option changes, in source order.
         options: Vec<AlterGenericOption>,
     },
+    // actgate patch: pg_alter_table
+    /// `ALTER CONSTRAINT name [ [NOT] DEFERRABLE ] [ INITIALLY … ]` (PostgreSQL)
+    AlterConstraint {
+        /// The constraint.
+        name: Ident,
+        /// Its new characteristics.
+        characteristics: ConstraintCharacteristics,
+    },
+    /// `CLUSTER ON index_name` (PostgreSQL)
+    ClusterOn {
+        /// The index.
+        #[cfg_attr(feature = "visitor", visit(with = "visit_relation"))]
+        index: ObjectName,
+    },
+    /// `SET WITHOUT CLUSTER` (PostgreSQL)
+    SetWithoutCluster,
+    /// `SET WITHOUT OIDS` (PostgreSQL, no effect)
+    SetWithoutOids,
+    /// `SET SCHEMA schema` (PostgreSQL)
+    SetSchema {
+        /// The new schema.
+        schema: Ident,
+    },
+    /// `SET ACCESS METHOD method` (PostgreSQL)
+    SetAccessMethod {
+        /// The table access method.
+        method: Ident,
+    },
+    /// `SET TABLESPACE tablespace` (PostgreSQL)
+    SetTablespace {
+        /// The tablespace.
+        tablespace: Ident,
+    },
+    /// `OF type_name` (PostgreSQL)
+    OfType {
+        /// The composite type.
+        type_name: ObjectName,
+    },
+    /// `NOT OF` (PostgreSQL)
+    NotOf,
 }
 
 /// An `ALTER Policy` (`Statement::AlterPolicy`) operation
@@ -802,6 +842,30 @@ pub enum AlterIndexOperation {
     RenameIndex {
         /// The new name for the index.
         index_name: ObjectName,
+    },
+    // actgate patch: pg_alter_index
+    /// `ATTACH PARTITION index_name` (PostgreSQL)
+    AttachPartition {
+        /// The partition's index.
+        #[cfg_attr(feature = "visitor", visit(with = "visit_relation"))]
+        partition: ObjectName,
+    },
+    /// `SET ( storage_parameter [= value] [, ... ] )` (PostgreSQL)
+    SetOptions {
+        /// The parameters.
+        options: Vec<SqlOption>,
+    },
+    /// `RESET ( storage_parameter [, ... ] )` (PostgreSQL)
+    ResetOptions {
+        /// The parameters.
+        options: Vec<Ident>,
+    },
+    /// `ALTER [COLUMN] column_number SET STATISTICS target` (PostgreSQL)
+    SetStatistics {
+        /// The column's number in the index.
+        column: Expr,
+        /// The statistics target.
+        target: Expr,
     },
 }
 
@@ -1178,6 +1242,23 @@ impl fmt::Display for AlterTableOperation {
             AlterTableOperation::GenericOptions { options } => {
                 write!(f, "OPTIONS ({})", display_comma_separated(options))
             }
+            // actgate patch: pg_alter_table
+            AlterTableOperation::AlterConstraint {
+                name,
+                characteristics,
+            } => write!(f, "ALTER CONSTRAINT {name} {characteristics}"),
+            AlterTableOperation::ClusterOn { index } => write!(f, "CLUSTER ON {index}"),
+            AlterTableOperation::SetWithoutCluster => write!(f, "SET WITHOUT CLUSTER"),
+            AlterTableOperation::SetWithoutOids => write!(f, "SET WITHOUT OIDS"),
+            AlterTableOperation::SetSchema { schema } => write!(f, "SET SCHEMA {schema}"),
+            AlterTableOperation::SetAccessMethod { method } => {
+                write!(f, "SET ACCESS METHOD {method}")
+            }
+            AlterTableOperation::SetTablespace { tablespace } => {
+                write!(f, "SET TABLESPACE {tablespace}")
+            }
+            AlterTableOperation::OfType { type_name } => write!(f, "OF {type_name}"),
+            AlterTableOperation::NotOf => write!(f, "NOT OF"),
         }
     }
 }
@@ -1187,6 +1268,19 @@ impl fmt::Display for AlterIndexOperation {
         match self {
             AlterIndexOperation::RenameIndex { index_name } => {
                 write!(f, "RENAME TO {index_name}")
+            }
+            // actgate patch: pg_alter_index
+            AlterIndexOperation::AttachPartition { partition } => {
+                write!(f, "ATTACH PARTITION {partition}")
+            }
+            AlterIndexOperation::SetOptions { options } => {
+                write!(f, "SET ({})", display_comma_separated(options))
+            }
+            AlterIndexOperation::ResetOptions { options } => {
+                write!(f, "RESET ({})", display_comma_separated(options))
+            }
+            AlterIndexOperation::SetStatistics { column, target } => {
+                write!(f, "ALTER COLUMN {column} SET STATISTICS {target}")
             }
         }
     }
@@ -1439,6 +1533,42 @@ pub enum AlterColumnOperation {
         /// The option changes, in source order.
         options: Vec<AlterGenericOption>,
     },
+    // actgate patch: pg_alter_column
+    /// `SET ( attribute_option = value [, ... ] )` (PostgreSQL)
+    SetOptions {
+        /// The options.
+        options: Vec<SqlOption>,
+    },
+    /// `RESET ( attribute_option [, ... ] )` (PostgreSQL)
+    ResetOptions {
+        /// The options.
+        options: Vec<Ident>,
+    },
+    /// `SET STORAGE { PLAIN | EXTERNAL | EXTENDED | MAIN | DEFAULT }` (PostgreSQL)
+    SetStorage {
+        /// The storage mode.
+        storage: Ident,
+    },
+    /// `SET STATISTICS target` (PostgreSQL)
+    SetStatistics {
+        /// The statistics target.
+        target: Expr,
+    },
+    /// `SET COMPRESSION method` (PostgreSQL)
+    SetCompression {
+        /// The compression method (or `default`).
+        compression: Ident,
+    },
+    /// `DROP EXPRESSION [ IF EXISTS ]` (PostgreSQL: a generated column becomes a plain one)
+    DropExpression {
+        /// `IF EXISTS`
+        if_exists: bool,
+    },
+    /// `DROP IDENTITY [ IF EXISTS ]` (PostgreSQL)
+    DropIdentity {
+        /// `IF EXISTS`
+        if_exists: bool,
+    },
 }
 
 impl fmt::Display for AlterColumnOperation {
@@ -1490,6 +1620,26 @@ impl fmt::Display for AlterColumnOperation {
             }
             AlterColumnOperation::GenericOptions { options } => {
                 write!(f, "OPTIONS ({})", display_comma_separated(options))
+            }
+            // actgate patch: pg_alter_column
+            AlterColumnOperation::SetOptions { options } => {
+                write!(f, "SET ({})", display_comma_separated(options))
+            }
+            AlterColumnOperation::ResetOptions { options } => {
+                write!(f, "RESET ({})", display_comma_separated(options))
+            }
+            AlterColumnOperation::SetStorage { storage } => write!(f, "SET STORAGE {storage}"),
+            AlterColumnOperation::SetStatistics { target } => {
+                write!(f, "SET STATISTICS {target}")
+            }
+            AlterColumnOperation::SetCompression { compression } => {
+                write!(f, "SET COMPRESSION {compression}")
+            }
+            AlterColumnOperation::DropExpression { if_exists } => {
+                write!(f, "DROP EXPRESSION{}", if *if_exists { " IF EXISTS" } else { "" })
+            }
+            AlterColumnOperation::DropIdentity { if_exists } => {
+                write!(f, "DROP IDENTITY{}", if *if_exists { " IF EXISTS" } else { "" })
             }
         }
     }
@@ -4665,6 +4815,11 @@ pub struct CreateView {
     pub to: Option<ObjectName>,
     /// MySQL: Optional parameters for the view algorithm, definer, and security context
     pub params: Option<CreateViewParams>,
+    // actgate patch: pg_view_tail
+    /// PostgreSQL: `WITH [ CASCADED | LOCAL ] CHECK OPTION` (the word, if any).
+    pub check_option: Option<Option<Ident>>,
+    /// PostgreSQL: `WITH DATA` (`true`) or `WITH NO DATA` after a materialized view's query.
+    pub with_data: Option<bool>,
 }
 
 impl fmt::Display for CreateView {
@@ -4730,6 +4885,17 @@ impl fmt::Display for CreateView {
         self.query.fmt(f)?;
         if self.with_no_schema_binding {
             write!(f, " WITH NO SCHEMA BINDING")?;
+        }
+        // actgate patch: pg_view_tail
+        match &self.check_option {
+            Some(Some(kind)) => write!(f, " WITH {kind} CHECK OPTION")?,
+            Some(None) => write!(f, " WITH CHECK OPTION")?,
+            None => {}
+        }
+        match self.with_data {
+            Some(true) => write!(f, " WITH DATA")?,
+            Some(false) => write!(f, " WITH NO DATA")?,
+            None => {}
         }
         Ok(())
     }
@@ -5873,6 +6039,11 @@ pub enum AlterFunctionKind {
     Function,
     /// `AGGREGATE`
     Aggregate,
+    // actgate patch: pg_alter_routine
+    /// `PROCEDURE` (PostgreSQL)
+    Procedure,
+    /// `ROUTINE` (PostgreSQL: a function or a procedure)
+    Routine,
 }
 
 impl fmt::Display for AlterFunctionKind {
@@ -5880,6 +6051,9 @@ impl fmt::Display for AlterFunctionKind {
         match self {
             Self::Function => write!(f, "FUNCTION"),
             Self::Aggregate => write!(f, "AGGREGATE"),
+            // actgate patch: pg_alter_routine
+            Self::Procedure => write!(f, "PROCEDURE"),
+            Self::Routine => write!(f, "ROUTINE"),
         }
     }
 }
@@ -5954,7 +6128,10 @@ impl fmt::Display for AlterFunction {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "ALTER {} ", self.kind)?;
         match self.kind {
-            AlterFunctionKind::Function => {
+            // actgate patch: pg_alter_routine
+            AlterFunctionKind::Function
+            | AlterFunctionKind::Procedure
+            | AlterFunctionKind::Routine => {
                 write!(f, "{} ", self.function)?;
             }
             AlterFunctionKind::Aggregate => {

@@ -157,6 +157,16 @@ pub use table_constraints::{
     PrimaryKeyConstraint, TableConstraint, UniqueConstraint,
 };
 mod operator;
+// actgate patch: pg_maintenance
+mod pg_maintenance;
+// actgate patch: pg_statistics, pg_publication
+mod pg_objects;
+pub use self::pg_objects::{
+    AlterPgObjectOperation, AlterPublication, AlterSequence, AlterSequenceOperation,
+    AlterStatistics, CreatePublication,
+    CreateStatistics, PublicationObject,
+};
+pub use self::pg_maintenance::{PgCluster, PgVacuum, PgVacuumTarget, Reindex, ReindexObject};
 mod query;
 mod spans;
 pub use spans::Spanned;
@@ -2618,6 +2628,23 @@ impl fmt::Display for AddDropSync {
     }
 }
 
+// actgate patch: pg_comment_on
+/// The table of a `COMMENT ON {CONSTRAINT | TRIGGER | RULE | POLICY} name ON table`.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub struct CommentOnTable {
+    /// The table.
+    #[cfg_attr(feature = "visitor", visit(with = "visit_relation"))]
+    pub table: ObjectName,
+}
+
+impl fmt::Display for CommentOnTable {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}", self.table)
+    }
+}
+
 #[derive(Debug, Copy, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
@@ -2689,6 +2716,19 @@ pub enum CommentObject {
     User,
     /// A view.
     View,
+    // actgate patch: pg_comment_on
+    /// A table constraint (`CONSTRAINT name ON table`).
+    Constraint,
+    /// A trigger (`TRIGGER name ON table`).
+    Trigger,
+    /// A rule (`RULE name ON table`).
+    Rule,
+    /// A row-level security policy (`POLICY name ON table`).
+    Policy,
+    /// Extended statistics.
+    Statistics,
+    /// An encoding conversion.
+    Conversion,
 }
 
 impl fmt::Display for CommentObject {
@@ -2696,6 +2736,13 @@ impl fmt::Display for CommentObject {
         match self {
             CommentObject::Collation => f.write_str("COLLATION"),
             CommentObject::Column => f.write_str("COLUMN"),
+            // actgate patch: pg_comment_on
+            CommentObject::Constraint => f.write_str("CONSTRAINT"),
+            CommentObject::Trigger => f.write_str("TRIGGER"),
+            CommentObject::Rule => f.write_str("RULE"),
+            CommentObject::Policy => f.write_str("POLICY"),
+            CommentObject::Statistics => f.write_str("STATISTICS"),
+            CommentObject::Conversion => f.write_str("CONVERSION"),
             CommentObject::Database => f.write_str("DATABASE"),
             CommentObject::Domain => f.write_str("DOMAIN"),
             CommentObject::Extension => f.write_str("EXTENSION"),
@@ -3922,6 +3969,26 @@ pub enum Statement {
     },
     /// A `CREATE SERVER` statement.
     CreateServer(CreateServerStatement),
+    // actgate patch: pg_maintenance
+    /// PostgreSQL `VACUUM` or `ANALYZE` with options and several tables.
+    PgVacuum(PgVacuum),
+    /// PostgreSQL `REINDEX`.
+    Reindex(Reindex),
+    /// PostgreSQL `CLUSTER`.
+    PgCluster(PgCluster),
+    // actgate patch: pg_statistics
+    /// PostgreSQL `CREATE STATISTICS`.
+    CreateStatistics(CreateStatistics),
+    /// PostgreSQL `ALTER STATISTICS`.
+    AlterStatistics(AlterStatistics),
+    // actgate patch: pg_publication
+    /// PostgreSQL `CREATE PUBLICATION`.
+    CreatePublication(CreatePublication),
+    /// PostgreSQL `ALTER PUBLICATION`.
+    AlterPublication(AlterPublication),
+    // actgate patch: pg_alter_sequence
+    /// PostgreSQL `ALTER SEQUENCE`.
+    AlterSequence(AlterSequence),
     /// ```sql
     /// CREATE FOREIGN TABLE
     /// ```
@@ -4523,6 +4590,9 @@ pub enum Statement {
         /// An optional `IF EXISTS` clause. (Non-standard.)
         /// See <https://docs.snowflake.com/en/sql-reference/sql/comment>
         if_exists: bool,
+        // actgate patch: pg_comment_on
+        /// The table of a constraint, trigger, rule or policy (`… ON table`).
+        on_table: Option<CommentOnTable>,
     },
     /// ```sql
     /// COMMIT [ TRANSACTION | WORK ] [ AND [ NO ] CHAIN ]
@@ -4592,6 +4662,10 @@ pub enum Statement {
         ///
         /// [Snowflake](https://docs.snowflake.com/en/sql-reference/sql/create-clone#databases-schemas)
         clone: Option<ObjectName>,
+        // actgate patch: pg_schema_elements
+        /// PostgreSQL's schema elements: `CREATE TABLE`, `VIEW`, `INDEX`,
+        /// `SEQUENCE`, `TRIGGER` and `GRANT` statements created in the schema.
+        elements: Vec<Statement>,
     },
     /// ```sql
     /// CREATE DATABASE
@@ -5830,6 +5904,17 @@ impl fmt::Display for Statement {
                 write!(f, "{stmt}")
             }
             Statement::CreateForeignTable(stmt) => write!(f, "{stmt}"),
+            // actgate patch: pg_maintenance
+            Statement::PgVacuum(stmt) => write!(f, "{stmt}"),
+            Statement::Reindex(stmt) => write!(f, "{stmt}"),
+            Statement::PgCluster(stmt) => write!(f, "{stmt}"),
+            // actgate patch: pg_statistics, pg_publication
+            Statement::CreateStatistics(stmt) => write!(f, "{stmt}"),
+            Statement::AlterStatistics(stmt) => write!(f, "{stmt}"),
+            Statement::CreatePublication(stmt) => write!(f, "{stmt}"),
+            Statement::AlterPublication(stmt) => write!(f, "{stmt}"),
+            // actgate patch: pg_alter_sequence
+            Statement::AlterSequence(stmt) => write!(f, "{stmt}"),
             Statement::CreateForeignDataWrapper(stmt) => write!(f, "{stmt}"),
             Statement::CreateUserMapping(stmt) => write!(f, "{stmt}"),
             Statement::CreatePolicy(policy) => write!(f, "{policy}"),
@@ -6247,6 +6332,7 @@ impl fmt::Display for Statement {
                 options,
                 default_collate_spec,
                 clone,
+                elements,
             } => {
                 write!(
                     f,
@@ -6270,6 +6356,10 @@ impl fmt::Display for Statement {
 
                 if let Some(clone) = clone {
                     write!(f, " CLONE {clone}")?;
+                }
+                // actgate patch: pg_schema_elements
+                for element in elements {
+                    write!(f, " {element}")?;
                 }
                 Ok(())
             }
@@ -6346,12 +6436,18 @@ impl fmt::Display for Statement {
                 object_name,
                 comment,
                 if_exists,
+                on_table,
             } => {
                 write!(f, "COMMENT ")?;
                 if *if_exists {
                     write!(f, "IF EXISTS ")?
                 };
-                write!(f, "ON {object_type} {object_name} IS ")?;
+                write!(f, "ON {object_type} {object_name} ")?;
+                // actgate patch: pg_comment_on
+                if let Some(table) = on_table {
+                    write!(f, "ON {table} ")?;
+                }
+                write!(f, "IS ")?;
                 if let Some(c) = comment {
                     write!(f, "'{c}'")
                 } else {
@@ -8987,6 +9083,12 @@ pub enum ObjectType {
     Stream,
     /// A warehouse.
     Warehouse,
+    // actgate patch: pg_statistics
+    /// PostgreSQL extended statistics (`DROP STATISTICS`).
+    Statistics,
+    // actgate patch: pg_publication
+    /// PostgreSQL publication (`DROP PUBLICATION`).
+    Publication,
 }
 
 impl fmt::Display for ObjectType {
@@ -9008,6 +9110,9 @@ impl fmt::Display for ObjectType {
             ObjectType::User => "USER",
             ObjectType::Stream => "STREAM",
             ObjectType::Warehouse => "WAREHOUSE",
+            // actgate patch: pg_statistics, pg_publication
+            ObjectType::Statistics => "STATISTICS",
+            ObjectType::Publication => "PUBLICATION",
         })
     }
 }
@@ -12619,6 +12724,9 @@ pub struct CreateTableLike {
     pub name: ObjectName,
     /// Optional behavior controlling whether defaults are copied.
     pub defaults: Option<CreateTableLikeDefaults>,
+    // actgate patch: pg_like_options
+    /// PostgreSQL's other `{INCLUDING | EXCLUDING} option` pairs, as words in order.
+    pub options: Vec<Ident>,
 }
 
 impl fmt::Display for CreateTableLike {
@@ -12626,6 +12734,10 @@ impl fmt::Display for CreateTableLike {
         write!(f, "LIKE {}", self.name)?;
         if let Some(defaults) = &self.defaults {
             write!(f, " {defaults}")?;
+        }
+        // actgate patch: pg_like_options
+        for word in &self.options {
+            write!(f, " {word}")?;
         }
         Ok(())
     }

@@ -528,6 +528,15 @@ impl Spanned for Statement {
             Statement::CreateUser(..) => Span::empty(),
             Statement::AlterSchema(s) => s.span(),
             Statement::Vacuum(..) => Span::empty(),
+            // actgate patch: pg_maintenance
+            Statement::PgVacuum(..)
+            | Statement::Reindex(..)
+            | Statement::PgCluster(..)
+            | Statement::CreateStatistics(..)
+            | Statement::AlterStatistics(..)
+            | Statement::CreatePublication(..)
+            | Statement::AlterPublication(..)
+            | Statement::AlterSequence(..) => Span::empty(),
             Statement::AlterUser(..) => Span::empty(),
             Statement::Reset(..) => Span::empty(),
             Statement::RefreshMaterializedView(refresh) => refresh.span(),
@@ -985,6 +994,14 @@ impl Spanned for AlterColumnOperation {
             AlterColumnOperation::GenericOptions { options } => {
                 union_spans(options.iter().map(|option| option.span()))
             }
+            // actgate patch: pg_alter_column
+            AlterColumnOperation::SetOptions { .. }
+            | AlterColumnOperation::ResetOptions { .. }
+            | AlterColumnOperation::SetStorage { .. }
+            | AlterColumnOperation::SetStatistics { .. }
+            | AlterColumnOperation::SetCompression { .. }
+            | AlterColumnOperation::DropExpression { .. }
+            | AlterColumnOperation::DropIdentity { .. } => Span::empty(),
         }
     }
 }
@@ -1396,6 +1413,16 @@ impl Spanned for AlterTableOperation {
             AlterTableOperation::GenericOptions { options } => {
                 union_spans(options.iter().map(|option| option.span()))
             }
+            // actgate patch: pg_alter_table
+            AlterTableOperation::AlterConstraint { name, .. } => name.span,
+            AlterTableOperation::ClusterOn { index } => index.span(),
+            AlterTableOperation::OfType { type_name } => type_name.span(),
+            AlterTableOperation::SetSchema { schema: i }
+            | AlterTableOperation::SetAccessMethod { method: i }
+            | AlterTableOperation::SetTablespace { tablespace: i } => i.span,
+            AlterTableOperation::SetWithoutCluster
+            | AlterTableOperation::SetWithoutOids
+            | AlterTableOperation::NotOf => Span::empty(),
         }
     }
 }
@@ -1482,6 +1509,11 @@ impl Spanned for AlterIndexOperation {
     fn span(&self) -> Span {
         match self {
             AlterIndexOperation::RenameIndex { index_name } => index_name.span(),
+            // actgate patch: pg_alter_index
+            AlterIndexOperation::AttachPartition { partition } => partition.span(),
+            AlterIndexOperation::SetOptions { .. }
+            | AlterIndexOperation::ResetOptions { .. }
+            | AlterIndexOperation::SetStatistics { .. } => Span::empty(),
         }
     }
 }

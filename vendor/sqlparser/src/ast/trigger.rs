@@ -170,10 +170,24 @@ pub struct TriggerExecBody {
     pub exec_type: TriggerExecBodyType,
     /// Description of the function/procedure to execute.
     pub func_desc: FunctionDesc,
+    // actgate patch: pg_trigger_args
+    /// PostgreSQL: the constant arguments passed to the trigger function
+    /// (`func_desc.args` is then `None`).
+    pub arguments: Option<Vec<Expr>>,
 }
 
 impl fmt::Display for TriggerExecBody {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        // actgate patch: pg_trigger_args
+        if let Some(arguments) = &self.arguments {
+            return write!(
+                f,
+                "{} {}({})",
+                self.exec_type,
+                self.func_desc.name,
+                display_comma_separated(arguments)
+            );
+        }
         write!(
             f,
             "{exec_type} {func_desc}",

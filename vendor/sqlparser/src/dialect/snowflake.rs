@@ -940,6 +940,8 @@ pub fn parse_create_table(
                         crate::ast::CreateTableLike {
                             name,
                             defaults: None,
+                            // actgate patch: pg_like_options
+                            options: vec![],
                         },
                     )));
                 }

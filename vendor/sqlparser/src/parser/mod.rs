@@ -72,6 +72,8 @@ macro_rules! parser_err {
 
 mod alter;
 mod merge;
+// actgate patch: pg_statistics, pg_publication
+mod pg_objects;
 
 /// Implementation of [`RecursionCounter`].
 ///
@@ -657,6 +659,19 @@ impl<'a> Parser<'a> {
                 Keyword::DESC => self.parse_explain(DescribeAlias::Desc),
                 Keyword::DESCRIBE => self.parse_explain(DescribeAlias::Describe),
                 Keyword::EXPLAIN => self.parse_explain(DescribeAlias::Explain),
+                // actgate patch: pg_maintenance
+                Keyword::ANALYZE if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                    self.parse_pg_vacuum(true)
+                }
+                Keyword::VACUUM if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                    self.parse_pg_vacuum(false)
+                }
+                Keyword::REINDEX if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                    self.parse_reindex()
+                }
+                Keyword::CLUSTER if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                    self.parse_pg_cluster()
+                }
                 Keyword::ANALYZE => self.parse_analyze().map(Into::into),
                 Keyword::CASE => {
                     self.prev_token();
@@ -1034,7 +1049,50 @@ impl<'a> Parser<'a> {
             Token::Word(w) if w.keyword == Keyword::VIEW => {
                 (CommentObject::View, self.parse_object_name(false)?)
             }
+            // actgate patch: pg_comment_on
+            Token::Word(w)
+                if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && matches!(
+                        w.keyword,
+                        Keyword::CONSTRAINT
+                            | Keyword::TRIGGER
+                            | Keyword::RULE
+                            | Keyword::POLICY
+                            | Keyword::STATISTICS
+                    ) =>
+            {
+                let kind = match w.keyword {
+                    Keyword::CONSTRAINT => CommentObject::Constraint,
+                    Keyword::TRIGGER => CommentObject::Trigger,
+                    Keyword::RULE => CommentObject::Rule,
+                    Keyword::POLICY => CommentObject::Policy,
+                    _ => CommentObject::Statistics,
+                };
+                (kind, self.parse_object_name(false)?)
+            }
+            Token::Word(w)
+                if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && w.quote_style.is_none()
+                    && w.value.eq_ignore_ascii_case("CONVERSION") =>
+            {
+                (CommentObject::Conversion, self.parse_object_name(false)?)
+            }
             _ => self.expected("comment object_type", token)?,
+        };
+        // actgate patch: pg_comment_on
+        let on_table = if matches!(
+            object_type,
+            CommentObject::Constraint
+                | CommentObject::Trigger
+                | CommentObject::Rule
+                | CommentObject::Policy
+        ) {
+            self.expect_keyword_is(Keyword::ON)?;
+            Some(CommentOnTable {
+                table: self.parse_object_name(false)?,
+            })
+        } else {
+            None
         };
 
         self.expect_keyword_is(Keyword::IS)?;
@@ -1048,6 +1106,7 @@ impl<'a> Parser<'a> {
             object_name,
             comment,
             if_exists,
+            on_table,
         })
     }
 
@@ -1307,6 +1366,124 @@ impl<'a> Parser<'a> {
             schema_name,
             database_file_name,
         })
+    }
+
+    // actgate patch: pg_maintenance
+    /// Parse PostgreSQL's `VACUUM` or `ANALYZE` (the keyword is consumed).
+    fn parse_pg_vacuum(&mut self, analyze: bool) -> Result<Statement, ParserError> {
+        let options = if self.peek_token_ref().token == Token::LParen {
+            Some(self.parse_utility_options()?)
+        } else {
+            None
+        };
+        let mut keywords = vec![];
+        if options.is_none() {
+            let allowed: &[Keyword] = if analyze {
+                &[Keyword::VERBOSE]
+            } else {
+                &[Keyword::FULL, Keyword::FREEZE, Keyword::VERBOSE, Keyword::ANALYZE]
+            };
+            for k in allowed {
+                if self.parse_keyword(*k) {
+                    let t = self.get_current_token().clone();
+                    if let Token::Word(w) = t.token {
+                        keywords.push(Ident::with_span(t.span, w.value.to_uppercase()));
+                    }
+                }
+            }
+        }
+        let mut tables = vec![];
+        if !matches!(self.peek_token_ref().token, Token::SemiColon | Token::EOF) {
+            tables = self.parse_comma_separated(|p| {
+                let name = p.parse_object_name(false)?;
+                let columns = if p.consume_token(&Token::LParen) {
+                    let c = p.parse_comma_separated(|p| p.parse_identifier())?;
+                    p.expect_token(&Token::RParen)?;
+                    c
+                } else {
+                    vec![]
+                };
+                Ok(PgVacuumTarget { name, columns })
+            })?;
+        }
+        Ok(Statement::PgVacuum(PgVacuum {
+            analyze,
+            options,
+            keywords,
+            tables,
+        }))
+    }
+
+    // actgate patch: pg_maintenance
+    /// Parse PostgreSQL's `REINDEX` (the keyword is consumed).
+    fn parse_reindex(&mut self) -> Result<Statement, ParserError> {
+        let options = if self.peek_token_ref().token == Token::LParen {
+            Some(self.parse_utility_options()?)
+        } else {
+            None
+        };
+        let object_type = match self.expect_one_of_keywords(&[
+            Keyword::INDEX,
+            Keyword::TABLE,
+            Keyword::SCHEMA,
+            Keyword::DATABASE,
+            Keyword::SYSTEM,
+        ])? {
+            Keyword::INDEX => ReindexObject::Index,
+            Keyword::TABLE => ReindexObject::Table,
+            Keyword::SCHEMA => ReindexObject::Schema,
+            Keyword::DATABASE => ReindexObject::Database,
+            _ => ReindexObject::System,
+        };
+        let concurrently = self.parse_keyword(Keyword::CONCURRENTLY);
+        let at_end = matches!(self.peek_token_ref().token, Token::SemiColon | Token::EOF);
+        let (relation, name) = match object_type {
+            ReindexObject::Index | ReindexObject::Table => {
+                (Some(self.parse_object_name(false)?), None)
+            }
+            ReindexObject::Schema => (None, Some(self.parse_object_name(false)?)),
+            _ if at_end => (None, None),
+            _ => (None, Some(self.parse_object_name(false)?)),
+        };
+        Ok(Statement::Reindex(Reindex {
+            options,
+            object_type,
+            concurrently,
+            relation,
+            name,
+        }))
+    }
+
+    // actgate patch: pg_maintenance
+    /// Parse PostgreSQL's `CLUSTER` (the keyword is consumed).
+    fn parse_pg_cluster(&mut self) -> Result<Statement, ParserError> {
+        let options = if self.peek_token_ref().token == Token::LParen {
+            Some(self.parse_utility_options()?)
+        } else {
+            None
+        };
+        let verbose = options.is_none() && self.parse_keyword(Keyword::VERBOSE);
+        let (mut table, mut index, mut index_on_table) = (None, None, false);
+        if !matches!(self.peek_token_ref().token, Token::SemiColon | Token::EOF) {
+            let first = self.parse_object_name(false)?;
+            if options.is_none() && self.parse_keyword(Keyword::ON) {
+                index = Some(first);
+                table = Some(self.parse_object_name(false)?);
+                index_on_table = true;
+            } else {
+                if self.parse_keyword(Keyword::USING) {
+                    index = Some(self.parse_object_name(false)?);
+                }
+                table = Some(first);
+            }
+        }
+        Ok(Statement::PgCluster(PgCluster {
+            options,
+            verbose,
+            table,
+            index,
+            index_on_table,
+        }))
     }
 
     /// Parse `ANALYZE` statement.
@@ -5803,6 +5980,18 @@ impl<'a> Parser<'a> {
                 );
             }
             self.parse_create_foreign_table().map(Into::into)
+        // actgate patch: pg_statistics
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && !has_modifier
+            && self.parse_keyword(Keyword::STATISTICS)
+        {
+            self.parse_create_statistics()
+        // actgate patch: pg_publication
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && !has_modifier
+            && self.parse_pg_word("PUBLICATION")
+        {
+            self.parse_create_publication()
         } else if self.parse_keywords(&[Keyword::FOREIGN, Keyword::DATA, Keyword::WRAPPER]) {
             if has_modifier {
                 return parser_err!(
@@ -6101,6 +6290,14 @@ impl<'a> Parser<'a> {
             None
         };
 
+        // actgate patch: pg_schema_elements
+        let mut elements = vec![];
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            while self.peek_keyword(Keyword::CREATE) || self.peek_keyword(Keyword::GRANT) {
+                elements.push(self.parse_statement()?);
+            }
+        }
+
         Ok(Statement::CreateSchema {
             schema_name,
             or_replace,
@@ -6109,6 +6306,7 @@ impl<'a> Parser<'a> {
             options,
             default_collate_spec,
             clone,
+            elements,
         })
     }
 
@@ -6984,7 +7182,44 @@ impl<'a> Parser<'a> {
 
     /// Parse the execution body of a trigger (`FUNCTION` or `PROCEDURE`).
     pub fn parse_trigger_exec_body(&mut self) -> Result<TriggerExecBody, ParserError> {
+        // actgate patch: pg_trigger_args
+        // PostgreSQL passes constants (numbers, strings, words) to the
+        // trigger function, never argument types.
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            let exec_type =
+                match self.expect_one_of_keywords(&[Keyword::FUNCTION, Keyword::PROCEDURE])? {
+                    Keyword::FUNCTION => TriggerExecBodyType::Function,
+                    _ => TriggerExecBodyType::Procedure,
+                };
+            let name = self.parse_object_name(false)?;
+            self.expect_token(&Token::LParen)?;
+            let arguments = self.parse_comma_separated0(
+                |p| {
+                    let e = p.parse_expr()?;
+                    match &e {
+                        Expr::Value(_) | Expr::Identifier(_) => Ok(e),
+                        Expr::UnaryOp { op: UnaryOperator::Minus, expr }
+                            if matches!(**expr, Expr::Value(_)) =>
+                        {
+                            Ok(e)
+                        }
+                        _ => parser_err!(
+                            "a trigger function argument must be a constant",
+                            p.peek_token_ref().span.start
+                        ),
+                    }
+                },
+                Token::RParen,
+            )?;
+            self.expect_token(&Token::RParen)?;
+            return Ok(TriggerExecBody {
+                exec_type,
+                func_desc: FunctionDesc { name, args: None },
+                arguments: Some(arguments),
+            });
+        }
         Ok(TriggerExecBody {
+            arguments: None,
             exec_type: match self
                 .expect_one_of_keywords(&[Keyword::FUNCTION, Keyword::PROCEDURE])?
             {
@@ -7255,6 +7490,30 @@ impl<'a> Parser<'a> {
                 Keyword::SCHEMA,
                 Keyword::BINDING,
             ]);
+        // actgate patch: pg_view_tail
+        let mut check_option = None;
+        let mut with_data = None;
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            if self.parse_keywords(&[Keyword::WITH, Keyword::CHECK, Keyword::OPTION]) {
+                check_option = Some(None);
+            } else if let Some(kind) = self.maybe_parse(|p| {
+                p.expect_keyword(Keyword::WITH)?;
+                let kind = p.parse_identifier()?;
+                if !["CASCADED", "LOCAL"].iter().any(|k| kind.value.eq_ignore_ascii_case(k)) {
+                    return p.expected_ref("CASCADED or LOCAL", p.peek_token_ref());
+                }
+                p.expect_keywords(&[Keyword::CHECK, Keyword::OPTION])?;
+                Ok(Ident::new(kind.value.to_uppercase()))
+            })? {
+                check_option = Some(Some(kind));
+            } else if materialized && self.parse_keywords(&[Keyword::WITH, Keyword::DATA]) {
+                with_data = Some(true);
+            } else if materialized
+                && self.parse_keywords(&[Keyword::WITH, Keyword::NO, Keyword::DATA])
+            {
+                with_data = Some(false);
+            }
+        }
 
         Ok(CreateView {
             or_alter,
@@ -7274,6 +7533,8 @@ impl<'a> Parser<'a> {
             to,
             params: create_view_params,
             name_before_not_exists,
+            check_option,
+            with_data,
         })
     }
 
@@ -8393,6 +8654,16 @@ impl<'a> Parser<'a> {
             return self.parse_drop_trigger().map(Into::into);
         } else if self.parse_keyword(Keyword::EXTENSION) {
             return self.parse_drop_extension();
+        // actgate patch: pg_statistics
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::STATISTICS)
+        {
+            ObjectType::Statistics
+        // actgate patch: pg_publication
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_pg_word("PUBLICATION")
+        {
+            ObjectType::Publication
         } else if self.parse_keyword(Keyword::OPERATOR) {
             // Check if this is DROP OPERATOR FAMILY or DROP OPERATOR CLASS
             return if self.parse_keyword(Keyword::FAMILY) {
@@ -9559,6 +9830,27 @@ impl<'a> Parser<'a> {
         // parse optional column list (schema)
         let (columns, constraints) = if partition_of.is_some() {
             self.parse_partition_of_columns()?
+        // actgate patch: pg_ctas_columns
+        // `CREATE TABLE t (a, b) AS …`: names only, the types come from the query.
+        } else if let Some(names) = self.maybe_parse(|p| {
+            if !dialect_of!(p is PostgreSqlDialect | GenericDialect) {
+                return p.expected_ref("", p.peek_token_ref());
+            }
+            let names = p.parse_parenthesized_column_list(Mandatory, false)?;
+            if !(p.peek_keyword(Keyword::AS) || p.peek_keyword(Keyword::WITH)) {
+                return p.expected_ref("AS", p.peek_token_ref());
+            }
+            Ok(names)
+        })? {
+            let columns = names
+                .into_iter()
+                .map(|name| ColumnDef {
+                    name,
+                    data_type: DataType::Unspecified,
+                    options: vec![],
+                })
+                .collect();
+            (columns, vec![])
         } else {
             self.parse_columns()?
         };
@@ -9812,10 +10104,27 @@ impl<'a> Parser<'a> {
                 } else {
                     None
                 };
+                // actgate patch: pg_like_options
+                let mut options = vec![];
+                if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+                    while let Some(k) =
+                        self.parse_one_of_keywords(&[Keyword::INCLUDING, Keyword::EXCLUDING])
+                    {
+                        let k = if k == Keyword::INCLUDING {
+                            "INCLUDING"
+                        } else {
+                            "EXCLUDING"
+                        };
+                        options.push(Ident::new(k));
+                        let option = self.parse_identifier()?;
+                        options.push(Ident::new(option.value.to_uppercase()));
+                    }
+                }
                 self.expect_token(&Token::RParen)?;
                 Some(CreateTableLikeKind::Parenthesized(CreateTableLike {
                     name,
                     defaults,
+                    options,
                 }))
             } else {
                 // Rollback the '(' it's probably the columns list
@@ -9827,6 +10136,7 @@ impl<'a> Parser<'a> {
             Some(CreateTableLikeKind::Plain(CreateTableLike {
                 name,
                 defaults: None,
+                options: vec![],
             }))
         } else {
             None
@@ -9945,6 +10255,17 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
+        // actgate patch: pg_partition_with
+        // PostgreSQL's order: `PARTITION BY …` comes before `WITH ( … )`.
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && partition_by.is_some()
+            && table_options == CreateTableOptions::None
+        {
+            let with_options = self.parse_options(Keyword::WITH)?;
+            if !with_options.is_empty() {
+                table_options = CreateTableOptions::With(with_options)
+            }
+        }
 
         let mut cluster_by = None;
         if dialect_of!(self is BigQueryDialect | GenericDialect) {
@@ -11535,6 +11856,12 @@ impl<'a> Parser<'a> {
 
     /// Parse a single `ALTER TABLE` operation and return an `AlterTableOperation`.
     pub fn parse_alter_table_operation(&mut self) -> Result<AlterTableOperation, ParserError> {
+        // actgate patch: pg_alter_table
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            if let Some(op) = self.parse_pg_alter_table_operation()? {
+                return Ok(op);
+            }
+        }
         let operation = if self.parse_keyword(Keyword::ADD) {
             if let Some(constraint) = self.parse_optional_table_constraint()? {
                 let not_valid = self.parse_keywords(&[Keyword::NOT, Keyword::VALID]);
@@ -11868,6 +12195,50 @@ impl<'a> Parser<'a> {
                 AlterColumnOperation::GenericOptions {
                     options: self.parse_alter_generic_options()?,
                 }
+            // actgate patch: pg_alter_column
+            } else if is_postgresql
+                && self.peek_keyword(Keyword::SET)
+                && self.peek_nth_token_ref(1).token == Token::LParen
+            {
+                AlterColumnOperation::SetOptions {
+                    options: self.parse_options(Keyword::SET)?,
+                }
+            } else if is_postgresql && self.parse_keyword(Keyword::RESET) {
+                AlterColumnOperation::ResetOptions {
+                    options: self.parse_parenthesized_column_list(Mandatory, false)?,
+                }
+            } else if is_postgresql && self.parse_keywords(&[Keyword::SET, Keyword::STORAGE]) {
+                AlterColumnOperation::SetStorage {
+                    storage: self.parse_identifier()?,
+                }
+            } else if is_postgresql && self.parse_keywords(&[Keyword::SET, Keyword::STATISTICS]) {
+                AlterColumnOperation::SetStatistics {
+                    target: self.parse_expr()?,
+                }
+            } else if is_postgresql && self.peek_keyword(Keyword::SET) && {
+                let next = &self.peek_nth_token_ref(1).token;
+                matches!(next, Token::Word(w) if w.quote_style.is_none()
+                    && w.value.eq_ignore_ascii_case("COMPRESSION"))
+            } {
+                self.advance_token();
+                self.advance_token();
+                AlterColumnOperation::SetCompression {
+                    compression: self.parse_identifier()?,
+                }
+            } else if is_postgresql
+                && self.peek_keyword(Keyword::DROP)
+                && matches!(&self.peek_nth_token_ref(1).token, Token::Word(w)
+                    if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("EXPRESSION"))
+            {
+                self.advance_token();
+                self.advance_token();
+                AlterColumnOperation::DropExpression {
+                    if_exists: self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]),
+                }
+            } else if is_postgresql && self.parse_keywords(&[Keyword::DROP, Keyword::IDENTITY]) {
+                AlterColumnOperation::DropIdentity {
+                    if_exists: self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]),
+                }
             } else {
                 let message = if is_postgresql {
                     "SET/DROP NOT NULL, SET DEFAULT, SET DATA TYPE, ADD GENERATED, or OPTIONS after ALTER COLUMN"
@@ -12133,6 +12504,36 @@ impl<'a> Parser<'a> {
                     } else {
                         return self.expected_ref("TO after RENAME", self.peek_token_ref());
                     }
+                // actgate patch: pg_alter_index
+                } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.parse_keywords(&[Keyword::ATTACH, Keyword::PARTITION])
+                {
+                    AlterIndexOperation::AttachPartition {
+                        partition: self.parse_object_name(false)?,
+                    }
+                } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.peek_keyword(Keyword::SET)
+                    && self.peek_nth_token_ref(1).token == Token::LParen
+                {
+                    AlterIndexOperation::SetOptions {
+                        options: self.parse_options(Keyword::SET)?,
+                    }
+                } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.parse_keyword(Keyword::RESET)
+                {
+                    AlterIndexOperation::ResetOptions {
+                        options: self.parse_parenthesized_column_list(Mandatory, false)?,
+                    }
+                } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.parse_keyword(Keyword::ALTER)
+                {
+                    let _ = self.parse_keyword(Keyword::COLUMN);
+                    let column = self.parse_expr()?;
+                    self.expect_keywords(&[Keyword::SET, Keyword::STATISTICS])?;
+                    AlterIndexOperation::SetStatistics {
+                        column,
+                        target: self.parse_expr()?,
+                    }
                 } else {
                     return self.expected_ref("RENAME after ALTER INDEX", self.peek_token_ref());
                 };
@@ -12144,6 +12545,13 @@ impl<'a> Parser<'a> {
             }
             Keyword::FUNCTION => self.parse_alter_function(AlterFunctionKind::Function),
             Keyword::AGGREGATE => self.parse_alter_function(AlterFunctionKind::Aggregate),
+            // actgate patch: pg_alter_routine
+            Keyword::PROCEDURE if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                self.parse_alter_function(AlterFunctionKind::Procedure)
+            }
+            Keyword::ROUTINE if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                self.parse_alter_function(AlterFunctionKind::Routine)
+            }
             Keyword::OPERATOR => {
                 if self.parse_keyword(Keyword::FAMILY) {
                     self.parse_alter_operator_family().map(Into::into)
@@ -12161,6 +12569,22 @@ impl<'a> Parser<'a> {
                 self.parse_alter_role()
             }
             Keyword::USER => self.parse_alter_user().map(Into::into),
+            // actgate patch: pg_statistics
+            Keyword::STATISTICS if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                self.parse_alter_statistics()
+            }
+            // actgate patch: pg_alter_sequence
+            Keyword::SEQUENCE if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                self.parse_alter_sequence()
+            }
+            // actgate patch: pg_publication
+            _ if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                && matches!(&self.get_current_token().token,
+                    Token::Word(w) if w.quote_style.is_none()
+                        && w.value.eq_ignore_ascii_case("PUBLICATION")) =>
+            {
+                self.parse_alter_publication()
+            }
             _ => {
                 self.index = index;
                 self.expected_ref(
@@ -12335,7 +12759,10 @@ impl<'a> Parser<'a> {
         kind: AlterFunctionKind,
     ) -> Result<Statement, ParserError> {
         let (function, aggregate_star, aggregate_order_by) = match kind {
-            AlterFunctionKind::Function => (self.parse_function_desc()?, false, None),
+            // actgate patch: pg_alter_routine
+            AlterFunctionKind::Function
+            | AlterFunctionKind::Procedure
+            | AlterFunctionKind::Routine => (self.parse_function_desc()?, false, None),
             AlterFunctionKind::Aggregate => self.parse_alter_aggregate_signature()?,
         };
 
@@ -12348,7 +12775,7 @@ impl<'a> Parser<'a> {
             AlterFunctionOperation::SetSchema {
                 schema_name: self.parse_object_name(false)?,
             }
-        } else if matches!(kind, AlterFunctionKind::Function) && self.parse_keyword(Keyword::NO) {
+        } else if !matches!(kind, AlterFunctionKind::Aggregate) && self.parse_keyword(Keyword::NO) {
             if !self.parse_keyword(Keyword::DEPENDS) {
                 return self.expected_ref("DEPENDS after NO", self.peek_token_ref());
             }
@@ -12357,7 +12784,7 @@ impl<'a> Parser<'a> {
                 no: true,
                 extension_name: self.parse_object_name(false)?,
             }
-        } else if matches!(kind, AlterFunctionKind::Function)
+        } else if !matches!(kind, AlterFunctionKind::Aggregate)
             && self.parse_keyword(Keyword::DEPENDS)
         {
             self.expect_keywords(&[Keyword::ON, Keyword::EXTENSION])?;
@@ -12365,7 +12792,7 @@ impl<'a> Parser<'a> {
                 no: false,
                 extension_name: self.parse_object_name(false)?,
             }
-        } else if matches!(kind, AlterFunctionKind::Function) {
+        } else if !matches!(kind, AlterFunctionKind::Aggregate) {
             let (actions, restrict) = self.parse_alter_function_actions()?;
             AlterFunctionOperation::Actions { actions, restrict }
         } else {
