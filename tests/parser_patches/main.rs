@@ -6,6 +6,7 @@ mod ddl;
 mod exprs;
 mod jsonxml;
 mod queries;
+mod tables;
 
 use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;

@@ -66,6 +66,9 @@ pub struct IndexColumn {
     pub column: OrderByExpr,
     /// Optional operator class (index operator name).
     pub operator_class: Option<ObjectName>,
+    /// The operator class's parameters, `opclass (name = value, …)`
+    /// (PostgreSQL). actgate patch: pg_opclass_params
+    pub operator_class_params: Vec<Expr>,
 }
 
 impl From<Ident> for IndexColumn {
@@ -73,6 +76,7 @@ impl From<Ident> for IndexColumn {
         Self {
             column: OrderByExpr::from(c),
             operator_class: None,
+            operator_class_params: vec![],
         }
     }
 }
@@ -89,6 +93,11 @@ impl fmt::Display for IndexColumn {
         write!(f, "{}", self.column.expr)?;
         if let Some(operator_class) = &self.operator_class {
             write!(f, " {operator_class}")?;
+        }
+        // actgate patch: pg_opclass_params
+        if !self.operator_class_params.is_empty() {
+            let params = display_comma_separated(&self.operator_class_params);
+            write!(f, "({params})")?;
         }
         self.column.fmt_sort_modifiers(f)
     }
@@ -867,6 +876,11 @@ pub enum AlterIndexOperation {
         /// The statistics target.
         target: Expr,
     },
+    /// `SET TABLESPACE name` (PostgreSQL). actgate patch: pg_alter_index_tablespace
+    SetTablespace {
+        /// The tablespace.
+        tablespace: Ident,
+    },
 }
 
 impl fmt::Display for AlterTableOperation {
@@ -1278,6 +1292,10 @@ impl fmt::Display for AlterIndexOperation {
             }
             AlterIndexOperation::ResetOptions { options } => {
                 write!(f, "RESET ({})", display_comma_separated(options))
+            }
+            // actgate patch: pg_alter_index_tablespace
+            AlterIndexOperation::SetTablespace { tablespace } => {
+                write!(f, "SET TABLESPACE {tablespace}")
             }
             AlterIndexOperation::SetStatistics { column, target } => {
                 write!(f, "ALTER COLUMN {column} SET STATISTICS {target}")
@@ -3171,6 +3189,9 @@ impl fmt::Display for ClusteredBy {
 pub struct CreateIndex {
     /// index name
     pub name: Option<ObjectName>,
+    /// `ON ONLY table`: the index is not created on the partitions
+    /// (PostgreSQL). actgate patch: pg_index_on_only
+    pub only: bool,
     #[cfg_attr(feature = "visitor", visit(with = "visit_relation"))]
     /// table name
     pub table_name: ObjectName,
@@ -3195,6 +3216,8 @@ pub struct CreateIndex {
     pub nulls_distinct: Option<bool>,
     /// WITH clause: <https://www.postgresql.org/docs/current/sql-createindex.html>
     pub with: Vec<Expr>,
+    /// `TABLESPACE name` (PostgreSQL). actgate patch: pg_index_tablespace
+    pub tablespace: Option<Ident>,
     /// WHERE clause: <https://www.postgresql.org/docs/current/sql-createindex.html>
     pub predicate: Option<Expr>,
     /// Index options: <https://www.postgresql.org/docs/current/sql-createindex.html>
@@ -3229,7 +3252,9 @@ impl fmt::Display for CreateIndex {
         if let Some(value) = &self.name {
             write!(f, "{value} ")?;
         }
-        write!(f, "ON {}", self.table_name)?;
+        // actgate patch: pg_index_on_only
+        let only = if self.only { "ONLY " } else { "" };
+        write!(f, "ON {only}{}", self.table_name)?;
         if let Some(value) = &self.using {
             write!(f, " USING {value} ")?;
         }
@@ -3246,6 +3271,10 @@ impl fmt::Display for CreateIndex {
         }
         if !self.with.is_empty() {
             write!(f, " WITH ({})", display_comma_separated(&self.with))?;
+        }
+        // actgate patch: pg_index_tablespace
+        if let Some(tablespace) = &self.tablespace {
+            write!(f, " TABLESPACE {tablespace}")?;
         }
         if let Some(predicate) = &self.predicate {
             write!(f, " WHERE {predicate}")?;
@@ -3388,6 +3417,10 @@ pub struct CreateTable {
     /// <https://www.postgresql.org/docs/current/sql-createtable.html>
     #[cfg_attr(feature = "visitor", visit(with = "visit_relation"))]
     pub partition_of: Option<ObjectName>,
+    /// PostgreSQL `OF type_name`: a typed table, whose columns are the
+    /// composite type's (a type, not a relation).
+    /// actgate patch: pg_typed_table
+    pub of_type: Option<ObjectName>,
     /// PostgreSQL partition bound specification for PARTITION OF.
     /// <https://www.postgresql.org/docs/current/sql-createtable.html>
     pub for_values: Option<ForValues>,
@@ -3525,6 +3558,10 @@ impl fmt::Display for CreateTable {
         if let Some(partition_of) = &self.partition_of {
             write!(f, " PARTITION OF {partition_of}")?;
         }
+        // actgate patch: pg_typed_table
+        if let Some(of_type) = &self.of_type {
+            write!(f, " OF {of_type}")?;
+        }
         if let Some(on_cluster) = &self.on_cluster {
             write!(f, " ON CLUSTER {on_cluster}")?;
         }
@@ -3543,6 +3580,7 @@ impl fmt::Display for CreateTable {
             && self.like.is_none()
             && self.clone.is_none()
             && self.partition_of.is_none()
+            && self.of_type.is_none()
         {
             // PostgreSQL allows `CREATE TABLE t ();`, but requires empty parens
             f.write_str(" ()")?;
@@ -5308,6 +5346,9 @@ pub struct AlterTable {
     pub if_exists: bool,
     /// Whether the `ONLY` keyword was used (restrict scope to the named table).
     pub only: bool,
+    /// PostgreSQL's `name *`: the table and its descendants (the default
+    /// spelled out). actgate patch: pg_alter_table_star
+    pub star: bool,
     /// List of `ALTER TABLE` operations to apply.
     pub operations: Vec<AlterTableOperation>,
     /// Optional Hive `SET LOCATION` clause for the alter operation.
@@ -5338,7 +5379,8 @@ impl fmt::Display for AlterTable {
         if self.only {
             write!(f, "ONLY ")?;
         }
-        write!(f, "{} ", self.name)?;
+        // actgate patch: pg_alter_table_star
+        write!(f, "{}{} ", self.name, if self.star { "*" } else { "" })?;
         if let Some(cluster) = &self.on_cluster {
             write!(f, "ON CLUSTER {cluster} ")?;
         }

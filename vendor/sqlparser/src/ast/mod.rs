@@ -4197,6 +4197,9 @@ pub enum Statement {
     Drop {
         /// The type of the object to drop: TABLE, VIEW, etc.
         object_type: ObjectType,
+        /// PostgreSQL's `DROP INDEX CONCURRENTLY`.
+        /// actgate patch: pg_drop_index_concurrently
+        concurrently: bool,
         /// An optional `IF EXISTS` clause. (Non-standard.)
         if_exists: bool,
         /// One or more objects to drop. (ANSI SQL requires exactly one.)
@@ -5997,6 +6000,7 @@ impl fmt::Display for Statement {
             }
             Statement::Drop {
                 object_type,
+                concurrently,
                 if_exists,
                 names,
                 cascade,
@@ -6007,9 +6011,11 @@ impl fmt::Display for Statement {
             } => {
                 write!(
                     f,
-                    "DROP {}{}{} {}{}{}{}",
+                    "DROP {}{}{}{} {}{}{}{}",
                     if *temporary { "TEMPORARY " } else { "" },
                     object_type,
+                    // actgate patch: pg_drop_index_concurrently
+                    if *concurrently { " CONCURRENTLY" } else { "" },
                     if *if_exists { " IF EXISTS" } else { "" },
                     display_comma_separated(names),
                     if *cascade { " CASCADE" } else { "" },

@@ -645,6 +645,7 @@ impl Spanned for CreateTable {
             clustered_by: _, // todo, Hive specific
             inherits: _,     // todo, PostgreSQL specific
             partition_of,
+            of_type: _, // actgate patch: pg_typed_table
             for_values,
             copy_grants: _,                     // bool
             enable_schema_evolution: _,         // bool
@@ -758,6 +759,7 @@ impl Spanned for CreateIndex {
     fn span(&self) -> Span {
         let CreateIndex {
             name,
+            only: _, // bool; actgate patch: pg_index_on_only
             table_name,
             using: _,
             columns,
@@ -768,6 +770,7 @@ impl Spanned for CreateIndex {
             include,
             nulls_distinct: _, // bool
             with,
+            tablespace: _, // actgate patch: pg_index_tablespace
             predicate,
             index_options: _,
             alter_options,
@@ -1514,6 +1517,8 @@ impl Spanned for AlterIndexOperation {
             AlterIndexOperation::SetOptions { .. }
             | AlterIndexOperation::ResetOptions { .. }
             | AlterIndexOperation::SetStatistics { .. } => Span::empty(),
+            // actgate patch: pg_alter_index_tablespace
+            AlterIndexOperation::SetTablespace { tablespace } => tablespace.span,
         }
     }
 }

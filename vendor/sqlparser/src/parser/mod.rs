@@ -8679,6 +8679,10 @@ impl<'a> Parser<'a> {
                 self.peek_token_ref(),
             );
         };
+        // actgate patch: pg_drop_index_concurrently
+        let concurrently = object_type == ObjectType::Index
+            && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::CONCURRENTLY);
         // Many dialects support the non-standard `IF EXISTS` clause and allow
         // specifying multiple objects to delete in a single statement
         let if_exists = self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
@@ -8712,6 +8716,7 @@ impl<'a> Parser<'a> {
         }
         Ok(Statement::Drop {
             object_type,
+            concurrently,
             if_exists,
             names,
             cascade,
@@ -9344,6 +9349,9 @@ impl<'a> Parser<'a> {
             None
         };
 
+        // actgate patch: pg_index_on_only
+        let only = dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::ONLY);
         let table_name = self.parse_object_name(false)?;
 
         // MySQL allows having two `USING` clauses.
@@ -9380,6 +9388,15 @@ impl<'a> Parser<'a> {
             Vec::new()
         };
 
+        // actgate patch: pg_index_tablespace
+        let tablespace = if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::TABLESPACE)
+        {
+            Some(self.parse_identifier()?)
+        } else {
+            None
+        };
+
         let predicate = if self.parse_keyword(Keyword::WHERE) {
             Some(self.parse_expr()?)
         } else {
@@ -9404,6 +9421,7 @@ impl<'a> Parser<'a> {
 
         Ok(CreateIndex {
             name: index_name,
+            only,
             table_name,
             using,
             columns,
@@ -9414,6 +9432,7 @@ impl<'a> Parser<'a> {
             include,
             nulls_distinct,
             with,
+            tablespace,
             predicate,
             index_options,
             alter_options,
@@ -9815,6 +9834,15 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
+        // actgate patch: pg_typed_table
+        let of_type = if partition_of.is_none()
+            && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::OF)
+        {
+            Some(self.parse_object_name(false)?)
+        } else {
+            None
+        };
 
         // Clickhouse has `ON CLUSTER 'cluster'` syntax for DDLs
         let on_cluster = self.parse_optional_on_cluster()?;
@@ -9828,7 +9856,8 @@ impl<'a> Parser<'a> {
         };
 
         // parse optional column list (schema)
-        let (columns, constraints) = if partition_of.is_some() {
+        // actgate patch: pg_typed_table (a typed table's columns are options only)
+        let (columns, constraints) = if partition_of.is_some() || of_type.is_some() {
             self.parse_partition_of_columns()?
         // actgate patch: pg_ctas_columns
         // `CREATE TABLE t (a, b) AS …`: names only, the types come from the query.
@@ -9997,6 +10026,7 @@ impl<'a> Parser<'a> {
             .cluster_by(create_table_config.cluster_by)
             .inherits(create_table_config.inherits)
             .partition_of(partition_of)
+            .of_type(of_type)
             .for_values(for_values)
             .table_options(create_table_config.table_options)
             .primary_key(primary_key)
@@ -12511,6 +12541,13 @@ impl<'a> Parser<'a> {
                     AlterIndexOperation::AttachPartition {
                         partition: self.parse_object_name(false)?,
                     }
+                // actgate patch: pg_alter_index_tablespace
+                } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.parse_keywords(&[Keyword::SET, Keyword::TABLESPACE])
+                {
+                    AlterIndexOperation::SetTablespace {
+                        tablespace: self.parse_identifier()?,
+                    }
                 } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
                     && self.peek_keyword(Keyword::SET)
                     && self.peek_nth_token_ref(1).token == Token::LParen
@@ -12819,6 +12856,10 @@ impl<'a> Parser<'a> {
         let if_exists = self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
         let only = self.parse_keyword(Keyword::ONLY); // [ ONLY ]
         let table_name = self.parse_object_name(false)?;
+        // actgate patch: pg_alter_table_star (`t*`: the table and its children)
+        let star = !only
+            && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.consume_token(&Token::Mul);
         let on_cluster_loc = self.peek_token_ref().span.start;
         let on_cluster = self.parse_optional_on_cluster()?;
         let foreign = table_type == Some(AlterTableType::Foreign);
@@ -12860,6 +12901,7 @@ impl<'a> Parser<'a> {
             name: table_name,
             if_exists,
             only,
+            star,
             operations,
             location,
             on_cluster,
@@ -21827,22 +21869,23 @@ impl<'a> Parser<'a> {
     /// Parse an [OrderByExpr] expression.
     pub fn parse_order_by_expr(&mut self) -> Result<OrderByExpr, ParserError> {
         self.parse_order_by_expr_inner(false)
-            .map(|(order_by, _)| order_by)
+            .map(|(order_by, _, _)| order_by)
     }
 
     /// Parse an [IndexColumn].
     pub fn parse_create_index_expr(&mut self) -> Result<IndexColumn, ParserError> {
         self.parse_order_by_expr_inner(true)
-            .map(|(column, operator_class)| IndexColumn {
+            .map(|(column, operator_class, operator_class_params)| IndexColumn {
                 column,
                 operator_class,
+                operator_class_params,
             })
     }
 
     fn parse_order_by_expr_inner(
         &mut self,
         with_operator_class: bool,
-    ) -> Result<(OrderByExpr, Option<ObjectName>), ParserError> {
+    ) -> Result<(OrderByExpr, Option<ObjectName>, Vec<Expr>), ParserError> {
         let expr = self.parse_expr()?;
 
         let operator_class: Option<ObjectName> = if with_operator_class {
@@ -21858,6 +21901,18 @@ impl<'a> Parser<'a> {
             }
         } else {
             None
+        };
+
+        // actgate patch: pg_opclass_params
+        let operator_class_params = if operator_class.is_some()
+            && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.consume_token(&Token::LParen)
+        {
+            let params = self.parse_comma_separated(Parser::parse_expr)?;
+            self.expect_token(&Token::RParen)?;
+            params
+        } else {
+            Vec::new()
         };
 
         let options = if !with_operator_class
@@ -21888,6 +21943,7 @@ impl<'a> Parser<'a> {
                 with_fill,
             },
             operator_class,
+            operator_class_params,
         ))
     }
 
@@ -24434,6 +24490,7 @@ mod tests {
                     with_fill: None,
                 },
                 operator_class: None,
+                operator_class_params: vec![],
             }
         }
 

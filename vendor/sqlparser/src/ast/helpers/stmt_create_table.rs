@@ -131,6 +131,9 @@ pub struct CreateTableBuilder {
     pub inherits: Option<Vec<ObjectName>>,
     /// Optional partitioned table (`PARTITION OF`)
     pub partition_of: Option<ObjectName>,
+    /// Optional composite type of a typed table (`OF type`).
+    /// actgate patch: pg_typed_table
+    pub of_type: Option<ObjectName>,
     /// Range of values associated with the partition (`FOR VALUES`)
     pub for_values: Option<ForValues>,
     /// Whether to copy grants from the source.
@@ -231,6 +234,7 @@ impl CreateTableBuilder {
             clustered_by: None,
             inherits: None,
             partition_of: None,
+            of_type: None,
             for_values: None,
             copy_grants: false,
             enable_schema_evolution: None,
@@ -423,6 +427,13 @@ impl CreateTableBuilder {
     /// Sets the table which is partitioned to create the current table.
     pub fn partition_of(mut self, partition_of: Option<ObjectName>) -> Self {
         self.partition_of = partition_of;
+        self
+    }
+
+    /// Sets the composite type of a typed table (`OF type`).
+    /// actgate patch: pg_typed_table
+    pub fn of_type(mut self, of_type: Option<ObjectName>) -> Self {
+        self.of_type = of_type;
         self
     }
 
@@ -625,6 +636,7 @@ impl CreateTableBuilder {
             clustered_by: self.clustered_by,
             inherits: self.inherits,
             partition_of: self.partition_of,
+            of_type: self.of_type,
             for_values: self.for_values,
             copy_grants: self.copy_grants,
             enable_schema_evolution: self.enable_schema_evolution,
@@ -710,6 +722,7 @@ impl From<CreateTable> for CreateTableBuilder {
             clustered_by: table.clustered_by,
             inherits: table.inherits,
             partition_of: table.partition_of,
+            of_type: table.of_type,
             for_values: table.for_values,
             copy_grants: table.copy_grants,
             enable_schema_evolution: table.enable_schema_evolution,
