@@ -8,8 +8,15 @@ set -euo pipefail
 
 have_libclang() {
   [ -n "${LIBCLANG_PATH:-}" ] && return 0
-  compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null 2>&1 && return 0
-  compgen -G "/usr/lib/*/libclang*.so*" >/dev/null 2>&1
+  # libclang.so or libclang-<version>.so, not libclang-cpp (which bindgen
+  # cannot load and which some packages install without libclang).
+  local dir f
+  for dir in /usr/lib/llvm-*/lib /usr/lib/*; do
+    for f in "$dir"/libclang.so* "$dir"/libclang-[0-9]*.so*; do
+      [ -e "$f" ] && return 0
+    done
+  done
+  return 1
 }
 
 have_cc() {

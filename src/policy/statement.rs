@@ -20,6 +20,7 @@ impl Policy {
             copy_endpoint(copy)?;
         }
         code_block(st)?;
+        two_phase(st)?;
         self.denied_relations(st)?;
         self.denied_functions(st)?;
         self.denied_classes(st, class_name)?;
@@ -558,6 +559,20 @@ fn code_block(st: &StatementInfo) -> Result<(), Denial> {
             "actgate denied an anonymous code block (DO): the code it runs cannot be checked",
         )
         .hint("run the statements the block would run one by one"));
+    }
+    Ok(())
+}
+
+/// Two-phase commit: a prepared transaction outlives the session and
+/// keeps its locks; COMMIT/ROLLBACK PREPARED finish any session's.
+fn two_phase(st: &StatementInfo) -> Result<(), Denial> {
+    if st.two_phase {
+        return Err(Denial::new(
+            "two_phase_commit_denied",
+            "builtin.two_phase_commit",
+            "actgate denied two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED): a prepared transaction outlives the session and holds its locks",
+        )
+        .hint("use COMMIT or ROLLBACK"));
     }
     Ok(())
 }

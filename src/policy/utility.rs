@@ -68,6 +68,9 @@ pub enum Utility {
     /// expression (conversions, aggregates, text search objects, domains);
     /// `ownership` when it hands the object to another role (`OWNER TO`).
     SchemaObject { ownership: bool },
+    /// `PREPARE TRANSACTION`, `COMMIT PREPARED`, `ROLLBACK PREPARED`:
+    /// two-phase commit, refused by a built-in rule ([`two_phase`]).
+    TwoPhase,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +204,11 @@ impl Utility {
                 info.classes.push(Class::Call);
                 info.code_block = true;
             }
+            Utility::TwoPhase => {
+                info.classes.push(Class::Transaction);
+                info.transaction = Some(TransactionControl::Other);
+                info.two_phase = true;
+            }
         }
         info
     }
@@ -272,7 +280,7 @@ fn utility(parser: &mut Parser<'_>) -> Option<Result<Utility, String>> {
     };
     let ours = [
         "BEGIN", "START", "FETCH", "MOVE", "SET", "DO", "CREATE", "ALTER", "DROP", "REASSIGN",
-        "GRANT", "REVOKE",
+        "GRANT", "REVOKE", "PREPARE", "COMMIT", "ROLLBACK",
     ];
     if first.quote_style.is_some() || !ours.iter().any(|k| first.value.eq_ignore_ascii_case(k)) {
         return None;
@@ -305,6 +313,7 @@ pub fn claim(tokens: &[Token]) -> Option<Result<Utility, String>> {
         "DO" => do_block(rest),
         "CREATE" | "ALTER" | "DROP" | "REASSIGN" => return objects::claim(&first, rest),
         "GRANT" | "REVOKE" => return objects::grant(rest),
+        "PREPARE" | "COMMIT" | "ROLLBACK" => return two_phase::claim(&first, rest),
         _ => return None,
     };
     Some(r)
@@ -559,6 +568,7 @@ fn count(t: &[Token]) -> Result<i32, String> {
 }
 
 mod objects;
+mod two_phase;
 
 #[cfg(test)]
 #[path = "utility_tests.rs"]

@@ -5,6 +5,7 @@
 mod ddl;
 mod exprs;
 mod jsonxml;
+mod objects;
 mod queries;
 mod tables;
 

@@ -54,6 +54,7 @@ mod functions;
 mod grammar_ddl;
 mod grammar_exprs;
 mod grammar_jsonxml;
+mod grammar_objects;
 mod grammar_queries;
 mod grammar_tables;
 mod names;

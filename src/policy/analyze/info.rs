@@ -304,6 +304,10 @@ pub struct StatementInfo {
     /// An anonymous code block (`DO`): arbitrary procedural code, never
     /// for an agent.
     pub code_block: bool,
+    /// Two-phase commit (`PREPARE TRANSACTION`, `COMMIT`/`ROLLBACK
+    /// PREPARED`): a transaction that outlives the session and holds its
+    /// locks, never for an agent.
+    pub two_phase: bool,
     /// Every use of a relation, in order, with its WHERE pins.
     pub occurrences: Vec<Occurrence>,
     /// The statement sends rows back (SELECT, RETURNING, FETCH, COPY TO,

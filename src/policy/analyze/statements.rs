@@ -513,7 +513,8 @@ impl Walker<'_> {
             | Statement::CreateCollation(_)
             | Statement::CreateTextSearch(_)
             | Statement::AlterTextSearch(_)
-            | Statement::AlterCollation(_) => {
+            | Statement::AlterCollation(_)
+            | Statement::AlterDomain(_) => {
                 self.info.class(Class::Ddl);
                 self.ddl_functions(st)
             }

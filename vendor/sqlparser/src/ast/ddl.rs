@@ -4021,6 +4021,9 @@ pub struct CreateDomain {
     pub collation: Option<Ident>,
     /// The default value of the domain.
     pub default: Option<Expr>,
+    /// `NOT NULL` (`Some(true)`) or `NULL` (`Some(false)`), PostgreSQL.
+    // actgate patch: pg_create_domain
+    pub not_null: Option<bool>,
     /// The constraints of the domain.
     pub constraints: Vec<TableConstraint>,
 }
@@ -4038,6 +4041,12 @@ impl fmt::Display for CreateDomain {
         }
         if let Some(default) = &self.default {
             write!(f, " DEFAULT {default}")?;
+        }
+        // actgate patch: pg_create_domain
+        match self.not_null {
+            Some(true) => write!(f, " NOT NULL")?,
+            Some(false) => write!(f, " NULL")?,
+            None => {}
         }
         if !self.constraints.is_empty() {
             write!(f, " {}", display_separated(&self.constraints, " "))?;
@@ -5092,6 +5101,54 @@ impl fmt::Display for CreateCollation {
 impl Spanned for CreateCollation {
     fn span(&self) -> Span {
         Span::empty()
+    }
+}
+
+/// `ALTER DOMAIN` in the forms with an expression (PostgreSQL).
+// actgate patch: pg_alter_domain
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub struct AlterDomain {
+    /// Name of the domain being altered.
+    pub name: ObjectName,
+    /// The operation to perform on the domain.
+    pub operation: AlterDomainOperation,
+}
+
+/// Operations of `ALTER DOMAIN` that carry an expression.
+// actgate patch: pg_alter_domain
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub enum AlterDomainOperation {
+    /// `ADD constraint [NOT VALID]`
+    AddConstraint {
+        /// The constraint added.
+        constraint: TableConstraint,
+        /// `NOT VALID`: existing values are not checked.
+        not_valid: bool,
+    },
+    /// `SET DEFAULT expr`
+    SetDefault(Expr),
+}
+
+impl fmt::Display for AlterDomain {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "ALTER DOMAIN {} ", self.name)?;
+        match &self.operation {
+            AlterDomainOperation::AddConstraint {
+                constraint,
+                not_valid,
+            } => {
+                write!(f, "ADD {constraint}")?;
+                if *not_valid {
+                    write!(f, " NOT VALID")?;
+                }
+                Ok(())
+            }
+            AlterDomainOperation::SetDefault(expr) => write!(f, "SET DEFAULT {expr}"),
+        }
     }
 }
 

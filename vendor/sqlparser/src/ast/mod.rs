@@ -65,6 +65,7 @@ pub use self::dcl::{
 };
 pub use self::ddl::{
     AggregateModifyKind, Alignment, AlterCollation, AlterCollationOperation, AlterColumnOperation,
+    AlterDomain, AlterDomainOperation,
     AlterConnectorOwner, AlterFunction, AlterFunctionAction, AlterFunctionKind,
     AlterFunctionOperation, AlterGenericOption, AlterIndexOperation, AlterOperator,
     AlterOperatorClass, AlterOperatorClassOperation, AlterOperatorFamily,
@@ -4083,6 +4084,11 @@ pub enum Statement {
     /// See [PostgreSQL](https://www.postgresql.org/docs/current/sql-altercollation.html)
     AlterCollation(AlterCollation),
     /// ```sql
+    /// ALTER DOMAIN name {ADD constraint | SET DEFAULT expr}
+    /// ```
+    // actgate patch: pg_alter_domain
+    AlterDomain(AlterDomain),
+    /// ```sql
     /// ALTER OPERATOR
     /// ```
     /// See [PostgreSQL](https://www.postgresql.org/docs/current/sql-alteroperator.html)
@@ -5940,6 +5946,8 @@ impl fmt::Display for Statement {
                 write!(f, "ALTER TYPE {name} {operation}")
             }
             Statement::AlterCollation(alter_collation) => write!(f, "{alter_collation}"),
+            // actgate patch: pg_alter_domain
+            Statement::AlterDomain(alter_domain) => write!(f, "{alter_domain}"),
             Statement::AlterOperator(alter_operator) => write!(f, "{alter_operator}"),
             Statement::AlterOperatorFamily(alter_operator_family) => {
                 write!(f, "{alter_operator_family}")
@@ -13161,6 +13169,13 @@ impl From<AlterFunction> for Statement {
 impl From<AlterType> for Statement {
     fn from(a: AlterType) -> Self {
         Self::AlterType(a)
+    }
+}
+
+// actgate patch: pg_alter_domain
+impl From<AlterDomain> for Statement {
+    fn from(a: AlterDomain) -> Self {
+        Self::AlterDomain(a)
     }
 }
 

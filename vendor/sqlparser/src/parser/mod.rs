@@ -7860,6 +7860,10 @@ impl<'a> Parser<'a> {
     /// Parses a [Statement::CreateDomain] statement.
     fn parse_create_domain(&mut self) -> Result<CreateDomain, ParserError> {
         let name = self.parse_object_name(false)?;
+        // actgate patch: pg_create_domain
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            return self.parse_pg_create_domain(name);
+        }
         self.expect_keyword_is(Keyword::AS)?;
         let data_type = self.parse_data_type()?;
         let collation = if self.parse_keyword(Keyword::COLLATE) {
@@ -7882,6 +7886,42 @@ impl<'a> Parser<'a> {
             data_type,
             collation,
             default,
+            not_null: None,
+            constraints,
+        })
+    }
+
+    /// PostgreSQL's `CREATE DOMAIN name [AS] type ColQualList`: `AS` is
+    /// optional and `COLLATE`, `DEFAULT`, `[NOT] NULL` and the constraints
+    /// come in any order (each of the first three at most once).
+    // actgate patch: pg_create_domain
+    fn parse_pg_create_domain(&mut self, name: ObjectName) -> Result<CreateDomain, ParserError> {
+        let _ = self.parse_keyword(Keyword::AS);
+        let data_type = self.parse_data_type()?;
+        let (mut collation, mut default, mut not_null) = (None, None, None);
+        let mut constraints = Vec::new();
+        loop {
+            if collation.is_none() && self.parse_keyword(Keyword::COLLATE) {
+                collation = Some(self.parse_identifier()?);
+            } else if default.is_none() && self.parse_keyword(Keyword::DEFAULT) {
+                // As a column's DEFAULT: a following NOT NULL is a constraint.
+                default = Some(self.with_state(ParserState::ColumnDefinition, |p| p.parse_expr())?);
+            } else if not_null.is_none() && self.parse_keywords(&[Keyword::NOT, Keyword::NULL]) {
+                not_null = Some(true);
+            } else if not_null.is_none() && self.parse_keyword(Keyword::NULL) {
+                not_null = Some(false);
+            } else if let Some(constraint) = self.parse_optional_table_constraint()? {
+                constraints.push(constraint);
+            } else {
+                break;
+            }
+        }
+        Ok(CreateDomain {
+            name,
+            data_type,
+            collation,
+            default,
+            not_null,
             constraints,
         })
     }
@@ -12515,6 +12555,10 @@ impl<'a> Parser<'a> {
                 self.parse_alter_view(true)
             }
             Keyword::TYPE => self.parse_alter_type(),
+            // actgate patch: pg_alter_domain
+            Keyword::DOMAIN if dialect_of!(self is PostgreSqlDialect | GenericDialect) => {
+                self.parse_alter_domain().map(Into::into)
+            }
             Keyword::COLLATION => self.parse_alter_collation().map(Into::into),
             Keyword::TABLE => self.parse_alter_table(None),
             Keyword::ICEBERG => {
@@ -13037,6 +13081,28 @@ impl<'a> Parser<'a> {
                 self.peek_token_ref(),
             )
         }
+    }
+
+    /// Parse `ALTER DOMAIN name {ADD constraint [NOT VALID] | SET DEFAULT
+    /// expr}` (PostgreSQL), after `ALTER DOMAIN`.
+    // actgate patch: pg_alter_domain
+    pub fn parse_alter_domain(&mut self) -> Result<AlterDomain, ParserError> {
+        let name = self.parse_object_name(false)?;
+        let operation = if self.parse_keyword(Keyword::ADD) {
+            let Some(constraint) = self.parse_optional_table_constraint()? else {
+                return self.expected_ref("a constraint after ADD", self.peek_token_ref());
+            };
+            let not_valid = self.parse_keywords(&[Keyword::NOT, Keyword::VALID]);
+            AlterDomainOperation::AddConstraint {
+                constraint,
+                not_valid,
+            }
+        } else if self.parse_keywords(&[Keyword::SET, Keyword::DEFAULT]) {
+            AlterDomainOperation::SetDefault(self.parse_expr()?)
+        } else {
+            return self.expected_ref("ADD or SET DEFAULT", self.peek_token_ref());
+        };
+        Ok(AlterDomain { name, operation })
     }
 
     /// Parse a [Statement::AlterCollation].
