@@ -4,10 +4,13 @@
 //! recurses in the visitor and in `Drop` and must not overflow a runtime
 //! worker's stack and abort the process.
 
+use super::clock_cache::ClockCache;
+use crate::policy::analyze::shape::{self, Lifted, Template};
 use crate::policy::analyze::{Analysis, AnalysisError, AnalysisLimits, analyze};
 use crate::policy::catalog::Catalog;
 use crate::policy::names::Resolver;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Statements up to this size are analysed on the calling thread: their
@@ -16,7 +19,12 @@ const INLINE_SQL_BYTES: usize = 2 * 1024;
 /// Stack for analysing long statements. Reserved, not committed: only the
 /// pages a deep tree touches are used.
 const BIG_STACK_BYTES: usize = 1024 * 1024 * 1024;
+/// Entries per database in each cache, and the bytes of their keys.
 const CACHE_ENTRIES: usize = 4096;
+const CACHE_KEY_BYTES: usize = 8 * 1024 * 1024;
+/// Longer statements are rarely repeated; they are not cached (nor
+/// shaped), so they cannot evict hot short ones.
+const CACHED_SQL_BYTES: usize = INLINE_SQL_BYTES * 8;
 
 pub type AnalysisResult = Arc<Result<Analysis, AnalysisError>>;
 
@@ -31,50 +39,99 @@ pub struct AnalysisContext {
     pub generation: u64,
 }
 
-/// Analyses by database, then by statement text. Lookups borrow the text:
-/// a cache hit allocates nothing.
+/// What is known about a statement shape (see [`shape`]).
+#[derive(Clone)]
+enum ShapeEntry {
+    /// Statements of this shape are analysed by filling the template.
+    Template(Arc<Template>),
+    /// Statements of this shape are analysed from their text.
+    Exact,
+}
+
+/// One database's caches.
+struct Caches {
+    /// By exact text: any statement, a hit allocates nothing.
+    exact: ClockCache<AnalysisResult>,
+    /// By shape: statements whose literals differ from one seen before.
+    shapes: ClockCache<ShapeEntry>,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Caches {
+            exact: ClockCache::new(CACHE_ENTRIES, CACHE_KEY_BYTES),
+            shapes: ClockCache::new(CACHE_ENTRIES, CACHE_KEY_BYTES),
+        }
+    }
+}
+
+/// How a statement's analysis was found, for tests and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    Exact,
+    Shape,
+    Analysed,
+}
+
+/// Analyses by database, then by statement text or shape.
 #[derive(Default)]
 pub struct Analyzer {
-    cache: Mutex<HashMap<String, HashMap<Arc<str>, AnalysisResult>>>,
+    cache: Mutex<HashMap<String, Caches>>,
     /// Analyses of older generations (older catalogs) are not cached.
-    generation: std::sync::atomic::AtomicU64,
+    generation: AtomicU64,
 }
 
 impl Analyzer {
-    fn cached(&self, database: &str, sql: &str) -> Option<AnalysisResult> {
-        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.get(database)?.get(sql).cloned()
+    fn with_caches<T>(&self, database: &str, f: impl FnOnce(&mut Caches) -> T) -> Option<T> {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get_mut(database).map(f)
     }
 
     /// Forgets every cached analysis: the catalogs changed.
     pub fn reset(&self, generation: u64) {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        self.generation
-            .store(generation, std::sync::atomic::Ordering::Release);
+        self.generation.store(generation, Ordering::Release);
         cache.clear();
     }
 
-    fn store(&self, generation: u64, database: &str, sql: Arc<str>, result: AnalysisResult) {
+    /// Stores into `database`'s caches, unless the generation moved on.
+    fn store(&self, generation: u64, database: &str, f: impl FnOnce(&mut Caches)) {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let current = self.generation.load(std::sync::atomic::Ordering::Acquire);
+        let current = self.generation.load(Ordering::Acquire);
         if current != 0 && generation != current {
             return;
         }
-        let entries = match cache.get_mut(database) {
-            Some(e) => e,
+        let caches = match cache.get_mut(database) {
+            Some(c) => c,
             None => cache.entry(database.to_owned()).or_default(),
         };
-        if entries.len() >= CACHE_ENTRIES {
-            // Crude but bounded; hot statements come straight back.
-            entries.clear();
-        }
-        entries.insert(sql, result);
+        f(caches);
     }
 
-    /// Analyses `sql`, from the cache when possible.
+    /// Analyses `sql`, from the caches when possible.
     pub async fn analyze(&self, ctx: &AnalysisContext, sql: &str) -> AnalysisResult {
-        if let Some(hit) = self.cached(&ctx.database, sql) {
-            return hit;
+        self.analyze_found(ctx, sql).await.0
+    }
+
+    /// [`Analyzer::analyze`], and how the analysis was found.
+    pub async fn analyze_found(&self, ctx: &AnalysisContext, sql: &str) -> (AnalysisResult, Found) {
+        if let Some(Some(hit)) = self.with_caches(&ctx.database, |c| c.exact.get(sql)) {
+            return (hit, Found::Exact);
+        }
+        let cacheable = sql.len() <= CACHED_SQL_BYTES && sql.len() <= ctx.limits.max_sql_bytes;
+        let lifted = if cacheable {
+            shape::lift(sql).filter(|l| !l.is_empty())
+        } else {
+            None
+        };
+        let known = lifted.as_ref().and_then(|l| {
+            self.with_caches(&ctx.database, |c| c.shapes.get(l.key.as_str()))
+                .flatten()
+        });
+        if let (Some(l), Some(ShapeEntry::Template(t))) = (&lifted, &known)
+            && let Some(analysis) = t.fill(l)
+        {
+            return (Arc::new(Ok(analysis)), Found::Shape);
         }
         let sql: Arc<str> = Arc::from(sql);
         let result = if sql.len() <= INLINE_SQL_BYTES {
@@ -82,12 +139,45 @@ impl Analyzer {
         } else {
             run_on_big_stack(ctx.clone(), sql.clone()).await
         };
-        // Long statements are rarely repeated verbatim; don't let them
-        // evict hot short ones.
-        if sql.len() <= INLINE_SQL_BYTES * 8 {
-            self.store(ctx.generation, &ctx.database, sql, result.clone());
+        let shape = match (&lifted, known) {
+            (Some(l), None) => Some(self.learn_shape(ctx, &sql, l, &result).await),
+            _ => None,
+        };
+        if cacheable {
+            let key = lifted.map(|l| Arc::<str>::from(l.key));
+            self.store(ctx.generation, &ctx.database, |c| {
+                c.exact.insert(sql, result.clone());
+                if let (Some(key), Some(entry)) = (key, shape) {
+                    c.shapes.insert(key, entry);
+                }
+            });
         }
-        result
+        (result, Found::Analysed)
+    }
+
+    /// What the shape of `sql`, analysed as `result`, is: a template
+    /// when one can be derived (one more analysis, of the canary text).
+    async fn learn_shape(
+        &self,
+        ctx: &AnalysisContext,
+        sql: &str,
+        lifted: &Lifted,
+        result: &AnalysisResult,
+    ) -> ShapeEntry {
+        let Ok(analysis) = result.as_ref() else {
+            return ShapeEntry::Exact;
+        };
+        let canary: Arc<str> = Arc::from(lifted.canary_text(sql));
+        let canaries = if canary.len() <= INLINE_SQL_BYTES {
+            Arc::new(run(ctx, &canary))
+        } else {
+            run_on_big_stack(ctx.clone(), canary).await
+        };
+        match canaries.as_ref() {
+            Ok(canaries) => Template::derive(lifted, analysis, canaries)
+                .map_or(ShapeEntry::Exact, |t| ShapeEntry::Template(Arc::new(t))),
+            Err(_) => ShapeEntry::Exact,
+        }
     }
 }
 
@@ -168,5 +258,40 @@ mod tests {
         let a = analyzer.analyze(&ctx(1 << 20), "SELECT 1").await;
         let b = analyzer.analyze(&ctx(1 << 20), "SELECT 1").await;
         assert!(Arc::ptr_eq(&a, &b));
+    }
+
+    #[tokio::test]
+    async fn a_statement_whose_literals_differ_is_a_shape_hit() {
+        let analyzer = Analyzer::default();
+        let ctx = ctx(1 << 20);
+        let sql = |n: u32| format!("SELECT name FROM customers WHERE id = {n} AND name = 'x{n}'");
+        let (first, found) = analyzer.analyze_found(&ctx, &sql(1)).await;
+        assert_eq!(found, Found::Analysed);
+        assert!(first.is_ok());
+        for n in 2..50 {
+            let (hit, found) = analyzer.analyze_found(&ctx, &sql(n)).await;
+            assert_eq!(found, Found::Shape, "{}", sql(n));
+            assert_eq!(*hit, run(&ctx, &sql(n)), "{}", sql(n));
+        }
+        let (_, found) = analyzer.analyze_found(&ctx, &sql(1)).await;
+        assert_eq!(found, Found::Exact);
+    }
+
+    #[tokio::test]
+    async fn shapes_that_judge_their_literals_are_analysed_from_text() {
+        let analyzer = Analyzer::default();
+        let ctx = ctx(1 << 20);
+        for sql in [
+            "SELECT set_config('search_path', 'a', false)",
+            "SELECT set_config('search_path', 'b', false)",
+            "SELECT id FROM customers WHERE 1 = 2",
+            "SELECT id FROM customers WHERE 1 = 1",
+            "SET statement_timeout = 10",
+            "SET statement_timeout = 20",
+        ] {
+            let (result, found) = analyzer.analyze_found(&ctx, sql).await;
+            assert_eq!(found, Found::Analysed, "{sql}");
+            assert_eq!(*result, run(&ctx, sql), "{sql}");
+        }
     }
 }

@@ -8,6 +8,7 @@ mod admission;
 pub mod analysis;
 mod cancel;
 mod capability;
+mod clock_cache;
 pub mod control_plane;
 mod error;
 pub mod generation;

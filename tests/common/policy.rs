@@ -2,7 +2,7 @@
 //! the test agents, and a catalog of the demo shop schema built by hand,
 //! so no database is needed.
 
-use actgate::policy::analyze::{AnalysisLimits, analyze};
+use actgate::policy::analyze::{Analysis, AnalysisError, AnalysisLimits, analyze, shape};
 use actgate::policy::catalog::Catalog;
 use actgate::policy::names::{QualifiedName, Resolver};
 use actgate::policy::{SessionState, Situation, Verdict};
@@ -247,7 +247,38 @@ pub fn verdict_with(
         database: Some("shop"),
     };
     let analysis = analyze(sql, &resolver, AnalysisLimits::default());
+    shape_agrees(sql, &analysis, &|text| {
+        analyze(text, &resolver, AnalysisLimits::default())
+    });
     policy.decide(&analysis, Some(&f.catalog), session, capability)
+}
+
+/// Proves on every case that the proxy's shape cache cannot change a
+/// decision: a template learnt from a statement of the same shape with
+/// other literals fills to exactly the analysis of `sql`, and there is no
+/// template when `sql` cannot be analysed.
+pub fn shape_agrees(
+    sql: &str,
+    analysis: &Result<Analysis, AnalysisError>,
+    analyze: &dyn Fn(&str) -> Result<Analysis, AnalysisError>,
+) {
+    let Some(lifted) = shape::lift(sql).filter(|l| !l.is_empty()) else {
+        return;
+    };
+    let variant = lifted.variant_text(sql);
+    let other = shape::lift(&variant).expect("a variant has the same shape");
+    assert_eq!(other.key, lifted.key, "variant of {sql}");
+    let (Ok(seen), Ok(canaries)) = (analyze(&variant), analyze(&other.canary_text(&variant)))
+    else {
+        return;
+    };
+    if let Some(template) = shape::Template::derive(&other, &seen, &canaries) {
+        assert_eq!(
+            template.fill(&lifted).as_ref(),
+            analysis.as_ref().ok(),
+            "the shape cache would analyse {sql:?} differently (learnt from {variant:?})"
+        );
+    }
 }
 
 /// `"allow"` or the denial's reason code.

@@ -27,6 +27,7 @@ mod pins;
 mod query;
 mod scope;
 mod settings;
+pub mod shape;
 mod statements;
 mod syntax_calls;
 
