@@ -508,8 +508,10 @@ for path in $PATHS; do
     [[ $path == baseline ]] && url=$baseline_url
     out=$(PGCONNECT_TIMEOUT=10 "$PSQL" -X -A -t -v ON_ERROR_STOP=1 -d "$url" \
         -c "SELECT count(*) FROM pgbench_branches") || {
-        log "actgate log:"
-        cat "$work/actgate.log" >&2
+        if [[ $path == actgate || $path == direct ]]; then
+            log "actgate log:"
+            cat "$work/actgate.log" >&2
+        fi
         if [[ $path == baseline ]]; then
             log "baseline log:"
             cat "$work/baseline.log" >&2
