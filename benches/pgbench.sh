@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# Measures actgate's overhead with pgbench.
+# Measures actgate's overhead with pgbench, next to PgBouncer's.
 #
 # Builds actgate (release), starts a throwaway PostgreSQL with a pgbench
-# database (scale 10, plus the demo shop schema) and actgate in front of it
+# database (scale 10, plus the demo shop schema), actgate in front of it
 # (the shipped rules/ plus a benchmark agent that may read the pgbench
-# tables, so every statement goes through the firewall), then runs pgbench's
-# built-in select-only script (-S) and benches/select1.sql in each query
-# mode (-M simple, extended, prepared), directly and through actgate,
-# interleaved (direct, actgate, direct, actgate, ...) for ROUNDS rounds.
-# Prints, per mode and script, the median TPS of each path, their ratio,
-# and the latency actgate adds: on average (pgbench's "latency average",
-# derived from run time and transaction count) and at p50 and p99 (the
-# percentiles of pgbench's per-transaction log, --log), and the proxy
-# process's CPU time per transaction it relayed (user + system, read from
-# /proc before and after each run; on a machine where pgbench, PostgreSQL
-# and the proxy share few cores this is steadier than TPS). Each figure is
-# the median over the rounds.
+# tables, so every statement goes through the firewall) and PgBouncer in
+# front of it too (session mode, SCRAM for clients and the server, see
+# below), then runs pgbench's built-in select-only script (-S) and
+# benches/select1.sql in each query mode (-M simple, extended, prepared),
+# directly, through actgate and through PgBouncer, interleaved (direct,
+# actgate, pgbouncer, direct, actgate, pgbouncer, ...) for ROUNDS rounds,
+# at each number of clients in CLIENTS.
+# Prints, per number of clients, mode and script, the median TPS of each
+# path, each proxy's ratio to direct, the latency actgate adds: on average
+# (pgbench's "latency average", derived from run time and transaction
+# count) and at p50 and p99 (the percentiles of pgbench's per-transaction
+# log, --log), PgBouncer's added average latency, and each proxy process's
+# CPU time per transaction it relayed (user + system, read from
+# /proc/<pid>/stat before and after each run; on a machine where pgbench,
+# PostgreSQL and the proxies share few cores this is steadier than TPS).
+# Each figure is the median over the rounds. It ends with a compact
+# Markdown table, one row per clients/mode/script:
+#   | clients | mode | script | PgBouncer TPS / direct | actgate TPS / direct |
+#     PgBouncer CPU µs/txn | actgate CPU µs/txn |
 #
 # A caveat on the percentiles: pgbench reads its clock lazily, so a
 # transaction whose result is already there when pgbench looks for it is
@@ -23,31 +30,52 @@
 # a large share of the log can be zeros, which pulls p50 down, mostly on
 # the direct path; the average and p99 are not affected that way.
 #
+# PgBouncer: the pgbouncer binary on PATH or /usr/sbin/pgbouncer (Debian's
+# package; 1.18 on bookworm). If there is none, the script installs the
+# package with apt-get when it runs as root, and otherwise stops and says
+# how to get one. It runs in session mode (pool_mode = session) on its own
+# port on 127.0.0.1, with the pool and client limits sized for the largest
+# CLIENTS, connection logging off, and its configuration, userlist, pid
+# file, Unix socket and log under the temporary work directory. Clients
+# authenticate to it with SCRAM-SHA-256 as the upstream role (the userlist
+# holds the role's generated password), and it logs into PostgreSQL as that
+# role with SCRAM too, as actgate does. PgBouncer refuses to run as root:
+# as root, it runs as the 'postgres' user, like the server.
+#
 # It measures; it asserts nothing about time. Everything it starts or
-# creates is removed on exit.
+# creates is removed on exit (PostgreSQL, actgate, the baseline, PgBouncer
+# and the work directory; an installed pgbouncer package stays).
 #
 # Settings (environment):
-#   ROUNDS=3     rounds of interleaved direct/actgate(/baseline) runs
+#   ROUNDS=3     rounds of interleaved direct/actgate/pgbouncer(/baseline)
+#                runs
 #   DURATION=10  seconds per pgbench run
-#   CLIENTS=8    pgbench clients (-c)
-#   THREADS=2    pgbench threads (-j)
+#   CLIENTS=8    pgbench clients (-c); a list ("1 16") measures each value
+#                in every round, and the report gains a section (and table
+#                rows) per value
+#   THREADS=2    pgbench threads (-j); at most the number of clients
 #   SCALE=10     pgbench scale factor for the select-only script
 #   MODES="simple extended prepared"
 #   ACTGATE_PG_BIN_DIR  directory with initdb/postgres/pg_ctl/pgbench/psql
 #                       (default: initdb on PATH, else the newest
 #                       /usr/lib/postgresql/*/bin)
+#   PGBOUNCER_BIN       the pgbouncer binary to run (default: pgbouncer on
+#                       PATH, else /usr/sbin/pgbouncer, else installed with
+#                       apt-get when root)
 #   CARGO_TARGET_DIR    honoured when locating the release binary
 #   BASELINE_BIN        optional: path of a second actgate binary to compare
 #                       against (e.g. built from an earlier commit). It is
 #                       started too, with the same rules and configuration
 #                       on its own port in front of the same PostgreSQL,
 #                       checked like the other paths and measured in the
-#                       same run, interleaved (direct, actgate, baseline,
-#                       ...). The report gains the baseline's TPS, the ratio
-#                       actgate/baseline and the baseline's added average
-#                       latency. Unset: the output is as it was before.
+#                       same run, interleaved (direct, actgate, pgbouncer,
+#                       baseline, ...). The report gains the baseline's TPS,
+#                       the ratio actgate/baseline, the baseline's added
+#                       average latency and its CPU per transaction.
 #
 # Example: ROUNDS=1 DURATION=3 benches/pgbench.sh
+# Both rows of the issue's table in one run:
+#   ROUNDS=3 DURATION=4 CLIENTS="1 16" benches/pgbench.sh
 # Against an earlier build:
 #   git worktree add /tmp/base <commit>
 #   (cd /tmp/base && CARGO_TARGET_DIR=/tmp/base-target cargo build --release --bin actgate)
@@ -61,12 +89,26 @@ THREADS=${THREADS:-2}
 SCALE=${SCALE:-10}
 MODES=${MODES:-"simple extended prepared"}
 
-for v in ROUNDS DURATION CLIENTS THREADS SCALE; do
+for v in ROUNDS DURATION THREADS SCALE; do
     if ! [[ ${!v} =~ ^[1-9][0-9]*$ ]]; then
         echo "pgbench.sh: $v must be a positive integer, got '${!v}'" >&2
         exit 2
     fi
 done
+# CLIENTS: one or more positive integers (PostgreSQL is started with
+# max_connections = 200).
+max_clients=0
+for c in $CLIENTS; do
+    if ! [[ $c =~ ^[1-9][0-9]*$ ]] || ((c > 180)); then
+        echo "pgbench.sh: CLIENTS must be a list of integers from 1 to 180, got '$CLIENTS'" >&2
+        exit 2
+    fi
+    ((c > max_clients)) && max_clients=$c
+done
+((max_clients > 0)) || {
+    echo "pgbench.sh: CLIENTS is empty" >&2
+    exit 2
+}
 for mode in $MODES; do
     case $mode in
         simple | extended | prepared) ;;
@@ -138,11 +180,50 @@ PGBENCH=$(client_bin pgbench)
 PSQL=$(client_bin psql)
 command -v cargo >/dev/null || die "cargo not found"
 
+# PgBouncer: PGBOUNCER_BIN, else on PATH or where Debian puts it, else
+# Debian's package, installed when running as root.
+find_pgbouncer() {
+    if [[ -n ${PGBOUNCER_BIN:-} ]]; then
+        readlink -f "$PGBOUNCER_BIN"
+        return
+    fi
+    command -v pgbouncer 2>/dev/null && return
+    [[ -x /usr/sbin/pgbouncer ]] && {
+        printf '%s\n' /usr/sbin/pgbouncer
+        return
+    }
+    return 1
+}
+if [[ -n ${PGBOUNCER_BIN:-} && ! ( -f $PGBOUNCER_BIN && -x $PGBOUNCER_BIN ) ]]; then
+    die "PGBOUNCER_BIN '$PGBOUNCER_BIN' is not an executable file"
+fi
+if ! pgbouncer_bin=$(find_pgbouncer); then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        log "pgbouncer not found: installing Debian's pgbouncer package…"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -q pgbouncer >"${TMPDIR:-/tmp}/pgbench-sh-apt.log" 2>&1 || {
+            apt-get update -q >>"${TMPDIR:-/tmp}/pgbench-sh-apt.log" 2>&1 &&
+                apt-get install -y -q pgbouncer >>"${TMPDIR:-/tmp}/pgbench-sh-apt.log" 2>&1
+        } || {
+            cat "${TMPDIR:-/tmp}/pgbench-sh-apt.log" >&2
+            die "apt-get install pgbouncer failed"
+        }
+        rm -f "${TMPDIR:-/tmp}/pgbench-sh-apt.log"
+        pgbouncer_bin=$(find_pgbouncer) || die "pgbouncer still not found after installing the package"
+    else
+        die "pgbouncer not found: install it (Debian/Ubuntu: sudo apt-get install pgbouncer),
+run this script as root to have it installed, or set PGBOUNCER_BIN to a pgbouncer binary"
+    fi
+fi
+pgbouncer_version=$("$pgbouncer_bin" --version 2>/dev/null | head -n 1)
+
 # --- cleanup ----------------------------------------------------------------
 
 work=""
 actgate_pid=""
 baseline_pid=""
+pgbouncer_pid=""
+pgbouncer_dir=""
 pg_started=""
 pgdir=""
 
@@ -162,6 +243,19 @@ cleanup() {
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
+    # PgBouncer daemonizes (not our child): its pid file says who it is,
+    # even if the script stopped before reading it.
+    if [[ -z $pgbouncer_pid && -n $pgbouncer_dir && -s $pgbouncer_dir/pgbouncer.pid ]]; then
+        pgbouncer_pid=$(cat "$pgbouncer_dir/pgbouncer.pid" 2>/dev/null || true)
+    fi
+    if [[ $pgbouncer_pid =~ ^[0-9]+$ ]]; then
+        kill "$pgbouncer_pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$pgbouncer_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pgbouncer_pid" 2>/dev/null || true
+    fi
     if [[ -n $pg_started ]]; then
         as_pg "$bin_dir/pg_ctl" -D "$pgdir/data" -m immediate -w stop >/dev/null 2>&1 || true
     fi
@@ -318,7 +412,6 @@ wait_for_port "$actgate_port" actgate
 
 direct_url="postgres://$ROLE:$role_password@127.0.0.1:$pg_port/$DB"
 proxy_url="postgres://$AGENT:$AGENT_SECRET@127.0.0.1:$actgate_port/$DB"
-PATHS="direct actgate"
 
 # The baseline: the same rules, configuration and upstream, its own port.
 if [[ -n $baseline_bin ]]; then
@@ -338,21 +431,94 @@ if [[ -n $baseline_bin ]]; then
         die "the baseline did not start"
     }
     baseline_url="postgres://$AGENT:$AGENT_SECRET@127.0.0.1:$baseline_port/$DB"
-    PATHS="direct actgate baseline"
 fi
+
+# --- PgBouncer --------------------------------------------------------------
+
+# Session mode, in front of the same PostgreSQL, on its own port. Clients
+# log in as the upstream role with SCRAM (the userlist holds the role's
+# password in clear, which PgBouncer also uses to log into PostgreSQL with
+# SCRAM). Its files live in $work/pgbouncer, which belongs to the user
+# running it ('postgres' when root: PgBouncer refuses to run as root).
+pgbouncer_port=$(free_port)
+while [[ $pgbouncer_port == "$pg_port" || $pgbouncer_port == "$actgate_port" ||
+    $pgbouncer_port == "${baseline_port:-}" ]]; do
+    pgbouncer_port=$(free_port)
+done
+pgbouncer_dir="$work/pgbouncer"
+mkdir "$pgbouncer_dir"
+printf '"%s" "%s"\n' "$ROLE" "$role_password" >"$pgbouncer_dir/userlist.txt"
+cat >"$pgbouncer_dir/pgbouncer.ini" <<EOF
+; Written by benches/pgbench.sh.
+[databases]
+$DB = host=127.0.0.1 port=$pg_port dbname=$DB
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $pgbouncer_port
+unix_socket_dir = $pgbouncer_dir
+pidfile = $pgbouncer_dir/pgbouncer.pid
+logfile = $pgbouncer_dir/pgbouncer.log
+auth_type = scram-sha-256
+auth_file = $pgbouncer_dir/userlist.txt
+pool_mode = session
+max_client_conn = $((max_clients + 20))
+default_pool_size = $((max_clients + 5))
+max_db_connections = 0
+server_tls_sslmode = disable
+ignore_startup_parameters = extra_float_digits
+log_connections = 0
+log_disconnections = 0
+log_pooler_errors = 1
+log_stats = 0
+stats_period = 3600
+verbose = 0
+EOF
+chmod 700 "$pgbouncer_dir"
+chmod 600 "$pgbouncer_dir"/*
+if [[ $(id -u) == 0 ]]; then
+    chown -R postgres: "$pgbouncer_dir"
+fi
+log "starting PgBouncer ($pgbouncer_version, $pgbouncer_bin)…"
+as_pg "$pgbouncer_bin" -d -q "$pgbouncer_dir/pgbouncer.ini" >"$work/pgbouncer-start.log" 2>&1 || {
+    cat "$work/pgbouncer-start.log" "$pgbouncer_dir/pgbouncer.log" >&2 2>/dev/null || true
+    die "pgbouncer did not start"
+}
+for _ in $(seq 1 100); do
+    [[ -s $pgbouncer_dir/pgbouncer.pid ]] && break
+    sleep 0.1
+done
+pgbouncer_pid=$(cat "$pgbouncer_dir/pgbouncer.pid" 2>/dev/null || true)
+[[ $pgbouncer_pid =~ ^[0-9]+$ ]] || {
+    cat "$work/pgbouncer-start.log" "$pgbouncer_dir/pgbouncer.log" >&2 2>/dev/null || true
+    die "pgbouncer wrote no pid file"
+}
+(wait_for_port "$pgbouncer_port" pgbouncer) || {
+    cat "$pgbouncer_dir/pgbouncer.log" >&2 2>/dev/null || true
+    die "pgbouncer did not start"
+}
+pgbouncer_url="postgres://$ROLE:$role_password@127.0.0.1:$pgbouncer_port/$DB"
+PATHS="direct actgate pgbouncer${baseline_bin:+ baseline}"
 
 # Every path must work before measuring anything.
 for path in $PATHS; do
     url=$direct_url
     [[ $path == actgate ]] && url=$proxy_url
+    [[ $path == pgbouncer ]] && url=$pgbouncer_url
     [[ $path == baseline ]] && url=$baseline_url
     out=$(PGCONNECT_TIMEOUT=10 "$PSQL" -X -A -t -v ON_ERROR_STOP=1 -d "$url" \
         -c "SELECT count(*) FROM pgbench_branches") || {
-        log "actgate log:"
-        cat "$work/actgate.log" >&2
+        if [[ $path == actgate || $path == direct ]]; then
+            log "actgate log:"
+            cat "$work/actgate.log" >&2
+        fi
         if [[ $path == baseline ]]; then
             log "baseline log:"
             cat "$work/baseline.log" >&2
+        fi
+        if [[ $path == pgbouncer ]]; then
+            log "pgbouncer log:"
+            cat "$pgbouncer_dir/pgbouncer.log" >&2
         fi
         die "cannot query the database $path"
     }
@@ -377,14 +543,21 @@ proxy_cpu() {
     sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }
 
-# run_one MODE SCRIPT PATH ROUND: one pgbench run; appends TPS, the p50
-# and p99 per-transaction latency (µs), the average latency and the
+# threads_for CLIENTS: pgbench threads for that many clients (THREADS, at
+# most one per client).
+threads_for() {
+    if (($1 < THREADS)); then echo "$1"; else echo "$THREADS"; fi
+}
+
+# run_one CLIENTS MODE SCRIPT PATH ROUND: one pgbench run; appends TPS, the
+# p50 and p99 per-transaction latency (µs), the average latency and the
 # proxy's CPU time per transaction (µs; NA for direct) to $work/results.
 run_one() {
-    local mode=$1 script=$2 path=$3 round=$4 url
+    local clients=$1 mode=$2 script=$3 path=$4 round=$5 url
     case $path in
         direct) url=$direct_url ;;
         actgate) url=$proxy_url ;;
+        pgbouncer) url=$pgbouncer_url ;;
         baseline) url=$baseline_url ;;
     esac
     local script_args=()
@@ -392,17 +565,18 @@ run_one() {
         select-only) script_args=(-S) ;;
         select1) script_args=(-f "$select1") ;;
     esac
-    local tag="$mode.$script.$path.$round"
+    local tag="$clients.$mode.$script.$path.$round"
     local dir="$work/logs/$tag"
     mkdir "$dir"
     local pid="" cpu_before cpu_after
     case $path in
         actgate) pid=$actgate_pid ;;
+        pgbouncer) pid=$pgbouncer_pid ;;
         baseline) pid=$baseline_pid ;;
     esac
     cpu_before=$(proxy_cpu "$pid")
     local out
-    if ! out=$(PGCONNECT_TIMEOUT=10 "$PGBENCH" -n -c "$CLIENTS" -j "$THREADS" -T "$DURATION" \
+    if ! out=$(PGCONNECT_TIMEOUT=10 "$PGBENCH" -n -c "$clients" -j "$(threads_for "$clients")" -T "$DURATION" \
         -M "$mode" "${script_args[@]}" --log --log-prefix="$dir/tx" "$url" 2>&1); then
         printf '%s\n' "$out" >&2
         die "pgbench failed ($tag)"
@@ -437,19 +611,21 @@ run_one() {
             print v[i50], v[i99]
         }')
     rm -rf -- "$dir"
-    printf '%s %s %s %s %s %s %s %s\n' "$mode" "$script" "$path" "$round" "$tps" "$pct" "$avg" "$cpu" \
-        >>"$work/results"
-    log "  round $round  $mode  $script  $path: tps $tps, latency avg/p50/p99 $avg/${pct% *}/${pct#* } µs, proxy CPU $cpu µs/tx"
+    printf '%s %s %s %s %s %s %s %s %s\n' "$clients" "$mode" "$script" "$path" "$round" "$tps" "$pct" \
+        "$avg" "$cpu" >>"$work/results"
+    log "  round $round  $clients clients  $mode  $script  $path: tps $tps, latency avg/p50/p99 $avg/${pct% *}/${pct#* } µs, proxy CPU $cpu µs/tx"
 }
 
-runs=$((ROUNDS * $(wc -w <<<"$MODES") * 2 * $(wc -w <<<"$PATHS")))
-log "measuring: $runs runs of ${DURATION}s, $CLIENTS clients, $THREADS threads…"
+runs=$((ROUNDS * $(wc -w <<<"$CLIENTS") * $(wc -w <<<"$MODES") * 2 * $(wc -w <<<"$PATHS")))
+log "measuring: $runs runs of ${DURATION}s ($PATHS), clients: $CLIENTS, threads: up to $THREADS…"
 : >"$work/results"
 for round in $(seq 1 "$ROUNDS"); do
-    for mode in $MODES; do
-        for script in $SCRIPTS; do
-            for path in $PATHS; do
-                run_one "$mode" "$script" "$path" "$round"
+    for clients in $CLIENTS; do
+        for mode in $MODES; do
+            for script in $SCRIPTS; do
+                for path in $PATHS; do
+                    run_one "$clients" "$mode" "$script" "$path" "$round"
+                done
             done
         done
     done
@@ -457,10 +633,11 @@ done
 
 # --- report -----------------------------------------------------------------
 
-# median MODE SCRIPT PATH FIELD (5 tps, 6 p50, 7 p99, 8 average latency,
-# 9 proxy CPU µs per transaction)
+# median CLIENTS MODE SCRIPT PATH FIELD (6 tps, 7 p50, 8 p99, 9 average
+# latency, 10 proxy CPU µs per transaction)
 median() {
-    awk -v m="$1" -v s="$2" -v p="$3" -v f="$4" '$1 == m && $2 == s && $3 == p && $f != "NA" { print $f }' \
+    awk -v c="$1" -v m="$2" -v s="$3" -v p="$4" -v f="$5" \
+        '$1 == c && $2 == m && $3 == s && $4 == p && $f != "NA" { print $f }' \
         "$work/results" | sort -g | awk '
         { v[NR] = $1 }
         END {
@@ -469,51 +646,65 @@ median() {
         }'
 }
 
-echo
-echo "actgate overhead: pgbench, $CLIENTS clients, $THREADS threads, ${DURATION}s per run, median of $ROUNDS round(s)"
-echo "PostgreSQL $("$bin_dir/postgres" --version | grep -oE '[0-9]+(\.[0-9]+)+' | head -n 1), scale $SCALE, $(nproc 2>/dev/null || echo '?') CPUs; latencies are per transaction, in µs"
-[[ -n $baseline_bin ]] && echo "baseline: $baseline_bin"
-echo
-printf '%-9s %-12s %12s %12s %7s %9s %9s %9s %9s' \
-    mode script "tps direct" "tps actgate" ratio "+avg µs" "+p50 µs" "+p99 µs" "cpu µs/tx"
-[[ -n $baseline_bin ]] && printf ' %12s %9s %9s %9s' "tps baseline" "ratio/bl" "bl+avg µs" "bl cpu/tx"
-printf '\n'
-printf '%-9s %-12s %12s %12s %7s %9s %9s %9s %9s' \
-    --------- ------------ ------------ ------------ ------- --------- --------- --------- ---------
-[[ -n $baseline_bin ]] && printf ' %12s %9s %9s %9s' ------------ --------- --------- ---------
-printf '\n'
-for mode in $MODES; do
-    for script in $SCRIPTS; do
-        td=$(median "$mode" "$script" direct 5)
-        tp=$(median "$mode" "$script" actgate 5)
-        p50d=$(median "$mode" "$script" direct 6)
-        p50p=$(median "$mode" "$script" actgate 6)
-        p99d=$(median "$mode" "$script" direct 7)
-        p99p=$(median "$mode" "$script" actgate 7)
-        avgd=$(median "$mode" "$script" direct 8)
-        avgp=$(median "$mode" "$script" actgate 8)
-        cpup=$(median "$mode" "$script" actgate 9)
-        tb="" avgb="" cpub=""
-        if [[ -n $baseline_bin ]]; then
-            tb=$(median "$mode" "$script" baseline 5)
-            avgb=$(median "$mode" "$script" baseline 8)
-            cpub=$(median "$mode" "$script" baseline 9)
-        fi
-        awk -v mode="$mode" -v script="$script" -v td="$td" -v tp="$tp" \
-            -v p50d="$p50d" -v p50p="$p50p" -v p99d="$p99d" -v p99p="$p99p" \
-            -v avgd="$avgd" -v avgp="$avgp" -v tb="$tb" -v avgb="$avgb" \
-            -v cpup="$cpup" -v cpub="$cpub" '
-            function diff(d, p) { return (d == "NA" || p == "NA") ? "NA" : sprintf("%+.0f", p - d) }
-            BEGIN {
-                ratio = (td > 0) ? sprintf("%.3f", tp / td) : "NA"
-                printf "%-9s %-12s %12.1f %12.1f %7s %9s %9s %9s %9s", mode, script, td, tp, ratio,
-                    diff(avgd, avgp), diff(p50d, p50p), diff(p99d, p99p), cpup
-                if (tb != "") {
-                    rb = (tb > 0) ? sprintf("%.3f", tp / tb) : "NA"
-                    printf " %12.1f %9s %9s %9s", tb, rb, diff(avgd, avgb), cpub
-                }
-                printf "\n"
-            }'
+pg_version=$("$bin_dir/postgres" --version | grep -oE '[0-9]+(\.[0-9]+)+' | head -n 1)
+: >"$work/table"
+for clients in $CLIENTS; do
+    echo
+    echo "actgate overhead: pgbench, $clients clients, $(threads_for "$clients") threads, ${DURATION}s per run, median of $ROUNDS round(s)"
+    echo "PostgreSQL $pg_version, scale $SCALE, $(nproc 2>/dev/null || echo '?') CPUs; $pgbouncer_version (session mode); latencies are per transaction, in µs"
+    [[ -n $baseline_bin ]] && echo "baseline: $baseline_bin"
+    echo
+    printf '%-9s %-12s %12s %12s %7s %9s %9s %9s %9s %12s %7s %9s %9s' \
+        mode script "tps direct" "tps actgate" ratio "+avg µs" "+p50 µs" "+p99 µs" "cpu µs/tx" \
+        "tps pgbouncer" "pgb/dir" "pgb+avg" "pgb cpu"
+    [[ -n $baseline_bin ]] && printf ' %12s %9s %9s %9s' "tps baseline" "ratio/bl" "bl+avg µs" "bl cpu/tx"
+    printf '\n'
+    printf '%-9s %-12s %12s %12s %7s %9s %9s %9s %9s %12s %7s %9s %9s' \
+        --------- ------------ ------------ ------------ ------- --------- --------- --------- --------- \
+        ------------ ------- --------- ---------
+    [[ -n $baseline_bin ]] && printf ' %12s %9s %9s %9s' ------------ --------- --------- ---------
+    printf '\n'
+    for mode in $MODES; do
+        for script in $SCRIPTS; do
+            td=$(median "$clients" "$mode" "$script" direct 6)
+            tp=$(median "$clients" "$mode" "$script" actgate 6)
+            p50d=$(median "$clients" "$mode" "$script" direct 7)
+            p50p=$(median "$clients" "$mode" "$script" actgate 7)
+            p99d=$(median "$clients" "$mode" "$script" direct 8)
+            p99p=$(median "$clients" "$mode" "$script" actgate 8)
+            avgd=$(median "$clients" "$mode" "$script" direct 9)
+            avgp=$(median "$clients" "$mode" "$script" actgate 9)
+            cpup=$(median "$clients" "$mode" "$script" actgate 10)
+            tg=$(median "$clients" "$mode" "$script" pgbouncer 6)
+            avgg=$(median "$clients" "$mode" "$script" pgbouncer 9)
+            cpug=$(median "$clients" "$mode" "$script" pgbouncer 10)
+            tb="" avgb="" cpub=""
+            if [[ -n $baseline_bin ]]; then
+                tb=$(median "$clients" "$mode" "$script" baseline 6)
+                avgb=$(median "$clients" "$mode" "$script" baseline 9)
+                cpub=$(median "$clients" "$mode" "$script" baseline 10)
+            fi
+            awk -v clients="$clients" -v mode="$mode" -v script="$script" -v td="$td" -v tp="$tp" \
+                -v p50d="$p50d" -v p50p="$p50p" -v p99d="$p99d" -v p99p="$p99p" \
+                -v avgd="$avgd" -v avgp="$avgp" -v tb="$tb" -v avgb="$avgb" \
+                -v cpup="$cpup" -v cpub="$cpub" -v tg="$tg" -v avgg="$avgg" -v cpug="$cpug" \
+                -v table="$work/table" '
+                function diff(d, p) { return (d == "NA" || p == "NA") ? "NA" : sprintf("%+.0f", p - d) }
+                function ratio(a, d, digits) { return (d > 0 && a != "NA") ? sprintf("%." digits "f", a / d) : "NA" }
+                function us(c) { return (c == "NA") ? "NA" : sprintf("%.0f", c) }
+                BEGIN {
+                    printf "%-9s %-12s %12.1f %12.1f %7s %9s %9s %9s %9s %12.1f %7s %9s %9s", mode, script,
+                        td, tp, ratio(tp, td, 3), diff(avgd, avgp), diff(p50d, p50p), diff(p99d, p99p), cpup,
+                        tg, ratio(tg, td, 3), diff(avgd, avgg), cpug
+                    if (tb != "") {
+                        printf " %12.1f %9s %9s %9s", tb, ratio(tp, tb, 3), diff(avgd, avgb), cpub
+                    }
+                    printf "\n"
+                    name = (script == "select-only") ? "-S" : (script == "select1") ? "SELECT 1" : script
+                    printf "| %s | %s | %s | %s | %s | %s | %s |\n", clients, mode, name,
+                        ratio(tg, td, 2), ratio(tp, td, 2), us(cpug), us(cpup) >> table
+                }'
+        done
     done
 done
 echo
@@ -521,7 +712,16 @@ echo "ratio = tps via actgate / tps direct; +avg/+p50/+p99 = latency via actgate
 echo "(avg from pgbench's latency average; p50/p99 from its per-transaction log, see the caveat"
 echo "at the top of benches/pgbench.sh about 0 µs entries)."
 echo "cpu µs/tx = the proxy process's CPU time (user + system, /proc) per transaction it relayed."
+echo "pgb/dir, pgb+avg, pgb cpu = the same for PgBouncer (session mode): tps via PgBouncer / tps"
+echo "direct, its latency average minus direct, its CPU µs per transaction."
 if [[ -n $baseline_bin ]]; then
     echo "ratio/bl = tps via actgate / tps via the baseline (above 1: actgate is faster);"
     echo "bl+avg = latency average via the baseline minus direct (compare with +avg)."
 fi
+echo
+echo "Summary ($pgbouncer_version in session mode; -S = pgbench's select-only script, SELECT 1 ="
+echo "benches/select1.sql; median of $ROUNDS round(s) of ${DURATION}s; CPU = the proxy's user + system time):"
+echo
+echo "| clients | mode | script | PgBouncer TPS / direct | actgate TPS / direct | PgBouncer CPU µs/txn | actgate CPU µs/txn |"
+echo "|---|---|---|---|---|---|---|"
+cat "$work/table"
