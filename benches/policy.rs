@@ -1,13 +1,15 @@
 //! The per-statement cost of the firewall: SQL analysis (what a cache miss
 //! pays, the referee included), the referee alone (PostgreSQL's parser
-//! reading the statement again), the analysis cache (a hit: no analysis,
-//! no referee), and evaluating a policy. Measures; asserts nothing about
+//! reading the statement again), the analysis cache (an exact hit: no
+//! analysis, no referee; a shape hit: the same statement with other
+//! literals, its literals lifted and its template filled), lifting alone,
+//! and evaluating a policy (the decision). Measures; asserts nothing about
 //! time.
 //!
 //! `cargo bench --bench policy`
 
 use actgate::policy::SessionState;
-use actgate::policy::analyze::{AnalysisLimits, analyze};
+use actgate::policy::analyze::{AnalysisLimits, analyze, shape};
 use actgate::policy::names::Resolver;
 use actgate::rules::RuleSet;
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
@@ -69,10 +71,29 @@ fn bench(c: &mut Criterion) {
         limits: AnalysisLimits::default(),
         generation: 1,
     };
-    runtime.block_on(analyzer.analyze(&ctx, QUERIES[1].1));
-    c.bench_function("cache_hit/join_group", |b| {
-        b.iter(|| runtime.block_on(analyzer.analyze(&ctx, black_box(QUERIES[1].1))))
-    });
+    for (name, sql) in QUERIES {
+        runtime.block_on(analyzer.analyze(&ctx, sql));
+        c.bench_function(&format!("cache_hit/{name}"), |b| {
+            b.iter(|| runtime.block_on(analyzer.analyze(&ctx, black_box(sql))))
+        });
+        // The same shape with other literals: two texts the exact cache
+        // has never seen (a shape hit does not enter them there).
+        let lifted = shape::lift(sql).expect("a shape");
+        let variant = lifted.variant_text(sql);
+        let other = shape::lift(&variant).expect("a shape");
+        let second = other.canary_text(&variant);
+        c.bench_function(&format!("lift/{name}"), |b| {
+            b.iter(|| shape::lift(black_box(&variant)))
+        });
+        let texts = [variant.as_str(), second.as_str()];
+        let mut n = 0usize;
+        c.bench_function(&format!("shape_hit/{name}"), |b| {
+            b.iter(|| {
+                n += 1;
+                runtime.block_on(analyzer.analyze(&ctx, black_box(texts[n % 2])))
+            })
+        });
+    }
 }
 
 criterion_group!(benches, bench);
