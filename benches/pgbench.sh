@@ -63,6 +63,11 @@
 #                       PATH, else /usr/sbin/pgbouncer, else installed with
 #                       apt-get when root)
 #   CARGO_TARGET_DIR    honoured when locating the release binary
+#   PERF_DIR            optional: record a CPU profile of actgate during each
+#                       of its runs with `perf record -g` into this directory
+#                       (one <clients>.<mode>.<script>.actgate.<round>.data per
+#                       run; build with CARGO_PROFILE_RELEASE_DEBUG=1 for
+#                       symbols, read with `perf report -i FILE`)
 #   BASELINE_BIN        optional: path of a second actgate binary to compare
 #                       against (e.g. built from an earlier commit). It is
 #                       started too, with the same rules and configuration
@@ -575,6 +580,13 @@ run_one() {
         baseline) pid=$baseline_pid ;;
     esac
     cpu_before=$(proxy_cpu "$pid")
+    local perf_pid=""
+    if [[ -n ${PERF_DIR:-} && $path == actgate ]]; then
+        mkdir -p "$PERF_DIR"
+        perf record -q -F 997 -g -p "$pid" -o "$PERF_DIR/$tag.data" -- sleep "$DURATION" \
+            >/dev/null 2>&1 &
+        perf_pid=$!
+    fi
     local out
     if ! out=$(PGCONNECT_TIMEOUT=10 "$PGBENCH" -n -c "$clients" -j "$(threads_for "$clients")" -T "$DURATION" \
         -M "$mode" "${script_args[@]}" --log --log-prefix="$dir/tx" "$url" 2>&1); then
@@ -582,6 +594,7 @@ run_one() {
         die "pgbench failed ($tag)"
     fi
     cpu_after=$(proxy_cpu "$pid")
+    if [[ -n $perf_pid ]]; then wait "$perf_pid" || true; fi
     local txns cpu=NA
     txns=$(printf '%s\n' "$out" | awk '/^number of transactions actually processed: / { split($6, n, "/"); print n[1]; exit }')
     if [[ $cpu_before != NA && $cpu_after != NA && ${txns:-0} -gt 0 ]]; then
