@@ -399,6 +399,12 @@ impl From<&ParserError> for ExprPrefixError {
     }
 }
 
+/// Whether `s` is made only of the characters of PostgreSQL's operators.
+// actgate patch: pg_operator_names
+fn is_pg_operator(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| "+-*/<>=~!@#%^&|`?".contains(c))
+}
+
 impl<'a> Parser<'a> {
     /// Create a parser for a [`Dialect`]
     ///
@@ -8147,14 +8153,43 @@ impl<'a> Parser<'a> {
     fn parse_operator_name(&mut self) -> Result<ObjectName, ParserError> {
         let mut parts = vec![];
         loop {
-            parts.push(ObjectNamePart::Identifier(Ident::new(
-                self.next_token().to_string(),
-            )));
+            let mut name = self.next_token().to_string();
+            // actgate patch: pg_operator_names
+            if dialect_of!(self is PostgreSqlDialect | GenericDialect) && is_pg_operator(&name) {
+                name = self.parse_pg_operator_name_tail(name)?;
+            }
+            parts.push(ObjectNamePart::Identifier(Ident::new(name)));
             if !self.consume_token(&Token::Period) {
                 break;
             }
         }
         Ok(ObjectName(parts))
+    }
+
+    /// The rest of an operator name PostgreSQL's lexer reads as one token
+    /// (`===`, `@#@`, `!=-`) and the tokenizer cut in several: the
+    /// operator tokens that follow `first` with no space between them. A
+    /// name PostgreSQL would cut before a trailing `+` or `-` is an error.
+    fn parse_pg_operator_name_tail(&mut self, first: String) -> Result<String, ParserError> {
+        let mut name = first;
+        loop {
+            let next = self.peek_token_no_skip().to_string();
+            if !is_pg_operator(&next) {
+                break;
+            }
+            name.push_str(&next);
+            self.next_token_no_skip();
+        }
+        if name.len() > 1
+            && name.ends_with(['+', '-'])
+            && !name.contains(['~', '!', '@', '#', '%', '^', '&', '|', '`', '?'])
+        {
+            return parser_err!(
+                format!("operator name {name} cannot end in + or -"),
+                self.peek_token_ref().span.start
+            );
+        }
+        Ok(name)
     }
 
     /// Parse a [Statement::CreateOperator]

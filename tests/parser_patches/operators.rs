@@ -1,0 +1,68 @@
+//! Patches for PostgreSQL's operator, aggregate, type and comment
+//! statements (topic `operators`).
+
+use super::{parse_one, round_trips_as};
+use sqlparser::ast::Statement;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+fn fails(sql: &str) {
+    assert!(
+        Parser::parse_sql(&PostgreSqlDialect {}, sql).is_err(),
+        "{sql:?} parses"
+    );
+}
+
+#[test]
+fn pg_operator_names() {
+    round_trips_as(
+        "CREATE OPERATOR @+@ ( leftarg = int4, rightarg = int4, procedure = int4pl )",
+        "CREATE OPERATOR @+@ (PROCEDURE = int4pl, LEFTARG = INT4, RIGHTARG = INT4)",
+    );
+    round_trips_as(
+        "CREATE OPERATOR === (LEFTARG = boolean, PROCEDURE = f, COMMUTATOR = ===, NEGATOR = !==)",
+        "CREATE OPERATOR === (PROCEDURE = f, LEFTARG = BOOLEAN, COMMUTATOR = ===, NEGATOR = !==)",
+    );
+    round_trips_as(
+        "CREATE OPERATOR !=- (rightarg = int8, procedure = factorial)",
+        "CREATE OPERATOR !=- (PROCEDURE = factorial, RIGHTARG = INT8)",
+    );
+    round_trips_as(
+        "CREATE OPERATOR |> (PROCEDURE = f, LEFTARG = bigint, NEGATOR = <|)",
+        "CREATE OPERATOR |> (PROCEDURE = f, LEFTARG = BIGINT, NEGATOR = <|)",
+    );
+    round_trips_as(
+        "CREATE OPERATOR s.@@@ (procedure = f, leftarg = int)",
+        "CREATE OPERATOR s.@@@ (PROCEDURE = f, LEFTARG = INT)",
+    );
+    round_trips_as(
+        "ALTER OPERATOR @+@(int4, int4) OWNER TO u",
+        "ALTER OPERATOR @+@ (INT4, INT4) OWNER TO u",
+    );
+    round_trips_as(
+        "ALTER OPERATOR === (boolean, boolean) SET (COMMUTATOR = ====)",
+        "ALTER OPERATOR === (BOOLEAN, BOOLEAN) SET (COMMUTATOR = ====)",
+    );
+    round_trips_as(
+        "DROP OPERATOR IF EXISTS @#@ (int, int), =#>(integer, integer), |>(int, int)",
+        "DROP OPERATOR IF EXISTS @#@ (INT, INT), =#> (INTEGER, INTEGER), |> (INT, INT)",
+    );
+    round_trips_as(
+        "create operator class c for type int4 using hash as operator 1 ===, operator 4 &>, function 2 f(int4)",
+        "CREATE OPERATOR CLASS c FOR TYPE INT4 USING hash AS OPERATOR 1 ===, OPERATOR 4 &>, FUNCTION 2 f(INT4)",
+    );
+    match parse_one("DROP OPERATOR @#@ (int, int)") {
+        Statement::DropOperator(d) => assert_eq!(d.operators[0].name.to_string(), "@#@"),
+        other => panic!("not a DROP OPERATOR: {other:?}"),
+    }
+    // The tokens the names are made of, as PostgreSQL's lexer reads them
+    // in an expression too: `<|` is not `<<|`, `&>` no longer swallows
+    // the character after it, `!==` is one operator.
+    round_trips_as(
+        "SELECT a <| b, a &>b, a !== b, a != b",
+        "SELECT a <| b, a &> b, a !== b, a <> b",
+    );
+    // A space ends a name; PostgreSQL cuts `=-` before the `-`.
+    fails("CREATE OPERATOR == = (procedure = f, leftarg = int)");
+    fails("CREATE OPERATOR =- (procedure = f, leftarg = int)");
+}

@@ -1,0 +1,73 @@
+//! Operator, aggregate, type and comment statements read since issue 14's
+//! operators group: each is understood, and refused where it is not the
+//! agent's.
+
+use super::*;
+
+/// `grantor` may do DDL on `orders` only (and read it).
+const G: &str = "grantor";
+
+/// Operators named by symbol sequences the tokenizer cuts in several
+/// tokens (`===`, `@#@`, `!=-`): schema DDL, refused to a read-only agent;
+/// the function an operator runs is judged.
+#[test]
+fn operator_names_are_read() {
+    check(&[
+        (
+            T,
+            "CREATE OPERATOR @+@ ( leftarg = int4, rightarg = int4, procedure = pg_sleep )",
+            "allow",
+        ),
+        (
+            G,
+            "CREATE OPERATOR @+@ ( leftarg = int4, rightarg = int4, procedure = int4pl )",
+            "function_not_allowed",
+        ),
+        (
+            T,
+            "create operator === (leftarg = int4, rightarg = int4, procedure = pg_sleep, commutator = ===, negator = !==, hashes)",
+            "allow",
+        ),
+        (
+            G,
+            "ALTER OPERATOR @+@(int4, int4) SET SCHEMA alt_nsp2",
+            "allow",
+        ),
+        (
+            G,
+            "ALTER OPERATOR === (boolean, boolean) SET (RESTRICT = NONE, JOIN = NONE)",
+            "allow",
+        ),
+        (G, "DROP OPERATOR IF EXISTS @#@ (int, int)", "allow"),
+        (G, "DROP OPERATOR |>(bigint, bigint)", "allow"),
+        (
+            G,
+            "create operator class c for type int4 using hash as operator 1 ===, function 2 part_hashint4_noop(int4, int8)",
+            "allow",
+        ),
+        (
+            G,
+            "CREATE OPERATOR @#@ (rightarg = int8, procedure = pg_read_file)",
+            "function_not_allowed",
+        ),
+        (
+            A,
+            "CREATE OPERATOR @+@ ( leftarg = int4, rightarg = int4, procedure = int4pl )",
+            "statement_class_denied",
+        ),
+        (
+            A,
+            "DROP OPERATOR ===(bigint, bigint)",
+            "statement_class_denied",
+        ),
+        (A, "ALTER OPERATOR @+@(int4, int4) OWNER TO someone", "deny"),
+        (
+            T,
+            "CREATE OPERATOR =- (procedure = f, leftarg = int)",
+            "parse_error",
+        ),
+        // A tokenizer fix the names needed: `&>` no longer swallows what
+        // follows it, so the table after it is seen.
+        (A, "SELECT 1 &>(SELECT count(*) FROM secrets)", "deny"),
+    ]);
+}
