@@ -66,3 +66,40 @@ fn pg_operator_names() {
     fails("CREATE OPERATOR == = (procedure = f, leftarg = int)");
     fails("CREATE OPERATOR =- (procedure = f, leftarg = int)");
 }
+
+#[test]
+fn pg_alter_type() {
+    round_trips_as(
+        "ALTER TYPE test_type DROP ATTRIBUTE a, ADD ATTRIBUTE d boolean",
+        "ALTER TYPE test_type DROP ATTRIBUTE a, ADD ATTRIBUTE d BOOLEAN",
+    );
+    round_trips_as(
+        "ALTER TYPE t ALTER ATTRIBUTE b SET DATA TYPE varchar COLLATE \"C\" CASCADE",
+        "ALTER TYPE t ALTER ATTRIBUTE b SET DATA TYPE VARCHAR COLLATE \"C\" CASCADE",
+    );
+    round_trips_as(
+        "alter type comptype alter attribute r type bigint",
+        "ALTER TYPE comptype ALTER ATTRIBUTE r TYPE BIGINT",
+    );
+    round_trips_as(
+        "ALTER TYPE t DROP ATTRIBUTE IF EXISTS c RESTRICT",
+        "ALTER TYPE t DROP ATTRIBUTE IF EXISTS c RESTRICT",
+    );
+    round_trips_as(
+        "ALTER TYPE t2 RENAME ATTRIBUTE a TO aa CASCADE",
+        "ALTER TYPE t2 RENAME ATTRIBUTE a TO aa CASCADE",
+    );
+    round_trips_as(
+        "alter type alter1.ctype set schema alter2",
+        "ALTER TYPE alter1.ctype SET SCHEMA alter2",
+    );
+    match parse_one("ALTER TYPE t ADD ATTRIBUTE c text CASCADE") {
+        Statement::AlterType(a) => assert!(matches!(
+            a.operation,
+            sqlparser::ast::AlterTypeOperation::Attributes(_)
+        )),
+        other => panic!("not an ALTER TYPE: {other:?}"),
+    }
+    fails("ALTER TYPE t ADD ATTRIBUTE");
+    fails("ALTER TYPE t ALTER ATTRIBUTE a varchar");
+}

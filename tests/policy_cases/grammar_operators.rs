@@ -71,3 +71,51 @@ fn operator_names_are_read() {
         (A, "SELECT 1 &>(SELECT count(*) FROM secrets)", "deny"),
     ]);
 }
+
+/// `ALTER TYPE` on a composite type's attributes: DDL on the type, which
+/// PostgreSQL names as a relation (a rule covering the name decides);
+/// `SET SCHEMA` is schema DDL.
+#[test]
+fn alter_type_attributes_are_read() {
+    check(&[
+        (
+            T,
+            "ALTER TYPE test_type DROP ATTRIBUTE a, ADD ATTRIBUTE d boolean",
+            "allow",
+        ),
+        (
+            T,
+            "ALTER TYPE test_type ALTER ATTRIBUTE b SET DATA TYPE varchar COLLATE \"C\" CASCADE",
+            "allow",
+        ),
+        (
+            T,
+            "ALTER TYPE test_type DROP ATTRIBUTE IF EXISTS c",
+            "allow",
+        ),
+        (
+            T,
+            "ALTER TYPE test_type2 RENAME ATTRIBUTE a TO aa CASCADE",
+            "allow",
+        ),
+        (T, "alter type alter1.ctype set schema alter1", "allow"),
+        // DDL on `orders` only: another type's name is refused.
+        (G, "ALTER TYPE orders ADD ATTRIBUTE c text", "allow"),
+        (
+            G,
+            "ALTER TYPE comptype ADD ATTRIBUTE c text",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "alter type comptype drop attribute r",
+            "table_not_allowed",
+        ),
+        (
+            A,
+            "alter type comptype alter attribute r type bigint",
+            "deny",
+        ),
+        (T, "ALTER TYPE t ADD ATTRIBUTE", "parse_error"),
+    ]);
+}

@@ -194,6 +194,19 @@ impl Walker<'_> {
                 self.info.cluster_level = true;
                 self.ddl_functions(st)?;
             }
+            // A composite type's attributes: PostgreSQL alters the type as
+            // it alters a table (`AlterTableStmt`), so the type is DDL on a
+            // relation of its name.
+            Statement::AlterType(ast::AlterType {
+                name,
+                operation:
+                    ast::AlterTypeOperation::Attributes(_)
+                    | ast::AlterTypeOperation::RenameAttribute { .. },
+            }) => {
+                self.info.class(Class::Ddl);
+                self.relation(name, Access::Ddl)?;
+                self.ddl_functions(st)?;
+            }
             // Operators and their families and classes: schema objects that
             // name functions and types, never a relation.
             Statement::CreateOperator(op) => {

@@ -73,7 +73,7 @@ pub use self::ddl::{
     AlterSchema, AlterSchemaOperation, AlterTable, AlterTableAlgorithm, AlterTableLock,
     AlterTableOperation, AlterTableType, AlterTextSearch, AlterTextSearchOperation,
     AlterTextSearchOption, AlterTrigger, AlterTriggerOperation, AlterType, AlterTypeAddValue,
-    AlterTypeAddValuePosition, AlterTypeOperation, AlterTypeRename, AlterTypeRenameValue,
+    AlterTypeAddValuePosition, AlterTypeAttributeAction, AlterTypeOperation, AlterTypeRename, AlterTypeRenameValue,
     AlterView, AlterViewOperation, ClusteredBy, ColumnDef, ColumnOption, ColumnOptionDef,
     ColumnOptions, ColumnPolicy, ColumnPolicyProperty, ConstraintCharacteristics, CreateAggregate,
     CreateAggregateArgs, CreateAggregateOption, CreateCollation, CreateCollationDefinition,

@@ -13110,9 +13110,82 @@ impl<'a> Parser<'a> {
                     to: new_enum_value,
                 }),
             }))
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            // actgate patch: pg_alter_type
+            let operation = self.parse_pg_alter_type_operation()?;
+            Ok(Statement::AlterType(AlterType { name, operation }))
         } else {
             self.expected_ref(
                 "{RENAME TO | { RENAME | ADD } VALUE}",
+                self.peek_token_ref(),
+            )
+        }
+    }
+
+    /// PostgreSQL's `ALTER TYPE name` actions on a composite type's
+    /// attributes, `RENAME ATTRIBUTE` and `SET SCHEMA`.
+    // actgate patch: pg_alter_type
+    fn parse_pg_alter_type_operation(&mut self) -> Result<AlterTypeOperation, ParserError> {
+        if self.parse_keywords(&[Keyword::RENAME, Keyword::ATTRIBUTE]) {
+            let from = self.parse_identifier()?;
+            self.expect_keyword(Keyword::TO)?;
+            let to = self.parse_identifier()?;
+            let drop_behavior = self.parse_optional_drop_behavior();
+            return Ok(AlterTypeOperation::RenameAttribute {
+                from,
+                to,
+                drop_behavior,
+            });
+        }
+        if self.parse_keywords(&[Keyword::SET, Keyword::SCHEMA]) {
+            return Ok(AlterTypeOperation::SetSchema(self.parse_object_name(false)?));
+        }
+        let actions = self.parse_comma_separated(Parser::parse_alter_type_attribute_action)?;
+        Ok(AlterTypeOperation::Attributes(actions))
+    }
+
+    /// One `ADD | DROP | ALTER ATTRIBUTE …` of `ALTER TYPE`.
+    // actgate patch: pg_alter_type
+    fn parse_alter_type_attribute_action(
+        &mut self,
+    ) -> Result<AlterTypeAttributeAction, ParserError> {
+        let collation = |p: &mut Self| -> Result<Option<ObjectName>, ParserError> {
+            if p.parse_keyword(Keyword::COLLATE) {
+                Ok(Some(p.parse_object_name(false)?))
+            } else {
+                Ok(None)
+            }
+        };
+        if self.parse_keywords(&[Keyword::ADD, Keyword::ATTRIBUTE]) {
+            let name = self.parse_identifier()?;
+            let data_type = self.parse_data_type()?;
+            Ok(AlterTypeAttributeAction::Add {
+                name,
+                data_type,
+                collation: collation(self)?,
+                drop_behavior: self.parse_optional_drop_behavior(),
+            })
+        } else if self.parse_keywords(&[Keyword::DROP, Keyword::ATTRIBUTE]) {
+            Ok(AlterTypeAttributeAction::Drop {
+                if_exists: self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]),
+                name: self.parse_identifier()?,
+                drop_behavior: self.parse_optional_drop_behavior(),
+            })
+        } else if self.parse_keywords(&[Keyword::ALTER, Keyword::ATTRIBUTE]) {
+            let name = self.parse_identifier()?;
+            let set_data = self.parse_keywords(&[Keyword::SET, Keyword::DATA]);
+            self.expect_keyword(Keyword::TYPE)?;
+            let data_type = self.parse_data_type()?;
+            Ok(AlterTypeAttributeAction::Alter {
+                name,
+                set_data,
+                data_type,
+                collation: collation(self)?,
+                drop_behavior: self.parse_optional_drop_behavior(),
+            })
+        } else {
+            self.expected_ref(
+                "RENAME TO, { RENAME | ADD } VALUE, { ADD | DROP | ALTER | RENAME } ATTRIBUTE or SET SCHEMA",
                 self.peek_token_ref(),
             )
         }
