@@ -103,3 +103,39 @@ fn pg_alter_type() {
     fails("ALTER TYPE t ADD ATTRIBUTE");
     fails("ALTER TYPE t ALTER ATTRIBUTE a varchar");
 }
+
+#[test]
+fn pg_comment_on_signatures() {
+    for sql in [
+        "COMMENT ON CONSTRAINT the_constraint ON DOMAIN d IS 'yes'",
+        "COMMENT ON AGGREGATE newcnt (*) IS 'an agg(*) comment'",
+        "COMMENT ON AGGREGATE newcnt (\"any\") IS NULL",
+        "COMMENT ON OPERATOR ###### (NONE, INT4) IS 'bad prefix'",
+        "COMMENT ON OPERATOR @#@ (INT4, INT8) IS 'infix'",
+        "COMMENT ON EVENT TRIGGER regress_event_trigger IS 'test comment'",
+        "COMMENT ON FOREIGN DATA WRAPPER dummy IS 'useless'",
+        "COMMENT ON SERVER s1 IS 'foreign server'",
+        "COMMENT ON LARGE OBJECT 42 IS 'the ultimate answer'",
+        "COMMENT ON FUNCTION f (bpchar, INTEGER) IS NULL",
+        "COMMENT ON PUBLICATION p IS 'test publication'",
+        "COMMENT ON SUBSCRIPTION s IS 'test subscription'",
+    ] {
+        round_trips_as(sql, sql);
+    }
+    // A domain's constraint names no table.
+    match parse_one("COMMENT ON CONSTRAINT c ON DOMAIN d IS NULL") {
+        Statement::Comment {
+            on_table, detail, ..
+        } => {
+            assert!(on_table.is_none());
+            assert!(matches!(
+                detail,
+                Some(sqlparser::ast::CommentDetail::OnDomain(_))
+            ));
+        }
+        other => panic!("not a COMMENT: {other:?}"),
+    }
+    fails("COMMENT ON AGGREGATE a IS 'x'");
+    fails("COMMENT ON OPERATOR + (int) IS 'x'");
+    fails("COMMENT ON LARGE OBJECT x IS 'x'");
+}

@@ -119,3 +119,57 @@ fn alter_type_attributes_are_read() {
         (T, "ALTER TYPE t ADD ATTRIBUTE", "parse_error"),
     ]);
 }
+
+/// `COMMENT ON` aggregates, operators and routines with their argument
+/// types, a domain's constraint (schema DDL, no table); objects outside
+/// any schema (servers, wrappers, event triggers, large objects,
+/// publications, subscriptions) are cluster objects, refused.
+#[test]
+fn comment_on_signatures_is_read() {
+    check(&[
+        (G, "COMMENT ON AGGREGATE newcnt (*) IS 'x'", "allow"),
+        (G, "COMMENT ON AGGREGATE newavg (int4) IS NULL", "allow"),
+        (G, "COMMENT ON OPERATOR ###### (NONE, int4) IS 'x'", "allow"),
+        (G, "COMMENT ON FUNCTION f(bpchar, integer) IS 'x'", "allow"),
+        (G, "COMMENT ON CONSTRAINT c ON DOMAIN d IS 'x'", "allow"),
+        // `ON table` is still DDL on the table.
+        (G, "COMMENT ON CONSTRAINT c ON orders IS 'x'", "allow"),
+        (
+            G,
+            "COMMENT ON CONSTRAINT c ON secrets IS 'x'",
+            "table_not_allowed",
+        ),
+        (
+            A,
+            "COMMENT ON AGGREGATE newcnt (*) IS 'x'",
+            "statement_class_denied",
+        ),
+        (
+            T,
+            "comment on event trigger regress_event_trigger is 'x'",
+            "cluster_object_denied",
+        ),
+        (T, "COMMENT ON SERVER s1 IS 'x'", "cluster_object_denied"),
+        (
+            T,
+            "COMMENT ON FOREIGN DATA WRAPPER dummy IS 'x'",
+            "cluster_object_denied",
+        ),
+        (
+            T,
+            "COMMENT ON LARGE OBJECT 42 IS 'x'",
+            "cluster_object_denied",
+        ),
+        (
+            T,
+            "COMMENT ON PUBLICATION p IS 'x'",
+            "cluster_object_denied",
+        ),
+        (
+            T,
+            "COMMENT ON SUBSCRIPTION s IS 'x'",
+            "cluster_object_denied",
+        ),
+        (T, "COMMENT ON AGGREGATE a IS 'x'", "parse_error"),
+    ]);
+}

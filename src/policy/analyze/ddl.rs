@@ -327,14 +327,33 @@ impl Walker<'_> {
                 self.relation(&table, Access::Ddl)?;
             }
             C::Schema => self.schema_object(name)?,
-            C::Database | C::Role | C::User | C::Extension => self.info.cluster_level = true,
+            // Objects of the whole database or cluster, outside any schema.
+            C::Database
+            | C::Role
+            | C::User
+            | C::Extension
+            | C::EventTrigger
+            | C::ForeignDataWrapper
+            | C::Server
+            | C::LargeObject
+            | C::Publication
+            | C::Subscription => self.info.cluster_level = true,
             // Named by the object's own schema-qualified name, like a relation.
             C::Statistics => {
                 self.relation(name, Access::Ddl)?;
             }
             // The table (`… ON table`) is recorded by the caller.
             C::Constraint | C::Trigger | C::Rule | C::Policy => {}
-            C::Collation | C::Domain | C::Function | C::Procedure | C::Type | C::Conversion => {}
+            // Schema objects named by their name (and argument types, or a
+            // domain constraint's domain: a type, never a relation).
+            C::Collation
+            | C::Domain
+            | C::Function
+            | C::Procedure
+            | C::Type
+            | C::Conversion
+            | C::Aggregate
+            | C::Operator => {}
         }
         Ok(())
     }

@@ -1014,9 +1014,26 @@ impl<'a> Parser<'a> {
             Token::Word(w) if w.keyword == Keyword::EXTENSION => {
                 (CommentObject::Extension, self.parse_object_name(false)?)
             }
+            // actgate patch: pg_comment_on_signatures
+            Token::Word(w)
+                if w.keyword == Keyword::FOREIGN
+                    && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.parse_keywords(&[Keyword::DATA, Keyword::WRAPPER]) =>
+            {
+                (
+                    CommentObject::ForeignDataWrapper,
+                    self.parse_object_name(false)?,
+                )
+            }
             Token::Word(w) if w.keyword == Keyword::FOREIGN => {
                 self.expect_keyword_is(Keyword::TABLE)?;
                 (CommentObject::ForeignTable, self.parse_object_name(false)?)
+            }
+            Token::Word(w)
+                if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.peek_comment_on_pg_object(&w).is_some() =>
+            {
+                self.parse_comment_on_pg_object(&w)?
             }
             Token::Word(w) if w.keyword == Keyword::FUNCTION => {
                 (CommentObject::Function, self.parse_object_name(false)?)
@@ -1092,7 +1109,9 @@ impl<'a> Parser<'a> {
                 | CommentObject::Trigger
                 | CommentObject::Rule
                 | CommentObject::Policy
-        ) {
+        ) && !(object_type == CommentObject::Constraint
+            && self.peek_keywords(&[Keyword::ON, Keyword::DOMAIN]))
+        {
             self.expect_keyword_is(Keyword::ON)?;
             Some(CommentOnTable {
                 table: self.parse_object_name(false)?,
@@ -1100,6 +1119,9 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
+
+        // actgate patch: pg_comment_on_signatures
+        let detail = self.parse_comment_detail(object_type, on_table.is_some())?;
 
         self.expect_keyword_is(Keyword::IS)?;
         let comment = if self.parse_keyword(Keyword::NULL) {
@@ -1113,7 +1135,104 @@ impl<'a> Parser<'a> {
             comment,
             if_exists,
             on_table,
+            detail,
         })
+    }
+
+    /// The kind of PostgreSQL object `COMMENT ON w …` names, for the kinds
+    /// read by [Self::parse_comment_on_pg_object].
+    // actgate patch: pg_comment_on_signatures
+    fn peek_comment_on_pg_object(&self, w: &Word) -> Option<CommentObject> {
+        let next = |k: Keyword| {
+            matches!(&self.peek_token_ref().token, Token::Word(n) if n.keyword == k)
+        };
+        match w.keyword {
+            Keyword::AGGREGATE => Some(CommentObject::Aggregate),
+            Keyword::OPERATOR => Some(CommentObject::Operator),
+            Keyword::EVENT if next(Keyword::TRIGGER) => Some(CommentObject::EventTrigger),
+            Keyword::SERVER => Some(CommentObject::Server),
+            Keyword::LARGE if next(Keyword::OBJECT) => Some(CommentObject::LargeObject),
+            _ if w.quote_style.is_some() => None,
+            _ if w.value.eq_ignore_ascii_case("PUBLICATION") => Some(CommentObject::Publication),
+            _ if w.value.eq_ignore_ascii_case("SUBSCRIPTION") => {
+                Some(CommentObject::Subscription)
+            }
+            _ => None,
+        }
+    }
+
+    /// `COMMENT ON {AGGREGATE | OPERATOR | EVENT TRIGGER | SERVER | LARGE
+    /// OBJECT | PUBLICATION | SUBSCRIPTION} name`, after the first keyword.
+    // actgate patch: pg_comment_on_signatures
+    fn parse_comment_on_pg_object(
+        &mut self,
+        w: &Word,
+    ) -> Result<(CommentObject, ObjectName), ParserError> {
+        let Some(kind) = self.peek_comment_on_pg_object(w) else {
+            return self.expected_ref("comment object_type", self.peek_token_ref());
+        };
+        let name = match kind {
+            CommentObject::EventTrigger => {
+                self.expect_keyword_is(Keyword::TRIGGER)?;
+                self.parse_object_name(false)?
+            }
+            CommentObject::LargeObject => {
+                self.expect_keyword_is(Keyword::OBJECT)?;
+                let oid = self.parse_literal_uint()?;
+                ObjectName::from(vec![Ident::new(oid.to_string())])
+            }
+            CommentObject::Operator => self.parse_operator_name()?,
+            _ => self.parse_object_name(false)?,
+        };
+        Ok((kind, name))
+    }
+
+    /// What follows the name of a routine, an aggregate, an operator or a
+    /// constraint in `COMMENT ON`.
+    // actgate patch: pg_comment_on_signatures
+    fn parse_comment_detail(
+        &mut self,
+        kind: CommentObject,
+        on_table: bool,
+    ) -> Result<Option<CommentDetail>, ParserError> {
+        match kind {
+            CommentObject::Function | CommentObject::Procedure | CommentObject::Aggregate
+                if self.consume_token(&Token::LParen) =>
+            {
+                let star = kind == CommentObject::Aggregate && self.consume_token(&Token::Mul);
+                let types = if star || self.peek_token_ref().token == Token::RParen {
+                    vec![]
+                } else {
+                    self.parse_comma_separated(Parser::parse_data_type)?
+                };
+                self.expect_token(&Token::RParen)?;
+                Ok(Some(CommentDetail::Arguments { types, star }))
+            }
+            CommentObject::Aggregate => {
+                self.expected_ref("( after the aggregate's name", self.peek_token_ref())
+            }
+            CommentObject::Operator => {
+                self.expect_token(&Token::LParen)?;
+                let side = |p: &mut Self| -> Result<Option<DataType>, ParserError> {
+                    if p.parse_keyword(Keyword::NONE) {
+                        Ok(None)
+                    } else {
+                        Ok(Some(p.parse_data_type()?))
+                    }
+                };
+                let left = side(self)?;
+                self.expect_token(&Token::Comma)?;
+                let right = side(self)?;
+                self.expect_token(&Token::RParen)?;
+                Ok(Some(CommentDetail::OperatorArguments { left, right }))
+            }
+            CommentObject::Constraint
+                if !on_table && self.parse_keywords(&[Keyword::ON, Keyword::DOMAIN]) =>
+            {
+                Ok(Some(CommentDetail::OnDomain(self.parse_object_name(false)?)))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Parse `FLUSH` statement.
