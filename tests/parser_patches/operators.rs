@@ -139,3 +139,23 @@ fn pg_comment_on_signatures() {
     fails("COMMENT ON OPERATOR + (int) IS 'x'");
     fails("COMMENT ON LARGE OBJECT x IS 'x'");
 }
+
+#[test]
+fn pg_create_aggregate_old_names() {
+    round_trips_as(
+        "CREATE AGGREGATE alt_agg2 (sfunc1 = int4mi, basetype = int4, stype1 = int4, initcond = -100)",
+        "CREATE AGGREGATE alt_agg2 (SFUNC = int4mi, BASETYPE = INT4, STYPE = INT4, INITCOND = -100)",
+    );
+    round_trips_as(
+        "CREATE AGGREGATE newsum (sfunc1 = int4pl, basetype = int4, stype1 = int4, initcond1 = '0')",
+        "CREATE AGGREGATE newsum (SFUNC = int4pl, BASETYPE = INT4, STYPE = INT4, INITCOND = '0')",
+    );
+    round_trips_as(
+        "create aggregate r(VARIADIC \"any\" ORDER BY VARIADIC \"any\") (stype = internal, sfunc = f, finalfunc_extra = true, hypothetical)",
+        "CREATE AGGREGATE r (VARIADIC \"any\" ORDER BY VARIADIC \"any\") (STYPE = internal, SFUNC = f, FINALFUNC_EXTRA, HYPOTHETICAL)",
+    );
+    // Quoted names are other names to PostgreSQL; `= false` is not read.
+    fails("CREATE AGGREGATE a (\"sfunc1\" = f, basetype = int4, stype1 = int4)");
+    fails("create aggregate x(int) (stype = int, sfunc = f, finalfunc_extra = false)");
+    fails("create aggregate x(int) (stype = int, sfunc = f, initcond = -'1')");
+}

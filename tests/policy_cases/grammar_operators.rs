@@ -173,3 +173,37 @@ fn comment_on_signatures_is_read() {
         (T, "COMMENT ON AGGREGATE a IS 'x'", "parse_error"),
     ]);
 }
+
+/// `CREATE AGGREGATE` in PostgreSQL's old spellings (`sfunc1`, `stype1`,
+/// `initcond1`, a negative `initcond`) and with `finalfunc_extra = true`:
+/// schema DDL, refused to a read-only agent.
+#[test]
+fn create_aggregate_old_names_are_read() {
+    check(&[
+        (
+            G,
+            "CREATE AGGREGATE alt_agg2 (sfunc1 = int4mi, basetype = int4, stype1 = int4, initcond = -100)",
+            "allow",
+        ),
+        (
+            G,
+            "CREATE AGGREGATE newavg (sfunc = int4_avg_accum, basetype = int4, stype = _int8, finalfunc = int8_avg, initcond1 = '{0,0}')",
+            "allow",
+        ),
+        (
+            G,
+            "create aggregate p(float8 ORDER BY anyelement) (stype = internal, sfunc = ordered_set_transition, finalfunc = percentile_disc_final, finalfunc_extra = true, finalfunc_modify = read_write)",
+            "allow",
+        ),
+        (
+            A,
+            "CREATE AGGREGATE newsum (sfunc1 = int4pl, basetype = int4, stype1 = int4, initcond1 = '0')",
+            "statement_class_denied",
+        ),
+        (
+            T,
+            "create aggregate x(int) (stype = int, sfunc = f, finalfunc_extra = false)",
+            "parse_error",
+        ),
+    ]);
+}

@@ -8546,6 +8546,24 @@ impl<'a> Parser<'a> {
 
     /// Every key listed here needs an arm in [`Self::parse_create_aggregate_option`].
     fn parse_create_aggregate_option_key(&mut self) -> Result<Keyword, ParserError> {
+        // actgate patch: pg_create_aggregate_old_names
+        // The names of PostgreSQL's old syntax, still accepted: `sfunc1`,
+        // `stype1`, `initcond1` for `sfunc`, `stype`, `initcond`.
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            if let Token::Word(w) = &self.peek_token_ref().token {
+                let old = match w.value.as_str() {
+                    _ if w.quote_style.is_some() => None,
+                    v if v.eq_ignore_ascii_case("sfunc1") => Some(Keyword::SFUNC),
+                    v if v.eq_ignore_ascii_case("stype1") => Some(Keyword::STYPE),
+                    v if v.eq_ignore_ascii_case("initcond1") => Some(Keyword::INITCOND),
+                    _ => None,
+                };
+                if let Some(keyword) = old {
+                    self.next_token();
+                    return Ok(keyword);
+                }
+            }
+        }
         self.expect_one_of_keywords(&[
             Keyword::SFUNC,
             Keyword::STYPE,
@@ -8584,6 +8602,12 @@ impl<'a> Parser<'a> {
             Keyword::FINALFUNC_EXTRA | Keyword::MFINALFUNC_EXTRA | Keyword::HYPOTHETICAL
         ) {
             self.expect_token(&Token::Eq)?;
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.consume_token(&Token::Eq)
+        {
+            // actgate patch: pg_create_aggregate_old_names
+            // A flag may be spelled `KEY = true` (`false` is not read).
+            self.expect_keyword(Keyword::TRUE)?;
         }
 
         Ok(match keyword {
@@ -8610,7 +8634,9 @@ impl<'a> Parser<'a> {
             Keyword::DESERIALFUNC => {
                 CreateAggregateOption::DeserialFunction(self.parse_object_name(false)?)
             }
-            Keyword::INITCOND => CreateAggregateOption::InitialCondition(self.parse_value()?),
+            Keyword::INITCOND => {
+                CreateAggregateOption::InitialCondition(self.parse_aggregate_initcond()?)
+            }
             Keyword::MSFUNC => {
                 CreateAggregateOption::MovingStateTransitionFunction(self.parse_object_name(false)?)
             }
@@ -8628,7 +8654,7 @@ impl<'a> Parser<'a> {
                 self.parse_aggregate_modify_kind()?,
             ),
             Keyword::MINITCOND => {
-                CreateAggregateOption::MovingInitialCondition(self.parse_value()?)
+                CreateAggregateOption::MovingInitialCondition(self.parse_aggregate_initcond()?)
             }
             Keyword::SORTOP => {
                 let operator = if self.parse_keyword(Keyword::OPERATOR) {
@@ -8647,6 +8673,28 @@ impl<'a> Parser<'a> {
                 return self.expected_ref("a CREATE AGGREGATE option", self.peek_token_ref());
             }
         })
+    }
+
+    /// An aggregate's initial condition: a value, or (PostgreSQL) a
+    /// negative number, `initcond = -100`.
+    // actgate patch: pg_create_aggregate_old_names
+    fn parse_aggregate_initcond(&mut self) -> Result<ValueWithSpan, ParserError> {
+        if !(dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.peek_token_ref().token == Token::Minus)
+        {
+            return self.parse_value();
+        }
+        let minus = self.next_token();
+        let number = self.parse_number_value()?;
+        match number.value {
+            Value::Number(n, long) => {
+                let negative = format!("-{n}").parse().map_err(|_| {
+                    ParserError::ParserError(format!("bad number -{n}{}", minus.span.start))
+                })?;
+                Ok(Value::Number(negative, long).with_span(minus.span.union(&number.span)))
+            }
+            _ => self.expected_ref("a number after -", &minus),
+        }
     }
 
     /// Parse the value of `FINALFUNC_MODIFY` / `MFINALFUNC_MODIFY`.
