@@ -207,3 +207,110 @@ fn create_aggregate_old_names_are_read() {
         ),
     ]);
 }
+
+/// PostgreSQL's role statements sqlparser does not read (`CREATE USER`
+/// with role options, `ALTER GROUP`), read by hand: role management,
+/// allowed to `role-admin` only.
+#[test]
+fn role_statements_are_read() {
+    const R: &str = "role-admin";
+    check(&[
+        (R, "CREATE USER regress_rls_alice NOLOGIN", "allow"),
+        (R, "CREATE USER u WITH NOCREATEDB NOCREATEROLE", "allow"),
+        (R, "CREATE USER u1 IN ROLE u3", "allow"),
+        (R, "CREATE ROLE r ENCRYPTED PASSWORD 'foo'", "allow"),
+        (R, "CREATE ROLE regress_noiseword SYSID 12345", "allow"),
+        (R, "CREATE ROLE r CONNECTION LIMIT -1", "allow"),
+        (R, "ALTER GROUP g ADD USER u1, u2", "allow"),
+        (R, "ALTER GROUP g DROP USER u", "allow"),
+        (G, "CREATE USER u NOLOGIN", "role_management_denied"),
+        (T, "ALTER GROUP g ADD USER u", "role_management_denied"),
+        (R, "CREATE USER u VALID UNTIL now()", "parse_error"),
+        (R, "CREATE ROLE r PASSWORD (SELECT 'x')", "parse_error"),
+    ]);
+}
+
+/// Objects of the whole database or cluster, read by hand and refused
+/// for everyone: security labels, foreign schemas imported from a server,
+/// languages, transforms, conversions (whose function runs on every
+/// client encoding conversion), `DROP DATABASE … (FORCE)`.
+#[test]
+fn cluster_statements_are_refused() {
+    const R: &str = "role-admin";
+    let refused = "cluster_object_denied";
+    check(&[
+        (T, "SECURITY LABEL ON TABLE orders IS 'classified'", refused),
+        (
+            T,
+            "SECURITY LABEL FOR 'dummy' ON ROLE u IS 'classified'",
+            refused,
+        ),
+        (
+            T,
+            "IMPORT FOREIGN SCHEMA s1 FROM SERVER s9 INTO public",
+            refused,
+        ),
+        (
+            T,
+            "IMPORT FOREIGN SCHEMA s1 EXCEPT (t1, t2) FROM SERVER s9 INTO public OPTIONS (option1 'value1')",
+            refused,
+        ),
+        (
+            T,
+            "CREATE LANGUAGE alt_lang1 HANDLER plpgsql_call_handler",
+            refused,
+        ),
+        (T, "CREATE TRUSTED PROCEDURAL LANGUAGE l HANDLER h", refused),
+        (
+            T,
+            "CREATE TRANSFORM FOR int LANGUAGE SQL (FROM SQL WITH FUNCTION f(internal), TO SQL WITH FUNCTION g(internal))",
+            refused,
+        ),
+        (
+            T,
+            "CREATE CONVERSION myconv FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8",
+            refused,
+        ),
+        (
+            T,
+            "CREATE DEFAULT CONVERSION public.mydef FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8",
+            refused,
+        ),
+        (T, "drop database test_database_exists (force)", refused),
+        (R, "drop database if exists d with (force)", refused),
+        (T, "SECURITY LABEL", "parse_error"),
+    ]);
+}
+
+/// `ALTER TEXT SEARCH CONFIGURATION … {ADD | ALTER | DROP} MAPPING` and
+/// `GRANT`/`REVOKE` on a type or domain: schema objects, read by hand.
+#[test]
+fn mappings_and_type_grants_are_read() {
+    check(&[
+        (
+            G,
+            "ALTER TEXT SEARCH CONFIGURATION c ALTER MAPPING FOR word, asciiword WITH ispell, english_stem",
+            "allow",
+        ),
+        (
+            G,
+            "ALTER TEXT SEARCH CONFIGURATION c ALTER MAPPING REPLACE ispell WITH hunspell",
+            "allow",
+        ),
+        (
+            A,
+            "ALTER TEXT SEARCH CONFIGURATION c ALTER MAPPING REPLACE ispell WITH hunspell",
+            "statement_class_denied",
+        ),
+        (G, "GRANT USAGE ON TYPE priv_testtype1 TO u2", "allow"),
+        (G, "REVOKE USAGE on DOMAIN d FROM PUBLIC", "allow"),
+        (G, "REVOKE ALL ON TYPE s.t FROM PUBLIC", "allow"),
+        (A, "GRANT USAGE ON TYPE t TO u2", "statement_class_denied"),
+        (
+            G,
+            "GRANT USAGE ON TYPE t TO u2; SELECT * FROM secrets",
+            "deny",
+        ),
+        (G, "GRANT USAGE ON TYPE (SELECT 1) TO u", "parse_error"),
+    ]);
+}

@@ -194,19 +194,6 @@ impl Walker<'_> {
                 self.info.cluster_level = true;
                 self.ddl_functions(st)?;
             }
-            // A composite type's attributes: PostgreSQL alters the type as
-            // it alters a table (`AlterTableStmt`), so the type is DDL on a
-            // relation of its name.
-            Statement::AlterType(ast::AlterType {
-                name,
-                operation:
-                    ast::AlterTypeOperation::Attributes(_)
-                    | ast::AlterTypeOperation::RenameAttribute { .. },
-            }) => {
-                self.info.class(Class::Ddl);
-                self.relation(name, Access::Ddl)?;
-                self.ddl_functions(st)?;
-            }
             // Operators and their families and classes: schema objects that
             // name functions and types, never a relation.
             Statement::CreateOperator(op) => {
@@ -223,6 +210,28 @@ impl Walker<'_> {
             | Statement::DropOperatorFamily(_)
             | Statement::DropOperatorClass(_) => {
                 self.info.class(Class::Ddl);
+                self.ddl_functions(st)?;
+            }
+            _ => return self.type_attribute_ddl(st),
+        }
+        Ok(true)
+    }
+
+    /// `ALTER TYPE` on a composite type's attributes; answers whether `st`
+    /// is one.
+    fn type_attribute_ddl(&mut self, st: &Statement) -> Result<bool, AnalysisError> {
+        match st {
+            // A composite type's attributes: PostgreSQL alters the type as
+            // it alters a table (`AlterTableStmt`), so the type is DDL on a
+            // relation of its name.
+            Statement::AlterType(ast::AlterType {
+                name,
+                operation:
+                    ast::AlterTypeOperation::Attributes(_)
+                    | ast::AlterTypeOperation::RenameAttribute { .. },
+            }) => {
+                self.info.class(Class::Ddl);
+                self.relation(name, Access::Ddl)?;
                 self.ddl_functions(st)?;
             }
             _ => return Ok(false),
