@@ -71,6 +71,12 @@ pub enum Utility {
     /// `PREPARE TRANSACTION`, `COMMIT PREPARED`, `ROLLBACK PREPARED`:
     /// two-phase commit, refused by a built-in rule ([`two_phase`]).
     TwoPhase,
+    /// `CREATE ROLE | USER | GROUP name [WITH] options`, `ALTER GROUP`:
+    /// role management ([`Class::Roles`]), as sqlparser's role statements.
+    Role,
+    /// `GRANT`/`REVOKE` on a type or domain: privileges on a schema object
+    /// that is no relation ([`Class::Dcl`]).
+    SchemaGrant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,6 +210,8 @@ impl Utility {
                 info.classes.push(Class::Call);
                 info.code_block = true;
             }
+            Utility::Role => info.classes.push(Class::Roles),
+            Utility::SchemaGrant => info.classes.push(Class::Dcl),
             Utility::TwoPhase => {
                 info.classes.push(Class::Transaction);
                 info.transaction = Some(TransactionControl::Other);
@@ -280,7 +288,7 @@ fn utility(parser: &mut Parser<'_>) -> Option<Result<Utility, String>> {
     };
     let ours = [
         "BEGIN", "START", "FETCH", "MOVE", "SET", "DO", "CREATE", "ALTER", "DROP", "REASSIGN",
-        "GRANT", "REVOKE", "PREPARE", "COMMIT", "ROLLBACK",
+        "GRANT", "REVOKE", "PREPARE", "COMMIT", "ROLLBACK", "SECURITY", "IMPORT",
     ];
     if first.quote_style.is_some() || !ours.iter().any(|k| first.value.eq_ignore_ascii_case(k)) {
         return None;
@@ -311,7 +319,9 @@ pub fn claim(tokens: &[Token]) -> Option<Result<Utility, String>> {
             .map(Utility::Cursor),
         "SET" => return set(rest),
         "DO" => do_block(rest),
-        "CREATE" | "ALTER" | "DROP" | "REASSIGN" => return objects::claim(&first, rest),
+        "CREATE" | "ALTER" | "DROP" | "REASSIGN" | "SECURITY" | "IMPORT" => {
+            return objects::claim(&first, rest);
+        }
         "GRANT" | "REVOKE" => return objects::grant(rest),
         "PREPARE" | "COMMIT" | "ROLLBACK" => return two_phase::claim(&first, rest),
         _ => return None,

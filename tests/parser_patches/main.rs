@@ -6,6 +6,7 @@ mod ddl;
 mod exprs;
 mod jsonxml;
 mod objects;
+mod operators;
 mod queries;
 mod tables;
 

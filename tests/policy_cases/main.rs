@@ -55,6 +55,7 @@ mod grammar_ddl;
 mod grammar_exprs;
 mod grammar_jsonxml;
 mod grammar_objects;
+mod grammar_operators;
 mod grammar_queries;
 mod grammar_tables;
 mod names;

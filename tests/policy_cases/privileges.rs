@@ -271,9 +271,17 @@ fn role_management_needs_explicit_classes() {
             "cluster_object_denied",
         ),
         (G, "DROP OWNED BY grantor", "cluster_object_denied"),
-        (G, "ALTER GROUP admins ADD USER bob", "parse_error"),
-        (G, "CREATE USER evil WITH PASSWORD 'x'", "parse_error"),
-        (G, "CREATE USER evil SUPERUSER", "parse_error"),
+        (
+            G,
+            "ALTER GROUP admins ADD USER bob",
+            "role_management_denied",
+        ),
+        (
+            G,
+            "CREATE USER evil WITH PASSWORD 'x'",
+            "role_management_denied",
+        ),
+        (G, "CREATE USER evil SUPERUSER", "role_management_denied"),
         (
             G,
             "ALTER PROCEDURE p() SECURITY DEFINER",

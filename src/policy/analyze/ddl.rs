@@ -212,6 +212,28 @@ impl Walker<'_> {
                 self.info.class(Class::Ddl);
                 self.ddl_functions(st)?;
             }
+            _ => return self.type_attribute_ddl(st),
+        }
+        Ok(true)
+    }
+
+    /// `ALTER TYPE` on a composite type's attributes; answers whether `st`
+    /// is one.
+    fn type_attribute_ddl(&mut self, st: &Statement) -> Result<bool, AnalysisError> {
+        match st {
+            // A composite type's attributes: PostgreSQL alters the type as
+            // it alters a table (`AlterTableStmt`), so the type is DDL on a
+            // relation of its name.
+            Statement::AlterType(ast::AlterType {
+                name,
+                operation:
+                    ast::AlterTypeOperation::Attributes(_)
+                    | ast::AlterTypeOperation::RenameAttribute { .. },
+            }) => {
+                self.info.class(Class::Ddl);
+                self.relation(name, Access::Ddl)?;
+                self.ddl_functions(st)?;
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -314,14 +336,33 @@ impl Walker<'_> {
                 self.relation(&table, Access::Ddl)?;
             }
             C::Schema => self.schema_object(name)?,
-            C::Database | C::Role | C::User | C::Extension => self.info.cluster_level = true,
+            // Objects of the whole database or cluster, outside any schema.
+            C::Database
+            | C::Role
+            | C::User
+            | C::Extension
+            | C::EventTrigger
+            | C::ForeignDataWrapper
+            | C::Server
+            | C::LargeObject
+            | C::Publication
+            | C::Subscription => self.info.cluster_level = true,
             // Named by the object's own schema-qualified name, like a relation.
             C::Statistics => {
                 self.relation(name, Access::Ddl)?;
             }
             // The table (`… ON table`) is recorded by the caller.
             C::Constraint | C::Trigger | C::Rule | C::Policy => {}
-            C::Collation | C::Domain | C::Function | C::Procedure | C::Type | C::Conversion => {}
+            // Schema objects named by their name (and argument types, or a
+            // domain constraint's domain: a type, never a relation).
+            C::Collation
+            | C::Domain
+            | C::Function
+            | C::Procedure
+            | C::Type
+            | C::Conversion
+            | C::Aggregate
+            | C::Operator => {}
         }
         Ok(())
     }

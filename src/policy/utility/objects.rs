@@ -41,8 +41,77 @@ pub(super) fn claim(verb: &str, rest: &[Token]) -> Option<Result<Utility, String
             Some(drop_names(&rest[3..], false))
         }
         ("ALTER", ["DOMAIN", ..]) => alter_domain(&rest[1..]),
+        _ => claim_more(verb, &w, rest),
+    }
+}
+
+/// The statements of [`claim`] added since issue 14's operators group.
+fn claim_more(verb: &str, w: &[&str], rest: &[Token]) -> Option<Result<Utility, String>> {
+    let cluster = |used: usize| Some(named(&rest[used..]).map(|_| Utility::ClusterObject));
+    match (verb, w) {
+        // Security labels feed a label provider's access control, and a
+        // foreign schema's tables come from a foreign server: refused.
+        ("SECURITY", ["LABEL", ..]) => cluster(1),
+        ("IMPORT", ["FOREIGN", "SCHEMA", ..]) => cluster(2),
+        ("CREATE", ["LANGUAGE", ..]) => cluster(1),
+        ("CREATE", ["TRUSTED" | "PROCEDURAL", "LANGUAGE", ..]) => cluster(2),
+        ("CREATE", ["TRUSTED", "PROCEDURAL", "LANGUAGE", ..]) => cluster(3),
+        ("CREATE", ["OR", "REPLACE", "LANGUAGE" | "TRANSFORM", ..]) => cluster(3),
+        ("CREATE" | "DROP", ["TRANSFORM", ..]) => cluster(1),
+        // A conversion's function runs whenever a client's encoding is
+        // converted: database-wide, like a cast.
+        ("CREATE", ["CONVERSION", ..]) => cluster(1),
+        ("CREATE", ["DEFAULT", "CONVERSION", ..]) => cluster(2),
+        ("DROP", ["DATABASE", ..]) => cluster(1),
+        ("CREATE", ["USER", second, ..]) if *second != "MAPPING" => Some(role(&rest[1..])),
+        ("CREATE", ["ROLE" | "GROUP", ..]) => Some(role(&rest[1..])),
+        ("ALTER", ["GROUP", ..]) => Some(role(&rest[1..])),
+        ("ALTER", ["TEXT", "SEARCH", "CONFIGURATION", ..]) => ts_mapping(&rest[3..]),
         _ => None,
     }
+}
+
+/// `name [WITH] option …` of a role statement, or `ALTER GROUP`'s `name
+/// {ADD | DROP} USER name, …`: words, strings, numbers, commas and a
+/// minus sign (`CONNECTION LIMIT -1`), never an expression.
+fn role(t: &[Token]) -> Result<Utility, String> {
+    let Some((Token::Word(_), rest)) = t.split_first() else {
+        return fail("a role name", t);
+    };
+    match rest.iter().find(|t| {
+        !matches!(
+            t,
+            Token::Word(_)
+                | Token::SingleQuotedString(_)
+                | Token::Number(..)
+                | Token::Comma
+                | Token::Minus
+        )
+    }) {
+        Some(bad) => fail("a role option", std::slice::from_ref(bad)),
+        None => Ok(Utility::Role),
+    }
+}
+
+/// `ALTER TEXT SEARCH CONFIGURATION name {ADD | ALTER | DROP} MAPPING …`:
+/// token types and dictionaries, names only; `None` (left to sqlparser)
+/// for the other actions.
+fn ts_mapping(t: &[Token]) -> Option<Result<Utility, String>> {
+    let n = name(t)?;
+    let t = &t[n..];
+    let mapping =
+        ["ADD", "ALTER", "DROP"].iter().any(|k| is(t.first(), k)) && is(t.get(1), "MAPPING");
+    if !mapping {
+        return None;
+    }
+    let names_only = t[2..]
+        .iter()
+        .all(|t| matches!(t, Token::Word(_) | Token::Comma | Token::Period));
+    Some(if names_only {
+        Ok(Utility::SchemaObject { ownership: false })
+    } else {
+        fail("token types and dictionaries", &t[2..])
+    })
 }
 
 /// At least a name follows (the rest is the refused statement's options).
@@ -227,6 +296,7 @@ pub(super) fn grant(rest: &[Token]) -> Option<Result<Utility, String>> {
         ["LARGE", "OBJECT", ..] | ["FOREIGN", "SERVER", ..] => 2,
         ["FOREIGN", "DATA", "WRAPPER"] => 3,
         ["LANGUAGE", ..] => 1,
+        ["TYPE" | "DOMAIN", ..] => return schema_grant(&rest[on + 2..]),
         _ => return None,
     };
     let target = &rest[on + 1 + used..];
@@ -238,5 +308,19 @@ pub(super) fn grant(rest: &[Token]) -> Option<Result<Utility, String>> {
         Ok(Utility::ClusterGrant)
     } else {
         fail("an object and TO or FROM", target)
+    })
+}
+
+/// `… ON {TYPE | DOMAIN} name, … {TO | FROM} roles …`: the names and
+/// roles are words, periods and commas (`GRANT OPTION FOR`, `WITH GRANT
+/// OPTION`, `GRANTED BY`, `CASCADE` are words too).
+fn schema_grant(t: &[Token]) -> Option<Result<Utility, String>> {
+    let ok = t.iter().any(|t| is(Some(t), "TO") || is(Some(t), "FROM"))
+        && t.iter()
+            .all(|t| matches!(t, Token::Word(_) | Token::Comma | Token::Period));
+    Some(if ok {
+        Ok(Utility::SchemaGrant)
+    } else {
+        fail("a type and TO or FROM", t)
     })
 }

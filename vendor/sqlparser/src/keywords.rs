@@ -140,6 +140,7 @@ define_keywords!(
     AT,
     ATOMIC,
     ATTACH,
+    ATTRIBUTE, // actgate patch: pg_alter_type
     AUDIT,
     AUTHENTICATION,
     AUTHORIZATION,

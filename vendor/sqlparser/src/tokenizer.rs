@@ -1854,6 +1854,12 @@ impl<'a> Tokenizer<'a> {
                                     "|&>",
                                     Token::VerticalBarAmpersandRightAngleBracket,
                                 ),
+                                // actgate patch: pg_operator_names
+                                _ if dialect_of!(self is PostgreSqlDialect) => self.start_binop(
+                                    chars,
+                                    "|&",
+                                    Token::CustomBinaryOperator("|&".to_owned()),
+                                ),
                                 _ => self.start_binop_opt(chars, "|&", None),
                             }
                         }
@@ -1864,6 +1870,12 @@ impl<'a> Tokenizer<'a> {
                                     chars,
                                     "|>>",
                                     Token::VerticalBarShiftRight,
+                                ),
+                                // actgate patch: pg_operator_names
+                                _ if dialect_of!(self is PostgreSqlDialect) => self.start_binop(
+                                    chars,
+                                    "|>",
+                                    Token::CustomBinaryOperator("|>".to_owned()),
                                 ),
                                 _ => self.start_binop_opt(chars, "|>", None),
                             }
@@ -1882,6 +1894,18 @@ impl<'a> Tokenizer<'a> {
                         Some('=') => self.consume_and_return(chars, Token::DoubleEq),
                         _ => Ok(Some(Token::Eq)),
                     }
+                }
+                // actgate patch: pg_operator_names (`!==` is one operator,
+                // not `!=` (printed `<>`) and `=`)
+                '!' if dialect_of!(self is PostgreSqlDialect)
+                    && pg_operator_at(chars, &*self.dialect).len() > 2
+                    && pg_operator_at(chars, &*self.dialect).starts_with("!=") =>
+                {
+                    let operator = pg_operator_at(chars, &*self.dialect);
+                    for _ in operator.chars() {
+                        chars.next();
+                    }
+                    Ok(Some(Token::CustomBinaryOperator(operator)))
                 }
                 '!' => {
                     chars.next(); // consume
@@ -1922,8 +1946,10 @@ impl<'a> Tokenizer<'a> {
                                 _ => self.start_binop(chars, "<=", Token::LtEq),
                             }
                         }
+                        // actgate patch: pg_operator_names (`<|` was read as `<<|`)
                         Some('|') if self.dialect.supports_geometric_types() => {
-                            self.consume_for_binop(chars, "<<|", Token::ShiftLeftVerticalBar)
+                            chars.next(); // consume the '|'
+                            self.start_binop(chars, "<|", Token::CustomBinaryOperator("<|".to_owned()))
                         }
                         Some('>') => self.consume_for_binop(chars, "<>", Token::Neq),
                         Some('<') if self.dialect.supports_geometric_types() => {
@@ -1982,9 +2008,10 @@ impl<'a> Tokenizer<'a> {
                 '&' => {
                     chars.next(); // consume the '&'
                     match chars.peek() {
+                        // actgate patch: pg_operator_names (`&>` ate the character after it)
                         Some('>') if self.dialect.supports_geometric_types() => {
-                            chars.next();
-                            self.consume_and_return(chars, Token::AmpersandRightAngleBracket)
+                            chars.next(); // consume the '>'
+                            self.start_binop(chars, "&>", Token::AmpersandRightAngleBracket)
                         }
                         Some('<') if self.dialect.supports_geometric_types() => {
                             chars.next(); // consume

@@ -1326,6 +1326,105 @@ pub enum AlterTypeOperation {
     AddValue(AlterTypeAddValue),
     /// Rename an existing value of the type.
     RenameValue(AlterTypeRenameValue),
+    /// `ADD ATTRIBUTE`, `DROP ATTRIBUTE`, `ALTER ATTRIBUTE` (PostgreSQL's
+    /// composite types), one or more, comma-separated.
+    // actgate patch: pg_alter_type
+    Attributes(Vec<AlterTypeAttributeAction>),
+    /// `RENAME ATTRIBUTE a TO b [CASCADE | RESTRICT]`
+    RenameAttribute {
+        /// The attribute's name.
+        from: Ident,
+        /// Its new name.
+        to: Ident,
+        /// `CASCADE` or `RESTRICT`
+        drop_behavior: Option<DropBehavior>,
+    },
+    /// `SET SCHEMA schema`
+    SetSchema(ObjectName),
+}
+
+/// One action of [AlterTypeOperation::Attributes].
+// actgate patch: pg_alter_type
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub enum AlterTypeAttributeAction {
+    /// `ADD ATTRIBUTE name type [COLLATE c] [CASCADE | RESTRICT]`
+    Add {
+        /// The attribute's name.
+        name: Ident,
+        /// Its type.
+        data_type: DataType,
+        /// `COLLATE c`
+        collation: Option<ObjectName>,
+        /// `CASCADE` or `RESTRICT`
+        drop_behavior: Option<DropBehavior>,
+    },
+    /// `DROP ATTRIBUTE [IF EXISTS] name [CASCADE | RESTRICT]`
+    Drop {
+        /// `IF EXISTS`
+        if_exists: bool,
+        /// The attribute's name.
+        name: Ident,
+        /// `CASCADE` or `RESTRICT`
+        drop_behavior: Option<DropBehavior>,
+    },
+    /// `ALTER ATTRIBUTE name [SET DATA] TYPE type [COLLATE c] [CASCADE | RESTRICT]`
+    Alter {
+        /// The attribute's name.
+        name: Ident,
+        /// `SET DATA` was written.
+        set_data: bool,
+        /// The new type.
+        data_type: DataType,
+        /// `COLLATE c`
+        collation: Option<ObjectName>,
+        /// `CASCADE` or `RESTRICT`
+        drop_behavior: Option<DropBehavior>,
+    },
+}
+
+impl fmt::Display for AlterTypeAttributeAction {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let (collation, drop_behavior) = match self {
+            Self::Add {
+                name,
+                data_type,
+                collation,
+                drop_behavior,
+            } => {
+                write!(f, "ADD ATTRIBUTE {name} {data_type}")?;
+                (collation, drop_behavior)
+            }
+            Self::Drop {
+                if_exists,
+                name,
+                drop_behavior,
+            } => {
+                let if_exists = if *if_exists { "IF EXISTS " } else { "" };
+                write!(f, "DROP ATTRIBUTE {if_exists}{name}")?;
+                (&None, drop_behavior)
+            }
+            Self::Alter {
+                name,
+                set_data,
+                data_type,
+                collation,
+                drop_behavior,
+            } => {
+                let set_data = if *set_data { "SET DATA " } else { "" };
+                write!(f, "ALTER ATTRIBUTE {name} {set_data}TYPE {data_type}")?;
+                (collation, drop_behavior)
+            }
+        };
+        if let Some(c) = collation {
+            write!(f, " COLLATE {c}")?;
+        }
+        if let Some(b) = drop_behavior {
+            write!(f, " {b}")?;
+        }
+        Ok(())
+    }
 }
 
 /// See [AlterTypeOperation::Rename]
@@ -1402,6 +1501,19 @@ impl fmt::Display for AlterTypeOperation {
             Self::RenameValue(AlterTypeRenameValue { from, to }) => {
                 write!(f, "RENAME VALUE {from} TO {to}")
             }
+            Self::Attributes(actions) => write!(f, "{}", display_comma_separated(actions)),
+            Self::RenameAttribute {
+                from,
+                to,
+                drop_behavior,
+            } => {
+                write!(f, "RENAME ATTRIBUTE {from} TO {to}")?;
+                if let Some(b) = drop_behavior {
+                    write!(f, " {b}")?;
+                }
+                Ok(())
+            }
+            Self::SetSchema(schema) => write!(f, "SET SCHEMA {schema}"),
         }
     }
 }

@@ -73,7 +73,7 @@ pub use self::ddl::{
     AlterSchema, AlterSchemaOperation, AlterTable, AlterTableAlgorithm, AlterTableLock,
     AlterTableOperation, AlterTableType, AlterTextSearch, AlterTextSearchOperation,
     AlterTextSearchOption, AlterTrigger, AlterTriggerOperation, AlterType, AlterTypeAddValue,
-    AlterTypeAddValuePosition, AlterTypeOperation, AlterTypeRename, AlterTypeRenameValue,
+    AlterTypeAddValuePosition, AlterTypeAttributeAction, AlterTypeOperation, AlterTypeRename, AlterTypeRenameValue,
     AlterView, AlterViewOperation, ClusteredBy, ColumnDef, ColumnOption, ColumnOptionDef,
     ColumnOptions, ColumnPolicy, ColumnPolicyProperty, ConstraintCharacteristics, CreateAggregate,
     CreateAggregateArgs, CreateAggregateOption, CreateCollation, CreateCollationDefinition,
@@ -2730,6 +2730,67 @@ pub enum CommentObject {
     Statistics,
     /// An encoding conversion.
     Conversion,
+    // actgate patch: pg_comment_on_signatures
+    /// An aggregate (`AGGREGATE name (types)`).
+    Aggregate,
+    /// An operator (`OPERATOR op (left, right)`).
+    Operator,
+    /// An event trigger.
+    EventTrigger,
+    /// A foreign-data wrapper.
+    ForeignDataWrapper,
+    /// A foreign server.
+    Server,
+    /// A large object (named by its number).
+    LargeObject,
+    /// A publication.
+    Publication,
+    /// A subscription.
+    Subscription,
+}
+
+// actgate patch: pg_comment_on_signatures
+/// What follows the object's name in `COMMENT ON`, for some objects.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub enum CommentDetail {
+    /// `(type, …)` of a function, procedure or aggregate; an aggregate's
+    /// `(*)` is `star`.
+    Arguments {
+        /// The argument types.
+        types: Vec<DataType>,
+        /// `(*)`
+        star: bool,
+    },
+    /// `(left | NONE, right | NONE)` of an operator.
+    OperatorArguments {
+        /// The left operand's type (`NONE` for a prefix operator).
+        left: Option<DataType>,
+        /// The right operand's type.
+        right: Option<DataType>,
+    },
+    /// `ON DOMAIN d` of a domain constraint.
+    OnDomain(ObjectName),
+}
+
+impl fmt::Display for CommentDetail {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            CommentDetail::Arguments { star: true, .. } => f.write_str("(*)"),
+            CommentDetail::Arguments { types, .. } => {
+                write!(f, "({})", display_comma_separated(types))
+            }
+            CommentDetail::OperatorArguments { left, right } => {
+                let side = |t: &Option<DataType>| match t {
+                    Some(t) => t.to_string(),
+                    None => "NONE".to_owned(),
+                };
+                write!(f, "({}, {})", side(left), side(right))
+            }
+            CommentDetail::OnDomain(domain) => write!(f, "ON DOMAIN {domain}"),
+        }
+    }
 }
 
 impl fmt::Display for CommentObject {
@@ -2743,6 +2804,14 @@ impl fmt::Display for CommentObject {
             CommentObject::Rule => f.write_str("RULE"),
             CommentObject::Policy => f.write_str("POLICY"),
             CommentObject::Statistics => f.write_str("STATISTICS"),
+            CommentObject::Aggregate => f.write_str("AGGREGATE"),
+            CommentObject::Operator => f.write_str("OPERATOR"),
+            CommentObject::EventTrigger => f.write_str("EVENT TRIGGER"),
+            CommentObject::ForeignDataWrapper => f.write_str("FOREIGN DATA WRAPPER"),
+            CommentObject::Server => f.write_str("SERVER"),
+            CommentObject::LargeObject => f.write_str("LARGE OBJECT"),
+            CommentObject::Publication => f.write_str("PUBLICATION"),
+            CommentObject::Subscription => f.write_str("SUBSCRIPTION"),
             CommentObject::Conversion => f.write_str("CONVERSION"),
             CommentObject::Database => f.write_str("DATABASE"),
             CommentObject::Domain => f.write_str("DOMAIN"),
@@ -4602,6 +4671,10 @@ pub enum Statement {
         // actgate patch: pg_comment_on
         /// The table of a constraint, trigger, rule or policy (`… ON table`).
         on_table: Option<CommentOnTable>,
+        // actgate patch: pg_comment_on_signatures
+        /// What follows the name of some objects: a routine's or an
+        /// operator's argument types, a domain constraint's domain.
+        detail: Option<CommentDetail>,
     },
     /// ```sql
     /// COMMIT [ TRANSACTION | WORK ] [ AND [ NO ] CHAIN ]
@@ -6451,6 +6524,7 @@ impl fmt::Display for Statement {
                 comment,
                 if_exists,
                 on_table,
+                detail,
             } => {
                 write!(f, "COMMENT ")?;
                 if *if_exists {
@@ -6460,6 +6534,10 @@ impl fmt::Display for Statement {
                 // actgate patch: pg_comment_on
                 if let Some(table) = on_table {
                     write!(f, "ON {table} ")?;
+                }
+                // actgate patch: pg_comment_on_signatures
+                if let Some(detail) = detail {
+                    write!(f, "{detail} ")?;
                 }
                 write!(f, "IS ")?;
                 if let Some(c) = comment {

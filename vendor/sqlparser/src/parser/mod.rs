@@ -399,6 +399,12 @@ impl From<&ParserError> for ExprPrefixError {
     }
 }
 
+/// Whether `s` is made only of the characters of PostgreSQL's operators.
+// actgate patch: pg_operator_names
+fn is_pg_operator(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| "+-*/<>=~!@#%^&|`?".contains(c))
+}
+
 impl<'a> Parser<'a> {
     /// Create a parser for a [`Dialect`]
     ///
@@ -1008,9 +1014,26 @@ impl<'a> Parser<'a> {
             Token::Word(w) if w.keyword == Keyword::EXTENSION => {
                 (CommentObject::Extension, self.parse_object_name(false)?)
             }
+            // actgate patch: pg_comment_on_signatures
+            Token::Word(w)
+                if w.keyword == Keyword::FOREIGN
+                    && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.parse_keywords(&[Keyword::DATA, Keyword::WRAPPER]) =>
+            {
+                (
+                    CommentObject::ForeignDataWrapper,
+                    self.parse_object_name(false)?,
+                )
+            }
             Token::Word(w) if w.keyword == Keyword::FOREIGN => {
                 self.expect_keyword_is(Keyword::TABLE)?;
                 (CommentObject::ForeignTable, self.parse_object_name(false)?)
+            }
+            Token::Word(w)
+                if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.peek_comment_on_pg_object(&w).is_some() =>
+            {
+                self.parse_comment_on_pg_object(&w)?
             }
             Token::Word(w) if w.keyword == Keyword::FUNCTION => {
                 (CommentObject::Function, self.parse_object_name(false)?)
@@ -1086,7 +1109,9 @@ impl<'a> Parser<'a> {
                 | CommentObject::Trigger
                 | CommentObject::Rule
                 | CommentObject::Policy
-        ) {
+        ) && !(object_type == CommentObject::Constraint
+            && self.peek_keywords(&[Keyword::ON, Keyword::DOMAIN]))
+        {
             self.expect_keyword_is(Keyword::ON)?;
             Some(CommentOnTable {
                 table: self.parse_object_name(false)?,
@@ -1094,6 +1119,9 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
+
+        // actgate patch: pg_comment_on_signatures
+        let detail = self.parse_comment_detail(object_type, on_table.is_some())?;
 
         self.expect_keyword_is(Keyword::IS)?;
         let comment = if self.parse_keyword(Keyword::NULL) {
@@ -1107,7 +1135,104 @@ impl<'a> Parser<'a> {
             comment,
             if_exists,
             on_table,
+            detail,
         })
+    }
+
+    /// The kind of PostgreSQL object `COMMENT ON w …` names, for the kinds
+    /// read by [Self::parse_comment_on_pg_object].
+    // actgate patch: pg_comment_on_signatures
+    fn peek_comment_on_pg_object(&self, w: &Word) -> Option<CommentObject> {
+        let next = |k: Keyword| {
+            matches!(&self.peek_token_ref().token, Token::Word(n) if n.keyword == k)
+        };
+        match w.keyword {
+            Keyword::AGGREGATE => Some(CommentObject::Aggregate),
+            Keyword::OPERATOR => Some(CommentObject::Operator),
+            Keyword::EVENT if next(Keyword::TRIGGER) => Some(CommentObject::EventTrigger),
+            Keyword::SERVER => Some(CommentObject::Server),
+            Keyword::LARGE if next(Keyword::OBJECT) => Some(CommentObject::LargeObject),
+            _ if w.quote_style.is_some() => None,
+            _ if w.value.eq_ignore_ascii_case("PUBLICATION") => Some(CommentObject::Publication),
+            _ if w.value.eq_ignore_ascii_case("SUBSCRIPTION") => {
+                Some(CommentObject::Subscription)
+            }
+            _ => None,
+        }
+    }
+
+    /// `COMMENT ON {AGGREGATE | OPERATOR | EVENT TRIGGER | SERVER | LARGE
+    /// OBJECT | PUBLICATION | SUBSCRIPTION} name`, after the first keyword.
+    // actgate patch: pg_comment_on_signatures
+    fn parse_comment_on_pg_object(
+        &mut self,
+        w: &Word,
+    ) -> Result<(CommentObject, ObjectName), ParserError> {
+        let Some(kind) = self.peek_comment_on_pg_object(w) else {
+            return self.expected_ref("comment object_type", self.peek_token_ref());
+        };
+        let name = match kind {
+            CommentObject::EventTrigger => {
+                self.expect_keyword_is(Keyword::TRIGGER)?;
+                self.parse_object_name(false)?
+            }
+            CommentObject::LargeObject => {
+                self.expect_keyword_is(Keyword::OBJECT)?;
+                let oid = self.parse_literal_uint()?;
+                ObjectName::from(vec![Ident::new(oid.to_string())])
+            }
+            CommentObject::Operator => self.parse_operator_name()?,
+            _ => self.parse_object_name(false)?,
+        };
+        Ok((kind, name))
+    }
+
+    /// What follows the name of a routine, an aggregate, an operator or a
+    /// constraint in `COMMENT ON`.
+    // actgate patch: pg_comment_on_signatures
+    fn parse_comment_detail(
+        &mut self,
+        kind: CommentObject,
+        on_table: bool,
+    ) -> Result<Option<CommentDetail>, ParserError> {
+        match kind {
+            CommentObject::Function | CommentObject::Procedure | CommentObject::Aggregate
+                if self.consume_token(&Token::LParen) =>
+            {
+                let star = kind == CommentObject::Aggregate && self.consume_token(&Token::Mul);
+                let types = if star || self.peek_token_ref().token == Token::RParen {
+                    vec![]
+                } else {
+                    self.parse_comma_separated(Parser::parse_data_type)?
+                };
+                self.expect_token(&Token::RParen)?;
+                Ok(Some(CommentDetail::Arguments { types, star }))
+            }
+            CommentObject::Aggregate => {
+                self.expected_ref("( after the aggregate's name", self.peek_token_ref())
+            }
+            CommentObject::Operator => {
+                self.expect_token(&Token::LParen)?;
+                let side = |p: &mut Self| -> Result<Option<DataType>, ParserError> {
+                    if p.parse_keyword(Keyword::NONE) {
+                        Ok(None)
+                    } else {
+                        Ok(Some(p.parse_data_type()?))
+                    }
+                };
+                let left = side(self)?;
+                self.expect_token(&Token::Comma)?;
+                let right = side(self)?;
+                self.expect_token(&Token::RParen)?;
+                Ok(Some(CommentDetail::OperatorArguments { left, right }))
+            }
+            CommentObject::Constraint
+                if !on_table && self.parse_keywords(&[Keyword::ON, Keyword::DOMAIN]) =>
+            {
+                Ok(Some(CommentDetail::OnDomain(self.parse_object_name(false)?)))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Parse `FLUSH` statement.
@@ -8147,14 +8272,43 @@ impl<'a> Parser<'a> {
     fn parse_operator_name(&mut self) -> Result<ObjectName, ParserError> {
         let mut parts = vec![];
         loop {
-            parts.push(ObjectNamePart::Identifier(Ident::new(
-                self.next_token().to_string(),
-            )));
+            let mut name = self.next_token().to_string();
+            // actgate patch: pg_operator_names
+            if dialect_of!(self is PostgreSqlDialect | GenericDialect) && is_pg_operator(&name) {
+                name = self.parse_pg_operator_name_tail(name)?;
+            }
+            parts.push(ObjectNamePart::Identifier(Ident::new(name)));
             if !self.consume_token(&Token::Period) {
                 break;
             }
         }
         Ok(ObjectName(parts))
+    }
+
+    /// The rest of an operator name PostgreSQL's lexer reads as one token
+    /// (`===`, `@#@`, `!=-`) and the tokenizer cut in several: the
+    /// operator tokens that follow `first` with no space between them. A
+    /// name PostgreSQL would cut before a trailing `+` or `-` is an error.
+    fn parse_pg_operator_name_tail(&mut self, first: String) -> Result<String, ParserError> {
+        let mut name = first;
+        loop {
+            let next = self.peek_token_no_skip().to_string();
+            if !is_pg_operator(&next) {
+                break;
+            }
+            name.push_str(&next);
+            self.next_token_no_skip();
+        }
+        if name.len() > 1
+            && name.ends_with(['+', '-'])
+            && !name.contains(['~', '!', '@', '#', '%', '^', '&', '|', '`', '?'])
+        {
+            return parser_err!(
+                format!("operator name {name} cannot end in + or -"),
+                self.peek_token_ref().span.start
+            );
+        }
+        Ok(name)
     }
 
     /// Parse a [Statement::CreateOperator]
@@ -8392,6 +8546,24 @@ impl<'a> Parser<'a> {
 
     /// Every key listed here needs an arm in [`Self::parse_create_aggregate_option`].
     fn parse_create_aggregate_option_key(&mut self) -> Result<Keyword, ParserError> {
+        // actgate patch: pg_create_aggregate_old_names
+        // The names of PostgreSQL's old syntax, still accepted: `sfunc1`,
+        // `stype1`, `initcond1` for `sfunc`, `stype`, `initcond`.
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            if let Token::Word(w) = &self.peek_token_ref().token {
+                let old = match w.value.as_str() {
+                    _ if w.quote_style.is_some() => None,
+                    v if v.eq_ignore_ascii_case("sfunc1") => Some(Keyword::SFUNC),
+                    v if v.eq_ignore_ascii_case("stype1") => Some(Keyword::STYPE),
+                    v if v.eq_ignore_ascii_case("initcond1") => Some(Keyword::INITCOND),
+                    _ => None,
+                };
+                if let Some(keyword) = old {
+                    self.next_token();
+                    return Ok(keyword);
+                }
+            }
+        }
         self.expect_one_of_keywords(&[
             Keyword::SFUNC,
             Keyword::STYPE,
@@ -8430,6 +8602,12 @@ impl<'a> Parser<'a> {
             Keyword::FINALFUNC_EXTRA | Keyword::MFINALFUNC_EXTRA | Keyword::HYPOTHETICAL
         ) {
             self.expect_token(&Token::Eq)?;
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.consume_token(&Token::Eq)
+        {
+            // actgate patch: pg_create_aggregate_old_names
+            // A flag may be spelled `KEY = true` (`false` is not read).
+            self.expect_keyword(Keyword::TRUE)?;
         }
 
         Ok(match keyword {
@@ -8456,7 +8634,9 @@ impl<'a> Parser<'a> {
             Keyword::DESERIALFUNC => {
                 CreateAggregateOption::DeserialFunction(self.parse_object_name(false)?)
             }
-            Keyword::INITCOND => CreateAggregateOption::InitialCondition(self.parse_value()?),
+            Keyword::INITCOND => {
+                CreateAggregateOption::InitialCondition(self.parse_aggregate_initcond()?)
+            }
             Keyword::MSFUNC => {
                 CreateAggregateOption::MovingStateTransitionFunction(self.parse_object_name(false)?)
             }
@@ -8474,7 +8654,7 @@ impl<'a> Parser<'a> {
                 self.parse_aggregate_modify_kind()?,
             ),
             Keyword::MINITCOND => {
-                CreateAggregateOption::MovingInitialCondition(self.parse_value()?)
+                CreateAggregateOption::MovingInitialCondition(self.parse_aggregate_initcond()?)
             }
             Keyword::SORTOP => {
                 let operator = if self.parse_keyword(Keyword::OPERATOR) {
@@ -8493,6 +8673,28 @@ impl<'a> Parser<'a> {
                 return self.expected_ref("a CREATE AGGREGATE option", self.peek_token_ref());
             }
         })
+    }
+
+    /// An aggregate's initial condition: a value, or (PostgreSQL) a
+    /// negative number, `initcond = -100`.
+    // actgate patch: pg_create_aggregate_old_names
+    fn parse_aggregate_initcond(&mut self) -> Result<ValueWithSpan, ParserError> {
+        if !(dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.peek_token_ref().token == Token::Minus)
+        {
+            return self.parse_value();
+        }
+        let minus = self.next_token();
+        let number = self.parse_number_value()?;
+        match number.value {
+            Value::Number(n, long) => {
+                let negative = format!("-{n}").parse().map_err(|_| {
+                    ParserError::ParserError(format!("bad number -{n}{}", minus.span.start))
+                })?;
+                Ok(Value::Number(negative, long).with_span(minus.span.union(&number.span)))
+            }
+            _ => self.expected_ref("a number after -", &minus),
+        }
     }
 
     /// Parse the value of `FINALFUNC_MODIFY` / `MFINALFUNC_MODIFY`.
@@ -13075,9 +13277,82 @@ impl<'a> Parser<'a> {
                     to: new_enum_value,
                 }),
             }))
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            // actgate patch: pg_alter_type
+            let operation = self.parse_pg_alter_type_operation()?;
+            Ok(Statement::AlterType(AlterType { name, operation }))
         } else {
             self.expected_ref(
                 "{RENAME TO | { RENAME | ADD } VALUE}",
+                self.peek_token_ref(),
+            )
+        }
+    }
+
+    /// PostgreSQL's `ALTER TYPE name` actions on a composite type's
+    /// attributes, `RENAME ATTRIBUTE` and `SET SCHEMA`.
+    // actgate patch: pg_alter_type
+    fn parse_pg_alter_type_operation(&mut self) -> Result<AlterTypeOperation, ParserError> {
+        if self.parse_keywords(&[Keyword::RENAME, Keyword::ATTRIBUTE]) {
+            let from = self.parse_identifier()?;
+            self.expect_keyword(Keyword::TO)?;
+            let to = self.parse_identifier()?;
+            let drop_behavior = self.parse_optional_drop_behavior();
+            return Ok(AlterTypeOperation::RenameAttribute {
+                from,
+                to,
+                drop_behavior,
+            });
+        }
+        if self.parse_keywords(&[Keyword::SET, Keyword::SCHEMA]) {
+            return Ok(AlterTypeOperation::SetSchema(self.parse_object_name(false)?));
+        }
+        let actions = self.parse_comma_separated(Parser::parse_alter_type_attribute_action)?;
+        Ok(AlterTypeOperation::Attributes(actions))
+    }
+
+    /// One `ADD | DROP | ALTER ATTRIBUTE …` of `ALTER TYPE`.
+    // actgate patch: pg_alter_type
+    fn parse_alter_type_attribute_action(
+        &mut self,
+    ) -> Result<AlterTypeAttributeAction, ParserError> {
+        let collation = |p: &mut Self| -> Result<Option<ObjectName>, ParserError> {
+            if p.parse_keyword(Keyword::COLLATE) {
+                Ok(Some(p.parse_object_name(false)?))
+            } else {
+                Ok(None)
+            }
+        };
+        if self.parse_keywords(&[Keyword::ADD, Keyword::ATTRIBUTE]) {
+            let name = self.parse_identifier()?;
+            let data_type = self.parse_data_type()?;
+            Ok(AlterTypeAttributeAction::Add {
+                name,
+                data_type,
+                collation: collation(self)?,
+                drop_behavior: self.parse_optional_drop_behavior(),
+            })
+        } else if self.parse_keywords(&[Keyword::DROP, Keyword::ATTRIBUTE]) {
+            Ok(AlterTypeAttributeAction::Drop {
+                if_exists: self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]),
+                name: self.parse_identifier()?,
+                drop_behavior: self.parse_optional_drop_behavior(),
+            })
+        } else if self.parse_keywords(&[Keyword::ALTER, Keyword::ATTRIBUTE]) {
+            let name = self.parse_identifier()?;
+            let set_data = self.parse_keywords(&[Keyword::SET, Keyword::DATA]);
+            self.expect_keyword(Keyword::TYPE)?;
+            let data_type = self.parse_data_type()?;
+            Ok(AlterTypeAttributeAction::Alter {
+                name,
+                set_data,
+                data_type,
+                collation: collation(self)?,
+                drop_behavior: self.parse_optional_drop_behavior(),
+            })
+        } else {
+            self.expected_ref(
+                "RENAME TO, { RENAME | ADD } VALUE, { ADD | DROP | ALTER | RENAME } ATTRIBUTE or SET SCHEMA",
                 self.peek_token_ref(),
             )
         }
