@@ -8,6 +8,7 @@ mod jsonxml;
 mod objects;
 mod queries;
 mod tables;
+mod tables2;
 
 use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;

@@ -57,6 +57,7 @@ mod grammar_jsonxml;
 mod grammar_objects;
 mod grammar_queries;
 mod grammar_tables;
+mod grammar_tables2;
 mod names;
 mod privileges;
 mod reads;

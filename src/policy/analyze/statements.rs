@@ -367,6 +367,9 @@ impl Walker<'_> {
                 {
                     self.relation(&like.name, Access::Read)?;
                 }
+                for element in &ct.like_elements {
+                    self.relation(&element.like.name, Access::Read)?;
+                }
                 if let Some(q) = &ct.query {
                     self.info.class(Class::Read);
                     self.query(q, None, env)?;

@@ -2358,6 +2358,15 @@ pub enum ColumnOption {
     /// ```
     /// [MySQL]: https://dev.mysql.com/doc/refman/8.4/en/invisible-columns.html
     Invisible,
+    // actgate patch: pg_column_storage
+    /// PostgreSQL: `STORAGE { PLAIN | EXTERNAL | EXTENDED | MAIN | DEFAULT }`
+    ///
+    /// [PostgreSQL]: https://www.postgresql.org/docs/current/sql-createtable.html
+    Storage(Ident),
+    /// PostgreSQL: `COMPRESSION method`
+    ///
+    /// [PostgreSQL]: https://www.postgresql.org/docs/current/sql-createtable.html
+    Compression(Ident),
 }
 
 impl From<UniqueConstraint> for ColumnOption {
@@ -2387,6 +2396,9 @@ impl fmt::Display for ColumnOption {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         use ColumnOption::*;
         match self {
+            // actgate patch: pg_column_storage
+            Storage(mode) => write!(f, "STORAGE {mode}"),
+            Compression(method) => write!(f, "COMPRESSION {method}"),
             Null => write!(f, "NULL"),
             NotNull => write!(f, "NOT NULL"),
             Default(expr) => write!(f, "DEFAULT {expr}"),
@@ -3324,6 +3336,44 @@ pub struct SqliteTableOptions {
     pub options: Vec<SqliteTableOption>,
 }
 
+// actgate patch: pg_like_elements
+/// A PostgreSQL `LIKE source [{INCLUDING | EXCLUDING} option …]` element
+/// of a `CREATE TABLE` column list, placed before the column at `position`
+/// (after the last column when `position` is the number of columns).
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub struct TableLikeElement {
+    /// How many columns come before it.
+    pub position: u64,
+    /// The source and its options.
+    pub like: crate::ast::CreateTableLike,
+}
+
+// actgate patch: pg_partition_opclass
+/// A PostgreSQL partition key whose elements may name operator classes:
+/// `strategy (expr [COLLATE c] [opclass], …)`.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub struct PartitionSpec {
+    /// `RANGE`, `LIST` or `HASH`.
+    pub strategy: Ident,
+    /// The key's elements.
+    pub elements: Vec<IndexColumn>,
+}
+
+impl fmt::Display for PartitionSpec {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "{} ({})",
+            self.strategy,
+            display_comma_separated(&self.elements)
+        )
+    }
+}
+
 /// CREATE TABLE statement.
 #[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
@@ -3421,6 +3471,18 @@ pub struct CreateTable {
     /// composite type's (a type, not a relation).
     /// actgate patch: pg_typed_table
     pub of_type: Option<ObjectName>,
+    /// PostgreSQL `USING method`: the table access method.
+    /// actgate patch: pg_table_access_method
+    pub access_method: Option<Ident>,
+    /// PostgreSQL `LIKE source …` elements among the columns,
+    /// `(a int, LIKE source INCLUDING ALL, b text)` (the source is a
+    /// relation read; not visited as one, as `like` is not).
+    /// actgate patch: pg_like_elements
+    pub like_elements: Vec<TableLikeElement>,
+    /// PostgreSQL `PARTITION BY strategy (elem [COLLATE c] [opclass], …)`
+    /// when an element names an operator class (`partition_by` is then
+    /// `None`). actgate patch: pg_partition_opclass
+    pub partition_spec: Option<PartitionSpec>,
     /// PostgreSQL partition bound specification for PARTITION OF.
     /// <https://www.postgresql.org/docs/current/sql-createtable.html>
     pub for_values: Option<ForValues>,
@@ -3565,7 +3627,24 @@ impl fmt::Display for CreateTable {
         if let Some(on_cluster) = &self.on_cluster {
             write!(f, " ON CLUSTER {on_cluster}")?;
         }
-        if !self.columns.is_empty() || !self.constraints.is_empty() {
+        // actgate patch: pg_like_elements
+        if !self.like_elements.is_empty() {
+            f.write_str(" (")?;
+            let mut items: Vec<String> = vec![];
+            for (i, column) in self.columns.iter().enumerate() {
+                for like in self.like_elements.iter().filter(|l| l.position == i as u64) {
+                    items.push(like.like.to_string());
+                }
+                items.push(column.to_string());
+            }
+            for like in self.like_elements.iter().filter(|l| l.position >= self.columns.len() as u64) {
+                items.push(like.like.to_string());
+            }
+            for constraint in &self.constraints {
+                items.push(constraint.to_string());
+            }
+            write!(f, "{})", items.join(", "))?;
+        } else if !self.columns.is_empty() || !self.constraints.is_empty() {
             f.write_str(" (")?;
             NewLine.fmt(f)?;
             Indent(DisplayCommaSeparated(&self.columns)).fmt(f)?;
@@ -3717,6 +3796,14 @@ impl fmt::Display for CreateTable {
         }
         if let Some(partition_by) = self.partition_by.as_ref() {
             write!(f, " PARTITION BY {partition_by}")?;
+        }
+        // actgate patch: pg_partition_opclass
+        if let Some(spec) = &self.partition_spec {
+            write!(f, " PARTITION BY {spec}")?;
+        }
+        // actgate patch: pg_table_access_method
+        if let Some(method) = &self.access_method {
+            write!(f, " USING {method}")?;
         }
         if let Some(cluster_by) = self.cluster_by.as_ref() {
             write!(f, " CLUSTER BY {cluster_by}")?;
@@ -4867,6 +4954,9 @@ pub struct CreateView {
     pub check_option: Option<Option<Ident>>,
     /// PostgreSQL: `WITH DATA` (`true`) or `WITH NO DATA` after a materialized view's query.
     pub with_data: Option<bool>,
+    /// PostgreSQL: a materialized view's table access method, `USING method`.
+    /// actgate patch: pg_table_access_method
+    pub access_method: Option<Ident>,
 }
 
 impl fmt::Display for CreateView {
@@ -4910,6 +5000,10 @@ impl fmt::Display for CreateView {
         }
         if !self.columns.is_empty() {
             write!(f, " ({})", display_comma_separated(&self.columns))?;
+        }
+        // actgate patch: pg_table_access_method
+        if let Some(method) = &self.access_method {
+            write!(f, " USING {method}")?;
         }
         if matches!(self.options, CreateTableOptions::With(_)) {
             write!(f, " {}", self.options)?;

@@ -648,6 +648,9 @@ impl Spanned for CreateTable {
             inherits: _,     // todo, PostgreSQL specific
             partition_of,
             of_type: _, // actgate patch: pg_typed_table
+            access_method: _, // actgate patch: pg_table_access_method
+            like_elements: _, // actgate patch: pg_like_elements
+            partition_spec: _, // actgate patch: pg_partition_opclass
             for_values,
             copy_grants: _,                     // bool
             enable_schema_evolution: _,         // bool
@@ -930,6 +933,8 @@ impl Spanned for ColumnOption {
             ColumnOption::Tags(..) => Span::empty(),
             ColumnOption::Srid(..) => Span::empty(),
             ColumnOption::Invisible => Span::empty(),
+            // actgate patch: pg_column_storage
+            ColumnOption::Storage(ident) | ColumnOption::Compression(ident) => ident.span,
         }
     }
 }

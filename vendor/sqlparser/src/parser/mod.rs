@@ -7441,6 +7441,15 @@ impl<'a> Parser<'a> {
         if !copy_grants {
             copy_grants = self.parse_keywords(&[Keyword::COPY, Keyword::GRANTS]);
         }
+        // actgate patch: pg_table_access_method
+        let access_method = if materialized
+            && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::USING)
+        {
+            Some(self.parse_identifier()?)
+        } else {
+            None
+        };
         let mut options = CreateTableOptions::None;
         let with_options = self.parse_options(Keyword::WITH)?;
         if !with_options.is_empty() {
@@ -7535,6 +7544,7 @@ impl<'a> Parser<'a> {
             name_before_not_exists,
             check_option,
             with_data,
+            access_method,
         })
     }
 
@@ -9896,6 +9906,7 @@ impl<'a> Parser<'a> {
         };
 
         // parse optional column list (schema)
+        let mut like_elements = vec![];
         // actgate patch: pg_typed_table (a typed table's columns are options only)
         let (columns, constraints) = if partition_of.is_some() || of_type.is_some() {
             self.parse_partition_of_columns()?
@@ -9906,7 +9917,17 @@ impl<'a> Parser<'a> {
                 return p.expected_ref("", p.peek_token_ref());
             }
             let names = p.parse_parenthesized_column_list(Mandatory, false)?;
-            if !(p.peek_keyword(Keyword::AS) || p.peek_keyword(Keyword::WITH)) {
+            // actgate patch: pg_table_access_method (USING, WITHOUT OIDS, ON COMMIT, TABLESPACE)
+            if p.peek_one_of_keywords(&[
+                Keyword::AS,
+                Keyword::WITH,
+                Keyword::USING,
+                Keyword::WITHOUT,
+                Keyword::ON,
+                Keyword::TABLESPACE,
+            ])
+            .is_none()
+            {
                 return p.expected_ref("AS", p.peek_token_ref());
             }
             Ok(names)
@@ -9920,6 +9941,9 @@ impl<'a> Parser<'a> {
                 })
                 .collect();
             (columns, vec![])
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            // actgate patch: pg_like_elements
+            self.parse_table_elements_inner(Parser::parse_column_def, Some(&mut like_elements))?
         } else {
             self.parse_columns()?
         };
@@ -10067,6 +10091,9 @@ impl<'a> Parser<'a> {
             .inherits(create_table_config.inherits)
             .partition_of(partition_of)
             .of_type(of_type)
+            .access_method(create_table_config.access_method)
+            .partition_spec(create_table_config.partition_spec)
+            .like_elements(like_elements)
             .for_values(for_values)
             .table_options(create_table_config.table_options)
             .primary_key(primary_key)
@@ -10107,6 +10134,12 @@ impl<'a> Parser<'a> {
     fn maybe_parse_sqlite_table_option(
         &mut self,
     ) -> Result<Option<SqliteTableOption>, ParserError> {
+        // actgate patch: pg_table_access_method (PostgreSQL's WITHOUT OIDS)
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.peek_pg_without_oids()
+        {
+            return Ok(None);
+        }
         if self.parse_keyword(Keyword::WITHOUT) {
             self.expect_keyword_is(Keyword::ROWID)?;
             Ok(Some(SqliteTableOption::WithoutRowid))
@@ -10162,6 +10195,7 @@ impl<'a> Parser<'a> {
         &mut self,
         allow_unquoted_hyphen: bool,
     ) -> Result<Option<CreateTableLikeKind>, ParserError> {
+        let start = self.index;
         let like = if self.dialect.supports_create_table_like_parenthesized()
             && self.consume_token(&Token::LParen)
         {
@@ -10177,17 +10211,12 @@ impl<'a> Parser<'a> {
                 // actgate patch: pg_like_options
                 let mut options = vec![];
                 if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
-                    while let Some(k) =
-                        self.parse_one_of_keywords(&[Keyword::INCLUDING, Keyword::EXCLUDING])
-                    {
-                        let k = if k == Keyword::INCLUDING {
-                            "INCLUDING"
-                        } else {
-                            "EXCLUDING"
-                        };
-                        options.push(Ident::new(k));
-                        let option = self.parse_identifier()?;
-                        options.push(Ident::new(option.value.to_uppercase()));
+                    options = self.parse_pg_like_options()?;
+                    // actgate patch: pg_like_elements: other elements follow,
+                    // read with the columns.
+                    if self.peek_token_ref().token == Token::Comma {
+                        self.index = start;
+                        return Ok(None);
                     }
                 }
                 self.expect_token(&Token::RParen)?;
@@ -10212,6 +10241,23 @@ impl<'a> Parser<'a> {
             None
         };
         Ok(like)
+    }
+
+    /// PostgreSQL's `{INCLUDING | EXCLUDING} option …` after `LIKE source`,
+    /// as words in order. actgate patch: pg_like_options
+    fn parse_pg_like_options(&mut self) -> Result<Vec<Ident>, ParserError> {
+        let mut options = vec![];
+        while let Some(k) = self.parse_one_of_keywords(&[Keyword::INCLUDING, Keyword::EXCLUDING]) {
+            let k = if k == Keyword::INCLUDING {
+                "INCLUDING"
+            } else {
+                "EXCLUDING"
+            };
+            options.push(Ident::new(k));
+            let option = self.parse_identifier()?;
+            options.push(Ident::new(option.value.to_uppercase()));
+        }
+        Ok(options)
     }
 
     pub(crate) fn parse_create_table_on_commit(&mut self) -> Result<OnCommit, ParserError> {
@@ -10318,22 +10364,44 @@ impl<'a> Parser<'a> {
         if !table_properties.is_empty() {
             table_options = CreateTableOptions::TableProperties(table_properties);
         }
+        let is_pg = dialect_of!(self is PostgreSqlDialect | GenericDialect);
+        // actgate patch: pg_table_access_method (WITHOUT OIDS)
+        if is_pg && table_options == CreateTableOptions::None {
+            table_options = self.parse_pg_without_oids();
+        }
+        let mut partition_spec = None;
         let partition_by = if dialect_of!(self is BigQueryDialect | PostgreSqlDialect | GenericDialect)
             && self.parse_keywords(&[Keyword::PARTITION, Keyword::BY])
         {
-            Some(Box::new(self.parse_expr()?))
+            // actgate patch: pg_partition_opclass
+            if !is_pg {
+                Some(Box::new(self.parse_expr()?))
+            } else if let Some(expr) = self.maybe_parse(|p| p.parse_expr())? {
+                Some(Box::new(expr))
+            } else {
+                partition_spec = Some(self.parse_pg_partition_spec()?);
+                None
+            }
+        } else {
+            None
+        };
+        // actgate patch: pg_table_access_method
+        let access_method = if is_pg && self.parse_keyword(Keyword::USING) {
+            Some(self.parse_identifier()?)
         } else {
             None
         };
         // actgate patch: pg_partition_with
         // PostgreSQL's order: `PARTITION BY …` comes before `WITH ( … )`.
-        if dialect_of!(self is PostgreSqlDialect | GenericDialect)
-            && partition_by.is_some()
+        if is_pg
+            && (partition_by.is_some() || partition_spec.is_some() || access_method.is_some())
             && table_options == CreateTableOptions::None
         {
             let with_options = self.parse_options(Keyword::WITH)?;
             if !with_options.is_empty() {
                 table_options = CreateTableOptions::With(with_options)
+            } else {
+                table_options = self.parse_pg_without_oids();
             }
         }
 
@@ -10365,7 +10433,47 @@ impl<'a> Parser<'a> {
             cluster_by,
             inherits,
             table_options,
+            access_method,
+            partition_spec,
         })
+    }
+
+    /// PostgreSQL's `WITHOUT OIDS` (the only form left of `WITH[OUT] OIDS`),
+    /// kept as a plain option. actgate patch: pg_table_access_method
+    fn parse_pg_without_oids(&mut self) -> CreateTableOptions {
+        if self.peek_pg_without_oids() {
+            self.advance_token();
+            self.advance_token();
+            CreateTableOptions::Plain(vec![SqlOption::Ident(ObjectName::from(vec![Ident::new("WITHOUT OIDS")]))])
+        } else {
+            CreateTableOptions::None
+        }
+    }
+
+    fn peek_pg_without_oids(&self) -> bool {
+        self.peek_keyword(Keyword::WITHOUT)
+            && matches!(&self.peek_nth_token_ref(1).token,
+                Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("OIDS"))
+    }
+
+    /// PostgreSQL's partition key `strategy (elem [COLLATE c] [opclass], …)`,
+    /// read when an element names an operator class.
+    /// actgate patch: pg_partition_opclass
+    fn parse_pg_partition_spec(&mut self) -> Result<PartitionSpec, ParserError> {
+        let strategy = self.parse_identifier()?;
+        self.expect_token(&Token::LParen)?;
+        let elements = self.parse_comma_separated(|p| {
+            let element = p.parse_create_index_expr()?;
+            if element.column.options.sort.is_some()
+                || element.column.options.nulls_first.is_some()
+                || element.column.with_fill.is_some()
+            {
+                return p.expected_ref("a partition key element", p.peek_token_ref());
+            }
+            Ok(element)
+        })?;
+        self.expect_token(&Token::RParen)?;
+        Ok(PartitionSpec { strategy, elements })
     }
 
     fn parse_plain_option(&mut self) -> Result<Option<SqlOption>, ParserError> {
@@ -10661,7 +10769,17 @@ impl<'a> Parser<'a> {
 
     fn parse_table_elements(
         &mut self,
+        parse_column: impl FnMut(&mut Self) -> Result<ColumnDef, ParserError>,
+    ) -> Result<(Vec<ColumnDef>, Vec<TableConstraint>), ParserError> {
+        self.parse_table_elements_inner(parse_column, None)
+    }
+
+    /// actgate patch: pg_like_elements (`likes`: where `LIKE source …`
+    /// elements go when they are allowed)
+    fn parse_table_elements_inner(
+        &mut self,
         mut parse_column: impl FnMut(&mut Self) -> Result<ColumnDef, ParserError>,
+        mut likes: Option<&mut Vec<TableLikeElement>>,
     ) -> Result<(Vec<ColumnDef>, Vec<TableConstraint>), ParserError> {
         let mut columns = vec![];
         let mut constraints = vec![];
@@ -10670,7 +10788,19 @@ impl<'a> Parser<'a> {
         }
 
         loop {
-            if let Some(constraint) = self.parse_optional_table_constraint()? {
+            if let Some(likes) = likes.as_deref_mut().filter(|_| self.peek_keyword(Keyword::LIKE)) {
+                self.expect_keyword_is(Keyword::LIKE)?;
+                let name = self.parse_object_name(false)?;
+                let options = self.parse_pg_like_options()?;
+                likes.push(TableLikeElement {
+                    position: columns.len() as u64,
+                    like: CreateTableLike {
+                        name,
+                        defaults: None,
+                        options,
+                    },
+                });
+            } else if let Some(constraint) = self.parse_optional_table_constraint()? {
                 constraints.push(constraint);
             } else if let Token::Word(_) = &self.peek_token_ref().token {
                 columns.push(parse_column(self)?);
@@ -10817,6 +10947,15 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_optional_column_option_inner(&mut self) -> Result<Option<ColumnOption>, ParserError> {
+        // actgate patch: pg_column_storage
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            if self.parse_keyword(Keyword::STORAGE) {
+                return Ok(Some(ColumnOption::Storage(self.parse_identifier()?)));
+            }
+            if self.parse_keyword(Keyword::COMPRESSION) {
+                return Ok(Some(ColumnOption::Compression(self.parse_identifier()?)));
+            }
+        }
         if self.parse_keywords(&[Keyword::CHARACTER, Keyword::SET]) {
             Ok(Some(ColumnOption::CharacterSet(
                 self.parse_object_name(false)?,

@@ -1,0 +1,93 @@
+//! Patches for PostgreSQL's table DDL, continued (topic `tables2`).
+
+use super::{parse_one, round_trips_as};
+use sqlparser::ast::Statement;
+
+#[test]
+fn pg_column_storage() {
+    round_trips_as(
+        "create table t (a text storage plain compression pglz, b int compression lz4 not null)",
+        "CREATE TABLE t (a TEXT STORAGE plain COMPRESSION pglz, b INT COMPRESSION lz4 NOT NULL)",
+    );
+}
+
+#[test]
+fn pg_table_access_method() {
+    round_trips_as(
+        "create table t (a int) partition by list (a) using heap2 with (fillfactor = 10)",
+        "CREATE TABLE t (a INT) WITH (fillfactor = 10) PARTITION BY list(a) USING heap2",
+    );
+    round_trips_as(
+        "create table p partition of t for values in ('c') using heap",
+        "CREATE TABLE p PARTITION OF t FOR VALUES IN ('c') USING heap",
+    );
+    round_trips_as(
+        "create table t using heap as select 1",
+        "CREATE TABLE t USING heap AS SELECT 1",
+    );
+    round_trips_as(
+        "create table t () using \"x\"",
+        "CREATE TABLE t () USING \"x\"",
+    );
+    round_trips_as(
+        "create temp table t (a int, primary key (a)) without oids",
+        "CREATE TEMPORARY TABLE t (a INT, PRIMARY KEY (a)) WITHOUT OIDS",
+    );
+    round_trips_as(
+        "create table t (a) using heap as select 1",
+        "CREATE TABLE t (a) USING heap AS SELECT 1",
+    );
+}
+
+#[test]
+fn pg_like_elements() {
+    round_trips_as(
+        "create table t (x text, like s.src including indexes, y text, like src2)",
+        "CREATE TABLE t (x TEXT, LIKE s.src INCLUDING INDEXES, y TEXT, LIKE src2)",
+    );
+    round_trips_as(
+        "create table t (like src, c int, check (c > 0)) inherits (p)",
+        "CREATE TABLE t (LIKE src, c INT, CHECK (c > 0)) INHERITS (p)",
+    );
+    match parse_one("CREATE TABLE t (LIKE a, LIKE b)") {
+        Statement::CreateTable(ct) => {
+            assert!(ct.like.is_none());
+            assert_eq!(ct.like_elements.len(), 2);
+        }
+        other => panic!("not a CREATE TABLE: {other:?}"),
+    }
+    // The lone parenthesized form is upstream's.
+    match parse_one("CREATE TABLE t (LIKE a INCLUDING ALL)") {
+        Statement::CreateTable(ct) => {
+            assert!(ct.like.is_some());
+            assert!(ct.like_elements.is_empty());
+        }
+        other => panic!("not a CREATE TABLE: {other:?}"),
+    }
+}
+
+#[test]
+fn pg_partition_opclass() {
+    round_trips_as(
+        "create table t (a int, b text) partition by hash (a part_test_int4_ops, b s.text_ops)",
+        "CREATE TABLE t (a INT, b TEXT) PARTITION BY hash (a part_test_int4_ops, b s.text_ops)",
+    );
+    round_trips_as(
+        "create table t (a int) partition by range (a oid_ops, plusone(b), c collate \"C\")",
+        "CREATE TABLE t (a INT) PARTITION BY range (a oid_ops, plusone(b), c COLLATE \"C\")",
+    );
+    // Without an operator class, the key stays upstream's expression.
+    match parse_one("CREATE TABLE t (a int) PARTITION BY RANGE (a)") {
+        Statement::CreateTable(ct) => {
+            assert!(ct.partition_by.is_some() && ct.partition_spec.is_none())
+        }
+        other => panic!("not a CREATE TABLE: {other:?}"),
+    }
+    assert!(
+        sqlparser::parser::Parser::parse_sql(
+            &sqlparser::dialect::PostgreSqlDialect {},
+            "CREATE TABLE t (a int) PARTITION BY RANGE (a int4_ops DESC)"
+        )
+        .is_err()
+    );
+}

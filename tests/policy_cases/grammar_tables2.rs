@@ -1,0 +1,108 @@
+//! Table DDL, continued (issue 14): a new table's access method, column
+//! storage and compression, `LIKE` elements among its columns (each source
+//! judged as read) and a partition key naming operator classes (its
+//! expressions judged like any other).
+
+use super::*;
+
+/// `grantor` may do DDL on `orders` only (and read it).
+const G: &str = "grantor";
+
+#[test]
+fn table_options_are_limited_to_the_agents_tables() {
+    check(&[
+        (
+            G,
+            "CREATE TABLE orders (a text STORAGE plain COMPRESSION pglz)",
+            "allow",
+        ),
+        (
+            G,
+            "CREATE TABLE customers (a text COMPRESSION pglz)",
+            "table_not_allowed",
+        ),
+        (G, "CREATE TABLE orders (a int) USING heap", "allow"),
+        (G, "CREATE TABLE orders () USING heap", "allow"),
+        (
+            G,
+            "CREATE TABLE staff_users (a int) USING heap",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "CREATE TABLE orders PARTITION OF customers FOR VALUES IN ('c') USING heap",
+            "table_not_allowed",
+        ),
+        (G, "CREATE TABLE orders USING heap AS SELECT 1", "allow"),
+        (
+            G,
+            "CREATE TABLE orders USING heap AS SELECT * FROM customers",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "CREATE MATERIALIZED VIEW orders USING heap AS SELECT * FROM customers",
+            "table_not_allowed",
+        ),
+        (G, "CREATE TEMP TABLE orders (a int) WITHOUT OIDS", "allow"),
+        (
+            G,
+            "CREATE TABLE customers (a int, PRIMARY KEY (a)) WITHOUT OIDS",
+            "table_not_allowed",
+        ),
+    ]);
+}
+
+/// Every `LIKE` source among the columns is read.
+#[test]
+fn like_elements_are_reads() {
+    check(&[
+        (
+            G,
+            "CREATE TABLE orders (x text, LIKE orders, y int)",
+            "allow",
+        ),
+        (
+            G,
+            "CREATE TABLE orders (x text, LIKE customers INCLUDING ALL, y text)",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "CREATE TABLE orders (LIKE orders, LIKE staff_users)",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "CREATE TABLE orders (LIKE customers, c int) INHERITS (orders)",
+            "table_not_allowed",
+        ),
+    ]);
+}
+
+/// A partition key naming operator classes: its expressions are judged.
+#[test]
+fn partition_keys_with_operator_classes() {
+    check(&[
+        (
+            G,
+            "CREATE TABLE orders (a int, b text) PARTITION BY HASH (a int4_ops, b text_ops)",
+            "allow",
+        ),
+        (
+            G,
+            "CREATE TABLE customers (a int) PARTITION BY HASH (a int4_ops)",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "CREATE TABLE orders (a int) PARTITION BY RANGE (a int4_ops, pg_read_file('x'))",
+            "function_not_allowed",
+        ),
+        (
+            G,
+            "CREATE TABLE orders (a int) PARTITION BY RANGE ((a + pg_read_file('x')::int) int4_ops)",
+            "function_not_allowed",
+        ),
+    ]);
+}
