@@ -91,3 +91,46 @@ fn pg_partition_opclass() {
         .is_err()
     );
 }
+
+#[test]
+fn pg_create_procedure() {
+    round_trips_as(
+        "create or replace procedure s.p(int, a text default 'x') language sql as $$ insert into t values (1) $$",
+        "CREATE OR REPLACE PROCEDURE s.p(INT, a TEXT = 'x') LANGUAGE sql AS $$ insert into t values (1) $$",
+    );
+    round_trips_as(
+        "create procedure p() language sql security definer set search_path = public as 'select 1'",
+        "CREATE PROCEDURE p() LANGUAGE sql SECURITY DEFINER SET search_path = public AS 'select 1'",
+    );
+    match parse_one("CREATE PROCEDURE p(INOUT a int) BEGIN ATOMIC SELECT 1; END") {
+        Statement::CreateFunction(f) => assert!(f.procedure),
+        other => panic!("not a CREATE FUNCTION: {other:?}"),
+    }
+    assert!(
+        sqlparser::parser::Parser::parse_sql(
+            &sqlparser::dialect::PostgreSqlDialect {},
+            "CREATE TEMPORARY PROCEDURE p() LANGUAGE sql AS 'select 1'"
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn pg_function_attributes() {
+    round_trips_as(
+        "create function f(text) returns bool language plpgsql strict immutable leakproof cost 0.0000001 rows 3 as 'x'",
+        "CREATE FUNCTION f(TEXT) RETURNS BOOL LANGUAGE plpgsql IMMUTABLE STRICT LEAKPROOF COST 0.0000001 ROWS 3 AS 'x'",
+    );
+    round_trips_as(
+        "create function f(int) returns int language internal window not leakproof as 'w'",
+        "CREATE FUNCTION f(INT) RETURNS INT LANGUAGE internal WINDOW NOT LEAKPROOF AS 'w'",
+    );
+}
+
+#[test]
+fn pg_function_arg_mode() {
+    round_trips_as(
+        "create function f(input in bytea, r out text, a variadic int[] default array[]::int[]) as 'x' language sql",
+        "CREATE FUNCTION f(IN input BYTEA, OUT r TEXT, VARIADIC a INT[] = ARRAY[]::INT[]) LANGUAGE sql AS 'x'",
+    );
+}

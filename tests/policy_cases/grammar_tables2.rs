@@ -106,3 +106,52 @@ fn partition_keys_with_operator_classes() {
         ),
     ]);
 }
+
+/// Routines: a SQL-standard `RETURN` body's subqueries read their tables
+/// (PostgreSQL resolves them when the routine is created); procedures and
+/// the other attributes are read as functions are.
+#[test]
+fn routine_bodies_and_procedures() {
+    check(&[
+        (
+            G,
+            "CREATE FUNCTION f() RETURNS bigint RETURN (SELECT count(*) FROM orders)",
+            "allow",
+        ),
+        (
+            G,
+            "CREATE FUNCTION f() RETURNS bigint LANGUAGE sql RETURN (SELECT count(*) FROM customers)",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "CREATE FUNCTION f() RETURNS bigint RETURN 1 + (SELECT max(id) FROM orders WHERE id IN (SELECT id FROM staff_users))",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "CREATE FUNCTION f() RETURNS text RETURN (SELECT pg_read_file('x'))",
+            "function_not_allowed",
+        ),
+        (
+            G,
+            "CREATE PROCEDURE p(int) LANGUAGE sql AS $$ SELECT 1 $$",
+            "allow",
+        ),
+        (
+            G,
+            "CREATE OR REPLACE PROCEDURE p(a int DEFAULT length(pg_read_file('x'))) LANGUAGE sql AS $$ SELECT 1 $$",
+            "function_not_allowed",
+        ),
+        (
+            G,
+            "CREATE FUNCTION f(t text) RETURNS bool LANGUAGE plpgsql STRICT LEAKPROOF COST 10 AS 'x'",
+            "allow",
+        ),
+        (
+            G,
+            "CREATE FUNCTION f(input IN bytea, r OUT text) LANGUAGE sql AS 'x'",
+            "allow",
+        ),
+    ]);
+}

@@ -502,8 +502,12 @@ impl Walker<'_> {
                 self.info.cluster_level = true;
                 Ok(())
             }
-            Statement::CreateFunction(_)
-            | Statement::CreateProcedure { .. }
+            Statement::CreateFunction(cf) => {
+                self.info.class(Class::Ddl);
+                self.routine_body(cf, env)?;
+                self.ddl_functions(st)
+            }
+            Statement::CreateProcedure { .. }
             | Statement::DropFunction(_)
             | Statement::DropProcedure { .. }
             | Statement::CreateType { .. }
@@ -526,6 +530,22 @@ impl Walker<'_> {
         Ok(true)
     }
 
+    /// A SQL-standard body `RETURN expr` is parsed (and its relations
+    /// resolved) when the routine is created: a subquery in it reads its
+    /// tables, judged like any other read.
+    fn routine_body(&mut self, cf: &ast::CreateFunction, env: &Env) -> Result<(), AnalysisError> {
+        let Some(ast::CreateFunctionBody::Return(body)) = &cf.function_body else {
+            return Ok(());
+        };
+        let mut outer = OuterQueries::default();
+        let _ = body.visit(&mut outer);
+        for q in &outer.found {
+            self.info.class(Class::Read);
+            self.query(q, None, env)?;
+        }
+        Ok(())
+    }
+
     /// DDL carries expressions (defaults, checks, index expressions): the
     /// class gate decides, but functions in them are still recorded.
     pub(super) fn ddl_functions(&mut self, st: &Statement) -> Result<(), AnalysisError> {
@@ -535,5 +555,28 @@ impl Walker<'_> {
             self.function(&f)?;
         }
         Ok(())
+    }
+}
+
+/// The outermost queries of an expression (each walk enters its own
+/// subqueries).
+#[derive(Default)]
+struct OuterQueries {
+    found: Vec<ast::Query>,
+    depth: usize,
+}
+
+impl ast::Visitor for OuterQueries {
+    type Break = ();
+    fn pre_visit_query(&mut self, q: &ast::Query) -> std::ops::ControlFlow<()> {
+        if self.depth == 0 {
+            self.found.push(q.clone());
+        }
+        self.depth += 1;
+        std::ops::ControlFlow::Continue(())
+    }
+    fn post_visit_query(&mut self, _: &ast::Query) -> std::ops::ControlFlow<()> {
+        self.depth -= 1;
+        std::ops::ControlFlow::Continue(())
     }
 }

@@ -4243,14 +4243,50 @@ pub struct CreateFunction {
     /// ```
     /// [BigQuery](https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#create_a_remote_function)
     pub remote_connection: Option<ObjectName>,
+    /// PostgreSQL `CREATE PROCEDURE`, read with the options of `CREATE FUNCTION`
+    /// (PostgreSQL's grammar shares them). actgate patch: pg_create_procedure
+    pub procedure: bool,
+    /// PostgreSQL's other function attributes (`WINDOW`, `[NOT] LEAKPROOF`,
+    /// `COST n`, `ROWS n`). actgate patch: pg_function_attributes
+    pub attributes: Vec<FunctionAttribute>,
+}
+
+// actgate patch: pg_function_attributes
+/// A PostgreSQL function attribute sqlparser has no field for.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub enum FunctionAttribute {
+    /// `WINDOW`
+    Window,
+    /// `LEAKPROOF` (`true`) or `NOT LEAKPROOF`
+    Leakproof(bool),
+    /// `COST execution_cost`
+    Cost(Value),
+    /// `ROWS result_rows`
+    Rows(Value),
+}
+
+impl fmt::Display for FunctionAttribute {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            FunctionAttribute::Window => write!(f, "WINDOW"),
+            FunctionAttribute::Leakproof(true) => write!(f, "LEAKPROOF"),
+            FunctionAttribute::Leakproof(false) => write!(f, "NOT LEAKPROOF"),
+            FunctionAttribute::Cost(v) => write!(f, "COST {v}"),
+            FunctionAttribute::Rows(v) => write!(f, "ROWS {v}"),
+        }
+    }
 }
 
 impl fmt::Display for CreateFunction {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
             f,
-            "CREATE {or_alter}{or_replace}{temp}FUNCTION {if_not_exists}{name}",
+            "CREATE {or_alter}{or_replace}{temp}{kind} {if_not_exists}{name}",
             name = self.name,
+            // actgate patch: pg_create_procedure
+            kind = if self.procedure { "PROCEDURE" } else { "FUNCTION" },
             temp = if self.temporary { "TEMPORARY " } else { "" },
             or_alter = if self.or_alter { "OR ALTER " } else { "" },
             or_replace = if self.or_replace { "OR REPLACE " } else { "" },
@@ -4286,6 +4322,10 @@ impl fmt::Display for CreateFunction {
         }
         for set_param in &self.set_params {
             write!(f, " {set_param}")?;
+        }
+        // actgate patch: pg_function_attributes
+        for attribute in &self.attributes {
+            write!(f, " {attribute}")?;
         }
         if let Some(remote_connection) = &self.remote_connection {
             write!(f, " REMOTE WITH CONNECTION {remote_connection}")?;

@@ -65,7 +65,7 @@ pub use self::dcl::{
 };
 pub use self::ddl::{
     AggregateModifyKind, Alignment, AlterCollation, AlterCollationOperation, AlterColumnOperation,
-    AlterDomain, AlterDomainOperation, PartitionSpec, TableLikeElement,
+    AlterDomain, AlterDomainOperation, FunctionAttribute, PartitionSpec, TableLikeElement,
     AlterConnectorOwner, AlterFunction, AlterFunctionAction, AlterFunctionKind,
     AlterFunctionOperation, AlterGenericOption, AlterIndexOperation, AlterOperator,
     AlterOperatorClass, AlterOperatorClassOperation, AlterOperatorFamily,

@@ -5930,6 +5930,13 @@ impl<'a> Parser<'a> {
             self.parse_create_schema(or_replace)
         } else if self.parse_keyword(Keyword::WAREHOUSE) {
             self.parse_create_warehouse(or_replace).map(Into::into)
+        // actgate patch: pg_create_procedure
+        } else if dialect_of!(self is PostgreSqlDialect)
+            && !temporary
+            && self.parse_keyword(Keyword::PROCEDURE)
+        {
+            self.parse_postgres_create_routine(or_replace, false, true)
+                .map(Into::into)
         } else if or_replace {
             self.expected_ref(
                 "[EXTERNAL] TABLE or [MATERIALIZED] VIEW or FUNCTION or AGGREGATE or SCHEMA or WAREHOUSE after CREATE OR REPLACE",
@@ -6460,6 +6467,17 @@ impl<'a> Parser<'a> {
         or_replace: bool,
         temporary: bool,
     ) -> Result<CreateFunction, ParserError> {
+        self.parse_postgres_create_routine(or_replace, temporary, false)
+    }
+
+    /// `CREATE FUNCTION` or (`procedure`) `CREATE PROCEDURE` for PostgreSQL.
+    /// actgate patch: pg_create_procedure
+    fn parse_postgres_create_routine(
+        &mut self,
+        or_replace: bool,
+        temporary: bool,
+        procedure: bool,
+    ) -> Result<CreateFunction, ParserError> {
         let name = self.parse_object_name(false)?;
 
         self.expect_token(&Token::LParen)?;
@@ -6487,6 +6505,7 @@ impl<'a> Parser<'a> {
         }
         let mut body = Body::default();
         let mut set_params: Vec<FunctionDefinitionSetParam> = Vec::new();
+        let mut attributes = vec![];
         loop {
             fn ensure_not_set<T>(field: &Option<T>, name: &str) -> Result<(), ParserError> {
                 if field.is_some() {
@@ -6568,6 +6587,17 @@ impl<'a> Parser<'a> {
                     }
                 };
                 set_params.push(FunctionDefinitionSetParam { name, value });
+            // actgate patch: pg_function_attributes
+            } else if self.parse_keyword(Keyword::WINDOW) {
+                attributes.push(FunctionAttribute::Window);
+            } else if self.parse_keyword(Keyword::LEAKPROOF) {
+                attributes.push(FunctionAttribute::Leakproof(true));
+            } else if self.parse_keywords(&[Keyword::NOT, Keyword::LEAKPROOF]) {
+                attributes.push(FunctionAttribute::Leakproof(false));
+            } else if self.parse_keyword(Keyword::COST) {
+                attributes.push(FunctionAttribute::Cost(self.parse_number_value()?.value));
+            } else if self.parse_keyword(Keyword::ROWS) {
+                attributes.push(FunctionAttribute::Rows(self.parse_number_value()?.value));
             } else if self.parse_keyword(Keyword::RETURN) {
                 ensure_not_set(&body.function_body, "RETURN")?;
                 body.function_body = Some(CreateFunctionBody::Return(self.parse_expr()?));
@@ -6598,6 +6628,8 @@ impl<'a> Parser<'a> {
             determinism_specifier: None,
             options: None,
             remote_connection: None,
+            procedure,
+            attributes,
         })
     }
 
@@ -6634,6 +6666,8 @@ impl<'a> Parser<'a> {
             determinism_specifier: None,
             options: None,
             remote_connection: None,
+            procedure: false,
+            attributes: vec![],
         })
     }
 
@@ -6714,6 +6748,8 @@ impl<'a> Parser<'a> {
             parallel: None,
             security: None,
             set_params: vec![],
+            procedure: false,
+            attributes: vec![],
         })
     }
 
@@ -6805,6 +6841,8 @@ impl<'a> Parser<'a> {
             parallel: None,
             security: None,
             set_params: vec![],
+            procedure: false,
+            attributes: vec![],
         })
     }
 
@@ -6874,6 +6912,39 @@ impl<'a> Parser<'a> {
 
         // parse: [ argname ] argtype
         let mut name = None;
+        // actgate patch: pg_function_arg_mode: PostgreSQL also takes
+        // `argname argmode argtype`.
+        if mode.is_none() && dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            if let Token::Word(word) = &self.peek_token_ref().token {
+                let after = self.peek_nth_token_ref(1).token.clone();
+                let mode_after = match after {
+                    Token::Word(w) if w.keyword == Keyword::IN => Some(ArgMode::In),
+                    Token::Word(w) if w.keyword == Keyword::OUT => Some(ArgMode::Out),
+                    Token::Word(w) if w.keyword == Keyword::INOUT => Some(ArgMode::InOut),
+                    Token::Word(w) if w.keyword == Keyword::VARIADIC => Some(ArgMode::Variadic),
+                    _ => None,
+                };
+                if let Some(mode_after) = mode_after {
+                    let word = word.clone();
+                    let span = self.peek_token_ref().span;
+                    self.advance_token();
+                    self.advance_token();
+                    let data_type = self.parse_data_type()?;
+                    let default_expr =
+                        if self.parse_keyword(Keyword::DEFAULT) || self.consume_token(&Token::Eq) {
+                            Some(self.parse_expr()?)
+                        } else {
+                            None
+                        };
+                    return Ok(OperateFunctionArg {
+                        mode: Some(mode_after),
+                        name: Some(word.into_ident(span)),
+                        data_type,
+                        default_expr,
+                    });
+                }
+            }
+        }
         let mut data_type = self.parse_data_type()?;
 
         // To check whether the first token is a name or a type, we need to
