@@ -134,3 +134,35 @@ fn pg_function_arg_mode() {
         "CREATE FUNCTION f(IN input BYTEA, OUT r TEXT, VARIADIC a INT[] = ARRAY[]::INT[]) LANGUAGE sql AS 'x'",
     );
 }
+
+#[test]
+fn pg_merge_source_join() {
+    round_trips_as(
+        "merge into t using a s1 inner join b s2 on s1.x = s2.x on t.id = s1.x when matched then delete",
+        "MERGE INTO t USING (a s1 INNER JOIN b s2 ON s1.x = s2.x) ON t.id = s1.x WHEN MATCHED THEN DELETE",
+    );
+}
+
+#[test]
+fn pg_merge_insert() {
+    round_trips_as(
+        "merge into t using s on t.a = s.a when not matched then insert default values",
+        "MERGE INTO t USING s ON t.a = s.a WHEN NOT MATCHED THEN INSERT DEFAULT VALUES",
+    );
+    round_trips_as(
+        "merge into t using s on t.a = s.a when not matched then insert (a, b) overriding system value values (s.a, 1)",
+        "MERGE INTO t USING s ON t.a = s.a WHEN NOT MATCHED THEN INSERT (a, b) OVERRIDING SYSTEM VALUE VALUES (s.a, 1)",
+    );
+}
+
+#[test]
+fn pg_copy_generic_option() {
+    round_trips_as(
+        "copy t from stdin with (format csv, default '\\D', header match, freeze off, force_quote *, convert_selectively (a, \"B\"), x -1)",
+        "COPY t FROM STDIN (FORMAT csv, default '\\D', header match, freeze off, force_quote *, convert_selectively (a, \"B\"), x -1)",
+    );
+    round_trips_as(
+        "copy (select 1) to stdout with (default E'\\n', header)",
+        "COPY (SELECT 1) TO STDOUT (default E'\\n', HEADER)",
+    );
+}

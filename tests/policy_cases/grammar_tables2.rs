@@ -155,3 +155,86 @@ fn routine_bodies_and_procedures() {
         ),
     ]);
 }
+
+/// MERGE: a joined source reads every table in it; `INSERT DEFAULT
+/// VALUES` and `OVERRIDING … VALUE` write the target.
+#[test]
+fn merge_forms() {
+    const T: &str = "tester";
+    check(&[
+        (
+            T,
+            "MERGE INTO orders t USING refunds r INNER JOIN orders o ON r.order_id = o.id ON t.id = r.order_id WHEN MATCHED THEN DELETE",
+            "allow",
+        ),
+        (
+            T,
+            "MERGE INTO orders t USING refunds r INNER JOIN audit.log l ON true ON t.id = r.order_id WHEN MATCHED THEN DELETE",
+            "table_not_allowed",
+        ),
+        (
+            T,
+            "MERGE INTO orders t USING refunds r FULL JOIN orders o ON pg_read_file('x') = 'a' ON t.id = r.order_id WHEN MATCHED THEN DELETE",
+            "function_not_allowed",
+        ),
+        (
+            T,
+            "MERGE INTO orders t USING refunds r ON t.id = r.order_id WHEN NOT MATCHED THEN INSERT DEFAULT VALUES",
+            "allow",
+        ),
+        (
+            T,
+            "MERGE INTO audit.log t USING refunds r ON true WHEN NOT MATCHED THEN INSERT DEFAULT VALUES",
+            "table_not_allowed",
+        ),
+        (
+            T,
+            "MERGE INTO orders t USING refunds r ON t.id = r.order_id WHEN NOT MATCHED THEN INSERT (id) OVERRIDING SYSTEM VALUE VALUES (r.order_id)",
+            "allow",
+        ),
+        (
+            T,
+            "MERGE INTO orders t USING refunds r ON t.id = r.order_id WHEN NOT MATCHED THEN INSERT (id) OVERRIDING USER VALUE VALUES (length(pg_read_file('x')))",
+            "function_not_allowed",
+        ),
+        (
+            T,
+            "MERGE INTO orders t USING audit.log r ON true WHEN NOT MATCHED THEN INSERT (id) OVERRIDING USER VALUE VALUES (1)",
+            "table_not_allowed",
+        ),
+    ]);
+}
+
+/// COPY's generic options carry no expression: the table and endpoint
+/// decide as for any COPY.
+#[test]
+fn copy_generic_options() {
+    const T: &str = "tester";
+    check(&[
+        (
+            T,
+            "COPY orders FROM STDIN WITH (FORMAT csv, DEFAULT '\\D', HEADER MATCH)",
+            "allow",
+        ),
+        (
+            T,
+            "COPY orders TO STDOUT (FORCE_QUOTE *, FREEZE OFF)",
+            "allow",
+        ),
+        (
+            T,
+            "COPY audit.log FROM STDIN WITH (DEFAULT '\\D')",
+            "table_not_allowed",
+        ),
+        (
+            A,
+            "COPY staff_users TO STDOUT WITH (HEADER MATCH)",
+            "table_denied",
+        ),
+        (
+            T,
+            "COPY orders FROM '/etc/passwd' WITH (DEFAULT '\\D')",
+            "copy_server_side",
+        ),
+    ]);
+}

@@ -9982,6 +9982,12 @@ pub enum CopyOption {
     ForceNull(Vec<Ident>),
     /// ENCODING 'encoding_name'
     Encoding(String),
+    /// PostgreSQL's generic form of any other option or value,
+    /// `name [ word | 'string' | number | * | ( word, … ) ]` (`DEFAULT '\D'`,
+    /// `HEADER MATCH`, `FREEZE OFF`, `FORCE_QUOTE *` …), kept as the option's
+    /// name and its argument printed back as written (no expression).
+    /// actgate patch: pg_copy_generic_option
+    Generic(Ident, Option<String>),
 }
 
 impl fmt::Display for CopyOption {
@@ -10003,6 +10009,9 @@ impl fmt::Display for CopyOption {
             }
             ForceNull(columns) => write!(f, "FORCE_NULL ({})", display_comma_separated(columns)),
             Encoding(name) => write!(f, "ENCODING '{}'", value::escape_single_quote_string(name)),
+            // actgate patch: pg_copy_generic_option
+            Generic(name, None) => write!(f, "{name}"),
+            Generic(name, Some(arg)) => write!(f, "{name} {arg}"),
         }
     }
 }

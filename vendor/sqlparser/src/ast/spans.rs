@@ -2889,6 +2889,8 @@ impl Spanned for MergeInsertExpr {
                 match self.kind {
                     MergeInsertKind::Values(ref values) => values.span(),
                     MergeInsertKind::Row | MergeInsertKind::Wildcard => Span::empty(),
+                    // actgate patch: pg_merge_insert
+                    MergeInsertKind::DefaultValues => Span::empty(),
                 },
             ]
             .into_iter()

@@ -13759,7 +13759,23 @@ impl<'a> Parser<'a> {
         let _ = self.parse_keyword(Keyword::WITH); // [ WITH ]
         let mut options = vec![];
         if self.consume_token(&Token::LParen) {
-            options = self.parse_comma_separated(Parser::parse_copy_option)?;
+            // actgate patch: pg_copy_generic_option
+            options = self.parse_comma_separated(|p| {
+                if !dialect_of!(p is PostgreSqlDialect | GenericDialect) {
+                    return p.parse_copy_option();
+                }
+                let known = p.maybe_parse(|p| {
+                    let option = p.parse_copy_option()?;
+                    match p.peek_token_ref().token {
+                        Token::Comma | Token::RParen => Ok(option),
+                        _ => p.expected_ref(", or )", p.peek_token_ref()),
+                    }
+                })?;
+                match known {
+                    Some(option) => Ok(option),
+                    None => p.parse_pg_copy_generic_option(),
+                }
+            })?;
             self.expect_token(&Token::RParen)?;
         }
         let mut legacy_options = vec![];
@@ -13811,6 +13827,57 @@ impl<'a> Parser<'a> {
         };
 
         Ok(Statement::Close { cursor })
+    }
+
+    /// PostgreSQL's `copy_generic_opt_elem`: `ColLabel [ arg ]`, the argument
+    /// a word, a string, a signed number, `*` or a parenthesized list of
+    /// words and strings. actgate patch: pg_copy_generic_option
+    fn parse_pg_copy_generic_option(&mut self) -> Result<CopyOption, ParserError> {
+        let name = match self.next_token() {
+            TokenWithSpan {
+                token: Token::Word(w),
+                span,
+            } => w.into_ident(span),
+            other => return self.expected("a COPY option", other),
+        };
+        let arg = match &self.peek_token_ref().token {
+            Token::Comma | Token::RParen => None,
+            Token::Mul => {
+                self.advance_token();
+                Some("*".to_string())
+            }
+            Token::LParen => {
+                self.advance_token();
+                let items = self.parse_comma_separated(|p| p.parse_pg_copy_word())?;
+                self.expect_token(&Token::RParen)?;
+                Some(format!("({})", items.join(", ")))
+            }
+            Token::Minus | Token::Plus => {
+                let sign = self.next_token().token.to_string();
+                let number = self.parse_number_value()?.value;
+                Some(format!("{sign}{number}"))
+            }
+            Token::Number(..) => Some(self.parse_number_value()?.value.to_string()),
+            _ => Some(self.parse_pg_copy_word()?),
+        };
+        Ok(CopyOption::Generic(name, arg))
+    }
+
+    /// A word (printed as an identifier) or a string literal (printed as
+    /// one). actgate patch: pg_copy_generic_option
+    fn parse_pg_copy_word(&mut self) -> Result<String, ParserError> {
+        let next = self.next_token();
+        match next.token {
+            Token::Word(w) => Ok(w.into_ident(next.span).to_string()),
+            Token::SingleQuotedString(_)
+            | Token::EscapedStringLiteral(_)
+            | Token::DollarQuotedString(_)
+            | Token::UnicodeStringLiteral(_) => {
+                self.prev_token();
+                Ok(self.parse_value()?.value.to_string())
+            }
+            _ => self.expected("a word or a string", next),
+        }
     }
 
     fn parse_copy_option(&mut self) -> Result<CopyOption, ParserError> {
