@@ -65,7 +65,8 @@ pub use self::dcl::{
 };
 pub use self::ddl::{
     AggregateModifyKind, Alignment, AlterCollation, AlterCollationOperation, AlterColumnOperation,
-    AlterDomain, AlterDomainOperation, FunctionAttribute, PartitionSpec, TableLikeElement,
+    AlterDomain, AlterDomainOperation, FunctionAttribute, IdentityAlteration, PartitionSpec,
+    TableLikeElement,
     AlterConnectorOwner, AlterFunction, AlterFunctionAction, AlterFunctionKind,
     AlterFunctionOperation, AlterGenericOption, AlterIndexOperation, AlterOperator,
     AlterOperatorClass, AlterOperatorClassOperation, AlterOperatorFamily,

@@ -1011,7 +1011,8 @@ impl Spanned for AlterColumnOperation {
             | AlterColumnOperation::SetStatistics { .. }
             | AlterColumnOperation::SetCompression { .. }
             | AlterColumnOperation::DropExpression { .. }
-            | AlterColumnOperation::DropIdentity { .. } => Span::empty(),
+            | AlterColumnOperation::DropIdentity { .. }
+            | AlterColumnOperation::AlterIdentity { .. } => Span::empty(), // actgate patch: pg_alter_identity
         }
     }
 }

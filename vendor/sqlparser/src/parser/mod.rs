@@ -12519,6 +12519,13 @@ impl<'a> Parser<'a> {
                 AlterColumnOperation::DropIdentity {
                     if_exists: self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]),
                 }
+            // actgate patch: pg_alter_identity
+            } else if is_postgresql
+                && (self.peek_keyword(Keyword::SET) || self.peek_keyword(Keyword::RESTART))
+            {
+                AlterColumnOperation::AlterIdentity {
+                    items: self.parse_pg_identity_alterations()?,
+                }
             } else {
                 let message = if is_postgresql {
                     "SET/DROP NOT NULL, SET DEFAULT, SET DATA TYPE, ADD GENERATED, or OPTIONS after ALTER COLUMN"
@@ -23156,6 +23163,46 @@ impl<'a> Parser<'a> {
     ///
     /// `AS <data_type>` and `OWNED BY` are options of `CREATE SEQUENCE` only, so
     /// `allow_type_and_owner` gates them off for an identity column.
+    /// An identity column's changes after `ALTER [COLUMN] c` (PostgreSQL):
+    /// `SET GENERATED …`, `SET sequence_option`, `RESTART [[WITH] n]`, one
+    /// or more. actgate patch: pg_alter_identity
+    fn parse_pg_identity_alterations(&mut self) -> Result<Vec<IdentityAlteration>, ParserError> {
+        let mut items = vec![];
+        loop {
+            if self.parse_keyword(Keyword::RESTART) {
+                let with = self.parse_keyword(Keyword::WITH);
+                let value = if with
+                    || matches!(
+                        self.peek_token_ref().token,
+                        Token::Number(..) | Token::Minus | Token::Plus
+                    ) {
+                    Some(self.parse_number()?)
+                } else {
+                    None
+                };
+                items.push(IdentityAlteration::Restart(value));
+            } else if self.parse_keywords(&[Keyword::SET, Keyword::GENERATED]) {
+                let generated = if self.parse_keyword(Keyword::ALWAYS) {
+                    GeneratedAs::Always
+                } else {
+                    self.expect_keywords(&[Keyword::BY, Keyword::DEFAULT])?;
+                    GeneratedAs::ByDefault
+                };
+                items.push(IdentityAlteration::SetGenerated(generated));
+            } else if self.parse_keyword(Keyword::SET) {
+                let mut options = self.parse_sequence_options(false)?;
+                if options.len() != 1 {
+                    return self.expected_ref("one sequence option after SET", self.peek_token_ref());
+                }
+                items.push(IdentityAlteration::SetOption(options.remove(0)));
+            } else if items.is_empty() {
+                return self.expected_ref("SET or RESTART", self.peek_token_ref());
+            } else {
+                return Ok(items);
+            }
+        }
+    }
+
     fn parse_sequence_options(
         &mut self,
         allow_type_and_owner: bool,
