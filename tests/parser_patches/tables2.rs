@@ -185,3 +185,25 @@ fn pg_alter_identity() {
         .is_err()
     );
 }
+
+#[test]
+fn pg_ctas_execute() {
+    round_trips_as(
+        "create table if not exists s.t (a) as execute data_sel(1, 'x') with no data",
+        "CREATE TABLE IF NOT EXISTS s.t (a) AS EXECUTE data_sel(1, 'x') WITH NO DATA",
+    );
+    round_trips_as(
+        "create temp table t as execute q5",
+        "CREATE TEMPORARY TABLE t AS EXECUTE q5",
+    );
+    match parse_one("CREATE TABLE t AS EXECUTE p") {
+        Statement::CreateTable(ct) => {
+            assert!(ct.query.is_none());
+            assert!(matches!(
+                ct.execute.as_deref(),
+                Some(Statement::Execute { .. })
+            ));
+        }
+        other => panic!("not a CREATE TABLE: {other:?}"),
+    }
+}

@@ -260,3 +260,45 @@ fn identity_changes_are_ddl_on_the_table() {
         ),
     ]);
 }
+
+/// `CREATE TABLE … AS EXECUTE name` is checked as EXECUTE is: the agent
+/// needs `execute`, and the statement must be one its session prepared
+/// (and so judged); the new table is DDL as for any CREATE TABLE AS.
+#[test]
+fn create_table_as_execute_is_an_execute() {
+    const T: &str = "tester";
+    check(&[
+        (
+            T,
+            "PREPARE s AS SELECT id FROM orders; CREATE TABLE t2 AS EXECUTE s",
+            "allow",
+        ),
+        (
+            T,
+            "PREPARE s (int) AS SELECT id FROM orders WHERE id = $1; CREATE TEMPORARY TABLE t2 AS EXECUTE s (1) WITH NO DATA",
+            "allow",
+        ),
+        (
+            T,
+            "CREATE TABLE t2 AS EXECUTE s",
+            "unknown_prepared_statement",
+        ),
+        (
+            T,
+            "PREPARE s AS SELECT 1; CREATE TABLE audit.t2 AS EXECUTE s",
+            "table_not_allowed",
+        ),
+        (
+            T,
+            "PREPARE s (text) AS SELECT 1; CREATE TABLE t2 AS EXECUTE s (pg_read_file('x'))",
+            "function_not_allowed",
+        ),
+        (
+            T,
+            "PREPARE s AS SELECT * FROM audit.log; CREATE TABLE t2 AS EXECUTE s",
+            "table_not_allowed",
+        ),
+        // The DDL agent may not run prepared statements.
+        (G, "CREATE TABLE orders AS EXECUTE s", "deny"),
+    ]);
+}

@@ -374,6 +374,9 @@ impl Walker<'_> {
                     self.info.class(Class::Read);
                     self.query(q, None, env)?;
                 }
+                if let Some(execute) = &ct.execute {
+                    self.ctas_execute(execute, env)?;
+                }
                 self.ddl_functions(st)
             }
             Statement::CreateView(v) => {
@@ -528,6 +531,32 @@ impl Walker<'_> {
             _ => return Ok(false),
         }?;
         Ok(true)
+    }
+
+    /// `CREATE TABLE … AS EXECUTE name (…)` runs a statement prepared (and
+    /// judged) before, as EXECUTE does: the agent needs `execute` too, and
+    /// the name must be one this session prepared.
+    fn ctas_execute(&mut self, execute: &Statement, env: &Env) -> Result<(), AnalysisError> {
+        let Statement::Execute {
+            name: Some(name),
+            parameters,
+            ..
+        } = execute
+        else {
+            return unsupported("this form of CREATE TABLE … AS EXECUTE");
+        };
+        let Some(name) = parts(name) else {
+            return unsupported("EXECUTE without a statement name");
+        };
+        self.info.class(Class::Execute);
+        self.info
+            .prepared
+            .push(PreparedRef::Execute(name.join(".")));
+        let scope = Scope::new(None);
+        for p in parameters {
+            self.expr(p, &scope, env)?;
+        }
+        Ok(())
     }
 
     /// A SQL-standard body `RETURN expr` is parsed (and its relations

@@ -3522,6 +3522,10 @@ pub struct CreateTable {
     /// when an element names an operator class (`partition_by` is then
     /// `None`). actgate patch: pg_partition_opclass
     pub partition_spec: Option<PartitionSpec>,
+    /// PostgreSQL `CREATE TABLE … AS EXECUTE name [(params)]`: the
+    /// `Statement::Execute` whose prepared query fills the table.
+    /// actgate patch: pg_ctas_execute
+    pub execute: Option<Box<Statement>>,
     /// PostgreSQL partition bound specification for PARTITION OF.
     /// <https://www.postgresql.org/docs/current/sql-createtable.html>
     pub for_values: Option<ForValues>,
@@ -3695,6 +3699,7 @@ impl fmt::Display for CreateTable {
             NewLine.fmt(f)?;
             f.write_str(")")?;
         } else if self.query.is_none()
+            && self.execute.is_none()
             && self.like.is_none()
             && self.clone.is_none()
             && self.partition_of.is_none()
@@ -3975,6 +3980,10 @@ impl fmt::Display for CreateTable {
         }
         if let Some(query) = &self.query {
             write!(f, " AS {query}")?;
+        }
+        // actgate patch: pg_ctas_execute
+        if let Some(execute) = &self.execute {
+            write!(f, " AS {execute}")?;
         }
         if let Some(with_data) = &self.with_data {
             write!(f, " {with_data}")?;

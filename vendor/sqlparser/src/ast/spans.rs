@@ -651,6 +651,7 @@ impl Spanned for CreateTable {
             access_method: _, // actgate patch: pg_table_access_method
             like_elements: _, // actgate patch: pg_like_elements
             partition_spec: _, // actgate patch: pg_partition_opclass
+            execute: _,        // actgate patch: pg_ctas_execute
             for_values,
             copy_grants: _,                     // bool
             enable_schema_evolution: _,         // bool

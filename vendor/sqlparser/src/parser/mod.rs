@@ -10116,7 +10116,18 @@ impl<'a> Parser<'a> {
         };
 
         // Parse optional `AS ( query )`
-        let query = if self.parse_keyword(Keyword::AS) {
+        let mut execute = None;
+        // actgate patch: pg_ctas_execute
+        let query = if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.peek_keyword(Keyword::AS)
+            && matches!(&self.peek_nth_token_ref(1).token,
+                Token::Word(w) if w.keyword == Keyword::EXECUTE)
+        {
+            self.advance_token();
+            self.advance_token();
+            execute = Some(Box::new(self.parse_pg_ctas_execute()?));
+            None
+        } else if self.parse_keyword(Keyword::AS) {
             Some(self.parse_query()?)
         } else if self.dialect.supports_create_table_select() && self.parse_keyword(Keyword::SELECT)
         {
@@ -10128,7 +10139,7 @@ impl<'a> Parser<'a> {
         };
 
         // `WITH DATA` clause only applies if there is a query body.
-        let with_data = if query.is_some() {
+        let with_data = if query.is_some() || execute.is_some() {
             self.maybe_parse_with_data()?
         } else {
             None
@@ -10165,6 +10176,7 @@ impl<'a> Parser<'a> {
             .access_method(create_table_config.access_method)
             .partition_spec(create_table_config.partition_spec)
             .like_elements(like_elements)
+            .execute(execute)
             .for_values(for_values)
             .table_options(create_table_config.table_options)
             .primary_key(primary_key)
@@ -10506,6 +10518,30 @@ impl<'a> Parser<'a> {
             table_options,
             access_method,
             partition_spec,
+        })
+    }
+
+    /// `EXECUTE name [ ( expr, … ) ]` after `CREATE TABLE … AS` (PostgreSQL).
+    /// actgate patch: pg_ctas_execute
+    fn parse_pg_ctas_execute(&mut self) -> Result<Statement, ParserError> {
+        let name = self.parse_object_name(false)?;
+        let has_parentheses = self.consume_token(&Token::LParen);
+        let parameters = if has_parentheses {
+            let parameters = self.parse_comma_separated0(Parser::parse_expr, Token::RParen)?;
+            self.expect_token(&Token::RParen)?;
+            parameters
+        } else {
+            vec![]
+        };
+        Ok(Statement::Execute {
+            immediate: false,
+            name: Some(name),
+            parameters,
+            has_parentheses,
+            into: vec![],
+            using: vec![],
+            output: false,
+            default: false,
         })
     }
 

@@ -140,6 +140,8 @@ pub struct CreateTableBuilder {
     pub like_elements: Vec<TableLikeElement>,
     /// actgate patch: pg_partition_opclass
     pub partition_spec: Option<PartitionSpec>,
+    /// actgate patch: pg_ctas_execute
+    pub execute: Option<Box<Statement>>,
     /// Range of values associated with the partition (`FOR VALUES`)
     pub for_values: Option<ForValues>,
     /// Whether to copy grants from the source.
@@ -244,6 +246,7 @@ impl CreateTableBuilder {
             access_method: None,
             like_elements: vec![],
             partition_spec: None,
+            execute: None,
             for_values: None,
             copy_grants: false,
             enable_schema_evolution: None,
@@ -467,6 +470,13 @@ impl CreateTableBuilder {
         self
     }
 
+    /// Sets the `EXECUTE` of `CREATE TABLE … AS EXECUTE name`.
+    /// actgate patch: pg_ctas_execute
+    pub fn execute(mut self, execute: Option<Box<Statement>>) -> Self {
+        self.execute = execute;
+        self
+    }
+
     /// Sets the range of values associated with the partition.
     pub fn for_values(mut self, for_values: Option<ForValues>) -> Self {
         self.for_values = for_values;
@@ -670,6 +680,7 @@ impl CreateTableBuilder {
             access_method: self.access_method,
             like_elements: self.like_elements,
             partition_spec: self.partition_spec,
+            execute: self.execute,
             for_values: self.for_values,
             copy_grants: self.copy_grants,
             enable_schema_evolution: self.enable_schema_evolution,
@@ -759,6 +770,7 @@ impl From<CreateTable> for CreateTableBuilder {
             access_method: table.access_method,
             like_elements: table.like_elements,
             partition_spec: table.partition_spec,
+            execute: table.execute,
             for_values: table.for_values,
             copy_grants: table.copy_grants,
             enable_schema_evolution: table.enable_schema_evolution,
