@@ -207,3 +207,60 @@ fn pg_ctas_execute() {
         other => panic!("not a CREATE TABLE: {other:?}"),
     }
 }
+
+#[test]
+fn pg_copy_where() {
+    round_trips_as(
+        "copy x (a, b) from stdin with (format csv) where a = max(x.b)",
+        "COPY x (a, b) FROM STDIN (FORMAT csv) WHERE a = max(x.b)",
+    );
+    // Only COPY FROM takes a WHERE.
+    assert!(
+        sqlparser::parser::Parser::parse_sql(
+            &sqlparser::dialect::PostgreSqlDialect {},
+            "COPY x TO STDOUT WHERE a = 1"
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn pg_alter_matview() {
+    round_trips_as(
+        "alter materialized view s.mv set access method heap2",
+        "ALTER MATERIALIZED VIEW s.mv SET ACCESS METHOD heap2",
+    );
+    round_trips_as(
+        "alter materialized view if exists mv set tablespace ts",
+        "ALTER MATERIALIZED VIEW IF EXISTS mv SET TABLESPACE ts",
+    );
+}
+
+#[test]
+fn pg_drop_routine() {
+    round_trips_as(
+        "drop routine if exists f1(int), s.p1() cascade",
+        "DROP ROUTINE IF EXISTS f1(INT), s.p1() CASCADE",
+    );
+    round_trips_as("drop procedure p", "DROP PROCEDURE p");
+}
+
+#[test]
+fn pg_alter_index_if_exists() {
+    round_trips_as(
+        "alter index if exists s.i rename to j",
+        "ALTER INDEX IF EXISTS s.i RENAME TO j",
+    );
+}
+
+#[test]
+fn pg_fk_set_columns() {
+    round_trips_as(
+        "create table t (tid int, id int, foreign key (tid, id) references pk on delete set null (id) on update cascade)",
+        "CREATE TABLE t (tid INT, id INT, FOREIGN KEY (tid, id) REFERENCES pk ON DELETE SET NULL (id) ON UPDATE CASCADE)",
+    );
+    round_trips_as(
+        "alter table t add foreign key (a, b) references p on delete set default (a)",
+        "ALTER TABLE t ADD FOREIGN KEY (a, b) REFERENCES p ON DELETE SET DEFAULT (a)",
+    );
+}

@@ -45,6 +45,17 @@ fn table_options_are_limited_to_the_agents_tables() {
             "table_not_allowed",
         ),
         (G, "CREATE TEMP TABLE orders (a int) WITHOUT OIDS", "allow"),
+        // ON DELETE SET NULL (columns): the table's own columns.
+        (
+            G,
+            "CREATE TABLE orders (a int, b int, FOREIGN KEY (a, b) REFERENCES orders ON DELETE SET NULL (b))",
+            "allow",
+        ),
+        (
+            G,
+            "ALTER TABLE customers ADD FOREIGN KEY (a, b) REFERENCES orders ON DELETE SET DEFAULT (a)",
+            "table_not_allowed",
+        ),
         (
             G,
             "CREATE TABLE customers (a int, PRIMARY KEY (a)) WITHOUT OIDS",
@@ -300,5 +311,67 @@ fn create_table_as_execute_is_an_execute() {
         ),
         // The DDL agent may not run prepared statements.
         (G, "CREATE TABLE orders AS EXECUTE s", "deny"),
+    ]);
+}
+
+/// `COPY … FROM … WHERE`: the condition is walked like any expression.
+#[test]
+fn copy_where_conditions_are_walked() {
+    const T: &str = "tester";
+    check(&[
+        (T, "COPY orders FROM STDIN WHERE id > 5", "allow"),
+        (
+            T,
+            "COPY orders FROM STDIN WHERE id = length(pg_read_file('x'))",
+            "function_not_allowed",
+        ),
+        (
+            T,
+            "COPY orders FROM STDIN WHERE id IN (SELECT 1 FROM audit.log)",
+            "table_not_allowed",
+        ),
+        (
+            T,
+            "COPY audit.log FROM STDIN WHERE true",
+            "table_not_allowed",
+        ),
+        (T, "COPY orders TO STDOUT WHERE id > 5", "parse_error"),
+        (
+            T,
+            "COPY orders FROM '/tmp/x' WHERE id > 5",
+            "copy_server_side",
+        ),
+    ]);
+}
+
+/// A materialized view's access method or tablespace: DDL on it.
+#[test]
+fn matview_storage_is_ddl_on_the_view() {
+    check(&[
+        (
+            G,
+            "ALTER MATERIALIZED VIEW orders SET ACCESS METHOD heap",
+            "allow",
+        ),
+        (
+            G,
+            "ALTER MATERIALIZED VIEW customers SET TABLESPACE pg_default",
+            "table_not_allowed",
+        ),
+        (G, "ALTER INDEX IF EXISTS orders RENAME TO i2", "allow"),
+        (
+            G,
+            "ALTER INDEX IF EXISTS customers RENAME TO c2",
+            "table_not_allowed",
+        ),
+    ]);
+}
+
+/// DROP ROUTINE is DDL, as DROP FUNCTION and DROP PROCEDURE are.
+#[test]
+fn drop_routine_is_ddl() {
+    check(&[
+        (G, "DROP ROUTINE IF EXISTS f(int), p()", "allow"),
+        (A, "DROP ROUTINE f(int)", "statement_class_denied"),
     ]);
 }

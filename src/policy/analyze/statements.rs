@@ -106,8 +106,15 @@ impl Walker<'_> {
                 to,
                 target,
                 payload,
+                where_clause,
                 ..
-            } => self.copy(source, *to, target, payload.is_some(), env),
+            } => {
+                self.copy(source, *to, target, payload.is_some(), env)?;
+                match where_clause {
+                    Some(condition) => self.copy_where(source, condition, env),
+                    None => Ok(()),
+                }
+            }
             Statement::Call(f) => {
                 self.info.class(Class::Call);
                 self.function(&f.name)?;

@@ -2482,6 +2482,14 @@ impl fmt::Display for ColumnOption {
                 }
                 if let Some(action) = &constraint.on_delete {
                     write!(f, " ON DELETE {action}")?;
+                    // actgate patch: pg_fk_set_columns
+                    if !constraint.on_delete_columns.is_empty() {
+                        write!(
+                            f,
+                            " ({})",
+                            display_comma_separated(&constraint.on_delete_columns)
+                        )?;
+                    }
                 }
                 if let Some(action) = &constraint.on_update {
                     write!(f, " ON UPDATE {action}")?;
@@ -5499,6 +5507,18 @@ pub enum AlterViewOperation {
         /// Options to reset.
         options: Vec<Ident>,
     },
+    /// PostgreSQL: `ALTER MATERIALIZED VIEW name SET ACCESS METHOD method`.
+    /// actgate patch: pg_alter_matview
+    SetAccessMethod {
+        /// The table access method.
+        method: Ident,
+    },
+    /// PostgreSQL: `ALTER MATERIALIZED VIEW name SET TABLESPACE tablespace`.
+    /// actgate patch: pg_alter_matview
+    SetTablespace {
+        /// The tablespace.
+        tablespace: Ident,
+    },
 }
 
 impl fmt::Display for AlterViewOperation {
@@ -5534,6 +5554,13 @@ impl fmt::Display for AlterViewOperation {
             }
             AlterViewOperation::ResetOptions { options } => {
                 write!(f, "RESET ({})", display_comma_separated(options))
+            }
+            // actgate patch: pg_alter_matview
+            AlterViewOperation::SetAccessMethod { method } => {
+                write!(f, "SET ACCESS METHOD {method}")
+            }
+            AlterViewOperation::SetTablespace { tablespace } => {
+                write!(f, "SET TABLESPACE {tablespace}")
             }
         }
     }

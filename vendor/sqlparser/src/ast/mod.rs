@@ -3854,6 +3854,9 @@ pub enum Statement {
         /// from the source text. `None` when the statement carries no
         /// inline data.
         payload: Option<CopyPayload>,
+        /// PostgreSQL: `COPY … FROM … WHERE condition`, the rows kept.
+        /// actgate patch: pg_copy_where
+        where_clause: Option<Expr>,
     },
     /// ```sql
     /// COPY INTO <table> | <location>
@@ -4058,6 +4061,8 @@ pub enum Statement {
     /// ALTER INDEX
     /// ```
     AlterIndex {
+        /// PostgreSQL `IF EXISTS`. actgate patch: pg_alter_index_if_exists
+        if_exists: bool,
         /// Name of the index to alter.
         name: ObjectName,
         /// The operation to perform on the index.
@@ -4248,6 +4253,9 @@ pub enum Statement {
         proc_desc: Vec<FunctionDesc>,
         /// Optional drop behavior (`CASCADE` or `RESTRICT`).
         drop_behavior: Option<DropBehavior>,
+        /// PostgreSQL `DROP ROUTINE` (a function or a procedure).
+        /// actgate patch: pg_drop_routine
+        routine: bool,
     },
     /// ```sql
     /// DROP SECRET
@@ -5609,6 +5617,7 @@ impl fmt::Display for Statement {
                 options,
                 legacy_options,
                 payload,
+                where_clause,
             } => {
                 write!(f, "COPY")?;
                 match source {
@@ -5629,6 +5638,10 @@ impl fmt::Display for Statement {
                 }
                 if !legacy_options.is_empty() {
                     write!(f, " {}", display_separated(legacy_options, " "))?;
+                }
+                // actgate patch: pg_copy_where
+                if let Some(condition) = where_clause {
+                    write!(f, " WHERE {condition}")?;
                 }
                 if let Some(payload) = payload {
                     // The payload starts on the line after the command and ends
@@ -5938,8 +5951,14 @@ impl fmt::Display for Statement {
             Statement::CreateAggregate(create_aggregate) => create_aggregate.fmt(f),
             Statement::CreateTextSearch(create_text_search) => create_text_search.fmt(f),
             Statement::AlterTable(alter_table) => write!(f, "{alter_table}"),
-            Statement::AlterIndex { name, operation } => {
-                write!(f, "ALTER INDEX {name} {operation}")
+            Statement::AlterIndex {
+                if_exists,
+                name,
+                operation,
+            } => {
+                // actgate patch: pg_alter_index_if_exists
+                let if_exists = if *if_exists { "IF EXISTS " } else { "" };
+                write!(f, "ALTER INDEX {if_exists}{name} {operation}")
             }
             Statement::AlterView(alter_view) => write!(f, "{alter_view}"),
             Statement::AlterFunction(alter_function) => write!(f, "{alter_function}"),
@@ -6056,10 +6075,13 @@ impl fmt::Display for Statement {
                 if_exists,
                 proc_desc,
                 drop_behavior,
+                routine,
             } => {
                 write!(
                     f,
-                    "DROP PROCEDURE{} {}",
+                    "DROP {}{} {}",
+                    // actgate patch: pg_drop_routine
+                    if *routine { "ROUTINE" } else { "PROCEDURE" },
                     if *if_exists { " IF EXISTS" } else { "" },
                     display_comma_separated(proc_desc),
                 )?;

@@ -356,6 +356,7 @@ impl Spanned for Statement {
                 options: _,
                 legacy_options: _,
                 payload: _,
+                where_clause: _, // actgate patch: pg_copy_where
             } => source.span(),
             Statement::CopyIntoSnowflake {
                 into: _,
@@ -413,7 +414,9 @@ impl Spanned for Statement {
             Statement::CreateOperatorClass(create_operator_class) => create_operator_class.span(),
             Statement::CreateTextSearch(create_text_search) => create_text_search.span(),
             Statement::AlterTable(alter_table) => alter_table.span(),
-            Statement::AlterIndex { name, operation } => name.span().union(&operation.span()),
+            Statement::AlterIndex {
+                name, operation, ..
+            } => name.span().union(&operation.span()),
             Statement::AlterView(alter_view) => alter_view.span(),
             // These statements need to be implemented
             Statement::AlterFunction { .. } => Span::empty(),
@@ -1261,6 +1264,9 @@ impl Spanned for AlterViewOperation {
             AlterViewOperation::ResetOptions { options } => {
                 union_spans(options.iter().map(|i| i.span))
             }
+            // actgate patch: pg_alter_matview
+            AlterViewOperation::SetAccessMethod { method: i }
+            | AlterViewOperation::SetTablespace { tablespace: i } => i.span,
         }
     }
 }

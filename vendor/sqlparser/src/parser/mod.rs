@@ -210,6 +210,8 @@ struct ReferenceClauses {
     match_kind: Option<ConstraintReferenceMatchKind>,
     on_delete: Option<ReferentialAction>,
     on_update: Option<ReferentialAction>,
+    // actgate patch: pg_fk_set_columns
+    on_delete_columns: Vec<Ident>,
 }
 
 /// Composite types declarations using angle brackets syntax can be arbitrary
@@ -8769,6 +8771,24 @@ impl<'a> Parser<'a> {
             return self.parse_drop_domain().map(Into::into);
         } else if self.parse_keyword(Keyword::PROCEDURE) {
             return self.parse_drop_procedure();
+        // actgate patch: pg_drop_routine
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::ROUTINE)
+        {
+            return match self.parse_drop_procedure()? {
+                Statement::DropProcedure {
+                    if_exists,
+                    proc_desc,
+                    drop_behavior,
+                    ..
+                } => Ok(Statement::DropProcedure {
+                    if_exists,
+                    proc_desc,
+                    drop_behavior,
+                    routine: true,
+                }),
+                other => Ok(other),
+            };
         } else if self.parse_keyword(Keyword::SECRET) {
             return self.parse_drop_secret(temporary, persistent);
         } else if self.parse_keyword(Keyword::TRIGGER) {
@@ -8946,6 +8966,7 @@ impl<'a> Parser<'a> {
             if_exists,
             proc_desc,
             drop_behavior,
+            routine: false,
         })
     }
 
@@ -11145,6 +11166,7 @@ impl<'a> Parser<'a> {
                 match_kind,
                 on_delete,
                 on_update,
+                on_delete_columns,
             } = self.parse_reference_clauses()?;
             let characteristics = self.parse_constraint_characteristics()?;
 
@@ -11159,6 +11181,7 @@ impl<'a> Parser<'a> {
                     on_update,
                     match_kind,
                     characteristics,
+                    on_delete_columns,
                 }
                 .into(),
             ))
@@ -11419,11 +11442,22 @@ impl<'a> Parser<'a> {
         let mut match_kind = None;
         let mut on_delete = None;
         let mut on_update = None;
+        let mut on_delete_columns = vec![];
         loop {
             if match_kind.is_none() && self.parse_keyword(Keyword::MATCH) {
                 match_kind = Some(self.parse_match_kind()?);
             } else if on_delete.is_none() && self.parse_keywords(&[Keyword::ON, Keyword::DELETE]) {
-                on_delete = Some(self.parse_referential_action()?);
+                let action = self.parse_referential_action()?;
+                // actgate patch: pg_fk_set_columns
+                if matches!(
+                    action,
+                    ReferentialAction::SetNull | ReferentialAction::SetDefault
+                ) && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.peek_token_ref().token == Token::LParen
+                {
+                    on_delete_columns = self.parse_parenthesized_column_list(Mandatory, false)?;
+                }
+                on_delete = Some(action);
             } else if on_update.is_none() && self.parse_keywords(&[Keyword::ON, Keyword::UPDATE]) {
                 on_update = Some(self.parse_referential_action()?);
             } else {
@@ -11434,6 +11468,7 @@ impl<'a> Parser<'a> {
             match_kind,
             on_delete,
             on_update,
+            on_delete_columns,
         })
     }
 
@@ -11638,6 +11673,7 @@ impl<'a> Parser<'a> {
                     match_kind,
                     on_delete,
                     on_update,
+                    on_delete_columns,
                 } = self.parse_reference_clauses()?;
 
                 let characteristics = self.parse_constraint_characteristics()?;
@@ -11653,6 +11689,7 @@ impl<'a> Parser<'a> {
                         on_update,
                         match_kind,
                         characteristics,
+                        on_delete_columns,
                     }
                     .into(),
                 ))
@@ -12823,6 +12860,9 @@ impl<'a> Parser<'a> {
                 self.parse_alter_table(Some(AlterTableType::Foreign))
             }
             Keyword::INDEX => {
+                // actgate patch: pg_alter_index_if_exists
+                let if_exists = dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
                 let index_name = self.parse_object_name(false)?;
                 let operation = if self.parse_keyword(Keyword::RENAME) {
                     if self.parse_keyword(Keyword::TO) {
@@ -12873,6 +12913,7 @@ impl<'a> Parser<'a> {
                 };
 
                 Ok(Statement::AlterIndex {
+                    if_exists,
                     name: index_name,
                     operation,
                 })
@@ -13218,6 +13259,21 @@ impl<'a> Parser<'a> {
         } else if self.parse_keywords(&[Keyword::SET, Keyword::SCHEMA]) {
             AlterViewOperation::SetSchema {
                 schema_name: self.parse_object_name(false)?,
+            }
+        // actgate patch: pg_alter_matview
+        } else if materialized
+            && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keywords(&[Keyword::SET, Keyword::ACCESS, Keyword::METHOD])
+        {
+            AlterViewOperation::SetAccessMethod {
+                method: self.parse_identifier()?,
+            }
+        } else if materialized
+            && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keywords(&[Keyword::SET, Keyword::TABLESPACE])
+        {
+            AlterViewOperation::SetTablespace {
+                tablespace: self.parse_identifier()?,
             }
         } else if self.parse_keyword(Keyword::SET) {
             self.expect_token(&Token::LParen)?;
@@ -13825,6 +13881,15 @@ impl<'a> Parser<'a> {
         while let Some(opt) = self.maybe_parse(|parser| parser.parse_copy_legacy_option())? {
             legacy_options.push(opt);
         }
+        // actgate patch: pg_copy_where
+        let where_clause = if !to
+            && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::WHERE)
+        {
+            Some(self.parse_expr()?)
+        } else {
+            None
+        };
         let payload = if matches!(target, CopyTarget::Stdin) {
             self.take_copy_payload()
         } else {
@@ -13837,6 +13902,7 @@ impl<'a> Parser<'a> {
             options,
             legacy_options,
             payload,
+            where_clause,
         })
     }
 
