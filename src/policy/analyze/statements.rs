@@ -357,35 +357,7 @@ impl Walker<'_> {
     /// DDL on relations: CREATE TABLE/VIEW/INDEX, ALTER TABLE and DROP.
     fn relation_ddl(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
         match st {
-            Statement::CreateTable(ct) => {
-                self.info.class(Class::Ddl);
-                self.relation(&ct.name, Access::Ddl)?;
-                // A partition or child changes its parent's definition
-                // (PostgreSQL requires owning the parent): DDL on it too.
-                for parent in ct.partition_of.iter().chain(ct.inherits.iter().flatten()) {
-                    self.relation(parent, Access::Ddl)?;
-                }
-                // `LIKE source` copies the source's columns (and with
-                // INCLUDING, its defaults, constraints, comments …).
-                if let Some(
-                    ast::CreateTableLikeKind::Parenthesized(like)
-                    | ast::CreateTableLikeKind::Plain(like),
-                ) = &ct.like
-                {
-                    self.relation(&like.name, Access::Read)?;
-                }
-                for element in &ct.like_elements {
-                    self.relation(&element.like.name, Access::Read)?;
-                }
-                if let Some(q) = &ct.query {
-                    self.info.class(Class::Read);
-                    self.query(q, None, env)?;
-                }
-                if let Some(execute) = &ct.execute {
-                    self.ctas_execute(execute, env)?;
-                }
-                self.ddl_functions(st)
-            }
+            Statement::CreateTable(ct) => self.create_table(ct, st, env),
             Statement::CreateView(v) => {
                 self.info.class(Class::Ddl);
                 self.relation(&v.name, Access::Ddl)?;
@@ -538,6 +510,43 @@ impl Walker<'_> {
             _ => return Ok(false),
         }?;
         Ok(true)
+    }
+
+    /// CREATE TABLE: DDL on the new table (and on a parent it joins); a
+    /// table it copies (`LIKE`) or a query that fills it is read; `AS
+    /// EXECUTE` runs a prepared statement.
+    fn create_table(
+        &mut self,
+        ct: &ast::CreateTable,
+        st: &Statement,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        self.info.class(Class::Ddl);
+        self.relation(&ct.name, Access::Ddl)?;
+        // A partition or child changes its parent's definition
+        // (PostgreSQL requires owning the parent): DDL on it too.
+        for parent in ct.partition_of.iter().chain(ct.inherits.iter().flatten()) {
+            self.relation(parent, Access::Ddl)?;
+        }
+        // `LIKE source` copies the source's columns (and with
+        // INCLUDING, its defaults, constraints, comments …).
+        if let Some(
+            ast::CreateTableLikeKind::Parenthesized(like) | ast::CreateTableLikeKind::Plain(like),
+        ) = &ct.like
+        {
+            self.relation(&like.name, Access::Read)?;
+        }
+        for element in &ct.like_elements {
+            self.relation(&element.like.name, Access::Read)?;
+        }
+        if let Some(q) = &ct.query {
+            self.info.class(Class::Read);
+            self.query(q, None, env)?;
+        }
+        if let Some(execute) = &ct.execute {
+            self.ctas_execute(execute, env)?;
+        }
+        self.ddl_functions(st)
     }
 
     /// `CREATE TABLE … AS EXECUTE name (…)` runs a statement prepared (and
