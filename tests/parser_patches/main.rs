@@ -9,6 +9,7 @@ mod objects;
 mod operators;
 mod queries;
 mod tables;
+mod tables2;
 
 use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;

@@ -58,6 +58,7 @@ mod grammar_objects;
 mod grammar_operators;
 mod grammar_queries;
 mod grammar_tables;
+mod grammar_tables2;
 mod names;
 mod privileges;
 mod reads;

@@ -59,7 +59,9 @@ impl Walker<'_> {
                 }
                 self.ddl_functions(st)?;
             }
-            Statement::AlterIndex { name, operation } => {
+            Statement::AlterIndex {
+                name, operation, ..
+            } => {
                 self.info.class(Class::Ddl);
                 self.relation(name, Access::Ddl)?;
                 if let ast::AlterIndexOperation::AttachPartition { partition } = operation {

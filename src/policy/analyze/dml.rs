@@ -363,6 +363,30 @@ impl Walker<'_> {
         Ok(())
     }
 
+    /// `COPY table FROM … WHERE condition`: the condition is evaluated on
+    /// each incoming row, its columns the table's; walked like any
+    /// expression (a function in it is a call).
+    pub(super) fn copy_where(
+        &mut self,
+        source: &ast::CopySource,
+        condition: &Expr,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        let ast::CopySource::Table { table_name, .. } = source else {
+            return unsupported("COPY (query) … WHERE");
+        };
+        let target = self
+            .resolver
+            .relation(table_name)
+            .map_err(|e| AnalysisError::Unsupported(format!("relation name {}", e.0)))?;
+        let mut scope = Scope::new(None);
+        scope.sources.push(Source::new(
+            target.name.clone(),
+            SourceKind::Table(target.clone()),
+        ));
+        self.expr(condition, &scope, env)
+    }
+
     pub(super) fn merge(&mut self, m: &ast::Merge, env: &Env) -> Result<(), AnalysisError> {
         if m.output.is_some() {
             return unsupported("MERGE … OUTPUT");

@@ -106,8 +106,15 @@ impl Walker<'_> {
                 to,
                 target,
                 payload,
+                where_clause,
                 ..
-            } => self.copy(source, *to, target, payload.is_some(), env),
+            } => {
+                self.copy(source, *to, target, payload.is_some(), env)?;
+                match where_clause {
+                    Some(condition) => self.copy_where(source, condition, env),
+                    None => Ok(()),
+                }
+            }
             Statement::Call(f) => {
                 self.info.class(Class::Call);
                 self.function(&f.name)?;
@@ -350,29 +357,7 @@ impl Walker<'_> {
     /// DDL on relations: CREATE TABLE/VIEW/INDEX, ALTER TABLE and DROP.
     fn relation_ddl(&mut self, st: &Statement, env: &Env) -> Result<bool, AnalysisError> {
         match st {
-            Statement::CreateTable(ct) => {
-                self.info.class(Class::Ddl);
-                self.relation(&ct.name, Access::Ddl)?;
-                // A partition or child changes its parent's definition
-                // (PostgreSQL requires owning the parent): DDL on it too.
-                for parent in ct.partition_of.iter().chain(ct.inherits.iter().flatten()) {
-                    self.relation(parent, Access::Ddl)?;
-                }
-                // `LIKE source` copies the source's columns (and with
-                // INCLUDING, its defaults, constraints, comments …).
-                if let Some(
-                    ast::CreateTableLikeKind::Parenthesized(like)
-                    | ast::CreateTableLikeKind::Plain(like),
-                ) = &ct.like
-                {
-                    self.relation(&like.name, Access::Read)?;
-                }
-                if let Some(q) = &ct.query {
-                    self.info.class(Class::Read);
-                    self.query(q, None, env)?;
-                }
-                self.ddl_functions(st)
-            }
+            Statement::CreateTable(ct) => self.create_table(ct, st, env),
             Statement::CreateView(v) => {
                 self.info.class(Class::Ddl);
                 self.relation(&v.name, Access::Ddl)?;
@@ -499,8 +484,12 @@ impl Walker<'_> {
                 self.info.cluster_level = true;
                 Ok(())
             }
-            Statement::CreateFunction(_)
-            | Statement::CreateProcedure { .. }
+            Statement::CreateFunction(cf) => {
+                self.info.class(Class::Ddl);
+                self.routine_body(cf, env)?;
+                self.ddl_functions(st)
+            }
+            Statement::CreateProcedure { .. }
             | Statement::DropFunction(_)
             | Statement::DropProcedure { .. }
             | Statement::CreateType { .. }
@@ -523,6 +512,85 @@ impl Walker<'_> {
         Ok(true)
     }
 
+    /// CREATE TABLE: DDL on the new table (and on a parent it joins); a
+    /// table it copies (`LIKE`) or a query that fills it is read; `AS
+    /// EXECUTE` runs a prepared statement.
+    fn create_table(
+        &mut self,
+        ct: &ast::CreateTable,
+        st: &Statement,
+        env: &Env,
+    ) -> Result<(), AnalysisError> {
+        self.info.class(Class::Ddl);
+        self.relation(&ct.name, Access::Ddl)?;
+        // A partition or child changes its parent's definition
+        // (PostgreSQL requires owning the parent): DDL on it too.
+        for parent in ct.partition_of.iter().chain(ct.inherits.iter().flatten()) {
+            self.relation(parent, Access::Ddl)?;
+        }
+        // `LIKE source` copies the source's columns (and with
+        // INCLUDING, its defaults, constraints, comments …).
+        if let Some(
+            ast::CreateTableLikeKind::Parenthesized(like) | ast::CreateTableLikeKind::Plain(like),
+        ) = &ct.like
+        {
+            self.relation(&like.name, Access::Read)?;
+        }
+        for element in &ct.like_elements {
+            self.relation(&element.like.name, Access::Read)?;
+        }
+        if let Some(q) = &ct.query {
+            self.info.class(Class::Read);
+            self.query(q, None, env)?;
+        }
+        if let Some(execute) = &ct.execute {
+            self.ctas_execute(execute, env)?;
+        }
+        self.ddl_functions(st)
+    }
+
+    /// `CREATE TABLE … AS EXECUTE name (…)` runs a statement prepared (and
+    /// judged) before, as EXECUTE does: the agent needs `execute` too, and
+    /// the name must be one this session prepared.
+    fn ctas_execute(&mut self, execute: &Statement, env: &Env) -> Result<(), AnalysisError> {
+        let Statement::Execute {
+            name: Some(name),
+            parameters,
+            ..
+        } = execute
+        else {
+            return unsupported("this form of CREATE TABLE … AS EXECUTE");
+        };
+        let Some(name) = parts(name) else {
+            return unsupported("EXECUTE without a statement name");
+        };
+        self.info.class(Class::Execute);
+        self.info
+            .prepared
+            .push(PreparedRef::Execute(name.join(".")));
+        let scope = Scope::new(None);
+        for p in parameters {
+            self.expr(p, &scope, env)?;
+        }
+        Ok(())
+    }
+
+    /// A SQL-standard body `RETURN expr` is parsed (and its relations
+    /// resolved) when the routine is created: a subquery in it reads its
+    /// tables, judged like any other read.
+    fn routine_body(&mut self, cf: &ast::CreateFunction, env: &Env) -> Result<(), AnalysisError> {
+        let Some(ast::CreateFunctionBody::Return(body)) = &cf.function_body else {
+            return Ok(());
+        };
+        let mut outer = OuterQueries::default();
+        let _ = body.visit(&mut outer);
+        for q in &outer.found {
+            self.info.class(Class::Read);
+            self.query(q, None, env)?;
+        }
+        Ok(())
+    }
+
     /// DDL carries expressions (defaults, checks, index expressions): the
     /// class gate decides, but functions in them are still recorded.
     pub(super) fn ddl_functions(&mut self, st: &Statement) -> Result<(), AnalysisError> {
@@ -532,5 +600,28 @@ impl Walker<'_> {
             self.function(&f)?;
         }
         Ok(())
+    }
+}
+
+/// The outermost queries of an expression (each walk enters its own
+/// subqueries).
+#[derive(Default)]
+struct OuterQueries {
+    found: Vec<ast::Query>,
+    depth: usize,
+}
+
+impl ast::Visitor for OuterQueries {
+    type Break = ();
+    fn pre_visit_query(&mut self, q: &ast::Query) -> std::ops::ControlFlow<()> {
+        if self.depth == 0 {
+            self.found.push(q.clone());
+        }
+        self.depth += 1;
+        std::ops::ControlFlow::Continue(())
+    }
+    fn post_visit_query(&mut self, _: &ast::Query) -> std::ops::ControlFlow<()> {
+        self.depth -= 1;
+        std::ops::ControlFlow::Continue(())
     }
 }

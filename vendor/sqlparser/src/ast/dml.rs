@@ -766,6 +766,8 @@ pub enum MergeInsertKind {
     /// ```
     /// [Databricks](https://docs.databricks.com/en/sql/language-manual/delta-merge-into.html)
     Wildcard,
+    /// PostgreSQL: `INSERT DEFAULT VALUES`. actgate patch: pg_merge_insert
+    DefaultValues,
 }
 
 impl Display for MergeInsertKind {
@@ -779,6 +781,10 @@ impl Display for MergeInsertKind {
             }
             MergeInsertKind::Wildcard => {
                 write!(f, "*")
+            }
+            // actgate patch: pg_merge_insert
+            MergeInsertKind::DefaultValues => {
+                write!(f, "DEFAULT VALUES")
             }
         }
     }
@@ -815,12 +821,19 @@ pub struct MergeInsertExpr {
     pub kind: MergeInsertKind,
     /// An optional condition to restrict the insertion (Oracle specific)
     pub insert_predicate: Option<Expr>,
+    /// PostgreSQL: `OVERRIDING { SYSTEM | USER } VALUE` before `VALUES`.
+    /// actgate patch: pg_merge_insert
+    pub overriding: Option<InsertOverriding>,
 }
 
 impl Display for MergeInsertExpr {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         if !self.columns.is_empty() {
             write!(f, "({}) ", display_comma_separated(self.columns.as_slice()))?;
+        }
+        // actgate patch: pg_merge_insert
+        if let Some(overriding) = &self.overriding {
+            write!(f, "{overriding} ")?;
         }
         write!(f, "{}", self.kind)?;
         if let Some(predicate) = self.insert_predicate.as_ref() {

@@ -65,7 +65,8 @@ pub use self::dcl::{
 };
 pub use self::ddl::{
     AggregateModifyKind, Alignment, AlterCollation, AlterCollationOperation, AlterColumnOperation,
-    AlterDomain, AlterDomainOperation,
+    AlterDomain, AlterDomainOperation, FunctionAttribute, IdentityAlteration, PartitionSpec,
+    TableLikeElement,
     AlterConnectorOwner, AlterFunction, AlterFunctionAction, AlterFunctionKind,
     AlterFunctionOperation, AlterGenericOption, AlterIndexOperation, AlterOperator,
     AlterOperatorClass, AlterOperatorClassOperation, AlterOperatorFamily,
@@ -3922,6 +3923,9 @@ pub enum Statement {
         /// from the source text. `None` when the statement carries no
         /// inline data.
         payload: Option<CopyPayload>,
+        /// PostgreSQL: `COPY … FROM … WHERE condition`, the rows kept.
+        /// actgate patch: pg_copy_where
+        where_clause: Option<Expr>,
     },
     /// ```sql
     /// COPY INTO <table> | <location>
@@ -4126,6 +4130,8 @@ pub enum Statement {
     /// ALTER INDEX
     /// ```
     AlterIndex {
+        /// PostgreSQL `IF EXISTS`. actgate patch: pg_alter_index_if_exists
+        if_exists: bool,
         /// Name of the index to alter.
         name: ObjectName,
         /// The operation to perform on the index.
@@ -4316,6 +4322,9 @@ pub enum Statement {
         proc_desc: Vec<FunctionDesc>,
         /// Optional drop behavior (`CASCADE` or `RESTRICT`).
         drop_behavior: Option<DropBehavior>,
+        /// PostgreSQL `DROP ROUTINE` (a function or a procedure).
+        /// actgate patch: pg_drop_routine
+        routine: bool,
     },
     /// ```sql
     /// DROP SECRET
@@ -5681,6 +5690,7 @@ impl fmt::Display for Statement {
                 options,
                 legacy_options,
                 payload,
+                where_clause,
             } => {
                 write!(f, "COPY")?;
                 match source {
@@ -5701,6 +5711,10 @@ impl fmt::Display for Statement {
                 }
                 if !legacy_options.is_empty() {
                     write!(f, " {}", display_separated(legacy_options, " "))?;
+                }
+                // actgate patch: pg_copy_where
+                if let Some(condition) = where_clause {
+                    write!(f, " WHERE {condition}")?;
                 }
                 if let Some(payload) = payload {
                     // The payload starts on the line after the command and ends
@@ -6010,8 +6024,14 @@ impl fmt::Display for Statement {
             Statement::CreateAggregate(create_aggregate) => create_aggregate.fmt(f),
             Statement::CreateTextSearch(create_text_search) => create_text_search.fmt(f),
             Statement::AlterTable(alter_table) => write!(f, "{alter_table}"),
-            Statement::AlterIndex { name, operation } => {
-                write!(f, "ALTER INDEX {name} {operation}")
+            Statement::AlterIndex {
+                if_exists,
+                name,
+                operation,
+            } => {
+                // actgate patch: pg_alter_index_if_exists
+                let if_exists = if *if_exists { "IF EXISTS " } else { "" };
+                write!(f, "ALTER INDEX {if_exists}{name} {operation}")
             }
             Statement::AlterView(alter_view) => write!(f, "{alter_view}"),
             Statement::AlterFunction(alter_function) => write!(f, "{alter_function}"),
@@ -6128,10 +6148,13 @@ impl fmt::Display for Statement {
                 if_exists,
                 proc_desc,
                 drop_behavior,
+                routine,
             } => {
                 write!(
                     f,
-                    "DROP PROCEDURE{} {}",
+                    "DROP {}{} {}",
+                    // actgate patch: pg_drop_routine
+                    if *routine { "ROUTINE" } else { "PROCEDURE" },
                     if *if_exists { " IF EXISTS" } else { "" },
                     display_comma_separated(proc_desc),
                 )?;
@@ -10060,6 +10083,12 @@ pub enum CopyOption {
     ForceNull(Vec<Ident>),
     /// ENCODING 'encoding_name'
     Encoding(String),
+    /// PostgreSQL's generic form of any other option or value,
+    /// `name [ word | 'string' | number | * | ( word, … ) ]` (`DEFAULT '\D'`,
+    /// `HEADER MATCH`, `FREEZE OFF`, `FORCE_QUOTE *` …), kept as the option's
+    /// name and its argument printed back as written (no expression).
+    /// actgate patch: pg_copy_generic_option
+    Generic(Ident, Option<String>),
 }
 
 impl fmt::Display for CopyOption {
@@ -10081,6 +10110,9 @@ impl fmt::Display for CopyOption {
             }
             ForceNull(columns) => write!(f, "FORCE_NULL ({})", display_comma_separated(columns)),
             Encoding(name) => write!(f, "ENCODING '{}'", value::escape_single_quote_string(name)),
+            // actgate patch: pg_copy_generic_option
+            Generic(name, None) => write!(f, "{name}"),
+            Generic(name, Some(arg)) => write!(f, "{name} {arg}"),
         }
     }
 }

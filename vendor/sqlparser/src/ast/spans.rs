@@ -356,6 +356,7 @@ impl Spanned for Statement {
                 options: _,
                 legacy_options: _,
                 payload: _,
+                where_clause: _, // actgate patch: pg_copy_where
             } => source.span(),
             Statement::CopyIntoSnowflake {
                 into: _,
@@ -413,7 +414,9 @@ impl Spanned for Statement {
             Statement::CreateOperatorClass(create_operator_class) => create_operator_class.span(),
             Statement::CreateTextSearch(create_text_search) => create_text_search.span(),
             Statement::AlterTable(alter_table) => alter_table.span(),
-            Statement::AlterIndex { name, operation } => name.span().union(&operation.span()),
+            Statement::AlterIndex {
+                name, operation, ..
+            } => name.span().union(&operation.span()),
             Statement::AlterView(alter_view) => alter_view.span(),
             // These statements need to be implemented
             Statement::AlterFunction { .. } => Span::empty(),
@@ -648,6 +651,10 @@ impl Spanned for CreateTable {
             inherits: _,     // todo, PostgreSQL specific
             partition_of,
             of_type: _, // actgate patch: pg_typed_table
+            access_method: _, // actgate patch: pg_table_access_method
+            like_elements: _, // actgate patch: pg_like_elements
+            partition_spec: _, // actgate patch: pg_partition_opclass
+            execute: _,        // actgate patch: pg_ctas_execute
             for_values,
             copy_grants: _,                     // bool
             enable_schema_evolution: _,         // bool
@@ -930,6 +937,8 @@ impl Spanned for ColumnOption {
             ColumnOption::Tags(..) => Span::empty(),
             ColumnOption::Srid(..) => Span::empty(),
             ColumnOption::Invisible => Span::empty(),
+            // actgate patch: pg_column_storage
+            ColumnOption::Storage(ident) | ColumnOption::Compression(ident) => ident.span,
         }
     }
 }
@@ -1006,7 +1015,8 @@ impl Spanned for AlterColumnOperation {
             | AlterColumnOperation::SetStatistics { .. }
             | AlterColumnOperation::SetCompression { .. }
             | AlterColumnOperation::DropExpression { .. }
-            | AlterColumnOperation::DropIdentity { .. } => Span::empty(),
+            | AlterColumnOperation::DropIdentity { .. }
+            | AlterColumnOperation::AlterIdentity { .. } => Span::empty(), // actgate patch: pg_alter_identity
         }
     }
 }
@@ -1254,6 +1264,9 @@ impl Spanned for AlterViewOperation {
             AlterViewOperation::ResetOptions { options } => {
                 union_spans(options.iter().map(|i| i.span))
             }
+            // actgate patch: pg_alter_matview
+            AlterViewOperation::SetAccessMethod { method: i }
+            | AlterViewOperation::SetTablespace { tablespace: i } => i.span,
         }
     }
 }
@@ -2884,6 +2897,8 @@ impl Spanned for MergeInsertExpr {
                 match self.kind {
                     MergeInsertKind::Values(ref values) => values.span(),
                     MergeInsertKind::Row | MergeInsertKind::Wildcard => Span::empty(),
+                    // actgate patch: pg_merge_insert
+                    MergeInsertKind::DefaultValues => Span::empty(),
                 },
             ]
             .into_iter()

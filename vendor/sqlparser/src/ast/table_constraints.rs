@@ -255,6 +255,9 @@ pub struct ForeignKeyConstraint {
     pub match_kind: Option<ConstraintReferenceMatchKind>,
     /// Optional characteristics (e.g., `DEFERRABLE`).
     pub characteristics: Option<ConstraintCharacteristics>,
+    /// PostgreSQL: the columns of `ON DELETE SET { NULL | DEFAULT } ( column, … )`.
+    /// actgate patch: pg_fk_set_columns
+    pub on_delete_columns: Vec<Ident>,
 }
 
 impl fmt::Display for ForeignKeyConstraint {
@@ -276,6 +279,10 @@ impl fmt::Display for ForeignKeyConstraint {
         }
         if let Some(action) = &self.on_delete {
             write!(f, " ON DELETE {action}")?;
+            // actgate patch: pg_fk_set_columns
+            if !self.on_delete_columns.is_empty() {
+                write!(f, " ({})", display_comma_separated(&self.on_delete_columns))?;
+            }
         }
         if let Some(action) = &self.on_update {
             write!(f, " ON UPDATE {action}")?;

@@ -18,9 +18,10 @@ use alloc::{boxed::Box, format, vec, vec::Vec};
 use crate::{
     ast::{
         Merge, MergeAction, MergeClause, MergeClauseKind, MergeInsertExpr, MergeInsertKind,
-        MergeUpdateExpr, MergeUpdateKind, ObjectName, OutputClause, SetExpr,
+        MergeUpdateExpr, MergeUpdateKind, ObjectName, OutputClause, SetExpr, TableFactor,
+        TableWithJoins,
     },
-    dialect::{BigQueryDialect, GenericDialect, MySqlDialect},
+    dialect::{BigQueryDialect, GenericDialect, MySqlDialect, PostgreSqlDialect},
     keywords::Keyword,
     parser::IsOptional,
     tokenizer::Token,
@@ -50,7 +51,22 @@ impl Parser<'_> {
         let table = self.parse_table_factor()?;
 
         self.expect_keyword_is(Keyword::USING)?;
-        let source = self.parse_table_factor()?;
+        let mut source = self.parse_table_factor()?;
+        // actgate patch: pg_merge_source_join: PostgreSQL's source is any
+        // table reference, a join too; kept as the parenthesized join.
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) && !self.peek_keyword(Keyword::ON)
+        {
+            let joins = self.parse_joins()?;
+            if !joins.is_empty() {
+                source = TableFactor::NestedJoin {
+                    table_with_joins: Box::new(TableWithJoins {
+                        relation: source,
+                        joins,
+                    }),
+                    alias: None,
+                };
+            }
+        }
         self.expect_keyword_is(Keyword::ON)?;
         let on = self.parse_expr()?;
         let clauses = self.parse_merge_clauses()?;
@@ -190,14 +206,28 @@ impl Parser<'_> {
                             kind_token: star_token.into(),
                             kind: MergeInsertKind::Wildcard,
                             insert_predicate: None,
+                            overriding: None,
                         })
                     } else {
                         let is_mysql = dialect_of!(self is MySqlDialect);
                         let columns = self.parse_merge_clause_insert_columns(is_mysql)?;
+                        // actgate patch: pg_merge_insert
+                        let is_pg = dialect_of!(self is PostgreSqlDialect | GenericDialect);
+                        let overriding = if is_pg {
+                            self.parse_insert_overriding()?
+                        } else {
+                            None
+                        };
                         let (kind, kind_token) = if dialect_of!(self is BigQueryDialect | GenericDialect)
                             && self.parse_keyword(Keyword::ROW)
                         {
                             (MergeInsertKind::Row, self.get_current_token().clone())
+                        } else if is_pg
+                            && columns.is_empty()
+                            && overriding.is_none()
+                            && self.parse_keywords(&[Keyword::DEFAULT, Keyword::VALUES])
+                        {
+                            (MergeInsertKind::DefaultValues, self.get_current_token().clone())
                         } else {
                             self.expect_keyword_is(Keyword::VALUES)?;
                             let values_token = self.get_current_token().clone();
@@ -216,6 +246,7 @@ impl Parser<'_> {
                             kind_token: kind_token.into(),
                             kind,
                             insert_predicate,
+                            overriding,
                         })
                     }
                 }

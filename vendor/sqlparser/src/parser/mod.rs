@@ -210,6 +210,8 @@ struct ReferenceClauses {
     match_kind: Option<ConstraintReferenceMatchKind>,
     on_delete: Option<ReferentialAction>,
     on_update: Option<ReferentialAction>,
+    // actgate patch: pg_fk_set_columns
+    on_delete_columns: Vec<Ident>,
 }
 
 /// Composite types declarations using angle brackets syntax can be arbitrary
@@ -6055,6 +6057,13 @@ impl<'a> Parser<'a> {
             self.parse_create_schema(or_replace)
         } else if self.parse_keyword(Keyword::WAREHOUSE) {
             self.parse_create_warehouse(or_replace).map(Into::into)
+        // actgate patch: pg_create_procedure
+        } else if dialect_of!(self is PostgreSqlDialect)
+            && !temporary
+            && self.parse_keyword(Keyword::PROCEDURE)
+        {
+            self.parse_postgres_create_routine(or_replace, false, true)
+                .map(Into::into)
         } else if or_replace {
             self.expected_ref(
                 "[EXTERNAL] TABLE or [MATERIALIZED] VIEW or FUNCTION or AGGREGATE or SCHEMA or WAREHOUSE after CREATE OR REPLACE",
@@ -6585,6 +6594,17 @@ impl<'a> Parser<'a> {
         or_replace: bool,
         temporary: bool,
     ) -> Result<CreateFunction, ParserError> {
+        self.parse_postgres_create_routine(or_replace, temporary, false)
+    }
+
+    /// `CREATE FUNCTION` or (`procedure`) `CREATE PROCEDURE` for PostgreSQL.
+    /// actgate patch: pg_create_procedure
+    fn parse_postgres_create_routine(
+        &mut self,
+        or_replace: bool,
+        temporary: bool,
+        procedure: bool,
+    ) -> Result<CreateFunction, ParserError> {
         let name = self.parse_object_name(false)?;
 
         self.expect_token(&Token::LParen)?;
@@ -6612,6 +6632,7 @@ impl<'a> Parser<'a> {
         }
         let mut body = Body::default();
         let mut set_params: Vec<FunctionDefinitionSetParam> = Vec::new();
+        let mut attributes = vec![];
         loop {
             fn ensure_not_set<T>(field: &Option<T>, name: &str) -> Result<(), ParserError> {
                 if field.is_some() {
@@ -6693,6 +6714,17 @@ impl<'a> Parser<'a> {
                     }
                 };
                 set_params.push(FunctionDefinitionSetParam { name, value });
+            // actgate patch: pg_function_attributes
+            } else if self.parse_keyword(Keyword::WINDOW) {
+                attributes.push(FunctionAttribute::Window);
+            } else if self.parse_keyword(Keyword::LEAKPROOF) {
+                attributes.push(FunctionAttribute::Leakproof(true));
+            } else if self.parse_keywords(&[Keyword::NOT, Keyword::LEAKPROOF]) {
+                attributes.push(FunctionAttribute::Leakproof(false));
+            } else if self.parse_keyword(Keyword::COST) {
+                attributes.push(FunctionAttribute::Cost(self.parse_number_value()?.value));
+            } else if self.parse_keyword(Keyword::ROWS) {
+                attributes.push(FunctionAttribute::Rows(self.parse_number_value()?.value));
             } else if self.parse_keyword(Keyword::RETURN) {
                 ensure_not_set(&body.function_body, "RETURN")?;
                 body.function_body = Some(CreateFunctionBody::Return(self.parse_expr()?));
@@ -6723,6 +6755,8 @@ impl<'a> Parser<'a> {
             determinism_specifier: None,
             options: None,
             remote_connection: None,
+            procedure,
+            attributes,
         })
     }
 
@@ -6759,6 +6793,8 @@ impl<'a> Parser<'a> {
             determinism_specifier: None,
             options: None,
             remote_connection: None,
+            procedure: false,
+            attributes: vec![],
         })
     }
 
@@ -6839,6 +6875,8 @@ impl<'a> Parser<'a> {
             parallel: None,
             security: None,
             set_params: vec![],
+            procedure: false,
+            attributes: vec![],
         })
     }
 
@@ -6930,6 +6968,8 @@ impl<'a> Parser<'a> {
             parallel: None,
             security: None,
             set_params: vec![],
+            procedure: false,
+            attributes: vec![],
         })
     }
 
@@ -6999,6 +7039,39 @@ impl<'a> Parser<'a> {
 
         // parse: [ argname ] argtype
         let mut name = None;
+        // actgate patch: pg_function_arg_mode: PostgreSQL also takes
+        // `argname argmode argtype`.
+        if mode.is_none() && dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            if let Token::Word(word) = &self.peek_token_ref().token {
+                let after = self.peek_nth_token_ref(1).token.clone();
+                let mode_after = match after {
+                    Token::Word(w) if w.keyword == Keyword::IN => Some(ArgMode::In),
+                    Token::Word(w) if w.keyword == Keyword::OUT => Some(ArgMode::Out),
+                    Token::Word(w) if w.keyword == Keyword::INOUT => Some(ArgMode::InOut),
+                    Token::Word(w) if w.keyword == Keyword::VARIADIC => Some(ArgMode::Variadic),
+                    _ => None,
+                };
+                if let Some(mode_after) = mode_after {
+                    let word = word.clone();
+                    let span = self.peek_token_ref().span;
+                    self.advance_token();
+                    self.advance_token();
+                    let data_type = self.parse_data_type()?;
+                    let default_expr =
+                        if self.parse_keyword(Keyword::DEFAULT) || self.consume_token(&Token::Eq) {
+                            Some(self.parse_expr()?)
+                        } else {
+                            None
+                        };
+                    return Ok(OperateFunctionArg {
+                        mode: Some(mode_after),
+                        name: Some(word.into_ident(span)),
+                        data_type,
+                        default_expr,
+                    });
+                }
+            }
+        }
         let mut data_type = self.parse_data_type()?;
 
         // To check whether the first token is a name or a type, we need to
@@ -7566,6 +7639,15 @@ impl<'a> Parser<'a> {
         if !copy_grants {
             copy_grants = self.parse_keywords(&[Keyword::COPY, Keyword::GRANTS]);
         }
+        // actgate patch: pg_table_access_method
+        let access_method = if materialized
+            && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::USING)
+        {
+            Some(self.parse_identifier()?)
+        } else {
+            None
+        };
         let mut options = CreateTableOptions::None;
         let with_options = self.parse_options(Keyword::WITH)?;
         if !with_options.is_empty() {
@@ -7660,6 +7742,7 @@ impl<'a> Parser<'a> {
             name_before_not_exists,
             check_option,
             with_data,
+            access_method,
         })
     }
 
@@ -8890,6 +8973,24 @@ impl<'a> Parser<'a> {
             return self.parse_drop_domain().map(Into::into);
         } else if self.parse_keyword(Keyword::PROCEDURE) {
             return self.parse_drop_procedure();
+        // actgate patch: pg_drop_routine
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::ROUTINE)
+        {
+            return match self.parse_drop_procedure()? {
+                Statement::DropProcedure {
+                    if_exists,
+                    proc_desc,
+                    drop_behavior,
+                    ..
+                } => Ok(Statement::DropProcedure {
+                    if_exists,
+                    proc_desc,
+                    drop_behavior,
+                    routine: true,
+                }),
+                other => Ok(other),
+            };
         } else if self.parse_keyword(Keyword::SECRET) {
             return self.parse_drop_secret(temporary, persistent);
         } else if self.parse_keyword(Keyword::TRIGGER) {
@@ -9067,6 +9168,7 @@ impl<'a> Parser<'a> {
             if_exists,
             proc_desc,
             drop_behavior,
+            routine: false,
         })
     }
 
@@ -10098,6 +10200,7 @@ impl<'a> Parser<'a> {
         };
 
         // parse optional column list (schema)
+        let mut like_elements = vec![];
         // actgate patch: pg_typed_table (a typed table's columns are options only)
         let (columns, constraints) = if partition_of.is_some() || of_type.is_some() {
             self.parse_partition_of_columns()?
@@ -10108,7 +10211,17 @@ impl<'a> Parser<'a> {
                 return p.expected_ref("", p.peek_token_ref());
             }
             let names = p.parse_parenthesized_column_list(Mandatory, false)?;
-            if !(p.peek_keyword(Keyword::AS) || p.peek_keyword(Keyword::WITH)) {
+            // actgate patch: pg_table_access_method (USING, WITHOUT OIDS, ON COMMIT, TABLESPACE)
+            if p.peek_one_of_keywords(&[
+                Keyword::AS,
+                Keyword::WITH,
+                Keyword::USING,
+                Keyword::WITHOUT,
+                Keyword::ON,
+                Keyword::TABLESPACE,
+            ])
+            .is_none()
+            {
                 return p.expected_ref("AS", p.peek_token_ref());
             }
             Ok(names)
@@ -10122,6 +10235,9 @@ impl<'a> Parser<'a> {
                 })
                 .collect();
             (columns, vec![])
+        } else if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            // actgate patch: pg_like_elements
+            self.parse_table_elements_inner(Parser::parse_column_def, Some(&mut like_elements))?
         } else {
             self.parse_columns()?
         };
@@ -10223,7 +10339,18 @@ impl<'a> Parser<'a> {
         };
 
         // Parse optional `AS ( query )`
-        let query = if self.parse_keyword(Keyword::AS) {
+        let mut execute = None;
+        // actgate patch: pg_ctas_execute
+        let query = if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.peek_keyword(Keyword::AS)
+            && matches!(&self.peek_nth_token_ref(1).token,
+                Token::Word(w) if w.keyword == Keyword::EXECUTE)
+        {
+            self.advance_token();
+            self.advance_token();
+            execute = Some(Box::new(self.parse_pg_ctas_execute()?));
+            None
+        } else if self.parse_keyword(Keyword::AS) {
             Some(self.parse_query()?)
         } else if self.dialect.supports_create_table_select() && self.parse_keyword(Keyword::SELECT)
         {
@@ -10235,7 +10362,7 @@ impl<'a> Parser<'a> {
         };
 
         // `WITH DATA` clause only applies if there is a query body.
-        let with_data = if query.is_some() {
+        let with_data = if query.is_some() || execute.is_some() {
             self.maybe_parse_with_data()?
         } else {
             None
@@ -10269,6 +10396,10 @@ impl<'a> Parser<'a> {
             .inherits(create_table_config.inherits)
             .partition_of(partition_of)
             .of_type(of_type)
+            .access_method(create_table_config.access_method)
+            .partition_spec(create_table_config.partition_spec)
+            .like_elements(like_elements)
+            .execute(execute)
             .for_values(for_values)
             .table_options(create_table_config.table_options)
             .primary_key(primary_key)
@@ -10309,6 +10440,12 @@ impl<'a> Parser<'a> {
     fn maybe_parse_sqlite_table_option(
         &mut self,
     ) -> Result<Option<SqliteTableOption>, ParserError> {
+        // actgate patch: pg_table_access_method (PostgreSQL's WITHOUT OIDS)
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.peek_pg_without_oids()
+        {
+            return Ok(None);
+        }
         if self.parse_keyword(Keyword::WITHOUT) {
             self.expect_keyword_is(Keyword::ROWID)?;
             Ok(Some(SqliteTableOption::WithoutRowid))
@@ -10364,6 +10501,7 @@ impl<'a> Parser<'a> {
         &mut self,
         allow_unquoted_hyphen: bool,
     ) -> Result<Option<CreateTableLikeKind>, ParserError> {
+        let start = self.index;
         let like = if self.dialect.supports_create_table_like_parenthesized()
             && self.consume_token(&Token::LParen)
         {
@@ -10379,17 +10517,12 @@ impl<'a> Parser<'a> {
                 // actgate patch: pg_like_options
                 let mut options = vec![];
                 if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
-                    while let Some(k) =
-                        self.parse_one_of_keywords(&[Keyword::INCLUDING, Keyword::EXCLUDING])
-                    {
-                        let k = if k == Keyword::INCLUDING {
-                            "INCLUDING"
-                        } else {
-                            "EXCLUDING"
-                        };
-                        options.push(Ident::new(k));
-                        let option = self.parse_identifier()?;
-                        options.push(Ident::new(option.value.to_uppercase()));
+                    options = self.parse_pg_like_options()?;
+                    // actgate patch: pg_like_elements: other elements follow,
+                    // read with the columns.
+                    if self.peek_token_ref().token == Token::Comma {
+                        self.index = start;
+                        return Ok(None);
                     }
                 }
                 self.expect_token(&Token::RParen)?;
@@ -10414,6 +10547,23 @@ impl<'a> Parser<'a> {
             None
         };
         Ok(like)
+    }
+
+    /// PostgreSQL's `{INCLUDING | EXCLUDING} option …` after `LIKE source`,
+    /// as words in order. actgate patch: pg_like_options
+    fn parse_pg_like_options(&mut self) -> Result<Vec<Ident>, ParserError> {
+        let mut options = vec![];
+        while let Some(k) = self.parse_one_of_keywords(&[Keyword::INCLUDING, Keyword::EXCLUDING]) {
+            let k = if k == Keyword::INCLUDING {
+                "INCLUDING"
+            } else {
+                "EXCLUDING"
+            };
+            options.push(Ident::new(k));
+            let option = self.parse_identifier()?;
+            options.push(Ident::new(option.value.to_uppercase()));
+        }
+        Ok(options)
     }
 
     pub(crate) fn parse_create_table_on_commit(&mut self) -> Result<OnCommit, ParserError> {
@@ -10520,22 +10670,44 @@ impl<'a> Parser<'a> {
         if !table_properties.is_empty() {
             table_options = CreateTableOptions::TableProperties(table_properties);
         }
+        let is_pg = dialect_of!(self is PostgreSqlDialect | GenericDialect);
+        // actgate patch: pg_table_access_method (WITHOUT OIDS)
+        if is_pg && table_options == CreateTableOptions::None {
+            table_options = self.parse_pg_without_oids();
+        }
+        let mut partition_spec = None;
         let partition_by = if dialect_of!(self is BigQueryDialect | PostgreSqlDialect | GenericDialect)
             && self.parse_keywords(&[Keyword::PARTITION, Keyword::BY])
         {
-            Some(Box::new(self.parse_expr()?))
+            // actgate patch: pg_partition_opclass
+            if !is_pg {
+                Some(Box::new(self.parse_expr()?))
+            } else if let Some(expr) = self.maybe_parse(|p| p.parse_expr())? {
+                Some(Box::new(expr))
+            } else {
+                partition_spec = Some(self.parse_pg_partition_spec()?);
+                None
+            }
+        } else {
+            None
+        };
+        // actgate patch: pg_table_access_method
+        let access_method = if is_pg && self.parse_keyword(Keyword::USING) {
+            Some(self.parse_identifier()?)
         } else {
             None
         };
         // actgate patch: pg_partition_with
         // PostgreSQL's order: `PARTITION BY …` comes before `WITH ( … )`.
-        if dialect_of!(self is PostgreSqlDialect | GenericDialect)
-            && partition_by.is_some()
+        if is_pg
+            && (partition_by.is_some() || partition_spec.is_some() || access_method.is_some())
             && table_options == CreateTableOptions::None
         {
             let with_options = self.parse_options(Keyword::WITH)?;
             if !with_options.is_empty() {
                 table_options = CreateTableOptions::With(with_options)
+            } else {
+                table_options = self.parse_pg_without_oids();
             }
         }
 
@@ -10567,7 +10739,71 @@ impl<'a> Parser<'a> {
             cluster_by,
             inherits,
             table_options,
+            access_method,
+            partition_spec,
         })
+    }
+
+    /// `EXECUTE name [ ( expr, … ) ]` after `CREATE TABLE … AS` (PostgreSQL).
+    /// actgate patch: pg_ctas_execute
+    fn parse_pg_ctas_execute(&mut self) -> Result<Statement, ParserError> {
+        let name = self.parse_object_name(false)?;
+        let has_parentheses = self.consume_token(&Token::LParen);
+        let parameters = if has_parentheses {
+            let parameters = self.parse_comma_separated0(Parser::parse_expr, Token::RParen)?;
+            self.expect_token(&Token::RParen)?;
+            parameters
+        } else {
+            vec![]
+        };
+        Ok(Statement::Execute {
+            immediate: false,
+            name: Some(name),
+            parameters,
+            has_parentheses,
+            into: vec![],
+            using: vec![],
+            output: false,
+            default: false,
+        })
+    }
+
+    /// PostgreSQL's `WITHOUT OIDS` (the only form left of `WITH[OUT] OIDS`),
+    /// kept as a plain option. actgate patch: pg_table_access_method
+    fn parse_pg_without_oids(&mut self) -> CreateTableOptions {
+        if self.peek_pg_without_oids() {
+            self.advance_token();
+            self.advance_token();
+            CreateTableOptions::Plain(vec![SqlOption::Ident(ObjectName::from(vec![Ident::new("WITHOUT OIDS")]))])
+        } else {
+            CreateTableOptions::None
+        }
+    }
+
+    fn peek_pg_without_oids(&self) -> bool {
+        self.peek_keyword(Keyword::WITHOUT)
+            && matches!(&self.peek_nth_token_ref(1).token,
+                Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("OIDS"))
+    }
+
+    /// PostgreSQL's partition key `strategy (elem [COLLATE c] [opclass], …)`,
+    /// read when an element names an operator class.
+    /// actgate patch: pg_partition_opclass
+    fn parse_pg_partition_spec(&mut self) -> Result<PartitionSpec, ParserError> {
+        let strategy = self.parse_identifier()?;
+        self.expect_token(&Token::LParen)?;
+        let elements = self.parse_comma_separated(|p| {
+            let element = p.parse_create_index_expr()?;
+            if element.column.options.sort.is_some()
+                || element.column.options.nulls_first.is_some()
+                || element.column.with_fill.is_some()
+            {
+                return p.expected_ref("a partition key element", p.peek_token_ref());
+            }
+            Ok(element)
+        })?;
+        self.expect_token(&Token::RParen)?;
+        Ok(PartitionSpec { strategy, elements })
     }
 
     fn parse_plain_option(&mut self) -> Result<Option<SqlOption>, ParserError> {
@@ -10863,7 +11099,17 @@ impl<'a> Parser<'a> {
 
     fn parse_table_elements(
         &mut self,
+        parse_column: impl FnMut(&mut Self) -> Result<ColumnDef, ParserError>,
+    ) -> Result<(Vec<ColumnDef>, Vec<TableConstraint>), ParserError> {
+        self.parse_table_elements_inner(parse_column, None)
+    }
+
+    /// actgate patch: pg_like_elements (`likes`: where `LIKE source …`
+    /// elements go when they are allowed)
+    fn parse_table_elements_inner(
+        &mut self,
         mut parse_column: impl FnMut(&mut Self) -> Result<ColumnDef, ParserError>,
+        mut likes: Option<&mut Vec<TableLikeElement>>,
     ) -> Result<(Vec<ColumnDef>, Vec<TableConstraint>), ParserError> {
         let mut columns = vec![];
         let mut constraints = vec![];
@@ -10872,7 +11118,19 @@ impl<'a> Parser<'a> {
         }
 
         loop {
-            if let Some(constraint) = self.parse_optional_table_constraint()? {
+            if let Some(likes) = likes.as_deref_mut().filter(|_| self.peek_keyword(Keyword::LIKE)) {
+                self.expect_keyword_is(Keyword::LIKE)?;
+                let name = self.parse_object_name(false)?;
+                let options = self.parse_pg_like_options()?;
+                likes.push(TableLikeElement {
+                    position: columns.len() as u64,
+                    like: CreateTableLike {
+                        name,
+                        defaults: None,
+                        options,
+                    },
+                });
+            } else if let Some(constraint) = self.parse_optional_table_constraint()? {
                 constraints.push(constraint);
             } else if let Token::Word(_) = &self.peek_token_ref().token {
                 columns.push(parse_column(self)?);
@@ -11019,6 +11277,15 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_optional_column_option_inner(&mut self) -> Result<Option<ColumnOption>, ParserError> {
+        // actgate patch: pg_column_storage
+        if dialect_of!(self is PostgreSqlDialect | GenericDialect) {
+            if self.parse_keyword(Keyword::STORAGE) {
+                return Ok(Some(ColumnOption::Storage(self.parse_identifier()?)));
+            }
+            if self.parse_keyword(Keyword::COMPRESSION) {
+                return Ok(Some(ColumnOption::Compression(self.parse_identifier()?)));
+            }
+        }
         if self.parse_keywords(&[Keyword::CHARACTER, Keyword::SET]) {
             Ok(Some(ColumnOption::CharacterSet(
                 self.parse_object_name(false)?,
@@ -11101,6 +11368,7 @@ impl<'a> Parser<'a> {
                 match_kind,
                 on_delete,
                 on_update,
+                on_delete_columns,
             } = self.parse_reference_clauses()?;
             let characteristics = self.parse_constraint_characteristics()?;
 
@@ -11115,6 +11383,7 @@ impl<'a> Parser<'a> {
                     on_update,
                     match_kind,
                     characteristics,
+                    on_delete_columns,
                 }
                 .into(),
             ))
@@ -11375,11 +11644,22 @@ impl<'a> Parser<'a> {
         let mut match_kind = None;
         let mut on_delete = None;
         let mut on_update = None;
+        let mut on_delete_columns = vec![];
         loop {
             if match_kind.is_none() && self.parse_keyword(Keyword::MATCH) {
                 match_kind = Some(self.parse_match_kind()?);
             } else if on_delete.is_none() && self.parse_keywords(&[Keyword::ON, Keyword::DELETE]) {
-                on_delete = Some(self.parse_referential_action()?);
+                let action = self.parse_referential_action()?;
+                // actgate patch: pg_fk_set_columns
+                if matches!(
+                    action,
+                    ReferentialAction::SetNull | ReferentialAction::SetDefault
+                ) && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.peek_token_ref().token == Token::LParen
+                {
+                    on_delete_columns = self.parse_parenthesized_column_list(Mandatory, false)?;
+                }
+                on_delete = Some(action);
             } else if on_update.is_none() && self.parse_keywords(&[Keyword::ON, Keyword::UPDATE]) {
                 on_update = Some(self.parse_referential_action()?);
             } else {
@@ -11390,6 +11670,7 @@ impl<'a> Parser<'a> {
             match_kind,
             on_delete,
             on_update,
+            on_delete_columns,
         })
     }
 
@@ -11594,6 +11875,7 @@ impl<'a> Parser<'a> {
                     match_kind,
                     on_delete,
                     on_update,
+                    on_delete_columns,
                 } = self.parse_reference_clauses()?;
 
                 let characteristics = self.parse_constraint_characteristics()?;
@@ -11609,6 +11891,7 @@ impl<'a> Parser<'a> {
                         on_update,
                         match_kind,
                         characteristics,
+                        on_delete_columns,
                     }
                     .into(),
                 ))
@@ -12511,6 +12794,13 @@ impl<'a> Parser<'a> {
                 AlterColumnOperation::DropIdentity {
                     if_exists: self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]),
                 }
+            // actgate patch: pg_alter_identity
+            } else if is_postgresql
+                && (self.peek_keyword(Keyword::SET) || self.peek_keyword(Keyword::RESTART))
+            {
+                AlterColumnOperation::AlterIdentity {
+                    items: self.parse_pg_identity_alterations()?,
+                }
             } else {
                 let message = if is_postgresql {
                     "SET/DROP NOT NULL, SET DEFAULT, SET DATA TYPE, ADD GENERATED, or OPTIONS after ALTER COLUMN"
@@ -12772,6 +13062,9 @@ impl<'a> Parser<'a> {
                 self.parse_alter_table(Some(AlterTableType::Foreign))
             }
             Keyword::INDEX => {
+                // actgate patch: pg_alter_index_if_exists
+                let if_exists = dialect_of!(self is PostgreSqlDialect | GenericDialect)
+                    && self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
                 let index_name = self.parse_object_name(false)?;
                 let operation = if self.parse_keyword(Keyword::RENAME) {
                     if self.parse_keyword(Keyword::TO) {
@@ -12822,6 +13115,7 @@ impl<'a> Parser<'a> {
                 };
 
                 Ok(Statement::AlterIndex {
+                    if_exists,
                     name: index_name,
                     operation,
                 })
@@ -13167,6 +13461,21 @@ impl<'a> Parser<'a> {
         } else if self.parse_keywords(&[Keyword::SET, Keyword::SCHEMA]) {
             AlterViewOperation::SetSchema {
                 schema_name: self.parse_object_name(false)?,
+            }
+        // actgate patch: pg_alter_matview
+        } else if materialized
+            && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keywords(&[Keyword::SET, Keyword::ACCESS, Keyword::METHOD])
+        {
+            AlterViewOperation::SetAccessMethod {
+                method: self.parse_identifier()?,
+            }
+        } else if materialized
+            && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keywords(&[Keyword::SET, Keyword::TABLESPACE])
+        {
+            AlterViewOperation::SetTablespace {
+                tablespace: self.parse_identifier()?,
             }
         } else if self.parse_keyword(Keyword::SET) {
             self.expect_token(&Token::LParen)?;
@@ -13824,13 +14133,38 @@ impl<'a> Parser<'a> {
         let _ = self.parse_keyword(Keyword::WITH); // [ WITH ]
         let mut options = vec![];
         if self.consume_token(&Token::LParen) {
-            options = self.parse_comma_separated(Parser::parse_copy_option)?;
+            // actgate patch: pg_copy_generic_option
+            options = self.parse_comma_separated(|p| {
+                if !dialect_of!(p is PostgreSqlDialect | GenericDialect) {
+                    return p.parse_copy_option();
+                }
+                let known = p.maybe_parse(|p| {
+                    let option = p.parse_copy_option()?;
+                    match p.peek_token_ref().token {
+                        Token::Comma | Token::RParen => Ok(option),
+                        _ => p.expected_ref(", or )", p.peek_token_ref()),
+                    }
+                })?;
+                match known {
+                    Some(option) => Ok(option),
+                    None => p.parse_pg_copy_generic_option(),
+                }
+            })?;
             self.expect_token(&Token::RParen)?;
         }
         let mut legacy_options = vec![];
         while let Some(opt) = self.maybe_parse(|parser| parser.parse_copy_legacy_option())? {
             legacy_options.push(opt);
         }
+        // actgate patch: pg_copy_where
+        let where_clause = if !to
+            && dialect_of!(self is PostgreSqlDialect | GenericDialect)
+            && self.parse_keyword(Keyword::WHERE)
+        {
+            Some(self.parse_expr()?)
+        } else {
+            None
+        };
         let payload = if matches!(target, CopyTarget::Stdin) {
             self.take_copy_payload()
         } else {
@@ -13843,6 +14177,7 @@ impl<'a> Parser<'a> {
             options,
             legacy_options,
             payload,
+            where_clause,
         })
     }
 
@@ -13876,6 +14211,57 @@ impl<'a> Parser<'a> {
         };
 
         Ok(Statement::Close { cursor })
+    }
+
+    /// PostgreSQL's `copy_generic_opt_elem`: `ColLabel [ arg ]`, the argument
+    /// a word, a string, a signed number, `*` or a parenthesized list of
+    /// words and strings. actgate patch: pg_copy_generic_option
+    fn parse_pg_copy_generic_option(&mut self) -> Result<CopyOption, ParserError> {
+        let name = match self.next_token() {
+            TokenWithSpan {
+                token: Token::Word(w),
+                span,
+            } => w.into_ident(span),
+            other => return self.expected("a COPY option", other),
+        };
+        let arg = match &self.peek_token_ref().token {
+            Token::Comma | Token::RParen => None,
+            Token::Mul => {
+                self.advance_token();
+                Some("*".to_string())
+            }
+            Token::LParen => {
+                self.advance_token();
+                let items = self.parse_comma_separated(|p| p.parse_pg_copy_word())?;
+                self.expect_token(&Token::RParen)?;
+                Some(format!("({})", items.join(", ")))
+            }
+            Token::Minus | Token::Plus => {
+                let sign = self.next_token().token.to_string();
+                let number = self.parse_number_value()?.value;
+                Some(format!("{sign}{number}"))
+            }
+            Token::Number(..) => Some(self.parse_number_value()?.value.to_string()),
+            _ => Some(self.parse_pg_copy_word()?),
+        };
+        Ok(CopyOption::Generic(name, arg))
+    }
+
+    /// A word (printed as an identifier) or a string literal (printed as
+    /// one). actgate patch: pg_copy_generic_option
+    fn parse_pg_copy_word(&mut self) -> Result<String, ParserError> {
+        let next = self.next_token();
+        match next.token {
+            Token::Word(w) => Ok(w.into_ident(next.span).to_string()),
+            Token::SingleQuotedString(_)
+            | Token::EscapedStringLiteral(_)
+            | Token::DollarQuotedString(_)
+            | Token::UnicodeStringLiteral(_) => {
+                self.prev_token();
+                Ok(self.parse_value()?.value.to_string())
+            }
+            _ => self.expected("a word or a string", next),
+        }
     }
 
     fn parse_copy_option(&mut self) -> Result<CopyOption, ParserError> {
@@ -23154,6 +23540,46 @@ impl<'a> Parser<'a> {
     ///
     /// `AS <data_type>` and `OWNED BY` are options of `CREATE SEQUENCE` only, so
     /// `allow_type_and_owner` gates them off for an identity column.
+    /// An identity column's changes after `ALTER [COLUMN] c` (PostgreSQL):
+    /// `SET GENERATED …`, `SET sequence_option`, `RESTART [[WITH] n]`, one
+    /// or more. actgate patch: pg_alter_identity
+    fn parse_pg_identity_alterations(&mut self) -> Result<Vec<IdentityAlteration>, ParserError> {
+        let mut items = vec![];
+        loop {
+            if self.parse_keyword(Keyword::RESTART) {
+                let with = self.parse_keyword(Keyword::WITH);
+                let value = if with
+                    || matches!(
+                        self.peek_token_ref().token,
+                        Token::Number(..) | Token::Minus | Token::Plus
+                    ) {
+                    Some(self.parse_number()?)
+                } else {
+                    None
+                };
+                items.push(IdentityAlteration::Restart(value));
+            } else if self.parse_keywords(&[Keyword::SET, Keyword::GENERATED]) {
+                let generated = if self.parse_keyword(Keyword::ALWAYS) {
+                    GeneratedAs::Always
+                } else {
+                    self.expect_keywords(&[Keyword::BY, Keyword::DEFAULT])?;
+                    GeneratedAs::ByDefault
+                };
+                items.push(IdentityAlteration::SetGenerated(generated));
+            } else if self.parse_keyword(Keyword::SET) {
+                let mut options = self.parse_sequence_options(false)?;
+                if options.len() != 1 {
+                    return self.expected_ref("one sequence option after SET", self.peek_token_ref());
+                }
+                items.push(IdentityAlteration::SetOption(options.remove(0)));
+            } else if items.is_empty() {
+                return self.expected_ref("SET or RESTART", self.peek_token_ref());
+            } else {
+                return Ok(items);
+            }
+        }
+    }
+
     fn parse_sequence_options(
         &mut self,
         allow_type_and_owner: bool,

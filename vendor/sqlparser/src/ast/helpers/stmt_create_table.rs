@@ -27,9 +27,9 @@ use sqlparser_derive::{Visit, VisitMut};
 use crate::ast::{
     ClusteredBy, ColumnDef, CommentDef, CreateTable, CreateTableLikeKind, CreateTableOptions,
     DistStyle, Expr, FileFormat, ForValues, HiveDistributionStyle, HiveFormat, Ident,
-    InitializeKind, ObjectName, OnCommit, OneOrManyWithParens, Query, RefreshModeKind,
+    InitializeKind, ObjectName, OnCommit, OneOrManyWithParens, PartitionSpec, Query, RefreshModeKind,
     RowAccessPolicy, SqliteTableOptions, Statement, StorageLifecyclePolicy,
-    StorageSerializationPolicy, TableConstraint, TableVersion, Tag, WithData, WrappedCollection,
+    StorageSerializationPolicy, TableConstraint, TableLikeElement, TableVersion, Tag, WithData, WrappedCollection,
 };
 
 use crate::parser::ParserError;
@@ -134,6 +134,14 @@ pub struct CreateTableBuilder {
     /// Optional composite type of a typed table (`OF type`).
     /// actgate patch: pg_typed_table
     pub of_type: Option<ObjectName>,
+    /// actgate patch: pg_table_access_method
+    pub access_method: Option<Ident>,
+    /// actgate patch: pg_like_elements
+    pub like_elements: Vec<TableLikeElement>,
+    /// actgate patch: pg_partition_opclass
+    pub partition_spec: Option<PartitionSpec>,
+    /// actgate patch: pg_ctas_execute
+    pub execute: Option<Box<Statement>>,
     /// Range of values associated with the partition (`FOR VALUES`)
     pub for_values: Option<ForValues>,
     /// Whether to copy grants from the source.
@@ -235,6 +243,10 @@ impl CreateTableBuilder {
             inherits: None,
             partition_of: None,
             of_type: None,
+            access_method: None,
+            like_elements: vec![],
+            partition_spec: None,
+            execute: None,
             for_values: None,
             copy_grants: false,
             enable_schema_evolution: None,
@@ -434,6 +446,34 @@ impl CreateTableBuilder {
     /// actgate patch: pg_typed_table
     pub fn of_type(mut self, of_type: Option<ObjectName>) -> Self {
         self.of_type = of_type;
+        self
+    }
+
+    /// Sets the table access method (`USING method`).
+    /// actgate patch: pg_table_access_method
+    pub fn access_method(mut self, access_method: Option<Ident>) -> Self {
+        self.access_method = access_method;
+        self
+    }
+
+    /// Sets the `LIKE` elements among the columns.
+    /// actgate patch: pg_like_elements
+    pub fn like_elements(mut self, like_elements: Vec<TableLikeElement>) -> Self {
+        self.like_elements = like_elements;
+        self
+    }
+
+    /// Sets a partition key with operator classes.
+    /// actgate patch: pg_partition_opclass
+    pub fn partition_spec(mut self, partition_spec: Option<PartitionSpec>) -> Self {
+        self.partition_spec = partition_spec;
+        self
+    }
+
+    /// Sets the `EXECUTE` of `CREATE TABLE … AS EXECUTE name`.
+    /// actgate patch: pg_ctas_execute
+    pub fn execute(mut self, execute: Option<Box<Statement>>) -> Self {
+        self.execute = execute;
         self
     }
 
@@ -637,6 +677,10 @@ impl CreateTableBuilder {
             inherits: self.inherits,
             partition_of: self.partition_of,
             of_type: self.of_type,
+            access_method: self.access_method,
+            like_elements: self.like_elements,
+            partition_spec: self.partition_spec,
+            execute: self.execute,
             for_values: self.for_values,
             copy_grants: self.copy_grants,
             enable_schema_evolution: self.enable_schema_evolution,
@@ -723,6 +767,10 @@ impl From<CreateTable> for CreateTableBuilder {
             inherits: table.inherits,
             partition_of: table.partition_of,
             of_type: table.of_type,
+            access_method: table.access_method,
+            like_elements: table.like_elements,
+            partition_spec: table.partition_spec,
+            execute: table.execute,
             for_values: table.for_values,
             copy_grants: table.copy_grants,
             enable_schema_evolution: table.enable_schema_evolution,
@@ -764,6 +812,10 @@ pub(crate) struct CreateTableConfiguration {
     pub cluster_by: Option<WrappedCollection<Vec<Expr>>>,
     pub inherits: Option<Vec<ObjectName>>,
     pub table_options: CreateTableOptions,
+    /// actgate patch: pg_table_access_method
+    pub access_method: Option<Ident>,
+    /// actgate patch: pg_partition_opclass
+    pub partition_spec: Option<PartitionSpec>,
 }
 
 #[cfg(test)]
