@@ -68,6 +68,8 @@
 #                       (one <clients>.<mode>.<script>.actgate.<round>.data per
 #                       run; build with CARGO_PROFILE_RELEASE_DEBUG=1 for
 #                       symbols, read with `perf report -i FILE`)
+#   PERF_ARGS           what perf does instead of `record -q -F 997 -g`, e.g.
+#                       `stat -e raw_syscalls:sys_enter,context-switches`
 #   BASELINE_BIN        optional: path of a second actgate binary to compare
 #                       against (e.g. built from an earlier commit). It is
 #                       started too, with the same rules and configuration
@@ -583,8 +585,9 @@ run_one() {
     local perf_pid=""
     if [[ -n ${PERF_DIR:-} && $path == actgate ]]; then
         mkdir -p "$PERF_DIR"
-        perf record -q -F 997 -g -p "$pid" -o "$PERF_DIR/$tag.data" -- sleep "$DURATION" \
-            >/dev/null 2>&1 &
+        # shellcheck disable=SC2086 # PERF_ARGS is a list of words
+        perf ${PERF_ARGS:-record -q -F 997 -g} -p "$pid" -o "$PERF_DIR/$tag.data" \
+            -- sleep "$DURATION" >/dev/null 2>&1 &
         perf_pid=$!
     fi
     local out
