@@ -375,3 +375,53 @@ fn drop_routine_is_ddl() {
         (A, "DROP ROUTINE f(int)", "statement_class_denied"),
     ]);
 }
+
+/// A foreign key reads the table it references (PostgreSQL requires the
+/// REFERENCES privilege there, and the constraint tells which values
+/// exist): an agent that may not read it cannot point a key at it.
+#[test]
+fn a_foreign_key_reads_the_table_it_references() {
+    const G: &str = "grantor";
+    check(&[
+        (
+            G,
+            "ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES customers",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "ALTER TABLE orders ADD COLUMN c int REFERENCES customers (id)",
+            "table_not_allowed",
+        ),
+        (
+            G,
+            "ALTER TABLE orders ADD COLUMN parent int REFERENCES orders (id)",
+            "allow",
+        ),
+        (
+            G,
+            "ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES orders (id)",
+            "allow",
+        ),
+        (
+            T,
+            "CREATE TABLE notes (id int, customer_id int REFERENCES customers (id))",
+            "allow",
+        ),
+        (
+            T,
+            "CREATE TABLE notes (id int, o int, FOREIGN KEY (o) REFERENCES orders (id))",
+            "allow",
+        ),
+        (
+            A,
+            "CREATE TABLE notes (id int, FOREIGN KEY (id) REFERENCES customers (id))",
+            "statement_class_denied",
+        ),
+    ]);
+}

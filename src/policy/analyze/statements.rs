@@ -396,6 +396,12 @@ impl Walker<'_> {
                             | ast::RenameTableNameKind::As(new)) = table_name;
                             self.renamed_to(&table, new)?;
                         }
+                        Op::AddConstraint { constraint, .. } => {
+                            self.referenced_tables([], [constraint])?;
+                        }
+                        Op::AddColumn { column_def, .. } => {
+                            self.referenced_tables([column_def], [])?;
+                        }
                         _ => {}
                     }
                 }
@@ -539,6 +545,7 @@ impl Walker<'_> {
         for element in &ct.like_elements {
             self.relation(&element.like.name, Access::Read)?;
         }
+        self.referenced_tables(&ct.columns, &ct.constraints)?;
         if let Some(q) = &ct.query {
             self.info.class(Class::Read);
             self.query(q, None, env)?;
@@ -547,6 +554,31 @@ impl Walker<'_> {
             self.ctas_execute(execute, env)?;
         }
         self.ddl_functions(st)
+    }
+
+    /// The tables foreign keys reference: PostgreSQL requires the
+    /// REFERENCES privilege on them, and the constraint tells which values
+    /// exist there (an insert fails or not), so each is a read.
+    fn referenced_tables<'c>(
+        &mut self,
+        columns: impl IntoIterator<Item = &'c ast::ColumnDef>,
+        constraints: impl IntoIterator<Item = &'c ast::TableConstraint>,
+    ) -> Result<(), AnalysisError> {
+        let in_columns = columns
+            .into_iter()
+            .flat_map(|c| &c.options)
+            .filter_map(|o| match &o.option {
+                ast::ColumnOption::ForeignKey(fk) => Some(fk),
+                _ => None,
+            });
+        let in_constraints = constraints.into_iter().filter_map(|c| match c {
+            ast::TableConstraint::ForeignKey(fk) => Some(fk),
+            _ => None,
+        });
+        for fk in in_columns.chain(in_constraints) {
+            self.relation(&fk.foreign_table, Access::Read)?;
+        }
+        Ok(())
     }
 
     /// `CREATE TABLE … AS EXECUTE name (…)` runs a statement prepared (and
