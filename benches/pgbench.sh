@@ -4,7 +4,7 @@
 # Builds actgate (release), starts a throwaway PostgreSQL with a pgbench
 # database (scale 10, plus the demo shop schema), actgate in front of it
 # (the shipped rules/ plus a benchmark agent that may read the pgbench
-# tables, so every statement goes through the firewall) and PgBouncer in
+# tables, so every statement goes through the firewall; its audit log on) and PgBouncer in
 # front of it too (session mode, SCRAM for clients and the server, see
 # below), then runs pgbench's built-in select-only script (-S) and
 # benches/select1.sql in each query mode (-M simple, extended, prepared),
@@ -68,6 +68,7 @@
 #                       (one <clients>.<mode>.<script>.actgate.<round>.data per
 #                       run; build with CARGO_PROFILE_RELEASE_DEBUG=1 for
 #                       symbols, read with `perf report -i FILE`)
+#   PERF_PATHS          the proxies profiled (default actgate; e.g. "actgate pgbouncer")
 #   PERF_ARGS           what perf does instead of `record -q -F 997 -g`, e.g.
 #                       `stat -e raw_syscalls:sys_enter,context-switches`
 #   BASELINE_BIN        optional: path of a second actgate binary to compare
@@ -409,6 +410,9 @@ password_file = "upstream-password"
 
 [tokens]
 public_keys = ["keys/actgate.pub"]
+
+[audit]
+path = "$1.audit.jsonl"
 EOF
 }
 write_config "$work/actgate.toml" "$actgate_port"
@@ -583,7 +587,7 @@ run_one() {
     esac
     cpu_before=$(proxy_cpu "$pid")
     local perf_pid=""
-    if [[ -n ${PERF_DIR:-} && $path == actgate ]]; then
+    if [[ -n ${PERF_DIR:-} && -n $pid && " ${PERF_PATHS:-actgate} " == *" $path "* ]]; then
         mkdir -p "$PERF_DIR"
         # shellcheck disable=SC2086 # PERF_ARGS is a list of words
         perf ${PERF_ARGS:-record -q -F 997 -g} -p "$pid" -o "$PERF_DIR/$tag.data" \
