@@ -85,6 +85,8 @@ fn bench(c: &mut Criterion) {
         c.bench_function(&format!("lift/{name}"), |b| {
             b.iter(|| shape::lift(black_box(&variant)))
         });
+        // A shape is learnt the second time it is seen.
+        runtime.block_on(analyzer.analyze(&ctx, &variant));
         let texts = [variant.as_str(), second.as_str()];
         let mut n = 0usize;
         c.bench_function(&format!("shape_hit/{name}"), |b| {
