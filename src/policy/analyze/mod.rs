@@ -16,6 +16,7 @@
 //! this walker does not know fails closed.
 
 mod columns;
+mod create;
 mod cross_check;
 mod ddl;
 mod dml;

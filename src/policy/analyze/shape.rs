@@ -81,11 +81,6 @@ pub struct Lifted {
 }
 
 impl Lifted {
-    /// The number of literals lifted.
-    pub fn len(&self) -> usize {
-        self.literals.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.literals.is_empty()
     }
@@ -126,6 +121,9 @@ impl Lifted {
     }
 }
 
+/// How a string canary starts: `\u{2}` never occurs in a liftable text.
+const CANARY_STRING: &str = "actgate\u{2}canary\u{2}";
+
 /// The value canary `k` of `kind` has in the analysis (`raw`: as written).
 fn canary(kind: Kind, k: usize, raw: bool) -> String {
     let (q, s) = if raw { ("'", "'") } else { ("", "") };
@@ -135,7 +133,7 @@ fn canary(kind: Kind, k: usize, raw: bool) -> String {
         // Beyond u64.
         Kind::BigInteger => format!("{}", 40_000_000_000_000_000_000u128 + k as u128),
         Kind::Decimal => format!("{}.5", 2_073_741_000u64 + k as u64),
-        Kind::String => format!("{q}actgate\u{2}canary\u{2}{k}{s}"),
+        Kind::String => format!("{q}{CANARY_STRING}{k}{s}"),
     }
 }
 
@@ -164,13 +162,13 @@ pub fn lift(sql: &str) -> Option<Lifted> {
     for (i, t) in tokens.iter().enumerate() {
         let (start, end) = (starts[i], starts[i + 1]);
         let raw = &sql[start..end];
-        let kind = match &t.token {
+        let lifted = match &t.token {
             Token::Whitespace(Whitespace::Space | Whitespace::Newline | Whitespace::Tab) => {
                 continue;
             }
             Token::Whitespace(_) => return None,
-            Token::Number(n, false) if raw == n => Some(number_kind(n)?),
-            Token::SingleQuotedString(s) if plain_string(raw, s) => Some(Kind::String),
+            Token::Number(n, false) if raw == n => Some((number_kind(n)?, n)),
+            Token::SingleQuotedString(s) if plain_string(raw, s) => Some((Kind::String, s)),
             Token::Number(..)
             | Token::SingleQuotedString(_)
             | Token::DoubleQuotedString(_)
@@ -193,7 +191,7 @@ pub fn lift(sql: &str) -> Option<Lifted> {
             | Token::HexStringLiteral(_) => return None,
             _ => None,
         };
-        if let Some(kind) = kind {
+        if let Some((kind, value)) = lifted {
             if matches!(previous, [Some(Token::Eq), Some(p)] if is_literal(p)) {
                 return None;
             }
@@ -201,15 +199,11 @@ pub fn lift(sql: &str) -> Option<Lifted> {
             key.push(MARK);
             key.push(kind.tag());
             at = end;
-            let value = match &t.token {
-                Token::Number(n, _) | Token::SingleQuotedString(n) => n.clone(),
-                _ => unreachable!("only numbers and strings are lifted"),
-            };
             literals.push(Literal {
                 kind,
                 start,
                 end,
-                value,
+                value: value.clone(),
             });
         }
         previous = [Some(&t.token), previous[0]];
@@ -397,7 +391,7 @@ impl Template {
                 },
                 // A literal the template does not stand for: not one of
                 // the shape's (it would have been a canary).
-                None => !text.contains("actgate\u{2}canary"),
+                None => !text.contains(CANARY_STRING),
             },
             PinValue::Set(values) => values.iter_mut().all(|v| self.fill_value(v, lifted)),
             PinValue::Param(_) | PinValue::ParamArray(_) => true,

@@ -1,6 +1,6 @@
 //! The walk of one statement: its classes, and the handler for each kind.
 
-use super::super::names::{fold, parts};
+use super::super::names::fold;
 use super::cross_check::FunctionCollector;
 use super::scope::{Env, Scope};
 use super::settings::normalise_setting;
@@ -171,17 +171,7 @@ impl Walker<'_> {
                 self.info.class(Class::Execute);
                 // Runs a statement judged when it was prepared.
                 self.info.wrapper(Class::Execute);
-                let Some(name) = name.as_ref().and_then(parts) else {
-                    return unsupported("EXECUTE without a statement name");
-                };
-                self.info
-                    .prepared
-                    .push(PreparedRef::Execute(name.join(".")));
-                let scope = Scope::new(None);
-                for p in parameters {
-                    self.expr(p, &scope, env)?;
-                }
-                Ok(())
+                self.execute_prepared(name.as_ref(), parameters, env)
             }
             Statement::Deallocate { name, .. } => {
                 self.info.class(Class::Deallocate);
@@ -518,111 +508,6 @@ impl Walker<'_> {
         Ok(true)
     }
 
-    /// CREATE TABLE: DDL on the new table (and on a parent it joins); a
-    /// table it copies (`LIKE`) or a query that fills it is read; `AS
-    /// EXECUTE` runs a prepared statement.
-    fn create_table(
-        &mut self,
-        ct: &ast::CreateTable,
-        st: &Statement,
-        env: &Env,
-    ) -> Result<(), AnalysisError> {
-        self.info.class(Class::Ddl);
-        self.relation(&ct.name, Access::Ddl)?;
-        // A partition or child changes its parent's definition
-        // (PostgreSQL requires owning the parent): DDL on it too.
-        for parent in ct.partition_of.iter().chain(ct.inherits.iter().flatten()) {
-            self.relation(parent, Access::Ddl)?;
-        }
-        // `LIKE source` copies the source's columns (and with
-        // INCLUDING, its defaults, constraints, comments …).
-        if let Some(
-            ast::CreateTableLikeKind::Parenthesized(like) | ast::CreateTableLikeKind::Plain(like),
-        ) = &ct.like
-        {
-            self.relation(&like.name, Access::Read)?;
-        }
-        for element in &ct.like_elements {
-            self.relation(&element.like.name, Access::Read)?;
-        }
-        self.referenced_tables(&ct.columns, &ct.constraints)?;
-        if let Some(q) = &ct.query {
-            self.info.class(Class::Read);
-            self.query(q, None, env)?;
-        }
-        if let Some(execute) = &ct.execute {
-            self.ctas_execute(execute, env)?;
-        }
-        self.ddl_functions(st)
-    }
-
-    /// The tables foreign keys reference: PostgreSQL requires the
-    /// REFERENCES privilege on them, and the constraint tells which values
-    /// exist there (an insert fails or not), so each is a read.
-    fn referenced_tables<'c>(
-        &mut self,
-        columns: impl IntoIterator<Item = &'c ast::ColumnDef>,
-        constraints: impl IntoIterator<Item = &'c ast::TableConstraint>,
-    ) -> Result<(), AnalysisError> {
-        let in_columns = columns
-            .into_iter()
-            .flat_map(|c| &c.options)
-            .filter_map(|o| match &o.option {
-                ast::ColumnOption::ForeignKey(fk) => Some(fk),
-                _ => None,
-            });
-        let in_constraints = constraints.into_iter().filter_map(|c| match c {
-            ast::TableConstraint::ForeignKey(fk) => Some(fk),
-            _ => None,
-        });
-        for fk in in_columns.chain(in_constraints) {
-            self.relation(&fk.foreign_table, Access::Read)?;
-        }
-        Ok(())
-    }
-
-    /// `CREATE TABLE … AS EXECUTE name (…)` runs a statement prepared (and
-    /// judged) before, as EXECUTE does: the agent needs `execute` too, and
-    /// the name must be one this session prepared.
-    fn ctas_execute(&mut self, execute: &Statement, env: &Env) -> Result<(), AnalysisError> {
-        let Statement::Execute {
-            name: Some(name),
-            parameters,
-            ..
-        } = execute
-        else {
-            return unsupported("this form of CREATE TABLE … AS EXECUTE");
-        };
-        let Some(name) = parts(name) else {
-            return unsupported("EXECUTE without a statement name");
-        };
-        self.info.class(Class::Execute);
-        self.info
-            .prepared
-            .push(PreparedRef::Execute(name.join(".")));
-        let scope = Scope::new(None);
-        for p in parameters {
-            self.expr(p, &scope, env)?;
-        }
-        Ok(())
-    }
-
-    /// A SQL-standard body `RETURN expr` is parsed (and its relations
-    /// resolved) when the routine is created: a subquery in it reads its
-    /// tables, judged like any other read.
-    fn routine_body(&mut self, cf: &ast::CreateFunction, env: &Env) -> Result<(), AnalysisError> {
-        let Some(ast::CreateFunctionBody::Return(body)) = &cf.function_body else {
-            return Ok(());
-        };
-        let mut outer = OuterQueries::default();
-        let _ = body.visit(&mut outer);
-        for q in &outer.found {
-            self.info.class(Class::Read);
-            self.query(q, None, env)?;
-        }
-        Ok(())
-    }
-
     /// DDL carries expressions (defaults, checks, index expressions): the
     /// class gate decides, but functions in them are still recorded.
     pub(super) fn ddl_functions(&mut self, st: &Statement) -> Result<(), AnalysisError> {
@@ -632,28 +517,5 @@ impl Walker<'_> {
             self.function(&f)?;
         }
         Ok(())
-    }
-}
-
-/// The outermost queries of an expression (each walk enters its own
-/// subqueries).
-#[derive(Default)]
-struct OuterQueries {
-    found: Vec<ast::Query>,
-    depth: usize,
-}
-
-impl ast::Visitor for OuterQueries {
-    type Break = ();
-    fn pre_visit_query(&mut self, q: &ast::Query) -> std::ops::ControlFlow<()> {
-        if self.depth == 0 {
-            self.found.push(q.clone());
-        }
-        self.depth += 1;
-        std::ops::ControlFlow::Continue(())
-    }
-    fn post_visit_query(&mut self, _: &ast::Query) -> std::ops::ControlFlow<()> {
-        self.depth -= 1;
-        std::ops::ControlFlow::Continue(())
     }
 }
