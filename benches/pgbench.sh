@@ -538,7 +538,7 @@ done
 
 # --- measurements -----------------------------------------------------------
 
-SCRIPTS="select-only select1"
+SCRIPTS=${SCRIPTS:-"select-only select1"}
 
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 

@@ -28,6 +28,7 @@
 //! - [`config`]: `actgate.toml`, validated into a ready-to-use [`config::Config`].
 //! - [`controls`]: runtime controls (budgets, time windows) over an injectable clock.
 //! - [`server`]: listener, connection limits, graceful shutdown.
+//! - [`workers`]: the session worker threads (one single-threaded runtime each).
 //! - [`fds`]: the open-file limit and the spare descriptor of the accept loop.
 //! - [`tls`]: certificates for agents and trust anchors for upstream.
 //! - [`admin`]: the admin HTTP endpoint (health, metrics, sessions, suspensions).
@@ -64,6 +65,7 @@ pub mod rules;
 pub mod server;
 pub mod tls;
 pub mod token;
+pub mod workers;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -13,6 +13,7 @@ use crate::config::Limits;
 use crate::fds::{SpareFd, is_fd_exhaustion};
 use crate::protocol::backend::{ErrorFields, Severity};
 use crate::proxy::{Admission, Gateway, Slots, handle_connection};
+use crate::workers::Workers;
 use bytes::BytesMut;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -44,10 +45,21 @@ pub async fn run(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Fu
     let mut gate = Gate::new(&limits);
     let (hard_stop_tx, hard_stop_rx) = watch::channel(false);
     let mut sessions = JoinSet::new();
+    let workers = match Workers::start(gateway.config.workers) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            warn!(error = %e, "cannot start the session workers; sessions run on the main runtime");
+            None
+        }
+    };
     let revocation_watch = tokio::spawn(gateway.clone().watch_revocations());
     let rules_watch = tokio::spawn(gateway.clone().watch_rules());
     tokio::pin!(shutdown);
-    info!(addr = ?listener.local_addr().ok(), "actgate listening");
+    info!(
+        addr = ?listener.local_addr().ok(),
+        workers = workers.as_ref().map_or(0, Workers::len),
+        "actgate listening"
+    );
     loop {
         gate.spare.refill();
         tokio::select! {
@@ -65,7 +77,9 @@ pub async fn run(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Fu
                     Ok(admission) => {
                         let gateway = gateway.clone();
                         let hard_stop = hard_stop_rx.clone();
-                        sessions.spawn(handle_connection(tcp, peer, gateway, admission, hard_stop));
+                        serve(&mut sessions, workers.as_ref(), tcp, peer, move |tcp| {
+                            handle_connection(tcp, peer, gateway, admission, hard_stop)
+                        });
                     }
                     Err(fatal) => {
                         sessions.spawn(refuse(tcp, fatal));
@@ -100,7 +114,39 @@ pub async fn run(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Fu
     }
     revocation_watch.abort();
     rules_watch.abort();
+    drop(workers);
     info!("actgate stopped");
+}
+
+/// Runs an admitted connection's session on a worker (its socket moves to
+/// that worker's reactor), or here when there are no workers.
+fn serve<F, S>(
+    sessions: &mut JoinSet<()>,
+    workers: Option<&Workers>,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    session: S,
+) where
+    S: FnOnce(TcpStream) -> F + Send + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let Some(workers) = workers else {
+        sessions.spawn(session(tcp));
+        return;
+    };
+    let tcp = match tcp.into_std() {
+        Ok(tcp) => tcp,
+        Err(e) => {
+            warn!(error = %e, %peer, "cannot hand an accepted connection to a worker");
+            return;
+        }
+    };
+    workers.spawn(sessions, async move {
+        match TcpStream::from_std(tcp) {
+            Ok(tcp) => session(tcp).await,
+            Err(e) => warn!(error = %e, %peer, "cannot register an accepted connection"),
+        }
+    });
 }
 
 /// What decides whether an accepted connection is served: its slots, the

@@ -618,6 +618,7 @@ const CONFIG_KEYS: &[&str] = &[
     "server.rules_dir",
     "server.rules_poll_ms",
     "server.rules_settle_ms",
+    "server.workers",
     "server.max_connections",
     "server.max_unauthenticated_connections",
     "server.max_message_bytes",

@@ -13,6 +13,9 @@ use raw::{RawConfig, RawTokens};
 
 /// `server.rules_settle_ms` when not set.
 pub const DEFAULT_RULES_SETTLE_MS: u64 = 1_000;
+/// The most session worker threads `server.workers` may ask for.
+const MAX_WORKERS: usize = 1024;
+
 /// What `server.rules_settle_ms` may be: short enough for `POST /reload`
 /// to answer while the client waits.
 pub const RULES_SETTLE_MS: std::ops::RangeInclusive<u64> = 10..=30_000;
@@ -52,6 +55,8 @@ pub struct Config {
     /// How long the rules directory must hold still before any reload
     /// (watcher, SIGHUP, admin) loads it.
     pub rules_settle: Duration,
+    /// Session worker threads (`server.workers`; 0 there: one per core).
+    pub workers: usize,
     pub limits: Limits,
     pub allow_cleartext_without_tls: bool,
     pub tls: Option<TlsFiles>,
@@ -249,6 +254,10 @@ impl Config {
             rules_dir: base.join(&s.rules_dir),
             rules_poll: (s.rules_poll_ms > 0).then(|| Duration::from_millis(s.rules_poll_ms.max(50))),
             rules_settle: Duration::from_millis(s.rules_settle_ms),
+            workers: match s.workers {
+                0 => crate::workers::default_count(),
+                n => n,
+            },
             limits: Limits {
                 max_connections: s.max_connections,
                 max_unauthenticated_connections: s.max_unauthenticated_connections,
@@ -336,6 +345,12 @@ fn check_server(s: &raw::RawServer) -> Result<usize, String> {
             s.rules_settle_ms,
             RULES_SETTLE_MS.start(),
             RULES_SETTLE_MS.end()
+        ));
+    }
+    if s.workers > MAX_WORKERS {
+        return Err(format!(
+            "server.workers {} must be at most {MAX_WORKERS} (0: one per core)",
+            s.workers
         ));
     }
     if s.startup_timeout_ms == 0 {

@@ -132,6 +132,7 @@ pub(super) struct RawServer {
     pub(super) allow_cleartext_without_tls: bool,
     pub(super) rules_poll_ms: u64,
     pub(super) rules_settle_ms: u64,
+    pub(super) workers: usize,
 }
 
 impl Default for RawServer {
@@ -150,6 +151,7 @@ impl Default for RawServer {
             allow_cleartext_without_tls: false,
             rules_poll_ms: 1_000,
             rules_settle_ms: DEFAULT_RULES_SETTLE_MS,
+            workers: 0,
         }
     }
 }

@@ -179,3 +179,14 @@ fn server_checks_default_max_sql_bytes_and_refuse_zero_limits() {
         Err("server.startup_timeout_ms must be positive".to_owned())
     );
 }
+
+#[test]
+fn session_workers_default_to_one_per_core_and_are_bounded() {
+    let c = parse("[upstream]\nuser = \"a\"\n").unwrap();
+    assert_eq!(c.workers, crate::workers::default_count());
+    assert!(c.workers >= 1);
+    let c = parse("[server]\nworkers = 3\n[upstream]\nuser = \"a\"\n").unwrap();
+    assert_eq!(c.workers, 3);
+    let e = parse("[server]\nworkers = 100000\n[upstream]\nuser = \"a\"\n").unwrap_err();
+    assert!(e.to_string().contains("server.workers"), "{e}");
+}
