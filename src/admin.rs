@@ -296,6 +296,11 @@ fn status(gateway: &Gateway) -> Response {
             .count(),
         "audit_dropped": gateway.audit.dropped(),
         "audit": audit_status(&gateway.audit),
+        "state": gateway.state_health().unwrap_or(crate::state::StateHealth {
+            store: "memory",
+            up: true,
+            error: None,
+        }),
     }))
 }
 

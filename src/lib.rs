@@ -28,6 +28,7 @@
 //! - [`config`]: `actgate.toml`, validated into a ready-to-use [`config::Config`].
 //! - [`controls`]: runtime controls (budgets, time windows) over an injectable clock.
 //! - [`server`]: listener, connection limits, graceful shutdown.
+//! - [`state`]: the state replicas share in PostgreSQL (`[state] store = "postgres"`).
 //! - [`workers`]: the session worker threads (one single-threaded runtime each).
 //! - [`fds`]: the open-file limit and the spare descriptor of the accept loop.
 //! - [`tls`]: certificates for agents and trust anchors for upstream.
@@ -63,6 +64,7 @@ pub mod protocol;
 pub mod proxy;
 pub mod rules;
 pub mod server;
+pub mod state;
 pub mod tls;
 pub mod token;
 pub mod workers;
@@ -91,6 +93,10 @@ pub enum StartError {
     Token(#[from] token::TokenError),
     #[error("an agent logs in with capability tokens but [tokens] public_keys is not configured")]
     TokensNotConfigured,
+    #[error(transparent)]
+    State(Box<state::StateError>),
+    #[error("{0}")]
+    Load(String),
 }
 
 impl From<proxy::generation::LoadError> for StartError {
@@ -100,6 +106,7 @@ impl From<proxy::generation::LoadError> for StartError {
             LoadError::Rules(e) => StartError::Rules(e),
             LoadError::Catalog(e) => StartError::Catalog(e),
             LoadError::TokensNotConfigured => StartError::TokensNotConfigured,
+            e @ LoadError::StateDatabase { .. } => StartError::Load(e.to_string()),
         }
     }
 }
@@ -120,7 +127,21 @@ pub async fn build_gateway(config: config::Config) -> Result<Arc<proxy::Gateway>
     let snapshot = rules::RulesSnapshot::read(&config.rules_dir)?;
     let catalogs =
         proxy::generation::load_catalogs(&config, upstream_tls.as_ref(), &snapshot).await?;
-    finish_gateway(config, snapshot, catalogs, upstream_tls)
+    let state = match &config.state {
+        config::StateConfig::Memory => None,
+        config::StateConfig::Postgres(pg) => {
+            let tls = match (pg.server.tls, &pg.server.ca_file) {
+                (config::UpstreamTls::Require, Some(ca)) => Some(tls::load_connector(ca)?),
+                _ => None,
+            };
+            Some(
+                state::PgState::start(pg.clone(), tls)
+                    .await
+                    .map_err(|e| StartError::State(Box::new(e)))?,
+            )
+        }
+    };
+    finish_gateway(config, snapshot, catalogs, upstream_tls, state)
 }
 
 /// Like [`build_gateway`] without contacting the database: rules are
@@ -128,7 +149,7 @@ pub async fn build_gateway(config: config::Config) -> Result<Arc<proxy::Gateway>
 pub fn build_gateway_offline(config: config::Config) -> Result<Arc<proxy::Gateway>, StartError> {
     let upstream_tls = upstream_tls(&config)?;
     let snapshot = rules::RulesSnapshot::read(&config.rules_dir)?;
-    finish_gateway(config, snapshot, HashMap::new(), upstream_tls)
+    finish_gateway(config, snapshot, HashMap::new(), upstream_tls, None)
 }
 
 fn finish_gateway(
@@ -136,6 +157,7 @@ fn finish_gateway(
     snapshot: rules::RulesSnapshot,
     catalogs: HashMap<String, Arc<policy::catalog::Catalog>>,
     upstream_tls: Option<tokio_rustls::TlsConnector>,
+    state: Option<Arc<state::PgState>>,
 ) -> Result<Arc<proxy::Gateway>, StartError> {
     // The watcher reloads any change made since the snapshot was read.
     let fingerprint = Some(snapshot.fingerprint());
@@ -190,6 +212,7 @@ fn finish_gateway(
         alerter,
         token_keys,
         revocations,
+        state,
     }));
     gateway.note_rules_fingerprint(fingerprint);
     Ok(gateway)

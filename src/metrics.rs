@@ -56,6 +56,8 @@ pub struct Metrics {
     pub reloads_failed: AtomicU64,
     /// 1 while the last reload attempt failed (the previous rules serve).
     pub reload_failing: AtomicU64,
+    /// Statements refused because the shared state could not be reached.
+    state_unavailable: AtomicU64,
 }
 
 /// The approval events counted in `actgate_approvals_total`.
@@ -73,6 +75,8 @@ pub struct Gauges {
     pub audit_reopened: u64,
     pub suspensions_active: usize,
     pub approvals_pending: usize,
+    /// Whether the shared state store answers; `None` with the memory store.
+    pub state_up: Option<bool>,
     /// Alerts queued, sent, failed (after every retry) and dropped.
     pub alerts: [u64; 4],
 }
@@ -107,6 +111,11 @@ impl Metrics {
     }
 
     /// Records how long one policy decision took.
+    /// A statement refused with `control_state_unavailable`.
+    pub fn state_unavailable(&self) {
+        self.state_unavailable.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn decision(&self, took: Duration) {
         let us = took.as_micros() as u64;
         for (i, bound) in DECISION_BUCKETS_US.iter().enumerate() {
@@ -191,6 +200,20 @@ impl Metrics {
             "Statements held for human approval and not yet decided.",
             gauges.approvals_pending as u64,
         );
+        metric(
+            "actgate_state_unavailable_total",
+            "counter",
+            "Statements refused because the shared [state] store could not be reached.",
+            self.state_unavailable.load(Ordering::Relaxed),
+        );
+        if let Some(up) = gauges.state_up {
+            metric(
+                "actgate_state_up",
+                "gauge",
+                "1 while the shared [state] store (store = \"postgres\") answers.",
+                u64::from(up),
+            );
+        }
         metric(
             "actgate_rules_reload_failing",
             "gauge",

@@ -658,6 +658,13 @@ const CONFIG_KEYS: &[&str] = &[
     "alerts.max_attempts",
     "alerts.backoff_ms",
     "alerts.ca_file",
+    "state.store",
+    "state.url",
+    "state.password_env",
+    "state.password_file",
+    "state.tls",
+    "state.ca_file",
+    "state.connect_timeout_ms",
 ];
 
 /// The table a line opens, set (`[name]`) or commented out (`# [name]`);

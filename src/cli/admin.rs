@@ -83,6 +83,16 @@ pub fn status(admin: &AdminArgs) -> anyhow::Result<()> {
     println!("sessions:     {}", body["sessions_active"]);
     println!("suspensions:  {}", body["suspensions"]);
     println!("approvals:    {} pending", body["approvals_pending"]);
+    let state = &body["state"];
+    println!(
+        "state store:  {} ({})",
+        s(&state["store"]),
+        match (state["up"].as_bool(), state["error"].as_str()) {
+            (Some(true), _) => "up".to_owned(),
+            (_, Some(e)) => format!("UNREACHABLE: {e}"),
+            _ => "unknown".to_owned(),
+        }
+    );
     println!(
         "audit drops:  {} ({} not yet reported in the log)",
         body["audit_dropped"], body["audit"]["dropped_unreported"]

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod raw;
+mod state;
+pub use state::{StateConfig, StatePostgres};
 
 use raw::{RawConfig, RawTokens};
 
@@ -67,6 +69,8 @@ pub struct Config {
     pub time_zone: jiff::tz::TimeZone,
     pub admin: Option<AdminConfig>,
     pub alerts: Option<AlertsConfig>,
+    /// `[state]`: where budgets shared by replicas are kept.
+    pub state: StateConfig,
 }
 
 /// Webhook alerts (`[alerts]`).
@@ -247,7 +251,9 @@ impl Config {
             None => None,
             Some(a) => Some(alerts_config(a, base).map_err(invalid)?),
         };
+        let state = state::state_config(raw.state, path, base)?;
         Ok(Config {
+            state,
             alerts,
             admin,
             listen,
@@ -379,7 +385,17 @@ fn check_upstream(u: &raw::RawUpstream) -> Result<(), String> {
 
 /// The upstream password, from its environment variable or file.
 fn upstream_password(u: &raw::RawUpstream, base: &Path) -> Result<Option<String>, ConfigError> {
-    Ok(match (&u.password_env, &u.password_file) {
+    password_from(&u.password_env, &u.password_file, base)
+}
+
+/// A password from an environment variable or a file (its trailing line
+/// break dropped), for whichever section names one.
+fn password_from(
+    env: &Option<String>,
+    file: &Option<String>,
+    base: &Path,
+) -> Result<Option<String>, ConfigError> {
+    Ok(match (env, file) {
         (Some(var), None) => Some(std::env::var(var).map_err(|_| {
             ConfigError::Password(format!("environment variable {var} is not set"))
         })?),

@@ -21,6 +21,8 @@ pub(super) struct RawConfig {
     pub(super) admin: Option<RawAdmin>,
     #[serde(default)]
     pub(super) alerts: Option<RawAlerts>,
+    #[serde(default)]
+    pub(super) state: Option<RawState>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +116,26 @@ pub(super) fn default_audit_queue() -> usize {
 }
 pub(super) fn default_audit_sql() -> usize {
     2_048
+}
+
+/// `[state]`: where the controls replicas share are kept.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawState {
+    #[serde(default = "default_store")]
+    pub(super) store: String,
+    pub(super) url: Option<String>,
+    pub(super) password_env: Option<String>,
+    pub(super) password_file: Option<String>,
+    #[serde(default)]
+    pub(super) tls: UpstreamTls,
+    pub(super) ca_file: Option<String>,
+    #[serde(default = "default_connect_timeout")]
+    pub(super) connect_timeout_ms: u64,
+}
+
+fn default_store() -> String {
+    "memory".into()
 }
 
 #[derive(Debug, Deserialize)]

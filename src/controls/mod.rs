@@ -29,7 +29,9 @@ pub use approvals::{
 };
 pub use breaker::{Suspension, Suspensions};
 pub use budget::{Budget, BudgetError, CalendarUnit, Window};
-pub use store::{BudgetKey, ControlStore, Exhausted, MemoryStore};
+pub use store::{
+    BudgetKey, ChargeError, ChargeFuture, ControlStore, Exhausted, MemoryStore, StateUnavailable,
+};
 pub use window::{TimeWindow, TimeWindowError};
 
 use jiff::Timestamp;

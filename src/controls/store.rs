@@ -29,22 +29,40 @@ pub struct Exhausted {
     pub resets_at: Timestamp,
 }
 
+/// Why a store shared by replicas could not answer (its database is
+/// unreachable, a query failed): the statement that needed it is refused
+/// with `control_state_unavailable`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StateUnavailable(pub String);
+
+/// Why a charge was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeError {
+    /// A budget had no room left; nothing was charged.
+    Exhausted(Exhausted),
+    /// The store could not be asked; nothing was charged.
+    Unavailable(StateUnavailable),
+}
+
+/// What [`ControlStore::charge`] returns: ready at once in memory, a round
+/// trip for a shared store.
+pub type ChargeFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ChargeError>> + Send + 'a>>;
+
+/// Where budgets are counted: [`MemoryStore`] for one instance, a store in
+/// PostgreSQL (`crate::state`) for replicas sharing them.
 pub trait ControlStore: Send + Sync {
     /// Counts one event against every budget, or against none: if any
     /// budget is exhausted nothing is charged and the first exhausted one
-    /// is returned. Calendar windows use `tz`.
-    fn charge(&self, keys: &[BudgetKey], now: Timestamp, tz: &TimeZone) -> Result<(), Exhausted>;
-
-    /// Counts one event unconditionally and returns how many the window
-    /// now holds, at most the budget's limit (for tripping a breaker).
-    fn record(&self, key: &BudgetKey, now: Timestamp, tz: &TimeZone) -> u32;
-
-    /// Forgets counters with nothing left in their window; returns how many
-    /// remain.
-    fn prune(&self, now: Timestamp, tz: &TimeZone) -> usize;
-
-    /// Forgets one counter (a tripped breaker starts counting afresh).
-    fn forget(&self, key: &BudgetKey);
+    /// is returned. Calendar windows use `tz`. Atomic across every user of
+    /// the store.
+    fn charge<'a>(
+        &'a self,
+        keys: &'a [BudgetKey],
+        now: Timestamp,
+        tz: &'a TimeZone,
+    ) -> ChargeFuture<'a>;
 }
 
 #[derive(Debug)]
@@ -174,7 +192,25 @@ impl MemoryStore {
 }
 
 impl ControlStore for MemoryStore {
-    fn charge(&self, keys: &[BudgetKey], now: Timestamp, tz: &TimeZone) -> Result<(), Exhausted> {
+    fn charge<'a>(
+        &'a self,
+        keys: &'a [BudgetKey],
+        now: Timestamp,
+        tz: &'a TimeZone,
+    ) -> ChargeFuture<'a> {
+        let charged = MemoryStore::charge(self, keys, now, tz).map_err(ChargeError::Exhausted);
+        Box::pin(std::future::ready(charged))
+    }
+}
+
+impl MemoryStore {
+    /// See [`ControlStore::charge`].
+    pub fn charge(
+        &self,
+        keys: &[BudgetKey],
+        now: Timestamp,
+        tz: &TimeZone,
+    ) -> Result<(), Exhausted> {
         let mut guard = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         guard.since_prune += 1;
         if guard.since_prune >= PRUNE_EVERY {
@@ -202,7 +238,9 @@ impl ControlStore for MemoryStore {
         Ok(())
     }
 
-    fn record(&self, key: &BudgetKey, now: Timestamp, tz: &TimeZone) -> u32 {
+    /// Counts one event unconditionally and returns how many the window
+    /// now holds, at most the budget's limit (for tripping a breaker).
+    pub fn record(&self, key: &BudgetKey, now: Timestamp, tz: &TimeZone) -> u32 {
         let mut guard = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         let counter = guard
             .by_key
@@ -224,12 +262,15 @@ impl ControlStore for MemoryStore {
         }
     }
 
-    fn forget(&self, key: &BudgetKey) {
+    /// Forgets one counter (a tripped breaker starts counting afresh).
+    pub fn forget(&self, key: &BudgetKey) {
         let mut guard = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         guard.by_key.remove(key);
     }
 
-    fn prune(&self, now: Timestamp, tz: &TimeZone) -> usize {
+    /// Forgets counters with nothing left in their window; returns how many
+    /// remain.
+    pub fn prune(&self, now: Timestamp, tz: &TimeZone) -> usize {
         let mut guard = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         guard.prune(now, tz);
         guard.by_key.len()

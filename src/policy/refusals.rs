@@ -44,6 +44,24 @@ pub fn audit_unavailable(why: &str) -> Denial {
     }
 }
 
+/// A statement that needs state shared by actgate's replicas (a budget,
+/// an approval) while the `[state]` store cannot be reached. Like
+/// `audit_unavailable`, SQLSTATE 58030: nothing ran, the session stays
+/// usable, and the same statement may succeed once the store is back.
+pub fn control_state_unavailable(what: &str) -> Denial {
+    Denial {
+        sqlstate: "58030",
+        reason: "control_state_unavailable",
+        rule: "state".into(),
+        message: format!(
+            "actgate refused this statement: its {what} is kept in actgate's shared state, which cannot be reached now"
+        ),
+        hint: Some(
+            "the statement did not run and nothing was counted; retry in a few seconds".into(),
+        ),
+    }
+}
+
 /// Any statement of a session whose capability token was revoked.
 pub fn token_revoked(token_id: &str) -> Denial {
     Denial::new(

@@ -5,7 +5,10 @@
 
 use crate::alerts::Alerter;
 use crate::audit::AuditLog;
-use crate::controls::{ApprovalStore, BudgetKey, Clock, ControlStore, Suspension, Suspensions};
+use crate::controls::{
+    ApprovalStore, BudgetKey, ChargeError, Clock, ControlStore, MemoryStore, Suspension,
+    Suspensions,
+};
 use crate::metrics::Metrics;
 use crate::policy::{Policy, Verdict};
 use std::sync::{Arc, RwLock};
@@ -20,6 +23,8 @@ pub struct ControlPlane {
     suspensions: tokio::sync::watch::Sender<Arc<Suspensions>>,
     /// Where budgets are counted.
     budgets: Arc<dyn ControlStore>,
+    /// Where this instance counts denials towards circuit breakers.
+    breaker_counts: MemoryStore,
     /// Statements held for human approval.
     approvals: Arc<dyn ApprovalStore>,
     audit: Arc<AuditLog>,
@@ -55,6 +60,7 @@ impl ControlPlane {
             clock: RwLock::new(clock),
             suspensions: tokio::sync::watch::Sender::new(Arc::new(Suspensions::default())),
             budgets,
+            breaker_counts: MemoryStore::new(),
             approvals,
             audit,
             alerter,
@@ -139,11 +145,11 @@ impl ControlPlane {
         };
         let now = self.clock().now();
         let tz = &self.time_zone;
-        if self.budgets.record(&key, now, tz) < breaker.trip.limit {
+        if self.breaker_counts.record(&key, now, tz) < breaker.trip.limit {
             return None;
         }
         // A fresh count after the suspension.
-        self.budgets.forget(&key);
+        self.breaker_counts.forget(&key);
         Some(self.suspend(
             &policy.agent,
             subject.as_deref(),
@@ -222,7 +228,8 @@ impl ControlPlane {
 
     /// Counts one allowed message against the budgets `indices` of
     /// `policy` (see [`Policy::runtime_controls`]); all or none are charged.
-    pub fn charge_budgets(
+    /// A store that cannot answer refuses (`control_state_unavailable`).
+    pub async fn charge_budgets(
         &self,
         policy: &Policy,
         subject: Option<&str>,
@@ -244,9 +251,14 @@ impl ControlPlane {
             })
             .collect();
         let now = self.clock().now();
-        match self.budgets.charge(&keys, now, &self.time_zone) {
+        match self.budgets.charge(&keys, now, &self.time_zone).await {
             Ok(()) => Verdict::Allow,
-            Err(e) => Verdict::Deny(policy.rate_limit_denial(
+            Err(ChargeError::Unavailable(e)) => {
+                tracing::warn!(error = %e, agent = %policy.agent, "budget store unavailable");
+                self.metrics.state_unavailable();
+                Verdict::Deny(crate::policy::refusals::control_state_unavailable("budget"))
+            }
+            Err(ChargeError::Exhausted(e)) => Verdict::Deny(policy.rate_limit_denial(
                 indices.get(e.index).copied().unwrap_or(usize::MAX),
                 now,
                 e.resets_at,

@@ -69,6 +69,10 @@ pub enum LoadError {
     Catalog(#[from] crate::catalog_load::CatalogError),
     #[error("an agent logs in with capability tokens but [tokens] public_keys is not configured")]
     TokensNotConfigured,
+    #[error(
+        "agent {agent:?} may use database {database:?}, where actgate keeps its shared state ([state] url): agents must never reach it; give the state a database of its own"
+    )]
+    StateDatabase { agent: String, database: String },
 }
 
 /// The live catalog of every database `snapshot`'s rules name, read over
@@ -104,6 +108,18 @@ pub fn compile_rules(
     let rules = RuleSet::load_snapshot(snapshot, &search_path, catalogs)?;
     if rules.uses_tokens() && config.tokens.is_none() {
         return Err(LoadError::TokensNotConfigured);
+    }
+    // Compared by name whatever the host, so no spelling of the same server
+    // lets an agent in.
+    if let crate::config::StateConfig::Postgres(state) = &config.state
+        && let Some(agent) = rules
+            .agents()
+            .find(|a| a.databases.contains(&state.database))
+    {
+        return Err(LoadError::StateDatabase {
+            agent: agent.name.clone(),
+            database: state.database.clone(),
+        });
     }
     Ok(rules)
 }

@@ -148,6 +148,16 @@ impl Gateway {
                 )),
             }
         }
+        // Still ready: every replica shares the store, so taking them out
+        // would stop the statements that need no shared state too.
+        if let Some(state) = self.state_health()
+            && !state.up
+        {
+            notes.push(format!(
+                "the shared state store cannot be reached, statements that need it are refused (control_state_unavailable): {}",
+                state.error.unwrap_or_default()
+            ));
+        }
         let status = self.reload_status();
         if let Some(e) = &status.last_error {
             notes.push(format!(

@@ -72,6 +72,8 @@ pub struct Gateway {
     sessions: std::sync::Mutex<std::collections::BTreeMap<u64, SessionInfo>>,
     /// The upstream server as last seen, for `/readyz`.
     upstream_health: health::UpstreamHealth,
+    /// The shared state store, when `[state] store = "postgres"`.
+    state: Option<Arc<crate::state::PgState>>,
 }
 
 /// A live agent session, for the admin endpoint.
@@ -120,6 +122,9 @@ pub struct GatewayParts {
     pub alerter: crate::alerts::Alerter,
     pub token_keys: Option<crate::token::PublicKeys>,
     pub revocations: crate::token::RevocationList,
+    /// The shared state store (`[state] store = "postgres"`); budgets are
+    /// counted in memory without one.
+    pub state: Option<Arc<crate::state::PgState>>,
 }
 
 impl Gateway {
@@ -134,6 +139,7 @@ impl Gateway {
             alerter,
             token_keys,
             revocations,
+            state,
         } = parts;
         let search_path = Arc::new(config.upstream.search_path_list());
         let limits = AnalysisLimits {
@@ -149,7 +155,10 @@ impl Gateway {
         let controls = ControlPlane::new(ControlServices {
             time_zone: config.time_zone.clone(),
             clock: Arc::new(SystemClock),
-            budgets: Arc::new(MemoryStore::new()),
+            budgets: match &state {
+                Some(s) => s.clone(),
+                None => Arc::new(MemoryStore::new()),
+            },
             approvals: approvals.clone(),
             audit: audit.clone(),
             alerter: alerter.clone(),
@@ -180,6 +189,7 @@ impl Gateway {
             metrics,
             sessions: Default::default(),
             upstream_health: Default::default(),
+            state,
         }
     }
 
@@ -206,6 +216,11 @@ impl Gateway {
             .collect()
     }
 
+    /// The shared state store's health; `None` with the memory store.
+    pub fn state_health(&self) -> Option<crate::state::StateHealth> {
+        self.state.as_ref().map(|s| s.health())
+    }
+
     /// `/metrics`.
     pub fn render_metrics(&self) -> String {
         use std::sync::atomic::Ordering::Relaxed;
@@ -227,6 +242,7 @@ impl Gateway {
                 a.failed.load(Relaxed),
                 a.dropped.load(Relaxed),
             ],
+            state_up: self.state_health().map(|h| h.up),
         })
     }
 
@@ -297,13 +313,13 @@ impl Gateway {
     }
 
     /// See [`ControlPlane::charge_budgets`].
-    pub fn charge_budgets(
+    pub async fn charge_budgets(
         &self,
         policy: &Policy,
         subject: Option<&str>,
         indices: &[usize],
     ) -> Verdict {
-        self.controls.charge_budgets(policy, subject, indices)
+        self.controls.charge_budgets(policy, subject, indices).await
     }
 
     /// The current revocation list.

@@ -120,7 +120,10 @@ async fn connect_tcp(cfg: &UpstreamConfig) -> Result<TcpStream, UpstreamError> {
 
 /// Opens the transport: TCP, then TLS when configured. Never falls back
 /// to plaintext.
-async fn open(cfg: &UpstreamConfig, tls: Option<&TlsConnector>) -> Result<MaybeTls, UpstreamError> {
+pub(crate) async fn open(
+    cfg: &UpstreamConfig,
+    tls: Option<&TlsConnector>,
+) -> Result<MaybeTls, UpstreamError> {
     let mut tcp = connect_tcp(cfg).await?;
     match (cfg.tls, tls) {
         (UpstreamTls::Disable, _) => Ok(MaybeTls::Plain(tcp)),

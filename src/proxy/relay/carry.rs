@@ -25,7 +25,7 @@ pub(super) struct Hold<'a> {
     pub(super) need: ApprovalNeed,
     pub(super) sql: &'a str,
     pub(super) params: &'a [(i16, Option<&'a [u8]>)],
-    pub(super) param: &'a dyn Fn(usize) -> Option<String>,
+    pub(super) param: &'a (dyn Fn(usize) -> Option<String> + Sync),
 }
 
 /// What one carrying out audits and runs.
@@ -41,7 +41,7 @@ impl Relay<'_> {
     /// answers the message unless monitor mode lets it pass; the approval
     /// hold runs after the approval refusals, windows and budgets after
     /// the control refusals.
-    pub(super) fn carry_out_decision(&self, decision: &Decision, run: Run<'_>) -> Carried {
+    pub(super) async fn carry_out_decision(&self, decision: &Decision, run: Run<'_>) -> Carried {
         let mode = self.policy().mode;
         let mut recorded = false;
         let refused = !decision.refusals.is_empty();
@@ -74,8 +74,9 @@ impl Relay<'_> {
                     self.hold(h, run.analysis)
                 }
                 (Stage::Controls, _, Some(c)) if !c.is_empty() => {
-                    let (verdict, audited) =
-                        self.run_controls(&self.policy(), c, run.analysis, Some(run.sql));
+                    let (verdict, audited) = self
+                        .run_controls(&self.policy(), c, run.analysis, Some(run.sql))
+                        .await;
                     recorded |= audited;
                     verdict
                 }
@@ -99,7 +100,7 @@ impl Relay<'_> {
     /// Holds a message that is about to run to its time windows, then
     /// counts it against its budgets; a closed window or a used-up budget is
     /// audited (the second value) and, in enforce mode, denies.
-    pub(super) fn run_controls(
+    pub(super) async fn run_controls(
         &self,
         policy: &Policy,
         controls: &RuntimeControls,
@@ -115,7 +116,8 @@ impl Relay<'_> {
         if verdict.is_allow() {
             verdict = self
                 .gateway
-                .charge_budgets(policy, subject, &controls.budgets);
+                .charge_budgets(policy, subject, &controls.budgets)
+                .await;
         }
         let Verdict::Deny(d) = &verdict else {
             return (verdict, false);

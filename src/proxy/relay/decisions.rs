@@ -66,7 +66,9 @@ impl Relay<'_> {
             }
             FrontendMessage::Bind(ref b) => (self.on_bind(b, state).await, Protocol::Extended),
             FrontendMessage::Execute { portal, .. } => {
-                return self.on_execute(portal, state, shared, executes, batch);
+                return self
+                    .on_execute(portal, state, shared, executes, batch)
+                    .await;
             }
             FrontendMessage::Describe {
                 kind: Target::Statement,
@@ -86,7 +88,7 @@ impl Relay<'_> {
                 let decision = refusals::decide_function_call();
                 let run = Run::of(None, "");
                 (
-                    self.carry_out_decision(&decision, run).verdict,
+                    self.carry_out_decision(&decision, run).await.verdict,
                     Protocol::Simple,
                 )
             }
@@ -229,7 +231,7 @@ impl Relay<'_> {
             }),
             controls: Some(&controls),
         };
-        let carried = self.carry_out_decision(&decision, run);
+        let carried = self.carry_out_decision(&decision, run).await;
         if decision.passed_rules && !carried.recorded {
             self.audit_statement("statement_allowed", None, a, sql);
         }
@@ -275,7 +277,7 @@ impl Relay<'_> {
         let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
         let decision = self.decide_in(state, false, |p, s| p.decide_parse(statement, &analysis, s));
         let a = analysis.as_ref().as_ref().ok();
-        let carried = self.carry_out_decision(&decision, Run::of(a, sql));
+        let carried = self.carry_out_decision(&decision, Run::of(a, sql)).await;
         if decision.passed_rules && !carried.recorded {
             self.audit_statement("statement_allowed", None, a, sql);
         }
@@ -299,7 +301,7 @@ impl Relay<'_> {
         let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
         let decision = self.decide_in(state, false, |p, s| p.decide_prepared(&analysis, s));
         let a = analysis.as_ref().as_ref().ok();
-        let carried = self.carry_out_decision(&decision, Run::of(a, sql));
+        let carried = self.carry_out_decision(&decision, Run::of(a, sql)).await;
         let allowed = (decision.passed_rules && !carried.recorded).then(|| analysis.clone());
         let parse = Parsed {
             statement,
@@ -365,7 +367,7 @@ impl Relay<'_> {
             }),
             controls: None,
         };
-        let carried = self.carry_out_decision(&decision, run);
+        let carried = self.carry_out_decision(&decision, run).await;
         // (in monitor mode a refused Bind passes but is held to nothing)
         let portal = prepared
             .filter(|_| !carried.refused)
@@ -386,7 +388,7 @@ impl Relay<'_> {
     /// An Execute: the portal's windows and budgets are charged at its
     /// first Execute; under row limits or write caps its result is
     /// counted.
-    fn on_execute(
+    async fn on_execute(
         &self,
         portal: &str,
         state: &mut SessionState,
@@ -396,7 +398,8 @@ impl Relay<'_> {
     ) -> Action {
         let record = state.portal_mut(portal);
         if let Some((policy, controls)) = record.and_then(|p| p.controls.take())
-            && let (Verdict::Deny(denial), _) = self.run_controls(&policy, &controls, None, None)
+            && let (Verdict::Deny(denial), _) =
+                self.run_controls(&policy, &controls, None, None).await
         {
             // A portal is counted once, at its first Execute; the next
             // Executes of a suspended portal continue the same statement.
@@ -454,7 +457,9 @@ impl Relay<'_> {
                 let prepared = self.gateway.analyzer.analyze(&self.analysis(), &sql).await;
                 let decision = self.decide_in(state, false, |p, s| p.decide_prepared(&prepared, s));
                 let a = prepared.as_ref().as_ref().ok();
-                self.carry_out_decision(&decision, Run::of(a, &sql)).verdict
+                self.carry_out_decision(&decision, Run::of(a, &sql))
+                    .await
+                    .verdict
             };
             match verdict {
                 Verdict::Allow => {

@@ -1,0 +1,308 @@
+//! `[state] store = "postgres"`: three actgate instances (each its own
+//! gateway, control plane and listener, sharing nothing in memory) in
+//! front of one PostgreSQL count one budget together, also when hammered
+//! concurrently; a state database that cannot be reached refuses only the
+//! statements that need it, with `control_state_unavailable`, and
+//! everything recovers by itself when it is back.
+
+mod common;
+
+use actgate::controls::ManualClock;
+use common::Proxy;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_postgres::NoTls;
+
+const AGENT: &str = "shared-budget";
+
+/// A token agent that may read products 5 times per calendar day, in all.
+const RULES: &str = r#"
+[agent]
+name = "shared-budget"
+databases = ["shop"]
+auth = "token"
+
+[policy]
+statements = ["read"]
+
+[tables.products]
+operations = ["select"]
+
+[[rate_limits]]
+name = "product-reads"
+table = "products"
+operations = ["select"]
+budget = "5/calendar-day"
+"#;
+
+/// A fresh state database on the test cluster, owned by actgate's role.
+fn state_database(name: &str) -> String {
+    let pg = &common::database().pg;
+    pg.psql(
+        "postgres",
+        &format!(
+            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name} OWNER {};",
+            actgate::demo::UPSTREAM_ROLE
+        ),
+    )
+    .unwrap_or_else(|e| panic!("creating {name}: {e}"));
+    name.to_owned()
+}
+
+/// `count` instances sharing the state in `database`, with the rules above
+/// and one manual clock.
+async fn instances(
+    database: &str,
+    count: usize,
+    clock: &Arc<ManualClock>,
+) -> (Vec<Proxy>, tempfile::TempDir) {
+    let rules = common::rules_copy();
+    std::fs::write(rules.path().join("shared-budget.toml"), RULES).unwrap();
+    let pg = &common::database().pg;
+    let password_file = common::database()
+        .write_password_file(rules.path())
+        .unwrap();
+    let state = format!(
+        "\n[state]\nstore = \"postgres\"\nurl = \"postgres://{}@{}:{}/{database}\"\npassword_file = {:?}\n",
+        actgate::demo::UPSTREAM_ROLE,
+        pg.host(),
+        pg.port(),
+        password_file.display().to_string()
+    );
+    let mut proxies = Vec::new();
+    for _ in 0..count {
+        let (_, config) = common::config_text_in(rules.path(), "127.0.0.1:0", "", &state);
+        let proxy = Proxy::start_with(config).await;
+        proxy.gateway.set_clock(clock.clone());
+        proxies.push(proxy);
+    }
+    (proxies, rules)
+}
+
+async fn connect(proxy: &Proxy) -> tokio_postgres::Client {
+    let (token, _) = common::mint(AGENT, "customer-1", &[], Duration::from_secs(600));
+    let url =
+        actgate::token::connection_string(AGENT, &token, "127.0.0.1", proxy.addr.port(), "shop");
+    let (client, conn) = tokio_postgres::connect(&url, NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connect as {AGENT}: {e}"));
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// The SQLSTATE and reason of a refusal.
+fn refusal(e: &tokio_postgres::Error) -> (String, String) {
+    let db = e
+        .as_db_error()
+        .unwrap_or_else(|| panic!("expected a server error: {e}"));
+    let reason = db
+        .detail()
+        .and_then(|d| d.strip_prefix("reason: "))
+        .and_then(|d| d.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    (db.code().code().to_owned(), reason)
+}
+
+const READ: &str = "SELECT count(*) FROM products";
+
+fn noon() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new("2026-12-01T12:00:00Z".parse().unwrap()))
+}
+
+#[tokio::test]
+async fn one_budget_is_shared_by_every_replica_in_turn() {
+    let db = state_database("actgate_state_turns");
+    let clock = noon();
+    let (proxies, _rules) = instances(&db, 3, &clock).await;
+    let mut clients = Vec::new();
+    for p in &proxies {
+        clients.push(connect(p).await);
+    }
+    for i in 0..5 {
+        clients[i % 3]
+            .query(READ, &[])
+            .await
+            .unwrap_or_else(|e| panic!("read {i} on replica {}: {e}", i % 3));
+    }
+    for (i, c) in clients.iter().enumerate() {
+        let e = c.query(READ, &[]).await.expect_err("the budget is used up");
+        assert_eq!(
+            refusal(&e),
+            ("42501".into(), "rate_limited".into()),
+            "replica {i}"
+        );
+    }
+    // The next calendar day, the budget is whole again, for everyone.
+    clock.set("2026-12-02T00:00:01Z".parse().unwrap());
+    clients[2].query(READ, &[]).await.unwrap();
+    drop(clients);
+    for p in proxies {
+        p.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_budget_hammered_on_three_replicas_at_once_allows_exactly_its_limit() {
+    let db = state_database("actgate_state_hammer");
+    let clock = noon();
+    let (proxies, _rules) = instances(&db, 3, &clock).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for p in &proxies {
+        for _ in 0..4 {
+            let client = connect(p).await;
+            tasks.spawn(async move {
+                let mut outcomes = Vec::new();
+                for _ in 0..5 {
+                    outcomes.push(match client.query(READ, &[]).await {
+                        Ok(_) => "allowed".to_owned(),
+                        Err(e) => refusal(&e).1,
+                    });
+                }
+                outcomes
+            });
+        }
+    }
+    let mut all = Vec::new();
+    while let Some(outcomes) = tasks.join_next().await {
+        all.extend(outcomes.unwrap());
+    }
+    assert_eq!(all.len(), 60);
+    let allowed = all.iter().filter(|o| *o == "allowed").count();
+    assert_eq!(allowed, 5, "{all:?}");
+    assert!(
+        all.iter().all(|o| o == "allowed" || o == "rate_limited"),
+        "{all:?}"
+    );
+    for p in proxies {
+        p.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_state_store_refuses_budgeted_statements_only_and_recovers() {
+    let db = state_database("actgate_state_outage");
+    let clock = noon();
+    let (proxies, _rules) = instances(&db, 1, &clock).await;
+    let proxy = &proxies[0];
+    let client = connect(proxy).await;
+    client.query(READ, &[]).await.unwrap();
+    assert_eq!(proxy.gateway.state_health().map(|h| h.up), Some(true));
+
+    // The state database goes away: no new connections, the live one ends.
+    let pg = &common::database().pg;
+    pg.psql(
+        "postgres",
+        &format!(
+            "ALTER DATABASE {db} ALLOW_CONNECTIONS false;\
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}';"
+        ),
+    )
+    .unwrap();
+    // Reads that slipped through before the store noticed are counted.
+    let mut charged = 1;
+    let e = loop {
+        match client.query(READ, &[]).await {
+            Ok(_) => charged += 1,
+            Err(e) => break e,
+        }
+        assert!(charged <= 5, "the outage was never noticed");
+    };
+    assert_eq!(
+        refusal(&e),
+        ("58030".into(), "control_state_unavailable".into())
+    );
+    // What needs no shared state keeps flowing, in the same session.
+    let row = client.query_one("SELECT 1", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i32>(0), 1);
+    let health = proxy.gateway.state_health().unwrap();
+    assert!(!health.up);
+    let readiness = proxy.gateway.readiness().await;
+    assert!(readiness.ready, "{}", readiness.text);
+    assert!(
+        readiness
+            .text
+            .contains("shared state store cannot be reached"),
+        "{}",
+        readiness.text
+    );
+    let metrics = proxy.gateway.render_metrics();
+    assert!(metrics.contains("actgate_state_up 0"), "{metrics}");
+    assert!(
+        !metrics.contains("actgate_state_unavailable_total 0"),
+        "{metrics}"
+    );
+
+    // Back: the store reconnects by itself, and the budget counts on from
+    // where it was (nothing was charged while it was away).
+    pg.psql(
+        "postgres",
+        &format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true;"),
+    )
+    .unwrap();
+    eventually(|| async { client.query(READ, &[]).await.ok() }).await;
+    charged += 1;
+    while charged < 5 {
+        client.query(READ, &[]).await.unwrap();
+        charged += 1;
+    }
+    let e = client.query(READ, &[]).await.expect_err("5 reads counted");
+    assert_eq!(refusal(&e).1, "rate_limited");
+    assert_eq!(proxy.gateway.state_health().map(|h| h.up), Some(true));
+    drop(client);
+    for p in proxies {
+        p.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn rules_that_name_the_state_database_are_refused() {
+    let db = state_database("actgate_state_named");
+    let rules = common::rules_copy();
+    std::fs::write(
+        rules.path().join("shared-budget.toml"),
+        RULES.replace(
+            "databases = [\"shop\"]",
+            &format!("databases = [\"shop\", \"{db}\"]"),
+        ),
+    )
+    .unwrap();
+    let pg = &common::database().pg;
+    let password_file = common::database()
+        .write_password_file(rules.path())
+        .unwrap();
+    let state = format!(
+        "\n[state]\nstore = \"postgres\"\nurl = \"postgres://{}@{}:{}/{db}\"\npassword_file = {:?}\n",
+        actgate::demo::UPSTREAM_ROLE,
+        pg.host(),
+        pg.port(),
+        password_file.display().to_string()
+    );
+    let (_, config) = common::config_text_in(rules.path(), "127.0.0.1:0", "", &state);
+    let e = match actgate::build_gateway(config).await {
+        Ok(_) => panic!("an agent that may use the state database was loaded"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("shared state") && e.contains(&db), "{e}");
+}
+
+/// Polls `probe` (every 50 ms, for up to 10 s) until it gives a value.
+async fn eventually<T, F, Fut>(mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no change within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
