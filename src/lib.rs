@@ -129,17 +129,11 @@ pub async fn build_gateway(config: config::Config) -> Result<Arc<proxy::Gateway>
         proxy::generation::load_catalogs(&config, upstream_tls.as_ref(), &snapshot).await?;
     let state = match &config.state {
         config::StateConfig::Memory => None,
-        config::StateConfig::Postgres(pg) => {
-            let tls = match (pg.server.tls, &pg.server.ca_file) {
-                (config::UpstreamTls::Require, Some(ca)) => Some(tls::load_connector(ca)?),
-                _ => None,
-            };
-            Some(
-                state::PgState::start(pg.clone(), tls)
-                    .await
-                    .map_err(|e| StartError::State(Box::new(e)))?,
-            )
-        }
+        config::StateConfig::Postgres(pg) => Some(
+            state::PgState::open(pg)
+                .await
+                .map_err(|e| StartError::State(Box::new(e)))?,
+        ),
     };
     finish_gateway(config, snapshot, catalogs, upstream_tls, state)
 }

@@ -54,6 +54,7 @@ pub async fn run(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Fu
     };
     let revocation_watch = tokio::spawn(gateway.clone().watch_revocations());
     let rules_watch = tokio::spawn(gateway.clone().watch_rules());
+    let state_sync = tokio::spawn(gateway.clone().sync_shared_state());
     tokio::pin!(shutdown);
     info!(
         addr = ?listener.local_addr().ok(),
@@ -114,6 +115,7 @@ pub async fn run(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Fu
     }
     revocation_watch.abort();
     rules_watch.abort();
+    state_sync.abort();
     drop(workers);
     info!("actgate stopped");
 }

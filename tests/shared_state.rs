@@ -35,6 +35,14 @@ operations = ["select"]
 budget = "5/calendar-day"
 "#;
 
+/// The same agent with a circuit breaker: three denials within a minute
+/// suspend it for ten minutes.
+const BREAKER: &str = r#"
+[circuit_breaker]
+trip_after = "3/minute"
+suspend_for_s = 600
+"#;
+
 /// A fresh state database on the test cluster, owned by actgate's role.
 fn state_database(name: &str) -> String {
     let pg = &common::database().pg;
@@ -56,8 +64,23 @@ async fn instances(
     count: usize,
     clock: &Arc<ManualClock>,
 ) -> (Vec<Proxy>, tempfile::TempDir) {
+    let (proxies, rules, _) = instances_with_config(RULES, database, count, clock).await;
+    (proxies, rules)
+}
+
+/// Like [`instances`], with the path of a config file for the CLI.
+async fn instances_with_config(
+    agent_rules: &str,
+    database: &str,
+    count: usize,
+    clock: &Arc<ManualClock>,
+) -> (
+    Vec<Proxy>,
+    tempfile::TempDir,
+    (tempfile::TempDir, std::path::PathBuf),
+) {
     let rules = common::rules_copy();
-    std::fs::write(rules.path().join("shared-budget.toml"), RULES).unwrap();
+    std::fs::write(rules.path().join("shared-budget.toml"), agent_rules).unwrap();
     let pg = &common::database().pg;
     let password_file = common::database()
         .write_password_file(rules.path())
@@ -70,26 +93,50 @@ async fn instances(
         password_file.display().to_string()
     );
     let mut proxies = Vec::new();
+    let (text, _) = common::config_text_in(rules.path(), "127.0.0.1:0", "", &state);
+    // Not in the rules directory, where every *.toml is a rules file.
+    let config_dir = tempfile::tempdir().unwrap();
+    let config_path = config_dir.path().join("actgate.toml");
+    std::fs::write(&config_path, &text).unwrap();
     for _ in 0..count {
         let (_, config) = common::config_text_in(rules.path(), "127.0.0.1:0", "", &state);
         let proxy = Proxy::start_with(config).await;
         proxy.gateway.set_clock(clock.clone());
         proxies.push(proxy);
     }
-    (proxies, rules)
+    (proxies, rules, (config_dir, config_path))
 }
 
 async fn connect(proxy: &Proxy) -> tokio_postgres::Client {
     let (token, _) = common::mint(AGENT, "customer-1", &[], Duration::from_secs(600));
-    let url =
-        actgate::token::connection_string(AGENT, &token, "127.0.0.1", proxy.addr.port(), "shop");
-    let (client, conn) = tokio_postgres::connect(&url, NoTls)
+    try_connect(proxy, &token)
         .await
-        .unwrap_or_else(|e| panic!("connect as {AGENT}: {e}"));
+        .unwrap_or_else(|e| panic!("connect as {AGENT}: {e}"))
+}
+
+async fn try_connect(
+    proxy: &Proxy,
+    token: &str,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let url =
+        actgate::token::connection_string(AGENT, token, "127.0.0.1", proxy.addr.port(), "shop");
+    let (client, conn) = tokio_postgres::connect(&url, NoTls).await?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    client
+    Ok(client)
+}
+
+/// Whether `client`'s session ends within a second.
+async fn ends_within_a_second(client: &tokio_postgres::Client) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while tokio::time::Instant::now() < deadline {
+        if client.is_closed() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    client.is_closed()
 }
 
 /// The SQLSTATE and reason of a refusal.
@@ -254,6 +301,93 @@ async fn an_unreachable_state_store_refuses_budgeted_statements_only_and_recover
     drop(client);
     for p in proxies {
         p.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_breaker_trip_on_one_replica_ends_sessions_everywhere_and_resume_anywhere_lifts_it() {
+    let db = state_database("actgate_state_breaker");
+    let clock = noon();
+    let rules = format!("{RULES}{BREAKER}");
+    let (proxies, _rules, _) = instances_with_config(&rules, &db, 3, &clock).await;
+    let on_a = connect(&proxies[0]).await;
+    let on_b = connect(&proxies[1]).await;
+    let on_c = connect(&proxies[2]).await;
+    // Three denials on A within a minute trip A's breaker.
+    for i in 0..3 {
+        let e = on_a.query("SELECT * FROM orders", &[]).await.unwrap_err();
+        if i < 2 {
+            assert_eq!(refusal(&e).0, "42501");
+        }
+    }
+    assert!(ends_within_a_second(&on_b).await, "B's session lives on");
+    assert!(ends_within_a_second(&on_c).await, "C's session lives on");
+    assert!(on_a.is_closed(), "A's session lives on");
+    let refused = connect_error(&proxies[2]).await;
+    assert!(refused.contains("suspended"), "{refused}");
+
+    // An operator resumes the agent on C: it is back in everywhere.
+    assert!(proxies[2].gateway.resume(AGENT, None));
+    let again = eventually(|| async {
+        let (token, _) = common::mint(AGENT, "customer-1", &[], Duration::from_secs(600));
+        try_connect(&proxies[0], &token).await.ok()
+    })
+    .await;
+    again.query(READ, &[]).await.unwrap();
+    connect(&proxies[1]).await.query(READ, &[]).await.unwrap();
+    drop(again);
+    for p in proxies {
+        p.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_revoked_in_the_store_is_refused_everywhere_and_its_sessions_end() {
+    let db = state_database("actgate_state_revoke");
+    let clock = noon();
+    let (proxies, _rules, (_dir, config)) = instances_with_config(RULES, &db, 3, &clock).await;
+    let (token, token_id) = common::mint(AGENT, "customer-7", &[], Duration::from_secs(600));
+    let mut sessions = Vec::new();
+    for p in &proxies {
+        sessions.push(try_connect(p, &token).await.unwrap());
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_actgate"))
+        .args(["token", "revoke", &token_id, "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (i, s) in sessions.iter().enumerate() {
+        assert!(
+            ends_within_a_second(s).await,
+            "the session on replica {i} lives on"
+        );
+    }
+    for p in &proxies {
+        let Err(e) = try_connect(p, &token).await else {
+            panic!("a revoked token logs in");
+        };
+        // Refused as any invalid credential is.
+        let code = e.as_db_error().map(|d| d.code().code().to_owned());
+        assert_eq!(code.as_deref(), Some("28P01"), "{e}");
+    }
+    // Other tokens of the agent are untouched.
+    connect(&proxies[1]).await.query(READ, &[]).await.unwrap();
+    for p in proxies {
+        p.stop().await;
+    }
+}
+
+/// The error a login as the agent gets.
+async fn connect_error(proxy: &Proxy) -> String {
+    let (token, _) = common::mint(AGENT, "customer-1", &[], Duration::from_secs(600));
+    match try_connect(proxy, &token).await {
+        Ok(_) => panic!("the login was accepted"),
+        Err(e) => actgate::state::describe(&e),
     }
 }
 

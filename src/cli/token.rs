@@ -64,8 +64,13 @@ pub enum TokenCommand {
         /// Token id or revocation id (see `actgate token inspect`).
         id: String,
         /// The revocation list file (created if missing).
+        #[arg(long, required_unless_present = "config", conflicts_with = "config")]
+        file: Option<PathBuf>,
+        /// actgate.toml whose `[state] store = "postgres"` every replica
+        /// shares: the token is revoked there, and every replica ends its
+        /// sessions within a second.
         #[arg(long)]
-        file: PathBuf,
+        config: Option<PathBuf>,
     },
 }
 
@@ -162,12 +167,40 @@ pub fn token(command: TokenCommand) -> anyhow::Result<()> {
             print!("{}", token::inspect(&token_argument(text)?)?);
             Ok(())
         }
-        TokenCommand::Revoke { id, file } => {
-            token::revoke(&file, &id)?;
-            println!("revoked {} (listed in {})", id.trim(), file.display());
-            Ok(())
-        }
+        TokenCommand::Revoke { id, file, config } => match (file, config) {
+            (Some(file), _) => {
+                token::revoke(&file, &id)?;
+                println!("revoked {} (listed in {})", id.trim(), file.display());
+                Ok(())
+            }
+            (None, Some(config)) => revoke_in_store(&config, &id),
+            (None, None) => anyhow::bail!("revoke needs --file or --config"),
+        },
     }
+}
+
+/// `actgate token revoke ID --config actgate.toml`: in the shared store.
+fn revoke_in_store(config: &std::path::Path, id: &str) -> anyhow::Result<()> {
+    let config = actgate::config::Config::load(config)?;
+    let actgate::config::StateConfig::Postgres(state) = &config.state else {
+        anyhow::bail!(
+            "{} keeps its state in memory; revoke with --file, or configure [state] store = \"postgres\"",
+            "the configuration"
+        );
+    };
+    let id = id.trim().to_ascii_lowercase();
+    anyhow::ensure!(!id.is_empty(), "the token id must not be empty");
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let new = runtime.block_on(async {
+        let store = actgate::state::PgState::open(state).await?;
+        Ok::<_, anyhow::Error>(store.revoke(&id, jiff::Timestamp::now()).await?)
+    })?;
+    println!(
+        "revoked {id} in the shared state database {:?}{}",
+        state.database,
+        if new { "" } else { " (it already was)" }
+    );
+    Ok(())
 }
 
 /// A TOKEN argument: the token itself, or `-` for standard input.

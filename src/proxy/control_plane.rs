@@ -11,7 +11,21 @@ use crate::controls::{
 };
 use crate::metrics::Metrics;
 use crate::policy::{Policy, Verdict};
+use crate::state::PgState;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
+
+/// Pause between two attempts to share a suspension change.
+const SHARE_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A suspension change to write to the shared store.
+enum SharedChange {
+    Suspend(Suspension),
+    Resume {
+        agent: String,
+        subject: Option<String>,
+    },
+}
 
 /// Runtime controls shared by every session: what they count and hold,
 /// and the services they report to.
@@ -30,6 +44,12 @@ pub struct ControlPlane {
     audit: Arc<AuditLog>,
     alerter: Arc<Alerter>,
     metrics: Arc<Metrics>,
+    /// The store replicas share suspensions through, if any.
+    shared: Option<Arc<PgState>>,
+    /// Suspension changes of this replica not yet written to `shared`:
+    /// while any is on its way, what the store says is not yet the whole
+    /// truth, and is not taken over.
+    writing: Arc<AtomicUsize>,
 }
 
 /// The services a [`ControlPlane`] reports to and keeps its state in.
@@ -41,6 +61,7 @@ pub struct ControlServices {
     pub audit: Arc<AuditLog>,
     pub alerter: Arc<Alerter>,
     pub metrics: Arc<Metrics>,
+    pub shared: Option<Arc<PgState>>,
 }
 
 impl ControlPlane {
@@ -54,6 +75,7 @@ impl ControlPlane {
             audit,
             alerter,
             metrics,
+            shared,
         } = services;
         ControlPlane {
             time_zone,
@@ -65,6 +87,69 @@ impl ControlPlane {
             audit,
             alerter,
             metrics,
+            shared,
+            writing: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Writes a suspension change to the shared store, retrying until it
+    /// lands (or the suspension would be over); the other replicas hear of
+    /// it through the store.
+    fn share(&self, change: SharedChange) {
+        let Some(store) = self.shared.clone() else {
+            return;
+        };
+        self.writing.fetch_add(1, Ordering::AcqRel);
+        let writing = self.writing.clone();
+        let clock = self.clock();
+        tokio::spawn(async move {
+            loop {
+                let written = match &change {
+                    SharedChange::Suspend(s) => store.put_suspension(s).await,
+                    SharedChange::Resume { agent, subject } => store
+                        .lift_suspension(agent, subject.as_deref())
+                        .await
+                        .map(drop),
+                };
+                match written {
+                    Ok(()) => break,
+                    Err(e) => {
+                        if let SharedChange::Suspend(s) = &change
+                            && s.until <= clock.now()
+                        {
+                            break;
+                        }
+                        tracing::warn!(error = %e, "suspension change not shared yet; retrying");
+                        tokio::time::sleep(SHARE_RETRY).await;
+                    }
+                }
+            }
+            writing.fetch_sub(1, Ordering::AcqRel);
+        });
+    }
+
+    /// Takes over the suspensions the shared store holds (called by the
+    /// sync task), unless a change of this replica is still on its way.
+    pub fn adopt_shared_suspensions(&self, list: Vec<Suspension>) {
+        if self.writing.load(Ordering::Acquire) > 0 {
+            return;
+        }
+        let now = self.clock().now();
+        let mut next = Suspensions::default();
+        for s in list {
+            next.insert(s, now);
+        }
+        let changed = {
+            let current = self.suspensions.borrow();
+            let mut a: Vec<_> = current.list(now);
+            let mut b: Vec<_> = next.list(now);
+            let key = |s: &&Suspension| (s.agent.clone(), s.subject.clone());
+            a.sort_by_key(key);
+            b.sort_by_key(key);
+            a != b
+        };
+        if changed {
+            self.suspensions.send_replace(Arc::new(next));
         }
     }
 
@@ -98,6 +183,7 @@ impl ControlPlane {
         let mut next = (**self.suspensions.borrow()).clone();
         next.insert(suspension.clone(), now);
         self.suspensions.send_replace(Arc::new(next));
+        self.share(SharedChange::Suspend(suspension.clone()));
         tracing::warn!(agent = %suspension.agent, until = %suspension.until, "agent suspended");
         let status = self.alerter.raise(crate::alerts::Alert {
             kind: "agent_suspended",
@@ -165,6 +251,11 @@ impl ControlPlane {
     pub fn resume(&self, agent: &str, subject: Option<&str>) -> bool {
         let mut next = (**self.suspensions.borrow()).clone();
         let removed = next.remove(agent, subject);
+        // Lifted in the store even if this replica has not heard of it yet.
+        self.share(SharedChange::Resume {
+            agent: agent.to_owned(),
+            subject: subject.map(str::to_owned),
+        });
         if removed {
             self.suspensions.send_replace(Arc::new(next));
             self.audit.record(&crate::audit::AuditEvent {

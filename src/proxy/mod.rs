@@ -16,6 +16,7 @@ pub mod health;
 mod relay;
 pub mod reload;
 mod session;
+mod shared_sync;
 mod stream;
 pub(crate) mod upstream;
 
@@ -64,6 +65,9 @@ pub struct Gateway {
     /// Keys capability tokens may be signed with.
     pub token_keys: Option<crate::token::PublicKeys>,
     revocations: tokio::sync::watch::Sender<Arc<crate::token::RevocationList>>,
+    /// What the list in force is the union of: the revocation file's ids
+    /// and the shared store's.
+    revocation_sources: std::sync::Mutex<RevocationSources>,
     /// Key for the mock SCRAM salts of unknown agents.
     mock_key: [u8; 32],
     /// Suspensions, budgets, approvals and the clock they read.
@@ -127,6 +131,21 @@ pub struct GatewayParts {
     pub state: Option<Arc<crate::state::PgState>>,
 }
 
+/// Where revoked token ids come from.
+#[derive(Debug, Clone, Copy)]
+pub enum RevocationSource {
+    /// `[tokens] revocation_file`.
+    File,
+    /// The shared `[state]` store (`actgate token revoke --config`).
+    Store,
+}
+
+#[derive(Debug, Default)]
+struct RevocationSources {
+    file: crate::token::RevocationList,
+    store: crate::token::RevocationList,
+}
+
 impl Gateway {
     pub fn new(parts: GatewayParts) -> Gateway {
         let GatewayParts {
@@ -163,6 +182,7 @@ impl Gateway {
             audit: audit.clone(),
             alerter: alerter.clone(),
             metrics: metrics.clone(),
+            shared: state.clone(),
         });
         Gateway {
             config,
@@ -183,6 +203,10 @@ impl Gateway {
             alerter,
             approvals,
             token_keys,
+            revocation_sources: std::sync::Mutex::new(RevocationSources {
+                file: revocations.clone(),
+                store: Default::default(),
+            }),
             revocations: tokio::sync::watch::Sender::new(Arc::new(revocations)),
             mock_key: rand::random(),
             controls,
@@ -320,6 +344,23 @@ impl Gateway {
         indices: &[usize],
     ) -> Verdict {
         self.controls.charge_budgets(policy, subject, indices).await
+    }
+
+    /// Replaces the revocation file's ids or the shared store's, and puts
+    /// their union in force (sessions of newly revoked tokens end).
+    pub fn set_revocations(&self, source: RevocationSource, list: crate::token::RevocationList) {
+        let mut sources = self
+            .revocation_sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match source {
+            RevocationSource::File => sources.file = list,
+            RevocationSource::Store => sources.store = list,
+        }
+        let union = sources.file.union(&sources.store);
+        if *self.revocations.borrow().as_ref() != union {
+            self.revocations.send_replace(Arc::new(union));
+        }
     }
 
     /// The current revocation list.

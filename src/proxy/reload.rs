@@ -354,7 +354,7 @@ impl Gateway {
         match crate::token::RevocationList::load(&path) {
             Ok(list) => {
                 let n = list.len();
-                self.revocations.send_replace(std::sync::Arc::new(list));
+                self.set_revocations(super::RevocationSource::File, list);
                 tracing::info!(entries = n, "revocation list reloaded");
                 Ok(n)
             }

@@ -109,7 +109,8 @@ impl ControlStore for PgState {
                 .await
                 .map_err(|e| {
                     ChargeError::Unavailable(StateUnavailable(format!(
-                        "charging a budget in the state database: {e}"
+                        "charging a budget in the state database: {}",
+                        super::describe(&e)
                     )))
                 })?;
             match rows.first() {

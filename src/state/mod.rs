@@ -1,7 +1,9 @@
 //! The state actgate's replicas share, kept in PostgreSQL (`[state] store
-//! = "postgres"`): budgets today, counted in one statement per charge so
-//! that all of a statement's budgets or none are charged, whichever
-//! replica asks.
+//! = "postgres"`): budgets, counted in one statement per charge so that
+//! all of a statement's budgets or none are charged, whichever replica
+//! asks ([`budgets`]); suspensions and revoked tokens, which every replica
+//! hears of through LISTEN/NOTIFY within moments and reads again every
+//! second in any case ([`controls`]).
 //!
 //! One connection per replica, opened like an upstream connection (TCP,
 //! TLS as configured, any authentication method) and driven by
@@ -14,6 +16,7 @@
 //! build refuses to be used.
 
 mod budgets;
+pub mod controls;
 pub mod schema;
 
 use crate::config::StatePostgres;
@@ -21,8 +24,9 @@ use crate::controls::StateUnavailable;
 use arc_swap::ArcSwapOption;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
-use tokio_postgres::{Client, Statement};
+use tokio_postgres::{AsyncMessage, Client, Statement};
 use tokio_rustls::TlsConnector;
 use tracing::{info, warn};
 
@@ -39,11 +43,13 @@ pub enum StateError {
         database: String,
         source: crate::proxy::upstream::UpstreamError,
     },
-    #[error("the state database {database:?}: {source}")]
+    #[error("the state database {database:?}: {}", describe(source))]
     Postgres {
         database: String,
         source: tokio_postgres::Error,
     },
+    #[error("the state database's TLS: {0}")]
+    Tls(String),
     #[error(
         "the state database {database:?} has schema version {found}, newer than this actgate understands ({known}); upgrade actgate, or point [state] at another database"
     )]
@@ -52,6 +58,22 @@ pub enum StateError {
         found: i32,
         known: i32,
     },
+}
+
+/// A tokio-postgres error with the server's message, code and detail
+/// when the server sent one (its own `Display` says only "db error").
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if let Some(detail) = db.detail() {
+                text.push_str(": ");
+                text.push_str(detail);
+            }
+            text
+        }
+        None => e.to_string(),
+    }
 }
 
 /// A live connection and its prepared statements.
@@ -71,6 +93,9 @@ pub struct PgState {
     reconnecting: AtomicBool,
     /// Why the store last failed, while it is down.
     last_error: std::sync::Mutex<Option<String>>,
+    /// Bumped on every notification of a change to suspensions or
+    /// revocations, and on every (re)connection.
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
     /// Where the connection and reconnection tasks run (the main runtime,
     /// whatever thread a charge comes from).
     runtime: tokio::runtime::Handle,
@@ -86,6 +111,17 @@ pub struct StateHealth {
 }
 
 impl PgState {
+    /// [`PgState::start`] with the TLS `cfg` asks for.
+    pub async fn open(cfg: &StatePostgres) -> Result<Arc<PgState>, StateError> {
+        let tls = match (cfg.server.tls, &cfg.server.ca_file) {
+            (crate::config::UpstreamTls::Require, Some(ca)) => {
+                Some(crate::tls::load_connector(ca).map_err(|e| StateError::Tls(e.to_string()))?)
+            }
+            _ => None,
+        };
+        PgState::start(cfg.clone(), tls).await
+    }
+
     /// Connects and migrates the schema. A database that cannot be reached
     /// is not fatal (the store starts down and keeps trying); a schema newer
     /// than this build is.
@@ -99,6 +135,7 @@ impl PgState {
             conn: ArcSwapOption::empty(),
             reconnecting: AtomicBool::new(false),
             last_error: std::sync::Mutex::new(None),
+            changes: Arc::new(tokio::sync::watch::Sender::new(0)),
             runtime: tokio::runtime::Handle::current(),
         });
         match state.connect().await {
@@ -143,8 +180,24 @@ impl PgState {
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let me = self.clone();
+        let changes = self.changes.clone();
         self.runtime.spawn(async move {
-            let end = connection.await;
+            let mut connection = connection;
+            // Drives the connection; every notification is a change.
+            let end = std::future::poll_fn(|cx| {
+                loop {
+                    match connection.poll_message(cx) {
+                        Poll::Ready(Some(Ok(AsyncMessage::Notification(_)))) => {
+                            changes.send_modify(|n| *n += 1);
+                        }
+                        Poll::Ready(Some(Ok(_))) => {}
+                        Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+                        Poll::Ready(None) => return Poll::Ready(Ok(())),
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+            })
+            .await;
             let current = me.conn.load();
             if current.as_ref().is_some_and(|c| c.id == id) {
                 warn!(error = ?end.err(), "state database connection lost");
@@ -155,6 +208,12 @@ impl PgState {
         });
         schema::migrate(&client, &database).await?;
         let charge = client.prepare(budgets::CHARGE_SQL).await.map_err(pg_err)?;
+        client
+            .batch_execute(&format!("LISTEN {}", controls::CHANNEL))
+            .await
+            .map_err(pg_err)?;
+        // Whatever changed while this replica was not listening.
+        self.changes.send_modify(|n| *n += 1);
         self.set_error(None);
         info!(database = %database, "state database connected");
         Ok(Connected { id, client, charge })
@@ -201,6 +260,12 @@ impl PgState {
                     .unwrap_or_else(|| "the state database is not connected".into()),
             )),
         }
+    }
+
+    /// Woken on every change to suspensions or revocations (and after
+    /// every reconnection).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// Whether the store answers now, and why not.

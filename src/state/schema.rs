@@ -81,6 +81,8 @@ pub const MIGRATIONS: &[&str] = &[
          END LOOP;
      END
      $fn$;",
+    // 2: suspensions and revocations, notified on change.
+    super::controls::MIGRATION,
 ];
 
 /// The version this build creates and understands.

@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// Revoked ids (token ids or block revocation ids, hex). Ids compare
 /// case-insensitively.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RevocationList {
     ids: HashSet<String>,
 }
@@ -35,6 +35,13 @@ impl RevocationList {
             .map(str::to_ascii_lowercase)
             .collect();
         RevocationList { ids }
+    }
+
+    /// Every id of either list.
+    pub fn union(&self, other: &RevocationList) -> RevocationList {
+        RevocationList {
+            ids: self.ids.union(&other.ids).cloned().collect(),
+        }
     }
 
     pub fn from_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> RevocationList {
