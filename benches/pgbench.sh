@@ -71,6 +71,9 @@
 #   PERF_PATHS          the proxies profiled (default actgate; e.g. "actgate pgbouncer")
 #   PERF_ARGS           what perf does instead of `record -q -F 997 -g`, e.g.
 #                       `stat -e raw_syscalls:sys_enter,context-switches`
+#   STATE_BUDGET        1: actgate's agent is under a budget counted in a
+#                       [state] store = "postgres" database (the baseline's
+#                       is not): what one charge adds per statement
 #   BASELINE_BIN        optional: path of a second actgate binary to compare
 #                       against (e.g. built from an earlier commit). It is
 #                       started too, with the same rules and configuration
@@ -392,14 +395,42 @@ operations = ["select"]
 [tables.pgbench_branches]
 operations = ["select"]
 EOF
+# STATE_BUDGET=1: actgate's agent reads pgbench_accounts under a budget
+# counted in a [state] store = "postgres" database on the same cluster (a
+# calendar-day budget too large to run out, so every statement is charged
+# and allowed); the baseline, if any, runs the same rules without it, so
+# +avg minus bl+avg is what a charge adds per statement.
+actgate_rules=rules
+state_section=""
+if [[ ${STATE_BUDGET:-0} == 1 ]]; then
+    admin_psql -d postgres -c "CREATE DATABASE actgate_state OWNER $ROLE" >/dev/null
+    mkdir "$work/rules-budget"
+    cp "$work"/rules/*.toml "$work/rules-budget/"
+    cat >>"$work/rules-budget/$AGENT.toml" <<EOF
+
+[[rate_limits]]
+name = "bench-budget"
+table = "pgbench_accounts"
+operations = ["select"]
+budget = "2000000000/calendar-day"
+EOF
+    actgate_rules=rules-budget
+    state_section="
+[state]
+store = \"postgres\"
+url = \"postgres://$ROLE@127.0.0.1:$pg_port/actgate_state\"
+password_file = \"upstream-password\"
+"
+fi
 # The shipped rules include a token agent, so token keys must be configured.
 "$actgate_bin" keygen --private "$work/keys/actgate.key" --public "$work/keys/actgate.pub" >/dev/null
-# write_config FILE PORT: actgate's configuration, listening on PORT.
+# write_config FILE PORT [RULES_DIR [STATE_SECTION]]: actgate's
+# configuration, listening on PORT.
 write_config() {
     cat >"$1" <<EOF
 [server]
 listen = "127.0.0.1:$2"
-rules_dir = "rules"
+rules_dir = "${3:-rules}"
 max_connections = 500
 
 [upstream]
@@ -413,9 +444,10 @@ public_keys = ["keys/actgate.pub"]
 
 [audit]
 path = "$1.audit.jsonl"
+${4:-}
 EOF
 }
-write_config "$work/actgate.toml" "$actgate_port"
+write_config "$work/actgate.toml" "$actgate_port" "$actgate_rules" "$state_section"
 RUST_LOG=${RUST_LOG:-actgate=warn} "$actgate_bin" serve --config "$work/actgate.toml" \
     >"$work/actgate.log" 2>&1 &
 actgate_pid=$!

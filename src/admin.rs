@@ -224,8 +224,14 @@ async fn operate(method: &str, path: &str, query: &str, gateway: &Gateway) -> Re
         ("GET", ["approvals"]) => Response::json(&gateway.approvals()),
         ("POST", ["approvals", id, decision @ ("approve" | "reject")]) => {
             let by = param("by").unwrap_or("admin-api");
-            match gateway.decide_approval(id, *decision == "approve", by) {
+            match gateway
+                .decide_approval(id, *decision == "approve", by)
+                .await
+            {
                 Ok(a) => Response::json(&a),
+                Err(e @ crate::controls::ApprovalError::Unavailable(_)) => {
+                    Response::text(503, format!("{e}\n"))
+                }
                 Err(e @ crate::controls::ApprovalError::NotFound(_)) => {
                     Response::text(404, format!("{e}\n"))
                 }

@@ -323,14 +323,24 @@ async fn requests_and_approvals_last_their_ttl() {
     );
     // An unanswered request lapses after ttl_s (3600 s).
     clock.advance(Duration::from_secs(3601));
-    assert!(proxy.gateway.decide_approval(&first, true, "late").is_err());
+    assert!(
+        proxy
+            .gateway
+            .decide_approval(&first, true, "late")
+            .await
+            .is_err()
+    );
     let second = held(
         &client.batch_execute(&sql).await.unwrap_err(),
         "approval_required",
     );
     assert_ne!(first, second);
     // An approval unused for ttl_s lapses too.
-    proxy.gateway.decide_approval(&second, true, "ops").unwrap();
+    proxy
+        .gateway
+        .decide_approval(&second, true, "ops")
+        .await
+        .unwrap();
     clock.advance(Duration::from_secs(3601));
     let third = held(
         &client.batch_execute(&sql).await.unwrap_err(),
@@ -338,7 +348,11 @@ async fn requests_and_approvals_last_their_ttl() {
     );
     assert_ne!(third, second);
     // Within it, the statement runs, in a transaction too.
-    proxy.gateway.decide_approval(&third, true, "ops").unwrap();
+    proxy
+        .gateway
+        .decide_approval(&third, true, "ops")
+        .await
+        .unwrap();
     clock.advance(Duration::from_secs(3000));
     client
         .batch_execute(&format!("BEGIN; {sql}; ROLLBACK"))

@@ -382,6 +382,90 @@ async fn a_token_revoked_in_the_store_is_refused_everywhere_and_its_sessions_end
     }
 }
 
+#[tokio::test]
+async fn held_on_one_replica_approved_on_another_runs_once_on_a_third() {
+    let db = state_database("actgate_state_approvals");
+    let clock = noon();
+    let (proxies, _rules) = instances(&db, 3, &clock).await;
+    let on_a = proxies[0].connect(common::SUPPORT_BOT).await;
+    let on_c = proxies[2].connect(common::SUPPORT_BOT).await;
+    let direct = common::connect_direct().await;
+    let order: i64 = direct
+        .query_one("SELECT min(id) FROM orders WHERE customer_id = 42", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let sql = format!(
+        "INSERT INTO refunds (order_id, amount_cents, reason, created_by) \
+         VALUES ({order}, 30000, 'shared-approval', 'kpatel')"
+    );
+    let written = || async {
+        direct
+            .query_one(
+                "SELECT count(*) FROM refunds WHERE reason = 'shared-approval'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+
+    // Held on A.
+    let e = on_a.batch_execute(&sql).await.unwrap_err();
+    let id = approval_id(&e);
+    // Approved through B.
+    let decided = proxies[1]
+        .gateway
+        .decide_approval(&id, true, "ops")
+        .await
+        .unwrap();
+    assert_eq!(decided.state, actgate::controls::ApprovalState::Approved);
+    assert!(
+        proxies[1]
+            .gateway
+            .decide_approval(&id, true, "ops")
+            .await
+            .is_err(),
+        "decided twice"
+    );
+    // Retried on C: runs, once.
+    on_c.batch_execute(&sql).await.unwrap();
+    assert_eq!(written().await, 1);
+    // A second retry anywhere is held again, as a new request.
+    let again = on_a.batch_execute(&sql).await.unwrap_err();
+    assert_ne!(approval_id(&again), id);
+    assert_eq!(written().await, 1);
+    // Every replica lists the used request.
+    for p in &proxies {
+        eventually(|| async {
+            p.gateway
+                .approvals()
+                .iter()
+                .any(|a| a.id == id && a.state == actgate::controls::ApprovalState::Used)
+                .then_some(())
+        })
+        .await;
+    }
+    drop((on_a, on_c));
+    for p in proxies {
+        p.stop().await;
+    }
+}
+
+/// The approval request id a held statement's refusal names.
+fn approval_id(e: &tokio_postgres::Error) -> String {
+    let (code, reason) = refusal(e);
+    assert_eq!(
+        (code.as_str(), reason.as_str()),
+        ("42501", "approval_required")
+    );
+    let msg = e.as_db_error().unwrap().message();
+    let at = msg
+        .find("apr-")
+        .unwrap_or_else(|| panic!("no id in {msg:?}"));
+    msg[at..at + 20].to_owned()
+}
+
 /// The error a login as the agent gets.
 async fn connect_error(proxy: &Proxy) -> String {
     let (token, _) = common::mint(AGENT, "customer-1", &[], Duration::from_secs(600));

@@ -28,6 +28,20 @@ pub const MAX_PENDING_PER_REQUESTER: usize = 100;
 pub struct ApprovalKey([u8; 32]);
 
 impl ApprovalKey {
+    /// The digest, as a shared store keeps it.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// A key a shared store kept (any other length than 32 bytes is padded
+    /// or cut, and then matches nothing a statement hashes to).
+    pub fn from_bytes(bytes: &[u8]) -> ApprovalKey {
+        let mut key = [0u8; 32];
+        let n = bytes.len().min(32);
+        key[..n].copy_from_slice(&bytes[..n]);
+        ApprovalKey(key)
+    }
+
     /// `params` are the bound parameters as sent (format code and bytes;
     /// `None` for NULL).
     pub fn new(
@@ -141,22 +155,33 @@ pub enum ApprovalError {
     NotFound(String),
     #[error("approval request {id} is already {state}")]
     AlreadyDecided { id: String, state: &'static str },
+    #[error("the shared state store cannot be reached: {0}")]
+    Unavailable(String),
 }
 
-/// Where approval requests live.
+/// A store's answer, ready at once in memory, a round trip for a shared
+/// store (which may not be reachable).
+pub type ApprovalFuture<'a, T> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<T, super::StateUnavailable>> + Send + 'a>,
+>;
+
+/// Where approval requests live: [`MemoryApprovals`] for one instance, a
+/// store in PostgreSQL (`crate::state`) for replicas sharing them.
 pub trait ApprovalStore: Send + Sync {
-    /// Looks up a held statement: uses an approval, reports a waiting or
-    /// rejected request, or records a new one.
-    fn gate(&self, request: ApprovalRequest, now: Timestamp) -> Gate;
+    /// Looks up a held statement: uses an approval (once, across every
+    /// user of the store), reports a waiting or rejected request, or
+    /// records a new one.
+    fn gate(&self, request: ApprovalRequest, now: Timestamp) -> ApprovalFuture<'_, Gate>;
     /// An operator's decision on a pending request.
-    fn decide(
-        &self,
-        id: &str,
+    fn decide<'a>(
+        &'a self,
+        id: &'a str,
         approve: bool,
-        by: &str,
+        by: &'a str,
         now: Timestamp,
-    ) -> Result<Approval, ApprovalError>;
-    /// Every request not yet expired, oldest first.
+    ) -> ApprovalFuture<'a, Result<Approval, ApprovalError>>;
+    /// Every request not yet expired, oldest first (a shared store answers
+    /// from what it last read, at most a second old).
     fn list(&self, now: Timestamp) -> Vec<Approval>;
 }
 
@@ -202,12 +227,35 @@ impl Default for MemoryApprovals {
 }
 
 /// A new request id: `apr-` and 16 hex digits.
-fn new_id() -> String {
+pub fn new_id() -> String {
     format!("apr-{}", crate::hex::random::<8>())
 }
 
 impl ApprovalStore for MemoryApprovals {
-    fn gate(&self, request: ApprovalRequest, now: Timestamp) -> Gate {
+    fn gate(&self, request: ApprovalRequest, now: Timestamp) -> ApprovalFuture<'_, Gate> {
+        let gate = MemoryApprovals::gate(self, request, now);
+        Box::pin(std::future::ready(Ok(gate)))
+    }
+
+    fn decide<'a>(
+        &'a self,
+        id: &'a str,
+        approve: bool,
+        by: &'a str,
+        now: Timestamp,
+    ) -> ApprovalFuture<'a, Result<Approval, ApprovalError>> {
+        let decided = MemoryApprovals::decide(self, id, approve, by, now);
+        Box::pin(std::future::ready(Ok(decided)))
+    }
+
+    fn list(&self, now: Timestamp) -> Vec<Approval> {
+        MemoryApprovals::list(self, now)
+    }
+}
+
+impl MemoryApprovals {
+    /// See [`ApprovalStore::gate`].
+    pub fn gate(&self, request: ApprovalRequest, now: Timestamp) -> Gate {
         let mut inner = self.lock();
         inner.sweep(now);
         if let Some(id) = inner.by_key.get(&request.key).cloned()
@@ -262,7 +310,8 @@ impl ApprovalStore for MemoryApprovals {
         Gate::Requested(approval)
     }
 
-    fn decide(
+    /// See [`ApprovalStore::decide`].
+    pub fn decide(
         &self,
         id: &str,
         approve: bool,
@@ -295,7 +344,8 @@ impl ApprovalStore for MemoryApprovals {
         Ok(a.clone())
     }
 
-    fn list(&self, now: Timestamp) -> Vec<Approval> {
+    /// See [`ApprovalStore::list`].
+    pub fn list(&self, now: Timestamp) -> Vec<Approval> {
         let mut inner = self.lock();
         inner.sweep(now);
         let mut all: Vec<Approval> = inner.by_id.values().cloned().collect();

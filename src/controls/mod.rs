@@ -24,9 +24,11 @@ mod store;
 mod window;
 
 pub use approvals::{
-    Approval, ApprovalError, ApprovalKey, ApprovalRequest, ApprovalState, ApprovalStore, Gate,
-    MemoryApprovals,
+    Approval, ApprovalError, ApprovalFuture, ApprovalKey, ApprovalRequest, ApprovalState,
+    ApprovalStore, Gate, MemoryApprovals, new_id as new_approval_id,
 };
+/// Bounds every approval store keeps to.
+pub use approvals::{DEFAULT_CAPACITY as APPROVALS_CAPACITY, MAX_PENDING_PER_REQUESTER};
 pub use breaker::{Suspension, Suspensions};
 pub use budget::{Budget, BudgetError, CalendarUnit, Window};
 pub use store::{

@@ -274,14 +274,18 @@ impl ControlPlane {
     }
 
     /// An operator's decision on a held statement, audited.
-    pub fn decide_approval(
+    pub async fn decide_approval(
         &self,
         id: &str,
         approve: bool,
         by: &str,
     ) -> Result<crate::controls::Approval, crate::controls::ApprovalError> {
         let now = self.clock().now();
-        let decided = self.approvals.decide(id, approve, by, now)?;
+        let decided = self
+            .approvals
+            .decide(id, approve, by, now)
+            .await
+            .map_err(|e| crate::controls::ApprovalError::Unavailable(e.0))??;
         tracing::info!(approval_id = %decided.id, agent = %decided.agent, state = decided.state.name(), "approval decided");
         self.metrics.approval(decided.state.name());
         self.audit.record(&crate::audit::AuditEvent {

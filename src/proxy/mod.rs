@@ -169,8 +169,10 @@ impl Gateway {
         let contexts = contexts_for(catalogs, &search_path, limits, 1);
         let alerter = Arc::new(alerter);
         let metrics = Arc::new(crate::metrics::Metrics::default());
-        let approvals: Arc<dyn crate::controls::ApprovalStore> =
-            Arc::new(crate::controls::MemoryApprovals::default());
+        let approvals: Arc<dyn crate::controls::ApprovalStore> = match &state {
+            Some(s) => s.clone(),
+            None => Arc::new(crate::controls::MemoryApprovals::default()),
+        };
         let controls = ControlPlane::new(ControlServices {
             time_zone: config.time_zone.clone(),
             clock: Arc::new(SystemClock),
@@ -317,13 +319,13 @@ impl Gateway {
     }
 
     /// See [`ControlPlane::decide_approval`].
-    pub fn decide_approval(
+    pub async fn decide_approval(
         &self,
         id: &str,
         approve: bool,
         by: &str,
     ) -> Result<crate::controls::Approval, crate::controls::ApprovalError> {
-        self.controls.decide_approval(id, approve, by)
+        self.controls.decide_approval(id, approve, by).await
     }
 
     /// See [`ControlPlane::clock`].

@@ -33,6 +33,8 @@ impl Gateway {
             if let Ok(list) = state.suspensions(now).await {
                 self.controls.adopt_shared_suspensions(list);
             }
+            // Refreshes what the approval store lists.
+            let _ = state.read_approvals(now).await;
             if let Ok(ids) = state.revocations().await {
                 let list = crate::token::RevocationList::from_ids(ids.iter().map(String::as_str));
                 self.set_revocations(RevocationSource::Store, list);

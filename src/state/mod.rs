@@ -1,9 +1,10 @@
 //! The state actgate's replicas share, kept in PostgreSQL (`[state] store
 //! = "postgres"`): budgets, counted in one statement per charge so that
 //! all of a statement's budgets or none are charged, whichever replica
-//! asks ([`budgets`]); suspensions and revoked tokens, which every replica
-//! hears of through LISTEN/NOTIFY within moments and reads again every
-//! second in any case ([`controls`]).
+//! asks (`budgets`); statements held for approval, decided and used once
+//! whichever replica sees them (`approvals`); suspensions and revoked
+//! tokens, which every replica hears of through LISTEN/NOTIFY within
+//! moments and reads again every second in any case ([`controls`]).
 //!
 //! One connection per replica, opened like an upstream connection (TCP,
 //! TLS as configured, any authentication method) and driven by
@@ -15,6 +16,7 @@
 //! migrated by actgate itself ([`schema`]), and a schema newer than this
 //! build refuses to be used.
 
+mod approvals;
 mod budgets;
 pub mod controls;
 pub mod schema;
@@ -93,6 +95,8 @@ pub struct PgState {
     reconnecting: AtomicBool,
     /// Why the store last failed, while it is down.
     last_error: std::sync::Mutex<Option<String>>,
+    /// The approval requests as last read (what `list` answers).
+    approvals: std::sync::Mutex<Vec<crate::controls::Approval>>,
     /// Bumped on every notification of a change to suspensions or
     /// revocations, and on every (re)connection.
     changes: Arc<tokio::sync::watch::Sender<u64>>,
@@ -136,6 +140,7 @@ impl PgState {
             reconnecting: AtomicBool::new(false),
             last_error: std::sync::Mutex::new(None),
             changes: Arc::new(tokio::sync::watch::Sender::new(0)),
+            approvals: std::sync::Mutex::new(Vec::new()),
             runtime: tokio::runtime::Handle::current(),
         });
         match state.connect().await {

@@ -83,6 +83,8 @@ pub const MIGRATIONS: &[&str] = &[
      $fn$;",
     // 2: suspensions and revocations, notified on change.
     super::controls::MIGRATION,
+    // 3: approval requests, notified on change.
+    super::approvals::MIGRATION,
 ];
 
 /// The version this build creates and understands.

@@ -71,7 +71,7 @@ impl Relay<'_> {
             let verdict = match (stage, &run.hold, run.controls) {
                 (Stage::Approval, Some(h), _) => {
                     recorded = true;
-                    self.hold(h, run.analysis)
+                    self.hold(h, run.analysis).await
                 }
                 (Stage::Controls, _, Some(c)) if !c.is_empty() => {
                     let (verdict, audited) = self
@@ -130,7 +130,7 @@ impl Relay<'_> {
     /// approved exactly this statement (text and parameters, agent and end
     /// user); otherwise it is refused with the request's id. Nothing
     /// waits. Every outcome is audited.
-    fn hold(&self, hold: &Hold<'_>, analysis: Option<&Analysis>) -> Verdict {
+    async fn hold(&self, hold: &Hold<'_>, analysis: Option<&Analysis>) -> Verdict {
         let Hold {
             need,
             sql,
@@ -162,7 +162,17 @@ impl Relay<'_> {
                 .unwrap_or(jiff::SignedDuration::from_secs(3600)),
         };
         let now = self.gateway.clock().now();
-        let (status, approval) = match self.gateway.approvals.gate(request, now) {
+        let gate = match self.gateway.approvals.gate(request, now).await {
+            Ok(gate) => gate,
+            Err(e) => {
+                tracing::warn!(error = %e, "approval store unavailable");
+                self.gateway.metrics.state_unavailable();
+                let d = crate::policy::refusals::control_state_unavailable("approval");
+                self.audit_denial(&d, analysis, Some(sql));
+                return Verdict::Deny(d);
+            }
+        };
+        let (status, approval) = match gate {
             Gate::Approved(a) => {
                 self.gateway.metrics.approval("used");
                 info!(approval_id = %a.id, "approved statement released");
