@@ -59,6 +59,11 @@ fn setup() -> &'static Setup {
         let etc = dir.path().join("etc-actgate");
         std::fs::create_dir_all(etc.join("secrets")).unwrap();
         std::fs::copy(root().join("deploy/actgate.toml"), etc.join("actgate.toml")).unwrap();
+        std::fs::copy(
+            root().join("deploy/actgate-replica.toml"),
+            etc.join("actgate-replica.toml"),
+        )
+        .unwrap();
         for entry in std::fs::read_dir(secrets.join("gateway")).unwrap() {
             let path = entry.unwrap().path();
             std::fs::copy(&path, etc.join("secrets").join(path.file_name().unwrap())).unwrap();
@@ -521,6 +526,50 @@ fn dockerfile_copies_existing_paths_and_runs_unprivileged() {
     );
 }
 
+/// deploy/actgate-replica.toml (the `replicas` profile) is deploy/actgate.toml
+/// plus a [state] in the database 30-state.sql made: two replicas start
+/// against it, create the schema once and share it.
+async fn replicas_start_against_the_state_database(s: &Setup, pg: &TempPostgres, audit: &Path) {
+    let base: toml::Table = read("deploy/actgate.toml").parse().unwrap();
+    let mut replica: toml::Table = read("deploy/actgate-replica.toml").parse().unwrap();
+    let state = replica
+        .remove("state")
+        .expect("the replica config has [state]");
+    assert_eq!(
+        replica, base,
+        "the replica config is actgate.toml plus [state]"
+    );
+    assert_eq!(state["store"].as_str(), Some("postgres"));
+    let mut gateways = Vec::new();
+    for name in ["a", "b"] {
+        let mut config = Config::load(&s.etc.join("actgate-replica.toml"))
+            .unwrap_or_else(|e| panic!("deploy/actgate-replica.toml does not load: {e}"));
+        config.rules_dir = root().join("rules");
+        config.upstream.host = pg.host().to_owned();
+        config.upstream.port = pg.port();
+        config.audit.as_mut().unwrap().path = audit.join(format!("replica-{name}.jsonl"));
+        let actgate::config::StateConfig::Postgres(state) = &mut config.state else {
+            panic!("the replica config keeps its state in memory");
+        };
+        assert_eq!(
+            state.server.host, "postgres",
+            "the state is on the postgres service"
+        );
+        assert_eq!(
+            state.database, "actgate_state",
+            "30-state.sql makes actgate_state"
+        );
+        state.server.host = pg.host().to_owned();
+        state.server.port = pg.port();
+        let gateway = actgate::build_gateway(config)
+            .await
+            .unwrap_or_else(|e| panic!("replica {name} does not start: {e}"));
+        let health = gateway.state_health().expect("a shared store");
+        assert!(health.up, "replica {name}: {health:?}");
+        gateways.push(gateway);
+    }
+}
+
 /// The init scripts the postgres service runs, in the order it runs them:
 /// (path in the repository, name in /docker-entrypoint-initdb.d).
 fn init_scripts() -> Vec<(String, String)> {
@@ -552,7 +601,8 @@ fn the_database_is_built_from_the_role_the_demo_shop_and_the_grants() {
         [
             "deploy/initdb/00-role.sql",
             "demo/shop.sql",
-            "deploy/initdb/20-grants.sql"
+            "deploy/initdb/20-grants.sql",
+            "deploy/initdb/30-state.sql"
         ],
         "the postgres service's init scripts, in the order they run"
     );
@@ -655,6 +705,7 @@ async fn schema_applies_and_the_shipped_rules_pass_the_startup_check() {
         .await
         .unwrap_or_else(|e| panic!("the shipped rules fail the startup check: {e}"));
     assert!(gateway.rules().agent("support-bot").is_some());
+    replicas_start_against_the_state_database(s, &pg, audit_dir.path()).await;
 
     // Grants follow the rules: what the agents may do, the role may do;
     // denied tables get nothing.

@@ -452,6 +452,41 @@ async fn held_on_one_replica_approved_on_another_runs_once_on_a_third() {
     }
 }
 
+#[tokio::test]
+async fn a_state_schema_newer_than_this_build_refuses_to_start() {
+    let db = state_database("actgate_state_newer");
+    let clock = noon();
+    // A first start creates the schema at this build's version.
+    let (proxies, rules, _) = instances_with_config(RULES, &db, 1, &clock).await;
+    for p in proxies {
+        p.stop().await;
+    }
+    let pg = &common::database().pg;
+    let newer = actgate::state::schema::current_version() + 1;
+    pg.psql(
+        &db,
+        &format!("UPDATE actgate.schema_version SET version = {newer};"),
+    )
+    .unwrap();
+    let password_file = rules.path().join("upstream-password");
+    let state = format!(
+        "\n[state]\nstore = \"postgres\"\nurl = \"postgres://{}@{}:{}/{db}\"\npassword_file = {:?}\n",
+        actgate::demo::UPSTREAM_ROLE,
+        pg.host(),
+        pg.port(),
+        password_file.display().to_string()
+    );
+    let (_, config) = common::config_text_in(rules.path(), "127.0.0.1:0", "", &state);
+    let e = match actgate::build_gateway(config).await {
+        Ok(_) => panic!("started against a newer state schema"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains(&format!("schema version {newer}")) && e.contains("upgrade actgate"),
+        "{e}"
+    );
+}
+
 /// The approval request id a held statement's refusal names.
 fn approval_id(e: &tokio_postgres::Error) -> String {
     let (code, reason) = refusal(e);
