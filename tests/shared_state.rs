@@ -413,21 +413,15 @@ async fn held_on_one_replica_approved_on_another_runs_once_on_a_third() {
     // Held on A.
     let e = on_a.batch_execute(&sql).await.unwrap_err();
     let id = approval_id(&e);
-    // Approved through B.
-    let decided = proxies[1]
-        .gateway
-        .decide_approval(&id, true, "ops")
-        .await
-        .unwrap();
-    assert_eq!(decided.state, actgate::controls::ApprovalState::Approved);
-    assert!(
-        proxies[1]
-            .gateway
-            .decide_approval(&id, true, "ops")
-            .await
-            .is_err(),
-        "decided twice"
-    );
+    // Approved through B's admin endpoint.
+    const TOKEN: &str = "shared-state-admin-token";
+    let admin_b = common::start_admin(&proxies[1], TOKEN).await;
+    let path = format!("/approvals/{id}/approve?by=ops");
+    let (status, body) = common::admin_request(admin_b, "POST", &path, Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"approved\""), "{body}");
+    let (status, body) = common::admin_request(admin_b, "POST", &path, Some(TOKEN)).await;
+    assert_eq!(status, 409, "decided twice: {body}");
     // Retried on C: runs, once.
     on_c.batch_execute(&sql).await.unwrap();
     assert_eq!(written().await, 1);
@@ -485,6 +479,102 @@ async fn a_state_schema_newer_than_this_build_refuses_to_start() {
         e.contains(&format!("schema version {newer}")) && e.contains("upgrade actgate"),
         "{e}"
     );
+}
+
+/// Three `actgate serve` processes, one rolling budget: hammered
+/// concurrently, exactly its limit runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_processes_share_a_rolling_budget() {
+    let db = state_database("actgate_state_processes");
+    let rules = common::rules_copy();
+    std::fs::write(
+        rules.path().join("shared-budget.toml"),
+        RULES.replace("5/calendar-day", "5/hour"),
+    )
+    .unwrap();
+    let pg = &common::database().pg;
+    let password_file = common::database()
+        .write_password_file(rules.path())
+        .unwrap();
+    let state = format!(
+        "\n[state]\nstore = \"postgres\"\nurl = \"postgres://{}@{}:{}/{db}\"\npassword_file = {:?}\n",
+        actgate::demo::UPSTREAM_ROLE,
+        pg.host(),
+        pg.port(),
+        password_file.display().to_string()
+    );
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut processes = Vec::new();
+    let mut ports = Vec::new();
+    for i in 0..3 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let (text, _) = common::config_text_in(
+            rules.path(),
+            &format!("127.0.0.1:{port}"),
+            "rules_poll_ms = 0",
+            &state,
+        );
+        let config = dir.path().join(format!("actgate-{i}.toml"));
+        std::fs::write(&config, text).unwrap();
+        processes.push(Kill(
+            std::process::Command::new(env!("CARGO_BIN_EXE_actgate"))
+                .args(["serve", "--config"])
+                .arg(&config)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        ));
+        ports.push(port);
+    }
+    let (token, _) = common::mint(AGENT, "customer-1", &[], Duration::from_secs(600));
+    let mut tasks = tokio::task::JoinSet::new();
+    for &port in &ports {
+        let url = actgate::token::connection_string(AGENT, &token, "127.0.0.1", port, "shop");
+        for _ in 0..3 {
+            let url = url.clone();
+            tasks.spawn(async move {
+                let client = eventually(|| async {
+                    let (c, conn) = tokio_postgres::connect(&url, NoTls).await.ok()?;
+                    tokio::spawn(async move {
+                        let _ = conn.await;
+                    });
+                    Some(c)
+                })
+                .await;
+                let mut outcomes = Vec::new();
+                for _ in 0..4 {
+                    outcomes.push(match client.query(READ, &[]).await {
+                        Ok(_) => "allowed".to_owned(),
+                        Err(e) => refusal(&e).1,
+                    });
+                }
+                outcomes
+            });
+        }
+    }
+    let mut all = Vec::new();
+    while let Some(outcomes) = tasks.join_next().await {
+        all.extend(outcomes.unwrap());
+    }
+    assert_eq!(all.len(), 36);
+    assert_eq!(all.iter().filter(|o| *o == "allowed").count(), 5, "{all:?}");
+    assert!(
+        all.iter().all(|o| o == "allowed" || o == "rate_limited"),
+        "{all:?}"
+    );
+    drop(processes);
 }
 
 /// The approval request id a held statement's refusal names.
