@@ -577,6 +577,44 @@ async fn three_processes_share_a_rolling_budget() {
     drop(processes);
 }
 
+#[tokio::test]
+async fn a_state_database_that_stops_answering_refuses_after_the_request_timeout() {
+    let db = state_database("actgate_state_hung");
+    let clock = noon();
+    let (proxies, _rules) = instances(&db, 1, &clock).await;
+    let client = connect(&proxies[0]).await;
+    client.query(READ, &[]).await.unwrap();
+    // Someone holds the budget table: the next charge cannot finish.
+    let pg = &common::database().pg;
+    let (locker, conn) = tokio_postgres::connect(&pg.url(&db), NoTls).await.unwrap();
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    locker
+        .batch_execute("BEGIN; LOCK TABLE actgate.budget_periods IN ACCESS EXCLUSIVE MODE;")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let e = client.query(READ, &[]).await.unwrap_err();
+    assert_eq!(
+        refusal(&e),
+        ("58030".into(), "control_state_unavailable".into())
+    );
+    assert!(
+        started.elapsed() >= actgate::state::REQUEST_TIMEOUT,
+        "refused before the timeout"
+    );
+    // What needs no shared state still flows.
+    client.query_one("SELECT 1", &[]).await.unwrap();
+    // The lock goes: the store (on a new connection) answers again.
+    locker.batch_execute("ROLLBACK").await.unwrap();
+    eventually(|| async { client.query(READ, &[]).await.ok() }).await;
+    drop(client);
+    for p in proxies {
+        p.stop().await;
+    }
+}
+
 /// The approval request id a held statement's refusal names.
 fn approval_id(e: &tokio_postgres::Error) -> String {
     let (code, reason) = refusal(e);

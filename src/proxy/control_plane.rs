@@ -105,9 +105,9 @@ impl ControlPlane {
         tokio::spawn(async move {
             loop {
                 let written = match &change {
-                    SharedChange::Suspend(s) => store.put_suspension(s).await,
+                    SharedChange::Suspend(s) => store.bounded(store.put_suspension(s)).await,
                     SharedChange::Resume { agent, subject } => store
-                        .lift_suspension(agent, subject.as_deref())
+                        .bounded(store.lift_suspension(agent, subject.as_deref()))
                         .await
                         .map(drop),
                 };

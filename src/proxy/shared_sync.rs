@@ -30,12 +30,12 @@ impl Gateway {
             }
             let now = self.clock().now();
             // While the store is down what is in force stays in force.
-            if let Ok(list) = state.suspensions(now).await {
+            if let Ok(list) = state.bounded(state.suspensions(now)).await {
                 self.controls.adopt_shared_suspensions(list);
             }
             // Refreshes what the approval store lists.
-            let _ = state.read_approvals(now).await;
-            if let Ok(ids) = state.revocations().await {
+            let _ = state.bounded(state.read_approvals(now)).await;
+            if let Ok(ids) = state.bounded(state.revocations()).await {
                 let list = crate::token::RevocationList::from_ids(ids.iter().map(String::as_str));
                 self.set_revocations(RevocationSource::Store, list);
             }

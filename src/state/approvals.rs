@@ -240,7 +240,7 @@ impl PgState {
 
 impl ApprovalStore for PgState {
     fn gate(&self, request: ApprovalRequest, now: Timestamp) -> ApprovalFuture<'_, Gate> {
-        Box::pin(self.gate_request(request, now))
+        Box::pin(self.bounded(self.gate_request(request, now)))
     }
 
     fn decide<'a>(
@@ -250,7 +250,7 @@ impl ApprovalStore for PgState {
         by: &'a str,
         now: Timestamp,
     ) -> ApprovalFuture<'a, Result<Approval, ApprovalError>> {
-        Box::pin(self.decide_request(id, approve, by, now))
+        Box::pin(self.bounded(self.decide_request(id, approve, by, now)))
     }
 
     fn list(&self, now: Timestamp) -> Vec<Approval> {

@@ -93,26 +93,31 @@ impl ControlStore for PgState {
             let charge = Charge::of(keys, now, tz).map_err(ChargeError::Exhausted)?;
             let conn = self.connected().map_err(ChargeError::Unavailable)?;
             let now_us = micros(now);
-            let rows = conn
-                .client
-                .query(
-                    &conn.charge,
-                    &[
-                        &charge.keys,
-                        &charge.limits,
-                        &charge.rolling_us,
-                        &charge.period_start,
-                        &charge.period_end,
-                        &now_us,
-                    ],
-                )
+            let request = async {
+                conn.client
+                    .query(
+                        &conn.charge,
+                        &[
+                            &charge.keys,
+                            &charge.limits,
+                            &charge.rolling_us,
+                            &charge.period_start,
+                            &charge.period_end,
+                            &now_us,
+                        ],
+                    )
+                    .await
+                    .map_err(|e| {
+                        StateUnavailable(format!(
+                            "charging a budget in the state database: {}",
+                            super::describe(&e)
+                        ))
+                    })
+            };
+            let rows = self
+                .bounded(request)
                 .await
-                .map_err(|e| {
-                    ChargeError::Unavailable(StateUnavailable(format!(
-                        "charging a budget in the state database: {}",
-                        super::describe(&e)
-                    )))
-                })?;
+                .map_err(ChargeError::Unavailable)?;
             match rows.first() {
                 None => Ok(()),
                 Some(row) => {

@@ -34,6 +34,12 @@ use tracing::{info, warn};
 
 /// Longest pause between two reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// Longest a request to the state database may take. Past it the
+/// statement that needed it is refused (whatever the request did is kept:
+/// a charge that landed late stays counted, which errs on the side of the
+/// budget), and the connection is taken for dead and opened afresh.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// First pause after a connection is lost.
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -88,6 +94,8 @@ struct Connected {
 
 /// The shared state store of one replica.
 pub struct PgState {
+    /// This store, for the tasks it starts.
+    me: std::sync::Weak<PgState>,
     cfg: StatePostgres,
     tls: Option<TlsConnector>,
     conn: ArcSwapOption<Connected>,
@@ -133,7 +141,8 @@ impl PgState {
         cfg: StatePostgres,
         tls: Option<TlsConnector>,
     ) -> Result<Arc<PgState>, StateError> {
-        let state = Arc::new(PgState {
+        let state = Arc::new_cyclic(|me| PgState {
+            me: me.clone(),
             cfg,
             tls,
             conn: ArcSwapOption::empty(),
@@ -271,6 +280,30 @@ impl PgState {
     /// every reconnection).
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.changes.subscribe()
+    }
+
+    /// `request`, refused after [`REQUEST_TIMEOUT`] (and the connection
+    /// replaced: a server that stopped answering is not waited for again).
+    pub(crate) async fn bounded<T>(
+        &self,
+        request: impl std::future::Future<Output = Result<T, StateUnavailable>>,
+    ) -> Result<T, StateUnavailable> {
+        match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                let why = format!(
+                    "the state database did not answer within {} s",
+                    REQUEST_TIMEOUT.as_secs()
+                );
+                warn!("state database request timed out; reconnecting");
+                self.set_error(Some(why.clone()));
+                self.conn.store(None);
+                if let Some(me) = self.me.upgrade() {
+                    me.reconnect_in_background();
+                }
+                Err(StateUnavailable(why))
+            }
+        }
     }
 
     /// Whether the store answers now, and why not.
