@@ -397,7 +397,8 @@ operations = ["select"]
 EOF
 # STATE_BUDGET=1: actgate's agent reads pgbench_accounts under a budget
 # counted in a [state] store = "postgres" database on the same cluster (a
-# calendar-day budget too large to run out, so every statement is charged
+# calendar-day budget of 100,000, the most a rule may set: keep runs under
+# that many statements so that every one is charged
 # and allowed); the baseline, if any, runs the same rules without it, so
 # +avg minus bl+avg is what a charge adds per statement.
 actgate_rules=rules
@@ -412,7 +413,7 @@ if [[ ${STATE_BUDGET:-0} == 1 ]]; then
 name = "bench-budget"
 table = "pgbench_accounts"
 operations = ["select"]
-budget = "2000000000/calendar-day"
+budget = "100000/calendar-day"
 EOF
     actgate_rules=rules-budget
     state_section="
@@ -451,7 +452,12 @@ write_config "$work/actgate.toml" "$actgate_port" "$actgate_rules" "$state_secti
 RUST_LOG=${RUST_LOG:-actgate=warn} "$actgate_bin" serve --config "$work/actgate.toml" \
     >"$work/actgate.log" 2>&1 &
 actgate_pid=$!
-wait_for_port "$actgate_port" actgate
+# In a subshell, to show actgate's log if it does not come up.
+(wait_for_port "$actgate_port" actgate) || {
+    log "actgate log:"
+    cat "$work/actgate.log" >&2
+    die "actgate did not start"
+}
 
 direct_url="postgres://$ROLE:$role_password@127.0.0.1:$pg_port/$DB"
 proxy_url="postgres://$AGENT:$AGENT_SECRET@127.0.0.1:$actgate_port/$DB"

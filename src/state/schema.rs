@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[&str] = &[
          oldest bigint;
          n integer := coalesce(array_length(keys, 1), 0);
      BEGIN
+         -- A counter need not wait for the disk: a crash of the state
+         -- server can forget the charges of its last moments (at most
+         -- three wal_writer_delay), never record one twice. Approvals,
+         -- suspensions and revocations keep the server's setting.
+         PERFORM set_config('synchronous_commit', 'off', true);
          -- One key at a time, in one order, whoever charges.
          PERFORM pg_advisory_xact_lock(hashtextextended(k, 0))
             FROM (SELECT DISTINCT k FROM unnest(keys) AS k ORDER BY k) AS s;
