@@ -35,6 +35,7 @@
 //! - [`admin`]: the admin HTTP endpoint (health, metrics, sessions, suspensions).
 //! - [`audit`]: the JSON-lines audit log and its non-blocking writer.
 //! - [`metrics`]: counters for the admin endpoint's `/metrics`.
+//! - [`logging`]: the process log (text or JSON, colour only on a terminal).
 //! - [`launcher`]: throwaway PostgreSQL clusters for the demo and tests.
 //! - [`dba`]: `actgate check` and `actgate test` for whoever maintains the rules.
 //! - [`demo`]: `actgate demo`.
@@ -58,6 +59,7 @@ pub mod fds;
 pub mod hex;
 pub mod http;
 pub mod launcher;
+pub mod logging;
 pub mod metrics;
 pub mod policy;
 pub mod protocol;

@@ -7,12 +7,6 @@ use clap::Parser;
 
 fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "actgate=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    actgate::logging::init(cli.command.log_format());
     cli::run(cli.command)
 }

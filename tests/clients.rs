@@ -665,6 +665,7 @@ const CONFIG_KEYS: &[&str] = &[
     "state.tls",
     "state.ca_file",
     "state.connect_timeout_ms",
+    "log.format",
 ];
 
 /// The table a line opens, set (`[name]`) or commented out (`# [name]`);

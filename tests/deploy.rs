@@ -819,3 +819,88 @@ fn the_example_workflow_makes_secrets_and_runs_the_policy_tests() {
         "secrets must exist before the compose run"
     );
 }
+
+/// The directives of deploy/systemd/actgate.service, in order.
+fn unit_directives() -> Vec<(String, String)> {
+    read("deploy/systemd/actgate.service")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('['))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+#[test]
+fn the_service_unit_runs_unprivileged_reloads_on_sighup_and_writes_only_its_log() {
+    let unit = unit_directives();
+    let get = |key: &str| -> Vec<&str> {
+        unit.iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    assert_eq!(get("User"), ["actgate"]);
+    assert_eq!(
+        get("ExecStart"),
+        ["/usr/local/bin/actgate serve --config /etc/actgate/actgate.toml"]
+    );
+    assert_eq!(get("ExecReload"), ["/bin/kill -HUP $MAINPID"]);
+    for (key, value) in [
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("CapabilityBoundingSet", ""),
+        ("ReadWritePaths", "/var/log/actgate"),
+        ("LogsDirectory", "actgate"),
+        ("Environment", "NO_COLOR=1"),
+    ] {
+        assert_eq!(get(key), [value], "{key}");
+    }
+    // Room for the example configuration's sessions: two descriptors each,
+    // the logins in progress and actgate's own.
+    let example: toml::Table = read("actgate.example.toml").parse().unwrap();
+    let server = example["server"].as_table().unwrap();
+    let max = server["max_connections"].as_integer().unwrap();
+    let unauth = server
+        .get("max_unauthenticated_connections")
+        .and_then(toml::Value::as_integer)
+        .unwrap_or(128);
+    let nofile: i64 = get("LimitNOFILE")[0].parse().unwrap();
+    assert!(nofile >= 2 * max + unauth + 64, "LimitNOFILE={nofile}");
+    // The service's grace outlasts actgate's own shutdown grace.
+    let grace_ms = server
+        .get("shutdown_grace_ms")
+        .and_then(toml::Value::as_integer)
+        .unwrap_or(30_000);
+    let stop: i64 = get("TimeoutStopSec")[0]
+        .trim_end_matches('s')
+        .parse()
+        .unwrap();
+    assert!(stop * 1000 > grace_ms, "TimeoutStopSec={stop}s");
+    let rotate = read("deploy/systemd/actgate.logrotate");
+    assert!(rotate.contains("/var/log/actgate/audit.jsonl"));
+    assert!(rotate.contains("systemctl reload actgate"));
+    assert!(
+        !rotate.contains("\n    copytruncate"),
+        "copytruncate loses lines"
+    );
+}
+
+#[test]
+fn the_compose_file_works_on_compose_v1_and_v2() {
+    // Compose v1 (Debian's docker-compose 1.29) rejects a top-level `name`;
+    // both read the project name from .env.
+    let c = compose();
+    assert!(
+        c.get("name").is_none(),
+        "a top-level name breaks Compose v1"
+    );
+    let env = env_file(&root().join(".env"));
+    assert!(
+        env.iter()
+            .any(|(k, v)| k == "COMPOSE_PROJECT_NAME" && v == "actgate"),
+        "{env:?}"
+    );
+}

@@ -117,6 +117,17 @@ pub enum Command {
 }
 
 /// Carries out `command`.
+impl Command {
+    /// The process log's format: `[log] format` of the configuration
+    /// `serve` runs with; text for every other command.
+    pub fn log_format(&self) -> actgate::logging::LogFormat {
+        match self {
+            Command::Serve { config } => actgate::logging::format_of(config),
+            _ => actgate::logging::LogFormat::Text,
+        }
+    }
+}
+
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { config } => serve::serve(config),

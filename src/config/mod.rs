@@ -71,6 +71,8 @@ pub struct Config {
     pub alerts: Option<AlertsConfig>,
     /// `[state]`: where budgets shared by replicas are kept.
     pub state: StateConfig,
+    /// `[log] format`: text or JSON lines.
+    pub log_format: crate::logging::LogFormat,
 }
 
 /// Webhook alerts (`[alerts]`).
@@ -253,6 +255,7 @@ impl Config {
         };
         let state = state::state_config(raw.state, path, base)?;
         Ok(Config {
+            log_format: raw.log.format,
             state,
             alerts,
             admin,

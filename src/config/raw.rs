@@ -23,6 +23,16 @@ pub(super) struct RawConfig {
     pub(super) alerts: Option<RawAlerts>,
     #[serde(default)]
     pub(super) state: Option<RawState>,
+    #[serde(default)]
+    pub(super) log: RawLog,
+}
+
+/// `[log]`: the process log's format.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLog {
+    #[serde(default)]
+    pub(super) format: crate::logging::LogFormat,
 }
 
 #[derive(Debug, Deserialize)]
