@@ -57,6 +57,19 @@ fn state_database(name: &str) -> String {
     name.to_owned()
 }
 
+/// The `[state]` table of an instance keeping its state in `database` on
+/// the test cluster, as actgate's own role.
+fn state_section(database: &str, password_file: &std::path::Path) -> String {
+    let pg = &common::database().pg;
+    format!(
+        "\n[state]\nstore = \"postgres\"\nurl = \"postgres://{}@{}:{}/{database}\"\npassword_file = {:?}\n",
+        actgate::demo::UPSTREAM_ROLE,
+        pg.host(),
+        pg.port(),
+        password_file.display().to_string()
+    )
+}
+
 /// `count` instances sharing the state in `database`, with the rules above
 /// and one manual clock.
 async fn instances(
@@ -81,17 +94,10 @@ async fn instances_with_config(
 ) {
     let rules = common::rules_copy();
     std::fs::write(rules.path().join("shared-budget.toml"), agent_rules).unwrap();
-    let pg = &common::database().pg;
     let password_file = common::database()
         .write_password_file(rules.path())
         .unwrap();
-    let state = format!(
-        "\n[state]\nstore = \"postgres\"\nurl = \"postgres://{}@{}:{}/{database}\"\npassword_file = {:?}\n",
-        actgate::demo::UPSTREAM_ROLE,
-        pg.host(),
-        pg.port(),
-        password_file.display().to_string()
-    );
+    let state = state_section(database, &password_file);
     let mut proxies = Vec::new();
     let (text, _) = common::config_text_in(rules.path(), "127.0.0.1:0", "", &state);
     // Not in the rules directory, where every *.toml is a rules file.
@@ -463,13 +469,7 @@ async fn a_state_schema_newer_than_this_build_refuses_to_start() {
     )
     .unwrap();
     let password_file = rules.path().join("upstream-password");
-    let state = format!(
-        "\n[state]\nstore = \"postgres\"\nurl = \"postgres://{}@{}:{}/{db}\"\npassword_file = {:?}\n",
-        actgate::demo::UPSTREAM_ROLE,
-        pg.host(),
-        pg.port(),
-        password_file.display().to_string()
-    );
+    let state = state_section(&db, &password_file);
     let (_, config) = common::config_text_in(rules.path(), "127.0.0.1:0", "", &state);
     let e = match actgate::build_gateway(config).await {
         Ok(_) => panic!("started against a newer state schema"),
@@ -492,17 +492,10 @@ async fn three_processes_share_a_rolling_budget() {
         RULES.replace("5/calendar-day", "5/hour"),
     )
     .unwrap();
-    let pg = &common::database().pg;
     let password_file = common::database()
         .write_password_file(rules.path())
         .unwrap();
-    let state = format!(
-        "\n[state]\nstore = \"postgres\"\nurl = \"postgres://{}@{}:{}/{db}\"\npassword_file = {:?}\n",
-        actgate::demo::UPSTREAM_ROLE,
-        pg.host(),
-        pg.port(),
-        password_file.display().to_string()
-    );
+    let state = state_section(&db, &password_file);
     struct Kill(std::process::Child);
     impl Drop for Kill {
         fn drop(&mut self) {
@@ -650,17 +643,10 @@ async fn rules_that_name_the_state_database_are_refused() {
         ),
     )
     .unwrap();
-    let pg = &common::database().pg;
     let password_file = common::database()
         .write_password_file(rules.path())
         .unwrap();
-    let state = format!(
-        "\n[state]\nstore = \"postgres\"\nurl = \"postgres://{}@{}:{}/{db}\"\npassword_file = {:?}\n",
-        actgate::demo::UPSTREAM_ROLE,
-        pg.host(),
-        pg.port(),
-        password_file.display().to_string()
-    );
+    let state = state_section(&db, &password_file);
     let (_, config) = common::config_text_in(rules.path(), "127.0.0.1:0", "", &state);
     let e = match actgate::build_gateway(config).await {
         Ok(_) => panic!("an agent that may use the state database was loaded"),
