@@ -77,20 +77,12 @@ async fn readyz_when(
     panic!("{what}: /readyz answers {last:?}");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn sighup_after_a_rename_moves_the_audit_log_to_a_new_file() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let rotated = dir.path().join("audit.jsonl.1");
-    let port = free_port();
+    let port = common::free_port();
     let (text, _) = common::config_text_in(
         &common::rules_dir(),
         &format!("127.0.0.1:{port}"),
@@ -99,35 +91,9 @@ async fn sighup_after_a_rename_moves_the_audit_log_to_a_new_file() {
     );
     let config = dir.path().join("actgate.toml");
     std::fs::write(&config, text).unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let child = Kill(
-        std::process::Command::new(env!("CARGO_BIN_EXE_actgate"))
-            .args(["serve", "--config"])
-            .arg(&config)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let child = common::ServeProcess::spawn(&config, std::process::Stdio::null());
     let url = format!("postgres://tester:tester-secret@127.0.0.1:{port}/shop");
-    let mut client = None;
-    for _ in 0..400 {
-        if let Ok((c, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            client = Some(c);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let client = client.expect("actgate serve came up");
+    let client = common::connect_when_up(&url).await;
     run_marked(&client, "before-rotation").await;
     events_when(&audit, "the first statement is written", |ev| {
         has_statement(ev, "before-rotation")
@@ -143,11 +109,7 @@ async fn sighup_after_a_rename_moves_the_audit_log_to_a_new_file() {
         |ev| has_statement(ev, "between"),
     )
     .await;
-    let hup = std::process::Command::new("kill")
-        .args(["-HUP", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(hup.success());
+    child.signal("-HUP");
     events_when(&audit, "SIGHUP reopens the path", |ev| {
         ev.iter()
             .any(|e| e["event"] == "audit_log_reopened" && e["reason"] == "requested")

@@ -5,22 +5,14 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use common::ServeProcess;
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Runs `actgate serve` with `extra_tables`, one session of `tester`
 /// running a statement, then SIGTERM; returns what it wrote to stderr.
 async fn serve_log(extra_tables: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = common::free_port();
     let (text, _) = common::config_text_in(
         &common::rules_dir(),
         &format!("127.0.0.1:{port}"),
@@ -30,37 +22,13 @@ async fn serve_log(extra_tables: &str) -> String {
     let config = dir.path().join("actgate.toml");
     std::fs::write(&config, text).unwrap();
     let log = dir.path().join("stderr.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_actgate"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "actgate=info")
-        .env_remove("NO_COLOR")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let child = ServeProcess::spawn(&config, std::fs::File::create(&log).unwrap().into());
     let url = format!("postgres://tester:tester-secret@127.0.0.1:{port}/shop");
-    let mut client = None;
-    for _ in 0..400 {
-        if let Ok((c, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            client = Some(c);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let client = client.expect("actgate serve came up");
+    let client = common::connect_when_up(&url).await;
     client.simple_query("SELECT 1").await.unwrap();
     drop(client);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let status = child.wait().unwrap();
+    let status = child.terminate();
     assert!(status.success(), "actgate serve exited with {status}");
     std::fs::read_to_string(&log).unwrap()
 }

@@ -57,28 +57,51 @@ fn state_database(name: &str) -> String {
     name.to_owned()
 }
 
-/// The `[state]` table of an instance keeping its state in `database` on
+/// A private rules directory with `agent_rules` as the agent's file, and
+/// the `[state]` table of an instance keeping its state in `database` on
 /// the test cluster, as actgate's own role.
-fn state_section(database: &str, password_file: &std::path::Path) -> String {
-    let pg = &common::database().pg;
-    format!(
-        "\n[state]\nstore = \"postgres\"\nurl = \"postgres://{}@{}:{}/{database}\"\npassword_file = {:?}\n",
-        actgate::demo::UPSTREAM_ROLE,
-        pg.host(),
-        pg.port(),
-        password_file.display().to_string()
-    )
+struct Setup {
+    rules: tempfile::TempDir,
+    state: String,
+}
+
+impl Setup {
+    fn new(agent_rules: &str, database: &str) -> Setup {
+        let rules = common::rules_copy();
+        std::fs::write(rules.path().join("shared-budget.toml"), agent_rules).unwrap();
+        let password_file = common::database()
+            .write_password_file(rules.path())
+            .unwrap();
+        let pg = &common::database().pg;
+        let state = format!(
+            "\n[state]\nstore = \"postgres\"\nurl = \"postgres://{}@{}:{}/{database}\"\npassword_file = {:?}\n",
+            actgate::demo::UPSTREAM_ROLE,
+            pg.host(),
+            pg.port(),
+            password_file.display().to_string()
+        );
+        Setup { rules, state }
+    }
+
+    /// The configuration (text and loaded) of an instance on `listen`.
+    fn config(&self, listen: &str, extra_server: &str) -> (String, actgate::config::Config) {
+        common::config_text_in(self.rules.path(), listen, extra_server, &self.state)
+    }
+
+    /// What starting an instance with this setup fails with.
+    async fn start_error(&self) -> String {
+        match actgate::build_gateway(self.config("127.0.0.1:0", "").1).await {
+            Ok(_) => panic!("the instance started"),
+            Err(e) => e.to_string(),
+        }
+    }
 }
 
 /// `count` instances sharing the state in `database`, with the rules above
 /// and one manual clock.
-async fn instances(
-    database: &str,
-    count: usize,
-    clock: &Arc<ManualClock>,
-) -> (Vec<Proxy>, tempfile::TempDir) {
-    let (proxies, rules, _) = instances_with_config(RULES, database, count, clock).await;
-    (proxies, rules)
+async fn instances(database: &str, count: usize, clock: &Arc<ManualClock>) -> (Vec<Proxy>, Setup) {
+    let (proxies, setup, _) = instances_with_config(RULES, database, count, clock).await;
+    (proxies, setup)
 }
 
 /// Like [`instances`], with the path of a config file for the CLI.
@@ -87,30 +110,46 @@ async fn instances_with_config(
     database: &str,
     count: usize,
     clock: &Arc<ManualClock>,
-) -> (
-    Vec<Proxy>,
-    tempfile::TempDir,
-    (tempfile::TempDir, std::path::PathBuf),
-) {
-    let rules = common::rules_copy();
-    std::fs::write(rules.path().join("shared-budget.toml"), agent_rules).unwrap();
-    let password_file = common::database()
-        .write_password_file(rules.path())
-        .unwrap();
-    let state = state_section(database, &password_file);
-    let mut proxies = Vec::new();
-    let (text, _) = common::config_text_in(rules.path(), "127.0.0.1:0", "", &state);
+) -> (Vec<Proxy>, Setup, (tempfile::TempDir, std::path::PathBuf)) {
+    let setup = Setup::new(agent_rules, database);
     // Not in the rules directory, where every *.toml is a rules file.
     let config_dir = tempfile::tempdir().unwrap();
     let config_path = config_dir.path().join("actgate.toml");
-    std::fs::write(&config_path, &text).unwrap();
+    std::fs::write(&config_path, setup.config("127.0.0.1:0", "").0).unwrap();
+    let mut proxies = Vec::new();
     for _ in 0..count {
-        let (_, config) = common::config_text_in(rules.path(), "127.0.0.1:0", "", &state);
-        let proxy = Proxy::start_with(config).await;
+        let proxy = Proxy::start_with(setup.config("127.0.0.1:0", "").1).await;
         proxy.gateway.set_clock(clock.clone());
         proxies.push(proxy);
     }
-    (proxies, rules, (config_dir, config_path))
+    (proxies, setup, (config_dir, config_path))
+}
+
+/// `n` reads on `client`: `allowed` or the refusal's reason, each.
+async fn reads(client: &tokio_postgres::Client, n: usize) -> Vec<String> {
+    let mut outcomes = Vec::new();
+    for _ in 0..n {
+        outcomes.push(match client.query(READ, &[]).await {
+            Ok(_) => "allowed".to_owned(),
+            Err(e) => refusal(&e).1,
+        });
+    }
+    outcomes
+}
+
+/// What concurrent readers got: `total` reads, exactly 5 allowed (the
+/// budget), every other one `rate_limited`.
+async fn assert_exactly_five(mut tasks: tokio::task::JoinSet<Vec<String>>, total: usize) {
+    let mut all = Vec::new();
+    while let Some(outcomes) = tasks.join_next().await {
+        all.extend(outcomes.unwrap());
+    }
+    assert_eq!(all.len(), total);
+    assert_eq!(all.iter().filter(|o| *o == "allowed").count(), 5, "{all:?}");
+    assert!(
+        all.iter().all(|o| o == "allowed" || o == "rate_limited"),
+        "{all:?}"
+    );
 }
 
 async fn connect(proxy: &Proxy) -> tokio_postgres::Client {
@@ -169,7 +208,7 @@ fn noon() -> Arc<ManualClock> {
 async fn one_budget_is_shared_by_every_replica_in_turn() {
     let db = state_database("actgate_state_turns");
     let clock = noon();
-    let (proxies, _rules) = instances(&db, 3, &clock).await;
+    let (proxies, _setup) = instances(&db, 3, &clock).await;
     let mut clients = Vec::new();
     for p in &proxies {
         clients.push(connect(p).await);
@@ -201,34 +240,15 @@ async fn one_budget_is_shared_by_every_replica_in_turn() {
 async fn a_budget_hammered_on_three_replicas_at_once_allows_exactly_its_limit() {
     let db = state_database("actgate_state_hammer");
     let clock = noon();
-    let (proxies, _rules) = instances(&db, 3, &clock).await;
+    let (proxies, _setup) = instances(&db, 3, &clock).await;
     let mut tasks = tokio::task::JoinSet::new();
     for p in &proxies {
         for _ in 0..4 {
             let client = connect(p).await;
-            tasks.spawn(async move {
-                let mut outcomes = Vec::new();
-                for _ in 0..5 {
-                    outcomes.push(match client.query(READ, &[]).await {
-                        Ok(_) => "allowed".to_owned(),
-                        Err(e) => refusal(&e).1,
-                    });
-                }
-                outcomes
-            });
+            tasks.spawn(async move { reads(&client, 5).await });
         }
     }
-    let mut all = Vec::new();
-    while let Some(outcomes) = tasks.join_next().await {
-        all.extend(outcomes.unwrap());
-    }
-    assert_eq!(all.len(), 60);
-    let allowed = all.iter().filter(|o| *o == "allowed").count();
-    assert_eq!(allowed, 5, "{all:?}");
-    assert!(
-        all.iter().all(|o| o == "allowed" || o == "rate_limited"),
-        "{all:?}"
-    );
+    assert_exactly_five(tasks, 60).await;
     for p in proxies {
         p.stop().await;
     }
@@ -238,7 +258,7 @@ async fn a_budget_hammered_on_three_replicas_at_once_allows_exactly_its_limit() 
 async fn an_unreachable_state_store_refuses_budgeted_statements_only_and_recovers() {
     let db = state_database("actgate_state_outage");
     let clock = noon();
-    let (proxies, _rules) = instances(&db, 1, &clock).await;
+    let (proxies, _setup) = instances(&db, 1, &clock).await;
     let proxy = &proxies[0];
     let client = connect(proxy).await;
     client.query(READ, &[]).await.unwrap();
@@ -315,7 +335,7 @@ async fn a_breaker_trip_on_one_replica_ends_sessions_everywhere_and_resume_anywh
     let db = state_database("actgate_state_breaker");
     let clock = noon();
     let rules = format!("{RULES}{BREAKER}");
-    let (proxies, _rules, _) = instances_with_config(&rules, &db, 3, &clock).await;
+    let (proxies, _setup, _) = instances_with_config(&rules, &db, 3, &clock).await;
     let on_a = connect(&proxies[0]).await;
     let on_b = connect(&proxies[1]).await;
     let on_c = connect(&proxies[2]).await;
@@ -351,7 +371,7 @@ async fn a_breaker_trip_on_one_replica_ends_sessions_everywhere_and_resume_anywh
 async fn a_token_revoked_in_the_store_is_refused_everywhere_and_its_sessions_end() {
     let db = state_database("actgate_state_revoke");
     let clock = noon();
-    let (proxies, _rules, (_dir, config)) = instances_with_config(RULES, &db, 3, &clock).await;
+    let (proxies, _setup, (_dir, config)) = instances_with_config(RULES, &db, 3, &clock).await;
     let (token, token_id) = common::mint(AGENT, "customer-7", &[], Duration::from_secs(600));
     let mut sessions = Vec::new();
     for p in &proxies {
@@ -392,7 +412,7 @@ async fn a_token_revoked_in_the_store_is_refused_everywhere_and_its_sessions_end
 async fn held_on_one_replica_approved_on_another_runs_once_on_a_third() {
     let db = state_database("actgate_state_approvals");
     let clock = noon();
-    let (proxies, _rules) = instances(&db, 3, &clock).await;
+    let (proxies, _setup) = instances(&db, 3, &clock).await;
     let on_a = proxies[0].connect(common::SUPPORT_BOT).await;
     let on_c = proxies[2].connect(common::SUPPORT_BOT).await;
     let direct = common::connect_direct().await;
@@ -457,7 +477,7 @@ async fn a_state_schema_newer_than_this_build_refuses_to_start() {
     let db = state_database("actgate_state_newer");
     let clock = noon();
     // A first start creates the schema at this build's version.
-    let (proxies, rules, _) = instances_with_config(RULES, &db, 1, &clock).await;
+    let (proxies, setup, _) = instances_with_config(RULES, &db, 1, &clock).await;
     for p in proxies {
         p.stop().await;
     }
@@ -468,13 +488,7 @@ async fn a_state_schema_newer_than_this_build_refuses_to_start() {
         &format!("UPDATE actgate.schema_version SET version = {newer};"),
     )
     .unwrap();
-    let password_file = rules.path().join("upstream-password");
-    let state = state_section(&db, &password_file);
-    let (_, config) = common::config_text_in(rules.path(), "127.0.0.1:0", "", &state);
-    let e = match actgate::build_gateway(config).await {
-        Ok(_) => panic!("started against a newer state schema"),
-        Err(e) => e.to_string(),
-    };
+    let e = setup.start_error().await;
     assert!(
         e.contains(&format!("schema version {newer}")) && e.contains("upgrade actgate"),
         "{e}"
@@ -486,48 +500,18 @@ async fn a_state_schema_newer_than_this_build_refuses_to_start() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_processes_share_a_rolling_budget() {
     let db = state_database("actgate_state_processes");
-    let rules = common::rules_copy();
-    std::fs::write(
-        rules.path().join("shared-budget.toml"),
-        RULES.replace("5/calendar-day", "5/hour"),
-    )
-    .unwrap();
-    let password_file = common::database()
-        .write_password_file(rules.path())
-        .unwrap();
-    let state = state_section(&db, &password_file);
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
+    let setup = Setup::new(&RULES.replace("5/calendar-day", "5/hour"), &db);
     let dir = tempfile::tempdir().unwrap();
     let mut processes = Vec::new();
     let mut ports = Vec::new();
     for i in 0..3 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let (text, _) = common::config_text_in(
-            rules.path(),
-            &format!("127.0.0.1:{port}"),
-            "rules_poll_ms = 0",
-            &state,
-        );
+        let port = common::free_port();
+        let (text, _) = setup.config(&format!("127.0.0.1:{port}"), "rules_poll_ms = 0");
         let config = dir.path().join(format!("actgate-{i}.toml"));
         std::fs::write(&config, text).unwrap();
-        processes.push(Kill(
-            std::process::Command::new(env!("CARGO_BIN_EXE_actgate"))
-                .args(["serve", "--config"])
-                .arg(&config)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap(),
+        processes.push(common::ServeProcess::spawn(
+            &config,
+            std::process::Stdio::null(),
         ));
         ports.push(port);
     }
@@ -537,36 +521,10 @@ async fn three_processes_share_a_rolling_budget() {
         let url = actgate::token::connection_string(AGENT, &token, "127.0.0.1", port, "shop");
         for _ in 0..3 {
             let url = url.clone();
-            tasks.spawn(async move {
-                let client = eventually(|| async {
-                    let (c, conn) = tokio_postgres::connect(&url, NoTls).await.ok()?;
-                    tokio::spawn(async move {
-                        let _ = conn.await;
-                    });
-                    Some(c)
-                })
-                .await;
-                let mut outcomes = Vec::new();
-                for _ in 0..4 {
-                    outcomes.push(match client.query(READ, &[]).await {
-                        Ok(_) => "allowed".to_owned(),
-                        Err(e) => refusal(&e).1,
-                    });
-                }
-                outcomes
-            });
+            tasks.spawn(async move { reads(&common::connect_when_up(&url).await, 4).await });
         }
     }
-    let mut all = Vec::new();
-    while let Some(outcomes) = tasks.join_next().await {
-        all.extend(outcomes.unwrap());
-    }
-    assert_eq!(all.len(), 36);
-    assert_eq!(all.iter().filter(|o| *o == "allowed").count(), 5, "{all:?}");
-    assert!(
-        all.iter().all(|o| o == "allowed" || o == "rate_limited"),
-        "{all:?}"
-    );
+    assert_exactly_five(tasks, 36).await;
     drop(processes);
 }
 
@@ -634,24 +592,11 @@ async fn connect_error(proxy: &Proxy) -> String {
 #[tokio::test]
 async fn rules_that_name_the_state_database_are_refused() {
     let db = state_database("actgate_state_named");
-    let rules = common::rules_copy();
-    std::fs::write(
-        rules.path().join("shared-budget.toml"),
-        RULES.replace(
-            "databases = [\"shop\"]",
-            &format!("databases = [\"shop\", \"{db}\"]"),
-        ),
-    )
-    .unwrap();
-    let password_file = common::database()
-        .write_password_file(rules.path())
-        .unwrap();
-    let state = state_section(&db, &password_file);
-    let (_, config) = common::config_text_in(rules.path(), "127.0.0.1:0", "", &state);
-    let e = match actgate::build_gateway(config).await {
-        Ok(_) => panic!("an agent that may use the state database was loaded"),
-        Err(e) => e.to_string(),
-    };
+    let named = RULES.replace(
+        "databases = [\"shop\"]",
+        &format!("databases = [\"shop\", \"{db}\"]"),
+    );
+    let e = Setup::new(&named, &db).start_error().await;
     assert!(e.contains("shared state") && e.contains(&db), "{e}");
 }
 

@@ -453,3 +453,69 @@ pub async fn admin_request(
         .unwrap_or_default();
     (status, body)
 }
+
+/// A free TCP port on 127.0.0.1, for an `actgate serve` child process.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `actgate serve --config CONFIG` as a child process, killed when dropped.
+pub struct ServeProcess(std::process::Child);
+
+impl ServeProcess {
+    /// Started with its standard error going to `stderr`.
+    pub fn spawn(config: &Path, stderr: std::process::Stdio) -> ServeProcess {
+        ServeProcess(
+            std::process::Command::new(env!("CARGO_BIN_EXE_actgate"))
+                .args(["serve", "--config"])
+                .arg(config)
+                .env("RUST_LOG", "actgate=info")
+                .env_remove("NO_COLOR")
+                .stdout(std::process::Stdio::null())
+                .stderr(stderr)
+                .spawn()
+                .expect("starting actgate serve"),
+        )
+    }
+
+    /// Sends `signal` (`-HUP`, `-TERM`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let sent = std::process::Command::new("kill")
+            .args([signal, &self.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {signal}");
+    }
+
+    /// SIGTERM, then how it exited.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        self.signal("-TERM");
+        self.0.wait().unwrap()
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A tokio-postgres client to `url`, retrying for up to 10 s while the
+/// server comes up.
+pub async fn connect_when_up(url: &str) -> tokio_postgres::Client {
+    for _ in 0..400 {
+        if let Ok((c, conn)) = tokio_postgres::connect(url, tokio_postgres::NoTls).await {
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            return c;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("{url}: nothing answers after 10 s");
+}
