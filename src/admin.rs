@@ -302,11 +302,9 @@ fn status(gateway: &Gateway) -> Response {
             .count(),
         "audit_dropped": gateway.audit.dropped(),
         "audit": audit_status(&gateway.audit),
-        "state": gateway.state_health().unwrap_or(crate::state::StateHealth {
-            store: "memory",
-            up: true,
-            error: None,
-        }),
+        "state": gateway
+            .state_health()
+            .unwrap_or_else(crate::state::StateHealth::memory),
     }))
 }
 

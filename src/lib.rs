@@ -97,8 +97,8 @@ pub enum StartError {
     TokensNotConfigured,
     #[error(transparent)]
     State(Box<state::StateError>),
-    #[error("{0}")]
-    Load(String),
+    #[error(transparent)]
+    Load(proxy::generation::LoadError),
 }
 
 impl From<proxy::generation::LoadError> for StartError {
@@ -108,7 +108,7 @@ impl From<proxy::generation::LoadError> for StartError {
             LoadError::Rules(e) => StartError::Rules(e),
             LoadError::Catalog(e) => StartError::Catalog(e),
             LoadError::TokensNotConfigured => StartError::TokensNotConfigured,
-            e @ LoadError::StateDatabase { .. } => StartError::Load(e.to_string()),
+            e @ LoadError::StateDatabase { .. } => StartError::Load(e),
         }
     }
 }

@@ -21,16 +21,6 @@ pub enum StateConfig {
     Postgres(StatePostgres),
 }
 
-impl StateConfig {
-    /// `memory` or `postgres`, as `actgate status` and `/status` show it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            StateConfig::Memory => "memory",
-            StateConfig::Postgres(_) => "postgres",
-        }
-    }
-}
-
 /// The state database: how to reach it (the connection settings of an
 /// upstream, so TLS and every authentication method work alike) and its
 /// name.

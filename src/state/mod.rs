@@ -122,6 +122,17 @@ pub struct StateHealth {
     pub error: Option<String>,
 }
 
+impl StateHealth {
+    /// The memory store: in the process, always up.
+    pub fn memory() -> StateHealth {
+        StateHealth {
+            store: "memory",
+            up: true,
+            error: None,
+        }
+    }
+}
+
 impl PgState {
     /// [`PgState::start`] with the TLS `cfg` asks for.
     pub async fn open(cfg: &StatePostgres) -> Result<Arc<PgState>, StateError> {
@@ -308,15 +319,11 @@ impl PgState {
 
     /// Whether the store answers now, and why not.
     pub fn health(&self) -> StateHealth {
-        let up = self.connected().is_ok();
+        let error = self.connected().err().map(|e| e.0);
         StateHealth {
             store: "postgres",
-            up,
-            error: if up {
-                None
-            } else {
-                self.connected().err().map(|e| e.0)
-            },
+            up: error.is_none(),
+            error,
         }
     }
 }
