@@ -74,6 +74,10 @@
 #   STATE_BUDGET        1: actgate's agent is under a budget counted in a
 #                       [state] store = "postgres" database (the baseline's
 #                       is not): what one charge adds per statement
+#   WORKERS             optional: actgate's [server] workers (its session
+#                       threads; default one per core)
+#   BASELINE_WORKERS    the same for the baseline (e.g. the same binary
+#                       as BASELINE_BIN with another number of workers)
 #   BASELINE_BIN        optional: path of a second actgate binary to compare
 #                       against (e.g. built from an earlier commit). It is
 #                       started too, with the same rules and configuration
@@ -102,6 +106,12 @@ MODES=${MODES:-"simple extended prepared"}
 
 for v in ROUNDS DURATION THREADS SCALE; do
     if ! [[ ${!v} =~ ^[1-9][0-9]*$ ]]; then
+        echo "pgbench.sh: $v must be a positive integer, got '${!v}'" >&2
+        exit 2
+    fi
+done
+for v in WORKERS BASELINE_WORKERS; do
+    if [[ -n ${!v:-} ]] && ! [[ ${!v} =~ ^[1-9][0-9]*$ ]]; then
         echo "pgbench.sh: $v must be a positive integer, got '${!v}'" >&2
         exit 2
     fi
@@ -425,14 +435,15 @@ password_file = \"upstream-password\"
 fi
 # The shipped rules include a token agent, so token keys must be configured.
 "$actgate_bin" keygen --private "$work/keys/actgate.key" --public "$work/keys/actgate.pub" >/dev/null
-# write_config FILE PORT [RULES_DIR [STATE_SECTION]]: actgate's
-# configuration, listening on PORT.
+# write_config FILE PORT RULES_DIR STATE_SECTION WORKERS: actgate's
+# configuration, listening on PORT (empty arguments take the defaults).
 write_config() {
     cat >"$1" <<EOF
 [server]
 listen = "127.0.0.1:$2"
 rules_dir = "${3:-rules}"
 max_connections = 500
+${5:+workers = $5}
 
 [upstream]
 host = "127.0.0.1"
@@ -448,7 +459,7 @@ path = "$1.audit.jsonl"
 ${4:-}
 EOF
 }
-write_config "$work/actgate.toml" "$actgate_port" "$actgate_rules" "$state_section"
+write_config "$work/actgate.toml" "$actgate_port" "$actgate_rules" "$state_section" "${WORKERS:-}"
 RUST_LOG=${RUST_LOG:-actgate=warn} "$actgate_bin" serve --config "$work/actgate.toml" \
     >"$work/actgate.log" 2>&1 &
 actgate_pid=$!
@@ -468,7 +479,7 @@ if [[ -n $baseline_bin ]]; then
     while [[ $baseline_port == "$pg_port" || $baseline_port == "$actgate_port" ]]; do
         baseline_port=$(free_port)
     done
-    write_config "$work/baseline.toml" "$baseline_port"
+    write_config "$work/baseline.toml" "$baseline_port" "" "" "${BASELINE_WORKERS:-}"
     log "starting the baseline $baseline_bin…"
     RUST_LOG=${RUST_LOG:-actgate=warn} "$baseline_bin" serve --config "$work/baseline.toml" \
         >"$work/baseline.log" 2>&1 &

@@ -22,6 +22,16 @@ bash scripts/ensure-build-deps.sh
 log "checking for the client drivers: Python (psycopg, psycopg2, asyncpg, SQLAlchemy, pandas, LangChain, postgres-mcp), Node (node-postgres, pg-cursor, postgres.js, Kysely), pgjdbc and pgx (scripts/ensure-drivers.sh)"
 bash scripts/ensure-drivers.sh
 
+# A fresh build of everything the suite compiles (clippy's and the
+# tests' artefacts in target/) takes about 10 GiB; the test clusters a
+# few hundred MiB. Say so plainly rather than fail later in a linker.
+avail_gib=$(df -Pk . | awk 'NR == 2 { printf "%d", $4 / 1024 / 1024 }')
+log "free disk space here: ${avail_gib} GiB (a build from scratch needs about 10 GiB)"
+if ((avail_gib < 3)); then
+    echo "error: only ${avail_gib} GiB free on the disk holding $(pwd): the build cannot fit; free some space (an old target/ directory?) and run again" >&2
+    exit 1
+fi
+
 for tool in fmt clippy; do
     if ! cargo "$tool" --version >/dev/null 2>&1; then
         component=$tool

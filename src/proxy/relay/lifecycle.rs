@@ -4,15 +4,15 @@
 
 use super::Relay;
 use crate::protocol::ProtocolError;
-use crate::protocol::backend::{BackendMessage, ErrorFields};
+use crate::protocol::backend::{BackendMessage, ErrorFields, Severity};
+use crate::proxy::Gateway;
 use crate::proxy::error::SessionError;
 use crate::proxy::session::protocol_violation;
 use crate::proxy::stream::MaybeTls;
 use crate::proxy::upstream::PINNED;
 use bytes::{Buf, BytesMut};
-use std::sync::Arc;
 use tokio::io::{AsyncWriteExt, WriteHalf};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tracing::{debug, info};
 
 /// Why a session ended normally.
@@ -60,68 +60,128 @@ impl Relay<'_> {
     }
 }
 
-/// Resolves with the token's id once the revocation list names it; never
-/// for sessions without a token.
-pub(super) async fn revoked(
-    list: &mut watch::Receiver<Arc<crate::token::RevocationList>>,
-    token: Option<&crate::token::VerifiedToken>,
-) -> String {
-    let Some(token) = token else {
-        return std::future::pending().await;
-    };
-    loop {
-        if token.is_revoked(&list.borrow_and_update()) {
-            return token.claims.token_id.clone();
+/// Why the session's watchers end it.
+pub(super) enum Ending {
+    /// The revocation list names the session's token (its id).
+    Revoked(String),
+    /// A rules reload removed the agent or its access to the database.
+    Removed,
+    /// The agent or its end user is suspended (the suspension's message).
+    Suspended(String),
+    /// The server's shutdown grace period is over.
+    Stopped,
+}
+
+impl Ending {
+    /// The FATAL error the client is sent, and how the session ended.
+    pub(super) fn fatal(self, agent: &str, database: &str) -> (ErrorFields, SessionEnd) {
+        let fatal = |message: String| ErrorFields::new(Severity::Fatal, "57P01", message);
+        match self {
+            Ending::Revoked(id) => {
+                info!(token_id = %id, "token revoked; ending session");
+                let fields = fatal(format!(
+                    "terminating connection: capability token {id} was revoked"
+                ))
+                .with_hint("ask the orchestrator for a new token");
+                (fields, SessionEnd::TokenRevoked)
+            }
+            Ending::Removed => {
+                info!("agent removed by a rules reload; ending session");
+                let fields = fatal(format!(
+                    "terminating connection: agent \"{agent}\" may no longer use database \"{database}\" (the rules were reloaded)"
+                ));
+                (fields, SessionEnd::AgentRemoved)
+            }
+            Ending::Suspended(message) => {
+                info!("agent suspended; ending session");
+                let fields = fatal(format!("terminating connection: {message}"))
+                    .with_hint(crate::controls::Suspension::HINT);
+                (fields, SessionEnd::Suspended)
+            }
+            Ending::Stopped => (
+                fatal("terminating connection due to administrator command".into()),
+                SessionEnd::Shutdown,
+            ),
         }
-        if list.changed().await.is_err() {
-            return std::future::pending().await;
+    }
+}
+
+/// Rings whenever something that can end the session changes: the
+/// revocation list, the rules generation, the suspensions or the
+/// shutdown flag (and once at the start). A task of its own on the
+/// session's worker waits on the four watches, so the relay's loop polls
+/// one channel per wait instead of subscribing to four watches and
+/// checking them again every time the server sends something.
+pub(super) struct Doorbell {
+    ring: mpsc::Receiver<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Doorbell {
+    pub(super) fn new(gateway: &Gateway, hard_stop: &watch::Receiver<bool>) -> Doorbell {
+        let (tx, ring) = mpsc::channel(1);
+        let _ = tx.try_send(());
+        let revocations = gateway.subscribe_revocations();
+        let generations = gateway.subscribe_generations();
+        let suspensions = gateway.subscribe_suspensions();
+        let hard_stop = hard_stop.clone();
+        let task = tokio::spawn(async move {
+            tokio::join!(
+                ring_on_change(revocations, &tx),
+                ring_on_change(generations, &tx),
+                ring_on_change(suspensions, &tx),
+                ring_on_change(hard_stop, &tx),
+            );
+        });
+        Doorbell { ring, task }
+    }
+
+    /// Resolves when the doorbell rings; never once every watch closed.
+    pub(super) async fn rung(&mut self) {
+        if self.ring.recv().await.is_none() {
+            std::future::pending::<()>().await;
         }
+    }
+}
+
+impl Drop for Doorbell {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Rings on every change of `watch` until its sender is gone (a server
+/// gone without saying stop keeps serving).
+async fn ring_on_change<T>(mut watch: watch::Receiver<T>, ring: &mpsc::Sender<()>) {
+    while watch.changed().await.is_ok() {
+        // Full: a ring is already waiting, which checks everything.
+        let _ = ring.try_send(());
     }
 }
 
 impl Relay<'_> {
-    /// Resolves once a rules reload removed this session's agent or its
-    /// access to the database.
-    pub(super) async fn removed(&self, generations: &mut watch::Receiver<u64>) {
-        loop {
-            generations.borrow_and_update();
-            let rules = self.gateway.rules();
-            if !rules
-                .agent(self.agent)
-                .is_some_and(|a| a.may_use_database(self.database))
-            {
-                return;
-            }
-            if generations.changed().await.is_err() {
-                return std::future::pending().await;
-            }
+    /// What ends the session now, if anything: checked when the doorbell
+    /// rings, in this order.
+    pub(super) fn ending(&self, hard_stop: &watch::Receiver<bool>) -> Option<Ending> {
+        if let Some(token) = &self.token
+            && token.is_revoked(&self.gateway.revocations())
+        {
+            return Some(Ending::Revoked(token.claims.token_id.clone()));
         }
-    }
-
-    /// Resolves with the message once this session's agent or end user is
-    /// suspended.
-    pub(super) async fn suspended(
-        &self,
-        list: &mut watch::Receiver<Arc<crate::controls::Suspensions>>,
-    ) -> String {
+        let rules = self.gateway.rules();
+        if !rules
+            .agent(self.agent)
+            .is_some_and(|a| a.may_use_database(self.database))
+        {
+            return Some(Ending::Removed);
+        }
         let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
-        loop {
-            let now = self.gateway.clock().now();
-            if let Some(s) = list.borrow_and_update().find(self.agent, subject, now) {
-                return s.message();
-            }
-            if list.changed().await.is_err() {
-                return std::future::pending().await;
-            }
+        let now = self.gateway.clock().now();
+        let suspensions = self.gateway.subscribe_suspensions();
+        if let Some(s) = suspensions.borrow().find(self.agent, subject, now) {
+            return Some(Ending::Suspended(s.message()));
         }
-    }
-}
-
-/// Resolves once the server's grace period is over.
-pub(super) async fn stopped(hard_stop: &mut watch::Receiver<bool>) {
-    if hard_stop.wait_for(|stop| *stop).await.is_err() {
-        // The server is gone without saying stop: keep serving.
-        std::future::pending::<()>().await;
+        (*hard_stop.borrow()).then_some(Ending::Stopped)
     }
 }
 

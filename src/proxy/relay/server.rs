@@ -10,7 +10,7 @@
 //! session's watchers and actgate's own answers.
 
 use super::Relay;
-use super::lifecycle::{SessionEnd, Stop, drifted, flush, revoked, stopped};
+use super::lifecycle::{Doorbell, SessionEnd, Stop, drifted, flush};
 use super::limits::{Counting, QueryResult, RowAction};
 use super::sentinel::SENTINEL_SQLSTATE;
 use super::shared::{CatchUp, READ_CHUNK, Shared, lock};
@@ -19,7 +19,6 @@ use crate::protocol::peek_header;
 use crate::proxy::error::SessionError;
 use crate::proxy::stream::MaybeTls;
 use bytes::{Buf, Bytes, BytesMut};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{oneshot, watch};
@@ -48,9 +47,7 @@ struct ServerHalf {
 struct Watches {
     stop: oneshot::Receiver<Stop>,
     hard_stop: watch::Receiver<bool>,
-    revocations: watch::Receiver<Arc<crate::token::RevocationList>>,
-    suspensions: watch::Receiver<Arc<crate::controls::Suspensions>>,
-    generations: watch::Receiver<u64>,
+    doorbell: Doorbell,
 }
 
 /// What becomes of one server message.
@@ -84,10 +81,8 @@ impl Relay<'_> {
         };
         let mut watches = Watches {
             stop,
+            doorbell: Doorbell::new(self.gateway, &hard_stop),
             hard_stop,
-            revocations: self.gateway.subscribe_revocations(),
-            suspensions: self.gateway.subscribe_suspensions(),
-            generations: self.gateway.subscribe_generations(),
         };
         loop {
             if let Some(end) = self
@@ -360,45 +355,13 @@ impl Relay<'_> {
                     Err(_) => Ok(Some(SessionEnd::ClientClosed)),
                 }
             }
-            id = revoked(&mut watches.revocations, self.token.as_deref()) => {
-                info!(token_id = %id, "token revoked; ending session");
-                let fields = ErrorFields::new(
-                    Severity::Fatal,
-                    "57P01",
-                    format!("terminating connection: capability token {id} was revoked"),
-                )
-                .with_hint("ask the orchestrator for a new token");
+            () = watches.doorbell.rung() => {
+                let Some(ending) = self.ending(&watches.hard_stop) else {
+                    return Ok(None);
+                };
+                let (fields, end) = ending.fatal(self.agent, self.database);
                 write_fatal(client, fields).await;
-                Ok(Some(SessionEnd::TokenRevoked))
-            }
-            () = self.removed(&mut watches.generations) => {
-                info!("agent removed by a rules reload; ending session");
-                let fields = ErrorFields::new(
-                    Severity::Fatal,
-                    "57P01",
-                    format!(
-                        "terminating connection: agent \"{}\" may no longer use database \"{}\" (the rules were reloaded)",
-                        self.agent, self.database
-                    ),
-                );
-                write_fatal(client, fields).await;
-                Ok(Some(SessionEnd::AgentRemoved))
-            }
-            message = self.suspended(&mut watches.suspensions) => {
-                info!("agent suspended; ending session");
-                let fields = ErrorFields::new(Severity::Fatal, "57P01", format!("terminating connection: {message}"))
-                    .with_hint(crate::controls::Suspension::HINT);
-                write_fatal(client, fields).await;
-                Ok(Some(SessionEnd::Suspended))
-            }
-            () = stopped(&mut watches.hard_stop) => {
-                let fields = ErrorFields::new(
-                    Severity::Fatal,
-                    "57P01",
-                    "terminating connection due to administrator command",
-                );
-                write_fatal(client, fields).await;
-                Ok(Some(SessionEnd::Shutdown))
+                Ok(Some(end))
             }
             // Before the server's answers: nothing was in flight when
             // actgate answered, so whatever the server sends now came
