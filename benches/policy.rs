@@ -2,7 +2,8 @@
 //! pays, the referee included), the referee alone (PostgreSQL's parser
 //! reading the statement again), the analysis cache (an exact hit: no
 //! analysis, no referee; a shape hit: the same statement with other
-//! literals, its literals lifted and its template filled), lifting alone,
+//! literals, its literals lifted and its template filled), lifting alone
+//! (by the fast scanner, and by the parser's tokenizer for comparison),
 //! and evaluating a policy (the decision). Measures; asserts nothing about
 //! time.
 //!
@@ -84,6 +85,11 @@ fn bench(c: &mut Criterion) {
         let second = other.canary_text(&variant);
         c.bench_function(&format!("lift/{name}"), |b| {
             b.iter(|| shape::lift(black_box(&variant)))
+        });
+        // The same with the parser's tokenizer, which the fast scanner
+        // stands in for on plain text.
+        c.bench_function(&format!("lift_tokenized/{name}"), |b| {
+            b.iter(|| shape::lift_tokenized(black_box(&variant)))
         });
         // A shape is learnt the second time it is seen.
         runtime.block_on(analyzer.analyze(&ctx, &variant));

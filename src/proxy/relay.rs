@@ -52,7 +52,6 @@ use crate::protocol::put_message;
 use bytes::BytesMut;
 use limits::Guard;
 use shared::{Expect, Shared, lock};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{oneshot, watch};
@@ -117,7 +116,8 @@ pub struct Relay<'a> {
     /// This agent's decision counters in `/metrics`.
     pub counts: Arc<crate::metrics::AgentCounts>,
     pub session_id: u64,
-    pub client_addr: SocketAddr,
+    /// The client's address, as its audit events give it.
+    pub client_addr: String,
     /// The agent's verified capability token, for token logins.
     pub capability: Option<Arc<dyn crate::policy::Capability + Send + Sync>>,
     pub token: Option<Arc<crate::token::VerifiedToken>>,

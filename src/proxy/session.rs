@@ -118,7 +118,7 @@ async fn run(
         generation: Default::default(),
         counts: gateway.metrics.agent(&authed.agent),
         session_id,
-        client_addr: peer,
+        client_addr: peer.to_string(),
         capability: authed
             .token
             .clone()

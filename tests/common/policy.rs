@@ -256,12 +256,18 @@ pub fn verdict_with(
 /// Proves on every case that the proxy's shape cache cannot change a
 /// decision: a template learnt from a statement of the same shape with
 /// other literals fills to exactly the analysis of `sql`, and there is no
-/// template when `sql` cannot be analysed.
+/// template when `sql` cannot be analysed; and the fast scanner cuts
+/// `sql` as the tokenizer does.
 pub fn shape_agrees(
     sql: &str,
     analysis: &Result<Analysis, AnalysisError>,
     analyze: &dyn Fn(&str) -> Result<Analysis, AnalysisError>,
 ) {
+    assert_eq!(
+        shape::lift(sql),
+        shape::lift_tokenized(sql),
+        "the fast scanner cuts {sql:?} otherwise than the tokenizer"
+    );
     let Some(lifted) = shape::lift(sql).filter(|l| !l.is_empty()) else {
         return;
     };

@@ -138,8 +138,18 @@ fn canary(kind: Kind, k: usize, raw: bool) -> String {
 }
 
 /// Splits `sql` into shape and literals; `None` when the text is
-/// shapeless (see the module comment).
+/// shapeless (see the module comment). Plain text is read by a fast
+/// scanner ([`scan`]), anything else by the parser's tokenizer.
 pub fn lift(sql: &str) -> Option<Lifted> {
+    match scan::scan(sql) {
+        scan::Scan::Sure(lifted) => lifted,
+        scan::Scan::Unsure => lift_tokenized(sql),
+    }
+}
+
+/// [`lift`] with the parser's tokenizer, for any text: the reference the
+/// fast scanner is held to.
+pub fn lift_tokenized(sql: &str) -> Option<Lifted> {
     if sql.contains(MARK) || sql.contains('\u{2}') {
         return None;
     }
@@ -398,6 +408,9 @@ impl Template {
         }
     }
 }
+
+#[path = "shape_scan.rs"]
+mod scan;
 
 #[cfg(test)]
 #[path = "shape_tests.rs"]

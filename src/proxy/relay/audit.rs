@@ -112,7 +112,7 @@ impl Relay<'_> {
             event,
             agent: Some(self.agent.to_owned()),
             session_id: Some(self.session_id),
-            client_addr: Some(self.client_addr.to_string()),
+            client_addr: Some(self.client_addr.clone()),
             database: Some(self.database.to_owned()),
             statement_class: analysis.and_then(|a| a.primary_class()).map(|c| c.name()),
             tables: analysis.map(|a| a.tables()).unwrap_or_default(),

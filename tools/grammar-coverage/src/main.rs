@@ -9,6 +9,7 @@ mod report;
 mod rules;
 mod run;
 
+use actgate::policy::analyze::shape;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -81,7 +82,13 @@ fn main_with_args() -> Result<(), String> {
     std::panic::set_hook(Box::new(|_| {}));
     let mut report = report::Report::default();
     let mut failures = Vec::new();
+    // The shape cache's fast scanner must cut every statement as the
+    // parser's tokenizer does (or leave it to the tokenizer).
+    let mut scanner_disagreements = Vec::new();
     for s in &corpus.statements {
+        if shape::lift(&s.sql) != shape::lift_tokenized(&s.sql) {
+            scanner_disagreements.push(s);
+        }
         let m = run::measure(&policy, s);
         report.add(s, &m);
         if m.outcome != run::Outcome::Allowed {
@@ -92,6 +99,14 @@ fn main_with_args() -> Result<(), String> {
     if let Some(path) = &args.failures {
         write_failures(path, &failures).map_err(|e| format!("{}: {e}", path.display()))?;
     }
+    for s in &scanner_disagreements {
+        eprintln!("shape scanner disagrees with the tokenizer: {} {:?}", s.file, s.sql);
+    }
+    eprintln!(
+        "shape scanner: {} of {} statements cut otherwise than by the tokenizer",
+        scanner_disagreements.len(),
+        corpus.statements.len()
+    );
     let elapsed = started.elapsed();
     if args.json {
         let v = report.json(&corpus, &source, elapsed);
