@@ -12,6 +12,7 @@
 use actgate::policy::SessionState;
 use actgate::policy::analyze::{AnalysisLimits, analyze, shape};
 use actgate::policy::names::Resolver;
+use actgate::proxy::analysis::Found;
 use actgate::rules::RuleSet;
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use std::path::Path;
@@ -77,32 +78,59 @@ fn bench(c: &mut Criterion) {
         c.bench_function(&format!("cache_hit/{name}"), |b| {
             b.iter(|| runtime.block_on(analyzer.analyze(&ctx, black_box(sql))))
         });
-        // The same shape with other literals: two texts the exact cache
-        // has never seen (a shape hit does not enter them there).
-        let lifted = shape::lift(sql).expect("a shape");
-        let variant = lifted.variant_text(sql);
-        let other = shape::lift(&variant).expect("a shape");
-        let second = other.canary_text(&variant);
         c.bench_function(&format!("lift/{name}"), |b| {
-            b.iter(|| shape::lift(black_box(&variant)))
+            b.iter(|| shape::lift(black_box(sql)))
         });
         // The same with the parser's tokenizer, which the fast scanner
         // stands in for on plain text.
         c.bench_function(&format!("lift_tokenized/{name}"), |b| {
-            b.iter(|| shape::lift_tokenized(black_box(&variant)))
+            b.iter(|| shape::lift_tokenized(black_box(sql)))
         });
+    }
+    // Shape hits: statements of a shape seen before, every one with
+    // literals of its own, so none is an exact hit (a shape hit does not
+    // enter the exact cache).
+    for (name, text) in SHAPES {
+        // Numbered from a million: none is one of QUERIES or a learning text.
+        let texts: Vec<String> = (0..SHAPE_TEXTS).map(|n| text(1_000_000 + n)).collect();
         // A shape is learnt the second time it is seen.
-        runtime.block_on(analyzer.analyze(&ctx, &variant));
-        let texts = [variant.as_str(), second.as_str()];
+        runtime.block_on(analyzer.analyze(&ctx, &text(SHAPE_TEXTS)));
+        runtime.block_on(analyzer.analyze(&ctx, &text(SHAPE_TEXTS + 1)));
         let mut n = 0usize;
         c.bench_function(&format!("shape_hit/{name}"), |b| {
             b.iter(|| {
-                n += 1;
-                runtime.block_on(analyzer.analyze(&ctx, black_box(texts[n % 2])))
+                n = (n + 1) % SHAPE_TEXTS;
+                let (a, found) =
+                    runtime.block_on(analyzer.analyze_found(&ctx, black_box(&texts[n])));
+                assert_eq!(found, Found::Shape, "{}", texts[n]);
+                a
             })
         });
     }
 }
+
+/// Distinct texts per shape in the shape-hit benchmarks.
+const SHAPE_TEXTS: usize = 50_000;
+
+/// [`QUERIES`] with their literals numbered.
+const SHAPES: &[(&str, fn(usize) -> String)] = &[
+    ("point", |n| {
+        format!("SELECT id, status FROM orders WHERE id = {n}")
+    }),
+    ("join_group", |n| {
+        format!(
+            "SELECT c.country, count(*), sum(o.total_cents) FROM orders o JOIN customers c ON c.id = o.customer_id \
+             WHERE o.created_at > now() - interval '{n} days' GROUP BY c.country ORDER BY 2 DESC LIMIT {n}"
+        )
+    }),
+    ("cte_window", |n| {
+        format!(
+            "WITH r AS (SELECT order_id, sum(amount_cents) AS refunded FROM refunds GROUP BY order_id) \
+             SELECT o.id, o.total_cents, r.refunded, rank() OVER (ORDER BY r.refunded DESC) \
+             FROM orders o JOIN r ON r.order_id = o.id WHERE o.status = 'refunded {n}'"
+        )
+    }),
+];
 
 criterion_group!(benches, bench);
 criterion_main!(benches);
