@@ -112,8 +112,11 @@ fn bench(c: &mut Criterion) {
 /// Distinct texts per shape in the shape-hit benchmarks.
 const SHAPE_TEXTS: usize = 50_000;
 
+/// A statement text with its literals numbered `n`.
+type Numbered = fn(usize) -> String;
+
 /// [`QUERIES`] with their literals numbered.
-const SHAPES: &[(&str, fn(usize) -> String)] = &[
+const SHAPES: &[(&str, Numbered)] = &[
     ("point", |n| {
         format!("SELECT id, status FROM orders WHERE id = {n}")
     }),
