@@ -34,17 +34,9 @@ async fn budgeted(proxy: &Proxy, subject: &str) -> tokio_postgres::Client {
 
 /// The reason code and hint of a denial.
 fn denial(e: &tokio_postgres::Error) -> (String, String) {
-    let db = e
-        .as_db_error()
-        .unwrap_or_else(|| panic!("expected a server error: {e}"));
-    assert_eq!(db.code().code(), "42501", "{db:?}");
-    let reason = db
-        .detail()
-        .and_then(|d| d.strip_prefix("reason: "))
-        .and_then(|d| d.split(';').next())
-        .unwrap_or_default()
-        .to_owned();
-    (reason, db.hint().unwrap_or_default().to_owned())
+    let reason = common::denial_reason(e);
+    let hint = e.as_db_error().and_then(|db| db.hint()).unwrap_or_default();
+    (reason, hint.to_owned())
 }
 
 fn at(s: &str) -> jiff::Timestamp {

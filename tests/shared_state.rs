@@ -131,7 +131,7 @@ async fn reads(client: &tokio_postgres::Client, n: usize) -> Vec<String> {
     for _ in 0..n {
         outcomes.push(match client.query(READ, &[]).await {
             Ok(_) => "allowed".to_owned(),
-            Err(e) => refusal(&e).1,
+            Err(e) => common::refusal(&e).1,
         });
     }
     outcomes
@@ -184,20 +184,6 @@ async fn ends_within_a_second(client: &tokio_postgres::Client) -> bool {
     client.is_closed()
 }
 
-/// The SQLSTATE and reason of a refusal.
-fn refusal(e: &tokio_postgres::Error) -> (String, String) {
-    let db = e
-        .as_db_error()
-        .unwrap_or_else(|| panic!("expected a server error: {e}"));
-    let reason = db
-        .detail()
-        .and_then(|d| d.strip_prefix("reason: "))
-        .and_then(|d| d.split(';').next())
-        .unwrap_or_default()
-        .to_owned();
-    (db.code().code().to_owned(), reason)
-}
-
 const READ: &str = "SELECT count(*) FROM products";
 
 fn noon() -> Arc<ManualClock> {
@@ -222,7 +208,7 @@ async fn one_budget_is_shared_by_every_replica_in_turn() {
     for (i, c) in clients.iter().enumerate() {
         let e = c.query(READ, &[]).await.expect_err("the budget is used up");
         assert_eq!(
-            refusal(&e),
+            common::refusal(&e),
             ("42501".into(), "rate_limited".into()),
             "replica {i}"
         );
@@ -284,7 +270,7 @@ async fn an_unreachable_state_store_refuses_budgeted_statements_only_and_recover
         assert!(charged <= 5, "the outage was never noticed");
     };
     assert_eq!(
-        refusal(&e),
+        common::refusal(&e),
         ("58030".into(), "control_state_unavailable".into())
     );
     // What needs no shared state keeps flowing, in the same session.
@@ -322,7 +308,7 @@ async fn an_unreachable_state_store_refuses_budgeted_statements_only_and_recover
         charged += 1;
     }
     let e = client.query(READ, &[]).await.expect_err("5 reads counted");
-    assert_eq!(refusal(&e).1, "rate_limited");
+    assert_eq!(common::refusal(&e).1, "rate_limited");
     assert_eq!(proxy.gateway.state_health().map(|h| h.up), Some(true));
     drop(client);
     for p in proxies {
@@ -343,7 +329,7 @@ async fn a_breaker_trip_on_one_replica_ends_sessions_everywhere_and_resume_anywh
     for i in 0..3 {
         let e = on_a.query("SELECT * FROM orders", &[]).await.unwrap_err();
         if i < 2 {
-            assert_eq!(refusal(&e).0, "42501");
+            assert_eq!(common::refusal(&e).0, "42501");
         }
     }
     assert!(ends_within_a_second(&on_b).await, "B's session lives on");
@@ -548,7 +534,7 @@ async fn a_state_database_that_stops_answering_refuses_after_the_request_timeout
     let started = std::time::Instant::now();
     let e = client.query(READ, &[]).await.unwrap_err();
     assert_eq!(
-        refusal(&e),
+        common::refusal(&e),
         ("58030".into(), "control_state_unavailable".into())
     );
     assert!(
@@ -568,7 +554,7 @@ async fn a_state_database_that_stops_answering_refuses_after_the_request_timeout
 
 /// The approval request id a held statement's refusal names.
 fn approval_id(e: &tokio_postgres::Error) -> String {
-    let (code, reason) = refusal(e);
+    let (code, reason) = common::refusal(e);
     assert_eq!(
         (code.as_str(), reason.as_str()),
         ("42501", "approval_required")

@@ -337,18 +337,27 @@ pub fn describe(output: &std::process::Output) -> String {
     )
 }
 
-/// The `reason: CODE` in the DETAIL of an actgate refusal; asserts the
-/// error is a server error with SQLSTATE 42501.
-pub fn denial_reason(e: &tokio_postgres::Error) -> String {
+/// The SQLSTATE of an actgate refusal and the `reason: CODE` in its
+/// DETAIL (58030 refusals carry one too).
+pub fn refusal(e: &tokio_postgres::Error) -> (String, String) {
     let db = e
         .as_db_error()
         .unwrap_or_else(|| panic!("expected a server error: {e}"));
-    assert_eq!(db.code().code(), "42501", "{db:?}");
-    db.detail()
+    let reason = db
+        .detail()
         .and_then(|d| d.strip_prefix("reason: "))
         .and_then(|d| d.split(';').next())
         .unwrap_or_default()
-        .to_owned()
+        .to_owned();
+    (db.code().code().to_owned(), reason)
+}
+
+/// The `reason: CODE` in the DETAIL of an actgate refusal; asserts the
+/// error is a server error with SQLSTATE 42501.
+pub fn denial_reason(e: &tokio_postgres::Error) -> String {
+    let (code, reason) = refusal(e);
+    assert_eq!(code, "42501", "{:?}", e.as_db_error());
+    reason
 }
 
 /// Loads a rules directory holding one token agent `x` whose file ends

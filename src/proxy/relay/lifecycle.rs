@@ -136,11 +136,20 @@ impl Doorbell {
         Doorbell { ring, task }
     }
 
-    /// Resolves when the doorbell rings; never once every watch closed.
+    /// Resolves when the doorbell rings; never once every watch closed
+    /// (the server gone: keep serving). Should its task have panicked, the
+    /// panic goes on in the session's task and ends the session, as when
+    /// the watches were awaited there: an unwatched session never runs on.
     pub(super) async fn rung(&mut self) {
-        if self.ring.recv().await.is_none() {
-            std::future::pending::<()>().await;
+        if self.ring.recv().await.is_some() {
+            return;
         }
+        if let Err(e) = (&mut self.task).await
+            && e.is_panic()
+        {
+            std::panic::resume_unwind(e.into_panic());
+        }
+        std::future::pending::<()>().await;
     }
 }
 
@@ -176,9 +185,7 @@ impl Relay<'_> {
             return Some(Ending::Removed);
         }
         let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
-        let now = self.gateway.clock().now();
-        let suspensions = self.gateway.subscribe_suspensions();
-        if let Some(s) = suspensions.borrow().find(self.agent, subject, now) {
+        if let Some(s) = self.gateway.suspension(self.agent, subject) {
             return Some(Ending::Suspended(s.message()));
         }
         (*hard_stop.borrow()).then_some(Ending::Stopped)
