@@ -272,10 +272,10 @@ impl Worker {
             };
             self.audit.record(&AuditEvent {
                 event,
-                agent: alert.agent.clone(),
-                subject: alert.subject.clone(),
-                alert_id: Some(alert.alert_id.clone()),
-                message: Some(message),
+                agent: alert.agent.as_deref().map(Into::into),
+                subject: alert.subject.as_deref().map(Into::into),
+                alert_id: Some(alert.alert_id.as_str().into()),
+                message: Some(message.into()),
                 count: Some(u64::from(attempt)),
                 ..Default::default()
             });

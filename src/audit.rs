@@ -17,6 +17,8 @@ mod writer;
 
 use crate::config::AuditOnFailure;
 use serde::Serialize;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
@@ -35,26 +37,29 @@ pub enum AuditError {
     },
 }
 
-/// One audit event. Optional fields are omitted when empty.
+/// One audit event. Optional fields are omitted when empty. Its strings
+/// are borrowed where the caller has them (a statement's event borrows the
+/// session's agent, address, token claims and the statement's analysis),
+/// so recording one copies nothing but the line it writes.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct AuditEvent {
+pub struct AuditEvent<'a> {
     pub event: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub agent: Option<String>,
+    pub agent: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_addr: Option<String>,
+    pub client_addr: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub database: Option<String>,
+    pub database: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub statement_class: Option<&'static str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tables: Vec<String>,
+    #[serde(skip_serializing_if = "slice_is_empty")]
+    pub tables: Cow<'a, [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
+    pub rule: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -63,46 +68,88 @@ pub struct AuditEvent {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_score: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<String>,
+    pub fingerprint: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sql: Option<String>,
+    pub sql: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sql_truncated: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
     /// The capability token's id, for token sessions.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_id: Option<String>,
+    pub token_id: Option<Cow<'a, str>>,
     /// The end user the agent acts for (the token's subject).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
+    pub subject: Option<Cow<'a, str>>,
     /// The delegation chain: the checks of each attenuation block.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub chain: Vec<String>,
+    #[serde(skip_serializing_if = "slice_is_empty")]
+    pub chain: Cow<'a, [String]>,
     /// The token's claims (custom claims, and `tenant`), for replaying
     /// decisions of scoped agents.
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub claims: std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Claims::is_empty")]
+    pub claims: Claims<'a>,
     /// The approval request a held, approved or decided statement belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub approval_id: Option<String>,
+    pub approval_id: Option<Cow<'a, str>>,
     /// Whether this event raised a webhook alert: `queued` or `dropped`
     /// (every queue full). `alert_sent` / `alert_failed` follow with the
     /// same `alert_id`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub alert_id: Option<String>,
+    pub alert_id: Option<Cow<'a, str>>,
 }
 
-#[derive(Serialize)]
-struct Line<'a> {
-    v: u32,
-    ts: String,
-    #[serde(flatten)]
-    event: &'a AuditEvent,
+fn slice_is_empty(s: &Cow<'_, [String]>) -> bool {
+    s.is_empty()
+}
+
+/// A token's claims as the audit log gives them: its custom claims, with
+/// `tenant` (when the token has one) in place of any custom claim of that
+/// name, as one JSON object in key order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Claims<'a> {
+    custom: Option<&'a BTreeMap<String, String>>,
+    tenant: Option<&'a str>,
+}
+
+impl<'a> Claims<'a> {
+    pub fn new(custom: &'a BTreeMap<String, String>, tenant: Option<&'a str>) -> Claims<'a> {
+        Claims {
+            custom: Some(custom),
+            tenant,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tenant.is_none() && self.custom.is_none_or(BTreeMap::is_empty)
+    }
+}
+
+impl Serialize for Claims<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        let mut tenant = self.tenant;
+        for (k, v) in self.custom.into_iter().flatten() {
+            if let Some(t) = tenant
+                && k.as_str() >= "tenant"
+            {
+                map.serialize_entry("tenant", t)?;
+                tenant = None;
+                if k == "tenant" {
+                    continue;
+                }
+            }
+            map.serialize_entry(k, v)?;
+        }
+        if let Some(t) = tenant {
+            map.serialize_entry("tenant", t)?;
+        }
+        map.end()
+    }
 }
 
 /// Why events were lost.
@@ -223,11 +270,14 @@ impl AuditLog {
         let mut writer = writer::Writer::new(path.to_owned(), file, shared.clone());
         writer.write_event(&AuditEvent {
             event: "audit_log_opened",
-            message: Some(format!(
-                "actgate {}; on_failure = {}",
-                env!("CARGO_PKG_VERSION"),
-                on_failure.name()
-            )),
+            message: Some(
+                format!(
+                    "actgate {}; on_failure = {}",
+                    env!("CARGO_PKG_VERSION"),
+                    on_failure.name()
+                )
+                .into(),
+            ),
             ..AuditEvent::default()
         });
         let capacity = capacity.max(1);
@@ -325,20 +375,21 @@ impl AuditLog {
         }
     }
 
-    /// Truncates SQL to the configured length (on a character boundary).
-    pub fn sql(&self, sql: &str) -> (String, bool) {
+    /// Truncates SQL to the configured length (on a character boundary);
+    /// whether it was cut.
+    pub fn sql<'s>(&self, sql: &'s str) -> (&'s str, bool) {
         if sql.len() <= self.sql_max_bytes {
-            return (sql.to_owned(), false);
+            return (sql, false);
         }
         let mut end = self.sql_max_bytes;
         while !sql.is_char_boundary(end) {
             end -= 1;
         }
-        (sql[..end].to_owned(), true)
+        (&sql[..end], true)
     }
 
     /// Queues an event; never blocks.
-    pub fn record(&self, event: &AuditEvent) {
+    pub fn record(&self, event: &AuditEvent<'_>) {
         let Some(tx) = &self.tx else {
             return;
         };
@@ -381,23 +432,44 @@ impl Drop for AuditLog {
 }
 
 /// One event as a JSON line, stamped now.
-fn line(event: &AuditEvent) -> Option<Vec<u8>> {
-    let line = Line {
-        v: SCHEMA_VERSION,
-        ts: timestamp(SystemTime::now()),
-        event,
-    };
+fn line(event: &AuditEvent<'_>) -> Option<Vec<u8>> {
+    line_at(event, SystemTime::now())
+}
+
+/// One event as a JSON line stamped `t`: `v` and `ts`, then the event's
+/// fields in their declared order.
+fn line_at(event: &AuditEvent<'_>, t: SystemTime) -> Option<Vec<u8>> {
     // One allocation for the usual event: its fixed fields take a few
     // hundred bytes besides the SQL.
-    let sql = event.sql.as_ref().map_or(0, String::len);
+    let sql = event.sql.as_deref().map_or(0, str::len);
     let mut bytes = Vec::with_capacity(512 + sql + sql / 8);
-    serde_json::to_writer(&mut bytes, &line).ok()?;
+    bytes.extend_from_slice(b"{\"v\":");
+    bytes.extend_from_slice(SCHEMA_VERSION.to_string().as_bytes());
+    bytes.extend_from_slice(b",\"ts\":\"");
+    write_timestamp(&mut bytes, t);
+    bytes.push(b'"');
+    // The event is an object that always has `event`: its opening brace
+    // becomes the comma after `ts`.
+    let fields = bytes.len();
+    serde_json::to_writer(&mut bytes, event).ok()?;
+    if bytes.get(fields) != Some(&b'{') {
+        return None;
+    }
+    bytes[fields] = b',';
     bytes.push(b'\n');
     Some(bytes)
 }
 
 /// RFC 3339 UTC timestamp with microseconds.
+#[cfg(test)]
 fn timestamp(t: SystemTime) -> String {
+    let mut out = Vec::with_capacity(27);
+    write_timestamp(&mut out, t);
+    String::from_utf8(out).expect("a timestamp is ASCII")
+}
+
+/// Writes `t` as an RFC 3339 UTC timestamp with microseconds.
+fn write_timestamp(out: &mut Vec<u8>, t: SystemTime) {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
@@ -412,10 +484,25 @@ fn timestamp(t: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{:06}Z",
-        d.subsec_micros()
-    )
+    let digits = |out: &mut Vec<u8>, n: u64, width: u32| {
+        for i in (0..width).rev() {
+            out.push(b'0' + ((n / 10u64.pow(i)) % 10) as u8);
+        }
+    };
+    digits(out, year.clamp(0, 9999) as u64, 4);
+    out.push(b'-');
+    digits(out, month as u64, 2);
+    out.push(b'-');
+    digits(out, day as u64, 2);
+    out.push(b'T');
+    digits(out, h, 2);
+    out.push(b':');
+    digits(out, m, 2);
+    out.push(b':');
+    digits(out, s, 2);
+    out.push(b'.');
+    digits(out, u64::from(d.subsec_micros()), 6);
+    out.push(b'Z');
 }
 
 #[cfg(test)]

@@ -8,6 +8,88 @@ fn timestamps_are_rfc3339() {
     assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
 }
 
+/// The line schema byte for byte: field order, names, omitted empties,
+/// escaping. Any change here is a change of the documented schema.
+#[test]
+fn a_line_is_the_documented_schema_byte_for_byte() {
+    let t = UNIX_EPOCH + Duration::from_secs(1_795_000_000) + Duration::from_micros(42);
+    let mut claims = std::collections::BTreeMap::new();
+    claims.insert("region".to_owned(), "eu".to_owned());
+    claims.insert("zone".to_owned(), "a\"b".to_owned());
+    let event = AuditEvent {
+        event: "statement_blocked",
+        agent: Some("support-bot".into()),
+        session_id: Some(7),
+        client_addr: Some("127.0.0.1:5000".into()),
+        database: Some("shop".into()),
+        statement_class: Some("select"),
+        tables: vec!["public.orders".into(), "\"Odd\"".into()].into(),
+        reason: Some("table_not_allowed"),
+        rule: Some("agents.support-bot.tables".into()),
+        mode: Some("enforce"),
+        risk: vec!["denied", "writes"],
+        risk_score: Some(6),
+        fingerprint: Some("abc123".into()),
+        sql: Some("SELECT 'é\n\u{1}' FROM \"Odd\"".into()),
+        sql_truncated: Some(false),
+        message: Some("no".into()),
+        count: Some(3),
+        token_id: Some("tok".into()),
+        subject: Some("user-1".into()),
+        chain: vec!["check a".into()].into(),
+        claims: Claims::new(&claims, Some("acme")),
+        approval_id: Some("ap-1".into()),
+        alert: Some("queued"),
+        alert_id: Some("al-1".into()),
+    };
+    let expected = concat!(
+        r#"{"v":1,"ts":"2026-11-18T11:06:40.000042Z","event":"statement_blocked","#,
+        r#""agent":"support-bot","session_id":7,"client_addr":"127.0.0.1:5000","#,
+        r#""database":"shop","statement_class":"select","#,
+        r#""tables":["public.orders","\"Odd\""],"reason":"table_not_allowed","#,
+        r#""rule":"agents.support-bot.tables","mode":"enforce","risk":["denied","writes"],"#,
+        r#""risk_score":6,"fingerprint":"abc123","sql":"SELECT 'é\n\u0001' FROM \"Odd\"","#,
+        r#""sql_truncated":false,"message":"no","count":3,"token_id":"tok","#,
+        r#""subject":"user-1","chain":["check a"],"#,
+        r#""claims":{"region":"eu","tenant":"acme","zone":"a\"b"},"#,
+        r#""approval_id":"ap-1","alert":"queued","alert_id":"al-1"}"#,
+        "\n"
+    );
+    assert_eq!(
+        String::from_utf8(line_at(&event, t).unwrap()).unwrap(),
+        expected
+    );
+    let bare = AuditEvent {
+        event: "rules_reloaded",
+        ..AuditEvent::default()
+    };
+    assert_eq!(
+        String::from_utf8(line_at(&bare, UNIX_EPOCH).unwrap()).unwrap(),
+        "{\"v\":1,\"ts\":\"1970-01-01T00:00:00.000000Z\",\"event\":\"rules_reloaded\"}\n"
+    );
+}
+
+/// A custom claim named `tenant` is shadowed by the token's tenant, as
+/// the decision sees it; without a tenant it is written as it is.
+#[test]
+fn the_tenant_claim_takes_the_place_of_a_custom_one() {
+    let mut custom = std::collections::BTreeMap::new();
+    custom.insert("tenant".to_owned(), "custom".to_owned());
+    custom.insert("a".to_owned(), "1".to_owned());
+    let json = |c: Claims<'_>| serde_json::to_string(&c).unwrap();
+    assert_eq!(
+        json(Claims::new(&custom, Some("t"))),
+        r#"{"a":"1","tenant":"t"}"#
+    );
+    assert_eq!(
+        json(Claims::new(&custom, None)),
+        r#"{"a":"1","tenant":"custom"}"#
+    );
+    let none = std::collections::BTreeMap::new();
+    assert_eq!(json(Claims::new(&none, Some("t"))), r#"{"tenant":"t"}"#);
+    assert!(Claims::new(&none, None).is_empty());
+}
+
 #[test]
 fn events_are_written_as_json_lines() {
     let dir = tempfile::tempdir().unwrap();
@@ -17,7 +99,7 @@ fn events_are_written_as_json_lines() {
     log.record(&AuditEvent {
         event: "statement_allowed",
         agent: Some("bot".into()),
-        sql: Some(sql),
+        sql: Some(sql.into()),
         sql_truncated: Some(truncated),
         ..AuditEvent::default()
     });
@@ -76,7 +158,7 @@ fn reported(events: &[serde_json::Value], reason: &str) -> u64 {
         .sum()
 }
 
-fn event(name: &'static str, message: &str) -> AuditEvent {
+fn event<'a>(name: &'static str, message: &'a str) -> AuditEvent<'a> {
     AuditEvent {
         event: name,
         message: Some(message.into()),

@@ -188,7 +188,7 @@ impl Writer {
     }
 
     /// Writes one event now (the opening line, reopen notes).
-    pub(super) fn write_event(&mut self, event: &AuditEvent) -> bool {
+    pub(super) fn write_event(&mut self, event: &AuditEvent<'_>) -> bool {
         match line(event) {
             Some(bytes) => self.write_lines(&bytes),
             None => false,
@@ -354,7 +354,7 @@ impl Writer {
         self.write_event(&AuditEvent {
             event: "audit_log_reopened",
             reason: Some(cause.name()),
-            message: Some(message),
+            message: Some(message.into()),
             count: lost,
             ..AuditEvent::default()
         });
@@ -381,7 +381,7 @@ impl Writer {
                 event: "audit_events_dropped",
                 reason: Some(cause.name()),
                 count: Some(dropped - reported),
-                message: Some(message),
+                message: Some(message.into()),
                 ..AuditEvent::default()
             };
             let Some(bytes) = line(&event) else {

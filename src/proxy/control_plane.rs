@@ -195,11 +195,11 @@ impl ControlPlane {
         let (alert, alert_id) = status.audit_fields();
         self.audit.record(&crate::audit::AuditEvent {
             event: "agent_suspended",
-            agent: Some(suspension.agent.clone()),
-            subject: suspension.subject.clone(),
-            message: Some(suspension.message()),
+            agent: Some(suspension.agent.as_str().into()),
+            subject: suspension.subject.as_deref().map(Into::into),
+            message: Some(suspension.message().into()),
             alert,
-            alert_id,
+            alert_id: alert_id.map(Into::into),
             ..Default::default()
         });
         suspension
@@ -260,8 +260,8 @@ impl ControlPlane {
             self.suspensions.send_replace(Arc::new(next));
             self.audit.record(&crate::audit::AuditEvent {
                 event: "agent_resumed",
-                agent: Some(agent.to_owned()),
-                subject: subject.map(str::to_owned),
+                agent: Some(agent.into()),
+                subject: subject.map(Into::into),
                 ..Default::default()
             });
         }
@@ -294,12 +294,12 @@ impl ControlPlane {
             } else {
                 "approval_rejected"
             },
-            agent: Some(decided.agent.clone()),
-            subject: decided.subject.clone(),
-            rule: Some(decided.rule.clone()),
-            sql: Some(self.audit.sql(&decided.sql).0),
-            message: Some(format!("decided by {by}")),
-            approval_id: Some(decided.id.clone()),
+            agent: Some(decided.agent.as_str().into()),
+            subject: decided.subject.as_deref().map(Into::into),
+            rule: Some(decided.rule.as_str().into()),
+            sql: Some(self.audit.sql(&decided.sql).0.into()),
+            message: Some(format!("decided by {by}").into()),
+            approval_id: Some(decided.id.as_str().into()),
             ..Default::default()
         });
         Ok(decided)

@@ -190,10 +190,13 @@ impl Gateway {
                 tracing::info!(generation, agents, trigger, "rules reloaded");
                 self.audit.record(&AuditEvent {
                     event: "rules_reloaded",
-                    message: Some(format!(
-                        "generation {generation}: {agents} agents from {} ({trigger})",
-                        dir.display()
-                    )),
+                    message: Some(
+                        format!(
+                            "generation {generation}: {agents} agents from {} ({trigger})",
+                            dir.display()
+                        )
+                        .into(),
+                    ),
                     count: Some(generation),
                     ..Default::default()
                 });
@@ -210,7 +213,7 @@ impl Gateway {
                     event: "rules_reload_failed",
                     reason: matches!(e, ReloadError::StillChanging { .. })
                         .then_some("rules_still_changing"),
-                    message: Some(e.to_string()),
+                    message: Some(e.to_string().into()),
                     ..Default::default()
                 });
                 Err(e)
@@ -362,7 +365,7 @@ impl Gateway {
                 tracing::error!(error = %e, "revocation list not reloaded; the previous list stays in force");
                 self.audit.record(&AuditEvent {
                     event: "revocations_reload_failed",
-                    message: Some(e.to_string()),
+                    message: Some(e.to_string().into()),
                     ..Default::default()
                 });
                 Err(e)

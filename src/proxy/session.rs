@@ -480,35 +480,35 @@ fn audit_login(
 ) {
     gateway.audit.record(&AuditEvent {
         event,
-        agent: Some(agent.to_owned()),
+        agent: Some(agent.into()),
         session_id: Some(session_id),
-        client_addr: Some(peer.to_string()),
+        client_addr: Some(peer.to_string().into()),
         reason,
         ..AuditEvent::default()
     });
 }
 
 /// The event closing an authenticated agent's login attempt.
-fn login_event(
-    authed: &Authenticated,
+fn login_event<'a>(
+    authed: &'a Authenticated,
     event: &'static str,
     session_id: u64,
     peer: SocketAddr,
     reason: Option<&'static str>,
     message: Option<String>,
-) -> AuditEvent {
+) -> AuditEvent<'a> {
     let token = authed.token.as_ref().map(|t| &t.claims);
     AuditEvent {
         event,
-        agent: Some(authed.agent.clone()),
+        agent: Some(authed.agent.as_str().into()),
         session_id: Some(session_id),
-        client_addr: Some(peer.to_string()),
-        database: Some(authed.database.clone()),
+        client_addr: Some(peer.to_string().into()),
+        database: Some(authed.database.as_str().into()),
         reason,
-        message,
-        token_id: token.map(|c| c.token_id.clone()),
-        subject: token.map(|c| c.subject.clone()),
-        chain: token.map(|c| c.chain.clone()).unwrap_or_default(),
+        message: message.map(Into::into),
+        token_id: token.map(|c| c.token_id.as_str().into()),
+        subject: token.map(|c| c.subject.as_str().into()),
+        chain: token.map(|c| c.chain.as_slice().into()).unwrap_or_default(),
         ..AuditEvent::default()
     }
 }

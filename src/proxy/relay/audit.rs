@@ -2,7 +2,7 @@
 //! session, with its risk score, and the alert it raises.
 
 use super::{Held, Relay};
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, Claims};
 use crate::policy::analyze::Analysis;
 use crate::policy::{Denial, Mode};
 use std::sync::atomic::Ordering;
@@ -69,7 +69,7 @@ impl Relay<'_> {
             }
         }
         let risk_score = crate::policy::risk::score(&risk);
-        let subject = self.token.as_ref().map(|t| t.claims.subject.clone());
+        let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
         let (sql_text, truncated) = audit.sql(sql);
         let kind = held.alert.or_else(|| {
             alerter
@@ -81,13 +81,13 @@ impl Relay<'_> {
             Some(kind) => alerter.raise(crate::alerts::Alert {
                 kind,
                 agent: Some(self.agent.to_owned()),
-                subject: subject.clone(),
+                subject: subject.map(str::to_owned),
                 session_id: Some(self.session_id),
                 risk_score: Some(risk_score),
                 risk: risk.clone(),
                 reason: denial.map(|d| d.reason),
                 rule: denial.map(|d| d.rule.clone()),
-                sql: (!sql.is_empty()).then(|| sql_text.clone()),
+                sql: (!sql.is_empty()).then(|| sql_text.to_owned()),
                 message: denial.map(|d| d.message.clone()),
                 approval_id: held.approval_id.clone(),
                 ..Default::default()
@@ -98,45 +98,34 @@ impl Relay<'_> {
             return;
         }
         let (alert, alert_id) = status.audit_fields();
-        let claims = match &self.token {
-            Some(t) => {
-                let mut c = t.claims.custom.clone();
-                if let Some(tenant) = &t.claims.tenant {
-                    c.insert("tenant".into(), tenant.clone());
-                }
-                c
-            }
-            None => Default::default(),
-        };
+        let token = self.token.as_ref().map(|t| &t.claims);
         audit.record(&AuditEvent {
             event,
-            agent: Some(self.agent.to_owned()),
+            agent: Some(self.agent.into()),
             session_id: Some(self.session_id),
-            client_addr: Some(self.client_addr.clone()),
-            database: Some(self.database.to_owned()),
+            client_addr: Some(self.client_addr.as_str().into()),
+            database: Some(self.database.into()),
             statement_class: analysis.and_then(|a| a.primary_class()).map(|c| c.name()),
-            tables: analysis.map(|a| a.tables()).unwrap_or_default(),
+            tables: analysis.map(|a| a.tables()).unwrap_or_default().into(),
             reason: denial.map(|d| d.reason),
-            rule: denial.map(|d| d.rule.clone()),
+            rule: denial.map(|d| d.rule.as_str().into()),
             mode: Some(self.policy().mode.name()),
             risk,
             risk_score: Some(risk_score),
-            fingerprint: analysis.map(|a| a.fingerprint.clone()),
-            sql: (!sql.is_empty()).then_some(sql_text),
+            fingerprint: analysis.map(|a| a.fingerprint.as_str().into()),
+            sql: (!sql.is_empty()).then_some(sql_text.into()),
             sql_truncated: (!sql.is_empty()).then_some(truncated),
-            message: denial.map(|d| d.message.clone()),
+            message: denial.map(|d| d.message.as_str().into()),
             count: None,
-            token_id: self.token.as_ref().map(|t| t.claims.token_id.clone()),
-            subject,
-            chain: self
-                .token
-                .as_ref()
-                .map(|t| t.claims.chain.clone())
+            token_id: token.map(|c| c.token_id.as_str().into()),
+            subject: subject.map(Into::into),
+            chain: token.map(|c| c.chain.as_slice().into()).unwrap_or_default(),
+            claims: token
+                .map(|c| Claims::new(&c.custom, c.tenant.as_deref()))
                 .unwrap_or_default(),
-            claims,
-            approval_id: held.approval_id,
+            approval_id: held.approval_id.map(Into::into),
             alert,
-            alert_id,
+            alert_id: alert_id.map(Into::into),
         });
     }
 }
