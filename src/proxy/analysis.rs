@@ -80,7 +80,7 @@ pub enum Found {
 /// Analyses by database, then by statement text or shape.
 #[derive(Default)]
 pub struct Analyzer {
-    cache: Mutex<HashMap<String, Caches>>,
+    cache: Mutex<HashMap<String, Caches, foldhash::fast::RandomState>>,
     /// Analyses of older generations (older catalogs) are not cached.
     generation: AtomicU64,
 }

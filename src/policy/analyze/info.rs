@@ -390,12 +390,14 @@ impl Analysis {
 
     /// Every relation touched, once each.
     pub fn tables(&self) -> Vec<String> {
-        let set: BTreeSet<String> = self
+        let mut tables: Vec<String> = self
             .statements
             .iter()
             .flat_map(|s| s.relations.iter().map(|r| r.name.to_string()))
             .collect();
-        set.into_iter().collect()
+        tables.sort_unstable();
+        tables.dedup();
+        tables
     }
 
     /// What makes the statement risky, for the audit log.
