@@ -43,10 +43,8 @@ fn cluster_level_ddl_is_refused() {
 #[test]
 fn execute_of_a_statement_the_session_did_not_prepare_is_refused() {
     let session = SessionState::default();
-    let mut st = StatementInfo {
-        prepared: vec![PreparedRef::Deallocate(None)],
-        ..StatementInfo::default()
-    };
+    let mut st = StatementInfo::default();
+    st.prepared = vec![PreparedRef::Deallocate(None)];
     assert!(unknown_prepared(&st, &session).is_ok());
     st.prepared.push(PreparedRef::Execute("p1".into()));
     let d = unknown_prepared(&st, &session).unwrap_err();

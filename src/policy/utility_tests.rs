@@ -274,7 +274,7 @@ fn cursors_in_the_analysis() {
             .unwrap()
             .statements
             .into_iter()
-            .map(|s| s.cursor)
+            .map(|s| s.cursor.clone())
             .collect()
     };
     assert_eq!(

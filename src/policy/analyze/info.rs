@@ -5,6 +5,8 @@
 use super::super::names::QualifiedName;
 use super::CursorRef;
 use std::collections::BTreeSet;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 /// Statement classes. A statement can belong to several (a SELECT with a
 /// writable CTE is also a DELETE); the first is its primary class.
@@ -280,9 +282,38 @@ pub enum PreparedRef {
     Deallocate(Option<String>),
 }
 
-/// Everything the policy needs to know about one statement.
+/// Everything the policy needs to know about one statement: its
+/// [`Facts`], shared, and its relations' occurrences with their values.
+///
+/// A shape template ([`super::shape`]) fills a statement's literals into
+/// its occurrences only: the analyses it makes share one `Facts` (read
+/// through `Deref`; changed through `DerefMut`, which copies it first if
+/// it is shared).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StatementInfo {
+    facts: Arc<Facts>,
+    /// Every use of a relation, in order, with its WHERE pins.
+    pub occurrences: Vec<Occurrence>,
+}
+
+impl Deref for StatementInfo {
+    type Target = Facts;
+
+    fn deref(&self) -> &Facts {
+        &self.facts
+    }
+}
+
+impl DerefMut for StatementInfo {
+    fn deref_mut(&mut self) -> &mut Facts {
+        Arc::make_mut(&mut self.facts)
+    }
+}
+
+/// What the policy knows about one statement besides its occurrences:
+/// nothing here depends on the statement's literal values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
     /// A condition that is always true (see [`has_tautology`](super::has_tautology)).
     pub tautology: bool,
     pub classes: Vec<Class>,
@@ -308,8 +339,6 @@ pub struct StatementInfo {
     /// PREPARED`): a transaction that outlives the session and holds its
     /// locks, never for an agent.
     pub two_phase: bool,
-    /// Every use of a relation, in order, with its WHERE pins.
-    pub occurrences: Vec<Occurrence>,
     /// The statement sends rows back (SELECT, RETURNING, FETCH, COPY TO,
     /// EXPLAIN): row limits apply to it.
     pub returns_rows: bool,

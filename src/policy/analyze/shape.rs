@@ -330,7 +330,8 @@ fn liftable(st: &StatementInfo) -> bool {
 pub struct Template {
     analysis: Analysis,
     /// Literal value in `analysis` → the slot it stands for.
-    slots: HashMap<String, usize>,
+    /// Keyed by the canary values actgate chose (never client text).
+    slots: HashMap<String, usize, foldhash::fast::FixedState>,
 }
 
 impl Template {
@@ -341,7 +342,8 @@ impl Template {
         if !analysis.statements.iter().all(liftable) {
             return None;
         }
-        let mut slots = HashMap::with_capacity(lifted.literals.len() * 2);
+        let mut slots =
+            HashMap::with_capacity_and_hasher(lifted.literals.len() * 2, Default::default());
         for (k, lit) in lifted.literals.iter().enumerate() {
             let value = canary(lit.kind, k, false);
             if lit.kind != Kind::String {
