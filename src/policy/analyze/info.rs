@@ -4,6 +4,7 @@
 
 use super::super::names::QualifiedName;
 use super::CursorRef;
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -306,9 +307,25 @@ impl Deref for StatementInfo {
 
 impl DerefMut for StatementInfo {
     fn deref_mut(&mut self) -> &mut Facts {
-        Arc::make_mut(&mut self.facts)
+        let facts = Arc::make_mut(&mut self.facts);
+        // Whatever changes may change what was rendered from it.
+        facts.rendered_tables = Memo::default();
+        facts
     }
 }
+
+/// A value computed once from the facts it sits in, on first use. It is
+/// no part of their identity: every two memos compare equal.
+#[derive(Debug, Clone, Default)]
+pub struct Memo<T>(std::sync::OnceLock<T>);
+
+impl<T> PartialEq for Memo<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> Eq for Memo<T> {}
 
 /// What the policy knows about one statement besides its occurrences:
 /// nothing here depends on the statement's literal values.
@@ -360,9 +377,24 @@ pub struct Facts {
     /// The statement defines rows a later statement returns: the query of
     /// a cursor (FETCH) or of a prepared statement (EXECUTE).
     pub deferred_rows: bool,
+    /// `relations` as the audit log names them, sorted, once each.
+    rendered_tables: Memo<Vec<String>>,
 }
 
 impl StatementInfo {
+    /// Every relation the statement uses, as the audit log names them
+    /// (quoted where PostgreSQL would need it), sorted, once each;
+    /// rendered once per shared [`Facts`].
+    pub fn tables(&self) -> &[String] {
+        self.facts.rendered_tables.0.get_or_init(|| {
+            let mut tables: Vec<String> =
+                self.relations.iter().map(|r| r.name.to_string()).collect();
+            tables.sort_unstable();
+            tables.dedup();
+            tables
+        })
+    }
+
     /// `DISCARD ALL`: the session's prepared statements are gone too.
     pub fn discards_all(&self) -> bool {
         self.settings
@@ -418,15 +450,18 @@ impl Analysis {
     }
 
     /// Every relation touched, once each.
-    pub fn tables(&self) -> Vec<String> {
+    pub fn tables(&self) -> Cow<'_, [String]> {
+        if let [one] = self.statements.as_slice() {
+            return Cow::Borrowed(one.tables());
+        }
         let mut tables: Vec<String> = self
             .statements
             .iter()
-            .flat_map(|s| s.relations.iter().map(|r| r.name.to_string()))
+            .flat_map(|s| s.tables().iter().cloned())
             .collect();
         tables.sort_unstable();
         tables.dedup();
-        tables
+        Cow::Owned(tables)
     }
 
     /// What makes the statement risky, for the audit log.

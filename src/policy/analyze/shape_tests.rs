@@ -115,3 +115,28 @@ fn shapes_that_judge_literals_have_no_template() {
         assert!(template(sql).is_none(), "{sql}");
     }
 }
+
+/// The analyses a template fills share its statement facts (one copy per
+/// shape, not per statement), and what is rendered from them once, such
+/// as the audit log's table list, is the same in every one.
+#[test]
+fn filled_analyses_share_their_facts_and_rendered_tables() {
+    let t =
+        template("SELECT a FROM \"Odd\" o JOIN orders r ON r.id = o.id WHERE o.id = 1").unwrap();
+    let one = t
+        .fill(&lift("SELECT a FROM \"Odd\" o JOIN orders r ON r.id = o.id WHERE o.id = 2").unwrap())
+        .unwrap();
+    let two = t
+        .fill(&lift("SELECT a FROM \"Odd\" o JOIN orders r ON r.id = o.id WHERE o.id = 3").unwrap())
+        .unwrap();
+    assert_eq!(one.tables().as_ref(), ["public.\"Odd\"", "public.orders"]);
+    assert!(std::ptr::eq(one.tables().as_ptr(), two.tables().as_ptr()));
+    // Changing a filled analysis's facts copies them: the template's stay.
+    let mut changed = one.clone();
+    changed.statements[0].relations.clear();
+    assert!(changed.tables().is_empty());
+    assert_eq!(two.tables().len(), 2);
+    // Several statements: merged, sorted, once each.
+    let many = analysis("SELECT 1 FROM orders; SELECT 1 FROM \"Odd\", orders");
+    assert_eq!(many.tables().as_ref(), ["public.\"Odd\"", "public.orders"]);
+}

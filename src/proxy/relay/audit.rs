@@ -106,7 +106,7 @@ impl Relay<'_> {
             client_addr: Some(self.client_addr.as_str().into()),
             database: Some(self.database.into()),
             statement_class: analysis.and_then(|a| a.primary_class()).map(|c| c.name()),
-            tables: analysis.map(|a| a.tables()).unwrap_or_default().into(),
+            tables: analysis.map(|a| a.tables()).unwrap_or_default(),
             reason: denial.map(|d| d.reason),
             rule: denial.map(|d| d.rule.as_str().into()),
             mode: Some(self.policy().mode.name()),
