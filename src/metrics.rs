@@ -47,6 +47,7 @@ pub struct Metrics {
     pub upstream_errors_total: AtomicU64,
     /// agent → its decision counts (looked up once per session).
     statements: Mutex<BTreeMap<String, std::sync::Arc<AgentCounts>>>,
+    /// Decisions by the first bucket that holds them (not cumulative).
     decision_buckets: [AtomicU64; DECISION_BUCKETS_US.len()],
     decision_count: AtomicU64,
     decision_sum_ns: AtomicU64,
@@ -117,11 +118,12 @@ impl Metrics {
     }
 
     pub fn decision(&self, took: Duration) {
+        // One add in the first bucket that holds it (the exposition sums
+        // them): every statement passes here, from every worker, and each
+        // add to a shared counter moves its cache line between cores.
         let us = took.as_micros() as u64;
-        for (i, bound) in DECISION_BUCKETS_US.iter().enumerate() {
-            if us <= *bound {
-                self.decision_buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(i) = DECISION_BUCKETS_US.iter().position(|bound| us <= *bound) {
+            self.decision_buckets[i].fetch_add(1, Ordering::Relaxed);
         }
         self.decision_count.fetch_add(1, Ordering::Relaxed);
         self.decision_sum_ns
@@ -288,15 +290,17 @@ impl Metrics {
             out,
             "# HELP {name} Time to decide one statement.\n# TYPE {name} histogram"
         );
+        let mut cumulative = 0;
         for (i, bound) in DECISION_BUCKETS_US.iter().enumerate() {
+            cumulative += self.decision_buckets[i].load(Ordering::Relaxed);
             let _ = writeln!(
                 out,
-                "{name}_bucket{{le=\"{}\"}} {}",
+                "{name}_bucket{{le=\"{}\"}} {cumulative}",
                 *bound as f64 / 1e6,
-                self.decision_buckets[i].load(Ordering::Relaxed)
             );
         }
-        let count = self.decision_count.load(Ordering::Relaxed);
+        // Read after the buckets, it may lag a decision being counted.
+        let count = self.decision_count.load(Ordering::Relaxed).max(cumulative);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
         let _ = writeln!(
             out,
