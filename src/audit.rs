@@ -102,7 +102,7 @@ pub struct AuditEvent<'a> {
     pub alert_id: Option<Cow<'a, str>>,
 }
 
-fn slice_is_empty(s: &Cow<'_, [String]>) -> bool {
+fn slice_is_empty(s: &[String]) -> bool {
     s.is_empty()
 }
 
