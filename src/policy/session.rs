@@ -8,8 +8,9 @@ use std::sync::Arc;
 /// The prepared statements and portals of one session.
 #[derive(Debug, Clone, Default)]
 pub struct SessionState {
-    statements: HashMap<String, PreparedStatement>,
-    portals: HashMap<String, Portal>,
+    /// Keyed by names the client chose: foldhash, seeded at random.
+    statements: HashMap<String, PreparedStatement, foldhash::fast::RandomState>,
+    portals: HashMap<String, Portal, foldhash::fast::RandomState>,
     /// The server reported `default_transaction_read_only = off` when the
     /// session started: setting it back to off (pgjdbc's `setReadOnly(false)`
     /// after `setReadOnly(true)`) returns to the start value, like RESET.
