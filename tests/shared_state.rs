@@ -332,9 +332,12 @@ async fn a_breaker_trip_on_one_replica_ends_sessions_everywhere_and_resume_anywh
             assert_eq!(common::refusal(&e).0, "42501");
         }
     }
+    // Every session ends within a second, A's too: its end is local, but
+    // it is a task on a worker like any other, and on a loaded machine it
+    // may come after the store has told B and C.
+    assert!(ends_within_a_second(&on_a).await, "A's session lives on");
     assert!(ends_within_a_second(&on_b).await, "B's session lives on");
     assert!(ends_within_a_second(&on_c).await, "C's session lives on");
-    assert!(on_a.is_closed(), "A's session lives on");
     let refused = connect_error(&proxies[2]).await;
     assert!(refused.contains("suspended"), "{refused}");
 
