@@ -444,7 +444,7 @@ fn line_at(event: &AuditEvent<'_>, t: SystemTime) -> Option<Vec<u8>> {
     let sql = event.sql.as_deref().map_or(0, str::len);
     let mut bytes = Vec::with_capacity(512 + sql + sql / 8);
     bytes.extend_from_slice(b"{\"v\":");
-    bytes.extend_from_slice(SCHEMA_VERSION.to_string().as_bytes());
+    serde_json::to_writer(&mut bytes, &SCHEMA_VERSION).ok()?;
     bytes.extend_from_slice(b",\"ts\":\"");
     write_timestamp(&mut bytes, t);
     bytes.push(b'"');

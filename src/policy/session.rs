@@ -9,8 +9,8 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default)]
 pub struct SessionState {
     /// Keyed by names the client chose: foldhash, seeded at random.
-    statements: HashMap<String, PreparedStatement, foldhash::fast::RandomState>,
-    portals: HashMap<String, Portal, foldhash::fast::RandomState>,
+    statements: foldhash::HashMap<String, PreparedStatement>,
+    portals: foldhash::HashMap<String, Portal>,
     /// The server reported `default_transaction_read_only = off` when the
     /// session started: setting it back to off (pgjdbc's `setReadOnly(false)`
     /// after `setReadOnly(true)`) returns to the start value, like RESET.

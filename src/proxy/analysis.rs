@@ -9,7 +9,6 @@ use crate::policy::analyze::shape::{self, Lifted, Template};
 use crate::policy::analyze::{Analysis, AnalysisError, AnalysisLimits, analyze};
 use crate::policy::catalog::Catalog;
 use crate::policy::names::Resolver;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -80,7 +79,7 @@ pub enum Found {
 /// Analyses by database, then by statement text or shape.
 #[derive(Default)]
 pub struct Analyzer {
-    cache: Mutex<HashMap<String, Caches, foldhash::fast::RandomState>>,
+    cache: Mutex<foldhash::HashMap<String, Caches>>,
     /// Analyses of older generations (older catalogs) are not cached.
     generation: AtomicU64,
 }

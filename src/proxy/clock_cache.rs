@@ -22,7 +22,7 @@ struct Slot<V> {
 pub struct ClockCache<V> {
     /// Keyed by text a client chose: foldhash, seeded at random per map
     /// (a quarter of SipHash's cost on statement texts).
-    index: HashMap<Arc<str>, usize, foldhash::fast::RandomState>,
+    index: foldhash::HashMap<Arc<str>, usize>,
     slots: Vec<Slot<V>>,
     hand: usize,
     key_bytes: usize,

@@ -330,8 +330,7 @@ fn liftable(st: &StatementInfo) -> bool {
 pub struct Template {
     analysis: Analysis,
     /// Literal value in `analysis` → the slot it stands for.
-    /// Keyed by the canary values actgate chose (never client text).
-    slots: HashMap<String, usize, foldhash::fast::FixedState>,
+    slots: foldhash::HashMap<String, usize>,
 }
 
 impl Template {
