@@ -8,13 +8,84 @@ use std::sync::Arc;
 /// The prepared statements and portals of one session.
 #[derive(Debug, Clone, Default)]
 pub struct SessionState {
-    /// Keyed by names the client chose: foldhash, seeded at random.
-    statements: foldhash::HashMap<String, PreparedStatement>,
-    portals: foldhash::HashMap<String, Portal>,
+    statements: Named<PreparedStatement>,
+    portals: Named<Portal>,
     /// The server reported `default_transaction_read_only = off` when the
     /// session started: setting it back to off (pgjdbc's `setReadOnly(false)`
     /// after `setReadOnly(true)`) returns to the start value, like RESET.
     read_write_at_start: bool,
+}
+
+/// Records by the name the client gave them. The unnamed one (`""`) is
+/// kept apart, as PostgreSQL keeps its unnamed statement and portal: it is
+/// what most drivers use for every query, so its lookups hash and compare
+/// nothing (and no key is ever an empty string, whose comparison some
+/// vectorised `memcmp`s make expensive).
+#[derive(Debug, Clone)]
+struct Named<T> {
+    unnamed: Option<T>,
+    /// Keyed by names the client chose: foldhash, seeded at random.
+    named: foldhash::HashMap<String, T>,
+}
+
+impl<T> Default for Named<T> {
+    fn default() -> Self {
+        Named {
+            unnamed: None,
+            named: foldhash::HashMap::default(),
+        }
+    }
+}
+
+impl<T> Named<T> {
+    fn get(&self, name: &str) -> Option<&T> {
+        if name.is_empty() {
+            self.unnamed.as_ref()
+        } else {
+            self.named.get(name)
+        }
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut T> {
+        if name.is_empty() {
+            self.unnamed.as_mut()
+        } else {
+            self.named.get_mut(name)
+        }
+    }
+
+    /// Records `record` under `name`, replacing what was there.
+    fn put(&mut self, name: &str, record: T) {
+        if name.is_empty() {
+            self.unnamed = Some(record);
+        } else if let Some(r) = self.named.get_mut(name) {
+            *r = record;
+        } else {
+            self.named.insert(name.to_owned(), record);
+        }
+    }
+
+    /// Records what `make` gives under `name`, unless it is taken.
+    fn put_if_absent(&mut self, name: &str, make: impl FnOnce() -> T) {
+        if name.is_empty() {
+            self.unnamed.get_or_insert_with(make);
+        } else if !self.named.contains_key(name) {
+            self.named.insert(name.to_owned(), make());
+        }
+    }
+
+    fn remove(&mut self, name: &str) {
+        if name.is_empty() {
+            self.unnamed = None;
+        } else {
+            self.named.remove(name);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.unnamed = None;
+        self.named.clear();
+    }
 }
 
 /// How a statement was prepared.
@@ -127,12 +198,7 @@ impl SessionState {
 
     /// Records an allowed Parse with everything it is held to.
     pub fn prepare(&mut self, statement: &str, record: PreparedStatement) {
-        match self.statements.get_mut(statement) {
-            Some(r) => *r = record,
-            None => {
-                self.statements.insert(statement.to_owned(), record);
-            }
-        }
+        self.statements.put(statement, record);
     }
 
     /// The record of `statement`.
@@ -189,14 +255,12 @@ impl SessionState {
         for p in &st.prepared {
             match p {
                 PreparedRef::Prepare(n) => {
-                    self.statements
-                        .entry(n.clone())
-                        .or_insert_with(|| PreparedStatement {
-                            origin: Origin::Sql,
-                            generation,
-                            sql: Arc::from(sql),
-                            ..PreparedStatement::default()
-                        });
+                    self.statements.put_if_absent(n, || PreparedStatement {
+                        origin: Origin::Sql,
+                        generation,
+                        sql: Arc::from(sql),
+                        ..PreparedStatement::default()
+                    });
                 }
                 PreparedRef::Deallocate(Some(n)) => self.closed(n),
                 PreparedRef::Deallocate(None) => self.statements.clear(),
@@ -209,7 +273,7 @@ impl SessionState {
     }
 
     pub fn is_prepared(&self, statement: &str) -> bool {
-        self.statements.contains_key(statement)
+        self.statements.get(statement).is_some()
     }
 
     /// Whether `statement` was prepared by an allowed SQL `PREPARE`.
@@ -221,12 +285,7 @@ impl SessionState {
 
     /// Records a bound portal (replacing one of the same name).
     pub fn bind(&mut self, portal: &str, record: Portal) {
-        match self.portals.get_mut(portal) {
-            Some(p) => *p = record,
-            None => {
-                self.portals.insert(portal.to_owned(), record);
-            }
-        }
+        self.portals.put(portal, record);
     }
 
     pub fn portal(&self, portal: &str) -> Option<&Portal> {

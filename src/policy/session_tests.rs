@@ -60,3 +60,42 @@ fn portals_are_restored_as_they_were() {
     state.restore_portal("c", None);
     assert!(state.portal("c").is_none());
 }
+
+#[test]
+fn the_unnamed_statement_and_portal_are_records_like_any_other() {
+    let mut state = SessionState::default();
+    let record = |sql: &str| PreparedStatement {
+        sql: Arc::from(sql),
+        ..PreparedStatement::default()
+    };
+    state.prepare("", record("SELECT 1"));
+    state.prepare("s", record("SELECT 2"));
+    assert_eq!(&*state.statement("").unwrap().sql, "SELECT 1");
+    assert_eq!(&*state.statement("s").unwrap().sql, "SELECT 2");
+    // A new Parse of the unnamed statement replaces it, and only it.
+    state.prepare("", record("SELECT 3"));
+    assert_eq!(&*state.statement("").unwrap().sql, "SELECT 3");
+    assert_eq!(&*state.statement("s").unwrap().sql, "SELECT 2");
+    state.statement_mut("").unwrap().generation = 4;
+    assert_eq!(state.statement("").unwrap().generation, 4);
+    state.closed("");
+    assert!(!state.is_prepared("") && state.is_prepared("s"));
+    state.restore_statement("", Some(record("SELECT 4")));
+    assert!(state.is_prepared(""));
+    // DEALLOCATE ALL forgets every record, the unnamed one too.
+    state.executed(&analysis("DEALLOCATE ALL"));
+    assert!(!state.is_prepared("") && !state.is_prepared("s"));
+
+    let portal = |copy_in| Portal {
+        copy_in,
+        ..Portal::default()
+    };
+    state.bind("", portal(true));
+    state.bind("p", portal(false));
+    assert!(state.portal("").unwrap().copy_in && !state.portal("p").unwrap().copy_in);
+    state.portal_mut("").unwrap().copy_in = false;
+    state.portal_closed("p");
+    assert!(state.portal("p").is_none() && state.portal("").is_some_and(|p| !p.copy_in));
+    state.restore_portal("", None);
+    assert!(state.portal("").is_none());
+}
