@@ -38,6 +38,16 @@ pub struct AnalysisContext {
     pub generation: u64,
 }
 
+impl AnalysisContext {
+    /// A copy of `shared` for one session to hold. A session takes a
+    /// reference to its context for every statement; on a context shared
+    /// by every session that count is one cache line the worker threads
+    /// pass back and forth. (The catalog and search path stay shared.)
+    pub fn for_session(shared: &AnalysisContext) -> Arc<AnalysisContext> {
+        Arc::new(shared.clone())
+    }
+}
+
 /// What is known about a statement shape (see [`shape`]).
 #[derive(Clone)]
 enum ShapeEntry {

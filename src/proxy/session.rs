@@ -7,6 +7,7 @@ mod login;
 
 use super::Gateway;
 use super::admission::Admission;
+use super::analysis::AnalysisContext;
 use super::cancel::UpstreamKey;
 use super::error::SessionError;
 use super::relay::{Relay, SessionEnd};
@@ -113,7 +114,7 @@ async fn run(
         agent: &authed.agent,
         database: &authed.database,
         policy: authed.policy.clone().into(),
-        analysis: gateway.analysis_context(&authed.database).into(),
+        analysis: AnalysisContext::for_session(&gateway.analysis_context(&authed.database)).into(),
         // Refreshed to the rules in force at the first message.
         generation: Default::default(),
         counts: gateway.metrics.agent(&authed.agent),

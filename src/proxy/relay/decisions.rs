@@ -21,6 +21,7 @@ use crate::policy::{
 use crate::protocol::backend::TransactionStatus;
 use crate::protocol::frontend::{Bind, FrontendMessage, Target};
 use crate::protocol::pipeline::Batch;
+use crate::proxy::analysis::AnalysisContext;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tracing::info;
@@ -153,8 +154,8 @@ impl Relay<'_> {
         match generation.rules.agent(self.agent) {
             Some(agent) if agent.may_use_database(self.database) => {
                 self.policy.store(agent.policy.clone());
-                self.analysis
-                    .store(self.gateway.analysis_context_in(&generation, self.database));
+                let shared = self.gateway.analysis_context_in(&generation, self.database);
+                self.analysis.store(AnalysisContext::for_session(&shared));
                 self.generation.store(generation.number, Ordering::Relaxed);
                 Ok(())
             }
@@ -165,11 +166,11 @@ impl Relay<'_> {
     /// The decision inputs besides the SQL.
     fn decide_in<T>(
         &self,
+        context: &AnalysisContext,
         state: &SessionState,
         idle: bool,
         decide: impl FnOnce(&Policy, &Situation<'_>) -> T,
     ) -> T {
-        let context = self.analysis();
         let audit_unavailable = self.gateway.audit.refusal();
         let revocations;
         let revoked_token = match &self.token {
@@ -202,7 +203,8 @@ impl Relay<'_> {
         state: &mut SessionState,
         shared: &Shared,
     ) -> Result<Action, Verdict> {
-        let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
+        let context = self.analysis();
+        let analysis = self.gateway.analyzer.analyze(&context, sql).await;
         let a = analysis.as_ref().as_ref().ok();
         if let Some(a) = a
             && let Verdict::Deny(d) = self.revalidate_executes(a, state).await
@@ -210,7 +212,7 @@ impl Relay<'_> {
             return Err(Verdict::Deny(d));
         }
         let idle = shared.idle() && shared.status.get() == TransactionStatus::Idle;
-        let decision = self.decide_in(state, idle, |p, s| p.decide_query(&analysis, s));
+        let decision = self.decide_in(&context, state, idle, |p, s| p.decide_query(&analysis, s));
         // SQL EXECUTE of a statement prepared through Parse is held to
         // that statement's controls.
         let mut controls = decision.obligations.controls.clone();
@@ -274,8 +276,11 @@ impl Relay<'_> {
         declared: Vec<u32>,
         state: &mut SessionState,
     ) -> Verdict {
-        let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
-        let decision = self.decide_in(state, false, |p, s| p.decide_parse(statement, &analysis, s));
+        let context = self.analysis();
+        let analysis = self.gateway.analyzer.analyze(&context, sql).await;
+        let decision = self.decide_in(&context, state, false, |p, s| {
+            p.decide_parse(statement, &analysis, s)
+        });
         let a = analysis.as_ref().as_ref().ok();
         let carried = self.carry_out_decision(&decision, Run::of(a, sql)).await;
         if decision.passed_rules && !carried.recorded {
@@ -298,8 +303,11 @@ impl Relay<'_> {
         sql: &str,
         state: &mut SessionState,
     ) -> Result<Option<crate::proxy::analysis::AnalysisResult>, Denial> {
-        let analysis = self.gateway.analyzer.analyze(&self.analysis(), sql).await;
-        let decision = self.decide_in(state, false, |p, s| p.decide_prepared(&analysis, s));
+        let context = self.analysis();
+        let analysis = self.gateway.analyzer.analyze(&context, sql).await;
+        let decision = self.decide_in(&context, state, false, |p, s| {
+            p.decide_prepared(&analysis, s)
+        });
         let a = analysis.as_ref().as_ref().ok();
         let carried = self.carry_out_decision(&decision, Run::of(a, sql)).await;
         let allowed = (decision.passed_rules && !carried.recorded).then(|| analysis.clone());
@@ -454,8 +462,11 @@ impl Relay<'_> {
                     Err(d) => Verdict::Deny(d),
                 }
             } else {
-                let prepared = self.gateway.analyzer.analyze(&self.analysis(), &sql).await;
-                let decision = self.decide_in(state, false, |p, s| p.decide_prepared(&prepared, s));
+                let context = self.analysis();
+                let prepared = self.gateway.analyzer.analyze(&context, &sql).await;
+                let decision = self.decide_in(&context, state, false, |p, s| {
+                    p.decide_prepared(&prepared, s)
+                });
                 let a = prepared.as_ref().as_ref().ok();
                 self.carry_out_decision(&decision, Run::of(a, &sql))
                     .await
