@@ -2,7 +2,7 @@
 //! login, in a stable schema (documented in README.md).
 //!
 //! Writing never blocks the data path: events go through a bounded queue
-//! to a writer thread ([`writer`]). An event that is lost — the queue was
+//! ([`queue`]) to a writer thread ([`writer`]). An event that is lost — the queue was
 //! full, or the file could not be written — is counted by its cause, and
 //! the writer reports it in the log itself (`audit_events_dropped`) once it
 //! can write that report, and through tracing, so a gap is never silent.
@@ -13,6 +13,7 @@
 //! log reports itself unhealthy; with `on_failure = "block"` actgate then
 //! refuses what it cannot audit ([`AuditLog::accepting`]).
 
+mod queue;
 mod writer;
 
 use crate::config::AuditOnFailure;
@@ -21,7 +22,6 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -193,7 +193,10 @@ struct Shared {
     dropped: [AtomicU64; 2],
     /// Of those, how many a written `audit_events_dropped` line accounts for.
     reported: [AtomicU64; 2],
-    /// Events queued and not yet taken by the writer.
+    /// The lines waiting for the writer.
+    queue: queue::Queue,
+    /// Events queued and not yet taken by the writer (as of the last push
+    /// or take: for [`AuditLog::refusal`] without the queue's lock).
     queued: AtomicUsize,
     /// Set by the writer from a failed write until a write succeeds.
     failing: AtomicBool,
@@ -221,7 +224,8 @@ impl Shared {
 
 /// Where events go.
 pub struct AuditLog {
-    tx: Option<SyncSender<Vec<u8>>>,
+    /// Recording (a file is configured and the log was not closed).
+    open: bool,
     shared: Arc<Shared>,
     capacity: usize,
     sql_max_bytes: usize,
@@ -233,7 +237,7 @@ impl AuditLog {
     /// An audit log that records nothing (no path configured).
     pub fn disabled() -> AuditLog {
         AuditLog {
-            tx: None,
+            open: false,
             shared: Arc::default(),
             capacity: 0,
             sql_max_bytes: 2048,
@@ -281,13 +285,12 @@ impl AuditLog {
             ..AuditEvent::default()
         });
         let capacity = capacity.max(1);
-        let (tx, rx) = sync_channel(capacity);
         let writer = std::thread::Builder::new()
             .name("actgate-audit".into())
-            .spawn(move || writer.run(rx))
+            .spawn(move || writer.run())
             .map_err(opened)?;
         Ok(AuditLog {
-            tx: Some(tx),
+            open: true,
             shared,
             capacity,
             sql_max_bytes,
@@ -297,7 +300,7 @@ impl AuditLog {
     }
 
     pub fn enabled(&self) -> bool {
-        self.tx.is_some()
+        self.open
     }
 
     /// Events lost so far, whatever the cause.
@@ -390,39 +393,58 @@ impl AuditLog {
 
     /// Queues an event; never blocks.
     pub fn record(&self, event: &AuditEvent<'_>) {
-        let Some(tx) = &self.tx else {
+        if !self.open {
             return;
-        };
-        let Some(bytes) = line(event) else {
-            self.shared.drop_events(DropCause::WriteFailed, 1);
-            return;
-        };
-        // Counted before the send, so the writer's decrement never comes
-        // first.
-        self.shared.queued.fetch_add(1, Ordering::Relaxed);
-        match tx.try_send(bytes) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                self.shared.queued.fetch_sub(1, Ordering::Relaxed);
-                self.shared.drop_events(DropCause::QueueFull, 1);
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                self.shared.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        // Serialised into this thread's own buffer, outside the queue's
+        // lock, and copied in.
+        let queued = SCRATCH
+            .try_with(|scratch| {
+                let mut line = scratch.borrow_mut();
+                line.clear();
+                let queued = write_line(&mut line, event, SystemTime::now())
+                    .then(|| self.shared.queue.push(&line, self.capacity));
+                if line.capacity() > SCRATCH_KEPT_BYTES {
+                    *line = Vec::new();
+                }
+                queued
+            })
+            .unwrap_or_else(|_| {
+                let line = line(event)?;
+                Some(self.shared.queue.push(&line, self.capacity))
+            });
+        match queued {
+            Some(Ok(events)) => self.shared.queued.store(events, Ordering::Relaxed),
+            Some(Err(queue::Refused::Full)) => self.shared.drop_events(DropCause::QueueFull, 1),
+            // Not closed by us (that takes `&mut self`): the writer
+            // stopped.
+            Some(Err(queue::Refused::Closed)) => {
                 self.shared.drop_events(DropCause::WriteFailed, 1);
                 self.shared
                     .set_error(Some("the audit writer has stopped".into()));
                 self.shared.failing.store(true, Ordering::Release);
             }
+            None => self.shared.drop_events(DropCause::WriteFailed, 1),
         }
     }
 
     /// Flushes and stops the writer (on shutdown).
     pub fn close(&mut self) {
-        self.tx = None;
+        self.open = false;
+        self.shared.queue.close();
         if let Some(w) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = w.join();
         }
     }
+}
+
+/// Lines a thread's buffer may keep between events (a longer one is
+/// freed after use).
+const SCRATCH_KEPT_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    /// The line being recorded on this thread.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl Drop for AuditLog {
@@ -436,28 +458,39 @@ fn line(event: &AuditEvent<'_>) -> Option<Vec<u8>> {
     line_at(event, SystemTime::now())
 }
 
-/// One event as a JSON line stamped `t`: `v` and `ts`, then the event's
-/// fields in their declared order.
+/// One event as a JSON line stamped `t`.
 fn line_at(event: &AuditEvent<'_>, t: SystemTime) -> Option<Vec<u8>> {
-    // One allocation for the usual event: its fixed fields take a few
-    // hundred bytes besides the SQL.
+    let mut bytes = Vec::new();
+    write_line(&mut bytes, event, t).then_some(bytes)
+}
+
+/// Appends one event as a JSON line stamped `t` to `out`: `v` and `ts`,
+/// then the event's fields in their declared order. `false` (and `out`
+/// as it was) if it cannot be serialised.
+fn write_line(out: &mut Vec<u8>, event: &AuditEvent<'_>, t: SystemTime) -> bool {
+    let start = out.len();
+    // The usual event's fixed fields take a few hundred bytes besides the
+    // SQL.
     let sql = event.sql.as_deref().map_or(0, str::len);
-    let mut bytes = Vec::with_capacity(512 + sql + sql / 8);
-    bytes.extend_from_slice(b"{\"v\":");
-    serde_json::to_writer(&mut bytes, &SCHEMA_VERSION).ok()?;
-    bytes.extend_from_slice(b",\"ts\":\"");
-    write_timestamp(&mut bytes, t);
-    bytes.push(b'"');
-    // The event is an object that always has `event`: its opening brace
-    // becomes the comma after `ts`.
-    let fields = bytes.len();
-    serde_json::to_writer(&mut bytes, event).ok()?;
-    if bytes.get(fields) != Some(&b'{') {
-        return None;
+    out.reserve(512 + sql + sql / 8);
+    out.extend_from_slice(b"{\"v\":");
+    let written = serde_json::to_writer(&mut *out, &SCHEMA_VERSION).is_ok() && {
+        out.extend_from_slice(b",\"ts\":\"");
+        write_timestamp(out, t);
+        out.push(b'"');
+        // The event is an object that always has `event`: its opening
+        // brace becomes the comma after `ts`.
+        let fields = out.len();
+        serde_json::to_writer(&mut *out, event).is_ok() && out.get(fields) == Some(&b'{') && {
+            out[fields] = b',';
+            out.push(b'\n');
+            true
+        }
+    };
+    if !written {
+        out.truncate(start);
     }
-    bytes[fields] = b',';
-    bytes.push(b'\n');
-    Some(bytes)
+    written
 }
 
 /// RFC 3339 UTC timestamp with microseconds.

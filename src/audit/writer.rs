@@ -24,7 +24,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 /// How long the writer waits for events before it looks at the file again.
@@ -40,8 +39,26 @@ const TICK: Duration = Duration::from_millis(200);
 /// [`MAX_BATCH_BYTES`] is followed by the next without lingering, so the
 /// linger never limits how fast the log is written.
 const LINGER: Duration = Duration::from_millis(10);
-/// Most bytes written in one batch.
+/// A batch this large is followed by the next without lingering.
 const MAX_BATCH_BYTES: usize = 1 << 20;
+
+/// Closes the queue when the writer stops, however it stops (a panic
+/// included): lines recorded from then on are counted as lost and the log
+/// reports itself failing, and those it had not taken are counted too.
+struct Stopped(Arc<Shared>);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        self.0.queue.close();
+        let mut left = Vec::new();
+        let taken = self.0.queue.take(&mut left);
+        if taken.events > 0 {
+            self.0
+                .drop_events(DropCause::WriteFailed, taken.events as u64);
+        }
+    }
+}
+
 /// Drops are logged (tracing) at most this often per cause.
 const LOG_EVERY: Duration = Duration::from_secs(1);
 
@@ -158,43 +175,32 @@ impl Writer {
         }
     }
 
-    /// Serves the queue until every sender is gone.
-    pub(super) fn run(mut self, rx: Receiver<Vec<u8>>) {
+    /// Serves the queue until the log is closed.
+    pub(super) fn run(mut self) {
+        let _stopped = Stopped(self.shared.clone());
         let mut linger = true;
-        // Kept from batch to batch (it holds at most one line past
-        // MAX_BATCH_BYTES).
+        // Swapped with the queue's buffer at every take: the two buffers
+        // go back and forth, and neither is allocated again.
         let mut batch = Vec::new();
         loop {
+            if self.shared.queue.wait(TICK) && linger {
+                std::thread::sleep(LINGER);
+            }
             batch.clear();
-            let mut events = 0usize;
-            let done = match rx.recv_timeout(TICK) {
-                Ok(first) => {
-                    batch.extend_from_slice(&first);
-                    events += 1;
-                    if linger {
-                        std::thread::sleep(LINGER);
-                    }
-                    while batch.len() < MAX_BATCH_BYTES
-                        && let Ok(next) = rx.try_recv()
-                    {
-                        batch.extend_from_slice(&next);
-                        events += 1;
-                    }
-                    // A full batch: more is waiting, written at once.
-                    linger = batch.len() < MAX_BATCH_BYTES;
-                    false
-                }
-                Err(RecvTimeoutError::Timeout) => false,
-                Err(RecvTimeoutError::Disconnected) => true,
-            };
-            self.shared.queued.fetch_sub(events, Ordering::Relaxed);
+            let taken = self.shared.queue.take(&mut batch);
+            self.shared.queued.store(0, Ordering::Relaxed);
             self.check_file();
             self.report_drops();
-            if events > 0 {
+            if taken.events > 0 {
                 self.write_lines(&batch);
             }
-            self.log_drops(done);
-            if done {
+            // A large batch: more is coming fast, written without lingering.
+            linger = batch.len() < MAX_BATCH_BYTES;
+            if batch.capacity() > 4 * MAX_BATCH_BYTES {
+                batch = Vec::new();
+            }
+            self.log_drops(taken.closing);
+            if taken.closing {
                 self.report_drops();
                 return;
             }
