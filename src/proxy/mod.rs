@@ -47,6 +47,9 @@ pub struct Gateway {
     /// The rules in force and the catalogs they were checked against,
     /// swapped as one by a reload.
     generation: arc_swap::ArcSwap<Generation>,
+    /// That generation's number, stored after it: what a session compares
+    /// its own with before every message, one atomic load.
+    generation_number: std::sync::atomic::AtomicU64,
     /// Announces every new generation's number.
     generations: tokio::sync::watch::Sender<u64>,
     /// Whether catalogs are loaded (and reloaded) from the database.
@@ -193,6 +196,7 @@ impl Gateway {
                 rules: Arc::new(rules),
                 contexts,
             }),
+            generation_number: std::sync::atomic::AtomicU64::new(1),
             generations: tokio::sync::watch::Sender::new(1),
             online,
             reload: reload::ReloadState::started(),
@@ -417,6 +421,13 @@ impl Gateway {
         self.generation.load_full()
     }
 
+    /// The number of the generation in force (a session that sees a
+    /// newer one than its own loads it with [`Gateway::generation`]).
+    pub fn generation_number(&self) -> u64 {
+        self.generation_number
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Notified with the number of every new generation.
     pub fn subscribe_generations(&self) -> tokio::sync::watch::Receiver<u64> {
         self.generations.subscribe()
@@ -445,6 +456,8 @@ impl Gateway {
             rules,
             contexts,
         }));
+        self.generation_number
+            .store(number, std::sync::atomic::Ordering::Release);
         self.analyzer.reset(number);
         self.generations.send_replace(number);
     }

@@ -147,7 +147,7 @@ impl Relay<'_> {
     /// its next message. `Err` when a reload removed the agent or its
     /// access to this database (the session is then ended).
     fn refresh(&self) -> Result<(), Denial> {
-        if self.gateway.generation.load().number == self.generation.load(Ordering::Relaxed) {
+        if self.gateway.generation_number() == self.generation.load(Ordering::Relaxed) {
             return Ok(());
         }
         let generation = self.gateway.generation();
