@@ -48,7 +48,7 @@ use analyze::{
 };
 use catalog::Catalog;
 use names::QualifiedName;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// Enforce, or evaluate and audit without blocking.
@@ -110,15 +110,15 @@ pub struct Policy {
     /// `deny.statements`: never allowed, listed or implied.
     pub denied_classes: BTreeSet<Class>,
     pub require_where: bool,
-    pub tables: HashMap<QualifiedName, TableRule>,
+    pub tables: foldhash::HashMap<QualifiedName, TableRule>,
     /// Operations on every relation of a schema that has no table rule.
-    pub schemas: HashMap<String, TableRule>,
-    pub denied_tables: HashSet<QualifiedName>,
+    pub schemas: foldhash::HashMap<String, TableRule>,
+    pub denied_tables: foldhash::HashSet<QualifiedName>,
     /// Allowed functions beyond the built-in list (`pg_catalog.x` entries
     /// from unqualified names also match user functions named `x`).
-    pub functions: HashSet<QualifiedName>,
-    pub denied_functions: HashSet<QualifiedName>,
-    pub settings: HashSet<String>,
+    pub functions: foldhash::HashSet<QualifiedName>,
+    pub denied_functions: foldhash::HashSet<QualifiedName>,
+    pub settings: foldhash::HashSet<String>,
     pub catalog_access: CatalogAccess,
     pub driver_profile: bool,
     /// Most rows one statement may return (`policy.max_rows`).
@@ -135,7 +135,7 @@ pub struct Policy {
     pub approvals: Vec<ApprovalRule>,
     /// `policy.sensitive_tables`: their use adds the `sensitive_table`
     /// risk factor.
-    pub sensitive_tables: HashSet<QualifiedName>,
+    pub sensitive_tables: foldhash::HashSet<QualifiedName>,
 }
 
 fn token_denial(d: CapabilityDenial, table: Option<&QualifiedName>, op: &str) -> Denial {

@@ -507,7 +507,11 @@ impl Policy {
         Ok(())
     }
 
-    pub(super) fn function_listed(&self, set: &HashSet<QualifiedName>, f: &QualifiedName) -> bool {
+    pub(super) fn function_listed(
+        &self,
+        set: &foldhash::HashSet<QualifiedName>,
+        f: &QualifiedName,
+    ) -> bool {
         set.contains(f) || set.contains(&QualifiedName::new("pg_catalog", f.name.clone()))
     }
 

@@ -68,7 +68,7 @@ max_rows = 50
             RULES,
             Path::new("/etc/actgate/rules/shop.toml"),
             &["public".to_string()],
-            &HashMap::new(),
+            &std::collections::HashMap::new(),
         )
         .unwrap()
         .policy
