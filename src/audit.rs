@@ -21,7 +21,7 @@ use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -195,9 +195,6 @@ struct Shared {
     reported: [AtomicU64; 2],
     /// The lines waiting for the writer.
     queue: queue::Queue,
-    /// Events queued and not yet taken by the writer (as of the last push
-    /// or take: for [`AuditLog::refusal`] without the queue's lock).
-    queued: AtomicUsize,
     /// Set by the writer from a failed write until a write succeeds.
     failing: AtomicBool,
     /// Why, while failing.
@@ -365,8 +362,7 @@ impl AuditLog {
         if let AuditHealth::Failing { error } = self.health() {
             return Some(format!("the audit log cannot be written: {error}"));
         }
-        (self.shared.queued.load(Ordering::Relaxed) >= self.capacity)
-            .then(|| "the audit queue is full".to_owned())
+        (self.shared.queue.len() >= self.capacity).then(|| "the audit queue is full".to_owned())
     }
 
     /// Asks the writer to close the file and open the path again, for log
@@ -414,7 +410,7 @@ impl AuditLog {
                 Some(self.shared.queue.push(&line, self.capacity))
             });
         match queued {
-            Some(Ok(events)) => self.shared.queued.store(events, Ordering::Relaxed),
+            Some(Ok(_)) => {}
             Some(Err(queue::Refused::Full)) => self.shared.drop_events(DropCause::QueueFull, 1),
             // Not closed by us (that takes `&mut self`): the writer
             // stopped.

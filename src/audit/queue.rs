@@ -8,6 +8,7 @@
 //! another (which glibc's allocator makes a locked, slow path). The writer
 //! is woken only when the queue gains its first line.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -33,6 +34,8 @@ pub(super) struct Queue {
     lines: Mutex<Lines>,
     /// Signalled when the queue gains its first line, and on close.
     wake: Condvar,
+    /// The events waiting, kept with them under the lock, read without it.
+    events: AtomicUsize,
 }
 
 /// What the writer took from the queue.
@@ -48,6 +51,12 @@ impl Queue {
         self.lines.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The events waiting now (without the lock: for a check on the data
+    /// path).
+    pub(super) fn len(&self) -> usize {
+        self.events.load(Ordering::Relaxed)
+    }
+
     /// Appends one whole line (ending in a newline) unless `capacity`
     /// events are already waiting; `Ok` with the events now queued.
     pub(super) fn push(&self, line: &[u8], capacity: usize) -> Result<usize, Refused> {
@@ -61,6 +70,7 @@ impl Queue {
         lines.bytes.extend_from_slice(line);
         lines.events += 1;
         let events = lines.events;
+        self.events.store(events, Ordering::Relaxed);
         drop(lines);
         if events == 1 {
             self.wake.notify_one();
@@ -85,6 +95,7 @@ impl Queue {
         debug_assert!(batch.is_empty());
         let mut lines = self.lock();
         std::mem::swap(&mut lines.bytes, batch);
+        self.events.store(0, Ordering::Relaxed);
         Taken {
             events: std::mem::take(&mut lines.events),
             closing: lines.closing,
@@ -108,6 +119,7 @@ mod tests {
         assert_eq!(q.push(b"a\n", 2), Ok(1));
         assert_eq!(q.push(b"bc\n", 2), Ok(2));
         assert_eq!(q.push(b"d\n", 2), Err(Refused::Full));
+        assert_eq!(q.len(), 2);
         assert!(q.wait(Duration::ZERO));
         let mut batch = Vec::new();
         let taken = q.take(&mut batch);
@@ -115,6 +127,7 @@ mod tests {
             (taken.events, taken.closing, batch.as_slice()),
             (2, false, &b"a\nbc\n"[..])
         );
+        assert_eq!(q.len(), 0);
         // Room again; the writer's spare buffer now holds the queue.
         assert_eq!(q.push(b"d\n", 2), Ok(1));
         batch.clear();

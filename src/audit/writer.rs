@@ -188,7 +188,6 @@ impl Writer {
             }
             batch.clear();
             let taken = self.shared.queue.take(&mut batch);
-            self.shared.queued.store(0, Ordering::Relaxed);
             self.check_file();
             self.report_drops();
             if taken.events > 0 {
