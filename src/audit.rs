@@ -2,10 +2,11 @@
 //! login, in a stable schema (documented in README.md).
 //!
 //! Writing never blocks the data path: events go through a bounded queue
-//! ([`queue`]) to a writer thread ([`writer`]). An event that is lost — the queue was
-//! full, or the file could not be written — is counted by its cause, and
-//! the writer reports it in the log itself (`audit_events_dropped`) once it
-//! can write that report, and through tracing, so a gap is never silent.
+//! ([`queue`]) to a writer thread ([`writer`]). An event that is lost —
+//! the queue was full, or the file could not be written — is counted by
+//! its cause, and the writer reports it in the log itself
+//! (`audit_events_dropped`) once it can write that report, and through
+//! tracing, so a gap is never silent.
 //!
 //! The writer keeps the file the one at the configured path: it reopens it
 //! on request (SIGHUP, `actgate reload`: rotation by rename) and when the
@@ -434,8 +435,8 @@ impl AuditLog {
     }
 }
 
-/// Lines a thread's buffer may keep between events (a longer one is
-/// freed after use).
+/// Bytes a thread's line buffer keeps between events (one grown past
+/// this by a long statement is freed after use).
 const SCRATCH_KEPT_BYTES: usize = 64 * 1024;
 
 thread_local! {
