@@ -442,7 +442,7 @@ impl Gateway {
     /// Makes `rules` and `contexts` the next generation, atomically for
     /// every session's next statement.
     fn install(&self, rules: Arc<RuleSet>, contexts: HashMap<String, Arc<AnalysisContext>>) {
-        let number = self.generation.load().number + 1;
+        let number = self.generation_number() + 1;
         let contexts = contexts
             .into_iter()
             .map(|(db, c)| {

@@ -19,8 +19,9 @@ use super::catalog::Catalog;
 use super::names::QualifiedName;
 use super::{CatalogAccess, Mode, Policy};
 use controls::{active_window, approvals, circuit_breaker, rate_limits, time_zone};
+use foldhash::HashSet;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use tables::{schema_rules, table_rules};
 use toml::Spanned;
@@ -201,22 +202,22 @@ fn compile_with(
 
     Ok(Policy {
         approvals,
-        sensitive_tables: sensitive_tables.into_iter().collect(),
+        sensitive_tables,
         circuit_breaker,
         rate_limits,
         time_windows,
         agent: agent.to_owned(),
-        schemas: schemas.into_iter().collect(),
+        schemas,
         source: path.to_owned(),
         mode,
         classes,
         denied_classes,
         require_where: p.require_where.unwrap_or(true),
-        tables: tables.into_iter().collect(),
-        denied_tables: denied_tables.into_iter().collect(),
-        functions: functions.into_iter().collect(),
-        denied_functions: denied_functions.into_iter().collect(),
-        settings: settings.into_iter().collect(),
+        tables,
+        denied_tables,
+        functions,
+        denied_functions,
+        settings,
         catalog_access,
         driver_profile: p.driver_profile.unwrap_or(true),
         max_rows: p.max_rows,
@@ -272,7 +273,7 @@ fn catalog_access(ctx: &Ctx<'_>, p: &RawPolicy) -> Result<CatalogAccess, Compile
 
 /// `policy.settings`: settings actgate pins can never be allowed.
 fn allowed_settings(ctx: &Ctx<'_>, p: &RawPolicy) -> Result<HashSet<String>, CompileError> {
-    let mut settings = HashSet::new();
+    let mut settings = HashSet::default();
     for s in &p.settings {
         let name = s.get_ref().to_ascii_lowercase();
         if builtin::is_pinned_setting(&name) {
@@ -292,11 +293,11 @@ fn function_lists(
     raw: &RawRules,
     catalog: Option<&Catalog>,
 ) -> (HashSet<QualifiedName>, HashSet<QualifiedName>) {
-    let mut denied_functions = HashSet::new();
+    let mut denied_functions = HashSet::default();
     for f in &raw.deny.functions {
         denied_functions.insert(QualifiedName::from_config(f.get_ref(), "pg_catalog"));
     }
-    let mut functions = HashSet::new();
+    let mut functions = HashSet::default();
     for f in &raw.policy.functions {
         let q = QualifiedName::from_config(f.get_ref(), "pg_catalog");
         if denied_functions.contains(&q) {
@@ -323,7 +324,7 @@ fn denied_tables(
     default_schema: &str,
     catalog: Option<&Catalog>,
 ) -> HashSet<QualifiedName> {
-    let mut denied_tables = HashSet::new();
+    let mut denied_tables = HashSet::default();
     for t in &raw.deny.tables {
         let q = QualifiedName::from_config(t.get_ref(), default_schema);
         check_relation(ctx, catalog, &q, t.span());
@@ -339,7 +340,7 @@ fn sensitive_tables(
     default_schema: &str,
     catalog: Option<&Catalog>,
 ) -> HashSet<QualifiedName> {
-    let mut sensitive_tables = HashSet::new();
+    let mut sensitive_tables = HashSet::default();
     for t in &p.sensitive_tables {
         let q = QualifiedName::from_config(t.get_ref(), default_schema);
         check_relation(ctx, catalog, &q, t.span());

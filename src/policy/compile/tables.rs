@@ -8,7 +8,8 @@ use super::super::names::{QualifiedName, fold_config};
 use super::super::{ActiveWindow, ScopeValue, TableRule, ValueLimit};
 use super::controls::active_window;
 use super::{CompileError, Ctx, RawRules, RawTable, check_relation, operations};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use toml::Spanned;
 
 /// `[tables.*]`: one rule per table; their `active_hours` are added to
@@ -22,7 +23,7 @@ pub(super) fn table_rules(
     time_zone: &str,
     time_windows: &mut Vec<ActiveWindow>,
 ) -> Result<HashMap<QualifiedName, TableRule>, CompileError> {
-    let mut tables = HashMap::new();
+    let mut tables = HashMap::default();
     for (name, rule) in &raw.tables {
         let q = QualifiedName::from_config(name.get_ref(), default_schema);
         if let Some(w) = &rule.active_hours {
@@ -240,7 +241,7 @@ pub(super) fn schema_rules(
     ctx: &Ctx<'_>,
     raw: &RawRules,
 ) -> Result<HashMap<String, TableRule>, CompileError> {
-    let mut schemas = HashMap::new();
+    let mut schemas = HashMap::default();
     for (name, rule) in &raw.schemas {
         let schema = fold_config(name.get_ref());
         if schema == "pg_catalog" || schema == "information_schema" {

@@ -63,7 +63,7 @@ fn pinned_settings_and_unknown_time_zones_are_errors() {
 fn entry_names_are_plain_and_unique() {
     let (ctx, _) = policy("");
     let name = |s: &str| Spanned::new(0..1, s.to_owned());
-    let mut seen = HashSet::new();
+    let mut seen = std::collections::HashSet::new();
     assert!(controls::entry_name(&ctx, &name("big-orders_1"), "approval", &mut seen).is_ok());
     let twice = controls::entry_name(&ctx, &name("big-orders_1"), "approval", &mut seen);
     assert_eq!(
