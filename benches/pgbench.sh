@@ -42,6 +42,15 @@
 # role with SCRAM too, as actgate does. PgBouncer refuses to run as root:
 # as root, it runs as the 'postgres' user, like the server.
 #
+# Every server runs in a session of its own, as a service does (systemd
+# and Docker give each its own cgroup): PostgreSQL's postmaster (pg_ctl)
+# and PgBouncer (-d) make their own, and actgate and the baseline are
+# started with setsid. Otherwise actgate would share the script's session
+# with pgbench, and on a kernel with autogrouping (sched_autogroup_enabled,
+# on by default) the scheduler would weigh actgate and pgbench as one
+# group, preempting actgate for pgbench's wakeups, while PgBouncer had a
+# group of its own.
+#
 # It measures; it asserts nothing about time. Everything it starts or
 # creates is removed on exit (PostgreSQL, actgate, the baseline, PgBouncer
 # and the work directory; an installed pgbouncer package stays).
@@ -460,7 +469,7 @@ ${4:-}
 EOF
 }
 write_config "$work/actgate.toml" "$actgate_port" "$actgate_rules" "$state_section" "${WORKERS:-}"
-RUST_LOG=${RUST_LOG:-actgate=warn} "$actgate_bin" serve --config "$work/actgate.toml" \
+RUST_LOG=${RUST_LOG:-actgate=warn} setsid "$actgate_bin" serve --config "$work/actgate.toml" \
     >"$work/actgate.log" 2>&1 &
 actgate_pid=$!
 # In a subshell, to show actgate's log if it does not come up.
@@ -481,7 +490,7 @@ if [[ -n $baseline_bin ]]; then
     done
     write_config "$work/baseline.toml" "$baseline_port" "" "" "${BASELINE_WORKERS:-}"
     log "starting the baseline $baseline_bin…"
-    RUST_LOG=${RUST_LOG:-actgate=warn} "$baseline_bin" serve --config "$work/baseline.toml" \
+    RUST_LOG=${RUST_LOG:-actgate=warn} setsid "$baseline_bin" serve --config "$work/baseline.toml" \
         >"$work/baseline.log" 2>&1 &
     baseline_pid=$!
     # In a subshell, to show the baseline's log if it does not come up.

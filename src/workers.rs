@@ -51,7 +51,13 @@ impl Workers {
     pub fn start(count: usize) -> std::io::Result<Workers> {
         let mut workers = Vec::with_capacity(count.max(1));
         for i in 0..count.max(1) {
-            let runtime = Builder::new_current_thread().enable_all().build()?;
+            // Sockets and timers only: sessions neither spawn processes
+            // nor wait for signals, and a runtime with those drivers
+            // checks them every time it parks.
+            let runtime = Builder::new_current_thread()
+                .enable_io()
+                .enable_time()
+                .build()?;
             let handle = runtime.handle().clone();
             let (stop_tx, stop_rx) = oneshot::channel::<()>();
             std::thread::Builder::new()
