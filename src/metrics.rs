@@ -1,7 +1,13 @@
 //! Counters for `/metrics` (Prometheus text format). Updating them is a
 //! few atomic operations on the data path: a session holds its agent's
 //! counters, so an allowed statement is one atomic add; only denials take
-//! a (per-agent) lock, for their reason label.
+//! a (per-agent) lock, for their reason label. The counters every
+//! statement adds to are striped by thread ([`striped`]), so that workers
+//! on different cores do not pass their cache lines back and forth.
+
+mod striped;
+
+use striped::Striped;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -16,7 +22,7 @@ pub const DECISION_BUCKETS_US: [u64; 9] = [5, 10, 25, 50, 100, 250, 500, 1000, 5
 /// atomic add; denials, which carry a reason, take the agent's own lock.
 #[derive(Debug, Default)]
 pub struct AgentCounts {
-    allowed: AtomicU64,
+    allowed: Striped<1>,
     /// reason → count.
     denied: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -26,7 +32,7 @@ impl AgentCounts {
     pub fn count(&self, reason: Option<&'static str>) {
         match reason {
             None => {
-                self.allowed.fetch_add(1, Ordering::Relaxed);
+                self.allowed.add(0, 1);
             }
             Some(r) => {
                 *self
@@ -47,10 +53,10 @@ pub struct Metrics {
     pub upstream_errors_total: AtomicU64,
     /// agent → its decision counts (looked up once per session).
     statements: Mutex<BTreeMap<String, std::sync::Arc<AgentCounts>>>,
-    /// Decisions by the first bucket that holds them (not cumulative).
-    decision_buckets: [AtomicU64; DECISION_BUCKETS_US.len()],
-    decision_count: AtomicU64,
-    decision_sum_ns: AtomicU64,
+    /// Decisions by the first bucket that holds them (not cumulative),
+    /// then their count ([`DECISION_COUNT`]) and the sum of their
+    /// nanoseconds ([`DECISION_SUM_NS`]).
+    decisions: Striped<DECISION_COUNTERS>,
     /// Approval requests made, approved, rejected and used.
     approvals: [AtomicU64; APPROVAL_STATES.len()],
     pub reloads_ok: AtomicU64,
@@ -60,6 +66,12 @@ pub struct Metrics {
     /// Statements refused because the shared state could not be reached.
     state_unavailable: AtomicU64,
 }
+
+/// Where the decision count and the sum of decision nanoseconds are, after
+/// the buckets.
+const DECISION_COUNT: usize = DECISION_BUCKETS_US.len();
+const DECISION_SUM_NS: usize = DECISION_COUNT + 1;
+const DECISION_COUNTERS: usize = DECISION_SUM_NS + 1;
 
 /// The approval events counted in `actgate_approvals_total`.
 pub const APPROVAL_STATES: [&str; 4] = ["requested", "approved", "rejected", "used"];
@@ -119,15 +131,13 @@ impl Metrics {
 
     pub fn decision(&self, took: Duration) {
         // One add in the first bucket that holds it (the exposition sums
-        // them): every statement passes here, from every worker, and each
-        // add to a shared counter moves its cache line between cores.
+        // them), in this thread's stripe: every statement passes here.
         let us = took.as_micros() as u64;
         if let Some(i) = DECISION_BUCKETS_US.iter().position(|bound| us <= *bound) {
-            self.decision_buckets[i].fetch_add(1, Ordering::Relaxed);
+            self.decisions.add(i, 1);
         }
-        self.decision_count.fetch_add(1, Ordering::Relaxed);
-        self.decision_sum_ns
-            .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+        self.decisions.add(DECISION_COUNT, 1);
+        self.decisions.add(DECISION_SUM_NS, took.as_nanos() as u64);
     }
 
     /// The Prometheus text exposition.
@@ -265,7 +275,7 @@ impl Metrics {
         let map = self.statements.lock().unwrap_or_else(|e| e.into_inner());
         for (agent, counts) in map.iter() {
             let agent = escape(agent);
-            let allowed = counts.allowed.load(Ordering::Relaxed);
+            let allowed = counts.allowed.get(0);
             if allowed > 0 {
                 let _ = writeln!(
                     out,
@@ -292,7 +302,7 @@ impl Metrics {
         );
         let mut cumulative = 0;
         for (i, bound) in DECISION_BUCKETS_US.iter().enumerate() {
-            cumulative += self.decision_buckets[i].load(Ordering::Relaxed);
+            cumulative += self.decisions.get(i);
             let _ = writeln!(
                 out,
                 "{name}_bucket{{le=\"{}\"}} {cumulative}",
@@ -300,12 +310,12 @@ impl Metrics {
             );
         }
         // Read after the buckets, it may lag a decision being counted.
-        let count = self.decision_count.load(Ordering::Relaxed).max(cumulative);
+        let count = self.decisions.get(DECISION_COUNT).max(cumulative);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
         let _ = writeln!(
             out,
             "{name}_sum {}",
-            self.decision_sum_ns.load(Ordering::Relaxed) as f64 / 1e9
+            self.decisions.get(DECISION_SUM_NS) as f64 / 1e9
         );
         let _ = writeln!(out, "{name}_count {count}");
     }
