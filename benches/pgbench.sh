@@ -468,16 +468,30 @@ path = "$1.audit.jsonl"
 ${4:-}
 EOF
 }
-write_config "$work/actgate.toml" "$actgate_port" "$actgate_rules" "$state_section" "${WORKERS:-}"
-RUST_LOG=${RUST_LOG:-actgate=warn} setsid "$actgate_bin" serve --config "$work/actgate.toml" \
-    >"$work/actgate.log" 2>&1 &
-actgate_pid=$!
-# In a subshell, to show actgate's log if it does not come up.
-(wait_for_port "$actgate_port" actgate) || {
-    log "actgate log:"
-    cat "$work/actgate.log" >&2
-    die "actgate did not start"
+# Starts actgate binary $1 with configuration $2 (log: the same path
+# ending in .log instead of .toml) in a session of its own (see the top),
+# stores its pid in the variable named $5 (before anything can fail, so
+# that cleanup stops it) and waits for port $3, $4 naming it in messages.
+# A script's background job is no process group leader, so setsid execs
+# in place and $! is actgate itself, whose /proc figures are read: checked,
+# so that a change there cannot make the CPU column another process's.
+serve_actgate() {
+    local bin=$1 config=$2 port=$3 name=$4 pid_var=$5
+    local log_file=${config%.toml}.log
+    RUST_LOG=${RUST_LOG:-actgate=warn} setsid "$bin" serve --config "$config" \
+        >"$log_file" 2>&1 &
+    printf -v "$pid_var" '%s' "$!"
+    # In a subshell, to show the log if it does not come up.
+    (wait_for_port "$port" "$name") || {
+        log "$name log:"
+        cat "$log_file" >&2
+        die "$name did not start"
+    }
+    [[ $(ps -o sid= -p "${!pid_var}" | tr -d ' ') == "${!pid_var}" ]] ||
+        die "$name (pid ${!pid_var}) is not in a session of its own"
 }
+write_config "$work/actgate.toml" "$actgate_port" "$actgate_rules" "$state_section" "${WORKERS:-}"
+serve_actgate "$actgate_bin" "$work/actgate.toml" "$actgate_port" actgate actgate_pid
 
 direct_url="postgres://$ROLE:$role_password@127.0.0.1:$pg_port/$DB"
 proxy_url="postgres://$AGENT:$AGENT_SECRET@127.0.0.1:$actgate_port/$DB"
@@ -490,15 +504,8 @@ if [[ -n $baseline_bin ]]; then
     done
     write_config "$work/baseline.toml" "$baseline_port" "" "" "${BASELINE_WORKERS:-}"
     log "starting the baseline $baseline_bin…"
-    RUST_LOG=${RUST_LOG:-actgate=warn} setsid "$baseline_bin" serve --config "$work/baseline.toml" \
-        >"$work/baseline.log" 2>&1 &
-    baseline_pid=$!
-    # In a subshell, to show the baseline's log if it does not come up.
-    (wait_for_port "$baseline_port" "the baseline ($baseline_bin)") || {
-        log "baseline log:"
-        cat "$work/baseline.log" >&2
-        die "the baseline did not start"
-    }
+    serve_actgate "$baseline_bin" "$work/baseline.toml" "$baseline_port" \
+        "the baseline ($baseline_bin)" baseline_pid
     baseline_url="postgres://$AGENT:$AGENT_SECRET@127.0.0.1:$baseline_port/$DB"
 fi
 

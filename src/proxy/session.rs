@@ -7,7 +7,6 @@ mod login;
 
 use super::Gateway;
 use super::admission::Admission;
-use super::analysis::AnalysisContext;
 use super::cancel::UpstreamKey;
 use super::error::SessionError;
 use super::relay::{Relay, SessionEnd};
@@ -114,7 +113,9 @@ async fn run(
         agent: &authed.agent,
         database: &authed.database,
         policy: authed.policy.clone().into(),
-        analysis: AnalysisContext::for_session(&gateway.analysis_context(&authed.database)).into(),
+        // Replaced by the session's own copy at the first message, which
+        // refreshes everything to the generation in force.
+        analysis: gateway.analysis_context(&authed.database).into(),
         // Refreshed to the rules in force at the first message.
         generation: Default::default(),
         counts: gateway.metrics.agent(&authed.agent),
