@@ -312,3 +312,69 @@ async fn with_on_failure_block_statements_are_refused_while_the_log_cannot_be_wr
     assert_eq!(rows.len(), 1);
     events_when(&audit, "written", |ev| has_statement(ev, "after")).await;
 }
+
+/// A session's events are written in the order its statements were
+/// decided: an allowed statement's event is recorded once the statement
+/// is on its way upstream, a refusal's at once, and neither overtakes the
+/// other (here all three arrive in one read).
+#[tokio::test]
+async fn a_sessions_events_keep_the_order_of_its_statements() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let proxy = Proxy::start_with(common::config_with_audit(&audit, "")).await;
+    let mut conn = common::raw::RawConn::login(proxy.addr, TESTER, "shop").await;
+    let statements = [
+        "SELECT 'order first'",
+        "SELECT pg_read_file('order second')",
+        "SELECT 'order third'",
+        "SELECT 'order fourth'",
+    ];
+    let pipelined: Vec<u8> = statements
+        .iter()
+        .flat_map(|sql| common::raw::query(sql))
+        .collect();
+    conn.send(&pipelined).await;
+    let mut errors = Vec::new();
+    for _ in &statements {
+        errors.push(conn.until_ready().await.iter().any(|m| m.tag == b'E'));
+    }
+    assert_eq!(errors, [false, true, false, false]);
+
+    let events = events_when(&audit, "all four recorded", |ev| {
+        has_statement(ev, "order fourth")
+    })
+    .await;
+    let decided: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e["sql"].as_str().is_some_and(|s| s.contains("order ")))
+        .map(|e| (e["event"].as_str().unwrap(), e["sql"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        decided,
+        [
+            ("statement_allowed", statements[0]),
+            ("statement_blocked", statements[1]),
+            ("statement_allowed", statements[2]),
+            ("statement_allowed", statements[3]),
+        ]
+    );
+}
+
+/// A statement followed at once by the end of the session still has its
+/// event: the session records what it deferred before it ends.
+#[tokio::test]
+async fn a_statement_sent_with_terminate_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let proxy = Proxy::start_with(common::config_with_audit(&audit, "")).await;
+    let mut conn = common::raw::RawConn::login(proxy.addr, TESTER, "shop").await;
+    let mut last = common::raw::query("SELECT 'last words'");
+    last.extend(common::raw::message(b'X', &[]));
+    conn.send(&last).await;
+    // (the answer may or may not come before the session closes)
+    while conn.recv().await.is_some() {}
+    events_when(&audit, "the last statement recorded", |ev| {
+        has_statement(ev, "last words")
+    })
+    .await;
+}

@@ -29,6 +29,7 @@
 //! server also watches the client, so a departed client ends the session.
 
 mod audit;
+pub use audit::Deferred;
 mod carry;
 mod client;
 mod decisions;
@@ -127,6 +128,8 @@ pub struct Relay<'a> {
     /// `default_transaction_read_only` as the server reported it when the
     /// session started (PostgreSQL 14 and later report it).
     pub read_only_at_start: Option<String>,
+    /// Allowed statements written upstream and not yet audited.
+    pub deferred: std::sync::Mutex<Deferred>,
 }
 
 impl Relay<'_> {
@@ -171,6 +174,7 @@ impl Relay<'_> {
             end = u2c => end,
             () = c2u => unreachable!("client half never completes on its own"),
         };
+        self.record_deferred();
         // A statement still running when its client went away would run to
         // completion: PostgreSQL notices a closed socket only between
         // statements. Cancel it.

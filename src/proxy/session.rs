@@ -127,6 +127,7 @@ async fn run(
             .map(|t| Arc::new(super::capability::TokenCapability::new(t)) as _),
         token: authed.token.clone(),
         violations: Default::default(),
+        deferred: Default::default(),
         read_only_at_start: upstream.greeting.iter().find_map(
             |f| match BackendMessage::decode_parts(f.tag, f.body()) {
                 Ok(BackendMessage::ParameterStatus {

@@ -1,11 +1,34 @@
 //! Auditing statement events: every denial and allowed statement of the
 //! session, with its risk score, and the alert it raises.
+//!
+//! An allowed statement's event is recorded after the statement is
+//! written upstream ([`Relay::audit_allowed`], [`Relay::record_deferred`]):
+//! serialising it is as much of actgate's work on a statement as the
+//! analysis and the decision together, and the statement need not wait
+//! for it (unless `on_failure = "block"` makes it a condition of the
+//! next). Every other event is recorded at once, after the deferred ones,
+//! so the log keeps the session's order.
 
 use super::{Held, Relay};
 use crate::audit::{AuditEvent, Claims};
+use crate::config::AuditOnFailure;
 use crate::policy::analyze::Analysis;
 use crate::policy::{Denial, Mode};
+use crate::proxy::analysis::AnalysisResult;
+use std::ops::Range;
 use std::sync::atomic::Ordering;
+
+/// Allowed statements decided and not yet audited: their analyses, and
+/// their SQL as ranges of one buffer (kept between batches, so that
+/// deferring allocates nothing once warm).
+#[derive(Default)]
+pub struct Deferred {
+    sql: String,
+    allowed: Vec<(AnalysisResult, Range<usize>)>,
+}
+
+/// Bytes of SQL the deferred buffer keeps between batches.
+const DEFERRED_KEPT_BYTES: usize = 64 * 1024;
 
 impl Relay<'_> {
     /// Every denial passes here: it is counted for the risk score and the
@@ -17,6 +40,8 @@ impl Relay<'_> {
         sql: Option<&str>,
     ) {
         self.violations.fetch_add(1, Ordering::Relaxed);
+        // What the breaker records comes after the statements before.
+        self.record_deferred();
         if self.policy().mode == Mode::Enforce {
             // A trip ends this session through the suspension watch.
             let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
@@ -30,6 +55,41 @@ impl Relay<'_> {
         );
     }
 
+    /// An allowed statement's event, recorded by the next
+    /// [`Relay::record_deferred`] (after the flush of the batch it is
+    /// in, or before any other event).
+    /// Under `[audit] on_failure = "block"` it is recorded at once: a
+    /// statement may then run only if its event found room in the queue,
+    /// and the next statement's check must see it there.
+    pub(super) fn audit_allowed(&self, analysis: &AnalysisResult, sql: &str) {
+        if self.gateway.audit.on_failure() == AuditOnFailure::Block {
+            let a = analysis.as_ref().as_ref().ok();
+            return self.audit_statement("statement_allowed", None, a, sql);
+        }
+        let mut deferred = self.deferred.lock().unwrap_or_else(|p| p.into_inner());
+        let start = deferred.sql.len();
+        deferred.sql.push_str(sql);
+        let end = deferred.sql.len();
+        deferred.allowed.push((analysis.clone(), start..end));
+    }
+
+    /// Records the deferred events, in the order they were decided.
+    pub(super) fn record_deferred(&self) {
+        let mut deferred = self.deferred.lock().unwrap_or_else(|p| p.into_inner());
+        if deferred.allowed.is_empty() {
+            return;
+        }
+        let Deferred { sql, allowed } = &mut *deferred;
+        for (analysis, range) in allowed.drain(..) {
+            let a = analysis.as_ref().as_ref().ok();
+            self.audit_statement_now("statement_allowed", None, a, &sql[range], Held::default());
+        }
+        sql.clear();
+        if sql.capacity() > DEFERRED_KEPT_BYTES {
+            *sql = String::new();
+        }
+    }
+
     pub(super) fn audit_statement(
         &self,
         event: &'static str,
@@ -40,9 +100,22 @@ impl Relay<'_> {
         self.audit_statement_with(event, denial, analysis, sql, Held::default());
     }
 
+    /// Audits one statement event, after the deferred ones.
+    pub(super) fn audit_statement_with(
+        &self,
+        event: &'static str,
+        denial: Option<&Denial>,
+        analysis: Option<&Analysis>,
+        sql: &str,
+        held: Held,
+    ) {
+        self.record_deferred();
+        self.audit_statement_now(event, denial, analysis, sql, held);
+    }
+
     /// Audits one statement event and raises its alert: always for `held`
     /// alerts, otherwise when its risk score reaches `[alerts] min_risk`.
-    pub(super) fn audit_statement_with(
+    fn audit_statement_now(
         &self,
         event: &'static str,
         denial: Option<&Denial>,

@@ -102,6 +102,7 @@ impl Relay<'_> {
             if let Err(stop) = wire.flush().await {
                 return stop;
             }
+            self.record_deferred();
             if let Err(stop) = self.read_client(client, &mut buf, shared).await {
                 return stop;
             }

@@ -150,6 +150,8 @@ impl Relay<'_> {
         if self.gateway.generation_number() == self.generation.load(Ordering::Relaxed) {
             return Ok(());
         }
+        // Deferred events are of the rules they were decided under.
+        self.record_deferred();
         let generation = self.gateway.generation();
         match generation.rules.agent(self.agent) {
             Some(agent) if agent.may_use_database(self.database) => {
@@ -235,7 +237,7 @@ impl Relay<'_> {
         };
         let carried = self.carry_out_decision(&decision, run).await;
         if decision.passed_rules && !carried.recorded {
-            self.audit_statement("statement_allowed", None, a, sql);
+            self.audit_allowed(&analysis, sql);
         }
         let (Verdict::Allow, Some(a)) = (&carried.verdict, a) else {
             return Err(carried.verdict);
@@ -284,7 +286,7 @@ impl Relay<'_> {
         let a = analysis.as_ref().as_ref().ok();
         let carried = self.carry_out_decision(&decision, Run::of(a, sql)).await;
         if decision.passed_rules && !carried.recorded {
-            self.audit_statement("statement_allowed", None, a, sql);
+            self.audit_allowed(&analysis, sql);
         }
         let parse = Parsed {
             statement,
@@ -383,8 +385,7 @@ impl Relay<'_> {
         if let Some((analysis, sql)) = allowed_again
             && !carried.recorded
         {
-            let a = analysis.as_ref().as_ref().ok();
-            self.audit_statement("statement_allowed", None, a, &sql);
+            self.audit_allowed(&analysis, &sql);
         }
         match portal {
             Some(p) => state.bind(b.portal, p),
