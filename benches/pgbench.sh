@@ -79,7 +79,10 @@
 #                       symbols, read with `perf report -i FILE`)
 #   PERF_PATHS          the proxies profiled (default actgate; e.g. "actgate pgbouncer")
 #   PERF_ARGS           what perf does instead of `record -q -F 997 -g`, e.g.
-#                       `stat -e raw_syscalls:sys_enter,context-switches`
+#                       `stat -e raw_syscalls:sys_enter,context-switches`, or
+#                       `record -q -e raw_syscalls:sys_enter -e
+#                       raw_syscalls:sys_exit` for benches/onpath.sh (how long
+#                       each proxy holds a message)
 #   STATE_BUDGET        1: actgate's agent is under a budget counted in a
 #                       [state] store = "postgres" database (the baseline's
 #                       is not): what one charge adds per statement
@@ -658,6 +661,9 @@ run_one() {
         perf ${PERF_ARGS:-record -q -F 997 -g} -p "$pid" -o "$PERF_DIR/$tag.data" \
             -- sleep "$DURATION" >/dev/null 2>&1 &
         perf_pid=$!
+        # Attached before pgbench connects (benches/onpath.sh tells the
+        # client sockets by the accepts it sees).
+        sleep 0.3
     fi
     local out
     if ! out=$(PGCONNECT_TIMEOUT=10 "$PGBENCH" -n -c "$clients" -j "$(threads_for "$clients")" -T "$DURATION" \
