@@ -58,6 +58,7 @@ impl Relay<'_> {
     /// An allowed statement's event, recorded by the next
     /// [`Relay::record_deferred`] (after the flush of the batch it is
     /// in, or before any other event).
+    ///
     /// Under `[audit] on_failure = "block"` it is recorded at once: a
     /// statement may then run only if its event found room in the queue,
     /// and the next statement's check must see it there.
