@@ -132,6 +132,18 @@ pub struct Relay<'a> {
     pub deferred: std::sync::Mutex<Deferred>,
 }
 
+impl Drop for Relay<'_> {
+    /// The session's deferred audit events are recorded however it ends,
+    /// a panic elsewhere in it included. (If recording itself panicked,
+    /// its lock is poisoned and nothing is tried again: the panic ends the
+    /// session and is logged.)
+    fn drop(&mut self) {
+        if !self.deferred.is_poisoned() {
+            self.record_deferred();
+        }
+    }
+}
+
 impl Relay<'_> {
     /// The agent's policy in the generation this session runs under.
     fn policy(&self) -> arc_swap::Guard<Arc<Policy>> {
