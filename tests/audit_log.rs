@@ -313,16 +313,23 @@ async fn with_on_failure_block_statements_are_refused_while_the_log_cannot_be_wr
     events_when(&audit, "written", |ev| has_statement(ev, "after")).await;
 }
 
+/// A proxy auditing to a file in `dir`, and a raw session of the tester
+/// agent through it.
+async fn audited_raw_session(dir: &Path) -> (PathBuf, Proxy, common::raw::RawConn) {
+    let audit = dir.join("audit.jsonl");
+    let proxy = Proxy::start_with(common::config_with_audit(&audit, "")).await;
+    let conn = common::raw::RawConn::login(proxy.addr, TESTER, "shop").await;
+    (audit, proxy, conn)
+}
+
 /// A session's events are written in the order its statements were
 /// decided: an allowed statement's event is recorded once the statement
 /// is on its way upstream, a refusal's at once, and neither overtakes the
-/// other (here all three arrive in one read).
+/// other (here all four arrive in one read).
 #[tokio::test]
 async fn a_sessions_events_keep_the_order_of_its_statements() {
     let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
-    let proxy = Proxy::start_with(common::config_with_audit(&audit, "")).await;
-    let mut conn = common::raw::RawConn::login(proxy.addr, TESTER, "shop").await;
+    let (audit, _proxy, mut conn) = audited_raw_session(dir.path()).await;
     let statements = [
         "SELECT 'order first'",
         "SELECT pg_read_file('order second')",
@@ -365,9 +372,7 @@ async fn a_sessions_events_keep_the_order_of_its_statements() {
 #[tokio::test]
 async fn a_statement_sent_with_terminate_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
-    let proxy = Proxy::start_with(common::config_with_audit(&audit, "")).await;
-    let mut conn = common::raw::RawConn::login(proxy.addr, TESTER, "shop").await;
+    let (audit, _proxy, mut conn) = audited_raw_session(dir.path()).await;
     let mut last = common::raw::query("SELECT 'last words'");
     last.extend(common::raw::message(b'X', &[]));
     conn.send(&last).await;

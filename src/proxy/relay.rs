@@ -29,7 +29,6 @@
 //! server also watches the client, so a departed client ends the session.
 
 mod audit;
-pub use audit::Deferred;
 mod carry;
 mod client;
 mod decisions;
@@ -40,6 +39,8 @@ mod sentinel;
 mod server;
 mod shared;
 mod wait;
+
+pub use audit::Deferred;
 
 pub use lifecycle::SessionEnd;
 
@@ -134,13 +135,11 @@ pub struct Relay<'a> {
 
 impl Drop for Relay<'_> {
     /// The session's deferred audit events are recorded however it ends,
-    /// a panic elsewhere in it included. (If recording itself panicked,
-    /// its lock is poisoned and nothing is tried again: the panic ends the
+    /// a panic elsewhere in it included. (Those being recorded when the
+    /// recording itself panicked are gone with it: the panic ends the
     /// session and is logged.)
     fn drop(&mut self) {
-        if !self.deferred.is_poisoned() {
-            self.record_deferred();
-        }
+        self.record_deferred();
     }
 }
 

@@ -67,28 +67,43 @@ impl Relay<'_> {
             let a = analysis.as_ref().as_ref().ok();
             return self.audit_statement("statement_allowed", None, a, sql);
         }
-        let mut deferred = self.deferred.lock().unwrap_or_else(|p| p.into_inner());
+        let mut deferred = self.deferred();
         let start = deferred.sql.len();
         deferred.sql.push_str(sql);
         let end = deferred.sql.len();
         deferred.allowed.push((analysis.clone(), start..end));
     }
 
-    /// Records the deferred events, in the order they were decided.
+    /// Records the deferred events, in the order they were decided. They
+    /// are taken out of the lock first, so that recording them is
+    /// [`Relay::audit_statement_with`] like any other event, and their
+    /// buffers are put back for the next batch (nothing is deferred while
+    /// they are recorded).
     pub(super) fn record_deferred(&self) {
-        let mut deferred = self.deferred.lock().unwrap_or_else(|p| p.into_inner());
-        if deferred.allowed.is_empty() {
-            return;
-        }
-        let Deferred { sql, allowed } = &mut *deferred;
-        for (analysis, range) in allowed.drain(..) {
+        let mut pending = {
+            let mut deferred = self.deferred();
+            if deferred.allowed.is_empty() {
+                return;
+            }
+            std::mem::take(&mut *deferred)
+        };
+        for (analysis, range) in pending.allowed.drain(..) {
             let a = analysis.as_ref().as_ref().ok();
-            self.audit_statement_now("statement_allowed", None, a, &sql[range], Held::default());
+            let sql = &pending.sql[range];
+            self.audit_statement_with("statement_allowed", None, a, sql, Held::default());
         }
-        sql.clear();
-        if sql.capacity() > DEFERRED_KEPT_BYTES {
-            *sql = String::new();
+        pending.sql.clear();
+        if pending.sql.capacity() > DEFERRED_KEPT_BYTES {
+            pending.sql = String::new();
         }
+        let mut deferred = self.deferred();
+        if deferred.allowed.is_empty() {
+            *deferred = pending;
+        }
+    }
+
+    fn deferred(&self) -> std::sync::MutexGuard<'_, Deferred> {
+        self.deferred.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(super) fn audit_statement(
@@ -101,7 +116,9 @@ impl Relay<'_> {
         self.audit_statement_with(event, denial, analysis, sql, Held::default());
     }
 
-    /// Audits one statement event, after the deferred ones.
+    /// Audits one statement event, after the deferred ones, and raises its
+    /// alert: always for `held` alerts, otherwise when its risk score
+    /// reaches `[alerts] min_risk`.
     pub(super) fn audit_statement_with(
         &self,
         event: &'static str,
@@ -111,19 +128,6 @@ impl Relay<'_> {
         held: Held,
     ) {
         self.record_deferred();
-        self.audit_statement_now(event, denial, analysis, sql, held);
-    }
-
-    /// Audits one statement event and raises its alert: always for `held`
-    /// alerts, otherwise when its risk score reaches `[alerts] min_risk`.
-    fn audit_statement_now(
-        &self,
-        event: &'static str,
-        denial: Option<&Denial>,
-        analysis: Option<&Analysis>,
-        sql: &str,
-        held: Held,
-    ) {
         self.counts.count(denial.map(|d| d.reason));
         let audit = &self.gateway.audit;
         let alerter = &self.gateway.alerter;
