@@ -14,17 +14,19 @@
 //! log reports itself unhealthy; with `on_failure = "block"` actgate then
 //! refuses what it cannot audit ([`AuditLog::accepting`]).
 
+mod line;
 mod queue;
 mod writer;
 
 use crate::config::AuditOnFailure;
+use line::{line, write_line};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// Version of the line schema, written in every event.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -129,26 +131,42 @@ impl<'a> Claims<'a> {
     }
 }
 
-impl Serialize for Claims<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(None)?;
+impl Claims<'_> {
+    /// Each claim as the log gives it, in key order: the token's tenant
+    /// in its place among the custom claims, shadowing one of that name.
+    fn try_each<E>(&self, mut f: impl FnMut(&str, &str) -> Result<(), E>) -> Result<(), E> {
         let mut tenant = self.tenant;
         for (k, v) in self.custom.into_iter().flatten() {
             if let Some(t) = tenant
                 && k.as_str() >= "tenant"
             {
-                map.serialize_entry("tenant", t)?;
+                f("tenant", t)?;
                 tenant = None;
                 if k == "tenant" {
                     continue;
                 }
             }
-            map.serialize_entry(k, v)?;
+            f(k, v)?;
         }
-        if let Some(t) = tenant {
-            map.serialize_entry("tenant", t)?;
+        match tenant {
+            Some(t) => f("tenant", t),
+            None => Ok(()),
         }
+    }
+
+    fn each(&self, mut f: impl FnMut(&str, &str)) {
+        let _ = self.try_each(|k, v| {
+            f(k, v);
+            Ok::<(), std::convert::Infallible>(())
+        });
+    }
+}
+
+impl Serialize for Claims<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        self.try_each(|k, v| map.serialize_entry(k, v))?;
         map.end()
     }
 }
@@ -399,29 +417,25 @@ impl AuditLog {
             .try_with(|scratch| {
                 let mut line = scratch.borrow_mut();
                 line.clear();
-                let queued = write_line(&mut line, event, SystemTime::now())
-                    .then(|| self.shared.queue.push(&line, self.capacity));
+                write_line(&mut line, event, SystemTime::now());
+                let queued = self.shared.queue.push(&line, self.capacity);
                 if line.capacity() > SCRATCH_KEPT_BYTES {
                     *line = Vec::new();
                 }
                 queued
             })
-            .unwrap_or_else(|_| {
-                let line = line(event)?;
-                Some(self.shared.queue.push(&line, self.capacity))
-            });
+            .unwrap_or_else(|_| self.shared.queue.push(&line(event), self.capacity));
         match queued {
-            Some(Ok(_)) => {}
-            Some(Err(queue::Refused::Full)) => self.shared.drop_events(DropCause::QueueFull, 1),
+            Ok(_) => {}
+            Err(queue::Refused::Full) => self.shared.drop_events(DropCause::QueueFull, 1),
             // Not closed by us (that takes `&mut self`): the writer
             // stopped.
-            Some(Err(queue::Refused::Closed)) => {
+            Err(queue::Refused::Closed) => {
                 self.shared.drop_events(DropCause::WriteFailed, 1);
                 self.shared
                     .set_error(Some("the audit writer has stopped".into()));
                 self.shared.failing.store(true, Ordering::Release);
             }
-            None => self.shared.drop_events(DropCause::WriteFailed, 1),
         }
     }
 
@@ -448,91 +462,6 @@ impl Drop for AuditLog {
     fn drop(&mut self) {
         self.close();
     }
-}
-
-/// One event as a JSON line, stamped now.
-fn line(event: &AuditEvent<'_>) -> Option<Vec<u8>> {
-    line_at(event, SystemTime::now())
-}
-
-/// One event as a JSON line stamped `t`.
-fn line_at(event: &AuditEvent<'_>, t: SystemTime) -> Option<Vec<u8>> {
-    let mut bytes = Vec::new();
-    write_line(&mut bytes, event, t).then_some(bytes)
-}
-
-/// Appends one event as a JSON line stamped `t` to `out`: `v` and `ts`,
-/// then the event's fields in their declared order. `false` (and `out`
-/// as it was) if it cannot be serialised.
-fn write_line(out: &mut Vec<u8>, event: &AuditEvent<'_>, t: SystemTime) -> bool {
-    let start = out.len();
-    // The usual event's fixed fields take a few hundred bytes besides the
-    // SQL.
-    let sql = event.sql.as_deref().map_or(0, str::len);
-    out.reserve(512 + sql + sql / 8);
-    out.extend_from_slice(b"{\"v\":");
-    let written = serde_json::to_writer(&mut *out, &SCHEMA_VERSION).is_ok() && {
-        out.extend_from_slice(b",\"ts\":\"");
-        write_timestamp(out, t);
-        out.push(b'"');
-        // The event is an object that always has `event`: its opening
-        // brace becomes the comma after `ts`.
-        let fields = out.len();
-        serde_json::to_writer(&mut *out, event).is_ok() && out.get(fields) == Some(&b'{') && {
-            out[fields] = b',';
-            out.push(b'\n');
-            true
-        }
-    };
-    if !written {
-        out.truncate(start);
-    }
-    written
-}
-
-/// RFC 3339 UTC timestamp with microseconds.
-#[cfg(test)]
-fn timestamp(t: SystemTime) -> String {
-    let mut out = Vec::with_capacity(27);
-    write_timestamp(&mut out, t);
-    String::from_utf8(out).expect("a timestamp is ASCII")
-}
-
-/// Writes `t` as an RFC 3339 UTC timestamp with microseconds.
-fn write_timestamp(out: &mut Vec<u8>, t: SystemTime) {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let digits = |out: &mut Vec<u8>, n: u64, width: u32| {
-        for i in (0..width).rev() {
-            out.push(b'0' + ((n / 10u64.pow(i)) % 10) as u8);
-        }
-    };
-    digits(out, year.clamp(0, 9999) as u64, 4);
-    out.push(b'-');
-    digits(out, month as u64, 2);
-    out.push(b'-');
-    digits(out, day as u64, 2);
-    out.push(b'T');
-    digits(out, h, 2);
-    out.push(b':');
-    digits(out, m, 2);
-    out.push(b':');
-    digits(out, s, 2);
-    out.push(b'.');
-    digits(out, u64::from(d.subsec_micros()), 6);
-    out.push(b'Z');
 }
 
 #[cfg(test)]

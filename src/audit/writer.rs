@@ -191,7 +191,7 @@ impl Writer {
             self.check_file();
             self.report_drops();
             if taken.events > 0 {
-                self.write_lines(&batch);
+                self.write_lines(&batch, taken.events as u64);
             }
             // A large batch: more is coming fast, written without lingering.
             linger = batch.len() < MAX_BATCH_BYTES;
@@ -208,14 +208,12 @@ impl Writer {
 
     /// Writes one event now (the opening line, reopen notes).
     pub(super) fn write_event(&mut self, event: &AuditEvent<'_>) -> bool {
-        match line(event) {
-            Some(bytes) => self.write_lines(&bytes),
-            None => false,
-        }
+        self.write_lines(&line(event), 1)
     }
 
-    /// Writes whole lines; counts those that did not make it as dropped.
-    fn write_lines(&mut self, bytes: &[u8]) -> bool {
+    /// Writes whole lines (`events` of them); counts those that did not
+    /// make it as dropped.
+    fn write_lines(&mut self, bytes: &[u8], events: u64) -> bool {
         let result = match self.file.as_mut() {
             Some(file) => append(file, bytes),
             None => Err(Partial {
@@ -230,7 +228,7 @@ impl Writer {
         };
         match result {
             Ok(()) => {
-                self.unchecked += lines(bytes);
+                self.unchecked += events;
                 self.writable();
                 true
             }
@@ -403,9 +401,7 @@ impl Writer {
                 message: Some(message.into()),
                 ..AuditEvent::default()
             };
-            let Some(bytes) = line(&event) else {
-                continue;
-            };
+            let bytes = line(&event);
             let written = match self.file.as_mut() {
                 Some(file) => append(file, &bytes),
                 None => Err(partial(&bytes, 0, ErrorKind::NotFound.into())),

@@ -1,0 +1,294 @@
+//! One event as its JSON line, written by hand.
+//!
+//! Every decision writes a line, on the session's thread, so this is on
+//! the data path: literal keys, strings copied in runs between the bytes
+//! JSON must escape, numbers without the formatting machinery. The schema
+//! is [`AuditEvent`]'s derived serialisation (field order and names,
+//! omitted empties, serde_json's escaping); the tests hold the two equal
+//! byte for byte, so the derive stays the schema's definition.
+
+use super::{AuditEvent, Claims, SCHEMA_VERSION};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// One event as a JSON line, stamped now.
+pub(super) fn line(event: &AuditEvent<'_>) -> Vec<u8> {
+    line_at(event, SystemTime::now())
+}
+
+/// One event as a JSON line stamped `t`.
+pub(super) fn line_at(event: &AuditEvent<'_>, t: SystemTime) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    write_line(&mut bytes, event, t);
+    bytes
+}
+
+/// Appends one event as a JSON line stamped `t` to `out`: `v` and `ts`,
+/// then the event's fields in their declared order.
+pub(super) fn write_line(out: &mut Vec<u8>, event: &AuditEvent<'_>, t: SystemTime) {
+    // The usual event's fixed fields take a few hundred bytes besides the
+    // SQL.
+    let sql = event.sql.as_deref().map_or(0, str::len);
+    out.reserve(512 + sql + sql / 8);
+    out.extend_from_slice(b"{\"v\":");
+    put_u64(out, u64::from(SCHEMA_VERSION));
+    out.extend_from_slice(b",\"ts\":\"");
+    write_timestamp(out, t);
+    out.push(b'"');
+    write_fields(out, event);
+    out.extend_from_slice(b"}\n");
+}
+
+/// `,"key":` and a string value.
+fn field_str(out: &mut Vec<u8>, key: &str, value: Option<&str>) {
+    if let Some(v) = value {
+        put_key(out, key);
+        put_str(out, v);
+    }
+}
+
+fn field_u64(out: &mut Vec<u8>, key: &str, value: Option<u64>) {
+    if let Some(v) = value {
+        put_key(out, key);
+        put_u64(out, v);
+    }
+}
+
+/// `,"key":[...]` unless empty.
+fn field_list<S: AsRef<str>>(out: &mut Vec<u8>, key: &str, values: &[S]) {
+    if values.is_empty() {
+        return;
+    }
+    put_key(out, key);
+    out.push(b'[');
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        put_str(out, v.as_ref());
+    }
+    out.push(b']');
+}
+
+/// The event's own fields, each after a comma, in [`AuditEvent`]'s order.
+fn write_fields(out: &mut Vec<u8>, e: &AuditEvent<'_>) {
+    field_str(out, "event", Some(e.event));
+    field_str(out, "agent", e.agent.as_deref());
+    field_u64(out, "session_id", e.session_id);
+    field_str(out, "client_addr", e.client_addr.as_deref());
+    field_str(out, "database", e.database.as_deref());
+    field_str(out, "statement_class", e.statement_class);
+    field_list(out, "tables", &e.tables);
+    field_str(out, "reason", e.reason);
+    field_str(out, "rule", e.rule.as_deref());
+    field_str(out, "mode", e.mode);
+    field_list(out, "risk", &e.risk);
+    field_u64(out, "risk_score", e.risk_score.map(u64::from));
+    field_str(out, "fingerprint", e.fingerprint.as_deref());
+    field_str(out, "sql", e.sql.as_deref());
+    if let Some(cut) = e.sql_truncated {
+        put_key(out, "sql_truncated");
+        out.extend_from_slice(if cut { b"true" } else { b"false" });
+    }
+    field_str(out, "message", e.message.as_deref());
+    field_u64(out, "count", e.count);
+    field_str(out, "token_id", e.token_id.as_deref());
+    field_str(out, "subject", e.subject.as_deref());
+    field_list(out, "chain", &e.chain);
+    if !e.claims.is_empty() {
+        put_key(out, "claims");
+        write_claims(out, &e.claims);
+    }
+    field_str(out, "approval_id", e.approval_id.as_deref());
+    field_str(out, "alert", e.alert);
+    field_str(out, "alert_id", e.alert_id.as_deref());
+}
+
+/// The claims object, in key order with `tenant` in its place
+/// ([`Claims`]'s serialisation).
+fn write_claims(out: &mut Vec<u8>, claims: &Claims<'_>) {
+    out.push(b'{');
+    let mut first = true;
+    let mut entry = |out: &mut Vec<u8>, k: &str, v: &str| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        put_str(out, k);
+        out.push(b':');
+        put_str(out, v);
+    };
+    claims.each(|k, v| entry(out, k, v));
+    out.push(b'}');
+}
+
+/// `,"key":` (keys are literals that need no escaping).
+fn put_key(out: &mut Vec<u8>, key: &str) {
+    debug_assert!(key.bytes().all(|b| !needs_escape(b)));
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Whether any of eight bytes [`needs_escape`]: a control character, `"`
+/// or `\`, found with word arithmetic (each test is exact for the word
+/// as a whole).
+fn chunk_needs_escape(chunk: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+        return true;
+    };
+    let w = u64::from_le_bytes(bytes);
+    let less_than = |n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    less_than(0x20) | zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) != 0
+}
+
+/// A JSON string as serde_json writes it: `"` and `\` escaped, control
+/// characters as `\b \t \n \f \r` or `\u00XX`, everything else (UTF-8
+/// included) as it is.
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    out.push(b'"');
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time past those that need nothing.
+        if let Some(chunk) = bytes.get(i..i + 8)
+            && !chunk_needs_escape(chunk)
+        {
+            i += 8;
+            continue;
+        }
+        let b = bytes[i];
+        i += 1;
+        if !needs_escape(b) {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i - 1]);
+        start = i;
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]),
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+fn put_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// RFC 3339 UTC timestamp with microseconds.
+#[cfg(test)]
+pub(super) fn timestamp(t: SystemTime) -> String {
+    let mut out = Vec::with_capacity(27);
+    write_timestamp(&mut out, t);
+    String::from_utf8(out).expect("a timestamp is ASCII")
+}
+
+/// Writes `t` as an RFC 3339 UTC timestamp with microseconds.
+fn write_timestamp(out: &mut Vec<u8>, t: SystemTime) {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let digits = |out: &mut Vec<u8>, n: u64, width: u32| {
+        for i in (0..width).rev() {
+            out.push(b'0' + ((n / 10u64.pow(i)) % 10) as u8);
+        }
+    };
+    digits(out, year.clamp(0, 9999) as u64, 4);
+    out.push(b'-');
+    digits(out, month as u64, 2);
+    out.push(b'-');
+    digits(out, day as u64, 2);
+    out.push(b'T');
+    digits(out, h, 2);
+    out.push(b':');
+    digits(out, m, 2);
+    out.push(b':');
+    digits(out, s, 2);
+    out.push(b'.');
+    digits(out, u64::from(d.subsec_micros()), 6);
+    out.push(b'Z');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word test agrees with the byte test on every byte value at
+    /// every position, among neighbours on either side of each boundary
+    /// (and high bytes, which word arithmetic could carry into).
+    #[test]
+    fn eight_bytes_at_a_time_find_exactly_what_one_at_a_time_finds() {
+        let fillers = [b'a', b' ', b'!', b'#', b'[', b']', 0x7f, 0x80, 0xc3, 0xff];
+        for filler in fillers {
+            for v in 0..=255u8 {
+                for at in 0..8 {
+                    let mut chunk = [filler; 8];
+                    chunk[at] = v;
+                    let expected = chunk.iter().any(|&b| needs_escape(b));
+                    assert_eq!(chunk_needs_escape(&chunk), expected, "{chunk:?}");
+                }
+            }
+        }
+        assert!(
+            chunk_needs_escape(b"short"),
+            "a short tail is looked at bytewise"
+        );
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let mut all: String = (0u8..0x80).map(char::from).collect();
+        all.push_str("été\u{2028}𝄞");
+        for s in [all.as_str(), "", "plain text of some length", "a\"b\\c\nd"] {
+            for cut in 0..s.len() {
+                let Some(piece) = s.get(cut..) else { continue };
+                let mut out = Vec::new();
+                put_str(&mut out, piece);
+                assert_eq!(out, serde_json::to_vec(piece).unwrap());
+            }
+        }
+    }
+}
