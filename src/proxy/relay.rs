@@ -156,14 +156,15 @@ impl Relay<'_> {
 
     pub async fn run(
         self,
-        client: MaybeTls,
+        mut client: MaybeTls,
         client_buf: BytesMut,
         upstream: Upstream,
         hard_stop: watch::Receiver<bool>,
     ) -> Result<SessionEnd, SessionError> {
-        let (mut client_read, mut client_write) = tokio::io::split(client);
+        let (mut client_read, mut client_write) = client.split();
         let upstream_key = (upstream.process_id, upstream.secret_key);
-        let (mut upstream_read, mut upstream_write) = tokio::io::split(upstream.stream);
+        let mut upstream_stream = upstream.stream;
+        let (mut upstream_read, mut upstream_write) = upstream_stream.split();
         let shared = Shared::new();
         let (stop_tx, stop_rx) = oneshot::channel();
         let c2u = async {

@@ -19,10 +19,10 @@ use crate::protocol::backend::{ErrorFields, Severity};
 use crate::protocol::frontend::FrontendMessage;
 use crate::protocol::pipeline::Batch;
 use crate::protocol::{Header, ProtocolError, peek_header};
-use crate::proxy::stream::MaybeTls;
+use crate::proxy::stream::{ReadHalf, WriteHalf};
 use bytes::{Buf, BytesMut};
 use std::sync::atomic::Ordering;
-use tokio::io::{AsyncReadExt, ReadHalf, WriteHalf};
+use tokio::io::AsyncReadExt;
 
 /// What the client half keeps from one message to the next.
 struct ClientHalf {
@@ -68,10 +68,10 @@ enum Next {
 }
 
 impl Relay<'_> {
-    pub(super) async fn client_to_upstream(
+    pub(super) async fn client_to_upstream<'s>(
         &self,
-        client: &mut ReadHalf<MaybeTls>,
-        upstream: &mut WriteHalf<MaybeTls>,
+        client: &mut ReadHalf<'s>,
+        upstream: &mut WriteHalf<'s>,
         mut buf: BytesMut,
         shared: &Shared,
     ) -> Stop {
@@ -119,7 +119,7 @@ impl Relay<'_> {
     async fn next_message(
         &self,
         half: &mut ClientHalf,
-        wire: &mut Wire<'_>,
+        wire: &mut Wire<'_, '_>,
         shared: &Shared,
     ) -> Result<Next, Stop> {
         let limit = self.gateway.config.limits.max_message_bytes;
@@ -168,7 +168,7 @@ impl Relay<'_> {
         &self,
         tag: u8,
         half: &mut ClientHalf,
-        wire: &mut Wire<'_>,
+        wire: &mut Wire<'_, '_>,
         shared: &Shared,
     ) -> Result<(), Stop> {
         if let Some(earlier) = half.journal.unresolved_before(shared.current_batch()) {
@@ -188,7 +188,7 @@ impl Relay<'_> {
     async fn too_long(
         &self,
         half: &mut ClientHalf,
-        wire: &mut Wire<'_>,
+        wire: &mut Wire<'_, '_>,
         shared: &Shared,
         tag: char,
         length: usize,
@@ -229,7 +229,7 @@ impl Relay<'_> {
         &self,
         header: Header,
         half: &mut ClientHalf,
-        wire: &mut Wire<'_>,
+        wire: &mut Wire<'_, '_>,
         shared: &Shared,
     ) -> Result<Action, Stop> {
         let body = &wire.buf[*wire.pos + 5..*wire.pos + header.total];
@@ -310,7 +310,7 @@ impl Relay<'_> {
         action: Action,
         header: Header,
         half: &mut ClientHalf,
-        wire: &mut Wire<'_>,
+        wire: &mut Wire<'_, '_>,
         shared: &Shared,
     ) -> Result<(), Stop> {
         match action {
@@ -369,7 +369,7 @@ impl Relay<'_> {
     /// nothing in flight.
     async fn read_client(
         &self,
-        client: &mut ReadHalf<MaybeTls>,
+        client: &mut ReadHalf<'_>,
         buf: &mut BytesMut,
         shared: &Shared,
     ) -> Result<(), Stop> {

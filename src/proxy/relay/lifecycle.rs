@@ -8,10 +8,10 @@ use crate::protocol::backend::{BackendMessage, ErrorFields, Severity};
 use crate::proxy::Gateway;
 use crate::proxy::error::SessionError;
 use crate::proxy::session::protocol_violation;
-use crate::proxy::stream::MaybeTls;
+use crate::proxy::stream::WriteHalf;
 use crate::proxy::upstream::PINNED;
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncWriteExt, WriteHalf};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info};
 
@@ -49,7 +49,7 @@ pub(super) enum Stop {
 impl Relay<'_> {
     pub(super) async fn end_with(
         &self,
-        client: &mut WriteHalf<MaybeTls>,
+        client: &mut WriteHalf<'_>,
         fields: ErrorFields,
         error: SessionError,
     ) -> Result<SessionEnd, SessionError> {
@@ -208,7 +208,7 @@ pub(super) fn drifted(body: &[u8]) -> Option<(String, String)> {
 
 /// Writes `buf[..pos]` and drops it from the buffer.
 pub(super) async fn flush(
-    out: &mut WriteHalf<MaybeTls>,
+    out: &mut WriteHalf<'_>,
     buf: &mut BytesMut,
     pos: &mut usize,
 ) -> std::io::Result<()> {

@@ -258,7 +258,7 @@ impl Relay<'_> {
     /// transaction, exactly as a PostgreSQL error would.
     pub(super) async fn run_guarded(
         &self,
-        wire: &mut Wire<'_>,
+        wire: &mut Wire<'_, '_>,
         shared: &Shared,
         message: &[u8],
         guard: Guard,

@@ -8,10 +8,10 @@ use super::{Protocol, Relay};
 use crate::policy::Denial;
 use crate::protocol::backend::{ErrorFields, Severity, TransactionStatus};
 use crate::protocol::{put_cstr, put_message};
-use crate::proxy::stream::MaybeTls;
+use crate::proxy::stream::WriteHalf;
 use bytes::{BufMut, Bytes, BytesMut};
 use std::sync::atomic::Ordering;
-use tokio::io::{AsyncWriteExt, WriteHalf};
+use tokio::io::AsyncWriteExt;
 
 /// The statement text of both sentinels: one quoted identifier. Postgres
 /// reports a syntax error at position 1 while parsing it, before touching
@@ -35,7 +35,7 @@ impl Relay<'_> {
     /// forwarded (but for errors and ReadyForQuery when `swallow` says so).
     pub(super) async fn inject(
         &self,
-        upstream: &mut WriteHalf<MaybeTls>,
+        upstream: &mut WriteHalf<'_>,
         shared: &Shared,
         sql: &str,
         swallow: Swallow,
@@ -53,7 +53,7 @@ impl Relay<'_> {
     /// (and, for a Query, ReadyForQuery) is not forwarded.
     pub(super) async fn fail_upstream(
         &self,
-        upstream: &mut WriteHalf<MaybeTls>,
+        upstream: &mut WriteHalf<'_>,
         shared: &Shared,
         protocol: Protocol,
     ) -> std::io::Result<()> {
@@ -70,7 +70,7 @@ impl Relay<'_> {
     /// PostgreSQL would, and the server's log stays clean.
     pub(super) async fn deny(
         &self,
-        upstream: &mut WriteHalf<MaybeTls>,
+        upstream: &mut WriteHalf<'_>,
         shared: &Shared,
         denial: &Denial,
         protocol: Protocol,
@@ -96,7 +96,7 @@ impl Relay<'_> {
 /// swallowed). With `swallow_rfq`, a Query sentinel's ReadyForQuery is not
 /// forwarded either.
 pub(super) async fn send_sentinel(
-    upstream: &mut WriteHalf<MaybeTls>,
+    upstream: &mut WriteHalf<'_>,
     shared: &Shared,
     protocol: Protocol,
     replacement: Bytes,

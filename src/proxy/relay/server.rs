@@ -17,10 +17,10 @@ use super::shared::{CatchUp, READ_CHUNK, Shared, lock};
 use crate::protocol::backend::{BackendMessage, ErrorFields, Severity, TransactionStatus};
 use crate::protocol::peek_header;
 use crate::proxy::error::SessionError;
-use crate::proxy::stream::MaybeTls;
+use crate::proxy::stream::{ReadHalf, WriteHalf};
 use bytes::{Buf, Bytes, BytesMut};
 use std::sync::atomic::Ordering;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{oneshot, watch};
 use tracing::{debug, info};
 
@@ -65,8 +65,8 @@ enum Out {
 impl Relay<'_> {
     pub(super) async fn upstream_to_client(
         &self,
-        upstream: &mut ReadHalf<MaybeTls>,
-        client: &mut WriteHalf<MaybeTls>,
+        upstream: &mut ReadHalf<'_>,
+        client: &mut WriteHalf<'_>,
         mut buf: BytesMut,
         shared: &Shared,
         stop: oneshot::Receiver<Stop>,
@@ -108,7 +108,7 @@ impl Relay<'_> {
     async fn relay_buffer(
         &self,
         half: &mut ServerHalf,
-        client: &mut WriteHalf<MaybeTls>,
+        client: &mut WriteHalf<'_>,
         buf: &mut BytesMut,
         shared: &Shared,
     ) -> Result<Option<SessionEnd>, SessionError> {
@@ -337,8 +337,8 @@ impl Relay<'_> {
         &self,
         half: &ServerHalf,
         watches: &mut Watches,
-        upstream: &mut ReadHalf<MaybeTls>,
-        client: &mut WriteHalf<MaybeTls>,
+        upstream: &mut ReadHalf<'_>,
+        client: &mut WriteHalf<'_>,
         buf: &mut BytesMut,
         shared: &Shared,
     ) -> Result<Option<SessionEnd>, SessionError> {
@@ -429,7 +429,7 @@ fn set_status(body: &mut [u8], status: TransactionStatus) {
 
 /// Writes a FATAL error to the client as the session ends (a failed write
 /// changes nothing: the session ends either way).
-async fn write_fatal(client: &mut WriteHalf<MaybeTls>, fields: ErrorFields) {
+async fn write_fatal(client: &mut WriteHalf<'_>, fields: ErrorFields) {
     let mut out = BytesMut::new();
     fields.encode(&mut out);
     let _ = client.write_all(&out).await;

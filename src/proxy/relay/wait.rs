@@ -10,21 +10,21 @@ use super::shared::{CatchUp, CopyIn, Probe, READ_CHUNK, Shared, Swallow, lock};
 use super::{Protocol, Relay};
 use crate::protocol::pipeline::{Batch, Fate};
 use crate::protocol::{put_cstr, put_message};
-use crate::proxy::stream::MaybeTls;
+use crate::proxy::stream::{ReadHalf, WriteHalf};
 use bytes::{BufMut, BytesMut};
 use std::sync::atomic::Ordering;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The client half's connections and its input buffer, with `pos`: the
 /// end of the bytes already decided and not yet written upstream.
-pub(super) struct Wire<'a> {
-    pub(super) upstream: &'a mut WriteHalf<MaybeTls>,
-    pub(super) client: &'a mut ReadHalf<MaybeTls>,
+pub(super) struct Wire<'a, 's> {
+    pub(super) upstream: &'a mut WriteHalf<'s>,
+    pub(super) client: &'a mut ReadHalf<'s>,
     pub(super) buf: &'a mut BytesMut,
     pub(super) pos: &'a mut usize,
 }
 
-impl Wire<'_> {
+impl Wire<'_, '_> {
     /// Writes what was decided so far upstream.
     pub(super) async fn flush(&mut self) -> Result<(), Stop> {
         flush(self.upstream, self.buf, self.pos)
@@ -37,7 +37,7 @@ impl Relay<'_> {
     /// Waits for the ReadyForQuery that closes batch `batch` (sent).
     pub(super) async fn await_batch(
         &self,
-        wire: &mut Wire<'_>,
+        wire: &mut Wire<'_, '_>,
         shared: &Shared,
         batch: u64,
     ) -> Result<(), Stop> {
@@ -57,7 +57,7 @@ impl Relay<'_> {
     pub(super) async fn settle(
         &self,
         tag: u8,
-        wire: &mut Wire<'_>,
+        wire: &mut Wire<'_, '_>,
         shared: &Shared,
         batch: &mut Batch,
         journal: &mut Journal,
@@ -105,7 +105,7 @@ impl Relay<'_> {
     /// failed first. `Ok(true)`: the server is copying and ignores it.
     pub(super) async fn sync_in_copy(
         &self,
-        wire: &mut Wire<'_>,
+        wire: &mut Wire<'_, '_>,
         shared: &Shared,
         copy: &mut CopyIn,
     ) -> Result<bool, Stop> {
@@ -132,7 +132,7 @@ impl Relay<'_> {
     /// then makes the server fail what actgate failed.
     pub(super) async fn await_query(
         &self,
-        wire: &mut Wire<'_>,
+        wire: &mut Wire<'_, '_>,
         shared: &Shared,
         seq: u64,
     ) -> Result<(), Stop> {
@@ -161,7 +161,7 @@ impl Relay<'_> {
     /// Sync.
     pub(super) async fn await_execute(
         &self,
-        wire: &mut Wire<'_>,
+        wire: &mut Wire<'_, '_>,
         shared: &Shared,
         execute: u64,
         batch: u64,
@@ -194,7 +194,7 @@ impl Relay<'_> {
     pub(super) async fn wait_for(
         &self,
         shared: &Shared,
-        wire: &mut Wire<'_>,
+        wire: &mut Wire<'_, '_>,
         done: impl Fn() -> bool,
     ) -> Result<(), Stop> {
         let bound = self.gateway.config.limits.max_message_bytes + READ_CHUNK;
