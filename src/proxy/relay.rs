@@ -1,9 +1,10 @@
 //! The message relay between an authenticated agent and its upstream
 //! session.
 //!
-//! Two halves run concurrently in the session's task: client → upstream
-//! frames every message strictly, asks the policy about every Query, Parse,
-//! Bind and Execute, and forwards allowed messages as their original bytes;
+//! Two halves run concurrently in the session's task, each polled only when
+//! woken for itself ([`halves`]): client → upstream frames every message
+//! strictly, asks the policy about every Query, Parse, Bind and Execute,
+//! and forwards allowed messages as their original bytes;
 //! upstream → client forwards everything, watching ReadyForQuery (the true
 //! transaction status), ParameterStatus (pinned settings must not drift)
 //! and ErrorResponse.
@@ -32,6 +33,7 @@ mod audit;
 mod carry;
 mod client;
 mod decisions;
+mod halves;
 mod journal;
 mod lifecycle;
 mod limits;
@@ -182,10 +184,11 @@ impl Relay<'_> {
             stop_rx,
             hard_stop,
         );
-        let end = tokio::select! {
-            end = u2c => end,
-            () = c2u => unreachable!("client half never completes on its own"),
+        let c2u = async {
+            c2u.await;
+            unreachable!("client half never completes on its own")
         };
+        let end = halves::first(u2c, c2u).await;
         self.record_deferred();
         // A statement still running when its client went away would run to
         // completion: PostgreSQL notices a closed socket only between
