@@ -189,6 +189,8 @@ impl Relay<'_> {
             unreachable!("client half never completes on its own")
         };
         let end = halves::first(u2c, c2u).await;
+        // Now rather than at the relay's drop: the cancel below may wait
+        // on the network.
         self.record_deferred();
         // A statement still running when its client went away would run to
         // completion: PostgreSQL notices a closed socket only between

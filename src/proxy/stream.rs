@@ -13,56 +13,6 @@ pub enum MaybeTls {
     ClientTls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
-impl MaybeTls {
-    pub fn is_tls(&self) -> bool {
-        !matches!(self, MaybeTls::Plain(_))
-    }
-}
-
-impl AsyncRead for MaybeTls {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            MaybeTls::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            MaybeTls::ServerTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            MaybeTls::ClientTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for MaybeTls {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            MaybeTls::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            MaybeTls::ServerTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            MaybeTls::ClientTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            MaybeTls::Plain(s) => Pin::new(s).poll_flush(cx),
-            MaybeTls::ServerTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            MaybeTls::ClientTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            MaybeTls::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            MaybeTls::ServerTls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            MaybeTls::ClientTls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
-
 /// The reading half of a [`MaybeTls`] split between the relay's two
 /// halves ([`MaybeTls::split`]).
 pub enum ReadHalf<'a> {
@@ -81,6 +31,10 @@ pub enum WriteHalf<'a> {
 }
 
 impl MaybeTls {
+    pub fn is_tls(&self) -> bool {
+        !matches!(self, MaybeTls::Plain(_))
+    }
+
     /// Splits the stream for the relay's two halves, which run in one
     /// task: a plain socket by direction (every message's reads and writes
     /// then take no lock), TLS through tokio's locked split.
@@ -98,42 +52,54 @@ impl MaybeTls {
     }
 }
 
-impl AsyncRead for ReadHalf<'_> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ReadHalf::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            ReadHalf::Tls(s) => Pin::new(s).poll_read(cx, buf),
+/// Implements tokio's `AsyncRead` for an enum of streams by passing each
+/// call to the stream its variant holds (a `Box` reads as what it holds).
+macro_rules! forward_read {
+    ($ty:ty: $($variant:path),+) => {
+        impl AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    $($variant(s) => Pin::new(s).poll_read(cx, buf),)+
+                }
+            }
         }
-    }
+    };
 }
 
-impl AsyncWrite for WriteHalf<'_> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            WriteHalf::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            WriteHalf::Tls(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
+/// [`forward_read!`] for tokio's `AsyncWrite`.
+macro_rules! forward_write {
+    ($ty:ty: $($variant:path),+) => {
+        impl AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                match self.get_mut() {
+                    $($variant(s) => Pin::new(s).poll_write(cx, buf),)+
+                }
+            }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            WriteHalf::Plain(s) => Pin::new(s).poll_flush(cx),
-            WriteHalf::Tls(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    $($variant(s) => Pin::new(s).poll_flush(cx),)+
+                }
+            }
 
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            WriteHalf::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            WriteHalf::Tls(s) => Pin::new(s).poll_shutdown(cx),
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    $($variant(s) => Pin::new(s).poll_shutdown(cx),)+
+                }
+            }
         }
-    }
+    };
 }
+
+forward_read!(MaybeTls: MaybeTls::Plain, MaybeTls::ServerTls, MaybeTls::ClientTls);
+forward_write!(MaybeTls: MaybeTls::Plain, MaybeTls::ServerTls, MaybeTls::ClientTls);
+forward_read!(ReadHalf<'_>: ReadHalf::Plain, ReadHalf::Tls);
+forward_write!(WriteHalf<'_>: WriteHalf::Plain, WriteHalf::Tls);
