@@ -9,10 +9,15 @@
 # below), then runs pgbench's built-in select-only script (-S) and
 # benches/select1.sql in each query mode (-M simple, extended, prepared),
 # directly, through actgate and through PgBouncer, interleaved (direct,
-# actgate, pgbouncer, direct, actgate, pgbouncer, ...) for ROUNDS rounds,
-# at each number of clients in CLIENTS.
+# actgate, pgbouncer, then actgate, pgbouncer, direct, ...) for ROUNDS
+# rounds, at each number of clients in CLIENTS. Each round starts one path
+# later than the one before and every second round runs backwards, so no
+# path keeps its place or always runs right after the same other (after a
+# proxy whose log the kernel is still writing back, say).
 # Prints, per number of clients, mode and script, the median TPS of each
-# path, each proxy's ratio to direct, the latency actgate adds: on average
+# path, each proxy's ratio to direct (the median of its rounds' ratios,
+# each to the direct run of the same round: a drift of the machine between
+# rounds moves both sides of a ratio), the latency actgate adds: on average
 # (pgbench's "latency average", derived from run time and transaction
 # count) and at p50 and p99 (the percentiles of pgbench's per-transaction
 # log, --log), PgBouncer's added average latency, and each proxy process's
@@ -710,11 +715,24 @@ run_one() {
 runs=$((ROUNDS * $(wc -w <<<"$CLIENTS") * $(wc -w <<<"$MODES") * 2 * $(wc -w <<<"$PATHS")))
 log "measuring: $runs runs of ${DURATION}s ($PATHS), clients: $CLIENTS, threads: up to $THREADS…"
 : >"$work/results"
+# order ROUND: the paths in round ROUND's order: $PATHS starting ROUND - 1
+# paths later, backwards in even rounds.
+order() {
+    local paths
+    read -ra paths <<<"$PATHS"
+    local n=${#paths[@]} i j
+    for ((i = 0; i < n; i++)); do
+        j=$i
+        (($1 % 2 == 0)) && j=$((n - 1 - i))
+        printf '%s ' "${paths[(j + $1 - 1) % n]}"
+    done
+}
+
 for round in $(seq 1 "$ROUNDS"); do
     for clients in $CLIENTS; do
         for mode in $MODES; do
             for script in $SCRIPTS; do
-                for path in $PATHS; do
+                for path in $(order "$round"); do
                     run_one "$clients" "$mode" "$script" "$path" "$round"
                 done
             done
@@ -737,12 +755,27 @@ median() {
         }'
 }
 
+# paired CLIENTS MODE SCRIPT PATH BY: the median over the rounds of PATH's
+# TPS divided by BY's TPS in the same round (NA without a pair).
+paired() {
+    awk -v c="$1" -v m="$2" -v s="$3" -v p="$4" -v b="$5" '
+        $1 == c && $2 == m && $3 == s && ($4 == p || $4 == b) && $6 != "NA" { tps[$4, $5] = $6; r[$5] = 1 }
+        END { for (k in r) if ((p, k) in tps && (b, k) in tps && tps[b, k] > 0) print tps[p, k] / tps[b, k] }' \
+        "$work/results" | sort -g | awk '
+        { v[NR] = $1 }
+        END {
+            if (NR == 0) { print "NA"; exit }
+            if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2
+        }'
+}
+
 pg_version=$("$bin_dir/postgres" --version | grep -oE '[0-9]+(\.[0-9]+)+' | head -n 1)
 : >"$work/table"
 for clients in $CLIENTS; do
     echo
     echo "actgate overhead: pgbench, $clients clients, $(threads_for "$clients") threads, ${DURATION}s per run, median of $ROUNDS round(s)"
     echo "PostgreSQL $pg_version, scale $SCALE, $(nproc 2>/dev/null || echo '?') CPUs; $pgbouncer_version (session mode); latencies are per transaction, in µs"
+    echo "kernel $(uname -r), autogroup $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo '?') (each server in a session of its own, see the top of this script)"
     [[ -n $baseline_bin ]] && echo "baseline: $baseline_bin"
     echo
     printf '%-9s %-12s %12s %12s %7s %9s %9s %9s %9s %12s %7s %9s %9s' \
@@ -769,8 +802,11 @@ for clients in $CLIENTS; do
             tg=$(median "$clients" "$mode" "$script" pgbouncer 6)
             avgg=$(median "$clients" "$mode" "$script" pgbouncer 9)
             cpug=$(median "$clients" "$mode" "$script" pgbouncer 10)
-            tb="" avgb="" cpub=""
+            rp=$(paired "$clients" "$mode" "$script" actgate direct)
+            rg=$(paired "$clients" "$mode" "$script" pgbouncer direct)
+            tb="" avgb="" cpub="" rb=""
             if [[ -n $baseline_bin ]]; then
+                rb=$(paired "$clients" "$mode" "$script" actgate baseline)
                 tb=$(median "$clients" "$mode" "$script" baseline 6)
                 avgb=$(median "$clients" "$mode" "$script" baseline 9)
                 cpub=$(median "$clients" "$mode" "$script" baseline 10)
@@ -779,27 +815,29 @@ for clients in $CLIENTS; do
                 -v p50d="$p50d" -v p50p="$p50p" -v p99d="$p99d" -v p99p="$p99p" \
                 -v avgd="$avgd" -v avgp="$avgp" -v tb="$tb" -v avgb="$avgb" \
                 -v cpup="$cpup" -v cpub="$cpub" -v tg="$tg" -v avgg="$avgg" -v cpug="$cpug" \
+                -v rp="$rp" -v rg="$rg" -v rb="$rb" \
                 -v table="$work/table" '
                 function diff(d, p) { return (d == "NA" || p == "NA") ? "NA" : sprintf("%+.0f", p - d) }
-                function ratio(a, d, digits) { return (d > 0 && a != "NA") ? sprintf("%." digits "f", a / d) : "NA" }
+                function ratio(r, digits) { return (r == "NA") ? "NA" : sprintf("%." digits "f", r) }
                 function us(c) { return (c == "NA") ? "NA" : sprintf("%.0f", c) }
                 BEGIN {
                     printf "%-9s %-12s %12.1f %12.1f %7s %9s %9s %9s %9s %12.1f %7s %9s %9s", mode, script,
-                        td, tp, ratio(tp, td, 3), diff(avgd, avgp), diff(p50d, p50p), diff(p99d, p99p), cpup,
-                        tg, ratio(tg, td, 3), diff(avgd, avgg), cpug
+                        td, tp, ratio(rp, 3), diff(avgd, avgp), diff(p50d, p50p), diff(p99d, p99p), cpup,
+                        tg, ratio(rg, 3), diff(avgd, avgg), cpug
                     if (tb != "") {
-                        printf " %12.1f %9s %9s %9s", tb, ratio(tp, tb, 3), diff(avgd, avgb), cpub
+                        printf " %12.1f %9s %9s %9s", tb, ratio(rb, 3), diff(avgd, avgb), cpub
                     }
                     printf "\n"
                     name = (script == "select-only") ? "-S" : (script == "select1") ? "SELECT 1" : script
                     printf "| %s | %s | %s | %s | %s | %s | %s |\n", clients, mode, name,
-                        ratio(tg, td, 2), ratio(tp, td, 2), us(cpug), us(cpup) >> table
+                        ratio(rg, 2), ratio(rp, 2), us(cpug), us(cpup) >> table
                 }'
         done
     done
 done
 echo
-echo "ratio = tps via actgate / tps direct; +avg/+p50/+p99 = latency via actgate minus direct"
+echo "ratio = tps via actgate / tps direct (the median of the rounds' ratios, each round's runs"
+echo "paired); +avg/+p50/+p99 = latency via actgate minus direct"
 echo "(avg from pgbench's latency average; p50/p99 from its per-transaction log, see the caveat"
 echo "at the top of benches/pgbench.sh about 0 µs entries)."
 echo "cpu µs/tx = the proxy process's CPU time (user + system, /proc) per transaction it relayed."
@@ -809,6 +847,21 @@ if [[ -n $baseline_bin ]]; then
     echo "ratio/bl = tps via actgate / tps via the baseline (above 1: actgate is faster);"
     echo "bl+avg = latency average via the baseline minus direct (compare with +avg)."
 fi
+echo
+echo "Each round's ratios to direct, actgate / PgBouncer, in round order (the spread is the noise"
+echo "a median of $ROUNDS round(s) has to be read against):"
+for clients in $CLIENTS; do
+    for mode in $MODES; do
+        for script in $SCRIPTS; do
+            printf '  %2s clients  %-9s %-12s' "$clients" "$mode" "$script"
+            awk -v c="$clients" -v m="$mode" -v s="$script" '
+                $1 == c && $2 == m && $3 == s && $6 != "NA" { tps[$4, $5] = $6; if ($5 > n) n = $5 }
+                function r(p, k) { return ((p, k) in tps && tps["direct", k] > 0) ? sprintf("%.2f", tps[p, k] / tps["direct", k]) : "NA" }
+                END { for (k = 1; k <= n; k++) printf " %s/%s", r("actgate", k), r("pgbouncer", k); printf "\n" }' \
+                "$work/results"
+        done
+    done
+done
 echo
 echo "Summary ($pgbouncer_version in session mode; -S = pgbench's select-only script, SELECT 1 ="
 echo "benches/select1.sql; median of $ROUNDS round(s) of ${DURATION}s; CPU = the proxy's user + system time):"
