@@ -742,12 +742,9 @@ done
 
 # --- report -----------------------------------------------------------------
 
-# median CLIENTS MODE SCRIPT PATH FIELD (6 tps, 7 p50, 8 p99, 9 average
-# latency, 10 proxy CPU µs per transaction)
-median() {
-    awk -v c="$1" -v m="$2" -v s="$3" -v p="$4" -v f="$5" \
-        '$1 == c && $2 == m && $3 == s && $4 == p && $f != "NA" { print $f }' \
-        "$work/results" | sort -g | awk '
+# middle: the median of the numbers read, one per line ("NA" if none).
+middle() {
+    sort -g | awk '
         { v[NR] = $1 }
         END {
             if (NR == 0) { print "NA"; exit }
@@ -755,18 +752,32 @@ median() {
         }'
 }
 
-# paired CLIENTS MODE SCRIPT PATH BY: the median over the rounds of PATH's
-# TPS divided by BY's TPS in the same round (NA without a pair).
-paired() {
-    awk -v c="$1" -v m="$2" -v s="$3" -v p="$4" -v b="$5" '
-        $1 == c && $2 == m && $3 == s && ($4 == p || $4 == b) && $6 != "NA" { tps[$4, $5] = $6; r[$5] = 1 }
-        END { for (k in r) if ((p, k) in tps && (b, k) in tps && tps[b, k] > 0) print tps[p, k] / tps[b, k] }' \
-        "$work/results" | sort -g | awk '
-        { v[NR] = $1 }
+# median CLIENTS MODE SCRIPT PATH FIELD (6 tps, 7 p50, 8 p99, 9 average
+# latency, 10 proxy CPU µs per transaction)
+median() {
+    awk -v c="$1" -v m="$2" -v s="$3" -v p="$4" -v f="$5" \
+        '$1 == c && $2 == m && $3 == s && $4 == p && $f != "NA" { print $f }' \
+        "$work/results" | middle
+}
+
+# round_ratios CLIENTS MODE SCRIPT PATH BY: for each round in order, PATH's
+# TPS divided by BY's TPS in that round (NA where either did not run).
+round_ratios() {
+    awk -v c="$1" -v m="$2" -v s="$3" -v p="$4" -v b="$5" -v n="$ROUNDS" '
+        $1 == c && $2 == m && $3 == s && $6 != "NA" { tps[$4, $5] = $6 }
         END {
-            if (NR == 0) { print "NA"; exit }
-            if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2
-        }'
+            for (k = 1; k <= n; k++) {
+                r = "NA"
+                if ((p, k) in tps && tps[b, k] > 0) r = tps[p, k] / tps[b, k]
+                print r
+            }
+        }' "$work/results"
+}
+
+# paired CLIENTS MODE SCRIPT PATH BY: the median over the rounds of
+# round_ratios (NA without a pair).
+paired() {
+    round_ratios "$@" | awk '$1 != "NA"' | middle
 }
 
 pg_version=$("$bin_dir/postgres" --version | grep -oE '[0-9]+(\.[0-9]+)+' | head -n 1)
@@ -854,11 +865,10 @@ for clients in $CLIENTS; do
     for mode in $MODES; do
         for script in $SCRIPTS; do
             printf '  %2s clients  %-9s %-12s' "$clients" "$mode" "$script"
-            awk -v c="$clients" -v m="$mode" -v s="$script" '
-                $1 == c && $2 == m && $3 == s && $6 != "NA" { tps[$4, $5] = $6; if ($5 > n) n = $5 }
-                function r(p, k) { return ((p, k) in tps && tps["direct", k] > 0) ? sprintf("%.2f", tps[p, k] / tps["direct", k]) : "NA" }
-                END { for (k = 1; k <= n; k++) printf " %s/%s", r("actgate", k), r("pgbouncer", k); printf "\n" }' \
-                "$work/results"
+            paste -d ' ' <(round_ratios "$clients" "$mode" "$script" actgate direct) \
+                <(round_ratios "$clients" "$mode" "$script" pgbouncer direct) |
+                awk 'function r(x) { return (x == "NA") ? x : sprintf("%.2f", x) }
+                    { printf " %s/%s", r($1), r($2) } END { printf "\n" }'
         done
     done
 done
