@@ -49,15 +49,15 @@
 #
 # Every server runs in a session of its own, as a service does (systemd
 # and Docker give each its own cgroup): PostgreSQL's postmaster (pg_ctl)
-# and PgBouncer (-d) make their own, and actgate and the baseline are
-# started with setsid. Otherwise actgate would share the script's session
+# and PgBouncer (-d) make their own, and actgate, the baseline and the
+# floor are started with setsid. Otherwise actgate would share the script's session
 # with pgbench, and on a kernel with autogrouping (sched_autogroup_enabled,
 # on by default) the scheduler would weigh actgate and pgbench as one
 # group, preempting actgate for pgbench's wakeups, while PgBouncer had a
 # group of its own.
 #
 # It measures; it asserts nothing about time. Everything it starts or
-# creates is removed on exit (PostgreSQL, actgate, the baseline, PgBouncer
+# creates is removed on exit (PostgreSQL, actgate, the baseline, the floor, PgBouncer
 # and the work directory; an installed pgbouncer package stays).
 #
 # Settings (environment):
@@ -104,6 +104,15 @@
 #                       baseline, ...). The report gains the baseline's TPS,
 #                       the ratio actgate/baseline, the baseline's added
 #                       average latency and its CPU per transaction.
+#   FLOOR=1             also measure the floor: examples/floor.rs, a
+#                       transparent forwarder on actgate's runtime layout
+#                       (one single-threaded tokio runtime per worker,
+#                       WORKERS of them, default one per core) that checks,
+#                       parses and audits nothing. Clients log in through it
+#                       to PostgreSQL as the upstream role. The report gains
+#                       its TPS, its ratio to direct and its CPU per
+#                       transaction: what the runtime and the kernel cost,
+#                       apart from actgate's own work per message.
 #
 # Example: ROUNDS=1 DURATION=3 benches/pgbench.sh
 # Both rows of the issue's table in one run:
@@ -260,6 +269,7 @@ pgbouncer_version=$("$pgbouncer_bin" --version 2>/dev/null | head -n 1)
 work=""
 actgate_pid=""
 baseline_pid=""
+floor_pid=""
 pgbouncer_pid=""
 pgbouncer_dir=""
 pg_started=""
@@ -277,7 +287,7 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     local pid
-    for pid in $actgate_pid $baseline_pid; do
+    for pid in $actgate_pid $baseline_pid $floor_pid; do
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
@@ -311,6 +321,11 @@ trap 'exit 143' TERM
 log "building actgate (release)…"
 (cd "$repo" && cargo build --release --quiet --bin actgate)
 actgate_bin="${CARGO_TARGET_DIR:-$repo/target}/release/actgate"
+floor_bin=""
+if [[ ${FLOOR:-} == 1 ]]; then
+    (cd "$repo" && cargo build --release --quiet --example floor)
+    floor_bin="${CARGO_TARGET_DIR:-$repo/target}/release/examples/floor"
+fi
 [[ -x $actgate_bin ]] || die "$actgate_bin was not built"
 
 # --- throwaway PostgreSQL ---------------------------------------------------
@@ -485,9 +500,14 @@ EOF
 # so that a change there cannot make the CPU column another process's.
 serve_actgate() {
     local bin=$1 config=$2 port=$3 name=$4 pid_var=$5
-    local log_file=${config%.toml}.log
-    RUST_LOG=${RUST_LOG:-actgate=warn} setsid "$bin" serve --config "$config" \
-        >"$log_file" 2>&1 &
+    serve "${config%.toml}.log" "$port" "$name" "$pid_var" "$bin" serve --config "$config"
+}
+# serve LOG PORT NAME PID_VAR COMMAND...: starts COMMAND as serve_actgate
+# starts actgate (log in LOG).
+serve() {
+    local log_file=$1 port=$2 name=$3 pid_var=$4
+    shift 4
+    RUST_LOG=${RUST_LOG:-actgate=warn} setsid "$@" >"$log_file" 2>&1 &
     printf -v "$pid_var" '%s' "$!"
     # In a subshell, to show the log if it does not come up.
     (wait_for_port "$port" "$name") || {
@@ -517,6 +537,19 @@ if [[ -n $baseline_bin ]]; then
     baseline_url="postgres://$AGENT:$AGENT_SECRET@127.0.0.1:$baseline_port/$DB"
 fi
 
+# The floor: a forwarder in front of the same PostgreSQL, its own port.
+if [[ -n $floor_bin ]]; then
+    floor_port=$(free_port)
+    while [[ $floor_port == "$pg_port" || $floor_port == "$actgate_port" ||
+        $floor_port == "${baseline_port:-}" ]]; do
+        floor_port=$(free_port)
+    done
+    log "starting the floor forwarder…"
+    serve "$work/floor.log" "$floor_port" "the floor forwarder" floor_pid \
+        "$floor_bin" "127.0.0.1:$floor_port" "127.0.0.1:$pg_port" ${WORKERS:+"$WORKERS"}
+    floor_url="postgres://$ROLE:$role_password@127.0.0.1:$floor_port/$DB"
+fi
+
 # --- PgBouncer --------------------------------------------------------------
 
 # Session mode, in front of the same PostgreSQL, on its own port. Clients
@@ -526,7 +559,7 @@ fi
 # running it ('postgres' when root: PgBouncer refuses to run as root).
 pgbouncer_port=$(free_port)
 while [[ $pgbouncer_port == "$pg_port" || $pgbouncer_port == "$actgate_port" ||
-    $pgbouncer_port == "${baseline_port:-}" ]]; do
+    $pgbouncer_port == "${baseline_port:-}" || $pgbouncer_port == "${floor_port:-}" ]]; do
     pgbouncer_port=$(free_port)
 done
 pgbouncer_dir="$work/pgbouncer"
@@ -582,7 +615,7 @@ pgbouncer_pid=$(cat "$pgbouncer_dir/pgbouncer.pid" 2>/dev/null || true)
     die "pgbouncer did not start"
 }
 pgbouncer_url="postgres://$ROLE:$role_password@127.0.0.1:$pgbouncer_port/$DB"
-PATHS="direct actgate pgbouncer${baseline_bin:+ baseline}"
+PATHS="direct actgate pgbouncer${baseline_bin:+ baseline}${floor_bin:+ floor}"
 
 # Every path must work before measuring anything.
 for path in $PATHS; do
@@ -590,6 +623,7 @@ for path in $PATHS; do
     [[ $path == actgate ]] && url=$proxy_url
     [[ $path == pgbouncer ]] && url=$pgbouncer_url
     [[ $path == baseline ]] && url=$baseline_url
+    [[ $path == floor ]] && url=$floor_url
     out=$(PGCONNECT_TIMEOUT=10 "$PSQL" -X -A -t -v ON_ERROR_STOP=1 -d "$url" \
         -c "SELECT count(*) FROM pgbench_branches") || {
         if [[ $path == actgate || $path == direct ]]; then
@@ -599,6 +633,10 @@ for path in $PATHS; do
         if [[ $path == baseline ]]; then
             log "baseline log:"
             cat "$work/baseline.log" >&2
+        fi
+        if [[ $path == floor ]]; then
+            log "floor log:"
+            cat "$work/floor.log" >&2
         fi
         if [[ $path == pgbouncer ]]; then
             log "pgbouncer log:"
@@ -643,6 +681,7 @@ run_one() {
         actgate) url=$proxy_url ;;
         pgbouncer) url=$pgbouncer_url ;;
         baseline) url=$baseline_url ;;
+        floor) url=$floor_url ;;
     esac
     local script_args=()
     case $script in
@@ -657,6 +696,7 @@ run_one() {
         actgate) pid=$actgate_pid ;;
         pgbouncer) pid=$pgbouncer_pid ;;
         baseline) pid=$baseline_pid ;;
+        floor) pid=$floor_pid ;;
     esac
     cpu_before=$(proxy_cpu "$pid")
     local perf_pid=""
@@ -780,6 +820,14 @@ paired() {
     round_ratios "$@" | awk '$1 != "NA"' | middle
 }
 
+# at_least CLIENTS MODE SCRIPT: "K of N": in K of the N rounds where both
+# ran, actgate relayed at least as many transactions per second as
+# PgBouncer (a median can be read with how often it held).
+at_least() {
+    round_ratios "$1" "$2" "$3" actgate pgbouncer |
+        awk '$1 != "NA" { n++; if ($1 >= 1) k++ } END { printf "%d of %d\n", k, n }'
+}
+
 pg_version=$("$bin_dir/postgres" --version | grep -oE '[0-9]+(\.[0-9]+)+' | head -n 1)
 : >"$work/table"
 for clients in $CLIENTS; do
@@ -788,16 +836,19 @@ for clients in $CLIENTS; do
     echo "PostgreSQL $pg_version, scale $SCALE, $(nproc 2>/dev/null || echo '?') CPUs; $pgbouncer_version (session mode); latencies are per transaction, in µs"
     echo "kernel $(uname -r), autogroup $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo '?') (each server in a session of its own, see the top of this script)"
     [[ -n $baseline_bin ]] && echo "baseline: $baseline_bin"
+    [[ -n $floor_bin ]] && echo "floor: examples/floor.rs (a forwarder that checks nothing; workers: ${WORKERS:-one per core})"
     echo
     printf '%-9s %-12s %12s %12s %7s %9s %9s %9s %9s %12s %7s %9s %9s' \
         mode script "tps direct" "tps actgate" ratio "+avg µs" "+p50 µs" "+p99 µs" "cpu µs/tx" \
         "tps pgbouncer" "pgb/dir" "pgb+avg" "pgb cpu"
     [[ -n $baseline_bin ]] && printf ' %12s %9s %9s %9s' "tps baseline" "ratio/bl" "bl+avg µs" "bl cpu/tx"
+    [[ -n $floor_bin ]] && printf ' %12s %7s %9s' "tps floor" "fl/dir" "fl cpu"
     printf '\n'
     printf '%-9s %-12s %12s %12s %7s %9s %9s %9s %9s %12s %7s %9s %9s' \
         --------- ------------ ------------ ------------ ------- --------- --------- --------- --------- \
         ------------ ------- --------- ---------
     [[ -n $baseline_bin ]] && printf ' %12s %9s %9s %9s' ------------ --------- --------- ---------
+    [[ -n $floor_bin ]] && printf ' %12s %7s %9s' ------------ ------- ---------
     printf '\n'
     for mode in $MODES; do
         for script in $SCRIPTS; do
@@ -822,12 +873,19 @@ for clients in $CLIENTS; do
                 avgb=$(median "$clients" "$mode" "$script" baseline 9)
                 cpub=$(median "$clients" "$mode" "$script" baseline 10)
             fi
+            tf="" rf="" cpuf=""
+            if [[ -n $floor_bin ]]; then
+                tf=$(median "$clients" "$mode" "$script" floor 6)
+                rf=$(paired "$clients" "$mode" "$script" floor direct)
+                cpuf=$(median "$clients" "$mode" "$script" floor 10)
+            fi
+            wins=$(at_least "$clients" "$mode" "$script")
             awk -v clients="$clients" -v mode="$mode" -v script="$script" -v td="$td" -v tp="$tp" \
                 -v p50d="$p50d" -v p50p="$p50p" -v p99d="$p99d" -v p99p="$p99p" \
                 -v avgd="$avgd" -v avgp="$avgp" -v tb="$tb" -v avgb="$avgb" \
                 -v cpup="$cpup" -v cpub="$cpub" -v tg="$tg" -v avgg="$avgg" -v cpug="$cpug" \
-                -v rp="$rp" -v rg="$rg" -v rb="$rb" \
-                -v table="$work/table" '
+                -v rp="$rp" -v rg="$rg" -v rb="$rb" -v tf="$tf" -v rf="$rf" -v cpuf="$cpuf" \
+                -v wins="$wins" -v table="$work/table" '
                 function diff(d, p) { return (d == "NA" || p == "NA") ? "NA" : sprintf("%+.0f", p - d) }
                 function ratio(r, digits) { return (r == "NA") ? "NA" : sprintf("%." digits "f", r) }
                 function us(c) { return (c == "NA") ? "NA" : sprintf("%.0f", c) }
@@ -838,10 +896,13 @@ for clients in $CLIENTS; do
                     if (tb != "") {
                         printf " %12.1f %9s %9s %9s", tb, ratio(rb, 3), diff(avgd, avgb), cpub
                     }
+                    if (tf != "") {
+                        printf " %12.1f %7s %9s", tf, ratio(rf, 3), cpuf
+                    }
                     printf "\n"
                     name = (script == "select-only") ? "-S" : (script == "select1") ? "SELECT 1" : script
-                    printf "| %s | %s | %s | %s | %s | %s | %s |\n", clients, mode, name,
-                        ratio(rg, 2), ratio(rp, 2), us(cpug), us(cpup) >> table
+                    printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", clients, mode, name,
+                        ratio(rg, 2), ratio(rp, 2), us(cpug), us(cpup), wins >> table
                 }'
         done
     done
@@ -858,17 +919,31 @@ if [[ -n $baseline_bin ]]; then
     echo "ratio/bl = tps via actgate / tps via the baseline (above 1: actgate is faster);"
     echo "bl+avg = latency average via the baseline minus direct (compare with +avg)."
 fi
+if [[ -n $floor_bin ]]; then
+    echo "tps floor, fl/dir, fl cpu = the same for the floor (examples/floor.rs): what a relay on"
+    echo "actgate's runtime layout costs before any work of actgate's own."
+fi
 echo
-echo "Each round's ratios to direct, actgate / PgBouncer, in round order (the spread is the noise"
-echo "a median of $ROUNDS round(s) has to be read against):"
+echo "Each round's ratios to direct, actgate / PgBouncer${floor_bin:+ / floor}, in round order (the spread is"
+echo "the noise a median of $ROUNDS round(s) has to be read against), and in how many rounds actgate"
+echo "relayed at least as many transactions per second as PgBouncer:"
 for clients in $CLIENTS; do
     for mode in $MODES; do
         for script in $SCRIPTS; do
             printf '  %2s clients  %-9s %-12s' "$clients" "$mode" "$script"
-            paste -d ' ' <(round_ratios "$clients" "$mode" "$script" actgate direct) \
-                <(round_ratios "$clients" "$mode" "$script" pgbouncer direct) |
-                awk 'function r(x) { return (x == "NA") ? x : sprintf("%.2f", x) }
-                    { printf " %s/%s", r($1), r($2) } END { printf "\n" }'
+            # shellcheck disable=SC2086 # a list of paths
+            for path in actgate pgbouncer ${floor_bin:+floor}; do
+                round_ratios "$clients" "$mode" "$script" "$path" direct | paste -s -d ' '
+            done | awk 'function r(x) { return (x == "NA") ? x : sprintf("%.2f", x) }
+                { for (k = 1; k <= NF; k++) v[NR, k] = r($k); n = NF; rows = NR }
+                END {
+                    for (k = 1; k <= n; k++) {
+                        printf " %s", v[1, k]
+                        for (i = 2; i <= rows; i++) printf "/%s", v[i, k]
+                    }
+                    printf "\n"
+                }'
+            printf '  %-36s actgate >= PgBouncer in %s rounds\n' "" "$(at_least "$clients" "$mode" "$script")"
         done
     done
 done
@@ -876,6 +951,6 @@ echo
 echo "Summary ($pgbouncer_version in session mode; -S = pgbench's select-only script, SELECT 1 ="
 echo "benches/select1.sql; median of $ROUNDS round(s) of ${DURATION}s; CPU = the proxy's user + system time):"
 echo
-echo "| clients | mode | script | PgBouncer TPS / direct | actgate TPS / direct | PgBouncer CPU µs/txn | actgate CPU µs/txn |"
-echo "|---|---|---|---|---|---|---|"
+echo "| clients | mode | script | PgBouncer TPS / direct | actgate TPS / direct | PgBouncer CPU µs/txn | actgate CPU µs/txn | rounds actgate ≥ PgBouncer |"
+echo "|---|---|---|---|---|---|---|---|"
 cat "$work/table"
