@@ -50,15 +50,16 @@
 # Every server runs in a session of its own, as a service does (systemd
 # and Docker give each its own cgroup): PostgreSQL's postmaster (pg_ctl)
 # and PgBouncer (-d) make their own, and actgate, the baseline and the
-# floor are started with setsid. Otherwise actgate would share the script's session
-# with pgbench, and on a kernel with autogrouping (sched_autogroup_enabled,
-# on by default) the scheduler would weigh actgate and pgbench as one
-# group, preempting actgate for pgbench's wakeups, while PgBouncer had a
-# group of its own.
+# floor are started with setsid. Otherwise actgate would share the
+# script's session with pgbench, and on a kernel with autogrouping
+# (sched_autogroup_enabled, on by default) the scheduler would weigh
+# actgate and pgbench as one group, preempting actgate for pgbench's
+# wakeups, while PgBouncer had a group of its own.
 #
 # It measures; it asserts nothing about time. Everything it starts or
-# creates is removed on exit (PostgreSQL, actgate, the baseline, the floor, PgBouncer
-# and the work directory; an installed pgbouncer package stays).
+# creates is removed on exit (PostgreSQL, actgate, the baseline, the
+# floor, PgBouncer and the work directory; an installed pgbouncer package
+# stays).
 #
 # Settings (environment):
 #   ROUNDS=3     rounds of interleaved direct/actgate/pgbouncer(/baseline)
@@ -492,18 +493,19 @@ ${4:-}
 EOF
 }
 # Starts actgate binary $1 with configuration $2 (log: the same path
-# ending in .log instead of .toml) in a session of its own (see the top),
-# stores its pid in the variable named $5 (before anything can fail, so
-# that cleanup stops it) and waits for port $3, $4 naming it in messages.
-# A script's background job is no process group leader, so setsid execs
-# in place and $! is actgate itself, whose /proc figures are read: checked,
-# so that a change there cannot make the CPU column another process's.
+# ending in .log instead of .toml) on port $3, $4 naming it in messages
+# and its pid in the variable named $5 (see serve).
 serve_actgate() {
     local bin=$1 config=$2 port=$3 name=$4 pid_var=$5
     serve "${config%.toml}.log" "$port" "$name" "$pid_var" "$bin" serve --config "$config"
 }
-# serve LOG PORT NAME PID_VAR COMMAND...: starts COMMAND as serve_actgate
-# starts actgate (log in LOG).
+# serve LOG PORT NAME PID_VAR COMMAND...: starts COMMAND (its output in
+# LOG) in a session of its own (see the top), stores its pid in the
+# variable named PID_VAR (before anything can fail, so that cleanup stops
+# it) and waits for PORT, NAME naming it in messages. A script's
+# background job is no process group leader, so setsid execs in place and
+# $! is the server itself, whose /proc figures are read: checked, so that
+# a change there cannot make the CPU column another process's.
 serve() {
     local log_file=$1 port=$2 name=$3 pid_var=$4
     shift 4
