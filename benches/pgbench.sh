@@ -619,31 +619,39 @@ pgbouncer_pid=$(cat "$pgbouncer_dir/pgbouncer.pid" 2>/dev/null || true)
 pgbouncer_url="postgres://$ROLE:$role_password@127.0.0.1:$pgbouncer_port/$DB"
 PATHS="direct actgate pgbouncer${baseline_bin:+ baseline}${floor_bin:+ floor}"
 
+# What each path is: the URL pgbench connects to, the pid whose CPU is
+# read (none for direct) and the log shown when it fails.
+path_url() {
+    case $1 in
+        direct) echo "$direct_url" ;;
+        actgate) echo "$proxy_url" ;;
+        pgbouncer) echo "$pgbouncer_url" ;;
+        baseline) echo "$baseline_url" ;;
+        floor) echo "$floor_url" ;;
+    esac
+}
+path_pid() {
+    case $1 in
+        actgate) echo "$actgate_pid" ;;
+        pgbouncer) echo "$pgbouncer_pid" ;;
+        baseline) echo "$baseline_pid" ;;
+        floor) echo "$floor_pid" ;;
+    esac
+}
+path_log() {
+    case $1 in
+        direct | actgate) echo "$work/actgate.log" ;;
+        pgbouncer) echo "$pgbouncer_dir/pgbouncer.log" ;;
+        baseline | floor) echo "$work/$1.log" ;;
+    esac
+}
+
 # Every path must work before measuring anything.
 for path in $PATHS; do
-    url=$direct_url
-    [[ $path == actgate ]] && url=$proxy_url
-    [[ $path == pgbouncer ]] && url=$pgbouncer_url
-    [[ $path == baseline ]] && url=$baseline_url
-    [[ $path == floor ]] && url=$floor_url
-    out=$(PGCONNECT_TIMEOUT=10 "$PSQL" -X -A -t -v ON_ERROR_STOP=1 -d "$url" \
+    out=$(PGCONNECT_TIMEOUT=10 "$PSQL" -X -A -t -v ON_ERROR_STOP=1 -d "$(path_url "$path")" \
         -c "SELECT count(*) FROM pgbench_branches") || {
-        if [[ $path == actgate || $path == direct ]]; then
-            log "actgate log:"
-            cat "$work/actgate.log" >&2
-        fi
-        if [[ $path == baseline ]]; then
-            log "baseline log:"
-            cat "$work/baseline.log" >&2
-        fi
-        if [[ $path == floor ]]; then
-            log "floor log:"
-            cat "$work/floor.log" >&2
-        fi
-        if [[ $path == pgbouncer ]]; then
-            log "pgbouncer log:"
-            cat "$pgbouncer_dir/pgbouncer.log" >&2
-        fi
+        log "$path log ($(path_log "$path")):"
+        cat "$(path_log "$path")" >&2 || true
         die "cannot query the database $path"
     }
     [[ $out == "$SCALE" ]] || die "unexpected pgbench_branches count '$out' ($path)"
@@ -678,13 +686,7 @@ threads_for() {
 # proxy's CPU time per transaction (µs; NA for direct) to $work/results.
 run_one() {
     local clients=$1 mode=$2 script=$3 path=$4 round=$5 url
-    case $path in
-        direct) url=$direct_url ;;
-        actgate) url=$proxy_url ;;
-        pgbouncer) url=$pgbouncer_url ;;
-        baseline) url=$baseline_url ;;
-        floor) url=$floor_url ;;
-    esac
+    url=$(path_url "$path")
     local script_args=()
     case $script in
         select-only) script_args=(-S) ;;
@@ -693,13 +695,8 @@ run_one() {
     local tag="$clients.$mode.$script.$path.$round"
     local dir="$work/logs/$tag"
     mkdir "$dir"
-    local pid="" cpu_before cpu_after
-    case $path in
-        actgate) pid=$actgate_pid ;;
-        pgbouncer) pid=$pgbouncer_pid ;;
-        baseline) pid=$baseline_pid ;;
-        floor) pid=$floor_pid ;;
-    esac
+    local pid cpu_before cpu_after
+    pid=$(path_pid "$path")
     cpu_before=$(proxy_cpu "$pid")
     local perf_pid=""
     if [[ -n ${PERF_DIR:-} && -n $pid && " ${PERF_PATHS:-actgate} " == *" $path "* ]]; then

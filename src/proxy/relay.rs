@@ -169,12 +169,14 @@ impl Relay<'_> {
         let (mut upstream_read, mut upstream_write) = upstream_stream.split();
         let shared = Shared::new();
         let (stop_tx, stop_rx) = oneshot::channel();
+        // The client half hands its end to the server half, which ends
+        // the session: it never completes itself.
         let c2u = async {
             let stop = self
                 .client_to_upstream(&mut client_read, &mut upstream_write, client_buf, &shared)
                 .await;
             let _ = stop_tx.send(stop);
-            std::future::pending::<()>().await;
+            std::future::pending().await
         };
         let u2c = self.upstream_to_client(
             &mut upstream_read,
@@ -184,10 +186,6 @@ impl Relay<'_> {
             stop_rx,
             hard_stop,
         );
-        let c2u = async {
-            c2u.await;
-            unreachable!("client half never completes on its own")
-        };
         let end = halves::first(u2c, c2u).await;
         // Now rather than at the relay's drop: the cancel below may wait
         // on the network.
