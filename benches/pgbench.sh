@@ -663,8 +663,8 @@ SCRIPTS=${SCRIPTS:-"select-only select1"}
 
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
-# proxy_cpu PID: the CPU time (user + system, in clock ticks) process PID
-# has used so far ("NA" without /proc).
+# proxy_cpu PID: the user and the system CPU time (in clock ticks) process
+# PID has used so far ("NA" without /proc).
 proxy_cpu() {
     [[ -n $1 && -r /proc/$1/stat ]] || {
         echo NA
@@ -672,7 +672,7 @@ proxy_cpu() {
     }
     # After the command name (in parentheses), utime and stime are the
     # 12th and 13th fields.
-    sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+    sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12, $13 }'
 }
 
 # threads_for CLIENTS: pgbench threads for that many clients (THREADS, at
@@ -717,11 +717,15 @@ run_one() {
     fi
     cpu_after=$(proxy_cpu "$pid")
     if [[ -n $perf_pid ]]; then wait "$perf_pid" || true; fi
-    local txns cpu=NA
+    local txns cpu=NA split=""
     txns=$(printf '%s\n' "$out" | awk '/^number of transactions actually processed: / { split($6, n, "/"); print n[1]; exit }')
     if [[ $cpu_before != NA && $cpu_after != NA && ${txns:-0} -gt 0 ]]; then
-        cpu=$(awk -v b="$cpu_before" -v a="$cpu_after" -v t="$txns" -v hz="$CLK_TCK" \
-            'BEGIN { printf "%.1f\n", (a - b) * 1000000 / hz / t }')
+        # (user + system; the split goes to the log line)
+        read -r cpu split < <(awk -v b="$cpu_before" -v a="$cpu_after" -v t="$txns" -v hz="$CLK_TCK" '
+            BEGIN {
+                split(b, x, " "); split(a, y, " "); f = 1000000 / hz / t
+                printf "%.1f (user %.1f, system %.1f)\n", (y[1] + y[2] - x[1] - x[2]) * f, (y[1] - x[1]) * f, (y[2] - x[2]) * f
+            }')
     fi
     local tps avg
     avg=$(printf '%s\n' "$out" | awk '/^latency average = / { printf "%.0f\n", $4 * 1000; exit }')
@@ -748,7 +752,7 @@ run_one() {
     rm -rf -- "$dir"
     printf '%s %s %s %s %s %s %s %s %s\n' "$clients" "$mode" "$script" "$path" "$round" "$tps" "$pct" \
         "$avg" "$cpu" >>"$work/results"
-    log "  round $round  $clients clients  $mode  $script  $path: tps $tps, latency avg/p50/p99 $avg/${pct% *}/${pct#* } µs, proxy CPU $cpu µs/tx"
+    log "  round $round  $clients clients  $mode  $script  $path: tps $tps, latency avg/p50/p99 $avg/${pct% *}/${pct#* } µs, proxy CPU $cpu µs/tx${split:+ $split}"
 }
 
 runs=$((ROUNDS * $(wc -w <<<"$CLIENTS") * $(wc -w <<<"$MODES") * 2 * $(wc -w <<<"$PATHS")))
