@@ -23,7 +23,8 @@
 # log, --log), PgBouncer's added average latency, and each proxy process's
 # CPU time per transaction it relayed (user + system, read from
 # /proc/<pid>/stat before and after each run; on a machine where pgbench,
-# PostgreSQL and the proxies share few cores this is steadier than TPS).
+# PostgreSQL and the proxies share few cores this is steadier than TPS;
+# each run's log line gives the user and the system time apart).
 # Each figure is the median over the rounds. It ends with a compact
 # Markdown table, one row per clients/mode/script:
 #   | clients | mode | script | PgBouncer TPS / direct | actgate TPS / direct |
