@@ -24,7 +24,8 @@
 # CPU time per transaction it relayed (user + system, read from
 # /proc/<pid>/stat before and after each run; on a machine where pgbench,
 # PostgreSQL and the proxies share few cores this is steadier than TPS;
-# each run's log line gives the user and the system time apart).
+# the report also gives it as user and system time, which tells the
+# proxy's own work from the kernel's).
 # Each figure is the median over the rounds. It ends with a compact
 # Markdown table, one row per clients/mode/script:
 #   | clients | mode | script | PgBouncer TPS / direct | actgate TPS / direct |
@@ -718,14 +719,14 @@ run_one() {
     fi
     cpu_after=$(proxy_cpu "$pid")
     if [[ -n $perf_pid ]]; then wait "$perf_pid" || true; fi
-    local txns cpu=NA split=""
+    local txns cpu=NA user=NA system=NA
     txns=$(printf '%s\n' "$out" | awk '/^number of transactions actually processed: / { split($6, n, "/"); print n[1]; exit }')
     if [[ $cpu_before != NA && $cpu_after != NA && ${txns:-0} -gt 0 ]]; then
-        # (user + system; the split goes to the log line)
-        read -r cpu split < <(awk -v b="$cpu_before" -v a="$cpu_after" -v t="$txns" -v hz="$CLK_TCK" '
+        read -r cpu user system < <(awk -v b="$cpu_before" -v a="$cpu_after" -v t="$txns" -v hz="$CLK_TCK" '
             BEGIN {
                 split(b, x, " "); split(a, y, " "); f = 1000000 / hz / t
-                printf "%.1f (user %.1f, system %.1f)\n", (y[1] + y[2] - x[1] - x[2]) * f, (y[1] - x[1]) * f, (y[2] - x[2]) * f
+                u = (y[1] - x[1]) * f; s = (y[2] - x[2]) * f
+                printf "%.1f %.1f %.1f\n", u + s, u, s
             }')
     fi
     local tps avg
@@ -751,9 +752,11 @@ run_one() {
             print v[i50], v[i99]
         }')
     rm -rf -- "$dir"
-    printf '%s %s %s %s %s %s %s %s %s\n' "$clients" "$mode" "$script" "$path" "$round" "$tps" "$pct" \
-        "$avg" "$cpu" >>"$work/results"
-    log "  round $round  $clients clients  $mode  $script  $path: tps $tps, latency avg/p50/p99 $avg/${pct% *}/${pct#* } µs, proxy CPU $cpu µs/tx${split:+ $split}"
+    local split=""
+    [[ $cpu == NA ]] || split=" (user $user, system $system)"
+    printf '%s %s %s %s %s %s %s %s %s %s %s\n' "$clients" "$mode" "$script" "$path" "$round" "$tps" "$pct" \
+        "$avg" "$cpu" "$user" "$system" >>"$work/results"
+    log "  round $round  $clients clients  $mode  $script  $path: tps $tps, latency avg/p50/p99 $avg/${pct% *}/${pct#* } µs, proxy CPU $cpu µs/tx$split"
 }
 
 runs=$((ROUNDS * $(wc -w <<<"$CLIENTS") * $(wc -w <<<"$MODES") * 2 * $(wc -w <<<"$PATHS")))
@@ -797,7 +800,8 @@ middle() {
 }
 
 # median CLIENTS MODE SCRIPT PATH FIELD (6 tps, 7 p50, 8 p99, 9 average
-# latency, 10 proxy CPU µs per transaction)
+# latency, 10 proxy CPU µs per transaction, 11 of it user time, 12 system
+# time)
 median() {
     awk -v c="$1" -v m="$2" -v s="$3" -v p="$4" -v f="$5" \
         '$1 == c && $2 == m && $3 == s && $4 == p && $f != "NA" { print $f }' \
@@ -948,6 +952,22 @@ for clients in $CLIENTS; do
                     printf "\n"
                 }'
             printf '  %-36s actgate >= PgBouncer in %s rounds\n' "" "$(at_least "$clients" "$mode" "$script")"
+        done
+    done
+done
+echo
+echo "Each proxy's CPU per transaction as user / system time (medians, µs): the system time is the"
+echo "kernel's (TCP, wakeups, context switches), the user time the proxy's own work and its runtime's:"
+for clients in $CLIENTS; do
+    for mode in $MODES; do
+        for script in $SCRIPTS; do
+            printf '  %2s clients  %-9s %-12s' "$clients" "$mode" "$script"
+            # shellcheck disable=SC2086 # a list of paths
+            for path in actgate pgbouncer ${baseline_bin:+baseline} ${floor_bin:+floor}; do
+                printf ' %s %s/%s' "$path" "$(median "$clients" "$mode" "$script" "$path" 11)" \
+                    "$(median "$clients" "$mode" "$script" "$path" 12)"
+            done
+            printf '\n'
         done
     done
 done
