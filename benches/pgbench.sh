@@ -836,6 +836,50 @@ at_least() {
         awk '$1 != "NA" { n++; if ($1 >= 1) k++ } END { printf "%d of %d\n", k, n }'
 }
 
+# per_row FUNCTION: for each clients/mode/script row, its label, then what
+# FUNCTION CLIENTS MODE SCRIPT prints.
+per_row() {
+    local clients mode script
+    for clients in $CLIENTS; do
+        for mode in $MODES; do
+            for script in $SCRIPTS; do
+                printf '  %2s clients  %-9s %-12s' "$clients" "$mode" "$script"
+                "$1" "$clients" "$mode" "$script"
+            done
+        done
+    done
+}
+
+# round_list CLIENTS MODE SCRIPT: each round's ratios to direct (actgate /
+# PgBouncer / floor), and how often actgate held PgBouncer's pace.
+round_list() {
+    local path
+    # shellcheck disable=SC2086 # a list of paths
+    for path in actgate pgbouncer ${floor_bin:+floor}; do
+        round_ratios "$1" "$2" "$3" "$path" direct | paste -s -d ' '
+    done | awk 'function r(x) { return (x == "NA") ? x : sprintf("%.2f", x) }
+        { for (k = 1; k <= NF; k++) v[NR, k] = r($k); n = NF; rows = NR }
+        END {
+            for (k = 1; k <= n; k++) {
+                printf " %s", v[1, k]
+                for (i = 2; i <= rows; i++) printf "/%s", v[i, k]
+            }
+            printf "\n"
+        }'
+    printf '  %-36s actgate >= PgBouncer in %s rounds\n' "" "$(at_least "$1" "$2" "$3")"
+}
+
+# cpu_split CLIENTS MODE SCRIPT: each proxy's median user / system time per
+# transaction.
+cpu_split() {
+    local path
+    # shellcheck disable=SC2086 # a list of paths
+    for path in actgate pgbouncer ${baseline_bin:+baseline} ${floor_bin:+floor}; do
+        printf ' %s %s/%s' "$path" "$(median "$1" "$2" "$3" "$path" 11)" "$(median "$1" "$2" "$3" "$path" 12)"
+    done
+    printf '\n'
+}
+
 pg_version=$("$bin_dir/postgres" --version | grep -oE '[0-9]+(\.[0-9]+)+' | head -n 1)
 : >"$work/table"
 for clients in $CLIENTS; do
@@ -935,42 +979,11 @@ echo
 echo "Each round's ratios to direct, actgate / PgBouncer${floor_bin:+ / floor}, in round order (the spread is"
 echo "the noise a median of $ROUNDS round(s) has to be read against), and in how many rounds actgate"
 echo "relayed at least as many transactions per second as PgBouncer:"
-for clients in $CLIENTS; do
-    for mode in $MODES; do
-        for script in $SCRIPTS; do
-            printf '  %2s clients  %-9s %-12s' "$clients" "$mode" "$script"
-            # shellcheck disable=SC2086 # a list of paths
-            for path in actgate pgbouncer ${floor_bin:+floor}; do
-                round_ratios "$clients" "$mode" "$script" "$path" direct | paste -s -d ' '
-            done | awk 'function r(x) { return (x == "NA") ? x : sprintf("%.2f", x) }
-                { for (k = 1; k <= NF; k++) v[NR, k] = r($k); n = NF; rows = NR }
-                END {
-                    for (k = 1; k <= n; k++) {
-                        printf " %s", v[1, k]
-                        for (i = 2; i <= rows; i++) printf "/%s", v[i, k]
-                    }
-                    printf "\n"
-                }'
-            printf '  %-36s actgate >= PgBouncer in %s rounds\n' "" "$(at_least "$clients" "$mode" "$script")"
-        done
-    done
-done
+per_row round_list
 echo
 echo "Each proxy's CPU per transaction as user / system time (medians, µs): the system time is the"
 echo "kernel's (TCP, wakeups, context switches), the user time the proxy's own work and its runtime's:"
-for clients in $CLIENTS; do
-    for mode in $MODES; do
-        for script in $SCRIPTS; do
-            printf '  %2s clients  %-9s %-12s' "$clients" "$mode" "$script"
-            # shellcheck disable=SC2086 # a list of paths
-            for path in actgate pgbouncer ${baseline_bin:+baseline} ${floor_bin:+floor}; do
-                printf ' %s %s/%s' "$path" "$(median "$clients" "$mode" "$script" "$path" 11)" \
-                    "$(median "$clients" "$mode" "$script" "$path" 12)"
-            done
-            printf '\n'
-        done
-    done
-done
+per_row cpu_split
 echo
 echo "Summary ($pgbouncer_version in session mode; -S = pgbench's select-only script, SELECT 1 ="
 echo "benches/select1.sql; median of $ROUNDS round(s) of ${DURATION}s; CPU = the proxy's user + system time):"
