@@ -345,12 +345,17 @@ if [[ $(id -u) == 0 ]]; then
     chown postgres: "$pgdir"
 fi
 
-free_port() {
+# new_port VAR: a free port on 127.0.0.1 into the variable named VAR, never
+# one an earlier call gave out (its server may not be listening yet).
+ports_given=" "
+new_port() {
     local port
     for _ in $(seq 1 100); do
         port=$((20000 + RANDOM % 30000))
+        [[ $ports_given == *" $port "* ]] && continue
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            printf '%s\n' "$port"
+            ports_given+="$port "
+            printf -v "$1" '%s' "$port"
             return
         fi
     done
@@ -381,7 +386,7 @@ local all all trust
 host all $ADMIN 127.0.0.1/32 reject
 host all all 127.0.0.1/32 scram-sha-256
 EOF
-pg_port=$(free_port)
+new_port pg_port
 pg_started=1
 as_pg "$bin_dir/pg_ctl" -D "$pgdir/data" -l "$pgdir/postgres.log" -w -t 60 \
     -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $pgdir -c max_connections=200 \
@@ -417,8 +422,7 @@ EOF
 
 # --- actgate ----------------------------------------------------------------
 
-actgate_port=$(free_port)
-while [[ $actgate_port == "$pg_port" ]]; do actgate_port=$(free_port); done
+new_port actgate_port
 printf '%s' "$role_password" >"$work/upstream-password"
 chmod 600 "$work/upstream-password"
 mkdir "$work/rules"
@@ -530,10 +534,7 @@ proxy_url="postgres://$AGENT:$AGENT_SECRET@127.0.0.1:$actgate_port/$DB"
 
 # The baseline: the same rules, configuration and upstream, its own port.
 if [[ -n $baseline_bin ]]; then
-    baseline_port=$(free_port)
-    while [[ $baseline_port == "$pg_port" || $baseline_port == "$actgate_port" ]]; do
-        baseline_port=$(free_port)
-    done
+    new_port baseline_port
     write_config "$work/baseline.toml" "$baseline_port" "" "" "${BASELINE_WORKERS:-}"
     log "starting the baseline $baseline_bin…"
     serve_actgate "$baseline_bin" "$work/baseline.toml" "$baseline_port" \
@@ -543,11 +544,7 @@ fi
 
 # The floor: a forwarder in front of the same PostgreSQL, its own port.
 if [[ -n $floor_bin ]]; then
-    floor_port=$(free_port)
-    while [[ $floor_port == "$pg_port" || $floor_port == "$actgate_port" ||
-        $floor_port == "${baseline_port:-}" ]]; do
-        floor_port=$(free_port)
-    done
+    new_port floor_port
     log "starting the floor forwarder…"
     serve "$work/floor.log" "$floor_port" "the floor forwarder" floor_pid \
         "$floor_bin" "127.0.0.1:$floor_port" "127.0.0.1:$pg_port" ${WORKERS:+"$WORKERS"}
@@ -561,11 +558,7 @@ fi
 # password in clear, which PgBouncer also uses to log into PostgreSQL with
 # SCRAM). Its files live in $work/pgbouncer, which belongs to the user
 # running it ('postgres' when root: PgBouncer refuses to run as root).
-pgbouncer_port=$(free_port)
-while [[ $pgbouncer_port == "$pg_port" || $pgbouncer_port == "$actgate_port" ||
-    $pgbouncer_port == "${baseline_port:-}" || $pgbouncer_port == "${floor_port:-}" ]]; do
-    pgbouncer_port=$(free_port)
-done
+new_port pgbouncer_port
 pgbouncer_dir="$work/pgbouncer"
 mkdir "$pgbouncer_dir"
 printf '"%s" "%s"\n' "$ROLE" "$role_password" >"$pgbouncer_dir/userlist.txt"
