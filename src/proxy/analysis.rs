@@ -1,5 +1,6 @@
 //! Runs SQL analysis for sessions: a bounded cache keyed by database and
-//! statement text (analysis does not depend on the agent), and, for long
+//! statement text (analysis does not depend on the agent), one per thread
+//! shard, and, for long
 //! statements, a thread with a large stack, because a deep expression tree
 //! recurses in the visitor and in `Drop` and must not overflow a runtime
 //! worker's stack and abort the process.
@@ -9,7 +10,7 @@ use crate::policy::analyze::shape::{self, Lifted, Template};
 use crate::policy::analyze::{Analysis, AnalysisError, AnalysisLimits, analyze};
 use crate::policy::catalog::Catalog;
 use crate::policy::names::Resolver;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Statements up to this size are analysed on the calling thread: their
@@ -18,9 +19,17 @@ const INLINE_SQL_BYTES: usize = 2 * 1024;
 /// Stack for analysing long statements. Reserved, not committed: only the
 /// pages a deep tree touches are used.
 const BIG_STACK_BYTES: usize = 1024 * 1024 * 1024;
-/// Entries per database in each cache, and the bytes of their keys.
+/// Entries per database in each cache of a shard, and the bytes of their
+/// keys (a process holds at most [`SHARDS`] times this; only threads that
+/// analyse, the session workers, fill a shard).
 const CACHE_ENTRIES: usize = 4096;
-const CACHE_KEY_BYTES: usize = 8 * 1024 * 1024;
+const CACHE_KEY_BYTES: usize = 4 * 1024 * 1024;
+/// Cache shards. Each thread keeps to one ([`shard_index`]): a session
+/// worker's lookups take a lock no other worker takes, and the lock's and
+/// the entries' cache lines stay with that worker's core instead of
+/// passing between the workers on every statement. Workers share a shard
+/// only when there are more of them than shards.
+const SHARDS: usize = 8;
 /// Longer statements are rarely repeated; they are not cached (nor
 /// shaped), so they cannot evict hot short ones.
 const CACHED_SQL_BYTES: usize = INLINE_SQL_BYTES * 8;
@@ -86,32 +95,71 @@ pub enum Found {
     Analysed,
 }
 
+/// One shard's caches by database, on cache lines of its own.
+#[derive(Default)]
+#[repr(align(128))]
+struct Shard(Mutex<foldhash::HashMap<String, Caches>>);
+
+impl Shard {
+    fn lock(&self) -> std::sync::MutexGuard<'_, foldhash::HashMap<String, Caches>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The calling thread's shard: threads take shards in turn as they first
+/// analyse, and keep theirs.
+fn shard_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    INDEX.with(|i| *i)
+}
+
 /// Analyses by database, then by statement text or shape.
 #[derive(Default)]
 pub struct Analyzer {
-    cache: Mutex<foldhash::HashMap<String, Caches>>,
+    shards: [Shard; SHARDS],
     /// Analyses of older generations (older catalogs) are not cached.
     generation: AtomicU64,
 }
 
 impl Analyzer {
-    fn with_caches<T>(&self, database: &str, f: impl FnOnce(&mut Caches) -> T) -> Option<T> {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.get_mut(database).map(f)
+    fn shard(&self) -> &Shard {
+        &self.shards[shard_index()]
     }
 
-    /// Forgets every cached analysis: the catalogs changed.
+    /// Looks in `ctx`'s database's caches of this thread's shard; `None`
+    /// when there are none, and when `ctx` is not of the generation the
+    /// caches hold (a session that has not moved to the newest rules
+    /// yet analyses from the text).
+    fn with_caches<T>(&self, ctx: &AnalysisContext, f: impl FnOnce(&mut Caches) -> T) -> Option<T> {
+        if !self.holds(ctx.generation) {
+            return None;
+        }
+        self.shard().lock().get_mut(&ctx.database).map(f)
+    }
+
+    /// Whether the caches hold analyses of `generation`.
+    fn holds(&self, generation: u64) -> bool {
+        let current = self.generation.load(Ordering::Acquire);
+        current == 0 || current == generation
+    }
+
+    /// Forgets every cached analysis: the catalogs changed. The generation
+    /// moves first, so that no analysis of the old one is stored into a
+    /// shard after it was cleared.
     pub fn reset(&self, generation: u64) {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         self.generation.store(generation, Ordering::Release);
-        cache.clear();
+        for shard in &self.shards {
+            shard.lock().clear();
+        }
     }
 
     /// Stores into `database`'s caches, unless the generation moved on.
     fn store(&self, generation: u64, database: &str, f: impl FnOnce(&mut Caches)) {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let current = self.generation.load(Ordering::Acquire);
-        if current != 0 && generation != current {
+        let mut cache = self.shard().lock();
+        if !self.holds(generation) {
             return;
         }
         let caches = match cache.get_mut(database) {
@@ -128,7 +176,7 @@ impl Analyzer {
 
     /// [`Analyzer::analyze`], and how the analysis was found.
     pub async fn analyze_found(&self, ctx: &AnalysisContext, sql: &str) -> (AnalysisResult, Found) {
-        if let Some(Some(hit)) = self.with_caches(&ctx.database, |c| c.exact.get(sql)) {
+        if let Some(Some(hit)) = self.with_caches(ctx, |c| c.exact.get(sql)) {
             return (hit, Found::Exact);
         }
         let cacheable = sql.len() <= CACHED_SQL_BYTES && sql.len() <= ctx.limits.max_sql_bytes;
@@ -138,7 +186,7 @@ impl Analyzer {
             None
         };
         let known = lifted.as_ref().and_then(|l| {
-            self.with_caches(&ctx.database, |c| c.shapes.get(l.key.as_str()))
+            self.with_caches(ctx, |c| c.shapes.get(l.key.as_str()))
                 .flatten()
         });
         if let (Some(l), Some(ShapeEntry::Template(t))) = (&lifted, &known)

@@ -456,9 +456,12 @@ impl Gateway {
             rules,
             contexts,
         }));
+        // The caches are emptied before any session can move to the new
+        // generation: none of them then finds an analysis of the old
+        // catalogs.
+        self.analyzer.reset(number);
         self.generation_number
             .store(number, std::sync::atomic::Ordering::Release);
-        self.analyzer.reset(number);
         self.generations.send_replace(number);
     }
 

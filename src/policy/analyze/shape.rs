@@ -395,7 +395,7 @@ impl Template {
                         if negative {
                             text.push('-');
                         }
-                        let _ = write!(text, "{}", lit.value);
+                        text.push_str(&lit.value);
                         true
                     }
                     None => false,
