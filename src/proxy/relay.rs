@@ -133,6 +133,38 @@ pub struct Relay<'a> {
     pub read_only_at_start: Option<String>,
     /// Allowed statements written upstream and not yet audited.
     pub deferred: std::sync::Mutex<Deferred>,
+    /// Whether the revocation list revokes `token`.
+    pub revocations: std::sync::Mutex<Revocations>,
+}
+
+/// A session's view of the revocation list, read again only when the list
+/// changed. Reading the gateway's list for every statement would take the
+/// list's lock and a reference to it, both shared by every session on
+/// every worker thread.
+pub struct Revocations {
+    list: watch::Receiver<Arc<crate::token::RevocationList>>,
+    revoked: bool,
+}
+
+impl Revocations {
+    /// Watches `gateway`'s list for `token`.
+    pub fn watch(
+        gateway: &Gateway,
+        token: Option<&crate::token::VerifiedToken>,
+    ) -> std::sync::Mutex<Revocations> {
+        let list = gateway.subscribe_revocations();
+        let revoked = token.is_some_and(|t| t.is_revoked(&list.borrow()));
+        std::sync::Mutex::new(Revocations { list, revoked })
+    }
+
+    /// Whether the list as it is now revokes `token`.
+    fn revoke(&mut self, token: &crate::token::VerifiedToken) -> bool {
+        // An error: the list can no longer change.
+        if self.list.has_changed().unwrap_or(false) {
+            self.revoked = token.is_revoked(&self.list.borrow_and_update());
+        }
+        self.revoked
+    }
 }
 
 impl Drop for Relay<'_> {

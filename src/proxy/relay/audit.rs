@@ -134,9 +134,10 @@ impl Relay<'_> {
         if !audit.enabled() && !alerter.enabled() {
             return;
         }
+        let policy = self.policy();
         let mut risk = analysis.map(|a| a.risk_factors()).unwrap_or_default();
         if let Some(a) = analysis
-            && self.policy().touches_sensitive(a)
+            && policy.touches_sensitive(a)
         {
             risk.push("sensitive_table");
         }
@@ -187,7 +188,7 @@ impl Relay<'_> {
             tables: analysis.map(|a| a.tables()).unwrap_or_default(),
             reason: denial.map(|d| d.reason),
             rule: denial.map(|d| d.rule.as_str().into()),
-            mode: Some(self.policy().mode.name()),
+            mode: Some(policy.mode.name()),
             risk,
             risk_score: Some(risk_score),
             fingerprint: analysis.map(|a| a.fingerprint.as_str().into()),

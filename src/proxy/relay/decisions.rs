@@ -174,15 +174,11 @@ impl Relay<'_> {
         decide: impl FnOnce(&Policy, &Situation<'_>) -> T,
     ) -> T {
         let audit_unavailable = self.gateway.audit.refusal();
-        let revocations;
-        let revoked_token = match &self.token {
-            Some(t) => {
-                revocations = self.gateway.revocations();
-                t.is_revoked(&revocations)
-                    .then_some(t.claims.token_id.as_str())
-            }
-            None => None,
-        };
+        let revoked_token = self
+            .token
+            .as_ref()
+            .filter(|t| lock(&self.revocations).revoke(t))
+            .map(|t| t.claims.token_id.as_str());
         let situation = Situation {
             catalog: context.catalog.as_deref(),
             session: state,

@@ -7,17 +7,20 @@
 //! [`first`] gives each half a waker of its own that notes which half it
 //! belongs to before it wakes the task, and polls only the halves noted.
 
+use futures_util::task::AtomicWaker;
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
 /// One half's waker: marks the half, then wakes the task.
 struct Half {
     woken: AtomicBool,
-    /// The task's own waker, as last polled.
-    task: Arc<Mutex<Option<Waker>>>,
+    /// The task's own waker, as last polled (taken by the first wake
+    /// after a poll: the task is scheduled then, and registers it again
+    /// when it runs).
+    task: Arc<AtomicWaker>,
 }
 
 impl Wake for Half {
@@ -27,20 +30,18 @@ impl Wake for Half {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::Release);
-        // Woken outside the lock: waking may run code of the runtime's.
-        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if let Some(task) = task {
-            task.wake();
-        }
+        self.task.wake();
     }
 }
 
 /// Runs `a` and `b` in the calling task until either completes, with its
 /// output. A half is polled at first and then only after its own waker
 /// fired (it is marked before it is polled, so a wakeup during its poll
-/// polls it again).
+/// polls it again). The task's waker is registered before the marks are
+/// read: a half marked after that wakes the task; one marked before is
+/// seen.
 pub(super) async fn first<T>(a: impl Future<Output = T>, b: impl Future<Output = T>) -> T {
-    let task = Arc::new(Mutex::new(None::<Waker>));
+    let task = Arc::new(AtomicWaker::new());
     let halves = [0, 1].map(|_| {
         Arc::new(Half {
             woken: AtomicBool::new(true),
@@ -50,12 +51,7 @@ pub(super) async fn first<T>(a: impl Future<Output = T>, b: impl Future<Output =
     let wakers = halves.clone().map(Waker::from);
     let (mut a, mut b) = (pin!(a), pin!(b));
     std::future::poll_fn(|cx| {
-        {
-            let mut current = task.lock().unwrap_or_else(|p| p.into_inner());
-            if !current.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *current = Some(cx.waker().clone());
-            }
-        }
+        task.register(cx.waker());
         if halves[0].woken.swap(false, Ordering::AcqRel)
             && let Poll::Ready(out) = a.as_mut().poll(&mut Context::from_waker(&wakers[0]))
         {

@@ -83,7 +83,7 @@ impl Relay<'_> {
                 b.put_u8(TransactionStatus::Idle.byte())
             });
             lock(&shared.local).extend_from_slice(&replacement);
-            shared.local_ready.notify_one();
+            shared.local_ready.notify();
             return Ok(());
         }
         send_sentinel(upstream, shared, protocol, replacement.freeze(), false).await

@@ -366,7 +366,7 @@ impl Relay<'_> {
             // Before the server's answers: nothing was in flight when
             // actgate answered, so whatever the server sends now came
             // after.
-            () = shared.local_ready.notified() => {
+            () = shared.local_ready.taken() => {
                 let out = std::mem::take(&mut *lock(&shared.local));
                 client.write_all(&out).await.map_err(SessionError::ClientIo)?;
                 Ok(None)

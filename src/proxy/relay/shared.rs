@@ -4,9 +4,11 @@
 use crate::policy::{RowLimit, WriteCap};
 use crate::protocol::backend::TransactionStatus;
 use bytes::{Bytes, BytesMut};
+use futures_util::task::AtomicWaker;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::task::Poll;
 
 pub(super) const READ_CHUNK: usize = 64 * 1024;
 
@@ -70,7 +72,41 @@ pub(super) struct Shared {
     /// Answers actgate gives without the server (client half), for the
     /// server half to write in order.
     pub(super) local: Mutex<BytesMut>,
-    pub(super) local_ready: tokio::sync::Notify,
+    pub(super) local_ready: Signal,
+}
+
+/// A wakeup for one waiter (the server half) that stays set until it is
+/// taken. Waiting registers the waiter's waker without a lock: a `Notify`
+/// would have the server half join and leave its locked list of waiters
+/// on every wait for the server, that is on every statement.
+#[derive(Default)]
+pub(super) struct Signal {
+    set: AtomicBool,
+    waiter: AtomicWaker,
+}
+
+impl Signal {
+    /// Sets the signal and wakes the waiter.
+    pub(super) fn notify(&self) {
+        self.set.store(true, Ordering::Release);
+        self.waiter.wake();
+    }
+
+    /// Resolves once the signal is set, and unsets it. Dropped before,
+    /// it leaves the signal as it was.
+    pub(super) fn taken(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(|cx| {
+            if self.set.swap(false, Ordering::AcqRel) {
+                return Poll::Ready(());
+            }
+            self.waiter.register(cx.waker());
+            if self.set.swap(false, Ordering::AcqRel) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
 }
 
 /// Whether the server may be in copy-in mode (client half).
@@ -162,7 +198,7 @@ impl Shared {
             transient_status: Mutex::new(HashSet::new()),
             copy_in_started: AtomicU64::new(0),
             local: Mutex::new(BytesMut::new()),
-            local_ready: tokio::sync::Notify::new(),
+            local_ready: Signal::default(),
         }
     }
 
