@@ -51,9 +51,11 @@ impl Workers {
     pub fn start(count: usize) -> std::io::Result<Workers> {
         let mut workers = Vec::with_capacity(count.max(1));
         for i in 0..count.max(1) {
-            // Sockets and timers only: sessions neither spawn processes
-            // nor wait for signals, and a runtime with those drivers
-            // checks them every time it parks.
+            // Sockets and timers. (Whatever is enabled, tokio puts the
+            // drivers of the features compiled in under the I/O driver:
+            // the signal driver's check on each park is one flag; the
+            // process driver, which would try a lock shared by every
+            // runtime on each park, is not compiled in, see Cargo.toml.)
             let runtime = Builder::new_current_thread()
                 .enable_io()
                 .enable_time()
