@@ -1,7 +1,7 @@
-//! Runs SQL analysis for sessions: a bounded cache keyed by database and
-//! statement text (analysis does not depend on the agent), one per thread
-//! shard, and, for long
-//! statements, a thread with a large stack, because a deep expression tree
+//! Runs SQL analysis for sessions: bounded caches keyed by database and
+//! statement text or shape (analysis does not depend on the agent), one
+//! set per thread shard, and, for long statements, a thread with a large
+//! stack, because a deep expression tree
 //! recurses in the visitor and in `Drop` and must not overflow a runtime
 //! worker's stack and abort the process.
 
@@ -342,6 +342,28 @@ mod tests {
         }
         let (_, found) = analyzer.analyze_found(&ctx, &sql(1)).await;
         assert_eq!(found, Found::Exact);
+    }
+
+    #[tokio::test]
+    async fn only_a_context_of_the_generation_the_caches_hold_uses_them() {
+        let analyzer = Analyzer::default();
+        let old = ctx(1 << 20);
+        let sql = "SELECT name FROM customers WHERE id = 1";
+        analyzer.analyze(&old, sql).await;
+        assert_eq!(analyzer.analyze_found(&old, sql).await.1, Found::Exact);
+        // A reload: a session still on the old generation analyses from
+        // the text and stores nothing; one on the new finds nothing of
+        // the old.
+        analyzer.reset(old.generation + 1);
+        for _ in 0..2 {
+            assert_eq!(analyzer.analyze_found(&old, sql).await.1, Found::Analysed);
+        }
+        let new = AnalysisContext {
+            generation: old.generation + 1,
+            ..old.clone()
+        };
+        assert_eq!(analyzer.analyze_found(&new, sql).await.1, Found::Analysed);
+        assert_eq!(analyzer.analyze_found(&new, sql).await.1, Found::Exact);
     }
 
     #[tokio::test]

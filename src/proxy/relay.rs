@@ -158,7 +158,7 @@ impl Revocations {
     }
 
     /// Whether the list as it is now revokes `token`.
-    fn revoke(&mut self, token: &crate::token::VerifiedToken) -> bool {
+    fn revokes(&mut self, token: &crate::token::VerifiedToken) -> bool {
         // An error: the list can no longer change.
         if self.list.has_changed().unwrap_or(false) {
             self.revoked = token.is_revoked(&self.list.borrow_and_update());

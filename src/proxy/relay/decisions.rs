@@ -177,7 +177,7 @@ impl Relay<'_> {
         let revoked_token = self
             .token
             .as_ref()
-            .filter(|t| lock(&self.revocations).revoke(t))
+            .filter(|t| lock(&self.revocations).revokes(t))
             .map(|t| t.claims.token_id.as_str());
         let situation = Situation {
             catalog: context.catalog.as_deref(),

@@ -91,3 +91,30 @@ fn a_catch_up_is_carried_out_once() {
     shared.catch_up.demand(CatchUp::Fail);
     assert_eq!(shared.catch_up.take(), CatchUp::Fail);
 }
+
+#[tokio::test]
+async fn a_signal_stays_set_until_taken_and_wakes_its_waiter() {
+    let signal = std::sync::Arc::new(Signal::default());
+    // Set before anyone waits: the next wait takes it at once.
+    signal.notify();
+    signal.taken().await;
+    // Unset, a wait is pending (and dropping it changes nothing); a
+    // pending wait is woken by the signal.
+    {
+        let mut dropped = std::pin::pin!(signal.taken());
+        assert!(futures_util::poll!(dropped.as_mut()).is_pending());
+    }
+    let waiter = tokio::spawn({
+        let signal = signal.clone();
+        async move { signal.taken().await }
+    });
+    tokio::task::yield_now().await;
+    signal.notify();
+    tokio::time::timeout(std::time::Duration::from_secs(10), waiter)
+        .await
+        .expect("woken")
+        .expect("joined");
+    // Taken once: the next wait waits.
+    let mut next = std::pin::pin!(signal.taken());
+    assert!(futures_util::poll!(next.as_mut()).is_pending());
+}
