@@ -148,13 +148,10 @@ pub struct Revocations {
 
 impl Revocations {
     /// Watches `gateway`'s list for `token`.
-    pub fn watch(
-        gateway: &Gateway,
-        token: Option<&crate::token::VerifiedToken>,
-    ) -> std::sync::Mutex<Revocations> {
+    pub fn watch(gateway: &Gateway, token: Option<&crate::token::VerifiedToken>) -> Revocations {
         let list = gateway.subscribe_revocations();
         let revoked = token.is_some_and(|t| t.is_revoked(&list.borrow()));
-        std::sync::Mutex::new(Revocations { list, revoked })
+        Revocations { list, revoked }
     }
 
     /// Whether the list as it is now revokes `token`.
@@ -181,6 +178,14 @@ impl Relay<'_> {
     /// The agent's policy in the generation this session runs under.
     fn policy(&self) -> arc_swap::Guard<Arc<Policy>> {
         self.policy.load()
+    }
+
+    /// The session's token, if the revocation list as it is now revokes
+    /// it (every statement's decision and the doorbell ask this).
+    fn revoked_token(&self) -> Option<&crate::token::VerifiedToken> {
+        self.token
+            .as_deref()
+            .filter(|t| lock(&self.revocations).revokes(t))
     }
 
     /// The analysis context (catalog) of that generation.

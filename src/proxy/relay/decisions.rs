@@ -174,11 +174,7 @@ impl Relay<'_> {
         decide: impl FnOnce(&Policy, &Situation<'_>) -> T,
     ) -> T {
         let audit_unavailable = self.gateway.audit.refusal();
-        let revoked_token = self
-            .token
-            .as_ref()
-            .filter(|t| lock(&self.revocations).revokes(t))
-            .map(|t| t.claims.token_id.as_str());
+        let revoked_token = self.revoked_token().map(|t| t.claims.token_id.as_str());
         let situation = Situation {
             catalog: context.catalog.as_deref(),
             session: state,

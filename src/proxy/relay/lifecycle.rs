@@ -172,9 +172,7 @@ impl Relay<'_> {
     /// What ends the session now, if anything: checked when the doorbell
     /// rings, in this order.
     pub(super) fn ending(&self, hard_stop: &watch::Receiver<bool>) -> Option<Ending> {
-        if let Some(token) = &self.token
-            && token.is_revoked(&self.gateway.revocations())
-        {
+        if let Some(token) = self.revoked_token() {
             return Some(Ending::Revoked(token.claims.token_id.clone()));
         }
         let rules = self.gateway.rules();
