@@ -117,7 +117,8 @@ async fn metrics_count_sessions_and_decisions() {
         ),
         1.0
     );
-    assert!(sample(&s, "actgate_policy_decision_seconds_count") >= 2.0);
+    // One decision in 8 is timed on each worker, the first included.
+    assert!(sample(&s, "actgate_policy_decision_seconds_count") >= 1.0);
     assert_eq!(
         sample(&s, "actgate_policy_decision_seconds_count"),
         sample(&s, "actgate_policy_decision_seconds_bucket{le=\"+Inf\"}")

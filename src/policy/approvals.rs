@@ -69,7 +69,7 @@ impl Policy {
             for (index, rule) in self.approvals.iter().enumerate() {
                 let mut needs = Vec::new();
                 for o in &statement.occurrences {
-                    if o.relation != rule.table || !rule.operations.contains(&o.access) {
+                    if *o.relation != rule.table || !rule.operations.contains(&o.access) {
                         continue;
                     }
                     let Some((column, above)) = &rule.threshold else {

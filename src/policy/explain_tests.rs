@@ -4,7 +4,7 @@ use crate::policy::names::QualifiedName;
 
 fn occurrence(access: Access) -> Occurrence {
     Occurrence {
-        relation: QualifiedName::new("public", "orders"),
+        relation: QualifiedName::new("public", "orders").into(),
         access,
         pins: Vec::new(),
         written: Vec::new(),

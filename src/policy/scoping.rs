@@ -142,7 +142,7 @@ impl ScopeTarget<'_> {
                 ),
             ));
         }
-        match o.pins.iter().find(|p| p.column == *column) {
+        match o.pins.iter().find(|p| *p.column == *column) {
             Some(p) => self.require(&p.value, checks),
             None => Err(self.deny(
                 "scope_missing",

@@ -16,7 +16,7 @@ fn target(relation: &QualifiedName) -> ScopeTarget<'_> {
 
 fn occurrence(access: Access) -> Occurrence {
     Occurrence {
-        relation: orders(),
+        relation: orders().into(),
         access,
         pins: Vec::new(),
         written: Vec::new(),

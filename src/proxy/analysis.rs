@@ -87,6 +87,14 @@ impl Default for Caches {
     }
 }
 
+/// A statement the caches did not have: whether it may be cached, its
+/// shape, and what is known about that shape.
+pub struct Miss {
+    cacheable: bool,
+    lifted: Option<Lifted>,
+    known: Option<ShapeEntry>,
+}
+
 /// How a statement's analysis was found, for tests and benchmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Found {
@@ -176,8 +184,22 @@ impl Analyzer {
 
     /// [`Analyzer::analyze`], and how the analysis was found.
     pub async fn analyze_found(&self, ctx: &AnalysisContext, sql: &str) -> (AnalysisResult, Found) {
+        match self.cached(ctx, sql) {
+            Ok(hit) => hit,
+            Err(miss) => self.analyze_missed(ctx, sql, miss).await,
+        }
+    }
+
+    /// The analysis of `sql` from the caches, without waiting: an exact
+    /// hit, or a shape hit filled from its template. On a miss, what the
+    /// full analysis needs to know to fill the caches.
+    pub fn cached(
+        &self,
+        ctx: &AnalysisContext,
+        sql: &str,
+    ) -> Result<(AnalysisResult, Found), Miss> {
         if let Some(Some(hit)) = self.with_caches(ctx, |c| c.exact.get(sql)) {
-            return (hit, Found::Exact);
+            return Ok((hit, Found::Exact));
         }
         let cacheable = sql.len() <= CACHED_SQL_BYTES && sql.len() <= ctx.limits.max_sql_bytes;
         let lifted = if cacheable {
@@ -192,8 +214,27 @@ impl Analyzer {
         if let (Some(l), Some(ShapeEntry::Template(t))) = (&lifted, &known)
             && let Some(analysis) = t.fill(l)
         {
-            return (Arc::new(Ok(analysis)), Found::Shape);
+            return Ok((Arc::new(Ok(analysis)), Found::Shape));
         }
+        Err(Miss {
+            cacheable,
+            lifted,
+            known,
+        })
+    }
+
+    /// Analyses `sql` from its text and fills the caches as `miss` says.
+    async fn analyze_missed(
+        &self,
+        ctx: &AnalysisContext,
+        sql: &str,
+        miss: Miss,
+    ) -> (AnalysisResult, Found) {
+        let Miss {
+            cacheable,
+            lifted,
+            known,
+        } = miss;
         let sql: Arc<str> = Arc::from(sql);
         let result = if sql.len() <= INLINE_SQL_BYTES {
             Arc::new(run(ctx, &sql))

@@ -146,7 +146,8 @@ pub struct RelationUse {
 /// its WHERE clause provably puts on it (for row scoping).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Occurrence {
-    pub relation: QualifiedName,
+    /// Shared by the analyses a template fills (see [`super::shape`]).
+    pub relation: Arc<QualifiedName>,
     pub access: Access,
     pub pins: Vec<Pin>,
     /// For UPDATE (and ON CONFLICT DO UPDATE): the columns set and the
@@ -164,7 +165,8 @@ pub type Row = Vec<(String, Option<PinValue>)>;
 /// relation's own query level.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pin {
-    pub column: String,
+    /// Shared by the analyses a template fills.
+    pub column: Arc<str>,
     pub value: PinValue,
 }
 
@@ -435,8 +437,9 @@ impl StatementInfo {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Analysis {
     pub statements: Vec<StatementInfo>,
-    /// See [`super::super::fingerprint`].
-    pub fingerprint: String,
+    /// See [`super::super::fingerprint`]. The same for every statement
+    /// of a shape, so shared by the analyses a template fills.
+    pub fingerprint: Arc<str>,
     /// The text contains SQL comments.
     pub comments: bool,
 }

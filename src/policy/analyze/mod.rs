@@ -107,7 +107,7 @@ pub fn analyze(
     let (fingerprint, comments) = super::fingerprint::fingerprint_and_comments(sql);
     let mut analysis = Analysis {
         statements: Vec::new(),
-        fingerprint,
+        fingerprint: fingerprint.into(),
         comments,
     };
     for parsed in &statements {
@@ -247,7 +247,7 @@ impl Walker<'_> {
     /// Records a use of a relation; returns its index.
     fn occurrence(&mut self, relation: &QualifiedName, access: Access) -> usize {
         self.info.occurrences.push(Occurrence {
-            relation: relation.clone(),
+            relation: std::sync::Arc::new(relation.clone()),
             access,
             pins: Vec::new(),
             written: Vec::new(),

@@ -166,7 +166,7 @@ impl Walker<'_> {
             };
             if let Some(ColumnName::Named(actual)) = self.table_column(&source, t, &name) {
                 self.info.occurrences[idx].pins.push(Pin {
-                    column: actual,
+                    column: actual.into(),
                     value,
                 });
             }

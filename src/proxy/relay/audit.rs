@@ -191,7 +191,7 @@ impl Relay<'_> {
             mode: Some(policy.mode.name()),
             risk,
             risk_score: Some(risk_score),
-            fingerprint: analysis.map(|a| a.fingerprint.as_str().into()),
+            fingerprint: analysis.map(|a| (*a.fingerprint).into()),
             sql: (!sql.is_empty()).then_some(sql_text.into()),
             sql_truncated: (!sql.is_empty()).then_some(truncated),
             message: denial.map(|d| d.message.as_str().into()),

@@ -42,6 +42,17 @@ impl Relay<'_> {
     /// hold runs after the approval refusals, windows and budgets after
     /// the control refusals.
     pub(super) async fn carry_out_decision(&self, decision: &Decision, run: Run<'_>) -> Carried {
+        if decision.refusals.is_empty()
+            && run.hold.is_none()
+            && run.controls.is_none_or(|c| c.is_empty())
+        {
+            // Nothing to carry out: the usual allowed statement.
+            return Carried {
+                verdict: Verdict::Allow,
+                recorded: false,
+                refused: false,
+            };
+        }
         let mode = self.policy().mode;
         let mut recorded = false;
         let refused = !decision.refusals.is_empty();

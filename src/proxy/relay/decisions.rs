@@ -183,9 +183,11 @@ impl Relay<'_> {
             revoked_token,
             idle,
         };
-        let started = std::time::Instant::now();
+        let started = crate::metrics::Metrics::decision_timer();
         let out = decide(&self.policy(), &situation);
-        self.gateway.metrics.decision(started.elapsed());
+        if let Some(started) = started {
+            self.gateway.metrics.decision(started.elapsed());
+        }
         out
     }
 
@@ -206,7 +208,9 @@ impl Relay<'_> {
             return Err(Verdict::Deny(d));
         }
         let idle = shared.idle() && shared.status.get() == TransactionStatus::Idle;
-        let decision = self.decide_in(&context, state, idle, |p, s| p.decide_query(&analysis, s));
+        let (decision, counts_rows) = self.decide_in(&context, state, idle, |p, s| {
+            (p.decide_query(&analysis, s), p.enforces_row_limits())
+        });
         // SQL EXECUTE of a statement prepared through Parse is held to
         // that statement's controls.
         let mut controls = decision.obligations.controls.clone();
@@ -242,7 +246,7 @@ impl Relay<'_> {
         }
         // Under row limits every Query's results are counted, to keep the
         // server half's expectations in step with the results.
-        if !self.row_limits_on() {
+        if !counts_rows {
             return Ok(Action::ForwardSync);
         }
         let seq = shared.current_batch();
