@@ -2,7 +2,8 @@
 //! pays, the referee included), the referee alone (PostgreSQL's parser
 //! reading the statement again), the analysis cache (an exact hit: no
 //! analysis, no referee; a shape hit: the same statement with other
-//! literals, its literals lifted and its template filled), lifting alone
+//! literals, its literals lifted and its template filled; and such a hit
+//! decided, the whole check), lifting alone
 //! (by the fast scanner, and by the parser's tokenizer for comparison),
 //! and evaluating a policy (the decision). Measures; asserts nothing about
 //! time.
@@ -96,6 +97,7 @@ fn bench(c: &mut Criterion) {
     // Shape hits: statements of a shape seen before, every one with
     // literals of its own, so none is an exact hit (a shape hit does not
     // enter the exact cache).
+    let situation = actgate::policy::Situation::offline(None, &session, None);
     for (name, text) in SHAPES {
         // Numbered from a million: none is one of QUERIES or a learning text.
         let texts: Vec<String> = (0..SHAPE_TEXTS).map(|n| text(1_000_000 + n)).collect();
@@ -112,6 +114,18 @@ fn bench(c: &mut Criterion) {
                     .expect("a shape hit");
                 assert_eq!(found, Found::Shape, "{}", texts[n]);
                 a
+            })
+        });
+        // The whole check of such a statement: its analysis from the
+        // shape, then the decision.
+        c.bench_function(&format!("shape_hit_decided/{name}"), |b| {
+            b.iter(|| {
+                n = (n + 1) % SHAPE_TEXTS;
+                let (a, _) = analyzer
+                    .cached(&ctx, black_box(&texts[n]))
+                    .ok()
+                    .expect("a shape hit");
+                policy.decide_query(&a, &situation)
             })
         });
     }
