@@ -32,6 +32,7 @@
 mod audit;
 mod carry;
 mod client;
+mod counted;
 mod decisions;
 mod halves;
 mod journal;

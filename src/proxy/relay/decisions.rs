@@ -12,7 +12,7 @@
 
 use super::carry::{Hold, Run};
 use super::limits::Guard;
-use super::{Action, Expect, Protocol, Relay, Shared, lock};
+use super::{Action, Expect, Protocol, Relay, Shared};
 use crate::policy::analyze::{Analysis, CopyDirection, CopyEndpoint, PreparedRef};
 use crate::policy::{
     ApprovalNeed, Capability, Decision, Denial, Origin, Policy, Portal, PreparedStatement,
@@ -76,7 +76,7 @@ impl Relay<'_> {
                 name,
             } => {
                 let seq = shared.current_batch();
-                lock(&shared.describes).push_back((seq, name.to_owned()));
+                shared.describes.lock().push_back((seq, name.to_owned()));
                 return Action::Forward;
             }
             FrontendMessage::Close { kind, name } => {
@@ -251,7 +251,7 @@ impl Relay<'_> {
         }
         let seq = shared.current_batch();
         let wait = limit.as_ref().is_some_and(|l| !l.truncate);
-        lock(&shared.expects).push_back(Expect {
+        shared.expects.lock().push_back(Expect {
             seq,
             portal: None,
             limit,
@@ -422,7 +422,7 @@ impl Relay<'_> {
         let cap = record.and_then(|p| p.cap.clone());
         let seq = shared.current_batch();
         let wait = cap.is_some() || limit.as_ref().is_some_and(|l| !l.truncate);
-        lock(&shared.expects).push_back(Expect {
+        shared.expects.lock().push_back(Expect {
             seq,
             portal: Some(portal.to_owned()),
             limit,

@@ -286,12 +286,12 @@ impl Relay<'_> {
         // (Only this half moves `sent`: the opening statement and the
         // capped one are the next two.)
         let opened = shared.current_batch();
-        lock(&shared.transient_status).extend([opened, opened + 1]);
+        shared.transient_status.lock().extend([opened, opened + 1]);
         self.inject(wire.upstream, shared, open, Swallow::All)
             .await
             .map_err(io_stop)?;
         let seq = shared.sent.fetch_add(1, Ordering::AcqRel) + 1;
-        lock(&shared.expects).push_back(Expect {
+        shared.expects.lock().push_back(Expect {
             seq,
             portal: None,
             limit: guard.limit,
@@ -385,7 +385,9 @@ impl Relay<'_> {
 fn current_expect(shared: &Shared, c: &mut Counting) -> Option<Expect> {
     if c.current.is_none() {
         let current = shared.received.load(Ordering::Acquire) + 1;
-        c.current = lock(&shared.expects)
+        c.current = shared
+            .expects
+            .lock()
             .front()
             .filter(|e| e.seq == current)
             .cloned();
@@ -407,10 +409,10 @@ fn close_result(tag: u8, shared: &Shared, c: &mut Counting, e: &Expect) {
             if tag != b's' {
                 c.portal_rows.remove(p);
             }
-            lock(&shared.expects).pop_front();
+            shared.expects.lock().pop_front();
             c.current = None;
             shared.execs_done.fetch_add(1, Ordering::AcqRel);
-            shared.progress.notify_waiters();
+            shared.progress.notify();
         }
     }
 }

@@ -218,7 +218,7 @@ impl Relay<'_> {
             b'G' => {
                 let current = shared.received.load(Ordering::Acquire) + 1;
                 shared.copy_in_started.store(current, Ordering::Release);
-                shared.progress.notify_waiters();
+                shared.progress.notify();
             }
             _ => {}
         }
@@ -251,25 +251,30 @@ impl Relay<'_> {
         let next = shared.received.load(Ordering::Acquire) + 1;
         // (Stored before `received` moves: a waiter reads it
         // once `received` says its answer is in.)
-        if !lock(&shared.transient_status).remove(&next) {
+        // (Each of these is usually empty: then no lock is taken.)
+        let transient =
+            !shared.transient_status.is_empty() && shared.transient_status.lock().remove(&next);
+        if !transient {
             shared.status.set(TransactionStatus::from_byte(status));
         }
         half.closes_seen = 0;
         let received = shared.received.fetch_add(1, Ordering::AcqRel) + 1;
         {
-            let mut markers = shared.markers();
-            while markers.front().is_some_and(|m| m.seq <= received) {
-                markers.pop_front();
+            if !shared.markers.is_empty() {
+                let mut markers = shared.markers();
+                while markers.front().is_some_and(|m| m.seq <= received) {
+                    markers.pop_front();
+                }
             }
-            drop(markers);
-            let mut describes = lock(&shared.describes);
-            while describes.front().is_some_and(|(seq, _)| *seq <= received) {
-                describes.pop_front();
+            if !shared.describes.is_empty() {
+                let mut describes = shared.describes.lock();
+                while describes.front().is_some_and(|(seq, _)| *seq <= received) {
+                    describes.pop_front();
+                }
             }
-            drop(describes);
             if half.limits_on {
                 let mut done = 0;
-                let mut expects = lock(&shared.expects);
+                let mut expects = shared.expects.lock();
                 while expects.front().is_some_and(|e| e.seq <= received) {
                     if expects.pop_front().is_some_and(|e| e.portal.is_some()) {
                         done += 1;
@@ -299,7 +304,7 @@ impl Relay<'_> {
             }
         }
         let swallowed = shared.swallows_ready(received);
-        shared.progress.notify_waiters();
+        shared.progress.notify();
         if swallowed { Out::Drop } else { Out::Forward }
     }
 
@@ -308,14 +313,16 @@ impl Relay<'_> {
     fn on_error(&self, half: &mut ServerHalf, body: &[u8], shared: &Shared) -> Out {
         let current = shared.received.load(Ordering::Acquire) + 1;
         shared.batch_failed.store(current, Ordering::Release);
-        shared.progress.notify_waiters();
+        shared.progress.notify();
         let Ok(BackendMessage::ErrorResponse(fields)) = BackendMessage::decode_parts(b'E', body)
         else {
             return Out::Forward;
         };
         half.last_was_fatal = matches!(fields.get(b'V'), Some("FATAL" | "PANIC"));
         let current = shared.received.load(Ordering::Acquire) + 1;
-        let replacement = {
+        let replacement = if shared.markers.is_empty() {
+            None
+        } else {
             let mut markers = shared.markers();
             match markers.front() {
                 Some(m) if m.seq == current && fields.sqlstate() == Some(SENTINEL_SQLSTATE) => {
@@ -407,7 +414,7 @@ fn on_close_complete(half: &mut ServerHalf, shared: &Shared) -> Out {
 fn on_parameter_description(body: &[u8], shared: &Shared) {
     let current = shared.received.load(Ordering::Acquire) + 1;
     let entry = {
-        let mut describes = lock(&shared.describes);
+        let mut describes = shared.describes.lock();
         match describes.front() {
             Some((seq, _)) if *seq == current => describes.pop_front(),
             _ => None,

@@ -41,13 +41,13 @@ fn a_described_statement_keeps_its_declared_types_and_gets_the_rest() {
             ..Default::default()
         },
     );
-    lock(&shared.describes).push_back((1, "s".into()));
+    shared.describes.lock().push_back((1, "s".into()));
     let mut body = vec![0, 3];
     for oid in [23u32, 25, 16] {
         body.extend_from_slice(&oid.to_be_bytes());
     }
     on_parameter_description(&body, &shared);
-    assert!(lock(&shared.describes).is_empty());
+    assert!(shared.describes.lock().is_empty());
     shared.record_described(&mut state);
     assert_eq!(state.statement("s").unwrap().param_types, vec![23, 20, 16]);
     assert!(lock(&shared.described).is_empty());
@@ -56,10 +56,10 @@ fn a_described_statement_keeps_its_declared_types_and_gets_the_rest() {
 #[test]
 fn a_parameter_description_of_another_batch_is_not_recorded() {
     let shared = Shared::new();
-    lock(&shared.describes).push_back((2, "s".into()));
+    shared.describes.lock().push_back((2, "s".into()));
     on_parameter_description(&[0, 1, 0, 0, 0, 23], &shared);
     assert!(lock(&shared.described).is_empty());
-    assert_eq!(lock(&shared.describes).len(), 1);
+    assert_eq!(shared.describes.lock().len(), 1);
 }
 
 #[test]

@@ -1,13 +1,14 @@
 //! State both halves of the relay see (counters, markers, expectations,
 //! what to swallow) and the small types it is made of.
 
+use super::counted::Counted;
 use crate::policy::{RowLimit, WriteCap};
 use crate::protocol::backend::TransactionStatus;
 use bytes::{Bytes, BytesMut};
 use futures_util::task::AtomicWaker;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::task::Poll;
 
 pub(super) const READ_CHUNK: usize = 64 * 1024;
@@ -19,8 +20,8 @@ pub(super) struct Marker {
     pub(super) replacement: Bytes,
 }
 
-/// State both halves see. Counters are lock-free; the marker queue is
-/// locked only on ErrorResponse and ReadyForQuery.
+/// State both halves see. Counters are lock-free; the queues and maps
+/// that are usually empty ([`Counted`]) are locked only when they are not.
 pub(super) struct Shared {
     /// Query, Sync and sentinel Query messages sent upstream: each will be
     /// answered by one ReadyForQuery.
@@ -28,10 +29,10 @@ pub(super) struct Shared {
     /// ReadyForQuery messages received from upstream.
     pub(super) received: AtomicU64,
     pub(super) status: StatusCell,
-    pub(super) markers: Mutex<VecDeque<Marker>>,
+    pub(super) markers: Counted<VecDeque<Marker>>,
     /// Describe(statement) messages awaiting their ParameterDescription:
     /// (number of the ReadyForQuery closing the batch, statement name).
-    pub(super) describes: Mutex<VecDeque<(u64, String)>>,
+    pub(super) describes: Counted<VecDeque<(u64, String)>>,
     /// Parameter types the server reported (ParameterDescription) for a
     /// described statement, for the client half to record against it.
     pub(super) described: Mutex<Vec<(String, Vec<u32>)>>,
@@ -39,7 +40,7 @@ pub(super) struct Shared {
     /// message).
     pub(super) described_pending: AtomicBool,
     /// Row-limit expectations, in the order their results come back.
-    pub(super) expects: Mutex<VecDeque<Expect>>,
+    pub(super) expects: Counted<VecDeque<Expect>>,
     /// Executes whose results have completed (for barriers).
     pub(super) execs_done: AtomicU64,
     /// What actgate failed (a row-limited or capped result) that the
@@ -49,10 +50,10 @@ pub(super) struct Shared {
     /// an error: it skips the rest of that batch, so barriers release.
     pub(super) batch_failed: AtomicU64,
     /// Wakes the client half waiting at a barrier.
-    pub(super) progress: tokio::sync::Notify,
+    pub(super) progress: Progress,
     /// Batches (ReadyForQuery numbers) of actgate's own statements and
     /// sentinels, and which of their answers are not forwarded.
-    swallowed: Mutex<HashMap<u64, Swallow>>,
+    swallowed: Counted<HashMap<u64, Swallow>>,
     /// How the last capped statement went (set by the server half).
     pub(super) guard_outcome: Mutex<Option<GuardOutcome>>,
     /// The probe that tells whether the server is skipping to Sync.
@@ -66,13 +67,56 @@ pub(super) struct Shared {
     /// ReadyForQuery messages whose status shows the transaction or
     /// savepoint actgate opened around a capped statement, not the
     /// session's: not recorded as the session's status.
-    pub(super) transient_status: Mutex<HashSet<u64>>,
+    pub(super) transient_status: Counted<HashSet<u64>>,
     /// The batch in which the server last entered copy-in mode.
     pub(super) copy_in_started: AtomicU64,
     /// Answers actgate gives without the server (client half), for the
     /// server half to write in order.
     pub(super) local: Mutex<BytesMut>,
     pub(super) local_ready: Signal,
+}
+
+/// Wakes the client half where it waits for the server's progress
+/// ([`Relay::wait_for`](super::Relay::wait_for)). A notification while
+/// nothing waits takes no lock: the server half notifies on every
+/// ReadyForQuery, and the client half waits only at barriers. Both halves
+/// run in the session's one task ([`super::halves`]), so a wait never
+/// begins while a notification is under way.
+#[derive(Default)]
+pub(super) struct Progress {
+    notify: tokio::sync::Notify,
+    waiting: AtomicUsize,
+}
+
+impl Progress {
+    /// Wakes the waits begun before.
+    pub(super) fn notify(&self) {
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// A wait, counted until it is dropped.
+    pub(super) fn waiter(&self) -> Waiter<'_> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        Waiter(self)
+    }
+}
+
+/// One wait for progress (see [`Progress::waiter`]).
+pub(super) struct Waiter<'a>(&'a Progress);
+
+impl Waiter<'_> {
+    /// The next notification.
+    pub(super) fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.0.notify.notified()
+    }
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A wakeup for one waiter (the server half) that stays set until it is
@@ -181,21 +225,21 @@ impl Shared {
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
             status: StatusCell::default(),
-            markers: Mutex::new(VecDeque::new()),
-            describes: Mutex::new(VecDeque::new()),
+            markers: Counted::default(),
+            describes: Counted::default(),
             described: Mutex::new(Vec::new()),
             described_pending: AtomicBool::new(false),
-            expects: Mutex::new(VecDeque::new()),
+            expects: Counted::default(),
             execs_done: AtomicU64::new(0),
             catch_up: CatchUpCell::default(),
             batch_failed: AtomicU64::new(0),
-            progress: tokio::sync::Notify::new(),
-            swallowed: Mutex::new(HashMap::new()),
+            progress: Progress::default(),
+            swallowed: Counted::default(),
             guard_outcome: Mutex::new(None),
             probe: Mutex::new(Probe::None),
             closes: Mutex::new(CloseCount::default()),
             first_error: Mutex::new((0, 0)),
-            transient_status: Mutex::new(HashSet::new()),
+            transient_status: Counted::default(),
             copy_in_started: AtomicU64::new(0),
             local: Mutex::new(BytesMut::new()),
             local_ready: Signal::default(),
@@ -234,7 +278,7 @@ impl Shared {
         if *probe == (Probe::Waiting { batch, index: nth }) {
             *probe = Probe::Answered;
             drop(probe);
-            self.progress.notify_waiters();
+            self.progress.notify();
             return true;
         }
         false
@@ -269,13 +313,16 @@ impl Shared {
     /// Answers of batch `batch` (actgate's own statement) are not
     /// forwarded, as `what` says.
     pub(super) fn swallow(&self, batch: u64, what: Swallow) {
-        lock(&self.swallowed).insert(batch, what);
+        self.swallowed.lock().insert(batch, what);
     }
 
     /// Whether a message `tag` (not a ReadyForQuery) of batch `batch` is
     /// swallowed.
     pub(super) fn swallows(&self, batch: u64, tag: u8) -> bool {
-        match lock(&self.swallowed).get(&batch) {
+        if self.swallowed.is_empty() {
+            return false;
+        }
+        match self.swallowed.lock().get(&batch) {
             Some(Swallow::All) => true,
             Some(Swallow::AllButErrorsAndReady) => tag != b'E',
             Some(Swallow::Ready) | None => false,
@@ -284,14 +331,15 @@ impl Shared {
 
     /// Batch `batch` is over: whether its ReadyForQuery is swallowed.
     pub(super) fn swallows_ready(&self, batch: u64) -> bool {
-        matches!(
-            lock(&self.swallowed).remove(&batch),
-            Some(Swallow::Ready | Swallow::All)
-        )
+        !self.swallowed.is_empty()
+            && matches!(
+                self.swallowed.lock().remove(&batch),
+                Some(Swallow::Ready | Swallow::All)
+            )
     }
 
-    pub(super) fn markers(&self) -> std::sync::MutexGuard<'_, VecDeque<Marker>> {
-        self.markers.lock().unwrap_or_else(|p| p.into_inner())
+    pub(super) fn markers(&self) -> super::counted::Guard<'_, VecDeque<Marker>> {
+        self.markers.lock()
     }
 }
 

@@ -118,3 +118,22 @@ async fn a_signal_stays_set_until_taken_and_wakes_its_waiter() {
     let mut next = std::pin::pin!(signal.taken());
     assert!(futures_util::poll!(next.as_mut()).is_pending());
 }
+
+#[tokio::test]
+async fn progress_wakes_the_waits_begun_before_it_and_counts_them() {
+    let shared = Shared::new();
+    // Nobody waits: nothing to wake, no lock.
+    shared.progress.notify();
+    {
+        let waiter = shared.progress.waiter();
+        assert_eq!(shared.progress.waiting.load(Ordering::SeqCst), 1);
+        let notified = waiter.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        shared.progress.notify();
+        tokio::time::timeout(std::time::Duration::from_secs(5), notified)
+            .await
+            .expect("woken by the notification");
+    }
+    assert_eq!(shared.progress.waiting.load(Ordering::SeqCst), 0);
+}

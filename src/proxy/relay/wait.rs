@@ -198,8 +198,9 @@ impl Relay<'_> {
         done: impl Fn() -> bool,
     ) -> Result<(), Stop> {
         let bound = self.gateway.config.limits.max_message_bytes + READ_CHUNK;
+        let waiter = shared.progress.waiter();
         loop {
-            let notified = shared.progress.notified();
+            let notified = waiter.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             if done() {
