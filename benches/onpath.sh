@@ -19,7 +19,10 @@
 #   answer  from a read of a server's socket to the next send (the answer
 #           going to the client);
 #   after   from the end of the send upstream to the thread's next wait in
-#           epoll_wait (work done while the server runs).
+#           epoll_wait (work done while the server runs);
+#   wake    from the return of epoll_wait to the thread's next read, when
+#           that read is its next system call (the event loop's own path
+#           from a socket being ready to reading it).
 # Client sockets are those the proxy accepted during the trace and has not
 # closed: pgbench.sh starts each run's perf before pgbench connects. Sends and reads are
 # send/sendto/write and recv/recvfrom/read (x86-64 numbers).
@@ -49,6 +52,8 @@ intervals() {
             if (enter) {
                 fd = $6; sub(/^\(/, "", fd); sub(/,$/, "", fd)
                 efd[tid] = hex(fd)
+                if ((nr == 45 || nr == 0) && (tid in woke)) printf "wake %.3f\n", (ts - woke[tid]) * 1e6
+                delete woke[tid]
                 # (a closed socket'"'"'s number may come back as a server'"'"'s)
                 if (nr == 3) delete client[efd[tid]]
                 if ((nr == 44 || nr == 1) && st[tid] == "read") {
@@ -62,6 +67,7 @@ intervals() {
                 next
             }
             ret = $7 + 0
+            if ((nr == 232 || nr == 281) && ret > 0) woke[tid] = ts
             if ((nr == 43 || nr == 288) && ret >= 0) client[ret] = 1
             else if ((nr == 45 || nr == 0) && ret > 0) { rfd[tid] = efd[tid]; rts[tid] = ts; st[tid] = "read" }
             else if ((nr == 44 || nr == 1) && st[tid] == "send query") { sx[tid] = ts; st[tid] = "sent query" }
@@ -77,7 +83,7 @@ quartiles() {
     }'
 }
 
-printf '%-44s %8s %8s %8s %8s %8s %8s %8s\n' trace "query" "(p25" "p75)" answer "(p25" "p75)" after
+printf '%-44s %8s %8s %8s %8s %8s %8s %8s %8s\n' trace "query" "(p25" "p75)" answer "(p25" "p75)" after wake
 shopt -s nullglob
 traces=("$dir"/*.data)
 [[ ${#traces[@]} -gt 0 ]] || { echo "onpath.sh: no *.data traces in $dir" >&2; exit 1; }
@@ -86,9 +92,10 @@ for trace in "${traces[@]}"; do
     read -r qm q25 q75 qn < <(grep '^query ' <<<"$all" | cut -d' ' -f2 | quartiles)
     read -r am a25 a75 _ < <(grep '^answer ' <<<"$all" | cut -d' ' -f2 | quartiles)
     read -r fm _ _ _ < <(grep '^after ' <<<"$all" | cut -d' ' -f2 | quartiles)
+    read -r wm _ _ _ < <(grep '^wake ' <<<"$all" | cut -d' ' -f2 | quartiles)
     if [[ $qn -eq 0 ]]; then
         echo "onpath.sh: $trace has no client reads (was it recorded with raw_syscalls, before the clients connected?)" >&2
     fi
-    printf '%-44s %8s %8s %8s %8s %8s %8s %8s\n' "$(basename "$trace" .data)" \
-        "$qm" "$q25" "$q75" "$am" "$a25" "$a75" "$fm"
+    printf '%-44s %8s %8s %8s %8s %8s %8s %8s %8s\n' "$(basename "$trace" .data)" \
+        "$qm" "$q25" "$q75" "$am" "$a25" "$a75" "$fm" "$wm"
 done

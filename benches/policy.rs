@@ -104,29 +104,22 @@ fn bench(c: &mut Criterion) {
         // A shape is learnt the second time it is seen.
         runtime.block_on(analyzer.analyze(&ctx, &text(SHAPE_TEXTS)));
         runtime.block_on(analyzer.analyze(&ctx, &text(SHAPE_TEXTS + 1)));
+        // The next text, in turn, and its analysis from the shape.
         let mut n = 0usize;
-        c.bench_function(&format!("shape_hit/{name}"), |b| {
-            b.iter(|| {
-                n = (n + 1) % SHAPE_TEXTS;
-                let (a, found) = analyzer
-                    .cached(&ctx, black_box(&texts[n]))
-                    .ok()
-                    .expect("a shape hit");
-                assert_eq!(found, Found::Shape, "{}", texts[n]);
-                a
-            })
-        });
+        let mut next_hit = || {
+            n = (n + 1) % SHAPE_TEXTS;
+            let (a, found) = analyzer
+                .cached(&ctx, black_box(&texts[n]))
+                .ok()
+                .expect("a shape hit");
+            assert_eq!(found, Found::Shape, "{}", texts[n]);
+            a
+        };
+        c.bench_function(&format!("shape_hit/{name}"), |b| b.iter(&mut next_hit));
         // The whole check of such a statement: its analysis from the
         // shape, then the decision.
         c.bench_function(&format!("shape_hit_decided/{name}"), |b| {
-            b.iter(|| {
-                n = (n + 1) % SHAPE_TEXTS;
-                let (a, _) = analyzer
-                    .cached(&ctx, black_box(&texts[n]))
-                    .ok()
-                    .expect("a shape hit");
-                policy.decide_query(&a, &situation)
-            })
+            b.iter(|| policy.decide_query(&next_hit(), &situation))
         });
     }
 }
