@@ -157,8 +157,10 @@ impl Revocations {
 
     /// Whether the list as it is now revokes `token`.
     fn revokes(&mut self, token: &crate::token::VerifiedToken) -> bool {
-        // An error: the list can no longer change.
-        if self.list.has_changed().unwrap_or(false) {
+        // An error: the list's sender is gone (shutting down). Its last
+        // value may not have been read yet: read it (again) rather than
+        // trust the view.
+        if self.list.has_changed().unwrap_or(true) {
             self.revoked = token.is_revoked(&self.list.borrow_and_update());
         }
         self.revoked

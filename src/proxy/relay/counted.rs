@@ -4,7 +4,7 @@
 //! Describes awaiting their parameter types, row-limit expectations,
 //! actgate's own batches, the statuses of actgate's own transactions) are
 //! looked at on every ReadyForQuery and are nearly always empty:
-//! [`Counted::is_empty`] lets that look take no lock. The length is stored
+//! [`Counted::nonempty`] locks one only when it holds something. The length is stored
 //! by the guard every access goes through, when it is dropped and while
 //! the lock is still held, so no change can leave it stale.
 
@@ -56,6 +56,11 @@ impl<C: Len> Counted<C> {
     /// Whether it was empty when last unlocked (without the lock).
     pub(super) fn is_empty(&self) -> bool {
         self.len.load(Ordering::Acquire) == 0
+    }
+
+    /// The locked collection, unless it is empty (then no lock is taken).
+    pub(super) fn nonempty(&self) -> Option<Guard<'_, C>> {
+        (!self.is_empty()).then(|| self.lock())
     }
 }
 

@@ -125,7 +125,7 @@ pub(super) async fn send_sentinel(
             shared.sent.load(Ordering::Acquire) + 1
         }
     };
-    shared.markers().push_back(Marker { seq, replacement });
+    shared.markers.lock().push_back(Marker { seq, replacement });
     upstream.write_all(&sentinel).await
 }
 

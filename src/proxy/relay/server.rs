@@ -251,23 +251,22 @@ impl Relay<'_> {
         let next = shared.received.load(Ordering::Acquire) + 1;
         // (Stored before `received` moves: a waiter reads it
         // once `received` says its answer is in.)
-        // (Each of these is usually empty: then no lock is taken.)
-        let transient =
-            !shared.transient_status.is_empty() && shared.transient_status.lock().remove(&next);
+        let transient = shared
+            .transient_status
+            .nonempty()
+            .is_some_and(|mut t| t.remove(&next));
         if !transient {
             shared.status.set(TransactionStatus::from_byte(status));
         }
         half.closes_seen = 0;
         let received = shared.received.fetch_add(1, Ordering::AcqRel) + 1;
         {
-            if !shared.markers.is_empty() {
-                let mut markers = shared.markers();
+            if let Some(mut markers) = shared.markers.nonempty() {
                 while markers.front().is_some_and(|m| m.seq <= received) {
                     markers.pop_front();
                 }
             }
-            if !shared.describes.is_empty() {
-                let mut describes = shared.describes.lock();
+            if let Some(mut describes) = shared.describes.nonempty() {
                 while describes.front().is_some_and(|(seq, _)| *seq <= received) {
                     describes.pop_front();
                 }
@@ -320,17 +319,15 @@ impl Relay<'_> {
         };
         half.last_was_fatal = matches!(fields.get(b'V'), Some("FATAL" | "PANIC"));
         let current = shared.received.load(Ordering::Acquire) + 1;
-        let replacement = if shared.markers.is_empty() {
-            None
-        } else {
-            let mut markers = shared.markers();
-            match markers.front() {
+        let replacement = shared
+            .markers
+            .nonempty()
+            .and_then(|mut markers| match markers.front() {
                 Some(m) if m.seq == current && fields.sqlstate() == Some(SENTINEL_SQLSTATE) => {
                     markers.pop_front().map(|m| m.replacement)
                 }
                 _ => None,
-            }
-        };
+            });
         match replacement {
             Some(replacement) => Out::Replace(replacement),
             None => Out::Forward,

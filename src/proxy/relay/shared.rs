@@ -319,10 +319,10 @@ impl Shared {
     /// Whether a message `tag` (not a ReadyForQuery) of batch `batch` is
     /// swallowed.
     pub(super) fn swallows(&self, batch: u64, tag: u8) -> bool {
-        if self.swallowed.is_empty() {
+        let Some(swallowed) = self.swallowed.nonempty() else {
             return false;
-        }
-        match self.swallowed.lock().get(&batch) {
+        };
+        match swallowed.get(&batch) {
             Some(Swallow::All) => true,
             Some(Swallow::AllButErrorsAndReady) => tag != b'E',
             Some(Swallow::Ready) | None => false,
@@ -331,15 +331,9 @@ impl Shared {
 
     /// Batch `batch` is over: whether its ReadyForQuery is swallowed.
     pub(super) fn swallows_ready(&self, batch: u64) -> bool {
-        !self.swallowed.is_empty()
-            && matches!(
-                self.swallowed.lock().remove(&batch),
-                Some(Swallow::Ready | Swallow::All)
-            )
-    }
-
-    pub(super) fn markers(&self) -> super::counted::Guard<'_, VecDeque<Marker>> {
-        self.markers.lock()
+        self.swallowed
+            .nonempty()
+            .is_some_and(|mut s| matches!(s.remove(&batch), Some(Swallow::Ready | Swallow::All)))
     }
 }
 
