@@ -178,6 +178,24 @@ impl Decision {
     }
 }
 
+/// Whether a decision about `analysis` reads nothing of the session's
+/// state: no statement of it names a prepared statement (`PREPARE`,
+/// `EXECUTE`, `DEALLOCATE`, whose checks ask which names the session
+/// holds) or changes a setting (whose check asks the value the session
+/// started with). Its [`Policy::decide_query`] is then a function of the
+/// policy, the analysis, the catalog, the capability and the
+/// [`Situation`]'s flags, and its [`Policy::decide_prepared`] of all of
+/// those but `idle`: a session may reuse either for the same analysis
+/// under the same rules, while the audit log can record and its token
+/// stands. (`tests/common/policy.rs` decides every policy case that
+/// says so in two different sessions and requires the same decision.)
+pub fn reads_no_session_state(analysis: &Analysis) -> bool {
+    analysis
+        .statements
+        .iter()
+        .all(|st| st.prepared.is_empty() && st.settings.is_empty())
+}
+
 impl Policy {
     /// The verdict about `analysis` sent as a simple Query in `session`
     /// with nothing at runtime to consult: [`Policy::decide_query`] read

@@ -36,7 +36,7 @@ mod verdict;
 
 pub use approvals::{ApprovalNeed, ApprovalRule, ApprovalStatus};
 pub use controls::{ActiveWindow, CircuitBreaker, RateLimit, RuntimeControls};
-pub use decision::{Decision, Obligations, Refusal, Situation, Stage};
+pub use decision::{Decision, Obligations, Refusal, Situation, Stage, reads_no_session_state};
 pub use limits::{RowLimit, WriteCap};
 pub use params::{ParamCheck, ParamCheckKind, ScopeValue, ValueLimit};
 pub use session::{Origin, Portal, PreparedStatement, SessionState};

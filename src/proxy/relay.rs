@@ -38,12 +38,14 @@ mod halves;
 mod journal;
 mod lifecycle;
 mod limits;
+mod reuse;
 mod sentinel;
 mod server;
 mod shared;
 mod wait;
 
 pub use audit::Deferred;
+pub use reuse::Reuses;
 
 pub use lifecycle::SessionEnd;
 
@@ -134,6 +136,8 @@ pub struct Relay<'a> {
     pub read_only_at_start: Option<String>,
     /// Allowed statements written upstream and not yet audited.
     pub deferred: std::sync::Mutex<Deferred>,
+    /// Allowed decisions the session may carry out again ([`reuse`]).
+    pub reuses: std::sync::Mutex<Reuses>,
     /// Whether the revocation list revokes `token`.
     pub revocations: std::sync::Mutex<Revocations>,
 }

@@ -128,6 +128,7 @@ async fn run(
         token: authed.token.clone(),
         violations: Default::default(),
         deferred: Default::default(),
+        reuses: Default::default(),
         revocations: super::relay::Revocations::watch(gateway, authed.token.as_deref()).into(),
         read_only_at_start: upstream.greeting.iter().find_map(
             |f| match BackendMessage::decode_parts(f.tag, f.body()) {

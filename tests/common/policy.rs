@@ -5,7 +5,7 @@
 use actgate::policy::analyze::{Analysis, AnalysisError, AnalysisLimits, analyze, shape};
 use actgate::policy::catalog::Catalog;
 use actgate::policy::names::{QualifiedName, Resolver};
-use actgate::policy::{SessionState, Situation, Verdict};
+use actgate::policy::{Policy, SessionState, Situation, Verdict, reads_no_session_state};
 use actgate::rules::RuleSet;
 use std::collections::HashMap;
 use std::path::Path;
@@ -250,7 +250,55 @@ pub fn verdict_with(
     shape_agrees(sql, &analysis, &|text| {
         analyze(text, &resolver, AnalysisLimits::default())
     });
+    let prepare = analyze(
+        "PREPARE q AS SELECT 1",
+        &resolver,
+        AnalysisLimits::default(),
+    );
+    let situation = Situation::offline(Some(&f.catalog), session, capability);
+    reuse_agrees(policy, &analysis, situation, prepare.as_ref().ok());
     policy.decide(&analysis, Some(&f.catalog), session, capability)
+}
+
+/// Proves on every case that a session may reuse a decision that
+/// [`reads_no_session_state`] (the proxy's `relay::reuse`): decided in
+/// `situation` and in a session holding an unnamed and a named statement
+/// from Parse and one from SQL `PREPARE` (`prepare`, its analysis) that
+/// started read-write, idle or not, a Query's and a Parse's decisions are
+/// the same.
+pub fn reuse_agrees(
+    policy: &Policy,
+    analysis: &Result<Analysis, AnalysisError>,
+    situation: Situation<'_>,
+    prepare: Option<&Analysis>,
+) {
+    let Ok(a) = analysis else { return };
+    if !reads_no_session_state(a) {
+        return;
+    }
+    let mut busy = SessionState::starting_with_read_only(Some("off"));
+    busy.parsed("", Vec::new());
+    busy.parsed("p", Vec::new());
+    if let Some(prepare) = prepare {
+        busy.executed(prepare);
+    }
+    for idle in [true, false] {
+        let here = Situation { idle, ..situation };
+        let there = Situation {
+            session: &busy,
+            ..here
+        };
+        assert_eq!(
+            policy.decide_query(analysis, &here),
+            policy.decide_query(analysis, &there),
+            "a session would reuse another decision about {a:?} as a Query (idle: {idle})"
+        );
+        assert_eq!(
+            policy.decide_prepared(analysis, &here),
+            policy.decide_prepared(analysis, &there),
+            "a session would reuse another decision about {a:?} at a Parse"
+        );
+    }
 }
 
 /// Proves on every case that the proxy's shape cache cannot change a

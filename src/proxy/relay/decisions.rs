@@ -12,6 +12,7 @@
 
 use super::carry::{Hold, Run};
 use super::limits::Guard;
+use super::reuse::Moment;
 use super::{Action, Expect, Protocol, Relay, Shared};
 use crate::policy::analyze::{Analysis, CopyDirection, CopyEndpoint, PreparedRef};
 use crate::policy::{
@@ -174,17 +175,34 @@ impl Relay<'_> {
         decide: impl FnOnce(&Policy, &Situation<'_>) -> T,
     ) -> T {
         let audit_unavailable = self.gateway.audit.refusal();
-        let revoked_token = self.revoked_token().map(|t| t.claims.token_id.as_str());
-        let situation = Situation {
+        let situation = self.situation(context, state, idle, audit_unavailable.as_deref());
+        self.timed(|policy| decide(policy, &situation))
+    }
+
+    /// What the decision knows besides the SQL: `audit_unavailable` is
+    /// the audit log's refusal, asked by the caller.
+    pub(super) fn situation<'s>(
+        &'s self,
+        context: &'s AnalysisContext,
+        state: &'s SessionState,
+        idle: bool,
+        audit_unavailable: Option<&'s str>,
+    ) -> Situation<'s> {
+        Situation {
             catalog: context.catalog.as_deref(),
             session: state,
             capability: self.capability.as_deref().map(|c| c as &dyn Capability),
-            audit_unavailable: audit_unavailable.as_deref(),
-            revoked_token,
+            audit_unavailable,
+            revoked_token: self.revoked_token().map(|t| t.claims.token_id.as_str()),
             idle,
-        };
+        }
+    }
+
+    /// Decides under the session's policy, sampled for the decision
+    /// histogram.
+    pub(super) fn timed<T>(&self, decide: impl FnOnce(&Policy) -> T) -> T {
         let started = crate::metrics::Metrics::decision_timer();
-        let out = decide(&self.policy(), &situation);
+        let out = decide(&self.policy());
         if let Some(started) = started {
             self.gateway.metrics.decision(started.elapsed());
         }
@@ -208,9 +226,11 @@ impl Relay<'_> {
             return Err(Verdict::Deny(d));
         }
         let idle = shared.idle() && shared.status.get() == TransactionStatus::Idle;
-        let (decision, counts_rows) = self.decide_in(&context, state, idle, |p, s| {
-            (p.decide_query(&analysis, s), p.enforces_row_limits())
+        let moment = Moment::Query { idle };
+        let decision = self.decide_reusing(&context, state, moment, &analysis, |p, s| {
+            p.decide_query(&analysis, s)
         });
+        let counts_rows = self.policy().enforces_row_limits();
         // SQL EXECUTE of a statement prepared through Parse is held to
         // that statement's controls.
         let mut controls = decision.obligations.controls.clone();
@@ -276,9 +296,16 @@ impl Relay<'_> {
     ) -> Verdict {
         let context = self.analysis();
         let analysis = self.gateway.analyzer.analyze(&context, sql).await;
-        let decision = self.decide_in(&context, state, false, |p, s| {
-            p.decide_parse(statement, &analysis, s)
-        });
+        // A name the session holds is refused whatever the statement.
+        let decision = if statement.is_empty() || !state.is_prepared(statement) {
+            self.decide_reusing(&context, state, Moment::Parse, &analysis, |p, s| {
+                p.decide_prepared(&analysis, s)
+            })
+        } else {
+            self.decide_in(&context, state, false, |p, s| {
+                p.decide_parse(statement, &analysis, s)
+            })
+        };
         let a = analysis.as_ref().as_ref().ok();
         let carried = self.carry_out_decision(&decision, Run::of(a, sql)).await;
         if decision.passed_rules && !carried.recorded {
