@@ -101,3 +101,30 @@ async fn writes_are_scoped_and_limited() {
         .get(0);
     assert_eq!(notes.as_deref(), Some("from the assistant"));
 }
+
+/// A session reuses decisions about statements of one shape only where
+/// the literals cannot change them: a scoped table's literal is judged
+/// every time, however often the shape was seen (its template learnt,
+/// its decisions allowed), and so is a value limit.
+#[tokio::test]
+async fn each_literal_of_a_shape_seen_many_times_is_judged() {
+    let proxy = Proxy::start().await;
+    let client = token_client(&proxy, "42").await;
+    for id in 0..6 {
+        client
+            .simple_query(&format!(
+                "SELECT count(*) FROM orders WHERE customer_id = 42 AND id > {id}"
+            ))
+            .await
+            .expect("the session's own customer");
+    }
+    let e = client
+        .simple_query("SELECT count(*) FROM orders WHERE customer_id = 43 AND id > 0")
+        .await
+        .unwrap_err();
+    assert_eq!(common::denial_reason(&e), "scope_violation");
+    client
+        .simple_query("SELECT count(*) FROM orders WHERE customer_id = 42 AND id > 7")
+        .await
+        .expect("the session stays usable, its own customer allowed");
+}

@@ -197,6 +197,32 @@ pub fn reads_no_session_state(analysis: &Analysis) -> bool {
 }
 
 impl Policy {
+    /// Whether deciding `analysis` reads the literal values of its
+    /// statements: the values a WHERE pins, an UPDATE sets and an INSERT
+    /// writes, which are all an analysis holds of its literals (its
+    /// occurrences; its [`Facts`](super::analyze::Facts) hold nothing that
+    /// depends on them). Only a scope or a value limit on a table it uses
+    /// and an approval rule on one read them. When none does, every
+    /// analysis of the same shape (the same statement but for its
+    /// literals, filled from one template) is decided the same way as
+    /// this one: a session may reuse the decision for all of them.
+    /// (`tests/common/policy.rs` decides every policy case that says so
+    /// with other literals and requires the same decision.)
+    pub fn reads_values(&self, analysis: &Analysis) -> bool {
+        analysis
+            .statements
+            .iter()
+            .flat_map(|st| &st.occurrences)
+            .any(|o| {
+                self.tables
+                    .get(&*o.relation)
+                    .is_some_and(|r| !r.scope.is_empty() || !r.limits.is_empty())
+                    || self.approvals.iter().any(|a| a.table == *o.relation)
+            })
+    }
+}
+
+impl Policy {
     /// The verdict about `analysis` sent as a simple Query in `session`
     /// with nothing at runtime to consult: [`Policy::decide_query`] read
     /// by [`Decision::offline_verdict`], a statement that needs approval

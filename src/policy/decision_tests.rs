@@ -176,3 +176,26 @@ fn offline_an_approval_hold_refuses_where_the_proxy_would_hold() {
     assert!(matches!(held, Verdict::Deny(ref r) if r.reason == "approval_required"));
     assert_eq!(d.offline_verdict(&p, None), Verdict::Allow);
 }
+
+#[test]
+fn a_decision_reads_literal_values_only_under_a_scope_a_limit_or_an_approval() {
+    let p = policy("enforce");
+    let reads = |sql: &str| p.reads_values(&analysis(sql).unwrap());
+    // An approval rule on refunds (no scope, no limits): the amount decides
+    // whether the statement is held, so two literals decide differently.
+    let small = "INSERT INTO refunds (order_id, amount_cents) VALUES (1, 100)";
+    let large = "INSERT INTO refunds (order_id, amount_cents) VALUES (1, 30000)";
+    assert!(reads(small) && reads(large));
+    assert_ne!(query(&p, small), query(&p, large));
+    assert!(
+        reads("SELECT id FROM refunds WHERE id = 7"),
+        "a rule on the table"
+    );
+    // No rule on orders reads a value: any literal is decided alike.
+    assert!(!reads("UPDATE orders SET status = 'x' WHERE id = 1"));
+    assert_eq!(
+        query(&p, "UPDATE orders SET status = 'x' WHERE id = 1"),
+        query(&p, "UPDATE orders SET status = 'y' WHERE id = 2")
+    );
+    assert!(!reads("SELECT 1"));
+}

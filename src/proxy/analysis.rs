@@ -95,6 +95,28 @@ pub struct Miss {
     known: Option<ShapeEntry>,
 }
 
+/// What a decision about an analysis holds for: this very analysis (from
+/// the exact cache, or analysed from the text), or every analysis filled
+/// from one template (the same statement but for the literal values of
+/// its occurrences), when the decision reads no such value
+/// ([`crate::policy::Policy::reads_values`]).
+#[derive(Clone)]
+pub enum Source {
+    Analysis(AnalysisResult),
+    Template(Arc<Template>),
+}
+
+impl Source {
+    /// Whether the two are the same analysis, or the same template.
+    pub fn same(&self, other: &Source) -> bool {
+        match (self, other) {
+            (Source::Analysis(a), Source::Analysis(b)) => Arc::ptr_eq(a, b),
+            (Source::Template(a), Source::Template(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
 /// How a statement's analysis was found, for tests and benchmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Found {
@@ -198,8 +220,35 @@ impl Analyzer {
         ctx: &AnalysisContext,
         sql: &str,
     ) -> Result<(AnalysisResult, Found), Miss> {
+        self.cached_sourced(ctx, sql)
+            .map(|(result, found, _)| (result, found))
+    }
+
+    /// [`Analyzer::analyze`], and what a decision about the analysis
+    /// holds for.
+    pub async fn analyze_sourced(
+        &self,
+        ctx: &AnalysisContext,
+        sql: &str,
+    ) -> (AnalysisResult, Source) {
+        match self.cached_sourced(ctx, sql) {
+            Ok((result, _, source)) => (result, source),
+            Err(miss) => {
+                let (result, _) = self.analyze_missed(ctx, sql, miss).await;
+                let source = Source::Analysis(result.clone());
+                (result, source)
+            }
+        }
+    }
+
+    fn cached_sourced(
+        &self,
+        ctx: &AnalysisContext,
+        sql: &str,
+    ) -> Result<(AnalysisResult, Found, Source), Miss> {
         if let Some(Some(hit)) = self.with_caches(ctx, |c| c.exact.get(sql)) {
-            return Ok((hit, Found::Exact));
+            let source = Source::Analysis(hit.clone());
+            return Ok((hit, Found::Exact, source));
         }
         let cacheable = sql.len() <= CACHED_SQL_BYTES && sql.len() <= ctx.limits.max_sql_bytes;
         let lifted = if cacheable {
@@ -214,7 +263,8 @@ impl Analyzer {
         if let (Some(l), Some(ShapeEntry::Template(t))) = (&lifted, &known)
             && let Some(analysis) = t.fill(l)
         {
-            return Ok((Arc::new(Ok(analysis)), Found::Shape));
+            let source = Source::Template(t.clone());
+            return Ok((Arc::new(Ok(analysis)), Found::Shape, source));
         }
         Err(Miss {
             cacheable,

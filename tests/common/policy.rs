@@ -247,7 +247,7 @@ pub fn verdict_with(
         database: Some("shop"),
     };
     let analysis = analyze(sql, &resolver, AnalysisLimits::default());
-    shape_agrees(sql, &analysis, &|text| {
+    let variant = shape_agrees(sql, &analysis, &|text| {
         analyze(text, &resolver, AnalysisLimits::default())
     });
     let prepare = analyze(
@@ -257,7 +257,42 @@ pub fn verdict_with(
     );
     let situation = Situation::offline(Some(&f.catalog), session, capability);
     reuse_agrees(policy, &analysis, situation, prepare.as_ref().ok());
+    if let Some(variant) = variant {
+        literals_agree(policy, &analysis, &variant, situation);
+    }
     policy.decide(&analysis, Some(&f.catalog), session, capability)
+}
+
+/// Proves on every case whose shape has a template that a session may
+/// reuse a decision for every analysis the template fills when the
+/// policy [`Policy::reads_values`] of none: `variant`, the analysis of
+/// the same shape with other literals, is decided as `analysis` is, as a
+/// Query (idle or not) and at a Parse. (When the policy reads values the
+/// two may differ: a scope pinned to another customer.)
+pub fn literals_agree(
+    policy: &Policy,
+    analysis: &Result<Analysis, AnalysisError>,
+    variant: &Analysis,
+    situation: Situation<'_>,
+) {
+    let Ok(a) = analysis else { return };
+    if policy.reads_values(a) {
+        return;
+    }
+    let variant = Ok(variant.clone());
+    for idle in [true, false] {
+        let here = Situation { idle, ..situation };
+        assert_eq!(
+            policy.decide_query(analysis, &here),
+            policy.decide_query(&variant, &here),
+            "a session would reuse another decision about {a:?} with other literals, as a Query (idle: {idle})"
+        );
+        assert_eq!(
+            policy.decide_prepared(analysis, &here),
+            policy.decide_prepared(&variant, &here),
+            "a session would reuse another decision about {a:?} with other literals, at a Parse"
+        );
+    }
 }
 
 /// Proves on every case that a session may reuse a decision that
@@ -305,34 +340,33 @@ pub fn reuse_agrees(
 /// decision: a template learnt from a statement of the same shape with
 /// other literals fills to exactly the analysis of `sql`, and there is no
 /// template when `sql` cannot be analysed; and the fast scanner cuts
-/// `sql` as the tokenizer does.
+/// `sql` as the tokenizer does. The analysis of the other literals, when
+/// there is a template.
 pub fn shape_agrees(
     sql: &str,
     analysis: &Result<Analysis, AnalysisError>,
     analyze: &dyn Fn(&str) -> Result<Analysis, AnalysisError>,
-) {
+) -> Option<Analysis> {
     assert_eq!(
         shape::lift(sql),
         shape::lift_tokenized(sql),
         "the fast scanner cuts {sql:?} otherwise than the tokenizer"
     );
-    let Some(lifted) = shape::lift(sql).filter(|l| !l.is_empty()) else {
-        return;
-    };
+    let lifted = shape::lift(sql).filter(|l| !l.is_empty())?;
     let variant = lifted.variant_text(sql);
     let other = shape::lift(&variant).expect("a variant has the same shape");
     assert_eq!(other.key, lifted.key, "variant of {sql}");
     let (Ok(seen), Ok(canaries)) = (analyze(&variant), analyze(&other.canary_text(&variant)))
     else {
-        return;
+        return None;
     };
-    if let Some(template) = shape::Template::derive(&other, &seen, &canaries) {
-        assert_eq!(
-            template.fill(&lifted).as_ref(),
-            analysis.as_ref().ok(),
-            "the shape cache would analyse {sql:?} differently (learnt from {variant:?})"
-        );
-    }
+    let template = shape::Template::derive(&other, &seen, &canaries)?;
+    assert_eq!(
+        template.fill(&lifted).as_ref(),
+        analysis.as_ref().ok(),
+        "the shape cache would analyse {sql:?} differently (learnt from {variant:?})"
+    );
+    Some(seen)
 }
 
 /// `"allow"` or the denial's reason code.

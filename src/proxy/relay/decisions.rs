@@ -218,7 +218,7 @@ impl Relay<'_> {
         shared: &Shared,
     ) -> Result<Action, Verdict> {
         let context = self.analysis();
-        let analysis = self.gateway.analyzer.analyze(&context, sql).await;
+        let (analysis, source) = self.gateway.analyzer.analyze_sourced(&context, sql).await;
         let a = analysis.as_ref().as_ref().ok();
         if let Some(a) = a
             && let Verdict::Deny(d) = self.revalidate_executes(a, state).await
@@ -227,9 +227,10 @@ impl Relay<'_> {
         }
         let idle = shared.idle() && shared.status.get() == TransactionStatus::Idle;
         let moment = Moment::Query { idle };
-        let decision = self.decide_reusing(&context, state, moment, &analysis, |p, s| {
-            p.decide_query(&analysis, s)
-        });
+        let decision =
+            self.decide_reusing(&context, state, moment, (&analysis, &source), |p, s| {
+                p.decide_query(&analysis, s)
+            });
         let counts_rows = self.policy().enforces_row_limits();
         // SQL EXECUTE of a statement prepared through Parse is held to
         // that statement's controls.
@@ -295,10 +296,11 @@ impl Relay<'_> {
         state: &mut SessionState,
     ) -> Verdict {
         let context = self.analysis();
-        let analysis = self.gateway.analyzer.analyze(&context, sql).await;
+        let (analysis, source) = self.gateway.analyzer.analyze_sourced(&context, sql).await;
         // A name the session holds is refused whatever the statement.
         let decision = if statement.is_empty() || !state.is_prepared(statement) {
-            self.decide_reusing(&context, state, Moment::Parse, &analysis, |p, s| {
+            let analysed = (&analysis, &source);
+            self.decide_reusing(&context, state, Moment::Parse, analysed, |p, s| {
                 p.decide_prepared(&analysis, s)
             })
         } else {
