@@ -41,8 +41,28 @@ const OPERATORS: [&[u8]; 13] = [
     b"=", b"<", b">", b"<=", b">=", b"<>", b"!=", b"+", b"-", b"*", b"/", b"%", b"||",
 ];
 
+/// One of `+-*/<>=~!@#%^&|`?` (a match, not a search: it is asked for
+/// every character of an operator).
 fn is_operator_char(b: u8) -> bool {
-    b"+-*/<>=~!@#%^&|`?".contains(&b)
+    matches!(
+        b,
+        b'+' | b'-'
+            | b'*'
+            | b'/'
+            | b'<'
+            | b'>'
+            | b'='
+            | b'~'
+            | b'!'
+            | b'@'
+            | b'#'
+            | b'%'
+            | b'^'
+            | b'&'
+            | b'|'
+            | b'`'
+            | b'?'
+    )
 }
 
 fn is_word_char(b: u8) -> bool {

@@ -185,3 +185,12 @@ fn generated_texts_are_cut_as_the_tokenizer_cuts_them_or_left_to_it() {
         "{sure} of {total} within the subset"
     );
 }
+
+#[test]
+fn the_operator_characters_are_postgresqls() {
+    // scan.l: op_chars [\~\!\@\#\^\&\|\`\?\+\-\*\/\%\<\>\=]
+    let op_chars = b"~!@#^&|`?+-*/%<>=";
+    for b in 0..=u8::MAX {
+        assert_eq!(is_operator_char(b), op_chars.contains(&b), "{:?}", b as char);
+    }
+}
