@@ -81,10 +81,12 @@ enum Action {
     /// Run a capped UPDATE/DELETE, or a write with RETURNING under a row
     /// limit (simple protocol), inside a transaction or savepoint actgate
     /// manages, and undo it if it changes or returns too many rows.
-    GuardedQuery(Guard),
+    GuardedQuery(Box<Guard>),
     /// Swallow it (discarding after a denial until Sync).
     Drop,
-    Deny(Denial, Protocol),
+    /// (Boxed, as the guard is: the rare cases' data would make every
+    /// action, moved through the client half for every message, as large.)
+    Deny(Box<Denial>, Protocol),
     Terminate,
 }
 

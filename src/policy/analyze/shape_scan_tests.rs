@@ -191,6 +191,11 @@ fn the_operator_characters_are_postgresqls() {
     // scan.l: op_chars [\~\!\@\#\^\&\|\`\?\+\-\*\/\%\<\>\=]
     let op_chars = b"~!@#^&|`?+-*/%<>=";
     for b in 0..=u8::MAX {
-        assert_eq!(is_operator_char(b), op_chars.contains(&b), "{:?}", b as char);
+        assert_eq!(
+            is_operator_char(b),
+            op_chars.contains(&b),
+            "{:?}",
+            b as char
+        );
     }
 }

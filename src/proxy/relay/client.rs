@@ -331,7 +331,7 @@ impl Relay<'_> {
             Action::GuardedQuery(cap) => {
                 wire.flush().await?;
                 let message = wire.buf.split_to(header.total);
-                self.run_guarded(wire, shared, &message, cap).await
+                self.run_guarded(wire, shared, &message, *cap).await
             }
             Action::ForwardExecWait { execute, batch: n } => {
                 *wire.pos += header.total;
@@ -387,11 +387,11 @@ impl Relay<'_> {
                 Ok(r) => break r,
                 Err(_) if shared.idle() => {
                     return Err(Stop::Fatal(
-                        ErrorFields::new(
+                        Box::new(ErrorFields::new(
                             Severity::Fatal,
                             "57P05",
                             "terminating connection due to idle-session timeout",
-                        ),
+                        )),
                         SessionEnd::IdleTimeout,
                     ));
                 }

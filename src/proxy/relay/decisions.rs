@@ -110,7 +110,7 @@ impl Relay<'_> {
                 if !matches!(protocol, Protocol::Simple) {
                     *batch = batch.failed();
                 }
-                Action::Deny(denial, protocol)
+                Action::Deny(Box::new(denial), protocol)
             }
         }
     }
@@ -128,7 +128,7 @@ impl Relay<'_> {
             FrontendMessage::Terminate => Action::Terminate,
             FrontendMessage::Query { .. } | FrontendMessage::FunctionCall => {
                 self.audit_denial(&denial, None, None);
-                Action::Deny(denial, Protocol::Simple)
+                Action::Deny(Box::new(denial), Protocol::Simple)
             }
             FrontendMessage::Parse { .. }
             | FrontendMessage::Bind(_)
@@ -137,7 +137,7 @@ impl Relay<'_> {
             {
                 self.audit_denial(&denial, None, None);
                 *batch = batch.failed();
-                Action::Deny(denial, Protocol::Extended)
+                Action::Deny(Box::new(denial), Protocol::Extended)
             }
             _ if batch.is_skipping() => Action::Drop,
             _ => Action::Forward,
@@ -263,7 +263,7 @@ impl Relay<'_> {
         let limit = decision.obligations.row_limit.clone();
         let cap = decision.obligations.write_cap.clone();
         if cap.is_some() || limit.as_ref().is_some_and(|l| l.undo) {
-            return Ok(Action::GuardedQuery(Guard { cap, limit }));
+            return Ok(Action::GuardedQuery(Box::new(Guard { cap, limit })));
         }
         // Under row limits every Query's results are counted, to keep the
         // server half's expectations in step with the results.
@@ -438,7 +438,7 @@ impl Relay<'_> {
             // A portal is counted once, at its first Execute; the next
             // Executes of a suspended portal continue the same statement.
             *batch = batch.failed();
-            return Action::Deny(denial, Protocol::Extended);
+            return Action::Deny(Box::new(denial), Protocol::Extended);
         }
         if !(self.row_limits_on() || self.write_caps_on()) {
             return Action::Forward;

@@ -43,7 +43,8 @@ pub enum SessionEnd {
 /// How the client → upstream half ended.
 pub(super) enum Stop {
     Ended(SessionEnd),
-    Fatal(ErrorFields, SessionEnd),
+    /// (Boxed: a stop is a result every message's handling returns.)
+    Fatal(Box<ErrorFields>, SessionEnd),
 }
 
 impl Relay<'_> {
@@ -220,7 +221,10 @@ pub(super) async fn flush(
 
 pub(super) fn fatal_stop(e: ProtocolError) -> Stop {
     info!(error = %e, "client protocol violation");
-    Stop::Fatal(protocol_violation(&e), SessionEnd::ProtocolViolation)
+    Stop::Fatal(
+        Box::new(protocol_violation(&e)),
+        SessionEnd::ProtocolViolation,
+    )
 }
 
 pub(super) fn io_stop(e: std::io::Error) -> Stop {

@@ -353,7 +353,7 @@ impl Relay<'_> {
                     Ok(Stop::Ended(end)) => Ok(Some(end)),
                     Ok(Stop::Fatal(fields, end)) => {
                         debug!(code = fields.code, "ending session with a fatal error");
-                        write_fatal(client, fields).await;
+                        write_fatal(client, *fields).await;
                         Ok(Some(end))
                     }
                     Err(_) => Ok(Some(SessionEnd::ClientClosed)),
