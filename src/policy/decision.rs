@@ -186,9 +186,10 @@ impl Decision {
 /// policy, the analysis, the catalog, the capability and the
 /// [`Situation`]'s flags, and its [`Policy::decide_prepared`] of all of
 /// those but `idle`: a session may reuse either for the same analysis
-/// under the same rules, while the audit log can record and its token
-/// stands. (`tests/common/policy.rs` decides every policy case that
-/// says so in two different sessions and requires the same decision.)
+/// under the same rules, while the audit log can record, if it has no
+/// capability token (whose own checks read the clock).
+/// (`tests/common/policy.rs` decides every policy case that says so in
+/// two different sessions and requires the same decision.)
 pub fn reads_no_session_state(analysis: &Analysis) -> bool {
     analysis
         .statements

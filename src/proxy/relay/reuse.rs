@@ -9,7 +9,9 @@
 //! the decision reads nothing of the session's state
 //! ([`reads_no_session_state`]), and, for a template, none of the
 //! literal values ([`Policy::reads_values`]), and it allowed the
-//! statement, the session keeps it next to that analysis or template
+//! statement, in a session without a capability token (whose own checks
+//! read the clock: its expiry and any time its attenuations name, so a
+//! token session decides every statement), the session keeps it next to that analysis or template
 //! ([`Source`]), keyed by what else it depends on (the rules generation,
 //! and for a Query whether the session was idle), and carries it out
 //! again instead of deciding again. Only the decision is reused: what it
@@ -46,8 +48,8 @@ impl Relay<'_> {
     /// Decides `analysis` at `moment` with `decide`, or carries out again
     /// the allowed decision this session made about this very analysis at
     /// the same moment under the same rules, when the decision reads
-    /// nothing of the session's state and the audit log and the token
-    /// stand (see the module comment).
+    /// nothing of the session's state or the clock and the audit log can
+    /// record (see the module comment).
     pub(super) fn decide_reusing(
         &self,
         context: &AnalysisContext,
@@ -63,8 +65,12 @@ impl Relay<'_> {
             Ok(a) if reads_no_session_state(a) => Some(a),
             _ => None,
         };
+        // A capability token's own checks read the clock (its expiry, and
+        // any time its attenuations name): a token session decides every
+        // statement (a token's checks cost more than a decision anyway).
         let reusable = situation.audit_unavailable.is_none()
             && situation.revoked_token.is_none()
+            && situation.capability.is_none()
             && a.is_some();
         let key = (self.generation.load(Ordering::Relaxed), moment);
         if reusable && let Some(decision) = lock(&self.reuses).get(key, source) {
