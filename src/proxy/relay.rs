@@ -29,6 +29,7 @@
 //! server ignores in copy-in mode is not counted. Every wait for the
 //! server also watches the client, so a departed client ends the session.
 
+mod ask;
 mod audit;
 mod carry;
 mod client;
@@ -38,14 +39,13 @@ mod halves;
 mod journal;
 mod lifecycle;
 mod limits;
-mod reuse;
 mod sentinel;
 mod server;
 mod shared;
 mod wait;
 
+pub use ask::Reuses;
 pub use audit::Deferred;
-pub use reuse::Reuses;
 
 pub use lifecycle::SessionEnd;
 
@@ -138,7 +138,7 @@ pub struct Relay<'a> {
     pub read_only_at_start: Option<String>,
     /// Allowed statements written upstream and not yet audited.
     pub deferred: std::sync::Mutex<Deferred>,
-    /// Allowed decisions the session may carry out again ([`reuse`]).
+    /// Allowed decisions the session may carry out again ([`ask`]).
     pub reuses: std::sync::Mutex<Reuses>,
     /// Whether the revocation list revokes `token`.
     pub revocations: std::sync::Mutex<Revocations>,

@@ -296,7 +296,7 @@ pub fn literals_agree(
 }
 
 /// Proves on every case that a session may reuse a decision that
-/// [`reads_no_session_state`] (the proxy's `relay::reuse`): decided in
+/// [`reads_no_session_state`] (the proxy's `relay::ask`): decided in
 /// `situation` and in a session holding an unnamed and a named statement
 /// from Parse and one from SQL `PREPARE` (`prepare`, its analysis) that
 /// started read-write, idle or not, a Query's and a Parse's decisions are

@@ -10,14 +10,14 @@
 //! (Bind checks, approvals, controls, row limit, write cap, COPY) is
 //! recorded against its prepared statement and portal.
 
+use super::ask::Moment;
 use super::carry::{Hold, Run};
 use super::limits::Guard;
-use super::reuse::Moment;
 use super::{Action, Expect, Protocol, Relay, Shared};
 use crate::policy::analyze::{Analysis, CopyDirection, CopyEndpoint, PreparedRef};
 use crate::policy::{
-    ApprovalNeed, Capability, Decision, Denial, Origin, Policy, Portal, PreparedStatement,
-    SessionState, Situation, Verdict, refusals,
+    ApprovalNeed, Decision, Denial, Origin, Portal, PreparedStatement, SessionState, Verdict,
+    refusals,
 };
 use crate::protocol::backend::TransactionStatus;
 use crate::protocol::frontend::{Bind, FrontendMessage, Target};
@@ -164,49 +164,6 @@ impl Relay<'_> {
             }
             _ => Err(refusals::agent_removed(self.agent, self.database)),
         }
-    }
-
-    /// The decision inputs besides the SQL.
-    fn decide_in<T>(
-        &self,
-        context: &AnalysisContext,
-        state: &SessionState,
-        idle: bool,
-        decide: impl FnOnce(&Policy, &Situation<'_>) -> T,
-    ) -> T {
-        let audit_unavailable = self.gateway.audit.refusal();
-        let situation = self.situation(context, state, idle, audit_unavailable.as_deref());
-        self.timed(|policy| decide(policy, &situation))
-    }
-
-    /// What the decision knows besides the SQL: `audit_unavailable` is
-    /// the audit log's refusal, asked by the caller.
-    pub(super) fn situation<'s>(
-        &'s self,
-        context: &'s AnalysisContext,
-        state: &'s SessionState,
-        idle: bool,
-        audit_unavailable: Option<&'s str>,
-    ) -> Situation<'s> {
-        Situation {
-            catalog: context.catalog.as_deref(),
-            session: state,
-            capability: self.capability.as_deref().map(|c| c as &dyn Capability),
-            audit_unavailable,
-            revoked_token: self.revoked_token().map(|t| t.claims.token_id.as_str()),
-            idle,
-        }
-    }
-
-    /// Decides under the session's policy, sampled for the decision
-    /// histogram.
-    pub(super) fn timed<T>(&self, decide: impl FnOnce(&Policy) -> T) -> T {
-        let started = crate::metrics::Metrics::decision_timer();
-        let out = decide(&self.policy());
-        if let Some(started) = started {
-            self.gateway.metrics.decision(started.elapsed());
-        }
-        out
     }
 
     /// A simple Query: `Ok` with what to do when it goes ahead, `Err` with

@@ -1,23 +1,26 @@
-//! Decisions a session reuses: the same analysis, decided again under the
-//! same rules, is decided the same way.
+//! Asking the policy: the situation a message is decided in (its
+//! catalog, session state, capability, the audit log's health and the
+//! token's revocation), the decision histogram's sampled timing, and the
+//! decisions a session reuses.
 //!
-//! A driver that sends the same text again (the extended protocol's
-//! Parse before every execution, `SELECT 1` as a health check, an ORM's
-//! fixed queries) gets the very same analysis back from the exact cache:
-//! the same `Arc`. An agent that sends the same statement with other
-//! literals gets an analysis filled from the same shape template. When
-//! the decision reads nothing of the session's state
-//! ([`reads_no_session_state`]), and, for a template, none of the
-//! literal values ([`Policy::reads_values`]), and it allowed the
-//! statement, in a session without a capability token (whose own checks
-//! read the clock: its expiry and any time its attenuations name, so a
-//! token session decides every statement), the session keeps it next to that analysis or template
-//! ([`Source`]), keyed by what else it depends on (the rules generation,
-//! and for a Query whether the session was idle), and carries it out
-//! again instead of deciding again. Only the decision is reused: what it
-//! obliges the session to (approvals, windows, budgets, row limits, write
-//! caps) is carried out every time, and the statement is audited every
-//! time, with its own analysis.
+//! A session does not decide the same thing twice. A driver that sends
+//! the same text again (the extended protocol's Parse before every
+//! execution, `SELECT 1` as a health check, an ORM's fixed queries) gets
+//! the very same analysis back from the exact cache: the same `Arc`. An
+//! agent that sends the same statement with other literals gets an
+//! analysis filled from the same shape template. When the decision reads
+//! nothing of the session's state ([`reads_no_session_state`]), and, for
+//! a template, none of the literal values ([`Policy::reads_values`]), and
+//! it allowed the statement, in a session without a capability token
+//! (whose own checks read the clock: its expiry and any time its
+//! attenuations name, so a token session decides every statement), the
+//! session keeps it next to that analysis or template ([`Source`]), keyed
+//! by what else it depends on (the rules generation, and for a Query
+//! whether the session was idle), and carries it out again instead of
+//! deciding again. Only the decision is reused: what it obliges the
+//! session to (approvals, windows, budgets, row limits, write caps) is
+//! carried out every time, and the statement is audited every time, with
+//! its own analysis.
 //!
 //! An entry holds its analysis or template, so its address cannot be
 //! taken by another while it is kept; a new analysis of the same text
@@ -26,7 +29,9 @@
 
 use super::Relay;
 use super::shared::lock;
-use crate::policy::{Decision, Policy, SessionState, Situation, reads_no_session_state};
+use crate::policy::{
+    Capability, Decision, Policy, SessionState, Situation, reads_no_session_state,
+};
 use crate::proxy::analysis::{AnalysisContext, AnalysisResult, Source};
 use std::sync::atomic::Ordering;
 
@@ -45,6 +50,49 @@ pub enum Moment {
 pub type Reuses = Reused<(u64, Moment), Decision>;
 
 impl Relay<'_> {
+    /// The decision inputs besides the SQL.
+    pub(super) fn decide_in<T>(
+        &self,
+        context: &AnalysisContext,
+        state: &SessionState,
+        idle: bool,
+        decide: impl FnOnce(&Policy, &Situation<'_>) -> T,
+    ) -> T {
+        let audit_unavailable = self.gateway.audit.refusal();
+        let situation = self.situation(context, state, idle, audit_unavailable.as_deref());
+        self.timed(|policy| decide(policy, &situation))
+    }
+
+    /// What the decision knows besides the SQL: `audit_unavailable` is
+    /// the audit log's refusal, asked by the caller.
+    fn situation<'s>(
+        &'s self,
+        context: &'s AnalysisContext,
+        state: &'s SessionState,
+        idle: bool,
+        audit_unavailable: Option<&'s str>,
+    ) -> Situation<'s> {
+        Situation {
+            catalog: context.catalog.as_deref(),
+            session: state,
+            capability: self.capability.as_deref().map(|c| c as &dyn Capability),
+            audit_unavailable,
+            revoked_token: self.revoked_token().map(|t| t.claims.token_id.as_str()),
+            idle,
+        }
+    }
+
+    /// Decides under the session's policy, sampled for the decision
+    /// histogram.
+    fn timed<T>(&self, decide: impl FnOnce(&Policy) -> T) -> T {
+        let started = crate::metrics::Metrics::decision_timer();
+        let out = decide(&self.policy());
+        if let Some(started) = started {
+            self.gateway.metrics.decision(started.elapsed());
+        }
+        out
+    }
+
     /// Decides `analysis` at `moment` with `decide`, or carries out again
     /// the allowed decision this session made about this very analysis at
     /// the same moment under the same rules, when the decision reads
@@ -76,12 +124,10 @@ impl Relay<'_> {
         if reusable && let Some(decision) = lock(&self.reuses).get(key, source) {
             return decision;
         }
+        // A template stands for analyses whose literals differ.
         let (decision, keep) = self.timed(|policy| {
-            let keep = match (source, a) {
-                (Source::Analysis(_), _) => true,
-                (Source::Template(_), Some(a)) => !policy.reads_values(a),
-                (Source::Template(_), None) => false,
-            };
+            let keep =
+                matches!(source, Source::Analysis(_)) || a.is_some_and(|a| !policy.reads_values(a));
             (decide(policy, &situation), keep)
         });
         if reusable && keep && decision.refusals.is_empty() {
