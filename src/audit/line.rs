@@ -8,6 +8,7 @@
 //! byte for byte, so the derive stays the schema's definition.
 
 use super::{AuditEvent, Claims, SCHEMA_VERSION};
+use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One event as a JSON line, stamped now.
@@ -69,38 +70,91 @@ fn field_list<S: AsRef<str>>(out: &mut Vec<u8>, key: &str, values: &[S]) {
     out.push(b']');
 }
 
+/// `,"key":` as one literal (keys need no escaping).
+macro_rules! key {
+    ($k:literal) => {
+        concat!(",\"", $k, "\":")
+    };
+}
+
 /// The event's own fields, each after a comma, in [`AuditEvent`]'s order.
+/// A session's own fields come from its [`SessionLine`] when the event
+/// has one.
 fn write_fields(out: &mut Vec<u8>, e: &AuditEvent<'_>) {
-    field_str(out, "event", Some(e.event));
-    field_str(out, "agent", e.agent.as_deref());
-    field_u64(out, "session_id", e.session_id);
-    field_str(out, "client_addr", e.client_addr.as_deref());
-    field_str(out, "database", e.database.as_deref());
-    field_str(out, "statement_class", e.statement_class);
-    field_list(out, "tables", &e.tables);
-    field_str(out, "reason", e.reason);
-    field_str(out, "rule", e.rule.as_deref());
-    field_str(out, "mode", e.mode);
-    field_list(out, "risk", &e.risk);
-    field_u64(out, "risk_score", e.risk_score.map(u64::from));
-    field_str(out, "fingerprint", e.fingerprint.as_deref());
-    field_str(out, "sql", e.sql.as_deref());
+    field_str(out, key!("event"), Some(e.event));
+    match e.session_line {
+        Some(session) => {
+            debug_assert_eq!(
+                *session,
+                SessionLine::of(e),
+                "a session line of another session"
+            );
+            out.extend_from_slice(&session.head);
+        }
+        None => write_session_head(out, e),
+    }
+    field_str(out, key!("statement_class"), e.statement_class);
+    field_list(out, key!("tables"), &e.tables);
+    field_str(out, key!("reason"), e.reason);
+    field_str(out, key!("rule"), e.rule.as_deref());
+    field_str(out, key!("mode"), e.mode);
+    field_list(out, key!("risk"), &e.risk);
+    field_u64(out, key!("risk_score"), e.risk_score.map(u64::from));
+    field_str(out, key!("fingerprint"), e.fingerprint.as_deref());
+    field_str(out, key!("sql"), e.sql.as_deref());
     if let Some(cut) = e.sql_truncated {
-        put_key(out, "sql_truncated");
+        put_key(out, key!("sql_truncated"));
         out.extend_from_slice(if cut { b"true" } else { b"false" });
     }
-    field_str(out, "message", e.message.as_deref());
-    field_u64(out, "count", e.count);
-    field_str(out, "token_id", e.token_id.as_deref());
-    field_str(out, "subject", e.subject.as_deref());
-    field_list(out, "chain", &e.chain);
+    field_str(out, key!("message"), e.message.as_deref());
+    field_u64(out, key!("count"), e.count);
+    match e.session_line {
+        Some(session) => out.extend_from_slice(&session.tail),
+        None => write_session_tail(out, e),
+    }
+    field_str(out, key!("approval_id"), e.approval_id.as_deref());
+    field_str(out, key!("alert"), e.alert);
+    field_str(out, key!("alert_id"), e.alert_id.as_deref());
+}
+
+/// The session's fields that come before the statement's.
+fn write_session_head(out: &mut Vec<u8>, e: &AuditEvent<'_>) {
+    field_str(out, key!("agent"), e.agent.as_deref());
+    field_u64(out, key!("session_id"), e.session_id);
+    field_str(out, key!("client_addr"), e.client_addr.as_deref());
+    field_str(out, key!("database"), e.database.as_deref());
+}
+
+/// The session's token fields, after the statement's.
+fn write_session_tail(out: &mut Vec<u8>, e: &AuditEvent<'_>) {
+    field_str(out, key!("token_id"), e.token_id.as_deref());
+    field_str(out, key!("subject"), e.subject.as_deref());
+    field_list(out, key!("chain"), &e.chain);
     if !e.claims.is_empty() {
-        put_key(out, "claims");
+        put_key(out, key!("claims"));
         write_claims(out, &e.claims);
     }
-    field_str(out, "approval_id", e.approval_id.as_deref());
-    field_str(out, "alert", e.alert);
-    field_str(out, "alert_id", e.alert_id.as_deref());
+}
+
+/// A session's own fields as every event of it has them (agent,
+/// session_id, client_addr and database; token_id, subject, chain and
+/// claims), rendered once for the session instead of on every statement.
+/// An event that carries one ([`AuditEvent::session_line`]) must have
+/// been given the same fields: debug builds check every line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionLine {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+impl SessionLine {
+    /// The session fields of `event`, rendered.
+    pub fn of(event: &AuditEvent<'_>) -> SessionLine {
+        let mut line = SessionLine::default();
+        write_session_head(&mut line.head, event);
+        write_session_tail(&mut line.tail, event);
+        line
+    }
 }
 
 /// The claims object, in key order with `tenant` in its place
@@ -120,12 +174,10 @@ fn write_claims(out: &mut Vec<u8>, claims: &Claims<'_>) {
     out.push(b'}');
 }
 
-/// `,"key":` (keys are literals that need no escaping).
+/// `,"key":`, given as one literal by [`key!`].
 fn put_key(out: &mut Vec<u8>, key: &str) {
-    debug_assert!(key.bytes().all(|b| !needs_escape(b)));
-    out.extend_from_slice(b",\"");
+    debug_assert!(key.starts_with(",\"") && key.ends_with("\":"));
     out.extend_from_slice(key.as_bytes());
-    out.extend_from_slice(b"\":");
 }
 
 fn needs_escape(b: u8) -> bool {
@@ -147,6 +199,19 @@ fn chunk_needs_escape(chunk: &[u8]) -> bool {
     less_than(0x20) | zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) != 0
 }
 
+/// Whether any byte of `bytes` [`needs_escape`], eight at a time (the
+/// last few padded with a byte that needs none).
+fn any_needs_escape(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(8);
+    if chunks.by_ref().any(chunk_needs_escape) {
+        return true;
+    }
+    let rest = chunks.remainder();
+    let mut padded = [b' '; 8];
+    padded[..rest.len()].copy_from_slice(rest);
+    chunk_needs_escape(&padded)
+}
+
 /// A JSON string as serde_json writes it: `"` and `\` escaped, control
 /// characters as `\b \t \n \f \r` or `\u00XX`, everything else (UTF-8
 /// included) as it is.
@@ -154,6 +219,12 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     out.push(b'"');
+    if !any_needs_escape(bytes) {
+        // The usual string: copied whole.
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -215,10 +286,34 @@ pub(super) fn timestamp(t: SystemTime) -> String {
     String::from_utf8(out).expect("a timestamp is ASCII")
 }
 
-/// Writes `t` as an RFC 3339 UTC timestamp with microseconds.
+/// Writes `t` as an RFC 3339 UTC timestamp with microseconds. The text up
+/// to the second is rendered once per second and thread.
 fn write_timestamp(out: &mut Vec<u8>, t: SystemTime) {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
+    let second = SECOND
+        .try_with(|last| {
+            let (at, text) = last.get();
+            if at == Some(secs) {
+                return text;
+            }
+            let text = second_text(secs);
+            last.set((Some(secs), text));
+            text
+        })
+        .unwrap_or_else(|_| second_text(secs));
+    out.extend_from_slice(&second);
+    out.extend_from_slice(&digits::<6>(u64::from(d.subsec_micros())));
+    out.push(b'Z');
+}
+
+thread_local! {
+    /// The last second this thread stamped, as [`second_text`] renders it.
+    static SECOND: Cell<(Option<u64>, [u8; 20])> = const { Cell::new((None, [0; 20])) };
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.` for `secs` since the epoch.
+fn second_text(secs: u64) -> [u8; 20] {
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -231,25 +326,30 @@ fn write_timestamp(out: &mut Vec<u8>, t: SystemTime) {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let digits = |out: &mut Vec<u8>, n: u64, width: u32| {
-        for i in (0..width).rev() {
-            out.push(b'0' + ((n / 10u64.pow(i)) % 10) as u8);
-        }
-    };
-    digits(out, year.clamp(0, 9999) as u64, 4);
-    out.push(b'-');
-    digits(out, month as u64, 2);
-    out.push(b'-');
-    digits(out, day as u64, 2);
-    out.push(b'T');
-    digits(out, h, 2);
-    out.push(b':');
-    digits(out, m, 2);
-    out.push(b':');
-    digits(out, s, 2);
-    out.push(b'.');
-    digits(out, u64::from(d.subsec_micros()), 6);
-    out.push(b'Z');
+    let mut text = [0u8; 20];
+    text[..4].copy_from_slice(&digits::<4>(year.clamp(0, 9999) as u64));
+    text[4] = b'-';
+    text[5..7].copy_from_slice(&digits::<2>(month as u64));
+    text[7] = b'-';
+    text[8..10].copy_from_slice(&digits::<2>(day as u64));
+    text[10] = b'T';
+    text[11..13].copy_from_slice(&digits::<2>(h));
+    text[13] = b':';
+    text[14..16].copy_from_slice(&digits::<2>(m));
+    text[16] = b':';
+    text[17..19].copy_from_slice(&digits::<2>(s));
+    text[19] = b'.';
+    text
+}
+
+/// The last `N` decimal digits of `n`, zero-padded.
+fn digits<const N: usize>(mut n: u64) -> [u8; N] {
+    let mut out = [b'0'; N];
+    for d in out.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out
 }
 
 #[cfg(test)]

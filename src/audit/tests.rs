@@ -7,6 +7,13 @@ fn timestamps_are_rfc3339() {
     let t = UNIX_EPOCH + Duration::from_secs(1_795_000_000) + Duration::from_micros(42);
     assert_eq!(timestamp(t), "2026-11-18T11:06:40.000042Z");
     assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
+    // The text up to the second is kept per thread: the same second with
+    // other microseconds, the next second, and back.
+    let later = |us| timestamp(t + Duration::from_micros(us));
+    assert_eq!(later(999_957), "2026-11-18T11:06:40.999999Z");
+    assert_eq!(later(999_958), "2026-11-18T11:06:41.000000Z");
+    assert_eq!(later(86_400_000_000), "2026-11-19T11:06:40.000042Z");
+    assert_eq!(later(0), "2026-11-18T11:06:40.000042Z");
 }
 
 /// The line schema byte for byte: field order, names, omitted empties,
@@ -42,6 +49,7 @@ fn a_line_is_the_documented_schema_byte_for_byte() {
         approval_id: Some("ap-1".into()),
         alert: Some("queued"),
         alert_id: Some("al-1".into()),
+        session_line: None,
     };
     let expected = concat!(
         r#"{"v":1,"ts":"2026-11-18T11:06:40.000042Z","event":"statement_blocked","#,
@@ -126,6 +134,7 @@ fn the_written_line_is_the_derived_serialisation() {
         approval_id: Some(odd.as_str().into()),
         alert: Some("dropped"),
         alert_id: Some(odd.as_str().into()),
+        session_line: None,
     };
     let events = [
         full.clone(),
@@ -157,8 +166,15 @@ fn the_written_line_is_the_derived_serialisation() {
         derived.push(b'\n');
         assert_eq!(
             String::from_utf8(line_at(event, t)).unwrap(),
-            String::from_utf8(derived).unwrap()
+            String::from_utf8(derived.clone()).unwrap()
         );
+        // The session's fields rendered once give the same line.
+        let session = SessionLine::of(event);
+        let with_session = AuditEvent {
+            session_line: Some(&session),
+            ..event.clone()
+        };
+        assert_eq!(line_at(&with_session, t), derived);
     }
 }
 

@@ -185,7 +185,7 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn cstr_bytes(&mut self) -> Result<&'a [u8], ProtocolError> {
-        let Some(end) = self.buf.iter().position(|&b| b == 0) else {
+        let Some(end) = memchr::memchr(0, self.buf) else {
             return Err(self.malformed("missing string terminator"));
         };
         let s = &self.buf[..end];

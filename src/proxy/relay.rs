@@ -140,6 +140,9 @@ pub struct Relay<'a> {
     pub deferred: std::sync::Mutex<Deferred>,
     /// Allowed decisions the session may carry out again ([`ask`]).
     pub reuses: std::sync::Mutex<Reuses>,
+    /// The session's own audit fields, rendered at its first statement
+    /// event.
+    pub session_line: std::sync::OnceLock<crate::audit::SessionLine>,
     /// Whether the revocation list revokes `token`.
     pub revocations: std::sync::Mutex<Revocations>,
 }

@@ -10,7 +10,7 @@
 //! so the log keeps the session's order.
 
 use super::{Held, Relay};
-use crate::audit::{AuditEvent, Claims};
+use crate::audit::{AuditEvent, Claims, SessionLine};
 use crate::config::AuditOnFailure;
 use crate::policy::analyze::Analysis;
 use crate::policy::{Denial, Mode};
@@ -178,7 +178,7 @@ impl Relay<'_> {
         }
         let (alert, alert_id) = status.audit_fields();
         let token = self.token.as_ref().map(|t| &t.claims);
-        audit.record(&AuditEvent {
+        let mut event = AuditEvent {
             event,
             agent: Some(self.agent.into()),
             session_id: Some(self.session_id),
@@ -205,6 +205,10 @@ impl Relay<'_> {
             approval_id: held.approval_id.map(Into::into),
             alert,
             alert_id: alert_id.map(Into::into),
-        });
+            session_line: None,
+        };
+        // (The session's fields are the same in every event: rendered once.)
+        event.session_line = Some(self.session_line.get_or_init(|| SessionLine::of(&event)));
+        audit.record(&event);
     }
 }

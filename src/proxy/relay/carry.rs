@@ -8,6 +8,8 @@ use crate::policy::analyze::Analysis;
 use crate::policy::{
     ApprovalNeed, ApprovalStatus, Decision, Mode, Policy, RuntimeControls, Stage, Verdict,
 };
+use futures_util::future::Either;
+use std::future::Future;
 use tracing::info;
 
 /// What a decision's carrying out came to.
@@ -41,7 +43,30 @@ impl Relay<'_> {
     /// answers the message unless monitor mode lets it pass; the approval
     /// hold runs after the approval refusals, windows and budgets after
     /// the control refusals.
-    pub(super) async fn carry_out_decision(&self, decision: &Decision, run: Run<'_>) -> Carried {
+    ///
+    /// A decision with no refusal, no hold and no window or budget (most
+    /// statements) passes every stage with nothing done: it is answered
+    /// at once, without setting up the stages (on the data path).
+    pub(super) fn carry_out_decision<'a>(
+        &'a self,
+        decision: &'a Decision,
+        run: Run<'a>,
+    ) -> impl Future<Output = Carried> + 'a {
+        let nothing = decision.refusals.is_empty()
+            && run.hold.is_none()
+            && run.controls.is_none_or(RuntimeControls::is_empty);
+        if nothing {
+            Either::Left(std::future::ready(Carried {
+                verdict: Verdict::Allow,
+                recorded: false,
+                refused: false,
+            }))
+        } else {
+            Either::Right(self.carry_out_stages(decision, run))
+        }
+    }
+
+    async fn carry_out_stages(&self, decision: &Decision, run: Run<'_>) -> Carried {
         let mut recorded = false;
         let refused = !decision.refusals.is_empty();
         for stage in Stage::ALL {

@@ -48,6 +48,33 @@ impl ClientHalf {
     fn answers_alone(&self) -> bool {
         self.sync == SyncState::Synced && self.copy == CopyIn::None && !self.state.is_prepared("")
     }
+
+    /// Whether [`Relay::before_message`] has anything to do before a
+    /// message tagged `tag`: an earlier batch to resolve, or a Query or
+    /// FunctionCall.
+    fn needs_settling(&self, tag: u8, shared: &Shared) -> bool {
+        matches!(tag, b'Q' | b'F') || self.journal.has_entries_before(shared.current_batch())
+    }
+}
+
+/// Carries out a plain forward (the message goes with the rest of the
+/// buffer); any other action is given back, to be carried out by
+/// [`Relay::carry_out`].
+fn forward_at_once(
+    action: Action,
+    header: Header,
+    wire: &mut Wire<'_, '_>,
+    shared: &Shared,
+) -> Option<Action> {
+    match action {
+        Action::Forward => *wire.pos += header.total,
+        Action::ForwardSync => {
+            *wire.pos += header.total;
+            shared.sent.fetch_add(1, Ordering::AcqRel);
+        }
+        other => return Some(other),
+    }
+    None
 }
 
 /// Extended-protocol messages since the last Sync.
@@ -132,7 +159,9 @@ impl Relay<'_> {
             Err(ProtocolError::TooLong { tag, .. }) => Some(*tag as u8),
             _ => None,
         };
-        if let Some(tag) = tag {
+        if let Some(tag) = tag
+            && half.needs_settling(tag, shared)
+        {
             self.before_message(tag, half, wire, shared).await?;
         }
         let header = match peeked {
@@ -156,7 +185,11 @@ impl Relay<'_> {
             half.batch = half.batch.failed();
         }
         let action = self.decide_message(header, half, wire, shared).await?;
-        self.carry_out(action, header, half, wire, shared).await?;
+        // (most messages are forwarded with the rest of the buffer: done
+        // here, without setting up what waits)
+        if let Some(action) = forward_at_once(action, header, wire, shared) {
+            self.carry_out(action, header, half, wire, shared).await?;
+        }
         Ok(Next::Message)
     }
 
@@ -314,13 +347,8 @@ impl Relay<'_> {
         shared: &Shared,
     ) -> Result<(), Stop> {
         match action {
-            Action::Forward => {
-                *wire.pos += header.total;
-                Ok(())
-            }
-            Action::ForwardSync => {
-                *wire.pos += header.total;
-                shared.sent.fetch_add(1, Ordering::AcqRel);
+            a @ (Action::Forward | Action::ForwardSync) => {
+                let _done = forward_at_once(a, header, wire, shared);
                 Ok(())
             }
             Action::ForwardSyncWait(seq) => {

@@ -139,6 +139,12 @@ impl Journal {
         self.entries.push((undo, parses_its_name));
     }
 
+    /// Whether entries of a batch before `current` are kept (then
+    /// [`Journal::unresolved_before`] has something to look at).
+    pub(super) fn has_entries_before(&self, current: u64) -> bool {
+        !self.entries.is_empty() && self.batch != current
+    }
+
     /// The batch whose outcome must be known before a message of batch
     /// `current` is decided: an earlier one with something to undo.
     pub(super) fn unresolved_before(&mut self, current: u64) -> Option<u64> {
@@ -161,14 +167,16 @@ impl Journal {
     /// The batch is over; `completed` messages of it completed before the
     /// first error (`None`: no error). Undoes the rest.
     pub(super) fn resolve(&mut self, completed: Option<u64>, state: &mut SessionState) {
-        let entries = std::mem::take(&mut self.entries);
         self.undoable = false;
-        let Some(completed) = completed else {
-            return;
-        };
-        let first = usize::try_from(completed).unwrap_or(usize::MAX);
-        for (i, (undo, parses)) in entries.into_iter().enumerate().skip(first).rev() {
-            undo.apply(i == first && parses, state);
+        if let Some(completed) = completed {
+            let first = usize::try_from(completed)
+                .unwrap_or(usize::MAX)
+                .min(self.entries.len());
+            // (drained, so that the entries keep their allocation)
+            for (i, (undo, parses)) in self.entries.drain(first..).enumerate().rev() {
+                undo.apply(i == 0 && parses, state);
+            }
         }
+        self.entries.clear();
     }
 }
