@@ -19,7 +19,7 @@ mod queue;
 mod writer;
 
 use crate::config::AuditOnFailure;
-pub use line::SessionLine;
+pub use line::{SessionLine, StatementLine};
 use line::{line, write_line};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -109,6 +109,10 @@ pub struct AuditEvent<'a> {
     /// line, a faster way to write those it names.
     #[serde(skip)]
     pub session_line: Option<&'a SessionLine>,
+    /// The statement fields above (statement_class to fingerprint),
+    /// already rendered: likewise not a field of the line.
+    #[serde(skip)]
+    pub statement_line: Option<&'a StatementLine>,
 }
 
 fn slice_is_empty(s: &[String]) -> bool {

@@ -791,3 +791,83 @@ async fn the_watcher_does_not_load_a_file_that_changes_while_it_settles() {
     );
     assert_eq!(status.reloads_failed, 0, "{status:?}");
 }
+
+/// Each allowed statement's audit event tells its risk under the rules it
+/// ran under: the same statement (and the same shape with other literals)
+/// audited again after a reload that marks its table sensitive says so,
+/// and stops saying so when the mark is gone.
+#[tokio::test]
+async fn an_audited_statement_says_what_the_rules_in_force_make_of_it() {
+    let rules = common::rules_copy();
+    put(rules.path(), "reloader.toml", &reloader('A', "plain"));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let (_, config) = common::config_text_in(
+        rules.path(),
+        "127.0.0.1:0",
+        "rules_poll_ms = 20\nrules_settle_ms = 100",
+        &format!("\n[audit]\npath = {:?}\n", audit.display().to_string()),
+    );
+    let proxy = Proxy::start_with(config).await;
+    let client = connect(&proxy, "reloader").await;
+    let sensitive = reloader('A', "sensitive")
+        .replace("[policy]\n", "[policy]\nsensitive_tables = [\"orders\"]\n");
+    let versions = [
+        ("plain", None),
+        ("sensitive", Some(&sensitive)),
+        ("plain again", None),
+    ];
+    for (step, (name, text)) in versions.into_iter().enumerate() {
+        if step > 0 {
+            let plain = reloader('A', name);
+            put(rules.path(), "reloader.toml", text.unwrap_or(&plain));
+            let next = proxy.gateway.reload_status().generation + 1;
+            until(&proxy, name, |s| s.generation >= next).await;
+        }
+        for i in 0..3 {
+            // One shape throughout: its literal tells the step.
+            let sql = format!("SELECT count(*) FROM orders WHERE id > {}", 1000 * step + i);
+            client.simple_query(&sql).await.unwrap();
+            // Between them, another table's statement says its own.
+            let other = format!("SELECT count(*) FROM order_items WHERE order_id > {i}");
+            client.simple_query(&other).await.unwrap();
+        }
+    }
+    let mut events = Vec::new();
+    for _ in 0..400 {
+        events = common::audit_events(&audit);
+        let allowed = events.iter().filter(|e| e["event"] == "statement_allowed");
+        if allowed
+            .filter(|e| e["sql"].as_str().is_some_and(|s| s.contains("FROM order")))
+            .count()
+            == 18
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    for step in 0..3 {
+        let risks: Vec<bool> = events
+            .iter()
+            .filter(|e| {
+                let sql = e["sql"].as_str().unwrap_or_default();
+                (0..3).any(|i| sql.ends_with(&format!("WHERE id > {}", 1000 * step + i)))
+            })
+            .map(|e| {
+                let risk = e["risk"].as_array().cloned().unwrap_or_default();
+                risk.iter().any(|r| r == "sensitive_table")
+            })
+            .collect();
+        assert_eq!(risks, vec![step == 1; 3], "step {step}: {events:#?}");
+    }
+    let others: Vec<_> = events
+        .iter()
+        .filter(|e| e["sql"].as_str().is_some_and(|s| s.contains("order_items")))
+        .map(|e| (e["tables"].clone(), e["risk"].clone()))
+        .collect();
+    let expected = (
+        serde_json::json!(["public.order_items"]),
+        serde_json::Value::Null,
+    );
+    assert_eq!(others, vec![expected; 9], "{events:#?}");
+}

@@ -93,14 +93,13 @@ fn write_fields(out: &mut Vec<u8>, e: &AuditEvent<'_>) {
         }
         None => write_session_head(out, e),
     }
-    field_str(out, key!("statement_class"), e.statement_class);
-    field_list(out, key!("tables"), &e.tables);
-    field_str(out, key!("reason"), e.reason);
-    field_str(out, key!("rule"), e.rule.as_deref());
-    field_str(out, key!("mode"), e.mode);
-    field_list(out, key!("risk"), &e.risk);
-    field_u64(out, key!("risk_score"), e.risk_score.map(u64::from));
-    field_str(out, key!("fingerprint"), e.fingerprint.as_deref());
+    match e.statement_line {
+        Some(statement) => {
+            debug_assert_eq!(*statement, StatementLine::of(e), "another statement's line");
+            out.extend_from_slice(&statement.0);
+        }
+        None => write_statement(out, e),
+    }
     field_str(out, key!("sql"), e.sql.as_deref());
     if let Some(cut) = e.sql_truncated {
         put_key(out, key!("sql_truncated"));
@@ -115,6 +114,18 @@ fn write_fields(out: &mut Vec<u8>, e: &AuditEvent<'_>) {
     field_str(out, key!("approval_id"), e.approval_id.as_deref());
     field_str(out, key!("alert"), e.alert);
     field_str(out, key!("alert_id"), e.alert_id.as_deref());
+}
+
+/// What the event says about its statement, before its text.
+fn write_statement(out: &mut Vec<u8>, e: &AuditEvent<'_>) {
+    field_str(out, key!("statement_class"), e.statement_class);
+    field_list(out, key!("tables"), &e.tables);
+    field_str(out, key!("reason"), e.reason);
+    field_str(out, key!("rule"), e.rule.as_deref());
+    field_str(out, key!("mode"), e.mode);
+    field_list(out, key!("risk"), &e.risk);
+    field_u64(out, key!("risk_score"), e.risk_score.map(u64::from));
+    field_str(out, key!("fingerprint"), e.fingerprint.as_deref());
 }
 
 /// The session's fields that come before the statement's.
@@ -133,6 +144,25 @@ fn write_session_tail(out: &mut Vec<u8>, e: &AuditEvent<'_>) {
     if !e.claims.is_empty() {
         put_key(out, key!("claims"));
         write_claims(out, &e.claims);
+    }
+}
+
+/// What an event says about its statement before its text
+/// (statement_class, tables, reason, rule, mode, risk, risk_score,
+/// fingerprint), rendered once for the events that say the same (the
+/// allowed executions of one statement or shape under one set of rules)
+/// instead of for each. An event that carries one
+/// ([`AuditEvent::statement_line`]) must have been given the same
+/// fields: debug builds check every line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatementLine(Vec<u8>);
+
+impl StatementLine {
+    /// The statement fields of `event`, rendered.
+    pub fn of(event: &AuditEvent<'_>) -> StatementLine {
+        let mut line = StatementLine::default();
+        write_statement(&mut line.0, event);
+        line
     }
 }
 

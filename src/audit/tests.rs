@@ -50,6 +50,7 @@ fn a_line_is_the_documented_schema_byte_for_byte() {
         alert: Some("queued"),
         alert_id: Some("al-1".into()),
         session_line: None,
+        statement_line: None,
     };
     let expected = concat!(
         r#"{"v":1,"ts":"2026-11-18T11:06:40.000042Z","event":"statement_blocked","#,
@@ -135,6 +136,7 @@ fn the_written_line_is_the_derived_serialisation() {
         alert: Some("dropped"),
         alert_id: Some(odd.as_str().into()),
         session_line: None,
+        statement_line: None,
     };
     let events = [
         full.clone(),
@@ -175,6 +177,13 @@ fn the_written_line_is_the_derived_serialisation() {
             ..event.clone()
         };
         assert_eq!(line_at(&with_session, t), derived);
+        // So do the statement's.
+        let statement = StatementLine::of(event);
+        let with_both = AuditEvent {
+            statement_line: Some(&statement),
+            ..with_session
+        };
+        assert_eq!(line_at(&with_both, t), derived);
     }
 }
 

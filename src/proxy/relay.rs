@@ -143,6 +143,8 @@ pub struct Relay<'a> {
     /// The session's own audit fields, rendered at its first statement
     /// event.
     pub session_line: std::sync::OnceLock<crate::audit::SessionLine>,
+    /// The last allowed statement event's statement fields, rendered.
+    pub statement_memo: std::sync::Mutex<Option<audit::StatementMemo>>,
     /// Whether the revocation list revokes `token`.
     pub revocations: std::sync::Mutex<Revocations>,
 }

@@ -130,6 +130,7 @@ async fn run(
         deferred: Default::default(),
         reuses: Default::default(),
         session_line: Default::default(),
+        statement_memo: Default::default(),
         revocations: super::relay::Revocations::watch(gateway, authed.token.as_deref()).into(),
         read_only_at_start: upstream.greeting.iter().find_map(
             |f| match BackendMessage::decode_parts(f.tag, f.body()) {

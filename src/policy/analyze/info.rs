@@ -316,6 +316,34 @@ impl DerefMut for StatementInfo {
     }
 }
 
+/// The very records an analysis's literal-free part is made of (its
+/// fingerprint, whether it has comments, each statement's [`Facts`]), held
+/// so that they cannot be freed and their addresses taken by others. An
+/// analysis it [`matches`](FactsKey::matches) shares them: it is the same
+/// analysis, or both were filled from one template. Everything computed
+/// from those alone (classes, tables, risk factors, fingerprint) is then
+/// the same for both, without comparing it.
+#[derive(Debug, Clone)]
+pub struct FactsKey {
+    fingerprint: Arc<str>,
+    comments: bool,
+    facts: Vec<Arc<Facts>>,
+}
+
+impl FactsKey {
+    /// Whether `analysis` is made of exactly these records.
+    pub fn matches(&self, analysis: &Analysis) -> bool {
+        Arc::ptr_eq(&self.fingerprint, &analysis.fingerprint)
+            && self.comments == analysis.comments
+            && self.facts.len() == analysis.statements.len()
+            && self
+                .facts
+                .iter()
+                .zip(&analysis.statements)
+                .all(|(f, s)| Arc::ptr_eq(f, &s.facts))
+    }
+}
+
 /// A value computed once from the facts it sits in, on first use. It is
 /// no part of their identity: every two memos compare equal.
 #[derive(Debug, Clone, Default)]
@@ -465,6 +493,15 @@ impl Analysis {
         tables.sort_unstable();
         tables.dedup();
         Cow::Owned(tables)
+    }
+
+    /// What identifies this analysis's facts: see [`FactsKey`].
+    pub fn facts_key(&self) -> FactsKey {
+        FactsKey {
+            fingerprint: self.fingerprint.clone(),
+            comments: self.comments,
+            facts: self.statements.iter().map(|s| s.facts.clone()).collect(),
+        }
     }
 
     /// What makes the statement risky, for the audit log.

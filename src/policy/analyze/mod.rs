@@ -34,7 +34,7 @@ mod syntax_calls;
 
 pub use info::{
     Access, AmbiguousColumn, Analysis, Class, ColumnAccess, ColumnName, ColumnUse, CopyDirection,
-    CopyEndpoint, CopyInfo, Occurrence, Pin, PinValue, PreparedRef, RelationUse, Row,
+    CopyEndpoint, CopyInfo, FactsKey, Occurrence, Pin, PinValue, PreparedRef, RelationUse, Row,
     SettingAction, SettingParam, SettingUse, StatementInfo, TransactionControl,
 };
 pub(super) use settings::normalise_setting;

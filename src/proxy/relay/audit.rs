@@ -9,11 +9,12 @@
 //! next). Every other event is recorded at once, after the deferred ones,
 //! so the log keeps the session's order.
 
+use super::shared::lock;
 use super::{Held, Relay};
-use crate::audit::{AuditEvent, Claims, SessionLine};
+use crate::audit::{AuditEvent, Claims, SessionLine, StatementLine};
 use crate::config::AuditOnFailure;
-use crate::policy::analyze::Analysis;
-use crate::policy::{Denial, Mode};
+use crate::policy::analyze::{Analysis, FactsKey};
+use crate::policy::{Denial, Mode, Policy};
 use crate::proxy::analysis::AnalysisResult;
 use std::ops::Range;
 use std::sync::atomic::Ordering;
@@ -135,19 +136,18 @@ impl Relay<'_> {
             return;
         }
         let policy = self.policy();
-        let mut risk = analysis.map(|a| a.risk_factors()).unwrap_or_default();
-        if let Some(a) = analysis
-            && policy.touches_sensitive(a)
-        {
-            risk.push("sensitive_table");
-        }
-        if denial.is_some() {
-            risk.push("denied");
-            if self.violations.load(Ordering::Relaxed) >= crate::policy::risk::REPEATED_VIOLATIONS {
-                risk.push("repeated_violations");
-            }
-        }
-        let risk_score = crate::policy::risk::score(&risk);
+        // An allowed statement says what the last one of its facts said
+        // under the same rules (see StatementMemo).
+        let generation = self.generation.load(Ordering::Relaxed);
+        let mut memo = lock(&self.statement_memo);
+        let same = match (denial, analysis, memo.as_ref()) {
+            (None, Some(a), Some(m)) => m.generation == generation && m.key.matches(a),
+            _ => false,
+        };
+        let (risk, risk_score) = match memo.as_ref() {
+            Some(m) if same => (m.risk.clone(), m.risk_score),
+            _ => self.risk(&policy, denial, analysis),
+        };
         let subject = self.token.as_ref().map(|t| t.claims.subject.as_str());
         let (sql_text, truncated) = audit.sql(sql);
         let kind = held.alert.or_else(|| {
@@ -206,9 +206,58 @@ impl Relay<'_> {
             alert,
             alert_id: alert_id.map(Into::into),
             session_line: None,
+            statement_line: None,
         };
         // (The session's fields are the same in every event: rendered once.)
         event.session_line = Some(self.session_line.get_or_init(|| SessionLine::of(&event)));
+        if let (None, Some(a), false) = (denial, analysis, same) {
+            *memo = Some(StatementMemo {
+                key: a.facts_key(),
+                generation,
+                line: StatementLine::of(&event),
+                risk: event.risk.clone(),
+                risk_score,
+            });
+        }
+        if denial.is_none() {
+            event.statement_line = memo.as_ref().map(|m| &m.line);
+        }
         audit.record(&event);
     }
+
+    /// A statement event's risk factors and score.
+    fn risk(
+        &self,
+        policy: &Policy,
+        denial: Option<&Denial>,
+        analysis: Option<&Analysis>,
+    ) -> (Vec<&'static str>, u8) {
+        let mut risk = analysis.map(|a| a.risk_factors()).unwrap_or_default();
+        if let Some(a) = analysis
+            && policy.touches_sensitive(a)
+        {
+            risk.push("sensitive_table");
+        }
+        if denial.is_some() {
+            risk.push("denied");
+            if self.violations.load(Ordering::Relaxed) >= crate::policy::risk::REPEATED_VIOLATIONS {
+                risk.push("repeated_violations");
+            }
+        }
+        let score = crate::policy::risk::score(&risk);
+        (risk, score)
+    }
+}
+
+/// What the last allowed statement event of a session said about its
+/// statement, and for which facts under which rules. An allowed statement
+/// with the same facts ([`FactsKey`]: the same analysis, or one filled
+/// from the same template) under the same rules has the same class,
+/// tables, risk and fingerprint, so its event reuses the rendering.
+pub struct StatementMemo {
+    key: FactsKey,
+    generation: u64,
+    line: StatementLine,
+    risk: Vec<&'static str>,
+    risk_score: u8,
 }
