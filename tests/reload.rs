@@ -38,6 +38,17 @@ fn reloader(version: char, comment: &str) -> String {
     )
 }
 
+/// A proxy that watches `rules` closely and audits into `audit`.
+async fn watching_and_audited(rules: &Path, audit: &Path) -> Proxy {
+    let (_, config) = common::config_text_in(
+        rules,
+        "127.0.0.1:0",
+        "rules_poll_ms = 20\nrules_settle_ms = 100",
+        &format!("\n[audit]\npath = {:?}\n", audit.display().to_string()),
+    );
+    Proxy::start_with(config).await
+}
+
 /// Replaces a rules file at once (write, then rename), as deploy tools do.
 fn put(dir: &Path, name: &str, text: &str) {
     let tmp = dir.join(format!(".{name}.tmp"));
@@ -215,13 +226,7 @@ async fn an_invalid_set_is_refused_reported_and_the_old_one_stays() {
     put(rules.path(), "reloader.toml", &reloader('A', "good"));
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
-    let (_, config) = common::config_text_in(
-        rules.path(),
-        "127.0.0.1:0",
-        "rules_poll_ms = 20\nrules_settle_ms = 100",
-        &format!("\n[audit]\npath = {:?}\n", audit.display().to_string()),
-    );
-    let proxy = Proxy::start_with(config).await;
+    let proxy = watching_and_audited(rules.path(), &audit).await;
     let client = connect(&proxy, "reloader").await;
     client
         .simple_query("SELECT count(*) FROM order_items")
@@ -802,13 +807,7 @@ async fn an_audited_statement_says_what_the_rules_in_force_make_of_it() {
     put(rules.path(), "reloader.toml", &reloader('A', "plain"));
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
-    let (_, config) = common::config_text_in(
-        rules.path(),
-        "127.0.0.1:0",
-        "rules_poll_ms = 20\nrules_settle_ms = 100",
-        &format!("\n[audit]\npath = {:?}\n", audit.display().to_string()),
-    );
-    let proxy = Proxy::start_with(config).await;
+    let proxy = watching_and_audited(rules.path(), &audit).await;
     let client = connect(&proxy, "reloader").await;
     let sensitive = reloader('A', "sensitive")
         .replace("[policy]\n", "[policy]\nsensitive_tables = [\"orders\"]\n");
