@@ -62,12 +62,13 @@ EOF
         die "pgbench.sh failed: see $out/pgbench.$mode.log"
     files=("$out/callgrind.$mode".*)
     file=${files[0]}
-    total=$(grep -m1 -oP '^(summary|totals): \K[0-9]+' "$file")
-    # Audited statements: the calls of the audit log's record.
-    events=$(callgrind_annotate --tree=caller "$file" 2>/dev/null |
+    # Audited statements: the calls of the audit log's record (counted
+    # from OUT: run from the sources, callgrind_annotate prints no callers).
+    events=$(cd "$out" && callgrind_annotate --tree=caller "$file" 2>/dev/null |
         grep -B3 '\* .*actgate::audit::AuditLog::record \[' |
         grep -oP '\(\K[0-9,]+(?=x\))' | tr -d , | paste -sd+ | bc || true)
     [[ -n $events && $events -gt 0 ]] || die "no audited statement found in $file"
+    total=$(grep -m1 -oP '^(summary|totals): \K[0-9]+' "$file")
     printf '%-9s %12s instructions, %7s statements, %6s per statement\n' \
         "$mode" "$total" "$events" "$((total / events))"
 done
