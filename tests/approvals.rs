@@ -466,3 +466,41 @@ fn which_statements_need_approval() {
         .unwrap_err();
     assert_eq!(e.reason, "runtime_control_prepare");
 }
+
+/// A statement approved at its Bind is audited as what the Bind knows (its
+/// text and the approval): the statement fields of the session's event
+/// before it (the Parse's, allowed) are not its own.
+#[tokio::test]
+async fn an_approval_used_at_bind_is_audited_with_its_own_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let proxy = Proxy::start_with(common::config_with_audit(&audit, "")).await;
+    let admin = start_admin(&proxy).await;
+    let client = proxy.connect(SUPPORT_BOT).await;
+    let order = an_order_of(&client, 42).await;
+    let insert = "INSERT INTO refunds (order_id, amount_cents, reason, created_by) VALUES ($1, $2, $3, 'kpatel')";
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+        [&order, &30_000i32, &"bind-approval"];
+    let e = client.execute(insert, &params).await.unwrap_err();
+    let id = held(&e, "approval_required");
+    let (status, body) = request(admin, "POST", &format!("/approvals/{id}/approve")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(client.execute(insert, &params).await.unwrap(), 1);
+
+    drop(client);
+    proxy.stop().await;
+    let events = common::audit_events_when(&audit, |events| {
+        events.iter().any(|e| e["event"] == "approval_used")
+    })
+    .await;
+    let used: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "approval_used" && e["approval_id"] == id.as_str())
+        .collect();
+    assert_eq!(used.len(), 1, "{events:#?}");
+    assert_eq!(used[0]["sql"], insert, "{used:#?}");
+    assert!(
+        used[0].get("tables").is_none() && used[0].get("fingerprint").is_none(),
+        "a Bind has no analysis of its own: {used:#?}"
+    );
+}

@@ -136,14 +136,19 @@ impl Relay<'_> {
             return;
         }
         let policy = self.policy();
-        // An allowed statement says what the last one of its facts said
-        // under the same rules (see StatementMemo).
+        // An allowed statement with an analysis says what the last one of
+        // its facts said under the same rules (see StatementMemo); any
+        // other event renders its own.
+        let allowed = match (denial, analysis) {
+            (None, Some(a)) => Some(a),
+            _ => None,
+        };
         let generation = self.generation.load(Ordering::Relaxed);
         let mut memo = lock(&self.statement_memo);
-        let same = match (denial, analysis, memo.as_ref()) {
-            (None, Some(a), Some(m)) => m.generation == generation && m.key.matches(a),
-            _ => false,
-        };
+        let same = allowed.is_some_and(|a| {
+            memo.as_ref()
+                .is_some_and(|m| m.generation == generation && m.key.matches(a))
+        });
         let (risk, risk_score) = match memo.as_ref() {
             Some(m) if same => (m.risk.clone(), m.risk_score),
             _ => self.risk(&policy, denial, analysis),
@@ -210,16 +215,16 @@ impl Relay<'_> {
         };
         // (The session's fields are the same in every event: rendered once.)
         event.session_line = Some(self.session_line.get_or_init(|| SessionLine::of(&event)));
-        if let (None, Some(a), false) = (denial, analysis, same) {
-            *memo = Some(StatementMemo {
-                key: a.facts_key(),
-                generation,
-                line: StatementLine::of(&event),
-                risk: event.risk.clone(),
-                risk_score,
-            });
-        }
-        if denial.is_none() {
+        if let Some(a) = allowed {
+            if !same {
+                *memo = Some(StatementMemo {
+                    key: a.facts_key(),
+                    generation,
+                    line: StatementLine::of(&event),
+                    risk: event.risk.clone(),
+                    risk_score,
+                });
+            }
             event.statement_line = memo.as_ref().map(|m| &m.line);
         }
         audit.record(&event);
