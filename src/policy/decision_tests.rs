@@ -2,8 +2,6 @@
 //! offline reading.
 
 use super::*;
-use crate::policy::analyze::{AnalysisLimits, analyze};
-use crate::policy::names::Resolver;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -51,13 +49,7 @@ budget = "5/minute"
 }
 
 fn analysis(sql: &str) -> Result<Analysis, AnalysisError> {
-    let search_path = vec!["public".to_string()];
-    let resolver = Resolver {
-        search_path: &search_path,
-        catalog: None,
-        database: None,
-    };
-    analyze(sql, &resolver, AnalysisLimits::default())
+    crate::policy::analyze::analyze_in_public(sql, None)
 }
 
 fn query(p: &Policy, sql: &str) -> Decision {

@@ -1,17 +1,9 @@
 //! Unit tests of the session's statement and portal records.
 
 use super::*;
-use crate::policy::analyze::{AnalysisLimits, analyze};
-use crate::policy::names::Resolver;
 
 fn analysis(sql: &str) -> Analysis {
-    let search_path = vec!["public".to_string()];
-    let resolver = Resolver {
-        search_path: &search_path,
-        catalog: None,
-        database: None,
-    };
-    analyze(sql, &resolver, AnalysisLimits::default()).unwrap()
+    crate::policy::analyze::analyze_in_public(sql, None).unwrap()
 }
 
 #[test]

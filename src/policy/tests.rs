@@ -4,13 +4,7 @@ mod session_tests {
     use super::super::*;
 
     fn analysis(sql: &str) -> Analysis {
-        let search_path = vec!["public".to_string()];
-        let resolver = names::Resolver {
-            search_path: &search_path,
-            catalog: None,
-            database: None,
-        };
-        analyze::analyze(sql, &resolver, Default::default()).unwrap()
+        crate::policy::analyze::analyze_in_public(sql, None).unwrap()
     }
 
     #[test]
@@ -75,13 +69,7 @@ max_rows = 50
     }
 
     fn analysis(sql: &str) -> Result<Analysis, AnalysisError> {
-        let search_path = vec!["public".to_string()];
-        let resolver = names::Resolver {
-            search_path: &search_path,
-            catalog: None,
-            database: None,
-        };
-        analyze::analyze(sql, &resolver, Default::default())
+        crate::policy::analyze::analyze_in_public(sql, None)
     }
 
     fn denial(sql: &str) -> Denial {

@@ -304,6 +304,22 @@ fn first_words(s: &str) -> String {
     s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
+/// `sql` analysed for unit tests: default limits, no catalog, tables
+/// resolved against `public`, in `database` (if named).
+#[cfg(test)]
+pub(crate) fn analyze_in_public(
+    sql: &str,
+    database: Option<&str>,
+) -> Result<Analysis, AnalysisError> {
+    let search_path = vec!["public".to_string()];
+    let resolver = Resolver {
+        search_path: &search_path,
+        catalog: None,
+        database,
+    };
+    analyze(sql, &resolver, AnalysisLimits::default())
+}
+
 fn statement_kind(st: &Statement) -> String {
     let text = st.to_string();
     let words: Vec<&str> = text.split_whitespace().take(2).collect();

@@ -1,15 +1,7 @@
 use super::*;
-use crate::policy::analyze::{AnalysisLimits, analyze};
-use crate::policy::names::Resolver;
 
 fn analysis(sql: &str) -> Analysis {
-    let search_path = vec!["public".to_string()];
-    let resolver = Resolver {
-        search_path: &search_path,
-        catalog: None,
-        database: Some("shop"),
-    };
-    analyze(sql, &resolver, AnalysisLimits::default()).expect(sql)
+    crate::policy::analyze::analyze_in_public(sql, Some("shop")).expect(sql)
 }
 
 fn template(sql: &str) -> Option<Template> {

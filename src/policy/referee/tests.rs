@@ -1,15 +1,8 @@
 use super::*;
-use crate::policy::analyze::{AnalysisError, AnalysisLimits, analyze};
-use crate::policy::names::Resolver;
+use crate::policy::analyze::AnalysisError;
 
 fn analysis(sql: &str) -> Result<Analysis, AnalysisError> {
-    let search_path = vec!["public".to_string()];
-    let resolver = Resolver {
-        search_path: &search_path,
-        catalog: None,
-        database: None,
-    };
-    analyze(sql, &resolver, AnalysisLimits::default())
+    crate::policy::analyze::analyze_in_public(sql, None)
 }
 
 /// The analysis of `read` (which must agree with PostgreSQL), checked

@@ -198,18 +198,11 @@ impl<K: Eq + Copy, V: Clone> Reused<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::analyze::{AnalysisLimits, analyze};
-    use crate::policy::names::Resolver;
+    use crate::policy::analyze::analyze_in_public;
     use std::sync::Arc;
 
     fn analysed(sql: &str) -> Source {
-        let search_path = vec!["public".to_string()];
-        let resolver = Resolver {
-            search_path: &search_path,
-            catalog: None,
-            database: Some("shop"),
-        };
-        Source::Analysis(Arc::new(analyze(sql, &resolver, AnalysisLimits::default())))
+        Source::Analysis(Arc::new(analyze_in_public(sql, Some("shop"))))
     }
 
     #[test]

@@ -347,8 +347,10 @@ impl Relay<'_> {
         shared: &Shared,
     ) -> Result<(), Stop> {
         match action {
+            // (next_message forwards these itself; here for completeness)
             a @ (Action::Forward | Action::ForwardSync) => {
-                let _done = forward_at_once(a, header, wire, shared);
+                let none_left = forward_at_once(a, header, wire, shared);
+                debug_assert!(none_left.is_none());
                 Ok(())
             }
             Action::ForwardSyncWait(seq) => {

@@ -148,7 +148,7 @@ impl Journal {
     /// The batch whose outcome must be known before a message of batch
     /// `current` is decided: an earlier one with something to undo.
     pub(super) fn unresolved_before(&mut self, current: u64) -> Option<u64> {
-        if self.entries.is_empty() || self.batch == current {
+        if !self.has_entries_before(current) {
             return None;
         }
         if !self.undoable {
