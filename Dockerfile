@@ -30,9 +30,13 @@ RUN mkdir -p src benches tests \
     && cargo build --release --locked \
     && rm -rf src
 
-# The real sources (demo/shop.sql is compiled in by src/launcher.rs).
+# The real sources (demo/shop.sql is compiled in by src/launcher.rs), and
+# the build script that has the linker place the per-statement functions
+# together (link/hot-functions.txt).
 COPY src ./src
 COPY demo ./demo
+COPY build.rs ./
+COPY link ./link
 RUN touch src/main.rs src/lib.rs \
     && cargo build --release --locked --bin actgate \
     && strip target/release/actgate

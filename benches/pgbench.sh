@@ -330,6 +330,14 @@ if [[ ${FLOOR:-} == 1 ]]; then
     floor_bin="${CARGO_TARGET_DIR:-$repo/target}/release/examples/floor"
 fi
 [[ -x $actgate_bin ]] || die "$actgate_bin was not built"
+# How many of the functions build.rs asks the linker to place together the
+# binary still has by those names (a compiler or dependency update renames
+# them: scripts/hot-functions.py lists them again).
+if command -v nm >/dev/null; then
+    hot_list="$repo/link/hot-functions.txt"
+    hot_found=$(nm --defined-only "$actgate_bin" | awk '{print $NF}' | grep -cxFf "$hot_list" || true)
+    log "link order: $hot_found of $(wc -l <"$hot_list") listed hot functions found in the binary"
+fi
 
 # --- throwaway PostgreSQL ---------------------------------------------------
 
