@@ -23,6 +23,11 @@
 #                  runs some 2,000-3,000 transactions a second)
 #   OUT        directory for the callgrind files (default: a new one
 #              under /tmp)
+#   COLLECT    relay (default: the sessions' relay only) or process (the
+#              whole process, login and runtime included: what
+#              scripts/hot-functions.py reads)
+#   CALLGRIND_ARGS  more callgrind options (scripts/hot-functions.py adds
+#              --dump-instr=yes, to learn which instructions run)
 #
 # It measures; it asserts nothing. Needs valgrind (installed with apt-get
 # when missing and running as root) and what benches/pgbench.sh needs.
@@ -43,6 +48,12 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-$(mktemp -d /tmp/actgate-instructions.XXXXXX)}
 mkdir -p "$out"
 
+case ${COLLECT:-relay} in
+relay) collect="--collect-atstart=no --toggle-collect='*halves::first*'" ;;
+process) collect="" ;;
+*) die "COLLECT must be relay or process" ;;
+esac
+
 for mode in ${MODES:-simple extended}; do
     case $mode in
     simple | extended) ;;
@@ -53,7 +64,7 @@ for mode in ${MODES:-simple extended}; do
     cat >"$wrapper" <<EOF
 #!/bin/sh
 exec valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.$mode.%p" \
-    --collect-atstart=no --toggle-collect='*halves::first*' "$bin" "\$@" 2>>"$out/valgrind.log"
+    $collect ${CALLGRIND_ARGS:-} "$bin" "\$@" 2>>"$out/valgrind.log"
 EOF
     chmod +x "$wrapper"
     rm -f "$out/callgrind.$mode".*

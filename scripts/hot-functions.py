@@ -5,10 +5,10 @@ linker to place side by side in release builds.
 
     BIN=target/release/actgate scripts/hot-functions.py
 
-It runs benches/pgbench.sh (one client, -S, simple and extended mode)
-with BIN under valgrind's callgrind as the baseline path, recording which
+It runs benches/instructions.sh over the whole process (one client, -S,
+simple and extended mode, BIN under valgrind's callgrind), recording which
 instructions run and how often, keeps those run at least once per four
-statements, and lists the functions (symbols of BIN, mangled) that hold
+audited statements, and lists the functions (symbols of BIN, mangled) that hold
 them. The login's hashing (SCRAM) runs thousands of times per login and is
 left out. Symbols carry a hash of the crate's build metadata (the compiler,
 the dependencies' versions and the profile's settings, debug info
@@ -27,27 +27,21 @@ def die(msg):
 
 
 def run_modes(repo, binary, out):
-    """Runs each mode under callgrind; yields (callgrind file, statements)."""
-    for mode in ('simple', 'extended'):
-        wrapper = os.path.join(out, f'wrap.{mode}')
-        with open(wrapper, 'w') as w:
-            w.write('#!/bin/sh\nexec valgrind --tool=callgrind --dump-instr=yes '
-                    '--compress-pos=no --compress-strings=no '
-                    f'--callgrind-out-file={out}/cg.{mode}.%p "{binary}" "$@" '
-                    f'2>>{out}/valgrind.log\n')
-        os.chmod(wrapper, 0o755)
-        env = dict(os.environ, BASELINE_BIN=wrapper, CLIENTS='1', ROUNDS='1',
-                   DURATION=os.environ.get('DURATION', '4'), MODES=mode,
-                   SCRIPTS='select-only')
-        run = subprocess.run(['bash', f'{repo}/benches/pgbench.sh'], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if run.returncode != 0:
-            die(f'pgbench.sh failed:\n{run.stdout[-3000:]}')
-        m = re.search(r'baseline: tps ([0-9.]+)', run.stdout)
-        files = glob.glob(f'{out}/cg.{mode}.*')
-        if not m or not files:
-            die(f'no callgrind run of the baseline in {mode} mode (see {out})')
-        yield files[0], float(m.group(1)) * float(env['DURATION'])
+    """Runs benches/instructions.sh over the whole process, recording which
+    instructions run; yields (callgrind file, statements) per mode."""
+    env = dict(os.environ, BIN=binary, OUT=out, COLLECT='process',
+               DURATION=os.environ.get('DURATION', '4'),
+               CALLGRIND_ARGS='--dump-instr=yes --compress-pos=no --compress-strings=no')
+    run = subprocess.run(['bash', f'{repo}/benches/instructions.sh'], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if run.returncode != 0:
+        die(f'instructions.sh failed:\n{run.stdout[-3000:]}')
+    for mode, statements in re.findall(r'^(\w+) +\d+ instructions, +(\d+) statements',
+                                       run.stdout, re.M):
+        files = glob.glob(f'{out}/callgrind.{mode}.*')
+        if not files:
+            die(f'no callgrind file for {mode} mode in {out}')
+        yield files[0], int(statements)
 
 
 def executions(path, binary):
