@@ -553,3 +553,61 @@ async fn gssenc_and_ssl_requests_are_declined_and_startup_continues() {
     raw.read_exact(&mut tag).await.unwrap();
     assert_eq!(tag[0], b'R', "an authentication request follows");
 }
+
+/// Statements of one shape sent as text with other literals, as an agent
+/// sends them. Once the session holds an allowed decision about the
+/// shape's template (the third statement learns it, the fourth keeps the
+/// decision), each later one is carried out without deciding or filling
+/// in its literals: it still reaches the server with its own literal, is
+/// audited with its own text and the shape's facts, and a statement of
+/// the shape the policy refuses is still refused. (Debug builds, which
+/// the tests are, also fill and decide each such statement afresh and
+/// require the same decision.)
+#[tokio::test]
+async fn a_shape_decided_once_is_carried_out_statement_by_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let proxy = Proxy::start_with(common::config_with_audit(&audit, "")).await;
+    let client = proxy.connect(common::ANALYTICS).await;
+    let sql = |n: u32| format!("SELECT id, country FROM customers WHERE id = {n}");
+    for n in 1..=8 {
+        let rows = client.simple_query(&sql(n)).await.expect("an allowed read");
+        let ids: Vec<String> = rows
+            .iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, [n.to_string()], "{}", sql(n));
+    }
+    // The same shape on a column the policy hides: refused every time.
+    for n in 1..=4 {
+        let e = client
+            .simple_query(&format!("SELECT email FROM customers WHERE id = {n}"))
+            .await
+            .unwrap_err();
+        assert_eq!(common::denial_reason(&e), "column_denied");
+    }
+    proxy.stop().await;
+    let events = common::audit_events_when(&audit, |events| {
+        events.iter().filter(|e| e["sql"].is_string()).count() >= 12
+    })
+    .await;
+    let allowed: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "statement_allowed")
+        .collect();
+    assert_eq!(allowed.len(), 8);
+    for (n, e) in (1..=8).zip(&allowed) {
+        assert_eq!(e["sql"], sql(n));
+        assert_eq!(e["tables"], serde_json::json!(["public.customers"]));
+        assert_eq!(e["statement_class"], "read");
+        assert_eq!(e["fingerprint"], allowed[0]["fingerprint"]);
+    }
+    let blocked = events
+        .iter()
+        .filter(|e| e["event"] == "statement_blocked")
+        .count();
+    assert_eq!(blocked, 4);
+}

@@ -60,8 +60,9 @@ impl AnalysisContext {
 /// What is known about a statement shape (see [`shape`]).
 #[derive(Clone)]
 enum ShapeEntry {
-    /// Statements of this shape are analysed by filling the template.
-    Template(Arc<Template>),
+    /// Statements of this shape are analysed by filling the template;
+    /// with the template's own analysis as a result ([`ShapeHit::canaries`]).
+    Template(Arc<Template>, AnalysisResult),
     /// Statements of this shape are analysed from their text.
     Exact,
     /// Seen once: a template is learnt (one more analysis, of the canary
@@ -114,6 +115,43 @@ impl Source {
             (Source::Template(a), Source::Template(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
+    }
+}
+
+/// A statement's analysis as a session looks it up: ready, or a shape
+/// hit whose literal values are not filled in yet.
+pub enum Lookup {
+    Ready(AnalysisResult, Source),
+    Shape(ShapeHit),
+}
+
+/// A statement whose shape has a template, its literals lifted but not
+/// filled in ([`Analyzer::fill`] does that). A session that carries out
+/// again a decision it made about the template, one its policy made
+/// without reading any literal value ([`crate::policy::Policy::reads_values`]),
+/// needs nothing of them, and records the statement with the template's
+/// own analysis instead ([`ShapeHit::canaries`]): one allocation instead
+/// of a copy of the analysis, made and freed for every statement.
+pub struct ShapeHit {
+    template: Arc<Template>,
+    canaries: AnalysisResult,
+    lifted: Lifted,
+    cacheable: bool,
+}
+
+impl ShapeHit {
+    /// What a decision about the statement holds for: the template.
+    pub fn source(&self) -> Source {
+        Source::Template(self.template.clone())
+    }
+
+    /// The template's own analysis (of the canary text): the statement's
+    /// facts, the very records every analysis filled from the template
+    /// shares (classes, relations, columns, risk, fingerprint), but the
+    /// canaries' literal values in its occurrences. Never to be decided
+    /// on: only for what reads no literal value.
+    pub fn canaries(&self) -> &AnalysisResult {
+        &self.canaries
     }
 }
 
@@ -231,14 +269,42 @@ impl Analyzer {
         ctx: &AnalysisContext,
         sql: &str,
     ) -> (AnalysisResult, Source) {
-        match self.cached_sourced(ctx, sql) {
-            Ok((result, _, source)) => (result, source),
-            Err(miss) => {
-                let (result, _) = self.analyze_missed(ctx, sql, miss).await;
-                let source = Source::Analysis(result.clone());
-                (result, source)
-            }
+        match self.lookup(ctx, sql).await {
+            Lookup::Ready(result, source) => (result, source),
+            Lookup::Shape(hit) => self.fill(ctx, sql, hit).await,
         }
+    }
+
+    /// [`Analyzer::analyze_sourced`], leaving a shape hit's literals to be
+    /// filled in by [`Analyzer::fill`] when they are needed.
+    pub async fn lookup(&self, ctx: &AnalysisContext, sql: &str) -> Lookup {
+        match self.cached_lookup(ctx, sql) {
+            Ok(found) => found,
+            Err(miss) => self.analysed(ctx, sql, miss).await,
+        }
+    }
+
+    /// The analysis of `hit`, the shape hit of `sql`: its template filled
+    /// with its literals (or, should they not fit, analysed from the text).
+    pub async fn fill(
+        &self,
+        ctx: &AnalysisContext,
+        sql: &str,
+        hit: ShapeHit,
+    ) -> (AnalysisResult, Source) {
+        match Self::filled(hit) {
+            Ok((result, _, source)) => (result, source),
+            Err(miss) => match self.analysed(ctx, sql, miss).await {
+                Lookup::Ready(result, source) => (result, source),
+                Lookup::Shape(_) => unreachable!("an analysis from the text is ready"),
+            },
+        }
+    }
+
+    async fn analysed(&self, ctx: &AnalysisContext, sql: &str, miss: Miss) -> Lookup {
+        let (result, _) = self.analyze_missed(ctx, sql, miss).await;
+        let source = Source::Analysis(result.clone());
+        Lookup::Ready(result, source)
     }
 
     fn cached_sourced(
@@ -246,9 +312,17 @@ impl Analyzer {
         ctx: &AnalysisContext,
         sql: &str,
     ) -> Result<(AnalysisResult, Found, Source), Miss> {
+        match self.cached_lookup(ctx, sql)? {
+            Lookup::Ready(hit, source) => Ok((hit, Found::Exact, source)),
+            Lookup::Shape(hit) => Self::filled(hit),
+        }
+    }
+
+    /// An exact hit, or a shape hit not filled in yet.
+    fn cached_lookup(&self, ctx: &AnalysisContext, sql: &str) -> Result<Lookup, Miss> {
         if let Some(Some(hit)) = self.with_caches(ctx, |c| c.exact.get(sql)) {
             let source = Source::Analysis(hit.clone());
-            return Ok((hit, Found::Exact, source));
+            return Ok(Lookup::Ready(hit, source));
         }
         let cacheable = sql.len() <= CACHED_SQL_BYTES && sql.len() <= ctx.limits.max_sql_bytes;
         let lifted = if cacheable {
@@ -260,17 +334,37 @@ impl Analyzer {
             self.with_caches(ctx, |c| c.shapes.get(l.key.as_str()))
                 .flatten()
         });
-        if let (Some(l), Some(ShapeEntry::Template(t))) = (&lifted, &known)
-            && let Some(analysis) = t.fill(l)
-        {
-            let source = Source::Template(t.clone());
-            return Ok((Arc::new(Ok(analysis)), Found::Shape, source));
+        match (lifted, known) {
+            (Some(lifted), Some(ShapeEntry::Template(template, canaries))) => {
+                Ok(Lookup::Shape(ShapeHit {
+                    template,
+                    canaries,
+                    lifted,
+                    cacheable,
+                }))
+            }
+            (lifted, known) => Err(Miss {
+                cacheable,
+                lifted,
+                known,
+            }),
         }
-        Err(Miss {
-            cacheable,
-            lifted,
-            known,
-        })
+    }
+
+    /// `hit` filled in; a miss to analyse from the text if its literals
+    /// do not fit the template.
+    fn filled(hit: ShapeHit) -> Result<(AnalysisResult, Found, Source), Miss> {
+        match hit.template.fill(&hit.lifted) {
+            Some(analysis) => {
+                let source = Source::Template(hit.template);
+                Ok((Arc::new(Ok(analysis)), Found::Shape, source))
+            }
+            None => Err(Miss {
+                cacheable: hit.cacheable,
+                lifted: Some(hit.lifted),
+                known: Some(ShapeEntry::Template(hit.template, hit.canaries)),
+            }),
+        }
     }
 
     /// Analyses `sql` from its text and fills the caches as `miss` says.
@@ -329,8 +423,10 @@ impl Analyzer {
             run_on_big_stack(ctx.clone(), canary).await
         };
         match canaries.as_ref() {
-            Ok(canaries) => Template::derive(lifted, analysis, canaries)
-                .map_or(ShapeEntry::Exact, |t| ShapeEntry::Template(Arc::new(t))),
+            Ok(c) => match Template::derive(lifted, analysis, c) {
+                Some(t) => ShapeEntry::Template(Arc::new(t), canaries.clone()),
+                None => ShapeEntry::Exact,
+            },
             Err(_) => ShapeEntry::Exact,
         }
     }

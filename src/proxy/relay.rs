@@ -34,6 +34,7 @@ mod audit;
 mod carry;
 mod client;
 mod counted;
+pub mod current;
 mod decisions;
 mod halves;
 mod journal;
@@ -119,7 +120,7 @@ pub struct Relay<'a> {
     pub database: &'a str,
     /// The agent's policy and analysis context of the rules generation
     /// `generation`; replaced when a reload installs a new one.
-    pub policy: arc_swap::ArcSwap<Policy>,
+    pub policy: current::CurrentPolicy,
     pub analysis: arc_swap::ArcSwap<AnalysisContext>,
     pub generation: std::sync::atomic::AtomicU64,
     /// This agent's decision counters in `/metrics`.
@@ -272,12 +273,12 @@ impl Relay<'_> {
 
     /// Write caps are enforced (never in monitor mode).
     fn write_caps_on(&self) -> bool {
-        self.policy().enforces_write_caps()
+        self.policy.write_caps_on()
     }
 
     /// Row limits are enforced (never in monitor mode).
     fn row_limits_on(&self) -> bool {
-        self.policy().enforces_row_limits()
+        self.policy.row_limits_on()
     }
 
     /// In monitor mode nothing is blocked (the denial was audited).

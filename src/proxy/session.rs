@@ -9,6 +9,7 @@ use super::Gateway;
 use super::admission::Admission;
 use super::cancel::UpstreamKey;
 use super::error::SessionError;
+use super::relay::current::CurrentPolicy;
 use super::relay::{Relay, SessionEnd};
 use super::stream::MaybeTls;
 use super::upstream::{self, UpstreamError};
@@ -112,7 +113,7 @@ async fn run(
         gateway,
         agent: &authed.agent,
         database: &authed.database,
-        policy: authed.policy.clone().into(),
+        policy: CurrentPolicy::new(authed.policy.clone()),
         // Replaced by the session's own copy at the first message, which
         // refreshes everything to the generation in force.
         analysis: gateway.analysis_context(&authed.database).into(),

@@ -32,7 +32,7 @@ use super::shared::lock;
 use crate::policy::{
     Capability, Decision, Policy, SessionState, Situation, reads_no_session_state,
 };
-use crate::proxy::analysis::{AnalysisContext, AnalysisResult, Source};
+use crate::proxy::analysis::{AnalysisContext, AnalysisResult, ShapeHit, Source};
 use std::sync::atomic::Ordering;
 
 /// The protocol moment a decision was made for, with what of the
@@ -109,17 +109,12 @@ impl Relay<'_> {
         let idle = moment == Moment::Query { idle: true };
         let audit_unavailable = self.gateway.audit.refusal();
         let situation = self.situation(context, state, idle, audit_unavailable.as_deref());
-        let a = match analysis.as_ref() {
-            Ok(a) if reads_no_session_state(a) => Some(a),
-            _ => None,
-        };
-        // A capability token's own checks read the clock (its expiry, and
-        // any time its attenuations name): a token session decides every
-        // statement (a token's checks cost more than a decision anyway).
-        let reusable = situation.audit_unavailable.is_none()
-            && situation.revoked_token.is_none()
-            && situation.capability.is_none()
-            && a.is_some();
+        let a = analysis
+            .as_ref()
+            .as_ref()
+            .ok()
+            .filter(|a| reads_no_session_state(a));
+        let reusable = reusable_in(&situation) && a.is_some();
         let key = (self.generation.load(Ordering::Relaxed), moment);
         if reusable && let Some(decision) = lock(&self.reuses).get(key, source) {
             return decision;
@@ -135,6 +130,49 @@ impl Relay<'_> {
         }
         decision
     }
+}
+
+impl Relay<'_> {
+    /// The decision [`Relay::decide_reusing`] would carry out again for
+    /// `hit` without deciding, if there is one: asked with the template's
+    /// own analysis, before the statement's literals are filled in (a
+    /// decision kept for a template read none of them).
+    pub(super) fn reused_for_shape(
+        &self,
+        context: &AnalysisContext,
+        state: &SessionState,
+        moment: Moment,
+        hit: &ShapeHit,
+    ) -> Option<Decision> {
+        // (A token session decides every statement: see `reusable_in`.)
+        if self.capability.is_some() {
+            return None;
+        }
+        let a = hit.canaries().as_ref().as_ref().ok()?;
+        if !reads_no_session_state(a) {
+            return None;
+        }
+        let idle = moment == Moment::Query { idle: true };
+        let audit_unavailable = self.gateway.audit.refusal();
+        let situation = self.situation(context, state, idle, audit_unavailable.as_deref());
+        if !reusable_in(&situation) {
+            return None;
+        }
+        let key = (self.generation.load(Ordering::Relaxed), moment);
+        lock(&self.reuses).get(key, &hit.source())
+    }
+}
+
+/// Whether a decision made in `situation` may be kept and carried out
+/// again: the audit log can record, and the session's token is neither
+/// revoked nor there at all (a capability token's own checks read the
+/// clock, its expiry and any time its attenuations name, so a token
+/// session decides every statement; a token's checks cost more than a
+/// decision anyway).
+fn reusable_in(situation: &Situation<'_>) -> bool {
+    situation.audit_unavailable.is_none()
+        && situation.revoked_token.is_none()
+        && situation.capability.is_none()
 }
 
 /// Entries a session keeps: a driver's handful of hot statements.

@@ -22,7 +22,7 @@ use crate::policy::{
 use crate::protocol::backend::TransactionStatus;
 use crate::protocol::frontend::{Bind, FrontendMessage, Target};
 use crate::protocol::pipeline::Batch;
-use crate::proxy::analysis::AnalysisContext;
+use crate::proxy::analysis::{AnalysisContext, AnalysisResult, Lookup};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tracing::info;
@@ -175,20 +175,25 @@ impl Relay<'_> {
         shared: &Shared,
     ) -> Result<Action, Verdict> {
         let context = self.analysis();
-        let (analysis, source) = self.gateway.analyzer.analyze_sourced(&context, sql).await;
-        let a = analysis.as_ref().as_ref().ok();
-        if let Some(a) = a
+        let found = self.gateway.analyzer.lookup(&context, sql).await;
+        // (A shape hit's facts are its template's: what is read before the
+        // decision reads no literal value.)
+        let facts = match &found {
+            Lookup::Ready(analysis, _) => analysis,
+            Lookup::Shape(hit) => hit.canaries(),
+        };
+        if let Ok(a) = facts.as_ref()
             && let Verdict::Deny(d) = self.revalidate_executes(a, state).await
         {
             return Err(Verdict::Deny(d));
         }
         let idle = shared.idle() && shared.status.get() == TransactionStatus::Idle;
         let moment = Moment::Query { idle };
-        let decision =
-            self.decide_reusing(&context, state, moment, (&analysis, &source), |p, s| {
-                p.decide_query(&analysis, s)
-            });
-        let counts_rows = self.policy().enforces_row_limits();
+        let (analysis, decision) = self
+            .query_decision(&context, state, moment, sql, found)
+            .await;
+        let a = analysis.as_ref().as_ref().ok();
+        let counts_rows = self.row_limits_on();
         // SQL EXECUTE of a statement prepared through Parse is held to
         // that statement's controls.
         let mut controls = decision.obligations.controls.clone();
@@ -241,6 +246,45 @@ impl Relay<'_> {
         } else {
             Action::ForwardSync
         })
+    }
+
+    /// A Query's decision, and the analysis it is recorded with: a shape
+    /// hit whose template holds a decision this session may carry out
+    /// again is recorded with the template's own analysis, its literals
+    /// never filled in (see [`Lookup`]); anything else is decided on its
+    /// own analysis.
+    async fn query_decision(
+        &self,
+        context: &AnalysisContext,
+        state: &SessionState,
+        moment: Moment,
+        sql: &str,
+        found: Lookup,
+    ) -> (AnalysisResult, Decision) {
+        let analyzer = &self.gateway.analyzer;
+        let (analysis, source) = match found {
+            Lookup::Ready(analysis, source) => (analysis, source),
+            Lookup::Shape(hit) => match self.reused_for_shape(context, state, moment, &hit) {
+                Some(decision) => {
+                    let canaries = hit.canaries().clone();
+                    // Tests (debug builds) decide the filled analysis too.
+                    #[cfg(debug_assertions)]
+                    {
+                        let (filled, _) = analyzer.fill(context, sql, hit).await;
+                        let idle = moment == Moment::Query { idle: true };
+                        let fresh =
+                            self.decide_in(context, state, idle, |p, s| p.decide_query(&filled, s));
+                        assert_eq!(fresh, decision, "a reused decision differs: {sql}");
+                    }
+                    return (canaries, decision);
+                }
+                None => analyzer.fill(context, sql, hit).await,
+            },
+        };
+        let decision = self.decide_reusing(context, state, moment, (&analysis, &source), |p, s| {
+            p.decide_query(&analysis, s)
+        });
+        (analysis, decision)
     }
 
     /// A Parse: decided, and on success recorded with what its Binds and
