@@ -320,20 +320,29 @@ impl Analyzer {
 
     /// An exact hit, or a shape hit not filled in yet.
     fn cached_lookup(&self, ctx: &AnalysisContext, sql: &str) -> Result<Lookup, Miss> {
-        if let Some(Some(hit)) = self.with_caches(ctx, |c| c.exact.get(sql)) {
-            let source = Source::Analysis(hit.clone());
-            return Ok(Lookup::Ready(hit, source));
-        }
         let cacheable = sql.len() <= CACHED_SQL_BYTES && sql.len() <= ctx.limits.max_sql_bytes;
-        let lifted = if cacheable {
-            shape::lift(sql).filter(|l| !l.is_empty())
-        } else {
-            None
-        };
-        let known = lifted.as_ref().and_then(|l| {
-            self.with_caches(ctx, |c| c.shapes.get(l.key.as_str()))
+        let lift = || {
+            cacheable
+                .then(|| shape::lift(sql).filter(|l| !l.is_empty()))
                 .flatten()
+        };
+        // Both caches under one lock (the shard is this thread's).
+        let cached = self.with_caches(ctx, |c| match c.exact.get(sql) {
+            Some(hit) => Err(hit),
+            None => {
+                let lifted = lift();
+                let known = lifted.as_ref().and_then(|l| c.shapes.get(l.key.as_str()));
+                Ok((lifted, known))
+            }
         });
+        let (lifted, known) = match cached {
+            Some(Err(hit)) => {
+                let source = Source::Analysis(hit.clone());
+                return Ok(Lookup::Ready(hit, source));
+            }
+            Some(Ok(found)) => found,
+            None => (lift(), None),
+        };
         match (lifted, known) {
             (Some(lifted), Some(ShapeEntry::Template(template, canaries))) => {
                 Ok(Lookup::Shape(ShapeHit {

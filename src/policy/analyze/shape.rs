@@ -232,8 +232,10 @@ fn number_kind(n: &str) -> Option<Kind> {
     let b = n.as_bytes();
     let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
     if !b.is_empty() && digits(b) {
-        let small = n.trim_start_matches('0').len() <= 10
-            && n.parse::<u64>().is_ok_and(|v| v <= i32::MAX as u64);
+        // (Nine digits or fewer: at most 999,999,999, an integer.)
+        let small = b.len() <= 9
+            || n.trim_start_matches('0').len() <= 10
+                && n.parse::<u64>().is_ok_and(|v| v <= i32::MAX as u64);
         return Some(if small {
             Kind::Integer
         } else {

@@ -66,8 +66,20 @@ fn is_operator_char(b: u8) -> bool {
 }
 
 fn is_word_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    WORD_CHARS[usize::from(b)]
 }
+
+/// `[A-Za-z0-9_]`, by byte: a word is read a byte at a time.
+static WORD_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    table
+};
 
 pub(super) fn scan(sql: &str) -> Scan {
     match Scanner::new(sql).run() {
@@ -145,9 +157,11 @@ impl<'a> Scanner<'a> {
 
     fn word(&mut self) -> Option<Tok> {
         let start = self.i;
-        while self.peek(self.i).is_some_and(is_word_char) {
-            self.i += 1;
-        }
+        let rest = &self.b[start..];
+        self.i += rest
+            .iter()
+            .position(|&c| !is_word_char(c))
+            .unwrap_or(rest.len());
         // The tokenizer reads what follows `COPY … FROM STDIN;` as data.
         if self.sql[start..self.i].eq_ignore_ascii_case("stdin") {
             return None;

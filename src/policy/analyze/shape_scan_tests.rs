@@ -199,3 +199,29 @@ fn the_operator_characters_are_postgresqls() {
         );
     }
 }
+
+#[test]
+fn the_word_table_is_the_word_characters() {
+    for b in 0..=u8::MAX {
+        assert_eq!(
+            is_word_char(b),
+            b.is_ascii_alphanumeric() || b == b'_',
+            "byte {b}"
+        );
+    }
+}
+
+#[test]
+fn integers_are_told_from_big_integers_at_the_int4_boundary() {
+    for (n, kind) in [
+        ("0", Kind::Integer),
+        ("999999999", Kind::Integer),
+        ("000000000001", Kind::Integer),
+        ("2147483647", Kind::Integer),
+        ("2147483648", Kind::BigInteger),
+        ("9999999999", Kind::BigInteger),
+        ("99999999999999999999999", Kind::BigInteger),
+    ] {
+        assert_eq!(number_kind(n), Some(kind), "{n}");
+    }
+}
