@@ -20,7 +20,9 @@
 //! deciding again. Only the decision is reused: what it obliges the
 //! session to (approvals, windows, budgets, row limits, write caps) is
 //! carried out every time, and the statement is audited every time, with
-//! its own analysis.
+//! its own analysis; a Query whose template holds a kept decision is not
+//! even filled in ([`Relay::reused_for_shape`]): it is audited with the
+//! template's own analysis, whose facts are the statement's.
 //!
 //! An entry holds its analysis or template, so its address cannot be
 //! taken by another while it is kept; a new analysis of the same text
