@@ -130,8 +130,8 @@ pub enum Lookup {
 /// again a decision it made about the template, one its policy made
 /// without reading any literal value ([`crate::policy::Policy::reads_values`]),
 /// needs nothing of them, and records the statement with the template's
-/// own analysis instead ([`ShapeHit::canaries`]): one allocation instead
-/// of a copy of the analysis, made and freed for every statement.
+/// own analysis instead ([`ShapeHit::canaries`]): no copy of the analysis
+/// is made and freed for the statement.
 pub struct ShapeHit {
     template: Arc<Template>,
     canaries: AnalysisResult,
@@ -280,7 +280,10 @@ impl Analyzer {
     pub async fn lookup(&self, ctx: &AnalysisContext, sql: &str) -> Lookup {
         match self.cached_lookup(ctx, sql) {
             Ok(found) => found,
-            Err(miss) => self.analysed(ctx, sql, miss).await,
+            Err(miss) => {
+                let (result, source) = self.analysed(ctx, sql, miss).await;
+                Lookup::Ready(result, source)
+            }
         }
     }
 
@@ -294,17 +297,20 @@ impl Analyzer {
     ) -> (AnalysisResult, Source) {
         match Self::filled(hit) {
             Ok((result, _, source)) => (result, source),
-            Err(miss) => match self.analysed(ctx, sql, miss).await {
-                Lookup::Ready(result, source) => (result, source),
-                Lookup::Shape(_) => unreachable!("an analysis from the text is ready"),
-            },
+            Err(miss) => self.analysed(ctx, sql, miss).await,
         }
     }
 
-    async fn analysed(&self, ctx: &AnalysisContext, sql: &str, miss: Miss) -> Lookup {
+    /// `sql` analysed from its text, as a decision about it holds for.
+    async fn analysed(
+        &self,
+        ctx: &AnalysisContext,
+        sql: &str,
+        miss: Miss,
+    ) -> (AnalysisResult, Source) {
         let (result, _) = self.analyze_missed(ctx, sql, miss).await;
         let source = Source::Analysis(result.clone());
-        Lookup::Ready(result, source)
+        (result, source)
     }
 
     fn cached_sourced(

@@ -132,9 +132,7 @@ impl Relay<'_> {
         }
         decision
     }
-}
 
-impl Relay<'_> {
     /// The decision [`Relay::decide_reusing`] would carry out again for
     /// `hit` without deciding, if there is one: asked with the template's
     /// own analysis, before the statement's literals are filled in (a
