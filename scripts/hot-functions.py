@@ -97,7 +97,8 @@ def main():
     target = os.path.join(repo, 'link', 'hot-functions.txt')
     with open(target, 'w') as f:
         f.write('\n'.join(names) + '\n')
-    size = sum(s[1] for s in syms if s[2] in set(names))
+    listed = set(names)
+    size = sum(s[1] for s in syms if s[2] in listed)
     print(f'{target}: {len(names)} functions, {size} bytes')
 
 

@@ -40,6 +40,7 @@ mod halves;
 mod journal;
 mod lifecycle;
 mod limits;
+mod query;
 mod sentinel;
 mod server;
 mod shared;

@@ -31,6 +31,7 @@
 
 use super::Relay;
 use super::shared::lock;
+use crate::policy::analyze::Analysis;
 use crate::policy::{
     Capability, Decision, Policy, SessionState, Situation, reads_no_session_state,
 };
@@ -111,14 +112,11 @@ impl Relay<'_> {
         let idle = moment == Moment::Query { idle: true };
         let audit_unavailable = self.gateway.audit.refusal();
         let situation = self.situation(context, state, idle, audit_unavailable.as_deref());
-        let a = analysis
-            .as_ref()
-            .as_ref()
-            .ok()
-            .filter(|a| reads_no_session_state(a));
-        let reusable = reusable_in(&situation) && a.is_some();
-        let key = (self.generation.load(Ordering::Relaxed), moment);
-        if reusable && let Some(decision) = lock(&self.reuses).get(key, source) {
+        let a = reusable(&situation, analysis);
+        let key = self.reuse_key(moment);
+        if a.is_some()
+            && let Some(decision) = lock(&self.reuses).get(key, source)
+        {
             return decision;
         }
         // A template stands for analyses whose literals differ.
@@ -127,10 +125,16 @@ impl Relay<'_> {
                 matches!(source, Source::Analysis(_)) || a.is_some_and(|a| !policy.reads_values(a));
             (decide(policy, &situation), keep)
         });
-        if reusable && keep && decision.refusals.is_empty() {
+        if a.is_some() && keep && decision.refusals.is_empty() {
             lock(&self.reuses).put(key, source, decision.clone());
         }
         decision
+    }
+
+    /// What a decision at `moment` is kept under: the rules generation and
+    /// the moment.
+    fn reuse_key(&self, moment: Moment) -> (u64, Moment) {
+        (self.generation.load(Ordering::Relaxed), moment)
     }
 
     /// The decision [`Relay::decide_reusing`] would carry out again for
@@ -144,35 +148,34 @@ impl Relay<'_> {
         moment: Moment,
         hit: &ShapeHit,
     ) -> Option<Decision> {
-        // (A token session decides every statement: see `reusable_in`.)
+        // (A token session decides every statement, see `reusable`: known
+        // before the situation is asked.)
         if self.capability.is_some() {
-            return None;
-        }
-        let a = hit.canaries().as_ref().as_ref().ok()?;
-        if !reads_no_session_state(a) {
             return None;
         }
         let idle = moment == Moment::Query { idle: true };
         let audit_unavailable = self.gateway.audit.refusal();
         let situation = self.situation(context, state, idle, audit_unavailable.as_deref());
-        if !reusable_in(&situation) {
-            return None;
-        }
-        let key = (self.generation.load(Ordering::Relaxed), moment);
-        lock(&self.reuses).get(key, &hit.source())
+        reusable(&situation, hit.canaries())?;
+        lock(&self.reuses).get(self.reuse_key(moment), &hit.source())
     }
 }
 
-/// Whether a decision made in `situation` may be kept and carried out
-/// again: the audit log can record, and the session's token is neither
-/// revoked nor there at all (a capability token's own checks read the
-/// clock, its expiry and any time its attenuations name, so a token
-/// session decides every statement; a token's checks cost more than a
-/// decision anyway).
-fn reusable_in(situation: &Situation<'_>) -> bool {
-    situation.audit_unavailable.is_none()
+/// `analysis`, when a decision about it made in `situation` may be kept
+/// and carried out again: it reads nothing of the session's state, the
+/// audit log can record, and the session's token is neither revoked nor
+/// there at all (a capability token's own checks read the clock, its
+/// expiry and any time its attenuations name, so a token session decides
+/// every statement; a token's checks cost more than a decision anyway).
+fn reusable<'a>(situation: &Situation<'_>, analysis: &'a AnalysisResult) -> Option<&'a Analysis> {
+    let fit = situation.audit_unavailable.is_none()
         && situation.revoked_token.is_none()
-        && situation.capability.is_none()
+        && situation.capability.is_none();
+    analysis
+        .as_ref()
+        .as_ref()
+        .ok()
+        .filter(|a| fit && reads_no_session_state(a))
 }
 
 /// Entries a session keeps: a driver's handful of hot statements.
