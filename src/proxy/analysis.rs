@@ -295,7 +295,7 @@ impl Analyzer {
         sql: &str,
         hit: ShapeHit,
     ) -> (AnalysisResult, Source) {
-        match Self::filled(hit) {
+        match Self::filled(hit, sql) {
             Ok((result, _, source)) => (result, source),
             Err(miss) => self.analysed(ctx, sql, miss).await,
         }
@@ -320,7 +320,7 @@ impl Analyzer {
     ) -> Result<(AnalysisResult, Found, Source), Miss> {
         match self.cached_lookup(ctx, sql)? {
             Lookup::Ready(hit, source) => Ok((hit, Found::Exact, source)),
-            Lookup::Shape(hit) => Self::filled(hit),
+            Lookup::Shape(hit) => Self::filled(hit, sql),
         }
     }
 
@@ -368,8 +368,8 @@ impl Analyzer {
 
     /// `hit` filled in; a miss to analyse from the text if its literals
     /// do not fit the template.
-    fn filled(hit: ShapeHit) -> Result<(AnalysisResult, Found, Source), Miss> {
-        match hit.template.fill(&hit.lifted) {
+    fn filled(hit: ShapeHit, sql: &str) -> Result<(AnalysisResult, Found, Source), Miss> {
+        match hit.template.fill(&hit.lifted, sql) {
             Some(analysis) => {
                 let source = Source::Template(hit.template);
                 Ok((Arc::new(Ok(analysis)), Found::Shape, source))
@@ -438,7 +438,7 @@ impl Analyzer {
             run_on_big_stack(ctx.clone(), canary).await
         };
         match canaries.as_ref() {
-            Ok(c) => match Template::derive(lifted, analysis, c) {
+            Ok(c) => match Template::derive(lifted, sql, analysis, c) {
                 Some(t) => ShapeEntry::Template(Arc::new(t), canaries.clone()),
                 None => ShapeEntry::Exact,
             },

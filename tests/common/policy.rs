@@ -360,9 +360,9 @@ pub fn shape_agrees(
     else {
         return None;
     };
-    let template = shape::Template::derive(&other, &seen, &canaries)?;
+    let template = shape::Template::derive(&other, &variant, &seen, &canaries)?;
     assert_eq!(
-        template.fill(&lifted).as_ref(),
+        template.fill(&lifted, sql).as_ref(),
         analysis.as_ref().ok(),
         "the shape cache would analyse {sql:?} differently (learnt from {variant:?})"
     );

@@ -28,8 +28,10 @@
 //! would produce, without the parser; the decision then runs as usual.
 
 use super::info::{Analysis, Class, PinValue, StatementInfo};
+use smallvec::SmallVec;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -62,22 +64,68 @@ impl Kind {
     }
 }
 
-/// One literal of a statement: where it is and the value the parser
-/// gives it (a number as written, a string without its quotes).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One literal of a statement: where it is in the text. Its value is
+/// read from the text when a template is filled ([`Literal::value`]), so
+/// lifting a statement allocates nothing per literal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Literal {
     kind: Kind,
-    start: usize,
-    end: usize,
-    value: String,
+    /// A string with `''` inside (its value is not its text).
+    doubled: bool,
+    /// Where it starts and ends (a lifted text is shorter than 4 GiB).
+    start: u32,
+    end: u32,
 }
+
+impl Literal {
+    fn new(kind: Kind, start: usize, end: usize, doubled: bool) -> Literal {
+        // (lift refuses longer texts)
+        let offset = |at: usize| u32::try_from(at).expect("a lifted text fits u32 offsets");
+        Literal {
+            kind,
+            doubled,
+            start: offset(start),
+            end: offset(end),
+        }
+    }
+
+    fn start(&self) -> usize {
+        self.start as usize
+    }
+
+    fn end(&self) -> usize {
+        self.end as usize
+    }
+
+    /// The value the parser gives the literal in `sql` (the text it was
+    /// lifted from): a number as written, a string without its quotes and
+    /// with `''` read as `'`.
+    fn value<'s>(&self, sql: &'s str) -> Cow<'s, str> {
+        match self.kind {
+            Kind::String => {
+                let body = &sql[self.start() + 1..self.end() - 1];
+                if self.doubled {
+                    Cow::Owned(body.replace("''", "'"))
+                } else {
+                    Cow::Borrowed(body)
+                }
+            }
+            Kind::Integer | Kind::BigInteger | Kind::Decimal => {
+                Cow::Borrowed(&sql[self.start()..self.end()])
+            }
+        }
+    }
+}
+
+/// The literals of a statement: most have a few, kept without allocating.
+type Literals = SmallVec<[Literal; 4]>;
 
 /// A statement text split into its shape and its literals.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lifted {
     /// The text with each literal replaced by a mark and its kind.
     pub key: String,
-    literals: Vec<Literal>,
+    literals: Literals,
 }
 
 impl Lifted {
@@ -91,9 +139,9 @@ impl Lifted {
         let mut out = String::with_capacity(sql.len() + 24 * self.literals.len());
         let mut at = 0;
         for (k, lit) in self.literals.iter().enumerate() {
-            out.push_str(&sql[at..lit.start]);
+            out.push_str(&sql[at..lit.start()]);
             out.push_str(&canary(lit.kind, k, true));
-            at = lit.end;
+            at = lit.end();
         }
         out.push_str(&sql[at..]);
         out
@@ -107,14 +155,14 @@ impl Lifted {
         let mut out = String::with_capacity(sql.len() + 16 * self.literals.len());
         let mut at = 0;
         for (k, lit) in self.literals.iter().enumerate() {
-            out.push_str(&sql[at..lit.start]);
+            out.push_str(&sql[at..lit.start()]);
             let _ = match lit.kind {
                 Kind::Integer => write!(out, "{}", 31_337 + k),
                 Kind::BigInteger => write!(out, "{}", 5_000_000_000u64 + k as u64),
                 Kind::Decimal => write!(out, "{}.25", 11 + k),
                 Kind::String => write!(out, "'variant {k}'"),
             };
-            at = lit.end;
+            at = lit.end();
         }
         out.push_str(&sql[at..]);
         out
@@ -141,6 +189,9 @@ fn canary(kind: Kind, k: usize, raw: bool) -> String {
 /// shapeless (see the module comment). Plain text is read by a fast
 /// scanner ([`scan`]), anything else by the parser's tokenizer.
 pub fn lift(sql: &str) -> Option<Lifted> {
+    if u32::try_from(sql.len()).is_err() {
+        return None;
+    }
     match scan::scan(sql) {
         scan::Scan::Sure(lifted) => lifted,
         scan::Scan::Unsure => lift_tokenized(sql),
@@ -150,7 +201,7 @@ pub fn lift(sql: &str) -> Option<Lifted> {
 /// [`lift`] with the parser's tokenizer, for any text: the reference the
 /// fast scanner is held to.
 pub fn lift_tokenized(sql: &str) -> Option<Lifted> {
-    if sql.contains(MARK) || sql.contains('\u{2}') {
+    if u32::try_from(sql.len()).is_err() || sql.contains(MARK) || sql.contains('\u{2}') {
         return None;
     }
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
@@ -164,7 +215,7 @@ pub fn lift_tokenized(sql: &str) -> Option<Lifted> {
     }
     starts.push(sql.len());
     let mut key = String::with_capacity(sql.len());
-    let mut literals = Vec::new();
+    let mut literals = Literals::new();
     let mut at = 0;
     // The last two tokens that were not whitespace: `lit = lit` compares
     // two literals (the tautology signal looks at their values).
@@ -209,12 +260,10 @@ pub fn lift_tokenized(sql: &str) -> Option<Lifted> {
             key.push(MARK);
             key.push(kind.tag());
             at = end;
-            literals.push(Literal {
-                kind,
-                start,
-                end,
-                value: value.clone(),
-            });
+            let doubled = kind == Kind::String && raw.len() != value.len() + 2;
+            let literal = Literal::new(kind, start, end, doubled);
+            debug_assert_eq!(literal.value(sql), value.as_str());
+            literals.push(literal);
         }
         previous = [Some(&t.token), previous[0]];
     }
@@ -339,7 +388,12 @@ impl Template {
     /// The template of `lifted`'s shape, from `analysis` (of the text as
     /// sent) and `canaries` (of [`Lifted::canary_text`]); `None` when the
     /// shape cannot have one.
-    pub fn derive(lifted: &Lifted, analysis: &Analysis, canaries: &Analysis) -> Option<Template> {
+    pub fn derive(
+        lifted: &Lifted,
+        sql: &str,
+        analysis: &Analysis,
+        canaries: &Analysis,
+    ) -> Option<Template> {
         if !analysis.statements.iter().all(liftable) {
             return None;
         }
@@ -356,22 +410,22 @@ impl Template {
             analysis: canaries.clone(),
             slots,
         };
-        (template.fill(lifted).as_ref() == Some(analysis)).then_some(template)
+        (template.fill(lifted, sql).as_ref() == Some(analysis)).then_some(template)
     }
 
-    /// The analysis of a statement of this shape with `lifted`'s literals;
-    /// `None` if `lifted` is not of this shape.
-    pub fn fill(&self, lifted: &Lifted) -> Option<Analysis> {
+    /// The analysis of a statement of this shape with `lifted`'s literals
+    /// (lifted from `sql`); `None` if `lifted` is not of this shape.
+    pub fn fill(&self, lifted: &Lifted, sql: &str) -> Option<Analysis> {
         let mut analysis = self.analysis.clone();
         let mut ok = true;
         for st in &mut analysis.statements {
             for o in &mut st.occurrences {
                 for pin in &mut o.pins {
-                    ok &= self.fill_value(&mut pin.value, lifted);
+                    ok &= self.fill_value(&mut pin.value, lifted, sql);
                 }
                 for (_, v) in o.written.iter_mut() {
                     if let Some(v) = v {
-                        ok &= self.fill_value(v, lifted);
+                        ok &= self.fill_value(v, lifted, sql);
                     }
                 }
                 for row in o.rows.iter_mut().flatten() {
@@ -379,7 +433,7 @@ impl Template {
                         .iter_mut()
                         .filter_map(|(c, v)| v.as_mut().map(|v| (c, v)))
                     {
-                        ok &= self.fill_value(v, lifted);
+                        ok &= self.fill_value(v, lifted, sql);
                     }
                 }
             }
@@ -387,7 +441,7 @@ impl Template {
         ok.then_some(analysis)
     }
 
-    fn fill_value(&self, v: &mut PinValue, lifted: &Lifted) -> bool {
+    fn fill_value(&self, v: &mut PinValue, lifted: &Lifted, sql: &str) -> bool {
         match v {
             PinValue::Literal(text) => match self.slots.get(text.as_str()) {
                 Some(&k) => match lifted.literals.get(k) {
@@ -397,7 +451,7 @@ impl Template {
                         if negative {
                             text.push('-');
                         }
-                        text.push_str(&lit.value);
+                        text.push_str(&lit.value(sql));
                         true
                     }
                     None => false,
@@ -406,7 +460,7 @@ impl Template {
                 // the shape's (it would have been a canary).
                 None => !text.contains(CANARY_STRING),
             },
-            PinValue::Set(values) => values.iter_mut().all(|v| self.fill_value(v, lifted)),
+            PinValue::Set(values) => values.iter_mut().all(|v| self.fill_value(v, lifted, sql)),
             PinValue::Param(_) | PinValue::ParamArray(_) => true,
         }
     }

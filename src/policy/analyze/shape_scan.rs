@@ -12,7 +12,7 @@
 //! the two on every text they are given, and a text where they differ
 //! would be a bug to fix here, never a reason to trust this scanner.
 
-use super::{Kind, Lifted, Literal, MARK, number_kind};
+use super::{Kind, Lifted, Literal, Literals, MARK, number_kind};
 
 /// What the fast scanner made of a text.
 #[derive(Debug, PartialEq, Eq)]
@@ -97,7 +97,7 @@ struct Scanner<'a> {
     key: String,
     /// Where the key has copied the text up to.
     copied: usize,
-    literals: Vec<Literal>,
+    literals: Literals,
 }
 
 impl<'a> Scanner<'a> {
@@ -109,7 +109,7 @@ impl<'a> Scanner<'a> {
             previous: [None, None],
             key: String::with_capacity(sql.len()),
             copied: 0,
-            literals: Vec::new(),
+            literals: Literals::new(),
         }
     }
 
@@ -209,10 +209,7 @@ impl<'a> Scanner<'a> {
         }
         let text = &self.sql[start..self.i];
         let kind = number_kind(text)?;
-        Some(
-            self.literal(kind, start, text.to_owned())
-                .then_some(Tok::Number),
-        )
+        Some(self.literal(kind, start, false).then_some(Tok::Number))
     }
 
     fn digits(&mut self) {
@@ -228,15 +225,13 @@ impl<'a> Scanner<'a> {
             return None;
         }
         let start = self.i;
-        let mut value = String::new();
-        let mut from = start + 1;
-        let mut at = from;
+        let mut doubled = false;
+        let mut at = start + 1;
         loop {
             match self.peek(at)? {
                 b'\'' if self.peek(at + 1) == Some(b'\'') => {
-                    value.push_str(&self.sql[from..=at]);
+                    doubled = true;
                     at += 2;
-                    from = at;
                 }
                 b'\'' => break,
                 b'\\' => return None,
@@ -244,20 +239,19 @@ impl<'a> Scanner<'a> {
                 _ => at += 1,
             }
         }
-        value.push_str(&self.sql[from..at]);
         self.i = at + 1;
         match self.peek(self.i) {
             Some(c) if is_word_char(c) || c == b'"' || c == b'$' || !c.is_ascii() => return None,
             _ => {}
         }
         Some(
-            self.literal(Kind::String, start, value)
+            self.literal(Kind::String, start, doubled)
                 .then_some(Tok::String),
         )
     }
 
     /// Records a literal ending at `self.i`; `false` for `lit = lit`.
-    fn literal(&mut self, kind: Kind, start: usize, value: String) -> bool {
+    fn literal(&mut self, kind: Kind, start: usize, doubled: bool) -> bool {
         if matches!(
             self.previous,
             [Some(Tok::Eq), Some(Tok::Number | Tok::String)]
@@ -268,12 +262,8 @@ impl<'a> Scanner<'a> {
         self.key.push(MARK);
         self.key.push(kind.tag());
         self.copied = self.i;
-        self.literals.push(Literal {
-            kind,
-            start,
-            end: self.i,
-            value,
-        });
+        self.literals
+            .push(Literal::new(kind, start, self.i, doubled));
         true
     }
 

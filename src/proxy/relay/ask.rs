@@ -36,6 +36,7 @@ use crate::policy::{
     Capability, Decision, Policy, SessionState, Situation, reads_no_session_state,
 };
 use crate::proxy::analysis::{AnalysisContext, AnalysisResult, ShapeHit, Source};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// The protocol moment a decision was made for, with what of the
@@ -49,8 +50,9 @@ pub enum Moment {
     Parse,
 }
 
-/// A session's reusable decisions, by rules generation and moment.
-pub type Reuses = Reused<(u64, Moment), Decision>;
+/// A session's reusable decisions, by rules generation and moment (shared
+/// with the statements that carry them out: taken without copying).
+pub type Reuses = Reused<(u64, Moment), Arc<Decision>>;
 
 impl Relay<'_> {
     /// The decision inputs besides the SQL.
@@ -108,7 +110,7 @@ impl Relay<'_> {
         moment: Moment,
         (analysis, source): (&AnalysisResult, &Source),
         decide: impl FnOnce(&Policy, &Situation<'_>) -> Decision,
-    ) -> Decision {
+    ) -> Arc<Decision> {
         let idle = moment == Moment::Query { idle: true };
         let audit_unavailable = self.gateway.audit.refusal();
         let situation = self.situation(context, state, idle, audit_unavailable.as_deref());
@@ -123,7 +125,7 @@ impl Relay<'_> {
         let (decision, keep) = self.timed(|policy| {
             let keep =
                 matches!(source, Source::Analysis(_)) || a.is_some_and(|a| !policy.reads_values(a));
-            (decide(policy, &situation), keep)
+            (Arc::new(decide(policy, &situation)), keep)
         });
         if a.is_some() && keep && decision.refusals.is_empty() {
             lock(&self.reuses).put(key, source, decision.clone());
@@ -147,7 +149,7 @@ impl Relay<'_> {
         state: &SessionState,
         moment: Moment,
         hit: &ShapeHit,
-    ) -> Option<Decision> {
+    ) -> Option<Arc<Decision>> {
         // (A token session decides every statement, see `reusable`: known
         // before the situation is asked.)
         if self.capability.is_some() {
@@ -240,7 +242,6 @@ impl<K: Eq + Copy, V: Clone> Reused<K, V> {
 mod tests {
     use super::*;
     use crate::policy::analyze::analyze_in_public;
-    use std::sync::Arc;
 
     fn analysed(sql: &str) -> Source {
         Source::Analysis(Arc::new(analyze_in_public(sql, Some("shop"))))

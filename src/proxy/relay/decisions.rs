@@ -182,9 +182,9 @@ impl Relay<'_> {
                 p.decide_prepared(&analysis, s)
             })
         } else {
-            self.decide_in(&context, state, false, |p, s| {
+            Arc::new(self.decide_in(&context, state, false, |p, s| {
                 p.decide_parse(statement, &analysis, s)
-            })
+            }))
         };
         let a = analysis.as_ref().as_ref().ok();
         let carried = self.carry_out_decision(&decision, Run::of(a, sql)).await;
@@ -196,6 +196,8 @@ impl Relay<'_> {
             sql,
             declared: Some(declared),
         };
+        // (Taken out of its `Arc` without a copy unless the session keeps it.)
+        let decision = Arc::unwrap_or_clone(decision);
         record_parse(self, parse, a, decision, carried.verdict, state)
     }
 

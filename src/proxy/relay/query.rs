@@ -12,6 +12,7 @@ use crate::policy::analyze::{Analysis, PreparedRef};
 use crate::policy::{Decision, Origin, SessionState, Verdict};
 use crate::protocol::backend::TransactionStatus;
 use crate::proxy::analysis::{AnalysisContext, AnalysisResult, Lookup};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 impl Relay<'_> {
@@ -109,7 +110,7 @@ impl Relay<'_> {
         moment: Moment,
         sql: &str,
         found: Lookup,
-    ) -> (AnalysisResult, Decision) {
+    ) -> (AnalysisResult, Arc<Decision>) {
         let analyzer = &self.gateway.analyzer;
         let (analysis, source) = match found {
             Lookup::Ready(analysis, source) => (analysis, source),
@@ -123,7 +124,7 @@ impl Relay<'_> {
                         let idle = moment == Moment::Query { idle: true };
                         let fresh =
                             self.decide_in(context, state, idle, |p, s| p.decide_query(&filled, s));
-                        assert_eq!(fresh, decision, "a reused decision differs: {sql}");
+                        assert_eq!(fresh, *decision, "a reused decision differs: {sql}");
                     }
                     return (canaries, decision);
                 }
