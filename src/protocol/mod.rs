@@ -180,6 +180,11 @@ impl<'a> Reader<'a> {
 
     /// A NUL-terminated string that must be valid UTF-8.
     pub(crate) fn cstr(&mut self) -> Result<&'a str, ProtocolError> {
+        // The unnamed statement and portal, in most extended messages.
+        if let Some((&0, rest)) = self.buf.split_first() {
+            self.buf = rest;
+            return Ok("");
+        }
         let raw = self.cstr_bytes()?;
         std::str::from_utf8(raw).map_err(|_| ProtocolError::InvalidUtf8 { what: self.what })
     }
@@ -283,6 +288,21 @@ mod tests {
         let s = decode_frame(&mut buf, 100).unwrap().unwrap();
         assert_eq!(s.tag, b'S');
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn strings_are_read_to_their_terminator() {
+        let mut r = Reader::new(b"\0stmt\0\xff\0", "Bind");
+        assert_eq!(r.cstr(), Ok(""));
+        assert_eq!(r.cstr(), Ok("stmt"));
+        assert_eq!(r.cstr(), Err(ProtocolError::InvalidUtf8 { what: "Bind" }));
+        assert!(r.buf.is_empty());
+        let mut r = Reader::new(b"no end", "Parse");
+        assert!(matches!(r.cstr(), Err(ProtocolError::Malformed { .. })));
+        assert!(matches!(
+            Reader::new(b"", "Parse").cstr(),
+            Err(ProtocolError::Malformed { .. })
+        ));
     }
 
     #[test]
