@@ -16,7 +16,9 @@
 use crate::policy::{Origin, Portal, PreparedStatement, SessionState};
 use crate::protocol::frontend::{FrontendMessage, Target};
 
-/// How to put back what one message changed.
+/// How to put back what one message changed. (The records are boxed:
+/// every message of a batch has an entry, moved into the journal, and
+/// most have nothing to undo.)
 #[derive(Default)]
 pub(super) enum Undo {
     /// It changed nothing that needs undoing.
@@ -25,12 +27,12 @@ pub(super) enum Undo {
     /// A Parse or Close of a prepared statement: its record before.
     Statement {
         name: String,
-        record: Option<PreparedStatement>,
+        record: Option<Box<PreparedStatement>>,
     },
     /// A Bind or Close of a portal: its record before.
     Portal {
         name: String,
-        record: Option<Portal>,
+        record: Option<Box<Portal>>,
     },
 }
 
@@ -70,7 +72,7 @@ impl Undo {
     pub(super) fn statement(name: &str, state: &SessionState) -> Undo {
         Undo::Statement {
             name: name.to_owned(),
-            record: state.statement(name).cloned(),
+            record: state.statement(name).cloned().map(Box::new),
         }
     }
 
@@ -78,7 +80,7 @@ impl Undo {
     pub(super) fn portal(name: &str, state: &SessionState) -> Undo {
         Undo::Portal {
             name: name.to_owned(),
-            record: state.portal(name).cloned(),
+            record: state.portal(name).cloned().map(Box::new),
         }
     }
 
@@ -87,8 +89,8 @@ impl Undo {
     pub(super) fn unless_unchanged(self, state: &SessionState) -> Undo {
         let unchanged = match &self {
             Undo::Nothing => true,
-            Undo::Statement { name, record } => state.statement(name) == record.as_ref(),
-            Undo::Portal { name, record } => state.portal(name) == record.as_ref(),
+            Undo::Statement { name, record } => state.statement(name) == record.as_deref(),
+            Undo::Portal { name, record } => state.portal(name) == record.as_deref(),
         };
         if unchanged { Undo::Nothing } else { self }
     }
@@ -99,8 +101,8 @@ impl Undo {
             // A Parse that failed in the server leaves no statement of its
             // name (PostgreSQL drops the unnamed one before parsing).
             Undo::Statement { name, .. } if parse_failed => state.closed(&name),
-            Undo::Statement { name, record } => state.restore_statement(&name, record),
-            Undo::Portal { name, record } => state.restore_portal(&name, record),
+            Undo::Statement { name, record } => state.restore_statement(&name, record.map(|r| *r)),
+            Undo::Portal { name, record } => state.restore_portal(&name, record.map(|r| *r)),
         }
     }
 }
