@@ -416,6 +416,10 @@ impl Template {
     /// The analysis of a statement of this shape with `lifted`'s literals
     /// (lifted from `sql`); `None` if `lifted` is not of this shape.
     pub fn fill(&self, lifted: &Lifted, sql: &str) -> Option<Analysis> {
+        debug_assert!(
+            lifted.literals.iter().all(|l| l.end() <= sql.len()),
+            "a lift of another text"
+        );
         let mut analysis = self.analysis.clone();
         let mut ok = true;
         for st in &mut analysis.statements {
