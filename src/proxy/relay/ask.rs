@@ -50,6 +50,13 @@ pub enum Moment {
     Parse,
 }
 
+impl Moment {
+    /// A Query sent while the session was idle (the situation's `idle`).
+    pub fn idle(self) -> bool {
+        self == Moment::Query { idle: true }
+    }
+}
+
 /// A session's reusable decisions, by rules generation and moment (shared
 /// with the statements that carry them out: taken without copying).
 pub type Reuses = Reused<(u64, Moment), Arc<Decision>>;
@@ -111,9 +118,8 @@ impl Relay<'_> {
         (analysis, source): (&AnalysisResult, &Source),
         decide: impl FnOnce(&Policy, &Situation<'_>) -> Decision,
     ) -> Arc<Decision> {
-        let idle = moment == Moment::Query { idle: true };
         let audit_unavailable = self.gateway.audit.refusal();
-        let situation = self.situation(context, state, idle, audit_unavailable.as_deref());
+        let situation = self.situation(context, state, moment.idle(), audit_unavailable.as_deref());
         let a = reusable(&situation, analysis);
         let key = self.reuse_key(moment);
         if a.is_some()
@@ -155,9 +161,8 @@ impl Relay<'_> {
         if self.capability.is_some() {
             return None;
         }
-        let idle = moment == Moment::Query { idle: true };
         let audit_unavailable = self.gateway.audit.refusal();
-        let situation = self.situation(context, state, idle, audit_unavailable.as_deref());
+        let situation = self.situation(context, state, moment.idle(), audit_unavailable.as_deref());
         reusable(&situation, hit.canaries())?;
         lock(&self.reuses).get(self.reuse_key(moment), &hit.source())
     }

@@ -178,13 +178,19 @@ impl Relay<'_> {
         // A name the session holds is refused whatever the statement.
         let decision = if statement.is_empty() || !state.is_prepared(statement) {
             let analysed = (&analysis, &source);
-            self.decide_reusing(&context, state, Moment::Parse, analysed, |p, s| {
-                p.decide_prepared(&analysis, s)
-            })
+            // (Out of its `Arc` without a copy unless the session keeps it:
+            // the record takes the decision.)
+            Arc::unwrap_or_clone(self.decide_reusing(
+                &context,
+                state,
+                Moment::Parse,
+                analysed,
+                |p, s| p.decide_prepared(&analysis, s),
+            ))
         } else {
-            Arc::new(self.decide_in(&context, state, false, |p, s| {
+            self.decide_in(&context, state, false, |p, s| {
                 p.decide_parse(statement, &analysis, s)
-            }))
+            })
         };
         let a = analysis.as_ref().as_ref().ok();
         let carried = self.carry_out_decision(&decision, Run::of(a, sql)).await;
@@ -196,8 +202,6 @@ impl Relay<'_> {
             sql,
             declared: Some(declared),
         };
-        // (Taken out of its `Arc` without a copy unless the session keeps it.)
-        let decision = Arc::unwrap_or_clone(decision);
         record_parse(self, parse, a, decision, carried.verdict, state)
     }
 

@@ -121,9 +121,9 @@ impl Relay<'_> {
                     #[cfg(debug_assertions)]
                     {
                         let (filled, _) = analyzer.fill(context, sql, hit).await;
-                        let idle = moment == Moment::Query { idle: true };
-                        let fresh =
-                            self.decide_in(context, state, idle, |p, s| p.decide_query(&filled, s));
+                        let fresh = self.decide_in(context, state, moment.idle(), |p, s| {
+                            p.decide_query(&filled, s)
+                        });
                         assert_eq!(fresh, *decision, "a reused decision differs: {sql}");
                     }
                     return (canaries, decision);
