@@ -116,6 +116,10 @@
 #                       its TPS, its ratio to direct and its CPU per
 #                       transaction: what the runtime and the kernel cost,
 #                       apart from actgate's own work per message.
+#   FLOOR=epoll         the floor is examples/floor_epoll.rs instead: the
+#                       same forwarding on one thread around one epoll
+#                       loop (mio), with no async runtime, as PgBouncer is
+#                       built: what any forwarder pays on the machine.
 #
 # Example: ROUNDS=1 DURATION=3 benches/pgbench.sh
 # Both rows of the table in one run:
@@ -325,10 +329,21 @@ log "building actgate (release)…"
 (cd "$repo" && cargo build --release --quiet --bin actgate)
 actgate_bin="${CARGO_TARGET_DIR:-$repo/target}/release/actgate"
 floor_bin=""
-if [[ ${FLOOR:-} == 1 ]]; then
+floor_name=""
+case ${FLOOR:-} in
+'') ;;
+1)
     (cd "$repo" && cargo build --release --quiet --example floor)
     floor_bin="${CARGO_TARGET_DIR:-$repo/target}/release/examples/floor"
-fi
+    floor_name="examples/floor.rs (on actgate's tokio workers: ${WORKERS:-one per core})"
+    ;;
+epoll)
+    (cd "$repo" && cargo build --release --quiet --example floor_epoll)
+    floor_bin="${CARGO_TARGET_DIR:-$repo/target}/release/examples/floor_epoll"
+    floor_name="examples/floor_epoll.rs (one thread, one epoll loop, no runtime)"
+    ;;
+*) die "FLOOR must be 1 or epoll" ;;
+esac
 [[ -x $actgate_bin ]] || die "$actgate_bin was not built"
 # How many of the functions build.rs asks the linker to place together the
 # binary still has by those names (a compiler or dependency update renames
@@ -889,7 +904,7 @@ for clients in $CLIENTS; do
     echo "PostgreSQL $pg_version, scale $SCALE, $(nproc 2>/dev/null || echo '?') CPUs; $pgbouncer_version (session mode); latencies are per transaction, in µs"
     echo "kernel $(uname -r), autogroup $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo '?') (each server in a session of its own, see the top of this script)"
     [[ -n $baseline_bin ]] && echo "baseline: $baseline_bin"
-    [[ -n $floor_bin ]] && echo "floor: examples/floor.rs (a forwarder that checks nothing; workers: ${WORKERS:-one per core})"
+    [[ -n $floor_bin ]] && echo "floor: $floor_name, a forwarder that checks nothing"
     echo
     printf '%-9s %-12s %12s %12s %7s %9s %9s %9s %9s %12s %7s %9s %9s' \
         mode script "tps direct" "tps actgate" ratio "+avg µs" "+p50 µs" "+p99 µs" "cpu µs/tx" \
