@@ -3,6 +3,7 @@
 //! drifted) and the fatal errors that go with them.
 
 use super::Relay;
+use super::shared::Signal;
 use crate::protocol::ProtocolError;
 use crate::protocol::backend::{BackendMessage, ErrorFields, Severity};
 use crate::proxy::Gateway;
@@ -11,8 +12,10 @@ use crate::proxy::session::protocol_violation;
 use crate::proxy::stream::WriteHalf;
 use crate::proxy::upstream::PINNED;
 use bytes::{Buf, BytesMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::io::AsyncWriteExt;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tracing::{debug, info};
 
 /// Why a session ended normally.
@@ -111,44 +114,106 @@ impl Ending {
 /// revocation list, the rules generation, the suspensions or the
 /// shutdown flag (and once at the start). A task of its own on the
 /// session's worker waits on the four watches, so the relay's loop polls
-/// one channel per wait instead of subscribing to four watches and
-/// checking them again every time the server sends something.
+/// one flag per wait instead of subscribing to four watches and checking
+/// them again every time the server sends something. The bell is a
+/// [`Signal`] (a flag and a waker, no channel: the relay's server half
+/// polls it on every wait for the server, twice per statement).
 pub(super) struct Doorbell {
-    ring: mpsc::Receiver<()>,
+    bell: Arc<Bell>,
     task: tokio::task::JoinHandle<()>,
+    state: BellState,
+}
+
+/// Where the doorbell's task is, as the relay has seen it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BellState {
+    /// Watching: a ring means something may have changed.
+    Ringing,
+    /// It rang for the last time (every watch closed, or it panicked):
+    /// to be joined, for a panic.
+    Ended,
+    /// Joined: it never rings again.
+    Over,
+}
+
+/// What the doorbell's task and the relay share.
+#[derive(Default)]
+struct Bell {
+    ring: Signal,
+    /// The task has ended: every watch closed, or it panicked.
+    ended: AtomicBool,
+}
+
+/// Rings a last time, saying the task ended, however it ends (a panic
+/// included).
+struct LastRing(Arc<Bell>);
+
+impl Drop for LastRing {
+    fn drop(&mut self) {
+        self.0.ended.store(true, Ordering::Release);
+        self.0.ring.notify();
+    }
 }
 
 impl Doorbell {
     pub(super) fn new(gateway: &Gateway, hard_stop: &watch::Receiver<bool>) -> Doorbell {
-        let (tx, ring) = mpsc::channel(1);
-        let _ = tx.try_send(());
         let revocations = gateway.subscribe_revocations();
         let generations = gateway.subscribe_generations();
         let suspensions = gateway.subscribe_suspensions();
         let hard_stop = hard_stop.clone();
-        let task = tokio::spawn(async move {
+        Doorbell::start(|bell| async move {
             tokio::join!(
-                ring_on_change(revocations, &tx),
-                ring_on_change(generations, &tx),
-                ring_on_change(suspensions, &tx),
-                ring_on_change(hard_stop, &tx),
+                ring_on_change(revocations, &bell),
+                ring_on_change(generations, &bell),
+                ring_on_change(suspensions, &bell),
+                ring_on_change(hard_stop, &bell),
             );
+        })
+    }
+
+    /// Rung once now, then by the task `watch` makes (on this worker),
+    /// and a last time when that task ends, however it ends.
+    fn start<F>(watch: impl FnOnce(Arc<Bell>) -> F) -> Doorbell
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let bell = Arc::new(Bell::default());
+        bell.ring.notify();
+        let last = LastRing(bell.clone());
+        let watching = watch(bell.clone());
+        let task = tokio::spawn(async move {
+            let _last = last;
+            watching.await;
         });
-        Doorbell { ring, task }
+        Doorbell {
+            bell,
+            task,
+            state: BellState::Ringing,
+        }
     }
 
     /// Resolves when the doorbell rings; never once every watch closed
-    /// (the server gone: keep serving). Should its task have panicked, the
-    /// panic goes on in the session's task and ends the session, as when
-    /// the watches were awaited there: an unwatched session never runs on.
+    /// (the server gone: keep serving) and that last ring was answered.
+    /// Should its task have panicked, the panic goes on in the session's
+    /// task and ends the session, as when the watches were awaited there:
+    /// an unwatched session never runs on.
     pub(super) async fn rung(&mut self) {
-        if self.ring.recv().await.is_some() {
+        if self.state == BellState::Ringing {
+            self.bell.ring.taken().await;
+            // (Answered like any ring: a change may have come with it.)
+            if self.bell.ended.load(Ordering::Acquire) {
+                self.state = BellState::Ended;
+            }
             return;
         }
-        if let Err(e) = (&mut self.task).await
-            && e.is_panic()
-        {
-            std::panic::resume_unwind(e.into_panic());
+        if self.state == BellState::Ended {
+            let joined = (&mut self.task).await;
+            self.state = BellState::Over;
+            if let Err(e) = joined
+                && e.is_panic()
+            {
+                std::panic::resume_unwind(e.into_panic());
+            }
         }
         std::future::pending::<()>().await;
     }
@@ -161,11 +226,11 @@ impl Drop for Doorbell {
 }
 
 /// Rings on every change of `watch` until its sender is gone (a server
-/// gone without saying stop keeps serving).
-async fn ring_on_change<T>(mut watch: watch::Receiver<T>, ring: &mpsc::Sender<()>) {
+/// gone without saying stop keeps serving). A ring not yet taken is not
+/// rung twice: the one waiting checks everything.
+async fn ring_on_change<T>(mut watch: watch::Receiver<T>, bell: &Bell) {
     while watch.changed().await.is_ok() {
-        // Full: a ring is already waiting, which checks everything.
-        let _ = ring.try_send(());
+        bell.ring.notify();
     }
 }
 
