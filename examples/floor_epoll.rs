@@ -62,12 +62,7 @@ fn main() -> std::io::Result<()> {
             if event.is_readable() {
                 forward(&mut ends, i, &mut buf);
             }
-            let closed = ends[i].as_ref().is_some_and(|e| e.closed)
-                || ends[i]
-                    .as_ref()
-                    .and_then(|e| ends[e.peer].as_ref())
-                    .is_some_and(|p| p.closed);
-            if closed {
+            if pair_closed(&ends, i) {
                 close_pair(&poll, &mut ends, &mut free, i);
             }
         }
@@ -178,6 +173,14 @@ fn forward(ends: &mut [Option<End>], i: usize, buf: &mut [u8]) {
             return;
         }
     }
+}
+
+/// Whether socket `i` or its peer has closed (or failed).
+fn pair_closed(ends: &[Option<End>], i: usize) -> bool {
+    let Some(end) = ends[i].as_ref() else {
+        return false;
+    };
+    end.closed || ends[end.peer].as_ref().is_some_and(|p| p.closed)
 }
 
 /// Closes socket `i` and its peer.

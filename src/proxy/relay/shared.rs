@@ -119,10 +119,12 @@ impl Drop for Waiter<'_> {
     }
 }
 
-/// A wakeup for one waiter (the server half) that stays set until it is
-/// taken. Waiting registers the waiter's waker without a lock: a `Notify`
-/// would have the server half join and leave its locked list of waiters
-/// on every wait for the server, that is on every statement.
+/// A wakeup for one waiter (the server half: the local-answer signal
+/// here, and the session's doorbell, `lifecycle::Doorbell`) that stays set
+/// until it is taken. Waiting registers the waiter's waker without a lock:
+/// a `Notify` would have the server half join and leave its locked list of
+/// waiters, and a channel poll its queue, on every wait for the server,
+/// that is on every statement.
 #[derive(Default)]
 pub(super) struct Signal {
     set: AtomicBool,
