@@ -9,7 +9,7 @@
 //! ([`Relay::carry_out`]). Between buffers, [`Relay::read_client`] reads
 //! more and watches the idle timeout.
 
-use super::journal::{Journal, Undo};
+use super::journal::{Before, Journal, Undo};
 use super::lifecycle::{SessionEnd, Stop, fatal_stop, io_stop};
 use super::shared::{CopyIn, READ_CHUNK, Shared};
 use super::wait::Wire;
@@ -280,7 +280,7 @@ impl Relay<'_> {
             Err(e) => return Err(fatal_stop(e)),
         };
         shared.record_described(&mut half.state);
-        let undo = Undo::before(&msg, &half.state);
+        let records = Before::take(&msg, &half.state);
         let copy_execute = matches!(msg, FrontendMessage::Execute { portal, .. }
             if half.state.portal(portal).is_some_and(|p| p.copy_in));
         let action = self
@@ -301,7 +301,7 @@ impl Relay<'_> {
             _ => None,
         };
         if let Some(parses_its_name) = entry {
-            let undo = undo.unless_unchanged(&half.state);
+            let undo = records.undo(&half.state);
             half.journal
                 .push(shared.current_batch(), undo, parses_its_name);
         }

@@ -36,13 +36,24 @@ pub(super) enum Undo {
     },
 }
 
-impl Undo {
+/// The record a message may change, as it was before the message: held
+/// on the stack and compared with the record after it ([`Before::undo`]).
+/// Most messages leave their record as it was (a driver binding the
+/// unnamed portal under the same conditions on every query), and then
+/// nothing is copied to the heap or kept.
+pub(super) enum Before<'m> {
+    Nothing,
+    Statement(&'m str, Option<PreparedStatement>),
+    Portal(&'m str, Option<Portal>),
+}
+
+impl<'m> Before<'m> {
     /// What `msg` may change in the session's records, as they are before
     /// it. A re-Parse of the text a statement already has, with the same
     /// declared parameter types (what drivers do for the unnamed statement
     /// on every query), leaves the server's statement as it was whether or
     /// not the server skips it: no copy is taken.
-    pub(super) fn before(msg: &FrontendMessage<'_>, state: &SessionState) -> Undo {
+    pub(super) fn take(msg: &FrontendMessage<'m>, state: &SessionState) -> Before<'m> {
         match *msg {
             FrontendMessage::Parse {
                 statement,
@@ -52,49 +63,44 @@ impl Undo {
                 p.origin == Origin::Parse && *p.sql == *sql && same_types(&p.param_types, declared)
             }) =>
             {
-                Undo::Nothing
+                Before::Nothing
             }
             FrontendMessage::Parse { statement, .. }
             | FrontendMessage::Close {
                 kind: Target::Statement,
                 name: statement,
-            } => Undo::statement(statement, state),
-            FrontendMessage::Bind(ref b) => Undo::portal(b.portal, state),
+            } => Before::Statement(statement, state.statement(statement).cloned()),
+            FrontendMessage::Bind(ref b) => {
+                Before::Portal(b.portal, state.portal(b.portal).cloned())
+            }
             FrontendMessage::Close {
                 kind: Target::Portal,
                 name,
-            } => Undo::portal(name, state),
+            } => Before::Portal(name, state.portal(name).cloned()),
+            _ => Before::Nothing,
+        }
+    }
+
+    /// What puts the record back if the server skips the message:
+    /// [`Undo::Nothing`] if it is still as it was.
+    pub(super) fn undo(self, state: &SessionState) -> Undo {
+        match self {
+            Before::Statement(name, record) if state.statement(name) != record.as_ref() => {
+                Undo::Statement {
+                    name: name.to_owned(),
+                    record: record.map(Box::new),
+                }
+            }
+            Before::Portal(name, record) if state.portal(name) != record.as_ref() => Undo::Portal {
+                name: name.to_owned(),
+                record: record.map(Box::new),
+            },
             _ => Undo::Nothing,
         }
     }
+}
 
-    /// The record of statement `name` as it is.
-    pub(super) fn statement(name: &str, state: &SessionState) -> Undo {
-        Undo::Statement {
-            name: name.to_owned(),
-            record: state.statement(name).cloned().map(Box::new),
-        }
-    }
-
-    /// The record of portal `name` as it is.
-    pub(super) fn portal(name: &str, state: &SessionState) -> Undo {
-        Undo::Portal {
-            name: name.to_owned(),
-            record: state.portal(name).cloned().map(Box::new),
-        }
-    }
-
-    /// [`Undo::Nothing`] if the records are still as this snapshot has
-    /// them (a driver re-parsing the same text, say).
-    pub(super) fn unless_unchanged(self, state: &SessionState) -> Undo {
-        let unchanged = match &self {
-            Undo::Nothing => true,
-            Undo::Statement { name, record } => state.statement(name) == record.as_deref(),
-            Undo::Portal { name, record } => state.portal(name) == record.as_deref(),
-        };
-        if unchanged { Undo::Nothing } else { self }
-    }
-
+impl Undo {
     fn apply(self, parse_failed: bool, state: &mut SessionState) {
         match self {
             Undo::Nothing => {}
@@ -180,5 +186,90 @@ impl Journal {
             }
         }
         self.entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bind(portal: &str, statement: &str) -> Vec<u8> {
+        let mut body = Vec::new();
+        for name in [portal, statement] {
+            body.extend_from_slice(name.as_bytes());
+            body.push(0);
+        }
+        // No parameter formats, no parameters, no result formats.
+        body.extend_from_slice(&[0; 6]);
+        body
+    }
+
+    fn close(kind: u8, name: &str) -> Vec<u8> {
+        let mut body = vec![kind];
+        body.extend_from_slice(name.as_bytes());
+        body.push(0);
+        body
+    }
+
+    fn copy_portal() -> Portal {
+        Portal {
+            copy_in: true,
+            ..Portal::default()
+        }
+    }
+
+    /// Sends `msg` (changing the records with `change`) and the batch
+    /// fails at its first message: what the records are left as.
+    fn skipped(
+        state: &mut SessionState,
+        tag: u8,
+        body: &[u8],
+        change: impl FnOnce(&mut SessionState),
+    ) {
+        let msg = FrontendMessage::decode_parts(tag, body).expect("a valid message");
+        let before = Before::take(&msg, state);
+        change(state);
+        let mut journal = Journal::default();
+        journal.push(1, before.undo(state), false);
+        journal.resolve(Some(0), state);
+    }
+
+    #[test]
+    fn a_bind_that_leaves_the_portal_as_it_was_keeps_nothing_to_undo() {
+        let mut state = SessionState::default();
+        state.bind("", Portal::default());
+        let body = bind("", "");
+        let msg = FrontendMessage::decode_parts(b'B', &body).unwrap();
+        let before = Before::take(&msg, &state);
+        state.bind("", Portal::default());
+        assert!(matches!(before.undo(&state), Undo::Nothing));
+    }
+
+    #[test]
+    fn a_skipped_bind_that_changed_the_portal_puts_the_old_one_back() {
+        let mut state = SessionState::default();
+        state.bind("p", Portal::default());
+        skipped(&mut state, b'B', &bind("p", ""), |s| {
+            s.bind("p", copy_portal())
+        });
+        assert_eq!(state.portal("p"), Some(&Portal::default()));
+        // A portal that did not exist before is gone again.
+        skipped(&mut state, b'B', &bind("q", ""), |s| {
+            s.bind("q", copy_portal())
+        });
+        assert_eq!(state.portal("q"), None);
+    }
+
+    #[test]
+    fn a_skipped_close_keeps_the_statement_and_the_portal() {
+        let mut state = SessionState::default();
+        state.parsed("s", Vec::new());
+        state.bind("p", copy_portal());
+        skipped(&mut state, b'C', &close(b'S', "s"), |s| s.closed("s"));
+        assert!(state.is_prepared("s"));
+        skipped(&mut state, b'C', &close(b'P', "p"), |s| {
+            s.portal_closed("p")
+        });
+        assert_eq!(state.portal("p"), Some(&copy_portal()));
     }
 }
