@@ -280,7 +280,7 @@ impl Relay<'_> {
             Err(e) => return Err(fatal_stop(e)),
         };
         shared.record_described(&mut half.state);
-        let records = Before::take(&msg, &half.state);
+        let records = Before::of(&msg, &half.state);
         let copy_execute = matches!(msg, FrontendMessage::Execute { portal, .. }
             if half.state.portal(portal).is_some_and(|p| p.copy_in));
         let action = self

@@ -19,10 +19,8 @@ use crate::protocol::frontend::{FrontendMessage, Target};
 /// How to put back what one message changed. (The records are boxed:
 /// every message of a batch has an entry, moved into the journal, and
 /// most have nothing to undo.)
-#[derive(Default)]
 pub(super) enum Undo {
     /// It changed nothing that needs undoing.
-    #[default]
     Nothing,
     /// A Parse or Close of a prepared statement: its record before.
     Statement {
@@ -53,7 +51,7 @@ impl<'m> Before<'m> {
     /// declared parameter types (what drivers do for the unnamed statement
     /// on every query), leaves the server's statement as it was whether or
     /// not the server skips it: no copy is taken.
-    pub(super) fn take(msg: &FrontendMessage<'m>, state: &SessionState) -> Before<'m> {
+    pub(super) fn of(msg: &FrontendMessage<'m>, state: &SessionState) -> Before<'m> {
         match *msg {
             FrontendMessage::Parse {
                 statement,
@@ -227,7 +225,7 @@ mod tests {
         change: impl FnOnce(&mut SessionState),
     ) {
         let msg = FrontendMessage::decode_parts(tag, body).expect("a valid message");
-        let before = Before::take(&msg, state);
+        let before = Before::of(&msg, state);
         change(state);
         let mut journal = Journal::default();
         journal.push(1, before.undo(state), false);
@@ -240,7 +238,7 @@ mod tests {
         state.bind("", Portal::default());
         let body = bind("", "");
         let msg = FrontendMessage::decode_parts(b'B', &body).unwrap();
-        let before = Before::take(&msg, &state);
+        let before = Before::of(&msg, &state);
         state.bind("", Portal::default());
         assert!(matches!(before.undo(&state), Undo::Nothing));
     }
